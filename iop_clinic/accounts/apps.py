@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountsConfig(AppConfig):
+    name = "iop_clinic.accounts"
+    label = "accounts"
+    verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        # Groups reference permissions of every app, which exist only after all apps migrate.
+        post_migrate.connect(_sync_roles, dispatch_uid="accounts.sync_roles")
+
+
+def _sync_roles(sender, **kwargs) -> None:
+    from .roles import sync_role_groups
+
+    if sender.label == "accounts":
+        sync_role_groups(using=kwargs.get("using", "default"))

@@ -1,0 +1,41 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .roles import Role
+
+
+class User(AbstractUser):
+    """One login per person (HIPAA: unique user identification), staff or participant."""
+
+    credentials = models.CharField(
+        _("credentials"), max_length=40, blank=True,
+        help_text=_("E.g. LCSW, LADC. Shown to staff only, never in messages to participants."),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    def has_role(self, role: Role) -> bool:
+        # Uses the prefetched groups when a selector fetched them.
+        return any(group.name == role.label for group in self.groups.all())
+
+    @property
+    def is_director(self) -> bool:
+        return self.is_superuser or self.has_role(Role.DIRECTOR)
+
+    @property
+    def is_clinician(self) -> bool:
+        return self.has_role(Role.CLINICIAN)
+
+    @property
+    def is_front_desk(self) -> bool:
+        return self.has_role(Role.FRONT_DESK)
+
+    @property
+    def is_clinic_staff(self) -> bool:
+        return self.is_superuser or any(self.has_role(role) for role in Role)

@@ -1,0 +1,69 @@
+"""Staff roles are Django groups with a fixed set of model permissions, kept in sync on migrate."""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    DIRECTOR = "director", _("Program director")
+    CLINICIAN = "clinician", _("Clinician")
+    FRONT_DESK = "front_desk", _("Front desk")
+
+
+_ALL = ("view", "add", "change", "delete")
+
+# app_label.model -> actions, per role. Directors administer everything clinical.
+ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    Role.DIRECTOR: {
+        "programs.site": ("view", "change"),
+        "programs.room": _ALL,
+        "programs.program": _ALL,
+        "programs.sessiontype": _ALL,
+        "programs.track": _ALL,
+        "programs.weeklyslot": _ALL,
+        "programs.closure": _ALL,
+        "participants.participant": _ALL,
+        "participants.contactconsent": _ALL,
+        "participants.enrollment": _ALL,
+        "participants.continuingcareplan": _ALL,
+        "iop_sessions.therapysession": _ALL,
+        "iop_sessions.attendance": _ALL,
+    },
+    Role.CLINICIAN: {
+        "programs.program": ("view",),
+        "programs.track": ("view",),
+        "programs.weeklyslot": ("view",),
+        "participants.participant": ("view", "change"),
+        "participants.enrollment": ("view", "change"),
+        "participants.continuingcareplan": ("view", "add", "change"),
+        "iop_sessions.therapysession": ("view", "add", "change"),
+        "iop_sessions.attendance": ("view", "add", "change"),
+    },
+    Role.FRONT_DESK: {
+        "programs.program": ("view",),
+        "programs.track": ("view",),
+        "programs.weeklyslot": ("view",),
+        "participants.participant": ("view", "add", "change"),
+        "participants.contactconsent": ("view", "add", "change"),
+        "participants.enrollment": ("view", "add", "change"),
+        "iop_sessions.therapysession": ("view", "add", "change"),
+        "iop_sessions.attendance": ("view", "add", "change"),
+    },
+}
+
+
+def sync_role_groups(*, using: str = "default") -> None:
+    """Create the role groups and give each exactly its permissions (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, grants in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.using(using).get_or_create(name=Role(role).label)
+        wanted = []
+        for model_key, actions in grants.items():
+            app_label, model = model_key.split(".")
+            codenames = [f"{action}_{model}" for action in actions]
+            wanted += list(
+                Permission.objects.using(using).filter(
+                    content_type__app_label=app_label, codename__in=codenames
+                )
+            )
+        group.permissions.set(wanted)

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import path
+
+from . import health
+
+admin.site.site_header = "IOP Clinic administration"
+admin.site.site_title = "IOP Clinic"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,251 @@
+"""Who is in care: participants, their consents, enrollments and continuing-care plans."""
+import uuid
+import zoneinfo
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from programs.models import Site, Track, phone_validator, validate_time_zone
+
+
+class ReminderChannels(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message (SMS)")
+    BOTH = "both", _("Email and text message")
+    NONE = "none", _("No reminders")
+
+
+class Participant(models.Model):
+    code = models.UUIDField(_("public code"), default=uuid.uuid4, unique=True, editable=False,
+                            help_text=_("Used in URLs instead of the database id."))
+    record_number = models.CharField(_("record number"), max_length=32, unique=True)
+    first_name = models.CharField(_("first name"), max_length=80)
+    last_name = models.CharField(_("last name"), max_length=80)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=16, blank=True, validators=[phone_validator])
+    home_site = models.ForeignKey(Site, verbose_name=_("home site"), on_delete=models.PROTECT,
+                                  related_name="participants")
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, validators=[validate_time_zone],
+        help_text=_("Leave blank to use the home site's time zone."),
+    )
+    primary_clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("primary clinician"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="caseload",
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("portal login"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="participant",
+    )
+    reminder_channels = models.CharField(
+        _("reminders by"), max_length=8, choices=ReminderChannels.choices,
+        default=ReminderChannels.EMAIL,
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        indexes = [models.Index(fields=["last_name", "first_name"], name="participant_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name} ({self.record_number})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:participants_participant_change", args=[self.pk])
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone or self.home_site.time_zone)
+
+
+class ConsentChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class ConsentSource(models.TextChoices):
+    INTAKE_FORM = "intake", _("Signed intake form")
+    VERBAL = "verbal", _("Verbal, recorded by staff")
+    PORTAL = "portal", _("Participant portal")
+    SMS_KEYWORD = "sms_keyword", _("SMS keyword")
+    ADMIN = "admin", _("Administrator")
+
+
+class ContactConsent(models.Model):
+    """Consent to be contacted on one channel: when and how given, and when revoked.
+
+    Rows are never edited into a different consent; revoking stamps `revoked_at`, and giving
+    consent again adds a new row, so the history stays whole.
+    """
+
+    participant = models.ForeignKey(Participant, verbose_name=_("participant"),
+                                    on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(_("channel"), max_length=8, choices=ConsentChannel.choices)
+    given_at = models.DateTimeField(_("given at"))
+    source = models.CharField(_("given by"), max_length=12, choices=ConsentSource.choices)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_source = models.CharField(_("revoked by"), max_length=12, choices=ConsentSource.choices,
+                                      blank=True)
+
+    class Meta:
+        ordering = ["participant", "channel", "-given_at"]
+        verbose_name = _("contact consent")
+        verbose_name_plural = _("contact consents")
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "channel"],
+                                    condition=Q(revoked_at__isnull=True),
+                                    name="consent_one_standing_per_channel"),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | Q(revoked_at__gte=models.F("given_at")),
+                name="consent_revoked_after_given",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = _("revoked") if self.revoked_at else _("standing")
+        return f"{self.get_channel_display()} consent ({state})"
+
+    def get_absolute_url(self) -> str:
+        return self.participant.get_absolute_url()
+
+    @property
+    def is_standing(self) -> bool:
+        return self.revoked_at is None
+
+
+class EnrollmentStatus(models.TextChoices):
+    REFERRED = "referred", _("Referred")
+    WAITLISTED = "waitlisted", _("Waitlisted")
+    ACTIVE = "active", _("Active")
+    ON_HOLD = "on_hold", _("On hold")
+    COMPLETED = "completed", _("Completed")
+    DISCHARGED = "discharged", _("Discharged")
+
+    @classmethod
+    def seat_holding(cls) -> tuple[str, ...]:
+        """Statuses that take a seat in the track."""
+        return (cls.ACTIVE, cls.ON_HOLD)
+
+    @classmethod
+    def ended(cls) -> tuple[str, ...]:
+        return (cls.COMPLETED, cls.DISCHARGED)
+
+
+class DischargeReason(models.TextChoices):
+    COMPLETED = "completed", _("Completed the program")
+    STEP_DOWN = "step_down", _("Stepped down to a lower level of care")
+    STEP_UP = "step_up", _("Stepped up to a higher level of care")
+    AGAINST_ADVICE = "against_advice", _("Left against clinical advice")
+    NON_ATTENDANCE = "non_attendance", _("Non-attendance")
+    TRANSFERRED = "transferred", _("Transferred to another provider")
+    ADMINISTRATIVE = "administrative", _("Administrative")
+    OTHER = "other", _("Other")
+
+
+class Enrollment(models.Model):
+    participant = models.ForeignKey(Participant, verbose_name=_("participant"),
+                                    on_delete=models.PROTECT, related_name="enrollments")
+    track = models.ForeignKey(Track, verbose_name=_("track"), on_delete=models.PROTECT,
+                              related_name="enrollments")
+    status = models.CharField(_("status"), max_length=12, choices=EnrollmentStatus.choices,
+                              default=EnrollmentStatus.REFERRED)
+    admission_date = models.DateField(_("admission date"))
+    planned_end_date = models.DateField(_("planned end"))
+    waitlisted_at = models.DateTimeField(_("waitlisted at"), null=True, blank=True)
+    seat_offered_at = models.DateTimeField(
+        _("seat offered at"), null=True, blank=True,
+        help_text=_("When a freed seat was offered to this waitlisted participant."),
+    )
+    discharge_date = models.DateField(_("discharge date"), null=True, blank=True)
+    discharge_reason = models.CharField(_("discharge reason"), max_length=16,
+                                        choices=DischargeReason.choices, blank=True)
+    discharge_note = models.TextField(_("discharge note"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-admission_date", "pk"]
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
+        constraints = [
+            models.UniqueConstraint(fields=["participant"], condition=Q(status="active"),
+                                    name="enrollment_one_active_per_participant"),
+            models.CheckConstraint(condition=Q(planned_end_date__gte=models.F("admission_date")),
+                                   name="enrollment_planned_end_after_admission"),
+            models.CheckConstraint(
+                condition=Q(discharge_date__isnull=True)
+                | Q(discharge_date__gte=models.F("admission_date")),
+                name="enrollment_discharge_after_admission",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["completed", "discharged"])
+                | (Q(discharge_date__isnull=False) & ~Q(discharge_reason="")),
+                name="enrollment_ended_has_discharge",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="waitlisted") | Q(waitlisted_at__isnull=False),
+                name="enrollment_waitlisted_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["track", "status"], name="enrollment_track_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.participant} in {self.track} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:participants_enrollment_change", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == EnrollmentStatus.ACTIVE
+
+    def covers(self, day: date) -> bool:
+        end = self.discharge_date or self.planned_end_date
+        return self.admission_date <= day <= end
+
+
+class StepDownLevel(models.TextChoices):
+    NONE = "", _("No further level of care")
+    OUTPATIENT = "1", _("Standard outpatient (level 1)")
+    IOP = "2.1", _("Intensive outpatient (level 2.1)")
+    PHP = "2.5", _("Partial hospitalization (level 2.5)")
+    RESIDENTIAL = "3", _("Residential (level 3)")
+
+
+class ContinuingCarePlan(models.Model):
+    """What the participant leaves with: next level of care, support groups, follow-ups."""
+
+    enrollment = models.OneToOneField(Enrollment, verbose_name=_("enrollment"),
+                                      on_delete=models.CASCADE, related_name="care_plan")
+    step_down_level = models.CharField(_("step-down level"), max_length=3,
+                                       choices=StepDownLevel.choices, blank=True)
+    step_down_provider = models.CharField(_("step-down provider"), max_length=120, blank=True)
+    support_groups = models.TextField(
+        _("support groups"), blank=True, help_text=_("E.g. AA Tuesday evenings, SMART Recovery."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("continuing-care plan")
+        verbose_name_plural = _("continuing-care plans")
+
+    def __str__(self) -> str:
+        return f"Continuing care for {self.enrollment.participant}"
+
+    def get_absolute_url(self) -> str:
+        return self.enrollment.get_absolute_url()

@@ -1,0 +1,156 @@
+"""When people meet and whether they came: therapy sessions and attendance."""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from participants.models import ContinuingCarePlan, Enrollment, Participant
+from programs.models import Room, SessionKind, SessionType, Site, Track, WeeklySlot
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class TherapySession(models.Model):
+    """One meeting at one time and place, of one session type."""
+
+    session_type = models.ForeignKey(SessionType, verbose_name=_("session type"),
+                                     on_delete=models.PROTECT, related_name="sessions")
+    kind = models.CharField(_("kind"), max_length=12, choices=SessionKind.choices)
+    site = models.ForeignKey(Site, verbose_name=_("site"), on_delete=models.PROTECT,
+                             related_name="sessions")
+    track = models.ForeignKey(Track, verbose_name=_("track"), on_delete=models.CASCADE,
+                              null=True, blank=True, related_name="sessions")
+    weekly_slot = models.ForeignKey(
+        WeeklySlot, verbose_name=_("weekly slot"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="sessions", help_text=_("The timetable line this was generated from."),
+    )
+    participant = models.ForeignKey(
+        Participant, verbose_name=_("participant"), on_delete=models.CASCADE, null=True,
+        blank=True, related_name="personal_sessions",
+        help_text=_("For individual and family sessions."),
+    )
+    care_plan = models.ForeignKey(
+        ContinuingCarePlan, verbose_name=_("continuing-care plan"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="follow_up_sessions",
+        help_text=_("Set for follow-up appointments after discharge."),
+    )
+    title = models.CharField(_("title / topic"), max_length=120, blank=True)
+    room = models.ForeignKey(Room, verbose_name=_("room"), on_delete=models.SET_NULL, null=True,
+                             blank=True, related_name="sessions")
+    facilitator = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("facilitator"),
+                                    on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="facilitated_sessions")
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    local_date = models.DateField(_("local date"), help_text=_("The date at the site."))
+    status = models.CharField(_("status"), max_length=10, choices=SessionStatus.choices,
+                              default=SessionStatus.SCHEDULED)
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        verbose_name = _("therapy session")
+        verbose_name_plural = _("therapy sessions")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")),
+                                   name="session_ends_after_start"),
+            models.CheckConstraint(
+                condition=(Q(kind__in=["group", "workshop"], track__isnull=False,
+                             participant__isnull=True)
+                           | Q(kind__in=["individual", "family"], participant__isnull=False)),
+                name="session_owner_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="scheduled", cancel_reason="") | Q(status="cancelled"),
+                name="session_cancel_reason_only_when_cancelled",
+            ),
+            # Generating a schedule twice cannot duplicate a slot's session on a day.
+            models.UniqueConstraint(fields=["weekly_slot", "local_date"],
+                                    condition=Q(weekly_slot__isnull=False),
+                                    name="session_one_per_slot_per_day"),
+        ]
+        indexes = [
+            models.Index(fields=["site", "starts_at"], name="session_site_start_idx"),
+            models.Index(fields=["track", "starts_at"], name="session_track_start_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title or self.session_type} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:iop_sessions_therapysession_change", args=[self.pk])
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == SessionStatus.CANCELLED
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+class AttendanceStatus(models.TextChoices):
+    EXPECTED = "expected", _("Expected")
+    PRESENT = "present", _("Present")
+    LATE = "late", _("Late")
+    LEFT_EARLY = "left_early", _("Left early")
+    ABSENT = "absent", _("Absent")
+    EXCUSED = "excused", _("Excused")
+    CANCELLED = "cancelled", _("Cancelled by clinic")
+
+    @classmethod
+    def attended(cls) -> tuple[str, ...]:
+        return (cls.PRESENT, cls.LATE, cls.LEFT_EARLY)
+
+    @classmethod
+    def marked(cls) -> tuple[str, ...]:
+        return (cls.PRESENT, cls.LATE, cls.LEFT_EARLY, cls.ABSENT, cls.EXCUSED)
+
+
+class Attendance(models.Model):
+    session = models.ForeignKey(TherapySession, verbose_name=_("session"), on_delete=models.CASCADE,
+                                related_name="attendances")
+    participant = models.ForeignKey(Participant, verbose_name=_("participant"),
+                                    on_delete=models.CASCADE, related_name="attendances")
+    enrollment = models.ForeignKey(Enrollment, verbose_name=_("enrollment"),
+                                   on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="attendances")
+    status = models.CharField(_("status"), max_length=12, choices=AttendanceStatus.choices,
+                              default=AttendanceStatus.EXPECTED)
+    minutes_attended = models.PositiveSmallIntegerField(_("minutes attended"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("marked by"),
+                                  on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
+    marked_at = models.DateTimeField(_("marked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["session__starts_at", "participant__last_name"]
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "participant"],
+                                    name="attendance_one_per_participant_session"),
+            models.CheckConstraint(
+                condition=Q(minutes_attended__isnull=True) | Q(minutes_attended__gte=0),
+                name="attendance_minutes_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["present", "late", "left_early"])
+                | Q(minutes_attended__isnull=True) | Q(minutes_attended=0),
+                name="attendance_minutes_only_when_attended",
+            ),
+        ]
+        indexes = [models.Index(fields=["participant", "status"], name="attendance_part_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.participant} at {self.session}: {self.get_status_display()}"
+
+    def get_absolute_url(self) -> str:
+        return self.session.get_absolute_url()

@@ -1,0 +1,77 @@
+"""Shared fixtures: personas, the clinic they work in, and the real-service gates."""
+import os
+
+import pytest
+from django.db import connection
+
+from iop_clinic.accounts.roles import Role
+
+from . import factories
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def _service_missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(config, items):
+    # Real-process and browser tests run last, after the fast feedback.
+    slow = {"e2e", "browser"}
+    items.sort(key=lambda item: any(item.get_closest_marker(m) for m in slow))
+
+
+@pytest.fixture(autouse=True)
+def _require_marked_services(request):
+    if request.node.get_closest_marker("postgres"):
+        if "DATABASE_URL" not in os.environ or not os.environ["DATABASE_URL"].startswith("postgres"):
+            _service_missing("this test needs PostgreSQL: set DATABASE_URL=postgres://...")
+        if request.node.get_closest_marker("django_db") or "db" in request.fixturenames:
+            assert connection.vendor == "postgresql"
+    if request.node.get_closest_marker("redis"):
+        url = os.environ.get("REDIS_URL", "")
+        if not url:
+            _service_missing("this test needs Redis: set REDIS_URL=redis://...")
+        import redis
+
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        except redis.RedisError as exc:
+            _service_missing(f"Redis at REDIS_URL does not answer: {exc}")
+    if request.node.get_closest_marker("browser"):
+        if not os.path.exists(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")):
+            _service_missing("this test needs Chromium at /usr/bin/chromium (apt-get install chromium)")
+
+
+# --- Personas ----------------------------------------------------------------------------
+
+@pytest.fixture
+def site(db):
+    return factories.SiteFactory(time_zone="America/New_York")
+
+
+@pytest.fixture
+def other_site(db):
+    return factories.SiteFactory(time_zone="America/Los_Angeles")
+
+
+@pytest.fixture
+def director(site):
+    return factories.StaffFactory(role=Role.DIRECTOR, sites=[site])
+
+
+@pytest.fixture
+def clinician(site):
+    return factories.StaffFactory(role=Role.CLINICIAN, sites=[site])
+
+
+@pytest.fixture
+def front_desk(site):
+    return factories.StaffFactory(role=Role.FRONT_DESK, sites=[site])
+
+
+@pytest.fixture
+def outsider_clinician(other_site):
+    return factories.StaffFactory(role=Role.CLINICIAN, sites=[other_site])
