@@ -27,7 +27,8 @@ def attendance_expect(
 
     Only sessions inside each enrollment's window (admission to planned end or discharge) and on
     or after `from_date` count. Existing rows are left as they are, so calling it twice changes
-    nothing. Returns the number of rows created. Two queries per track, whatever the size.
+    nothing. Returns how many rows were offered to the database (existing ones are skipped).
+    One query per track plus the bulk insert, whatever the size.
     """
     by_track: dict[int, list[Enrollment]] = {}
     for enrollment in enrollments:
@@ -50,5 +51,5 @@ def attendance_expect(
                         session_id=session.pk, participant_id=enrollment.participant_id,
                         enrollment_id=enrollment.pk, status=AttendanceStatus.EXPECTED,
                     ))
-    created = Attendance.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    return len(created)
+    Attendance.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    return len(rows)
