@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from . import health
 
@@ -9,4 +9,5 @@ admin.site.site_title = "IOP Clinic"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("webhooks/", include("sessions.urls_webhooks")),
 ]

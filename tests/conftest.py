@@ -45,6 +45,16 @@ def _require_marked_services(request):
             _service_missing("this test needs Chromium at /usr/bin/chromium (apt-get install chromium)")
 
 
+@pytest.fixture(autouse=True)
+def sms_outbox():
+    """Texts sent through the in-memory SMS backend during this test (the test settings' default)."""
+    from sessions.channels.sms import outbox
+
+    outbox.clear()
+    yield outbox
+    outbox.clear()
+
+
 # --- Personas ----------------------------------------------------------------------------
 
 @pytest.fixture

@@ -3,10 +3,13 @@
 django-environ raises ImproperlyConfigured for a malformed value (a DEBUG of "maybe", a
 DATABASE_URL it cannot parse), so a typo stops the process instead of running half-configured.
 """
+import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -117,6 +120,39 @@ if env.str("EMAIL_URL", default=""):
     EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="appointments@clinic.example")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Without a timeout a stalled SMTP server would hold a Celery worker until its hard limit.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# --- SMS ---------------------------------------------------------------------------------
+# Backends: sessions.channels.sms.ConsoleBackend (prints), FileBackend (one file a message in
+# SMS_FILE_PATH), InMemoryBackend (tests), HttpBackend (a Twilio-style REST API).
+SMS_BACKEND = env.str("SMS_BACKEND", default="sessions.channels.sms.ConsoleBackend")
+SMS_API_BASE_URL = env.str("SMS_API_BASE_URL", default="https://api.twilio.com/2010-04-01")
+SMS_ACCOUNT_SID = env.str("SMS_ACCOUNT_SID", default="")
+# Also the key that signs inbound webhooks: without it every inbound request is refused.
+SMS_AUTH_TOKEN = env.str("SMS_AUTH_TOKEN", default="")
+SMS_FROM_NUMBER = env.str("SMS_FROM_NUMBER", default="")
+SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms")
+SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)
+# The public scheme and host the provider calls, e.g. https://clinic.example.org, when a proxy
+# in front of us changes them; the webhook signature covers the URL exactly as the provider saw it.
+SMS_WEBHOOK_BASE_URL = env.str("SMS_WEBHOOK_BASE_URL", default="")
+
+
+def _check_sms_settings() -> None:
+    if SMS_FROM_NUMBER and not re.fullmatch(r"\+[1-9]\d{6,14}", SMS_FROM_NUMBER):
+        raise ImproperlyConfigured("SMS_FROM_NUMBER must be in international format, "
+                                   "e.g. +15555550123.")
+    for name, value in [("SMS_API_BASE_URL", SMS_API_BASE_URL),
+                        ("SMS_WEBHOOK_BASE_URL", SMS_WEBHOOK_BASE_URL)]:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+            raise ImproperlyConfigured(f"{name} must be an http(s) URL, got {value!r}.")
+    if not 0 < SMS_HTTP_TIMEOUT <= 60:
+        raise ImproperlyConfigured("SMS_HTTP_TIMEOUT must be between 0 and 60 seconds.")
+
+
+_check_sms_settings()
 
 # --- Celery ------------------------------------------------------------------------------
 # REDIS_URL switches the broker to Redis; without it kombu's filesystem transport lets a

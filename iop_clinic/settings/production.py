@@ -2,7 +2,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import env
+from .base import SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM_NUMBER, env
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # no default: ImproperlyConfigured when missing
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure"):
@@ -20,6 +20,15 @@ EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
 EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+
+SMS_BACKEND = env.str("SMS_BACKEND", default="sessions.channels.sms.HttpBackend")
+if SMS_BACKEND == "sessions.channels.sms.HttpBackend":
+    _sms_missing = [name for name, value in [("SMS_ACCOUNT_SID", SMS_ACCOUNT_SID),
+                                             ("SMS_AUTH_TOKEN", SMS_AUTH_TOKEN),
+                                             ("SMS_FROM_NUMBER", SMS_FROM_NUMBER)] if not value]
+    if _sms_missing:
+        raise ImproperlyConfigured(
+            f"SMS needs {', '.join(_sms_missing)} (or set SMS_BACKEND to another backend).")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
