@@ -47,7 +47,7 @@ def _require_marked_services(request):
 
 @pytest.fixture(autouse=True)
 def sms_outbox():
-    """Texts sent through the in-memory SMS backend during this test (the test settings' default)."""
+    """Texts sent through the in-memory SMS backend (the test settings' default) in this test."""
     from sessions.channels.sms import outbox
 
     outbox.clear()

@@ -101,8 +101,8 @@ def sms_inbound_receive(*, from_number: str, to_number: str, text: str) -> Inbou
 
     # Sent after the consent change has committed: a provider outage must not undo an opt-out.
     # The newest participant record's site speaks for a number that several people share.
-    reply = SmsMessage(to=from_number, body=reply_text(keyword=keyword, site=participants[0].home_site),
-                       sender=to_number.strip())
+    body = reply_text(keyword=keyword, site=participants[0].home_site)
+    reply = SmsMessage(to=from_number, body=body, sender=to_number.strip())
     try:
         reply_id = get_sms_backend().send(reply)
     except ChannelError as exc:

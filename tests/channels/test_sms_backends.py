@@ -56,7 +56,8 @@ def test_it_treats_provider_errors_as_temporary(fake_provider, status):
 
 
 def test_it_treats_rate_limiting_as_temporary_and_passes_on_retry_after(fake_provider):
-    fake_provider.answer(429, {"code": 20429, "message": "Too Many Requests"}, {"Retry-After": "30"})
+    fake_provider.answer(429, {"code": 20429, "message": "Too Many Requests"},
+                         {"Retry-After": "30"})
 
     with pytest.raises(TransientChannelError) as caught:
         get_sms_backend().send(MESSAGE)
@@ -182,7 +183,9 @@ def test_it_collects_files_written_by_other_processes(settings, tmp_path):
 def test_it_prints_messages_with_the_console_backend():
     stream = io.StringIO()
 
-    provider_id = get_sms_backend("sessions.channels.sms.ConsoleBackend", stream=stream).send(MESSAGE)
+    backend = get_sms_backend("sessions.channels.sms.ConsoleBackend", stream=stream)
+
+    provider_id = backend.send(MESSAGE)
 
     assert provider_id in stream.getvalue()
     assert "see you Mon" in stream.getvalue()
