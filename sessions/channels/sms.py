@@ -55,6 +55,15 @@ class BaseSmsBackend:
         """Hand the message to the provider and return its message id, or raise a ChannelError."""
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Release connections; a backend may be reused for many messages before this."""
+
+    def __enter__(self) -> BaseSmsBackend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 class ConsoleBackend(BaseSmsBackend):
     """Development only: prints each message, number and text included, to stdout."""
@@ -159,6 +168,9 @@ class HttpBackend(BaseSmsBackend):
         if missing:
             raise ImproperlyConfigured(f"The SMS HttpBackend needs {', '.join(missing)}.")
         self._session = requests.Session()
+
+    def close(self) -> None:
+        self._session.close()
 
     @property
     def messages_url(self) -> str:

@@ -104,7 +104,8 @@ def sms_inbound_receive(*, from_number: str, to_number: str, text: str) -> Inbou
     body = reply_text(keyword=keyword, site=participants[0].home_site)
     reply = SmsMessage(to=from_number, body=body, sender=to_number.strip())
     try:
-        reply_id = get_sms_backend().send(reply)
+        with get_sms_backend() as backend:
+            reply_id = backend.send(reply)
     except ChannelError as exc:
         logger.warning("sms inbound: %s reply not sent, reason=%s", keyword.value, exc.reason)
         reply_id = None

@@ -46,6 +46,14 @@ def test_it_sends_from_the_messages_own_sender_when_given(fake_provider):
     assert fake_provider.received[0].form["From"] == ["+15555550199"]
 
 
+def test_it_sends_a_batch_over_one_backend(fake_provider):
+    with get_sms_backend() as backend:
+        ids = [backend.send(MESSAGE) for _ in range(3)]
+
+    assert len(set(ids)) == 3
+    assert len(fake_provider.received) == 3
+
+
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_it_treats_provider_errors_as_temporary(fake_provider, status):
     fake_provider.answer(status, {"message": "Internal error"})
