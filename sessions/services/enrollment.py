@@ -323,7 +323,7 @@ def enrollment_withdraw(*, enrollment: Enrollment, by: Any = None) -> Enrollment
         if not_started:
             Attendance.objects.filter(
                 participant_id=locked.participant_id, status=AttendanceStatus.EXPECTED,
-                session__track_id=locked.track_id,
+                session__track_id=locked.track_id, session__local_date__gte=locked.admission_date,
             ).delete()
             reminders_replan_on_commit(participant_ids=[locked.participant_id])
         if frees_seat:
