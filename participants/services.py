@@ -28,9 +28,9 @@ _REMINDER_FIELDS = frozenset({"email", "phone", "home_site", "time_zone", "remin
 
 def _replan(participant_ids: list[int]) -> None:
     # Lazy import: sessions builds on participants, never the other way round at import time.
-    from sessions.services.replan import reminders_replan_on_commit
+    from sessions.services import replan
 
-    reminders_replan_on_commit(participant_ids=participant_ids)
+    replan.reminders_replan_on_commit(participant_ids=participant_ids)
 
 
 def _record_number_taken(record_number: str, *, exclude_pk: int | None = None) -> bool:
@@ -85,7 +85,6 @@ def participant_create(
             primary_clinician=primary_clinician, user=user, reminder_channels=reminder_channels,
         )
         _save_validated(participant)
-        _replan([participant.pk])
     return participant
 
 

@@ -31,8 +31,8 @@ from participants.selectors import track_seats_taken, track_waitlist, waitlist_p
 from programs.models import Track
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from . import replan
 from .expected import attendance_expect
-from .replan import reminders_replan_on_commit
 
 __all__ = [
     "CARE_PLAN_FIELDS",
@@ -51,6 +51,11 @@ CARE_PLAN_FIELDS = frozenset({"step_down_level", "step_down_provider", "support_
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+def _replan(*, participant_ids: list[int]) -> None:
+    # Looked up on the module at call time so tests can observe that reminders are re-planned.
+    replan.reminders_replan_on_commit(participant_ids=participant_ids)
+
 
 def _site_today(track: Track) -> date:
     return timezone.localdate(timezone=track.site.zone)
@@ -188,7 +193,7 @@ def _activate(enrollment: Enrollment, track: Track, admission_date: date) -> Non
     enrollment.seat_offered_at = None
     _save_activation(enrollment)
     attendance_expect(enrollments=[enrollment])
-    reminders_replan_on_commit(participant_ids=[enrollment.participant_id])
+    _replan(participant_ids=[enrollment.participant_id])
 
 
 # --- services ------------------------------------------------------------------------------
@@ -325,7 +330,7 @@ def enrollment_withdraw(*, enrollment: Enrollment, by: Any = None) -> Enrollment
                 participant_id=locked.participant_id, status=AttendanceStatus.EXPECTED,
                 session__track_id=locked.track_id, session__local_date__gte=locked.admission_date,
             ).delete()
-            reminders_replan_on_commit(participant_ids=[locked.participant_id])
+            _replan(participant_ids=[locked.participant_id])
         if frees_seat:
             _offer_free_seats(track)
     _refresh_caller(enrollment, locked)
@@ -356,7 +361,7 @@ def enrollment_hold(*, enrollment: Enrollment, reason: str, by: Any = None) -> E
             participant_id=locked.participant_id, status=AttendanceStatus.EXPECTED,
             session__in=_future_track_sessions(locked),
         ).delete()
-        reminders_replan_on_commit(participant_ids=[locked.participant_id])
+        _replan(participant_ids=[locked.participant_id])
     _refresh_caller(enrollment, locked)
     return enrollment
 
@@ -379,7 +384,7 @@ def enrollment_resume(*, enrollment: Enrollment, by: Any = None) -> Enrollment:
         locked.hold_reason = ""
         _save_activation(locked)
         attendance_expect(enrollments=[locked], sessions=_future_track_sessions(locked))
-        reminders_replan_on_commit(participant_ids=[locked.participant_id])
+        _replan(participant_ids=[locked.participant_id])
     _refresh_caller(enrollment, locked)
     return enrollment
 
@@ -474,6 +479,6 @@ def enrollment_discharge(
             plan.save()
 
         _offer_free_seats(track)
-        reminders_replan_on_commit(participant_ids=[locked.participant_id])
+        _replan(participant_ids=[locked.participant_id])
     _refresh_caller(enrollment, locked)
     return enrollment

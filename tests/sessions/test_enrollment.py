@@ -577,3 +577,49 @@ def test_it_withdraws_someone_admitted_for_a_later_date_and_frees_the_seat(full_
     assert expected_dates(leaver) == []
     first.refresh_from_db()
     assert first.seat_offered_at is not None
+
+
+# --- reminders follow every change in care ---------------------------------------------------
+
+@pytest.fixture
+def replans(monkeypatch):
+    """Records who the reminder planner is asked to re-plan (the planner itself is tested apart)."""
+    from sessions.services import replan
+
+    calls: list[list[int]] = []
+    monkeypatch.setattr(replan, "reminders_replan_on_commit",
+                        lambda *, participant_ids: calls.append(list(participant_ids)))
+    return calls
+
+
+def test_it_asks_for_reminders_to_be_replanned_when_care_starts_pauses_resumes_and_ends(
+    track, replans
+):
+    with time_machine.travel(dt.datetime(2026, 1, 2, 15, 0, tzinfo=UTC), tick=False):
+        weekly_sessions(track, weeks=2)
+        enrollment = enroll(track)
+        enroll(track), enroll(track)  # the third is waitlisted: no reminders to plan
+    who = [enrollment.participant_id]
+    assert len(replans) == 2 and replans[0] == who
+
+    with time_machine.travel(dt.datetime(2026, 1, 6, 15, 0, tzinfo=UTC), tick=False):
+        enrollment_hold(enrollment=enrollment, reason="Medical leave")
+        enrollment_resume(enrollment=enrollment)
+        enrollment_discharge(enrollment=enrollment, discharge_date=dt.date(2026, 1, 6),
+                             reason="other")
+
+    assert replans[2:] == [who, who, who]
+
+
+@pytest.mark.parametrize("waiting", [1, 6])
+def test_it_lists_a_waitlist_in_one_query_whatever_its_length(
+    before_start, track, waiting, django_assert_max_num_queries
+):
+    enroll(track), enroll(track)
+    for _ in range(waiting):
+        enroll(track)
+
+    with django_assert_max_num_queries(1):
+        names = [e.participant.full_name for e in track_waitlist(track=track)]
+
+    assert len(names) == waiting
