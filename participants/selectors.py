@@ -13,7 +13,8 @@ def participant_has_consent(*, participant: Participant, channel: str) -> bool:
 
 def consent_history(*, participant: Participant) -> QuerySet[ContactConsent]:
     """Every consent given and revoked, newest first per channel."""
-    return ContactConsent.objects.filter(participant=participant).order_by("channel", "-given_at", "-pk")
+    return ContactConsent.objects.filter(participant=participant).order_by(
+        "channel", "-given_at", "-pk")
 
 
 def track_seats_taken(*, track: Track) -> int:

@@ -244,10 +244,10 @@ def participants_at_risk(*, site_ids: list[int], today: date) -> list[AtRisk]:
         )
         .select_related("participant", "track__program", "track__site")
         .annotate(
-            recorded_minutes=Sum(f"{prefix}minutes_attended",
-                                 filter=attended & Q(**{f"{prefix}minutes_attended__isnull": False})),
-            unrecorded_length=Sum(length,
-                                  filter=attended & Q(**{f"{prefix}minutes_attended__isnull": True})),
+            recorded_minutes=Sum(f"{prefix}minutes_attended", filter=attended & Q(
+                **{f"{prefix}minutes_attended__isnull": False})),
+            unrecorded_length=Sum(length, filter=attended & Q(
+                **{f"{prefix}minutes_attended__isnull": True})),
             ahead_length=Sum(length, filter=this_week & Q(**{
                 f"{prefix}status": AttendanceStatus.EXPECTED,
                 f"{prefix}session__status": SessionStatus.SCHEDULED,
@@ -260,7 +260,8 @@ def participants_at_risk(*, site_ids: list[int], today: date) -> list[AtRisk]:
     for enrollment in enrollments:
         minimum_hours = Decimal(enrollment.track.program.min_weekly_hours or 0)
         minimum = _minimum_minutes(minimum_hours)
-        attended_minutes = (enrollment.recorded_minutes or 0) + _minutes(enrollment.unrecorded_length)
+        attended_minutes = ((enrollment.recorded_minutes or 0)
+                            + _minutes(enrollment.unrecorded_length))
         ahead = _minutes(enrollment.ahead_length)
         if minimum and attended_minutes + ahead < minimum:
             at_risk.append(AtRisk(enrollment=enrollment, attended_minutes=attended_minutes,

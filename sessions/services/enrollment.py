@@ -62,7 +62,7 @@ def _site_today(track: Track) -> date:
 
 
 def _lock_track(track: Track) -> Track:
-    """The track row, locked until the transaction ends (a no-op on SQLite, which has one writer)."""
+    """The track row, locked until the transaction ends (no-op on SQLite: it has one writer)."""
     return (
         Track.objects.select_for_update(of=("self",))
         .select_related("program", "site")
@@ -128,7 +128,9 @@ def _check_cohort_open(
     raise ValidationError(message, code="cohort_started", params={"start": track.start_date})
 
 
-def _check_not_in_care_elsewhere(participant: Participant, *, exclude_pk: int | None = None) -> None:
+def _check_not_in_care_elsewhere(
+    participant: Participant, *, exclude_pk: int | None = None
+) -> None:
     others = Enrollment.objects.filter(
         participant=participant, status__in=EnrollmentStatus.seat_holding()
     )
@@ -396,7 +398,7 @@ def _validated_care_plan(care_plan: dict[str, Any]) -> dict[str, str]:
             _("The continuing-care plan has no field %(fields)s."),
             code="invalid_care_plan", params={"fields": ", ".join(unknown)},
         )
-    values = {key: ("" if value is None else str(value).strip()) for key, value in care_plan.items()}
+    values = {key: "" if value is None else str(value).strip() for key, value in care_plan.items()}
     if values.get("step_down_level", "") not in StepDownLevel.values:
         raise ValidationError(
             _("%(level)s is not a level of care to step down to."),

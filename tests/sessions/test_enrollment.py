@@ -74,7 +74,9 @@ def enroll(track, admission_date=MONDAY, **kwargs):
 
 # --- enrolling -------------------------------------------------------------------------------
 
-def test_it_enrolls_into_a_free_seat_and_expects_the_participant_at_each_session(before_start, site):
+def test_it_enrolls_into_a_free_seat_and_expects_the_participant_at_each_session(
+    before_start, site
+):
     track = TrackFactory(site=site, mode="rolling", end_date=None, program__duration_weeks=2)
     weekly_sessions(track, weeks=3)
     cancelled = TherapySessionFactory(track=track, starts_at=at_local(track, MONDAY, 10),
@@ -284,7 +286,9 @@ def test_it_admits_from_a_later_date_with_a_director_override(full_track_with_qu
     assert expected_dates(first)[0] == dt.date(2026, 1, 12)
 
 
-def test_it_refuses_to_admit_past_the_queue_when_no_seat_is_free(before_start, full_track_with_queue):
+def test_it_refuses_to_admit_past_the_queue_when_no_seat_is_free(
+    before_start, full_track_with_queue
+):
     _, (_, second) = full_track_with_queue
 
     with pytest.raises(ValidationError) as excinfo:
@@ -427,7 +431,9 @@ def test_it_refuses_to_hold_or_resume_the_wrong_status(before_start, full_track_
     assert (held.value.code, resumed.value.code) == ("not_active", "not_on_hold")
 
 
-def test_it_refuses_to_resume_someone_now_active_elsewhere(before_start, full_track_with_queue, site):
+def test_it_refuses_to_resume_someone_now_active_elsewhere(
+    before_start, full_track_with_queue, site
+):
     (enrollment, _), _ = full_track_with_queue
     enrollment_hold(enrollment=enrollment, reason="Moving")
     # Data entered around the services (e.g. an import) must still not break the one-active rule.
@@ -456,7 +462,8 @@ def test_it_completes_an_enrollment_with_a_care_plan(in_care, clinician):
             enrollment=in_care, discharge_date=dt.date(2026, 1, 19), reason="completed",
             note="Met every goal.", by=clinician,
             care_plan={"step_down_level": "1", "step_down_provider": "Elm Street Counseling",
-                       "support_groups": "SMART Recovery, Tuesdays", "notes": "Follow up in 2 weeks"},
+                       "support_groups": "SMART Recovery, Tuesdays",
+                       "notes": "Follow up in 2 weeks"},
         )
 
     in_care.refresh_from_db()
