@@ -68,6 +68,15 @@ class Participant(models.Model):
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone or self.home_site.time_zone)
 
+    def has_consent(self, channel: str) -> bool:
+        """Whether consent to be contacted on `channel` stands now.
+
+        Uses prefetched `consents` when a selector fetched them, so a list costs no extra query.
+        """
+        if "consents" in getattr(self, "_prefetched_objects_cache", {}):
+            return any(c.channel == channel and c.revoked_at is None for c in self.consents.all())
+        return self.consents.filter(channel=channel, revoked_at__isnull=True).exists()
+
 
 class ConsentChannel(models.TextChoices):
     EMAIL = "email", _("Email")
@@ -131,6 +140,7 @@ class EnrollmentStatus(models.TextChoices):
     ON_HOLD = "on_hold", _("On hold")
     COMPLETED = "completed", _("Completed")
     DISCHARGED = "discharged", _("Discharged")
+    WITHDRAWN = "withdrawn", _("Withdrew before admission")
 
     @classmethod
     def seat_holding(cls) -> tuple[str, ...]:
@@ -167,6 +177,8 @@ class Enrollment(models.Model):
         _("seat offered at"), null=True, blank=True,
         help_text=_("When a freed seat was offered to this waitlisted participant."),
     )
+    held_at = models.DateTimeField(_("on hold since"), null=True, blank=True)
+    hold_reason = models.CharField(_("reason for the hold"), max_length=200, blank=True)
     discharge_date = models.DateField(_("discharge date"), null=True, blank=True)
     discharge_reason = models.CharField(_("discharge reason"), max_length=16,
                                         choices=DischargeReason.choices, blank=True)
@@ -196,6 +208,15 @@ class Enrollment(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="waitlisted") | Q(waitlisted_at__isnull=False),
                 name="enrollment_waitlisted_has_time",
+            ),
+            # A held seat belongs to someone still waiting; admitting them clears the offer.
+            models.CheckConstraint(
+                condition=Q(seat_offered_at__isnull=True) | Q(status="waitlisted"),
+                name="enrollment_offer_only_when_waitlisted",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="on_hold") | Q(held_at__isnull=False),
+                name="enrollment_on_hold_has_time",
             ),
         ]
         indexes = [models.Index(fields=["track", "status"], name="enrollment_track_status_idx")]

@@ -1,36 +1,150 @@
-"""Writes about participants. (Minimal version for the SMS keyword webhook; the enrollment
-branch carries the full module with the same consent signatures.)"""
-from datetime import datetime
+"""Writes about participants: their record and their consent to be contacted.
+
+Reminders depend on contact details and consent, so every change here asks the sessions app to
+re-plan them. Apps build one way (sessions on participants), so that hook is imported inside the
+function that calls it, never at module level: no import cycle, and participants' models and
+selectors stay free of sessions.
+"""
+from datetime import date, datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import ConsentChannel, ConsentSource, ContactConsent, Participant
+from programs.models import Site
+
+from .models import ConsentChannel, ConsentSource, ContactConsent, Participant, ReminderChannels
+
+# Fields staff may change through participant_update; the code and created_at never change.
+UPDATABLE_FIELDS = frozenset({
+    "record_number", "first_name", "last_name", "date_of_birth", "email", "phone", "home_site",
+    "time_zone", "primary_clinician", "user", "reminder_channels",
+})
+# A change to any of these can change when, where or whether a reminder is sent.
+_REMINDER_FIELDS = frozenset({"email", "phone", "home_site", "time_zone", "reminder_channels"})
+
+
+def _replan(participant_ids: list[int]) -> None:
+    # Lazy import: sessions builds on participants, never the other way round at import time.
+    from sessions.services import replan
+
+    replan.reminders_replan_on_commit(participant_ids=participant_ids)
+
+
+def _record_number_taken(record_number: str, *, exclude_pk: int | None = None) -> bool:
+    others = Participant.objects.filter(record_number__iexact=record_number)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    return others.exists()
+
+
+def _record_number_error(record_number: str) -> ValidationError:
+    return ValidationError(
+        _("Record number %(number)s already belongs to another participant."),
+        code="record_number_taken", params={"number": record_number},
+    )
+
+
+def _save_validated(participant: Participant) -> None:
+    """full_clean then save; a unique clash lost to a concurrent writer becomes a clear error."""
+    participant.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            participant.save()
+    except IntegrityError as exc:
+        if _record_number_taken(participant.record_number, exclude_pk=participant.pk):
+            raise _record_number_error(participant.record_number) from exc
+        raise
+
+
+def participant_create(
+    *,
+    record_number: str,
+    first_name: str,
+    last_name: str,
+    home_site: Site,
+    date_of_birth: date | None = None,
+    email: str = "",
+    phone: str = "",
+    time_zone: str = "",
+    primary_clinician: Any = None,
+    user: Any = None,
+    reminder_channels: str = ReminderChannels.EMAIL,
+) -> Participant:
+    """Register a participant. Record numbers are unique regardless of letter case."""
+    record_number = (record_number or "").strip()
+    with transaction.atomic():
+        if record_number and _record_number_taken(record_number):
+            raise _record_number_error(record_number)
+        participant = Participant(
+            record_number=record_number, first_name=(first_name or "").strip(),
+            last_name=(last_name or "").strip(), home_site=home_site, date_of_birth=date_of_birth,
+            email=(email or "").strip(), phone=(phone or "").strip(), time_zone=time_zone,
+            primary_clinician=primary_clinician, user=user, reminder_channels=reminder_channels,
+        )
+        _save_validated(participant)
+    return participant
+
+
+def participant_update(*, participant: Participant, data: dict[str, Any]) -> Participant:
+    """Change the given fields of a participant's record; unknown fields are refused."""
+    unknown = sorted(set(data) - UPDATABLE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("These participant fields cannot be changed here: %(fields)s."),
+            code="unknown_field", params={"fields": ", ".join(unknown)},
+        )
+    with transaction.atomic():
+        # Work on a fresh, locked copy so a failed validation leaves the caller's object as it was.
+        current = Participant.objects.select_for_update().get(pk=participant.pk)
+        changed = {
+            name for name, value in data.items()
+            if getattr(current, name) != (value.strip() if isinstance(value, str) else value)
+        }
+        if not changed:
+            return participant
+        for name in changed:
+            value = data[name]
+            setattr(current, name, value.strip() if isinstance(value, str) else value)
+        if "record_number" in changed and _record_number_taken(
+            current.record_number, exclude_pk=current.pk
+        ):
+            raise _record_number_error(current.record_number)
+        _save_validated(current)
+        if changed & _REMINDER_FIELDS:
+            _replan([current.pk])
+    for name in changed:
+        setattr(participant, name, getattr(current, name))
+    return participant
 
 
 def _check_channel_and_source(channel: str, source: str) -> None:
     if channel not in ConsentChannel.values:
-        raise ValidationError(_("Unknown contact channel %(channel)s.") % {"channel": channel},
-                              code="invalid_channel")
+        raise ValidationError(_("%(channel)s is not a contact channel."),
+                              code="invalid_channel", params={"channel": channel})
     if source not in ConsentSource.values:
-        raise ValidationError(_("Unknown consent source %(source)s.") % {"source": source},
-                              code="invalid_source")
+        raise ValidationError(_("%(source)s is not a way consent can be recorded."),
+                              code="invalid_source", params={"source": source})
 
 
 def _moment(at: datetime | None) -> datetime:
     if at is None:
         return timezone.now()
     if timezone.is_naive(at):
-        raise ValidationError(_("Consent times need a time zone."), code="naive_datetime")
+        raise ValidationError(_("The time of consent needs a time zone."), code="naive_datetime")
     return at
 
 
 def consent_give(
     *, participant: Participant, channel: str, source: str, at: datetime | None = None
 ) -> ContactConsent:
-    """Record consent to be contacted on `channel`; while one stands it is returned unchanged."""
+    """Record consent to be contacted on `channel`.
+
+    Idempotent: while a consent stands on that channel it is returned unchanged (its original
+    time and source are the record that matters), so a repeated START keyword adds nothing.
+    """
     _check_channel_and_source(channel, source)
     given_at = _moment(at)
     with transaction.atomic():
@@ -41,15 +155,20 @@ def consent_give(
         ).first()
         if standing is not None:
             return standing
-        return ContactConsent.objects.create(
-            participant=participant, channel=channel, source=source, given_at=given_at
+        consent = ContactConsent.objects.create(
+            participant=participant, channel=channel, source=source, given_at=given_at,
         )
+        _replan([participant.pk])
+    return consent
 
 
 def consent_revoke(
     *, participant: Participant, channel: str, source: str, at: datetime | None = None
 ) -> bool:
-    """Revoke the standing consent on `channel`. Returns False if none stood (nothing changes)."""
+    """Revoke the standing consent on `channel`. Returns False if none stood (nothing changes).
+
+    The consent row is kept with `revoked_at` stamped, so the history shows when and how.
+    """
     _check_channel_and_source(channel, source)
     revoked_at = _moment(at)
     with transaction.atomic():
@@ -60,9 +179,12 @@ def consent_revoke(
         if standing is None:
             return False
         if revoked_at < standing.given_at:
-            raise ValidationError(_("Consent cannot be revoked before it was given."),
-                                  code="revoked_before_given")
+            raise ValidationError(
+                _("Consent cannot be revoked before the time it was given."),
+                code="revoked_before_given",
+            )
         standing.revoked_at = revoked_at
         standing.revoked_source = source
         standing.save(update_fields=["revoked_at", "revoked_source"])
-        return True
+        _replan([participant.pk])
+    return True

@@ -1,0 +1,486 @@
+"""Enrollment: admitting people to a track, the waitlist, holds, and discharge.
+
+Every service locks the track row first (then, where needed, the enrollment), always in that
+order, so concurrent enrollments cannot overfill a track and two services cannot deadlock.
+
+Seats: a track's capacity counts active and on-hold enrollments plus seats held for a waitlisted
+person who has been offered one and not yet answered. Whenever seats may have freed, the next
+people on the waitlist (by `waitlisted_at`, then pk) are offered them (`seat_offered_at`).
+
+Time: "today" is the date at the track's site. Each service's docstring says what "future"
+means for the attendance it withdraws.
+"""
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from participants.models import (
+    ContinuingCarePlan,
+    DischargeReason,
+    Enrollment,
+    EnrollmentStatus,
+    Participant,
+    StepDownLevel,
+)
+from participants.selectors import track_seats_taken, track_waitlist, waitlist_position
+from programs.models import Track
+
+from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from . import replan
+from .expected import attendance_expect
+
+__all__ = [
+    "CARE_PLAN_FIELDS",
+    "enrollment_admit_from_waitlist",
+    "enrollment_decline_offer",
+    "enrollment_discharge",
+    "enrollment_enroll",
+    "enrollment_hold",
+    "enrollment_resume",
+    "enrollment_withdraw",
+    "track_waitlist",
+    "waitlist_position",
+]
+
+CARE_PLAN_FIELDS = frozenset({"step_down_level", "step_down_provider", "support_groups", "notes"})
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _replan(*, participant_ids: list[int]) -> None:
+    # Looked up on the module at call time so tests can observe that reminders are re-planned.
+    replan.reminders_replan_on_commit(participant_ids=participant_ids)
+
+
+def _site_today(track: Track) -> date:
+    return timezone.localdate(timezone=track.site.zone)
+
+
+def _lock_track(track: Track) -> Track:
+    """The track row, locked until the transaction ends (no-op on SQLite: it has one writer)."""
+    return (
+        Track.objects.select_for_update(of=("self",))
+        .select_related("program", "site")
+        .get(pk=track.pk)
+    )
+
+
+def _lock_enrollment(enrollment: Enrollment) -> tuple[Track, Enrollment]:
+    track = _lock_track(enrollment.track)
+    locked = (
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("participant")
+        .get(pk=enrollment.pk)
+    )
+    locked.track = track
+    return track, locked
+
+
+def _refresh_caller(enrollment: Enrollment, locked: Enrollment) -> None:
+    """Copy the saved state onto the caller's instance so it does not show stale values."""
+    for field in Enrollment._meta.concrete_fields:
+        setattr(enrollment, field.attname, getattr(locked, field.attname))
+
+
+def _planned_end(track: Track, admission_date: date) -> date:
+    """Admission plus the program's weeks; a cohort's end date caps it (the cohort stops there)."""
+    end = admission_date + timedelta(weeks=track.program.duration_weeks)
+    if track.end_date and end > track.end_date:
+        end = max(track.end_date, admission_date)
+    return end
+
+
+def _check_admission_date(track: Track, admission_date: date) -> None:
+    if not isinstance(admission_date, date):
+        raise ValidationError(_("Enter an admission date."), code="invalid_admission_date")
+    if admission_date < track.start_date:
+        raise ValidationError(
+            _("The track starts on %(start)s; admission cannot be earlier."),
+            code="admission_before_track_start", params={"start": track.start_date},
+        )
+    if track.end_date and admission_date > track.end_date:
+        raise ValidationError(
+            _("The track ends on %(end)s; admission cannot be later."),
+            code="admission_after_track_end", params={"end": track.end_date},
+        )
+
+
+def _check_cohort_open(
+    track: Track, admission_date: date, *, by: Any, director_override: bool
+) -> None:
+    """Cohorts start together: no joining after the start date (or once it has passed)."""
+    if not track.is_cohort:
+        return
+    started = admission_date > track.start_date or _site_today(track) > track.start_date
+    if not started:
+        return
+    if director_override and by is not None and getattr(by, "is_director", False):
+        return
+    if director_override:
+        message = _("Only a program director can admit someone to a cohort that has started.")
+    else:
+        message = _("This cohort started on %(start)s and no longer takes new participants.")
+    raise ValidationError(message, code="cohort_started", params={"start": track.start_date})
+
+
+def _check_not_in_care_elsewhere(
+    participant: Participant, *, exclude_pk: int | None = None
+) -> None:
+    others = Enrollment.objects.filter(
+        participant=participant, status__in=EnrollmentStatus.seat_holding()
+    )
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    current = others.select_related("track").first()
+    if current is not None:
+        raise ValidationError(
+            _("This participant is already %(status)s in %(track)s; discharge or complete that "
+              "enrollment first."),
+            code="already_active",
+            params={"status": current.get_status_display().lower(), "track": current.track.name},
+        )
+
+
+def _check_track_active(track: Track) -> None:
+    if not track.is_active:
+        raise ValidationError(_("This track is closed to new enrollments."), code="track_inactive")
+
+
+def _save_activation(enrollment: Enrollment) -> None:
+    """Save an enrollment becoming active; losing the one-active race becomes a clear error."""
+    try:
+        with transaction.atomic():
+            enrollment.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("This participant already has an active enrollment."), code="already_active",
+        ) from exc
+
+
+def _offer_free_seats(track: Track, *, exclude_pk: int | None = None) -> list[Enrollment]:
+    """Offer each free seat to the next waitlisted person without an offer. Track must be locked."""
+    free = track.capacity - track_seats_taken(track=track)
+    if free <= 0:
+        return []
+    waiting = track_waitlist(track=track).filter(seat_offered_at__isnull=True)
+    if exclude_pk is not None:
+        waiting = waiting.exclude(pk=exclude_pk)
+    offered = list(waiting[:free])
+    if offered:
+        now = timezone.now()
+        Enrollment.objects.filter(pk__in=[e.pk for e in offered]).update(
+            seat_offered_at=now, updated_at=now,
+        )
+        for enrollment in offered:
+            enrollment.seat_offered_at = now
+    return offered
+
+
+def _future_track_sessions(enrollment: Enrollment):
+    now = timezone.now()
+    return TherapySession.objects.filter(
+        track_id=enrollment.track_id, status=SessionStatus.SCHEDULED, starts_at__gt=now,
+    )
+
+
+def _activate(enrollment: Enrollment, track: Track, admission_date: date) -> None:
+    enrollment.status = EnrollmentStatus.ACTIVE
+    enrollment.admission_date = admission_date
+    enrollment.planned_end_date = _planned_end(track, admission_date)
+    enrollment.seat_offered_at = None
+    _save_activation(enrollment)
+    attendance_expect(enrollments=[enrollment])
+    _replan(participant_ids=[enrollment.participant_id])
+
+
+# --- services ------------------------------------------------------------------------------
+
+def enrollment_enroll(
+    *,
+    participant: Participant,
+    track: Track,
+    admission_date: date,
+    by: Any = None,
+    director_override: bool = False,
+) -> Enrollment:
+    """Enroll `participant` in `track` from `admission_date`.
+
+    With a free seat the enrollment is active at once and the participant is expected at every
+    scheduled track session between admission and planned end (admission + program weeks,
+    capped by a cohort's end date). Without one it is waitlisted. Free seats go to people
+    already waiting first, so a newcomer never jumps the queue.
+    Codes: invalid_admission_date, admission_before_track_start, admission_after_track_end,
+    cohort_started, track_inactive, already_active, already_in_track.
+    """
+    with transaction.atomic():
+        track = _lock_track(track)
+        _check_track_active(track)
+        _check_admission_date(track, admission_date)
+        _check_cohort_open(track, admission_date, by=by, director_override=director_override)
+        _check_not_in_care_elsewhere(participant)
+        if Enrollment.objects.filter(
+            participant=participant, track=track, status=EnrollmentStatus.WAITLISTED
+        ).exists():
+            raise ValidationError(
+                _("This participant is already on this track's waitlist."), code="already_in_track",
+            )
+        _offer_free_seats(track)
+        enrollment = Enrollment(
+            participant=participant, track=track, admission_date=admission_date,
+            planned_end_date=_planned_end(track, admission_date),
+        )
+        if track_seats_taken(track=track) < track.capacity:
+            _activate(enrollment, track, admission_date)
+        else:
+            enrollment.status = EnrollmentStatus.WAITLISTED
+            enrollment.waitlisted_at = timezone.now()
+            enrollment.save()
+    return enrollment
+
+
+def enrollment_admit_from_waitlist(
+    *,
+    enrollment: Enrollment,
+    admission_date: date | None = None,
+    by: Any = None,
+    director_override: bool = False,
+) -> Enrollment:
+    """Make a waitlisted enrollment active.
+
+    Someone offered a seat takes it; anyone else waitlisted is admitted only if a seat is free
+    beyond those held for open offers. The admission date defaults to the later of the date
+    first asked for and today at the site; the planned end follows from it.
+    Codes: not_waitlisted, track_full, already_active, cohort_started, admission dates as enroll.
+    """
+    with transaction.atomic():
+        track, locked = _lock_enrollment(enrollment)
+        if locked.status != EnrollmentStatus.WAITLISTED:
+            raise ValidationError(
+                _("Only someone on the waitlist can be admitted from it."), code="not_waitlisted",
+            )
+        if admission_date is None:
+            admission_date = max(locked.admission_date, _site_today(track), track.start_date)
+        _check_track_active(track)
+        _check_admission_date(track, admission_date)
+        _check_cohort_open(track, admission_date, by=by, director_override=director_override)
+        _check_not_in_care_elsewhere(locked.participant)
+        if locked.seat_offered_at is None and track_seats_taken(track=track) >= track.capacity:
+            raise ValidationError(
+                _("The track is full; this person can be admitted when a seat is offered."),
+                code="track_full",
+            )
+        _activate(locked, track, admission_date)
+    _refresh_caller(enrollment, locked)
+    return enrollment
+
+
+def enrollment_decline_offer(
+    *, enrollment: Enrollment, keep_on_waitlist: bool = False, by: Any = None
+) -> Enrollment:
+    """The person offered a seat says no; the seat is offered to the next person waiting.
+
+    By default they leave the waitlist (status withdrawn). With `keep_on_waitlist` they go to the
+    back of the queue instead (`waitlisted_at` becomes now) and are not re-offered this seat.
+    Codes: no_offer.
+    """
+    with transaction.atomic():
+        track, locked = _lock_enrollment(enrollment)
+        if locked.status != EnrollmentStatus.WAITLISTED or locked.seat_offered_at is None:
+            raise ValidationError(_("There is no open seat offer to decline."), code="no_offer")
+        locked.seat_offered_at = None
+        if keep_on_waitlist:
+            locked.waitlisted_at = timezone.now()
+        else:
+            locked.status = EnrollmentStatus.WITHDRAWN
+        locked.save()
+        _offer_free_seats(track, exclude_pk=locked.pk)
+    _refresh_caller(enrollment, locked)
+    return enrollment
+
+
+def enrollment_withdraw(*, enrollment: Enrollment, by: Any = None) -> Enrollment:
+    """The person leaves before admission: status withdrawn, and any seat they held is offered on.
+
+    Allowed for a waitlisted enrollment, and for an active or on-hold one whose admission date
+    is still ahead (today at the site is before it); such a person has attended nothing, so all
+    their expected attendance at the track's sessions is removed. Anyone already admitted is
+    discharged instead.
+    Codes: cannot_withdraw.
+    """
+    with transaction.atomic():
+        track, locked = _lock_enrollment(enrollment)
+        not_started = (locked.status in EnrollmentStatus.seat_holding()
+                       and locked.admission_date > _site_today(track))
+        if locked.status != EnrollmentStatus.WAITLISTED and not not_started:
+            raise ValidationError(
+                _("Only someone waitlisted or not yet admitted can withdraw; discharge an "
+                  "admitted participant instead."), code="cannot_withdraw",
+            )
+        frees_seat = not_started or locked.seat_offered_at is not None
+        locked.status = EnrollmentStatus.WITHDRAWN
+        locked.seat_offered_at = None
+        locked.held_at = None
+        locked.hold_reason = ""
+        locked.save()
+        if not_started:
+            Attendance.objects.filter(
+                participant_id=locked.participant_id, status=AttendanceStatus.EXPECTED,
+                session__track_id=locked.track_id, session__local_date__gte=locked.admission_date,
+            ).delete()
+            _replan(participant_ids=[locked.participant_id])
+        if frees_seat:
+            _offer_free_seats(track)
+    _refresh_caller(enrollment, locked)
+    return enrollment
+
+
+def enrollment_hold(*, enrollment: Enrollment, reason: str, by: Any = None) -> Enrollment:
+    """Pause an active enrollment. The seat stays theirs.
+
+    "Future" here is any track session that has not started yet (start after now): expected
+    attendance there is withdrawn. Marked attendance, and expected attendance at sessions already
+    begun, stay. Personal (individual/family) sessions are left to their clinician.
+    Codes: reason_required, not_active.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the enrollment is put on hold."), code="reason_required")
+    with transaction.atomic():
+        _track, locked = _lock_enrollment(enrollment)
+        if locked.status != EnrollmentStatus.ACTIVE:
+            raise ValidationError(_("Only an active enrollment can be put on hold."),
+                                  code="not_active")
+        locked.status = EnrollmentStatus.ON_HOLD
+        locked.held_at = timezone.now()
+        locked.hold_reason = reason[:200]
+        locked.save()
+        Attendance.objects.filter(
+            participant_id=locked.participant_id, status=AttendanceStatus.EXPECTED,
+            session__in=_future_track_sessions(locked),
+        ).delete()
+        _replan(participant_ids=[locked.participant_id])
+    _refresh_caller(enrollment, locked)
+    return enrollment
+
+
+def enrollment_resume(*, enrollment: Enrollment, by: Any = None) -> Enrollment:
+    """Make an on-hold enrollment active again.
+
+    Expected attendance comes back at every scheduled track session in the window that has not
+    started yet (start after now); sessions missed during the hold stay without a record.
+    Codes: not_on_hold, already_active.
+    """
+    with transaction.atomic():
+        _track, locked = _lock_enrollment(enrollment)
+        if locked.status != EnrollmentStatus.ON_HOLD:
+            raise ValidationError(_("Only an enrollment on hold can be resumed."),
+                                  code="not_on_hold")
+        _check_not_in_care_elsewhere(locked.participant, exclude_pk=locked.pk)
+        locked.status = EnrollmentStatus.ACTIVE
+        locked.held_at = None
+        locked.hold_reason = ""
+        _save_activation(locked)
+        attendance_expect(enrollments=[locked], sessions=_future_track_sessions(locked))
+        _replan(participant_ids=[locked.participant_id])
+    _refresh_caller(enrollment, locked)
+    return enrollment
+
+
+def _validated_care_plan(care_plan: dict[str, Any]) -> dict[str, str]:
+    unknown = sorted(set(care_plan) - CARE_PLAN_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("The continuing-care plan has no field %(fields)s."),
+            code="invalid_care_plan", params={"fields": ", ".join(unknown)},
+        )
+    values = {key: "" if value is None else str(value).strip() for key, value in care_plan.items()}
+    if values.get("step_down_level", "") not in StepDownLevel.values:
+        raise ValidationError(
+            _("%(level)s is not a level of care to step down to."),
+            code="invalid_step_down_level", params={"level": values["step_down_level"]},
+        )
+    if len(values.get("step_down_provider", "")) > 120:
+        raise ValidationError(_("The step-down provider's name is too long (120 characters)."),
+                              code="invalid_care_plan")
+    return values
+
+
+def enrollment_discharge(
+    *,
+    enrollment: Enrollment,
+    discharge_date: date,
+    reason: DischargeReason | str,
+    note: str = "",
+    care_plan: dict[str, Any] | None = None,
+    by: Any = None,
+) -> Enrollment:
+    """End an active or on-hold enrollment: completed if the reason is completion, else discharged.
+
+    The discharge date is the last day in care and cannot be after today at the site.
+    "Future" attendance is any session after the discharge date, or on it but not started yet
+    (start after now): its EXPECTED rows are deleted (track sessions and the participant's
+    personal sessions, except continuing-care follow-ups). Marked attendance is never touched.
+    `care_plan` (step_down_level, step_down_provider, support_groups, notes) creates or
+    updates the continuing-care plan. The seat frees and is offered to the next person waiting.
+    Codes: not_in_care, invalid_discharge_date, discharge_before_admission, discharge_in_future,
+    invalid_reason, invalid_care_plan, invalid_step_down_level.
+    """
+    if reason not in DischargeReason.values:
+        raise ValidationError(_("%(reason)s is not a discharge reason."),
+                              code="invalid_reason", params={"reason": reason})
+    if not isinstance(discharge_date, date):
+        raise ValidationError(_("Enter a discharge date."), code="invalid_discharge_date")
+    plan_values = _validated_care_plan(care_plan) if care_plan is not None else None
+    with transaction.atomic():
+        track, locked = _lock_enrollment(enrollment)
+        if locked.status not in EnrollmentStatus.seat_holding():
+            raise ValidationError(
+                _("Only an active or on-hold enrollment can be discharged."), code="not_in_care",
+            )
+        if discharge_date < locked.admission_date:
+            raise ValidationError(
+                _("The discharge date cannot be before admission (%(admission)s)."),
+                code="discharge_before_admission", params={"admission": locked.admission_date},
+            )
+        if discharge_date > _site_today(track):
+            raise ValidationError(
+                _("The discharge date cannot be in the future; discharge on the day care ends."),
+                code="discharge_in_future",
+            )
+        locked.status = (EnrollmentStatus.COMPLETED if reason == DischargeReason.COMPLETED
+                         else EnrollmentStatus.DISCHARGED)
+        locked.discharge_date = discharge_date
+        locked.discharge_reason = reason
+        locked.discharge_note = (note or "").strip()
+        locked.held_at = None
+        locked.hold_reason = ""
+        locked.save()
+
+        now = timezone.now()
+        Attendance.objects.filter(
+            Q(enrollment=locked) | Q(session__track_id=locked.track_id)
+            | Q(session__participant_id=locked.participant_id),
+            participant_id=locked.participant_id, status=AttendanceStatus.EXPECTED,
+            session__care_plan__isnull=True,
+        ).filter(
+            Q(session__local_date__gt=discharge_date)
+            | Q(session__local_date=discharge_date, session__starts_at__gt=now)
+        ).delete()
+
+        if plan_values is not None:
+            plan = ContinuingCarePlan.objects.filter(enrollment=locked).first()
+            if plan is None:
+                plan = ContinuingCarePlan(enrollment=locked, created_by=by)
+            for key, value in plan_values.items():
+                setattr(plan, key, value)
+            plan.save()
+
+        _offer_free_seats(track)
+        _replan(participant_ids=[locked.participant_id])
+    _refresh_caller(enrollment, locked)
+    return enrollment
