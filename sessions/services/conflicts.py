@@ -1,4 +1,4 @@
-"""Double-booking checks: a facilitator, a room or a participant is in one scheduled session at a time.
+"""Double-booking checks: a facilitator, room or participant is in one scheduled session at a time.
 
 Checks are batched (one request per proposed session) so a schedule of any length costs the same
 few queries. Writers call `resources_lock` first, inside their transaction, so two requests for the

@@ -26,7 +26,7 @@ from programs.models import (
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from .conflicts import (
-    BookingRequest, Conflict, conflicts_find, conflicts_refuse, resources_lock, when,
+    BookingRequest, Conflict, conflicts_find, conflicts_refuse, resources_lock,
 )
 from .expected import attendance_expect
 from .replan import reminders_replan_on_commit
@@ -101,7 +101,8 @@ def _aware(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 
 def _site_lock(site_id: int) -> None:
-    list(Site.objects.select_for_update().filter(pk=site_id).order_by().values_list("pk", flat=True))
+    list(Site.objects.select_for_update().filter(pk=site_id).order_by()
+         .values_list("pk", flat=True))
 
 
 def _track_lock(track_id: int) -> Track:
@@ -207,7 +208,8 @@ def _plan_build(
             participant_ids={e.participant_id for e in enrollments},
         )
     found = conflicts_find(requests=requests)
-    proposed = [replace(p, conflicts=tuple(clashes)) for p, clashes in zip(proposed, found)]
+    proposed = [replace(p, conflicts=tuple(clashes))
+                for p, clashes in zip(proposed, found, strict=True)]
     return SchedulePlan(track=track, first_date=first, last_date=last, sessions=proposed,
                         skipped_closures=skipped, enrollments=enrollments)
 
@@ -304,7 +306,7 @@ def schedule_extend_rolling(*, today: date | None = None) -> int:
             continue
         created += result.created
         if result.conflicts:
-            logger.warning("Rolling schedule of track %s: %d clashes left unscheduled (sessions %s)",
+            logger.warning("Rolling schedule of track %s: %d clashes left out (sessions %s)",
                            track.pk, len(result.conflicts),
                            sorted({c.session_id for c in result.conflicts if c.session_id}))
     return created
@@ -474,7 +476,8 @@ def personal_session_schedule(
             code="not_personal_kind",
             params={"type": session_type, "kind": session_type.get_kind_display().lower()},
         )
-    minutes = session_type.default_duration_minutes if duration_minutes is None else duration_minutes
+    minutes = duration_minutes if duration_minutes is not None \
+        else session_type.default_duration_minutes
     if not 5 <= minutes <= MAX_SESSION_MINUTES:
         raise ValidationError("A session lasts between 5 minutes and 12 hours.",
                               code="invalid_duration")
