@@ -392,3 +392,13 @@ def _codes(error: ValidationError) -> set[str]:
     if hasattr(error, "error_dict"):
         return {e.code for errors in error.error_dict.values() for e in errors}
     return {e.code for e in error.error_list}
+
+
+@time_machine.travel(TUESDAY_MORNING, tick=False)
+def test_it_refuses_moving_a_slot_onto_another_slots_start(track, monday):
+    with pytest.raises(ValidationError) as refused:
+        weekly_slot_update(slot=monday, weekday=2)
+
+    assert _codes(refused.value) == {"unique_together"}
+    assert WeeklySlot.objects.get(pk=monday.pk).weekday == 0
+    assert mondays(track).count() == 12

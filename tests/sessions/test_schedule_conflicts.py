@@ -179,3 +179,11 @@ def _wait_until(condition, timeout: float = 20.0) -> None:
             return
         done.wait(0.05)
     raise AssertionError("condition not met in time")
+
+
+def test_it_refuses_naive_or_backwards_times(db):
+    with pytest.raises(ValidationError) as naive:
+        session_conflicts(starts_at=dt.datetime(2026, 1, 12, 18), ends_at=MONDAY_9PM)
+    with pytest.raises(ValidationError) as backwards:
+        session_conflicts(starts_at=MONDAY_9PM, ends_at=MONDAY_6PM)
+    assert (naive.value.code, backwards.value.code) == ("naive_datetime", "ends_before_start")

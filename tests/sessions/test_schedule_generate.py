@@ -308,3 +308,39 @@ def test_it_generates_in_the_same_few_queries_for_2_or_12_weeks(
 
     assert result.created == weeks * 3 - 1
     assert Attendance.objects.count() == 3 * (weeks * 3 - 1)
+
+
+def test_it_refuses_a_group_session_over_an_enrolled_participants_individual_session(cohort):
+    enrollment = factories.EnrollmentFactory(track=cohort, participant__first_name="Avery",
+                                             participant__last_name="Quinn")
+    individual = factories.TherapySessionFactory(
+        track=None, site=cohort.site, participant=enrollment.participant, title="Intake review",
+        session_type=factories.SessionTypeFactory(kind="individual"),
+        starts_at=dt.datetime(2026, 1, 7, 22, 30, tzinfo=UTC),
+        ends_at=dt.datetime(2026, 1, 7, 23, 30, tzinfo=UTC))
+    factories.AttendanceFactory(session=individual, participant=enrollment.participant)
+
+    with pytest.raises(ValidationError) as refused:
+        schedule_generate(track=cohort)
+
+    assert refused.value.code == "schedule_conflict"
+    assert "Skills group on Wed 7 Jan 18:00–21:00: Avery Quinn is scheduled for Intake review " \
+        "on Wed 7 Jan 17:30–18:30" in refused.value.messages[0]
+    assert TherapySession.objects.count() == 1
+
+
+def test_it_is_the_task_beat_runs():
+    from django.conf import settings
+
+    assert extend_rolling_schedules.name == "iop_sessions.extend_rolling_schedules"
+    assert extend_rolling_schedules.name in {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+
+def test_it_runs_the_task_through_celery(site, settings):
+    settings.ROLLING_SCHEDULE_HORIZON_WEEKS = 1
+    track = factories.TrackFactory(site=site, mode="rolling", end_date=None)
+    factories.WeeklySlotFactory(track=track, weekday=0)
+
+    with time_machine.travel(dt.datetime(2026, 2, 2, 12, 0, tzinfo=UTC), tick=False):
+        assert extend_rolling_schedules.apply().get() == 2
