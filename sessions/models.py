@@ -50,6 +50,11 @@ class TherapySession(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=SessionStatus.choices,
                               default=SessionStatus.SCHEDULED)
     cancel_reason = models.CharField(_("reason for cancelling"), max_length=200, blank=True)
+    # Who cancelled and when: staff ask "who cancelled Monday's group?" and the audit trail needs it.
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("cancelled by"),
+                                     on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
