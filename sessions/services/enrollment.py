@@ -41,6 +41,7 @@ __all__ = [
     "enrollment_discharge",
     "enrollment_enroll",
     "enrollment_hold",
+    "enrollment_refer",
     "enrollment_resume",
     "enrollment_withdraw",
     "track_waitlist",
@@ -230,10 +231,12 @@ def enrollment_enroll(
                 _("This participant is already on this track's waitlist."), code="already_in_track",
             )
         _offer_free_seats(track)
-        enrollment = Enrollment(
-            participant=participant, track=track, admission_date=admission_date,
-            planned_end_date=_planned_end(track, admission_date),
-        )
+        # A referral to this track becomes the enrollment, so its history stays in one row.
+        enrollment = Enrollment.objects.filter(
+            participant=participant, track=track, status=EnrollmentStatus.REFERRED
+        ).first() or Enrollment(participant=participant, track=track)
+        enrollment.admission_date = admission_date
+        enrollment.planned_end_date = _planned_end(track, admission_date)
         if track_seats_taken(track=track) < track.capacity:
             _activate(enrollment, track, admission_date)
         else:
@@ -241,6 +244,33 @@ def enrollment_enroll(
             enrollment.waitlisted_at = timezone.now()
             enrollment.save()
     return enrollment
+
+
+def enrollment_refer(
+    *, participant: Participant, track: Track, admission_date: date, by: Any = None,
+) -> Enrollment:
+    """Record a referral to `track`, expected to start on `admission_date`.
+
+    A referral takes no seat and expects no attendance; `enrollment_enroll` later turns it into
+    an active or waitlisted enrollment. Codes: invalid_admission_date,
+    admission_before_track_start, admission_after_track_end, track_inactive, already_in_track.
+    """
+    with transaction.atomic():
+        track = _lock_track(track)
+        _check_track_active(track)
+        _check_admission_date(track, admission_date)
+        if Enrollment.objects.filter(
+            participant=participant, track=track,
+            status__in=(EnrollmentStatus.REFERRED, EnrollmentStatus.WAITLISTED),
+        ).exists():
+            raise ValidationError(
+                _("This participant is already referred to or waiting for this track."),
+                code="already_in_track",
+            )
+        return Enrollment.objects.create(
+            participant=participant, track=track, status=EnrollmentStatus.REFERRED,
+            admission_date=admission_date, planned_end_date=_planned_end(track, admission_date),
+        )
 
 
 def enrollment_admit_from_waitlist(
