@@ -28,11 +28,10 @@ seed: migrate
 		echo "No seed_demo command: starting without demo data."; \
 	fi
 
-# Web app on 127.0.0.1:$(PORT), a Celery worker and beat; Ctrl-C stops all three.
-# honcho starts each in its own process group and, on Ctrl-C, sends each group SIGTERM (SIGKILL
-# after 5 s), so worker pool children and shells go too.
+# Web app on 127.0.0.1:$(PORT), a Celery worker and beat (the Procfile); Ctrl-C stops all three.
+# scripts/run_procfile.py is honcho, made to stop a Celery worker cleanly (see there why).
 run: migrate seed
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -p $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/run_procfile.py start -f Procfile -p $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -16,7 +16,8 @@ def _make_runtime_folders(sender, **kwargs) -> None:
     # kombu's filesystem transport (the no-server default) needs its folders to exist, and beat
     # needs the folder of its schedule file.
     options = sender.conf.broker_transport_options or {}
-    folders = [options[key] for key in ("data_folder_in", "data_folder_out", "processed_folder")
+    folders = [options[key] for key in ("data_folder_in", "data_folder_out", "processed_folder",
+                                       "control_folder")
                if options.get(key)]
     if sender.conf.beat_schedule_filename:
         folders.append(Path(sender.conf.beat_schedule_filename).parent)
