@@ -1,6 +1,7 @@
 """Helpers shared by the apps' admin modules."""
 from urllib.parse import urlencode
 
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
@@ -8,6 +9,9 @@ from django.urls import reverse
 
 class SharedChoicesInlineMixin:
     """Render each foreign-key dropdown of an inline from one query, however many rows it has.
+
+    Rows also drop the add/change/delete/view icons beside each dropdown: repeated on every line
+    they crowd the table, and the main admin pages do those jobs.
 
     Django builds a fresh ModelChoiceField per inline form and each one runs its own query, so a
     track with 40 weekly slots would cost 40 queries per dropdown. The evaluated choices are kept
@@ -24,6 +28,14 @@ class SharedChoicesInlineMixin:
             # iter() first: list() would ask the iterator's len(), an extra COUNT query.
             cache[key] = [*iter(formfield.choices)]
         formfield.choices = cache[key]
+        return formfield
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        if isinstance(widget, RelatedFieldWidgetWrapper):
+            widget.can_add_related = widget.can_change_related = False
+            widget.can_delete_related = widget.can_view_related = False
         return formfield
 
 

@@ -1,6 +1,6 @@
 """Admin for who is in care: participants, consents, enrollments, continuing-care plans."""
 from django.contrib import admin
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +17,7 @@ from .models import (
 
 class EnrollmentInline(SharedChoicesInlineMixin, admin.TabularInline):
     model = Enrollment
+    view_on_site = False  # models link back into the admin itself
     fields = ("track", "status", "admission_date", "planned_end_date", "discharge_date",
               "discharge_reason")
     extra = 0
@@ -29,8 +30,24 @@ class EnrollmentInline(SharedChoicesInlineMixin, admin.TabularInline):
 
 class ContactConsentInline(admin.TabularInline):
     model = ContactConsent
+    view_on_site = False  # models link back into the admin itself
     fields = ("channel", "given_at", "source", "revoked_at", "revoked_source")
     extra = 0
+
+
+class EnrollmentStatusFilter(admin.SimpleListFilter):
+    title = _("enrollment status")
+    parameter_name = "enrollment_status"
+
+    def lookups(self, request, model_admin):
+        return EnrollmentStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in EnrollmentStatus.values:
+            # EXISTS, not a join: two enrollments with the status must not list a person twice.
+            return queryset.filter(Exists(Enrollment.objects.filter(
+                participant=OuterRef("pk"), status=self.value())))
+        return queryset
 
 
 class StandingConsentFilter(admin.SimpleListFilter):
@@ -53,7 +70,7 @@ class ParticipantAdmin(admin.ModelAdmin):
     list_display = ("record_number", "last_name", "first_name", "home_site", "active_track",
                     "primary_clinician", "reminder_channels", "created_at")
     list_display_links = ("record_number", "last_name")
-    list_filter = ("home_site", "reminder_channels", "enrollments__status")
+    list_filter = ("home_site", EnrollmentStatusFilter, "reminder_channels")
     search_fields = ("record_number", "first_name", "last_name", "email")
     list_select_related = ("home_site", "primary_clinician")
     autocomplete_fields = ("home_site", "primary_clinician", "user")
@@ -100,6 +117,7 @@ class ContactConsentAdmin(admin.ModelAdmin):
 
 class ContinuingCarePlanInline(admin.StackedInline):
     model = ContinuingCarePlan
+    view_on_site = False  # models link back into the admin itself
     fields = ("step_down_level", "step_down_provider", "support_groups", "notes", "created_by",
               "created_at")
     readonly_fields = ("created_by", "created_at")

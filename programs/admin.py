@@ -18,12 +18,14 @@ class _SiteChildInline(admin.TabularInline):
 
 class RoomInline(_SiteChildInline):
     model = Room
+    view_on_site = False  # models link back into the admin itself
     fields = ("name", "capacity")
     extra = 0
 
 
 class ClosureInline(_SiteChildInline):
     model = Closure
+    view_on_site = False  # models link back into the admin itself
     fields = ("date", "reason")
     extra = 0
     ordering = ("-date",)
@@ -93,6 +95,7 @@ class SessionTypeAdmin(admin.ModelAdmin):
 
 class WeeklySlotInline(SharedChoicesInlineMixin, admin.TabularInline):
     model = WeeklySlot
+    view_on_site = False  # models link back into the admin itself
     fields = ("weekday", "start_time", "duration_minutes", "session_type", "title", "facilitator",
               "room")
     extra = 0

@@ -19,6 +19,7 @@ class AttendanceInline(admin.TabularInline):
     """A session's roll. Rows come from enrollments, so the participant is fixed here."""
 
     model = Attendance
+    view_on_site = False  # models link back into the admin itself
     fields = ("participant", "status", "minutes_attended", "note", "marked_by", "marked_at")
     readonly_fields = ("participant", "marked_by", "marked_at")
     extra = 0

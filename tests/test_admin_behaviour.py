@@ -45,10 +45,13 @@ def test_it_finds_a_participant_by_record_number_and_full_name(admin_client, peo
 
 def test_it_filters_participants_by_home_site_and_enrollment_status(admin_client, people, other_site):
     ada, bo = people
+    factories.EnrollmentFactory(participant=ada, status="referred")
+    factories.EnrollmentFactory(participant=ada, status="referred")
     url = reverse("admin:participants_participant_changelist")
 
     assert _listed(admin_client.get(url, {"home_site__id__exact": other_site.pk})) == [bo]
-    by_status = admin_client.get(url, {"enrollments__status": "active"})
+    assert _listed(admin_client.get(url, {"enrollment_status": "referred"})) == [ada]
+    by_status = admin_client.get(url, {"enrollment_status": "active"})
     assert _listed(by_status) == [ada]
     assert "1 participant" in by_status.text
 
