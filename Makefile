@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
@@ -17,15 +18,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 migrate: install
-	$(BIN)/python manage.py migrate --noinput
+	$(MANAGE) migrate --noinput
 
+# Demo data when the project has a seed_demo command; without one, start with an empty clinic.
 seed: migrate
-	$(BIN)/python manage.py seed_demo
+	@if $(MANAGE) help seed_demo >/dev/null 2>&1; then \
+		$(MANAGE) seed_demo; \
+	else \
+		echo "No seed_demo command: starting without demo data."; \
+	fi
 
-# Web app on 127.0.0.1:$(PORT), a Celery worker and beat; Ctrl-C stops all three.
-run: seed
-	mkdir -p var/broker/out var/broker/processed
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -p $(PORT)
+# Web app on 127.0.0.1:$(PORT), a Celery worker and beat (the Procfile); Ctrl-C stops all three.
+# scripts/run_procfile.py is honcho, made to stop a Celery worker cleanly (see there why).
+run: migrate seed
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/run_procfile.py start -f Procfile -p $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

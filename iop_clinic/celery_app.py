@@ -12,9 +12,23 @@ app.autodiscover_tasks()
 
 
 @app.on_after_configure.connect
-def _make_filesystem_broker_folders(sender, **kwargs) -> None:
-    # kombu's filesystem transport (the no-server default) needs its folders to exist.
+def _make_runtime_folders(sender, **kwargs) -> None:
+    # kombu's filesystem transport (the no-server default) needs its folders to exist, and beat
+    # needs the folder of its schedule file.
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
-        if options.get(key):
-            Path(options[key]).mkdir(parents=True, exist_ok=True)
+    folders = [options[key] for key in ("data_folder_in", "data_folder_out", "processed_folder",
+                                       "control_folder")
+               if options.get(key)]
+    if sender.conf.beat_schedule_filename:
+        folders.append(Path(sender.conf.beat_schedule_filename).parent)
+    for folder in folders:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+@app.task(name="iop_clinic.health_ping")
+def health_ping() -> str:
+    """Answers "pong": proof that a worker consumes from the broker.
+
+    `celery -A iop_clinic call iop_clinic.health_ping`, then look for it in the worker's log.
+    """
+    return "pong"

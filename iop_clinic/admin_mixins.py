@@ -1,0 +1,49 @@
+"""Helpers shared by the apps' admin modules."""
+from urllib.parse import urlencode
+
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
+from django.db import models
+from django.http import HttpRequest
+from django.urls import reverse
+
+
+class SharedChoicesInlineMixin:
+    """Render each foreign-key dropdown of an inline from one query, however many rows it has.
+
+    Rows also drop the add/change/delete/view icons beside each dropdown: repeated on every line
+    they crowd the table, and the main admin pages do those jobs.
+
+    Django builds a fresh ModelChoiceField per inline form and each one runs its own query, so a
+    track with 40 weekly slots would cost 40 queries per dropdown. The evaluated choices are kept
+    on the request; validation on save still goes through the field's queryset.
+    """
+
+    def formfield_for_foreignkey(self, db_field: models.ForeignKey, request: HttpRequest, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is None or request is None:
+            return formfield
+        cache = request.__dict__.setdefault("_admin_shared_choices", {})
+        key = (self.model, db_field.name)
+        if key not in cache:
+            # iter() first: list() would ask the iterator's len(), an extra COUNT query.
+            cache[key] = [*iter(formfield.choices)]
+        formfield.choices = cache[key]
+        return formfield
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        if isinstance(widget, RelatedFieldWidgetWrapper):
+            widget.can_add_related = widget.can_change_related = False
+            widget.can_delete_related = widget.can_view_related = False
+        return formfield
+
+
+def changelist_url(model_key: str, **lookups: str) -> str:
+    """The admin changelist URL of "app_label.model", pre-filtered with `lookups`.
+
+    Takes a string so an app can link to a later app's admin without importing it.
+    """
+    app_label, model_name = model_key.split(".")
+    url = reverse(f"admin:{app_label}_{model_name}_changelist")
+    return f"{url}?{urlencode(lookups)}" if lookups else url

@@ -1,0 +1,193 @@
+"""Admin for who is in care: participants, consents, enrollments, continuing-care plans."""
+from django.contrib import admin
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
+
+from iop_clinic.admin_mixins import SharedChoicesInlineMixin, changelist_url
+
+from .models import (
+    ContactConsent,
+    ContinuingCarePlan,
+    Enrollment,
+    EnrollmentStatus,
+    Participant,
+)
+
+
+class EnrollmentInline(SharedChoicesInlineMixin, admin.TabularInline):
+    model = Enrollment
+    view_on_site = False  # models link back into the admin itself
+    fields = ("track", "status", "admission_date", "planned_end_date", "discharge_date",
+              "discharge_reason")
+    extra = 0
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Enrollment]:
+        # Each row's __str__ names the participant, the track and its program.
+        return super().get_queryset(request).select_related("participant", "track__program")
+
+
+class ContactConsentInline(admin.TabularInline):
+    model = ContactConsent
+    view_on_site = False  # models link back into the admin itself
+    fields = ("channel", "given_at", "source", "revoked_at", "revoked_source")
+    extra = 0
+
+
+class EnrollmentStatusFilter(admin.SimpleListFilter):
+    title = _("enrollment status")
+    parameter_name = "enrollment_status"
+
+    def lookups(self, request, model_admin):
+        return EnrollmentStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in EnrollmentStatus.values:
+            # EXISTS, not a join: two enrollments with the status must not list a person twice.
+            return queryset.filter(Exists(Enrollment.objects.filter(
+                participant=OuterRef("pk"), status=self.value())))
+        return queryset
+
+
+class StandingConsentFilter(admin.SimpleListFilter):
+    title = _("consent")
+    parameter_name = "standing"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Standing")), ("no", _("Revoked")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(Participant)
+class ParticipantAdmin(admin.ModelAdmin):
+    list_display = ("record_number", "last_name", "first_name", "home_site", "active_track",
+                    "primary_clinician", "reminder_channels", "created_at")
+    list_display_links = ("record_number", "last_name")
+    list_filter = ("home_site", EnrollmentStatusFilter, "reminder_channels")
+    search_fields = ("record_number", "first_name", "last_name", "email")
+    list_select_related = ("home_site", "primary_clinician")
+    autocomplete_fields = ("home_site", "primary_clinician", "user")
+    readonly_fields = ("code", "created_at")
+    date_hierarchy = "created_at"
+    inlines = (EnrollmentInline, ContactConsentInline)
+    actions = ("show_attendance",)
+    fieldsets = (
+        (None, {"fields": ("record_number", "first_name", "last_name", "date_of_birth")}),
+        (_("Contact and reminders"), {
+            "fields": ("email", "phone", "reminder_channels", "time_zone"),
+            "description": _("Record consent to each channel below; reminders need both."),
+        }),
+        (_("Care"), {"fields": ("home_site", "primary_clinician", "user")}),
+        (_("Record"), {"fields": ("code", "created_at")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Participant]:
+        active = Enrollment.objects.filter(participant=OuterRef("pk"), status=EnrollmentStatus.ACTIVE)
+        return super().get_queryset(request).annotate(
+            _active_track=Subquery(active.values("track__name")[:1]),
+        )
+
+    @admin.display(description=_("active track"), ordering="_active_track")
+    def active_track(self, participant: Participant) -> str:
+        return participant._active_track or "—"
+
+    @admin.action(description=_("Show the attendance of the selected participants"))
+    def show_attendance(self, request: HttpRequest, queryset: QuerySet[Participant]):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return HttpResponseRedirect(changelist_url("iop_sessions.attendance", participant__id__in=ids))
+
+
+@admin.register(ContactConsent)
+class ContactConsentAdmin(admin.ModelAdmin):
+    list_display = ("participant", "channel", "given_at", "source", "revoked_at", "revoked_source")
+    list_filter = (StandingConsentFilter, "channel", "source")
+    search_fields = ("participant__record_number", "participant__first_name",
+                     "participant__last_name")
+    date_hierarchy = "given_at"
+    list_select_related = ("participant",)
+    autocomplete_fields = ("participant",)
+
+
+class ContinuingCarePlanInline(admin.StackedInline):
+    model = ContinuingCarePlan
+    view_on_site = False  # models link back into the admin itself
+    fields = ("step_down_level", "step_down_provider", "support_groups", "notes", "created_by",
+              "created_at")
+    readonly_fields = ("created_by", "created_at")
+    extra = 0
+    max_num = 1
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContinuingCarePlan]:
+        return super().get_queryset(request).select_related("created_by", "enrollment__participant")
+
+
+def _stamp_created_by(request: HttpRequest, plan: ContinuingCarePlan) -> None:
+    if plan.pk is None and plan.created_by_id is None:
+        plan.created_by = request.user
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = ("participant", "track", "status", "admission_date", "planned_end_date",
+                    "discharge_date", "discharge_reason", "has_care_plan")
+    list_filter = ("status", "track__site", "track__program", "discharge_reason")
+    search_fields = ("participant__record_number", "participant__first_name",
+                     "participant__last_name", "track__name")
+    date_hierarchy = "admission_date"
+    list_select_related = ("participant", "track__program", "care_plan")
+    autocomplete_fields = ("participant", "track")
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (ContinuingCarePlanInline,)
+    fieldsets = (
+        (None, {"fields": ("participant", "track", "status")}),
+        (_("Dates"), {"fields": ("admission_date", "planned_end_date", "waitlisted_at",
+                                 "seat_offered_at")}),
+        (_("Discharge"), {"fields": ("discharge_date", "discharge_reason", "discharge_note")}),
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description=_("care plan"), boolean=True)
+    def has_care_plan(self, enrollment: Enrollment) -> bool:
+        return hasattr(enrollment, "care_plan")
+
+    def save_formset(self, request, form, formset, change) -> None:
+        for plan in formset.save(commit=False):
+            _stamp_created_by(request, plan)
+            plan.save()
+        for plan in formset.deleted_objects:
+            plan.delete()
+
+
+@admin.register(ContinuingCarePlan)
+class ContinuingCarePlanAdmin(admin.ModelAdmin):
+    list_display = ("enrollment_participant", "enrollment_track", "step_down_level",
+                    "step_down_provider", "created_by", "created_at")
+    list_filter = ("step_down_level",)
+    search_fields = ("enrollment__participant__record_number",
+                     "enrollment__participant__first_name", "enrollment__participant__last_name",
+                     "step_down_provider")
+    date_hierarchy = "created_at"
+    list_select_related = ("enrollment__participant", "enrollment__track__program", "created_by")
+    autocomplete_fields = ("enrollment",)
+    readonly_fields = ("created_by", "created_at")
+    fields = ("enrollment", "step_down_level", "step_down_provider", "support_groups", "notes",
+              "created_by", "created_at")
+
+    @admin.display(description=_("participant"), ordering="enrollment__participant__last_name")
+    def enrollment_participant(self, plan: ContinuingCarePlan) -> Participant:
+        return plan.enrollment.participant
+
+    @admin.display(description=_("track"))
+    def enrollment_track(self, plan: ContinuingCarePlan):
+        return plan.enrollment.track
+
+    def save_model(self, request, obj, form, change) -> None:
+        _stamp_created_by(request, obj)
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,173 @@
+"""Admin for what the clinic offers and when: every list costs a fixed number of queries."""
+from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from iop_clinic.admin_mixins import SharedChoicesInlineMixin, changelist_url
+
+from .models import Closure, Program, Room, SessionType, Site, Track, WeeklySlot
+
+
+class _SiteChildInline(admin.TabularInline):
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The rows' __str__ (shown on each line) names the site.
+        return super().get_queryset(request).select_related("site")
+
+
+class RoomInline(_SiteChildInline):
+    model = Room
+    view_on_site = False  # models link back into the admin itself
+    fields = ("name", "capacity")
+    extra = 0
+
+
+class ClosureInline(_SiteChildInline):
+    model = Closure
+    view_on_site = False  # models link back into the admin itself
+    fields = ("date", "reason")
+    extra = 0
+    ordering = ("-date",)
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ("name", "public_alias", "time_zone", "phone", "room_count", "track_count")
+    list_filter = ("time_zone",)
+    search_fields = ("name", "public_alias", "address")
+    autocomplete_fields = ("staff",)
+    inlines = (RoomInline, ClosureInline)
+    fieldsets = (
+        (None, {"fields": ("name", "address", "time_zone")}),
+        (_("What participants see"), {
+            "fields": ("public_alias", "phone"),
+            "description": _("Messages and calendar feeds name the site only by this alias."),
+        }),
+        (_("Staff"), {"fields": ("staff",)}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Site]:
+        return super().get_queryset(request).annotate(
+            _room_count=Count("rooms", distinct=True), _track_count=Count("tracks", distinct=True),
+        )
+
+    @admin.display(description=_("rooms"), ordering="_room_count")
+    def room_count(self, site: Site) -> int:
+        return site._room_count
+
+    @admin.display(description=_("tracks"), ordering="_track_count")
+    def track_count(self, site: Site) -> int:
+        return site._track_count
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ("name", "site", "capacity")
+    list_filter = ("site",)
+    search_fields = ("name", "site__name")
+    list_select_related = ("site",)
+    autocomplete_fields = ("site",)
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ("name", "level_of_care", "population", "duration_weeks", "min_weekly_hours",
+                    "min_attendance_percent", "max_unexcused_absences", "is_active")
+    list_filter = ("is_active", "level_of_care", "population")
+    search_fields = ("name",)
+    fieldsets = (
+        (None, {"fields": ("name", "level_of_care", "population", "duration_weeks", "is_active")}),
+        (_("Completion rules"), {"fields": (
+            "min_weekly_hours", "min_attendance_percent", "max_unexcused_absences",
+            "excused_notice_hours", "consecutive_absences_to_escalate",
+        )}),
+    )
+
+
+@admin.register(SessionType)
+class SessionTypeAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "default_duration_minutes", "default_capacity",
+                    "counts_toward_hours", "service_code")
+    list_filter = ("kind", "counts_toward_hours")
+    search_fields = ("name", "service_code")
+
+
+class WeeklySlotInline(SharedChoicesInlineMixin, admin.TabularInline):
+    model = WeeklySlot
+    view_on_site = False  # models link back into the admin itself
+    fields = ("weekday", "start_time", "duration_minutes", "session_type", "title", "facilitator",
+              "room")
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WeeklySlot]:
+        return super().get_queryset(request).select_related("session_type")
+
+
+@admin.register(Track)
+class TrackAdmin(admin.ModelAdmin):
+    list_display = ("name", "program", "site", "mode", "start_date", "end_date", "capacity",
+                    "seats_taken", "lead_clinician", "scheduled_until", "is_active")
+    list_filter = ("is_active", "mode", "program", "site")
+    search_fields = ("name", "program__name", "site__name")
+    date_hierarchy = "start_date"
+    list_select_related = ("program", "site", "lead_clinician")
+    autocomplete_fields = ("program", "site", "lead_clinician")
+    readonly_fields = ("scheduled_until", "site_closures")
+    inlines = (WeeklySlotInline,)
+    actions = ("show_sessions",)
+    fieldsets = (
+        (None, {"fields": ("program", "site", "name", "lead_clinician", "is_active")}),
+        (_("Dates and size"), {"fields": ("mode", "start_date", "end_date", "capacity")}),
+        (_("Schedule"), {"fields": ("scheduled_until", "site_closures")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Track]:
+        # Seat-holding statuses, spelled out because participants builds on programs, not back.
+        return super().get_queryset(request).annotate(
+            _seats_taken=Count("enrollments", filter=Q(enrollments__status__in=("active", "on_hold"))),
+        )
+
+    @admin.display(description=_("seats taken"), ordering="_seats_taken")
+    def seats_taken(self, track: Track) -> int:
+        return track._seats_taken
+
+    @admin.display(description=_("site closures in the track's dates"))
+    def site_closures(self, track: Track) -> str:
+        if track.pk is None:
+            return "—"
+        closures = track.site.closures.filter(date__gte=track.start_date)
+        if track.end_date:
+            closures = closures.filter(date__lte=track.end_date)
+        rows = [(f"{c.date:%a %Y-%m-%d}", c.reason) for c in closures]
+        if not rows:
+            return _("None")
+        return format_html_join(", ", "{} {}", rows)
+
+    @admin.action(description=_("Show the sessions of the selected tracks"))
+    def show_sessions(self, request: HttpRequest, queryset: QuerySet[Track]) -> HttpResponseRedirect:
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return HttpResponseRedirect(changelist_url("iop_sessions.therapysession", track__id__in=ids))
+
+
+@admin.register(WeeklySlot)
+class WeeklySlotAdmin(admin.ModelAdmin):
+    list_display = ("track", "weekday", "start_time", "duration_minutes", "session_type", "title",
+                    "facilitator", "room")
+    list_filter = ("weekday", "session_type__kind", "track__site")
+    search_fields = ("title", "track__name", "session_type__name")
+    list_select_related = ("track__program", "session_type", "facilitator", "room__site")
+    autocomplete_fields = ("track", "session_type", "facilitator", "room")
+    fields = ("track", "weekday", "start_time", "duration_minutes", "session_type", "title",
+              "facilitator", "room")
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    list_display = ("date", "site", "reason")
+    list_filter = ("site",)
+    search_fields = ("reason", "site__name")
+    date_hierarchy = "date"
+    list_select_related = ("site",)
+    autocomplete_fields = ("site",)
+    ordering = ("-date",)
