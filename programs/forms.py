@@ -59,15 +59,24 @@ class BaseSlotFormSet(BaseInlineFormSet):
         self.site_ids = site_ids
         super().__init__(*args, **kwargs)
 
-    def get_form_kwargs(self, index):
-        return super().get_form_kwargs(index)
-
     def add_fields(self, form, index):
         super().add_fields(form, index)
-        form.fields["session_type"].queryset = SessionType.objects.filter(
-            kind__in=SessionKind.track_kinds()).order_by("name")
-        form.fields["room"].queryset = Room.objects.filter(site_id__in=self.site_ids).select_related("site")
-        form.fields["facilitator"].queryset = _staff_at(self.site_ids)
+        # The same three menus on every line: query them once for the whole timetable.
+        if not hasattr(self, "_shared_choices"):
+            querysets = {
+                "session_type": SessionType.objects.filter(
+                    kind__in=SessionKind.track_kinds()).order_by("name"),
+                "room": Room.objects.filter(site_id__in=self.site_ids).select_related("site"),
+                "facilitator": _staff_at(self.site_ids),
+            }
+            self._shared_choices = {}
+            for name, queryset in querysets.items():
+                field = form.fields[name]
+                field.queryset = queryset
+                self._shared_choices[name] = (queryset, list(field.choices))
+        for name, (queryset, choices) in self._shared_choices.items():
+            form.fields[name].queryset = queryset
+            form.fields[name].choices = choices
 
     def check_rooms_at(self, site: Site | None) -> None:
         """The track's site is chosen in the same page, so compare rooms against it here."""

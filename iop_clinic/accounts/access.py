@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.mixins import AccessMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 
 from .roles import Role
@@ -41,8 +41,17 @@ def is_portal_user(user) -> bool:
         return False
 
 
+def _load_groups(user) -> None:
+    """Fetch the user's groups once per request; `User.has_role` then reads the cache."""
+    if user.is_authenticated and "groups" not in getattr(user, "_prefetched_objects_cache", {}):
+        prefetch_related_objects([user], "groups")
+
+
 def is_staff_member(user) -> bool:
-    return bool(user.is_authenticated and user.is_clinic_staff and not is_portal_user(user))
+    if not user.is_authenticated:
+        return False
+    _load_groups(user)
+    return bool(user.is_clinic_staff and not is_portal_user(user))
 
 
 def has_any_role(user, roles: Iterable[Role]) -> bool:
