@@ -129,6 +129,9 @@ def attendance_mark_view(request: HttpRequest, pk: int, attendance_pk: int) -> H
     context = _roster_context(request, session)
     context["row"] = {"attendance": pages.roster_row(attendance_pk=attendance.pk, session=session),
                       "form": form}
+    # The "rest present" button's count travels along as an out-of-band swap.
+    context["oob"] = True
+    context["expected_left"] = pages.expected_left(session=session)
     # A refused marking answers 200 with the errors in the row: htmx swaps only 2xx responses.
     return render(request, "sessions/_roster_row.html", context)
 

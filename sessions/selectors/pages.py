@@ -114,6 +114,10 @@ def roster_row(*, attendance_pk: int, session: TherapySession) -> Attendance:
             .get(pk=attendance_pk, session=session))
 
 
+def expected_left(*, session: TherapySession) -> int:
+    return Attendance.objects.filter(session=session, status=AttendanceStatus.EXPECTED).count()
+
+
 def participant_search(*, participants: QuerySet[Participant], query: str) -> QuerySet[Participant]:
     """Every word must match a name or the record number."""
     queryset = participants.select_related("home_site", "primary_clinician")
