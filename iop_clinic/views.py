@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from iop_clinic.accounts.access import can_mark_attendance, site_ids_for, staff_required
@@ -15,7 +16,7 @@ from sessions.selectors import pages
 def home(request: HttpRequest) -> HttpResponse:
     """The day's sessions at my sites in time order, and the open follow-ups."""
     site_ids = site_ids_for(request.user)
-    today = pages.local_today(site_ids)
+    today = timezone.localdate()  # the staff decorator made the user's site zone current
     form = DayForm(request.GET or None)
     day = today
     if form.is_bound:

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -55,8 +56,9 @@ def week_calendar(request: HttpRequest) -> HttpResponse:
         if raw_site and str(site.pk) == raw_site:
             chosen = site
     choices = pages.calendar_filter_choices(site=chosen)
-    form = CalendarFilterForm(request.GET or None, sites=sites, **choices)
-    today = pages.local_today([chosen.pk])
+    today = timezone.now().astimezone(chosen.zone).date()
+    form = CalendarFilterForm(request.GET or None, sites=sites, **choices,
+                              initial={"site": chosen.pk, "week": today})
     filters = {}
     week_of = today
     if form.is_bound and form.is_valid():
@@ -214,7 +216,7 @@ def participant_search(request: HttpRequest) -> HttpResponse:
 @staff_required
 def participant_chart(request: HttpRequest, code) -> HttpResponse:
     participant = get_participant_or_404(request.user, code)
-    today = pages.local_today([participant.home_site_id])
+    today = timezone.now().astimezone(participant.home_site.zone).date()
     chart = pages.participant_chart(participant=participant, today=today)
     return render(request, "participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,

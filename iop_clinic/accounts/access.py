@@ -4,6 +4,7 @@ Every staff view goes through these helpers:
 - `staff_required` / `StaffRequiredMixin`: signed in, holds a staff role, is not a portal user.
 - `role_required(...)` / `RoleRequiredMixin`: one of the given roles (directors always pass).
 - `*_for(user)`: querysets limited to the user's sites (`user.sites`).
+- `zone_for(user)`: pages show times in the user's (first) site's time zone.
 - `get_*_or_404(user, ...)`: fetch one object, answering 404 for another site's object, so a
   stranger cannot even learn that it exists.
 - `can_*(user)`: capabilities the templates use to hide what a role may not do; the views and
@@ -11,6 +12,7 @@ Every staff view goes through these helpers:
 """
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import TYPE_CHECKING
@@ -20,6 +22,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet, prefetch_related_objects
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from .roles import Role
 
@@ -99,7 +102,8 @@ def role_required(*roles: Role) -> Callable:
             refusal = _check(request, roles or None)
             if refusal is not None:
                 return refusal
-            return view(request, *args, **kwargs)
+            with timezone.override(zone_for(request.user)):
+                return view(request, *args, **kwargs)
 
         return wrapped
 
@@ -120,7 +124,8 @@ class RoleRequiredMixin(AccessMixin):
         refusal = _check(request, self.required_roles or None)
         if refusal is not None:
             return refusal
-        return super().dispatch(request, *args, **kwargs)
+        with timezone.override(zone_for(request.user)):
+            return super().dispatch(request, *args, **kwargs)
 
 
 class StaffRequiredMixin(RoleRequiredMixin):
@@ -133,20 +138,29 @@ class DirectorRequiredMixin(RoleRequiredMixin):
 
 # --- What a user may see: querysets limited to their sites ---------------------------------
 
-def site_ids_for(user: User) -> list[int]:
-    """The user's site ids, cached on the user object for the request."""
-    cached = getattr(user, "_site_ids_cache", None)
+def _site_rows(user: User) -> list[tuple[int, str]]:
+    """(id, time zone) of the user's sites, fetched once per request and kept on the user."""
+    cached = getattr(user, "_site_rows_cache", None)
     if cached is None:
         from programs.models import Site
 
         if not is_staff_member(user):
             cached = []
-        elif user.is_superuser:
-            cached = list(Site.objects.values_list("pk", flat=True))
         else:
-            cached = list(user.sites.values_list("pk", flat=True))
-        user._site_ids_cache = cached
+            sites = Site.objects.all() if user.is_superuser else user.sites.all()
+            cached = list(sites.order_by("pk").values_list("pk", "time_zone"))
+        user._site_rows_cache = cached
     return cached
+
+
+def site_ids_for(user: User) -> list[int]:
+    return [pk for pk, _zone in _site_rows(user)]
+
+
+def zone_for(user: User) -> zoneinfo.ZoneInfo | None:
+    """The time zone staff pages show times in: that of the user's first site."""
+    rows = _site_rows(user)
+    return zoneinfo.ZoneInfo(rows[0][1]) if rows else None
 
 
 def sites_for(user: User) -> QuerySet:

@@ -19,13 +19,6 @@ CHART_HISTORY_LIMIT = 60
 CHART_UPCOMING_LIMIT = 30
 
 
-def local_today(site_ids: list[int]) -> date:
-    """Today at the user's first site (the board's default day), else today in UTC."""
-    site = Site.objects.filter(pk__in=site_ids).order_by("pk").only("time_zone").first()
-    now = timezone.now()
-    return now.astimezone(site.zone).date() if site else now.date()
-
-
 def _with_counts(queryset: QuerySet[TherapySession]) -> QuerySet[TherapySession]:
     return queryset.annotate(
         expected_count=Count("attendances", filter=~Q(attendances__status=AttendanceStatus.CANCELLED)),

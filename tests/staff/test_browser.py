@@ -152,3 +152,35 @@ def test_it_loads_no_asset_from_another_host(tablet, live_server, clinician):
     assert requested and all(url.startswith(live_server.url) for url in requested)
     assert tablet.evaluate("typeof htmx") == "object"
     assert tablet.evaluate("typeof bootstrap") == "object"
+
+
+def test_it_fits_every_staff_page_on_a_tablet(tablet, live_server, track, director, clinician):
+    from sessions.services.attendance import attendance_mark
+    from tests import factories
+
+    day = _today_at(track.site)
+    session, rows = make_group_session(track, size=3, day=day, hour=0, title="Skills group",
+                                       facilitator=clinician)
+    attendance_mark(attendance=rows[0], status="absent", by=clinician)
+    factories.ContactConsentFactory(participant=rows[0].participant, channel="sms")
+    factories.WeeklySlotFactory(track=track, room=track.room_for_tests)
+    followup = rows[0].followups.first()
+    page = tablet
+    page.goto(live_server.url + reverse("login"))
+    _shoot(page, "login-768.png")
+    _sign_in(page, live_server, director)
+    pages = {
+        "calendar": reverse("calendar"),
+        "participants": reverse("participant_search") + "?q=" + rows[0].participant.last_name,
+        "chart": reverse("participant_chart", args=[rows[0].participant.code]),
+        "followups": reverse("followup_list") + "?assignee=&status=",
+        "followup": reverse("followup_detail", args=[followup.pk]),
+        "programs": reverse("program_list"),
+        "track": reverse("track_edit", args=[track.pk]),
+        "program": reverse("program_create"),
+    }
+    for name, url in pages.items():
+        page.goto(live_server.url + url)
+        _shoot(page, f"{name}-768.png")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 768, name
+    assert page.js_errors == []
