@@ -1,5 +1,8 @@
 """Forms behind the staff pages about sessions, attendance, follow-ups and participants."""
+from datetime import date
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import AttendanceStatus, FollowUpStatus
@@ -8,14 +11,23 @@ MARK_CHOICES = [(value, label) for value, label in AttendanceStatus.choices
                 if value in AttendanceStatus.marked()]
 
 
+# Pages step a day or a week either side of the date asked for; keep that arithmetic in range.
+EARLIEST, LATEST = date(1900, 1, 1), date(2200, 12, 31)
+
+
+def validate_plausible_date(value: date | None) -> None:
+    if value and not EARLIEST <= value <= LATEST:
+        raise ValidationError(_("Choose a date between 1900 and 2200."), code="date_out_of_range")
+
+
 class DayForm(forms.Form):
-    date = forms.DateField(label=_("Day"), required=False,
+    date = forms.DateField(label=_("Day"), required=False, validators=[validate_plausible_date],
                            widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class CalendarFilterForm(forms.Form):
     site = forms.TypedChoiceField(label=_("Site"), coerce=int, required=False)
-    week = forms.DateField(label=_("Week of"), required=False,
+    week = forms.DateField(label=_("Week of"), required=False, validators=[validate_plausible_date],
                            widget=forms.DateInput(attrs={"type": "date"}))
     room = forms.TypedChoiceField(label=_("Room"), coerce=int, required=False, empty_value=None)
     facilitator = forms.TypedChoiceField(label=_("Facilitator"), coerce=int, required=False,

@@ -101,3 +101,11 @@ def test_it_does_not_find_another_sites_participants(as_outsider, group_session)
     _session, (first, *_rest) = group_session
     response = as_outsider.get(reverse("participant_search"), {"q": first.participant.last_name})
     assert first.participant.record_number not in response.content.decode()
+
+
+def test_it_answers_404_not_500_for_ids_beyond_any_row(as_clinician):
+    huge = "9" * 25
+    assert as_clinician.get(f"/sessions/{huge}/roster/").status_code == 404
+    assert as_clinician.get(f"/follow-ups/{huge}/").status_code == 404
+    assert as_clinician.post(f"/sessions/{huge}/roster/{huge}/", {"status": "present"}).status_code == 404
+    assert as_clinician.get(reverse("followup_list"), {"assignee": huge}).status_code == 200

@@ -138,10 +138,10 @@ def test_it_shows_the_today_board_on_a_tablet(tablet, live_server, track, clinic
     assert cancelled.evaluate("el => getComputedStyle(el).textDecorationLine") == "line-through"
     # Nothing spills sideways on a 768-px screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= 768
-    # Keyboard: the first Tab reaches the skip link, which moves focus to the content.
+    _shoot(page, "today-768.png")
+    # Keyboard: the first Tab reaches the skip link.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to content"
-    _shoot(page, "today-768.png")
     assert page.js_errors == []
 
 

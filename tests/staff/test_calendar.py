@@ -49,6 +49,7 @@ def test_it_filters_by_room_facilitator_and_track(as_clinician, site, track, cli
 
 
 @pytest.mark.parametrize("params", [{"site": "abc"}, {"week": "soon"}, {"room": "99999"},
+                                    {"week": "0001-01-01"}, {"week": "9999-12-31"},
                                     {"track": "-1"}, {"facilitator": "x"}])
 def test_it_ignores_filters_it_cannot_use(as_clinician, track, params):
     make_group_session(track, size=1, title="Still shown")

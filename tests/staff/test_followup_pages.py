@@ -77,3 +77,15 @@ def test_it_keeps_a_fixed_query_budget(as_clinician, track, front_desk, size,
     with django_assert_max_num_queries(9):
         assert as_clinician.get(reverse("followup_list"),
                                 {"assignee": "", "status": ""}).status_code == 200
+
+
+@pytest.mark.parametrize("earlier_absences", [0, 6])
+def test_it_keeps_a_fixed_query_budget_on_the_detail_page(as_clinician, track, front_desk,
+                                                         earlier_absences,
+                                                         django_assert_max_num_queries):
+    session, rows = make_group_session(track, size=earlier_absences + 1)
+    for row in rows:
+        attendance_mark(attendance=row, status="absent", by=front_desk)
+    followup = rows[-1].followups.first()
+    with django_assert_max_num_queries(7):
+        assert as_clinician.get(reverse("followup_detail", args=[followup.pk])).status_code == 200

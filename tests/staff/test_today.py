@@ -41,7 +41,8 @@ def test_it_shows_another_day_from_the_date_parameter(as_clinician, track):
     assert "Wednesday group" in page
 
 
-@pytest.mark.parametrize("bad", ["tomorrow", "2026-13-40", "9" * 30, "<script>"])
+@pytest.mark.parametrize("bad", ["tomorrow", "2026-13-40", "9" * 30, "<script>", "0001-01-01",
+                                 "9999-12-31"])
 def test_it_falls_back_to_today_for_a_date_it_cannot_read(as_clinician, track, bad):
     make_group_session(track, size=1, title="Tonight")
     response = as_clinician.get(reverse("home"), {"date": bad})
