@@ -42,7 +42,8 @@ class TrackForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = Site.objects.filter(pk__in=site_ids)
         self.fields["program"].queryset = Program.objects.order_by("name")
-        self.fields["lead_clinician"].queryset = _staff_at(site_ids, [Role.CLINICIAN, Role.DIRECTOR])
+        self.fields["lead_clinician"].queryset = _staff_at(site_ids,
+                                                           [Role.CLINICIAN, Role.DIRECTOR])
 
 
 class WeeklySlotForm(forms.ModelForm):

@@ -12,4 +12,5 @@ def program_list(*, site_ids: list[int]) -> QuerySet[Program]:
                                            distinct=True),
                         slot_count=Count("weekly_slots", distinct=True))
               .order_by("site__name", "name"))
-    return Program.objects.prefetch_related(Prefetch("tracks", queryset=tracks, to_attr="my_tracks"))
+    return Program.objects.prefetch_related(
+        Prefetch("tracks", queryset=tracks, to_attr="my_tracks"))

@@ -16,17 +16,30 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from iop_clinic.accounts.access import (
-    can_mark_attendance, can_write_clinical_notes, get_followup_or_404, get_participant_or_404,
-    get_session_or_404, participants_for, site_ids_for, sites_for, staff_required,
+    can_mark_attendance,
+    can_write_clinical_notes,
+    get_followup_or_404,
+    get_participant_or_404,
+    get_session_or_404,
+    participants_for,
+    site_ids_for,
+    sites_for,
+    staff_required,
 )
+
 from .forms import (
-    AttendanceMarkForm, CalendarFilterForm, FollowUpFilterForm, FollowUpResolveForm,
+    AttendanceMarkForm,
+    CalendarFilterForm,
+    FollowUpFilterForm,
+    FollowUpResolveForm,
     ParticipantSearchForm,
 )
 from .models import Attendance
 from .selectors import pages
 from .services.attendance import (
-    attendance_mark, attendance_mark_rest_present, session_markable_error,
+    attendance_mark,
+    attendance_mark_rest_present,
+    session_markable_error,
 )
 from .services.followups import followup_resolve
 

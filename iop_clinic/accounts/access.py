@@ -174,7 +174,8 @@ def participants_for(user: User) -> QuerySet:
     from participants.models import Enrollment, Participant
 
     site_ids = site_ids_for(user)
-    enrolled_here = Enrollment.objects.filter(participant=OuterRef("pk"), track__site_id__in=site_ids)
+    enrolled_here = Enrollment.objects.filter(participant=OuterRef("pk"),
+                                              track__site_id__in=site_ids)
     return Participant.objects.filter(home_site_id__in=site_ids) | Participant.objects.filter(
         Exists(enrolled_here)
     )
@@ -199,8 +200,8 @@ def followups_for(user: User) -> QuerySet:
 
 
 def get_participant_or_404(user: User, code) -> object:
-    return get_object_or_404(participants_for(user).select_related("home_site", "primary_clinician"),
-                             code=code)
+    participants = participants_for(user).select_related("home_site", "primary_clinician")
+    return get_object_or_404(participants, code=code)
 
 
 def get_session_or_404(user: User, pk: int) -> object:

@@ -5,13 +5,17 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
 from participants.models import ContactConsent, Enrollment, Participant
 from programs.models import Room, Site, Track
 
 from ..models import (
-    Attendance, AttendanceStatus, FollowUp, FollowUpStatus, SessionStatus, TherapySession,
+    Attendance,
+    AttendanceStatus,
+    FollowUp,
+    FollowUpStatus,
+    SessionStatus,
+    TherapySession,
 )
 
 SESSION_RELATED = ("site", "room", "facilitator", "session_type", "track__program", "participant")
@@ -21,7 +25,8 @@ CHART_UPCOMING_LIMIT = 30
 
 def _with_counts(queryset: QuerySet[TherapySession]) -> QuerySet[TherapySession]:
     return queryset.annotate(
-        expected_count=Count("attendances", filter=~Q(attendances__status=AttendanceStatus.CANCELLED)),
+        expected_count=Count("attendances",
+                             filter=~Q(attendances__status=AttendanceStatus.CANCELLED)),
         marked_count=Count("attendances",
                            filter=Q(attendances__status__in=AttendanceStatus.marked())),
     )
@@ -35,7 +40,9 @@ def day_sessions(*, site_ids: list[int], day: date) -> list[TherapySession]:
     ).order_by("starts_at", "pk"))
 
 
-def open_followups(*, site_ids: list[int], assignee=None, limit: int | None = None) -> list[FollowUp]:
+def open_followups(
+    *, site_ids: list[int], assignee=None, limit: int | None = None,
+) -> list[FollowUp]:
     queryset = (FollowUp.objects
                 .filter(status=FollowUpStatus.OPEN)
                 .filter(Q(participant__home_site_id__in=site_ids)
@@ -47,7 +54,9 @@ def open_followups(*, site_ids: list[int], assignee=None, limit: int | None = No
     return list(queryset[:limit] if limit else queryset)
 
 
-def followup_list(*, site_ids: list[int], assignee_id: int | None, status: str) -> QuerySet[FollowUp]:
+def followup_list(
+    *, site_ids: list[int], assignee_id: int | None, status: str,
+) -> QuerySet[FollowUp]:
     queryset = (FollowUp.objects
                 .filter(Q(participant__home_site_id__in=site_ids)
                         | Q(session__site_id__in=site_ids))

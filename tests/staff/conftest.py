@@ -1,4 +1,4 @@
-"""Fixtures for the staff pages: a clinic evening in New York, frozen at 8 pm on Monday 5 January."""
+"""Fixtures for the staff pages: a clinic evening in New York, frozen at 8 pm, Monday 5 January."""
 import datetime as dt
 import zoneinfo
 

@@ -107,5 +107,6 @@ def test_it_answers_404_not_500_for_ids_beyond_any_row(as_clinician):
     huge = "9" * 25
     assert as_clinician.get(f"/sessions/{huge}/roster/").status_code == 404
     assert as_clinician.get(f"/follow-ups/{huge}/").status_code == 404
-    assert as_clinician.post(f"/sessions/{huge}/roster/{huge}/", {"status": "present"}).status_code == 404
+    response = as_clinician.post(f"/sessions/{huge}/roster/{huge}/", {"status": "present"})
+    assert response.status_code == 404
     assert as_clinician.get(reverse("followup_list"), {"assignee": huge}).status_code == 200

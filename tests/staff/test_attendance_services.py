@@ -56,7 +56,8 @@ def test_it_records_nothing_when_the_same_mark_is_tapped_twice(group_session, cl
 
 
 @pytest.mark.parametrize("minutes", [181, -1])
-def test_it_refuses_minutes_outside_the_session_and_writes_nothing(group_session, clinician, minutes):
+def test_it_refuses_minutes_outside_the_session_and_writes_nothing(group_session, clinician,
+                                                                   minutes):
     _session, (first, *_rest) = group_session
 
     with pytest.raises(ValidationError) as caught:

@@ -3,7 +3,6 @@
 Time is not frozen here: the browser keeps its own clock for cookie expiry, so the sessions are
 built on today's date at the site instead.
 """
-import datetime as dt
 import os
 from pathlib import Path
 

@@ -138,3 +138,17 @@ def test_it_requires_an_outcome_note(group_session, front_desk, clinician):
     attendance_mark(attendance=first, status="absent", by=front_desk)
     with pytest.raises(ValidationError):
         followup_resolve(followup=FollowUp.objects.get(), outcome_note="   ", by=clinician)
+
+
+def test_it_lets_the_database_refuse_a_second_open_follow_up_for_one_absence(group_session):
+    from django.db import IntegrityError, transaction
+
+    _session, (first, *_rest) = group_session
+    fields = {"participant": first.participant, "kind": "unexcused_absence", "attendance": first}
+    FollowUp.objects.create(**fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FollowUp.objects.create(**fields)
+    FollowUp.objects.filter(attendance=first).update(status="resolved",
+                                                     resolved_at=dt.datetime.now(dt.UTC))
+    FollowUp.objects.create(**fields)  # a resolved one no longer blocks a new one
+    assert FollowUp.objects.count() == 2

@@ -41,7 +41,8 @@ def test_it_shows_the_chart_by_public_code(as_clinician, group_session, clinicia
     factories.ContactConsentFactory(participant=first.participant, channel="sms")
     attendance_mark(attendance=first, status="present", by=clinician)
 
-    page = as_clinician.get(reverse("participant_chart", args=[first.participant.code])).content.decode()
+    chart = reverse("participant_chart", args=[first.participant.code])
+    page = as_clinician.get(chart).content.decode()
 
     assert first.participant.full_name in page
     assert "Contact consent" in page and "given" in page
