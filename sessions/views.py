@@ -221,8 +221,10 @@ def participant_search(request: HttpRequest) -> HttpResponse:
         queryset = pages.participant_search(participants=participants_for(request.user),
                                             query=form.cleaned_data["q"])
         page = Paginator(queryset, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
-    template = ("participants/_results.html" if request.htmx and not request.htmx.boosted
-                else "participants/search.html")
+    # Only the live search swaps the results alone; a history restore needs the whole page.
+    wants_results = (request.htmx and request.htmx.target == "results"
+                     and not request.htmx.history_restore_request)
+    template = "participants/_results.html" if wants_results else "participants/search.html"
     return render(request, template, {"form": form, "page_obj": page})
 
 

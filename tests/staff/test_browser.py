@@ -183,3 +183,24 @@ def test_it_fits_every_staff_page_on_a_tablet(tablet, live_server, track, direct
         _shoot(page, f"{name}-768.png")
         assert page.evaluate("document.documentElement.scrollWidth") <= 768, name
     assert page.js_errors == []
+
+
+def test_it_searches_participants_as_front_desk_types(tablet, live_server, site, front_desk):
+    from tests import factories
+
+    wanted = factories.ParticipantFactory(home_site=site, first_name="Odalys", last_name="Quintero")
+    factories.ParticipantFactory(home_site=site, first_name="Bert", last_name="Other")
+    page = tablet
+    _sign_in(page, live_server, front_desk)
+    page.get_by_role("link", name="Participants").click()
+    page.evaluate("window.__sameDocument = true")
+
+    page.get_by_label("Name or record number").type("quint")
+    page.get_by_role("link", name="Quintero, Odalys").wait_for()
+
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.get_by_text("Other, Bert").count() == 0
+    page.get_by_role("link", name="Quintero, Odalys").click()
+    page.wait_for_url(f"**/participants/{wanted.code}/")
+    assert page.get_by_role("heading", name="Odalys Quintero").count() == 1
+    assert page.js_errors == []

@@ -26,9 +26,13 @@ def test_it_finds_participants_by_name_or_record_number(as_front_desk, site):
 def test_it_answers_an_htmx_search_with_the_results_only(as_front_desk, site):
     factories.ParticipantFactory(home_site=site, last_name="Quill")
     response = as_front_desk.get(reverse("participant_search"), {"q": "Quill"},
-                                 HTTP_HX_REQUEST="true")
+                                 HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results")
     assert "<html" not in response.content.decode()
     assert "Quill" in response.content.decode()
+    restored = as_front_desk.get(reverse("participant_search"), {"q": "Quill"},
+                                 HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results",
+                                 HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert "<html" in restored.content.decode()
 
 
 @pytest.mark.parametrize("q", ["x" * 500, "%", "' OR 1=1 --", "\x00"])
