@@ -32,5 +32,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
         "sessions": pages.day_sessions(site_ids=site_ids, day=day),
         "my_followups": pages.open_followups(site_ids=site_ids, assignee=request.user, limit=20),
+        "open_followup_count": pages.open_followup_count(site_ids=site_ids),
         "can_mark": can_mark_attendance(request.user),
     })

@@ -54,6 +54,12 @@ def open_followups(
     return list(queryset[:limit] if limit else queryset)
 
 
+def open_followup_count(*, site_ids: list[int]) -> int:
+    return (FollowUp.objects.filter(status=FollowUpStatus.OPEN)
+            .filter(Q(participant__home_site_id__in=site_ids) | Q(session__site_id__in=site_ids))
+            .count())
+
+
 def followup_list(
     *, site_ids: list[int], assignee_id: int | None, status: str,
 ) -> QuerySet[FollowUp]:

@@ -1,5 +1,6 @@
 """Who reaches which page: personas walk the role and site rules."""
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from sessions.models import FollowUp
@@ -110,3 +111,31 @@ def test_it_answers_404_not_500_for_ids_beyond_any_row(as_clinician):
     response = as_clinician.post(f"/sessions/{huge}/roster/{huge}/", {"status": "present"})
     assert response.status_code == 404
     assert as_clinician.get(reverse("followup_list"), {"assignee": huge}).status_code == 200
+
+
+def test_it_offers_the_same_rules_as_mixins(rf, director, clinician, front_desk, site):
+    from django.http import HttpResponse
+    from django.views import View
+
+    from iop_clinic.accounts.access import DirectorRequiredMixin, StaffRequiredMixin
+
+    class DirectorsOnly(DirectorRequiredMixin, View):
+        def get(self, request):
+            return HttpResponse("ok")
+
+    class AnyStaff(StaffRequiredMixin, View):
+        def get(self, request):
+            return HttpResponse("ok")
+
+    def call(view, user):
+        request = rf.get("/")
+        request.user = user
+        try:
+            return view.as_view()(request).status_code
+        except PermissionDenied:
+            return 403
+
+    assert call(DirectorsOnly, director) == 200
+    assert call(DirectorsOnly, clinician) == 403
+    assert call(AnyStaff, front_desk) == 200
+    assert call(AnyStaff, factories.UserFactory()) == 403

@@ -164,3 +164,13 @@ def test_it_keeps_fixed_query_budgets(as_director, site, size, django_assert_max
         assert as_director.get(reverse("program_list")).status_code == 200
     with django_assert_max_num_queries(16):
         assert as_director.get(reverse("track_edit", args=[track.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("tracks", [0, 8])
+def test_it_keeps_a_fixed_query_budget_on_the_program_form(as_director, site, tracks,
+                                                          django_assert_max_num_queries):
+    program = factories.ProgramFactory()
+    for _ in range(tracks):
+        factories.TrackFactory(site=site, program=program)
+    with django_assert_max_num_queries(6):
+        assert as_director.get(reverse("program_edit", args=[program.pk])).status_code == 200

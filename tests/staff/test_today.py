@@ -73,3 +73,11 @@ def test_it_keeps_a_fixed_query_budget(as_clinician, track, clinician, front_des
         attendance_mark(attendance=rows[0], status="absent", by=front_desk)
     with django_assert_max_num_queries(12):
         assert as_clinician.get(reverse("home")).status_code == 200
+
+
+def test_it_counts_every_open_follow_up_at_my_sites(as_director, group_session, front_desk):
+    _session, rows = group_session
+    for row in rows:
+        attendance_mark(attendance=row, status="absent", by=front_desk)
+    page = as_director.get(reverse("home")).content.decode()
+    assert "3 open at your site" in page  # the director is assigned none but sees the count
