@@ -1,7 +1,8 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import health
+from . import health, views
 
 admin.site.site_header = "IOP Clinic administration"
 admin.site.site_title = "IOP Clinic"
@@ -10,4 +11,10 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("webhooks/", include("sessions.urls_webhooks")),
+    path("accounts/login/", auth_views.LoginView.as_view(
+        template_name="registration/login.html", redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.home, name="home"),
+    path("programs/", include("programs.urls")),
+    path("", include("sessions.urls")),
 ]

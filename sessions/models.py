@@ -159,3 +159,125 @@ class Attendance(models.Model):
 
     def get_absolute_url(self) -> str:
         return self.session.get_absolute_url()
+
+
+class AttendanceChange(models.Model):
+    """One later edit of an attendance that had already been marked: who, when, from what to what.
+
+    The first marking lives on the attendance itself (`marked_by`, `marked_at`); every change
+    after it is appended here and never edited, so the record of care stays whole.
+    """
+
+    attendance = models.ForeignKey(Attendance, verbose_name=_("attendance"),
+                                   on_delete=models.CASCADE, related_name="changes")
+    old_status = models.CharField(_("status before"), max_length=12,
+                                  choices=AttendanceStatus.choices)
+    new_status = models.CharField(_("status after"), max_length=12,
+                                  choices=AttendanceStatus.choices)
+    old_minutes = models.PositiveSmallIntegerField(_("minutes before"), null=True, blank=True)
+    new_minutes = models.PositiveSmallIntegerField(_("minutes after"), null=True, blank=True)
+    old_note = models.CharField(_("note before"), max_length=300, blank=True)
+    new_note = models.CharField(_("note after"), max_length=300, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("changed by"),
+                                   on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        ordering = ["attendance", "changed_at", "pk"]
+        verbose_name = _("attendance change")
+        verbose_name_plural = _("attendance changes")
+
+    def __str__(self) -> str:
+        return f"{self.attendance}: {self.old_status} → {self.new_status}"
+
+    def get_absolute_url(self) -> str:
+        return self.attendance.get_absolute_url()
+
+
+class FollowUpKind(models.TextChoices):
+    UNEXCUSED_ABSENCE = "unexcused_absence", _("Unexcused absence")
+    CONSECUTIVE_ABSENCES = "consecutive_absences", _("Consecutive absences")
+    BELOW_MINIMUM_HOURS = "below_minimum_hours", _("Week below the minimum hours")
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class FollowUp(models.Model):
+    """A task for staff raised by attendance: reach out, then record what came of it."""
+
+    participant = models.ForeignKey(Participant, verbose_name=_("participant"),
+                                    on_delete=models.CASCADE, related_name="followups")
+    enrollment = models.ForeignKey(Enrollment, verbose_name=_("enrollment"),
+                                   on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="followups")
+    kind = models.CharField(_("kind"), max_length=24, choices=FollowUpKind.choices)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assigned to"),
+                                 on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="followups")
+    status = models.CharField(_("status"), max_length=10, choices=FollowUpStatus.choices,
+                              default=FollowUpStatus.OPEN)
+    outcome_note = models.TextField(
+        _("outcome"), blank=True,
+        help_text=_("What came of the follow-up. A clinical note: front desk cannot see it."),
+    )
+    attendance = models.ForeignKey(Attendance, verbose_name=_("attendance"),
+                                   on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="followups")
+    session = models.ForeignKey(TherapySession, verbose_name=_("session"),
+                                on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="followups")
+    week_start = models.DateField(
+        _("week (Monday)"), null=True, blank=True,
+        help_text=_("For a week below the minimum hours: the Monday of that ISO week."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("raised by"),
+                                   on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("resolved by"),
+                                    on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["status", "-created_at", "pk"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        constraints = [
+            # One open task per cause: the same absence, the same streak, the same week.
+            models.UniqueConstraint(
+                fields=["attendance"],
+                condition=Q(status="open", kind="unexcused_absence"),
+                name="followup_one_open_per_absence",
+            ),
+            models.UniqueConstraint(
+                fields=["participant"],
+                condition=Q(status="open", kind="consecutive_absences"),
+                name="followup_one_open_streak_per_participant",
+            ),
+            models.UniqueConstraint(
+                fields=["enrollment", "week_start"],
+                condition=Q(status="open", kind="below_minimum_hours"),
+                name="followup_one_open_per_enrollment_week",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_at__isnull=True)
+                | Q(status="resolved", resolved_at__isnull=False),
+                name="followup_resolved_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["assignee", "status"], name="followup_assignee_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.participant} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("followup_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == FollowUpStatus.OPEN

@@ -1,0 +1,37 @@
+"""The staff home: the Today board."""
+from datetime import timedelta
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from iop_clinic.accounts.access import can_mark_attendance, site_ids_for, staff_required
+from sessions.forms import DayForm
+from sessions.selectors import pages
+
+
+@staff_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The day's sessions at my sites in time order, and the open follow-ups."""
+    site_ids = site_ids_for(request.user)
+    today = timezone.localdate()  # the staff decorator made the user's site zone current
+    form = DayForm(request.GET or None)
+    day = today
+    if form.is_bound:
+        if form.is_valid():
+            day = form.cleaned_data["date"] or today
+        else:
+            messages.warning(request, _("That is not a date; showing today instead."))
+            form = DayForm(initial={"date": today})
+    else:
+        form = DayForm(initial={"date": today})
+    return render(request, "today/board.html", {
+        "form": form, "day": day, "today": today,
+        "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
+        "sessions": pages.day_sessions(site_ids=site_ids, day=day),
+        "my_followups": pages.open_followups(site_ids=site_ids, assignee=request.user, limit=20),
+        "open_followup_count": pages.open_followup_count(site_ids=site_ids),
+        "can_mark": can_mark_attendance(request.user),
+    })

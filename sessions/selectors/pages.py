@@ -1,0 +1,168 @@
+"""Reads behind the staff pages, each a fixed number of queries whatever the data size."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db.models import Count, Q, QuerySet
+
+from participants.models import ContactConsent, Enrollment, Participant
+from programs.models import Room, Site, Track
+
+from ..models import (
+    Attendance,
+    AttendanceStatus,
+    FollowUp,
+    FollowUpStatus,
+    SessionStatus,
+    TherapySession,
+)
+
+SESSION_RELATED = ("site", "room", "facilitator", "session_type", "track__program", "participant")
+CHART_HISTORY_LIMIT = 60
+CHART_UPCOMING_LIMIT = 30
+
+
+def _with_counts(queryset: QuerySet[TherapySession]) -> QuerySet[TherapySession]:
+    return queryset.annotate(
+        expected_count=Count("attendances",
+                             filter=~Q(attendances__status=AttendanceStatus.CANCELLED)),
+        marked_count=Count("attendances",
+                           filter=Q(attendances__status__in=AttendanceStatus.marked())),
+    )
+
+
+def day_sessions(*, site_ids: list[int], day: date) -> list[TherapySession]:
+    """The day's sessions at these sites in time order, with expected and marked counts."""
+    return list(_with_counts(
+        TherapySession.objects.filter(site_id__in=site_ids, local_date=day)
+        .select_related(*SESSION_RELATED)
+    ).order_by("starts_at", "pk"))
+
+
+def open_followups(
+    *, site_ids: list[int], assignee=None, limit: int | None = None,
+) -> list[FollowUp]:
+    queryset = (FollowUp.objects
+                .filter(status=FollowUpStatus.OPEN)
+                .filter(Q(participant__home_site_id__in=site_ids)
+                        | Q(session__site_id__in=site_ids))
+                .select_related("participant", "assignee", "session")
+                .order_by("created_at", "pk"))
+    if assignee is not None:
+        queryset = queryset.filter(assignee=assignee)
+    return list(queryset[:limit] if limit else queryset)
+
+
+def open_followup_count(*, site_ids: list[int]) -> int:
+    return (FollowUp.objects.filter(status=FollowUpStatus.OPEN)
+            .filter(Q(participant__home_site_id__in=site_ids) | Q(session__site_id__in=site_ids))
+            .count())
+
+
+def followup_list(
+    *, site_ids: list[int], assignee_id: int | None, status: str,
+) -> QuerySet[FollowUp]:
+    queryset = (FollowUp.objects
+                .filter(Q(participant__home_site_id__in=site_ids)
+                        | Q(session__site_id__in=site_ids))
+                .select_related("participant", "assignee", "session__site", "resolved_by")
+                .order_by("-created_at", "-pk"))
+    if status:
+        queryset = queryset.filter(status=status)
+    if assignee_id:
+        queryset = queryset.filter(assignee_id=assignee_id)
+    return queryset
+
+
+@dataclass
+class WeekDay:
+    day: date
+    sessions: list[TherapySession] = field(default_factory=list)
+
+
+def week_calendar(*, site: Site, week_start: date, room_id: int | None = None,
+                  facilitator_id: int | None = None, track_id: int | None = None) -> list[WeekDay]:
+    """Seven days from `week_start` at one site, sessions in time order, filters applied."""
+    days = [WeekDay(day=week_start + timedelta(days=offset)) for offset in range(7)]
+    queryset = (TherapySession.objects
+                .filter(site=site, local_date__gte=week_start,
+                        local_date__lte=week_start + timedelta(days=6))
+                .select_related(*SESSION_RELATED).order_by("starts_at", "pk"))
+    if room_id:
+        queryset = queryset.filter(room_id=room_id)
+    if facilitator_id:
+        queryset = queryset.filter(facilitator_id=facilitator_id)
+    if track_id:
+        queryset = queryset.filter(track_id=track_id)
+    by_day = {d.day: d for d in days}
+    for session in _with_counts(queryset):
+        by_day[session.local_date].sessions.append(session)
+    return days
+
+
+def calendar_filter_choices(*, site: Site) -> dict:
+    return {
+        "rooms": list(Room.objects.filter(site=site).order_by("name")),
+        "tracks": list(Track.objects.filter(site=site).select_related("program")
+                       .order_by("program__name", "name")),
+        "facilitators": list(site.staff.filter(is_active=True).order_by("last_name", "first_name")),
+    }
+
+
+def roster(*, session: TherapySession) -> list[Attendance]:
+    """Everyone expected at the session, by name, with who marked them."""
+    return list(Attendance.objects.filter(session=session)
+                .select_related("participant", "marked_by")
+                .order_by("participant__last_name", "participant__first_name", "pk"))
+
+
+def roster_row(*, attendance_pk: int, session: TherapySession) -> Attendance:
+    return (Attendance.objects.select_related("participant", "marked_by")
+            .get(pk=attendance_pk, session=session))
+
+
+def expected_left(*, session: TherapySession) -> int:
+    return Attendance.objects.filter(session=session, status=AttendanceStatus.EXPECTED).count()
+
+
+def participant_search(*, participants: QuerySet[Participant], query: str) -> QuerySet[Participant]:
+    """Every word must match a name or the record number."""
+    queryset = participants.select_related("home_site", "primary_clinician")
+    for word in query.split()[:5]:
+        queryset = queryset.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word)
+                                   | Q(record_number__icontains=word))
+    return queryset.order_by("last_name", "first_name", "pk")
+
+
+@dataclass
+class ParticipantChart:
+    participant: Participant
+    consents: list[ContactConsent]
+    enrollments: list[Enrollment]
+    upcoming: list[Attendance]
+    history: list[Attendance]
+    followups: list[FollowUp]
+
+
+def participant_chart(*, participant: Participant, today: date) -> ParticipantChart:
+    attendances = (Attendance.objects.filter(participant=participant)
+                   .select_related("session__site", "session__room", "session__facilitator",
+                                   "session__session_type", "marked_by"))
+    upcoming = (attendances.filter(session__local_date__gte=today,
+                                   session__status=SessionStatus.SCHEDULED)
+                .exclude(status__in=AttendanceStatus.marked())
+                .order_by("session__starts_at", "pk")[:CHART_UPCOMING_LIMIT])
+    history = (attendances.filter(Q(session__local_date__lt=today)
+                                  | Q(status__in=AttendanceStatus.marked()))
+               .order_by("-session__starts_at", "-pk")[:CHART_HISTORY_LIMIT])
+    return ParticipantChart(
+        participant=participant,
+        consents=list(participant.consents.order_by("channel", "-given_at")),
+        enrollments=list(participant.enrollments.select_related("track__program", "track__site")
+                         .order_by("-admission_date", "-pk")),
+        upcoming=list(upcoming),
+        history=list(history),
+        followups=list(participant.followups.select_related("assignee", "session", "resolved_by")
+                       .order_by("status", "-created_at")),
+    )

@@ -1,0 +1,116 @@
+"""Marking attendance: one participant at a time, or the rest of a roster present.
+
+When a session can be marked (decided here, once):
+- it is scheduled (a cancelled session has nobody to mark), and
+- its local date at the site is today or earlier. On the day itself staff may mark before the
+  start time, because front desk checks people in as they arrive; later days cannot be marked
+  yet, so nobody records a future visit by mistake. Past sessions stay markable so late
+  paperwork and corrections are possible; every change after the first marking is kept in
+  `AttendanceChange` with who and when.
+"""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..models import Attendance, AttendanceChange, AttendanceStatus, TherapySession
+from .followups import followups_after_marking
+
+
+def session_markable_error(session: TherapySession) -> ValidationError | None:
+    """Why this session cannot be marked now, or None when it can."""
+    if session.is_cancelled:
+        return ValidationError(_("This session was cancelled; there is no attendance to mark."),
+                               code="session_cancelled")
+    today_at_site = timezone.now().astimezone(session.site.zone).date()
+    if session.local_date > today_at_site:
+        return ValidationError(
+            _("This session is on %(date)s; attendance can be marked from that day on."),
+            code="session_in_future", params={"date": session.local_date.isoformat()},
+        )
+    return None
+
+
+def _check_markable(session: TherapySession) -> None:
+    error = session_markable_error(session)
+    if error is not None:
+        raise error
+
+
+def _minutes_for(*, session: TherapySession, status: str, minutes: int | None) -> int | None:
+    if status not in AttendanceStatus.attended():
+        # Absent and excused attend nothing, whatever the form carried along.
+        return None
+    full = session.duration_minutes
+    if minutes is None:
+        return full
+    if minutes < 0:
+        raise ValidationError({"minutes": ValidationError(
+            _("Minutes cannot be negative."), code="minutes_negative")})
+    if minutes > full:
+        raise ValidationError({"minutes": ValidationError(
+            _("The session lasts %(full)s minutes; enter at most that."),
+            code="minutes_too_many", params={"full": full})})
+    return minutes
+
+
+@transaction.atomic
+def attendance_mark(
+    *, attendance: Attendance, status: str, minutes: int | None = None, note: str = "", by,
+) -> Attendance:
+    """Mark one participant present, late, left early, absent or excused.
+
+    Minutes default to the whole session for the attended statuses. Changing an attendance that
+    was already marked appends an `AttendanceChange`. An unexcused absence raises follow-ups.
+    """
+    if status not in AttendanceStatus.marked():
+        raise ValidationError({"status": ValidationError(
+            _("Choose present, late, left early, absent or excused."), code="invalid_status")})
+    note = (note or "").strip()
+    if len(note) > 300:
+        raise ValidationError({"note": ValidationError(
+            _("Keep the note to 300 characters."), code="note_too_long")})
+    # Re-read under a row lock so two taps at once cannot both record the "old" value.
+    locked = (Attendance.objects.select_for_update(of=("self",))
+              .select_related("session__site", "session__track__program", "participant",
+                              "enrollment")
+              .get(pk=attendance.pk))
+    session = locked.session
+    _check_markable(session)
+    if locked.status == AttendanceStatus.CANCELLED:
+        raise ValidationError(_("The clinic cancelled this visit; it cannot be marked."),
+                              code="attendance_cancelled")
+    new_minutes = _minutes_for(session=session, status=status, minutes=minutes)
+    was_marked = locked.status in AttendanceStatus.marked()
+    unchanged = (locked.status, locked.minutes_attended, locked.note) == (status, new_minutes, note)
+    if was_marked and unchanged:
+        return locked
+    now = timezone.now()
+    if was_marked:
+        AttendanceChange.objects.create(
+            attendance=locked, old_status=locked.status, new_status=status,
+            old_minutes=locked.minutes_attended, new_minutes=new_minutes,
+            old_note=locked.note, new_note=note, changed_by=by, changed_at=now,
+        )
+    previous_status = locked.status
+    locked.status = status
+    locked.minutes_attended = new_minutes
+    locked.note = note
+    locked.marked_by = by
+    locked.marked_at = now
+    locked.save(update_fields=["status", "minutes_attended", "note", "marked_by", "marked_at"])
+    followups_after_marking(attendance=locked, previous_status=previous_status, by=by)
+    return locked
+
+
+@transaction.atomic
+def attendance_mark_rest_present(*, session: TherapySession, by) -> int:
+    """Mark everyone still "expected" at this session present for the whole session."""
+    session = TherapySession.objects.select_related("site").get(pk=session.pk)
+    _check_markable(session)
+    return Attendance.objects.filter(session=session, status=AttendanceStatus.EXPECTED).update(
+        status=AttendanceStatus.PRESENT, minutes_attended=session.duration_minutes,
+        marked_by=by, marked_at=timezone.now(),
+    )

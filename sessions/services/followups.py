@@ -1,0 +1,160 @@
+"""Follow-ups raised by attendance, and how staff close them.
+
+- An unexcused absence raises one follow-up for the participant's primary clinician (else the
+  track's lead clinician, else the session's facilitator, else a director of the site).
+- When the participant's last N marked sessions (N = the program's
+  `consecutive_absences_to_escalate`) were all unexcused absences, one more follow-up escalates
+  to a director of the site. Excused absences neither count toward the streak nor break it;
+  any attended session breaks it.
+- Correcting an absence to anything else resolves its open absence follow-up automatically,
+  with a system note saying so.
+- Staff are told by a NEUTRAL email: no participant name, no treatment words, only a link.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from iop_clinic.accounts.access import can_write_clinical_notes
+from iop_clinic.accounts.roles import Role
+
+from ..models import Attendance, AttendanceStatus, FollowUp, FollowUpKind, FollowUpStatus
+
+logger = logging.getLogger(__name__)
+
+AUTO_RESOLVED_NOTE = "Resolved automatically: the attendance was corrected to not absent."
+
+
+def _site_director(site):
+    return (site.staff.filter(groups__name=Role.DIRECTOR.label, is_active=True)
+            .order_by("pk").first())
+
+
+def _absence_assignee(attendance: Attendance):
+    participant = attendance.participant
+    session = attendance.session
+    if participant.primary_clinician_id:
+        return participant.primary_clinician
+    if session.track_id and session.track.lead_clinician_id:
+        return session.track.lead_clinician
+    if session.facilitator_id:
+        return session.facilitator
+    return _site_director(session.site)
+
+
+def _notify_on_commit(followup: FollowUp) -> None:
+    """Tell the assignee a task waits, in words that reveal nothing about anyone's care."""
+    if followup.assignee is None or not followup.assignee.email:
+        return
+    address = followup.assignee.email
+    base = getattr(settings, "STAFF_APP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    link = base + reverse("followup_list")
+
+    def send() -> None:
+        try:
+            send_mail(
+                subject=_("A task is waiting for you"),
+                message=_("A new task was assigned to you in the clinic app.\n\n"
+                          "Sign in to see it: %(link)s\n") % {"link": link},
+                from_email=None, recipient_list=[address],
+            )
+        except Exception:  # a mail outage must not undo marked attendance
+            logger.warning("follow-up %s: notification email failed", followup.pk, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def _raise(**fields) -> FollowUp | None:
+    """Create an open follow-up unless one is already open for the same cause."""
+    try:
+        with transaction.atomic():
+            followup = FollowUp.objects.create(status=FollowUpStatus.OPEN, **fields)
+    except IntegrityError:
+        return None  # the partial unique constraint: already open for this cause
+    _notify_on_commit(followup)
+    return followup
+
+
+def _absence_streak(attendance: Attendance, limit: int) -> int:
+    """How many of the participant's latest marked sessions in a row were unexcused absences."""
+    latest = (Attendance.objects
+              .filter(participant_id=attendance.participant_id,
+                      status__in=[AttendanceStatus.PRESENT, AttendanceStatus.LATE,
+                                  AttendanceStatus.LEFT_EARLY, AttendanceStatus.ABSENT],
+                      session__starts_at__lte=attendance.session.starts_at)
+              .order_by("-session__starts_at", "-pk")
+              .values_list("status", flat=True)[:limit])
+    streak = 0
+    for status in latest:
+        if status != AttendanceStatus.ABSENT:
+            break
+        streak += 1
+    return streak
+
+
+@transaction.atomic
+def followup_raise_for_absence(*, attendance: Attendance, by=None) -> list[FollowUp]:
+    """Raise the follow-ups an unexcused absence calls for; returns the ones newly raised."""
+    if attendance.status != AttendanceStatus.ABSENT:
+        return []
+    session = attendance.session
+    raised = []
+    absence = _raise(
+        participant=attendance.participant, enrollment=attendance.enrollment,
+        kind=FollowUpKind.UNEXCUSED_ABSENCE, assignee=_absence_assignee(attendance),
+        attendance=attendance, session=session, created_by=by,
+    )
+    if absence:
+        raised.append(absence)
+    program = session.track.program if session.track_id else (
+        attendance.enrollment.track.program if attendance.enrollment_id else None)
+    threshold = program.consecutive_absences_to_escalate if program else 2
+    if _absence_streak(attendance, threshold) >= threshold:
+        escalation = _raise(
+            participant=attendance.participant, enrollment=attendance.enrollment,
+            kind=FollowUpKind.CONSECUTIVE_ABSENCES,
+            assignee=_site_director(session.site) or _absence_assignee(attendance),
+            attendance=attendance, session=session, created_by=by,
+        )
+        if escalation:
+            raised.append(escalation)
+    return raised
+
+
+def followups_after_marking(*, attendance: Attendance, previous_status: str, by) -> None:
+    """Keep follow-ups in step with a marking (called inside `attendance_mark`'s transaction)."""
+    if attendance.status == AttendanceStatus.ABSENT:
+        followup_raise_for_absence(attendance=attendance, by=by)
+    elif previous_status == AttendanceStatus.ABSENT:
+        FollowUp.objects.filter(
+            attendance=attendance, kind=FollowUpKind.UNEXCUSED_ABSENCE, status=FollowUpStatus.OPEN,
+        ).update(status=FollowUpStatus.RESOLVED, outcome_note=AUTO_RESOLVED_NOTE,
+                 resolved_at=timezone.now(), resolved_by=by)
+
+
+@transaction.atomic
+def followup_resolve(*, followup: FollowUp, outcome_note: str, by) -> FollowUp:
+    """Close a follow-up with what came of it. The outcome is a clinical note."""
+    if not can_write_clinical_notes(by):
+        raise ValidationError(_("Only clinicians and directors record follow-up outcomes."),
+                              code="clinical_note_forbidden")
+    note = (outcome_note or "").strip()
+    if not note:
+        raise ValidationError({"outcome_note": ValidationError(
+            _("Say what came of the follow-up."), code="outcome_required")})
+    locked = FollowUp.objects.select_for_update().get(pk=followup.pk)
+    if locked.status != FollowUpStatus.OPEN:
+        raise ValidationError(_("This follow-up is already resolved."), code="already_resolved")
+    locked.status = FollowUpStatus.RESOLVED
+    locked.outcome_note = note
+    locked.resolved_at = timezone.now()
+    locked.resolved_by = by
+    locked.save(update_fields=["status", "outcome_note", "resolved_at", "resolved_by"])
+    return locked

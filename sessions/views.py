@@ -1,0 +1,239 @@
+"""Staff pages: week calendar, session roster, follow-ups, participant search and chart.
+
+The participant pages live here, not in `participants`, because a chart shows sessions and
+attendance, and apps only build one way (sessions on participants, never back).
+"""
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from iop_clinic.accounts.access import (
+    can_mark_attendance,
+    can_write_clinical_notes,
+    get_followup_or_404,
+    get_participant_or_404,
+    get_session_or_404,
+    participants_for,
+    site_ids_for,
+    sites_for,
+    staff_required,
+)
+
+from .forms import (
+    AttendanceMarkForm,
+    CalendarFilterForm,
+    FollowUpFilterForm,
+    FollowUpResolveForm,
+    ParticipantSearchForm,
+)
+from .models import Attendance
+from .selectors import pages
+from .services.attendance import (
+    attendance_mark,
+    attendance_mark_rest_present,
+    session_markable_error,
+)
+from .services.followups import followup_resolve
+
+SEARCH_PAGE_SIZE = 25
+FOLLOWUP_PAGE_SIZE = 25
+
+
+def _apply_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form: field errors where they belong."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# --- Week calendar -------------------------------------------------------------------------
+
+@staff_required
+def week_calendar(request: HttpRequest) -> HttpResponse:
+    sites = list(sites_for(request.user).order_by("name"))
+    if not sites:
+        return render(request, "sessions/calendar.html", {"no_sites": True})
+    chosen = sites[0]
+    raw_site = request.GET.get("site")
+    for site in sites:
+        if raw_site and str(site.pk) == raw_site:
+            chosen = site
+    choices = pages.calendar_filter_choices(site=chosen)
+    today = timezone.now().astimezone(chosen.zone).date()
+    form = CalendarFilterForm(request.GET or None, sites=sites, **choices,
+                              initial={"site": chosen.pk, "week": today})
+    filters = {}
+    week_of = today
+    if form.is_bound and form.is_valid():
+        week_of = form.cleaned_data["week"] or today
+        filters = {
+            "room_id": form.cleaned_data["room"],
+            "facilitator_id": form.cleaned_data["facilitator"],
+            "track_id": form.cleaned_data["track"],
+        }
+    week_start = week_of - timedelta(days=week_of.weekday())
+    days = pages.week_calendar(site=chosen, week_start=week_start, **filters)
+    query = request.GET.copy()
+    links = {}
+    for name, delta in (("previous", -7), ("next", 7)):
+        query["week"] = (week_start + timedelta(days=delta)).isoformat()
+        links[name] = query.urlencode()
+    return render(request, "sessions/calendar.html", {
+        "form": form, "site": chosen, "days": days, "week_start": week_start,
+        "week_end": week_start + timedelta(days=6), "today": today, "links": links,
+    })
+
+
+# --- Roster and attendance -----------------------------------------------------------------
+
+def _roster_context(request, session) -> dict:
+    error = session_markable_error(session)
+    return {
+        "session": session,
+        "markable": error is None and can_mark_attendance(request.user),
+        "not_markable_reason": error.messages[0] if error else "",
+        "duration": session.duration_minutes,
+        "choices": AttendanceMarkForm.base_fields["status"].choices,
+    }
+
+
+@staff_required
+def session_roster(request: HttpRequest, pk: int) -> HttpResponse:
+    session = get_session_or_404(request.user, pk)
+    context = _roster_context(request, session)
+    context["rows"] = [{"attendance": a, "form": None} for a in pages.roster(session=session)]
+    context["expected_left"] = sum(1 for row in context["rows"]
+                                   if row["attendance"].status == "expected")
+    return render(request, "sessions/roster.html", context)
+
+
+@staff_required
+@require_POST
+def attendance_mark_view(request: HttpRequest, pk: int, attendance_pk: int) -> HttpResponse:
+    if not can_mark_attendance(request.user):
+        raise PermissionDenied
+    session = get_session_or_404(request.user, pk)
+    attendance = get_object_or_404(Attendance, pk=attendance_pk, session=session)
+    form = AttendanceMarkForm(request.POST)
+    if form.is_valid():
+        try:
+            attendance = attendance_mark(
+                attendance=attendance, status=form.cleaned_data["status"],
+                minutes=form.cleaned_data["minutes"], note=form.cleaned_data["note"],
+                by=request.user,
+            )
+            form = None
+        except ValidationError as error:
+            _apply_errors(form, error)
+    if not request.htmx:
+        if form is None:
+            return redirect("roster", pk=session.pk)
+        messages.error(request, _("Nothing was changed: %(errors)s") % {
+            "errors": " ".join(e for errors in form.errors.values() for e in errors)})
+        return redirect("roster", pk=session.pk)
+    context = _roster_context(request, session)
+    context["row"] = {"attendance": pages.roster_row(attendance_pk=attendance.pk, session=session),
+                      "form": form}
+    # The "rest present" button's count travels along as an out-of-band swap.
+    context["oob"] = True
+    context["expected_left"] = pages.expected_left(session=session)
+    # A refused marking answers 200 with the errors in the row: htmx swaps only 2xx responses.
+    return render(request, "sessions/_roster_row.html", context)
+
+
+@staff_required
+@require_POST
+def roster_rest_present(request: HttpRequest, pk: int) -> HttpResponse:
+    if not can_mark_attendance(request.user):
+        raise PermissionDenied
+    session = get_session_or_404(request.user, pk)
+    try:
+        count = attendance_mark_rest_present(session=session, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Marked %(count)s present.") % {"count": count})
+    return redirect("roster", pk=session.pk)
+
+
+# --- Follow-ups ----------------------------------------------------------------------------
+
+@staff_required
+def followup_list(request: HttpRequest) -> HttpResponse:
+    site_ids = site_ids_for(request.user)
+    people = list(get_user_model().objects.filter(sites__in=site_ids, is_active=True)
+                  .distinct().order_by("last_name", "first_name", "pk"))
+    form = FollowUpFilterForm(request.GET or {"assignee": "me", "status": "open"},
+                              assignees=people)
+    assignee_id, status = request.user.pk, "open"
+    if form.is_valid():
+        raw = form.cleaned_data["assignee"]
+        assignee_id = request.user.pk if raw == "me" else (int(raw) if raw else None)
+        status = form.cleaned_data["status"]
+    queryset = pages.followup_list(site_ids=site_ids, assignee_id=assignee_id, status=status)
+    page = Paginator(queryset, FOLLOWUP_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "sessions/followup_list.html", {
+        "form": form, "page_obj": page, "followups": page.object_list,
+        "show_notes": can_write_clinical_notes(request.user),
+    })
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    followup = get_followup_or_404(request.user, pk)
+    may_resolve = can_write_clinical_notes(request.user)
+    form = FollowUpResolveForm(request.POST or None) if may_resolve else None
+    if request.method == "POST":
+        if not may_resolve:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                followup_resolve(followup=followup, outcome_note=form.cleaned_data["outcome_note"],
+                                 by=request.user)
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, _("Follow-up resolved."))
+                return redirect("followup_list")
+    return render(request, "sessions/followup_detail.html", {
+        "followup": followup, "form": form, "show_notes": may_resolve,
+    })
+
+
+# --- Participants --------------------------------------------------------------------------
+
+@staff_required
+def participant_search(request: HttpRequest) -> HttpResponse:
+    form = ParticipantSearchForm(request.GET or None)
+    page = None
+    if form.is_valid() and form.cleaned_data["q"].strip():
+        queryset = pages.participant_search(participants=participants_for(request.user),
+                                            query=form.cleaned_data["q"])
+        page = Paginator(queryset, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Only the live search swaps the results alone; a history restore needs the whole page.
+    wants_results = (request.htmx and request.htmx.target == "results"
+                     and not request.htmx.history_restore_request)
+    template = "participants/_results.html" if wants_results else "participants/search.html"
+    return render(request, template, {"form": form, "page_obj": page})
+
+
+@staff_required
+def participant_chart(request: HttpRequest, code) -> HttpResponse:
+    participant = get_participant_or_404(request.user, code)
+    today = timezone.now().astimezone(participant.home_site.zone).date()
+    chart = pages.participant_chart(participant=participant, today=today)
+    return render(request, "participants/chart.html", {
+        "chart": chart, "participant": participant, "today": today,
+        "show_notes": can_write_clinical_notes(request.user),
+    })

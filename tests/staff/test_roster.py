@@ -1,0 +1,120 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from sessions.models import Attendance, AttendanceChange
+
+from .conftest import MONDAY, make_group_session
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_it_lists_everyone_expected_with_one_button_per_mark(as_clinician, group_session):
+    session, rows = group_session
+    page = as_clinician.get(reverse("roster", args=[session.pk])).content.decode()
+    for attendance in rows:
+        assert attendance.participant.full_name in page
+    for label in ["Present", "Late", "Left early", "Absent", "Excused"]:
+        assert f">{label}</button>" in page
+    assert "Mark the rest present (3)" in page
+    assert 'value="180"' in page  # minutes default to the full session
+
+
+def test_it_marks_one_participant_with_an_htmx_tap_and_returns_the_row(as_front_desk,
+                                                                        group_session):
+    session, (first, *_rest) = group_session
+    response = as_front_desk.post(reverse("attendance_mark", args=[session.pk, first.pk]),
+                                  {"status": "late", "minutes": "150", "note": ""}, **HTMX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.strip().startswith("<li")
+    assert f'id="attendance-{first.pk}"' in body
+    assert 'data-status="late"' in body
+    first.refresh_from_db()
+    assert (first.status, first.minutes_attended) == ("late", 150)
+
+
+def test_it_works_without_javascript_too(as_front_desk, group_session):
+    session, (first, *_rest) = group_session
+    response = as_front_desk.post(reverse("attendance_mark", args=[session.pk, first.pk]),
+                                  {"status": "present", "minutes": "180"})
+    assert response.status_code == 302
+    first.refresh_from_db()
+    assert first.status == "present"
+
+
+@pytest.mark.parametrize("data", [
+    {"status": "present", "minutes": "999"},
+    {"status": "present", "minutes": "-5"},
+    {"status": "present", "minutes": "lots"},
+    {"status": "teleported"},
+    {},
+    {"status": "present", "note": "x" * 301},
+])
+def test_it_shows_errors_for_bad_input_and_changes_nothing(as_clinician, group_session, data):
+    session, (first, *_rest) = group_session
+    response = as_clinician.post(reverse("attendance_mark", args=[session.pk, first.pk]), data,
+                                 **HTMX)
+    assert response.status_code == 200
+    assert "invalid" in response.content.decode() or "alert-danger" in response.content.decode()
+    first.refresh_from_db()
+    assert first.status == "expected" and first.marked_by is None
+
+
+def test_it_records_a_later_edit_with_who_and_when(as_clinician, as_front_desk, group_session,
+                                                   clinician):
+    session, (first, *_rest) = group_session
+    url = reverse("attendance_mark", args=[session.pk, first.pk])
+    as_front_desk.post(url, {"status": "present", "minutes": "180"}, **HTMX)
+    as_clinician.post(url, {"status": "absent"}, **HTMX)
+    change = AttendanceChange.objects.get()
+    assert change.changed_by == clinician and change.old_status == "present"
+
+
+def test_it_marks_the_rest_present(as_clinician, group_session):
+    session, (first, *_rest) = group_session
+    as_clinician.post(reverse("attendance_mark", args=[session.pk, first.pk]),
+                      {"status": "absent"}, **HTMX)
+    response = as_clinician.post(reverse("roster_rest_present", args=[session.pk]), follow=True)
+    assert "Marked 2 present." in response.content.decode()
+    assert Attendance.objects.filter(session=session, status="present").count() == 2
+
+
+def test_it_offers_no_buttons_on_a_cancelled_session_and_refuses_a_forced_post(as_clinician,
+                                                                               track):
+    session, (first,) = make_group_session(track, size=1, status="cancelled", cancel_reason="Ice")
+    page = as_clinician.get(reverse("roster", args=[session.pk])).content.decode()
+    assert ">Present</button>" not in page
+    assert "cancelled" in page
+    as_clinician.post(reverse("attendance_mark", args=[session.pk, first.pk]),
+                      {"status": "present"}, **HTMX)
+    first.refresh_from_db()
+    assert first.status == "expected"
+
+
+def test_it_says_when_a_future_session_can_be_marked(as_clinician, track):
+    session, _ = make_group_session(track, size=1, day=MONDAY + dt.timedelta(days=3))
+    page = as_clinician.get(reverse("roster", args=[session.pk])).content.decode()
+    assert ">Present</button>" not in page
+    assert "can be marked from that day on" in page
+
+
+def test_it_answers_404_for_an_attendance_of_another_session(as_clinician, track, group_session):
+    session, _ = group_session
+    _other, (stranger,) = make_group_session(track, size=1, hour=9)
+    response = as_clinician.post(reverse("attendance_mark", args=[session.pk, stranger.pk]),
+                                 {"status": "present"}, **HTMX)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("size", [2, 15])
+def test_it_keeps_a_fixed_query_budget(as_clinician, track, size, django_assert_max_num_queries):
+    session, rows = make_group_session(track, size=size)
+    with django_assert_max_num_queries(9):
+        assert as_clinician.get(reverse("roster", args=[session.pk])).status_code == 200
+    with django_assert_max_num_queries(22):
+        as_clinician.post(reverse("attendance_mark", args=[session.pk, rows[-1].pk]),
+                          {"status": "absent"}, **HTMX)
