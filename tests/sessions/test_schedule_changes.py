@@ -171,7 +171,9 @@ def test_it_edits_a_slot_in_the_same_few_queries_for_2_or_12_weeks(
     with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=UTC), tick=False):
         with django_assert_max_num_queries(21):
             assert weekly_slot_update(slot=slot, start_time=dt.time(9, 0)).updated == weeks
-        with django_assert_max_num_queries(29):
+        # Removing sessions lets the delete collector visit each model hanging off a session
+        # (attendance, its change history, follow-ups, excuse requests): fixed, not per row.
+        with django_assert_max_num_queries(36):
             assert weekly_slot_update(slot=slot, weekday=1).created == weeks
 
 
