@@ -235,7 +235,7 @@ def progress_for(*, state: PortalState, visits: list[Visit] | None = None,
     minimum = program.min_weekly_hours or Decimal(0)
     attended_hours, still_hours = _hours(attended_minutes), _hours(still_minutes)
     end = enrollment.discharge_date or enrollment.planned_end_date
-    total_weeks = max(1, math.ceil(((end - enrollment.admission_date).days + 1) / 7))
+    total_weeks = max(1, math.ceil((end - enrollment.admission_date).days / 7))
     reference = min(today, end)
     completed = max(0, min(total_weeks, (reference - enrollment.admission_date).days // 7))
     return Progress(

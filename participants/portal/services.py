@@ -81,6 +81,7 @@ def portal_invite(*, participant: Participant, by, base_url: str | None = None) 
     if not participant.email:
         raise ValidationError("This participant has no email address on file; add one first.",
                               code="no_email")
+    caller_copy = participant
     participant = Participant.objects.select_for_update().select_related("home_site").get(
         pk=participant.pk)
     if participant.user_id is None:
@@ -92,6 +93,7 @@ def portal_invite(*, participant: Participant, by, base_url: str | None = None) 
     elif participant.user.email != participant.email:
         participant.user.email = participant.email
         participant.user.save(update_fields=["email"])
+    caller_copy.user = participant.user
     token = _link_create(participant=participant, purpose=PortalLinkPurpose.INVITATION,
                          lifetime=invitation_lifetime(), by=by)
     path = reverse("portal-invitation", args=[token])
