@@ -160,7 +160,8 @@ def invitation(request, token: str):
         login(request, link.user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Your password is set. Welcome!")
         return redirect("portal-home")
-    response = render(request, "portal/invitation.html", {"form": form, "link": link})
+    response = render(request, "portal/invitation.html", {
+        "form": form, "link": link, "alias": link.participant.home_site.public_alias})
     response["Referrer-Policy"] = "no-referrer"
     return response
 
