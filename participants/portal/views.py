@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -242,11 +243,12 @@ def staff_invite(request, code):
 def staff_excuse_review(request, code):
     excuse_obj = _staff_excuse(request, code)
     attendance = excuse_obj.attendance
-    return render(request, "portal/staff/excuse_review.html", {
-        "excuse": excuse_obj, "attendance": attendance,
-        "starts": attendance.session.starts_at.astimezone(attendance.session.site.zone),
-        "decline_form": ExcuseDeclineForm(), "next": request.GET.get("next", ""),
-    })
+    with timezone.override(attendance.session.site.zone):
+        return render(request, "portal/staff/excuse_review.html", {
+            "excuse": excuse_obj, "attendance": attendance,
+            "starts": attendance.session.starts_at,
+            "decline_form": ExcuseDeclineForm(), "next": request.GET.get("next", ""),
+        })
 
 
 @require_POST

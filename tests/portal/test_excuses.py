@@ -115,6 +115,7 @@ def test_it_takes_a_request_from_the_portal_and_shows_the_answer(
     client.force_login(clinician)
     review = client.get(reverse("portal-excuse-review", args=[request.code]))
     assert "Work shift" in review.content.decode()
+    assert "Monday, March 16, 2026 6:00 PM" in review.content.decode()  # the site's local time
     assert client.post(reverse("portal-excuse-approve", args=[request.code])).status_code == 302
 
     client.force_login(alice.user)
