@@ -50,8 +50,13 @@ def excuse_request(*, attendance: Attendance, reason: str, by) -> ExcusedAbsence
         raise ValidationError(f"Please keep the reason under {REASON_MAX_LENGTH} characters.",
                               code="reason_too_long")
     attendance = (Attendance.objects.select_for_update(of=("self",))
-                  .select_related("session__track__program", "enrollment__track__program")
+                  .select_related("session__track__program", "enrollment__track__program",
+                                  "participant")
                   .get(pk=attendance.pk))
+    is_self = by is not None and attendance.participant.user_id == by.pk
+    if not (is_self or getattr(by, "is_clinic_staff", False)):
+        raise ValidationError("Only the participant or clinic staff may ask for an excuse.",
+                              code="not_allowed")
     if attendance.session.status != SessionStatus.SCHEDULED:
         raise ValidationError("This session is cancelled; there is nothing to be excused from.",
                               code="session_cancelled")

@@ -193,3 +193,36 @@ def test_it_makes_a_calendar_link(phone, live_server, participant):
     url = page.get_by_label("Calendar link").input_value()
     assert url.startswith(f"{live_server.url}/portal/feed/")
     shot(page, "calendar")
+
+
+def test_it_shows_the_care_plan_and_history_after_discharge(phone, live_server, participant,
+                                                            clinic):
+    from sessions.models import Attendance
+    enrollment = participant.enrollments.get()
+    Attendance.objects.filter(participant=participant).update(status="present")
+    enrollment.status, enrollment.discharge_date = "completed", clinic["today"]
+    enrollment.discharge_reason = "completed"
+    enrollment.save()
+    factories.ContinuingCarePlanFactory(enrollment=enrollment, step_down_provider="Oak Clinic",
+                                        support_groups="Tuesday evening peer meeting")
+    sign_in_as(phone, live_server, participant.user)
+    page = phone.new_page()
+
+    page.goto(f"{live_server.url}/portal/")
+
+    assert page.get_by_text("Tuesday evening peer meeting").is_visible()
+    assert page.get_by_text("No visits are scheduled right now.").is_visible()
+    shot(page, "discharged")
+
+
+def test_it_explains_a_dead_link_and_offers_a_new_one(phone, live_server):
+    page = phone.new_page()
+
+    page.goto(f"{live_server.url}/portal/invitation/made-up-token/")
+    assert page.get_by_role("heading", name="This link no longer works").is_visible()
+    shot(page, "link-invalid")
+    page.get_by_role("link", name="Email me a new sign-in link").click()
+    page.get_by_label(re.compile("Your email address")).fill("someone@mail.example.com")
+    page.get_by_role("button", name="Send me a link").click()
+    page.get_by_text("If that address belongs to an account").wait_for()
+    shot(page, "sign-in-link-sent")

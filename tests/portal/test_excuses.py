@@ -183,3 +183,11 @@ def test_it_keeps_the_review_page_on_a_fixed_query_budget(client, alice, bob, cl
     excuse_request(attendance=attendance_at(bob, NEXT_MONDAY), reason="Work", by=bob.user)
     with django_assert_max_num_queries(8):
         assert client.get(url).status_code == 200
+
+
+def test_it_refuses_a_request_made_by_someone_else(alice, bob, now):
+    with pytest.raises(ValidationError) as error:
+        excuse_request(attendance=attendance_at(alice, NEXT_MONDAY), reason="Work", by=bob.user)
+
+    assert error.value.code == "not_allowed"
+    assert not ExcusedAbsenceRequest.objects.exists()

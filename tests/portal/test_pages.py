@@ -12,6 +12,8 @@ from .conftest import make_sessions, portal_participant
 
 pytestmark = pytest.mark.django_db
 
+# session, user, participant, enrollment, attendance, excuses (+ consent on reminders).
+PAGE_BUDGET = 7
 PORTAL_PAGES = ["portal-home", "portal-progress", "portal-reminders", "portal-calendar"]
 
 
@@ -93,6 +95,22 @@ def test_it_lists_only_sessions_the_participant_has_attendance_for(alice_client,
     assert "Individual session" not in html
 
 
+def test_it_lists_the_participants_own_individual_and_family_sessions(alice_client, alice, site,
+                                                                     now):
+    for kind, hour in (("individual", 14), ("family", 16)):
+        session = factories.TherapySessionFactory(
+            track=None, participant=alice, site=site,
+            session_type=factories.SessionTypeFactory(kind=kind),
+            starts_at=dt.datetime(2026, 3, 13, hour, 0, tzinfo=dt.UTC),
+            ends_at=dt.datetime(2026, 3, 13, hour + 1, 0, tzinfo=dt.UTC),
+        )
+        Attendance.objects.create(participant=alice, session=session)
+
+    html = alice_client.get(reverse("portal-home")).content.decode()
+
+    assert "Individual session" in html and "Family session" in html
+
+
 def test_it_shows_this_weeks_hours_against_the_minimum(alice_client, alice, schedule, now):
     monday = Attendance.objects.get(participant=alice, session=schedule[3])
     monday.status = AttendanceStatus.PRESENT
@@ -160,10 +178,10 @@ def test_it_keeps_a_fixed_query_budget(alice_client, alice, track, room, site, n
                                        django_assert_max_num_queries):
     Attendance.objects.filter(participant=alice, session__local_date__lt=dt.date(2026, 3, 11)
                               ).update(status="present")
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(PAGE_BUDGET):
         assert alice_client.get(reverse(name)).status_code == 200
     _grow(track, room, site, extra_participants=3)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(PAGE_BUDGET):
         assert alice_client.get(reverse(name)).status_code == 200
 
 
@@ -171,10 +189,10 @@ def test_it_keeps_the_excuse_page_on_a_fixed_query_budget(alice_client, alice, s
                                                           room, site, now,
                                                           django_assert_max_num_queries):
     url = reverse("portal-excuse", args=[schedule[7].pk])
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(PAGE_BUDGET):
         assert alice_client.get(url).status_code == 200
     _grow(track, room, site, extra_participants=3)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(PAGE_BUDGET):
         assert alice_client.get(url).status_code == 200
 
 
