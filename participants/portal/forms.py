@@ -20,8 +20,8 @@ class SignInLinkForm(forms.Form):
 
 
 class ReminderPreferencesForm(forms.Form):
-    channels = forms.ChoiceField(label="How should we remind you?", choices=ReminderChannels.choices,
-                                 widget=forms.RadioSelect)
+    channels = forms.ChoiceField(label="How should we remind you?",
+                                 choices=ReminderChannels.choices, widget=forms.RadioSelect)
     sms_consent = forms.BooleanField(
         label="I agree to get appointment text messages on my mobile phone. "
               "I can reply STOP at any time to end them.",

@@ -223,7 +223,8 @@ def progress_for(*, state: PortalState, visits: list[Visit] | None = None,
             attended += 1
         elif attendance.status == AttendanceStatus.ABSENT:
             missed += 1
-        if not session.session_type.counts_toward_hours or _week_start(session.local_date) != week_start:
+        this_week = _week_start(session.local_date) == week_start
+        if not session.session_type.counts_toward_hours or not this_week:
             continue
         if attendance.status in AttendanceStatus.attended():
             attended_minutes += (attendance.minutes_attended
@@ -243,7 +244,8 @@ def progress_for(*, state: PortalState, visits: list[Visit] | None = None,
         still_scheduled_hours=still_hours,
         below_minimum=attended_hours < minimum,
         at_risk=attended_hours + still_hours < minimum and not state.is_discharged,
-        attendance_percent=round(100 * attended / (attended + missed)) if attended + missed else None,
+        attendance_percent=(round(100 * attended / (attended + missed))
+                            if attended + missed else None),
         weeks_completed=completed,
         weeks_remaining=0 if state.is_discharged else max(0, total_weeks - completed),
         total_weeks=total_weeks,

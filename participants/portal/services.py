@@ -142,7 +142,8 @@ def portal_link_use(*, token: str, purpose: str) -> PortalLink:
     ).update(used_at=now)
     if spent != 1:
         raise ValidationError("This link has expired or was already used.", code="link_invalid")
-    return PortalLink.objects.select_related("user", "participant").get(token_hash=token_hash(token))
+    return (PortalLink.objects.select_related("user", "participant")
+            .get(token_hash=token_hash(token)))
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from participants.models import Participant, PortalLinkPurpose
-from sessions.models import Attendance, ExcusedAbsenceRequest
+from sessions.models import ExcusedAbsenceRequest
 from sessions.services.excuses import excuse_approve, excuse_decline, excuse_request
 
 from . import selectors, services
