@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import health, views
@@ -11,10 +10,10 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("webhooks/", include("sessions.urls_webhooks")),
-    path("accounts/login/", auth_views.LoginView.as_view(
-        template_name="registration/login.html", redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
+    path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("programs/", include("programs.urls")),
+    path("portal/", include("portal.urls")),
     path("", include("sessions.urls")),
 ]

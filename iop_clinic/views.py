@@ -1,15 +1,31 @@
-"""The staff home: the Today board."""
+"""Signing in and out, and the staff home: the Today board."""
 from datetime import timedelta
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from iop_clinic.accounts.access import can_mark_attendance, site_ids_for, staff_required
+from portal.access import post_login_redirect
 from sessions.forms import DayForm
 from sessions.selectors import pages
+
+
+class SignInView(auth_views.LoginView):
+    """One sign-in page for staff and participants; each lands in their own part."""
+
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        return post_login_redirect(self.request.user)
+
+
+class SignOutView(auth_views.LogoutView):
+    pass
 
 
 @staff_required

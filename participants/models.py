@@ -47,6 +47,11 @@ class Participant(models.Model):
         default=ReminderChannels.EMAIL,
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    calendar_token = models.CharField(
+        _("calendar feed token (hashed)"), max_length=64, null=True, blank=True, unique=True,
+        editable=False,
+        help_text=_("SHA-256 of the private calendar-feed token; the token itself is never stored."),
+    )
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -270,3 +275,46 @@ class ContinuingCarePlan(models.Model):
 
     def get_absolute_url(self) -> str:
         return self.enrollment.get_absolute_url()
+
+
+class PortalLinkPurpose(models.TextChoices):
+    INVITATION = "invitation", _("Invitation (set a password)")
+    SIGN_IN = "sign_in", _("Sign-in link")
+
+
+class PortalLink(models.Model):
+    """A single-use, expiring link emailed to a participant: an invitation or a sign-in link.
+
+    Only the SHA-256 of the token is stored, so a copy of the database opens no account.
+    """
+
+    participant = models.ForeignKey(Participant, verbose_name=_("participant"),
+                                    on_delete=models.CASCADE, related_name="portal_links")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("portal login"),
+                             on_delete=models.CASCADE, related_name="portal_links")
+    purpose = models.CharField(_("purpose"), max_length=12, choices=PortalLinkPurpose.choices)
+    token_hash = models.CharField(_("token (hashed)"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"))
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("sent by"),
+                                   on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("portal link")
+        verbose_name_plural = _("portal links")
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")),
+                                   name="portallink_expires_after_created"),
+            models.CheckConstraint(condition=Q(used_at__isnull=True)
+                                   | Q(used_at__gte=models.F("created_at")),
+                                   name="portallink_used_after_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} for {self.participant}"
+
+    def get_absolute_url(self) -> str:
+        return self.participant.get_absolute_url()

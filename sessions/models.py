@@ -1,4 +1,6 @@
 """When people meet and whether they came: therapy sessions and attendance."""
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -281,3 +283,49 @@ class FollowUp(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == FollowUpStatus.OPEN
+
+
+class ExcuseStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for an answer")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+
+
+class ExcusedAbsenceRequest(models.Model):
+    """A participant asks, ahead of time, to be excused from one session; staff answer."""
+
+    code = models.UUIDField(_("public code"), default=uuid.uuid4, unique=True, editable=False)
+    attendance = models.ForeignKey(Attendance, verbose_name=_("attendance"),
+                                   on_delete=models.CASCADE, related_name="excuse_requests")
+    reason = models.TextField(_("reason"), max_length=500)
+    status = models.CharField(_("status"), max_length=10, choices=ExcuseStatus.choices,
+                              default=ExcuseStatus.PENDING)
+    requested_at = models.DateTimeField(_("requested at"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"),
+                                     on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    decided_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("answered by"),
+                                   on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    decision_note = models.CharField(_("note to the participant"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("excused-absence request")
+        verbose_name_plural = _("excused-absence requests")
+        constraints = [
+            models.UniqueConstraint(fields=["attendance"], condition=Q(status="pending"),
+                                    name="excuse_one_pending_per_attendance"),
+            models.CheckConstraint(
+                condition=(Q(status="pending", decided_at__isnull=True)
+                           | (~Q(status="pending") & Q(decided_at__isnull=False))),
+                name="excuse_decided_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Excuse for {self.attendance} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("portal-excuse-review", args=[self.code])

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "programs",
     "participants",
     "sessions.apps.IopSessionsConfig",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +200,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 # --- Product settings --------------------------------------------------------------------
 # How far ahead a rolling track's schedule is kept generated.
 ROLLING_SCHEDULE_HORIZON_WEEKS = env.int("ROLLING_SCHEDULE_HORIZON_WEEKS", default=6)
+# Participant portal: how long an emailed invitation and a sign-in link stay usable.
+PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
+PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=30)
 
 LOGGING = {
     "version": 1,

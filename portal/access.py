@@ -1,0 +1,76 @@
+"""Who may see which portal page: one helper per kind of visitor, used by every view."""
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+
+from participants.models import Participant
+
+
+def post_login_redirect(user) -> str:
+    """Where a user lands after signing in: participants in the portal, staff at home."""
+    if getattr(user, "is_clinic_staff", False) or getattr(user, "is_staff", False):
+        return reverse("home")
+    if Participant.objects.filter(user_id=user.pk).exists():
+        return reverse("portal-home")
+    return reverse("home")
+
+
+def portal_participant(request: HttpRequest) -> Participant | None:
+    """The signed-in user's own participant record, with what every portal page shows."""
+    if not request.user.is_authenticated:
+        return None
+    return (Participant.objects.select_related("home_site")
+            .filter(user_id=request.user.pk).first())
+
+
+def participant_required(view):
+    """Portal pages: anonymous visitors sign in first; staff go home; other users get 403."""
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        participant = portal_participant(request)
+        if participant is None:
+            if request.user.is_clinic_staff:
+                return redirect("home")
+            raise PermissionDenied
+        request.participant = participant
+        # Pages render inside the view, so dates and times show in the participant's zone.
+        with timezone.override(participant.zone):
+            return view(request, *args, **kwargs)
+    return wrapper
+
+
+def _staff_check(request: HttpRequest, *, clinical: bool):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    user = request.user
+    allowed = user.is_director or (user.is_clinician if clinical else user.is_clinic_staff)
+    if not allowed:
+        raise PermissionDenied
+    return None
+
+
+def staff_required(view=None, *, clinical: bool = False):
+    """Staff pages. `clinical=True` admits only clinicians and directors."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            refused = _staff_check(request, clinical=clinical)
+            if refused is not None:
+                return refused
+            return view(request, *args, **kwargs)
+        return wrapper
+    return decorate(view) if view is not None else decorate
+
+
+def staff_site_ids(user) -> set[int] | None:
+    """Sites a staff member may act for; None means every site (superusers)."""
+    if user.is_superuser:
+        return None
+    return set(user.sites.values_list("pk", flat=True))

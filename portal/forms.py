@@ -1,0 +1,39 @@
+from django import forms
+from django.contrib.auth.forms import SetPasswordForm
+
+from participants.models import ReminderChannels
+from sessions.services.excuses import REASON_MAX_LENGTH
+
+
+class PortalSetPasswordForm(SetPasswordForm):
+    """Django's own form and password validators, with phone-friendly autocomplete hints."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("new_password1", "new_password2"):
+            self.fields[name].widget.attrs.update({"autocomplete": "new-password"})
+
+
+class SignInLinkForm(forms.Form):
+    email = forms.EmailField(label="Your email address", max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class ReminderPreferencesForm(forms.Form):
+    channels = forms.ChoiceField(label="How should we remind you?",
+                                 choices=ReminderChannels.choices, widget=forms.RadioSelect)
+    sms_consent = forms.BooleanField(
+        label="I agree to get appointment text messages on my mobile phone. "
+              "I can reply STOP at any time to end them.",
+        required=False,
+    )
+
+
+class ExcuseRequestForm(forms.Form):
+    reason = forms.CharField(label="Why can't you come?", max_length=REASON_MAX_LENGTH,
+                             widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class ExcuseDeclineForm(forms.Form):
+    note = forms.CharField(label="Note to the participant (optional)", max_length=300,
+                           required=False, widget=forms.Textarea(attrs={"rows": 3}))

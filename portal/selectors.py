@@ -1,0 +1,258 @@
+"""Portal reads: a participant's schedule, progress and feed, each in a fixed number of queries.
+
+Progress is computed here from the participant's own attendance rather than through
+`sessions.selectors.ledger.hours_ledger` (another branch), because a participant's page needs
+only this week's hours and a few totals; the lead may swap `progress_for` to the ledger.
+"""
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from participants.models import Enrollment, EnrollmentStatus, Participant
+from sessions.models import (
+    Attendance, AttendanceStatus, ExcusedAbsenceRequest, SessionStatus,
+)
+from sessions.services.excuses import excuse_deadline
+
+
+@dataclass
+class Visit:
+    """One session on the participant's schedule, in their local time."""
+
+    attendance: Attendance
+    starts: datetime
+    ends: datetime
+    excuse: ExcusedAbsenceRequest | None = None
+    can_excuse: bool = False
+
+    @property
+    def session(self):
+        return self.attendance.session
+
+    @property
+    def is_cancelled(self) -> bool:
+        return (self.session.status == SessionStatus.CANCELLED
+                or self.attendance.status == AttendanceStatus.CANCELLED)
+
+    @property
+    def is_excused(self) -> bool:
+        return self.attendance.status == AttendanceStatus.EXCUSED
+
+    @property
+    def is_expected(self) -> bool:
+        return not self.is_cancelled and not self.is_excused
+
+
+@dataclass
+class VisitDay:
+    day: date
+    visits: list[Visit] = field(default_factory=list)
+
+    @property
+    def first(self) -> Visit:
+        return self.visits[0]
+
+
+@dataclass
+class Schedule:
+    today: date
+    next_day: VisitDay | None
+    this_week: list[VisitDay]
+    later_weeks: list[tuple[date, list[VisitDay]]]
+    history: list[Visit]
+
+    @property
+    def tomorrow(self) -> date:
+        return self.today + timedelta(days=1)
+
+
+@dataclass
+class Progress:
+    week_start: date
+    attended_hours: Decimal
+    minimum_hours: Decimal
+    still_scheduled_hours: Decimal
+    below_minimum: bool
+    at_risk: bool
+    attendance_percent: int | None
+    weeks_completed: int
+    weeks_remaining: int
+    total_weeks: int
+    projected_completion: date | None
+
+    @property
+    def bar_step(self) -> int:
+        """This week's hours as tenths of the minimum, 0–10, for a CSS-only progress bar."""
+        if not self.minimum_hours:
+            return 10
+        return max(0, min(10, int(self.attended_hours * 10 / self.minimum_hours)))
+
+
+@dataclass
+class PortalState:
+    participant: Participant
+    enrollment: Enrollment | None
+    is_discharged: bool
+
+    @property
+    def care_plan(self):
+        if self.enrollment is None:
+            return None
+        return getattr(self.enrollment, "care_plan", None)
+
+
+def portal_state(*, participant: Participant) -> PortalState:
+    """The enrollment the portal is about: the current one, else the latest. One query."""
+    enrollments = list(Enrollment.objects.select_related("track__program", "track__site",
+                                                         "care_plan")
+                       .filter(participant=participant)
+                       .exclude(status__in=(EnrollmentStatus.REFERRED,
+                                            EnrollmentStatus.WAITLISTED))
+                       .order_by("-admission_date", "-pk"))
+    current = next((e for e in enrollments if e.status in EnrollmentStatus.seat_holding()), None)
+    if current:
+        return PortalState(participant, current, False)
+    latest = enrollments[0] if enrollments else None
+    return PortalState(participant, latest,
+                       latest is not None and latest.status in EnrollmentStatus.ended())
+
+
+def _attendances(participant: Participant, *, with_excuses: bool):
+    qs = (Attendance.objects.filter(participant=participant)
+          .select_related("session__site", "session__room", "session__session_type",
+                          "enrollment__track__program", "session__track__program")
+          .order_by("session__starts_at", "session__pk"))
+    if with_excuses:
+        qs = qs.prefetch_related(Prefetch(
+            "excuse_requests", queryset=ExcusedAbsenceRequest.objects.order_by("-requested_at"),
+            to_attr="excuses_newest_first"))
+    return qs
+
+
+def _visible(attendance: Attendance, *, state: PortalState, now: datetime) -> bool:
+    # After discharge only care-plan follow-ups stay on the future schedule.
+    if state.is_discharged and attendance.session.ends_at >= now:
+        return attendance.session.care_plan_id is not None
+    return True
+
+
+def visits_for(*, state: PortalState, with_excuses: bool = True,
+               now: datetime | None = None) -> list[Visit]:
+    now = now or timezone.now()
+    zone = state.participant.zone
+    fallback = state.enrollment.track.program if state.enrollment else None
+    visits = []
+    for attendance in _attendances(state.participant, with_excuses=with_excuses):
+        if not _visible(attendance, state=state, now=now):
+            continue
+        session = attendance.session
+        visit = Visit(attendance=attendance, starts=session.starts_at.astimezone(zone),
+                      ends=session.ends_at.astimezone(zone))
+        if with_excuses:
+            excuses = attendance.excuses_newest_first
+            visit.excuse = excuses[0] if excuses else None
+            visit.can_excuse = (
+                session.status == SessionStatus.SCHEDULED
+                and attendance.status == AttendanceStatus.EXPECTED
+                and (visit.excuse is None or visit.excuse.status != "pending")
+                and now <= excuse_deadline(attendance, fallback=fallback)
+            )
+        visits.append(visit)
+    return visits
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def schedule_for(*, state: PortalState, visits: list[Visit] | None = None,
+                 now: datetime | None = None) -> Schedule:
+    """Next visit first, then the rest of this week, then later weeks; past visits as history."""
+    now = now or timezone.now()
+    today = now.astimezone(state.participant.zone).date()
+    if visits is None:
+        visits = visits_for(state=state, now=now)
+    upcoming = [v for v in visits if v.session.ends_at >= now]
+    history = [v for v in visits if v.session.ends_at < now][::-1]
+
+    days: "OrderedDict[date, VisitDay]" = OrderedDict()
+    for visit in upcoming:
+        days.setdefault(visit.starts.date(), VisitDay(visit.starts.date())).visits.append(visit)
+    next_day = next((d for d in days.values() if any(v.is_expected for v in d.visits)), None)
+    this_monday = _week_start(today)
+    this_week, later = [], OrderedDict()
+    for day in days.values():
+        if day is next_day:
+            continue
+        if _week_start(day.day) == this_monday:
+            this_week.append(day)
+        else:
+            later.setdefault(_week_start(day.day), []).append(day)
+    return Schedule(today=today, next_day=next_day, this_week=this_week,
+                    later_weeks=list(later.items()), history=history)
+
+
+def _hours(minutes: int) -> Decimal:
+    return (Decimal(minutes) / Decimal(60)).quantize(Decimal("0.1"))
+
+
+def progress_for(*, state: PortalState, visits: list[Visit] | None = None,
+                 now: datetime | None = None) -> Progress | None:
+    """This week's hours against the minimum and the program totals. None without enrollment."""
+    enrollment = state.enrollment
+    if enrollment is None:
+        return None
+    now = now or timezone.now()
+    today = now.astimezone(state.participant.zone).date()
+    program = enrollment.track.program
+    if visits is None:
+        visits = visits_for(state=state, with_excuses=False, now=now)
+    week_start = _week_start(today)
+    attended_minutes = still_minutes = 0
+    attended = missed = 0
+    for visit in visits:
+        attendance, session = visit.attendance, visit.session
+        if attendance.enrollment_id not in (None, enrollment.pk):
+            continue
+        if attendance.status in AttendanceStatus.attended():
+            attended += 1
+        elif attendance.status == AttendanceStatus.ABSENT:
+            missed += 1
+        this_week = _week_start(session.local_date) == week_start
+        if not session.session_type.counts_toward_hours or not this_week:
+            continue
+        if attendance.status in AttendanceStatus.attended():
+            attended_minutes += (attendance.minutes_attended
+                                 if attendance.minutes_attended is not None
+                                 else session.duration_minutes)
+        elif (attendance.status == AttendanceStatus.EXPECTED and visit.is_expected
+              and session.ends_at >= now):
+            still_minutes += session.duration_minutes
+    minimum = program.min_weekly_hours or Decimal(0)
+    attended_hours, still_hours = _hours(attended_minutes), _hours(still_minutes)
+    end = enrollment.discharge_date or enrollment.planned_end_date
+    total_weeks = max(1, math.ceil((end - enrollment.admission_date).days / 7))
+    reference = min(today, end)
+    completed = max(0, min(total_weeks, (reference - enrollment.admission_date).days // 7))
+    return Progress(
+        week_start=week_start, attended_hours=attended_hours, minimum_hours=minimum,
+        still_scheduled_hours=still_hours,
+        below_minimum=attended_hours < minimum,
+        at_risk=attended_hours + still_hours < minimum and not state.is_discharged,
+        attendance_percent=(round(100 * attended / (attended + missed))
+                            if attended + missed else None),
+        weeks_completed=completed,
+        weeks_remaining=0 if state.is_discharged else max(0, total_weeks - completed),
+        total_weeks=total_weeks,
+        projected_completion=end,
+    )
+
+
+def participant_by_calendar_token(*, token_hash: str) -> Participant | None:
+    return (Participant.objects.select_related("home_site")
+            .filter(calendar_token=token_hash).first())

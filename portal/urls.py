@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="portal-home"),
+    path("progress/", views.progress, name="portal-progress"),
+    path("reminders/", views.reminders, name="portal-reminders"),
+    path("calendar/", views.calendar, name="portal-calendar"),
+    path("visits/<int:session_id>/excuse/", views.excuse, name="portal-excuse"),
+    path("feed/<str:token>.ics", views.feed, name="portal-feed"),
+    path("invitation/<str:token>/", views.invitation, name="portal-invitation"),
+    path("sign-in-link/", views.sign_in_link_request, name="portal-sign-in-link"),
+    path("sign-in/<str:token>/", views.sign_in, name="portal-sign-in"),
+    path("staff/invite/<uuid:code>/", views.staff_invite, name="portal-invite"),
+    path("staff/excuses/<uuid:code>/", views.staff_excuse_review, name="portal-excuse-review"),
+    path("staff/excuses/<uuid:code>/approve/", views.staff_excuse_approve,
+         name="portal-excuse-approve"),
+    path("staff/excuses/<uuid:code>/decline/", views.staff_excuse_decline,
+         name="portal-excuse-decline"),
+]

@@ -1,0 +1,281 @@
+"""Portal pages. Each view: find the visitor's own object through `access`, call one service."""
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from participants.models import Participant, PortalLinkPurpose
+from sessions.models import ExcusedAbsenceRequest
+from sessions.services.excuses import excuse_approve, excuse_decline, excuse_request
+
+from . import selectors, services
+from .access import participant_required, staff_required, staff_site_ids
+from .feed import feed_render
+from .forms import (
+    ExcuseDeclineForm, ExcuseRequestForm, PortalSetPasswordForm, ReminderPreferencesForm,
+    SignInLinkForm,
+)
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+# --- Participant pages --------------------------------------------------------------------
+
+@never_cache
+@participant_required
+def home(request):
+    state = selectors.portal_state(participant=request.participant)
+    visits = selectors.visits_for(state=state)
+    return render(request, "portal/home.html", {
+        "state": state,
+        "schedule": selectors.schedule_for(state=state, visits=visits),
+        "progress": selectors.progress_for(state=state, visits=visits),
+        "nav": "home",
+    })
+
+
+@never_cache
+@participant_required
+def progress(request):
+    state = selectors.portal_state(participant=request.participant)
+    return render(request, "portal/progress.html", {
+        "state": state, "progress": selectors.progress_for(state=state), "nav": "progress",
+    })
+
+
+@never_cache
+@participant_required
+@require_http_methods(["GET", "POST"])
+def reminders(request):
+    participant = request.participant
+    if request.method == "POST":
+        form = ReminderPreferencesForm(request.POST)
+        if form.is_valid():
+            try:
+                services.reminder_preferences_update(
+                    participant=participant, channels=form.cleaned_data["channels"],
+                    sms_consent=form.cleaned_data["sms_consent"])
+            except ValidationError as error:
+                field = "sms_consent" if error.code == "sms_needs_consent" else "channels"
+                form.add_error(field, error)
+            else:
+                messages.success(request, "Your reminder settings are saved.")
+                return redirect("portal-reminders")
+    else:
+        form = ReminderPreferencesForm(initial={
+            "channels": participant.reminder_channels,
+            "sms_consent": services.sms_consent_standing(participant),
+        })
+    return render(request, "portal/reminders.html", {
+        "form": form, "participant": participant, "nav": "reminders",
+        "sms_consent": services.sms_consent_standing(participant),
+    })
+
+
+@never_cache
+@participant_required
+@require_http_methods(["GET", "POST"])
+def calendar(request):
+    participant = request.participant
+    new_url = None
+    if request.method == "POST":
+        if request.POST.get("action") == "off":
+            services.calendar_token_revoke(participant=participant)
+            messages.success(request, "Your calendar link is turned off.")
+            return redirect("portal-calendar")
+        token = services.calendar_token_regenerate(participant=participant)
+        # Shown once, on this response only: we keep just a hash of the token.
+        new_url = request.build_absolute_uri(reverse("portal-feed", args=[token]))
+    return render(request, "portal/calendar.html", {
+        "participant": participant, "new_url": new_url,
+        "webcal_url": new_url.replace("https://", "webcal://").replace("http://", "webcal://")
+        if new_url else None,
+        "has_feed": bool(participant.calendar_token), "nav": "calendar",
+    })
+
+
+@never_cache
+@participant_required
+@require_http_methods(["GET", "POST"])
+def excuse(request, session_id: int):
+    state = selectors.portal_state(participant=request.participant)
+    visit = next((v for v in selectors.visits_for(state=state) if v.session.pk == session_id), None)
+    if visit is None:
+        raise Http404
+    form = ExcuseRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            excuse_request(attendance=visit.attendance, reason=form.cleaned_data["reason"],
+                           by=request.user)
+        except ValidationError as error:
+            form.add_error("reason" if error.code.startswith("reason") else None, error)
+        else:
+            messages.success(request, "Thank you. We will let you know our answer here.")
+            return redirect("portal-home")
+    return render(request, "portal/excuse.html", {
+        "visit": visit, "form": form, "state": state, "nav": "home",
+    })
+
+
+def feed(request, token: str):
+    participant = selectors.participant_by_calendar_token(token_hash=services.token_hash(token))
+    if participant is None:
+        raise Http404
+    state = selectors.portal_state(participant=participant)
+    visits = selectors.visits_for(state=state, with_excuses=False)
+    response = HttpResponse(feed_render(state=state, visits=visits),
+                            content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=900"
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# --- Invitation and sign-in links ---------------------------------------------------------
+
+def _link_invalid(request):
+    return render(request, "portal/link_invalid.html", status=410)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation(request, token: str):
+    link = services.portal_link_find(token=token, purpose=PortalLinkPurpose.INVITATION)
+    if link is None:
+        return _link_invalid(request)
+    form = PortalSetPasswordForm(link.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.portal_invitation_accept(token=token, set_password_form=form)
+        except ValidationError:
+            return _link_invalid(request)
+        login(request, link.user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Your password is set. Welcome!")
+        return redirect("portal-home")
+    response = render(request, "portal/invitation.html", {
+        "form": form, "link": link, "alias": link.participant.home_site.public_alias})
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_in_link_request(request):
+    form = SignInLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.portal_sign_in_link_send(email=form.cleaned_data["email"],
+                                          base_url=request.build_absolute_uri("/"))
+        return render(request, "portal/sign_in_link_sent.html")
+    return render(request, "portal/sign_in_link_request.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_in(request, token: str):
+    # GET only shows a button: mail scanners that open links must not spend them.
+    if services.portal_link_find(token=token, purpose=PortalLinkPurpose.SIGN_IN) is None:
+        return _link_invalid(request)
+    if request.method == "POST":
+        try:
+            link = services.portal_link_use(token=token, purpose=PortalLinkPurpose.SIGN_IN)
+        except ValidationError:
+            return _link_invalid(request)
+        login(request, link.user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("portal-home")
+    response = render(request, "portal/sign_in_confirm.html")
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# --- Staff actions (the lead links these from the chart and the Today board) --------------
+
+def _next_or(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return default
+
+
+def _staff_participant(request, code) -> Participant:
+    sites = staff_site_ids(request.user)
+    qs = Participant.objects.select_related("home_site")
+    if sites is not None:
+        qs = qs.filter(Q(home_site_id__in=sites) | Q(enrollments__track__site_id__in=sites))
+    return get_object_or_404(qs.distinct(), code=code)
+
+
+def _staff_excuse(request, code) -> ExcusedAbsenceRequest:
+    sites = staff_site_ids(request.user)
+    qs = ExcusedAbsenceRequest.objects.select_related(
+        "attendance__participant", "attendance__session__site", "attendance__session__room",
+        "attendance__session__session_type", "decided_by")
+    if sites is not None:
+        qs = qs.filter(attendance__session__site_id__in=sites)
+    return get_object_or_404(qs, code=code)
+
+
+@require_POST
+@staff_required
+def staff_invite(request, code):
+    participant = _staff_participant(request, code)
+    try:
+        services.portal_invite(participant=participant, by=request.user,
+                               base_url=request.build_absolute_uri("/"))
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, "Portal invitation sent.")
+    return redirect(_next_or(request, f"/participants/{participant.code}/"))
+
+
+@never_cache
+@staff_required(clinical=True)
+def staff_excuse_review(request, code):
+    excuse_obj = _staff_excuse(request, code)
+    attendance = excuse_obj.attendance
+    with timezone.override(attendance.session.site.zone):
+        return render(request, "portal/staff/excuse_review.html", {
+            "excuse": excuse_obj, "attendance": attendance,
+            "starts": attendance.session.starts_at,
+            "decline_form": ExcuseDeclineForm(), "next": request.GET.get("next", ""),
+        })
+
+
+@require_POST
+@staff_required(clinical=True)
+def staff_excuse_approve(request, code):
+    excuse_obj = _staff_excuse(request, code)
+    try:
+        excuse_approve(request=excuse_obj, by=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, "Absence excused.")
+    return redirect(_next_or(request, reverse("portal-excuse-review", args=[code])))
+
+
+@require_POST
+@staff_required(clinical=True)
+def staff_excuse_decline(request, code):
+    excuse_obj = _staff_excuse(request, code)
+    form = ExcuseDeclineForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Please keep the note under 300 characters.")
+        return redirect(reverse("portal-excuse-review", args=[code]))
+    try:
+        excuse_decline(request=excuse_obj, by=request.user, note=form.cleaned_data["note"])
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, "Request declined.")
+    return redirect(_next_or(request, reverse("portal-excuse-review", args=[code])))
