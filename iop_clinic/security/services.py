@@ -16,8 +16,9 @@ def _clean_token(token: str) -> str:
     return "".join(token.split())
 
 
-def two_factor_enrol(*, user, key_hex: str, token: str) -> TOTPDevice:
-    """Save the authenticator-app device once `token` shows the app holds `key_hex`.
+def two_factor_enrol(*, user, key_hex: str, token: str) -> tuple[TOTPDevice, list[str]]:
+    """Save the authenticator-app device once `token` shows the app holds `key_hex`, with a
+    fresh set of recovery codes; returns the device and the codes (to be shown once).
 
     A device that existed before is replaced, so losing a phone and enrolling again leaves
     no second secret behind.
@@ -35,7 +36,8 @@ def two_factor_enrol(*, user, key_hex: str, token: str) -> TOTPDevice:
         device.confirmed = True
         device.last_t = totp.t()
         device.save()
-    return device
+        codes = recovery_codes_regenerate(user=user)
+    return device, codes
 
 
 def recovery_codes_regenerate(*, user) -> list[str]:

@@ -48,17 +48,17 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            device = services.two_factor_enrol(user=request.user, key_hex=key_hex,
-                                               token=form.cleaned_data["token"])
+            device, codes = services.two_factor_enrol(user=request.user, key_hex=key_hex,
+                                                      token=form.cleaned_data["token"])
         except ValidationError as exc:
             form.add_error("token", exc)
         else:
             del request.session[PENDING_KEY_SESSION_KEY]
             otp_login(request, device)
             request.session[REQUIRED_SESSION_KEY] = True
-            request.session[RECOVERY_CODES_SESSION_KEY] = services.recovery_codes_regenerate(
-                user=request.user)
-            return redirect(f"{reverse('two_factor_recovery_codes')}?{urlencode({'next': _next_url(request)})}")
+            request.session[RECOVERY_CODES_SESSION_KEY] = codes
+            query = urlencode({"next": _next_url(request)})
+            return redirect(f"{reverse('two_factor_recovery_codes')}?{query}")
     device = unsaved_totp_device(user=request.user, key_hex=key_hex)
     return render(request, "security/two_factor_setup.html", {
         "form": form, "qr_svg": qr_code_svg(device.config_url),

@@ -189,7 +189,9 @@ ROLLING_SCHEDULE_HORIZON_WEEKS = env.int("ROLLING_SCHEDULE_HORIZON_WEEKS", defau
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_contacts": {"()": "iop_clinic.security.logging.RedactContactDetailsFilter"}},
+    "filters": {
+        "redact_contacts": {"()": "iop_clinic.security.logging.RedactContactDetailsFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain",

@@ -26,7 +26,9 @@ CREATE INDEX IF NOT EXISTS auditlog_logentry_participant_idx
     ON auditlog_logentry ((additional_data -> 'participant'));
 """
 
-BACKWARD = "".join(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};\n" for table in TABLES) + """
+BACKWARD = "".join(
+    f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};\n" for table in TABLES
+) + """
 DROP FUNCTION IF EXISTS audit_refuse_change();
 DROP INDEX IF EXISTS auditlog_logentry_participant_idx;
 """
