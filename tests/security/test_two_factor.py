@@ -160,3 +160,16 @@ def test_it_uses_an_otp_admin_site_under_the_usual_name():
 
     assert isinstance(admin.site, OTPAdminSite)
     assert admin.site.name == "admin"
+
+
+@pytest.mark.urls("tests.security.urls")
+def test_it_offers_other_tests_a_verified_login(client, director, superuser):
+    from tests.security.helpers import force_login_verified
+
+    client.force_login(director)
+    assert client.get("/test/staff-page/").status_code == 302
+    force_login_verified(client, director)
+    assert client.get("/test/staff-page/").status_code == 200
+
+    force_login_verified(client, superuser)
+    assert client.get("/admin/").status_code == 200
