@@ -76,3 +76,13 @@ def test_it_reads_the_limit_and_cool_off_from_settings(settings):
     assert settings.AXES_FAILURE_LIMIT == 5
     assert settings.AXES_COOLOFF_TIME == dt.timedelta(minutes=30)
     assert settings.AXES_LOCKOUT_PARAMETERS == ["username"]
+
+
+def test_it_explains_the_lockout_on_a_page(client, clinician, frozen_now):
+    for address in ADDRESSES[:5]:
+        response = attempt(client, clinician, "wrong-password", address)
+
+    assert response.status_code == 429
+    assert b"Account locked" in response.content
+    assert b"program director" in response.content
+    assert clinician.username.encode() not in response.content
