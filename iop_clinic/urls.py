@@ -16,4 +16,5 @@ urlpatterns = [
     path("programs/", include("programs.urls")),
     path("portal/", include("portal.urls")),
     path("", include("sessions.urls")),
+    path("account/two-factor/", include("iop_clinic.security.urls")),
 ]

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -26,7 +27,8 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, with an admin site that demands a verified second factor.
+    "iop_clinic.security.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -38,23 +40,41 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "bootstrap",  # django-bootstrap-static: Bootstrap's CSS/JS served by us, no CDN
+    "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "auditlog",
     "iop_clinic.accounts",
     "programs",
     "participants",
     "sessions.apps.IopSessionsConfig",
     "portal",
+    "iop_clinic.security.apps.SecurityConfig",
+    "iop_clinic.audit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Header middleware sits above WhiteNoise so static responses carry the headers too.
+    "iop_clinic.security.middleware.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Log-off first: an expired session must not reach the two-factor gate or any view.
+    "iop_clinic.security.middleware.SessionTimeoutMiddleware",
+    "iop_clinic.security.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
+    # django-axes wants to be last: it turns a lockout raised by authenticate() into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "iop_clinic.urls"
@@ -70,6 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -83,6 +104,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Axes first: it refuses a locked-out username before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -204,10 +230,92 @@ ROLLING_SCHEDULE_HORIZON_WEEKS = env.int("ROLLING_SCHEDULE_HORIZON_WEEKS", defau
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
 PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=30)
 
+# Every handler carries the redaction filter (the security.E002 check insists), and Django's
+# own loggers are pointed at it, so no email address or phone number reaches a log line.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "redact_contacts": {"()": "iop_clinic.security.logging.RedactContactDetailsFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain",
+                    "filters": ["redact_contacts"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Replace Django's defaults (which include mail_admins, a copy of the request by email).
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
+# Celery workers log through the configuration above instead of replacing the root logger.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Security: headers, cookies, sessions -------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The absolute staff limit; SessionTimeoutMiddleware enforces the shorter idle limits.
+SESSION_COOKIE_AGE = env.int("STAFF_ABSOLUTE_TIMEOUT_HOURS", default=12) * 3600
+
+# django-csp 4: no inline script or style; a page that needs a script block uses the nonce
+# ({{ request.csp_nonce }} / {{ CSP_NONCE }}). Bootstrap's JS sets styles through the CSSOM,
+# which CSP allows; inline style="" attributes in our templates are refused, so use classes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Powerful browser features nobody in a clinic web app needs (PermissionsPolicyMiddleware).
+PERMISSIONS_POLICY = {
+    feature: [] for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media",
+        "fullscreen", "geolocation", "gyroscope", "magnetometer", "microphone", "midi",
+        "payment", "picture-in-picture", "publickey-credentials-get", "screen-wake-lock",
+        "serial", "usb", "xr-spatial-tracking",
+    )
+}
+
+# Automatic log-off (HIPAA 164.312(a)(2)(iii)).
+STAFF_IDLE_TIMEOUT_MINUTES = env.int("STAFF_IDLE_TIMEOUT_MINUTES", default=30)
+STAFF_ABSOLUTE_TIMEOUT_HOURS = env.int("STAFF_ABSOLUTE_TIMEOUT_HOURS", default=12)
+PARTICIPANT_IDLE_TIMEOUT_MINUTES = env.int("PARTICIPANT_IDLE_TIMEOUT_MINUTES", default=60)
+
+# --- Lockout (django-axes) ----------------------------------------------------------------
+# By username whatever the address: a password guesser rotating IPs still locks the account.
+# Not by address as well: a clinic's staff share one NAT address, and five typos among them
+# would lock everyone out (hence axes.W006 is silenced).
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_TEMPLATE = "security/lockout.html"
+# Don't put the username or address of every attempt into the log lines.
+AXES_VERBOSE = False
+
+# --- Two-factor (django-otp) ----------------------------------------------------------------
+# The issuer shows in the staff member's authenticator app; kept neutral on purpose.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Clinic staff")
+OTP_STATIC_THROTTLE_FACTOR = 1
+TWO_FACTOR_RECOVERY_CODE_COUNT = 10
+
+# --- Audit (django-auditlog) ----------------------------------------------------------------
+# Which models are audited lives in iop_clinic/audit/registry.py, next to the helpers.
+AUDITLOG_DISABLE_REMOTE_ADDR = False

@@ -1,0 +1,1 @@
+"""Audit controls: who changed (django-auditlog) and who viewed (AccessEvent) which chart."""

@@ -1,0 +1,42 @@
+"""Audit records in the admin: to read and search, never to add, change or delete — not even
+for a superuser."""
+from auditlog.admin import LogEntryAdmin as AuditlogLogEntryAdmin
+from auditlog.models import LogEntry
+from django.contrib import admin
+
+from .models import AccessEvent
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+
+if admin.site.is_registered(LogEntry):
+    admin.site.unregister(LogEntry)
+
+
+@admin.register(LogEntry)
+class LogEntryAdmin(ReadOnlyAdminMixin, AuditlogLogEntryAdmin):
+    pass
+
+
+@admin.register(AccessEvent)
+class AccessEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "actor", "what", "object_repr", "path", "remote_addr")
+    list_filter = ("what", "content_type")
+    search_fields = ("actor__username", "actor__last_name", "object_repr", "what", "path")
+    list_select_related = ("actor", "content_type")
+    date_hierarchy = "at"
+    fields = ("at", "actor", "participant", "content_type", "object_pk", "object_repr", "what",
+              "path", "remote_addr")
+    readonly_fields = fields

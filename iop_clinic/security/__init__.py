@@ -1,0 +1,1 @@
+"""Security controls that stand on their own: headers, log-off, two-factor, redacted logs."""

@@ -1,0 +1,45 @@
+"""A logging filter that masks email addresses and phone numbers before a record is written.
+
+Attached to every handler (the security.E002 check insists), so it also covers records that
+propagate from third-party loggers. It rewrites the formatted message, the exception text and
+the stack text; the record's args are dropped once merged, so no handler can format them again.
+"""
+import logging
+import re
+
+EMAIL_MASK = "[email]"
+PHONE_MASK = "[phone]"
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# E.164 (+15555550123) and the usual US ways of writing a number: (555) 555-0123,
+# 555-555-0123, 555.555.0123, 555 555 0123, optionally with a leading 1 or +1. A bare run of
+# ten digits is left alone: it is far more often an id or an epoch timestamp than a phone.
+_PHONE = re.compile(
+    r"(?<![\w+])(?:"
+    r"\+[1-9]\d{7,14}"
+    r"|(?:\+?1[\s.\-]?)?\(\d{3}\)\s?\d{3}[\s.\-]\d{4}"
+    r"|(?:\+?1[\s.\-])?\d{3}[\s.\-]\d{3}[\s.\-]\d{4}"
+    r")(?!\w)"
+)
+
+
+def redact_contact_details(text: str) -> str:
+    """Return `text` with email addresses and phone numbers replaced by placeholders."""
+    return _PHONE.sub(PHONE_MASK, _EMAIL.sub(EMAIL_MASK, text))
+
+
+class RedactContactDetailsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: let the handler report it as usual
+            return True
+        record.msg = redact_contact_details(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_contact_details(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_contact_details(record.stack_info)
+        return True

@@ -1,0 +1,144 @@
+"""Request middleware: Permissions-Policy header, automatic log-off, the two-factor gate."""
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from .twofactor import two_factor_required
+
+# Session keys. Epoch seconds keep the JSON session serializer happy.
+LOGIN_AT = "security.login_at"
+LAST_SEEN = "security.last_seen"
+USER_KIND = "security.user_kind"
+STAFF, PARTICIPANT = "staff", "participant"
+
+# Writing the session on every request would cost a write per page; a minute of slack in the
+# idle clock is harmless next to a 30-minute limit.
+LAST_SEEN_WRITE_INTERVAL = timedelta(seconds=60)
+
+
+class PermissionsPolicyMiddleware:
+    """Sends Permissions-Policy from settings.PERMISSIONS_POLICY (feature -> allowed origins)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    @cached_property
+    def header_value(self) -> str:
+        def allowlist(origins: list[str]) -> str:
+            return "(" + " ".join(
+                origin if origin in ("self", "*") else f'"{origin}"' for origin in origins
+            ) + ")"
+
+        return ", ".join(f"{feature}={allowlist(origins)}"
+                         for feature, origins in settings.PERMISSIONS_POLICY.items())
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", self.header_value)
+        return response
+
+
+def user_kind(user) -> str:
+    from participants.models import Participant
+
+    return PARTICIPANT if Participant.objects.filter(user_id=user.pk).exists() else STAFF
+
+
+def mark_session_started(request: HttpRequest, user) -> None:
+    """Start the log-off clocks; called when a user logs in."""
+    now = int(timezone.now().timestamp())
+    request.session[LOGIN_AT] = now
+    request.session[LAST_SEEN] = now
+    request.session[USER_KIND] = user_kind(user)
+
+
+def expiry_reason(session, *, now: datetime) -> str | None:
+    """Why this session must end now ("idle" or "absolute"), or None while it may go on."""
+    login_at, last_seen = session.get(LOGIN_AT), session.get(LAST_SEEN)
+    if login_at is None or last_seen is None:
+        return None
+    now_ts = now.timestamp()
+    if session.get(USER_KIND) == PARTICIPANT:
+        idle = timedelta(minutes=settings.PARTICIPANT_IDLE_TIMEOUT_MINUTES)
+        absolute = None
+    else:
+        idle = timedelta(minutes=settings.STAFF_IDLE_TIMEOUT_MINUTES)
+        absolute = timedelta(hours=settings.STAFF_ABSOLUTE_TIMEOUT_HOURS)
+    if now_ts - last_seen >= idle.total_seconds():
+        return "idle"
+    if absolute is not None and now_ts - login_at >= absolute.total_seconds():
+        return "absolute"
+    return None
+
+
+def redirect_to_login(request: HttpRequest) -> HttpResponse:
+    url = resolve_url(settings.LOGIN_URL)
+    target = request.get_full_path() if request.method == "GET" else "/"
+    url = f"{url}?{urlencode({'next': target})}"
+    if request.headers.get("HX-Request"):
+        # htmx would swap the login page into a fragment; ask it to load the page instead.
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
+
+
+class SessionTimeoutMiddleware:
+    """Automatic log-off: staff after STAFF_IDLE_TIMEOUT_MINUTES idle or
+    STAFF_ABSOLUTE_TIMEOUT_HOURS after login; participants after PARTICIPANT_IDLE_TIMEOUT_MINUTES
+    idle. The request that arrives after the limit logs out and goes to the login page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = timezone.now()
+            session = request.session
+            if LOGIN_AT not in session:
+                # A session from before this middleware existed: start its clocks now.
+                mark_session_started(request, request.user)
+            elif expiry_reason(session, now=now):
+                logout(request)
+                return redirect_to_login(request)
+            elif now.timestamp() - session[LAST_SEEN] >= LAST_SEEN_WRITE_INTERVAL.total_seconds():
+                session[LAST_SEEN] = int(now.timestamp())
+        return self.get_response(request)
+
+
+class TwoFactorRequiredMiddleware:
+    """Sends a user who must use a second factor, and has not in this session, to verify it
+    (or to set it up when they have no device yet) before any other page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    @cached_property
+    def exempt_paths(self) -> tuple[str, ...]:
+        return (
+            reverse("two_factor_setup"), reverse("two_factor_verify"),
+            reverse("two_factor_recovery_codes"), resolve_url(settings.LOGIN_URL),
+            reverse("logout"), reverse("admin:login"), reverse("admin:logout"), "/healthz",
+            "/" + settings.STATIC_URL.lstrip("/"),
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (user.is_authenticated and not user.is_verified()
+                and not request.path.startswith(self.exempt_paths)
+                and two_factor_required(request)):
+            from django_otp import user_has_device
+
+            name = "two_factor_verify" if user_has_device(user) else "two_factor_setup"
+            return HttpResponseRedirect(
+                f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}"
+            )
+        return self.get_response(request)
