@@ -7,6 +7,7 @@ from django.db import connection
 from iop_clinic.accounts.roles import Role
 
 from . import factories
+from .auth import sign_in
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -85,3 +86,14 @@ def front_desk(site):
 @pytest.fixture
 def outsider_clinician(other_site):
     return factories.StaffFactory(role=Role.CLINICIAN, sites=[other_site])
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.UserFactory(username="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin_client, signed in past the admin site's second factor."""
+    return sign_in(client, admin_user)

@@ -6,6 +6,7 @@ from django.urls import reverse
 from iop_clinic.accounts.roles import Role
 from portal.access import post_login_redirect
 from sessions.models import Attendance, AttendanceStatus
+from tests.auth import sign_in
 from tests import factories
 
 from .conftest import make_sessions, portal_participant
@@ -238,7 +239,7 @@ def test_it_refuses_staff_pages_to_front_desk_where_clinical(client, front_desk,
 
 def test_it_lets_a_director_in_too(client, site, bob):
     director = factories.StaffFactory(role=Role.DIRECTOR, sites=[site])
-    client.force_login(director)
+    sign_in(client, director)
 
     response = client.post(reverse("portal-invite", args=[bob.code]))
 

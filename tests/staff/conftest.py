@@ -7,6 +7,7 @@ import time_machine
 from django.test import Client
 
 from tests import factories
+from tests.auth import sign_in
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 MONDAY = dt.date(2026, 1, 5)
@@ -19,9 +20,7 @@ def frozen_now():
 
 
 def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return sign_in(Client(), user)
 
 
 @pytest.fixture
