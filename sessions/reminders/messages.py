@@ -103,16 +103,17 @@ def render_email(*, participant: Participant, site: Site, kind: str,
 
 def render_sms(*, participant: Participant, site: Site, kind: str,
                first_start: datetime) -> Message:
-    """One GSM-7 segment, always: shorten the first name, then drop the address, then drop the
-    name, and as a last resort shorten the alias."""
+    """One GSM-7 segment, always: drop the address, then shorten the first name (or drop it),
+    and as a last resort shorten the alias. The date, time, call-back number and opt-out stay."""
     context = _context(participant=participant, site=site, kind=kind, first_start=first_start)
     context = {key: gsm7(value) for key, value in context.items()}
     name = context["first_name"]
-    for address in (context["address"], ""):
-        for cut in range(len(name), -1, -1):
-            body = _sms_body({**context, "first_name": name[:cut].rstrip(), "address": address})
-            if gsm7_length(body) <= SMS_LIMIT:
-                return Message(subject="", body=body, sender_name=context["alias"])
+    candidates = [(name, context["address"])] + [(name[:cut].rstrip(), "")
+                                                  for cut in range(len(name), -1, -1)]
+    for first_name, address in candidates:
+        body = _sms_body({**context, "first_name": first_name, "address": address})
+        if gsm7_length(body) <= SMS_LIMIT:
+            return Message(subject="", body=body, sender_name=context["alias"])
     alias = context["alias"]
     for cut in range(len(alias), -1, -1):
         body = _sms_body({**context, "first_name": "", "address": "", "alias": alias[:cut].rstrip()})
