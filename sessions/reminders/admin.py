@@ -3,7 +3,7 @@ re-plan from the changelist."""
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -60,8 +60,11 @@ class ReminderAdmin(admin.ModelAdmin):
     @admin.display(description=_("participant"), ordering="participant__record_number")
     def participant_link(self, obj: Reminder) -> str:
         # The record number, not the name: this column is often on a shared screen.
-        return format_html('<a href="{}">{}</a>', obj.participant.get_absolute_url(),
-                           obj.participant.record_number)
+        try:
+            url = obj.participant.get_absolute_url()
+        except NoReverseMatch:  # participant admin not installed
+            return obj.participant.record_number
+        return format_html('<a href="{}">{}</a>', url, obj.participant.record_number)
 
     @admin.display(description=_("history"))
     def history_link(self, obj: Reminder) -> str:

@@ -115,7 +115,7 @@ def test_it_fits_one_sms_segment_with_long_names_and_aliases():
     assert gsm7_length(accented) <= SMS_LIMIT and "Zoe" in accented
 
 
-@hypothesis_settings(max_examples=60, deadline=None)
+@hypothesis_settings(max_examples=30, deadline=None)
 @given(first_name=st.text(max_size=80), alias=st.text(min_size=1, max_size=60),
        address=st.text(max_size=200))
 def test_it_never_exceeds_one_segment(first_name, alias, address):
