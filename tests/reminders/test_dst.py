@@ -12,7 +12,7 @@ from sessions.reminders.planner import reminders_plan
 from sessions.reminders.sweeper import reminders_sweep
 
 from .. import factories
-from .conftest import local, make_enrolled, make_visit
+from .conftest import make_enrolled, make_visit
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 PHOENIX = zoneinfo.ZoneInfo("America/Phoenix")  # no daylight saving: 2 or 3 hours behind NY
