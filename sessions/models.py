@@ -193,6 +193,7 @@ class ReminderReason(models.TextChoices):
     CHANNEL_NOT_CHOSEN = "channel_not_chosen", _("Participant no longer wants this channel")
     KIND_DISABLED = "kind_disabled", _("Turned off in the site's reminder policy")
     QUIET_HOURS = "quiet_hours", _("Only possible in quiet hours")
+    DAILY_LIMIT = "daily_limit", _("Another SMS of this kind goes out that day")
     TOO_LATE = "too_late", _("Planned too late to be useful")
     PAST_DEADLINE = "past_deadline", _("The visit had started")
     NOT_NEUTRAL = "not_neutral", _("Message would not be neutral (check the site alias/address)")

@@ -80,7 +80,7 @@ def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> str:
             return "skipped:quiet_hours"
 
     message = render(channel=reminder.channel, participant=participant, site=site,
-                     kind=reminder.kind, first_start=visit.first_start)
+                     kind=reminder.kind, first_start=visit.first_start, now=now)
     if revealing_words(message):
         _finish(reminder_id, status=ReminderStatus.FAILED, reason=ReminderReason.NOT_NEUTRAL,
                 detail="", now=now)

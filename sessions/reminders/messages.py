@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from participants.models import Participant
 from programs.models import Site
 
-from ..models import ReminderChannel, ReminderKind
+from ..models import ReminderChannel
 
 SMS_LIMIT = 160
 
@@ -71,41 +72,47 @@ class Message:
     sender_name: str
 
 
-def _when(moment: datetime, zone: zoneinfo.ZoneInfo) -> dict[str, str]:
+def _when(moment: datetime, zone: zoneinfo.ZoneInfo, now: datetime) -> dict[str, str]:
     local = moment.astimezone(zone)
     hour = local.hour % 12 or 12
+    short, long = f"{local:%a %b} {local.day}", f"{local:%A, %B} {local.day}"
+    # Relative to when it is sent, not to the kind: a day-before reminder moved out of quiet
+    # hours may go out two evenings before.
+    days_ahead = (local.date() - now.astimezone(zone).date()).days
+    relative = {0: "today, ", 1: "tomorrow, "}.get(days_ahead, "on ")
     return {
-        "date": f"{local:%a %b} {local.day}",
-        "long_date": f"{local:%A, %B} {local.day}",
+        "when": relative + short,
+        "long_when": relative + long,
+        "date": short,
         "time": f"{hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'}",
         "zone_name": local.tzname() or "",
     }
 
 
-def _context(*, participant: Participant, site: Site, kind: str, first_start: datetime) -> dict:
+def _context(*, participant: Participant, site: Site, first_start: datetime,
+             now: datetime | None) -> dict:
     return {
         "first_name": participant.first_name.strip(),
-        "when_word": "tomorrow" if kind == ReminderKind.DAY_BEFORE else "today",
         "alias": site.public_alias.strip(),
         "address": site.address.strip(),
         "phone": site.phone,
-        **_when(first_start, participant.zone),
+        **_when(first_start, participant.zone, now or timezone.now()),
     }
 
 
-def render_email(*, participant: Participant, site: Site, kind: str,
-                 first_start: datetime) -> Message:
-    context = _context(participant=participant, site=site, kind=kind, first_start=first_start)
+def render_email(*, participant: Participant, site: Site, kind: str, first_start: datetime,
+                 now: datetime | None = None) -> Message:
+    context = _context(participant=participant, site=site, first_start=first_start, now=now)
     subject = render_to_string("emails/reminder_subject.txt", context).strip()
     body = render_to_string("emails/reminder_body.txt", context)
     return Message(subject=" ".join(subject.split()), body=body, sender_name=context["alias"])
 
 
-def render_sms(*, participant: Participant, site: Site, kind: str,
-               first_start: datetime) -> Message:
+def render_sms(*, participant: Participant, site: Site, kind: str, first_start: datetime,
+               now: datetime | None = None) -> Message:
     """One GSM-7 segment, always: drop the address, then shorten the first name (or drop it),
     and as a last resort shorten the alias. The date, time, call-back number and opt-out stay."""
-    context = _context(participant=participant, site=site, kind=kind, first_start=first_start)
+    context = _context(participant=participant, site=site, first_start=first_start, now=now)
     context = {key: gsm7(value) for key, value in context.items()}
     name = context["first_name"]
     candidates = [(name, context["address"])] + [(name[:cut].rstrip(), "")
@@ -127,9 +134,10 @@ def _sms_body(context: dict) -> str:
 
 
 def render(*, channel: str, participant: Participant, site: Site, kind: str,
-           first_start: datetime) -> Message:
+           first_start: datetime, now: datetime | None = None) -> Message:
     renderer = render_sms if channel == ReminderChannel.SMS else render_email
-    return renderer(participant=participant, site=site, kind=kind, first_start=first_start)
+    return renderer(participant=participant, site=site, kind=kind, first_start=first_start,
+                    now=now)
 
 
 def revealing_words(message: Message) -> list[str]:

@@ -90,6 +90,23 @@ def reminders_plan(*, participant_ids: Iterable[int] | None = None, now: datetim
     return total
 
 
+def _one_sms_of_a_kind_a_day(wanted: dict, unwanted: dict, by_id: dict) -> None:
+    """Two SMS of one kind due on the same local day (a 7 am visit's day-before reminder moved to
+    the previous evening, beside that evening's own): only the nearer visit's goes."""
+    first: dict[tuple, tuple] = {}
+    for key in sorted(wanted, key=lambda k: (k[0], k[1])):
+        participant_id, day, kind, channel = key
+        if channel != ReminderChannel.SMS:
+            continue
+        sent_on = wanted[key][0].astimezone(by_id[participant_id].zone).date()
+        slot = (participant_id, kind, sent_on)
+        if slot in first:
+            unwanted[key] = ReminderReason.DAILY_LIMIT
+            del wanted[key]
+        else:
+            first[slot] = key
+
+
 @transaction.atomic
 def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
     result = PlanResult()
@@ -127,6 +144,8 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
                     unwanted[key] = problem
                 else:
                     wanted[key] = (due, visit.first_start, visit.site_id)
+
+    _one_sms_of_a_kind_a_day(wanted, unwanted, by_id)
 
     existing = Reminder.objects.filter(
         participant_id__in=ids, visit_date__gte=min(h[0] for h in horizon.values()),

@@ -96,19 +96,20 @@ def _sms(first_name, alias, address, phone="+15555550123"):
     site = Site(public_alias=alias, address=address, phone=phone, time_zone="America/New_York")
     participant = Participant(first_name=first_name, home_site=site)
     return render_sms(participant=participant, site=site, kind="day_before",
-                      first_start=dt.datetime(2026, 12, 30, 23, 30, tzinfo=dt.UTC)).body
+                      first_start=dt.datetime(2026, 12, 30, 23, 30, tzinfo=dt.UTC),
+                      now=dt.datetime(2026, 12, 29, 23, 30, tzinfo=dt.UTC)).body
 
 
 def test_it_fits_one_sms_segment_with_long_names_and_aliases():
     body = _sms("Ann", "Maple Street Health Center", "12 Elm Road")
-    assert body == ("Hi Ann: your appointment is tomorrow Wed Dec 30 at 6:30 PM, Maple Street "
+    assert body == ("Hi Ann: your appointment is tomorrow, Wed Dec 30 at 6:30 PM, Maple Street "
                     "Health Center, 12 Elm Road. To change call +15555550123. Reply STOP to opt "
                     "out.")
     long = _sms("Maximiliana-Alexandrina", "Northgate Community Health and Wellness Center",
                 "1234 Long Avenue, Suite 500, Springfield")
     assert gsm7_length(long) <= SMS_LIMIT and long.endswith("Reply STOP to opt out.")
     # The address goes first, then the name is shortened; never over one segment.
-    assert long.startswith("Hi Maxi: ") and "1234 Long" not in long
+    assert long.startswith("Hi Max: ") and "1234 Long" not in long
     huge = _sms("Bartholomew" * 10, "Riverside" * 20, "Main Street" * 10)
     assert gsm7_length(huge) <= SMS_LIMIT and "+15555550123" in huge and "STOP" in huge
     accented = _sms("Zoë Ŝtefan", "Café Ünïon Health {Center}", "")
@@ -122,3 +123,18 @@ def test_it_never_exceeds_one_segment(first_name, alias, address):
     body = _sms(first_name, alias, address)
     assert gsm7_length(body) <= SMS_LIMIT
     assert "Reply STOP to opt out." in body
+
+
+def test_it_names_the_day_relative_to_when_the_message_goes_out():
+    site = Site(public_alias="Maple Street Health Center", address="", phone="+15555550123",
+                time_zone="America/New_York")
+    participant = Participant(first_name="Ann", home_site=site)
+    visit = dt.datetime(2026, 2, 5, 12, 0, tzinfo=dt.UTC)  # Thu 7:00 AM in New York
+
+    def sms_at(now):
+        return render_sms(participant=participant, site=site, kind="day_before",
+                          first_start=visit, now=now).body
+
+    assert "is on Thu Feb 5 at 7:00 AM" in sms_at(dt.datetime(2026, 2, 4, 1, 45, tzinfo=dt.UTC))
+    assert "is tomorrow, Thu Feb 5" in sms_at(dt.datetime(2026, 2, 4, 15, 0, tzinfo=dt.UTC))
+    assert "is today, Thu Feb 5" in sms_at(dt.datetime(2026, 2, 5, 10, 0, tzinfo=dt.UTC))

@@ -181,3 +181,15 @@ def test_it_replans_after_commit_through_a_task(site, eager_celery):
         with transaction.atomic():
             reminders_replan_on_commit(participant_ids=[participant.pk])
             transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_it_sends_at_most_one_sms_of_a_kind_a_day(site):
+    with time_machine.travel(NOW, tick=False):
+        participant, _ = make_enrolled(site, channels="sms")
+        make_visit(participant, local("America/New_York", 2026, 2, 4, 18, 0))  # due Tue 18:00
+        make_visit(participant, local("America/New_York", 2026, 2, 5, 7, 0))   # due Tue 20:45
+        reminders_plan()
+    day_before = {r.visit_date.day: (r.status, r.reason)
+                  for r in Reminder.objects.filter(kind="day_before")}
+    assert day_before == {4: ("pending", "")}
