@@ -80,7 +80,12 @@ def due_at(*, kind: str, first_start: datetime, zone: zoneinfo.ZoneInfo, policy:
         if now >= first_start or (kind == ReminderKind.DAY_BEFORE
                                   and local_now.date() >= local_start.date()):
             return None, ReminderReason.TOO_LATE
-        due = now
+        due = local_now
+        if quiet.contains(local_now.time()):
+            due = quiet.ends(local_now)
+            if due >= local_start or (kind == ReminderKind.DAY_BEFORE
+                                      and due.date() >= local_start.date()):
+                return None, ReminderReason.QUIET_HOURS
     return due.astimezone(UTC), ""
 
 

@@ -193,3 +193,13 @@ def test_it_sends_at_most_one_sms_of_a_kind_a_day(site):
     day_before = {r.visit_date.day: (r.status, r.reason)
                   for r in Reminder.objects.filter(kind="day_before")}
     assert day_before == {4: ("pending", "")}
+
+
+@pytest.mark.django_db
+def test_it_does_not_plan_a_late_reminder_into_quiet_hours(site):
+    participant, _ = make_enrolled(site, channels="sms")
+    make_visit(participant, local("America/New_York", 2026, 2, 3, 10, 0))
+    with time_machine.travel(local("America/New_York", 2026, 2, 2, 23, 0), tick=False):
+        reminders_plan()  # enrolled late at night: the same-day SMS waits for 08:00
+    assert {r.kind: r.due_at for r in Reminder.objects.all()} == {
+        "same_day": local("America/New_York", 2026, 2, 3, 8, 0)}
