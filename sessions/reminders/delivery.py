@@ -45,6 +45,8 @@ def _finish(reminder_id: int, *, status: str, now: datetime, **fields) -> None:
 def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> str:
     """Send one claimed reminder if it is still wanted. Returns an outcome code (never PII)."""
     now = now or timezone.now()
+    # An explicit transaction, not autocommit: if this worker dies while the UPDATE waits on a
+    # row lock, PostgreSQL rolls it back instead of committing a "sending" nobody will finish.
     with transaction.atomic():
         won = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.CLAIMED).update(
             status=ReminderStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1,

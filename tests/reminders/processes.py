@@ -83,11 +83,16 @@ class PrivateRedis:
 def service_env(*, database_name: str, redis_url: str, sms_dir: Path, **extra: str) -> dict:
     from django.db import connection
 
+    from urllib.parse import quote
+
     db = connection.settings_dict
+    credentials = quote(db["USER"] or "postgres", safe="")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"], safe="")
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
     env.update({
         "DJANGO_SETTINGS_MODULE": "iop_clinic.settings.test",
-        "DATABASE_URL": (f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
+        "DATABASE_URL": (f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:"
                          f"{db['PORT'] or 5432}/{database_name}"),
         "REDIS_URL": redis_url,
         "SMS_BACKEND": "sessions.channels.sms.FileBackend",

@@ -87,8 +87,8 @@ def test_it_sends_each_reminder_once_after_a_worker_is_killed_between_claim_and_
     import psycopg2
 
     db = connection.settings_dict
-    lock = psycopg2.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"] or "127.0.0.1",
-                            port=db["PORT"] or 5432)
+    lock = psycopg2.connect(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
+                            host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432)
     try:
         # Hold the rows so the worker blocks inside its compare-and-set: claimed, not yet sent.
         with lock.cursor() as cursor:

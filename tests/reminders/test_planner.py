@@ -203,3 +203,19 @@ def test_it_does_not_plan_a_late_reminder_into_quiet_hours(site):
         reminders_plan()  # enrolled late at night: the same-day SMS waits for 08:00
     assert {r.kind: r.due_at for r in Reminder.objects.all()} == {
         "same_day": local("America/New_York", 2026, 2, 3, 8, 0)}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("people", [2, 20])
+def test_it_plans_in_a_fixed_number_of_queries(site, people, django_assert_max_num_queries):
+    with time_machine.travel(NOW, tick=False):
+        track = factories.TrackFactory(site=site)
+        for _ in range(people):
+            participant, _ = make_enrolled(site, track=track)
+            make_visit(participant, local("America/New_York", 2026, 2, 4, 18, 0), track=track)
+            make_visit(participant, local("America/New_York", 2026, 2, 5, 18, 0), track=track)
+        with django_assert_max_num_queries(15):
+            reminders_plan()
+        with django_assert_max_num_queries(12):
+            reminders_plan()  # nothing to change
+    assert Reminder.objects.count() == people * 6
