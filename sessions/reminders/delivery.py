@@ -27,7 +27,7 @@ from ..channels import (
     get_sms_backend,
     send_email_message,
 )
-from ..models import Reminder, ReminderChannel, ReminderReason, ReminderStatus
+from ..models import Reminder, ReminderChannel, ReminderPolicy, ReminderReason, ReminderStatus
 from . import timing
 from .eligibility import channel_problem, sms_consented
 from .messages import Message, render, revealing_words
@@ -53,7 +53,8 @@ def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> str:
             updated_at=now)
     if not won:
         return "not_claimed"
-    reminder = Reminder.objects.select_related("participant__home_site").get(pk=reminder_id)
+    reminder = Reminder.objects.select_related(
+        "participant__home_site", "site__reminder_policy").get(pk=reminder_id)
     participant = reminder.participant
 
     visit, reason = visit_on(participant=participant, day=reminder.visit_date)
@@ -67,8 +68,12 @@ def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> str:
         _finish(reminder_id, status=ReminderStatus.SKIPPED, reason=reason, now=now)
         return f"skipped:{reason}"
 
-    site = Site.objects.get(pk=visit.site_id)
-    policy = reminder_policies(site_ids=[site.pk])[site.pk]
+    site = reminder.site if reminder.site_id == visit.site_id else Site.objects.get(
+        pk=visit.site_id)
+    try:
+        policy = site.reminder_policy
+    except ReminderPolicy.DoesNotExist:
+        policy = reminder_policies(site_ids=[site.pk])[site.pk]
     if reminder.channel == ReminderChannel.SMS:
         later = timing.next_allowed(now=now, zone=participant.zone, policy=policy)
         if later is not None:

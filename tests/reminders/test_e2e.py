@@ -5,6 +5,7 @@ message from another test reaches its workers. Messages are counted as files wri
 FileBackend, one per message, from every worker process.
 """
 import json
+import os
 import shutil
 
 import pytest
@@ -23,7 +24,10 @@ SWEEP_ONCE = "from sessions.reminders.sweeper import reminders_sweep; reminders_
 @pytest.fixture
 def redis_server(tmp_path):
     if not shutil.which("redis-server"):
-        pytest.skip("these tests start their own redis-server; install redis-server")
+        reason = "these tests start their own redis-server; install redis-server"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
     server = PrivateRedis(tmp_path)
     server.start()
     yield server
