@@ -205,6 +205,8 @@ def test_it_does_not_plan_a_late_reminder_into_quiet_hours(site):
         "same_day": local("America/New_York", 2026, 2, 3, 8, 0)}
 
 
+# PostgreSQL only: SQLite's limit on query parameters splits the bulk insert by data size.
+@pytest.mark.postgres
 @pytest.mark.django_db
 @pytest.mark.parametrize("people", [2, 20])
 def test_it_plans_in_a_fixed_number_of_queries(site, people, django_assert_max_num_queries):
