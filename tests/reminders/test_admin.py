@@ -6,15 +6,7 @@ from django.urls import reverse
 
 from sessions.models import Reminder, ReminderPolicy
 
-from .. import factories
 from .conftest import make_participant
-
-
-@pytest.fixture
-def admin_client(client, db):
-    user = factories.UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return client
 
 
 def _reminders(site, count, status="sent"):
