@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from sessions.models import (
-    Attendance, AttendanceStatus, ExcusedAbsenceRequest, SessionStatus,
+    Attendance, AttendanceStatus, ExcusedAbsenceRequest, Reminder, ReminderStatus, SessionStatus,
 )
 from sessions.services.excuses import excuse_deadline
 
@@ -256,3 +256,14 @@ def progress_for(*, state: PortalState, visits: list[Visit] | None = None,
 def participant_by_calendar_token(*, token_hash: str) -> Participant | None:
     return (Participant.objects.select_related("home_site")
             .filter(calendar_token=token_hash).first())
+
+
+def upcoming_reminders_for(*, participant: Participant, limit: int = 10) -> list[Reminder]:
+    """The participant's reminders still to go out, soonest first: when and how, never the text."""
+    return list(
+        Reminder.objects.filter(
+            participant=participant,
+            status__in=(ReminderStatus.PENDING, ReminderStatus.CLAIMED),
+            send_before__gt=timezone.now(),
+        ).only("visit_date", "kind", "channel", "due_at", "status").order_by("due_at")[:limit]
+    )

@@ -78,6 +78,7 @@ def reminders(request):
     return render(request, "portal/reminders.html", {
         "form": form, "participant": participant, "nav": "reminders",
         "sms_consent": services.sms_consent_standing(participant),
+        "upcoming_reminders": selectors.upcoming_reminders_for(participant=participant),
     })
 
 
