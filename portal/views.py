@@ -38,7 +38,7 @@ def home(request):
     return render(request, "portal/home.html", {
         "state": state,
         "schedule": selectors.schedule_for(state=state, visits=visits),
-        "progress": selectors.progress_for(state=state, visits=visits),
+        "progress": selectors.progress_for(state=state),
         "nav": "home",
     })
 
