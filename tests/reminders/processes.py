@@ -95,7 +95,8 @@ def service_env(*, database_name: str, redis_url: str, sms_dir: Path, **extra: s
         "DATABASE_URL": (f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:"
                          f"{db['PORT'] or 5432}/{database_name}"),
         "REDIS_URL": redis_url,
-        "SMS_BACKEND": "sessions.channels.sms.FileBackend",
+        # Test settings accept only this switch, so a real provider can never be reached.
+        "TEST_SMS_BACKEND": "sessions.channels.sms.FileBackend",
         "SMS_FILE_PATH": str(sms_dir),
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
