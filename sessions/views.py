@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from iop_clinic.audit.services import audit_access
 from iop_clinic.accounts.access import (
     can_discharge,
     can_enroll,
@@ -30,6 +29,7 @@ from iop_clinic.accounts.access import (
     sites_for,
     staff_required,
 )
+from iop_clinic.audit.services import audit_access
 
 from .forms import (
     AttendanceMarkForm,

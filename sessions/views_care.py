@@ -87,7 +87,8 @@ def participant_intake_view(request: HttpRequest) -> HttpResponse:
     site_ids = site_ids_for(request.user)
     tracks = (tracks_for(request.user).filter(is_active=True)
               .select_related("program", "site").order_by("site__name", "name"))
-    initial = {"admission_date": timezone.localdate(), "consent_source": "intake"}
+    initial = {"admission_date": timezone.localdate(), "consent_source": "intake",
+               "home_site": site_ids[0] if site_ids else None}
     if request.GET.get("track", "").isdigit():
         initial["track"] = request.GET["track"]
     form = IntakeForm(request.POST or None, sites=sites_for(request.user).order_by("name"),

@@ -8,7 +8,7 @@ from django.urls import reverse
 from iop_clinic.audit.models import AccessEvent
 from participants.models import ContactConsent, ContinuingCarePlan, Enrollment, Participant
 from programs.models import Closure, SessionKind
-from sessions.models import Attendance, ExcusedAbsenceRequest, FollowUp, TherapySession
+from sessions.models import ExcusedAbsenceRequest, FollowUp, TherapySession
 from sessions.services.followups import followup_raise_below_minimum
 from sessions.tasks import raise_below_minimum_followups
 from tests import factories
