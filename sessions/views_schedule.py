@@ -148,7 +148,8 @@ def schedule_generate_view(request: HttpRequest, pk: int) -> HttpResponse:
 def closure_list(request: HttpRequest) -> HttpResponse:
     sites = sites_for(request.user).order_by("name")
     site_ids = site_ids_for(request.user)
-    form = ClosureForm(request.POST or None, sites=sites)
+    initial = {"site": site_ids[0]} if site_ids else {}
+    form = ClosureForm(request.POST or None, sites=sites, initial=initial)
     cancelled = None
     if request.method == "POST" and form.is_valid():
         site, day = form.cleaned_data["site"], form.cleaned_data["date"]
@@ -167,7 +168,7 @@ def closure_list(request: HttpRequest) -> HttpResponse:
                                         "cancelled.") % {"site": site.name,
                                                           "day": day.strftime("%-d %b %Y"),
                                                           "count": len(cancelled)})
-            form = ClosureForm(sites=sites)
+            form = ClosureForm(sites=sites, initial=initial)
     today = timezone.localdate()
     return render(request, "programs/closures.html", {
         "form": form, "closures": care.site_closures(site_ids=site_ids, today=today),
