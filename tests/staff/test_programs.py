@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from programs.models import Program, Track, WeeklySlot
-from sessions.models import Attendance
+from sessions.models import Attendance, TherapySession
 from tests import factories
 
 from .conftest import MONDAY, make_group_session
@@ -191,3 +191,18 @@ def test_it_keeps_a_fixed_query_budget_on_the_program_form(as_director, site, tr
         factories.TrackFactory(site=site, program=program)
     with django_assert_max_num_queries(7):
         assert as_director.get(reverse("program_edit", args=[program.pk])).status_code == 200
+
+
+def test_it_removes_future_sessions_with_a_deleted_slot(as_director, site):
+    slot = factories.WeeklySlotFactory(track=factories.TrackFactory(site=site))
+    track = slot.track
+    past, _ = make_group_session(track, size=0)
+    future, _ = make_group_session(track, size=0, day=MONDAY + dt.timedelta(days=7))
+    TherapySession.objects.filter(pk__in=[past.pk, future.pk]).update(weekly_slot=slot)
+    data = _track_post(track.program, site, existing=1, name=track.name, start_date="2026-01-05",
+                       slots=[{**_slot(slot.session_type, None), "id": slot.pk,
+                               "track": track.pk, "DELETE": "on"}])
+    response = as_director.post(reverse("track_edit", args=[track.pk]), data, follow=True)
+    assert "1 removed" in response.content.decode()
+    assert not WeeklySlot.objects.filter(pk=slot.pk).exists()
+    assert list(TherapySession.objects.filter(track=track)) == [past]
