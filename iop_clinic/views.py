@@ -8,10 +8,17 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from iop_clinic.accounts.access import can_mark_attendance, site_ids_for, staff_required
+from iop_clinic.accounts.access import (
+    can_enroll,
+    can_mark_attendance,
+    can_write_clinical_notes,
+    site_ids_for,
+    staff_required,
+)
 from portal.access import post_login_redirect
 from sessions.forms import DayForm
-from sessions.selectors import pages
+from sessions.selectors import care, pages
+from sessions.selectors.ledger import participants_at_risk
 
 
 class SignInView(auth_views.LoginView):
@@ -50,4 +57,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "my_followups": pages.open_followups(site_ids=site_ids, assignee=request.user, limit=20),
         "open_followup_count": pages.open_followup_count(site_ids=site_ids),
         "can_mark": can_mark_attendance(request.user),
+        "at_risk": participants_at_risk(site_ids=site_ids, today=today),
+        "pending_excuses": (care.pending_excuses(site_ids=site_ids)
+                            if can_write_clinical_notes(request.user) else []),
+        "offered_seats": care.offered_seats(site_ids=site_ids),
+        "can_enroll": can_enroll(request.user),
+        "can_review_excuses": can_write_clinical_notes(request.user),
     })

@@ -24,9 +24,10 @@ def track_save(
 ) -> Track:
     """Create or update a track together with its weekly timetable, all or nothing.
 
-    Once sessions have been generated from a track, its existing timetable lines can no longer be
-    changed here: moving or removing a line must also move or cancel the sessions generated from
-    it, which the schedule services do. New lines can still be added.
+    Existing timetable lines with generated sessions are refused here: moving or removing one
+    must move or remove its future sessions too, which `sessions.services.timetable`
+    (`track_timetable_save`, through `weekly_slot_update` / `weekly_slot_delete`) does; the staff
+    track page saves through that.
     """
     slots, deleted_slots = list(slots), list(deleted_slots)
     if track.pk and (changed := [s for s in slots if s.pk] + deleted_slots):

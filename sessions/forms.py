@@ -73,3 +73,197 @@ class FollowUpFilterForm(forms.Form):
 
 class ParticipantSearchForm(forms.Form):
     q = forms.CharField(label=_("Name or record number"), required=False, max_length=80)
+
+
+# --- Intake, profile, consent, enrollment and scheduling (round 2) --------------------------
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.username
+
+
+def _date_widget():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _consent_source_choices():
+    from participants.models import ConsentSource
+
+    return [(v, label) for v, label in ConsentSource.choices
+            if v in (ConsentSource.INTAKE_FORM, ConsentSource.VERBAL)]
+
+
+class IntakeForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=80)
+    last_name = forms.CharField(label=_("Last name"), max_length=80)
+    record_number = forms.CharField(label=_("Record number"), max_length=32)
+    date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=_date_widget(),
+                                    validators=[validate_plausible_date])
+    email = forms.EmailField(label=_("Email"), required=False)
+    phone = forms.CharField(label=_("Mobile phone"), required=False, max_length=16,
+                            help_text=_("International format, e.g. +15555550123."))
+    home_site = forms.ModelChoiceField(label=_("Home site"), queryset=None)
+    primary_clinician = StaffChoiceField(label=_("Primary clinician"), queryset=None,
+                                         required=False)
+    reminder_channels = forms.ChoiceField(label=_("Reminders by"))
+    consent_email = forms.BooleanField(label=_("Agrees to email"), required=False)
+    consent_sms = forms.BooleanField(label=_("Agrees to text messages (SMS)"), required=False)
+    consent_source = forms.ChoiceField(label=_("Consent given by"))
+    track = forms.ModelChoiceField(label=_("Track"), queryset=None)
+    admission_date = forms.DateField(label=_("Admission date"), widget=_date_widget(),
+                                     validators=[validate_plausible_date])
+
+    def __init__(self, *args, sites, tracks, clinicians, **kwargs):
+        from participants.models import ReminderChannels
+
+        super().__init__(*args, **kwargs)
+        self.fields["home_site"].queryset = sites
+        self.fields["track"].queryset = tracks
+        self.fields["primary_clinician"].queryset = clinicians
+        self.fields["reminder_channels"].choices = ReminderChannels.choices
+        self.fields["consent_source"].choices = _consent_source_choices()
+
+    def consent_channels(self) -> list[str]:
+        return [c for c in ("email", "sms") if self.cleaned_data.get(f"consent_{c}")]
+
+
+class ParticipantEditForm(forms.ModelForm):
+    class Meta:
+        from participants.models import Participant
+
+        model = Participant
+        fields = ["first_name", "last_name", "record_number", "date_of_birth", "email", "phone",
+                  "home_site", "time_zone", "primary_clinician", "reminder_channels"]
+        widgets = {"date_of_birth": _date_widget()}
+        field_classes = {"primary_clinician": StaffChoiceField}
+
+    def __init__(self, *args, sites, clinicians, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["home_site"].queryset = sites
+        self.fields["primary_clinician"].queryset = clinicians
+        self.fields["date_of_birth"].validators.append(validate_plausible_date)
+
+    def validate_unique(self):
+        pass  # participant_update answers a taken record number whatever its letter case
+
+
+class ConsentChangeForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"))
+    action = forms.ChoiceField(label=_("Change"), choices=[("give", _("Record consent")),
+                                                         ("revoke", _("Revoke consent"))])
+    source = forms.ChoiceField(label=_("How"))
+
+    def __init__(self, *args, **kwargs):
+        from participants.models import ConsentChannel
+
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = ConsentChannel.choices
+        self.fields["source"].choices = _consent_source_choices()
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class DischargeForm(forms.Form):
+    discharge_date = forms.DateField(label=_("Last day in care"), widget=_date_widget(),
+                                     validators=[validate_plausible_date])
+    reason = forms.ChoiceField(label=_("Reason"))
+    note = forms.CharField(label=_("Discharge note"), required=False, max_length=4000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+    step_down_level = forms.ChoiceField(label=_("Step down to"), required=False)
+    step_down_provider = forms.CharField(label=_("Step-down provider"), required=False,
+                                         max_length=120)
+    support_groups = forms.CharField(label=_("Support groups"), required=False, max_length=2000,
+                                     widget=forms.Textarea(attrs={"rows": 2}),
+                                     help_text=_("E.g. AA Tuesday evenings, SMART Recovery."))
+    plan_notes = forms.CharField(label=_("Care-plan notes"), required=False, max_length=4000,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+    followup_type = forms.ModelChoiceField(label=_("Follow-up appointment"), queryset=None,
+                                           required=False, empty_label=_("None"))
+    followup_at = forms.DateTimeField(
+        label=_("Follow-up date and time"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Local time at the participant's site."))
+    followup_repeat = forms.IntegerField(label=_("Weekly, this many times"), required=False,
+                                         min_value=1, max_value=12, initial=1)
+
+    def __init__(self, *args, session_types, **kwargs):
+        from participants.models import DischargeReason, StepDownLevel
+
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = DischargeReason.choices
+        self.fields["step_down_level"].choices = StepDownLevel.choices
+        self.fields["followup_type"].queryset = session_types
+
+    def clean(self):
+        data = super().clean()
+        kind, at = data.get("followup_type"), data.get("followup_at")
+        if kind and not at:
+            self.add_error("followup_at", _("Choose when the follow-up appointment is."))
+        if at and not kind:
+            self.add_error("followup_type", _("Choose what kind of appointment it is."))
+        if at:
+            validate_plausible_date(at.date())
+        return data
+
+    def care_plan(self) -> dict:
+        d = self.cleaned_data
+        return {"step_down_level": d["step_down_level"],
+                "step_down_provider": d["step_down_provider"],
+                "support_groups": d["support_groups"], "notes": d["plan_notes"]}
+
+    def followups(self) -> list:
+        from datetime import timedelta
+
+        d = self.cleaned_data
+        if not d.get("followup_type"):
+            return []
+        at = d["followup_at"].replace(tzinfo=None)
+        return [(d["followup_type"], at + timedelta(weeks=i))
+                for i in range(d.get("followup_repeat") or 1)]
+
+
+class PersonalSessionForm(forms.Form):
+    session_type = forms.ModelChoiceField(label=_("Kind of session"), queryset=None)
+    starts_at_local = forms.DateTimeField(
+        label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                      format="%Y-%m-%dT%H:%M"),
+        help_text=_("Local time at the participant's site."))
+    duration_minutes = forms.IntegerField(label=_("Minutes"), required=False, min_value=5,
+                                          max_value=720)
+    facilitator = StaffChoiceField(label=_("Clinician"), queryset=None, required=False)
+    room = forms.ModelChoiceField(label=_("Room"), queryset=None, required=False)
+    title = forms.CharField(label=_("Title"), required=False, max_length=120)
+    repeat_weekly = forms.BooleanField(label=_("Repeat weekly until the planned end"),
+                                       required=False)
+
+    def __init__(self, *args, session_types, staff, rooms, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["session_type"].queryset = session_types
+        self.fields["facilitator"].queryset = staff
+        self.fields["room"].queryset = rooms
+
+    def clean_starts_at_local(self):
+        value = self.cleaned_data["starts_at_local"]
+        validate_plausible_date(value.date())
+        return value.replace(tzinfo=None)
+
+
+class ClosureForm(forms.Form):
+    site = forms.ModelChoiceField(label=_("Site"), queryset=None)
+    date = forms.DateField(label=_("Date"), widget=_date_widget(),
+                           validators=[validate_plausible_date])
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=120,
+                             help_text=_("E.g. Thanksgiving."))
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites
+
+
+class ScheduleUntilForm(forms.Form):
+    until = forms.DateField(label=_("Schedule until"), required=False, widget=_date_widget(),
+                            validators=[validate_plausible_date],
+                            help_text=_("Leave blank: a cohort's whole run, or a rolling track's "
+                                        "usual horizon."))

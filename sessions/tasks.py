@@ -8,3 +8,11 @@ from .services.schedule import schedule_extend_rolling
 def extend_rolling_schedules() -> int:
     """Keep every rolling track scheduled to the horizon (beat runs it; safe to run twice)."""
     return schedule_extend_rolling()
+
+
+@shared_task(name="iop_sessions.raise_below_minimum_followups")
+def raise_below_minimum_followups() -> int:
+    """Raise follow-ups for last week's shortfalls in hours (beat runs it daily; idempotent)."""
+    from .services.followups import followup_raise_below_minimum
+
+    return followup_raise_below_minimum()

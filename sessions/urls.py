@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_care, views_schedule
 
 urlpatterns = [
     path("calendar/", views.week_calendar, name="calendar"),
@@ -13,4 +13,24 @@ urlpatterns = [
     path("follow-ups/<int:pk>/", views.followup_detail, name="followup_detail"),
     path("participants/", views.participant_search, name="participant_search"),
     path("participants/<uuid:code>/", views.participant_chart, name="participant_chart"),
+    path("participants/new/", views_care.participant_intake_view, name="participant_intake"),
+    path("participants/<uuid:code>/edit/", views_care.participant_edit, name="participant_edit"),
+    path("participants/<uuid:code>/consent/", views_care.participant_consent,
+         name="participant_consent"),
+    path("participants/<uuid:code>/sessions/new/", views_care.personal_session_new,
+         name="personal_session_new"),
+    path("enrollments/<int:pk>/admit/", views_care.waitlist_admit, name="waitlist_admit"),
+    path("enrollments/<int:pk>/pass/", views_care.waitlist_pass, name="waitlist_pass"),
+    path("enrollments/<int:pk>/hold/", views_care.enrollment_hold_view, name="enrollment_hold"),
+    path("enrollments/<int:pk>/resume/", views_care.enrollment_resume_view,
+         name="enrollment_resume"),
+    path("enrollments/<int:pk>/discharge/", views_care.enrollment_discharge_view,
+         name="enrollment_discharge"),
+    path("sessions/<int:pk>/cancel/", views_care.session_cancel_view, name="session_cancel"),
+    path("programs/tracks/new/", views_schedule.track_edit, name="track_create"),
+    path("programs/tracks/<int:pk>/", views_schedule.track_detail, name="track_detail"),
+    path("programs/tracks/<int:pk>/edit/", views_schedule.track_edit, name="track_edit"),
+    path("programs/tracks/<int:pk>/schedule/", views_schedule.schedule_generate_view,
+         name="schedule_generate"),
+    path("programs/closures/", views_schedule.closure_list, name="closure_list"),
 ]

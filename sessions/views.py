@@ -16,7 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from iop_clinic.accounts.access import (
+    can_discharge,
+    can_enroll,
     can_mark_attendance,
+    can_schedule,
     can_write_clinical_notes,
     get_followup_or_404,
     get_participant_or_404,
@@ -26,6 +29,7 @@ from iop_clinic.accounts.access import (
     sites_for,
     staff_required,
 )
+from iop_clinic.audit.services import audit_access
 
 from .forms import (
     AttendanceMarkForm,
@@ -35,7 +39,7 @@ from .forms import (
     ParticipantSearchForm,
 )
 from .models import Attendance
-from .selectors import pages
+from .selectors import care, pages
 from .services.attendance import (
     attendance_mark,
     attendance_mark_rest_present,
@@ -104,6 +108,7 @@ def _roster_context(request, session) -> dict:
         "not_markable_reason": error.messages[0] if error else "",
         "duration": session.duration_minutes,
         "choices": AttendanceMarkForm.base_fields["status"].choices,
+        "can_cancel": can_schedule(request.user),
     }
 
 
@@ -233,7 +238,12 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
     participant = get_participant_or_404(request.user, code)
     today = timezone.now().astimezone(participant.home_site.zone).date()
     chart = pages.participant_chart(participant=participant, today=today)
+    audit_access(request=request, obj=participant, what="chart")
     return render(request, "participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,
+        "care": care.chart_care(participant=participant, enrollments=chart.enrollments),
         "show_notes": can_write_clinical_notes(request.user),
+        "can_enroll": can_enroll(request.user),
+        "can_schedule": can_schedule(request.user),
+        "can_discharge": can_discharge(request.user, participant),
     })

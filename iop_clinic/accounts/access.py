@@ -80,6 +80,23 @@ def can_mark_attendance(user) -> bool:
     return has_any_role(user, [Role.CLINICIAN, Role.FRONT_DESK])
 
 
+def can_enroll(user) -> bool:
+    """Intake, enrollment, the waitlist, holds, profile and consent edits: front desk's work."""
+    return has_any_role(user, [Role.FRONT_DESK])
+
+
+def can_schedule(user) -> bool:
+    """Individual/family sessions and cancelling a session: every staff role."""
+    return has_any_role(user, [Role.CLINICIAN, Role.FRONT_DESK])
+
+
+def can_discharge(user, participant) -> bool:
+    """Directors discharge anyone; a clinician only their own caseload; front desk never."""
+    if not has_any_role(user, [Role.CLINICIAN]):
+        return False
+    return user.is_director or participant.primary_clinician_id == user.pk
+
+
 # --- Decorators and mixins -----------------------------------------------------------------
 
 def _check(request, roles: tuple[Role, ...] | None):
@@ -214,6 +231,18 @@ def get_session_or_404(user: User, pk: int) -> object:
 
 def get_track_or_404(user: User, pk: int) -> object:
     return get_object_or_404(tracks_for(user).select_related("program", "site"), pk=pk)
+
+
+def get_enrollment_or_404(user: User, pk: int) -> object:
+    """An enrollment in a track at one of my sites."""
+    from participants.models import Enrollment
+
+    return get_object_or_404(
+        Enrollment.objects.filter(track__site_id__in=site_ids_for(user))
+        .select_related("participant__home_site", "participant__primary_clinician",
+                        "track__program", "track__site"),
+        pk=pk,
+    )
 
 
 def get_followup_or_404(user: User, pk: int) -> object:

@@ -221,6 +221,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "iop_sessions.extend_rolling_schedules",
         "schedule": timedelta(hours=6),
     },
+    # Daily: a finished week below the minimum hours becomes a follow-up (raised once per week).
+    "raise-below-minimum-followups": {
+        "task": "iop_sessions.raise_below_minimum_followups",
+        "schedule": timedelta(days=1),
+    },
 }
 
 # --- Reminders (sessions/reminders/; README "Reminders") ----------------------------------

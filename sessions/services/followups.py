@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,7 +26,10 @@ from django.utils.translation import gettext as _
 from iop_clinic.accounts.access import can_write_clinical_notes
 from iop_clinic.accounts.roles import Role
 
+from participants.models import Enrollment, EnrollmentStatus
+
 from ..models import Attendance, AttendanceStatus, FollowUp, FollowUpKind, FollowUpStatus
+from ..selectors.ledger import hours_ledger
 
 logger = logging.getLogger(__name__)
 
@@ -158,3 +162,47 @@ def followup_resolve(*, followup: FollowUp, outcome_note: str, by) -> FollowUp:
     locked.resolved_by = by
     locked.save(update_fields=["status", "outcome_note", "resolved_at", "resolved_by"])
     return locked
+
+
+def _hours_assignee(enrollment):
+    participant = enrollment.participant
+    if participant.primary_clinician_id:
+        return participant.primary_clinician
+    if enrollment.track.lead_clinician_id:
+        return enrollment.track.lead_clinician
+    return _site_director(enrollment.track.site)
+
+
+def followup_raise_below_minimum(*, today=None) -> int:
+    """Raise one follow-up per active enrollment whose last finished week fell below the minimum.
+
+    "Last finished week" is the ISO week before the current one at the track's site; only full
+    weeks count, as in the hours ledger. A week is raised once ever: a follow-up already resolved
+    for it is not raised again, so running this daily (beat) or twice is harmless. Each follow-up
+    is assigned like an absence: primary clinician, else the track's lead, else a site director.
+    Returns how many were raised.
+    """
+    raised = 0
+    enrollments = (Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE)
+                   .select_related("participant__primary_clinician", "track__program",
+                                   "track__site", "track__lead_clinician")
+                   .order_by("pk"))
+    for enrollment in enrollments:
+        local_today = today or timezone.now().astimezone(enrollment.track.site.zone).date()
+        last_monday = local_today - timedelta(days=local_today.weekday() + 7)
+        if not (enrollment.admission_date <= last_monday
+                and last_monday + timedelta(days=6) <= enrollment.planned_end_date):
+            continue
+        if FollowUp.objects.filter(enrollment=enrollment, week_start=last_monday,
+                                   kind=FollowUpKind.BELOW_MINIMUM_HOURS).exists():
+            continue
+        ledger = hours_ledger(enrollment=enrollment, today=local_today)
+        week = next((w for w in ledger.weeks if w.week_start == last_monday), None)
+        if week is None or not week.below_minimum:
+            continue
+        with transaction.atomic():
+            if _raise(participant=enrollment.participant, enrollment=enrollment,
+                      kind=FollowUpKind.BELOW_MINIMUM_HOURS, week_start=last_monday,
+                      assignee=_hours_assignee(enrollment)):
+                raised += 1
+    return raised

@@ -10,6 +10,7 @@ register.filter("is_staff_member", access.is_staff_member)
 register.filter("can_manage_programs", access.can_manage_programs)
 register.filter("can_write_clinical_notes", access.can_write_clinical_notes)
 register.filter("can_mark_attendance", access.can_mark_attendance)
+register.filter("can_enroll", access.can_enroll)
 
 
 @register.filter

@@ -1,0 +1,102 @@
+"""Reads behind the round-2 staff pages: a track's people, the chart's extras, Today's boxes.
+
+Each returns lists with their related rows fetched, so a page costs a fixed number of queries
+whatever the number of people.
+"""
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Count, Q
+
+from participants.models import ContinuingCarePlan, Enrollment, EnrollmentStatus, Participant
+from programs.models import Closure, Track
+
+from ..models import ExcusedAbsenceRequest, ExcuseStatus, SessionStatus, TherapySession
+from .ledger import HoursLedger, hours_ledger
+
+
+@dataclass
+class TrackPeople:
+    track: Track
+    in_care: list[Enrollment]
+    waitlist: list[Enrollment]  # queue order; each has .position
+    seats_taken: int
+
+    @property
+    def offered(self) -> list[Enrollment]:
+        return [e for e in self.waitlist if e.seat_offered_at]
+
+
+def track_people(*, track: Track) -> TrackPeople:
+    rows = list(Enrollment.objects.filter(
+        track=track, status__in=(*EnrollmentStatus.seat_holding(), EnrollmentStatus.WAITLISTED))
+        .select_related("participant__primary_clinician")
+        .order_by("participant__last_name", "participant__first_name", "pk"))
+    in_care = [e for e in rows if e.status in EnrollmentStatus.seat_holding()]
+    waitlist = sorted((e for e in rows if e.status == EnrollmentStatus.WAITLISTED),
+                      key=lambda e: (e.waitlisted_at, e.pk))
+    for position, enrollment in enumerate(waitlist, start=1):
+        enrollment.position = position
+    taken = len(in_care) + sum(1 for e in waitlist if e.seat_offered_at)
+    return TrackPeople(track=track, in_care=in_care, waitlist=waitlist, seats_taken=taken)
+
+
+def track_slots(*, track: Track) -> list:
+    return list(track.weekly_slots.select_related("session_type", "room", "facilitator")
+                .order_by("weekday", "start_time", "pk"))
+
+
+def track_session_counts(*, track: Track, today: date) -> dict:
+    return track.sessions.aggregate(
+        ahead=Count("pk", filter=Q(local_date__gte=today, status=SessionStatus.SCHEDULED)),
+        total=Count("pk"))
+
+
+def site_closures(*, site_ids: list[int], today: date) -> list[Closure]:
+    return list(Closure.objects.filter(site_id__in=site_ids, date__gte=today)
+                .select_related("site").order_by("date", "site__name")[:60])
+
+
+def offered_seats(*, site_ids: list[int]) -> list[Enrollment]:
+    """Waitlisted people offered a freed seat who have not answered yet."""
+    return list(Enrollment.objects.filter(
+        track__site_id__in=site_ids, status=EnrollmentStatus.WAITLISTED,
+        seat_offered_at__isnull=False)
+        .select_related("participant", "track").order_by("seat_offered_at", "pk")[:50])
+
+
+def pending_excuses(*, site_ids: list[int] | None = None,
+                    participant: Participant | None = None) -> list[ExcusedAbsenceRequest]:
+    requests = ExcusedAbsenceRequest.objects.filter(status=ExcuseStatus.PENDING)
+    if site_ids is not None:
+        requests = requests.filter(attendance__session__site_id__in=site_ids)
+    if participant is not None:
+        requests = requests.filter(attendance__participant=participant)
+    return list(requests.select_related(
+        "attendance__participant", "attendance__session__site",
+        "attendance__session__session_type").order_by("attendance__session__starts_at")[:50])
+
+
+@dataclass
+class ChartCare:
+    ledger: HoursLedger | None
+    care_plans: list[ContinuingCarePlan]
+    followup_sessions: list[TherapySession] = field(default_factory=list)
+    excuses: list[ExcusedAbsenceRequest] = field(default_factory=list)
+
+
+def chart_care(*, participant: Participant, enrollments: list[Enrollment]) -> ChartCare:
+    """The hours ledger of the current (or latest) enrollment, care plans, pending excuses."""
+    current = next((e for e in enrollments if e.status in EnrollmentStatus.seat_holding()), None)
+    if current is None:
+        current = next((e for e in enrollments if e.status in EnrollmentStatus.ended()), None)
+    ledger = hours_ledger(enrollment=current) if current is not None else None
+    plans = list(ContinuingCarePlan.objects.filter(enrollment__participant=participant)
+                 .select_related("enrollment__track").order_by("-created_at"))
+    followup_sessions = list(TherapySession.objects.filter(
+        care_plan__enrollment__participant=participant)
+        .select_related("site", "facilitator", "session_type").order_by("starts_at")[:20])
+    return ChartCare(ledger=ledger, care_plans=plans, followup_sessions=followup_sessions,
+                     excuses=pending_excuses(participant=participant))
+
+
