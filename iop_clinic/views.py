@@ -18,6 +18,7 @@ from iop_clinic.accounts.access import (
 from portal.access import post_login_redirect
 from sessions.forms import DayForm
 from sessions.selectors import care, pages
+from sessions.selectors import reminders as reminder_reads
 from sessions.selectors.ledger import participants_at_risk
 
 
@@ -61,6 +62,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "pending_excuses": (care.pending_excuses(site_ids=site_ids)
                             if can_write_clinical_notes(request.user) else []),
         "offered_seats": care.offered_seats(site_ids=site_ids),
+        "failed_reminders": reminder_reads.failed_reminders(site_ids=site_ids, today=today),
         "can_enroll": can_enroll(request.user),
         "can_review_excuses": can_write_clinical_notes(request.user),
     })

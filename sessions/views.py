@@ -40,6 +40,7 @@ from .forms import (
 )
 from .models import Attendance
 from .selectors import care, pages
+from .selectors import reminders as reminder_reads
 from .services.attendance import (
     attendance_mark,
     attendance_mark_rest_present,
@@ -242,6 +243,7 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
     return render(request, "participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,
         "care": care.chart_care(participant=participant, enrollments=chart.enrollments),
+        "reminders": reminder_reads.reminder_history(participant=participant),
         "show_notes": can_write_clinical_notes(request.user),
         "can_enroll": can_enroll(request.user),
         "can_schedule": can_schedule(request.user),

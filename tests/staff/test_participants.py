@@ -52,8 +52,9 @@ def test_it_shows_the_chart_by_public_code(as_clinician, group_session, clinicia
     assert "Contact consent" in page and "given" in page
     assert session.track.name in page
     assert "Present" in page
-    for point in ["hours-ledger", "reminders", "care-plan"]:
+    for point in ["hours-ledger", "care-plan"]:
         assert f'data-include-point="{point}"' in page
+    assert 'id="reminders-heading"' in page
 
 
 def test_it_hides_clinical_notes_from_front_desk(as_front_desk, as_clinician, group_session,
@@ -107,6 +108,7 @@ def test_it_keeps_fixed_query_budgets(as_clinician, site, track, clinician, size
         row.save()
     with django_assert_max_num_queries(8):
         as_clinician.get(reverse("participant_search"), {"q": "Budget"})
-    # The chart also records the view (audit) and reads the hours ledger, care plans, excuses.
-    with django_assert_max_num_queries(18):
+    # The chart also records the view (audit) and reads the hours ledger, care plans, excuses
+    # and the reminder history.
+    with django_assert_max_num_queries(19):
         as_clinician.get(reverse("participant_chart", args=[charted.code]))
