@@ -26,6 +26,7 @@ from iop_clinic.accounts.access import can_write_clinical_notes
 from iop_clinic.accounts.roles import Role
 
 from ..models import Attendance, AttendanceStatus, FollowUp, FollowUpKind, FollowUpStatus
+from .audited import rows_update
 
 logger = logging.getLogger(__name__)
 
@@ -133,9 +134,9 @@ def followups_after_marking(*, attendance: Attendance, previous_status: str, by)
     if attendance.status == AttendanceStatus.ABSENT:
         followup_raise_for_absence(attendance=attendance, by=by)
     elif previous_status == AttendanceStatus.ABSENT:
-        FollowUp.objects.filter(
+        rows_update(queryset=FollowUp.objects.filter(
             attendance=attendance, kind=FollowUpKind.UNEXCUSED_ABSENCE, status=FollowUpStatus.OPEN,
-        ).update(status=FollowUpStatus.RESOLVED, outcome_note=AUTO_RESOLVED_NOTE,
+        ), status=FollowUpStatus.RESOLVED, outcome_note=AUTO_RESOLVED_NOTE,
                  resolved_at=timezone.now(), resolved_by=by)
 
 
