@@ -4,9 +4,12 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from participants.models import ContactConsent, ContinuingCarePlan, Enrollment
+from django.contrib.contenttypes.models import ContentType
+
+from iop_clinic.audit.models import AccessEvent
+from participants.models import ContactConsent, ContinuingCarePlan, Enrollment, PortalLink
 from programs.models import Closure, Room, WeeklySlot
-from sessions.models import Attendance
+from sessions.models import Attendance, AttendanceChange, ExcusedAbsenceRequest, FollowUp
 
 from . import factories
 
@@ -133,6 +136,55 @@ def build_attendances(n):
     return _attendances(factories.TherapySessionFactory(), n, marked_by=factories.UserFactory())[0]
 
 
+def build_followups(n):
+    session = factories.TherapySessionFactory(facilitator=factories.UserFactory())
+    staff = factories.UserFactory()
+    return FollowUp.objects.bulk_create(
+        FollowUp(participant=a.participant, attendance=a, session=session,
+                 kind="unexcused_absence", status="resolved", assignee=staff, resolved_by=staff,
+                 resolved_at=T0, outcome_note="Called back")
+        for a in _attendances(session, n)
+    )[0]
+
+
+def build_attendance_changes(n):
+    staff = factories.UserFactory()
+    return AttendanceChange.objects.bulk_create(
+        AttendanceChange(attendance=a, old_status="absent", new_status="present", new_minutes=60,
+                         changed_by=staff, changed_at=T0)
+        for a in _attendances(factories.TherapySessionFactory(), n, marked_by=staff)
+    )[0]
+
+
+def build_excuse_requests(n):
+    staff = factories.UserFactory()
+    return ExcusedAbsenceRequest.objects.bulk_create(
+        ExcusedAbsenceRequest(attendance=a, reason="Work shift", status="approved",
+                              requested_at=T0, requested_by=staff, decided_at=T0, decided_by=staff)
+        for a in _attendances(factories.TherapySessionFactory(), n)
+    )[0]
+
+
+def build_portal_links(n):
+    login, staff = factories.UserFactory(), factories.UserFactory()
+    return PortalLink.objects.bulk_create(
+        PortalLink(participant=p, user=login, purpose="invitation", token_hash=f"{i:064x}",
+                   created_at=T0, expires_at=T0 + dt.timedelta(days=3), created_by=staff)
+        for i, p in enumerate(_participants(n, home_site=factories.SiteFactory()))
+    )[0]
+
+
+def build_access_events(n):
+    participants = _participants(n, home_site=factories.SiteFactory())
+    staff = factories.UserFactory()
+    content_type = ContentType.objects.get_for_model(participants[0])
+    return AccessEvent.objects.bulk_create(
+        AccessEvent(actor=staff, participant=p, content_type=content_type, object_pk=str(p.pk),
+                    object_repr="chart", what="chart", path="/participants/", at=T0)
+        for p in participants
+    )[0]
+
+
 def build_users(n):
     site = factories.SiteFactory()
     return factories.StaffFactory.create_batch(n, role="clinician", sites=[site])[0]
@@ -155,6 +207,11 @@ CHANGELISTS = {
     "iop_sessions_therapysession": (build_sessions, 10),
     "iop_sessions_attendance": (build_attendances, 9),
     "accounts_user": (build_users, 9),
+    "iop_sessions_followup": (build_followups, 9),
+    "iop_sessions_attendancechange": (build_attendance_changes, 9),
+    "iop_sessions_excusedabsencerequest": (build_excuse_requests, 9),
+    "participants_portallink": (build_portal_links, 9),
+    "audit_accessevent": (build_access_events, 10),
 }
 
 
