@@ -233,7 +233,10 @@ def test_it_lists_every_model_within_a_fixed_query_budget(
     assert cl.result_count == expected_rows >= n
     # What a person sees above the pager, e.g. "200 participants", and a full first page.
     assert f"{expected_rows} {model._meta.verbose_name_plural}" in response.text
-    assert response.text.count('class="action-select"') == min(expected_rows, cl.list_per_page)
+    shown = min(expected_rows, cl.list_per_page)
+    assert len(cl.result_list) == shown
+    if cl.model_admin.get_actions(response.wsgi_request):  # read-only history has no actions
+        assert response.text.count('class="action-select"') == shown
 
 
 def _registry():
