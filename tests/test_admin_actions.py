@@ -186,7 +186,8 @@ def test_it_refuses_to_admit_past_capacity(admin_client, full_track, site):
 @time_machine.travel(dt.datetime(2026, 1, 7, 15, 0, tzinfo=UTC), tick=False)
 def test_it_resumes_an_enrollment_on_hold_and_refuses_an_active_one(admin_client, site):
     held = factories.EnrollmentFactory(track__site=site, participant__home_site=site,
-                                       status="on_hold", held_at=dt.datetime(2026, 1, 6, tzinfo=UTC),
+                                       status="on_hold",
+                                       held_at=dt.datetime(2026, 1, 6, tzinfo=UTC),
                                        hold_reason="Medical leave")
     active = factories.EnrollmentFactory(track__site=site, participant__home_site=site)
 

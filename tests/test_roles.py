@@ -1,8 +1,11 @@
 """Each role group holds the permissions the staff pages and the admin need, and no more."""
 import pytest
 from django.contrib.auth.models import Group
+from django.urls import reverse
 
 from iop_clinic.accounts.roles import Role
+from tests import factories
+from tests.auth import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -59,12 +62,8 @@ def test_it_keeps_clinical_notes_and_excuses_from_front_desk():
 
 
 def test_it_lets_a_front_desk_user_read_attendance_history_in_the_admin(client, site):
-    from tests import factories
-    from tests.auth import sign_in
-
     user = factories.StaffFactory(role="front_desk", sites=[site], is_staff=True)
     sign_in(client, user)
 
-    from django.urls import reverse
     assert client.get(reverse("admin:iop_sessions_attendancechange_changelist")).status_code == 200
     assert client.get(reverse("admin:participants_portallink_changelist")).status_code == 403

@@ -58,7 +58,8 @@ def attendance_expect(
     # the rows just offered that were not there before: two queries, whatever the size.
     session_ids = {row.session_id for row in rows}
     participant_ids = {row.participant_id for row in rows}
-    pairs = Attendance.objects.filter(session_id__in=session_ids, participant_id__in=participant_ids)
+    pairs = Attendance.objects.filter(session_id__in=session_ids,
+                                      participant_id__in=participant_ids)
     existing = set(pairs.values_list("session_id", "participant_id"))
     Attendance.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     offered = {(row.session_id, row.participant_id) for row in rows} - existing

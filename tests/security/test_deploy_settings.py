@@ -21,7 +21,8 @@ PRODUCTION_ENV = {
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL", "SMS_"))}
+                   if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL",
+                                          "SMS_"))}
     environment.update(PRODUCTION_ENV)
     environment.update(env)
     environment = {key: value for key, value in environment.items() if value is not None}
