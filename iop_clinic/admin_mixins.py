@@ -1,6 +1,7 @@
 """Helpers shared by the apps' admin modules."""
 from urllib.parse import urlencode
 
+from django.contrib import admin
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.db import models
 from django.http import HttpRequest
@@ -47,3 +48,19 @@ def changelist_url(model_key: str, **lookups: str) -> str:
     app_label, model_name = model_key.split(".")
     url = reverse(f"admin:{app_label}_{model_name}_changelist")
     return f"{url}?{urlencode(lookups)}" if lookups else url
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """For history and workflow rows that only their services write: to read, never to edit.
+
+    The view permission is still needed to see the pages, so roles decide who reads them.
+    """
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -4,7 +4,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
-from iop_clinic.admin_mixins import SharedChoicesInlineMixin, changelist_url
+from iop_clinic.admin_mixins import ReadOnlyModelAdmin, SharedChoicesInlineMixin, changelist_url
 
 from .models import (
     ContactConsent,
@@ -12,16 +12,35 @@ from .models import (
     Enrollment,
     EnrollmentStatus,
     Participant,
+    PortalLink,
+)
+
+# An enrollment's lifecycle (admit, hold, resume, withdraw, discharge) runs through the
+# enrollment services, which also write expected attendance, offer freed seats and re-plan
+# reminders. Editing these fields by hand would skip all of that, so the admin only shows them.
+ENROLLMENT_LIFECYCLE_FIELDS = (
+    "participant", "track", "status", "admission_date", "planned_end_date", "waitlisted_at",
+    "seat_offered_at", "held_at", "hold_reason", "discharge_date", "discharge_reason",
+    "discharge_note",
 )
 
 
 class EnrollmentInline(SharedChoicesInlineMixin, admin.TabularInline):
+    """A person's enrollments, to read: the staff pages enroll, admit, hold and discharge."""
+
     model = Enrollment
     view_on_site = False  # models link back into the admin itself
     fields = ("track", "status", "admission_date", "planned_end_date", "discharge_date",
               "discharge_reason")
+    readonly_fields = fields
     extra = 0
     show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Enrollment]:
         # Each row's __str__ names the participant, the track and its program.
@@ -142,16 +161,25 @@ class EnrollmentAdmin(admin.ModelAdmin):
                      "participant__last_name", "track__name")
     date_hierarchy = "admission_date"
     list_select_related = ("participant", "track__program", "care_plan")
-    autocomplete_fields = ("participant", "track")
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = (*ENROLLMENT_LIFECYCLE_FIELDS, "created_at", "updated_at")
     inlines = (ContinuingCarePlanInline,)
     fieldsets = (
-        (None, {"fields": ("participant", "track", "status")}),
+        (None, {
+            "fields": ("participant", "track", "status"),
+            "description": _("Enroll, admit, hold, resume and discharge on the staff pages or "
+                             "with the actions on the enrollment list: they keep attendance, "
+                             "seats and reminders in step. The continuing-care plan is edited "
+                             "below."),
+        }),
         (_("Dates"), {"fields": ("admission_date", "planned_end_date", "waitlisted_at",
-                                 "seat_offered_at")}),
+                                 "seat_offered_at", "held_at", "hold_reason")}),
         (_("Discharge"), {"fields": ("discharge_date", "discharge_reason", "discharge_note")}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Enrolling checks capacity, dates and care elsewhere, and writes expected attendance.
+        return False
 
     @admin.display(description=_("care plan"), boolean=True)
     def has_care_plan(self, enrollment: Enrollment) -> bool:
@@ -191,3 +219,19 @@ class ContinuingCarePlanAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         _stamp_created_by(request, obj)
         super().save_model(request, obj, form, change)
+
+
+@admin.register(PortalLink)
+class PortalLinkAdmin(ReadOnlyModelAdmin):
+    """Invitation and sign-in links sent to participants: when, to whom, used or not.
+
+    The token's hash is never shown: it is as good as the link for anyone who can look it up.
+    """
+
+    list_display = ("participant", "purpose", "created_at", "expires_at", "used_at", "created_by")
+    list_filter = ("purpose", "participant__home_site")
+    search_fields = ("participant__record_number", "participant__last_name")
+    date_hierarchy = "created_at"
+    list_select_related = ("participant", "created_by")
+    fields = ("participant", "user", "purpose", "created_at", "expires_at", "used_at",
+              "created_by")

@@ -1,11 +1,37 @@
-"""Admin for therapy sessions and attendance."""
-from django.contrib import admin
+"""Admin for therapy sessions, attendance and what attendance raises; schedule actions on tracks.
+
+Actions call the services (schedule generation, cancelling); nothing here re-implements a rule.
+History and workflow rows (attendance changes, follow-ups, excuse requests) are read-only here:
+the staff pages and the portal change them through their services.
+"""
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from .models import Attendance, AttendanceStatus, TherapySession
+from iop_clinic.admin_mixins import ReadOnlyModelAdmin
+from participants.admin import EnrollmentAdmin
+from participants.models import Enrollment
+from programs.admin import TrackAdmin
+from programs.models import Track
+
+from .models import (
+    Attendance,
+    AttendanceChange,
+    AttendanceStatus,
+    ExcusedAbsenceRequest,
+    FollowUp,
+    TherapySession,
+)
+from .services.enrollment import (
+    enrollment_admit_from_waitlist, enrollment_resume, enrollment_withdraw,
+)
+from .services.schedule import schedule_generate, session_cancel
 
 
 def _stamp_marked(request: HttpRequest, attendance: Attendance, changed: list[str]) -> None:
@@ -13,6 +39,13 @@ def _stamp_marked(request: HttpRequest, attendance: Attendance, changed: list[st
     if {"status", "minutes_attended"} & set(changed):
         attendance.marked_by = request.user
         attendance.marked_at = timezone.now()
+
+
+class CancelSessionsForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=200,
+        help_text=_("Staff see it on the session; participants are only told it is cancelled."),
+    )
 
 
 class AttendanceInline(admin.TabularInline):
@@ -47,8 +80,12 @@ class TherapySessionAdmin(admin.ModelAdmin):
                            "facilitator")
     autocomplete_fields = ("session_type", "site", "track", "weekly_slot", "participant",
                            "care_plan", "room", "facilitator")
-    readonly_fields = ("created_at", "updated_at")
+    # Cancelling goes through the "Cancel selected sessions" action, so the roll and the
+    # reminders follow; editing the status here would skip both.
+    readonly_fields = ("status", "cancel_reason", "cancelled_at", "cancelled_by", "created_at",
+                       "updated_at")
     inlines = (AttendanceInline,)
+    actions = ("cancel_sessions",)
     fieldsets = (
         (None, {"fields": ("session_type", "kind", "title")}),
         (_("Who"), {
@@ -58,7 +95,7 @@ class TherapySessionAdmin(admin.ModelAdmin):
         }),
         (_("When and where"), {"fields": ("site", "room", "facilitator", "starts_at", "ends_at",
                                           "local_date")}),
-        (_("Status"), {"fields": ("status", "cancel_reason")}),
+        (_("Status"), {"fields": ("status", "cancel_reason", "cancelled_at", "cancelled_by")}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
 
@@ -80,6 +117,39 @@ class TherapySessionAdmin(admin.ModelAdmin):
     @admin.display(description=_("attended / on roll"), ordering="_attended")
     def attendance_count(self, session: TherapySession) -> str:
         return f"{session._attended} / {session._on_roll}"
+
+    @admin.action(description=_("Cancel selected sessions"), permissions=("change",))
+    def cancel_sessions(self, request: HttpRequest, queryset: QuerySet[TherapySession]):
+        """Ask for a reason on a confirmation page, then cancel each session through the service."""
+        queryset = queryset.select_related("session_type", "site")
+        form = CancelSessionsForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            cancelled = 0
+            for session in queryset:
+                try:
+                    session_cancel(session=session, reason=form.cleaned_data["reason"],
+                                   by=request.user)
+                except ValidationError as error:
+                    self.message_user(request, f"{session}: {' '.join(error.messages)}",
+                                      messages.ERROR)
+                else:
+                    cancelled += 1
+            if cancelled:
+                self.message_user(request, ngettext(
+                    "%(count)d session cancelled; expected attendance there is cancelled by the "
+                    "clinic and reminders are re-planned.",
+                    "%(count)d sessions cancelled; expected attendance there is cancelled by the "
+                    "clinic and reminders are re-planned.", cancelled) % {"count": cancelled},
+                    messages.SUCCESS)
+            return None
+        return TemplateResponse(request, "admin/iop_sessions/therapysession/cancel_sessions.html", {
+            **self.admin_site.each_context(request),
+            "title": _("Cancel sessions"),
+            "opts": self.model._meta,
+            "sessions": queryset,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        })
 
     def save_formset(self, request, form, formset, change) -> None:
         for attendance in formset.save(commit=False):
@@ -111,6 +181,117 @@ class AttendanceAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         _stamp_marked(request, obj, form.changed_data if change else ["status"])
         super().save_model(request, obj, form, change)
+
+
+@admin.register(AttendanceChange)
+class AttendanceChangeAdmin(ReadOnlyModelAdmin):
+    """Edits of marked attendance: history, appended by the attendance service and never edited."""
+
+    list_display = ("attendance", "old_status", "new_status", "old_minutes", "new_minutes",
+                    "changed_by", "changed_at")
+    list_filter = ("new_status", "attendance__session__site")
+    search_fields = ("attendance__participant__record_number", "attendance__participant__last_name",
+                     "attendance__session__title")
+    date_hierarchy = "changed_at"
+    list_select_related = ("attendance__participant", "attendance__session__session_type",
+                           "changed_by")
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ReadOnlyModelAdmin):
+    """Raised by attendance and resolved on the staff pages (an outcome is a clinical note)."""
+
+    list_display = ("participant", "kind", "status", "assignee", "session", "week_start",
+                    "created_at", "resolved_at", "resolved_by")
+    list_filter = ("status", "kind", "participant__home_site")
+    search_fields = ("participant__record_number", "participant__first_name",
+                     "participant__last_name", "assignee__username", "assignee__last_name")
+    date_hierarchy = "created_at"
+    list_select_related = ("participant", "assignee", "session__session_type", "resolved_by")
+
+
+@admin.register(ExcusedAbsenceRequest)
+class ExcusedAbsenceRequestAdmin(ReadOnlyModelAdmin):
+    """Asked for in the portal, answered on the staff pages."""
+
+    list_display = ("attendance", "status", "requested_at", "requested_by", "decided_at",
+                    "decided_by")
+    list_filter = ("status", "attendance__session__site")
+    search_fields = ("code", "attendance__participant__record_number",
+                     "attendance__participant__last_name")
+    date_hierarchy = "requested_at"
+    list_select_related = ("attendance__participant", "attendance__session__session_type",
+                           "requested_by", "decided_by")
+
+
+admin.site.unregister(Track)
+
+
+@admin.register(Track)
+class ScheduledTrackAdmin(TrackAdmin):
+    """The tracks' admin with the schedule action (programs cannot import sessions' services)."""
+
+    actions = (*TrackAdmin.actions, "generate_schedule")
+
+    @admin.action(description=_("Generate schedule for selected tracks"), permissions=("change",))
+    def generate_schedule(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
+        for track in queryset.select_related("site", "program"):
+            try:
+                result = schedule_generate(track=track)
+            except ValidationError as error:
+                # A clash refuses the whole track: nothing is created for it.
+                shown = error.messages[:5]
+                more = len(error.messages) - len(shown)
+                self.message_user(request, _("%(track)s: nothing created. %(why)s%(more)s") % {
+                    "track": track, "why": " ".join(shown),
+                    "more": _(" (and %(n)d more)") % {"n": more} if more > 0 else "",
+                }, messages.ERROR)
+                continue
+            skipped = len(result.skipped_closures)
+            self.message_user(request, _(
+                "%(track)s: %(created)d sessions created, %(skipped)d closure days skipped.") % {
+                "track": track, "created": result.created, "skipped": skipped,
+            }, messages.SUCCESS)
+
+
+admin.site.unregister(Enrollment)
+
+
+@admin.register(Enrollment)
+class LifecycleEnrollmentAdmin(EnrollmentAdmin):
+    """The enrollments' admin with lifecycle actions that need no more input than the selection.
+
+    Holding (a reason) and discharging (a date, a reason, a care plan) need a form: they stay on
+    the staff pages. Each action runs the service per enrollment and reports each refusal.
+    """
+
+    actions = ("admit_from_waitlist", "resume", "withdraw")
+
+    def _run(self, request: HttpRequest, queryset: QuerySet[Enrollment], service, done: str):
+        succeeded = 0
+        for enrollment in queryset.select_related("participant", "track__program"):
+            try:
+                service(enrollment=enrollment, by=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{enrollment}: {' '.join(error.messages)}",
+                                  messages.ERROR)
+            else:
+                succeeded += 1
+        if succeeded:
+            self.message_user(request, done % {"count": succeeded}, messages.SUCCESS)
+
+    @admin.action(description=_("Admit selected from the waitlist"), permissions=("change",))
+    def admit_from_waitlist(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> None:
+        self._run(request, queryset, enrollment_admit_from_waitlist,
+                  _("%(count)d admitted from the waitlist."))
+
+    @admin.action(description=_("Resume selected enrollments on hold"), permissions=("change",))
+    def resume(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> None:
+        self._run(request, queryset, enrollment_resume, _("%(count)d resumed."))
+
+    @admin.action(description=_("Withdraw selected (not yet admitted)"), permissions=("change",))
+    def withdraw(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> None:
+        self._run(request, queryset, enrollment_withdraw, _("%(count)d withdrawn."))
 
 
 from .reminders import admin as reminders_admin  # noqa: F401  (registers Reminder admin)

@@ -14,7 +14,17 @@ class AccountsConfig(AppConfig):
 
 
 def _sync_roles(sender, **kwargs) -> None:
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+
     from .roles import sync_role_groups
 
     if sender.label == "accounts":
-        sync_role_groups(using=kwargs.get("using", "default"))
+        using = kwargs.get("using", "default")
+        # post_migrate reaches the apps in INSTALLED_APPS order, and Django creates each app's
+        # permissions when it reaches that app: on a fresh database those of programs,
+        # participants and sessions (listed after accounts) do not exist yet. Create them now
+        # (idempotent) so the groups get them on the first migrate, not only on a second one.
+        for app_config in apps.get_app_configs():
+            create_permissions(app_config, verbosity=0, using=using)
+        sync_role_groups(using=using)

@@ -12,6 +12,9 @@ class Role(models.TextChoices):
 _ALL = ("view", "add", "change", "delete")
 
 # app_label.model -> actions, per role. Directors administer everything clinical.
+# Rows that only services write get no "add" or "delete": follow-ups are raised by attendance,
+# excuse requests by participants, and attendance changes are history (view only). Portal links
+# are for the participant alone: no role gets any permission on them.
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     Role.DIRECTOR: {
         "programs.site": ("view", "change"),
@@ -27,6 +30,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "participants.continuingcareplan": _ALL,
         "iop_sessions.therapysession": _ALL,
         "iop_sessions.attendance": _ALL,
+        "iop_sessions.attendancechange": ("view",),
+        "iop_sessions.followup": ("view", "change"),
+        "iop_sessions.excusedabsencerequest": ("view", "change"),
     },
     Role.CLINICIAN: {
         "programs.program": ("view",),
@@ -37,6 +43,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "participants.continuingcareplan": ("view", "add", "change"),
         "iop_sessions.therapysession": ("view", "add", "change"),
         "iop_sessions.attendance": ("view", "add", "change"),
+        "iop_sessions.attendancechange": ("view",),
+        "iop_sessions.followup": ("view", "change"),
+        "iop_sessions.excusedabsencerequest": ("view", "change"),
     },
     Role.FRONT_DESK: {
         "programs.program": ("view",),
@@ -47,6 +56,11 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "participants.enrollment": ("view", "add", "change"),
         "iop_sessions.therapysession": ("view", "add", "change"),
         "iop_sessions.attendance": ("view", "add", "change"),
+        "iop_sessions.attendancechange": ("view",),
+        # Front desk sees follow-ups to call people back; an outcome is a clinical note, so
+        # resolving stays with clinicians (access.can_write_clinical_notes). Excuse requests are
+        # answered on clinical pages only (portal.access.staff_required(clinical=True)).
+        "iop_sessions.followup": ("view",),
     },
 }
 

@@ -43,8 +43,8 @@ AUDITED_MODELS: list[AuditedModel] = [
     # Individual and family sessions belong to one participant; group sessions to none.
     AuditedModel("iop_sessions.TherapySession", "participant_id"),
     AuditedModel("iop_sessions.Attendance", "participant_id"),
-    # Later: AuditedModel("iop_sessions.ReminderPolicy", ...), AuditedModel("iop_sessions.FollowUp",
-    # "participant_id") when those models land.
+    AuditedModel("iop_sessions.FollowUp", "participant_id"),
+    AuditedModel("iop_sessions.ExcusedAbsenceRequest", "attendance.participant_id"),
 ]
 
 

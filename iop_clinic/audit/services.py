@@ -22,6 +22,8 @@ from auditlog.context import auditlog_value
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
+from django.db.models.signals import pre_save
+from django.dispatch.dispatcher import _make_id
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.encoding import smart_str
@@ -52,6 +54,23 @@ def audit_access(*, request: HttpRequest, obj: models.Model, what: str) -> Acces
         )
 
 
+def _request_context() -> dict:
+    """Auditlog's actor and address for the request being served, if one is.
+
+    django-auditlog sets its context variable when a request starts and never resets it, so
+    after a request (in a test, or whatever the thread runs next) the variable still names the
+    previous actor. The context is live only while its pre_save hook on LogEntry is connected.
+    """
+    try:
+        context = auditlog_value.get()
+    except LookupError:
+        return {}
+    key = (context.get("signal_duid"), _make_id(LogEntry))
+    with pre_save.lock:
+        live = any(receiver[0] == key for receiver in pre_save.receivers)
+    return context if live else {}
+
+
 def _field_value(obj: models.Model, name: str) -> str | None:
     field = obj._meta.get_field(name)
     value = field.value_from_object(obj)
@@ -68,11 +87,7 @@ def audit_bulk(*, model: type[models.Model], objects: Iterable[models.Model],
     objects after the write (for DELETE, before it), with their primary keys set.
     """
     action = BulkAction(action)
-    context = {}
-    try:
-        context = auditlog_value.get()
-    except LookupError:
-        pass
+    context = _request_context()
     if actor is None:
         actor = context.get("actor")
         actor = actor if getattr(actor, "is_authenticated", False) else None
@@ -98,5 +113,7 @@ def audit_bulk(*, model: type[models.Model], objects: Iterable[models.Model],
             actor=actor, actor_email=getattr(actor, "email", None) if actor else None,
             remote_addr=context.get("remote_addr"), timestamp=now, additional_data=additional,
         ))
-    with transaction.atomic():
+    # No savepoint: the caller's transaction already holds the write this records, and a
+    # savepoint per call would cost two more queries on every bulk write.
+    with transaction.atomic(savepoint=False):
         return LogEntry.objects.bulk_create(entries)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import Attendance, AttendanceChange, AttendanceStatus, TherapySession
+from .audited import rows_update
 from .followups import followups_after_marking
 
 
@@ -110,7 +111,8 @@ def attendance_mark_rest_present(*, session: TherapySession, by) -> int:
     """Mark everyone still "expected" at this session present for the whole session."""
     session = TherapySession.objects.select_related("site").get(pk=session.pk)
     _check_markable(session)
-    return Attendance.objects.filter(session=session, status=AttendanceStatus.EXPECTED).update(
+    return rows_update(
+        queryset=Attendance.objects.filter(session=session, status=AttendanceStatus.EXPECTED),
         status=AttendanceStatus.PRESENT, minutes_attended=session.duration_minutes,
         marked_by=by, marked_at=timezone.now(),
     )

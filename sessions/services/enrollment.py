@@ -32,6 +32,7 @@ from programs.models import Track
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from . import replan
+from .audited import rows_delete, rows_update
 from .expected import attendance_expect
 
 __all__ = [
@@ -176,9 +177,8 @@ def _offer_free_seats(track: Track, *, exclude_pk: int | None = None) -> list[En
     offered = list(waiting[:free])
     if offered:
         now = timezone.now()
-        Enrollment.objects.filter(pk__in=[e.pk for e in offered]).update(
-            seat_offered_at=now, updated_at=now,
-        )
+        rows_update(queryset=Enrollment.objects.filter(pk__in=[e.pk for e in offered]),
+                    seat_offered_at=now, updated_at=now)
         for enrollment in offered:
             enrollment.seat_offered_at = now
     return offered
@@ -360,10 +360,10 @@ def enrollment_withdraw(*, enrollment: Enrollment, by: Any = None) -> Enrollment
         locked.hold_reason = ""
         locked.save()
         if not_started:
-            Attendance.objects.filter(
+            rows_delete(queryset=Attendance.objects.filter(
                 participant_id=locked.participant_id, status=AttendanceStatus.EXPECTED,
                 session__track_id=locked.track_id, session__local_date__gte=locked.admission_date,
-            ).delete()
+            ))
             _replan(participant_ids=[locked.participant_id])
         if frees_seat:
             _offer_free_seats(track)
@@ -391,10 +391,10 @@ def enrollment_hold(*, enrollment: Enrollment, reason: str, by: Any = None) -> E
         locked.held_at = timezone.now()
         locked.hold_reason = reason[:200]
         locked.save()
-        Attendance.objects.filter(
+        rows_delete(queryset=Attendance.objects.filter(
             participant_id=locked.participant_id, status=AttendanceStatus.EXPECTED,
             session__in=_future_track_sessions(locked),
-        ).delete()
+        ))
         _replan(participant_ids=[locked.participant_id])
     _refresh_caller(enrollment, locked)
     return enrollment
@@ -494,7 +494,7 @@ def enrollment_discharge(
         locked.save()
 
         now = timezone.now()
-        Attendance.objects.filter(
+        rows_delete(queryset=Attendance.objects.filter(
             Q(enrollment=locked) | Q(session__track_id=locked.track_id)
             | Q(session__participant_id=locked.participant_id),
             participant_id=locked.participant_id, status=AttendanceStatus.EXPECTED,
@@ -502,7 +502,7 @@ def enrollment_discharge(
         ).filter(
             Q(session__local_date__gt=discharge_date)
             | Q(session__local_date=discharge_date, session__starts_at__gt=now)
-        ).delete()
+        ))
 
         if plan_values is not None:
             plan = ContinuingCarePlan.objects.filter(enrollment=locked).first()

@@ -11,6 +11,7 @@ from programs.models import Program
 from ..models import (
     Attendance, AttendanceStatus, ExcusedAbsenceRequest, ExcuseStatus, SessionStatus,
 )
+from .audited import rows_update
 from .replan import reminders_replan_on_commit
 
 REASON_MAX_LENGTH = 500
@@ -97,9 +98,11 @@ def excuse_approve(*, request: ExcusedAbsenceRequest, by) -> ExcusedAbsenceReque
         raise ValidationError("Attendance for this session was already recorded; decline instead.",
                               code="already_marked")
     now = timezone.now()
-    Attendance.objects.filter(pk=attendance.pk).update(
+    rows_update(
+        queryset=Attendance.objects.filter(pk=attendance.pk),
         status=AttendanceStatus.EXCUSED, minutes_attended=None, marked_by=by, marked_at=now)
-    ExcusedAbsenceRequest.objects.filter(pk=locked.pk).update(
+    rows_update(
+        queryset=ExcusedAbsenceRequest.objects.filter(pk=locked.pk),
         status=ExcuseStatus.APPROVED, decided_at=now, decided_by=by)
     reminders_replan_on_commit(participant_ids=[attendance.participant_id])
     locked.refresh_from_db()
@@ -113,7 +116,8 @@ def excuse_decline(*, request: ExcusedAbsenceRequest, by, note: str = "") -> Exc
     if len(note) > 300:
         raise ValidationError("Please keep the note under 300 characters.", code="note_too_long")
     locked = _pending_for_update(request)
-    ExcusedAbsenceRequest.objects.filter(pk=locked.pk).update(
+    rows_update(
+        queryset=ExcusedAbsenceRequest.objects.filter(pk=locked.pk),
         status=ExcuseStatus.DECLINED, decided_at=timezone.now(), decided_by=by,
         decision_note=note)
     locked.refresh_from_db()

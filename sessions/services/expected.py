@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from participants.models import Enrollment, EnrollmentStatus
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from .audited import rows_audit_created
 
 
 def _window_end(enrollment: Enrollment) -> date:
@@ -28,7 +29,7 @@ def attendance_expect(
     Only sessions inside each enrollment's window (admission to planned end or discharge) and on
     or after `from_date` count. Existing rows are left as they are, so calling it twice changes
     nothing. Returns how many rows were offered to the database (existing ones are skipped).
-    One query per track plus the bulk insert, whatever the size.
+    One query per track plus the bulk insert and its audit entries, whatever the size.
     """
     by_track: dict[int, list[Enrollment]] = {}
     for enrollment in enrollments:
@@ -51,5 +52,19 @@ def attendance_expect(
                         session_id=session.pk, participant_id=enrollment.participant_id,
                         enrollment_id=enrollment.pk, status=AttendanceStatus.EXPECTED,
                     ))
+    if not rows:
+        return 0
+    # ignore_conflicts leaves the new rows without primary keys, so the audit trail reads back
+    # the rows just offered that were not there before: two queries, whatever the size.
+    session_ids = {row.session_id for row in rows}
+    participant_ids = {row.participant_id for row in rows}
+    pairs = Attendance.objects.filter(session_id__in=session_ids,
+                                      participant_id__in=participant_ids)
+    existing = set(pairs.values_list("session_id", "participant_id"))
     Attendance.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    offered = {(row.session_id, row.participant_id) for row in rows} - existing
+    new_ids = [pk for pk, session_id, participant_id
+               in pairs.values_list("pk", "session_id", "participant_id")
+               if (session_id, participant_id) in offered]
+    rows_audit_created(model=Attendance, pks=new_ids)
     return len(rows)

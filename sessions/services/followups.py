@@ -30,6 +30,7 @@ from participants.models import Enrollment, EnrollmentStatus
 
 from ..models import Attendance, AttendanceStatus, FollowUp, FollowUpKind, FollowUpStatus
 from ..selectors.ledger import hours_ledger
+from .audited import rows_update
 
 logger = logging.getLogger(__name__)
 
@@ -137,9 +138,9 @@ def followups_after_marking(*, attendance: Attendance, previous_status: str, by)
     if attendance.status == AttendanceStatus.ABSENT:
         followup_raise_for_absence(attendance=attendance, by=by)
     elif previous_status == AttendanceStatus.ABSENT:
-        FollowUp.objects.filter(
+        rows_update(queryset=FollowUp.objects.filter(
             attendance=attendance, kind=FollowUpKind.UNEXCUSED_ABSENCE, status=FollowUpStatus.OPEN,
-        ).update(status=FollowUpStatus.RESOLVED, outcome_note=AUTO_RESOLVED_NOTE,
+        ), status=FollowUpStatus.RESOLVED, outcome_note=AUTO_RESOLVED_NOTE,
                  resolved_at=timezone.now(), resolved_by=by)
 
 

@@ -25,6 +25,7 @@ from programs.models import (
 )
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from .audited import rows_bulk_update, rows_create, rows_delete, rows_update
 from .conflicts import (
     BookingRequest, Conflict, conflicts_find, conflicts_refuse, resources_lock,
 )
@@ -224,7 +225,7 @@ def _plan_create(plan: SchedulePlan, *, skip_conflicts: bool) -> tuple[list[Ther
             conflicts_refuse(clashes)
         wanted = [p for p in plan.sessions if not p.conflicts]
     track = plan.track
-    sessions = TherapySession.objects.bulk_create([
+    sessions = rows_create(model=TherapySession, objects=[
         TherapySession(
             session_type=p.slot.session_type, kind=p.slot.session_type.kind,
             site_id=track.site_id, track=track, weekly_slot=p.slot, title=p.slot.title,
@@ -232,7 +233,7 @@ def _plan_create(plan: SchedulePlan, *, skip_conflicts: bool) -> tuple[list[Ther
             starts_at=p.starts_at, ends_at=p.ends_at, local_date=p.local_date,
         )
         for p in wanted
-    ], batch_size=500)
+    ])
     if sessions and plan.enrollments:
         attendance_expect(enrollments=plan.enrollments,
                           sessions=TherapySession.objects.filter(pk__in=[s.pk for s in sessions]))
@@ -374,7 +375,8 @@ def weekly_slot_update(*, slot: WeeklySlot, **changes: Any) -> SlotChangeResult:
         affected = {p.pk for people in attendees.values() for p in people}
         updated = removed = created = 0
         if locked.weekday != old_weekday:
-            removed = TherapySession.objects.filter(pk__in=movable_ids).delete()[1].get(
+            removed = rows_delete(
+                queryset=TherapySession.objects.filter(pk__in=movable_ids))[1].get(
                 TherapySession._meta.label, 0)
             window = _slot_window_rest(track, now)
             if window:
@@ -404,9 +406,9 @@ def weekly_slot_update(*, slot: WeeklySlot, **changes: Any) -> SlotChangeResult:
             conflicts_refuse([c for clashes in conflicts_find(requests=requests,
                                                              exclude_ids=movable_ids)
                               for c in clashes])
-            TherapySession.objects.bulk_update(
-                movable, ["starts_at", "ends_at", "room", "facilitator", "title", "session_type",
-                          "kind", "updated_at"], batch_size=500)
+            rows_bulk_update(
+                objects=movable, fields=["starts_at", "ends_at", "room", "facilitator", "title",
+                                         "session_type", "kind", "updated_at"])
             updated = len(movable)
         if affected and not set(changes) <= NON_MOVING_FIELDS:
             reminders_replan_on_commit(participant_ids=sorted(affected))
@@ -428,7 +430,7 @@ def weekly_slot_delete(*, slot: WeeklySlot) -> int:
         movable, _ = _future_unmarked(locked, timezone.now())
         movable_ids = [session.pk for session in movable]
         affected = {p.pk for people in _attendees(movable_ids).values() for p in people}
-        removed = TherapySession.objects.filter(pk__in=movable_ids).delete()[1].get(
+        removed = rows_delete(queryset=TherapySession.objects.filter(pk__in=movable_ids))[1].get(
             TherapySession._meta.label, 0)
         locked.delete()
         if affected:
@@ -544,7 +546,7 @@ def personal_session_schedule(
                     for s in starts]
         conflicts_refuse([c for clashes in conflicts_find(requests=requests, within_batch=False)
                           for c in clashes])
-        sessions = TherapySession.objects.bulk_create([
+        sessions = rows_create(model=TherapySession, objects=[
             TherapySession(
                 session_type=session_type, kind=session_type.kind, site=site,
                 participant=participant, care_plan=care_plan, title=title, room=room,
@@ -553,7 +555,7 @@ def personal_session_schedule(
             )
             for s in starts
         ])
-        Attendance.objects.bulk_create([
+        rows_create(model=Attendance, objects=[
             Attendance(session=session, participant=participant, enrollment=enrollment,
                        status=AttendanceStatus.EXPECTED)
             for session in sessions
@@ -566,14 +568,15 @@ def personal_session_schedule(
 
 def _sessions_cancel(session_ids: Sequence[int], *, reason: str, by, now: datetime) -> set[int]:
     """Cancel the sessions and the attendance still expected there; returns who was expected."""
-    TherapySession.objects.filter(pk__in=session_ids).update(
+    rows_update(
+        queryset=TherapySession.objects.filter(pk__in=session_ids),
         status=SessionStatus.CANCELLED, cancel_reason=reason, cancelled_at=now, cancelled_by=by,
         updated_at=now,
     )
     expected = Attendance.objects.filter(session_id__in=session_ids,
                                          status=AttendanceStatus.EXPECTED)
     participant_ids = set(expected.values_list("participant_id", flat=True))
-    expected.update(status=AttendanceStatus.CANCELLED)
+    rows_update(queryset=expected, status=AttendanceStatus.CANCELLED)
     return participant_ids
 
 

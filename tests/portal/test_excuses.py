@@ -138,11 +138,11 @@ def test_it_shows_a_decline_with_its_note(client, alice, clinician, now):
 
 def test_it_answers_too_late_on_the_form_not_with_a_500(client, alice, now):
     session = attendance_at(alice, NEXT_MONDAY).session
-    client.force_login(alice.user)
     url = reverse("portal-excuse", args=[session.pk])
-    client.get(url)
 
+    # Signed in after the trip: days idle would (rightly) have signed her out.
     with time_machine.travel(dt.datetime(2026, 3, 15, 12, 0, tzinfo=NY), tick=False):
+        client.force_login(alice.user)
         response = client.post(url, {"reason": "Work"})
 
     assert response.status_code == 200

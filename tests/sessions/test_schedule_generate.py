@@ -301,7 +301,9 @@ def test_it_generates_in_the_same_few_queries_for_2_or_12_weeks(
         factories.EnrollmentFactory(track=track)
     factories.ClosureFactory(site=site, date=COHORT_START + dt.timedelta(days=2))
 
-    with django_assert_max_num_queries(17):
+    # Includes auditing the new sessions and expected attendance (a read-back and an insert each).
+    # 22 on PostgreSQL; SQLite's limit on query parameters splits 108 audit rows into two inserts.
+    with django_assert_max_num_queries(23):
         result = schedule_generate(track=track)
     with django_assert_max_num_queries(8):
         schedule_preview(track=track)

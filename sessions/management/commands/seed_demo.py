@@ -65,6 +65,13 @@ class Command(BaseCommand):
             ("participant", "participant with a portal login"),
         ]:
             self.stdout.write(f"  {username:<16} {what}")
+        # No TOTP device is seeded: a secret printed here or kept in the repository would be a
+        # known second factor on any database seeded with --force. The setup page does it in a
+        # minute and shows a QR code and the key to type.
+        self.stdout.write(
+            "\nadmin and director need a second factor: their first sign-in opens the set-up\n"
+            "page; scan its QR code (or type its key) into any authenticator app, enter the\n"
+            "6-digit code, and keep the recovery codes it shows.")
 
 
 class DemoClinic:
