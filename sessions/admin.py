@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from iop_clinic.admin_mixins import ReadOnlyModelAdmin
-from participants.admin import EnrollmentAdmin
-from participants.models import Enrollment
+from participants.admin import EnrollmentAdmin, ParticipantAdmin
+from participants.models import Enrollment, Participant
 from programs.admin import TrackAdmin
 from programs.models import Track
 
@@ -294,4 +294,14 @@ class LifecycleEnrollmentAdmin(EnrollmentAdmin):
         self._run(request, queryset, enrollment_withdraw, _("%(count)d withdrawn."))
 
 
-from .reminders import admin as reminders_admin  # noqa: F401  (registers Reminder admin)
+# The reminder admin registers itself; its re-plan action also serves the participant list.
+from .reminders import admin as reminders_admin  # noqa: E402
+
+admin.site.unregister(Participant)
+
+
+@admin.register(Participant)
+class RemindedParticipantAdmin(ParticipantAdmin):
+    """The participants' admin with "re-plan reminders" (participants cannot import sessions)."""
+
+    actions = (*ParticipantAdmin.actions, reminders_admin.replan_selected_participants)

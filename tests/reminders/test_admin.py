@@ -71,3 +71,17 @@ def test_it_edits_a_sites_reminder_policy(admin_client, site):
     })
     assert response.status_code == 302
     assert ReminderPolicy.objects.get(site=site).same_day_hours == 3
+
+
+@pytest.mark.django_db
+def test_it_replans_selected_participants_from_the_participant_list(
+        admin_client, site, django_capture_on_commit_callbacks):
+    people = [make_participant(site) for _ in range(3)]
+    url = reverse("admin:participants_participant_changelist")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(url, {
+            "action": "replan_selected_participants",
+            "_selected_action": [people[0].pk, people[1].pk],
+        }, follow=True)
+    assert "Reminders for 2 participants will be re-planned" in response.content.decode()
+    assert len(callbacks) == 1
