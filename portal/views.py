@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from iop_clinic.audit.services import audit_access
 from participants.models import Participant, PortalLinkPurpose
 from sessions.models import ExcusedAbsenceRequest
 from sessions.services.excuses import excuse_approve, excuse_decline, excuse_request
@@ -33,6 +34,7 @@ def _error_text(error: ValidationError) -> str:
 @never_cache
 @participant_required
 def home(request):
+    audit_access(request=request, obj=request.participant, what="portal: schedule")
     state = selectors.portal_state(participant=request.participant)
     visits = selectors.visits_for(state=state)
     return render(request, "portal/home.html", {
@@ -46,6 +48,7 @@ def home(request):
 @never_cache
 @participant_required
 def progress(request):
+    audit_access(request=request, obj=request.participant, what="portal: progress")
     state = selectors.portal_state(participant=request.participant)
     return render(request, "portal/progress.html", {
         "state": state, "progress": selectors.progress_for(state=state), "nav": "progress",
@@ -57,6 +60,7 @@ def progress(request):
 @require_http_methods(["GET", "POST"])
 def reminders(request):
     participant = request.participant
+    audit_access(request=request, obj=participant, what="portal: reminder settings")
     if request.method == "POST":
         form = ReminderPreferencesForm(request.POST)
         if form.is_valid():
@@ -86,6 +90,7 @@ def reminders(request):
 @require_http_methods(["GET", "POST"])
 def calendar(request):
     participant = request.participant
+    audit_access(request=request, obj=participant, what="portal: calendar feed")
     new_url = None
     if request.method == "POST":
         if request.POST.get("action") == "off":
@@ -111,6 +116,7 @@ def excuse(request, session_id: int):
     visit = next((v for v in selectors.visits_for(state=state) if v.session.pk == session_id), None)
     if visit is None:
         raise Http404
+    audit_access(request=request, obj=request.participant, what="portal: excuse request")
     form = ExcuseRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
