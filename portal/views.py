@@ -1,4 +1,6 @@
 """Portal pages. Each view: find the visitor's own object through `access`, call one service."""
+import json
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
@@ -17,6 +19,7 @@ from sessions.models import ExcusedAbsenceRequest
 from sessions.services.excuses import excuse_approve, excuse_decline, excuse_request
 
 from . import selectors, services
+from .record import participant_record, record_filename
 from .access import participant_required, staff_required, staff_site_ids
 from .feed import feed_render
 from .forms import (
@@ -130,6 +133,23 @@ def excuse(request, session_id: int):
     return render(request, "portal/excuse.html", {
         "visit": visit, "form": form, "state": state, "nav": "home",
     })
+
+
+@never_cache
+@participant_required
+@require_http_methods(["GET"])
+def my_record(request):
+    participant = request.participant
+    audit_access(request=request, obj=participant, what="portal: record download")
+    now = timezone.now()
+    record = participant_record(participant=participant, now=now)
+    response = HttpResponse(json.dumps(record, indent=2, ensure_ascii=False),
+                            content_type="application/json; charset=utf-8")
+    filename = record_filename(today=now.astimezone(participant.zone).date())
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def feed(request, token: str):
