@@ -27,6 +27,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "participants.continuingcareplan": _ALL,
         "iop_sessions.therapysession": _ALL,
         "iop_sessions.attendance": _ALL,
+        # The chart audit trail page; audit rows are never changed, by anyone.
+        "audit.accessevent": ("view",),
+        "auditlog.logentry": ("view",),
     },
     Role.CLINICIAN: {
         "programs.program": ("view",),
