@@ -50,7 +50,6 @@ pytestmark = pytest.mark.django_db
 
 PERSONAS = ("director", "clinician", "front_desk", "clinician_b", "participant_a",
             "participant_b", "anonymous")
-REFUSALS = {"login", "admin", "home", "portal", "403", "404", "405"}
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 NOW = dt.datetime(2026, 3, 11, 12, 0, tzinfo=NY)
