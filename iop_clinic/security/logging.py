@@ -10,13 +10,14 @@ import re
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# "@" may arrive percent-encoded (%40) in a logged URL, e.g. runserver's request lines.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+(?:@|%40)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 # E.164 (+15555550123) and the usual US ways of writing a number: (555) 555-0123,
 # 555-555-0123, 555.555.0123, 555 555 0123, optionally with a leading 1 or +1. A bare run of
 # ten digits is left alone: it is far more often an id or an epoch timestamp than a phone.
 _PHONE = re.compile(
-    r"(?<![\w+])(?:"
-    r"\+[1-9]\d{7,14}"
+    r"(?<![\w+%])(?:"
+    r"(?:\+|%2[Bb])[1-9]\d{7,14}"
     r"|(?:\+?1[\s.\-]?)?\(\d{3}\)\s?\d{3}[\s.\-]\d{4}"
     r"|(?:\+?1[\s.\-])?\d{3}[\s.\-]\d{3}[\s.\-]\d{4}"
     r")(?!\w)"

@@ -129,8 +129,8 @@ ADMIN_EXCEPTIONS: dict[str, E] = {
     "admin:logout": E("302 302 302 302 302 302 302"),
 }
 # Sample values for the arguments of admin URLs: the answer comes before any lookup.
-ADMIN_ARGUMENTS = {"object_id": "1", "content_type_id": "1", "app_label": "participants", "pk": "1", "id": "1",
-                   "url": "no-such-page/"}
+ADMIN_ARGUMENTS = {"object_id": "1", "content_type_id": "1", "app_label": "participants",
+                   "pk": "1", "id": "1", "url": "no-such-page/"}
 
 
 # --- The URL patterns -----------------------------------------------------------------------

@@ -20,6 +20,8 @@ from iop_clinic.security.logging import RedactContactDetailsFilter, redact_conta
     "+1 555 555 0123",
     "1-555-555-0123",
     "+1 (555) 555-0123",
+    "jane.doe%40example.com",
+    "%2B15555550123",
 ])
 def test_it_masks_contact_details(text):
     masked = redact_contact_details(f"sending to {text} now")
