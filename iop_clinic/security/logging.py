@@ -24,9 +24,20 @@ _PHONE = re.compile(
 )
 
 
+# Message-IDs look like addresses but name no one: Django's make_msgid() gives
+# <timestamp.pid.random@host>. Logged so a message can be traced at the mail server; nobody's
+# address has a local part of three or more dot-separated runs of digits.
+_MESSAGE_ID_LOCAL_PART = re.compile(r"\d+(?:\.\d+){2,}")
+
+
+def _mask_email(match: re.Match) -> str:
+    local_part = re.split(r"@|%40", match.group(0), maxsplit=1)[0]
+    return match.group(0) if _MESSAGE_ID_LOCAL_PART.fullmatch(local_part) else EMAIL_MASK
+
+
 def redact_contact_details(text: str) -> str:
     """Return `text` with email addresses and phone numbers replaced by placeholders."""
-    return _PHONE.sub(PHONE_MASK, _EMAIL.sub(EMAIL_MASK, text))
+    return _PHONE.sub(PHONE_MASK, _EMAIL.sub(_mask_email, text))
 
 
 class RedactContactDetailsFilter(logging.Filter):
