@@ -12,12 +12,17 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://clinic@db.example.org:5432/clinic",
     "REDIS_URL": "redis://cache.example.org:6379/0",
     "EMAIL_URL": "smtp+tls://mailer:not-a-real-password@smtp.example.org:587",
+    # Production refuses to start without an SMS provider (invented values).
+    "SMS_ACCOUNT_SID": "AC-not-a-real-account",
+    "SMS_AUTH_TOKEN": "not-a-real-token",
+    "SMS_FROM_NUMBER": "+15555550100",
 }
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"))}
+                   if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL",
+                                          "SMS_"))}
     environment.update(PRODUCTION_ENV)
     environment.update(env)
     environment = {key: value for key, value in environment.items() if value is not None}
