@@ -312,9 +312,13 @@ def check(world: World, key: str, entry: E, url: str) -> list[str]:
 
 # --- Tests ----------------------------------------------------------------------------------
 
+def missing_entries(patterns: list[Pattern]) -> list[str]:
+    return [p.key for p in patterns if not p.is_admin and p.key not in MATRIX]
+
+
 def test_it_has_an_entry_for_every_url_pattern():
     patterns = all_patterns()
-    missing = [p.key for p in patterns if not p.is_admin and p.key not in MATRIX]
+    missing = missing_entries(patterns)
     assert not missing, ("URL patterns without an access-matrix entry in "
                          f"tests/security/test_access_matrix.py: {', '.join(missing)}")
     stale = set(MATRIX) - {p.key for p in patterns}
@@ -353,3 +357,9 @@ def test_it_sends_everyone_without_admin_access_to_the_admin_sign_in(world):
                                     f"{expected}, got {answer}")
 
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.urls("tests.security.urls")
+def test_it_names_a_url_pattern_that_has_no_entry():
+    # tests/security/urls.py adds test-only pages to the project's URLs.
+    assert "test/crash/<str:secret>/" in missing_entries(all_patterns())
