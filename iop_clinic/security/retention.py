@@ -1,10 +1,11 @@
 """Retention: message text and provider payloads are kept only as long as they are useful.
 
-A reminder's body and the provider's answer repeat a participant's name, number and visit
-times; once the visit is long past they only add to what a breach would expose. Settings:
+A reminder's body and the provider's error text (`detail`, which may echo the number) repeat
+a participant's name, number and visit times; once the visit is long past they only add to
+what a breach would expose. Settings:
 
     REMINDER_RETENTION_DAYS = 30
-    RETENTION_PURGE = [("iop_sessions.Reminder", "created_at", ["body", "provider_payload"])]
+    RETENTION_PURGE = [("iop_sessions.Reminder", "created_at", ["body", "detail"])]
 
 Each entry names a model, the timestamp that ages a row, and the fields to blank. The row
 itself stays (the reminder was sent; when and to whom is part of the record of care). One

@@ -244,7 +244,7 @@ REMINDER_RETENTION_DAYS = env.int("REMINDER_RETENTION_DAYS", default=30)
 if REMINDER_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("REMINDER_RETENTION_DAYS must be at least 1.")
 RETENTION_PURGE: list[tuple[str, str, list[str]]] = [
-    ("iop_sessions.Reminder", "created_at", ["body", "provider_payload"]),
+    ("iop_sessions.Reminder", "created_at", ["body", "detail"]),
 ]
 
 # Every handler carries the redaction filter (the security.E002 check insists), and Django's

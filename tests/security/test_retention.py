@@ -116,6 +116,6 @@ def test_it_runs_daily_from_beat_through_a_thin_task(purge_settings, time_machin
 
 
 def test_it_points_at_the_reminder_model_by_default(settings):
-    assert ("iop_sessions.Reminder", "created_at", ["body", "provider_payload"]) in \
+    assert ("iop_sessions.Reminder", "created_at", ["body", "detail"]) in \
         settings.RETENTION_PURGE
     assert settings.REMINDER_RETENTION_DAYS == 30
