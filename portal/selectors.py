@@ -1,8 +1,6 @@
 """Portal reads: a participant's schedule, progress and feed, each in a fixed number of queries.
 
-Progress is computed here from the participant's own attendance rather than through
-`sessions.selectors.ledger.hours_ledger` (another branch), because a participant's page needs
-only this week's hours and a few totals; the lead may swap `progress_for` to the ledger.
+Progress comes from `sessions.selectors.ledger.hours_ledger`, the same ledger staff see.
 """
 import math
 from collections import OrderedDict
@@ -15,8 +13,9 @@ from django.utils import timezone
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from sessions.models import (
-    Attendance, AttendanceStatus, ExcusedAbsenceRequest, SessionStatus,
+    Attendance, AttendanceStatus, ExcusedAbsenceRequest, Reminder, ReminderStatus, SessionStatus,
 )
+from sessions.selectors.ledger import hours_ledger
 from sessions.services.excuses import excuse_deadline
 
 
@@ -201,58 +200,46 @@ def _hours(minutes: int) -> Decimal:
     return (Decimal(minutes) / Decimal(60)).quantize(Decimal("0.1"))
 
 
-def progress_for(*, state: PortalState, visits: list[Visit] | None = None,
-                 now: datetime | None = None) -> Progress | None:
-    """This week's hours against the minimum and the program totals. None without enrollment."""
+def progress_for(*, state: PortalState, now: datetime | None = None) -> Progress | None:
+    """This week's hours against the minimum and the program totals. None without enrollment.
+
+    The numbers come from the staff's hours ledger, so a participant and their clinician always
+    see the same hours, attendance and projected completion date.
+    """
     enrollment = state.enrollment
     if enrollment is None:
         return None
     now = now or timezone.now()
     today = now.astimezone(state.participant.zone).date()
-    program = enrollment.track.program
-    if visits is None:
-        visits = visits_for(state=state, with_excuses=False, now=now)
-    week_start = _week_start(today)
-    attended_minutes = still_minutes = 0
-    attended = missed = 0
-    for visit in visits:
-        attendance, session = visit.attendance, visit.session
-        if attendance.enrollment_id not in (None, enrollment.pk):
-            continue
-        if attendance.status in AttendanceStatus.attended():
-            attended += 1
-        elif attendance.status == AttendanceStatus.ABSENT:
-            missed += 1
-        this_week = _week_start(session.local_date) == week_start
-        if not session.session_type.counts_toward_hours or not this_week:
-            continue
-        if attendance.status in AttendanceStatus.attended():
-            attended_minutes += (attendance.minutes_attended
-                                 if attendance.minutes_attended is not None
-                                 else session.duration_minutes)
-        elif (attendance.status == AttendanceStatus.EXPECTED and visit.is_expected
-              and session.ends_at >= now):
-            still_minutes += session.duration_minutes
-    minimum = program.min_weekly_hours or Decimal(0)
-    attended_hours, still_hours = _hours(attended_minutes), _hours(still_minutes)
-    end = enrollment.discharge_date or enrollment.planned_end_date
-    total_weeks = max(1, math.ceil((end - enrollment.admission_date).days / 7))
-    reference = min(today, end)
-    completed = max(0, min(total_weeks, (reference - enrollment.admission_date).days // 7))
+    ledger = hours_ledger(enrollment=enrollment, today=today)
+    week = ledger.current_week
+    attended = week.attended_hours if week else Decimal(0)
+    percent = ledger.attendance_percent
     return Progress(
-        week_start=week_start, attended_hours=attended_hours, minimum_hours=minimum,
-        still_scheduled_hours=still_hours,
-        below_minimum=attended_hours < minimum,
-        at_risk=attended_hours + still_hours < minimum and not state.is_discharged,
-        attendance_percent=(round(100 * attended / (attended + missed))
-                            if attended + missed else None),
-        weeks_completed=completed,
-        weeks_remaining=0 if state.is_discharged else max(0, total_weeks - completed),
-        total_weeks=total_weeks,
-        projected_completion=end,
+        week_start=week.week_start if week else _week_start(today),
+        attended_hours=attended, minimum_hours=ledger.minimum_hours,
+        still_scheduled_hours=week.scheduled_hours_ahead if week else Decimal(0),
+        below_minimum=attended < ledger.minimum_hours,
+        at_risk=bool(week and week.at_risk),
+        attendance_percent=None if percent is None else round(percent),
+        weeks_completed=ledger.weeks_completed,
+        weeks_remaining=0 if state.is_discharged else ledger.weeks_remaining,
+        total_weeks=len(ledger.weeks),
+        projected_completion=ledger.projected_completion,
     )
 
 
 def participant_by_calendar_token(*, token_hash: str) -> Participant | None:
     return (Participant.objects.select_related("home_site")
             .filter(calendar_token=token_hash).first())
+
+
+def upcoming_reminders_for(*, participant: Participant, limit: int = 10) -> list[Reminder]:
+    """The participant's reminders still to go out, soonest first: when and how, never the text."""
+    return list(
+        Reminder.objects.filter(
+            participant=participant,
+            status__in=(ReminderStatus.PENDING, ReminderStatus.CLAIMED),
+            send_before__gt=timezone.now(),
+        ).only("visit_date", "kind", "channel", "due_at", "status").order_by("due_at")[:limit]
+    )

@@ -43,7 +43,7 @@ def home(request):
     return render(request, "portal/home.html", {
         "state": state,
         "schedule": selectors.schedule_for(state=state, visits=visits),
-        "progress": selectors.progress_for(state=state, visits=visits),
+        "progress": selectors.progress_for(state=state),
         "nav": "home",
     })
 
@@ -85,6 +85,7 @@ def reminders(request):
     return render(request, "portal/reminders.html", {
         "form": form, "participant": participant, "nav": "reminders",
         "sms_consent": services.sms_consent_standing(participant),
+        "upcoming_reminders": selectors.upcoming_reminders_for(participant=participant),
     })
 
 

@@ -111,3 +111,6 @@ class AttendanceAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         _stamp_marked(request, obj, form.changed_data if change else ["status"])
         super().save_model(request, obj, form, change)
+
+
+from .reminders import admin as reminders_admin  # noqa: F401  (registers Reminder admin)

@@ -156,7 +156,7 @@ class EnrollmentFactory(DjangoModelFactory):
     status = "active"
     admission_date = factory.LazyAttribute(lambda e: e.track.start_date)
     planned_end_date = factory.LazyAttribute(
-        lambda e: e.admission_date + dt.timedelta(weeks=e.track.program.duration_weeks)
+        lambda e: e.admission_date + dt.timedelta(weeks=e.track.program.duration_weeks, days=-1)
     )
 
 

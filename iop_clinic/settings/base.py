@@ -229,6 +229,36 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 
+# --- Reminders (sessions/reminders/; README "Reminders") ----------------------------------
+REMINDER_PLAN_DAYS = env.int("REMINDER_PLAN_DAYS", default=14)
+REMINDER_PLAN_INTERVAL_SECONDS = env.int("REMINDER_PLAN_INTERVAL_SECONDS", default=3600)
+REMINDER_SWEEP_INTERVAL_SECONDS = env.int("REMINDER_SWEEP_INTERVAL_SECONDS", default=60)
+REMINDER_SEND_BATCH_SIZE = env.int("REMINDER_SEND_BATCH_SIZE", default=25)
+REMINDER_SWEEP_MAX_BATCHES = env.int("REMINDER_SWEEP_MAX_BATCHES", default=400)
+# A claim no send task has acted on for this long goes back to pending. Keep it longer than the
+# send task's hard time limit: shorter is still safe (the send task's compare-and-set stops a
+# second send) but enqueues needless duplicate tasks.
+REMINDER_CLAIM_TIMEOUT_SECONDS = env.int("REMINDER_CLAIM_TIMEOUT_SECONDS", default=600)
+REMINDER_SEND_SOFT_TIME_LIMIT = env.int("REMINDER_SEND_SOFT_TIME_LIMIT", default=120)
+REMINDER_SEND_TIME_LIMIT = env.int("REMINDER_SEND_TIME_LIMIT", default=150)
+REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=5)
+REMINDER_RETRY_BASE_SECONDS = env.int("REMINDER_RETRY_BASE_SECONDS", default=60)
+REMINDER_RETRY_MAX_SECONDS = env.int("REMINDER_RETRY_MAX_SECONDS", default=1800)
+# Due times pushed out of quiet hours land this long before they begin, so a reminder due at
+# "the last minute" is not sent a sweep later, inside them.
+REMINDER_QUIET_MARGIN_MINUTES = env.int("REMINDER_QUIET_MARGIN_MINUTES", default=15)
+CELERY_IMPORTS = ["sessions.reminders.tasks"]
+CELERY_BEAT_SCHEDULE.update({
+    "reminders-sweep": {
+        "task": "iop_sessions.reminders_sweep",
+        "schedule": timedelta(seconds=REMINDER_SWEEP_INTERVAL_SECONDS),
+    },
+    "reminders-plan": {
+        "task": "iop_sessions.reminders_plan_all",
+        "schedule": timedelta(seconds=REMINDER_PLAN_INTERVAL_SECONDS),
+    },
+})
+
 # --- Product settings --------------------------------------------------------------------
 # How far ahead a rolling track's schedule is kept generated.
 ROLLING_SCHEDULE_HORIZON_WEEKS = env.int("ROLLING_SCHEDULE_HORIZON_WEEKS", default=6)

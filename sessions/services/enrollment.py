@@ -89,8 +89,10 @@ def _refresh_caller(enrollment: Enrollment, locked: Enrollment) -> None:
 
 
 def _planned_end(track: Track, admission_date: date) -> date:
-    """Admission plus the program's weeks; a cohort's end date caps it (the cohort stops there)."""
-    end = admission_date + timedelta(weeks=track.program.duration_weeks)
+    """The last day in care: admission plus the program's weeks, less a day (a 12-week program
+    admitted on a Monday ends on the Sunday of its twelfth week, as a cohort's end date does).
+    A cohort's end date caps it (the cohort stops there)."""
+    end = admission_date + timedelta(weeks=track.program.duration_weeks) - timedelta(days=1)
     if track.end_date and end > track.end_date:
         end = max(track.end_date, admission_date)
     return end

@@ -86,11 +86,10 @@ def test_it_enrolls_into_a_free_seat_and_expects_the_participant_at_each_session
     enrollment = enroll(track)
 
     assert enrollment.status == EnrollmentStatus.ACTIVE
-    assert enrollment.planned_end_date == MONDAY + dt.timedelta(weeks=2)
-    # Weeks one and two, plus the Monday the planned end falls on.
+    assert enrollment.planned_end_date == MONDAY + dt.timedelta(weeks=2, days=-1)
+    # Weeks one and two; the third week's Monday is past the planned end.
     assert expected_dates(enrollment) == sorted(
-        [MONDAY + dt.timedelta(weeks=w, days=d) for w in range(2) for d in (0, 2, 3)]
-        + [MONDAY + dt.timedelta(weeks=2)])
+        [MONDAY + dt.timedelta(weeks=w, days=d) for w in range(2) for d in (0, 2, 3)])
     assert not cancelled.attendances.exists()
 
 
@@ -108,7 +107,7 @@ def test_it_lets_a_rolling_track_take_people_any_week(site):
         enrollment = enroll(track, admission_date=dt.date(2026, 3, 11))
 
     assert enrollment.status == EnrollmentStatus.ACTIVE
-    assert enrollment.planned_end_date == dt.date(2026, 5, 6)
+    assert enrollment.planned_end_date == dt.date(2026, 5, 5)
 
 
 def test_it_refuses_a_second_active_enrollment(before_start, track, site):

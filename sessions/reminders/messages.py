@@ -1,0 +1,145 @@
+"""Neutral reminder text: first name at most, date and time, the site's alias, address and
+call-back number, and how to opt out. Nothing else reaches the templates, so nothing else (a
+program name, a session's kind or topic, a clinician, a diagnosis) can leak into a message.
+"""
+import re
+import unicodedata
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from participants.models import Participant
+from programs.models import Site
+
+from ..models import ReminderChannel
+
+SMS_LIMIT = 160
+
+# The GSM 03.38 default alphabet; the extension characters cost two septets each.
+GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENDED = set("^{}\\[~]|€\f")
+_LOOKALIKES = {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "\u00a0": " "}
+
+# Words that would reveal what the appointment is for. Our templates never use them (nor
+# "clinic" or "session"); a site alias or address that does makes delivery fail loudly
+# (reason not_neutral) instead of disclosing treatment. "Clinic" and "health" stay allowed in
+# an alias: they say nothing about which care.
+REVEALING = re.compile(
+    r"\b(recover\w*|addict\w*|substance\w*|rehab\w*|detox\w*|therap\w*|iop|group\w*|"
+    r"counsel\w*|treatment\w*|sober\w*|sobriety|alcohol\w*|drug\w*|opioid\w*|methadone|"
+    r"suboxone|psychiatr\w*|mental|behavio\w*|outpatient|intensive|diagnos\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def gsm7(text: str) -> str:
+    """The text in the GSM-7 alphabet: accents dropped where that helps, anything else as '?'."""
+    out = []
+    for char in text:
+        char = _LOOKALIKES.get(char, char)
+        if all(c in GSM_BASIC or c in GSM_EXTENDED for c in char):
+            out.append(char)
+            continue
+        plain = "".join(c for c in unicodedata.normalize("NFKD", char)
+                        if not unicodedata.combining(c))
+        out.append(plain if plain and all(c in GSM_BASIC for c in plain) else "?")
+    return "".join(out)
+
+
+def gsm7_length(text: str) -> int:
+    """Septets needed; raises ValueError for text outside GSM-7 (it would need UCS-2)."""
+    length = 0
+    for char in text:
+        if char in GSM_BASIC:
+            length += 1
+        elif char in GSM_EXTENDED:
+            length += 2
+        else:
+            raise ValueError("not GSM-7")
+    return length
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str  # blank for SMS
+    body: str
+    sender_name: str
+
+
+def _when(moment: datetime, zone: zoneinfo.ZoneInfo, now: datetime) -> dict[str, str]:
+    local = moment.astimezone(zone)
+    hour = local.hour % 12 or 12
+    short, long = f"{local:%a %b} {local.day}", f"{local:%A, %B} {local.day}"
+    # Relative to when it is sent, not to the kind: a day-before reminder moved out of quiet
+    # hours may go out two evenings before.
+    days_ahead = (local.date() - now.astimezone(zone).date()).days
+    relative = {0: "today, ", 1: "tomorrow, "}.get(days_ahead, "on ")
+    return {
+        "when": relative + short,
+        "long_when": relative + long,
+        "date": short,
+        "time": f"{hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'}",
+        "zone_name": local.tzname() or "",
+    }
+
+
+def _context(*, participant: Participant, site: Site, first_start: datetime,
+             now: datetime | None) -> dict:
+    return {
+        "first_name": participant.first_name.strip(),
+        "alias": site.public_alias.strip(),
+        "address": site.address.strip(),
+        "phone": site.phone,
+        **_when(first_start, participant.zone, now or timezone.now()),
+    }
+
+
+def render_email(*, participant: Participant, site: Site, kind: str, first_start: datetime,
+                 now: datetime | None = None) -> Message:
+    context = _context(participant=participant, site=site, first_start=first_start, now=now)
+    subject = render_to_string("emails/reminder_subject.txt", context).strip()
+    body = render_to_string("emails/reminder_body.txt", context)
+    return Message(subject=" ".join(subject.split()), body=body, sender_name=context["alias"])
+
+
+def render_sms(*, participant: Participant, site: Site, kind: str, first_start: datetime,
+               now: datetime | None = None) -> Message:
+    """One GSM-7 segment, always: drop the address, then shorten the first name (or drop it),
+    and as a last resort shorten the alias. The date, time, call-back number and opt-out stay."""
+    context = _context(participant=participant, site=site, first_start=first_start, now=now)
+    context = {key: gsm7(value) for key, value in context.items()}
+    name = context["first_name"]
+    candidates = [(name, context["address"])] + [(name[:cut].rstrip(), "")
+                                                  for cut in range(len(name), -1, -1)]
+    for first_name, address in candidates:
+        body = _sms_body({**context, "first_name": first_name, "address": address})
+        if gsm7_length(body) <= SMS_LIMIT:
+            return Message(subject="", body=body, sender_name=context["alias"])
+    alias = context["alias"]
+    for cut in range(len(alias), -1, -1):
+        body = _sms_body({**context, "first_name": "", "address": "", "alias": alias[:cut].rstrip()})
+        if gsm7_length(body) <= SMS_LIMIT:
+            return Message(subject="", body=body, sender_name=context["alias"])
+    raise ValueError("the SMS template alone exceeds one segment")
+
+
+def _sms_body(context: dict) -> str:
+    return " ".join(render_to_string("emails/reminder_sms.txt", context).split())
+
+
+def render(*, channel: str, participant: Participant, site: Site, kind: str,
+           first_start: datetime, now: datetime | None = None) -> Message:
+    renderer = render_sms if channel == ReminderChannel.SMS else render_email
+    return renderer(participant=participant, site=site, kind=kind, first_start=first_start,
+                    now=now)
+
+
+def revealing_words(message: Message) -> list[str]:
+    """Words in the message that would reveal treatment (empty when the message is neutral)."""
+    return REVEALING.findall(" ".join([message.subject, message.body, message.sender_name]))

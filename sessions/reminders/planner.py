@@ -1,0 +1,203 @@
+"""The planner: writes Reminder rows for the coming days, and withdraws rows no longer wanted.
+
+Idempotent: the unique key (participant, visit day, kind, channel) means planning twice adds
+nothing, and every change to an existing row is a compare-and-set on its status, so a planner
+running beside the sweeper never overwrites a row the sweeper has just claimed.
+"""
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from participants.models import Enrollment, EnrollmentStatus, Participant
+
+from ..models import (
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderPolicy,
+    ReminderReason,
+    ReminderStatus,
+    SessionStatus,
+    TherapySession,
+)
+from . import timing
+from .eligibility import channel_problem, channels_for_kind, sms_consented
+from .visits import visit_days
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 500
+
+
+@dataclass
+class PlanResult:
+    participants: int = 0
+    created: int = 0
+    moved: int = 0
+    withdrawn: int = 0
+    revived: int = 0
+
+    def add(self, other: "PlanResult") -> None:
+        for name in ("participants", "created", "moved", "withdrawn", "revived"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def reminder_policies(*, site_ids: Iterable[int]) -> dict[int, ReminderPolicy]:
+    """Each site's policy, created with the defaults where a site has none yet."""
+    site_ids = set(site_ids)
+    policies = {p.site_id: p for p in ReminderPolicy.objects.filter(site_id__in=site_ids)}
+    missing = site_ids - policies.keys()
+    if missing:
+        ReminderPolicy.objects.bulk_create([ReminderPolicy(site_id=s) for s in missing],
+                                           ignore_conflicts=True)
+        policies.update({p.site_id: p for p in ReminderPolicy.objects.filter(site_id__in=missing)})
+    return policies
+
+
+def remindable_participant_ids(*, now: datetime, days: int) -> list[int]:
+    """Everyone the planner should look at: active enrollments, care-plan follow-ups ahead, and
+    anyone with a pending reminder (which may need withdrawing)."""
+    active = Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE).values_list(
+        "participant_id", flat=True)
+    follow_ups = TherapySession.objects.filter(
+        care_plan__isnull=False, status=SessionStatus.SCHEDULED,
+        starts_at__gte=now, starts_at__lt=now + timedelta(days=days + 1),
+    ).values_list("care_plan__enrollment__participant_id", flat=True)
+    pending = Reminder.objects.filter(status=ReminderStatus.PENDING).values_list(
+        "participant_id", flat=True)
+    return sorted(set(active) | set(follow_ups) | set(pending))
+
+
+def reminders_plan(*, participant_ids: Iterable[int] | None = None, now: datetime | None = None,
+                   days: int | None = None) -> PlanResult:
+    """Plan the coming `days` (REMINDER_PLAN_DAYS) of reminders for these participants (or for
+    everyone remindable). One transaction per chunk of participants."""
+    now = now or timezone.now()
+    days = settings.REMINDER_PLAN_DAYS if days is None else days
+    ids = (remindable_participant_ids(now=now, days=days) if participant_ids is None
+           else sorted(set(participant_ids)))
+    total = PlanResult()
+    for start in range(0, len(ids), CHUNK):
+        total.add(_plan_chunk(ids[start:start + CHUNK], now=now, days=days))
+    logger.info("reminders planned: participants=%s created=%s moved=%s withdrawn=%s revived=%s",
+                total.participants, total.created, total.moved, total.withdrawn, total.revived)
+    return total
+
+
+def _one_sms_of_a_kind_a_day(wanted: dict, unwanted: dict, by_id: dict) -> None:
+    """Two SMS of one kind due on the same local day (a 7 am visit's day-before reminder moved to
+    the previous evening, beside that evening's own): only the nearer visit's goes."""
+    first: dict[tuple, tuple] = {}
+    for key in sorted(wanted, key=lambda k: (k[0], k[1])):
+        participant_id, day, kind, channel = key
+        if channel != ReminderChannel.SMS:
+            continue
+        sent_on = wanted[key][0].astimezone(by_id[participant_id].zone).date()
+        slot = (participant_id, kind, sent_on)
+        if slot in first:
+            unwanted[key] = ReminderReason.DAILY_LIMIT
+            del wanted[key]
+        else:
+            first[slot] = key
+
+
+@transaction.atomic
+def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
+    result = PlanResult()
+    participants = list(Participant.objects.filter(pk__in=ids).select_related("home_site"))
+    result.participants = len(participants)
+    if not participants:
+        return result
+    found = visit_days(participants=participants, starts_from=now - timedelta(days=1),
+                       starts_until=now + timedelta(days=days + 1))
+    consented = sms_consented(participant_ids=ids)
+    policies = reminder_policies(site_ids={v.site_id for v in found.visits.values()})
+    horizon = {p.pk: (now.astimezone(p.zone).date(), now.astimezone(p.zone).date()
+                      + timedelta(days=days)) for p in participants}
+    by_id = {p.pk: p for p in participants}
+
+    # What should exist: key -> (due_at, send_before, site_id), or key -> reason it should not.
+    wanted: dict[tuple, tuple[datetime, datetime, int]] = {}
+    unwanted: dict[tuple, str] = {}
+    for (participant_id, day), visit in found.visits.items():
+        first_day, last_day = horizon[participant_id]
+        if not first_day <= day <= last_day or visit.first_start <= now:
+            continue  # outside the window, or already begun: the sweeper expires what is left
+        participant = by_id[participant_id]
+        policy = policies[visit.site_id]
+        for kind in ReminderKind.values:
+            allowed = channels_for_kind(kind=kind, policy=policy)
+            due, why_not = timing.due_at(kind=kind, first_start=visit.first_start,
+                                         zone=participant.zone, policy=policy, now=now)
+            for channel in ReminderChannel.values:
+                key = (participant_id, day, kind, channel)
+                problem = (ReminderReason.KIND_DISABLED if channel not in allowed else
+                           channel_problem(participant=participant, channel=channel,
+                                           sms_consent=participant_id in consented) or why_not)
+                if problem:
+                    unwanted[key] = problem
+                else:
+                    wanted[key] = (due, visit.first_start, visit.site_id)
+
+    _one_sms_of_a_kind_a_day(wanted, unwanted, by_id)
+
+    existing = Reminder.objects.filter(
+        participant_id__in=ids, visit_date__gte=min(h[0] for h in horizon.values()),
+        visit_date__lte=max(h[1] for h in horizon.values()),
+    ).only("pk", "participant_id", "visit_date", "kind", "channel", "status", "due_at",
+           "send_before", "site_id")
+    seen: set[tuple] = set()
+    withdraw: dict[str, list[int]] = defaultdict(list)
+    for row in existing:
+        key = (row.participant_id, row.visit_date, row.kind, row.channel)
+        first_day, last_day = horizon[row.participant_id]
+        if not first_day <= row.visit_date <= last_day:
+            continue
+        seen.add(key)
+        if row.status not in (ReminderStatus.PENDING, ReminderStatus.SKIPPED) or (
+                row.send_before <= now):
+            continue  # in flight or finished; the send task re-checks, the sweeper expires
+        if key in wanted:
+            due, send_before, site_id = wanted[key]
+            if row.status == ReminderStatus.SKIPPED:
+                result.revived += Reminder.objects.filter(
+                    pk=row.pk, status=ReminderStatus.SKIPPED,
+                ).update(status=ReminderStatus.PENDING, reason="", due_at=due,
+                         send_before=send_before, site_id=site_id, updated_at=now)
+            else:
+                if row.due_at <= now and due <= now:
+                    due = row.due_at  # already due: re-planning must not keep pushing it back
+                if (row.due_at, row.send_before, row.site_id) != (due, send_before, site_id):
+                    # A moved session moves its pending reminders.
+                    result.moved += Reminder.objects.filter(
+                        pk=row.pk, status=ReminderStatus.PENDING,
+                    ).update(due_at=due, send_before=send_before, site_id=site_id,
+                             updated_at=now)
+        elif row.status == ReminderStatus.PENDING:
+            reason = unwanted.get(key)
+            if reason is None:
+                reason = (ReminderReason.NOT_ENROLLED
+                          if (row.participant_id, row.visit_date) in found.not_enrolled
+                          else ReminderReason.SESSION_CANCELLED)
+            withdraw[reason].append(row.pk)
+    for reason, pks in withdraw.items():
+        result.withdrawn += Reminder.objects.filter(
+            pk__in=pks, status=ReminderStatus.PENDING,
+        ).update(status=ReminderStatus.SKIPPED, reason=reason, updated_at=now)
+
+    new = [
+        Reminder(participant_id=key[0], visit_date=key[1], kind=key[2], channel=key[3],
+                 due_at=due, send_before=send_before, site_id=site_id)
+        for key, (due, send_before, site_id) in wanted.items() if key not in seen
+    ]
+    # A planner running at the same moment may insert the same keys; the unique key wins.
+    Reminder.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+    result.created = len(new)
+    return result
+

@@ -1,0 +1,46 @@
+"""Celery tasks: ids in, a service call, counts out. Nothing here knows a rule."""
+import logging
+from collections import Counter
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from .delivery import reminder_deliver
+from .planner import reminders_plan
+from .sweeper import reminders_sweep
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="iop_sessions.reminders_sweep", ignore_result=True,
+             expires=settings.REMINDER_SWEEP_INTERVAL_SECONDS)
+def reminders_sweep_task() -> None:
+    reminders_sweep()
+
+
+# acks_late + time limits far below the broker's visibility timeout: a message is only
+# redelivered when its worker really died, and the compare-and-set makes that harmless.
+@shared_task(name="iop_sessions.reminders_send", ignore_result=True, acks_late=True,
+             soft_time_limit=settings.REMINDER_SEND_SOFT_TIME_LIMIT,
+             time_limit=settings.REMINDER_SEND_TIME_LIMIT)
+def reminders_send(reminder_ids: list[int]) -> None:
+    outcomes: Counter[str] = Counter()
+    try:
+        for reminder_id in reminder_ids:
+            outcomes[reminder_deliver(reminder_id=int(reminder_id))] += 1
+    except SoftTimeLimitExceeded:
+        # Rows not reached are still "claimed"; the sweeper returns them once the claim is stale.
+        logger.warning("reminder batch stopped at the time limit after %s", sum(outcomes.values()))
+    logger.info("reminder batch: %s", dict(outcomes))
+
+
+@shared_task(name="iop_sessions.reminders_plan", ignore_result=True, acks_late=True)
+def reminders_plan_task(participant_ids: list[int]) -> None:
+    reminders_plan(participant_ids=participant_ids)
+
+
+@shared_task(name="iop_sessions.reminders_plan_all", ignore_result=True,
+             expires=settings.REMINDER_PLAN_INTERVAL_SECONDS)
+def reminders_plan_all_task() -> None:
+    reminders_plan()

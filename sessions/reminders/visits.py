@@ -1,0 +1,82 @@
+"""What a visit day is: all of one participant's scheduled sessions on one local date.
+
+A session counts when the participant is expected at it (an "expected" attendance row, or a
+personal session with no attendance row yet) and the participant may be reminded of it: they
+have an active enrollment, or the session is a follow-up of their own continuing-care plan.
+Planner and send task both ask here, so the rule lives once.
+"""
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Exists, OuterRef
+
+from participants.models import Enrollment, EnrollmentStatus, Participant
+
+from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+
+
+@dataclass(frozen=True)
+class Visit:
+    participant_id: int
+    date: date  # in the participant's time zone
+    first_start: datetime
+    site_id: int
+
+
+@dataclass
+class VisitDays:
+    visits: dict[tuple[int, date], Visit]
+    # Days with sessions the participant may not be reminded of (no active enrollment).
+    not_enrolled: set[tuple[int, date]]
+
+
+def visit_days(*, participants: Iterable[Participant], starts_from: datetime,
+               starts_until: datetime) -> VisitDays:
+    """Visit days of these participants whose sessions start in [starts_from, starts_until).
+
+    Three queries whatever the number of participants; participants need `home_site` loaded.
+    """
+    by_id = {p.pk: p for p in participants}
+    result = VisitDays(visits={}, not_enrolled=set())
+    if not by_id:
+        return result
+    active = set(Enrollment.objects.filter(
+        participant_id__in=by_id, status=EnrollmentStatus.ACTIVE,
+    ).values_list("participant_id", flat=True))
+    window = {"status": SessionStatus.SCHEDULED, "starts_at__gte": starts_from,
+              "starts_at__lt": starts_until}
+    expected = Attendance.objects.filter(
+        participant_id__in=by_id, status=AttendanceStatus.EXPECTED,
+        **{f"session__{key}": value for key, value in window.items()},
+    ).values_list("participant_id", "session__starts_at", "session__site_id",
+                  "session__care_plan__enrollment__participant_id")
+    unmarked_personal = TherapySession.objects.filter(participant_id__in=by_id, **window).filter(
+        ~Exists(Attendance.objects.filter(session=OuterRef("pk"),
+                                          participant_id=OuterRef("participant_id")))
+    ).values_list("participant_id", "starts_at", "site_id", "care_plan__enrollment__participant_id")
+    for participant_id, starts_at, site_id, follow_up_of in [*expected, *unmarked_personal]:
+        participant = by_id[participant_id]
+        day = starts_at.astimezone(participant.zone).date()
+        key = (participant_id, day)
+        if participant_id not in active and follow_up_of != participant_id:
+            result.not_enrolled.add(key)
+            continue
+        known = result.visits.get(key)
+        if known is None or starts_at < known.first_start:
+            result.visits[key] = Visit(participant_id, day, starts_at, site_id)
+    return result
+
+
+def visit_on(*, participant: Participant, day: date) -> tuple[Visit | None, str]:
+    """The participant's visit on `day` (their local date), or None and the reason code why not."""
+    zone = participant.zone
+    start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    days = visit_days(participants=[participant], starts_from=start, starts_until=end)
+    visit = days.visits.get((participant.pk, day))
+    if visit is not None:
+        return visit, ""
+    if (participant.pk, day) in days.not_enrolled:
+        return None, "not_enrolled"
+    return None, "session_cancelled"
