@@ -119,3 +119,30 @@ def test_it_points_at_the_reminder_model_by_default(settings):
     assert ("iop_sessions.Reminder", "created_at", ["body", "detail"]) in \
         settings.RETENTION_PURGE
     assert settings.REMINDER_RETENTION_DAYS == 30
+
+
+def test_it_empties_old_reminder_texts_with_the_default_settings(site, time_machine, caplog):
+    from sessions.models import Reminder
+
+    def reminder(made: dt.datetime) -> Reminder:
+        time_machine.move_to(made, tick=False)
+        starts = made + dt.timedelta(days=1)
+        return Reminder.objects.create(
+            participant=factories.ParticipantFactory(home_site=site), site=site,
+            visit_date=starts.date(), kind="day_before", channel="sms", status="sent",
+            due_at=made, send_before=starts, sent_at=made,
+            body="Hi Avery, see you tomorrow at 6:00 PM. Call +15555550100.",
+            detail="queued for +15555550123")
+
+    old, recent = reminder(NOW - dt.timedelta(days=31)), reminder(NOW - dt.timedelta(days=2))
+    time_machine.move_to(NOW, tick=False)
+
+    with caplog.at_level(logging.WARNING, logger="iop_clinic.security.retention"):
+        assert purge_expired_message_bodies.apply().get() == 1
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.body, old.detail, old.status, old.sent_at) == ("", "", "sent",
+                                                                NOW - dt.timedelta(days=31))
+    assert recent.body.startswith("Hi Avery")
+    assert "not an installed model" not in caplog.text
