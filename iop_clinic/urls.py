@@ -15,6 +15,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("programs/", include("programs.urls")),
     path("portal/", include("portal.urls")),
+    path("", include("iop_clinic.audit.urls")),
     path("", include("sessions.urls")),
     path("account/two-factor/", include("iop_clinic.security.urls")),
 ]

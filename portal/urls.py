@@ -7,6 +7,7 @@ urlpatterns = [
     path("progress/", views.progress, name="portal-progress"),
     path("reminders/", views.reminders, name="portal-reminders"),
     path("calendar/", views.calendar, name="portal-calendar"),
+    path("my-record/", views.my_record, name="portal-my-record"),
     path("visits/<int:session_id>/excuse/", views.excuse, name="portal-excuse"),
     path("feed/<str:token>.ics", views.feed, name="portal-feed"),
     path("invitation/<str:token>/", views.invitation, name="portal-invitation"),

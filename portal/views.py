@@ -1,4 +1,6 @@
 """Portal pages. Each view: find the visitor's own object through `access`, call one service."""
+import json
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
@@ -11,11 +13,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from iop_clinic.audit.services import audit_access
 from participants.models import Participant, PortalLinkPurpose
 from sessions.models import ExcusedAbsenceRequest
 from sessions.services.excuses import excuse_approve, excuse_decline, excuse_request
 
 from . import selectors, services
+from .record import participant_record, record_filename
 from .access import participant_required, staff_required, staff_site_ids
 from .feed import feed_render
 from .forms import (
@@ -33,6 +37,7 @@ def _error_text(error: ValidationError) -> str:
 @never_cache
 @participant_required
 def home(request):
+    audit_access(request=request, obj=request.participant, what="portal: schedule")
     state = selectors.portal_state(participant=request.participant)
     visits = selectors.visits_for(state=state)
     return render(request, "portal/home.html", {
@@ -46,6 +51,7 @@ def home(request):
 @never_cache
 @participant_required
 def progress(request):
+    audit_access(request=request, obj=request.participant, what="portal: progress")
     state = selectors.portal_state(participant=request.participant)
     return render(request, "portal/progress.html", {
         "state": state, "progress": selectors.progress_for(state=state), "nav": "progress",
@@ -57,6 +63,7 @@ def progress(request):
 @require_http_methods(["GET", "POST"])
 def reminders(request):
     participant = request.participant
+    audit_access(request=request, obj=participant, what="portal: reminder settings")
     if request.method == "POST":
         form = ReminderPreferencesForm(request.POST)
         if form.is_valid():
@@ -87,6 +94,7 @@ def reminders(request):
 @require_http_methods(["GET", "POST"])
 def calendar(request):
     participant = request.participant
+    audit_access(request=request, obj=participant, what="portal: calendar feed")
     new_url = None
     if request.method == "POST":
         if request.POST.get("action") == "off":
@@ -112,6 +120,7 @@ def excuse(request, session_id: int):
     visit = next((v for v in selectors.visits_for(state=state) if v.session.pk == session_id), None)
     if visit is None:
         raise Http404
+    audit_access(request=request, obj=request.participant, what="portal: excuse request")
     form = ExcuseRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -125,6 +134,23 @@ def excuse(request, session_id: int):
     return render(request, "portal/excuse.html", {
         "visit": visit, "form": form, "state": state, "nav": "home",
     })
+
+
+@never_cache
+@participant_required
+@require_http_methods(["GET"])
+def my_record(request):
+    participant = request.participant
+    audit_access(request=request, obj=participant, what="portal: record download")
+    now = timezone.now()
+    record = participant_record(participant=participant, now=now)
+    response = HttpResponse(json.dumps(record, indent=2, ensure_ascii=False),
+                            content_type="application/json; charset=utf-8")
+    filename = record_filename(today=now.astimezone(participant.zone).date())
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def feed(request, token: str):

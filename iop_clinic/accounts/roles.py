@@ -33,6 +33,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "iop_sessions.attendancechange": ("view",),
         "iop_sessions.followup": ("view", "change"),
         "iop_sessions.excusedabsencerequest": ("view", "change"),
+        # The chart audit trail page; audit rows are never changed, by anyone.
+        "audit.accessevent": ("view",),
+        "auditlog.logentry": ("view",),
     },
     Role.CLINICIAN: {
         "programs.program": ("view",),

@@ -10,22 +10,34 @@ import re
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# "@" may arrive percent-encoded (%40) in a logged URL, e.g. runserver's request lines.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+(?:@|%40)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 # E.164 (+15555550123) and the usual US ways of writing a number: (555) 555-0123,
 # 555-555-0123, 555.555.0123, 555 555 0123, optionally with a leading 1 or +1. A bare run of
 # ten digits is left alone: it is far more often an id or an epoch timestamp than a phone.
 _PHONE = re.compile(
-    r"(?<![\w+])(?:"
-    r"\+[1-9]\d{7,14}"
+    r"(?<![\w+%])(?:"
+    r"(?:\+|%2[Bb])[1-9]\d{7,14}"
     r"|(?:\+?1[\s.\-]?)?\(\d{3}\)\s?\d{3}[\s.\-]\d{4}"
     r"|(?:\+?1[\s.\-])?\d{3}[\s.\-]\d{3}[\s.\-]\d{4}"
     r")(?!\w)"
 )
 
 
+# Message-IDs look like addresses but name no one: Django's make_msgid() gives
+# <timestamp.pid.random@host>. Logged so a message can be traced at the mail server; nobody's
+# address has a local part of three or more dot-separated runs of digits.
+_MESSAGE_ID_LOCAL_PART = re.compile(r"\d+(?:\.\d+){2,}")
+
+
+def _mask_email(match: re.Match) -> str:
+    local_part = re.split(r"@|%40", match.group(0), maxsplit=1)[0]
+    return match.group(0) if _MESSAGE_ID_LOCAL_PART.fullmatch(local_part) else EMAIL_MASK
+
+
 def redact_contact_details(text: str) -> str:
     """Return `text` with email addresses and phone numbers replaced by placeholders."""
-    return _PHONE.sub(PHONE_MASK, _EMAIL.sub(EMAIL_MASK, text))
+    return _PHONE.sub(PHONE_MASK, _EMAIL.sub(_mask_email, text))
 
 
 class RedactContactDetailsFilter(logging.Filter):

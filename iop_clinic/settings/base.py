@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
@@ -226,6 +227,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "iop_sessions.raise_below_minimum_followups",
         "schedule": timedelta(days=1),
     },
+    # Daily, at a quiet hour (UTC); see iop_clinic/security/retention.py.
+    "purge-expired-message-bodies": {
+        "task": "iop_clinic.purge_expired_message_bodies",
+        "schedule": crontab(hour=4, minute=15),
+    },
 }
 
 # --- Reminders (sessions/reminders/; README "Reminders") ----------------------------------
@@ -264,6 +270,17 @@ ROLLING_SCHEDULE_HORIZON_WEEKS = env.int("ROLLING_SCHEDULE_HORIZON_WEEKS", defau
 # Participant portal: how long an emailed invitation and a sign-in link stay usable.
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
 PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=30)
+
+# Retention: reminder text and provider payloads are emptied this many days after the row was
+# made (iop_clinic/security/retention.py; the row itself stays). Each RETENTION_PURGE entry is
+# (model, the timestamp that ages a row, fields to empty); a model not installed yet is logged
+# as a warning and skipped.
+REMINDER_RETENTION_DAYS = env.int("REMINDER_RETENTION_DAYS", default=30)
+if REMINDER_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("REMINDER_RETENTION_DAYS must be at least 1.")
+RETENTION_PURGE: list[tuple[str, str, list[str]]] = [
+    ("iop_sessions.Reminder", "created_at", ["body", "detail"]),
+]
 
 # Every handler carries the redaction filter (the security.E002 check insists), and Django's
 # own loggers are pointed at it, so no email address or phone number reaches a log line.

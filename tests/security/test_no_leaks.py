@@ -20,6 +20,10 @@ from iop_clinic.security.logging import RedactContactDetailsFilter, redact_conta
     "+1 555 555 0123",
     "1-555-555-0123",
     "+1 (555) 555-0123",
+    "jane.doe%40example.com",
+    "%2B15555550123",
+    "5555550123@txt.example.com",
+    "1.2@example.com",
 ])
 def test_it_masks_contact_details(text):
     masked = redact_contact_details(f"sending to {text} now")
@@ -31,6 +35,7 @@ def test_it_masks_contact_details(text):
 @pytest.mark.parametrize("text", [
     "reminder 12345 claimed", "sent at 2026-03-02 14:00:00", "epoch 1772460000",
     "participant 5f0c9a1e-6d1b-4c1e-9f3a-1d2b3c4d5e6f", "took 0.125 s", "version 5.2.19",
+    "message_id=<179576027911.18467.14042271526623489756@clinic.example>",
 ])
 def test_it_leaves_ids_dates_and_numbers_alone(text):
     assert redact_contact_details(text) == text

@@ -1,0 +1,116 @@
+"""The director's "who viewed or changed this chart" page."""
+import pytest
+from auditlog.context import set_actor
+from django.contrib.auth.models import Group, Permission
+from django.test import RequestFactory
+
+from iop_clinic.accounts.roles import Role
+from iop_clinic.audit.models import AccessEvent
+from iop_clinic.audit.services import audit_access
+from tests import factories
+from tests.auth import sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def trail_url(participant) -> str:
+    return f"/participants/{participant.code}/audit/"
+
+
+def viewed_by(user, obj, what="chart"):
+    request = RequestFactory().get(f"/participants/{obj.code}/")
+    request.user = user
+    audit_access(request=request, obj=obj, what=what)
+
+
+@pytest.fixture
+def chart(site, clinician, front_desk):
+    participant = factories.ParticipantFactory(home_site=site, first_name="Quill")
+    with set_actor(front_desk):
+        factories.ContactConsentFactory(participant=participant, channel="email")
+        participant.phone = "+15550109999"
+        participant.save()
+    viewed_by(clinician, participant)
+    return participant
+
+
+def test_it_shows_directors_who_viewed_and_who_changed_the_chart(client, director, clinician,
+                                                                front_desk, chart):
+    sign_in(client, director)
+
+    response = client.get(trail_url(chart))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Who viewed or changed this chart" in html
+    rows = html.split('id="audit-trail"')[1]
+    assert str(clinician) in rows and "viewed" in rows and "chart" in rows
+    assert str(front_desk) in rows and "changed" in rows and "+15550109999" in rows
+    assert "Contact consent" in rows and "created" in rows
+
+
+def test_it_records_the_directors_look_at_the_trail(client, director, chart):
+    sign_in(client, director)
+
+    client.get(trail_url(chart))
+
+    event = AccessEvent.objects.filter(actor=director).get()
+    assert (event.participant_id, event.what) == (chart.pk, "audit trail")
+
+
+@pytest.mark.parametrize("persona", ["clinician", "front_desk"])
+def test_it_refuses_other_roles(client, persona, request, chart):
+    sign_in(client, request.getfixturevalue(persona))
+
+    assert client.get(trail_url(chart)).status_code == 403
+
+
+def test_it_sends_anonymous_visitors_to_sign_in(client, chart):
+    response = client.get(trail_url(chart))
+
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+def test_it_answers_404_for_another_sites_participant(client, other_site, director):
+    stranger = factories.ParticipantFactory(home_site=other_site)
+    sign_in(client, director)
+
+    assert client.get(trail_url(stranger)).status_code == 404
+    assert not AccessEvent.objects.filter(participant_id=stranger.pk).exists()
+
+
+def test_it_gives_directors_view_permission_on_audit_rows_and_nobody_change(director,
+                                                                           clinician):
+    assert director.has_perms(["audit.view_accessevent", "auditlog.view_logentry"])
+    assert not director.has_perm("auditlog.change_logentry")
+    assert not director.has_perm("auditlog.delete_logentry")
+    assert not clinician.has_perm("audit.view_accessevent")
+    assert not director.is_staff, "directors read the trail in the app, not in the admin"
+
+
+def test_it_refuses_a_director_whose_role_lost_the_audit_permissions(client, director, chart):
+    group = Group.objects.get(name=Role.DIRECTOR.label)
+    group.permissions.remove(*Permission.objects.filter(codename="view_accessevent"))
+    sign_in(client, director)
+
+    assert client.get(trail_url(chart)).status_code == 403
+
+
+@pytest.mark.parametrize("size", [1, 12])
+def test_it_keeps_a_fixed_query_budget(client, director, clinician, front_desk, site, size,
+                                       django_assert_max_num_queries):
+    participant = factories.ParticipantFactory(home_site=site)
+    for _ in range(size):
+        with set_actor(front_desk):
+            factories.AttendanceFactory(participant=participant)
+            consent = factories.ContactConsentFactory(participant=participant, channel="sms")
+            consent.revoked_at, consent.revoked_source = consent.given_at, "portal"
+            consent.save()
+        viewed_by(clinician, participant)
+    sign_in(client, director)
+
+    # session, user, groups, sites, participant, 2 permissions, 2 trail reads, audit insert (+CT)
+    with django_assert_max_num_queries(12):
+        response = client.get(trail_url(participant))
+    assert response.status_code == 200
+    assert response.content.decode().count("<tr>") >= 2 * size + 1
