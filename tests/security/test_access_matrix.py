@@ -99,6 +99,25 @@ MATRIX: dict[str, E] = {
     "program_edit": E("200 403 403 403 403 403 login", lambda w: [w.track_a.program_id]),
     "track_create": E("200 403 403 403 403 403 login"),
     "track_edit": E("200 403 403 403 403 403 login", lambda w: [w.track_a.pk]),
+    # The track page shows seats and the waitlist, where front desk admits people.
+    "track_detail": E(f"{_S} 404 403 403 login", lambda w: [w.track_a.pk]),
+    "schedule_generate": E("200 403 403 403 403 403 login", lambda w: [w.track_a.pk]),
+    "closure_list": E("200 403 403 403 403 403 login"),
+    # Intake, enrollment and the participant's record: front desk and directors.
+    "participant_intake": E("200 403 200 403 403 403 login"),
+    "participant_edit": E("200 403 200 403 403 403 login", lambda w: [w.participant_a.code]),
+    "participant_consent": E("302 403 302 403 403 403 login", lambda w: [w.participant_a.code],
+                             method="POST"),
+    "personal_session_new": E(f"{_S} 404 403 403 login", lambda w: [w.participant_a.code]),
+    "session_cancel": E(f"{_S} 404 403 403 login", lambda w: [w.session_a.pk]),
+    "waitlist_admit": E("302 403 302 403 403 403 login", lambda w: [w.enrollment_a.pk],
+                        method="POST"),
+    "waitlist_pass": E("302 403 302 403 403 403 login", lambda w: [w.enrollment_a.pk],
+                       method="POST"),
+    "enrollment_hold": E("200 403 200 403 403 403 login", lambda w: [w.enrollment_a.pk]),
+    "enrollment_resume": E("302 403 302 403 403 403 login", lambda w: [w.enrollment_a.pk],
+                           method="POST"),
+    "enrollment_discharge": E("200 403 403 404 403 403 login", lambda w: [w.enrollment_a.pk]),
     # Portal: a participant's own pages; staff are sent home.
     "portal-home": E("home home home home 200 200 login"),
     "portal-progress": E("home home home home 200 200 login"),
@@ -196,6 +215,7 @@ class World:
     feed_token: str
     invitation_token: str
     sign_in_token: str
+    enrollment_a: Any
 
 
 def _participant(site, track, name: str):
@@ -254,6 +274,7 @@ def build_world() -> World:
                               lifetime=dt.timedelta(days=7), by=None),
         sign_in_token=link(participant=participant_a, purpose=PortalLinkPurpose.SIGN_IN,
                            lifetime=dt.timedelta(minutes=30), by=None),
+        enrollment_a=participant_a.enrollments.get(),
     )
 
 

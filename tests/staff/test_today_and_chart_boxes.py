@@ -1,4 +1,4 @@
-"""Staff see failed reminders on Today and each participant's reminder history on the chart."""
+"""Boxes on Today and the chart: failed reminders, reminder history, the audit-trail link."""
 import datetime as dt
 
 import pytest
@@ -64,3 +64,13 @@ def test_it_keeps_the_boxes_within_fixed_budgets(as_clinician, site, size,
     with django_assert_max_num_queries(19):
         chart = as_clinician.get(reverse("participant_chart", args=[participant.code]))
         assert chart.status_code == 200
+
+
+def test_it_links_directors_not_clinicians_to_who_viewed_the_chart(as_director, as_clinician,
+                                                                    site):
+    participant = factories.ParticipantFactory(home_site=site)
+    url = reverse("participant_chart", args=[participant.code])
+    trail = reverse("participant_audit_trail", args=[participant.code])
+
+    assert trail in as_director.get(url).content.decode()
+    assert trail not in as_clinician.get(url).content.decode()
