@@ -7,7 +7,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test migrate seed bench clean
+.PHONY: install run test lint migrate seed bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-ci.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ seed: migrate
 # scripts/run_procfile.py is honcho, made to stop a Celery worker cleanly (see there why).
 run: migrate seed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/run_procfile.py start -f Procfile -p $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -2,7 +2,6 @@
 
 Progress comes from `sessions.selectors.ledger.hours_ledger`, the same ledger staff see.
 """
-import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta

@@ -6,19 +6,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from iop_clinic.accounts.access import director_required, site_ids_for
+from iop_clinic.forms import add_service_errors
 
 from . import selectors
 from .forms import ProgramForm
 from .models import Program
 from .services import program_save
 
-
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @director_required
@@ -35,7 +29,7 @@ def program_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         try:
             program_save(program=form.save(commit=False))
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Program saved."))
             return redirect("program_list")

@@ -30,6 +30,7 @@ from iop_clinic.accounts.access import (
     staff_required,
 )
 from iop_clinic.audit.services import audit_access
+from iop_clinic.forms import add_service_errors
 
 from .forms import (
     AttendanceMarkForm,
@@ -51,14 +52,6 @@ from .services.followups import followup_resolve
 SEARCH_PAGE_SIZE = 25
 FOLLOWUP_PAGE_SIZE = 25
 
-
-def _apply_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form: field errors where they belong."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --- Week calendar -------------------------------------------------------------------------
@@ -140,7 +133,7 @@ def attendance_mark_view(request: HttpRequest, pk: int, attendance_pk: int) -> H
             )
             form = None
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
     if not request.htmx:
         if form is None:
             return redirect("roster", pk=session.pk)
@@ -208,7 +201,7 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 followup_resolve(followup=followup, outcome_note=form.cleaned_data["outcome_note"],
                                  by=request.user)
             except ValidationError as error:
-                _apply_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("Follow-up resolved."))
                 return redirect("followup_list")

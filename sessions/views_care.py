@@ -27,6 +27,7 @@ from iop_clinic.accounts.access import (
     tracks_for,
 )
 from iop_clinic.accounts.roles import Role
+from iop_clinic.forms import add_service_errors
 from participants.services import consent_give, consent_revoke, participant_update
 from programs.models import Room, SessionKind, SessionType
 
@@ -48,13 +49,6 @@ from .services.enrollment import (
 from .services.intake import participant_intake
 from .services.schedule import personal_session_schedule, session_cancel
 
-
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _require(allowed: bool) -> None:
@@ -107,7 +101,7 @@ def participant_intake_view(request: HttpRequest) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             if result.waitlist_position:
                 messages.warning(request, _(
@@ -139,7 +133,7 @@ def participant_edit(request: HttpRequest, code) -> HttpResponse:
             participant_update(participant=fresh, data={
                 name: form.cleaned_data[name] for name in form.Meta.fields})
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Profile saved."))
             return _chart(fresh)
@@ -232,7 +226,7 @@ def enrollment_hold_view(request: HttpRequest, pk: int) -> HttpResponse:
             enrollment_hold(enrollment=enrollment, reason=form.cleaned_data["reason"],
                             by=request.user)
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The enrollment is on hold; the seat stays theirs."))
             return _chart(enrollment.participant)
@@ -273,7 +267,7 @@ def enrollment_discharge_view(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=data["reason"], note=data["note"], care_plan=form.care_plan(),
                 followups=form.followups(), facilitator=request.user, by=request.user)
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("%(name)s is discharged; the seat is offered to the "
                                         "next person waiting.") % {"name": participant.full_name})
@@ -308,7 +302,7 @@ def personal_session_new(request: HttpRequest, code) -> HttpResponse:
                 duration_minutes=data["duration_minutes"], facilitator=data["facilitator"],
                 room=data["room"], title=data["title"], repeat_weekly=data["repeat_weekly"])
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("%(count)s session(s) booked.") % {
                 "count": len(sessions)})
@@ -327,7 +321,7 @@ def session_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             session_cancel(session=session, reason=form.cleaned_data["reason"], by=request.user)
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Session cancelled; everyone expected is released."))
             return redirect("roster", pk=session.pk)

@@ -23,6 +23,7 @@ from iop_clinic.accounts.access import (
     sites_for,
     staff_required,
 )
+from iop_clinic.forms import add_service_errors
 from programs.forms import SlotFormSet, TrackForm
 from programs.models import Track
 
@@ -32,13 +33,6 @@ from .selectors import care
 from .services.schedule import closure_add, schedule_generate, schedule_preview
 from .services.timetable import track_timetable_save
 
-
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @staff_required
@@ -77,7 +71,7 @@ def track_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 result = track_timetable_save(track=form.save(commit=False), slots=slots,
                                               deleted_slots=formset.deleted_objects)
             except ValidationError as error:
-                _apply_errors(form, error)
+                add_service_errors(form, error)
             else:
                 note = _("Track saved.")
                 moved = result.sessions_changed + result.sessions_removed
@@ -136,7 +130,7 @@ def schedule_generate_view(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             error = error or exc
     if error is not None:
-        _apply_errors(form, error)
+        add_service_errors(form, error)
     return render(request, "programs/schedule_preview.html", {
         "track": track, "form": form, "plan": plan,
         "weeks": _preview_weeks(plan) if plan else [],
@@ -157,7 +151,7 @@ def closure_list(request: HttpRequest) -> HttpResponse:
         try:
             closure_add(site=site, date=day, reason=form.cleaned_data["reason"])
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             # The sessions that closure cancelled, to show the director what changed.
             cancelled = list(TherapySession.objects.filter(

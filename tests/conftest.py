@@ -1,4 +1,4 @@
-"""Shared fixtures: personas, the clinic they work in, and the real-service gates."""
+"""Shared fixtures: personas, the clinic they work in, the real-service gates, the browser."""
 import os
 
 import pytest
@@ -97,3 +97,27 @@ def admin_user(db):
 def admin_client(client, admin_user):
     """pytest-django's admin_client, signed in past the admin site's second factor."""
     return sign_in(client, admin_user)
+
+
+# --- The browser -------------------------------------------------------------------------
+
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's headless Chromium driven by Playwright (which cannot download its own here).
+
+    Playwright's sync API runs an event loop in this thread while the test's ORM calls and
+    pytest-django's live server stay synchronous Django code, hence DJANGO_ALLOW_ASYNC_UNSAFE.
+    """
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM_PATH, headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield browser
+        browser.close()

@@ -4,7 +4,6 @@ These run on the real clock (a browser drops cookies that expire in its past), s
 time zone is picked to put local noon near now and "tonight" stays tonight.
 """
 import datetime as dt
-import os
 import re
 import zoneinfo
 from pathlib import Path
@@ -19,27 +18,13 @@ from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 TIMEOUT_MS = 10_000
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def phone(browser):
-    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=1)
+def phone(chromium):
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=1)
     context.set_default_timeout(TIMEOUT_MS)
     yield context
     context.close()
@@ -132,7 +117,7 @@ def test_it_shows_tonights_sessions(phone, live_server, participant):
     shot(page, "progress")
 
 
-def test_it_takes_an_excuse_request_that_a_clinician_approves(browser, phone, live_server,
+def test_it_takes_an_excuse_request_that_a_clinician_approves(chromium, phone, live_server,
                                                              participant, clinic):
     sign_in_as(phone, live_server, participant.user)
     page = phone.new_page()
@@ -145,7 +130,7 @@ def test_it_takes_an_excuse_request_that_a_clinician_approves(browser, phone, li
     page.get_by_text("Excuse requested").first.wait_for()
     shot(page, "excuse-requested")
 
-    staff = browser.new_context(viewport={"width": 1024, "height": 768})
+    staff = chromium.new_context(viewport={"width": 1024, "height": 768})
     staff.set_default_timeout(TIMEOUT_MS)
     sign_in_as(staff, live_server, clinic["clinician"])
     from sessions.models import ExcusedAbsenceRequest

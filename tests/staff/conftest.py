@@ -71,3 +71,17 @@ def make_group_session(track, *, size: int, day: dt.date = MONDAY, hour: int = 1
 @pytest.fixture
 def group_session(track, clinician):
     return make_group_session(track, size=3, facilitator=clinician)
+
+
+@pytest.fixture
+def tablet(chromium):
+    """A 768-px-wide tablet page that collects JavaScript errors in `page.js_errors`."""
+    context = chromium.new_context(viewport={"width": 768, "height": 1024})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.js_errors = errors
+    yield page
+    context.close()

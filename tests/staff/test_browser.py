@@ -3,7 +3,6 @@
 Time is not frozen here: the browser keeps its own clock for cookie expiry, so the sessions are
 built on today's date at the site instead.
 """
-import os
 from pathlib import Path
 
 import pytest
@@ -16,40 +15,11 @@ from tests.auth import needs_second_factor, sign_in
 
 from .conftest import make_group_session
 
-# Playwright's sync API runs an event loop in this thread; the live server and the test's
-# database access are still synchronous Django code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"), headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def tablet(chromium):
-    context = chromium.new_context(viewport={"width": 768, "height": 1024})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.js_errors = errors
-    yield page
-    context.close()
 
 
 def _sign_in(page, live_server, user):

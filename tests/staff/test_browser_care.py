@@ -1,6 +1,5 @@
 """Round-2 journeys in real Chromium at tablet width (see test_browser.py for the setup)."""
 import datetime as dt
-import os
 
 import pytest
 from django.urls import reverse
@@ -12,9 +11,8 @@ from sessions.services.enrollment import enrollment_discharge
 from tests import factories
 
 from .conftest import make_group_session
-from .test_browser import _shoot, _sign_in, _today_at, chromium, tablet  # noqa: F401
+from .test_browser import _shoot, _sign_in, _today_at
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
