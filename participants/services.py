@@ -1,9 +1,7 @@
 """Writes about participants: their record and their consent to be contacted.
 
-Reminders depend on contact details and consent, so every change here asks the sessions app to
-re-plan them. Apps build one way (sessions on participants), so that hook is imported inside the
-function that calls it, never at module level: no import cycle, and participants' models and
-selectors stay free of sessions.
+Reminders depend on contact details and consent, so every change here announces
+`signals.reminder_inputs_changed`; the sessions app, which builds on this one, re-plans them.
 """
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +14,7 @@ from django.utils.translation import gettext as _
 from programs.models import Site
 
 from .models import ConsentChannel, ConsentSource, ContactConsent, Participant, ReminderChannels
+from .signals import reminder_inputs_changed
 
 # Fields staff may change through participant_update; the code and created_at never change.
 UPDATABLE_FIELDS = frozenset({
@@ -27,10 +26,7 @@ _REMINDER_FIELDS = frozenset({"email", "phone", "home_site", "time_zone", "remin
 
 
 def _replan(participant_ids: list[int]) -> None:
-    # Lazy import: sessions builds on participants, never the other way round at import time.
-    from sessions.services import replan
-
-    replan.reminders_replan_on_commit(participant_ids=participant_ids)
+    reminder_inputs_changed.send(sender=Participant, participant_ids=participant_ids)
 
 
 def _record_number_taken(record_number: str, *, exclude_pk: int | None = None) -> bool:
