@@ -63,7 +63,7 @@ def main() -> None:
         redis_server.start()
         env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_server.url,
                "DJANGO_SETTINGS_MODULE": "iop_clinic.settings.test",
-               "SMS_BACKEND": "sessions.channels.sms.FileBackend",
+               "TEST_SMS_BACKEND": "sessions.channels.sms.FileBackend",
                "SMS_FILE_PATH": str(workdir / "sms"), "LOG_LEVEL": "WARNING",
                "PYTHONPATH": str(ROOT)}
         os.environ.update(env)
