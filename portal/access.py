@@ -1,4 +1,5 @@
-"""Who may see which portal page: one helper per kind of visitor, used by every view."""
+"""Who may see which portal page. Staff pages in the portal use the staff access layer
+(`iop_clinic.accounts.access`); this module only adds what is the portal's own: the participant."""
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
@@ -44,33 +45,3 @@ def participant_required(view):
         with timezone.override(participant.zone):
             return view(request, *args, **kwargs)
     return wrapper
-
-
-def _staff_check(request: HttpRequest, *, clinical: bool):
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    user = request.user
-    allowed = user.is_director or (user.is_clinician if clinical else user.is_clinic_staff)
-    if not allowed:
-        raise PermissionDenied
-    return None
-
-
-def staff_required(view=None, *, clinical: bool = False):
-    """Staff pages. `clinical=True` admits only clinicians and directors."""
-    def decorate(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            refused = _staff_check(request, clinical=clinical)
-            if refused is not None:
-                return refused
-            return view(request, *args, **kwargs)
-        return wrapper
-    return decorate(view) if view is not None else decorate
-
-
-def staff_site_ids(user) -> set[int] | None:
-    """Sites a staff member may act for; None means every site (superusers)."""
-    if user.is_superuser:
-        return None
-    return set(user.sites.values_list("pk", flat=True))

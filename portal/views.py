@@ -4,7 +4,6 @@ import json
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,14 +12,21 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from iop_clinic.accounts.access import (
+    get_participant_or_404,
+    role_required,
+    site_ids_for,
+    staff_required,
+)
+from iop_clinic.accounts.roles import Role
 from iop_clinic.audit.services import audit_access
-from participants.models import Participant, PortalLinkPurpose
+from participants.models import PortalLinkPurpose
 from sessions.models import ExcusedAbsenceRequest
 from sessions.services.excuses import excuse_approve, excuse_decline, excuse_request
 
 from . import selectors, services
 from .record import participant_record, record_filename
-from .access import participant_required, staff_required, staff_site_ids
+from .access import participant_required
 from .feed import feed_render
 from .forms import (
     ExcuseDeclineForm, ExcuseRequestForm, PortalSetPasswordForm, ReminderPreferencesForm,
@@ -233,28 +239,24 @@ def _next_or(request, default: str) -> str:
     return default
 
 
-def _staff_participant(request, code) -> Participant:
-    sites = staff_site_ids(request.user)
-    qs = Participant.objects.select_related("home_site")
-    if sites is not None:
-        qs = qs.filter(Q(home_site_id__in=sites) | Q(enrollments__track__site_id__in=sites))
-    return get_object_or_404(qs.distinct(), code=code)
-
-
 def _staff_excuse(request, code) -> ExcusedAbsenceRequest:
-    sites = staff_site_ids(request.user)
-    qs = ExcusedAbsenceRequest.objects.select_related(
-        "attendance__participant", "attendance__session__site", "attendance__session__room",
-        "attendance__session__session_type", "decided_by")
-    if sites is not None:
-        qs = qs.filter(attendance__session__site_id__in=sites)
-    return get_object_or_404(qs, code=code)
+    return get_object_or_404(
+        ExcusedAbsenceRequest.objects.filter(
+            attendance__session__site_id__in=site_ids_for(request.user))
+        .select_related("attendance__participant", "attendance__session__site",
+                        "attendance__session__room", "attendance__session__session_type",
+                        "decided_by"),
+        code=code)
+
+
+# Answering an excuse request is a clinical decision: clinicians and directors only.
+clinical_required = role_required(Role.CLINICIAN)
 
 
 @require_POST
 @staff_required
 def staff_invite(request, code):
-    participant = _staff_participant(request, code)
+    participant = get_participant_or_404(request.user, code)
     try:
         services.portal_invite(participant=participant, by=request.user,
                                base_url=request.build_absolute_uri("/"))
@@ -266,7 +268,7 @@ def staff_invite(request, code):
 
 
 @never_cache
-@staff_required(clinical=True)
+@clinical_required
 def staff_excuse_review(request, code):
     excuse_obj = _staff_excuse(request, code)
     attendance = excuse_obj.attendance
@@ -279,7 +281,7 @@ def staff_excuse_review(request, code):
 
 
 @require_POST
-@staff_required(clinical=True)
+@clinical_required
 def staff_excuse_approve(request, code):
     excuse_obj = _staff_excuse(request, code)
     try:
@@ -292,7 +294,7 @@ def staff_excuse_approve(request, code):
 
 
 @require_POST
-@staff_required(clinical=True)
+@clinical_required
 def staff_excuse_decline(request, code):
     excuse_obj = _staff_excuse(request, code)
     form = ExcuseDeclineForm(request.POST)

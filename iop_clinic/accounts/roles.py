@@ -62,7 +62,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "iop_sessions.attendancechange": ("view",),
         # Front desk sees follow-ups to call people back; an outcome is a clinical note, so
         # resolving stays with clinicians (access.can_write_clinical_notes). Excuse requests are
-        # answered on clinical pages only (portal.access.staff_required(clinical=True)).
+        # answered on clinical pages only (portal.views.clinical_required).
         "iop_sessions.followup": ("view",),
     },
 }
