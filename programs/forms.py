@@ -17,7 +17,8 @@ class ProgramForm(forms.ModelForm):
                   "consecutive_absences_to_escalate", "is_active"]
 
 
-def _staff_at(site_ids, roles=None):
+def staff_at(site_ids, roles=None):
+    """Active staff linked to these sites, optionally only those holding one of `roles`."""
     users = get_user_model().objects.filter(sites__in=site_ids, is_active=True)
     if roles:
         users = users.filter(groups__name__in=[Role(r).label for r in roles])
@@ -42,8 +43,8 @@ class TrackForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = Site.objects.filter(pk__in=site_ids)
         self.fields["program"].queryset = Program.objects.order_by("name")
-        self.fields["lead_clinician"].queryset = _staff_at(site_ids,
-                                                           [Role.CLINICIAN, Role.DIRECTOR])
+        self.fields["lead_clinician"].queryset = staff_at(site_ids,
+                                                          [Role.CLINICIAN, Role.DIRECTOR])
 
 
 class WeeklySlotForm(forms.ModelForm):
@@ -68,7 +69,7 @@ class BaseSlotFormSet(BaseInlineFormSet):
                 "session_type": SessionType.objects.filter(
                     kind__in=SessionKind.track_kinds()).order_by("name"),
                 "room": Room.objects.filter(site_id__in=self.site_ids).select_related("site"),
-                "facilitator": _staff_at(self.site_ids),
+                "facilitator": staff_at(self.site_ids),
             }
             self._shared_choices = {}
             for name, queryset in querysets.items():

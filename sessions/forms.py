@@ -5,6 +5,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from programs.forms import StaffChoiceField
+
 from .models import AttendanceStatus, FollowUpStatus
 
 MARK_CHOICES = [(value, label) for value, label in AttendanceStatus.choices
@@ -76,11 +78,6 @@ class ParticipantSearchForm(forms.Form):
 
 
 # --- Intake, profile, consent, enrollment and scheduling (round 2) --------------------------
-
-class StaffChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.get_full_name() or obj.username
-
 
 def _date_widget():
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

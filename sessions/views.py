@@ -6,7 +6,6 @@ attendance, and apps only build one way (sessions on participants, never back).
 from datetime import timedelta
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -31,6 +30,7 @@ from iop_clinic.accounts.access import (
 )
 from iop_clinic.audit.services import audit_access
 from iop_clinic.forms import add_service_errors
+from programs.forms import staff_at
 
 from .forms import (
     AttendanceMarkForm,
@@ -170,8 +170,7 @@ def roster_rest_present(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def followup_list(request: HttpRequest) -> HttpResponse:
     site_ids = site_ids_for(request.user)
-    people = list(get_user_model().objects.filter(sites__in=site_ids, is_active=True)
-                  .distinct().order_by("last_name", "first_name", "pk"))
+    people = list(staff_at(site_ids))
     form = FollowUpFilterForm(request.GET or {"assignee": "me", "status": "open"},
                               assignees=people)
     assignee_id, status = request.user.pk, "open"

@@ -6,7 +6,6 @@ layer (another site's object is a 404), parses a form, calls one service and red
 service's ValidationError lands on the form and nothing is written.
 """
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -29,6 +28,7 @@ from iop_clinic.accounts.access import (
 from iop_clinic.accounts.roles import Role
 from iop_clinic.forms import add_service_errors
 from participants.services import consent_give, consent_revoke, participant_update
+from programs.forms import staff_at
 from programs.models import Room, SessionKind, SessionType
 
 from .forms import (
@@ -57,15 +57,7 @@ def _require(allowed: bool) -> None:
 
 
 def _clinicians(site_ids):
-    return (get_user_model().objects.filter(
-        sites__in=site_ids, is_active=True,
-        groups__name__in=[Role.CLINICIAN.label, Role.DIRECTOR.label])
-        .distinct().order_by("last_name", "first_name", "pk"))
-
-
-def _staff(site_ids):
-    return (get_user_model().objects.filter(sites__in=site_ids, is_active=True)
-            .distinct().order_by("last_name", "first_name", "pk"))
+    return staff_at(site_ids, [Role.CLINICIAN, Role.DIRECTOR])
 
 
 def _chart(participant) -> HttpResponse:
