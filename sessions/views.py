@@ -61,11 +61,7 @@ def week_calendar(request: HttpRequest) -> HttpResponse:
     sites = list(sites_for(request.user).order_by("name"))
     if not sites:
         return render(request, "sessions/calendar.html", {"no_sites": True})
-    chosen = sites[0]
-    raw_site = request.GET.get("site")
-    for site in sites:
-        if raw_site and str(site.pk) == raw_site:
-            chosen = site
+    chosen = next((site for site in sites if str(site.pk) == request.GET.get("site")), sites[0])
     choices = pages.calendar_filter_choices(site=chosen)
     today = timezone.now().astimezone(chosen.zone).date()
     form = CalendarFilterForm(request.GET or None, sites=sites, **choices,
@@ -135,10 +131,9 @@ def attendance_mark_view(request: HttpRequest, pk: int, attendance_pk: int) -> H
         except ValidationError as error:
             add_service_errors(form, error)
     if not request.htmx:
-        if form is None:
-            return redirect("roster", pk=session.pk)
-        messages.error(request, _("Nothing was changed: %(errors)s") % {
-            "errors": " ".join(e for errors in form.errors.values() for e in errors)})
+        if form is not None:
+            messages.error(request, _("Nothing was changed: %(errors)s") % {
+                "errors": " ".join(e for errors in form.errors.values() for e in errors)})
         return redirect("roster", pk=session.pk)
     context = _roster_context(request, session)
     context["row"] = {"attendance": pages.roster_row(attendance_pk=attendance.pk, session=session),
