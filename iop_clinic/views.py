@@ -40,6 +40,7 @@ class SignOutView(auth_views.LogoutView):
 def home(request: HttpRequest) -> HttpResponse:
     """The day's sessions at my sites in time order, and the open follow-ups."""
     site_ids = site_ids_for(request.user)
+    may_review_excuses = can_write_clinical_notes(request.user)
     today = timezone.localdate()  # the staff decorator made the user's site zone current
     form = DayForm(request.GET or None)
     day = today
@@ -60,9 +61,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "can_mark": can_mark_attendance(request.user),
         "at_risk": participants_at_risk(site_ids=site_ids, today=today),
         "pending_excuses": (care.pending_excuses(site_ids=site_ids)
-                            if can_write_clinical_notes(request.user) else []),
+                            if may_review_excuses else []),
         "offered_seats": care.offered_seats(site_ids=site_ids),
         "failed_reminders": reminder_reads.failed_reminders(site_ids=site_ids, today=today),
         "can_enroll": can_enroll(request.user),
-        "can_review_excuses": can_write_clinical_notes(request.user),
+        "can_review_excuses": may_review_excuses,
     })
