@@ -23,9 +23,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum
-from django.utils import timezone
 
 from participants.models import Enrollment, EnrollmentStatus
+from programs.selectors import site_today
 
 from ..models import Attendance, AttendanceStatus, SessionStatus
 
@@ -129,7 +129,7 @@ def hours_ledger(*, enrollment: Enrollment, today: date | None = None) -> HoursL
             pk=enrollment.pk)
     track = enrollment.track
     if today is None:
-        today = timezone.localdate(timezone=track.site.zone)
+        today = site_today(site=track.site)
     minimum_hours = Decimal(track.program.min_weekly_hours or 0)
     minimum = _minimum_minutes(minimum_hours)
     start, end = _window(enrollment)

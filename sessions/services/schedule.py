@@ -23,6 +23,7 @@ from participants.models import ContinuingCarePlan, Enrollment, EnrollmentStatus
 from programs.models import (
     Closure, Room, SessionKind, SessionType, Site, Track, TrackMode, WeeklySlot,
 )
+from programs.selectors import site_today
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from .audited import rows_bulk_update, rows_create, rows_delete, rows_update
@@ -91,10 +92,6 @@ class SlotChangeResult:
 
 
 # --- Helpers ---------------------------------------------------------------------------------
-
-def _local_today(site: Site) -> date:
-    return timezone.now().astimezone(site.zone).date()
-
 
 def _aware(day: date, at: time, zone: ZoneInfo) -> datetime:
     # A wall-clock time skipped by a DST change (02:30 on spring-forward) comes out an hour later.
@@ -250,7 +247,7 @@ def _generate(*, track: Track, until: date | None, skip_conflicts: bool,
         _site_lock(track.site_id)
         locked = _track_lock(track.pk)
         _track_check(locked, until)
-        first, last = _window(locked, until, today or _local_today(locked.site))
+        first, last = _window(locked, until, today or site_today(site=locked.site))
         slots = _slots_of(locked)
         _slots_check(locked, slots)
         plan = _plan_build(track=locked, slots=slots, first=first, last=last, lock=True)
@@ -268,7 +265,7 @@ def schedule_preview(*, track: Track, until: date | None = None) -> SchedulePlan
     """What `schedule_generate` would create now: new sessions, closures skipped, clashes found."""
     track = Track.objects.select_related("site", "program").get(pk=track.pk)
     _track_check(track, until)
-    first, last = _window(track, until, _local_today(track.site))
+    first, last = _window(track, until, site_today(site=track.site))
     slots = _slots_of(track)
     _slots_check(track, slots)
     return _plan_build(track=track, slots=slots, first=first, last=last)
