@@ -133,6 +133,18 @@ def _moment(at: datetime | None) -> datetime:
     return at
 
 
+def _standing_consent_locked(participant: Participant, channel: str) -> ContactConsent | None:
+    """The consent standing on `channel`, read under the participant's row lock.
+
+    Serialises consent changes per participant, so two givers cannot both insert and a give and
+    a revoke cannot cross. Must run inside `transaction.atomic`.
+    """
+    Participant.objects.select_for_update().only("pk").get(pk=participant.pk)
+    return ContactConsent.objects.filter(
+        participant=participant, channel=channel, revoked_at__isnull=True
+    ).first()
+
+
 def consent_give(
     *, participant: Participant, channel: str, source: str, at: datetime | None = None
 ) -> ContactConsent:
@@ -144,11 +156,7 @@ def consent_give(
     _check_channel_and_source(channel, source)
     given_at = _moment(at)
     with transaction.atomic():
-        # Serialise consent changes per participant so two givers cannot both insert.
-        Participant.objects.select_for_update().only("pk").get(pk=participant.pk)
-        standing = ContactConsent.objects.filter(
-            participant=participant, channel=channel, revoked_at__isnull=True
-        ).first()
+        standing = _standing_consent_locked(participant, channel)
         if standing is not None:
             return standing
         consent = ContactConsent.objects.create(
@@ -168,10 +176,7 @@ def consent_revoke(
     _check_channel_and_source(channel, source)
     revoked_at = _moment(at)
     with transaction.atomic():
-        Participant.objects.select_for_update().only("pk").get(pk=participant.pk)
-        standing = ContactConsent.objects.filter(
-            participant=participant, channel=channel, revoked_at__isnull=True
-        ).first()
+        standing = _standing_consent_locked(participant, channel)
         if standing is None:
             return False
         if revoked_at < standing.given_at:
