@@ -95,15 +95,13 @@ def participant_update(*, participant: Participant, data: dict[str, Any]) -> Par
     with transaction.atomic():
         # Work on a fresh, locked copy so a failed validation leaves the caller's object as it was.
         current = Participant.objects.select_for_update().get(pk=participant.pk)
-        changed = {
-            name for name, value in data.items()
-            if getattr(current, name) != (value.strip() if isinstance(value, str) else value)
-        }
+        wanted = {name: value.strip() if isinstance(value, str) else value
+                  for name, value in data.items()}
+        changed = {name for name, value in wanted.items() if getattr(current, name) != value}
         if not changed:
             return participant
         for name in changed:
-            value = data[name]
-            setattr(current, name, value.strip() if isinstance(value, str) else value)
+            setattr(current, name, wanted[name])
         if "record_number" in changed and _record_number_taken(
             current.record_number, exclude_pk=current.pk
         ):
