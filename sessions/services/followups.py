@@ -27,6 +27,7 @@ from iop_clinic.accounts.access import can_write_clinical_notes
 from iop_clinic.accounts.roles import Role
 
 from participants.models import Enrollment, EnrollmentStatus
+from programs.selectors import site_today
 
 from ..models import Attendance, AttendanceStatus, FollowUp, FollowUpKind, FollowUpStatus
 from ..selectors.ledger import hours_ledger
@@ -189,7 +190,7 @@ def followup_raise_below_minimum(*, today=None) -> int:
                                    "track__site", "track__lead_clinician")
                    .order_by("pk"))
     for enrollment in enrollments:
-        local_today = today or timezone.now().astimezone(enrollment.track.site.zone).date()
+        local_today = today or site_today(site=enrollment.track.site)
         last_monday = local_today - timedelta(days=local_today.weekday() + 7)
         if not (enrollment.admission_date <= last_monday
                 and last_monday + timedelta(days=6) <= enrollment.planned_end_date):
