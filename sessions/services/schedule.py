@@ -26,6 +26,7 @@ from programs.models import (
 from programs.selectors import site_today
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from ..selectors.care import track_slots
 from .audited import rows_bulk_update, rows_create, rows_delete, rows_update
 from .conflicts import (
     BookingRequest, Conflict, conflicts_find, conflicts_refuse, resources_lock,
@@ -106,11 +107,6 @@ def _site_lock(site_id: int) -> None:
 def _track_lock(track_id: int) -> Track:
     return (Track.objects.select_for_update(of=("self",)).select_related("site", "program")
             .get(pk=track_id))
-
-
-def _slots_of(track: Track) -> list[WeeklySlot]:
-    return list(track.weekly_slots.select_related("session_type", "room", "facilitator")
-                .order_by("weekday", "start_time", "pk"))
 
 
 def _slots_check(track: Track, slots: Sequence[WeeklySlot]) -> None:
@@ -248,7 +244,7 @@ def _generate(*, track: Track, until: date | None, skip_conflicts: bool,
         locked = _track_lock(track.pk)
         _track_check(locked, until)
         first, last = _window(locked, until, today or site_today(site=locked.site))
-        slots = _slots_of(locked)
+        slots = track_slots(track=locked)
         _slots_check(locked, slots)
         plan = _plan_build(track=locked, slots=slots, first=first, last=last, lock=True)
         sessions, clashes = _plan_create(plan, skip_conflicts=skip_conflicts)
@@ -266,7 +262,7 @@ def schedule_preview(*, track: Track, until: date | None = None) -> SchedulePlan
     track = Track.objects.select_related("site", "program").get(pk=track.pk)
     _track_check(track, until)
     first, last = _window(track, until, site_today(site=track.site))
-    slots = _slots_of(track)
+    slots = track_slots(track=track)
     _slots_check(track, slots)
     return _plan_build(track=track, slots=slots, first=first, last=last)
 
