@@ -34,6 +34,7 @@ from programs.selectors import site_today
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from . import replan
 from .audited import rows_delete, rows_update
+from .conflicts import track_lock
 from .expected import attendance_expect
 
 __all__ = [
@@ -60,17 +61,8 @@ def _replan(*, participant_ids: list[int]) -> None:
     replan.reminders_replan_on_commit(participant_ids=participant_ids)
 
 
-def _lock_track(track: Track) -> Track:
-    """The track row, locked until the transaction ends (no-op on SQLite: it has one writer)."""
-    return (
-        Track.objects.select_for_update(of=("self",))
-        .select_related("program", "site")
-        .get(pk=track.pk)
-    )
-
-
 def _lock_enrollment(enrollment: Enrollment) -> tuple[Track, Enrollment]:
-    track = _lock_track(enrollment.track)
+    track = track_lock(track_id=enrollment.track_id)
     locked = (
         Enrollment.objects.select_for_update(of=("self",))
         .select_related("participant")
@@ -218,7 +210,7 @@ def enrollment_enroll(
     cohort_started, track_inactive, already_active, already_in_track.
     """
     with transaction.atomic():
-        track = _lock_track(track)
+        track = track_lock(track_id=track.pk)
         _check_track_active(track)
         _check_admission_date(track, admission_date)
         _check_cohort_open(track, admission_date, by=by, director_override=director_override)
@@ -255,7 +247,7 @@ def enrollment_refer(
     admission_before_track_start, admission_after_track_end, track_inactive, already_in_track.
     """
     with transaction.atomic():
-        track = _lock_track(track)
+        track = track_lock(track_id=track.pk)
         _check_track_active(track)
         _check_admission_date(track, admission_date)
         if Enrollment.objects.filter(

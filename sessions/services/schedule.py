@@ -29,7 +29,7 @@ from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from ..selectors.care import track_slots
 from .audited import rows_bulk_update, rows_create, rows_delete, rows_update
 from .conflicts import (
-    BookingRequest, Conflict, conflicts_find, conflicts_refuse, resources_lock,
+    BookingRequest, Conflict, conflicts_find, conflicts_refuse, resources_lock, track_lock,
 )
 from .expected import attendance_expect
 from .replan import reminders_replan_on_commit
@@ -102,11 +102,6 @@ def _aware(day: date, at: time, zone: ZoneInfo) -> datetime:
 def _site_lock(site_id: int) -> None:
     list(Site.objects.select_for_update().filter(pk=site_id).order_by()
          .values_list("pk", flat=True))
-
-
-def _track_lock(track_id: int) -> Track:
-    return (Track.objects.select_for_update(of=("self",)).select_related("site", "program")
-            .get(pk=track_id))
 
 
 def _slots_check(track: Track, slots: Sequence[WeeklySlot]) -> None:
@@ -241,7 +236,7 @@ def _generate(*, track: Track, until: date | None, skip_conflicts: bool,
               today: date | None = None) -> ScheduleResult:
     with transaction.atomic():
         _site_lock(track.site_id)
-        locked = _track_lock(track.pk)
+        locked = track_lock(track_id=track.pk)
         _track_check(locked, until)
         first, last = _window(locked, until, today or site_today(site=locked.site))
         slots = track_slots(track=locked)
@@ -351,7 +346,7 @@ def weekly_slot_update(*, slot: WeeklySlot, **changes: Any) -> SlotChangeResult:
                               code="unknown_field", params={"fields": ", ".join(unknown)})
     with transaction.atomic():
         _site_lock(slot.track.site_id)
-        track = _track_lock(slot.track_id)
+        track = track_lock(track_id=slot.track_id)
         locked = WeeklySlot.objects.select_related("session_type", "room", "facilitator").get(
             pk=slot.pk)
         locked.track = track
@@ -418,7 +413,7 @@ def weekly_slot_delete(*, slot: WeeklySlot) -> int:
     """
     with transaction.atomic():
         _site_lock(slot.track.site_id)
-        _track_lock(slot.track_id)
+        track_lock(track_id=slot.track_id)
         locked = WeeklySlot.objects.get(pk=slot.pk)
         movable, _ = _future_unmarked(locked, timezone.now())
         movable_ids = [session.pk for session in movable]
