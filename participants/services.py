@@ -123,6 +123,17 @@ def _check_channel_and_source(channel: str, source: str) -> None:
                               code="invalid_source", params={"source": source})
 
 
+def _check_contact_detail(participant: Participant, channel: str) -> None:
+    """Consent to a channel is only worth recording when there is an address to use it on."""
+    if channel == ConsentChannel.EMAIL and not (participant.email or "").strip():
+        raise ValidationError({"email": ValidationError(
+            _("Enter an email address to record consent to email."), code="consent_needs_email")})
+    if channel == ConsentChannel.SMS and not (participant.phone or "").strip():
+        raise ValidationError({"phone": ValidationError(
+            _("Enter a mobile number to record consent to text messages."),
+            code="consent_needs_phone")})
+
+
 def _moment(at: datetime | None) -> datetime:
     if at is None:
         return timezone.now()
@@ -150,8 +161,11 @@ def consent_give(
 
     Idempotent: while a consent stands on that channel it is returned unchanged (its original
     time and source are the record that matters), so a repeated START keyword adds nothing.
+    Codes: invalid_channel, invalid_source, naive_datetime, consent_needs_email,
+    consent_needs_phone (no address on file for that channel).
     """
     _check_channel_and_source(channel, source)
+    _check_contact_detail(participant, channel)
     given_at = _moment(at)
     with transaction.atomic():
         standing = _standing_consent_locked(participant, channel)
