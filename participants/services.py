@@ -95,15 +95,13 @@ def participant_update(*, participant: Participant, data: dict[str, Any]) -> Par
     with transaction.atomic():
         # Work on a fresh, locked copy so a failed validation leaves the caller's object as it was.
         current = Participant.objects.select_for_update().get(pk=participant.pk)
-        changed = {
-            name for name, value in data.items()
-            if getattr(current, name) != (value.strip() if isinstance(value, str) else value)
-        }
+        wanted = {name: value.strip() if isinstance(value, str) else value
+                  for name, value in data.items()}
+        changed = {name for name, value in wanted.items() if getattr(current, name) != value}
         if not changed:
             return participant
         for name in changed:
-            value = data[name]
-            setattr(current, name, value.strip() if isinstance(value, str) else value)
+            setattr(current, name, wanted[name])
         if "record_number" in changed and _record_number_taken(
             current.record_number, exclude_pk=current.pk
         ):
@@ -125,12 +123,35 @@ def _check_channel_and_source(channel: str, source: str) -> None:
                               code="invalid_source", params={"source": source})
 
 
+def _check_contact_detail(participant: Participant, channel: str) -> None:
+    """Consent to a channel is only worth recording when there is an address to use it on."""
+    if channel == ConsentChannel.EMAIL and not (participant.email or "").strip():
+        raise ValidationError({"email": ValidationError(
+            _("Enter an email address to record consent to email."), code="consent_needs_email")})
+    if channel == ConsentChannel.SMS and not (participant.phone or "").strip():
+        raise ValidationError({"phone": ValidationError(
+            _("Enter a mobile number to record consent to text messages."),
+            code="consent_needs_phone")})
+
+
 def _moment(at: datetime | None) -> datetime:
     if at is None:
         return timezone.now()
     if timezone.is_naive(at):
         raise ValidationError(_("The time of consent needs a time zone."), code="naive_datetime")
     return at
+
+
+def _standing_consent_locked(participant: Participant, channel: str) -> ContactConsent | None:
+    """The consent standing on `channel`, read under the participant's row lock.
+
+    Serialises consent changes per participant, so two givers cannot both insert and a give and
+    a revoke cannot cross. Must run inside `transaction.atomic`.
+    """
+    Participant.objects.select_for_update().only("pk").get(pk=participant.pk)
+    return ContactConsent.objects.filter(
+        participant=participant, channel=channel, revoked_at__isnull=True
+    ).first()
 
 
 def consent_give(
@@ -140,15 +161,14 @@ def consent_give(
 
     Idempotent: while a consent stands on that channel it is returned unchanged (its original
     time and source are the record that matters), so a repeated START keyword adds nothing.
+    Codes: invalid_channel, invalid_source, naive_datetime, consent_needs_email,
+    consent_needs_phone (no address on file for that channel).
     """
     _check_channel_and_source(channel, source)
+    _check_contact_detail(participant, channel)
     given_at = _moment(at)
     with transaction.atomic():
-        # Serialise consent changes per participant so two givers cannot both insert.
-        Participant.objects.select_for_update().only("pk").get(pk=participant.pk)
-        standing = ContactConsent.objects.filter(
-            participant=participant, channel=channel, revoked_at__isnull=True
-        ).first()
+        standing = _standing_consent_locked(participant, channel)
         if standing is not None:
             return standing
         consent = ContactConsent.objects.create(
@@ -168,10 +188,7 @@ def consent_revoke(
     _check_channel_and_source(channel, source)
     revoked_at = _moment(at)
     with transaction.atomic():
-        Participant.objects.select_for_update().only("pk").get(pk=participant.pk)
-        standing = ContactConsent.objects.filter(
-            participant=participant, channel=channel, revoked_at__isnull=True
-        ).first()
+        standing = _standing_consent_locked(participant, channel)
         if standing is None:
             return False
         if revoked_at < standing.given_at:

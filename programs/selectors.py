@@ -1,7 +1,15 @@
 """Reads behind the program and track pages."""
-from django.db.models import Count, Prefetch, Q, QuerySet
+from datetime import date
 
-from .models import Program, Track
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from .models import Program, Site, Track
+
+
+def site_today(*, site: Site) -> date:
+    """Today's date on the site's wall clock: the "today" every schedule and enrollment rule uses."""
+    return timezone.localdate(timezone=site.zone)
 
 
 def program_list(*, site_ids: list[int]) -> QuerySet[Program]:

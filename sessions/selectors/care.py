@@ -9,7 +9,7 @@ from datetime import date
 from django.db.models import Count, Q
 
 from participants.models import ContinuingCarePlan, Enrollment, EnrollmentStatus, Participant
-from programs.models import Closure, Track
+from programs.models import Closure, Track, WeeklySlot
 
 from ..models import ExcusedAbsenceRequest, ExcuseStatus, SessionStatus, TherapySession
 from .ledger import HoursLedger, hours_ledger
@@ -41,7 +41,8 @@ def track_people(*, track: Track) -> TrackPeople:
     return TrackPeople(track=track, in_care=in_care, waitlist=waitlist, seats_taken=taken)
 
 
-def track_slots(*, track: Track) -> list:
+def track_slots(*, track: Track) -> list[WeeklySlot]:
+    """The track's timetable in week order; the schedule services plan from this same list."""
     return list(track.weekly_slots.select_related("session_type", "room", "facilitator")
                 .order_by("weekday", "start_time", "pk"))
 

@@ -23,9 +23,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum
-from django.utils import timezone
 
 from participants.models import Enrollment, EnrollmentStatus
+from programs.selectors import site_today
 
 from ..models import Attendance, AttendanceStatus, SessionStatus
 
@@ -44,8 +44,23 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+class _WeekHours:
+    """Minutes a week's rows carry, shown as hours: the ledger and the at-risk list read alike."""
+
+    attended_minutes: int
+    scheduled_ahead_minutes: int
+
+    @property
+    def attended_hours(self) -> Decimal:
+        return _hours(self.attended_minutes)
+
+    @property
+    def scheduled_hours_ahead(self) -> Decimal:
+        return _hours(self.scheduled_ahead_minutes)
+
+
 @dataclass
-class LedgerWeek:
+class LedgerWeek(_WeekHours):
     iso_year: int
     iso_week: int
     week_start: date
@@ -62,14 +77,6 @@ class LedgerWeek:
     @property
     def is_full_week(self) -> bool:
         return self.days_in_window == 7
-
-    @property
-    def attended_hours(self) -> Decimal:
-        return _hours(self.attended_minutes)
-
-    @property
-    def scheduled_hours_ahead(self) -> Decimal:
-        return _hours(self.scheduled_ahead_minutes)
 
 
 @dataclass
@@ -129,7 +136,7 @@ def hours_ledger(*, enrollment: Enrollment, today: date | None = None) -> HoursL
             pk=enrollment.pk)
     track = enrollment.track
     if today is None:
-        today = timezone.localdate(timezone=track.site.zone)
+        today = site_today(site=track.site)
     minimum_hours = Decimal(track.program.min_weekly_hours or 0)
     minimum = _minimum_minutes(minimum_hours)
     start, end = _window(enrollment)
@@ -192,7 +199,7 @@ def _has_related(instance, name: str) -> bool:
 
 
 @dataclass(frozen=True)
-class AtRisk:
+class AtRisk(_WeekHours):
     """An active participant who can no longer reach this week's minimum hours."""
 
     enrollment: Enrollment
@@ -203,14 +210,6 @@ class AtRisk:
     @property
     def participant(self):
         return self.enrollment.participant
-
-    @property
-    def attended_hours(self) -> Decimal:
-        return _hours(self.attended_minutes)
-
-    @property
-    def scheduled_hours_ahead(self) -> Decimal:
-        return _hours(self.scheduled_ahead_minutes)
 
     @property
     def shortfall_hours(self) -> Decimal:

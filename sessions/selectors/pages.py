@@ -40,13 +40,17 @@ def day_sessions(*, site_ids: list[int], day: date) -> list[TherapySession]:
     ).order_by("starts_at", "pk"))
 
 
+def _followups_at(site_ids: list[int]) -> Q:
+    """A follow-up belongs to a site through the person's home site or the session it is about."""
+    return Q(participant__home_site_id__in=site_ids) | Q(session__site_id__in=site_ids)
+
+
 def open_followups(
     *, site_ids: list[int], assignee=None, limit: int | None = None,
 ) -> list[FollowUp]:
     queryset = (FollowUp.objects
                 .filter(status=FollowUpStatus.OPEN)
-                .filter(Q(participant__home_site_id__in=site_ids)
-                        | Q(session__site_id__in=site_ids))
+                .filter(_followups_at(site_ids))
                 .select_related("participant", "assignee", "session")
                 .order_by("created_at", "pk"))
     if assignee is not None:
@@ -56,7 +60,7 @@ def open_followups(
 
 def open_followup_count(*, site_ids: list[int]) -> int:
     return (FollowUp.objects.filter(status=FollowUpStatus.OPEN)
-            .filter(Q(participant__home_site_id__in=site_ids) | Q(session__site_id__in=site_ids))
+            .filter(_followups_at(site_ids))
             .count())
 
 
@@ -64,8 +68,7 @@ def followup_list(
     *, site_ids: list[int], assignee_id: int | None, status: str,
 ) -> QuerySet[FollowUp]:
     queryset = (FollowUp.objects
-                .filter(Q(participant__home_site_id__in=site_ids)
-                        | Q(session__site_id__in=site_ids))
+                .filter(_followups_at(site_ids))
                 .select_related("participant", "assignee", "session__site", "resolved_by")
                 .order_by("-created_at", "-pk"))
     if status:

@@ -15,6 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from programs.selectors import site_today
+
 from ..models import Attendance, AttendanceChange, AttendanceStatus, TherapySession
 from .audited import rows_update
 from .followups import followups_after_marking
@@ -25,8 +27,7 @@ def session_markable_error(session: TherapySession) -> ValidationError | None:
     if session.is_cancelled:
         return ValidationError(_("This session was cancelled; there is no attendance to mark."),
                                code="session_cancelled")
-    today_at_site = timezone.now().astimezone(session.site.zone).date()
-    if session.local_date > today_at_site:
+    if session.local_date > site_today(site=session.site):
         return ValidationError(
             _("This session is on %(date)s; attendance can be marked from that day on."),
             code="session_in_future", params={"date": session.local_date.isoformat()},

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 
 from participants.models import Participant
-from programs.models import Room
+from programs.models import Room, Track
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 
@@ -87,6 +87,16 @@ def _session_label(session: TherapySession) -> str:
 
 def _overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
     return a_start < b_end and b_start < a_end
+
+
+def track_lock(*, track_id: int) -> Track:
+    """The track row, locked until the transaction ends, with its site and program loaded.
+
+    Lock order everywhere: the site (if taken), then the track, then `resources_lock`. Must run
+    inside `transaction.atomic`; a no-op on SQLite, whose writers are serialised.
+    """
+    return (Track.objects.select_for_update(of=("self",)).select_related("site", "program")
+            .get(pk=track_id))
 
 
 def resources_lock(

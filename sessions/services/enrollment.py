@@ -29,10 +29,12 @@ from participants.models import (
 )
 from participants.selectors import track_seats_taken, track_waitlist, waitlist_position
 from programs.models import Track
+from programs.selectors import site_today
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from . import replan
 from .audited import rows_delete, rows_update
+from .conflicts import track_lock
 from .expected import attendance_expect
 
 __all__ = [
@@ -59,21 +61,8 @@ def _replan(*, participant_ids: list[int]) -> None:
     replan.reminders_replan_on_commit(participant_ids=participant_ids)
 
 
-def _site_today(track: Track) -> date:
-    return timezone.localdate(timezone=track.site.zone)
-
-
-def _lock_track(track: Track) -> Track:
-    """The track row, locked until the transaction ends (no-op on SQLite: it has one writer)."""
-    return (
-        Track.objects.select_for_update(of=("self",))
-        .select_related("program", "site")
-        .get(pk=track.pk)
-    )
-
-
 def _lock_enrollment(enrollment: Enrollment) -> tuple[Track, Enrollment]:
-    track = _lock_track(enrollment.track)
+    track = track_lock(track_id=enrollment.track_id)
     locked = (
         Enrollment.objects.select_for_update(of=("self",))
         .select_related("participant")
@@ -120,7 +109,7 @@ def _check_cohort_open(
     """Cohorts start together: no joining after the start date (or once it has passed)."""
     if not track.is_cohort:
         return
-    started = admission_date > track.start_date or _site_today(track) > track.start_date
+    started = admission_date > track.start_date or site_today(site=track.site) > track.start_date
     if not started:
         return
     if director_override and by is not None and getattr(by, "is_director", False):
@@ -221,7 +210,7 @@ def enrollment_enroll(
     cohort_started, track_inactive, already_active, already_in_track.
     """
     with transaction.atomic():
-        track = _lock_track(track)
+        track = track_lock(track_id=track.pk)
         _check_track_active(track)
         _check_admission_date(track, admission_date)
         _check_cohort_open(track, admission_date, by=by, director_override=director_override)
@@ -258,7 +247,7 @@ def enrollment_refer(
     admission_before_track_start, admission_after_track_end, track_inactive, already_in_track.
     """
     with transaction.atomic():
-        track = _lock_track(track)
+        track = track_lock(track_id=track.pk)
         _check_track_active(track)
         _check_admission_date(track, admission_date)
         if Enrollment.objects.filter(
@@ -296,7 +285,7 @@ def enrollment_admit_from_waitlist(
                 _("Only someone on the waitlist can be admitted from it."), code="not_waitlisted",
             )
         if admission_date is None:
-            admission_date = max(locked.admission_date, _site_today(track), track.start_date)
+            admission_date = max(locked.admission_date, site_today(site=track.site), track.start_date)
         _check_track_active(track)
         _check_admission_date(track, admission_date)
         _check_cohort_open(track, admission_date, by=by, director_override=director_override)
@@ -347,7 +336,7 @@ def enrollment_withdraw(*, enrollment: Enrollment, by: Any = None) -> Enrollment
     with transaction.atomic():
         track, locked = _lock_enrollment(enrollment)
         not_started = (locked.status in EnrollmentStatus.seat_holding()
-                       and locked.admission_date > _site_today(track))
+                       and locked.admission_date > site_today(site=track.site))
         if locked.status != EnrollmentStatus.WAITLISTED and not not_started:
             raise ValidationError(
                 _("Only someone waitlisted or not yet admitted can withdraw; discharge an "
@@ -479,7 +468,7 @@ def enrollment_discharge(
                 _("The discharge date cannot be before admission (%(admission)s)."),
                 code="discharge_before_admission", params={"admission": locked.admission_date},
             )
-        if discharge_date > _site_today(track):
+        if discharge_date > site_today(site=track.site):
             raise ValidationError(
                 _("The discharge date cannot be in the future; discharge on the day care ends."),
                 code="discharge_in_future",

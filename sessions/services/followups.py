@@ -27,6 +27,7 @@ from iop_clinic.accounts.access import can_write_clinical_notes
 from iop_clinic.accounts.roles import Role
 
 from participants.models import Enrollment, EnrollmentStatus
+from programs.selectors import site_today
 
 from ..models import Attendance, AttendanceStatus, FollowUp, FollowUpKind, FollowUpStatus
 from ..selectors.ledger import hours_ledger
@@ -188,14 +189,19 @@ def followup_raise_below_minimum(*, today=None) -> int:
                    .select_related("participant__primary_clinician", "track__program",
                                    "track__site", "track__lead_clinician")
                    .order_by("pk"))
+    due = []
     for enrollment in enrollments:
-        local_today = today or timezone.now().astimezone(enrollment.track.site.zone).date()
+        local_today = today or site_today(site=enrollment.track.site)
         last_monday = local_today - timedelta(days=local_today.weekday() + 7)
-        if not (enrollment.admission_date <= last_monday
+        if (enrollment.admission_date <= last_monday
                 and last_monday + timedelta(days=6) <= enrollment.planned_end_date):
-            continue
-        if FollowUp.objects.filter(enrollment=enrollment, week_start=last_monday,
-                                   kind=FollowUpKind.BELOW_MINIMUM_HOURS).exists():
+            due.append((enrollment, local_today, last_monday))
+    # One query for the weeks already raised, rather than one per enrollment.
+    already = set(FollowUp.objects.filter(
+        kind=FollowUpKind.BELOW_MINIMUM_HOURS, week_start__in={week for *_, week in due},
+    ).values_list("enrollment_id", "week_start"))
+    for enrollment, local_today, last_monday in due:
+        if (enrollment.pk, last_monday) in already:
             continue
         ledger = hours_ledger(enrollment=enrollment, today=local_today)
         week = next((w for w in ledger.weeks if w.week_start == last_monday), None)

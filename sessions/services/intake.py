@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from participants.models import (
-    ConsentChannel, ConsentSource, Enrollment, Participant, ReminderChannels,
+    ConsentSource, Enrollment, Participant, ReminderChannels,
 )
 from participants.selectors import waitlist_position
 from participants.services import consent_give, participant_create
@@ -50,17 +48,10 @@ def participant_intake(
     """Create the participant, record consent on each of `consent_channels`, and enroll them.
 
     One transaction: any refusal writes nothing. With no free seat the enrollment is waitlisted
-    and the result carries the queue position. Codes: consent_needs_email, consent_needs_phone,
-    plus those of participant_create, consent_give and enrollment_enroll.
+    and the result carries the queue position. Codes: those of participant_create, consent_give
+    (consent_needs_email, consent_needs_phone) and enrollment_enroll.
     """
     channels = sorted(set(consent_channels))
-    if ConsentChannel.EMAIL in channels and not (email or "").strip():
-        raise ValidationError({"email": ValidationError(
-            _("Enter an email address to record consent to email."), code="consent_needs_email")})
-    if ConsentChannel.SMS in channels and not (phone or "").strip():
-        raise ValidationError({"phone": ValidationError(
-            _("Enter a mobile number to record consent to text messages."),
-            code="consent_needs_phone")})
     with transaction.atomic():
         participant = participant_create(
             record_number=record_number, first_name=first_name, last_name=last_name,

@@ -23,11 +23,13 @@ from participants.models import ContinuingCarePlan, Enrollment, EnrollmentStatus
 from programs.models import (
     Closure, Room, SessionKind, SessionType, Site, Track, TrackMode, WeeklySlot,
 )
+from programs.selectors import site_today
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from ..selectors.care import track_slots
 from .audited import rows_bulk_update, rows_create, rows_delete, rows_update
 from .conflicts import (
-    BookingRequest, Conflict, conflicts_find, conflicts_refuse, resources_lock,
+    BookingRequest, Conflict, conflicts_find, conflicts_refuse, resources_lock, track_lock,
 )
 from .expected import attendance_expect
 from .replan import reminders_replan_on_commit
@@ -92,10 +94,6 @@ class SlotChangeResult:
 
 # --- Helpers ---------------------------------------------------------------------------------
 
-def _local_today(site: Site) -> date:
-    return timezone.now().astimezone(site.zone).date()
-
-
 def _aware(day: date, at: time, zone: ZoneInfo) -> datetime:
     # A wall-clock time skipped by a DST change (02:30 on spring-forward) comes out an hour later.
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
@@ -104,16 +102,6 @@ def _aware(day: date, at: time, zone: ZoneInfo) -> datetime:
 def _site_lock(site_id: int) -> None:
     list(Site.objects.select_for_update().filter(pk=site_id).order_by()
          .values_list("pk", flat=True))
-
-
-def _track_lock(track_id: int) -> Track:
-    return (Track.objects.select_for_update(of=("self",)).select_related("site", "program")
-            .get(pk=track_id))
-
-
-def _slots_of(track: Track) -> list[WeeklySlot]:
-    return list(track.weekly_slots.select_related("session_type", "room", "facilitator")
-                .order_by("weekday", "start_time", "pk"))
 
 
 def _slots_check(track: Track, slots: Sequence[WeeklySlot]) -> None:
@@ -248,10 +236,10 @@ def _generate(*, track: Track, until: date | None, skip_conflicts: bool,
               today: date | None = None) -> ScheduleResult:
     with transaction.atomic():
         _site_lock(track.site_id)
-        locked = _track_lock(track.pk)
+        locked = track_lock(track_id=track.pk)
         _track_check(locked, until)
-        first, last = _window(locked, until, today or _local_today(locked.site))
-        slots = _slots_of(locked)
+        first, last = _window(locked, until, today or site_today(site=locked.site))
+        slots = track_slots(track=locked)
         _slots_check(locked, slots)
         plan = _plan_build(track=locked, slots=slots, first=first, last=last, lock=True)
         sessions, clashes = _plan_create(plan, skip_conflicts=skip_conflicts)
@@ -268,8 +256,8 @@ def schedule_preview(*, track: Track, until: date | None = None) -> SchedulePlan
     """What `schedule_generate` would create now: new sessions, closures skipped, clashes found."""
     track = Track.objects.select_related("site", "program").get(pk=track.pk)
     _track_check(track, until)
-    first, last = _window(track, until, _local_today(track.site))
-    slots = _slots_of(track)
+    first, last = _window(track, until, site_today(site=track.site))
+    slots = track_slots(track=track)
     _slots_check(track, slots)
     return _plan_build(track=track, slots=slots, first=first, last=last)
 
@@ -358,7 +346,7 @@ def weekly_slot_update(*, slot: WeeklySlot, **changes: Any) -> SlotChangeResult:
                               code="unknown_field", params={"fields": ", ".join(unknown)})
     with transaction.atomic():
         _site_lock(slot.track.site_id)
-        track = _track_lock(slot.track_id)
+        track = track_lock(track_id=slot.track_id)
         locked = WeeklySlot.objects.select_related("session_type", "room", "facilitator").get(
             pk=slot.pk)
         locked.track = track
@@ -425,7 +413,7 @@ def weekly_slot_delete(*, slot: WeeklySlot) -> int:
     """
     with transaction.atomic():
         _site_lock(slot.track.site_id)
-        _track_lock(slot.track_id)
+        track_lock(track_id=slot.track_id)
         locked = WeeklySlot.objects.get(pk=slot.pk)
         movable, _ = _future_unmarked(locked, timezone.now())
         movable_ids = [session.pk for session in movable]

@@ -170,6 +170,20 @@ def test_it_refuses_bad_consent_input(kwargs, code):
     assert not ContactConsent.objects.exists()
 
 
+@pytest.mark.parametrize(("channel", "missing", "code"), [
+    ("email", "email", "consent_needs_email"),
+    ("sms", "phone", "consent_needs_phone"),
+])
+def test_it_refuses_consent_on_a_channel_with_no_address_on_file(channel, missing, code):
+    participant = ParticipantFactory(**{missing: ""})
+
+    with pytest.raises(ValidationError) as excinfo:
+        consent_give(participant=participant, channel=channel, source="intake")
+
+    assert [e.code for e in excinfo.value.error_dict[missing]] == [code]
+    assert not ContactConsent.objects.exists()
+
+
 def test_it_answers_has_consent_from_prefetched_rows_without_a_query(django_assert_num_queries):
     for _ in range(3):
         consent_give(participant=ParticipantFactory(), channel="sms", source="intake")
