@@ -79,18 +79,15 @@ def render_sms(*, participant: Participant, site: Site, kind: str, first_start: 
     and as a last resort shorten the alias. The date, time, call-back number and opt-out stay."""
     context = _context(participant=participant, site=site, first_start=first_start, now=now)
     context = {key: to_gsm7(value) for key, value in context.items()}
-    name = context["first_name"]
-    candidates = [(name, context["address"])] + [(name[:cut].rstrip(), "")
-                                                  for cut in range(len(name), -1, -1)]
-    for first_name, address in candidates:
-        body = _sms_body({**context, "first_name": first_name, "address": address})
+    name, alias = context["first_name"], context["alias"]
+    candidates = [(name, context["address"], alias)]
+    candidates += [(name[:cut].rstrip(), "", alias) for cut in range(len(name), -1, -1)]
+    candidates += [("", "", alias[:cut].rstrip()) for cut in range(len(alias), -1, -1)]
+    for first_name, address, shown_alias in candidates:
+        body = _sms_body({**context, "first_name": first_name, "address": address,
+                          "alias": shown_alias})
         if gsm7_length(body) <= SMS_LIMIT:
-            return Message(subject="", body=body, sender_name=context["alias"])
-    alias = context["alias"]
-    for cut in range(len(alias), -1, -1):
-        body = _sms_body({**context, "first_name": "", "address": "", "alias": alias[:cut].rstrip()})
-        if gsm7_length(body) <= SMS_LIMIT:
-            return Message(subject="", body=body, sender_name=context["alias"])
+            return Message(subject="", body=body, sender_name=alias)
     raise ValueError("the SMS template alone exceeds one segment")
 
 
