@@ -1,11 +1,16 @@
 """Helpers shared by the apps' admin modules."""
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 from urllib.parse import urlencode
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
+
+T = TypeVar("T")
 
 
 class SharedChoicesInlineMixin:
@@ -64,3 +69,21 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+def run_each(modeladmin: admin.ModelAdmin, request: HttpRequest, objects: Iterable[T],
+             service_call: Callable[[T], object]) -> int:
+    """Call a service for each selected object; report each refusal and return the successes.
+
+    One refusal must not stop an admin action on the other rows, and staff need to see which
+    row was refused and why.
+    """
+    succeeded = 0
+    for obj in objects:
+        try:
+            service_call(obj)
+        except ValidationError as error:
+            modeladmin.message_user(request, f"{obj}: {' '.join(error.messages)}", messages.ERROR)
+        else:
+            succeeded += 1
+    return succeeded

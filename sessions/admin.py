@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from iop_clinic.admin_mixins import ReadOnlyModelAdmin
+from iop_clinic.admin_mixins import ReadOnlyModelAdmin, run_each
 from participants.admin import EnrollmentAdmin, ParticipantAdmin
 from participants.models import Enrollment, Participant
 from programs.admin import TrackAdmin
@@ -124,16 +124,8 @@ class TherapySessionAdmin(admin.ModelAdmin):
         queryset = queryset.select_related("session_type", "site")
         form = CancelSessionsForm(request.POST if "confirm" in request.POST else None)
         if "confirm" in request.POST and form.is_valid():
-            cancelled = 0
-            for session in queryset:
-                try:
-                    session_cancel(session=session, reason=form.cleaned_data["reason"],
-                                   by=request.user)
-                except ValidationError as error:
-                    self.message_user(request, f"{session}: {' '.join(error.messages)}",
-                                      messages.ERROR)
-                else:
-                    cancelled += 1
+            cancelled = run_each(self, request, queryset, lambda session: session_cancel(
+                session=session, reason=form.cleaned_data["reason"], by=request.user))
             if cancelled:
                 self.message_user(request, ngettext(
                     "%(count)d session cancelled; expected attendance there is cancelled by the "
@@ -268,15 +260,8 @@ class LifecycleEnrollmentAdmin(EnrollmentAdmin):
     actions = ("admit_from_waitlist", "resume", "withdraw")
 
     def _run(self, request: HttpRequest, queryset: QuerySet[Enrollment], service, done: str):
-        succeeded = 0
-        for enrollment in queryset.select_related("participant", "track__program"):
-            try:
-                service(enrollment=enrollment, by=request.user)
-            except ValidationError as error:
-                self.message_user(request, f"{enrollment}: {' '.join(error.messages)}",
-                                  messages.ERROR)
-            else:
-                succeeded += 1
+        succeeded = run_each(self, request, queryset.select_related("participant", "track__program"),
+                             lambda enrollment: service(enrollment=enrollment, by=request.user))
         if succeeded:
             self.message_user(request, done % {"count": succeeded}, messages.SUCCESS)
 

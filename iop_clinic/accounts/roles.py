@@ -72,15 +72,19 @@ def sync_role_groups(*, using: str = "default") -> None:
     """Create the role groups and give each exactly its permissions (idempotent)."""
     from django.contrib.auth.models import Group, Permission
 
+    # One query for every permission the roles mention, not one per model and role: this runs
+    # after each migrate and each test-database flush.
+    app_labels = {key.split(".")[0] for grants in ROLE_PERMISSIONS.values() for key in grants}
+    permissions = {
+        (p.content_type.app_label, p.codename): p
+        for p in Permission.objects.using(using).select_related("content_type")
+        .filter(content_type__app_label__in=app_labels)
+    }
     for role, grants in ROLE_PERMISSIONS.items():
         group, _created = Group.objects.using(using).get_or_create(name=Role(role).label)
         wanted = []
         for model_key, actions in grants.items():
             app_label, model = model_key.split(".")
-            codenames = [f"{action}_{model}" for action in actions]
-            wanted += list(
-                Permission.objects.using(using).filter(
-                    content_type__app_label=app_label, codename__in=codenames
-                )
-            )
+            wanted += [permissions[key] for action in actions
+                       if (key := (app_label, f"{action}_{model}")) in permissions]
         group.permissions.set(wanted)

@@ -11,15 +11,12 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 if DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in production.")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
-_email = env.email_url("EMAIL_URL", default="smtp://localhost:25")
-EMAIL_BACKEND = _email["EMAIL_BACKEND"]
-EMAIL_HOST = _email["EMAIL_HOST"]
-EMAIL_PORT = _email["EMAIL_PORT"]
-EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
-EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
-EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
-EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# base.py has already read EMAIL_URL; only its console fallback is wrong here, where mail
+# without EMAIL_URL goes to the local MTA (and EMAIL_BACKEND alone is not honoured).
+if not env.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = "localhost"
+    EMAIL_PORT = 25
 
 SMS_BACKEND = env.str("SMS_BACKEND", default="sessions.channels.sms.HttpBackend")
 if SMS_BACKEND == "sessions.channels.sms.HttpBackend":

@@ -258,10 +258,17 @@ def is_gsm7(text: str) -> bool:
     return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
 
 
+def gsm7_length(text: str) -> int:
+    """Septets needed; raises ValueError for text outside GSM-7 (it would need UCS-2)."""
+    if not is_gsm7(text):
+        raise ValueError("not GSM-7")
+    return sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+
+
 def sms_segments(text: str) -> int:
     """How many segments the text is billed and delivered as."""
     if is_gsm7(text):
-        length = sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+        length = gsm7_length(text)
         return 1 if length <= 160 else math.ceil(length / 153)
     units = len(text.encode("utf-16-le")) // 2
     return 1 if units <= 70 else math.ceil(units / 67)
@@ -284,6 +291,8 @@ def to_gsm7(text: str) -> str:
         if is_gsm7(ch):
             out.append(ch)
         else:
-            plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode("ascii")
+            # Accents dropped, but GSM-7's own letters kept: "Ǽ" becomes "Æ", not "?".
+            plain = "".join(c for c in unicodedata.normalize("NFKD", ch)
+                            if not unicodedata.combining(c))
             out.append(plain if plain and is_gsm7(plain) else "?")
     return "".join(out)

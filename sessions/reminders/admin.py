@@ -74,18 +74,16 @@ class ReminderAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Re-plan reminders for the participants of the selected rows"))
     def replan_participants(self, request: HttpRequest, queryset: QuerySet[Reminder]) -> None:
-        participant_ids = set(queryset.values_list("participant_id", flat=True))
-        reminders_replan_on_commit(participant_ids=participant_ids)
-        self.message_user(request, ngettext(
-            "Reminders for %(count)d participant will be re-planned in a moment.",
-            "Reminders for %(count)d participants will be re-planned in a moment.",
-            len(participant_ids)) % {"count": len(participant_ids)}, messages.SUCCESS)
+        _replan(self, request, set(queryset.values_list("participant_id", flat=True)))
 
 
 @admin.action(description=_("Re-plan reminders for the selected participants"))
 def replan_selected_participants(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """For ParticipantAdmin.actions (participants/admin.py belongs to another branch)."""
-    participant_ids = set(queryset.values_list("pk", flat=True))
+    _replan(modeladmin, request, set(queryset.values_list("pk", flat=True)))
+
+
+def _replan(modeladmin, request: HttpRequest, participant_ids: set[int]) -> None:
     reminders_replan_on_commit(participant_ids=participant_ids)
     modeladmin.message_user(request, ngettext(
         "Reminders for %(count)d participant will be re-planned in a moment.",

@@ -3,7 +3,6 @@ call-back number, and how to opt out. Nothing else reaches the templates, so not
 program name, a session's kind or topic, a clinician, a diagnosis) can leak into a message.
 """
 import re
-import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,17 +13,10 @@ from django.utils import timezone
 from participants.models import Participant
 from programs.models import Site
 
+from ..channels.sms import gsm7_length, to_gsm7
 from ..models import ReminderChannel
 
 SMS_LIMIT = 160
-
-# The GSM 03.38 default alphabet; the extension characters cost two septets each.
-GSM_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM_EXTENDED = set("^{}\\[~]|€\f")
-_LOOKALIKES = {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "\u00a0": " "}
 
 # Words that would reveal what the appointment is for. Our templates never use them (nor
 # "clinic" or "session"); a site alias or address that does makes delivery fail loudly
@@ -36,33 +28,6 @@ REVEALING = re.compile(
     r"suboxone|psychiatr\w*|mental|behavio\w*|outpatient|intensive|diagnos\w*)\b",
     re.IGNORECASE,
 )
-
-
-def gsm7(text: str) -> str:
-    """The text in the GSM-7 alphabet: accents dropped where that helps, anything else as '?'."""
-    out = []
-    for char in text:
-        char = _LOOKALIKES.get(char, char)
-        if all(c in GSM_BASIC or c in GSM_EXTENDED for c in char):
-            out.append(char)
-            continue
-        plain = "".join(c for c in unicodedata.normalize("NFKD", char)
-                        if not unicodedata.combining(c))
-        out.append(plain if plain and all(c in GSM_BASIC for c in plain) else "?")
-    return "".join(out)
-
-
-def gsm7_length(text: str) -> int:
-    """Septets needed; raises ValueError for text outside GSM-7 (it would need UCS-2)."""
-    length = 0
-    for char in text:
-        if char in GSM_BASIC:
-            length += 1
-        elif char in GSM_EXTENDED:
-            length += 2
-        else:
-            raise ValueError("not GSM-7")
-    return length
 
 
 @dataclass(frozen=True)
@@ -113,19 +78,16 @@ def render_sms(*, participant: Participant, site: Site, kind: str, first_start: 
     """One GSM-7 segment, always: drop the address, then shorten the first name (or drop it),
     and as a last resort shorten the alias. The date, time, call-back number and opt-out stay."""
     context = _context(participant=participant, site=site, first_start=first_start, now=now)
-    context = {key: gsm7(value) for key, value in context.items()}
-    name = context["first_name"]
-    candidates = [(name, context["address"])] + [(name[:cut].rstrip(), "")
-                                                  for cut in range(len(name), -1, -1)]
-    for first_name, address in candidates:
-        body = _sms_body({**context, "first_name": first_name, "address": address})
+    context = {key: to_gsm7(value) for key, value in context.items()}
+    name, alias = context["first_name"], context["alias"]
+    candidates = [(name, context["address"], alias)]
+    candidates += [(name[:cut].rstrip(), "", alias) for cut in range(len(name), -1, -1)]
+    candidates += [("", "", alias[:cut].rstrip()) for cut in range(len(alias), -1, -1)]
+    for first_name, address, shown_alias in candidates:
+        body = _sms_body({**context, "first_name": first_name, "address": address,
+                          "alias": shown_alias})
         if gsm7_length(body) <= SMS_LIMIT:
-            return Message(subject="", body=body, sender_name=context["alias"])
-    alias = context["alias"]
-    for cut in range(len(alias), -1, -1):
-        body = _sms_body({**context, "first_name": "", "address": "", "alias": alias[:cut].rstrip()})
-        if gsm7_length(body) <= SMS_LIMIT:
-            return Message(subject="", body=body, sender_name=context["alias"])
+            return Message(subject="", body=body, sender_name=alias)
     raise ValueError("the SMS template alone exceeds one segment")
 
 

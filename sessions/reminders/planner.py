@@ -7,7 +7,7 @@ running beside the sweeper never overwrites a row the sweeper has just claimed.
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -44,8 +44,8 @@ class PlanResult:
     revived: int = 0
 
     def add(self, other: "PlanResult") -> None:
-        for name in ("participants", "created", "moved", "withdrawn", "revived"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for field in fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
 
 
 def reminder_policies(*, site_ids: Iterable[int]) -> dict[int, ReminderPolicy]:
@@ -118,8 +118,8 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
                        starts_until=now + timedelta(days=days + 1))
     consented = sms_consented(participant_ids=ids)
     policies = reminder_policies(site_ids={v.site_id for v in found.visits.values()})
-    horizon = {p.pk: (now.astimezone(p.zone).date(), now.astimezone(p.zone).date()
-                      + timedelta(days=days)) for p in participants}
+    horizon = {p.pk: (today := now.astimezone(p.zone).date(), today + timedelta(days=days))
+               for p in participants}
     by_id = {p.pk: p for p in participants}
 
     # What should exist: key -> (due_at, send_before, site_id), or key -> reason it should not.
