@@ -16,7 +16,7 @@ from participants.models import (
     ConsentChannel, ConsentSource, ContactConsent, Participant, PortalLink, PortalLinkPurpose,
     ReminderChannels,
 )
-from sessions.services.replan import reminders_replan_on_commit
+from reminders.replan import reminders_replan_on_commit
 
 from participants.services import consent_give, consent_revoke
 
