@@ -1,3 +1,4 @@
+"""Forms of the sign-in and two-factor pages."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 

@@ -1,4 +1,4 @@
-"""Request middleware: Permissions-Policy header, automatic log-off, the two-factor gate."""
+"""Request middleware of accounts: automatic log-off and the two-factor gate."""
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from .twofactor import two_factor_required
+from accounts.access import is_portal_user
+from accounts.twofactor import two_factor_required
 
 # Session keys. Epoch seconds keep the JSON session serializer happy.
 LOGIN_AT = "security.login_at"
@@ -24,32 +25,8 @@ STAFF, PARTICIPANT = "staff", "participant"
 LAST_SEEN_WRITE_INTERVAL = timedelta(seconds=60)
 
 
-class PermissionsPolicyMiddleware:
-    """Sends Permissions-Policy from settings.PERMISSIONS_POLICY (feature -> allowed origins)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    @cached_property
-    def header_value(self) -> str:
-        def allowlist(origins: list[str]) -> str:
-            return "(" + " ".join(
-                origin if origin in ("self", "*") else f'"{origin}"' for origin in origins
-            ) + ")"
-
-        return ", ".join(f"{feature}={allowlist(origins)}"
-                         for feature, origins in settings.PERMISSIONS_POLICY.items())
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        response.setdefault("Permissions-Policy", self.header_value)
-        return response
-
-
 def user_kind(user) -> str:
-    from participants.models import Participant
-
-    return PARTICIPANT if Participant.objects.filter(user_id=user.pk).exists() else STAFF
+    return PARTICIPANT if is_portal_user(user) else STAFF
 
 
 def mark_session_started(request: HttpRequest, user) -> None:

@@ -1,3 +1,4 @@
+"""The custom user: one login per person, with roles (groups) and clinical credentials."""
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _

@@ -1,6 +1,7 @@
-"""Two-factor pages: enrol an authenticator app, verify after login, recovery codes."""
+"""Sign-in and sign-out, and the two-factor pages: enrol an app, verify after login, recovery codes."""
 from urllib.parse import urlencode
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +14,8 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
+
+from accounts.access import post_login_redirect
 
 from . import services
 from .forms import TokenForm
@@ -60,7 +63,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             query = urlencode({"next": _next_url(request)})
             return redirect(f"{reverse('two_factor_recovery_codes')}?{query}")
     device = unsaved_totp_device(user=request.user, key_hex=key_hex)
-    return render(request, "security/two_factor_setup.html", {
+    return render(request, "accounts/two_factor_setup.html", {
         "form": form, "qr_svg": qr_code_svg(device.config_url),
         "secret": totp_secret_base32(device), "next": _next_url(request),
     })
@@ -82,7 +85,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         else:
             otp_login(request, device)
             return redirect(_next_url(request))
-    return render(request, "security/two_factor_verify.html",
+    return render(request, "accounts/two_factor_verify.html",
                   {"form": form, "next": _next_url(request)})
 
 
@@ -98,7 +101,21 @@ def two_factor_recovery_codes(request: HttpRequest) -> HttpResponse:
     else:
         codes = request.session.pop(RECOVERY_CODES_SESSION_KEY, None)
     has_app = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
-    return render(request, "security/two_factor_recovery_codes.html", {
+    return render(request, "accounts/two_factor_recovery_codes.html", {
         "codes": codes, "has_app": has_app, "next": _next_url(request),
         "can_regenerate": request.user.is_verified(),
     })
+
+
+class SignInView(auth_views.LoginView):
+    """One sign-in page for staff and participants; each lands in their own part."""
+
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        return post_login_redirect(self.request.user)
+
+
+class SignOutView(auth_views.LogoutView):
+    pass

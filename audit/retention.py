@@ -5,7 +5,7 @@ a participant's name, number and visit times; once the visit is long past they o
 what a breach would expose. Settings:
 
     REMINDER_RETENTION_DAYS = 30
-    RETENTION_PURGE = [("iop_sessions.Reminder", "created_at", ["body", "detail"])]
+    RETENTION_PURGE = [("reminders.Reminder", "created_at", ["body", "detail"])]
 
 Each entry names a model, the timestamp that ages a row, and the fields to blank. The row
 itself stays (the reminder was sent; when and to whom is part of the record of care). One
@@ -24,7 +24,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from iop_clinic.audit.services import BulkAction, audit_bulk
+from audit.services import BulkAction, audit_bulk
 
 logger = logging.getLogger(__name__)
 

@@ -63,7 +63,7 @@ def main() -> None:
         redis_server.start()
         env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_server.url,
                "DJANGO_SETTINGS_MODULE": "iop_clinic.settings.test",
-               "TEST_SMS_BACKEND": "sessions.channels.sms.FileBackend",
+               "TEST_SMS_BACKEND": "reminders.channels.sms.FileBackend",
                "SMS_FILE_PATH": str(workdir / "sms"), "LOG_LEVEL": "WARNING",
                "PYTHONPATH": str(ROOT)}
         os.environ.update(env)
@@ -78,8 +78,8 @@ def main() -> None:
 
         from django.utils import timezone
 
-        from sessions.models import Reminder
-        from sessions.reminders.planner import reminders_plan
+        from reminders.models import Reminder
+        from reminders.planner import reminders_plan
 
         started = time.perf_counter()
         result = reminders_plan()
@@ -107,7 +107,7 @@ def main() -> None:
 
         wait_for(lambda: current_app.control.ping(timeout=0.5), timeout=60, what="the worker")
 
-        from sessions.reminders.sweeper import reminders_sweep
+        from reminders.sweeper import reminders_sweep
 
         done = ["sent", "skipped", "failed", "expired"]
         started = time.perf_counter()

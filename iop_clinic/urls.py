@@ -1,7 +1,8 @@
+"""Root URLconf: the only module of the shell that names the apps, to include their URLs."""
 from django.contrib import admin
 from django.urls import include, path
 
-from . import health, views
+from . import health
 
 admin.site.site_header = "IOP Clinic administration"
 admin.site.site_title = "IOP Clinic"
@@ -9,13 +10,8 @@ admin.site.site_title = "IOP Clinic"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("webhooks/", include("sessions.urls_webhooks")),
-    path("accounts/login/", views.SignInView.as_view(), name="login"),
-    path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
-    path("", views.home, name="home"),
-    path("programs/", include("programs.urls")),
+    path("webhooks/", include("reminders.urls")),
+    path("", include("accounts.urls")),
     path("portal/", include("portal.urls")),
-    path("", include("iop_clinic.audit.urls")),
-    path("", include("sessions.urls")),
-    path("account/two-factor/", include("iop_clinic.security.urls")),
+    path("", include("staff.urls")),
 ]

@@ -1,3 +1,4 @@
+"""WSGI entry point: what gunicorn or runserver serves."""
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -1,3 +1,4 @@
+"""The participants app: who is in care, consent and enrollment."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -1,4 +1,4 @@
-"""Portal writes: invitations, sign-in links, the calendar-feed token and reminder choices."""
+"""Portal accounts: invitations, sign-in links, the calendar-feed token and reminder choices."""
 import hashlib
 import secrets
 from datetime import timedelta
@@ -16,9 +16,8 @@ from participants.models import (
     ConsentChannel, ConsentSource, ContactConsent, Participant, PortalLink, PortalLinkPurpose,
     ReminderChannels,
 )
-from reminders.replan import reminders_replan_on_commit
-
 from participants.services import consent_give, consent_revoke
+from participants.signals import reminder_inputs_changed
 
 User = get_user_model()
 
@@ -205,4 +204,4 @@ def reminder_preferences_update(*, participant: Participant, channels: str,
     if participant.reminder_channels != channels:
         Participant.objects.filter(pk=participant.pk).update(reminder_channels=channels)
         participant.reminder_channels = channels
-        reminders_replan_on_commit(participant_ids=[participant.pk])
+        reminder_inputs_changed.send(sender=Participant, participant_ids=[participant.pk])

@@ -1,7 +1,7 @@
 """Events about participants that other apps act on.
 
-Participants builds on programs only, so it cannot call the reminder planner (in sessions); it
-announces the change instead and sessions, which listens, re-plans. The receiver calls a
+Participants and sessions sit below the reminders app, so they cannot call its planner; they
+announce the change instead and reminders, which listens, re-plans after commit. The receiver calls a
 service; no rule lives in a signal.
 """
 from django.dispatch import Signal

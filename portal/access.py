@@ -1,24 +1,13 @@
-"""Who may see which portal page. Staff pages in the portal use the staff access layer
-(`iop_clinic.accounts.access`); this module only adds what is the portal's own: the participant."""
+"""Who may see which portal page: the signed-in participant, found once per request."""
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone
 
 from participants.models import Participant
-
-
-def post_login_redirect(user) -> str:
-    """Where a user lands after signing in: participants in the portal, staff at home."""
-    if getattr(user, "is_clinic_staff", False) or getattr(user, "is_staff", False):
-        return reverse("home")
-    if Participant.objects.filter(user_id=user.pk).exists():
-        return reverse("portal-home")
-    return reverse("home")
 
 
 def portal_participant(request: HttpRequest) -> Participant | None:

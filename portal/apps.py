@@ -1,3 +1,4 @@
+"""The participant portal face: a participant's own pages and calendar feed; no models."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -1,3 +1,4 @@
+"""Forms of the participant portal: password, reminder choices, excuse requests, sign-in links."""
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 
@@ -32,8 +33,3 @@ class ReminderPreferencesForm(forms.Form):
 class ExcuseRequestForm(forms.Form):
     reason = forms.CharField(label="Why can't you come?", max_length=REASON_MAX_LENGTH,
                              widget=forms.Textarea(attrs={"rows": 4}))
-
-
-class ExcuseDeclineForm(forms.Form):
-    note = forms.CharField(label="Note to the participant (optional)", max_length=300,
-                           required=False, widget=forms.Textarea(attrs={"rows": 3}))

@@ -11,9 +11,8 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
-from sessions.models import (
-    Attendance, AttendanceStatus, ExcusedAbsenceRequest, Reminder, ReminderStatus, SessionStatus,
-)
+from sessions.models import Attendance, AttendanceStatus, ExcusedAbsenceRequest, SessionStatus
+from reminders.models import Reminder, ReminderStatus
 from sessions.selectors.ledger import hours_ledger
 from sessions.services.excuses import excuse_deadline
 

@@ -1,3 +1,4 @@
+"""The portal's URLs, mounted under /portal/."""
 from django.urls import path
 
 from . import views
@@ -13,10 +14,4 @@ urlpatterns = [
     path("invitation/<str:token>/", views.invitation, name="portal-invitation"),
     path("sign-in-link/", views.sign_in_link_request, name="portal-sign-in-link"),
     path("sign-in/<str:token>/", views.sign_in, name="portal-sign-in"),
-    path("staff/invite/<uuid:code>/", views.staff_invite, name="portal-invite"),
-    path("staff/excuses/<uuid:code>/", views.staff_excuse_review, name="portal-excuse-review"),
-    path("staff/excuses/<uuid:code>/approve/", views.staff_excuse_approve,
-         name="portal-excuse-approve"),
-    path("staff/excuses/<uuid:code>/decline/", views.staff_excuse_decline,
-         name="portal-excuse-decline"),
 ]

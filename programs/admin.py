@@ -5,6 +5,8 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import UserAdmin
+from accounts.models import User
 from iop_clinic.admin_mixins import SharedChoicesInlineMixin, changelist_url
 
 from .models import Closure, Program, Room, SessionType, Site, Track, WeeklySlot
@@ -171,3 +173,31 @@ class ClosureAdmin(admin.ModelAdmin):
     list_select_related = ("site",)
     autocomplete_fields = ("site",)
     ordering = ("-date",)
+
+
+class SiteAssignmentInline(SharedChoicesInlineMixin, admin.TabularInline):
+    """The sites a staff member works at (the reverse of Site.staff).
+
+    A clinic has a handful of sites, so a plain dropdown (one shared query) beats autocomplete,
+    which looks up each row's site on its own.
+    """
+
+    model = Site.staff.through
+    fields = ("site",)
+    extra = 0
+    verbose_name = _("site assignment")
+    verbose_name_plural = _("site assignments")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Each row's __str__ names the site and the user.
+        return super().get_queryset(request).select_related("site", "user")
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserWithSitesAdmin(UserAdmin):
+    """The user admin with the sites a staff member works at (accounts cannot import programs)."""
+
+    inlines = (*UserAdmin.inlines, SiteAssignmentInline)

@@ -1,3 +1,4 @@
+"""The programs app: what the clinic offers and when."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -8,8 +8,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ..models import Reminder, ReminderPolicy, ReminderStatus
-from ..services.replan import reminders_replan_on_commit
+from participants.admin import ParticipantAdmin
+from participants.models import Participant
+from reminders.models import Reminder, ReminderPolicy, ReminderStatus
+from reminders.replan import reminders_replan_on_commit
 
 
 class NeedsAttentionFilter(admin.SimpleListFilter):
@@ -68,7 +70,7 @@ class ReminderAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("history"))
     def history_link(self, obj: Reminder) -> str:
-        url = reverse("admin:iop_sessions_reminder_changelist")
+        url = reverse("admin:reminders_reminder_changelist")
         return format_html('<a href="{}?participant__id__exact={}">{}</a>', url,
                            obj.participant_id, _("all reminders"))
 
@@ -102,3 +104,13 @@ class ReminderPolicyAdmin(admin.ModelAdmin):
         (_("Same day"), {"fields": ["same_day_enabled", "same_day_hours", "same_day_by_email"]}),
         (_("Quiet hours (participant's local time)"), {"fields": ["quiet_start", "quiet_end"]}),
     ]
+
+
+admin.site.unregister(Participant)
+
+
+@admin.register(Participant)
+class RemindedParticipantAdmin(ParticipantAdmin):
+    """The participants' admin with "re-plan reminders" (participants cannot import reminders)."""
+
+    actions = (*ParticipantAdmin.actions, replan_selected_participants)

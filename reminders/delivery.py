@@ -20,14 +20,14 @@ from django.utils import timezone
 
 from programs.models import Site
 
-from ..channels import (
+from reminders.channels import (
     PermanentChannelError,
     SmsMessage,
     TransientChannelError,
     get_sms_backend,
     send_email_message,
 )
-from ..models import Reminder, ReminderChannel, ReminderPolicy, ReminderReason, ReminderStatus
+from reminders.models import Reminder, ReminderChannel, ReminderPolicy, ReminderReason, ReminderStatus
 from . import timing
 from .eligibility import channel_problem, sms_consented
 from .messages import Message, render, revealing_words

@@ -1,7 +1,7 @@
 """Whether a participant may be reminded on a channel: chosen, reachable and, for SMS, consented."""
 from participants.models import ContactConsent, ConsentChannel, Participant, ReminderChannels
 
-from ..models import ReminderChannel, ReminderKind, ReminderPolicy, ReminderReason
+from reminders.models import ReminderChannel, ReminderKind, ReminderPolicy, ReminderReason
 
 CHOSEN = {
     ReminderChannel.EMAIL: {ReminderChannels.EMAIL, ReminderChannels.BOTH},

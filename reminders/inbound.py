@@ -16,9 +16,9 @@ from participants.models import ConsentChannel, ConsentSource, Participant
 from participants.services import consent_give, consent_revoke
 from programs.models import Site
 
-from ..channels import ChannelError, SmsMessage, get_sms_backend
-from ..channels.sms import to_gsm7
-from .replan import reminders_replan_on_commit
+from reminders.channels import ChannelError, SmsMessage, get_sms_backend
+from reminders.channels.sms import to_gsm7
+from reminders.replan import reminders_replan_on_commit
 
 logger = logging.getLogger(__name__)
 

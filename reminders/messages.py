@@ -13,8 +13,8 @@ from django.utils import timezone
 from participants.models import Participant
 from programs.models import Site
 
-from ..channels.sms import gsm7_length, to_gsm7
-from ..models import ReminderChannel
+from reminders.channels.sms import gsm7_length, to_gsm7
+from reminders.models import ReminderChannel
 
 SMS_LIMIT = 160
 

@@ -16,16 +16,8 @@ from django.utils import timezone
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
 
-from ..models import (
-    Reminder,
-    ReminderChannel,
-    ReminderKind,
-    ReminderPolicy,
-    ReminderReason,
-    ReminderStatus,
-    SessionStatus,
-    TherapySession,
-)
+from reminders.models import Reminder, ReminderChannel, ReminderKind, ReminderPolicy, ReminderReason, ReminderStatus
+from sessions.models import SessionStatus, TherapySession
 from . import timing
 from .eligibility import channel_problem, channels_for_kind, sms_consented
 from .visits import visit_days

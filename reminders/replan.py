@@ -22,7 +22,7 @@ def reminders_replan_on_commit(*, participant_ids: Iterable[int]) -> None:
         return
 
     def enqueue() -> None:
-        from sessions.reminders.tasks import reminders_plan_task
+        from reminders.tasks import reminders_plan_task
 
         try:
             for start in range(0, len(ids), REPLAN_CHUNK):

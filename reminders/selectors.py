@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 from participants.models import Participant
 
-from ..models import Reminder, ReminderStatus
+from reminders.models import Reminder, ReminderStatus
 
 
 def failed_reminders(*, site_ids: Iterable[int], today: date, days: int = 7,

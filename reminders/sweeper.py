@@ -13,9 +13,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Reminder, ReminderReason, ReminderStatus
+from iop_clinic.celery_app import app as celery_app
+from reminders.models import Reminder, ReminderReason, ReminderStatus
 
 logger = logging.getLogger(__name__)
+
+# The send task, found by name in Celery's registry: tasks.py imports this module to run the
+# sweep, so importing the task from there would make the two modules import each other.
+SEND_TASK = "reminders.send"
 
 
 @dataclass
@@ -63,7 +68,6 @@ def reminders_sweep(*, now: datetime | None = None, batch_size: int | None = Non
 
 
 def _claim_batch(*, now: datetime, batch_size: int) -> int:
-    from .tasks import reminders_send  # tasks import this module
 
     with transaction.atomic():
         reminder_ids = list(
@@ -75,5 +79,5 @@ def _claim_batch(*, now: datetime, batch_size: int) -> int:
             return 0
         Reminder.objects.filter(pk__in=reminder_ids, status=ReminderStatus.PENDING).update(
             status=ReminderStatus.CLAIMED, claimed_at=now, updated_at=now)
-        transaction.on_commit(lambda: reminders_send.delay(reminder_ids))
+        transaction.on_commit(lambda: celery_app.tasks[SEND_TASK].delay(reminder_ids))
     return len(reminder_ids)

@@ -13,7 +13,7 @@ from .sweeper import reminders_sweep
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="iop_sessions.reminders_sweep", ignore_result=True,
+@shared_task(name="reminders.sweep", ignore_result=True,
              expires=settings.REMINDER_SWEEP_INTERVAL_SECONDS)
 def reminders_sweep_task() -> None:
     reminders_sweep()
@@ -21,7 +21,7 @@ def reminders_sweep_task() -> None:
 
 # acks_late + time limits far below the broker's visibility timeout: a message is only
 # redelivered when its worker really died, and the compare-and-set makes that harmless.
-@shared_task(name="iop_sessions.reminders_send", ignore_result=True, acks_late=True,
+@shared_task(name="reminders.send", ignore_result=True, acks_late=True,
              soft_time_limit=settings.REMINDER_SEND_SOFT_TIME_LIMIT,
              time_limit=settings.REMINDER_SEND_TIME_LIMIT)
 def reminders_send(reminder_ids: list[int]) -> None:
@@ -35,12 +35,12 @@ def reminders_send(reminder_ids: list[int]) -> None:
     logger.info("reminder batch: %s", dict(outcomes))
 
 
-@shared_task(name="iop_sessions.reminders_plan", ignore_result=True, acks_late=True)
+@shared_task(name="reminders.plan", ignore_result=True, acks_late=True)
 def reminders_plan_task(participant_ids: list[int]) -> None:
     reminders_plan(participant_ids=participant_ids)
 
 
-@shared_task(name="iop_sessions.reminders_plan_all", ignore_result=True,
+@shared_task(name="reminders.plan_all", ignore_result=True,
              expires=settings.REMINDER_PLAN_INTERVAL_SECONDS)
 def reminders_plan_all_task() -> None:
     reminders_plan()

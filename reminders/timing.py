@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 
-from ..models import ReminderKind, ReminderPolicy, ReminderReason
+from reminders.models import ReminderKind, ReminderPolicy, ReminderReason
 
 
 @dataclass(frozen=True)

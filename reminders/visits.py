@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
 
-from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 
 
 @dataclass(frozen=True)

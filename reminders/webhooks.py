@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, QueryD
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .services.sms_inbound import sms_inbound_receive
+from reminders.inbound import sms_inbound_receive
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from iop_clinic.admin_mixins import ReadOnlyModelAdmin, run_each
-from participants.admin import EnrollmentAdmin, ParticipantAdmin
-from participants.models import Enrollment, Participant
+from participants.admin import EnrollmentAdmin
+from participants.models import Enrollment
 from programs.admin import TrackAdmin
 from programs.models import Track
 
@@ -277,16 +277,3 @@ class LifecycleEnrollmentAdmin(EnrollmentAdmin):
     @admin.action(description=_("Withdraw selected (not yet admitted)"), permissions=("change",))
     def withdraw(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> None:
         self._run(request, queryset, enrollment_withdraw, _("%(count)d withdrawn."))
-
-
-# The reminder admin registers itself; its re-plan action also serves the participant list.
-from .reminders import admin as reminders_admin  # noqa: E402
-
-admin.site.unregister(Participant)
-
-
-@admin.register(Participant)
-class RemindedParticipantAdmin(ParticipantAdmin):
-    """The participants' admin with "re-plan reminders" (participants cannot import sessions)."""
-
-    actions = (*ParticipantAdmin.actions, reminders_admin.replan_selected_participants)

@@ -1,3 +1,4 @@
+"""The sessions app (label iop_sessions): therapy sessions, attendance, follow-ups, excuses."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -7,15 +8,3 @@ class IopSessionsConfig(AppConfig):
     name = "sessions"
     label = "iop_sessions"
     verbose_name = _("Sessions and attendance")
-
-    def ready(self) -> None:
-        from participants.signals import reminder_inputs_changed
-
-        reminder_inputs_changed.connect(_replan_reminders, dispatch_uid="iop_sessions.replan")
-
-
-def _replan_reminders(sender, *, participant_ids, **kwargs) -> None:
-    from .services import replan
-
-    # Looked up on the module at call time, so tests can observe the call.
-    replan.reminders_replan_on_commit(participant_ids=participant_ids)

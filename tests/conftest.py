@@ -4,7 +4,7 @@ import os
 import pytest
 from django.db import connection
 
-from iop_clinic.accounts.roles import Role
+from accounts.roles import Role
 
 from . import factories
 from .auth import sign_in
@@ -49,11 +49,26 @@ def _require_marked_services(request):
 @pytest.fixture(autouse=True)
 def sms_outbox():
     """Texts sent through the in-memory SMS backend (the test settings' default) in this test."""
-    from sessions.channels.sms import outbox
+    from reminders.channels.sms import outbox
 
     outbox.clear()
     yield outbox
     outbox.clear()
+
+
+@pytest.fixture
+def replans(monkeypatch):
+    """The participant ids whose reminders a change asks to re-plan, call by call.
+
+    Services announce changes by signal; the reminders app answers through
+    `reminders.replan.reminders_replan_on_commit`, looked up at call time, so this sees them all.
+    """
+    from reminders import replan
+
+    calls: list[list[int]] = []
+    monkeypatch.setattr(replan, "reminders_replan_on_commit",
+                        lambda *, participant_ids: calls.append(sorted(participant_ids)))
+    return calls
 
 
 # --- Personas ----------------------------------------------------------------------------

@@ -6,8 +6,8 @@ import factory
 from django.contrib.auth.models import Group
 from factory.django import DjangoModelFactory
 
-from iop_clinic.accounts.models import User
-from iop_clinic.accounts.roles import Role
+from accounts.models import User
+from accounts.roles import Role
 from participants.models import ContactConsent, ContinuingCarePlan, Enrollment, Participant
 from programs.models import Closure, Program, Room, SessionKind, SessionType, Site, Track, WeeklySlot
 from sessions.models import Attendance, TherapySession

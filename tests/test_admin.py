@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from django.contrib.contenttypes.models import ContentType
 
-from iop_clinic.audit.models import AccessEvent
+from audit.models import AccessEvent
 from participants.models import ContactConsent, ContinuingCarePlan, Enrollment, PortalLink
 from programs.models import Closure, WeeklySlot
 from sessions.models import Attendance, AttendanceChange, ExcusedAbsenceRequest, FollowUp

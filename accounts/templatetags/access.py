@@ -1,8 +1,8 @@
 """Template filters over the access layer, so templates hide what a role may not do."""
 from django import template
 
-from .. import access
-from ..roles import Role
+from accounts import access
+from accounts.roles import Role
 
 register = template.Library()
 

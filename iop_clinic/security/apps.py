@@ -1,5 +1,5 @@
+"""The shell's security app: registers the system checks that guard security settings."""
 from django.apps import AppConfig
-from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,10 +9,4 @@ class SecurityConfig(AppConfig):
     verbose_name = _("Security")
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (registers checks and receivers)
-
-
-class ClinicAdminConfig(AdminConfig):
-    """Django's admin whose default site requires a verified second factor."""
-
-    default_site = "iop_clinic.security.admin_site.ClinicAdminSite"
+        from . import checks  # noqa: F401  (registers the checks)

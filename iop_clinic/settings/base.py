@@ -29,7 +29,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 
 INSTALLED_APPS = [
     # Django's admin, with an admin site that demands a verified second factor.
-    "iop_clinic.security.apps.ClinicAdminConfig",
+    "accounts.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,19 +47,23 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "auditlog",
-    "iop_clinic.accounts",
+    # The shell's cross-cutting security checks (no models).
+    "iop_clinic.security.apps.SecurityConfig",
+    # Bottom to top, as the layers build (tests/test_architecture.py keeps the order).
+    "accounts",
+    "audit",
     "programs",
     "participants",
     "sessions.apps.IopSessionsConfig",
+    "reminders",
+    "staff",
     "portal",
-    "iop_clinic.security.apps.SecurityConfig",
-    "iop_clinic.audit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Header middleware sits above WhiteNoise so static responses carry the headers too.
-    "iop_clinic.security.middleware.PermissionsPolicyMiddleware",
+    "iop_clinic.security.headers.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,8 +72,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     # Log-off first: an expired session must not reach the two-factor gate or any view.
-    "iop_clinic.security.middleware.SessionTimeoutMiddleware",
-    "iop_clinic.security.middleware.TwoFactorRequiredMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -156,9 +160,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- SMS ---------------------------------------------------------------------------------
-# Backends: sessions.channels.sms.ConsoleBackend (prints), FileBackend (one file a message in
+# Backends: reminders.channels.sms.ConsoleBackend (prints), FileBackend (one file a message in
 # SMS_FILE_PATH), InMemoryBackend (tests), HttpBackend (a Twilio-style REST API).
-SMS_BACKEND = env.str("SMS_BACKEND", default="sessions.channels.sms.ConsoleBackend")
+SMS_BACKEND = env.str("SMS_BACKEND", default="reminders.channels.sms.ConsoleBackend")
 SMS_API_BASE_URL = env.str("SMS_API_BASE_URL", default="https://api.twilio.com/2010-04-01")
 SMS_ACCOUNT_SID = env.str("SMS_ACCOUNT_SID", default="")
 # Also the key that signs inbound webhooks: without it every inbound request is refused.
@@ -228,14 +232,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "iop_sessions.raise_below_minimum_followups",
         "schedule": timedelta(days=1),
     },
-    # Daily, at a quiet hour (UTC); see iop_clinic/security/retention.py.
+    # Daily, at a quiet hour (UTC); see audit/retention.py.
     "purge-expired-message-bodies": {
-        "task": "iop_clinic.purge_expired_message_bodies",
+        "task": "audit.purge_expired_message_bodies",
         "schedule": crontab(hour=4, minute=15),
     },
 }
 
-# --- Reminders (sessions/reminders/; README "Reminders") ----------------------------------
+# --- Reminders (reminders/; README "Reminders") -------------------------------------------
 REMINDER_PLAN_DAYS = env.int("REMINDER_PLAN_DAYS", default=14)
 REMINDER_PLAN_INTERVAL_SECONDS = env.int("REMINDER_PLAN_INTERVAL_SECONDS", default=3600)
 REMINDER_SWEEP_INTERVAL_SECONDS = env.int("REMINDER_SWEEP_INTERVAL_SECONDS", default=60)
@@ -253,14 +257,14 @@ REMINDER_RETRY_MAX_SECONDS = env.int("REMINDER_RETRY_MAX_SECONDS", default=1800)
 # Due times pushed out of quiet hours land this long before they begin, so a reminder due at
 # "the last minute" is not sent a sweep later, inside them.
 REMINDER_QUIET_MARGIN_MINUTES = env.int("REMINDER_QUIET_MARGIN_MINUTES", default=15)
-CELERY_IMPORTS = ["sessions.reminders.tasks"]
+CELERY_IMPORTS = ["reminders.tasks"]
 CELERY_BEAT_SCHEDULE.update({
     "reminders-sweep": {
-        "task": "iop_sessions.reminders_sweep",
+        "task": "reminders.sweep",
         "schedule": timedelta(seconds=REMINDER_SWEEP_INTERVAL_SECONDS),
     },
     "reminders-plan": {
-        "task": "iop_sessions.reminders_plan_all",
+        "task": "reminders.plan_all",
         "schedule": timedelta(seconds=REMINDER_PLAN_INTERVAL_SECONDS),
     },
 })
@@ -273,14 +277,14 @@ PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
 PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=30)
 
 # Retention: reminder text and provider payloads are emptied this many days after the row was
-# made (iop_clinic/security/retention.py; the row itself stays). Each RETENTION_PURGE entry is
+# made (audit/retention.py; the row itself stays). Each RETENTION_PURGE entry is
 # (model, the timestamp that ages a row, fields to empty); a model not installed yet is logged
 # as a warning and skipped.
 REMINDER_RETENTION_DAYS = env.int("REMINDER_RETENTION_DAYS", default=30)
 if REMINDER_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("REMINDER_RETENTION_DAYS must be at least 1.")
 RETENTION_PURGE: list[tuple[str, str, list[str]]] = [
-    ("iop_sessions.Reminder", "created_at", ["body", "detail"]),
+    ("reminders.Reminder", "created_at", ["body", "detail"]),
 ]
 
 # Every handler carries the redaction filter (the security.E002 check insists), and Django's
@@ -359,7 +363,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
-AXES_LOCKOUT_TEMPLATE = "security/lockout.html"
+AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 # Don't put the username or address of every attempt into the log lines.
 AXES_VERBOSE = False
 
@@ -370,5 +374,5 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 TWO_FACTOR_RECOVERY_CODE_COUNT = 10
 
 # --- Audit (django-auditlog) ----------------------------------------------------------------
-# Which models are audited lives in iop_clinic/audit/registry.py, next to the helpers.
+# Which models are audited lives in audit/registry.py, next to the helpers.
 AUDITLOG_DISABLE_REMOTE_ADDR = False

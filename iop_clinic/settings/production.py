@@ -18,8 +18,8 @@ if not env.str("EMAIL_URL", default=""):
     EMAIL_HOST = "localhost"
     EMAIL_PORT = 25
 
-SMS_BACKEND = env.str("SMS_BACKEND", default="sessions.channels.sms.HttpBackend")
-if SMS_BACKEND == "sessions.channels.sms.HttpBackend":
+SMS_BACKEND = env.str("SMS_BACKEND", default="reminders.channels.sms.HttpBackend")
+if SMS_BACKEND == "reminders.channels.sms.HttpBackend":
     _sms_missing = [name for name, value in [("SMS_ACCOUNT_SID", SMS_ACCOUNT_SID),
                                              ("SMS_AUTH_TOKEN", SMS_AUTH_TOKEN),
                                              ("SMS_FROM_NUMBER", SMS_FROM_NUMBER)] if not value]

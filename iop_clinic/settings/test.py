@@ -9,8 +9,8 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="test-only-secret-key-not-for-
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Never a real provider, whatever a developer's .env says. Tests that watch a Celery worker in
-# another process set TEST_SMS_BACKEND=sessions.channels.sms.FileBackend (and SMS_FILE_PATH).
-_TEST_SMS_BACKENDS = ("sessions.channels.sms.InMemoryBackend", "sessions.channels.sms.FileBackend")
+# another process set TEST_SMS_BACKEND=reminders.channels.sms.FileBackend (and SMS_FILE_PATH).
+_TEST_SMS_BACKENDS = ("reminders.channels.sms.InMemoryBackend", "reminders.channels.sms.FileBackend")
 SMS_BACKEND = env.str("TEST_SMS_BACKEND", default=_TEST_SMS_BACKENDS[0])
 if SMS_BACKEND not in _TEST_SMS_BACKENDS:
     raise ImproperlyConfigured(f"TEST_SMS_BACKEND must be one of {', '.join(_TEST_SMS_BACKENDS)}.")

@@ -1,6 +1,6 @@
 """Delivery channels: SMS backends and email, with one pair of errors for "retry" and "give up".
 
-    from sessions.channels import (get_sms_backend, send_email_message, SmsMessage,
+    from reminders.channels import (get_sms_backend, send_email_message, SmsMessage,
                                    TransientChannelError, PermanentChannelError)
 """
 from .base import ChannelError, PermanentChannelError, SmsMessage, TransientChannelError

@@ -32,7 +32,7 @@ from .base import PermanentChannelError, SmsMessage, TransientChannelError
 logger = logging.getLogger(__name__)
 
 # Messages "sent" through InMemoryBackend, oldest first. Like django.core.mail.outbox, but the
-# list is only ever cleared in place, so `from sessions.channels.sms import outbox` stays valid.
+# list is only ever cleared in place, so `from reminders.channels.sms import outbox` stays valid.
 outbox: list[SmsMessage] = []
 
 
@@ -85,7 +85,7 @@ class ConsoleBackend(BaseSmsBackend):
 
 
 class InMemoryBackend(BaseSmsBackend):
-    """Keeps messages in `sessions.channels.sms.outbox` for tests in the same process."""
+    """Keeps messages in `reminders.channels.sms.outbox` for tests in the same process."""
 
     def send(self, message: SmsMessage) -> str:
         outbox.append(message)

@@ -4,7 +4,7 @@ django-auditlog audits through per-object model signals. A queryset delete of au
 therefore writes one log entry per deleted (and cascaded) row, so its cost grows with the data;
 `bulk_create`, `bulk_update` and `queryset.update()` send no signals and would go unaudited.
 These helpers write with auditlog's signals muted (`disable_auditlog`) and record every row
-through `iop_clinic.audit.services.audit_bulk`: one insert per audited model, in the caller's
+through `audit.services.audit_bulk`: one insert per audited model, in the caller's
 transaction, so the write and its audit trail commit or roll back together.
 Models outside the audit registry are written as usual and not recorded.
 """
@@ -14,8 +14,8 @@ from auditlog.context import disable_auditlog
 from django.db import models
 from django.db.models.deletion import Collector
 
-from iop_clinic.audit.registry import audited_model_for
-from iop_clinic.audit.services import BulkAction, audit_bulk
+from audit.registry import audited_model_for
+from audit.services import BulkAction, audit_bulk
 
 # What each audited model's __str__ (the log entry's object_repr) reads, loaded in the same query.
 _REPR_RELATED: dict[str, tuple[str, ...]] = {

@@ -31,8 +31,8 @@ from participants.selectors import track_seats_taken, track_waitlist, waitlist_p
 from programs.models import Track
 from programs.selectors import site_today
 
+from sessions.signals import visits_changed
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
-from . import replan
 from .audited import rows_delete, rows_update
 from .conflicts import track_lock
 from .expected import attendance_expect
@@ -55,10 +55,6 @@ CARE_PLAN_FIELDS = frozenset({"step_down_level", "step_down_provider", "support_
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-def _replan(*, participant_ids: list[int]) -> None:
-    # Looked up on the module at call time so tests can observe that reminders are re-planned.
-    replan.reminders_replan_on_commit(participant_ids=participant_ids)
 
 
 def _lock_enrollment(enrollment: Enrollment) -> tuple[Track, Enrollment]:
@@ -187,7 +183,7 @@ def _activate(enrollment: Enrollment, track: Track, admission_date: date) -> Non
     enrollment.seat_offered_at = None
     _save_activation(enrollment)
     attendance_expect(enrollments=[enrollment])
-    _replan(participant_ids=[enrollment.participant_id])
+    visits_changed(participant_ids=[enrollment.participant_id])
 
 
 # --- services ------------------------------------------------------------------------------
@@ -353,7 +349,7 @@ def enrollment_withdraw(*, enrollment: Enrollment, by: Any = None) -> Enrollment
                 participant_id=locked.participant_id, status=AttendanceStatus.EXPECTED,
                 session__track_id=locked.track_id, session__local_date__gte=locked.admission_date,
             ))
-            _replan(participant_ids=[locked.participant_id])
+            visits_changed(participant_ids=[locked.participant_id])
         if frees_seat:
             _offer_free_seats(track)
     _refresh_caller(enrollment, locked)
@@ -384,7 +380,7 @@ def enrollment_hold(*, enrollment: Enrollment, reason: str, by: Any = None) -> E
             participant_id=locked.participant_id, status=AttendanceStatus.EXPECTED,
             session__in=_future_track_sessions(locked),
         ))
-        _replan(participant_ids=[locked.participant_id])
+        visits_changed(participant_ids=[locked.participant_id])
     _refresh_caller(enrollment, locked)
     return enrollment
 
@@ -407,7 +403,7 @@ def enrollment_resume(*, enrollment: Enrollment, by: Any = None) -> Enrollment:
         locked.hold_reason = ""
         _save_activation(locked)
         attendance_expect(enrollments=[locked], sessions=_future_track_sessions(locked))
-        _replan(participant_ids=[locked.participant_id])
+        visits_changed(participant_ids=[locked.participant_id])
     _refresh_caller(enrollment, locked)
     return enrollment
 
@@ -502,6 +498,6 @@ def enrollment_discharge(
             plan.save()
 
         _offer_free_seats(track)
-        _replan(participant_ids=[locked.participant_id])
+        visits_changed(participant_ids=[locked.participant_id])
     _refresh_caller(enrollment, locked)
     return enrollment

@@ -8,11 +8,11 @@ from django.utils import timezone
 from participants.models import Enrollment, EnrollmentStatus
 from programs.models import Program
 
+from sessions.signals import visits_changed
 from ..models import (
     Attendance, AttendanceStatus, ExcusedAbsenceRequest, ExcuseStatus, SessionStatus,
 )
 from .audited import rows_update
-from .replan import reminders_replan_on_commit
 
 REASON_MAX_LENGTH = 500
 
@@ -104,7 +104,7 @@ def excuse_approve(*, request: ExcusedAbsenceRequest, by) -> ExcusedAbsenceReque
     rows_update(
         queryset=ExcusedAbsenceRequest.objects.filter(pk=locked.pk),
         status=ExcuseStatus.APPROVED, decided_at=now, decided_by=by)
-    reminders_replan_on_commit(participant_ids=[attendance.participant_id])
+    visits_changed(participant_ids=[attendance.participant_id])
     locked.refresh_from_db()
     return locked
 

@@ -23,8 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from iop_clinic.accounts.access import can_write_clinical_notes
-from iop_clinic.accounts.roles import Role
+from accounts.access import can_write_clinical_notes
+from accounts.roles import Role
 
 from participants.models import Enrollment, EnrollmentStatus
 from programs.selectors import site_today

@@ -25,6 +25,7 @@ from programs.models import (
 )
 from programs.selectors import site_today
 
+from sessions.signals import visits_changed
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from ..selectors.care import track_slots
 from .audited import rows_bulk_update, rows_create, rows_delete, rows_update
@@ -32,7 +33,6 @@ from .conflicts import (
     BookingRequest, Conflict, conflicts_find, conflicts_refuse, resources_lock, track_lock,
 )
 from .expected import attendance_expect
-from .replan import reminders_replan_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ def _plan_create(plan: SchedulePlan, *, skip_conflicts: bool) -> tuple[list[Ther
     if sessions and plan.enrollments:
         attendance_expect(enrollments=plan.enrollments,
                           sessions=TherapySession.objects.filter(pk__in=[s.pk for s in sessions]))
-        reminders_replan_on_commit(participant_ids=sorted({
+        visits_changed(participant_ids=sorted({
             e.participant_id for e in plan.enrollments
             if any(e.covers(s.local_date) for s in sessions)
         }))
@@ -399,7 +399,7 @@ def weekly_slot_update(*, slot: WeeklySlot, **changes: Any) -> SlotChangeResult:
                                          "session_type", "kind", "updated_at"])
             updated = len(movable)
         if affected and not set(changes) <= NON_MOVING_FIELDS:
-            reminders_replan_on_commit(participant_ids=sorted(affected))
+            visits_changed(participant_ids=sorted(affected))
     for name, value in changes.items():
         setattr(slot, name, value)
     return SlotChangeResult(slot=locked, updated=updated, removed=removed, created=created,
@@ -422,7 +422,7 @@ def weekly_slot_delete(*, slot: WeeklySlot) -> int:
             TherapySession._meta.label, 0)
         locked.delete()
         if affected:
-            reminders_replan_on_commit(participant_ids=sorted(affected))
+            visits_changed(participant_ids=sorted(affected))
     return removed
 
 
@@ -548,7 +548,7 @@ def personal_session_schedule(
                        status=AttendanceStatus.EXPECTED)
             for session in sessions
         ])
-        reminders_replan_on_commit(participant_ids=[participant.pk])
+        visits_changed(participant_ids=[participant.pk])
     return sessions
 
 
@@ -582,7 +582,7 @@ def session_cancel(*, session: TherapySession, reason: str, by=None) -> TherapyS
         now = timezone.now()
         affected = _sessions_cancel([locked.pk], reason=reason, by=by, now=now)
         if affected:
-            reminders_replan_on_commit(participant_ids=sorted(affected))
+            visits_changed(participant_ids=sorted(affected))
     session.status, session.cancel_reason = SessionStatus.CANCELLED, reason
     session.cancelled_at, session.cancelled_by = now, by
     return session
@@ -607,5 +607,5 @@ def closure_add(*, site: Site, date: date, reason: str = "") -> Closure:
             affected = _sessions_cancel(session_ids, reason=cancel_reason, by=None,
                                         now=timezone.now())
             if affected:
-                reminders_replan_on_commit(participant_ids=sorted(affected))
+                visits_changed(participant_ids=sorted(affected))
     return closure

@@ -5,9 +5,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from programs.forms import StaffChoiceField
+from staff.forms.programs import StaffChoiceField
 
-from .models import AttendanceStatus, FollowUpStatus
+from sessions.models import AttendanceStatus, FollowUpStatus
 
 MARK_CHOICES = [(value, label) for value, label in AttendanceStatus.choices
                 if value in AttendanceStatus.marked()]
@@ -264,3 +264,8 @@ class ScheduleUntilForm(forms.Form):
                             validators=[validate_plausible_date],
                             help_text=_("Leave blank: a cohort's whole run, or a rolling track's "
                                         "usual horizon."))
+
+
+class ExcuseDeclineForm(forms.Form):
+    note = forms.CharField(label="Note to the participant (optional)", max_length=300,
+                           required=False, widget=forms.Textarea(attrs={"rows": 3}))

@@ -4,9 +4,9 @@ from django.contrib.auth import get_user_model
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
-from iop_clinic.accounts.roles import Role
+from accounts.roles import Role
 
-from .models import Program, Room, SessionKind, SessionType, Site, Track, WeeklySlot
+from programs.models import Program, Room, SessionKind, SessionType, Site, Track, WeeklySlot
 
 
 class ProgramForm(forms.ModelForm):

@@ -4,12 +4,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from iop_clinic.accounts.access import director_required, get_participant_or_404
+from staff.access import director_required, get_participant_or_404
 
-from .selectors import chart_audit_trail
-from .services import audit_access
+from audit.selectors import chart_audit_trail
+from audit.services import audit_access
 
-# Directors hold these through their role (iop_clinic/accounts/roles.py); view only, so the
+# Directors hold these through their role (accounts/roles.py); view only, so the
 # audit rows are readable in the app and stay unchangeable everywhere.
 TRAIL_PERMISSIONS = ("audit.view_accessevent", "auditlog.view_logentry")
 TRAIL_LIMIT = 500
@@ -24,7 +24,7 @@ def chart_trail(request: HttpRequest, code) -> HttpResponse:
     # Reading who looked at a chart is itself a look at that chart.
     audit_access(request=request, obj=participant, what="audit trail")
     trail = chart_audit_trail(participant=participant, limit=TRAIL_LIMIT)
-    return render(request, "audit/chart_trail.html", {
+    return render(request, "staff/audit/chart_trail.html", {
         "participant": participant, "trail": trail, "limit": TRAIL_LIMIT,
         "truncated": len(trail) >= TRAIL_LIMIT,
     })

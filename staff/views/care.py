@@ -13,25 +13,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from iop_clinic.accounts.access import (
-    can_discharge,
-    can_enroll,
-    can_schedule,
-    get_enrollment_or_404,
-    get_participant_or_404,
-    get_session_or_404,
-    site_ids_for,
-    sites_for,
-    staff_required,
-    tracks_for,
-)
-from iop_clinic.accounts.roles import Role
+from accounts.access import can_discharge, can_enroll, can_schedule
+
+from staff.access import get_enrollment_or_404, get_participant_or_404, get_session_or_404, site_ids_for, sites_for, staff_required, tracks_for
+from accounts.roles import Role
 from iop_clinic.forms import add_service_errors
 from participants.services import consent_give, consent_revoke, participant_update
-from programs.forms import staff_at
+from staff.forms.programs import staff_at
 from programs.models import Room, SessionKind, SessionType
 
-from .forms import (
+from staff.forms.care import (
     ConsentChangeForm,
     DischargeForm,
     IntakeForm,
@@ -39,15 +30,15 @@ from .forms import (
     PersonalSessionForm,
     ReasonForm,
 )
-from .services.discharge import enrollment_discharge_with_followups
-from .services.enrollment import (
+from sessions.services.discharge import enrollment_discharge_with_followups
+from sessions.services.enrollment import (
     enrollment_admit_from_waitlist,
     enrollment_decline_offer,
     enrollment_hold,
     enrollment_resume,
 )
-from .services.intake import participant_intake
-from .services.schedule import personal_session_schedule, session_cancel
+from sessions.services.intake import participant_intake
+from sessions.services.schedule import personal_session_schedule, session_cancel
 
 
 
@@ -104,7 +95,7 @@ def participant_intake_view(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("%(name)s is enrolled in %(track)s.") % {
                     "name": result.participant.full_name, "track": data["track"].name})
             return _chart(result.participant)
-    return render(request, "participants/intake.html", {"form": form})
+    return render(request, "staff/participants/intake.html", {"form": form})
 
 
 # --- Profile and consent -------------------------------------------------------------------
@@ -129,7 +120,7 @@ def participant_edit(request: HttpRequest, code) -> HttpResponse:
         else:
             messages.success(request, _("Profile saved."))
             return _chart(fresh)
-    return render(request, "participants/edit.html", {
+    return render(request, "staff/participants/edit.html", {
         "form": form, "consent_form": consent_form, "participant": participant,
         "consents": list(participant.consents.order_by("channel", "-given_at")),
     })
@@ -222,7 +213,7 @@ def enrollment_hold_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The enrollment is on hold; the seat stays theirs."))
             return _chart(enrollment.participant)
-    return render(request, "participants/enrollment_action.html", {
+    return render(request, "staff/participants/enrollment_action.html", {
         "form": form, "enrollment": enrollment, "participant": enrollment.participant,
         "action": "hold"})
 
@@ -264,7 +255,7 @@ def enrollment_discharge_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("%(name)s is discharged; the seat is offered to the "
                                         "next person waiting.") % {"name": participant.full_name})
             return _chart(participant)
-    return render(request, "participants/enrollment_action.html", {
+    return render(request, "staff/participants/enrollment_action.html", {
         "form": form, "enrollment": enrollment, "participant": participant,
         "action": "discharge"})
 
@@ -299,7 +290,7 @@ def personal_session_new(request: HttpRequest, code) -> HttpResponse:
             messages.success(request, _("%(count)s session(s) booked.") % {
                 "count": len(sessions)})
             return _chart(participant)
-    return render(request, "participants/personal_session.html", {
+    return render(request, "staff/participants/personal_session.html", {
         "form": form, "participant": participant})
 
 
@@ -317,6 +308,6 @@ def session_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Session cancelled; everyone expected is released."))
             return redirect("roster", pk=session.pk)
-    return render(request, "sessions/session_cancel.html", {"form": form, "session": session})
+    return render(request, "staff/sessions/session_cancel.html", {"form": form, "session": session})
 
 

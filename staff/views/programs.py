@@ -5,20 +5,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from iop_clinic.accounts.access import director_required, site_ids_for
+from staff.access import director_required, site_ids_for
 from iop_clinic.forms import add_service_errors
 
-from . import selectors
-from .forms import ProgramForm
-from .models import Program
-from .services import program_save
+from programs import selectors
+from staff.forms.programs import ProgramForm
+from programs.models import Program
+from programs.services import program_save
 
 
 
 @director_required
 def program_list(request: HttpRequest) -> HttpResponse:
     programs = selectors.program_list(site_ids=site_ids_for(request.user))
-    return render(request, "programs/program_list.html", {"programs": programs})
+    return render(request, "staff/programs/program_list.html", {"programs": programs})
 
 
 @director_required
@@ -33,4 +33,4 @@ def program_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         else:
             messages.success(request, _("Program saved."))
             return redirect("program_list")
-    return render(request, "programs/program_form.html", {"form": form, "program": program})
+    return render(request, "staff/programs/program_form.html", {"form": form, "program": program})

@@ -1,9 +1,5 @@
 """Track pages that touch the schedule: a track's people and timetable, editing the timetable,
-generating sessions (preview first, create on confirmation) and site closures.
-
-They live in `sessions` because they call the schedule and enrollment services, and apps build
-one way (sessions on programs, never back).
-"""
+generating sessions (preview first, create on confirmation) and site closures."""
 from datetime import date
 
 from django.contrib import messages
@@ -14,24 +10,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from iop_clinic.accounts.access import (
-    can_enroll,
-    can_manage_programs,
-    director_required,
-    get_track_or_404,
-    site_ids_for,
-    sites_for,
-    staff_required,
-)
+from accounts.access import can_enroll, can_manage_programs
+
+from staff.access import director_required, get_track_or_404, site_ids_for, sites_for, staff_required
 from iop_clinic.forms import add_service_errors
-from programs.forms import SlotFormSet, TrackForm
+from staff.forms.programs import SlotFormSet, TrackForm
 from programs.models import Track
 
-from .forms import ClosureForm, ScheduleUntilForm
-from .models import SessionStatus, TherapySession
-from .selectors import care
-from .services.schedule import closure_add, schedule_generate, schedule_preview
-from .services.timetable import track_timetable_save
+from staff.forms.care import ClosureForm, ScheduleUntilForm
+from sessions.models import SessionStatus, TherapySession
+from sessions.selectors import care
+from sessions.services.schedule import closure_add, schedule_generate, schedule_preview
+from sessions.services.timetable import track_timetable_save
 
 
 
@@ -39,7 +29,7 @@ from .services.timetable import track_timetable_save
 def track_detail(request: HttpRequest, pk: int) -> HttpResponse:
     track = get_track_or_404(request.user, pk)
     today = timezone.now().astimezone(track.site.zone).date()
-    return render(request, "programs/track_detail.html", {
+    return render(request, "staff/programs/track_detail.html", {
         "track": track, "people": care.track_people(track=track),
         "slots": care.track_slots(track=track),
         "counts": care.track_session_counts(track=track, today=today),
@@ -84,7 +74,7 @@ def track_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                         "created": result.sessions_created, "kept": result.sessions_kept}
                 messages.success(request, note)
                 return redirect("track_detail", pk=result.track.pk)
-    return render(request, "programs/track_form.html", {
+    return render(request, "staff/programs/track_form.html", {
         "form": form, "formset": formset, "track": track if pk else None,
     })
 
@@ -131,7 +121,7 @@ def schedule_generate_view(request: HttpRequest, pk: int) -> HttpResponse:
             error = error or exc
     if error is not None:
         add_service_errors(form, error)
-    return render(request, "programs/schedule_preview.html", {
+    return render(request, "staff/programs/schedule_preview.html", {
         "track": track, "form": form, "plan": plan,
         "weeks": _preview_weeks(plan) if plan else [],
     })
@@ -164,7 +154,7 @@ def closure_list(request: HttpRequest) -> HttpResponse:
                                                           "count": len(cancelled)})
             form = ClosureForm(sites=sites, initial=initial)
     today = timezone.localdate()
-    return render(request, "programs/closures.html", {
+    return render(request, "staff/programs/closures.html", {
         "form": form, "closures": care.site_closures(site_ids=site_ids, today=today),
         "cancelled": cancelled,
     })

@@ -1,8 +1,5 @@
-"""Staff pages: week calendar, session roster, follow-ups, participant search and chart.
-
-The participant pages live here, not in `participants`, because a chart shows sessions and
-attendance, and apps only build one way (sessions on participants, never back).
-"""
+"""Staff pages about who comes when: week calendar, session roster, follow-ups, participant
+search and chart."""
 from datetime import timedelta
 
 from django.contrib import messages
@@ -14,40 +11,29 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from iop_clinic.accounts.access import (
-    can_discharge,
-    can_enroll,
-    can_mark_attendance,
-    can_schedule,
-    can_write_clinical_notes,
-    get_followup_or_404,
-    get_participant_or_404,
-    get_session_or_404,
-    participants_for,
-    site_ids_for,
-    sites_for,
-    staff_required,
-)
-from iop_clinic.audit.services import audit_access
-from iop_clinic.forms import add_service_errors
-from programs.forms import staff_at
+from accounts.access import can_discharge, can_enroll, can_mark_attendance, can_schedule, can_write_clinical_notes
 
-from .forms import (
+from staff.access import get_followup_or_404, get_participant_or_404, get_session_or_404, participants_for, site_ids_for, sites_for, staff_required
+from audit.services import audit_access
+from iop_clinic.forms import add_service_errors
+from staff.forms.programs import staff_at
+
+from staff.forms.care import (
     AttendanceMarkForm,
     CalendarFilterForm,
     FollowUpFilterForm,
     FollowUpResolveForm,
     ParticipantSearchForm,
 )
-from .models import Attendance
-from .selectors import care, pages
-from .selectors import reminders as reminder_reads
-from .services.attendance import (
+from sessions.models import Attendance
+from sessions.selectors import care, pages
+from reminders import selectors as reminder_reads
+from sessions.services.attendance import (
     attendance_mark,
     attendance_mark_rest_present,
     session_markable_error,
 )
-from .services.followups import followup_resolve
+from sessions.services.followups import followup_resolve
 
 SEARCH_PAGE_SIZE = 25
 FOLLOWUP_PAGE_SIZE = 25
@@ -60,7 +46,7 @@ FOLLOWUP_PAGE_SIZE = 25
 def week_calendar(request: HttpRequest) -> HttpResponse:
     sites = list(sites_for(request.user).order_by("name"))
     if not sites:
-        return render(request, "sessions/calendar.html", {"no_sites": True})
+        return render(request, "staff/sessions/calendar.html", {"no_sites": True})
     chosen = next((site for site in sites if str(site.pk) == request.GET.get("site")), sites[0])
     choices = pages.calendar_filter_choices(site=chosen)
     today = timezone.now().astimezone(chosen.zone).date()
@@ -82,7 +68,7 @@ def week_calendar(request: HttpRequest) -> HttpResponse:
     for name, delta in (("previous", -7), ("next", 7)):
         query["week"] = (week_start + timedelta(days=delta)).isoformat()
         links[name] = query.urlencode()
-    return render(request, "sessions/calendar.html", {
+    return render(request, "staff/sessions/calendar.html", {
         "form": form, "site": chosen, "days": days, "week_start": week_start,
         "week_end": week_start + timedelta(days=6), "today": today, "links": links,
     })
@@ -109,7 +95,7 @@ def session_roster(request: HttpRequest, pk: int) -> HttpResponse:
     context["rows"] = [{"attendance": a, "form": None} for a in pages.roster(session=session)]
     context["expected_left"] = sum(1 for row in context["rows"]
                                    if row["attendance"].status == "expected")
-    return render(request, "sessions/roster.html", context)
+    return render(request, "staff/sessions/roster.html", context)
 
 
 @staff_required
@@ -142,7 +128,7 @@ def attendance_mark_view(request: HttpRequest, pk: int, attendance_pk: int) -> H
     context["oob"] = True
     context["expected_left"] = pages.expected_left(session=session)
     # A refused marking answers 200 with the errors in the row: htmx swaps only 2xx responses.
-    return render(request, "sessions/_roster_row.html", context)
+    return render(request, "staff/sessions/_roster_row.html", context)
 
 
 @staff_required
@@ -175,7 +161,7 @@ def followup_list(request: HttpRequest) -> HttpResponse:
         status = form.cleaned_data["status"]
     queryset = pages.followup_list(site_ids=site_ids, assignee_id=assignee_id, status=status)
     page = Paginator(queryset, FOLLOWUP_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "sessions/followup_list.html", {
+    return render(request, "staff/sessions/followup_list.html", {
         "form": form, "page_obj": page, "followups": page.object_list,
         "show_notes": can_write_clinical_notes(request.user),
     })
@@ -199,7 +185,7 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Follow-up resolved."))
                 return redirect("followup_list")
-    return render(request, "sessions/followup_detail.html", {
+    return render(request, "staff/sessions/followup_detail.html", {
         "followup": followup, "form": form, "show_notes": may_resolve,
     })
 
@@ -217,7 +203,7 @@ def participant_search(request: HttpRequest) -> HttpResponse:
     # Only the live search swaps the results alone; a history restore needs the whole page.
     wants_results = (request.htmx and request.htmx.target == "results"
                      and not request.htmx.history_restore_request)
-    template = "participants/_results.html" if wants_results else "participants/search.html"
+    template = "staff/participants/_results.html" if wants_results else "staff/participants/search.html"
     return render(request, template, {"form": form, "page_obj": page})
 
 
@@ -227,7 +213,7 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
     today = timezone.now().astimezone(participant.home_site.zone).date()
     chart = pages.participant_chart(participant=participant, today=today)
     audit_access(request=request, obj=participant, what="chart")
-    return render(request, "participants/chart.html", {
+    return render(request, "staff/participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,
         "care": care.chart_care(participant=participant, enrollments=chart.enrollments),
         "reminders": reminder_reads.reminder_history(participant=participant),

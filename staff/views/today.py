@@ -1,39 +1,19 @@
-"""Signing in and out, and the staff home: the Today board."""
+"""The staff home: the Today board."""
 from datetime import timedelta
 
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from iop_clinic.accounts.access import (
-    can_enroll,
-    can_mark_attendance,
-    can_write_clinical_notes,
-    site_ids_for,
-    staff_required,
-)
-from portal.access import post_login_redirect
-from sessions.forms import DayForm
+from accounts.access import can_enroll, can_mark_attendance, can_write_clinical_notes
+
+from staff.access import site_ids_for, staff_required
+from staff.forms.care import DayForm
 from sessions.selectors import care, pages
-from sessions.selectors import reminders as reminder_reads
+from reminders import selectors as reminder_reads
 from sessions.selectors.ledger import participants_at_risk
-
-
-class SignInView(auth_views.LoginView):
-    """One sign-in page for staff and participants; each lands in their own part."""
-
-    template_name = "registration/login.html"
-    redirect_authenticated_user = True
-
-    def get_default_redirect_url(self) -> str:
-        return post_login_redirect(self.request.user)
-
-
-class SignOutView(auth_views.LogoutView):
-    pass
 
 
 @staff_required
@@ -52,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
             form = DayForm(initial={"date": today})
     else:
         form = DayForm(initial={"date": today})
-    return render(request, "today/board.html", {
+    return render(request, "staff/today/board.html", {
         "form": form, "day": day, "today": today,
         "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
         "sessions": pages.day_sessions(site_ids=site_ids, day=day),

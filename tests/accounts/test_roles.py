@@ -3,7 +3,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from iop_clinic.accounts.roles import Role
+from accounts.roles import Role
 from tests import factories
 from tests.auth import sign_in
 

@@ -5,7 +5,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from iop_clinic.accounts.roles import Role
+from accounts.roles import Role
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from iop_clinic.security.twofactor import PENDING_KEY_SESSION_KEY
+from accounts.twofactor import PENDING_KEY_SESSION_KEY
 
 from .conftest import current_code
 

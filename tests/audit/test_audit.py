@@ -7,10 +7,10 @@ from auditlog.models import LogEntry
 from django.db import DatabaseError, transaction
 from django.test import RequestFactory
 
-from iop_clinic.audit.models import AccessEvent, AuditRecordImmutable
-from iop_clinic.audit.registry import AUDITED_MODELS
-from iop_clinic.audit.selectors import chart_audit_trail
-from iop_clinic.audit.services import BulkAction, audit_access, audit_bulk
+from audit.models import AccessEvent, AuditRecordImmutable
+from audit.registry import AUDITED_MODELS
+from audit.selectors import chart_audit_trail
+from audit.services import BulkAction, audit_access, audit_bulk
 from participants.models import Participant
 from sessions.models import Attendance
 from tests import factories

@@ -4,9 +4,9 @@ from auditlog.context import set_actor
 from django.contrib.auth.models import Group, Permission
 from django.test import RequestFactory
 
-from iop_clinic.accounts.roles import Role
-from iop_clinic.audit.models import AccessEvent
-from iop_clinic.audit.services import audit_access
+from accounts.roles import Role
+from audit.models import AccessEvent
+from audit.services import audit_access
 from tests import factories
 from tests.auth import sign_in
 

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from iop_clinic.celery_app import app as celery_app
-from iop_clinic.security.retention import reminder_bodies_purge
-from iop_clinic.security.tasks import purge_expired_message_bodies
+from audit.retention import reminder_bodies_purge
+from audit.tasks import purge_expired_message_bodies
 from sessions.models import AttendanceChange
 from tests import factories
 
@@ -76,7 +76,7 @@ def test_it_warns_about_a_model_that_is_not_installed_and_purges_the_rest(settin
     settings.REMINDER_RETENTION_DAYS = 30
     change(45)
 
-    with caplog.at_level(logging.WARNING, logger="iop_clinic.security.retention"):
+    with caplog.at_level(logging.WARNING, logger="audit.retention"):
         assert reminder_bodies_purge(now=NOW) == 1
 
     assert "iop_sessions.NoSuchModel is not an installed model" in caplog.text
@@ -109,20 +109,20 @@ def test_it_runs_daily_from_beat_through_a_thin_task(purge_settings, time_machin
     change(45)
 
     entry = next(e for e in celery_app.conf.beat_schedule.values()
-                 if e["task"] == "iop_clinic.purge_expired_message_bodies")
+                 if e["task"] == "audit.purge_expired_message_bodies")
     assert entry["schedule"].remaining_estimate(NOW) <= dt.timedelta(days=1)
-    assert "iop_clinic.purge_expired_message_bodies" in celery_app.tasks
+    assert "audit.purge_expired_message_bodies" in celery_app.tasks
     assert purge_expired_message_bodies.apply().get() == 1
 
 
 def test_it_points_at_the_reminder_model_by_default(settings):
-    assert ("iop_sessions.Reminder", "created_at", ["body", "detail"]) in \
+    assert ("reminders.Reminder", "created_at", ["body", "detail"]) in \
         settings.RETENTION_PURGE
     assert settings.REMINDER_RETENTION_DAYS == 30
 
 
 def test_it_empties_old_reminder_texts_with_the_default_settings(site, time_machine, caplog):
-    from sessions.models import Reminder
+    from reminders.models import Reminder
 
     def reminder(made: dt.datetime) -> Reminder:
         time_machine.move_to(made, tick=False)
@@ -137,7 +137,7 @@ def test_it_empties_old_reminder_texts_with_the_default_settings(site, time_mach
     old, recent = reminder(NOW - dt.timedelta(days=31)), reminder(NOW - dt.timedelta(days=2))
     time_machine.move_to(NOW, tick=False)
 
-    with caplog.at_level(logging.WARNING, logger="iop_clinic.security.retention"):
+    with caplog.at_level(logging.WARNING, logger="audit.retention"):
         assert purge_expired_message_bodies.apply().get() == 1
 
     old.refresh_from_db()

@@ -193,16 +193,6 @@ def test_it_answers_has_consent_from_prefetched_rows_without_a_query(django_asse
         assert [p.has_consent("sms") for p in participants] == [True, True, True]
 
 
-@pytest.fixture
-def replans(monkeypatch):
-    """Records who the reminder planner is asked to re-plan (the planner itself is tested apart)."""
-    from sessions.services import replan
-
-    calls: list[list[int]] = []
-    monkeypatch.setattr(replan, "reminders_replan_on_commit",
-                        lambda *, participant_ids: calls.append(list(participant_ids)))
-    return calls
-
 
 def test_it_asks_for_reminders_to_be_replanned_when_consent_or_contact_changes(site, replans):
     participant = _create(site)

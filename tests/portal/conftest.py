@@ -9,7 +9,7 @@ import zoneinfo
 import pytest
 import time_machine
 
-from iop_clinic.accounts.roles import Role
+from accounts.roles import Role
 from sessions.models import Attendance, TherapySession
 from sessions.services.expected import attendance_expect
 from tests import factories

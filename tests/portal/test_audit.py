@@ -2,8 +2,8 @@
 import pytest
 from django.urls import reverse
 
-from iop_clinic.audit.models import AccessEvent
-from iop_clinic.audit.selectors import chart_audit_trail
+from audit.models import AccessEvent
+from audit.selectors import chart_audit_trail
 
 pytestmark = pytest.mark.django_db
 

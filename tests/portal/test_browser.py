@@ -12,7 +12,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from portal.services import portal_invite
+from participants.portal_accounts import portal_invite
 from sessions.services.expected import attendance_expect
 from tests import factories
 
@@ -136,7 +136,7 @@ def test_it_takes_an_excuse_request_that_a_clinician_approves(chromium, phone, l
     from sessions.models import ExcusedAbsenceRequest
     code = ExcusedAbsenceRequest.objects.get().code
     staff_page = staff.new_page()
-    staff_page.goto(f"{live_server.url}/portal/staff/excuses/{code}/")
+    staff_page.goto(f"{live_server.url}/excuses/{code}/")
     assert "Work shift I cannot move" in staff_page.content()
     shot(staff_page, "staff-review")
     staff_page.get_by_role("button", name=re.compile("Approve")).click()

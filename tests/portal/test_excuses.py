@@ -113,10 +113,10 @@ def test_it_takes_a_request_from_the_portal_and_shows_the_answer(
 
     request = ExcusedAbsenceRequest.objects.get()
     client.force_login(clinician)
-    review = client.get(reverse("portal-excuse-review", args=[request.code]))
+    review = client.get(reverse("excuse_review", args=[request.code]))
     assert "Work shift" in review.content.decode()
     assert "Monday, March 16, 2026 6:00 PM" in review.content.decode()  # the site's local time
-    assert client.post(reverse("portal-excuse-approve", args=[request.code])).status_code == 302
+    assert client.post(reverse("excuse_approve", args=[request.code])).status_code == 302
 
     client.force_login(alice.user)
     html = client.get(reverse("portal-home")).content.decode()
@@ -127,7 +127,7 @@ def test_it_shows_a_decline_with_its_note(client, alice, clinician, now):
     request = excuse_request(attendance=attendance_at(alice, NEXT_MONDAY), reason="Work",
                              by=alice.user)
     client.force_login(clinician)
-    client.post(reverse("portal-excuse-decline", args=[request.code]),
+    client.post(reverse("excuse_decline", args=[request.code]),
                 {"note": "Please call us to talk it over"})
 
     client.force_login(alice.user)
@@ -166,8 +166,8 @@ def test_it_hides_other_sites_requests_from_staff(client, alice, outsider_clinic
                              by=alice.user)
     client.force_login(outsider_clinician)
 
-    assert client.get(reverse("portal-excuse-review", args=[request.code])).status_code == 404
-    assert client.post(reverse("portal-excuse-approve", args=[request.code])).status_code == 404
+    assert client.get(reverse("excuse_review", args=[request.code])).status_code == 404
+    assert client.post(reverse("excuse_approve", args=[request.code])).status_code == 404
     request.refresh_from_db()
     assert request.status == "pending"
 
@@ -177,7 +177,7 @@ def test_it_keeps_the_review_page_on_a_fixed_query_budget(client, alice, bob, cl
     request = excuse_request(attendance=attendance_at(alice, NEXT_MONDAY), reason="Work",
                              by=alice.user)
     client.force_login(clinician)
-    url = reverse("portal-excuse-review", args=[request.code])
+    url = reverse("excuse_review", args=[request.code])
     with django_assert_max_num_queries(8):
         assert client.get(url).status_code == 200
     excuse_request(attendance=attendance_at(bob, NEXT_MONDAY), reason="Work", by=bob.user)

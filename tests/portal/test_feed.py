@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from icalendar import Calendar
 
-from portal.services import calendar_token_regenerate
+from participants.portal_accounts import calendar_token_regenerate
 from sessions.models import Attendance, TherapySession
 
 from .conftest import PROGRAM_NAME, SLOT_TITLE, attendance_at

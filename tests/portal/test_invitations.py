@@ -7,7 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from participants.models import Participant, PortalLink
-from portal.services import portal_invite
+from participants.portal_accounts import portal_invite
 from tests import factories
 
 from .conftest import PROGRAM_NAME
@@ -191,7 +191,7 @@ def test_it_lets_site_staff_send_the_invitation_from_the_chart(client, carol, fr
     client.force_login(front_desk)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("portal-invite", args=[carol.code]))
+        response = client.post(reverse("portal_invite", args=[carol.code]))
 
     assert response.status_code == 302
     assert response.url == f"/participants/{carol.code}/"
@@ -202,11 +202,11 @@ def test_it_lets_site_staff_send_the_invitation_from_the_chart(client, carol, fr
 def test_it_hides_other_sites_participants_from_staff(client, carol, outsider_clinician):
     client.force_login(outsider_clinician)
 
-    assert client.post(reverse("portal-invite", args=[carol.code])).status_code == 404
+    assert client.post(reverse("portal_invite", args=[carol.code])).status_code == 404
     assert not PortalLink.objects.exists()
 
 
 def test_it_refuses_a_get_and_anonymous_invites(client, carol, front_desk):
-    assert client.post(reverse("portal-invite", args=[carol.code])).status_code == 302
+    assert client.post(reverse("portal_invite", args=[carol.code])).status_code == 302
     client.force_login(front_desk)
-    assert client.get(reverse("portal-invite", args=[carol.code])).status_code == 405
+    assert client.get(reverse("portal_invite", args=[carol.code])).status_code == 405

@@ -3,9 +3,10 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from iop_clinic.accounts.roles import Role
-from portal.access import post_login_redirect
-from sessions.models import Attendance, AttendanceStatus, Reminder
+from accounts.roles import Role
+from accounts.access import post_login_redirect
+from sessions.models import Attendance, AttendanceStatus
+from reminders.models import Reminder
 from tests import factories
 from tests.auth import sign_in
 
@@ -224,9 +225,9 @@ def test_it_refuses_staff_pages_to_participants(alice_client, alice, bob):
     excuse = ExcusedAbsenceRequest.objects.create(
         attendance=bob.attendances.last(), reason="Work", requested_at=dt.datetime.now(dt.UTC))
 
-    assert alice_client.post(reverse("portal-invite", args=[bob.code])).status_code == 403
-    assert alice_client.get(reverse("portal-excuse-review", args=[excuse.code])).status_code == 403
-    for name in ("portal-excuse-approve", "portal-excuse-decline"):
+    assert alice_client.post(reverse("portal_invite", args=[bob.code])).status_code == 403
+    assert alice_client.get(reverse("excuse_review", args=[excuse.code])).status_code == 403
+    for name in ("excuse_approve", "excuse_decline"):
         assert alice_client.post(reverse(name, args=[excuse.code])).status_code == 403
     excuse.refresh_from_db()
     assert excuse.status == "pending"
@@ -238,14 +239,14 @@ def test_it_refuses_staff_pages_to_front_desk_where_clinical(client, front_desk,
         attendance=bob.attendances.last(), reason="Work", requested_at=dt.datetime.now(dt.UTC))
     client.force_login(front_desk)
 
-    assert client.post(reverse("portal-excuse-approve", args=[excuse.code])).status_code == 403
+    assert client.post(reverse("excuse_approve", args=[excuse.code])).status_code == 403
 
 
 def test_it_lets_a_director_in_too(client, site, bob):
     director = factories.StaffFactory(role=Role.DIRECTOR, sites=[site])
     sign_in(client, director)
 
-    response = client.post(reverse("portal-invite", args=[bob.code]))
+    response = client.post(reverse("portal_invite", args=[bob.code]))
 
     assert response.status_code == 302
 

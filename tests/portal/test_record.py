@@ -6,7 +6,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from iop_clinic.audit.models import AccessEvent
+from audit.models import AccessEvent
 from sessions.models import Attendance, AttendanceStatus
 from sessions.services.excuses import excuse_request
 from tests import factories

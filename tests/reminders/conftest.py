@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 from celery import current_app
 
-from sessions.channels import sms
+from reminders.channels import sms
 from sessions.models import Attendance, TherapySession
 
 from .. import factories
@@ -14,7 +14,7 @@ UTC = dt.UTC
 
 @pytest.fixture(autouse=True)
 def _sms_in_memory(settings):
-    settings.SMS_BACKEND = "sessions.channels.sms.InMemoryBackend"
+    settings.SMS_BACKEND = "reminders.channels.sms.InMemoryBackend"
     sms.outbox.clear()
     yield
     sms.outbox.clear()

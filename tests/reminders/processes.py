@@ -96,7 +96,7 @@ def service_env(*, database_name: str, redis_url: str, sms_dir: Path, **extra: s
                          f"{db['PORT'] or 5432}/{database_name}"),
         "REDIS_URL": redis_url,
         # Test settings accept only this switch, so a real provider can never be reached.
-        "TEST_SMS_BACKEND": "sessions.channels.sms.FileBackend",
+        "TEST_SMS_BACKEND": "reminders.channels.sms.FileBackend",
         "SMS_FILE_PATH": str(sms_dir),
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
@@ -197,7 +197,8 @@ def due_reminders(count: int, *, first_name: str = "Robin") -> list[int]:
     from django.utils import timezone
 
     from participants.models import ContactConsent, Enrollment, Participant
-    from sessions.models import Attendance, Reminder
+    from sessions.models import Attendance
+    from reminders.models import Reminder
 
     from .. import factories
 
@@ -242,7 +243,7 @@ def _sweep_loop(stop_file: str) -> None:
     django.setup()
     from django.db import close_old_connections
 
-    from sessions.reminders.sweeper import reminders_sweep
+    from reminders.sweeper import reminders_sweep
 
     while not os.path.exists(stop_file):
         reminders_sweep()

@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from sessions.models import Reminder, ReminderPolicy
+from reminders.models import Reminder, ReminderPolicy
 
 from .conftest import make_participant
 
@@ -26,7 +26,7 @@ def _reminders(site, count, status="sent"):
 def test_it_lists_reminders_within_a_query_budget(admin_client, site, count,
                                                   django_assert_max_num_queries):
     _reminders(site, count)
-    url = reverse("admin:iop_sessions_reminder_changelist")
+    url = reverse("admin:reminders_reminder_changelist")
     with django_assert_max_num_queries(12):
         response = admin_client.get(url, {"status__exact": "sent", "visit_date__year": "2026"})
     assert response.status_code == 200
@@ -37,11 +37,11 @@ def test_it_lists_reminders_within_a_query_budget(admin_client, site, count,
 def test_it_makes_failed_reminders_easy_to_find(admin_client, site):
     _reminders(site, 2)
     _reminders(site, 1, status="failed")
-    url = reverse("admin:iop_sessions_reminder_changelist")
+    url = reverse("admin:reminders_reminder_changelist")
     page = admin_client.get(url, {"attention": "failed"}).content.decode()
     assert page.count("all reminders") == 1 and "Rejected by the provider" in page
     failed = Reminder.objects.get(status="failed")
-    detail = admin_client.get(reverse("admin:iop_sessions_reminder_change", args=[failed.pk]))
+    detail = admin_client.get(reverse("admin:reminders_reminder_change", args=[failed.pk]))
     assert "invalid_number" in detail.content.decode()
     history = admin_client.get(url, {"participant__id__exact": failed.participant_id})
     assert history.content.decode().count("all reminders") == 1
@@ -51,7 +51,7 @@ def test_it_makes_failed_reminders_easy_to_find(admin_client, site):
 def test_it_replans_the_participants_of_selected_reminders(admin_client, site,
                                                            django_capture_on_commit_callbacks):
     _reminders(site, 2)
-    url = reverse("admin:iop_sessions_reminder_changelist")
+    url = reverse("admin:reminders_reminder_changelist")
     with django_capture_on_commit_callbacks() as callbacks:
         response = admin_client.post(url, {
             "action": "replan_participants",
@@ -63,7 +63,7 @@ def test_it_replans_the_participants_of_selected_reminders(admin_client, site,
 
 @pytest.mark.django_db
 def test_it_edits_a_sites_reminder_policy(admin_client, site):
-    url = reverse("admin:iop_sessions_reminderpolicy_add")
+    url = reverse("admin:reminders_reminderpolicy_add")
     response = admin_client.post(url, {
         "site": site.pk, "day_before_enabled": "on", "day_before_hours": 24,
         "same_day_enabled": "on", "same_day_hours": 3, "quiet_start": "21:00",

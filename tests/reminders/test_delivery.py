@@ -10,12 +10,13 @@ from django.db import connection
 from participants.models import Enrollment
 from participants.services import consent_revoke
 from programs.models import Closure
-from sessions.channels import PermanentChannelError, TransientChannelError, sms
-from sessions.models import Reminder, TherapySession
-from sessions.reminders.delivery import reminder_deliver
-from sessions.reminders.planner import reminders_plan
-from sessions.reminders.sweeper import reminders_sweep
-from sessions.reminders.tasks import reminders_send
+from reminders.channels import PermanentChannelError, TransientChannelError, sms
+from sessions.models import TherapySession
+from reminders.models import Reminder
+from reminders.delivery import reminder_deliver
+from reminders.planner import reminders_plan
+from reminders.sweeper import reminders_sweep
+from reminders.tasks import reminders_send
 
 from .conftest import cancel, local, make_enrolled, make_visit
 

@@ -6,10 +6,10 @@ import pytest
 import time_machine
 
 from participants.models import Participant
-from sessions.channels import sms
-from sessions.models import Reminder
-from sessions.reminders.planner import reminders_plan
-from sessions.reminders.sweeper import reminders_sweep
+from reminders.channels import sms
+from reminders.models import Reminder
+from reminders.planner import reminders_plan
+from reminders.sweeper import reminders_sweep
 
 from .. import factories
 from .conftest import make_enrolled, make_visit

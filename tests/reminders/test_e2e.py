@@ -11,14 +11,14 @@ import shutil
 import pytest
 from django.db import connection
 
-from sessions.models import Reminder
+from reminders.models import Reminder
 
 from .processes import PrivateRedis, due_reminders, running, service_env, sms_files, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis,
               pytest.mark.django_db(transaction=True)]
 
-SWEEP_ONCE = "from sessions.reminders.sweeper import reminders_sweep; reminders_sweep()"
+SWEEP_ONCE = "from reminders.sweeper import reminders_sweep; reminders_sweep()"
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_it_sends_each_reminder_once_after_a_worker_is_killed_between_claim_and_
     try:
         # Hold the rows so the worker blocks inside its compare-and-set: claimed, not yet sent.
         with lock.cursor() as cursor:
-            cursor.execute("SELECT id FROM iop_sessions_reminder WHERE id = ANY(%s) FOR UPDATE",
+            cursor.execute("SELECT id FROM reminders_reminder WHERE id = ANY(%s) FOR UPDATE",
                            [ids])
 
         def blocked_backends():
@@ -144,4 +144,4 @@ def test_it_sends_each_reminder_once_when_redis_restarts_empty(stack, redis_serv
     wait_for(lambda: sent_count() == 20, timeout=60, what="beat and the worker to recover")
     processes.kill_all()
     assert_each_sent_once(ids, sms_dir)
-    assert b"iop_sessions.reminders_sweep" in processes.log("beat")
+    assert b"reminders.sweep" in processes.log("beat")

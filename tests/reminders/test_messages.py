@@ -10,11 +10,12 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from participants.models import Participant
 from programs.models import Site
-from sessions.channels import sms
-from sessions.models import Attendance, Reminder, ReminderPolicy
-from sessions.reminders.messages import SMS_LIMIT, gsm7_length, render_sms
-from sessions.reminders.planner import reminders_plan
-from sessions.reminders.sweeper import reminders_sweep
+from reminders.channels import sms
+from sessions.models import Attendance
+from reminders.models import Reminder, ReminderPolicy
+from reminders.messages import SMS_LIMIT, gsm7_length, render_sms
+from reminders.planner import reminders_plan
+from reminders.sweeper import reminders_sweep
 
 from .. import factories
 from .conftest import local, make_visit
@@ -74,7 +75,7 @@ def test_it_never_reveals_treatment_in_any_message(eager_celery):
 
 @pytest.mark.django_db
 def test_it_refuses_to_send_when_the_site_alias_is_not_neutral(site, settings):
-    from sessions.reminders.delivery import reminder_deliver
+    from reminders.delivery import reminder_deliver
 
     from .conftest import make_enrolled
 

@@ -5,9 +5,10 @@ import pytest
 import time_machine
 
 from participants.models import Enrollment
-from sessions.models import Reminder, ReminderPolicy, TherapySession
-from sessions.reminders.planner import reminders_plan
-from sessions.services.replan import reminders_replan_on_commit
+from sessions.models import TherapySession
+from reminders.models import Reminder, ReminderPolicy
+from reminders.planner import reminders_plan
+from reminders.replan import reminders_replan_on_commit
 
 from .. import factories
 from .conftest import cancel, local, make_enrolled, make_visit

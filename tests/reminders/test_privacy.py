@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from sessions.channels import TransientChannelError
-from sessions.models import Reminder
-from sessions.reminders.planner import reminders_plan
-from sessions.reminders.sweeper import reminders_sweep
+from reminders.channels import TransientChannelError
+from reminders.models import Reminder
+from reminders.planner import reminders_plan
+from reminders.sweeper import reminders_sweep
 
 from .conftest import local, make_enrolled, make_visit
 

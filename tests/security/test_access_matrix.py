@@ -38,9 +38,9 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from iop_clinic.accounts.roles import Role
+from accounts.roles import Role
 from participants.models import PortalLinkPurpose
-from portal import services as portal_services
+from participants import portal_accounts as portal_services
 from sessions.models import Attendance, ExcusedAbsenceRequest, FollowUp
 from sessions.services.expected import attendance_expect
 from tests import factories
@@ -131,12 +131,12 @@ MATRIX: dict[str, E] = {
     "portal-sign-in-link": E("200 200 200 200 200 200 200"),
     "portal-sign-in": E("200 200 200 200 200 200 200", lambda w: [w.sign_in_token]),
     # Portal actions for staff.
-    "portal-invite": E("302* 302* 302* 404 403 403 login", lambda w: [w.participant_a.code],
+    "portal_invite": E("302* 302* 302* 404 403 403 login", lambda w: [w.participant_a.code],
                        method="POST"),
-    "portal-excuse-review": E("200 200 403 404 403 403 login", lambda w: [w.excuse_a.code]),
-    "portal-excuse-approve": E("302* 302* 403 404 403 403 login", lambda w: [w.excuse_a.code],
+    "excuse_review": E("200 200 403 404 403 403 login", lambda w: [w.excuse_a.code]),
+    "excuse_approve": E("302* 302* 403 404 403 403 login", lambda w: [w.excuse_a.code],
                                method="POST"),
-    "portal-excuse-decline": E("302* 302* 403 404 403 403 login", lambda w: [w.excuse_a.code],
+    "excuse_decline": E("302* 302* 403 404 403 403 login", lambda w: [w.excuse_a.code],
                                method="POST"),
 }
 

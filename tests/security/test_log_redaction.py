@@ -10,7 +10,8 @@ from django.conf import settings
 
 from iop_clinic.security.logging import RedactContactDetailsFilter
 
-OUR_PACKAGES = ("iop_clinic", "programs", "participants", "sessions", "portal")
+OUR_PACKAGES = ("iop_clinic", "accounts", "audit", "programs", "participants", "sessions",
+                "reminders", "staff", "portal")
 
 
 def logger_names_in_our_code() -> set[str]:
@@ -50,7 +51,7 @@ def redacts(handler: logging.Handler) -> bool:
 def test_it_finds_the_loggers_our_code_uses():
     names = logger_names_in_our_code()
 
-    assert {"sessions.channels.sms", "sessions.webhooks", "iop_clinic.health"} <= names
+    assert {"reminders.channels.sms", "reminders.webhooks", "iop_clinic.health"} <= names
 
 
 def test_it_sends_every_logger_in_the_process_through_the_redaction_filter():

@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from iop_clinic.accounts.roles import Role
+from accounts.roles import Role
 from participants.models import ContinuingCarePlan, Enrollment, EnrollmentStatus
 from sessions.models import Attendance
 from sessions.services.enrollment import (
@@ -586,16 +586,6 @@ def test_it_withdraws_someone_admitted_for_a_later_date_and_frees_the_seat(full_
 
 
 # --- reminders follow every change in care ---------------------------------------------------
-
-@pytest.fixture
-def replans(monkeypatch):
-    """Records who the reminder planner is asked to re-plan (the planner itself is tested apart)."""
-    from sessions.services import replan
-
-    calls: list[list[int]] = []
-    monkeypatch.setattr(replan, "reminders_replan_on_commit",
-                        lambda *, participant_ids: calls.append(list(participant_ids)))
-    return calls
 
 
 def test_it_asks_for_reminders_to_be_replanned_when_care_starts_pauses_resumes_and_ends(

@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 
 from programs.models import Closure, WeeklySlot
 from sessions.models import Attendance, TherapySession
-from sessions.services import schedule as schedule_services
 from sessions.services.schedule import (
     closure_add, personal_session_schedule, schedule_generate, session_cancel,
     weekly_slot_delete, weekly_slot_update,
@@ -24,14 +23,6 @@ TUESDAY_MORNING = dt.datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 def local_times(sessions) -> list[str]:
     return [s.starts_at.astimezone(NEW_YORK).strftime("%a %d %b %H:%M") for s in sessions]
 
-
-@pytest.fixture
-def replans(monkeypatch):
-    """Records who the schedule asks the reminder planner to re-plan (the planner is issue 3)."""
-    calls: list[list[int]] = []
-    monkeypatch.setattr(schedule_services, "reminders_replan_on_commit",
-                        lambda *, participant_ids: calls.append(sorted(participant_ids)))
-    return calls
 
 
 @pytest.fixture

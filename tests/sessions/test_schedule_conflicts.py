@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection, connections, transaction
 
-from iop_clinic.accounts.roles import Role
+from accounts.roles import Role
 from programs.models import Room
 from sessions.models import Attendance, TherapySession
 from sessions.services.conflicts import session_conflicts

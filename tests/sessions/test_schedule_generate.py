@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 
 from programs.models import SessionKind
 from sessions.models import Attendance, SessionStatus, TherapySession
-from sessions.services import schedule as schedule_services
 from sessions.services.schedule import (
     schedule_extend_rolling, schedule_generate, schedule_preview, session_cancel,
 )
@@ -35,14 +34,6 @@ def cohort(site):
                                     duration_minutes=180)
     return track
 
-
-@pytest.fixture
-def replans(monkeypatch):
-    """Records who the schedule asks the reminder planner to re-plan (the planner is issue 3)."""
-    calls: list[list[int]] = []
-    monkeypatch.setattr(schedule_services, "reminders_replan_on_commit",
-                        lambda *, participant_ids: calls.append(sorted(participant_ids)))
-    return calls
 
 
 def test_it_generates_every_week_of_a_cohort_at_six_pm_local(cohort):

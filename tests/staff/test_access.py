@@ -47,7 +47,7 @@ def test_it_keeps_portal_users_out_of_staff_pages(site):
 
 
 def test_it_keeps_out_a_portal_user_even_if_given_a_staff_role(site):
-    from iop_clinic.accounts.roles import Role
+    from accounts.roles import Role
 
     user = factories.StaffFactory(role=Role.CLINICIAN, sites=[site])
     factories.ParticipantFactory(home_site=site, user=user)
@@ -92,7 +92,7 @@ def test_it_answers_404_for_another_sites_objects(as_outsider, group_session, tr
 
 
 def test_it_answers_404_to_a_director_of_another_site_for_a_track(other_site, track):
-    from iop_clinic.accounts.roles import Role
+    from accounts.roles import Role
 
     stranger = factories.StaffFactory(role=Role.DIRECTOR, sites=[other_site])
     assert login(stranger).get(reverse("track_edit", args=[track.pk])).status_code == 404
@@ -117,7 +117,7 @@ def test_it_offers_the_same_rules_as_mixins(rf, director, clinician, front_desk,
     from django.http import HttpResponse
     from django.views import View
 
-    from iop_clinic.accounts.access import DirectorRequiredMixin, StaffRequiredMixin
+    from staff.access import DirectorRequiredMixin, StaffRequiredMixin
 
     class DirectorsOnly(DirectorRequiredMixin, View):
         def get(self, request):

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from iop_clinic.accounts.roles import Role
+from accounts.roles import Role
 from tests import factories
 
 from .conftest import MONDAY, make_group_session

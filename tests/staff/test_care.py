@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from iop_clinic.audit.models import AccessEvent
+from audit.models import AccessEvent
 from participants.models import ContactConsent, ContinuingCarePlan, Enrollment, Participant
 from programs.models import Closure, SessionKind
 from sessions.models import ExcusedAbsenceRequest, FollowUp, TherapySession

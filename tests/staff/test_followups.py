@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from iop_clinic.accounts.roles import Role
+from accounts.roles import Role
 from sessions.models import FollowUp
 from sessions.services.attendance import attendance_mark
 from sessions.services.followups import followup_resolve

@@ -11,10 +11,10 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
-from iop_clinic.accounts.roles import Role
+from accounts.roles import Role
 from participants.models import Enrollment, Participant
 from programs.models import Closure, Program, SessionKind, Site, Track, TrackMode
-from sessions.management.commands.seed_demo import DEMO_PASSWORD
+from staff.management.commands.seed_demo import DEMO_PASSWORD
 from sessions.models import Attendance, AttendanceStatus, TherapySession
 
 pytestmark = pytest.mark.django_db

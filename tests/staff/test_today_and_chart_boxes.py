@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from sessions.models import Reminder
+from reminders.models import Reminder
 from tests import factories
 
 from .conftest import MONDAY

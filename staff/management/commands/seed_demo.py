@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
-from iop_clinic.accounts.models import User
-from iop_clinic.accounts.roles import Role
+from accounts.models import User
+from accounts.roles import Role
 from participants.models import ConsentChannel, ConsentSource, DischargeReason, Participant
 from participants.services import consent_give, participant_create
 from programs.models import (

@@ -85,7 +85,7 @@ def fake_provider(settings):
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                               daemon=True)
     thread.start()
-    settings.SMS_BACKEND = "sessions.channels.sms.HttpBackend"
+    settings.SMS_BACKEND = "reminders.channels.sms.HttpBackend"
     settings.SMS_API_BASE_URL = provider.base_url
     settings.SMS_ACCOUNT_SID = FAKE_ACCOUNT_SID
     settings.SMS_AUTH_TOKEN = FAKE_AUTH_TOKEN

@@ -4,8 +4,8 @@ from email.utils import parseaddr
 import pytest
 from django.core import mail
 
-from sessions.channels import PermanentChannelError, TransientChannelError, send_email_message
-from sessions.channels.email import message_id_key
+from reminders.channels import PermanentChannelError, TransientChannelError, send_email_message
+from reminders.channels.email import message_id_key
 
 from .conftest import SmtpHandler, free_port
 
@@ -90,7 +90,7 @@ def test_it_gives_up_on_an_address_that_cannot_be_one_without_contacting_a_serve
 
 
 def test_it_logs_the_message_id_but_not_the_address_or_subject(site, smtp_server, caplog):
-    caplog.set_level("DEBUG", logger="sessions.channels")
+    caplog.set_level("DEBUG", logger="reminders.channels")
     smtp_server(SmtpHandler(rcpt_reply="550 5.1.1 No such user here"))
     with pytest.raises(PermanentChannelError):
         send(site)
@@ -99,7 +99,7 @@ def test_it_logs_the_message_id_but_not_the_address_or_subject(site, smtp_server
     message_id = send(site)
 
     # Only our own lines: the test SMTP server logs the whole conversation.
-    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("sessions"))
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("reminders"))
     # The unique part of the Message-ID: the whole "<key@domain>" would be masked like an address.
     assert message_id_key(message_id) in ours
     assert "[email]" not in ours

@@ -40,7 +40,7 @@ def test_it_starts_production_with_sms_credentials():
                            SMS_FROM_NUMBER="+15555550100")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "sessions.channels.sms.HttpBackend"
+    assert result.stdout.strip() == "reminders.channels.sms.HttpBackend"
 
 
 def test_it_refuses_a_from_number_that_is_not_international():
@@ -52,7 +52,7 @@ def test_it_refuses_a_from_number_that_is_not_international():
 
 def test_it_never_lets_the_test_suite_reach_a_real_provider():
     result = load_settings("iop_clinic.settings.test",
-                           TEST_SMS_BACKEND="sessions.channels.sms.HttpBackend")
+                           TEST_SMS_BACKEND="reminders.channels.sms.HttpBackend")
 
     assert result.returncode != 0
     assert "TEST_SMS_BACKEND must be one of" in result.stderr

@@ -7,13 +7,13 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from sessions.channels import (
+from reminders.channels import (
     PermanentChannelError,
     SmsMessage,
     TransientChannelError,
     get_sms_backend,
 )
-from sessions.channels.sms import file_outbox, sms_segments, to_gsm7
+from reminders.channels.sms import file_outbox, sms_segments, to_gsm7
 
 from .conftest import CLINIC_NUMBER, FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, free_port
 
@@ -140,7 +140,7 @@ def test_it_refuses_to_build_an_http_backend_without_credentials(settings):
     settings.SMS_AUTH_TOKEN = ""
 
     with pytest.raises(ImproperlyConfigured, match="SMS_AUTH_TOKEN"):
-        get_sms_backend("sessions.channels.sms.HttpBackend")
+        get_sms_backend("reminders.channels.sms.HttpBackend")
 
 
 # --- Local backends ------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_it_keeps_messages_in_the_outbox_with_the_in_memory_backend(sms_outbox):
 
 
 def test_it_writes_one_file_per_message_with_the_file_backend(settings, tmp_path):
-    settings.SMS_BACKEND = "sessions.channels.sms.FileBackend"
+    settings.SMS_BACKEND = "reminders.channels.sms.FileBackend"
     settings.SMS_FILE_PATH = tmp_path / "sms"
 
     first = get_sms_backend().send(MESSAGE)
@@ -173,8 +173,8 @@ def test_it_collects_files_written_by_other_processes(settings, tmp_path):
     settings.SMS_FILE_PATH = tmp_path
     script = (
         "import django, sys; django.setup();"
-        "from sessions.channels import get_sms_backend, SmsMessage;"
-        "b = get_sms_backend('sessions.channels.sms.FileBackend', file_path=sys.argv[1]);"
+        "from reminders.channels import get_sms_backend, SmsMessage;"
+        "b = get_sms_backend('reminders.channels.sms.FileBackend', file_path=sys.argv[1]);"
         "[b.send(SmsMessage(to='+15555550123', body=f'n{i}', sender='')) for i in range(5)]"
     )
     env = {"DJANGO_SETTINGS_MODULE": "iop_clinic.settings.test", "PATH": "/usr/bin:/bin",
@@ -191,7 +191,7 @@ def test_it_collects_files_written_by_other_processes(settings, tmp_path):
 def test_it_prints_messages_with_the_console_backend():
     stream = io.StringIO()
 
-    backend = get_sms_backend("sessions.channels.sms.ConsoleBackend", stream=stream)
+    backend = get_sms_backend("reminders.channels.sms.ConsoleBackend", stream=stream)
 
     provider_id = backend.send(MESSAGE)
 

@@ -9,11 +9,11 @@ from django.http import QueryDict
 
 from participants.models import ContactConsent
 from programs.models import Site
-from sessions.services import sms_inbound
-from sessions.services.sms_inbound import Keyword, reply_text
-from sessions.webhooks import compute_signature
+from reminders import inbound as sms_inbound
+from reminders.inbound import Keyword, reply_text
+from reminders.webhooks import compute_signature
 
-from .. import factories
+from tests import factories
 from .conftest import CLINIC_NUMBER
 
 URL = "/webhooks/sms/inbound"
@@ -302,7 +302,7 @@ def test_it_logs_the_message_sid_but_not_the_number_or_text(client, texter, capl
 
 @pytest.mark.parametrize("keyword", [Keyword.OPT_OUT, Keyword.OPT_IN, Keyword.HELP])
 def test_it_keeps_every_reply_neutral_and_within_one_segment(keyword):
-    from sessions.channels.sms import is_gsm7, sms_segments
+    from reminders.channels.sms import is_gsm7, sms_segments
 
     longest = Site(public_alias="Maple Street Health Center and Wellness Associates, North Ca",
                    phone="+155555501234567")

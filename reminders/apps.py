@@ -1,0 +1,22 @@
+"""The reminders app: the outbox, its planner, sweeper, delivery, channels and inbound SMS."""
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RemindersConfig(AppConfig):
+    name = "reminders"
+    label = "reminders"
+    verbose_name = _("Reminders")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from participants.signals import reminder_inputs_changed
+
+        reminder_inputs_changed.connect(_replan_reminders, dispatch_uid="reminders.replan")
+
+
+def _replan_reminders(sender, *, participant_ids, **kwargs) -> None:
+    from . import replan
+
+    # Looked up on the module at call time, so tests can observe the call.
+    replan.reminders_replan_on_commit(participant_ids=participant_ids)

@@ -1,0 +1,156 @@
+"""The outbox: reminder rows (one per participant, visit day, kind and channel) and each site's policy."""
+from datetime import time
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from participants.models import Participant
+from programs.models import Site
+
+# --- Reminders ---------------------------------------------------------------------------
+# The database is the schedule: a planner writes rows, a sweeper claims due ones, a send task
+# delivers them. See the README section "Reminders".
+
+class ReminderKind(models.TextChoices):
+    DAY_BEFORE = "day_before", _("The day before")
+    SAME_DAY = "same_day", _("The same day")
+
+
+class ReminderChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    CLAIMED = "claimed", _("Claimed by the sweeper")
+    # Between the send task's compare-and-set and the channel's answer: never sent twice.
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+    EXPIRED = "expired", _("Expired unsent")
+
+
+class ReminderReason(models.TextChoices):
+    NONE = "", _("—")
+    SESSION_CANCELLED = "session_cancelled", _("No session left that day")
+    NOT_ENROLLED = "not_enrolled", _("No active enrollment")
+    NO_CONSENT = "no_consent", _("No standing consent for SMS")
+    NO_ADDRESS = "no_address", _("No email address or phone number")
+    CHANNEL_NOT_CHOSEN = "channel_not_chosen", _("Participant no longer wants this channel")
+    KIND_DISABLED = "kind_disabled", _("Turned off in the site's reminder policy")
+    QUIET_HOURS = "quiet_hours", _("Only possible in quiet hours")
+    DAILY_LIMIT = "daily_limit", _("Another SMS of this kind goes out that day")
+    TOO_LATE = "too_late", _("Planned too late to be useful")
+    PAST_DEADLINE = "past_deadline", _("The visit had started")
+    NOT_NEUTRAL = "not_neutral", _("Message would not be neutral (check the site alias/address)")
+    PERMANENT_ERROR = "permanent_error", _("Rejected by the provider")
+    RETRIES_EXHAUSTED = "retries_exhausted", _("Provider kept failing")
+    OUTCOME_UNKNOWN = "outcome_unknown", _("Worker stopped while sending; not retried")
+
+
+class ReminderPolicy(models.Model):
+    """How and when one site reminds its participants. Created with the defaults when missing."""
+
+    site = models.OneToOneField(Site, verbose_name=_("site"), on_delete=models.CASCADE,
+                                related_name="reminder_policy")
+    day_before_enabled = models.BooleanField(_("send day-before reminders"), default=True)
+    day_before_hours = models.PositiveSmallIntegerField(
+        _("day-before reminder: hours before the first session"), default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(72)],
+        help_text=_("Counted on the participant's wall clock, so 24 means the same time the day "
+                    "before, even across a daylight-saving change."),
+    )
+    same_day_enabled = models.BooleanField(_("send same-day reminders"), default=True)
+    same_day_hours = models.PositiveSmallIntegerField(
+        _("same-day reminder: hours before the first session"), default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+    )
+    same_day_by_email = models.BooleanField(
+        _("same-day reminder by email too"), default=False,
+        help_text=_("By default the same-day reminder goes by SMS only."),
+    )
+    quiet_start = models.TimeField(_("quiet hours start"), default=time(21, 0),
+                                   help_text=_("In the participant's local time."))
+    quiet_end = models.TimeField(_("quiet hours end"), default=time(8, 0))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("reminder policy")
+        verbose_name_plural = _("reminder policies")
+        constraints = [
+            models.CheckConstraint(condition=~Q(quiet_start=models.F("quiet_end")),
+                                   name="reminderpolicy_quiet_hours_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder policy of {self.site}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:reminders_reminderpolicy_change", args=[self.pk])
+
+
+class Reminder(models.Model):
+    """One message to one participant on one channel about one visit day."""
+
+    participant = models.ForeignKey(Participant, verbose_name=_("participant"),
+                                    on_delete=models.CASCADE, related_name="reminders")
+    site = models.ForeignKey(Site, verbose_name=_("site"), on_delete=models.CASCADE,
+                             related_name="reminders",
+                             help_text=_("Where the visit's first session takes place."))
+    visit_date = models.DateField(_("visit day"), help_text=_("In the participant's time zone."))
+    kind = models.CharField(_("kind"), max_length=12, choices=ReminderKind.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=ReminderChannel.choices)
+    status = models.CharField(_("status"), max_length=8, choices=ReminderStatus.choices,
+                              default=ReminderStatus.PENDING)
+    reason = models.CharField(_("reason"), max_length=20, choices=ReminderReason.choices,
+                              blank=True, help_text=_("Why it was skipped, failed or expired."))
+    detail = models.CharField(_("detail"), max_length=200, blank=True,
+                              help_text=_("The provider's error, for failed reminders."))
+    due_at = models.DateTimeField(_("due at"))
+    send_before = models.DateTimeField(_("send before"),
+                                       help_text=_("The start of the visit's first session."))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    provider_message_id = models.CharField(_("provider message id"), max_length=100, blank=True)
+    body = models.TextField(_("message sent"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-visit_date", "participant_id", "kind", "channel"]
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "visit_date", "kind", "channel"],
+                                    name="reminder_one_per_visit_kind_channel"),
+            models.CheckConstraint(condition=Q(due_at__lt=models.F("send_before")),
+                                   name="reminder_due_before_deadline"),
+            models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                                   name="reminder_sent_has_time"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["claimed", "sending"]) | Q(claimed_at__isnull=False),
+                name="reminder_claim_has_time",
+            ),
+        ]
+        indexes = [
+            # The sweeper's three questions, each answered from a small partial index.
+            models.Index(fields=["due_at"], name="reminder_pending_due_idx",
+                         condition=Q(status="pending")),
+            models.Index(fields=["claimed_at"], name="reminder_claimed_idx",
+                         condition=Q(status__in=["claimed", "sending"])),
+            models.Index(fields=["send_before"], name="reminder_open_deadline_idx",
+                         condition=Q(status__in=["pending", "claimed"])),
+            models.Index(fields=["status", "visit_date"], name="reminder_status_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.get_channel_display()} reminder for {self.visit_date}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:reminders_reminder_change", args=[self.pk])

@@ -1,0 +1,1 @@
+"""The staff face: views, forms, URLs and access rules; no models."""

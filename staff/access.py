@@ -1,0 +1,171 @@
+"""The staff face's access rules: the view decorators and mixins, and everything limited to
+the user's sites.
+
+Every staff view goes through these helpers:
+- `staff_required` / `StaffRequiredMixin`: signed in, holds a staff role, is not a portal user.
+- `role_required(...)` / `RoleRequiredMixin`: one of the given roles (directors always pass).
+- `*_for(user)`: querysets limited to the user's sites (`user.sites`).
+- `zone_for(user)`: pages show times in the user's (first) site's time zone.
+- `get_*_or_404(user, ...)`: fetch one object, answering 404 for another site's object, so a
+  stranger cannot even learn that it exists.
+Who is staff and the `can_*` capabilities live in `accounts/access.py`.
+"""
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.mixins import AccessMixin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.access import has_any_role, is_staff_member
+from accounts.models import User
+from accounts.roles import Role
+from participants.models import Enrollment, Participant
+from programs.models import Site, Track
+from sessions.models import FollowUp, TherapySession
+
+
+# --- Decorators and mixins -----------------------------------------------------------------
+
+def _check(request, roles: tuple[Role, ...] | None):
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not is_staff_member(user):
+        raise PermissionDenied("Staff only.")
+    if roles and not has_any_role(user, roles):
+        raise PermissionDenied("Your role does not allow this page.")
+    return None
+
+
+def role_required(*roles: Role) -> Callable:
+    """Staff with one of `roles` (directors always); no roles given means any staff role."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            refusal = _check(request, roles or None)
+            if refusal is not None:
+                return refusal
+            with timezone.override(zone_for(request.user)):
+                return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def staff_required(view):
+    return role_required()(view)
+
+
+director_required = role_required(Role.DIRECTOR)
+
+
+class RoleRequiredMixin(AccessMixin):
+    required_roles: tuple[Role, ...] = ()
+
+    def dispatch(self, request, *args, **kwargs):
+        refusal = _check(request, self.required_roles or None)
+        if refusal is not None:
+            return refusal
+        with timezone.override(zone_for(request.user)):
+            return super().dispatch(request, *args, **kwargs)
+
+
+class StaffRequiredMixin(RoleRequiredMixin):
+    required_roles = ()
+
+
+class DirectorRequiredMixin(RoleRequiredMixin):
+    required_roles = (Role.DIRECTOR,)
+
+
+# --- What a user may see: querysets limited to their sites ---------------------------------
+
+def _site_rows(user: User) -> list[tuple[int, str]]:
+    """(id, time zone) of the user's sites, fetched once per request and kept on the user."""
+    cached = getattr(user, "_site_rows_cache", None)
+    if cached is None:
+        if not is_staff_member(user):
+            cached = []
+        else:
+            sites = Site.objects.all() if user.is_superuser else user.sites.all()
+            cached = list(sites.order_by("pk").values_list("pk", "time_zone"))
+        user._site_rows_cache = cached
+    return cached
+
+
+def site_ids_for(user: User) -> list[int]:
+    return [pk for pk, _zone in _site_rows(user)]
+
+
+def zone_for(user: User) -> zoneinfo.ZoneInfo | None:
+    """The time zone staff pages show times in: that of the user's first site."""
+    rows = _site_rows(user)
+    return zoneinfo.ZoneInfo(rows[0][1]) if rows else None
+
+
+def sites_for(user: User) -> QuerySet:
+    return Site.objects.filter(pk__in=site_ids_for(user))
+
+
+def participants_for(user: User) -> QuerySet:
+    """Participants whose home site is one of mine, or who are enrolled in a track at one."""
+    site_ids = site_ids_for(user)
+    enrolled_here = Enrollment.objects.filter(participant=OuterRef("pk"),
+                                              track__site_id__in=site_ids)
+    return Participant.objects.filter(home_site_id__in=site_ids) | Participant.objects.filter(
+        Exists(enrolled_here)
+    )
+
+
+def sessions_for(user: User) -> QuerySet:
+    return TherapySession.objects.filter(site_id__in=site_ids_for(user))
+
+
+def tracks_for(user: User) -> QuerySet:
+    return Track.objects.filter(site_id__in=site_ids_for(user))
+
+
+def followups_for(user: User) -> QuerySet:
+    return FollowUp.objects.filter(participant__in=participants_for(user).values("pk"))
+
+
+def get_participant_or_404(user: User, code) -> object:
+    participants = participants_for(user).select_related("home_site", "primary_clinician")
+    return get_object_or_404(participants, code=code)
+
+
+def get_session_or_404(user: User, pk: int) -> object:
+    return get_object_or_404(
+        sessions_for(user).select_related("site", "room", "facilitator", "track__program",
+                                          "session_type", "participant"),
+        pk=pk,
+    )
+
+
+def get_track_or_404(user: User, pk: int) -> object:
+    return get_object_or_404(tracks_for(user).select_related("program", "site"), pk=pk)
+
+
+def get_enrollment_or_404(user: User, pk: int) -> object:
+    """An enrollment in a track at one of my sites."""
+    return get_object_or_404(
+        Enrollment.objects.filter(track__site_id__in=site_ids_for(user))
+        .select_related("participant__home_site", "participant__primary_clinician",
+                        "track__program", "track__site"),
+        pk=pk,
+    )
+
+
+def get_followup_or_404(user: User, pk: int) -> object:
+    return get_object_or_404(
+        followups_for(user).select_related("participant", "assignee", "session__site"), pk=pk
+    )

@@ -1,0 +1,1 @@
+"""Forms behind the staff pages."""

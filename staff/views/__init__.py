@@ -1,0 +1,1 @@
+"""Staff pages, one module per area; each view parses, calls one service or selector, renders."""
