@@ -13,6 +13,9 @@ class RemindersConfig(AppConfig):
         from participants.signals import reminder_inputs_changed
 
         reminder_inputs_changed.connect(_replan_reminders, dispatch_uid="reminders.replan")
+        # Register the tasks in every process (web, scripts, not only the worker), so the
+        # sweeper can enqueue the send task by name wherever it runs.
+        from . import tasks  # noqa: F401
 
 
 def _replan_reminders(sender, *, participant_ids, **kwargs) -> None:
