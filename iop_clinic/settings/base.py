@@ -249,6 +249,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 
+# /healthz asks the workers with a broadcast ping; see iop_clinic/health.py for the cache.
+HEALTHZ_WORKER_PING_TIMEOUT = env.float("HEALTHZ_WORKER_PING_TIMEOUT", default=1.0)
+HEALTHZ_WORKER_PING_CACHE_SECONDS = env.float("HEALTHZ_WORKER_PING_CACHE_SECONDS", default=10.0)
+
 # --- Reminders (reminders/; README "Reminders") -------------------------------------------
 REMINDER_PLAN_DAYS = env.int("REMINDER_PLAN_DAYS", default=14)
 REMINDER_PLAN_INTERVAL_SECONDS = env.int("REMINDER_PLAN_INTERVAL_SECONDS", default=3600)
