@@ -169,6 +169,9 @@ SMS_ACCOUNT_SID = env.str("SMS_ACCOUNT_SID", default="")
 SMS_AUTH_TOKEN = env.str("SMS_AUTH_TOKEN", default="")
 SMS_FROM_NUMBER = env.str("SMS_FROM_NUMBER", default="")
 SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms")
+# FileBackend waits this long per message, as a provider's API call would (fault-injection
+# tests need sends that take time, so a worker holds messages when the broker or database drops).
+SMS_FILE_LATENCY_MS = env.int("SMS_FILE_LATENCY_MS", default=0)
 SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)
 # The public scheme and host the provider calls, e.g. https://clinic.example.org, when a proxy
 # in front of us changes them; the webhook signature covers the URL exactly as the provider saw it.
