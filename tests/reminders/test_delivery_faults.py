@@ -7,12 +7,12 @@ import time_machine
 from django.core import mail
 
 from participants.models import Participant
-from sessions.channels import sms
-from sessions.models import Reminder, ReminderPolicy
-from sessions.reminders.delivery import reminder_deliver
-from sessions.reminders.planner import reminders_plan
-from sessions.reminders.sweeper import reminders_sweep
-from sessions.reminders.tasks import reminders_send
+from reminders.channels import sms
+from reminders.delivery import reminder_deliver
+from reminders.models import Reminder, ReminderPolicy
+from reminders.planner import reminders_plan
+from reminders.sweeper import reminders_sweep
+from reminders.tasks import reminders_send
 from sessions.services.enrollment import enrollment_discharge
 
 from .conftest import local, make_enrolled, make_visit

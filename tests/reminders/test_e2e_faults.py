@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from sessions.models import Reminder
+from reminders.models import Reminder
 
 from .processes import due_reminders, sms_files, wait_for
 
@@ -73,7 +73,7 @@ def test_it_sends_each_reminder_once_through_two_quick_redis_restarts_and_a_flus
         log = processes.log("worker")
         if log.count(b"Connected to redis") < connections:
             return False
-        return b"reminders_send[" in log.rsplit(b"Connected to redis", 1)[1] and in_flight()
+        return b"reminders.send[" in log.rsplit(b"Connected to redis", 1)[1] and in_flight()
 
     losses = []
     # Two restarts a moment apart while the worker holds the same unacknowledged batches (the
