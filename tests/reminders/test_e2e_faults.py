@@ -32,6 +32,10 @@ def count(ids, *statuses) -> int:
     return Reminder.objects.filter(pk__in=ids, status__in=statuses).count()
 
 
+def log_count(processes, text: bytes) -> int:
+    return processes.log("worker").count(text)
+
+
 def assert_exactly_once(ids, sms_dir):
     """Each reminder's participant got one message, and no message went out twice."""
     rows = list(Reminder.objects.filter(pk__in=ids).select_related("participant"))
@@ -141,6 +145,9 @@ def test_it_loses_and_duplicates_nothing_when_the_workers_database_connection_dr
     stop.touch()
     processes.kill_all()
 
+    print(f"{len(ids)} reminders; {terminated} worker connections terminated in 4 drops; "
+          f"{log_count(processes, b'raised OperationalError')} rows released, "
+          f"{log_count(processes, b'after a database error')} sends recorded again")
     assert terminated >= 4
     rows, per_phone = assert_exactly_once(ids, sms_dir)
     assert {row.status for row in rows} == {"sent"}  # 0 lost, and so no outcome_unknown
