@@ -25,7 +25,8 @@ seed: migrate
 	$(MANAGE) seed_demo
 
 # Web app on 127.0.0.1:$(PORT), a Celery worker and beat (the Procfile); Ctrl-C stops all three.
-# scripts/run_procfile.py is honcho, made to stop a Celery worker cleanly (see there why).
+# scripts/run_procfile.py is honcho, made to restart a process that dies and to stop a Celery
+# worker cleanly (see there why).
 run: migrate seed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/run_procfile.py start -f Procfile -p $(PORT)
 

@@ -1,6 +1,9 @@
-"""GET /healthz: is the database answering, and is the broker?"""
+"""GET /healthz: is the database answering, the broker, and at least one worker?"""
 import logging
+import threading
+import time
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -31,11 +34,57 @@ def broker_ok() -> bool:
         return False
 
 
+class WorkerPing:
+    """Whether a worker answered a broadcast ping, remembered for a few seconds per process.
+
+    A ping is a broadcast every worker must answer, and with no worker up it costs the whole
+    timeout (1 s) of the request; probes come every few seconds from each load balancer and
+    monitor. So one web process pings at most once per HEALTHZ_WORKER_PING_CACHE_SECONDS (10 s
+    by default: a dead worker shows within that, far inside the claim timeout that decides when
+    its reminders are retried)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answer: bool | None = None
+        self._asked_at = 0.0
+
+    def __call__(self) -> bool:
+        with self._lock:
+            ttl = settings.HEALTHZ_WORKER_PING_CACHE_SECONDS
+            if self._answer is None or time.monotonic() - self._asked_at >= ttl:
+                self._answer = self._ping()
+                self._asked_at = time.monotonic()
+            return self._answer
+
+    def forget(self) -> None:
+        with self._lock:
+            self._answer = None
+
+    @staticmethod
+    def _ping() -> bool:
+        try:
+            # limit=1: return as soon as one worker answers instead of waiting out the timeout.
+            return bool(celery_app.control.ping(timeout=settings.HEALTHZ_WORKER_PING_TIMEOUT,
+                                                limit=1))
+        except Exception:  # no broker, no answer: the broker check reports the cause
+            logger.warning("healthz: worker ping failed", exc_info=True)
+            return False
+
+
+worker_ok = WorkerPing()
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """503 when the database or the broker is down: this process cannot serve. 200 "degraded"
+    when only the workers are silent: pages still work (a load balancer must keep sending
+    traffic), but no reminder goes out, which monitoring must see in the body."""
     checks = {"database": database_ok(), "broker": broker_ok()}
-    healthy = all(checks.values())
-    body = {"status": "ok" if healthy else "unavailable",
-            **{name: "ok" if up else "down" for name, up in checks.items()}}
-    return JsonResponse(body, status=200 if healthy else 503)
+    checks["worker"] = worker_ok() if checks["broker"] else False
+    if not (checks["database"] and checks["broker"]):
+        status, code = "unavailable", 503
+    else:
+        status, code = ("ok", 200) if checks["worker"] else ("degraded", 200)
+    body = {"status": status, **{name: "ok" if up else "down" for name, up in checks.items()}}
+    return JsonResponse(body, status=code)

@@ -174,9 +174,7 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
         elif row.status == ReminderStatus.PENDING:
             reason = unwanted.get(key)
             if reason is None:
-                reason = (ReminderReason.NOT_ENROLLED
-                          if (row.participant_id, row.visit_date) in found.not_enrolled
-                          else ReminderReason.SESSION_CANCELLED)
+                reason = found.missing_reason((row.participant_id, row.visit_date))
             withdraw[reason].append(row.pk)
     for reason, pks in withdraw.items():
         result.withdrawn += Reminder.objects.filter(

@@ -6,7 +6,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from .delivery import reminder_deliver
+from .delivery import drop_broken_connection, reminder_deliver
 from .planner import reminders_plan
 from .sweeper import reminders_sweep
 
@@ -28,7 +28,17 @@ def reminders_send(reminder_ids: list[int]) -> None:
     outcomes: Counter[str] = Counter()
     try:
         for reminder_id in reminder_ids:
-            outcomes[reminder_deliver(reminder_id=int(reminder_id))] += 1
+            try:
+                outcomes[reminder_deliver(reminder_id=int(reminder_id))] += 1
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception as exc:
+                # One row's failure stays that row's (delivery has put it back to pending, or
+                # left it "sending" if the channel was called); the rest of the batch goes on.
+                # The exception's text may quote a name or a number: log its type only.
+                outcomes["error"] += 1
+                logger.error("reminder %s raised %s", reminder_id, type(exc).__name__)
+                drop_broken_connection()
     except SoftTimeLimitExceeded:
         # Rows not reached are still "claimed"; the sweeper returns them once the claim is stale.
         logger.warning("reminder batch stopped at the time limit after %s", sum(outcomes.values()))

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
 
+from reminders.models import ReminderReason
 from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 
 
@@ -29,6 +30,16 @@ class VisitDays:
     visits: dict[tuple[int, date], Visit]
     # Days with sessions the participant may not be reminded of (no active enrollment).
     not_enrolled: set[tuple[int, date]]
+    # Participants with an active enrollment.
+    enrolled: set[int]
+
+    def missing_reason(self, key: tuple[int, date]) -> str:
+        """Why (participant id, day) has no visit: not_enrolled for someone out of care (a
+        discharge deletes their expected attendance, so no session is found), else
+        session_cancelled."""
+        if key in self.not_enrolled or key[0] not in self.enrolled:
+            return ReminderReason.NOT_ENROLLED
+        return ReminderReason.SESSION_CANCELLED
 
 
 def visit_days(*, participants: Iterable[Participant], starts_from: datetime,
@@ -38,10 +49,10 @@ def visit_days(*, participants: Iterable[Participant], starts_from: datetime,
     Three queries whatever the number of participants; participants need `home_site` loaded.
     """
     by_id = {p.pk: p for p in participants}
-    result = VisitDays(visits={}, not_enrolled=set())
+    result = VisitDays(visits={}, not_enrolled=set(), enrolled=set())
     if not by_id:
         return result
-    active = set(Enrollment.objects.filter(
+    active = result.enrolled = set(Enrollment.objects.filter(
         participant_id__in=by_id, status=EnrollmentStatus.ACTIVE,
     ).values_list("participant_id", flat=True))
     window = {"status": SessionStatus.SCHEDULED, "starts_at__gte": starts_from,
@@ -77,6 +88,4 @@ def visit_on(*, participant: Participant, day: date) -> tuple[Visit | None, str]
     visit = days.visits.get((participant.pk, day))
     if visit is not None:
         return visit, ""
-    if (participant.pk, day) in days.not_enrolled:
-        return None, "not_enrolled"
-    return None, "session_cancelled"
+    return None, days.missing_reason((participant.pk, day))

@@ -1,25 +1,78 @@
 import pytest
+from django.db import connection
+
+from iop_clinic.celery_app import app
+from iop_clinic.health import worker_ok
+
+
+@pytest.fixture(autouse=True)
+def _fresh_worker_ping():
+    worker_ok.forget()
+    yield
+    worker_ok.forget()
+
+
+@pytest.fixture
+def broker_url():
+    """Point the Celery app at a broker for one test, then back."""
+    keys = ("broker_url", "broker_read_url", "broker_write_url")
+    old = {key: app.conf[key] for key in keys}
+
+    def point(url: str) -> None:
+        app.conf.update({key: url for key in keys})  # celery 5.6 resolves the read/write URLs
+
+    yield point
+    app.conf.update(old)
 
 
 @pytest.mark.django_db
-def test_it_reports_database_and_broker_up(client):
+def test_it_reports_degraded_while_no_worker_answers(client, settings):
+    settings.HEALTHZ_WORKER_PING_TIMEOUT = 0.3
     response = client.get("/healthz")
 
+    # The pages still work, so a load balancer keeps this process; monitoring reads the body.
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {"status": "degraded", "database": "ok", "broker": "ok",
+                               "worker": "down"}
 
 
 @pytest.mark.django_db
-def test_it_answers_503_when_the_broker_is_down(client, settings):
-    from iop_clinic.celery_app import app
-
-    old = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    try:
-        response = client.get("/healthz")
-    finally:
-        app.conf.broker_url = old
+def test_it_answers_503_when_the_broker_is_down(client, broker_url):
+    broker_url("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    response = client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json()["broker"] == "down"
-    assert response.json()["database"] == "ok"
+    assert response.json() == {"status": "unavailable", "database": "ok", "broker": "down",
+                               "worker": "down"}
+
+
+@pytest.mark.e2e
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_it_reports_ok_while_a_worker_answers_and_remembers_it_briefly(client, settings, tmp_path):
+    from tests.reminders.processes import CELERY, running, service_env, wait_for
+
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("needs REDIS_URL: a worker must share the web's broker")
+    (tmp_path / "logs").mkdir()
+    env = service_env(database_name=connection.settings_dict["NAME"],
+                      redis_url=settings.CELERY_BROKER_URL, sms_dir=tmp_path / "sms")
+    with running(env, tmp_path / "logs") as processes:
+        # Its own queue, so it runs no task another test left in this Redis; pings still reach it.
+        worker = processes.start("worker", [CELERY, "-A", "iop_clinic", "worker", "--pool=solo",
+                                            "--loglevel=INFO", "-Q", f"healthz-{tmp_path.name}", "-n", "healthz@%h",
+                                            "--without-gossip", "--without-mingle"])
+        wait_for(lambda: b"ready." in processes.log("worker"), timeout=60, what="the worker")
+        settings.HEALTHZ_WORKER_PING_CACHE_SECONDS = 300
+        response = client.get("/healthz")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "database": "ok", "broker": "ok",
+                                   "worker": "ok"}
+        processes.kill(worker)
+
+        # Within the cache time the last answer stands: one ping per process per interval.
+        assert client.get("/healthz").json()["worker"] == "ok"
+        settings.HEALTHZ_WORKER_PING_CACHE_SECONDS = 0
+        settings.HEALTHZ_WORKER_PING_TIMEOUT = 0.3
+        wait_for(lambda: client.get("/healthz").json()["status"] == "degraded", timeout=10,
+                 what="healthz to notice the worker is gone")

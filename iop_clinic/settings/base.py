@@ -169,6 +169,9 @@ SMS_ACCOUNT_SID = env.str("SMS_ACCOUNT_SID", default="")
 SMS_AUTH_TOKEN = env.str("SMS_AUTH_TOKEN", default="")
 SMS_FROM_NUMBER = env.str("SMS_FROM_NUMBER", default="")
 SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms")
+# FileBackend waits this long per message, as a provider's API call would (fault-injection
+# tests need sends that take time, so a worker holds messages when the broker or database drops).
+SMS_FILE_LATENCY_MS = env.int("SMS_FILE_LATENCY_MS", default=0)
 SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)
 # The public scheme and host the provider calls, e.g. https://clinic.example.org, when a proxy
 # in front of us changes them; the webhook signature covers the URL exactly as the provider saw it.
@@ -220,6 +223,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Ride out broker loss (issue 11): reconnect for as long as it takes instead of exiting after
+# celery's default 100 attempts (about 50 minutes of backoff); a supervisor restarts a worker
+# that exits anyway (deploy/systemd/, scripts/run_procfile.py).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Keep tasks running through a broker loss (also celery 6's coming default is True): cancelling
+# a send task mid-call would leave a row "sending" that reached the provider with no answer
+# recorded. The unacknowledged message is redelivered later and the compare-and-set makes that
+# harmless; rows it had not reached are claimed again by the sweeper.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
@@ -239,16 +252,25 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 
+# /healthz asks the workers with a broadcast ping; see iop_clinic/health.py for the cache.
+HEALTHZ_WORKER_PING_TIMEOUT = env.float("HEALTHZ_WORKER_PING_TIMEOUT", default=1.0)
+HEALTHZ_WORKER_PING_CACHE_SECONDS = env.float("HEALTHZ_WORKER_PING_CACHE_SECONDS", default=10.0)
+
 # --- Reminders (reminders/; README "Reminders") -------------------------------------------
 REMINDER_PLAN_DAYS = env.int("REMINDER_PLAN_DAYS", default=14)
 REMINDER_PLAN_INTERVAL_SECONDS = env.int("REMINDER_PLAN_INTERVAL_SECONDS", default=3600)
 REMINDER_SWEEP_INTERVAL_SECONDS = env.int("REMINDER_SWEEP_INTERVAL_SECONDS", default=60)
 REMINDER_SEND_BATCH_SIZE = env.int("REMINDER_SEND_BATCH_SIZE", default=25)
 REMINDER_SWEEP_MAX_BATCHES = env.int("REMINDER_SWEEP_MAX_BATCHES", default=400)
-# A claim no send task has acted on for this long goes back to pending. Keep it longer than the
-# send task's hard time limit: shorter is still safe (the send task's compare-and-set stops a
-# second send) but enqueues needless duplicate tasks.
-REMINDER_CLAIM_TIMEOUT_SECONDS = env.int("REMINDER_CLAIM_TIMEOUT_SECONDS", default=600)
+# A claim no send task has acted on for this long goes back to pending (its message was lost
+# with Redis, or its worker died). Recovery after a broker loss takes up to this plus one sweep
+# interval, so it is held small against the shortest offset, the same-day reminder's 2 hours:
+# 300 s + 60 s delays such a reminder by at most 6 minutes (5 % of its lead). It stays above the
+# send task's hard time limit (150 s), so a claim is never returned while a live task may still
+# run it: shorter is still safe (the compare-and-set stops a second send) but enqueues
+# needless duplicate tasks. A row left "sending" this long is failed as outcome_unknown; the
+# "sending" span is only the channel call itself (EMAIL_TIMEOUT / SMS_HTTP_TIMEOUT, 10 s).
+REMINDER_CLAIM_TIMEOUT_SECONDS = env.int("REMINDER_CLAIM_TIMEOUT_SECONDS", default=300)
 REMINDER_SEND_SOFT_TIME_LIMIT = env.int("REMINDER_SEND_SOFT_TIME_LIMIT", default=120)
 REMINDER_SEND_TIME_LIMIT = env.int("REMINDER_SEND_TIME_LIMIT", default=150)
 REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=5)

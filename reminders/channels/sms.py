@@ -104,6 +104,8 @@ class FileBackend(BaseSmsBackend):
         self.file_path = Path(file_path or settings.SMS_FILE_PATH)
 
     def send(self, message: SmsMessage) -> str:
+        if settings.SMS_FILE_LATENCY_MS:
+            time.sleep(settings.SMS_FILE_LATENCY_MS / 1000)  # the provider's round trip
         self.file_path.mkdir(parents=True, exist_ok=True)
         message_id = _local_message_id()
         record = {

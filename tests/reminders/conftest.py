@@ -1,13 +1,17 @@
 """Reminder fixtures: a site, a participant who wants reminders, and visits to remind them of."""
 import datetime as dt
+import os
+import shutil
 
 import pytest
 from celery import current_app
+from django.db import connection as django_connection
 
 from reminders.channels import sms
 from sessions.models import Attendance, TherapySession
 
 from .. import factories
+from .processes import PrivateRedis, running, service_env
 
 UTC = dt.UTC
 
@@ -63,3 +67,29 @@ def local(zone_name: str, *args) -> dt.datetime:
 
 def cancel(session: TherapySession, reason: str = "Closed") -> None:
     TherapySession.objects.filter(pk=session.pk).update(status="cancelled", cancel_reason=reason)
+
+
+# --- Real processes (the e2e tests) ---------------------------------------------------------
+@pytest.fixture
+def redis_server(tmp_path):
+    if not shutil.which("redis-server"):
+        reason = "these tests start their own redis-server; install redis-server"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def stack(tmp_path, redis_server):
+    """(processes, sms folder): everything started through `processes` is killed afterwards."""
+    sms_dir = tmp_path / "sms"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    env = service_env(database_name=django_connection.settings_dict["NAME"], redis_url=redis_server.url,
+                      sms_dir=sms_dir)
+    with running(env, logs) as processes:
+        yield processes, sms_dir

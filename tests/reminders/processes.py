@@ -121,9 +121,11 @@ class Processes:
         self.started.append(process)
         return process
 
-    def worker(self, name: str, **env: str) -> subprocess.Popen:
+    def worker(self, name: str, *, prefork: int = 0, **env: str) -> subprocess.Popen:
+        """A worker with the solo pool, or with `prefork` pool processes (production's pool)."""
+        pool = ["--pool=prefork", f"--concurrency={prefork}"] if prefork else ["--pool=solo"]
         process = self.start(name, [
-            CELERY, "-A", "iop_clinic", "worker", "--pool=solo", "--loglevel=INFO",
+            CELERY, "-A", "iop_clinic", "worker", *pool, "--loglevel=INFO",
             "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
         ], **env)
         wait_for(lambda: b"ready." in self.log(name) or process.poll() is not None,
@@ -191,9 +193,10 @@ def daytime_zone() -> str:
     return name
 
 
-def due_reminders(count: int, *, first_name: str = "Robin") -> list[int]:
-    """`count` participants, each expected at a visit two hours from now with a due SMS reminder.
-    Bulk inserts, so a thousand take about a second."""
+def due_reminders(count: int, *, first_name: str = "Robin",
+                  starts_in: dt.timedelta = dt.timedelta(hours=2)) -> list[int]:
+    """`count` participants, each expected at a visit `starts_in` from now (two hours) with a
+    due SMS reminder. Bulk inserts, so a thousand take about a second."""
     from django.utils import timezone
 
     from participants.models import ContactConsent, Enrollment, Participant
@@ -207,7 +210,7 @@ def due_reminders(count: int, *, first_name: str = "Robin") -> list[int]:
     site = factories.SiteFactory(time_zone=zone, address="")
     track = factories.TrackFactory(site=site, start_date=now.date() - dt.timedelta(days=7))
     session = factories.TherapySessionFactory(track=track, site=site,
-                                              starts_at=now + dt.timedelta(hours=2))
+                                              starts_at=now + starts_in)
     tag = factories.ParticipantFactory._meta.model.objects.count()
     participants = Participant.objects.bulk_create([
         Participant(record_number=f"E2E{tag}-{i:05d}", first_name=f"{first_name}{i:04d}",

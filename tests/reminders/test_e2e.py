@@ -5,45 +5,18 @@ message from another test reaches its workers. Messages are counted as files wri
 FileBackend, one per message, from every worker process.
 """
 import json
-import os
-import shutil
 
 import pytest
 from django.db import connection
 
 from reminders.models import Reminder
 
-from .processes import PrivateRedis, due_reminders, running, service_env, sms_files, wait_for
+from .processes import due_reminders, sms_files, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis,
               pytest.mark.django_db(transaction=True)]
 
 SWEEP_ONCE = "from reminders.sweeper import reminders_sweep; reminders_sweep()"
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    if not shutil.which("redis-server"):
-        reason = "these tests start their own redis-server; install redis-server"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.kill()
-
-
-@pytest.fixture
-def stack(tmp_path, redis_server):
-    """(processes, sms folder): everything started through `processes` is killed afterwards."""
-    sms_dir = tmp_path / "sms"
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    env = service_env(database_name=connection.settings_dict["NAME"], redis_url=redis_server.url,
-                      sms_dir=sms_dir)
-    with running(env, logs) as processes:
-        yield processes, sms_dir
 
 
 def sent_count() -> int:
