@@ -82,7 +82,7 @@ class ProgramAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "level_of_care", "population", "duration_weeks", "is_active")}),
         (_("Completion rules"), {"fields": (
             "min_weekly_hours", "min_attendance_percent", "max_unexcused_absences",
-            "excused_notice_hours", "consecutive_absences_to_escalate",
+            "excused_notice_hours", "consecutive_absences_to_escalate", "marking_opens_minutes_before",
         )}),
     )
 

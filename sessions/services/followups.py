@@ -108,9 +108,10 @@ def _absence_streak(attendance: Attendance, limit: int) -> int:
 @transaction.atomic
 def followup_raise_for_absence(*, attendance: Attendance, by=None) -> list[FollowUp]:
     """Raise the follow-ups an unexcused absence calls for; returns the ones newly raised."""
-    if attendance.status != AttendanceStatus.ABSENT:
-        return []
     session = attendance.session
+    # A mark on a session that has not started is no absence yet (marking opens at the start).
+    if attendance.status != AttendanceStatus.ABSENT or session.starts_at > timezone.now():
+        return []
     raised = []
     absence = _raise(
         participant=attendance.participant, enrollment=attendance.enrollment,

@@ -84,6 +84,7 @@ def _roster_context(request, session) -> dict:
         "not_markable_reason": error.messages[0] if error else "",
         "duration": session.duration_minutes,
         "choices": AttendanceMarkForm.base_fields["status"].choices,
+        "partial_statuses": ("late", "left_early"),
         "can_cancel": can_schedule(request.user),
     }
 
