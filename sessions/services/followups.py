@@ -177,7 +177,11 @@ def _hours_assignee(enrollment):
 
 
 def followup_raise_below_minimum(*, today=None) -> int:
-    """Raise one follow-up per active enrollment whose last finished week fell below the minimum.
+    """Raise one follow-up per active enrollment whose last finished week counts against them.
+
+    The ledger decides (`LedgerWeek.counts_against`): a week the clinic cut short (closure,
+    cancellation, a timetable below the minimum), or short only by excused or unmarked sessions,
+    raises nothing.
 
     "Last finished week" is the ISO week before the current one at the track's site; only full
     weeks count, as in the hours ledger. A week is raised once ever: a follow-up already resolved
@@ -206,7 +210,8 @@ def followup_raise_below_minimum(*, today=None) -> int:
             continue
         ledger = hours_ledger(enrollment=enrollment, today=local_today)
         week = next((w for w in ledger.weeks if w.week_start == last_monday), None)
-        if week is None or not week.below_minimum:
+        # Only a week short by the participant's own missed time raises one (see the ledger).
+        if week is None or not week.counts_against:
             continue
         with transaction.atomic():
             if _raise(participant=enrollment.participant, enrollment=enrollment,
