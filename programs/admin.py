@@ -1,6 +1,6 @@
 """Admin for what the clinic offers and when: every list costs a fixed number of queries."""
 from django.contrib import admin
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -124,15 +124,10 @@ class TrackAdmin(admin.ModelAdmin):
         (_("Schedule"), {"fields": ("scheduled_until", "site_closures")}),
     )
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Track]:
-        # Seat-holding statuses, spelled out because participants builds on programs, not back.
-        return super().get_queryset(request).annotate(
-            _seats_taken=Count("enrollments", filter=Q(enrollments__status__in=("active", "on_hold"))),
-        )
-
-    @admin.display(description=_("seats taken"), ordering="_seats_taken")
-    def seats_taken(self, track: Track) -> int:
-        return track._seats_taken
+    # sessions.admin fills the seats column in with the seat rule of participants.selectors:
+    # programs builds below participants and cannot count enrollments itself.
+    def seats_taken(self, track: Track) -> str:
+        return "—"
 
     @admin.display(description=_("site closures in the track's dates"))
     def site_closures(self, track: Track) -> str:

@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from iop_clinic.admin_mixins import ReadOnlyModelAdmin, run_each
 from participants.admin import EnrollmentAdmin
 from participants.models import Enrollment
+from participants.selectors import seat_annotations, seats_of
 from programs.admin import TrackAdmin
 from programs.models import Track
 
@@ -224,6 +225,16 @@ class ScheduledTrackAdmin(TrackAdmin):
     """The tracks' admin with the schedule action (programs cannot import sessions' services)."""
 
     actions = (*TrackAdmin.actions, "generate_schedule")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Track]:
+        return super().get_queryset(request).annotate(**seat_annotations())
+
+    @admin.display(description=_("seats taken"))
+    def seats_taken(self, track: Track) -> str:
+        seats = seats_of(track)  # the one seat rule, from participants.selectors
+        return _("%(taken)s (%(active)s active, %(on_hold)s on hold, %(offered)s offered)") % {
+            "taken": seats.taken, "active": seats.active, "on_hold": seats.on_hold,
+            "offered": seats.offered}
 
     @admin.action(description=_("Generate schedule for selected tracks"), permissions=("change",))
     def generate_schedule(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
