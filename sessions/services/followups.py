@@ -1,13 +1,14 @@
 """Follow-ups raised by attendance, and how staff close them.
 
-- An unexcused absence raises one follow-up for the participant's primary clinician (else the
-  track's lead clinician, else the session's facilitator, else a director of the site).
-- When the participant's last N marked sessions (N = the program's
-  `consecutive_absences_to_escalate`) were all unexcused absences, one more follow-up escalates
-  to a director of the site. Excused absences neither count toward the streak nor break it;
-  any attended session breaks it.
-- Correcting an absence to anything else resolves its open absence follow-up automatically,
-  with a system note saying so.
+- An unexcused absence raises one follow-up per participant per missed visit day (a group and a
+  workshop missed the same evening are one task, one email), for the participant's primary
+  clinician (else the track's lead clinician, else the session's facilitator, else a director).
+- When the participant's last N visit days (N = the program's
+  `consecutive_absences_to_escalate`) were all missed, one more follow-up escalates to a
+  director of the site. Excused absences neither count toward the streak nor break it; any
+  attended session breaks it.
+- Correcting the day's last absence to anything else resolves its open follow-up
+  automatically, with a system note saying so.
 - Staff are told by a NEUTRAL email: no participant name, no treatment words, only a link.
 """
 from __future__ import annotations
@@ -88,47 +89,75 @@ def _raise(**fields) -> FollowUp | None:
     return followup
 
 
-def _absence_streak(attendance: Attendance, limit: int) -> int:
-    """How many of the participant's latest marked sessions in a row were unexcused absences."""
-    latest = (Attendance.objects
-              .filter(participant_id=attendance.participant_id,
-                      status__in=[AttendanceStatus.PRESENT, AttendanceStatus.LATE,
-                                  AttendanceStatus.LEFT_EARLY, AttendanceStatus.ABSENT],
-                      session__starts_at__lte=attendance.session.starts_at)
-              .order_by("-session__starts_at", "-pk")
-              .values_list("status", flat=True)[:limit])
+def _missed_day_streak(attendance: Attendance, limit: int) -> int:
+    """How many of the participant's latest visit days in a row were missed without excuse.
+
+    A visit day (all of one person's sessions on one local date) is missed when at least one of
+    its marked sessions was an unexcused absence and none was attended; excused-only days are
+    skipped (neither count nor break), an attended session breaks the streak.
+    """
+    rows = (Attendance.objects
+            .filter(participant_id=attendance.participant_id,
+                    status__in=[*AttendanceStatus.attended(), AttendanceStatus.ABSENT],
+                    session__starts_at__lte=attendance.session.starts_at)
+            .order_by("-session__starts_at", "-pk")
+            .values_list("session__local_date", "status")[:limit * 8])
+    days: dict = {}
+    for local_date, status in rows:
+        days.setdefault(local_date, set()).add(status)
     streak = 0
-    for status in latest:
-        if status != AttendanceStatus.ABSENT:
+    for statuses in days.values():  # newest day first: dicts keep insertion order
+        if statuses & set(AttendanceStatus.attended()):
             break
         streak += 1
+        if streak >= limit:
+            break
     return streak
+
+
+def _day_followup_taken(attendance: Attendance, day) -> bool:
+    """Whether this missed visit day already has its follow-up: open, or closed by a person.
+
+    One auto-resolved because its absence was corrected does not count: a later absence the
+    same day raises a new one.
+    """
+    return (FollowUp.objects
+            .filter(participant_id=attendance.participant_id, missed_on=day,
+                    kind=FollowUpKind.UNEXCUSED_ABSENCE)
+            .exclude(status=FollowUpStatus.RESOLVED, outcome_note=AUTO_RESOLVED_NOTE)
+            .exists())
 
 
 @transaction.atomic
 def followup_raise_for_absence(*, attendance: Attendance, by=None) -> list[FollowUp]:
-    """Raise the follow-ups an unexcused absence calls for; returns the ones newly raised."""
+    """Raise the follow-ups an unexcused absence calls for; returns the ones newly raised.
+
+    One per participant per missed visit day: missing a group and a workshop the same evening
+    raises one task and sends one email.
+    """
     session = attendance.session
     # A mark on a session that has not started is no absence yet (marking opens at the start).
     if attendance.status != AttendanceStatus.ABSENT or session.starts_at > timezone.now():
         return []
+    day = session.local_date
     raised = []
-    absence = _raise(
-        participant=attendance.participant, enrollment=attendance.enrollment,
-        kind=FollowUpKind.UNEXCUSED_ABSENCE, assignee=_absence_assignee(attendance),
-        attendance=attendance, session=session, created_by=by,
-    )
-    if absence:
-        raised.append(absence)
+    if not _day_followup_taken(attendance, day):
+        absence = _raise(
+            participant=attendance.participant, enrollment=attendance.enrollment,
+            kind=FollowUpKind.UNEXCUSED_ABSENCE, assignee=_absence_assignee(attendance),
+            attendance=attendance, session=session, missed_on=day, created_by=by,
+        )
+        if absence:
+            raised.append(absence)
     program = session.track.program if session.track_id else (
         attendance.enrollment.track.program if attendance.enrollment_id else None)
     threshold = program.consecutive_absences_to_escalate if program else 2
-    if _absence_streak(attendance, threshold) >= threshold:
+    if _missed_day_streak(attendance, threshold) >= threshold:
         escalation = _raise(
             participant=attendance.participant, enrollment=attendance.enrollment,
             kind=FollowUpKind.CONSECUTIVE_ABSENCES,
             assignee=_site_director(session.site) or _absence_assignee(attendance),
-            attendance=attendance, session=session, created_by=by,
+            attendance=attendance, session=session, missed_on=day, created_by=by,
         )
         if escalation:
             raised.append(escalation)
@@ -136,14 +165,31 @@ def followup_raise_for_absence(*, attendance: Attendance, by=None) -> list[Follo
 
 
 def followups_after_marking(*, attendance: Attendance, previous_status: str, by) -> None:
-    """Keep follow-ups in step with a marking (called inside `attendance_mark`'s transaction)."""
+    """Keep follow-ups in step with a marking (called inside `attendance_mark`'s transaction).
+
+    Correcting an absence: the day's open follow-up moves to another absence still standing
+    that day, or, with none left, is resolved automatically.
+    """
     if attendance.status == AttendanceStatus.ABSENT:
         followup_raise_for_absence(attendance=attendance, by=by)
-    elif previous_status == AttendanceStatus.ABSENT:
-        rows_update(queryset=FollowUp.objects.filter(
-            attendance=attendance, kind=FollowUpKind.UNEXCUSED_ABSENCE, status=FollowUpStatus.OPEN,
-        ), status=FollowUpStatus.RESOLVED, outcome_note=AUTO_RESOLVED_NOTE,
-                 resolved_at=timezone.now(), resolved_by=by)
+        return
+    if previous_status != AttendanceStatus.ABSENT:
+        return
+    day_followups = FollowUp.objects.filter(
+        participant_id=attendance.participant_id, missed_on=attendance.session.local_date,
+        kind=FollowUpKind.UNEXCUSED_ABSENCE, status=FollowUpStatus.OPEN)
+    still_absent = (Attendance.objects
+                    .filter(participant_id=attendance.participant_id,
+                            session__local_date=attendance.session.local_date,
+                            status=AttendanceStatus.ABSENT)
+                    .exclude(pk=attendance.pk).select_related("session")
+                    .order_by("session__starts_at", "pk").first())
+    if still_absent is not None:
+        rows_update(queryset=day_followups.filter(attendance=attendance),
+                    attendance=still_absent, session=still_absent.session)
+        return
+    rows_update(queryset=day_followups, status=FollowUpStatus.RESOLVED,
+                outcome_note=AUTO_RESOLVED_NOTE, resolved_at=timezone.now(), resolved_by=by)
 
 
 @transaction.atomic
