@@ -201,6 +201,7 @@ class FollowUpKind(models.TextChoices):
     UNEXCUSED_ABSENCE = "unexcused_absence", _("Unexcused absence")
     CONSECUTIVE_ABSENCES = "consecutive_absences", _("Consecutive absences")
     BELOW_MINIMUM_HOURS = "below_minimum_hours", _("Week below the minimum hours")
+    ABSENCE_LIMIT = "absence_limit", _("Unexcused absence limit reached")
 
 
 class FollowUpStatus(models.TextChoices):
@@ -266,6 +267,11 @@ class FollowUp(models.Model):
                 fields=["participant"],
                 condition=Q(status="open", kind="consecutive_absences"),
                 name="followup_one_open_streak_per_participant",
+            ),
+            models.UniqueConstraint(
+                fields=["enrollment"],
+                condition=Q(kind="absence_limit"),
+                name="followup_absence_limit_once_per_enrollment",
             ),
             models.UniqueConstraint(
                 fields=["enrollment", "week_start"],

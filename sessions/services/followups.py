@@ -7,6 +7,8 @@
   `consecutive_absences_to_escalate`) were all missed, one more follow-up escalates to a
   director of the site. Excused absences neither count toward the streak nor break it; any
   attended session breaks it.
+- When an enrollment's unexcused absences reach the program's `max_unexcused_absences`, one
+  follow-up (once per enrollment) goes to a director of the site.
 - Correcting the day's last absence to anything else resolves its open follow-up
   automatically, with a system note saying so.
 - Staff are told by a NEUTRAL email: no participant name, no treatment words, only a link.
@@ -152,6 +154,9 @@ def followup_raise_for_absence(*, attendance: Attendance, by=None) -> list[Follo
     program = session.track.program if session.track_id else (
         attendance.enrollment.track.program if attendance.enrollment_id else None)
     threshold = program.consecutive_absences_to_escalate if program else 2
+    limit_reached = _raise_absence_limit(attendance=attendance, program=program, by=by)
+    if limit_reached:
+        raised.append(limit_reached)
     if _missed_day_streak(attendance, threshold) >= threshold:
         escalation = _raise(
             participant=attendance.participant, enrollment=attendance.enrollment,
@@ -162,6 +167,32 @@ def followup_raise_for_absence(*, attendance: Attendance, by=None) -> list[Follo
         if escalation:
             raised.append(escalation)
     return raised
+
+
+def _raise_absence_limit(*, attendance: Attendance, program, by) -> FollowUp | None:
+    """Tell a director once per enrollment when its unexcused absences reach the program's limit.
+
+    Counts unexcused absences (sessions, as the program setting says) at started sessions of
+    this enrollment; the follow-up is raised the first time the count reaches the limit.
+    """
+    if program is None or attendance.enrollment_id is None:
+        return None
+    count = Attendance.objects.filter(
+        enrollment_id=attendance.enrollment_id, status=AttendanceStatus.ABSENT,
+        session__starts_at__lte=timezone.now(),
+    ).count()
+    if count < max(program.max_unexcused_absences, 1):
+        return None
+    if FollowUp.objects.filter(enrollment_id=attendance.enrollment_id,
+                               kind=FollowUpKind.ABSENCE_LIMIT).exists():
+        return None
+    session = attendance.session
+    return _raise(
+        participant=attendance.participant, enrollment=attendance.enrollment,
+        kind=FollowUpKind.ABSENCE_LIMIT,
+        assignee=_site_director(session.site) or _absence_assignee(attendance),
+        attendance=attendance, session=session, missed_on=session.local_date, created_by=by,
+    )
 
 
 def followups_after_marking(*, attendance: Attendance, previous_status: str, by) -> None:

@@ -166,13 +166,13 @@ def test_a_discharge_offers_the_seat_and_front_desk_admits(as_front_desk, as_dir
 def test_a_clinician_discharges_only_their_caseload(as_clinician, clinician, site, rolling):
     mine, theirs = _fill(rolling, 2)
     Participant.objects.filter(pk=mine.participant_id).update(primary_clinician=clinician)
-    data = {"discharge_date": "2026-01-05", "reason": "completed", "step_down_level": "",
+    data = {"discharge_date": "2026-01-05", "reason": "step_down", "step_down_level": "",
             "followup_repeat": "1"}
     assert as_clinician.post(reverse("enrollment_discharge", args=[theirs.pk]),
                              data).status_code == 403
     assert as_clinician.post(reverse("enrollment_discharge", args=[mine.pk]),
                              data).status_code == 302
-    assert Enrollment.objects.get(pk=mine.pk).status == "completed"
+    assert Enrollment.objects.get(pk=mine.pk).status == "discharged"
     assert Enrollment.objects.get(pk=theirs.pk).status == "active"
 
 
@@ -188,7 +188,7 @@ def test_it_books_follow_ups_with_the_care_plan(as_director, site, rolling):
     (enrollment,) = _fill(rolling, 1)
     individual = factories.SessionTypeFactory(kind=SessionKind.INDIVIDUAL, name="Check-in")
     as_director.post(reverse("enrollment_discharge", args=[enrollment.pk]), {
-        "discharge_date": "2026-01-05", "reason": "completed", "step_down_level": "1",
+        "discharge_date": "2026-01-05", "reason": "step_down", "step_down_level": "1",
         "support_groups": "SMART Recovery", "followup_type": individual.pk,
         "followup_at": "2026-01-14T10:00", "followup_repeat": "2"})
     plan = ContinuingCarePlan.objects.get(enrollment=enrollment)
