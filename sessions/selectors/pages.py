@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from django.db.models import Count, Q, QuerySet
 
-from iop_clinic.accounts.roles import Role
+from accounts.roles import Role
 from participants.models import ContactConsent, Enrollment, Participant
 from programs.models import Room, Site, Track
 
