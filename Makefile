@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
+# The base of every absolute link in emails; follows PORT unless given (make run PUBLIC_BASE_URL=...).
+PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
@@ -27,7 +29,8 @@ seed: migrate
 # Web app on 127.0.0.1:$(PORT), a Celery worker and beat (the Procfile); Ctrl-C stops all three.
 # scripts/run_procfile.py is honcho, made to stop a Celery worker cleanly (see there why).
 run: migrate seed
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/run_procfile.py start -f Procfile -p $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" PUBLIC_BASE_URL="$(PUBLIC_BASE_URL)" \
+		$(BIN)/python scripts/run_procfile.py start -f Procfile -p $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from iop_clinic.links import public_url
 from audit.services import audit_access
 from participants.models import PortalLinkPurpose
 from sessions.services.excuses import excuse_request
@@ -110,7 +111,7 @@ def calendar(request):
             request.session[_NEW_FEED_TOKEN] = token
         return redirect("portal-calendar")
     token = request.session.pop(_NEW_FEED_TOKEN, None)
-    new_url = request.build_absolute_uri(reverse("portal-feed", args=[token])) if token else None
+    new_url = public_url(reverse("portal-feed", args=[token])) if token else None
     return render(request, "portal/calendar.html", {
         "participant": participant, "new_url": new_url,
         "webcal_url": re.sub(r"^https?://", "webcal://", new_url) if new_url else None,
@@ -208,8 +209,7 @@ def invitation(request, token: str):
 def sign_in_link_request(request):
     form = SignInLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.portal_sign_in_link_send(email=form.cleaned_data["email"],
-                                          base_url=request.build_absolute_uri("/"))
+        services.portal_sign_in_link_send(email=form.cleaned_data["email"])
         return render(request, "portal/sign_in_link_sent.html")
     return render(request, "portal/sign_in_link_request.html", {"form": form})
 

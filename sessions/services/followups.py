@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -26,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from iop_clinic.links import public_url
 from accounts.access import can_write_clinical_notes
 from accounts.roles import Role
 
@@ -63,8 +63,7 @@ def _notify_on_commit(followup: FollowUp) -> None:
     if followup.assignee is None or not followup.assignee.email:
         return
     address = followup.assignee.email
-    base = getattr(settings, "STAFF_APP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-    link = base + reverse("followup_list")
+    link = public_url(reverse("followup_list"))
 
     def send() -> None:
         try:

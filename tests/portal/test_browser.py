@@ -77,11 +77,12 @@ def participant(clinic):
     return participant
 
 
-def test_it_accepts_an_invitation_and_sets_a_password(phone, live_server, clinic):
+def test_it_accepts_an_invitation_and_sets_a_password(phone, live_server, clinic, settings):
+    settings.PUBLIC_BASE_URL = live_server.url
     carol = factories.ParticipantFactory(home_site=clinic["site"], first_name="Carol",
                                          email="carol@mail.example.com")
     factories.EnrollmentFactory(participant=carol, track=clinic["track"])
-    portal_invite(participant=carol, by=clinic["clinician"], base_url=live_server.url)
+    portal_invite(participant=carol, by=clinic["clinician"])
     link = re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
     page = phone.new_page()
 
