@@ -14,7 +14,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements.txt requirements-dev.txt requirements-ci.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@echo "Installing the Python packages (first run: a few minutes)..."
+	$(BIN)/python -m pip install --progress-bar on -r requirements-dev.txt
 	touch $(STAMP)
 
 install: $(STAMP)
