@@ -111,6 +111,7 @@ MATRIX: dict[str, E] = {
                              method="POST"),
     "personal_session_new": E(f"{_S} 404 portal portal login", lambda w: [w.participant_a.code]),
     "session_cancel": E(f"{_S} 404 portal portal login", lambda w: [w.session_a.pk]),
+    "session_change": E(f"{_S} 404 portal portal login", lambda w: [w.session_a.pk]),
     "waitlist_admit": E("302 403 302 403 portal portal login", lambda w: [w.enrollment_a.pk],
                         method="POST"),
     "waitlist_pass": E("302 403 302 403 portal portal login", lambda w: [w.enrollment_a.pk],
