@@ -169,7 +169,8 @@ def test_it_switches_reminders_from_email_to_sms_with_consent(phone, live_server
     assert participant.consents.get(channel="sms").source == "portal"
 
 
-def test_it_makes_a_calendar_link(phone, live_server, participant):
+def test_it_makes_a_calendar_link(phone, live_server, participant, settings):
+    settings.PUBLIC_BASE_URL = live_server.url
     sign_in_as(phone, live_server, participant.user)
     page = phone.new_page()
     page.goto(f"{live_server.url}/portal/calendar/")
