@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
+# The base of every absolute link in emails; follows PORT unless given (make run PUBLIC_BASE_URL=...).
+PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
@@ -12,7 +14,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements.txt requirements-dev.txt requirements-ci.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@echo "Installing the Python packages (first run: a few minutes)..."
+	$(BIN)/python -m pip install --progress-bar on -r requirements-dev.txt
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,7 +31,8 @@ seed: migrate
 # scripts/run_procfile.py is honcho, made to restart a process that dies and to stop a Celery
 # worker cleanly (see there why).
 run: migrate seed
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/run_procfile.py start -f Procfile -p $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" PUBLIC_BASE_URL="$(PUBLIC_BASE_URL)" \
+		$(BIN)/python scripts/run_procfile.py start -f Procfile -p $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

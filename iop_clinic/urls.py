@@ -15,3 +15,9 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("", include("staff.urls")),
 ]
+
+# Styled error pages in the asker's layout (staff, portal or visitor), each with a way back.
+handler400 = "accounts.errors.bad_request"
+handler403 = "accounts.errors.permission_denied"
+handler404 = "accounts.errors.page_not_found"
+handler500 = "accounts.errors.server_error"

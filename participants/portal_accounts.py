@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from iop_clinic.links import public_url
 from participants.models import (
     ConsentChannel, ConsentSource, ContactConsent, Participant, PortalLink, PortalLinkPurpose,
     ReminderChannels,
@@ -68,13 +69,8 @@ def _send_neutral_email(*, participant: Participant, template: str, context: dic
     transaction.on_commit(lambda: message.send(fail_silently=False))
 
 
-def absolute_url(path: str) -> str:
-    base = getattr(settings, "PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-    return base + path
-
-
 @transaction.atomic
-def portal_invite(*, participant: Participant, by, base_url: str | None = None) -> PortalLink:
+def portal_invite(*, participant: Participant, by) -> PortalLink:
     """Give the participant a portal login (unusable password) and email a set-password link."""
     if not participant.email:
         raise ValidationError("This participant has no email address on file; add one first.",
@@ -96,14 +92,14 @@ def portal_invite(*, participant: Participant, by, base_url: str | None = None) 
                          lifetime=invitation_lifetime(), by=by)
     path = reverse("portal-invitation", args=[token])
     _send_neutral_email(participant=participant, template="portal_invitation", context={
-        "link": (base_url.rstrip("/") + path) if base_url else absolute_url(path),
+        "link": public_url(path),
         "days": invitation_lifetime().days,
     })
     return PortalLink.objects.get(token_hash=token_hash(token))
 
 
 @transaction.atomic
-def portal_sign_in_link_send(*, email: str, base_url: str | None = None) -> None:
+def portal_sign_in_link_send(*, email: str) -> None:
     """Email a short-lived sign-in link to each portal login with this address; silent otherwise.
 
     The caller shows the same answer either way, so the form reveals nothing about who is in care.
@@ -118,7 +114,7 @@ def portal_sign_in_link_send(*, email: str, base_url: str | None = None) -> None
                              lifetime=sign_in_link_lifetime(), by=None)
         path = reverse("portal-sign-in", args=[token])
         _send_neutral_email(participant=participant, template="portal_sign_in", context={
-            "link": (base_url.rstrip("/") + path) if base_url else absolute_url(path),
+            "link": public_url(path),
             "minutes": int(sign_in_link_lifetime().total_seconds() // 60),
         })
 

@@ -1,5 +1,8 @@
 """Reads about participants: consent, and the waitlist of a track."""
-from django.db.models import Q, QuerySet
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
 
 from programs.models import Track
 
@@ -17,13 +20,69 @@ def consent_history(*, participant: Participant) -> QuerySet[ContactConsent]:
         "channel", "-given_at", "-pk")
 
 
+@dataclass(frozen=True)
+class Seats:
+    """A track's seats, the one definition every page and rule uses.
+
+    A taken seat is an active or on-hold enrollment, or a seat held for a waitlisted person who
+    has been offered it and not answered yet. Pages show the parts, not only the sum.
+    """
+
+    capacity: int
+    active: int = 0
+    on_hold: int = 0
+    offered: int = 0
+
+    @property
+    def taken(self) -> int:
+        return self.active + self.on_hold + self.offered
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.taken, 0)
+
+
+def seat_rows(prefix: str = "") -> Q:
+    """Enrollments that take a seat (see `Seats`); `prefix` reaches them from another model."""
+    return (Q(**{f"{prefix}status__in": EnrollmentStatus.seat_holding()})
+            | Q(**{f"{prefix}status": EnrollmentStatus.WAITLISTED,
+                   f"{prefix}seat_offered_at__isnull": False}))
+
+
+def seat_annotations() -> dict:
+    """The parts of `Seats` as annotations on a Track queryset (for lists such as the admin's)."""
+    taken = seat_rows("enrollments__")
+    return {
+        "seats_active": Count("enrollments", filter=taken & Q(enrollments__status="active")),
+        "seats_on_hold": Count("enrollments", filter=taken & Q(enrollments__status="on_hold")),
+        "seats_offered": Count("enrollments", filter=taken & Q(enrollments__status="waitlisted")),
+    }
+
+
+def seats_of(track: Track) -> Seats:
+    """`Seats` of a track annotated with `seat_annotations()`."""
+    return Seats(capacity=track.capacity, active=track.seats_active,
+                 on_hold=track.seats_on_hold, offered=track.seats_offered)
+
+
+def track_seats(*, tracks: Iterable[Track]) -> dict[int, Seats]:
+    """Seats of each track, by track id: one query whatever the number of tracks."""
+    tracks = list(tracks)
+    counts: dict[int, dict[str, int]] = {t.pk: {} for t in tracks}
+    rows = (Enrollment.objects.filter(seat_rows(), track_id__in=list(counts))
+            .values("track_id", "status").annotate(n=Count("pk")).order_by())
+    for row in rows:
+        counts[row["track_id"]][row["status"]] = row["n"]
+    return {t.pk: Seats(capacity=t.capacity,
+                        active=counts[t.pk].get(EnrollmentStatus.ACTIVE, 0),
+                        on_hold=counts[t.pk].get(EnrollmentStatus.ON_HOLD, 0),
+                        offered=counts[t.pk].get(EnrollmentStatus.WAITLISTED, 0))
+            for t in tracks}
+
+
 def track_seats_taken(*, track: Track) -> int:
-    """Seats in use: active and on-hold enrollments, plus seats held for an open offer."""
-    return Enrollment.objects.filter(
-        Q(status__in=EnrollmentStatus.seat_holding())
-        | Q(status=EnrollmentStatus.WAITLISTED, seat_offered_at__isnull=False),
-        track=track,
-    ).count()
+    """Seats in use (see `Seats`)."""
+    return track_seats(tracks=[track])[track.pk].taken
 
 
 def track_waitlist(*, track: Track) -> QuerySet[Enrollment]:

@@ -81,6 +81,8 @@ class Progress:
     weeks_remaining: int
     total_weeks: int
     projected_completion: date | None
+    short_reason: str = ""
+    cannot_complete_by_end: bool = False
 
     @property
     def bar_step(self) -> int:
@@ -209,7 +211,7 @@ def progress_for(*, state: PortalState, now: datetime | None = None) -> Progress
         return None
     now = now or timezone.now()
     today = now.astimezone(state.participant.zone).date()
-    ledger = hours_ledger(enrollment=enrollment, today=today)
+    ledger = hours_ledger(enrollment=enrollment, today=today, now=now)
     week = ledger.current_week
     attended = week.attended_hours if week else Decimal(0)
     percent = ledger.attendance_percent
@@ -224,6 +226,8 @@ def progress_for(*, state: PortalState, now: datetime | None = None) -> Progress
         weeks_remaining=0 if state.is_discharged else ledger.weeks_remaining,
         total_weeks=len(ledger.weeks),
         projected_completion=ledger.projected_completion,
+        short_reason=week.short_reason_label if week else "",
+        cannot_complete_by_end=ledger.cannot_complete_by_end,
     )
 
 

@@ -1,5 +1,6 @@
 """Portal pages. Each view: find the visitor's own object through `access`, call one service."""
 import json
+import re
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from iop_clinic.links import public_url
 from audit.services import audit_access
 from participants.models import PortalLinkPurpose
 from sessions.services.excuses import excuse_request
@@ -92,23 +94,32 @@ def reminders(request):
 @participant_required
 @require_http_methods(["GET", "POST"])
 def calendar(request):
+    """Post/redirect/get: a new link is made on POST, then shown once on the GET that follows.
+
+    We keep only a hash of the token, so the raw one waits in the participant's server-side
+    session for that one GET; reloading the page shows nothing new and re-issues nothing.
+    """
     participant = request.participant
     audit_access(request=request, obj=participant, what="portal: calendar feed")
-    new_url = None
     if request.method == "POST":
         if request.POST.get("action") == "off":
             services.calendar_token_revoke(participant=participant)
+            request.session.pop(_NEW_FEED_TOKEN, None)
             messages.success(request, "Your calendar link is turned off.")
-            return redirect("portal-calendar")
-        token = services.calendar_token_regenerate(participant=participant)
-        # Shown once, on this response only: we keep just a hash of the token.
-        new_url = request.build_absolute_uri(reverse("portal-feed", args=[token]))
+        else:
+            token = services.calendar_token_regenerate(participant=participant)
+            request.session[_NEW_FEED_TOKEN] = token
+        return redirect("portal-calendar")
+    token = request.session.pop(_NEW_FEED_TOKEN, None)
+    new_url = public_url(reverse("portal-feed", args=[token])) if token else None
     return render(request, "portal/calendar.html", {
         "participant": participant, "new_url": new_url,
-        "webcal_url": new_url.replace("https://", "webcal://").replace("http://", "webcal://")
-        if new_url else None,
+        "webcal_url": re.sub(r"^https?://", "webcal://", new_url) if new_url else None,
         "has_feed": bool(participant.calendar_token), "nav": "calendar",
     })
+
+
+_NEW_FEED_TOKEN = "portal_new_feed_token"
 
 
 @never_cache
@@ -198,8 +209,7 @@ def invitation(request, token: str):
 def sign_in_link_request(request):
     form = SignInLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.portal_sign_in_link_send(email=form.cleaned_data["email"],
-                                          base_url=request.build_absolute_uri("/"))
+        services.portal_sign_in_link_send(email=form.cleaned_data["email"])
         return render(request, "portal/sign_in_link_sent.html")
     return render(request, "portal/sign_in_link_request.html", {"form": form})
 

@@ -1,13 +1,13 @@
 """Admin for what the clinic offers and when: every list costs a fixed number of queries."""
 from django.contrib import admin
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import UserAdmin
 from accounts.models import User
-from iop_clinic.admin_mixins import SharedChoicesInlineMixin, changelist_url
+from iop_clinic.admin_mixins import ReadOnlyModelAdmin, SharedChoicesInlineMixin, changelist_url
 
 from .models import Closure, Program, Room, SessionType, Site, Track, WeeklySlot
 
@@ -82,7 +82,7 @@ class ProgramAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "level_of_care", "population", "duration_weeks", "is_active")}),
         (_("Completion rules"), {"fields": (
             "min_weekly_hours", "min_attendance_percent", "max_unexcused_absences",
-            "excused_notice_hours", "consecutive_absences_to_escalate",
+            "excused_notice_hours", "consecutive_absences_to_escalate", "marking_opens_minutes_before",
         )}),
     )
 
@@ -95,15 +95,34 @@ class SessionTypeAdmin(admin.ModelAdmin):
     search_fields = ("name", "service_code")
 
 
+# A timetable edit moves the future sessions made from the slot, checks clashes and re-plans
+# reminders (sessions.services.schedule.weekly_slot_update, on the track's staff page): here
+# slots are only shown, so no change can skip that.
+TIMETABLE_NOTE = _("Edit the timetable on the track's staff page (Programs › track › Edit "
+                   "track): it moves future sessions, names clashes and re-plans reminders.")
+
+
 class WeeklySlotInline(SharedChoicesInlineMixin, admin.TabularInline):
     model = WeeklySlot
     view_on_site = False  # models link back into the admin itself
     fields = ("weekday", "start_time", "duration_minutes", "session_type", "title", "facilitator",
               "room")
     extra = 0
+    verbose_name_plural = TIMETABLE_NOTE
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WeeklySlot]:
-        return super().get_queryset(request).select_related("session_type")
+        # Read-only rows print each related object: fetch them with the slots.
+        return super().get_queryset(request).select_related("session_type", "facilitator",
+                                                            "room__site")
 
 
 @admin.register(Track)
@@ -124,15 +143,10 @@ class TrackAdmin(admin.ModelAdmin):
         (_("Schedule"), {"fields": ("scheduled_until", "site_closures")}),
     )
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Track]:
-        # Seat-holding statuses, spelled out because participants builds on programs, not back.
-        return super().get_queryset(request).annotate(
-            _seats_taken=Count("enrollments", filter=Q(enrollments__status__in=("active", "on_hold"))),
-        )
-
-    @admin.display(description=_("seats taken"), ordering="_seats_taken")
-    def seats_taken(self, track: Track) -> int:
-        return track._seats_taken
+    # sessions.admin fills the seats column in with the seat rule of participants.selectors:
+    # programs builds below participants and cannot count enrollments itself.
+    def seats_taken(self, track: Track) -> str:
+        return "—"
 
     @admin.display(description=_("site closures in the track's dates"))
     def site_closures(self, track: Track) -> str:
@@ -153,7 +167,9 @@ class TrackAdmin(admin.ModelAdmin):
 
 
 @admin.register(WeeklySlot)
-class WeeklySlotAdmin(admin.ModelAdmin):
+class WeeklySlotAdmin(ReadOnlyModelAdmin):
+    """Timetable lines, to read: see TIMETABLE_NOTE."""
+
     list_display = ("track", "weekday", "start_time", "duration_minutes", "session_type", "title",
                     "facilitator", "room")
     list_filter = ("weekday", "session_type__kind", "track__site")

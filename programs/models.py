@@ -127,6 +127,12 @@ class Program(models.Model):
     consecutive_absences_to_escalate = models.PositiveSmallIntegerField(
         _("consecutive absences before escalation"), default=2, validators=[MinValueValidator(1)],
     )
+    marking_opens_minutes_before = models.PositiveSmallIntegerField(
+        _("attendance opens (minutes before start)"), default=0,
+        validators=[MaxValueValidator(60)],
+        help_text=_("0: attendance can be marked from the session's start. Up to 60 lets front "
+                    "desk check people in as they arrive."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -140,6 +146,8 @@ class Program(models.Model):
                                    name="program_attendance_percent_max_100"),
             models.CheckConstraint(condition=Q(min_weekly_hours__gte=0),
                                    name="program_min_hours_not_negative"),
+            models.CheckConstraint(condition=Q(marking_opens_minutes_before__lte=60),
+                                   name="program_marking_opens_at_most_60_min_early"),
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,7 @@
 """Reads behind the program and track pages."""
 from datetime import date
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
 from .models import Program, Site, Track
@@ -13,12 +13,10 @@ def site_today(*, site: Site) -> date:
 
 
 def program_list(*, site_ids: list[int]) -> QuerySet[Program]:
-    """Every program, each with its tracks at these sites and how many are active in each."""
+    """Every program, each with its tracks at these sites (seats: `participants.selectors`)."""
     tracks = (Track.objects.filter(site_id__in=site_ids)
               .select_related("site", "lead_clinician")
-              .annotate(active_count=Count("enrollments", filter=Q(enrollments__status="active"),
-                                           distinct=True),
-                        slot_count=Count("weekly_slots", distinct=True))
+              .annotate(slot_count=Count("weekly_slots", distinct=True))
               .order_by("site__name", "name"))
     return Program.objects.prefetch_related(
         Prefetch("tracks", queryset=tracks, to_attr="my_tracks"))

@@ -96,13 +96,15 @@ def _replan(modeladmin, request: HttpRequest, participant_ids: set[int]) -> None
 @admin.register(ReminderPolicy)
 class ReminderPolicyAdmin(admin.ModelAdmin):
     list_display = ["site", "day_before_enabled", "day_before_hours", "same_day_enabled",
-                    "same_day_hours", "same_day_by_email", "quiet_start", "quiet_end"]
+                    "same_day_hours", "same_day_by_email", "quiet_start", "quiet_end",
+                    "sms_per_day_max", "sms_per_week_max"]
     list_select_related = ["site"]
     fieldsets = [
         (None, {"fields": ["site"]}),
         (_("Day before"), {"fields": ["day_before_enabled", "day_before_hours"]}),
         (_("Same day"), {"fields": ["same_day_enabled", "same_day_hours", "same_day_by_email"]}),
         (_("Quiet hours (participant's local time)"), {"fields": ["quiet_start", "quiet_end"]}),
+        (_("Text limits per participant"), {"fields": ["sms_per_day_max", "sms_per_week_max"]}),
     ]
 
 

@@ -45,6 +45,8 @@ class ReminderReason(models.TextChoices):
     KIND_DISABLED = "kind_disabled", _("Turned off in the site's reminder policy")
     QUIET_HOURS = "quiet_hours", _("Only possible in quiet hours")
     DAILY_LIMIT = "daily_limit", _("Another SMS of this kind goes out that day")
+    SMS_DAY_CAP = "sms_day_cap", _("Not planned: the day's text limit is reached")
+    SMS_WEEK_CAP = "sms_week_cap", _("Not planned: the week's text limit is reached")
     TOO_LATE = "too_late", _("Planned too late to be useful")
     PAST_DEADLINE = "past_deadline", _("The visit had started")
     NOT_NEUTRAL = "not_neutral", _("Message would not be neutral (check the site alias/address)")
@@ -77,6 +79,16 @@ class ReminderPolicy(models.Model):
     quiet_start = models.TimeField(_("quiet hours start"), default=time(21, 0),
                                    help_text=_("In the participant's local time."))
     quiet_end = models.TimeField(_("quiet hours end"), default=time(8, 0))
+    sms_per_day_max = models.PositiveSmallIntegerField(
+        _("texts per participant per day, at most"), default=1,
+        validators=[MaxValueValidator(5)],
+        help_text=_("The FCC's conditions for healthcare messages: at most one a day and three "
+                    "a week. Which text is kept: see the planner (same-day first)."),
+    )
+    sms_per_week_max = models.PositiveSmallIntegerField(
+        _("texts per participant per week (Monday to Sunday), at most"), default=3,
+        validators=[MaxValueValidator(21)],
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

@@ -8,7 +8,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -99,6 +99,64 @@ def _one_sms_of_a_kind_a_day(wanted: dict, unwanted: dict, by_id: dict) -> None:
             first[slot] = key
 
 
+def _sms_caps(wanted: dict, unwanted: dict, by_id: dict, policies: dict, now: datetime,
+              capped: dict) -> None:
+    """Keep each participant's texts within the site policy's caps per day and per week.
+
+    Days and weeks (Monday to Sunday) are the participant's local dates of when a text goes
+    out. Which text is kept when there are too many (the documented rule):
+    1. texts already sent or on their way count first and are never withdrawn;
+    2. then same-day texts before day-before texts (the nearer the visit, the more it helps;
+       the day-before reminder still goes by email);
+    3. then the earlier visit first, so a text is never displaced by one for a later visit.
+    A text left out is recorded as skipped with the cap as its reason (`capped`), so the chart
+    shows why it was not planned, and it comes back if a kept one is withdrawn.
+    """
+    sms = [key for key in wanted if key[3] == ReminderChannel.SMS]
+    if not sms:
+        return
+    participant_ids = {key[0] for key in sms}
+    earliest = min(_week_start(now.astimezone(by_id[pid].zone).date()) for pid in participant_ids)
+    out = (Reminder.objects.filter(
+        participant_id__in=participant_ids, channel=ReminderChannel.SMS,
+        status__in=(ReminderStatus.SENT, ReminderStatus.CLAIMED, ReminderStatus.SENDING),
+        due_at__gte=datetime.combine(earliest, datetime.min.time(), tzinfo=UTC) - timedelta(
+            days=1)).values_list("participant_id", "visit_date", "kind", "due_at"))
+    per_day: dict[tuple, int] = defaultdict(int)
+    per_week: dict[tuple, int] = defaultdict(int)
+    already = set()
+    for participant_id, visit_date, kind, due_at in out:
+        if participant_id not in by_id:
+            continue
+        sent_on = due_at.astimezone(by_id[participant_id].zone).date()
+        per_day[participant_id, sent_on] += 1
+        per_week[participant_id, _week_start(sent_on)] += 1
+        already.add((participant_id, visit_date, kind, ReminderChannel.SMS))
+    order = {ReminderKind.SAME_DAY: 0, ReminderKind.DAY_BEFORE: 1}
+    for key in sorted(sms, key=lambda k: (k[0], order.get(k[2], 2), k[1])):
+        if key in already:
+            continue
+        participant_id = key[0]
+        due, _send_before, site_id = wanted[key]
+        policy = policies[site_id]
+        sent_on = due.astimezone(by_id[participant_id].zone).date()
+        week = _week_start(sent_on)
+        if per_day[participant_id, sent_on] >= policy.sms_per_day_max:
+            reason = ReminderReason.SMS_DAY_CAP
+        elif per_week[participant_id, week] >= policy.sms_per_week_max:
+            reason = ReminderReason.SMS_WEEK_CAP
+        else:
+            per_day[participant_id, sent_on] += 1
+            per_week[participant_id, week] += 1
+            continue
+        unwanted[key] = reason
+        capped[key] = (*wanted.pop(key), reason)
+
+
+def _week_start(day):
+    return day - timedelta(days=day.weekday())
+
+
 @transaction.atomic
 def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
     result = PlanResult()
@@ -138,12 +196,14 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
                     wanted[key] = (due, visit.first_start, visit.site_id)
 
     _one_sms_of_a_kind_a_day(wanted, unwanted, by_id)
+    capped: dict[tuple, tuple] = {}
+    _sms_caps(wanted, unwanted, by_id, policies, now, capped)
 
     existing = Reminder.objects.filter(
         participant_id__in=ids, visit_date__gte=min(h[0] for h in horizon.values()),
         visit_date__lte=max(h[1] for h in horizon.values()),
-    ).only("pk", "participant_id", "visit_date", "kind", "channel", "status", "due_at",
-           "send_before", "site_id")
+    ).only("pk", "participant_id", "visit_date", "kind", "channel", "status", "reason",
+           "due_at", "send_before", "site_id")
     seen: set[tuple] = set()
     withdraw: dict[str, list[int]] = defaultdict(list)
     for row in existing:
@@ -171,6 +231,9 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
                         pk=row.pk, status=ReminderStatus.PENDING,
                     ).update(due_at=due, send_before=send_before, site_id=site_id,
                              updated_at=now)
+        elif key in capped and row.reason != capped[key][3]:
+            # Which cap holds a text back can change (day or week); the chart shows the current.
+            withdraw[capped[key][3]].append(row.pk)
         elif row.status == ReminderStatus.PENDING:
             reason = unwanted.get(key)
             if reason is None:
@@ -178,7 +241,7 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
             withdraw[reason].append(row.pk)
     for reason, pks in withdraw.items():
         result.withdrawn += Reminder.objects.filter(
-            pk__in=pks, status=ReminderStatus.PENDING,
+            pk__in=pks, status__in=(ReminderStatus.PENDING, ReminderStatus.SKIPPED),
         ).update(status=ReminderStatus.SKIPPED, reason=reason, updated_at=now)
 
     new = [
@@ -186,8 +249,16 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
                  due_at=due, send_before=send_before, site_id=site_id)
         for key, (due, send_before, site_id) in wanted.items() if key not in seen
     ]
+    planned_count = len(new)
+    # Texts left out by a cap are recorded, skipped, so staff can see why (see `_sms_caps`).
+    new += [
+        Reminder(participant_id=key[0], visit_date=key[1], kind=key[2], channel=key[3],
+                 due_at=due, send_before=send_before, site_id=site_id,
+                 status=ReminderStatus.SKIPPED, reason=reason)
+        for key, (due, send_before, site_id, reason) in capped.items() if key not in seen
+    ]
     # A planner running at the same moment may insert the same keys; the unique key wins.
     Reminder.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
-    result.created = len(new)
+    result.created = planned_count
     return result
 

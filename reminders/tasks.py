@@ -5,6 +5,7 @@ from collections import Counter
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import OperationalError
 
 from .delivery import drop_broken_connection, reminder_deliver
 from .planner import reminders_plan
@@ -45,12 +46,22 @@ def reminders_send(reminder_ids: list[int]) -> None:
     logger.info("reminder batch: %s", dict(outcomes))
 
 
-@shared_task(name="reminders.plan", ignore_result=True, acks_late=True)
+# A transient database error (SQLite's "database is locked" while the web app writes, a
+# PostgreSQL lock timeout or dropped connection) is retried with backoff: planning is
+# idempotent, so running it again is always safe.
+_RETRY_ON_DATABASE_ERROR = {
+    "autoretry_for": (OperationalError,), "retry_backoff": 2, "retry_backoff_max": 60,
+    "retry_jitter": True, "max_retries": 6,
+}
+
+
+@shared_task(name="reminders.plan", ignore_result=True, acks_late=True,
+             **_RETRY_ON_DATABASE_ERROR)
 def reminders_plan_task(participant_ids: list[int]) -> None:
     reminders_plan(participant_ids=participant_ids)
 
 
 @shared_task(name="reminders.plan_all", ignore_result=True,
-             expires=settings.REMINDER_PLAN_INTERVAL_SECONDS)
+             expires=settings.REMINDER_PLAN_INTERVAL_SECONDS, **_RETRY_ON_DATABASE_ERROR)
 def reminders_plan_all_task() -> None:
     reminders_plan()

@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from iop_clinic.admin_mixins import ReadOnlyModelAdmin, run_each
 from participants.admin import EnrollmentAdmin
 from participants.models import Enrollment
+from participants.selectors import seat_annotations, seats_of
 from programs.admin import TrackAdmin
 from programs.models import Track
 
@@ -32,6 +33,7 @@ from .services.enrollment import (
     enrollment_admit_from_waitlist, enrollment_resume, enrollment_withdraw,
 )
 from .services.schedule import schedule_generate, session_cancel
+from .services.session_change import session_change
 
 
 def _stamp_marked(request: HttpRequest, attendance: Attendance, changed: list[str]) -> None:
@@ -68,8 +70,43 @@ class AttendanceInline(admin.TabularInline):
         return False
 
 
+# Moving a session (time, room, facilitator) goes through `session_change`, which names clashes
+# and re-plans reminders; the rest of what a session is comes from the timetable or a booking.
+SESSION_MOVING_FIELDS = ("starts_at", "ends_at", "room", "facilitator")
+SESSION_FIXED_FIELDS = ("session_type", "kind", "track", "weekly_slot", "participant",
+                        "care_plan", "site", "local_date")
+
+
+def _session_change_args(session: TherapySession) -> dict:
+    return {"starts_at_local": session.starts_at,
+            "duration_minutes": int((session.ends_at - session.starts_at).total_seconds() // 60),
+            "room": session.room, "facilitator": session.facilitator}
+
+
+class TherapySessionAdminForm(forms.ModelForm):
+    """Checks a move with the service before anything is saved, so clashes show on the form."""
+
+    class Meta:
+        model = TherapySession
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        moving = set(self.changed_data) & set(SESSION_MOVING_FIELDS)
+        if self.instance.pk and moving and not self.errors:
+            proposed = TherapySession(pk=self.instance.pk, **{
+                name: cleaned.get(name, getattr(self.instance, name))
+                for name in SESSION_MOVING_FIELDS})
+            if proposed.ends_at <= proposed.starts_at:
+                raise ValidationError(_("A session must end after it starts."))
+            stored = TherapySession.objects.get(pk=self.instance.pk)
+            session_change(session=stored, check_only=True, **_session_change_args(proposed))
+        return cleaned
+
+
 @admin.register(TherapySession)
 class TherapySessionAdmin(admin.ModelAdmin):
+    form = TherapySessionAdminForm
     list_display = ("local_start", "title_or_type", "kind", "site", "track", "participant", "room",
                     "facilitator", "status", "attendance_count")
     list_filter = ("status", "kind", "site", "session_type")
@@ -85,6 +122,27 @@ class TherapySessionAdmin(admin.ModelAdmin):
     readonly_fields = ("status", "cancel_reason", "cancelled_at", "cancelled_by", "created_at",
                        "updated_at")
     inlines = (AttendanceInline,)
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # What a session is (its type, owner, site) comes from the timetable or a booking; here
+        # only its time, room and facilitator move, through the service.
+        return (*self.readonly_fields, *SESSION_FIXED_FIELDS)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Sessions come from a track's timetable or the personal-session page, with their roll.
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            return super().save_model(request, obj, form, change)
+        if set(form.changed_data) & set(SESSION_MOVING_FIELDS):
+            stored = TherapySession.objects.get(pk=obj.pk)
+            session_change(session=stored, by=request.user, **_session_change_args(obj))
+        if "title" in form.changed_data:
+            stored = TherapySession.objects.get(pk=obj.pk)
+            stored.title = obj.title
+            stored.save(update_fields=["title", "updated_at"])
+        return None
     actions = ("cancel_sessions",)
     fieldsets = (
         (None, {"fields": ("session_type", "kind", "title")}),
@@ -224,6 +282,16 @@ class ScheduledTrackAdmin(TrackAdmin):
     """The tracks' admin with the schedule action (programs cannot import sessions' services)."""
 
     actions = (*TrackAdmin.actions, "generate_schedule")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Track]:
+        return super().get_queryset(request).annotate(**seat_annotations())
+
+    @admin.display(description=_("seats taken"))
+    def seats_taken(self, track: Track) -> str:
+        seats = seats_of(track)  # the one seat rule, from participants.selectors
+        return _("%(taken)s (%(active)s active, %(on_hold)s on hold, %(offered)s offered)") % {
+            "taken": seats.taken, "active": seats.active, "on_hold": seats.on_hold,
+            "offered": seats.offered}
 
     @admin.action(description=_("Generate schedule for selected tracks"), permissions=("change",))
     def generate_schedule(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:

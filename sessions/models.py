@@ -201,6 +201,7 @@ class FollowUpKind(models.TextChoices):
     UNEXCUSED_ABSENCE = "unexcused_absence", _("Unexcused absence")
     CONSECUTIVE_ABSENCES = "consecutive_absences", _("Consecutive absences")
     BELOW_MINIMUM_HOURS = "below_minimum_hours", _("Week below the minimum hours")
+    ABSENCE_LIMIT = "absence_limit", _("Unexcused absence limit reached")
 
 
 class FollowUpStatus(models.TextChoices):
@@ -236,6 +237,11 @@ class FollowUp(models.Model):
         _("week (Monday)"), null=True, blank=True,
         help_text=_("For a week below the minimum hours: the Monday of that ISO week."),
     )
+    missed_on = models.DateField(
+        _("missed visit day"), null=True, blank=True,
+        help_text=_("For absences: the local date of the visit day missed (the latest one for a "
+                    "streak)."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("raised by"),
                                    on_delete=models.SET_NULL, null=True, blank=True,
@@ -250,16 +256,22 @@ class FollowUp(models.Model):
         verbose_name = _("follow-up")
         verbose_name_plural = _("follow-ups")
         constraints = [
-            # One open task per cause: the same absence, the same streak, the same week.
+            # One open task per cause: the same missed visit day (a group and a workshop missed
+            # the same evening are one), the same streak, the same week.
             models.UniqueConstraint(
-                fields=["attendance"],
+                fields=["participant", "missed_on"],
                 condition=Q(status="open", kind="unexcused_absence"),
-                name="followup_one_open_per_absence",
+                name="followup_one_open_per_missed_day",
             ),
             models.UniqueConstraint(
                 fields=["participant"],
                 condition=Q(status="open", kind="consecutive_absences"),
                 name="followup_one_open_streak_per_participant",
+            ),
+            models.UniqueConstraint(
+                fields=["enrollment"],
+                condition=Q(kind="absence_limit"),
+                name="followup_absence_limit_once_per_enrollment",
             ),
             models.UniqueConstraint(
                 fields=["enrollment", "week_start"],
@@ -276,6 +288,11 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} — {self.participant} ({self.get_status_display()})"
+
+    @property
+    def about_date(self):
+        """The day the follow-up is about: the missed visit day, or the short week's Monday."""
+        return self.missed_on or self.week_start
 
     def get_absolute_url(self) -> str:
         return reverse("followup_detail", args=[self.pk])

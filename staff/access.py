@@ -2,7 +2,8 @@
 the user's sites.
 
 Every staff view goes through these helpers:
-- `staff_required` / `StaffRequiredMixin`: signed in, holds a staff role, is not a portal user.
+- `staff_required` / `StaffRequiredMixin`: signed in, holds a staff role, is not a portal user
+  (a participant is sent to the portal's home instead).
 - `role_required(...)` / `RoleRequiredMixin`: one of the given roles (directors always pass).
 - `*_for(user)`: querysets limited to the user's sites (`user.sites`).
 - `zone_for(user)`: pages show times in the user's (first) site's time zone.
@@ -20,10 +21,10 @@ from django.contrib.auth.mixins import AccessMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 
-from accounts.access import has_any_role, is_staff_member
+from accounts.access import has_any_role, is_portal_user, is_staff_member
 from accounts.models import User
 from accounts.roles import Role
 from participants.models import Enrollment, Participant
@@ -37,6 +38,9 @@ def _check(request, roles: tuple[Role, ...] | None):
     user = request.user
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    if is_portal_user(user):
+        # A participant who opens a staff address (or `/`) belongs in the portal.
+        return redirect("portal-home")
     if not is_staff_member(user):
         raise PermissionDenied("Staff only.")
     if roles and not has_any_role(user, roles):

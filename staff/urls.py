@@ -12,6 +12,7 @@ urlpatterns = [
     path("sessions/<int:pk>/roster/rest-present/", sessions.roster_rest_present,
          name="roster_rest_present"),
     path("sessions/<int:pk>/cancel/", care.session_cancel_view, name="session_cancel"),
+    path("sessions/<int:pk>/change/", care.session_change_view, name="session_change"),
     path("follow-ups/", sessions.followup_list, name="followup_list"),
     path("follow-ups/<int:pk>/", sessions.followup_detail, name="followup_detail"),
     path("participants/", sessions.participant_search, name="participant_search"),

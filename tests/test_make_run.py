@@ -138,3 +138,4 @@ def test_it_runs_web_worker_and_beat_and_stops_them_all_on_ctrl_c(tmp_path):
     # All runtime state went to VAR_DIR and the database file: nothing new in the project folder.
     assert set(os.listdir(ROOT)) - project_entries == set()
     assert not any("sending SIGKILL" in line for line in output), "\n".join(output)
+    assert not any("Traceback" in line for line in output), "\n".join(output)

@@ -106,6 +106,16 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default runs a web server and a worker side by side: WAL lets readers and
+    # one writer proceed together, the timeout waits out a short write instead of failing with
+    # "database is locked", and IMMEDIATE transactions take the write lock up front so two
+    # writers queue rather than deadlock on a lock upgrade (Django 5.1+).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -177,13 +187,18 @@ SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)
 # in front of us changes them; the webhook signature covers the URL exactly as the provider saw it.
 SMS_WEBHOOK_BASE_URL = env.str("SMS_WEBHOOK_BASE_URL", default="")
 
+# The clinic's public address (scheme, host, port if any), the base of every absolute link in
+# every email, text and calendar feed. `make run` sets it from PORT; production requires it.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 
 def _check_sms_settings() -> None:
     if SMS_FROM_NUMBER and not re.fullmatch(r"\+[1-9]\d{6,14}", SMS_FROM_NUMBER):
         raise ImproperlyConfigured("SMS_FROM_NUMBER must be in international format, "
                                    "e.g. +15555550123.")
     for name, value in [("SMS_API_BASE_URL", SMS_API_BASE_URL),
-                        ("SMS_WEBHOOK_BASE_URL", SMS_WEBHOOK_BASE_URL)]:
+                        ("SMS_WEBHOOK_BASE_URL", SMS_WEBHOOK_BASE_URL),
+                        ("PUBLIC_BASE_URL", PUBLIC_BASE_URL)]:
         parts = urlsplit(value)
         if value and (parts.scheme not in ("http", "https") or not parts.netloc):
             raise ImproperlyConfigured(f"{name} must be an http(s) URL, got {value!r}.")

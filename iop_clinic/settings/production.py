@@ -11,6 +11,11 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 if DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in production.")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# Links in emails point here; no default, so a forgotten setting stops the start, not the links.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL").rstrip("/")
+if not PUBLIC_BASE_URL.startswith("https://"):
+    raise ImproperlyConfigured("PUBLIC_BASE_URL must be the clinic's https:// address, "
+                               "e.g. https://clinic.example.org.")
 # base.py has already read EMAIL_URL; only its console fallback is wrong here, where mail
 # without EMAIL_URL goes to the local MTA (and EMAIL_BACKEND alone is not honoured).
 if not env.str("EMAIL_URL", default=""):

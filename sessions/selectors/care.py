@@ -9,6 +9,7 @@ from datetime import date
 from django.db.models import Count, Q
 
 from participants.models import ContinuingCarePlan, Enrollment, EnrollmentStatus, Participant
+from participants.selectors import Seats, track_seats
 from programs.models import Closure, Track, WeeklySlot
 
 from ..models import ExcusedAbsenceRequest, ExcuseStatus, SessionStatus, TherapySession
@@ -20,7 +21,11 @@ class TrackPeople:
     track: Track
     in_care: list[Enrollment]
     waitlist: list[Enrollment]  # queue order; each has .position
-    seats_taken: int
+    seats: Seats
+
+    @property
+    def seats_taken(self) -> int:
+        return self.seats.taken
 
     @property
     def offered(self) -> list[Enrollment]:
@@ -37,8 +42,8 @@ def track_people(*, track: Track) -> TrackPeople:
                       key=lambda e: (e.waitlisted_at, e.pk))
     for position, enrollment in enumerate(waitlist, start=1):
         enrollment.position = position
-    taken = len(in_care) + sum(1 for e in waitlist if e.seat_offered_at)
-    return TrackPeople(track=track, in_care=in_care, waitlist=waitlist, seats_taken=taken)
+    return TrackPeople(track=track, in_care=in_care, waitlist=waitlist,
+                       seats=track_seats(tracks=[track])[track.pk])
 
 
 def track_slots(*, track: Track) -> list[WeeklySlot]:

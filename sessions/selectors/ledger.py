@@ -1,28 +1,40 @@
-"""The hours ledger: attended hours per ISO week against the program's weekly minimum.
+"""The hours ledger: the one definition of attended hours, attendance %, short weeks and projection.
 
-Decisions (a clinic may tune them later; tests pin them down):
+The chart, Today's at-risk list, the portal and the below-minimum follow-ups all read it; nothing
+else re-derives these figures. Decisions (tests pin them down):
 - Weeks are ISO weeks (Monday to Sunday) of the session's local date at the site, so an evening
   session stays in its week whatever its UTC time, and a DST change moves nothing.
-- Attended hours: present, late and left-early at sessions whose type counts toward hours;
-  `minutes_attended`, or the session's real length (end minus start) when it was not recorded.
-- Scheduled hours still ahead: sessions still "expected" (not yet marked) and scheduled, dated
-  today or later. A day's sessions count as ahead until the day is over, because they are not
-  marked yet; an unmarked session on an earlier day counts neither way.
-- The minimum applies to full weeks only (all seven days inside the enrollment window): a first
-  or last partial week is shown but never flagged. below_minimum: a finished full week under the
-  minimum. at_risk: the current full week of an active enrollment where attended plus still
-  scheduled is under the minimum, i.e. the minimum can no longer be reached.
-- Attendance %: sessions attended / (attended + absent), over all session types. Excused
-  absences and clinic cancellations are left out: policy allows them, and the program limits
-  unexcused absences separately.
-- Projected completion: the planned end, pushed back one week per finished week below minimum
-  (the weeks must be made up); for an ended enrollment, its discharge date.
+- Only sessions that have started count as held. A mark on a session that has not started yet
+  (possible under an old rule) is read as still expected: it neither credits nor misses time.
+- Cancelled sessions (and attendance the clinic cancelled) are left out of everything: they were
+  not offered.
+- Attended minutes: present, late and left-early at started sessions whose type counts toward
+  hours; `minutes_attended`, or the session's real length when it was not recorded.
+- Scheduled ahead: counting sessions still expected (or marked but not started) on today or
+  later: a day's unmarked sessions count as ahead until the day is over.
+- Offered minutes: the length of every counting, not-cancelled session this person had that week
+  (attended, missed, excused, unmarked or ahead): what the clinic offered them.
+- The minimum applies to full weeks only (all seven days inside the enrollment window).
+  below_minimum: a finished full week under the minimum; it always says why (`short_reason`):
+  "clinic" when the clinic offered less than the minimum (closure, cancellation, a timetable
+  below the minimum), else "excused" when excused absences account for the gap, else
+  "unmarked" when sessions left unmarked do, else "participant". Only "participant" weeks count
+  against the person (`counts_against`): they push the projection back and raise a follow-up.
+  at_risk: the current full week of an active enrollment where attended plus still scheduled is
+  under the minimum although the clinic offers at least the minimum.
+- Attendance %: minutes attended / minutes of sessions held for this person (present, late, left
+  early or absent at a started, not-cancelled session), over all session types. Excused
+  absences are shown apart, unmarked sessions are not counted either way.
+- Projected completion: the planned end, pushed back one week per week counted against the
+  person, never past the track's end date (a cohort's end): when the weeks owed don't fit before
+  it, `cannot_complete_by_end` says so. For an ended enrollment, its discharge date.
 """
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum
+from django.utils import timezone
 
 from participants.models import Enrollment, EnrollmentStatus
 from programs.selectors import site_today
@@ -30,6 +42,21 @@ from programs.selectors import site_today
 from ..models import Attendance, AttendanceStatus, SessionStatus
 
 _HOUR = Decimal(60)
+
+
+class ShortReason:
+    """Why a week fell short of the minimum; only PARTICIPANT counts against the person."""
+
+    PARTICIPANT = "participant"
+    CLINIC = "clinic"
+    EXCUSED = "excused"
+    UNMARKED = "unmarked"
+    LABELS = {
+        PARTICIPANT: "Missed time",
+        CLINIC: "Clinic offered less than the minimum",
+        EXCUSED: "Excused absence",
+        UNMARKED: "Attendance not marked",
+    }
 
 
 def _hours(minutes: int) -> Decimal:
@@ -71,12 +98,53 @@ class LedgerWeek(_WeekHours):
     is_finished: bool
     attended_minutes: int = 0
     scheduled_ahead_minutes: int = 0
+    offered_minutes: int = 0
+    excused_minutes: int = 0
+    unmarked_minutes: int = 0
     below_minimum: bool = False
     at_risk: bool = False
+    short_reason: str = ""
 
     @property
     def is_full_week(self) -> bool:
         return self.days_in_window == 7
+
+    @property
+    def offered_hours(self) -> Decimal:
+        return _hours(self.offered_minutes)
+
+    @property
+    def counts_against(self) -> bool:
+        """A finished week short by the participant's own missed time."""
+        return self.below_minimum and self.short_reason == ShortReason.PARTICIPANT
+
+    @property
+    def short_reason_label(self) -> str:
+        return ShortReason.LABELS.get(self.short_reason, "")
+
+
+def judge_week(week: LedgerWeek, *, minimum: int, is_active: bool) -> None:
+    """Set below_minimum, at_risk and short_reason of one week: the single rule for all pages."""
+    week.below_minimum = week.at_risk = False
+    week.short_reason = ""
+    if not week.is_full_week or minimum == 0:
+        return
+    if week.offered_minutes < minimum:
+        reason = ShortReason.CLINIC
+    elif week.attended_minutes + week.excused_minutes >= minimum:
+        reason = ShortReason.EXCUSED
+    elif week.attended_minutes + week.excused_minutes + week.unmarked_minutes >= minimum:
+        reason = ShortReason.UNMARKED
+    else:
+        reason = ShortReason.PARTICIPANT
+    if week.is_finished and week.attended_minutes < minimum:
+        week.below_minimum = True
+        week.short_reason = reason
+    elif (week.is_current and week.attended_minutes + week.scheduled_ahead_minutes < minimum):
+        if reason == ShortReason.CLINIC:
+            week.short_reason = reason  # shown, but not the participant's risk
+        else:
+            week.at_risk = is_active
 
 
 @dataclass
@@ -88,18 +156,26 @@ class HoursLedger:
     sessions_attended: int = 0
     sessions_absent: int = 0
     sessions_excused: int = 0
+    minutes_attended: int = 0
+    minutes_held: int = 0
+    minutes_excused: int = 0
     projected_completion: date | None = None
+    cannot_complete_by_end: bool = False
+    track_end: date | None = None
 
     @property
     def attended_hours(self) -> Decimal:
         return _hours(sum(w.attended_minutes for w in self.weeks))
 
     @property
+    def excused_hours(self) -> Decimal:
+        return _hours(self.minutes_excused)
+
+    @property
     def attendance_percent(self) -> Decimal | None:
-        counted = self.sessions_attended + self.sessions_absent
-        if not counted:
+        if not self.minutes_held:
             return None
-        return (Decimal(100 * self.sessions_attended) / counted).quantize(
+        return (Decimal(100 * self.minutes_attended) / self.minutes_held).quantize(
             Decimal("0.1"), rounding=ROUND_HALF_UP)
 
     @property
@@ -116,6 +192,15 @@ class HoursLedger:
         return sum(1 for w in self.weeks if w.below_minimum)
 
     @property
+    def weeks_counted_against(self) -> int:
+        return sum(1 for w in self.weeks if w.counts_against)
+
+    @property
+    def weeks_short_by_clinic(self) -> int:
+        return sum(1 for w in self.weeks
+                   if w.below_minimum and w.short_reason == ShortReason.CLINIC)
+
+    @property
     def current_week(self) -> LedgerWeek | None:
         return next((w for w in self.weeks if w.is_current), None)
 
@@ -124,24 +209,27 @@ def _window(enrollment: Enrollment) -> tuple[date, date]:
     return enrollment.admission_date, enrollment.discharge_date or enrollment.planned_end_date
 
 
-def hours_ledger(*, enrollment: Enrollment, today: date | None = None) -> HoursLedger:
+def hours_ledger(*, enrollment: Enrollment, today: date | None = None,
+                 now: datetime | None = None) -> HoursLedger:
     """One row per ISO week of the enrollment window, plus totals. Two queries at most.
 
     Counts the participant's attendance at sessions dated inside the window (track and personal
-    sessions alike). `today` defaults to the date at the track's site.
+    sessions alike). `today` defaults to the date at the track's site, `now` to the clock.
     """
     if not _has_related(enrollment, "track") or not _has_related(enrollment.track, "program") \
             or not _has_related(enrollment.track, "site"):
         enrollment = Enrollment.objects.select_related("track__program", "track__site").get(
             pk=enrollment.pk)
     track = enrollment.track
+    now = now or timezone.now()
     if today is None:
         today = site_today(site=track.site)
     minimum_hours = Decimal(track.program.min_weekly_hours or 0)
     minimum = _minimum_minutes(minimum_hours)
     start, end = _window(enrollment)
 
-    ledger = HoursLedger(enrollment=enrollment, today=today, minimum_hours=minimum_hours)
+    ledger = HoursLedger(enrollment=enrollment, today=today, minimum_hours=minimum_hours,
+                         track_end=track.end_date)
     weeks: dict[date, LedgerWeek] = {}
     monday = _monday(start)
     while monday <= end:
@@ -158,40 +246,79 @@ def hours_ledger(*, enrollment: Enrollment, today: date | None = None) -> HoursL
     rows = Attendance.objects.filter(
         participant_id=enrollment.participant_id,
         session__local_date__gte=start, session__local_date__lte=end,
+    ).exclude(status=AttendanceStatus.CANCELLED).exclude(
+        session__status=SessionStatus.CANCELLED,
     ).values_list(
         "status", "minutes_attended", "session__starts_at", "session__ends_at",
-        "session__local_date", "session__status", "session__session_type__counts_toward_hours",
+        "session__local_date", "session__session_type__counts_toward_hours",
     )
-    for status, minutes, starts_at, ends_at, local_date, session_status, counts in rows:
+    for status, minutes, starts_at, ends_at, local_date, counts in rows:
         week = weeks[_monday(local_date)]
         length = int((ends_at - starts_at).total_seconds() // 60)
+        if counts:
+            week.offered_minutes += length
+        if starts_at > now:
+            status = AttendanceStatus.EXPECTED  # not held yet, whatever was marked
         if status in AttendanceStatus.attended():
+            credited = length if minutes is None else minutes
             ledger.sessions_attended += 1
+            ledger.minutes_attended += credited
+            ledger.minutes_held += length
             if counts:
-                week.attended_minutes += length if minutes is None else minutes
+                week.attended_minutes += credited
         elif status == AttendanceStatus.ABSENT:
             ledger.sessions_absent += 1
+            ledger.minutes_held += length
         elif status == AttendanceStatus.EXCUSED:
             ledger.sessions_excused += 1
-        elif (status == AttendanceStatus.EXPECTED and counts
-              and session_status == SessionStatus.SCHEDULED and local_date >= today):
+            ledger.minutes_excused += length
+            if counts:
+                week.excused_minutes += length
+        elif counts and local_date >= today:
             week.scheduled_ahead_minutes += length
+        elif counts:
+            week.unmarked_minutes += length
 
     is_active = enrollment.status == EnrollmentStatus.ACTIVE
     for week in weeks.values():
-        if not week.is_full_week or minimum == 0:
-            continue
-        week.below_minimum = week.is_finished and week.attended_minutes < minimum
-        week.at_risk = (is_active and week.is_current
-                        and week.attended_minutes + week.scheduled_ahead_minutes < minimum)
+        judge_week(week, minimum=minimum, is_active=is_active)
     ledger.weeks = list(weeks.values())
 
     if enrollment.status in EnrollmentStatus.ended() and enrollment.discharge_date:
         ledger.projected_completion = enrollment.discharge_date
     else:
-        ledger.projected_completion = (
-            enrollment.planned_end_date + timedelta(weeks=ledger.weeks_below_minimum))
+        projected = enrollment.planned_end_date + timedelta(weeks=ledger.weeks_counted_against)
+        if track.end_date and projected > track.end_date:
+            projected = max(track.end_date, enrollment.planned_end_date)
+            ledger.cannot_complete_by_end = ledger.weeks_counted_against > 0
+        ledger.projected_completion = projected
     return ledger
+
+
+@dataclass(frozen=True)
+class TimetableHours:
+    """What a track's weekly timetable offers against its program's weekly minimum."""
+
+    offered_minutes: int
+    minimum_hours: Decimal
+
+    @property
+    def offered_hours(self) -> Decimal:
+        return _hours(self.offered_minutes)
+
+    @property
+    def below_minimum(self) -> bool:
+        return self.offered_minutes < _minimum_minutes(self.minimum_hours)
+
+
+def timetable_hours(*, track, slots) -> TimetableHours:
+    """Hours a week the timetable offers (slots whose type counts toward hours) vs the minimum.
+
+    `slots` is the track's timetable as the page already loaded it (with session types).
+    """
+    offered = sum(s.duration_minutes for s in slots if s.session_type.counts_toward_hours)
+    return TimetableHours(offered_minutes=offered,
+                          minimum_hours=Decimal(track.program.min_weekly_hours or 0))
 
 
 def _has_related(instance, name: str) -> bool:
@@ -217,21 +344,28 @@ class AtRisk(_WeekHours):
         return _hours(max(_minimum_minutes(self.minimum_hours) - reachable, 0))
 
 
-def participants_at_risk(*, site_ids: list[int], today: date) -> list[AtRisk]:
+def participants_at_risk(*, site_ids: list[int], today: date,
+                         now: datetime | None = None) -> list[AtRisk]:
     """Active enrollments at these sites whose current ISO week is at risk (see the ledger).
 
-    One query whatever the number of people: hours are summed in the database per enrollment.
+    One query whatever the number of people: the week's minutes are summed in the database per
+    enrollment with the ledger's row rules, then judged by `judge_week`, the ledger's own rule.
     Only enrollments whose window covers the whole current week are judged, as in the ledger.
     """
+    now = now or timezone.now()
     monday = _monday(today)
     sunday = monday + timedelta(days=6)
     prefix = "participant__attendances__"
-    this_week = Q(**{
+    offered = Q(**{
         f"{prefix}session__local_date__gte": monday,
         f"{prefix}session__local_date__lte": sunday,
         f"{prefix}session__session_type__counts_toward_hours": True,
-    })
-    attended = this_week & Q(**{f"{prefix}status__in": AttendanceStatus.attended()})
+        f"{prefix}session__status": SessionStatus.SCHEDULED,
+    }) & ~Q(**{f"{prefix}status": AttendanceStatus.CANCELLED})
+    started = Q(**{f"{prefix}session__starts_at__lte": now})
+    attended = offered & started & Q(**{f"{prefix}status__in": AttendanceStatus.attended()})
+    ahead = offered & Q(**{f"{prefix}session__local_date__gte": today}) & (
+        Q(**{f"{prefix}status": AttendanceStatus.EXPECTED}) | ~started)
     length = ExpressionWrapper(
         F(f"{prefix}session__ends_at") - F(f"{prefix}session__starts_at"),
         output_field=DurationField(),
@@ -247,24 +381,27 @@ def participants_at_risk(*, site_ids: list[int], today: date) -> list[AtRisk]:
                 **{f"{prefix}minutes_attended__isnull": False})),
             unrecorded_length=Sum(length, filter=attended & Q(
                 **{f"{prefix}minutes_attended__isnull": True})),
-            ahead_length=Sum(length, filter=this_week & Q(**{
-                f"{prefix}status": AttendanceStatus.EXPECTED,
-                f"{prefix}session__status": SessionStatus.SCHEDULED,
-                f"{prefix}session__local_date__gte": today,
-            })),
+            ahead_length=Sum(length, filter=ahead),
+            offered_length=Sum(length, filter=offered),
         )
         .order_by("participant__last_name", "participant__first_name", "pk")
     )
     at_risk: list[AtRisk] = []
     for enrollment in enrollments:
         minimum_hours = Decimal(enrollment.track.program.min_weekly_hours or 0)
-        minimum = _minimum_minutes(minimum_hours)
-        attended_minutes = ((enrollment.recorded_minutes or 0)
-                            + _minutes(enrollment.unrecorded_length))
-        ahead = _minutes(enrollment.ahead_length)
-        if minimum and attended_minutes + ahead < minimum:
-            at_risk.append(AtRisk(enrollment=enrollment, attended_minutes=attended_minutes,
-                                  scheduled_ahead_minutes=ahead, minimum_hours=minimum_hours))
+        week = LedgerWeek(
+            iso_year=0, iso_week=0, week_start=monday, week_end=sunday, days_in_window=7,
+            minimum_hours=minimum_hours, is_current=True, is_finished=False,
+            attended_minutes=(enrollment.recorded_minutes or 0)
+            + _minutes(enrollment.unrecorded_length),
+            scheduled_ahead_minutes=_minutes(enrollment.ahead_length),
+            offered_minutes=_minutes(enrollment.offered_length),
+        )
+        judge_week(week, minimum=_minimum_minutes(minimum_hours), is_active=True)
+        if week.at_risk:
+            at_risk.append(AtRisk(enrollment=enrollment, attended_minutes=week.attended_minutes,
+                                  scheduled_ahead_minutes=week.scheduled_ahead_minutes,
+                                  minimum_hours=minimum_hours))
     return at_risk
 
 

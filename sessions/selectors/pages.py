@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from django.db.models import Count, Q, QuerySet
 
+from accounts.roles import Role
 from participants.models import ContactConsent, Enrollment, Participant
 from programs.models import Room, Site, Track
 
@@ -56,6 +57,50 @@ def open_followups(
     if assignee is not None:
         queryset = queryset.filter(assignee=assignee)
     return list(queryset[:limit] if limit else queryset)
+
+
+def default_followup_assignee(user) -> str:
+    """The follow-up view that holds this person's work: "me" for clinicians, who are assigned
+    absences, "" (everyone at my sites) for front desk, who never are, and for directors, who
+    oversee the site (escalations assigned to them are in it too)."""
+    if user.is_director or not user.has_role(Role.CLINICIAN):
+        return ""
+    return "me"
+
+
+@dataclass
+class PersonFollowUps:
+    """One participant's open follow-ups, for lists that name each person once."""
+
+    participant: Participant
+    followups: list[FollowUp]
+
+
+def open_followups_by_person(*, site_ids: list[int], assignee=None,
+                             limit: int = 20) -> list[PersonFollowUps]:
+    """Open follow-ups grouped by participant, each person once, the longest-waiting first.
+
+    Each follow-up shows the day it is about (`FollowUp.about_date`), not the day it was raised.
+    One query; at most `limit` people (from the oldest `limit * 5` open follow-ups).
+    """
+    queryset = (FollowUp.objects
+                .filter(status=FollowUpStatus.OPEN)
+                .filter(_followups_at(site_ids))
+                .select_related("participant")
+                .order_by("created_at", "pk"))
+    if assignee is not None:
+        queryset = queryset.filter(assignee=assignee)
+    people: dict[int, PersonFollowUps] = {}
+    for followup in queryset[:limit * 5]:
+        entry = people.get(followup.participant_id)
+        if entry is None:
+            if len(people) >= limit:
+                continue
+            entry = people[followup.participant_id] = PersonFollowUps(followup.participant, [])
+        entry.followups.append(followup)
+    for entry in people.values():
+        entry.followups.sort(key=lambda f: (f.about_date or date.min, f.pk))
+    return list(people.values())
 
 
 def open_followup_count(*, site_ids: list[int]) -> int:

@@ -2,35 +2,48 @@
 
 When a session can be marked (decided here, once):
 - it is scheduled (a cancelled session has nobody to mark), and
-- its local date at the site is today or earlier. On the day itself staff may mark before the
-  start time, because front desk checks people in as they arrive; later days cannot be marked
-  yet, so nobody records a future visit by mistake. Past sessions stay markable so late
-  paperwork and corrections are possible; every change after the first marking is kept in
+- it has started: marking opens at the session's start, or up to the program's
+  `marking_opens_minutes_before` earlier (front desk checking people in as they arrive), so
+  nobody records a visit that has not happened. Past sessions stay markable so late paperwork
+  and corrections are possible; every change after the first marking is kept in
   `AttendanceChange` with who and when.
+
+Minutes: present credits the whole session unless fewer are entered; late and left early must
+say how many minutes were attended, fewer than the session's length (else it was "present").
 """
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from programs.selectors import site_today
-
 from ..models import Attendance, AttendanceChange, AttendanceStatus, TherapySession
 from .audited import rows_update
 from .followups import followups_after_marking
 
 
-def session_markable_error(session: TherapySession) -> ValidationError | None:
+def marking_opens_at(session: TherapySession):
+    """When attendance at this session may first be marked (UTC)."""
+    program = session.track.program if session.track_id else None
+    early = program.marking_opens_minutes_before if program else 0
+    return session.starts_at - timedelta(minutes=early)
+
+
+def session_markable_error(session: TherapySession, *, now=None) -> ValidationError | None:
     """Why this session cannot be marked now, or None when it can."""
     if session.is_cancelled:
         return ValidationError(_("This session was cancelled; there is no attendance to mark."),
                                code="session_cancelled")
-    if session.local_date > site_today(site=session.site):
+    opens = marking_opens_at(session)
+    if (now or timezone.now()) < opens:
+        local = timezone.localtime(opens, session.site.zone)
         return ValidationError(
-            _("This session is on %(date)s; attendance can be marked from that day on."),
-            code="session_in_future", params={"date": session.local_date.isoformat()},
+            _("This session has not started; attendance can be marked from %(when)s."),
+            code="session_not_started",
+            params={"when": local.strftime("%a %d %b %H:%M")},
         )
     return None
 
@@ -46,11 +59,21 @@ def _minutes_for(*, session: TherapySession, status: str, minutes: int | None) -
         # Absent and excused attend nothing, whatever the form carried along.
         return None
     full = session.duration_minutes
+    partial = status in (AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY)
+    if minutes is None and partial:
+        raise ValidationError({"minutes": ValidationError(
+            _("Late or left early: enter the minutes attended (fewer than %(full)s)."),
+            code="minutes_required", params={"full": full})})
     if minutes is None:
         return full
     if minutes < 0:
         raise ValidationError({"minutes": ValidationError(
             _("Minutes cannot be negative."), code="minutes_negative")})
+    if partial and minutes >= full:
+        raise ValidationError({"minutes": ValidationError(
+            _("Late or left early means fewer than the session's %(full)s minutes; for the "
+              "whole session choose present."),
+            code="minutes_not_partial", params={"full": full})})
     if minutes > full:
         raise ValidationError({"minutes": ValidationError(
             _("The session lasts %(full)s minutes; enter at most that."),
@@ -64,7 +87,7 @@ def attendance_mark(
 ) -> Attendance:
     """Mark one participant present, late, left early, absent or excused.
 
-    Minutes default to the whole session for the attended statuses. Changing an attendance that
+    Minutes default to the whole session for present; late and left early need them. Changing an attendance that
     was already marked appends an `AttendanceChange`. An unexcused absence raises follow-ups.
     """
     if status not in AttendanceStatus.marked():
@@ -110,7 +133,7 @@ def attendance_mark(
 @transaction.atomic
 def attendance_mark_rest_present(*, session: TherapySession, by) -> int:
     """Mark everyone still "expected" at this session present for the whole session."""
-    session = TherapySession.objects.select_related("site").get(pk=session.pk)
+    session = TherapySession.objects.select_related("site", "track__program").get(pk=session.pk)
     _check_markable(session)
     return rows_update(
         queryset=Attendance.objects.filter(session=session, status=AttendanceStatus.EXPECTED),

@@ -11,6 +11,7 @@ Time: "today" is the date at the track's site. Each service's docstring says wha
 means for the attendance it withdraws.
 """
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -33,6 +34,7 @@ from programs.selectors import site_today
 
 from sessions.signals import visits_changed
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from ..selectors.ledger import hours_ledger
 from .audited import rows_delete, rows_update
 from .conflicts import track_lock
 from .expected import attendance_expect
@@ -427,6 +429,27 @@ def _validated_care_plan(care_plan: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+def _hours(minutes: int) -> Decimal:
+    return (Decimal(minutes) / 60).quantize(Decimal("0.1"))
+
+
+def _check_completion(enrollment: Enrollment, track: Track) -> None:
+    """Refuse "completed" below the program's attendance threshold, saying what is missing."""
+    needed = track.program.min_attendance_percent
+    ledger = hours_ledger(enrollment=enrollment)
+    percent = ledger.attendance_percent
+    if needed and (percent is None or percent < needed):
+        raise ValidationError(
+            _("Completing needs attendance of at least %(needed)s %% of the hours held; this "
+              "enrollment has %(percent)s (%(attended)s of %(held)s h). Choose another reason, "
+              "or correct the attendance if it is wrong."),
+            code="completion_attendance_too_low",
+            params={"needed": needed, "percent": "no attendance recorded" if percent is None
+                    else f"{percent} %", "attended": _hours(ledger.minutes_attended),
+                    "held": _hours(ledger.minutes_held)},
+        )
+
+
 def enrollment_discharge(
     *,
     enrollment: Enrollment,
@@ -444,8 +467,10 @@ def enrollment_discharge(
     personal sessions, except continuing-care follow-ups). Marked attendance is never touched.
     `care_plan` (step_down_level, step_down_provider, support_groups, notes) creates or
     updates the continuing-care plan. The seat frees and is offered to the next person waiting.
+    "Completed" needs the program's `min_attendance_percent` (the ledger's attendance %, up to
+    the discharge date); otherwise the refusal says what is missing.
     Codes: not_in_care, invalid_discharge_date, discharge_before_admission, discharge_in_future,
-    invalid_reason, invalid_care_plan, invalid_step_down_level.
+    invalid_reason, invalid_care_plan, invalid_step_down_level, completion_attendance_too_low.
     """
     if reason not in DischargeReason.values:
         raise ValidationError(_("%(reason)s is not a discharge reason."),
@@ -469,9 +494,11 @@ def enrollment_discharge(
                 _("The discharge date cannot be in the future; discharge on the day care ends."),
                 code="discharge_in_future",
             )
+        locked.discharge_date = discharge_date
+        if reason == DischargeReason.COMPLETED:
+            _check_completion(locked, track)
         locked.status = (EnrollmentStatus.COMPLETED if reason == DischargeReason.COMPLETED
                          else EnrollmentStatus.DISCHARGED)
-        locked.discharge_date = discharge_date
         locked.discharge_reason = reason
         locked.discharge_note = (note or "").strip()
         locked.held_at = None

@@ -1,13 +1,16 @@
 """Follow-ups raised by attendance, and how staff close them.
 
-- An unexcused absence raises one follow-up for the participant's primary clinician (else the
-  track's lead clinician, else the session's facilitator, else a director of the site).
-- When the participant's last N marked sessions (N = the program's
-  `consecutive_absences_to_escalate`) were all unexcused absences, one more follow-up escalates
-  to a director of the site. Excused absences neither count toward the streak nor break it;
-  any attended session breaks it.
-- Correcting an absence to anything else resolves its open absence follow-up automatically,
-  with a system note saying so.
+- An unexcused absence raises one follow-up per participant per missed visit day (a group and a
+  workshop missed the same evening are one task, one email), for the participant's primary
+  clinician (else the track's lead clinician, else the session's facilitator, else a director).
+- When the participant's last N visit days (N = the program's
+  `consecutive_absences_to_escalate`) were all missed, one more follow-up escalates to a
+  director of the site. Excused absences neither count toward the streak nor break it; any
+  attended session breaks it.
+- When an enrollment's unexcused absences reach the program's `max_unexcused_absences`, one
+  follow-up (once per enrollment) goes to a director of the site.
+- Correcting the day's last absence to anything else resolves its open follow-up
+  automatically, with a system note saying so.
 - Staff are told by a NEUTRAL email: no participant name, no treatment words, only a link.
 """
 from __future__ import annotations
@@ -15,7 +18,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -23,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from iop_clinic.links import public_url
 from accounts.access import can_write_clinical_notes
 from accounts.roles import Role
 
@@ -60,8 +63,7 @@ def _notify_on_commit(followup: FollowUp) -> None:
     if followup.assignee is None or not followup.assignee.email:
         return
     address = followup.assignee.email
-    base = getattr(settings, "STAFF_APP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-    link = base + reverse("followup_list")
+    link = public_url(reverse("followup_list"))
 
     def send() -> None:
         try:
@@ -88,61 +90,136 @@ def _raise(**fields) -> FollowUp | None:
     return followup
 
 
-def _absence_streak(attendance: Attendance, limit: int) -> int:
-    """How many of the participant's latest marked sessions in a row were unexcused absences."""
-    latest = (Attendance.objects
-              .filter(participant_id=attendance.participant_id,
-                      status__in=[AttendanceStatus.PRESENT, AttendanceStatus.LATE,
-                                  AttendanceStatus.LEFT_EARLY, AttendanceStatus.ABSENT],
-                      session__starts_at__lte=attendance.session.starts_at)
-              .order_by("-session__starts_at", "-pk")
-              .values_list("status", flat=True)[:limit])
+def _missed_day_streak(attendance: Attendance, limit: int) -> int:
+    """How many of the participant's latest visit days in a row were missed without excuse.
+
+    A visit day (all of one person's sessions on one local date) is missed when at least one of
+    its marked sessions was an unexcused absence and none was attended; excused-only days are
+    skipped (neither count nor break), an attended session breaks the streak.
+    """
+    rows = (Attendance.objects
+            .filter(participant_id=attendance.participant_id,
+                    status__in=[*AttendanceStatus.attended(), AttendanceStatus.ABSENT],
+                    session__starts_at__lte=attendance.session.starts_at)
+            .order_by("-session__starts_at", "-pk")
+            .values_list("session__local_date", "status")[:limit * 8])
+    days: dict = {}
+    for local_date, status in rows:
+        days.setdefault(local_date, set()).add(status)
     streak = 0
-    for status in latest:
-        if status != AttendanceStatus.ABSENT:
+    for statuses in days.values():  # newest day first: dicts keep insertion order
+        if statuses & set(AttendanceStatus.attended()):
             break
         streak += 1
+        if streak >= limit:
+            break
     return streak
+
+
+def _day_followup_taken(attendance: Attendance, day) -> bool:
+    """Whether this missed visit day already has its follow-up: open, or closed by a person.
+
+    One auto-resolved because its absence was corrected does not count: a later absence the
+    same day raises a new one.
+    """
+    return (FollowUp.objects
+            .filter(participant_id=attendance.participant_id, missed_on=day,
+                    kind=FollowUpKind.UNEXCUSED_ABSENCE)
+            .exclude(status=FollowUpStatus.RESOLVED, outcome_note=AUTO_RESOLVED_NOTE)
+            .exists())
 
 
 @transaction.atomic
 def followup_raise_for_absence(*, attendance: Attendance, by=None) -> list[FollowUp]:
-    """Raise the follow-ups an unexcused absence calls for; returns the ones newly raised."""
-    if attendance.status != AttendanceStatus.ABSENT:
-        return []
+    """Raise the follow-ups an unexcused absence calls for; returns the ones newly raised.
+
+    One per participant per missed visit day: missing a group and a workshop the same evening
+    raises one task and sends one email.
+    """
     session = attendance.session
+    # A mark on a session that has not started is no absence yet (marking opens at the start).
+    if attendance.status != AttendanceStatus.ABSENT or session.starts_at > timezone.now():
+        return []
+    day = session.local_date
     raised = []
-    absence = _raise(
-        participant=attendance.participant, enrollment=attendance.enrollment,
-        kind=FollowUpKind.UNEXCUSED_ABSENCE, assignee=_absence_assignee(attendance),
-        attendance=attendance, session=session, created_by=by,
-    )
-    if absence:
-        raised.append(absence)
+    if not _day_followup_taken(attendance, day):
+        absence = _raise(
+            participant=attendance.participant, enrollment=attendance.enrollment,
+            kind=FollowUpKind.UNEXCUSED_ABSENCE, assignee=_absence_assignee(attendance),
+            attendance=attendance, session=session, missed_on=day, created_by=by,
+        )
+        if absence:
+            raised.append(absence)
     program = session.track.program if session.track_id else (
         attendance.enrollment.track.program if attendance.enrollment_id else None)
     threshold = program.consecutive_absences_to_escalate if program else 2
-    if _absence_streak(attendance, threshold) >= threshold:
+    limit_reached = _raise_absence_limit(attendance=attendance, program=program, by=by)
+    if limit_reached:
+        raised.append(limit_reached)
+    if _missed_day_streak(attendance, threshold) >= threshold:
         escalation = _raise(
             participant=attendance.participant, enrollment=attendance.enrollment,
             kind=FollowUpKind.CONSECUTIVE_ABSENCES,
             assignee=_site_director(session.site) or _absence_assignee(attendance),
-            attendance=attendance, session=session, created_by=by,
+            attendance=attendance, session=session, missed_on=day, created_by=by,
         )
         if escalation:
             raised.append(escalation)
     return raised
 
 
+def _raise_absence_limit(*, attendance: Attendance, program, by) -> FollowUp | None:
+    """Tell a director once per enrollment when its unexcused absences reach the program's limit.
+
+    Counts unexcused absences (sessions, as the program setting says) at started sessions of
+    this enrollment; the follow-up is raised the first time the count reaches the limit.
+    """
+    if program is None or attendance.enrollment_id is None:
+        return None
+    count = Attendance.objects.filter(
+        enrollment_id=attendance.enrollment_id, status=AttendanceStatus.ABSENT,
+        session__starts_at__lte=timezone.now(),
+    ).count()
+    if count < max(program.max_unexcused_absences, 1):
+        return None
+    if FollowUp.objects.filter(enrollment_id=attendance.enrollment_id,
+                               kind=FollowUpKind.ABSENCE_LIMIT).exists():
+        return None
+    session = attendance.session
+    return _raise(
+        participant=attendance.participant, enrollment=attendance.enrollment,
+        kind=FollowUpKind.ABSENCE_LIMIT,
+        assignee=_site_director(session.site) or _absence_assignee(attendance),
+        attendance=attendance, session=session, missed_on=session.local_date, created_by=by,
+    )
+
+
 def followups_after_marking(*, attendance: Attendance, previous_status: str, by) -> None:
-    """Keep follow-ups in step with a marking (called inside `attendance_mark`'s transaction)."""
+    """Keep follow-ups in step with a marking (called inside `attendance_mark`'s transaction).
+
+    Correcting an absence: the day's open follow-up moves to another absence still standing
+    that day, or, with none left, is resolved automatically.
+    """
     if attendance.status == AttendanceStatus.ABSENT:
         followup_raise_for_absence(attendance=attendance, by=by)
-    elif previous_status == AttendanceStatus.ABSENT:
-        rows_update(queryset=FollowUp.objects.filter(
-            attendance=attendance, kind=FollowUpKind.UNEXCUSED_ABSENCE, status=FollowUpStatus.OPEN,
-        ), status=FollowUpStatus.RESOLVED, outcome_note=AUTO_RESOLVED_NOTE,
-                 resolved_at=timezone.now(), resolved_by=by)
+        return
+    if previous_status != AttendanceStatus.ABSENT:
+        return
+    day_followups = FollowUp.objects.filter(
+        participant_id=attendance.participant_id, missed_on=attendance.session.local_date,
+        kind=FollowUpKind.UNEXCUSED_ABSENCE, status=FollowUpStatus.OPEN)
+    still_absent = (Attendance.objects
+                    .filter(participant_id=attendance.participant_id,
+                            session__local_date=attendance.session.local_date,
+                            status=AttendanceStatus.ABSENT)
+                    .exclude(pk=attendance.pk).select_related("session")
+                    .order_by("session__starts_at", "pk").first())
+    if still_absent is not None:
+        rows_update(queryset=day_followups.filter(attendance=attendance),
+                    attendance=still_absent, session=still_absent.session)
+        return
+    rows_update(queryset=day_followups, status=FollowUpStatus.RESOLVED,
+                outcome_note=AUTO_RESOLVED_NOTE, resolved_at=timezone.now(), resolved_by=by)
 
 
 @transaction.atomic
@@ -176,7 +253,11 @@ def _hours_assignee(enrollment):
 
 
 def followup_raise_below_minimum(*, today=None) -> int:
-    """Raise one follow-up per active enrollment whose last finished week fell below the minimum.
+    """Raise one follow-up per active enrollment whose last finished week counts against them.
+
+    The ledger decides (`LedgerWeek.counts_against`): a week the clinic cut short (closure,
+    cancellation, a timetable below the minimum), or short only by excused or unmarked sessions,
+    raises nothing.
 
     "Last finished week" is the ISO week before the current one at the track's site; only full
     weeks count, as in the hours ledger. A week is raised once ever: a follow-up already resolved
@@ -205,7 +286,8 @@ def followup_raise_below_minimum(*, today=None) -> int:
             continue
         ledger = hours_ledger(enrollment=enrollment, today=local_today)
         week = next((w for w in ledger.weeks if w.week_start == last_monday), None)
-        if week is None or not week.below_minimum:
+        # Only a week short by the participant's own missed time raises one (see the ledger).
+        if week is None or not week.counts_against:
             continue
         with transaction.atomic():
             if _raise(participant=enrollment.participant, enrollment=enrollment,

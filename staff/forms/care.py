@@ -269,3 +269,21 @@ class ScheduleUntilForm(forms.Form):
 class ExcuseDeclineForm(forms.Form):
     note = forms.CharField(label="Note to the participant (optional)", max_length=300,
                            required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class SessionChangeForm(forms.Form):
+    """One session's day, time, length, room and facilitator (times are the site's)."""
+
+    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}),
+                          validators=[validate_plausible_date])
+    start_time = forms.TimeField(label=_("Starts (site time)"),
+                                 widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    duration_minutes = forms.IntegerField(label=_("Minutes"), min_value=5, max_value=720)
+    room = forms.ModelChoiceField(label=_("Room"), queryset=None, required=False)
+    facilitator = StaffChoiceField(label=_("Facilitator"), queryset=None, required=False)
+
+    def __init__(self, *args, staff, rooms, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["facilitator"].queryset = staff
+        self.fields["room"].queryset = rooms
+

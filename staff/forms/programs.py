@@ -14,7 +14,8 @@ class ProgramForm(forms.ModelForm):
         model = Program
         fields = ["name", "level_of_care", "population", "duration_weeks", "min_weekly_hours",
                   "min_attendance_percent", "max_unexcused_absences", "excused_notice_hours",
-                  "consecutive_absences_to_escalate", "is_active"]
+                  "consecutive_absences_to_escalate", "marking_opens_minutes_before",
+                  "is_active"]
 
 
 def staff_at(site_ids, roles=None):

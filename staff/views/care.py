@@ -5,6 +5,8 @@ Each view checks the role (templates hide the same buttons), fetches objects thr
 layer (another site's object is a 404), parses a form, calls one service and redirects; a
 service's ValidationError lands on the form and nothing is written.
 """
+from datetime import datetime
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +25,7 @@ from staff.forms.programs import staff_at
 from programs.models import Room, SessionKind, SessionType
 
 from staff.forms.care import (
+    SessionChangeForm,
     ConsentChangeForm,
     DischargeForm,
     IntakeForm,
@@ -39,6 +42,7 @@ from sessions.services.enrollment import (
 )
 from sessions.services.intake import participant_intake
 from sessions.services.schedule import personal_session_schedule, session_cancel
+from sessions.services.session_change import session_change
 
 
 
@@ -310,4 +314,32 @@ def session_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("roster", pk=session.pk)
     return render(request, "staff/sessions/session_cancel.html", {"form": form, "session": session})
 
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def session_change_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move one session (time, length, room, facilitator); clashes are named on the form."""
+    _require(can_schedule(request.user))
+    session = get_session_or_404(request.user, pk)
+    local_start = session.starts_at.astimezone(session.site.zone)
+    form = SessionChangeForm(
+        request.POST or None, staff=_clinicians([session.site_id]),
+        rooms=Room.objects.filter(site_id=session.site_id).order_by("name"),
+        initial={"day": local_start.date(), "start_time": local_start.time(),
+                 "duration_minutes": session.duration_minutes, "room": session.room_id,
+                 "facilitator": session.facilitator_id})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            session_change(session=session,
+                           starts_at_local=datetime.combine(data["day"], data["start_time"]),
+                           duration_minutes=data["duration_minutes"], room=data["room"],
+                           facilitator=data["facilitator"], by=request.user)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Session changed; reminders follow the new time."))
+            return redirect("roster", pk=session.pk)
+    return render(request, "staff/sessions/session_change.html",
+                  {"form": form, "session": session})
 

@@ -47,8 +47,7 @@ clinical_required = role_required(Role.CLINICIAN)
 def staff_invite(request, code):
     participant = get_participant_or_404(request.user, code)
     try:
-        portal_accounts.portal_invite(participant=participant, by=request.user,
-                               base_url=request.build_absolute_uri("/"))
+        portal_accounts.portal_invite(participant=participant, by=request.user)
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:

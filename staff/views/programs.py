@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from staff.access import director_required, site_ids_for
 from iop_clinic.forms import add_service_errors
 
+from participants.selectors import track_seats
 from programs import selectors
 from staff.forms.programs import ProgramForm
 from programs.models import Program
@@ -17,7 +18,12 @@ from programs.services import program_save
 
 @director_required
 def program_list(request: HttpRequest) -> HttpResponse:
-    programs = selectors.program_list(site_ids=site_ids_for(request.user))
+    """Programs with their tracks at my sites, each track's seats shown with their parts."""
+    programs = list(selectors.program_list(site_ids=site_ids_for(request.user)))
+    seats = track_seats(tracks=[t for p in programs for t in p.my_tracks])
+    for program in programs:
+        for track in program.my_tracks:
+            track.seats = seats[track.pk]
     return render(request, "staff/programs/program_list.html", {"programs": programs})
 
 

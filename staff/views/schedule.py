@@ -20,6 +20,7 @@ from programs.models import Track
 from staff.forms.care import ClosureForm, ScheduleUntilForm
 from sessions.models import SessionStatus, TherapySession
 from sessions.selectors import care
+from sessions.selectors.ledger import timetable_hours
 from sessions.services.schedule import closure_add, schedule_generate, schedule_preview
 from sessions.services.timetable import track_timetable_save
 
@@ -29,9 +30,10 @@ from sessions.services.timetable import track_timetable_save
 def track_detail(request: HttpRequest, pk: int) -> HttpResponse:
     track = get_track_or_404(request.user, pk)
     today = timezone.now().astimezone(track.site.zone).date()
+    slots = care.track_slots(track=track)
     return render(request, "staff/programs/track_detail.html", {
         "track": track, "people": care.track_people(track=track),
-        "slots": care.track_slots(track=track),
+        "slots": slots, "timetable": timetable_hours(track=track, slots=slots),
         "counts": care.track_session_counts(track=track, today=today),
         "can_enroll": can_enroll(request.user),
         "can_manage": can_manage_programs(request.user),

@@ -84,6 +84,7 @@ def _roster_context(request, session) -> dict:
         "not_markable_reason": error.messages[0] if error else "",
         "duration": session.duration_minutes,
         "choices": AttendanceMarkForm.base_fields["status"].choices,
+        "partial_statuses": ("late", "left_early"),
         "can_cancel": can_schedule(request.user),
     }
 
@@ -152,9 +153,10 @@ def roster_rest_present(request: HttpRequest, pk: int) -> HttpResponse:
 def followup_list(request: HttpRequest) -> HttpResponse:
     site_ids = site_ids_for(request.user)
     people = list(staff_at(site_ids))
-    form = FollowUpFilterForm(request.GET or {"assignee": "me", "status": "open"},
+    default = pages.default_followup_assignee(request.user)
+    form = FollowUpFilterForm(request.GET or {"assignee": default, "status": "open"},
                               assignees=people)
-    assignee_id, status = request.user.pk, "open"
+    assignee_id, status = (request.user.pk if default == "me" else None), "open"
     if form.is_valid():
         raw = form.cleaned_data["assignee"]
         assignee_id = request.user.pk if raw == "me" else (int(raw) if raw else None)

@@ -21,6 +21,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """The day's sessions at my sites in time order, and the open follow-ups."""
     site_ids = site_ids_for(request.user)
     may_review_excuses = can_write_clinical_notes(request.user)
+    followups_mine = pages.default_followup_assignee(request.user) == "me"
     today = timezone.localdate()  # the staff decorator made the user's site zone current
     form = DayForm(request.GET or None)
     day = today
@@ -36,7 +37,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "form": form, "day": day, "today": today,
         "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
         "sessions": pages.day_sessions(site_ids=site_ids, day=day),
-        "my_followups": pages.open_followups(site_ids=site_ids, assignee=request.user, limit=20),
+        "followups_mine": followups_mine,
+        "followup_people": pages.open_followups_by_person(
+            site_ids=site_ids, assignee=request.user if followups_mine else None),
         "open_followup_count": pages.open_followup_count(site_ids=site_ids),
         "can_mark": can_mark_attendance(request.user),
         "at_risk": participants_at_risk(site_ids=site_ids, today=today),

@@ -7,7 +7,9 @@
     var old = event.detail.target;
     var row = old && old.id ? document.getElementById(old.id) : null;
     if (row && row.classList.contains("roster-row")) {
-      var focus = row.querySelector("[aria-pressed='true']") || row.querySelector("button");
+      // A refused marking (late or left early without minutes) asks for the minutes next.
+      var focus = row.querySelector("input[aria-invalid='true']")
+        || row.querySelector("[aria-pressed='true']") || row.querySelector("button");
       if (focus) { focus.focus(); }
     }
   });

@@ -77,11 +77,12 @@ def participant(clinic):
     return participant
 
 
-def test_it_accepts_an_invitation_and_sets_a_password(phone, live_server, clinic):
+def test_it_accepts_an_invitation_and_sets_a_password(phone, live_server, clinic, settings):
+    settings.PUBLIC_BASE_URL = live_server.url
     carol = factories.ParticipantFactory(home_site=clinic["site"], first_name="Carol",
                                          email="carol@mail.example.com")
     factories.EnrollmentFactory(participant=carol, track=clinic["track"])
-    portal_invite(participant=carol, by=clinic["clinician"], base_url=live_server.url)
+    portal_invite(participant=carol, by=clinic["clinician"])
     link = re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
     page = phone.new_page()
 
@@ -168,7 +169,8 @@ def test_it_switches_reminders_from_email_to_sms_with_consent(phone, live_server
     assert participant.consents.get(channel="sms").source == "portal"
 
 
-def test_it_makes_a_calendar_link(phone, live_server, participant):
+def test_it_makes_a_calendar_link(phone, live_server, participant, settings):
+    settings.PUBLIC_BASE_URL = live_server.url
     sign_in_as(phone, live_server, participant.user)
     page = phone.new_page()
     page.goto(f"{live_server.url}/portal/calendar/")

@@ -115,6 +115,9 @@ def test_it_takes_a_request_from_the_portal_and_shows_the_answer(
     client.force_login(clinician)
     review = client.get(reverse("excuse_review", args=[request.code]))
     assert "Work shift" in review.content.decode()
+    # Issue 13, item 9: the staff layout with its navigation, not the portal's.
+    assert 'aria-label="Main"' in review.content.decode()
+    assert "portal.css" not in review.content.decode()
     assert "Monday, March 16, 2026 6:00 PM" in review.content.decode()  # the site's local time
     assert client.post(reverse("excuse_approve", args=[request.code])).status_code == 302
 

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -89,9 +90,9 @@ def test_it_kills_the_old_url_when_the_participant_makes_a_new_one(client, alice
     old = calendar_token_regenerate(participant=alice)
     client.force_login(alice.user)
 
-    response = client.post(reverse("portal-calendar"), {"action": "new"})
+    response = client.post(reverse("portal-calendar"), {"action": "new"}, follow=True)
 
-    assert response.status_code == 200
+    assert response.redirect_chain == [(reverse("portal-calendar"), 302)]
     new_url = response.context["new_url"]
     client.logout()
     assert _feed(client, old).status_code == 404
@@ -139,3 +140,21 @@ def test_it_keeps_the_feed_on_a_fixed_query_budget(client, alice, bob, track, ro
     with django_assert_max_num_queries(4):
         response = _feed(client, token)
     assert len(_events(response)) == 15
+
+
+def test_it_shows_a_new_link_once_and_a_reload_keeps_it_working(client, alice, schedule):
+    """Issue 13, item 10: post/redirect/get; reloading re-issues nothing."""
+    client.force_login(alice.user)
+    shown = client.post(reverse("portal-calendar"), {"action": "new"}, follow=True)
+    new_url = shown.context["new_url"]
+    page = shown.content.decode()
+
+    reloaded = client.get(reverse("portal-calendar"))
+
+    assert reloaded.context["new_url"] is None and reloaded.context["has_feed"]
+    assert client.get(new_url).status_code == 200  # the copied link still works
+    assert f'value="{new_url}"' in page and 'data-copy="feed-url"' in page
+    assert new_url.startswith("http")  # the http(s) link for Google Calendar, beside webcal://
+    assert re.sub(r"^https?://", "webcal://", new_url) in page
+    assert "/static/js/portal.js" in page and "<script>" not in page
+

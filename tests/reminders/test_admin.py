@@ -67,7 +67,7 @@ def test_it_edits_a_sites_reminder_policy(admin_client, site):
     response = admin_client.post(url, {
         "site": site.pk, "day_before_enabled": "on", "day_before_hours": 24,
         "same_day_enabled": "on", "same_day_hours": 3, "quiet_start": "21:00",
-        "quiet_end": "08:00",
+        "quiet_end": "08:00", "sms_per_day_max": 1, "sms_per_week_max": 3,
     })
     assert response.status_code == 302
     assert ReminderPolicy.objects.get(site=site).same_day_hours == 3

@@ -7,7 +7,7 @@ import time_machine
 
 from participants.models import Participant
 from reminders.channels import sms
-from reminders.models import Reminder
+from reminders.models import Reminder, ReminderPolicy
 from reminders.planner import reminders_plan
 from reminders.sweeper import reminders_sweep
 
@@ -29,6 +29,8 @@ def test_it_reminds_at_the_right_local_time_around_dst_changes(
         plan_day, django_capture_on_commit_callbacks, eager_celery):
     site = factories.SiteFactory(time_zone="America/New_York")
     track = factories.TrackFactory(site=site, start_date=plan_day)
+    # Timing, not frequency, is checked here: lift the text caps (see test_sms_caps.py).
+    ReminderPolicy.objects.create(site=site, sms_per_day_max=2, sms_per_week_max=21)
     with time_machine.travel(dt.datetime.combine(plan_day, dt.time(9), tzinfo=NY), tick=False):
         here, _ = make_enrolled(site, track=track, channels="sms")
         away, _ = make_enrolled(site, track=track, channels="sms", time_zone="America/Phoenix")

@@ -16,13 +16,14 @@ PRODUCTION_ENV = {
     "SMS_ACCOUNT_SID": "AC00000000000000000000000000000000",
     "SMS_AUTH_TOKEN": "not-a-real-token",
     "SMS_FROM_NUMBER": "+15555550100",
+    "PUBLIC_BASE_URL": "https://clinic.example.org",
 }
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL",
-                                          "SMS_"))}
+                                          "SMS_", "PUBLIC_BASE_URL"))}
     environment.update(PRODUCTION_ENV)
     environment.update(env)
     environment = {key: value for key, value in environment.items() if value is not None}
@@ -60,3 +61,15 @@ def test_it_refuses_to_start_with_debug_on():
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "DJANGO_DEBUG must be off" in result.stderr
+
+
+def test_it_refuses_to_start_without_the_public_base_url():
+    missing = run_manage("check", DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+                         PUBLIC_BASE_URL=None)
+    plain_http = run_manage("check", DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+                            PUBLIC_BASE_URL="http://clinic.example.org")
+
+    assert missing.returncode != 0 and "PUBLIC_BASE_URL" in missing.stderr
+    assert plain_http.returncode != 0 and "must be the clinic's https:// address" in (
+        plain_http.stderr)
+

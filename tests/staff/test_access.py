@@ -42,8 +42,10 @@ def test_it_keeps_portal_users_out_of_staff_pages(site):
     participant.user = factories.UserFactory()
     participant.save()
     client = login(participant.user)
+    # Sent to the portal (issue 13), never shown a staff page.
     for name in ["home", "calendar", "participant_search", "followup_list", "program_list"]:
-        assert client.get(reverse(name)).status_code == 403, name
+        response = client.get(reverse(name))
+        assert (response.status_code, response["Location"]) == (302, "/portal/"), name
 
 
 def test_it_keeps_out_a_portal_user_even_if_given_a_staff_role(site):
@@ -51,7 +53,7 @@ def test_it_keeps_out_a_portal_user_even_if_given_a_staff_role(site):
 
     user = factories.StaffFactory(role=Role.CLINICIAN, sites=[site])
     factories.ParticipantFactory(home_site=site, user=user)
-    assert login(user).get(reverse("home")).status_code == 403
+    assert login(user).get(reverse("home"))["Location"] == "/portal/"
 
 
 def test_it_refuses_a_user_without_a_staff_role(site):

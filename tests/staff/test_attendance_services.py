@@ -93,13 +93,18 @@ def test_it_refuses_to_mark_a_session_on_a_later_day(track, clinician):
     _session, (first,) = make_group_session(track, size=1, day=MONDAY + dt.timedelta(days=1))
     with pytest.raises(ValidationError) as caught:
         attendance_mark(attendance=first, status="present", by=clinician)
-    assert caught.value.code == "session_in_future"
+    assert caught.value.code == "session_not_started"
     first.refresh_from_db()
     assert first.status == "expected"
 
 
-def test_it_lets_front_desk_check_people_in_before_the_session_starts(track, front_desk):
+def test_it_lets_front_desk_check_people_in_only_as_early_as_the_program_allows(track,
+                                                                                front_desk):
     session, (first,) = make_group_session(track, size=1, hour=21)  # starts 9 pm, it is 8 pm
+    with pytest.raises(ValidationError):
+        attendance_mark(attendance=first, status="present", by=front_desk)
+    track.program.marking_opens_minutes_before = 60
+    track.program.save()
     attendance_mark(attendance=first, status="present", by=front_desk)
     first.refresh_from_db()
     assert first.status == "present"

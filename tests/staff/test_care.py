@@ -46,6 +46,16 @@ def _fill(track, count):
             for _ in range(count)]
 
 
+def _offer_nine_hours(track, enrollment, *, monday, rest="expected"):
+    """Mon/Wed/Thu 3-hour groups this week with `enrollment` expected (Monday already marked)."""
+    for offset, status in ((0, monday), (2, rest), (3, rest)):
+        starts = dt.datetime.combine(MONDAY + dt.timedelta(days=offset), dt.time(10, 0),
+                                     tzinfo=track.site.zone)
+        factories.AttendanceFactory(
+            session=factories.TherapySessionFactory(track=track, starts_at=starts),
+            participant=enrollment.participant, enrollment=enrollment, status=status)
+
+
 # --- Intake --------------------------------------------------------------------------------
 
 def test_it_registers_consents_and_enrolls_in_one_pass(as_front_desk, site, rolling):
@@ -156,13 +166,13 @@ def test_a_discharge_offers_the_seat_and_front_desk_admits(as_front_desk, as_dir
 def test_a_clinician_discharges_only_their_caseload(as_clinician, clinician, site, rolling):
     mine, theirs = _fill(rolling, 2)
     Participant.objects.filter(pk=mine.participant_id).update(primary_clinician=clinician)
-    data = {"discharge_date": "2026-01-05", "reason": "completed", "step_down_level": "",
+    data = {"discharge_date": "2026-01-05", "reason": "step_down", "step_down_level": "",
             "followup_repeat": "1"}
     assert as_clinician.post(reverse("enrollment_discharge", args=[theirs.pk]),
                              data).status_code == 403
     assert as_clinician.post(reverse("enrollment_discharge", args=[mine.pk]),
                              data).status_code == 302
-    assert Enrollment.objects.get(pk=mine.pk).status == "completed"
+    assert Enrollment.objects.get(pk=mine.pk).status == "discharged"
     assert Enrollment.objects.get(pk=theirs.pk).status == "active"
 
 
@@ -178,7 +188,7 @@ def test_it_books_follow_ups_with_the_care_plan(as_director, site, rolling):
     (enrollment,) = _fill(rolling, 1)
     individual = factories.SessionTypeFactory(kind=SessionKind.INDIVIDUAL, name="Check-in")
     as_director.post(reverse("enrollment_discharge", args=[enrollment.pk]), {
-        "discharge_date": "2026-01-05", "reason": "completed", "step_down_level": "1",
+        "discharge_date": "2026-01-05", "reason": "step_down", "step_down_level": "1",
         "support_groups": "SMART Recovery", "followup_type": individual.pk,
         "followup_at": "2026-01-14T10:00", "followup_repeat": "2"})
     plan = ContinuingCarePlan.objects.get(enrollment=enrollment)
@@ -359,6 +369,7 @@ def test_today_shows_at_risk_offers_and_pending_excuses(as_clinician, clinician,
     enrollment, waiting = _fill(rolling, 2)
     Enrollment.objects.filter(pk=enrollment.pk).update(admission_date=MONDAY)
     session, (row,) = make_group_session(rolling, size=1, day=MONDAY + dt.timedelta(days=3))
+    _offer_nine_hours(rolling, enrollment, monday="absent")
     ExcusedAbsenceRequest.objects.create(attendance=row, reason="Doctor",
                                          requested_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
     waiting.status, waiting.waitlisted_at = "waitlisted", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -375,6 +386,9 @@ def test_today_shows_at_risk_offers_and_pending_excuses(as_clinician, clinician,
 def test_it_raises_a_below_minimum_follow_up_once(site, rolling, clinician):
     (enrollment,) = _fill(rolling, 1)
     Participant.objects.filter(pk=enrollment.participant_id).update(primary_clinician=clinician)
+    # The clinic offered the 9 hours; the participant missed Monday's 3 and nothing else was marked
+    # as attended either, so the short week is theirs (see the ledger's short reasons).
+    _offer_nine_hours(rolling, enrollment, monday="absent", rest="absent")
     later = MONDAY + dt.timedelta(days=8)  # Tuesday of the next week: week 1 is finished
     assert followup_raise_below_minimum(today=later) == 1
     assert followup_raise_below_minimum(today=later) == 0

@@ -144,7 +144,8 @@ def test_it_lets_the_database_refuse_a_second_open_follow_up_for_one_absence(gro
     from django.db import IntegrityError, transaction
 
     _session, (first, *_rest) = group_session
-    fields = {"participant": first.participant, "kind": "unexcused_absence", "attendance": first}
+    fields = {"participant": first.participant, "kind": "unexcused_absence", "attendance": first,
+              "missed_on": MONDAY}
     FollowUp.objects.create(**fields)
     with pytest.raises(IntegrityError), transaction.atomic():
         FollowUp.objects.create(**fields)

@@ -15,7 +15,8 @@ PROGRAM = {
     "name": "Evening Adult IOP", "level_of_care": "2.1", "population": "adult",
     "duration_weeks": "12", "min_weekly_hours": "", "min_attendance_percent": "80",
     "max_unexcused_absences": "6", "excused_notice_hours": "48",
-    "consecutive_absences_to_escalate": "2", "is_active": "on",
+    "consecutive_absences_to_escalate": "2", "marking_opens_minutes_before": "0",
+    "is_active": "on",
 }
 
 

@@ -4,10 +4,12 @@ Idempotent: a database that already holds the demo is left as it is, and the log
 again. Every name, phone number and address is invented (Faker with a fixed seed).
 """
 import random
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core import mail
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -36,6 +38,28 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+@contextmanager
+def _emails_held_back():
+    """Collect the emails the invented history triggers instead of printing or sending them.
+
+    Marking the demo's past absences notifies staff (and the console backend printed each whole
+    email, hundreds of lines before the logins); nobody needs them.
+    """
+    saved_backend = settings.EMAIL_BACKEND
+    saved_outbox = getattr(mail, "outbox", None)
+    mail.outbox = []
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    held = mail.outbox
+    try:
+        yield held
+    finally:
+        settings.EMAIL_BACKEND = saved_backend
+        if saved_outbox is None:
+            del mail.outbox
+        else:
+            mail.outbox = saved_outbox
+
+
 class Command(BaseCommand):
     help = "Create an invented demo clinic (sites, programs, tracks, ~40 participants)."
 
@@ -49,9 +73,13 @@ class Command(BaseCommand):
         if Site.objects.filter(name=MARKER_SITE).exists():
             self.stdout.write("Demo data already present; nothing changed.")
         else:
-            with transaction.atomic():
-                DemoClinic(stdout=self.stdout).build()
-            self.stdout.write(self.style.SUCCESS("Demo clinic created."))
+            with _emails_held_back() as held:
+                with transaction.atomic():
+                    DemoClinic(stdout=self.stdout).build()
+            self.stdout.write(self.style.SUCCESS(
+                f"Demo clinic created ({len(held)} notification emails of the invented history "
+                "were not sent)."))
+        # Last, so they are what a newcomer sees just before the server's own lines.
         self._print_logins()
 
     def _print_logins(self) -> None:

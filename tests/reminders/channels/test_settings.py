@@ -8,6 +8,7 @@ from django.conf import settings as django_settings
 PRODUCTION_BASICS = {
     "DJANGO_SECRET_KEY": "x" * 60,
     "DJANGO_ALLOWED_HOSTS": "clinic.example.org",
+    "PUBLIC_BASE_URL": "https://clinic.example.org",
 }
 
 
