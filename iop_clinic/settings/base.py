@@ -313,6 +313,23 @@ ROLLING_SCHEDULE_HORIZON_WEEKS = env.int("ROLLING_SCHEDULE_HORIZON_WEEKS", defau
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
 PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=30)
 
+# Reports (sessions/selectors/reports.py; README "Reports"). Billing rules per service code:
+# "day" = one unit per day with at least min_minutes attended at sessions of that code;
+# "session" = one unit per attended session (also the rule for codes not listed). A clinic sets
+# its own as JSON, e.g. REPORT_BILLING_RULES='{"H0015": {"unit": "day", "min_minutes": 180}}'.
+REPORT_BILLING_RULES: dict = env.json("REPORT_BILLING_RULES", default={
+    "H0015": {"unit": "day", "min_minutes": 180},
+})
+for _code, _rule in REPORT_BILLING_RULES.items():
+    if _rule.get("unit") not in ("day", "session") or int(_rule.get("min_minutes", 0)) < 0:
+        raise ImproperlyConfigured(f"REPORT_BILLING_RULES[{_code!r}] needs unit day or session.")
+# Exports: files prepared in the background live here (never under static or media) and are
+# deleted, with their download link, this many hours after they are ready.
+REPORT_EXPORT_DIR = Path(env.str("REPORT_EXPORT_DIR", default=str(VAR_DIR / "exports")))
+REPORT_EXPORT_RETENTION_HOURS = env.int("REPORT_EXPORT_RETENTION_HOURS", default=24)
+# A date range longer than this many days is exported in the background, not in the request.
+REPORT_EXPORT_INLINE_MAX_DAYS = env.int("REPORT_EXPORT_INLINE_MAX_DAYS", default=93)
+
 # Retention: reminder text and provider payloads are emptied this many days after the row was
 # made (audit/retention.py; the row itself stays). Each RETENTION_PURGE entry is
 # (model, the timestamp that ages a row, fields to empty); a model not installed yet is logged
