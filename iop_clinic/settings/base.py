@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "participants",
     "sessions.apps.IopSessionsConfig",
     "reminders",
+    "reports",
     "staff",
     "portal",
 ]
@@ -260,6 +261,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "iop_sessions.raise_below_minimum_followups",
         "schedule": timedelta(days=1),
     },
+    # Export files are deleted, with their links, once REPORT_EXPORT_RETENTION_HOURS pass.
+    "purge-report-exports": {
+        "task": "reports.purge_exports",
+        "schedule": timedelta(hours=1),
+    },
     # Daily, at a quiet hour (UTC); see audit/retention.py.
     "purge-expired-message-bodies": {
         "task": "audit.purge_expired_message_bodies",
@@ -313,7 +319,7 @@ ROLLING_SCHEDULE_HORIZON_WEEKS = env.int("ROLLING_SCHEDULE_HORIZON_WEEKS", defau
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
 PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=30)
 
-# Reports (sessions/selectors/reports.py; README "Reports"). Billing rules per service code:
+# Reports (reports/selectors.py; README "Reports"). Billing rules per service code:
 # "day" = one unit per day with at least min_minutes attended at sessions of that code;
 # "session" = one unit per attended session (also the rule for codes not listed). A clinic sets
 # its own as JSON, e.g. REPORT_BILLING_RULES='{"H0015": {"unit": "day", "min_minutes": 180}}'.

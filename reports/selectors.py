@@ -70,7 +70,7 @@ from participants.models import (
 )
 from programs.models import SessionKind, Track, Weekday
 
-from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 
 ADMITTED = (EnrollmentStatus.ACTIVE, EnrollmentStatus.ON_HOLD, EnrollmentStatus.COMPLETED,
             EnrollmentStatus.DISCHARGED)

@@ -31,7 +31,7 @@ from accounts.roles import Role
 from participants.models import Enrollment
 from programs.models import SessionKind
 from sessions.models import Attendance
-from sessions.selectors.reports import ReportScope
+from reports.selectors import ReportScope
 from tests import factories
 
 NY = zoneinfo.ZoneInfo("America/New_York")

@@ -1,11 +1,11 @@
-"""Each report's figures against the hand-computed clinic in report_world.py."""
+"""Each report's figures against the hand-computed clinic in tests/reports/world.py."""
 import datetime as dt
 from decimal import Decimal
 
 import pytest
 
-from sessions.selectors import reports
-from tests.sessions.report_world import FROM, TODAY, build_report_world
+from reports import selectors as reports
+from tests.reports.world import FROM, TODAY, build_report_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
