@@ -28,6 +28,8 @@ Definitions (the README's "Reports" section repeats them for clinics):
   below zero.
 - Waitlist length on a week's Sunday: enrollments waitlisted by then that had not yet been
   admitted (admission date after that Sunday) or withdrawn (last change after that Sunday).
+- Length of stay in attended hours: the hours attended (sessions counting toward the weekly
+  hours) on the enrollment's own attendance rows, admission to discharge.
 - Billing units: see `BillingRule` and settings.REPORT_BILLING_RULES.
 """
 from __future__ import annotations
@@ -281,18 +283,18 @@ class CensusReport:
         return {key: sum(getattr(row, key) for row in self.tracks) for key in keys}
 
 
-def _week_counts(scope: ReportScope, condition: str, queryset, extra_params=()) -> list[WeekCount]:
+def _week_counts(scope: ReportScope, condition: str, queryset) -> list[WeekCount]:
     """One row per ISO week of the range: how many of `queryset`'s enrollments meet `condition`
-    (SQL over alias e and the week's Monday w.monday). One query."""
+    (SQL over the enrollment's columns as e.* and the week's Monday w.monday). One query."""
     first, last = _mondays(scope)
-    ids_sql, ids_params = _subquery_sql(queryset.order_by().values("pk"))
-    table = Enrollment._meta.db_table
+    rows_sql, rows_params = _subquery_sql(queryset.order_by().values(
+        "id", "status", "admission_date", "discharge_date", "waitlisted_at", "updated_at"))
     sql = (
-        f"SELECT w.monday, COUNT(e.id) FROM (SELECT d::date AS monday FROM generate_series("
-        f"%s::date, %s::date, interval '7 days') AS d) AS w LEFT JOIN {table} e ON e.id IN ({ids_sql}) "
-        f"AND {condition} GROUP BY 1 ORDER BY 1"
+        "SELECT w.monday, COUNT(e.id) FROM (SELECT d::date AS monday FROM generate_series("
+        "%s::date, %s::date, interval '7 days') AS d) AS w "
+        f"LEFT JOIN ({rows_sql}) AS e ON {condition} GROUP BY 1 ORDER BY 1"
     )
-    rows = _fetch(sql, (first, last, *ids_params, *extra_params))
+    rows = _fetch(sql, (first, last, *rows_params))
     return [WeekCount(week_start=monday, count=count) for monday, count in rows]
 
 
@@ -423,26 +425,50 @@ _TIME_OF_DAY = (("morning", "Morning (before noon)"), ("afternoon", "Afternoon (
                 ("evening", "Evening (5 pm on)"))
 
 
-def _attendance_groups(scope: ReportScope, group: str | None, label_expr=None):
+def _attendance_cells(scope: ReportScope) -> list[dict]:
+    """Sums per (track, kind, ISO weekday, part of the day): at most a few hundred rows, which
+    the report adds up into its groupings. One query."""
     held = Q(status__in=(*ATTENDED, AttendanceStatus.ABSENT))
-    qs = Attendance.objects.filter(_held_attendance_q(scope))
-    if label_expr is not None:
-        qs = qs.annotate(group_label=label_expr)
-    if group:
-        qs = qs.values(group).order_by(group)
-    aggregates = {
-        "held_minutes": Sum(_length(), filter=held),
-        "attended_minutes": Sum(Coalesce(F("minutes_attended"), _length(),
-                                         output_field=FloatField()), filter=Q(status__in=ATTENDED)),
-        "excused_minutes": Sum(_length(), filter=Q(status=AttendanceStatus.EXCUSED)),
-        "n_attended": Count("pk", filter=Q(status__in=ATTENDED)),
-        "n_absent": Count("pk", filter=Q(status=AttendanceStatus.ABSENT)),
-        "n_excused": Count("pk", filter=Q(status=AttendanceStatus.EXCUSED)),
-        "n_unmarked": Count("pk", filter=Q(status=AttendanceStatus.EXPECTED)),
-    }
-    if group:
-        return list(qs.annotate(**aggregates))
-    return [qs.aggregate(**aggregates)]
+    hour = LocalHour(F("session__starts_at"), F("session__site__time_zone"))
+    return list(
+        Attendance.objects.filter(_held_attendance_q(scope))
+        .annotate(
+            track_label=Coalesce(F("session__track__name"),
+                                 Value("Individual and family sessions"),
+                                 output_field=CharField()),
+            weekday=ExtractIsoWeekDay("session__local_date"),
+            part=Case(When(GreaterThanOrEqual(hour, 17), then=Value("evening")),
+                      When(GreaterThanOrEqual(hour, 12), then=Value("afternoon")),
+                      default=Value("morning"), output_field=CharField()),
+        )
+        .values("track_label", "session__kind", "weekday", "part")
+        .order_by()
+        .annotate(
+            held_minutes=Sum(_length(), filter=held),
+            attended_minutes=Sum(Coalesce(F("minutes_attended"), _length(),
+                                          output_field=FloatField()),
+                                 filter=Q(status__in=ATTENDED)),
+            excused_minutes=Sum(_length(), filter=Q(status=AttendanceStatus.EXCUSED)),
+            n_attended=Count("pk", filter=Q(status__in=ATTENDED)),
+            n_absent=Count("pk", filter=Q(status=AttendanceStatus.ABSENT)),
+            n_excused=Count("pk", filter=Q(status=AttendanceStatus.EXCUSED)),
+            n_unmarked=Count("pk", filter=Q(status=AttendanceStatus.EXPECTED)),
+        )
+    )
+
+
+_SUMMED = ("held_minutes", "attended_minutes", "excused_minutes", "n_attended", "n_absent",
+           "n_excused", "n_unmarked")
+
+
+def _roll_up(cells: list[dict], key) -> dict:
+    """Add the cells up by `key(cell)`, keeping first-seen order."""
+    groups: dict = {}
+    for cell in cells:
+        group = groups.setdefault(key(cell), dict.fromkeys(_SUMMED, 0))
+        for name in _SUMMED:
+            group[name] += cell[name] or 0
+    return groups
 
 
 def _attendance_row(label: str, values: dict) -> AttendanceRow:
@@ -454,43 +480,50 @@ def _attendance_row(label: str, values: dict) -> AttendanceRow:
 
 
 def _below_minimum(scope: ReportScope, monday: date) -> list[BelowMinimum]:
-    """Enrollments whose full ISO week from `monday` is under the program minimum. One query."""
+    """Enrollments whose full ISO week from `monday` is under the program minimum. One query:
+    the week's attendance is summed per participant first, then joined to the enrollments."""
     sunday = monday + timedelta(days=6)
-    prefix = "participant__attendances__"
-    week = Q(**{
-        f"{prefix}session__local_date__gte": monday, f"{prefix}session__local_date__lte": sunday,
-        f"{prefix}session__session_type__counts_toward_hours": True,
-        f"{prefix}session__status": SessionStatus.SCHEDULED,
-    }) & ~Q(**{f"{prefix}status": AttendanceStatus.CANCELLED})
-    length = Minutes(F(f"{prefix}session__ends_at"), F(f"{prefix}session__starts_at"))
-    attended = week & Q(**{f"{prefix}status__in": ATTENDED})
-    rows = (
-        Enrollment.objects.filter(
-            _enrollment_q(scope), status__in=ADMITTED, admission_date__lte=monday,
-        )
+    enrollments = (
+        Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED,
+                                  admission_date__lte=monday,
+                                  track__program__min_weekly_hours__gt=0)
         .filter(Q(discharge_date__gte=sunday)
                 | Q(discharge_date__isnull=True, planned_end_date__gte=sunday))
-        .annotate(
-            attended_min=Coalesce(Sum(Coalesce(F(f"{prefix}minutes_attended"), length,
-                                               output_field=FloatField()), filter=attended),
-                                  0.0, output_field=FloatField()),
-            offered_min=Coalesce(Sum(length, filter=week), 0.0, output_field=FloatField()),
-            ahead_min=Coalesce(Sum(length, filter=week & Q(**{
-                f"{prefix}status": AttendanceStatus.EXPECTED,
-                f"{prefix}session__local_date__gte": scope.today})), 0.0,
-                output_field=FloatField()),
-            excused_min=Coalesce(Sum(length, filter=week & Q(**{
-                f"{prefix}status": AttendanceStatus.EXCUSED})), 0.0, output_field=FloatField()),
-            minimum_min=F("track__program__min_weekly_hours") * 60,
-        )
-        .filter(minimum_min__gt=0)
-        .filter(Q(attended_min__lt=F("minimum_min") - F("ahead_min")))
-        .order_by("participant__last_name", "participant__first_name", "pk")
-        .values_list("participant__code", "participant__first_name", "participant__last_name",
-                     "participant__record_number", "track__name",
-                     "track__program__min_weekly_hours", "attended_min", "offered_min",
-                     "ahead_min", "excused_min")
+        .order_by()
+        .values("id", "participant_id", "participant__code", "participant__first_name",
+                "participant__last_name", "participant__record_number", "track__name",
+                "track__program__min_weekly_hours")
     )
+    length = _length()
+    week = (
+        Attendance.objects.filter(
+            session__local_date__gte=monday, session__local_date__lte=sunday,
+            session__status=SessionStatus.SCHEDULED,
+            session__session_type__counts_toward_hours=True,
+            participant_id__in=enrollments.values("participant_id"))
+        .exclude(status=AttendanceStatus.CANCELLED)
+        .values("participant_id").order_by()
+        .annotate(
+            attended=Sum(Coalesce(F("minutes_attended"), length, output_field=FloatField()),
+                         filter=Q(status__in=ATTENDED)),
+            offered=Sum(length),
+            ahead=Sum(length, filter=Q(status=AttendanceStatus.EXPECTED,
+                                       session__local_date__gte=scope.today)),
+            excused=Sum(length, filter=Q(status=AttendanceStatus.EXCUSED)),
+        )
+    )
+    e_sql, e_params = _subquery_sql(enrollments)
+    w_sql, w_params = _subquery_sql(week)
+    rows = _fetch(
+        "SELECT e.participant__code, e.participant__first_name, e.participant__last_name, "
+        "e.participant__record_number, e.track__name, e.track__program__min_weekly_hours, "
+        "COALESCE(w.attended, 0), COALESCE(w.offered, 0), COALESCE(w.ahead, 0), "
+        f"COALESCE(w.excused, 0) FROM ({e_sql}) AS e LEFT JOIN ({w_sql}) AS w "
+        "ON w.participant_id = e.participant_id "
+        "WHERE COALESCE(w.attended, 0) + COALESCE(w.ahead, 0) "
+        "< e.track__program__min_weekly_hours * 60 "
+        "ORDER BY e.participant__last_name, e.participant__first_name, e.id",
+        (*e_params, *w_params))
     return [
         BelowMinimum(week_start=monday, participant_code=str(code),
                      participant=f"{last}, {first}", record_number=record, track=track,
@@ -503,32 +536,25 @@ def _below_minimum(scope: ReportScope, monday: date) -> list[BelowMinimum]:
 
 def attendance_report(*, scope: ReportScope) -> AttendanceReport:
     """Rates overall and by track, kind, weekday and time of day; who is below the weekly
-    minimum this week and last. Seven queries."""
-    total = _attendance_row("All sessions", _attendance_groups(scope, None)[0])
-    track_label = Coalesce(F("session__track__name"), Value("Individual and family sessions"),
-                           output_field=CharField())
-    by_track = [_attendance_row(row["group_label"], row)
-                for row in _attendance_groups(scope, "group_label", track_label)]
-    kinds = dict(SessionKind.choices)
-    by_kind = [_attendance_row(str(kinds.get(row["session__kind"], row["session__kind"])), row)
-               for row in _attendance_groups(scope, "session__kind")]
-    weekdays = dict(Weekday.choices)
-    by_weekday = [_attendance_row(str(weekdays[row["group_label"] - 1]), row)
-                  for row in _attendance_groups(scope, "group_label",
-                                                ExtractIsoWeekDay("session__local_date"))]
-    hour = LocalHour(F("session__starts_at"), F("session__site__time_zone"))
-    time_of_day = Case(
-        When(GreaterThanOrEqual(hour, 17), then=Value("evening")),
-        When(GreaterThanOrEqual(hour, 12), then=Value("afternoon")),
-        default=Value("morning"), output_field=CharField())
-    found = {row["group_label"]: row
-             for row in _attendance_groups(scope, "group_label", time_of_day)}
-    by_time = [_attendance_row(label, found[key]) for key, label in _TIME_OF_DAY if key in found]
+    minimum this week and last. Three queries."""
+    cells = _attendance_cells(scope)
+    total = _roll_up(cells, lambda cell: "all").get("all", dict.fromkeys(_SUMMED, 0))
+    kinds, weekdays = dict(SessionKind.choices), dict(Weekday.choices)
+    by_track = sorted(_roll_up(cells, lambda cell: cell["track_label"]).items())
+    by_kind = sorted(_roll_up(cells, lambda cell: cell["session__kind"]).items())
+    by_weekday = sorted(_roll_up(cells, lambda cell: cell["weekday"]).items())
+    by_part = _roll_up(cells, lambda cell: cell["part"])
     this_monday = scope.today - timedelta(days=scope.today.weekday())
     last_monday = this_monday - timedelta(days=7)
     return AttendanceReport(
-        total=total, by_track=by_track, by_kind=by_kind, by_weekday=by_weekday,
-        by_time_of_day=by_time, below_this_week=_below_minimum(scope, this_monday),
+        total=_attendance_row("All sessions", total),
+        by_track=[_attendance_row(label, values) for label, values in by_track],
+        by_kind=[_attendance_row(str(kinds.get(kind, kind)), values) for kind, values in by_kind],
+        by_weekday=[_attendance_row(str(weekdays[day - 1]), values)
+                    for day, values in by_weekday],
+        by_time_of_day=[_attendance_row(label, by_part[key]) for key, label in _TIME_OF_DAY
+                        if key in by_part],
+        below_this_week=_below_minimum(scope, this_monday),
         below_last_week=_below_minimum(scope, last_monday), this_week=this_monday,
         last_week=last_monday)
 
@@ -582,12 +608,12 @@ def outcomes_report(*, scope: ReportScope) -> OutcomesReport:
 
     attended_minutes = (
         Attendance.objects.filter(
-            participant_id=OuterRef("participant_id"), status__in=ATTENDED,
+            enrollment_id=OuterRef("pk"), status__in=ATTENDED,
             session__status=SessionStatus.SCHEDULED,
             session__session_type__counts_toward_hours=True,
             session__local_date__gte=OuterRef("admission_date"),
             session__local_date__lte=OuterRef("discharge_date"))
-        .values("participant_id")
+        .values("enrollment_id").order_by()
         .annotate(m=Sum(Coalesce(F("minutes_attended"), _length(), output_field=FloatField())))
         .values("m")
     )
@@ -821,7 +847,8 @@ class StaffLoadRow:
 
 
 def staff_load_report(*, scope: ReportScope) -> list[StaffLoadRow]:
-    """Per facilitator: sessions held, their hours, and participant-hours attended. One query."""
+    """Per facilitator: sessions held, their hours, and participant-hours attended. Two
+    queries."""
     sessions = TherapySession.objects.filter(
         site_id__in=scope.site_ids, status=SessionStatus.SCHEDULED, facilitator__isnull=False,
         local_date__gte=scope.date_from, local_date__lte=scope.held_until)
@@ -838,21 +865,21 @@ def staff_load_report(*, scope: ReportScope) -> list[StaffLoadRow]:
         sessions = sessions.filter(on_track | Q(track__isnull=True) & Exists(enrolled))
     if scope.clinician_id:
         sessions = sessions.filter(facilitator_id=scope.clinician_id)
-    attended = (Attendance.objects.filter(session_id=OuterRef("pk"), status__in=ATTENDED)
-                .values("session_id").order_by()
-                .annotate(m=Sum(Coalesce(F("minutes_attended"), _length(),
-                                         output_field=FloatField())))
-                .values("m"))
-    rows = (
-        sessions.annotate(
-            length=Minutes(F("ends_at"), F("starts_at")),
-            attended=Coalesce(Subquery(attended, output_field=FloatField()), 0.0))
-        .values("facilitator_id", "facilitator__first_name", "facilitator__last_name",
-                "facilitator__username")
+    per_clinician = (
+        sessions.values("facilitator_id", "facilitator__first_name", "facilitator__last_name",
+                        "facilitator__username")
         .order_by("facilitator__last_name", "facilitator__first_name", "facilitator_id")
-        .annotate(n=Count("pk", distinct=True), minutes=Sum("length"),
-                  participant_minutes=Sum("attended"))
+        .annotate(n=Count("pk"), minutes=Sum(Minutes(F("ends_at"), F("starts_at"))))
     )
+    # Participant minutes by a second grouping over the same sessions' attendance, so the
+    # session sums above are not multiplied by the join.
+    attended = dict(
+        Attendance.objects.filter(session__in=sessions.values("pk"), status__in=ATTENDED)
+        .values("session__facilitator_id").order_by()
+        .annotate(m=Sum(Coalesce(F("minutes_attended"), _length(), output_field=FloatField())))
+        .values_list("session__facilitator_id", "m"))
+    rows = [row | {"participant_minutes": attended.get(row["facilitator_id"])}
+            for row in per_clinician]
     return [
         StaffLoadRow(
             clinician_id=row["facilitator_id"],
