@@ -34,7 +34,7 @@ Definitions (the README's "Reports" section repeats them for clinics):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -44,9 +44,6 @@ from django.db import connection
 from django.db.models import (
     Aggregate,
     Avg,
-    BooleanField,
-    Case,
-    CharField,
     Count,
     Exists,
     F,
@@ -55,12 +52,9 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Q,
-    Subquery,
     Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce, ExtractIsoWeekDay
+from django.db.models.functions import Coalesce
 
 from participants.models import (
     ContinuingCarePlan,
@@ -70,7 +64,7 @@ from participants.models import (
     Participant,
     StepDownLevel,
 )
-from programs.models import SessionKind, Track, Weekday
+from programs.models import SessionKind, Site, Track, Weekday
 
 from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 
@@ -171,14 +165,6 @@ class DaysBetween(Func):
     output_field = IntegerField()
 
 
-class LocalHour(Func):
-    """The hour of a timestamp on the wall clock of a time zone held in a column."""
-
-    template = "EXTRACT(HOUR FROM (%(expressions)s))"
-    arg_joiner = " AT TIME ZONE "
-    output_field = IntegerField()
-
-
 class WaitDays(Func):
     """GREATEST(admission_date - (created_at in the site's zone)::date, 0)."""
 
@@ -191,14 +177,8 @@ class WaitDays(Func):
                 (*p1, *p2, *p3))
 
 
-class GreaterThanOrEqual(Func):
-    """a >= b as a boolean expression, usable in When()."""
-
-    template = "(%(expressions)s)"
-    arg_joiner = " >= "
-
-    def __init__(self, left, right):
-        super().__init__(left, Value(right), output_field=BooleanField())
+_SUMMED = ("held_minutes", "attended_minutes", "excused_minutes", "n_attended", "n_absent",
+           "n_excused", "n_unmarked")
 
 
 class Percentile(Aggregate):
@@ -427,22 +407,13 @@ _TIME_OF_DAY = (("morning", "Morning (before noon)"), ("afternoon", "Afternoon (
 
 def _attendance_cells(scope: ReportScope) -> list[dict]:
     """Sums per (track, kind, ISO weekday, part of the day): at most a few hundred rows, which
-    the report adds up into its groupings. One query."""
+    the report adds up into its groupings. One query: attendance is summed per session first
+    (a cheap grouping on a key), then the sessions' few thousand sums are labelled and grouped.
+    """
     held = Q(status__in=(*ATTENDED, AttendanceStatus.ABSENT))
-    hour = LocalHour(F("session__starts_at"), F("session__site__time_zone"))
-    return list(
+    per_session = (
         Attendance.objects.filter(_held_attendance_q(scope))
-        .annotate(
-            track_label=Coalesce(F("session__track__name"),
-                                 Value("Individual and family sessions"),
-                                 output_field=CharField()),
-            weekday=ExtractIsoWeekDay("session__local_date"),
-            part=Case(When(GreaterThanOrEqual(hour, 17), then=Value("evening")),
-                      When(GreaterThanOrEqual(hour, 12), then=Value("afternoon")),
-                      default=Value("morning"), output_field=CharField()),
-        )
-        .values("track_label", "session__kind", "weekday", "part")
-        .order_by()
+        .values("session_id").order_by()
         .annotate(
             held_minutes=Sum(_length(), filter=held),
             attended_minutes=Sum(Coalesce(F("minutes_attended"), _length(),
@@ -455,10 +426,25 @@ def _attendance_cells(scope: ReportScope) -> list[dict]:
             n_unmarked=Count("pk", filter=Q(status=AttendanceStatus.EXPECTED)),
         )
     )
+    inner_sql, params = _subquery_sql(per_session)
+    session, track, site = (TherapySession._meta.db_table, Track._meta.db_table,
+                            Site._meta.db_table)
+    hour = "EXTRACT(HOUR FROM (s.starts_at AT TIME ZONE site.time_zone))"
+    sql = (
+        "SELECT COALESCE(t.name, %s) AS track_label, s.kind AS session__kind, "
+        "EXTRACT(ISODOW FROM s.local_date)::int AS weekday, "
+        f"CASE WHEN {hour} >= 17 THEN 'evening' WHEN {hour} >= 12 THEN 'afternoon' "
+        "ELSE 'morning' END AS part, "
+        + ", ".join(f"SUM(a.{name})" for name in _SUMMED)
+        + f" FROM ({inner_sql}) AS a JOIN {session} s ON s.id = a.session_id "
+        f"JOIN {site} site ON site.id = s.site_id LEFT JOIN {track} t ON t.id = s.track_id "
+        "GROUP BY 1, 2, 3, 4"
+    )
+    names = ("track_label", "session__kind", "weekday", "part", *_SUMMED)
+    return [dict(zip(names, row, strict=True))
+            for row in _fetch(sql, ("Individual and family sessions", *params))]
 
 
-_SUMMED = ("held_minutes", "attended_minutes", "excused_minutes", "n_attended", "n_absent",
-           "n_excused", "n_unmarked")
 
 
 def _roll_up(cells: list[dict], key) -> dict:
@@ -606,25 +592,31 @@ def outcomes_report(*, scope: ReportScope) -> OutcomesReport:
     discharges = [ReasonCount(key=key, label=str(label), count=found.get(key, 0))
                   for key, label in reasons.items()]
 
-    attended_minutes = (
+    hours = (
         Attendance.objects.filter(
-            enrollment_id=OuterRef("pk"), status__in=ATTENDED,
+            enrollment_id__in=ended.order_by().values("pk"), status__in=ATTENDED,
             session__status=SessionStatus.SCHEDULED,
             session__session_type__counts_toward_hours=True,
-            session__local_date__gte=OuterRef("admission_date"),
-            session__local_date__lte=OuterRef("discharge_date"))
+            session__local_date__gte=F("enrollment__admission_date"),
+            session__local_date__lte=F("enrollment__discharge_date"))
         .values("enrollment_id").order_by()
         .annotate(m=Sum(Coalesce(F("minutes_attended"), _length(), output_field=FloatField())))
-        .values("m")
     )
-    stay = ended.annotate(
+    stays = ended.order_by().annotate(
         days=DaysBetween(F("discharge_date"), F("admission_date")) + 1,
-        hours=Coalesce(Subquery(attended_minutes, output_field=FloatField()), 0.0) / 60.0,
-    ).aggregate(
-        days_mean=Avg("days"), days_median=Percentile("days", fraction=0.5),
-        hours_mean=Avg("hours"), hours_median=Percentile("hours", fraction=0.5),
-        n=Count("pk"), completed=Count("pk", filter=Q(status=EnrollmentStatus.COMPLETED)),
-    )
+    ).values("id", "days", "status")
+    stays_sql, stays_params = _subquery_sql(stays)
+    hours_sql, hours_params = _subquery_sql(hours)
+    # Over derived tables joined once, so each stay's hours are summed once.
+    ((days_mean, days_median, hours_mean, hours_median, n, completed),) = _fetch(
+        "SELECT AVG(e.days), percentile_cont(0.5) WITHIN GROUP (ORDER BY e.days), "
+        "AVG(COALESCE(h.m, 0) / 60.0), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY COALESCE(h.m, 0) / 60.0), COUNT(*), "
+        f"COUNT(*) FILTER (WHERE e.status = %s) FROM ({stays_sql}) AS e "
+        f"LEFT JOIN ({hours_sql}) AS h ON h.enrollment_id = e.id",
+        (EnrollmentStatus.COMPLETED.value, *stays_params, *hours_params))
+    stay = {"days_mean": days_mean, "days_median": days_median, "hours_mean": hours_mean,
+            "hours_median": hours_median, "n": n, "completed": completed}
     levels = dict(StepDownLevel.choices)
     plans = dict(ContinuingCarePlan.objects.filter(enrollment__in=ended)
                  .values("step_down_level").order_by("step_down_level")
@@ -746,6 +738,7 @@ class BillingReport:
     lines: list[BillingLine]
     line_count: int
     rules: list[BillingRule] = field(default_factory=list)
+    lines_from: date | None = None  # the lines shown cover this date to the range's end
 
     @property
     def truncated(self) -> bool:
@@ -812,19 +805,20 @@ def billing_line(row) -> BillingLine:
 
 
 def billing_report(*, scope: ReportScope, line_limit: int = 200) -> BillingReport:
-    """Units per service code and week, and the first `line_limit` lines per participant and
-    week (the export holds them all). Two queries."""
+    """Units per service code and week over the range, and the lines per participant of the
+    range's last week (at most `line_limit`; the export holds every week's). Two queries."""
     lines_sql, params = _billing_lines_sql(scope)
     summary_rows = _fetch(
         f"SELECT week, code, COUNT(DISTINCT participant_id), SUM(sessions), SUM(days), "
         f"SUM(minutes), SUM(units) FROM ({lines_sql}) l GROUP BY 1, 2 ORDER BY 1, 2", params)
-    rows = _fetch(*billing_lines_sql(scope, limit=line_limit))
+    last_week = replace(scope, date_from=max(scope.date_from, _mondays(scope)[1]))
+    rows = _fetch(*billing_lines_sql(last_week, limit=line_limit))
     return BillingReport(
         summary=[BillingSummary(week_start=w, service_code=c, participants=p, sessions=s,
                                 days=d, minutes=m, units=u)
                  for w, c, p, s, d, m, u in summary_rows],
         lines=[billing_line(row) for row in rows], line_count=rows[0][-1] if rows else 0,
-        rules=billing_rules())
+        rules=billing_rules(), lines_from=last_week.date_from)
 
 
 # --- 6. Staff load -------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from reports import selectors as reports
 from tests.reports.world import FROM, TODAY, build_report_world
@@ -116,13 +117,21 @@ def test_it_bills_h0015_by_day_of_three_hours_and_other_codes_by_session(w):
         (dt.date(2026, 2, 16), "90832", 1, 1, 1, 60, 1),
         (dt.date(2026, 2, 16), "H0015", 1, 1, 1, 180, 1),
     ]
-    assert [(line.participant, line.week_start, line.service_code, line.minutes, line.units)
+    # The page lists the range's last week; the export every week's lines.
+    assert [(line.participant, line.service_code, line.minutes, line.units)
             for line in report.lines] == [
+        ("Adams, Avery", "90832", 60, 1), ("Clark, Casey", "H0015", 180, 1)]
+    assert report.lines_from == dt.date(2026, 2, 16)
+    assert report.line_count == 2 and not report.truncated
+    with connection.cursor() as cursor:
+        cursor.execute(*reports.billing_lines_sql(w.scope()))
+        lines = [reports.billing_line(row) for row in cursor.fetchall()]
+    assert [(line.participant, line.week_start, line.service_code, line.minutes, line.units)
+            for line in lines] == [
         ("Adams, Avery", FROM, "H0015", 330, 1), ("Brown, Blake", FROM, "H0015", 180, 1),
         ("Adams, Avery", dt.date(2026, 2, 16), "90832", 60, 1),
         ("Clark, Casey", dt.date(2026, 2, 16), "H0015", 180, 1),
     ]
-    assert report.line_count == 4 and not report.truncated
 
 
 def test_it_follows_the_clinics_billing_rules(w, settings):
