@@ -410,16 +410,13 @@ def _attendance_cells(scope: ReportScope) -> list[dict]:
     the report adds up into its groupings. One query: attendance is summed per session first
     (a cheap grouping on a key), then the sessions' few thousand sums are labelled and grouped.
     """
-    held = Q(status__in=(*ATTENDED, AttendanceStatus.ABSENT))
+    # Counts only per session (no arithmetic per row); lengths are applied once per session.
     per_session = (
         Attendance.objects.filter(_held_attendance_q(scope))
         .values("session_id").order_by()
         .annotate(
-            held_minutes=Sum(_length(), filter=held),
-            attended_minutes=Sum(Coalesce(F("minutes_attended"), _length(),
-                                          output_field=FloatField()),
-                                 filter=Q(status__in=ATTENDED)),
-            excused_minutes=Sum(_length(), filter=Q(status=AttendanceStatus.EXCUSED)),
+            recorded=Sum("minutes_attended", filter=Q(status__in=ATTENDED)),
+            unrecorded=Count("pk", filter=Q(status__in=ATTENDED, minutes_attended__isnull=True)),
             n_attended=Count("pk", filter=Q(status__in=ATTENDED)),
             n_absent=Count("pk", filter=Q(status=AttendanceStatus.ABSENT)),
             n_excused=Count("pk", filter=Q(status=AttendanceStatus.EXCUSED)),
@@ -430,13 +427,17 @@ def _attendance_cells(scope: ReportScope) -> list[dict]:
     session, track, site = (TherapySession._meta.db_table, Track._meta.db_table,
                             Site._meta.db_table)
     hour = "EXTRACT(HOUR FROM (s.starts_at AT TIME ZONE site.time_zone))"
+    length = "(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)"
     sql = (
         "SELECT COALESCE(t.name, %s) AS track_label, s.kind AS session__kind, "
         "EXTRACT(ISODOW FROM s.local_date)::int AS weekday, "
         f"CASE WHEN {hour} >= 17 THEN 'evening' WHEN {hour} >= 12 THEN 'afternoon' "
         "ELSE 'morning' END AS part, "
-        + ", ".join(f"SUM(a.{name})" for name in _SUMMED)
-        + f" FROM ({inner_sql}) AS a JOIN {session} s ON s.id = a.session_id "
+        f"SUM((a.n_attended + a.n_absent) * {length}), "
+        f"SUM(COALESCE(a.recorded, 0) + a.unrecorded * {length}), "
+        f"SUM(a.n_excused * {length}), SUM(a.n_attended), SUM(a.n_absent), SUM(a.n_excused), "
+        "SUM(a.n_unmarked)"
+        f" FROM ({inner_sql}) AS a JOIN {session} s ON s.id = a.session_id "
         f"JOIN {site} site ON site.id = s.site_id LEFT JOIN {track} t ON t.id = s.track_id "
         "GROUP BY 1, 2, 3, 4"
     )
