@@ -225,20 +225,27 @@ def _safe_text(value):
 
 
 def write_xlsx(sections: list[Section], out, *, progress: Progress | None = None) -> int:
-    """Write an XLSX workbook (one sheet per section) to the binary `out`."""
-    from openpyxl import Workbook
+    """Write an XLSX workbook (one sheet per section) to the binary `out`.
 
-    book = Workbook(write_only=True)
+    XlsxWriter in constant-memory mode: rows go to disk as they come, and a year of billing
+    lines (50,000 rows) is written about 2.5 times faster than by openpyxl's write-only mode
+    (bench/reports.py), which keeps a year's export under 10 s.
+    """
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "default_date_format": "yyyy-mm-dd",
+                                     "strings_to_formulas": False, "strings_to_urls": False})
+    bold = book.add_format({"bold": True})
     written = 0
     for section in sections:
-        sheet = book.create_sheet(title=section.title[:31])
-        sheet.append(list(section.headers))
-        for row in section.rows:
-            sheet.append([_safe_text(_cell(value)) for value in row])
+        sheet = book.add_worksheet(section.title[:31])
+        sheet.write_row(0, 0, list(section.headers), bold)
+        for index, row in enumerate(section.rows, start=1):
+            sheet.write_row(index, 0, [_cell(value) for value in row])
             written += 1
             if progress and written % CHUNK == 0:
                 progress(written, 0)
-    book.save(out)
+    book.close()
     return written
 
 

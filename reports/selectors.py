@@ -16,10 +16,11 @@ Definitions (the README's "Reports" section repeats them for clinics):
 - No-show rate = absent rows / (attended + absent rows).
 - A participant is *below the weekly minimum* in a full ISO week of their enrollment window
   when the hours they attended (plus, in the current week, the hours still scheduled for them)
-  are under the program's minimum. Why: "clinic" when the clinic offered them fewer counting
-  hours than the minimum that week (cancellations, closures, a thin timetable), otherwise
-  "participant" (they missed offered time). This is this module's own minimal rule, pending the
-  ledger's shared definition (issue 13).
+  are under the program's minimum. Why, in this order: "clinic" when the clinic offered them
+  fewer counting hours than the minimum that week (cancellations, closures, a thin timetable);
+  "excused" when excused absences cover the gap; "unmarked" when unmarked past sessions do;
+  else "participant" (they missed offered time). Issue 13's ledger (not merged when this was
+  written) defines the same order; this module's copy should give way to its `judge_week`.
 - Census counts enrollments by status now; the weekly trend counts enrollments in care (active,
   on hold, completed or discharged) whose admission-to-discharge window touches the week. Hold
   periods are not historised, so the trend counts a held enrollment as in care.
@@ -363,6 +364,7 @@ class BelowMinimum:
     offered_minutes: int
     ahead_minutes: int
     excused_minutes: int
+    unmarked_minutes: int = 0
 
     @property
     def attended_hours(self) -> Decimal:
@@ -378,14 +380,27 @@ class BelowMinimum:
 
     @property
     def reason(self) -> str:
-        """'clinic': fewer counting hours were offered than the minimum; else 'participant'."""
+        """Why the week fell short, in the order issue 13's ledger uses: "clinic" (fewer
+        counting hours offered than the minimum), "excused" (excused absences cover the gap),
+        "unmarked" (sessions left unmarked do), else "participant" (missed offered time)."""
         minimum = int(self.minimum_hours * 60)
-        return "clinic" if self.offered_minutes < minimum else "participant"
+        covered = self.attended_minutes + self.excused_minutes
+        if self.offered_minutes < minimum:
+            return "clinic"
+        if covered >= minimum:
+            return "excused"
+        if covered + self.unmarked_minutes >= minimum:
+            return "unmarked"
+        return "participant"
 
     @property
     def reason_label(self) -> str:
-        return ("Clinic offered less than the minimum" if self.reason == "clinic"
-                else "Participant missed offered time")
+        return REASON_LABELS[self.reason]
+
+
+REASON_LABELS = {"clinic": "Clinic offered less than the minimum",
+                 "excused": "Excused absence", "unmarked": "Attendance not marked",
+                 "participant": "Participant missed offered time"}
 
 
 @dataclass
@@ -497,6 +512,8 @@ def _below_minimum(scope: ReportScope, monday: date) -> list[BelowMinimum]:
             ahead=Sum(length, filter=Q(status=AttendanceStatus.EXPECTED,
                                        session__local_date__gte=scope.today)),
             excused=Sum(length, filter=Q(status=AttendanceStatus.EXCUSED)),
+            unmarked=Sum(length, filter=Q(status=AttendanceStatus.EXPECTED,
+                                          session__local_date__lt=scope.today)),
         )
     )
     e_sql, e_params = _subquery_sql(enrollments)
@@ -505,7 +522,7 @@ def _below_minimum(scope: ReportScope, monday: date) -> list[BelowMinimum]:
         "SELECT e.participant__code, e.participant__first_name, e.participant__last_name, "
         "e.participant__record_number, e.track__name, e.track__program__min_weekly_hours, "
         "COALESCE(w.attended, 0), COALESCE(w.offered, 0), COALESCE(w.ahead, 0), "
-        f"COALESCE(w.excused, 0) FROM ({e_sql}) AS e LEFT JOIN ({w_sql}) AS w "
+        f"COALESCE(w.excused, 0), COALESCE(w.unmarked, 0) FROM ({e_sql}) AS e LEFT JOIN ({w_sql}) AS w "
         "ON w.participant_id = e.participant_id "
         "WHERE COALESCE(w.attended, 0) + COALESCE(w.ahead, 0) "
         "< e.track__program__min_weekly_hours * 60 "
@@ -516,8 +533,8 @@ def _below_minimum(scope: ReportScope, monday: date) -> list[BelowMinimum]:
                      participant=f"{last}, {first}", record_number=record, track=track,
                      minimum_hours=Decimal(minimum), attended_minutes=round(att),
                      offered_minutes=round(off), ahead_minutes=round(ahead),
-                     excused_minutes=round(exc))
-        for code, first, last, record, track, minimum, att, off, ahead, exc in rows
+                     excused_minutes=round(exc), unmarked_minutes=round(unmarked))
+        for code, first, last, record, track, minimum, att, off, ahead, exc, unmarked in rows
     ]
 
 

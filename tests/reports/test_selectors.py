@@ -176,3 +176,18 @@ def test_it_answers_in_a_fixed_number_of_queries(w, name, django_assert_max_num_
     with django_assert_max_num_queries(budget):
         selector(scope=w.scope())
     assert TODAY  # the fixture's today
+
+
+@pytest.mark.parametrize("offered, attended, excused, unmarked, reason", [
+    (300, 300, 0, 0, "clinic"),  # 5 h offered against a 6 h minimum
+    (540, 180, 180, 0, "excused"),  # 3 h attended + 3 h excused cover the 6 h
+    (540, 180, 60, 120, "unmarked"),  # unmarked sessions would cover the rest
+    (540, 180, 60, 60, "participant"),
+])
+def test_it_says_why_a_week_fell_short_in_the_ledgers_order(offered, attended, excused,
+                                                             unmarked, reason):
+    week = reports.BelowMinimum(
+        week_start=FROM, participant_code="x", participant="x", record_number="x", track="x",
+        minimum_hours=D(6), attended_minutes=attended, offered_minutes=offered, ahead_minutes=0,
+        excused_minutes=excused, unmarked_minutes=unmarked)
+    assert week.reason == reason
