@@ -16,11 +16,11 @@ Definitions (the README's "Reports" section repeats them for clinics):
 - No-show rate = absent rows / (attended + absent rows).
 - A participant is *below the weekly minimum* in a full ISO week of their enrollment window
   when the hours they attended (plus, in the current week, the hours still scheduled for them)
-  are under the program's minimum. Why, in this order: "clinic" when the clinic offered them
-  fewer counting hours than the minimum that week (cancellations, closures, a thin timetable);
-  "excused" when excused absences cover the gap; "unmarked" when unmarked past sessions do;
-  else "participant" (they missed offered time). Issue 13's ledger (not merged when this was
-  written) defines the same order; this module's copy should give way to its `judge_week`.
+  are under the program's minimum. Why is the hours ledger's rule (`judge_week`, issue 13):
+  for a finished week "clinic" when the clinic offered fewer counting hours than the minimum
+  (cancellations, closures, a thin timetable), "excused" when excused absences cover the gap,
+  "unmarked" when unmarked sessions do, else "participant" (missed offered time); for the
+  current week "clinic", or "at risk" (the minimum can no longer be reached).
 - Census counts enrollments by status now; the weekly trend counts enrollments in care (active,
   on hold, completed or discharged) whose admission-to-discharge window touches the week. Hold
   periods are not historised, so the trend counts a held enrollment as in care.
@@ -68,6 +68,7 @@ from participants.models import (
 from programs.models import SessionKind, Site, Track, Weekday
 
 from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from sessions.selectors.ledger import LedgerWeek, ShortReason, judge_week
 
 ADMITTED = (EnrollmentStatus.ACTIVE, EnrollmentStatus.ON_HOLD, EnrollmentStatus.COMPLETED,
             EnrollmentStatus.DISCHARGED)
@@ -365,6 +366,7 @@ class BelowMinimum:
     ahead_minutes: int
     excused_minutes: int
     unmarked_minutes: int = 0
+    today: date | None = None
 
     @property
     def attended_hours(self) -> Decimal:
@@ -379,28 +381,35 @@ class BelowMinimum:
         return _hours(self.ahead_minutes)
 
     @property
+    def judged(self) -> LedgerWeek:
+        """This week as the hours ledger judges it (issue 13's `judge_week`, the one rule)."""
+        sunday = self.week_start + timedelta(days=6)
+        iso = self.week_start.isocalendar()
+        week = LedgerWeek(
+            iso_year=iso.year, iso_week=iso.week, week_start=self.week_start, week_end=sunday,
+            days_in_window=7, minimum_hours=self.minimum_hours,
+            is_current=self.week_start <= self.today <= sunday, is_finished=sunday < self.today,
+            attended_minutes=self.attended_minutes, scheduled_ahead_minutes=self.ahead_minutes,
+            offered_minutes=self.offered_minutes, excused_minutes=self.excused_minutes,
+            unmarked_minutes=self.unmarked_minutes)
+        judge_week(week, minimum=int(self.minimum_hours * 60), is_active=True)
+        return week
+
+    @property
     def reason(self) -> str:
-        """Why the week fell short, in the order issue 13's ledger uses: "clinic" (fewer
-        counting hours offered than the minimum), "excused" (excused absences cover the gap),
-        "unmarked" (sessions left unmarked do), else "participant" (missed offered time)."""
-        minimum = int(self.minimum_hours * 60)
-        covered = self.attended_minutes + self.excused_minutes
-        if self.offered_minutes < minimum:
-            return "clinic"
-        if covered >= minimum:
-            return "excused"
-        if covered + self.unmarked_minutes >= minimum:
-            return "unmarked"
-        return "participant"
+        """The ledger's reason: "clinic", "excused", "unmarked" or "participant" for a finished
+        week; for the current week "clinic", or "at_risk" (the minimum can no longer be
+        reached; the ledger says why only once the week is over)."""
+        week = self.judged
+        return week.short_reason or ("at_risk" if week.at_risk else ShortReason.PARTICIPANT)
 
     @property
     def reason_label(self) -> str:
-        return REASON_LABELS[self.reason]
+        return REASON_LABELS.get(self.reason) or ShortReason.LABELS[self.reason]
 
 
-REASON_LABELS = {"clinic": "Clinic offered less than the minimum",
-                 "excused": "Excused absence", "unmarked": "Attendance not marked",
-                 "participant": "Participant missed offered time"}
+REASON_LABELS = {ShortReason.PARTICIPANT: "Participant missed offered time",
+                 "at_risk": "Can no longer reach the minimum this week"}
 
 
 @dataclass
@@ -533,7 +542,8 @@ def _below_minimum(scope: ReportScope, monday: date) -> list[BelowMinimum]:
                      participant=f"{last}, {first}", record_number=record, track=track,
                      minimum_hours=Decimal(minimum), attended_minutes=round(att),
                      offered_minutes=round(off), ahead_minutes=round(ahead),
-                     excused_minutes=round(exc), unmarked_minutes=round(unmarked))
+                     excused_minutes=round(exc), unmarked_minutes=round(unmarked),
+                     today=scope.today)
         for code, first, last, record, track, minimum, att, off, ahead, exc, unmarked in rows
     ]
 

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from reports.exports import report_export_request
 from reports.models import ReportExport
 from tests.reminders.processes import running, service_env, wait_for
-from tests.reminders.test_e2e import redis_server  # noqa: F401 - the private Redis fixture
+from tests.reminders.conftest import redis_server  # noqa: F401 - the private Redis fixture
 
 from .world import build_report_world
 

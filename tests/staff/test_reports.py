@@ -52,7 +52,8 @@ def test_it_shows_the_hand_computed_figures(w):
     html = _get(w.director, "report_attendance").content.decode()
     assert "Attendance rate 78.1%" in html
     assert "12.5 of 16.0 hours held were attended" in html
-    assert "Participant missed offered time" in html and "Clinic offered less" in html
+    assert "Can no longer reach the minimum this week" in html
+    assert "Clinic offered less than the minimum" in html
 
     census = _get(w.director, "report_census").content.decode()
     assert "T1: 0 of 3" in census  # the chart's text alternative: seats free
