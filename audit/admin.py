@@ -38,5 +38,5 @@ class AccessEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("actor", "content_type")
     date_hierarchy = "at"
     fields = ("at", "actor", "participant", "content_type", "object_pk", "object_repr", "what",
-              "path", "remote_addr")
+              "path", "remote_addr", "details")
     readonly_fields = fields

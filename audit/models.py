@@ -41,6 +41,10 @@ class AccessEvent(models.Model):
                             help_text=_('E.g. "chart", "attendance history", "portal: schedule".'))
     path = models.CharField(_("page"), max_length=300)
     remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
+    details = models.JSONField(
+        _("details"), default=dict, blank=True,
+        help_text=_("For exports: the report, the format and the filters applied."),
+    )
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -346,3 +346,4 @@ class ExcusedAbsenceRequest(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("excuse_review", args=[self.code])
+

@@ -16,3 +16,4 @@ def raise_below_minimum_followups() -> int:
     from .services.followups import followup_raise_below_minimum
 
     return followup_raise_below_minimum()
+

@@ -1,7 +1,8 @@
-"""The staff face's URLs: Today, calendar, rosters, follow-ups, participants, programs, tracks."""
+"""The staff face's URLs: Today, calendar, rosters, follow-ups, participants, programs, tracks,
+reports."""
 from django.urls import path
 
-from .views import audit, care, excuses, programs, schedule, sessions, today
+from .views import audit, care, excuses, programs, reports, schedule, sessions, today
 
 urlpatterns = [
     path("", today.home, name="home"),
@@ -43,4 +44,22 @@ urlpatterns = [
     path("programs/tracks/<int:pk>/schedule/", schedule.schedule_generate_view,
          name="schedule_generate"),
     path("programs/closures/", schedule.closure_list, name="closure_list"),
+    path("reports/", reports.report_index, name="report_index"),
+    path("reports/exports/<uuid:code>/", reports.report_export_status,
+         name="report_export_status"),
+    path("reports/exports/<uuid:code>/download/", reports.report_export_download,
+         name="report_export_download"),
 ]
+# One page per report, and for each report and the participant list a download of the page's
+# filters (GET) and a background export (POST); every one has its own name in the access matrix.
+for _slug in reports.REPORTS:
+    urlpatterns.append(path(f"reports/{_slug.replace('_', '-')}/", reports.report_page,
+                            {"report": _slug}, name=f"report_{_slug}"))
+for _slug in (*reports.REPORTS, reports.PARTICIPANTS.slug):
+    urlpatterns += [
+        path(f"reports/{_slug.replace('_', '-')}/export/<str:file_format>/",
+             reports.report_export, {"report": _slug}, name=f"report_{_slug}_export"),
+        path(f"reports/{_slug.replace('_', '-')}/export/<str:file_format>/background/",
+             reports.report_export_start, {"report": _slug},
+             name=f"report_{_slug}_export_start"),
+    ]

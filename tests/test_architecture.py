@@ -1,5 +1,5 @@
 """The layers build one way (DESIGN.md): shell, accounts, audit, programs, participants,
-sessions, reminders, then the two faces, staff and portal, which never import each other.
+sessions, then reminders and reports (which never import each other), then the two faces, staff and portal, which never import each other.
 Every import counts, at module level and inside functions alike: a module that imports
 against the order fails here, and so does a module without a docstring saying its job."""
 import ast
@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # Bottom to top; a package may import only packages on a lower rung (or its own).
 LAYERS = ["iop_clinic", "accounts", "audit", "programs", "participants", "sessions",
-          "reminders", ("staff", "portal")]
+          ("reminders", "reports"), ("staff", "portal")]
 RANK = {name: rank for rank, layer in enumerate(LAYERS)
         for name in (layer if isinstance(layer, tuple) else (layer,))}
 # The root URLconf is the shell's one module that names the apps (it includes their URLs).

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "participants",
     "sessions.apps.IopSessionsConfig",
     "reminders",
+    "reports",
     "staff",
     "portal",
 ]
@@ -116,6 +117,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     })
+# PostgreSQL's JIT compiles any query whose estimated cost passes jit_above_cost; for the report
+# aggregations that took 100-350 ms of compiling to save a few ms of running (bench/reports.py).
+# Pages answer faster without it; DATABASE_JIT=on gives it back.
+if "postgresql" in DATABASES["default"]["ENGINE"] and not env.bool("DATABASE_JIT", default=False):
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -260,6 +266,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "iop_sessions.raise_below_minimum_followups",
         "schedule": timedelta(days=1),
     },
+    # Export files are deleted, with their links, once REPORT_EXPORT_RETENTION_HOURS pass.
+    "purge-report-exports": {
+        "task": "reports.purge_exports",
+        "schedule": timedelta(hours=1),
+    },
     # Daily, at a quiet hour (UTC); see audit/retention.py.
     "purge-expired-message-bodies": {
         "task": "audit.purge_expired_message_bodies",
@@ -312,6 +323,23 @@ ROLLING_SCHEDULE_HORIZON_WEEKS = env.int("ROLLING_SCHEDULE_HORIZON_WEEKS", defau
 # Participant portal: how long an emailed invitation and a sign-in link stay usable.
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
 PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=30)
+
+# Reports (reports/selectors.py; README "Reports"). Billing rules per service code:
+# "day" = one unit per day with at least min_minutes attended at sessions of that code;
+# "session" = one unit per attended session (also the rule for codes not listed). A clinic sets
+# its own as JSON, e.g. REPORT_BILLING_RULES='{"H0015": {"unit": "day", "min_minutes": 180}}'.
+REPORT_BILLING_RULES: dict = env.json("REPORT_BILLING_RULES", default={
+    "H0015": {"unit": "day", "min_minutes": 180},
+})
+for _code, _rule in REPORT_BILLING_RULES.items():
+    if _rule.get("unit") not in ("day", "session") or int(_rule.get("min_minutes", 0)) < 0:
+        raise ImproperlyConfigured(f"REPORT_BILLING_RULES[{_code!r}] needs unit day or session.")
+# Exports: files prepared in the background live here (never under static or media) and are
+# deleted, with their download link, this many hours after they are ready.
+REPORT_EXPORT_DIR = Path(env.str("REPORT_EXPORT_DIR", default=str(VAR_DIR / "exports")))
+REPORT_EXPORT_RETENTION_HOURS = env.int("REPORT_EXPORT_RETENTION_HOURS", default=24)
+# A date range longer than this many days is exported in the background, not in the request.
+REPORT_EXPORT_INLINE_MAX_DAYS = env.int("REPORT_EXPORT_INLINE_MAX_DAYS", default=93)
 
 # Retention: reminder text and provider payloads are emptied this many days after the row was
 # made (audit/retention.py; the row itself stays). Each RETENTION_PURGE entry is

@@ -41,6 +41,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.roles import Role
 from participants.models import PortalLinkPurpose
 from participants import portal_accounts as portal_services
+from reports.models import ReportExport
 from sessions.models import Attendance, ExcusedAbsenceRequest, FollowUp
 from sessions.services.expected import attendance_expect
 from tests import factories
@@ -120,6 +121,40 @@ MATRIX: dict[str, E] = {
     "enrollment_resume": E("302 403 302 403 portal portal login", lambda w: [w.enrollment_a.pk],
                            method="POST"),
     "enrollment_discharge": E("200 403 403 404 portal portal login", lambda w: [w.enrollment_a.pk]),
+    # Reports: front desk sees census and access only; clinicians their caseload's figures;
+    # the site-B clinician sees site B's (empty) figures, never site A's.
+    "report_index": E(f"{_S} 200 portal portal login"),
+    "report_census": E(f"{_S} 200 portal portal login"),
+    "report_access": E(f"{_S} 200 portal portal login"),
+    "report_attendance": E("200 200 403 200 portal portal login"),
+    "report_outcomes": E("200 200 403 200 portal portal login"),
+    "report_billing": E("200 200 403 200 portal portal login"),
+    "report_staff_load": E("200 200 403 200 portal portal login"),
+    "report_census_export": E(f"{_S} 200 portal portal login", lambda w: ["csv"]),
+    "report_access_export": E(f"{_S} 200 portal portal login", lambda w: ["xlsx"]),
+    "report_participants_export": E(f"{_S} 200 portal portal login", lambda w: ["csv"]),
+    "report_attendance_export": E("200 200 403 200 portal portal login", lambda w: ["csv"]),
+    "report_outcomes_export": E("200 200 403 200 portal portal login", lambda w: ["xlsx"]),
+    "report_billing_export": E("200 200 403 200 portal portal login", lambda w: ["csv"]),
+    "report_staff_load_export": E("200 200 403 200 portal portal login", lambda w: ["xlsx"]),
+    # A background export with no data uses the default filters and records the request.
+    "report_census_export_start": E("302* 302* 302* 302* portal portal login", lambda w: ["csv"],
+                                    method="POST"),
+    "report_access_export_start": E("302* 302* 302* 302* portal portal login", lambda w: ["csv"],
+                                    method="POST"),
+    "report_participants_export_start": E("302* 302* 302* 302* portal portal login",
+                                          lambda w: ["xlsx"], method="POST"),
+    "report_attendance_export_start": E("302* 302* 403 302* portal portal login", lambda w: ["csv"],
+                                        method="POST"),
+    "report_outcomes_export_start": E("302* 302* 403 302* portal portal login", lambda w: ["csv"],
+                                      method="POST"),
+    "report_billing_export_start": E("302* 302* 403 302* portal portal login", lambda w: ["xlsx"],
+                                     method="POST"),
+    "report_staff_load_export_start": E("302* 302* 403 302* portal portal login", lambda w: ["csv"],
+                                        method="POST"),
+    # An export belongs to the director who asked for it; anyone else gets 404.
+    "report_export_status": E("200 404 404 404 portal portal login", lambda w: [w.export_a.code]),
+    "report_export_download": E("302 404 404 404 portal portal login", lambda w: [w.export_a.code]),
     # Portal: a participant's own pages; staff are sent home.
     "portal-home": E("home home home home 200 200 login"),
     "portal-progress": E("home home home home 200 200 login"),
@@ -218,6 +253,7 @@ class World:
     invitation_token: str
     sign_in_token: str
     enrollment_a: Any
+    export_a: Any
 
 
 def _participant(site, track, name: str):
@@ -277,6 +313,8 @@ def build_world() -> World:
         sign_in_token=link(participant=participant_a, purpose=PortalLinkPurpose.SIGN_IN,
                            lifetime=dt.timedelta(minutes=30), by=None),
         enrollment_a=participant_a.enrollments.get(),
+        export_a=ReportExport.objects.create(requested_by=personas["director"], report="census",
+                                             file_format="csv", filters={}),
     )
 
 

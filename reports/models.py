@@ -1,0 +1,61 @@
+"""Background exports of the reports: who asked for what, progress, and the expiring file."""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportExportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to start")
+    RUNNING = "running", _("Being prepared")
+    READY = "ready", _("Ready to download")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+
+
+class ReportExport(models.Model):
+    """A report or list exported in the background: who asked, what, with which filters.
+
+    The file lives under settings.REPORT_EXPORT_DIR, never in public static or media; only the
+    person who asked may download it, until `expires_at`, after which the file is deleted.
+    """
+
+    code = models.UUIDField(_("public code"), default=uuid.uuid4, unique=True, editable=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"),
+                                     on_delete=models.PROTECT, related_name="+")
+    report = models.CharField(_("report"), max_length=20)
+    file_format = models.CharField(_("format"), max_length=4)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=ReportExportStatus.choices,
+                              default=ReportExportStatus.PENDING)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    rows = models.PositiveIntegerField(_("rows written"), default=0)
+    file_name = models.CharField(_("file"), max_length=120, blank=True, editable=False)
+    error = models.CharField(_("error code"), max_length=60, blank=True)
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("link expires at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("report export")
+        verbose_name_plural = _("report exports")
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100),
+                                   name="reportexport_progress_max_100"),
+            models.CheckConstraint(condition=Q(file_format__in=["csv", "xlsx"]),
+                                   name="reportexport_known_format"),
+            models.CheckConstraint(
+                condition=~Q(status="ready") | (Q(expires_at__isnull=False) & ~Q(file_name="")),
+                name="reportexport_ready_has_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} export ({self.file_format}, {self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("report_export_status", args=[self.code])

@@ -1,0 +1,913 @@
+"""The reports' reads: census, attendance, outcomes, access, billing units and staff load.
+
+Every report answers with a fixed number of queries whatever the data size: the sums, counts,
+medians and percentiles are computed by PostgreSQL, and Python only shapes the few aggregated
+rows (one per track, week, reason...) for the pages, charts and exports.
+
+Definitions (the README's "Reports" section repeats them for clinics):
+- A session is *held* when it is scheduled (not cancelled, which includes sessions cancelled by a
+  closure) and its local date is on or before today. Attendance rows marked "cancelled by clinic"
+  never count.
+- Attendance rate = minutes attended / minutes held, where minutes held are the sessions' real
+  lengths for rows marked present, late, left early or absent, and minutes attended are
+  `minutes_attended` (the session's length when not recorded) for present, late and left early.
+  Excused absences are left out of both and shown apart; rows still unmarked at a held session
+  are shown apart as "unmarked".
+- No-show rate = absent rows / (attended + absent rows).
+- A participant is *below the weekly minimum* in a full ISO week of their enrollment window
+  when the hours they attended (plus, in the current week, the hours still scheduled for them)
+  are under the program's minimum. Why is the hours ledger's rule (`judge_week`, issue 13):
+  for a finished week "clinic" when the clinic offered fewer counting hours than the minimum
+  (cancellations, closures, a thin timetable), "excused" when excused absences cover the gap,
+  "unmarked" when unmarked sessions do, else "participant" (missed offered time); for the
+  current week "clinic", or "at risk" (the minimum can no longer be reached).
+- Census counts enrollments by status now; the weekly trend counts enrollments in care (active,
+  on hold, completed or discharged) whose admission-to-discharge window touches the week. Hold
+  periods are not historised, so the trend counts a held enrollment as in care.
+- Referral-to-admission wait: admission date minus the date the enrollment row was created
+  (the referral, or the waitlisting when there was no referral), in the site's time zone, never
+  below zero.
+- Waitlist length on a week's Sunday: enrollments waitlisted by then that had not yet been
+  admitted (admission date after that Sunday) or withdrawn (last change after that Sunday).
+- Length of stay in attended hours: the hours attended (sessions counting toward the weekly
+  hours) on the enrollment's own attendance rows, admission to discharge.
+- Billing units: see `BillingRule` and settings.REPORT_BILLING_RULES.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+
+from participants.models import (
+    ContinuingCarePlan,
+    DischargeReason,
+    Enrollment,
+    EnrollmentStatus,
+    Participant,
+    StepDownLevel,
+)
+from programs.models import SessionKind, Site, Track, Weekday
+
+from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from sessions.selectors.ledger import LedgerWeek, ShortReason, judge_week
+
+ADMITTED = (EnrollmentStatus.ACTIVE, EnrollmentStatus.ON_HOLD, EnrollmentStatus.COMPLETED,
+            EnrollmentStatus.DISCHARGED)
+ATTENDED = AttendanceStatus.attended()
+
+
+# --- The scope every report reads within ---------------------------------------------------
+
+@dataclass(frozen=True)
+class ReportScope:
+    """What a report covers: the sites (always the asker's own), the filters, the dates.
+
+    `clinician_id` limits participant figures to that clinician's caseload (participants whose
+    primary clinician they are) and the staff load to the sessions they facilitated.
+    """
+
+    site_ids: tuple[int, ...]
+    date_from: date
+    date_to: date
+    today: date
+    program_id: int | None = None
+    track_id: int | None = None
+    clinician_id: int | None = None
+
+    def as_filters(self) -> dict[str, Any]:
+        """The filters as plain values, for the audit trail and Celery task arguments."""
+        return {"site_ids": list(self.site_ids), "date_from": self.date_from.isoformat(),
+                "date_to": self.date_to.isoformat(), "today": self.today.isoformat(),
+                "program_id": self.program_id, "track_id": self.track_id,
+                "clinician_id": self.clinician_id}
+
+    @classmethod
+    def from_filters(cls, filters: dict[str, Any]) -> ReportScope:
+        return cls(site_ids=tuple(filters["site_ids"]),
+                   date_from=date.fromisoformat(filters["date_from"]),
+                   date_to=date.fromisoformat(filters["date_to"]),
+                   today=date.fromisoformat(filters["today"]),
+                   program_id=filters.get("program_id"), track_id=filters.get("track_id"),
+                   clinician_id=filters.get("clinician_id"))
+
+    @property
+    def held_until(self) -> date:
+        """The last day whose sessions count as held: the range's end, never after today."""
+        return min(self.date_to, self.today)
+
+
+def _enrollment_q(scope: ReportScope, prefix: str = "") -> Q:
+    q = Q(**{f"{prefix}track__site_id__in": scope.site_ids})
+    if scope.program_id:
+        q &= Q(**{f"{prefix}track__program_id": scope.program_id})
+    if scope.track_id:
+        q &= Q(**{f"{prefix}track_id": scope.track_id})
+    if scope.clinician_id:
+        q &= Q(**{f"{prefix}participant__primary_clinician_id": scope.clinician_id})
+    return q
+
+
+def _session_track_q(scope: ReportScope, prefix: str = "session__") -> Q:
+    """Program and track filters for sessions: a personal session counts for the track of the
+    enrollment its attendance row belongs to."""
+    q = Q()
+    if scope.program_id:
+        q &= (Q(**{f"{prefix}track__program_id": scope.program_id})
+              | Q(**{f"{prefix}track__isnull": True,
+                     "enrollment__track__program_id": scope.program_id}))
+    if scope.track_id:
+        q &= (Q(**{f"{prefix}track_id": scope.track_id})
+              | Q(**{f"{prefix}track__isnull": True, "enrollment__track_id": scope.track_id}))
+    return q
+
+
+def _held_attendance_q(scope: ReportScope) -> Q:
+    q = Q(session__site_id__in=scope.site_ids, session__status=SessionStatus.SCHEDULED,
+          session__local_date__gte=scope.date_from, session__local_date__lte=scope.held_until)
+    q &= ~Q(status=AttendanceStatus.CANCELLED) & _session_track_q(scope)
+    if scope.clinician_id:
+        q &= Q(participant__primary_clinician_id=scope.clinician_id)
+    return q
+
+
+# --- SQL helpers ---------------------------------------------------------------------------
+
+class Minutes(Func):
+    """Whole minutes between two timestamps: Minutes("ends_at", "starts_at")."""
+
+    template = "(EXTRACT(EPOCH FROM (%(expressions)s)) / 60)"
+    arg_joiner = " - "
+    output_field = FloatField()
+
+
+class DaysBetween(Func):
+    """later - earlier, for two dates: a whole number of days (PostgreSQL date arithmetic)."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+    output_field = IntegerField()
+
+
+class WaitDays(Func):
+    """GREATEST(admission_date - (created_at in the site's zone)::date, 0)."""
+
+    output_field = IntegerField()
+
+    def as_sql(self, compiler, connection, **extra):  # noqa: ARG002 - Func's signature
+        parts = [compiler.compile(expression) for expression in self.get_source_expressions()]
+        (admitted, p1), (created, p2), (zone, p3) = parts
+        return (f"GREATEST({admitted} - (({created}) AT TIME ZONE {zone})::date, 0)",
+                (*p1, *p2, *p3))
+
+
+_SUMMED = ("held_minutes", "attended_minutes", "excused_minutes", "n_attended", "n_absent",
+           "n_excused", "n_unmarked")
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's percentile_cont: Percentile("days", fraction=0.5) is the median."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, *, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def _length():
+    return Minutes(F("session__ends_at"), F("session__starts_at"))
+
+
+def _ratio(part, whole, places: str = "0.1") -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(100) * Decimal(part or 0) / Decimal(whole)).quantize(
+        Decimal(places), rounding=ROUND_HALF_UP)
+
+
+def _hours(minutes) -> Decimal:
+    return (Decimal(minutes or 0) / Decimal(60)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def _decimal(value, places: str = "0.1") -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
+def _mondays(scope: ReportScope) -> tuple[date, date]:
+    first = scope.date_from - timedelta(days=scope.date_from.weekday())
+    last = scope.date_to - timedelta(days=scope.date_to.weekday())
+    return first, last
+
+
+def _fetch(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _subquery_sql(queryset) -> tuple[str, tuple]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params)
+
+
+# --- 1. Census -----------------------------------------------------------------------------
+
+@dataclass
+class CensusTrack:
+    track_id: int
+    site: str
+    program: str
+    track: str
+    capacity: int
+    active: int
+    on_hold: int
+    waitlisted: int
+    offered: int
+    seats_free: int
+
+
+@dataclass
+class WeekCount:
+    week_start: date
+    count: int
+
+
+@dataclass
+class CensusReport:
+    tracks: list[CensusTrack]
+    trend: list[WeekCount]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        keys = ("capacity", "active", "on_hold", "waitlisted", "offered", "seats_free")
+        return {key: sum(getattr(row, key) for row in self.tracks) for key in keys}
+
+
+def _week_counts(scope: ReportScope, condition: str, queryset) -> list[WeekCount]:
+    """One row per ISO week of the range: how many of `queryset`'s enrollments meet `condition`
+    (SQL over the enrollment's columns as e.* and the week's Monday w.monday). One query."""
+    first, last = _mondays(scope)
+    rows_sql, rows_params = _subquery_sql(queryset.order_by().values(
+        "id", "status", "admission_date", "discharge_date", "waitlisted_at", "updated_at"))
+    sql = (
+        "SELECT w.monday, COUNT(e.id) FROM (SELECT d::date AS monday FROM generate_series("
+        "%s::date, %s::date, interval '7 days') AS d) AS w "
+        f"LEFT JOIN ({rows_sql}) AS e ON {condition} GROUP BY 1 ORDER BY 1"
+    )
+    rows = _fetch(sql, (first, last, *rows_params))
+    return [WeekCount(week_start=monday, count=count) for monday, count in rows]
+
+
+def census_report(*, scope: ReportScope) -> CensusReport:
+    """Seats and enrollments per track now, and people in care week by week. Two queries."""
+    # The site, program and track filters apply to the tracks; the caseload to the counts.
+    mine = (Q(enrollments__participant__primary_clinician_id=scope.clinician_id)
+            if scope.clinician_id else Q())
+    tracks = Track.objects.filter(site_id__in=scope.site_ids, is_active=True)
+    if scope.program_id:
+        tracks = tracks.filter(program_id=scope.program_id)
+    if scope.track_id:
+        tracks = tracks.filter(pk=scope.track_id)
+    waitlisted = Q(enrollments__status=EnrollmentStatus.WAITLISTED)
+    offered = waitlisted & Q(enrollments__seat_offered_at__isnull=False)
+    rows = (
+        tracks.annotate(
+            n_active=Count("enrollments", filter=mine & Q(enrollments__status="active")),
+            n_on_hold=Count("enrollments", filter=mine & Q(enrollments__status="on_hold")),
+            n_waitlisted=Count("enrollments", filter=mine & waitlisted),
+            n_offered=Count("enrollments", filter=mine & offered),
+            # Seats belong to the track, whoever's caseload holds them.
+            n_taken=Count("enrollments", filter=Q(
+                enrollments__status__in=EnrollmentStatus.seat_holding()) | offered),
+        )
+        .order_by("site__name", "program__name", "name")
+        .values_list("pk", "site__name", "program__name", "name", "capacity", "n_active",
+                     "n_on_hold", "n_waitlisted", "n_offered", "n_taken")
+    )
+    census = [
+        CensusTrack(track_id=pk, site=site, program=program, track=name, capacity=capacity,
+                    active=active, on_hold=on_hold, waitlisted=waiting, offered=offers,
+                    seats_free=max(capacity - taken, 0))
+        for pk, site, program, name, capacity, active, on_hold, waiting, offers, taken in rows
+    ]
+    in_care = Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED)
+    trend = _week_counts(
+        scope, "e.admission_date <= w.monday + 6 "
+               "AND COALESCE(e.discharge_date, 'infinity'::date) >= w.monday", in_care)
+    return CensusReport(tracks=census, trend=trend)
+
+
+# --- 2. Attendance -------------------------------------------------------------------------
+
+@dataclass
+class AttendanceRow:
+    label: str
+    held_minutes: int
+    attended_minutes: int
+    excused_minutes: int
+    attended: int
+    absent: int
+    excused: int
+    unmarked: int
+
+    @property
+    def rate(self) -> Decimal | None:
+        return _ratio(self.attended_minutes, self.held_minutes)
+
+    @property
+    def no_show_rate(self) -> Decimal | None:
+        return _ratio(self.absent, self.attended + self.absent)
+
+    @property
+    def held_hours(self) -> Decimal:
+        return _hours(self.held_minutes)
+
+    @property
+    def attended_hours(self) -> Decimal:
+        return _hours(self.attended_minutes)
+
+    @property
+    def excused_hours(self) -> Decimal:
+        return _hours(self.excused_minutes)
+
+
+@dataclass
+class BelowMinimum:
+    week_start: date
+    participant_code: str
+    participant: str
+    record_number: str
+    track: str
+    minimum_hours: Decimal
+    attended_minutes: int
+    offered_minutes: int
+    ahead_minutes: int
+    excused_minutes: int
+    unmarked_minutes: int = 0
+    today: date | None = None
+
+    @property
+    def attended_hours(self) -> Decimal:
+        return _hours(self.attended_minutes)
+
+    @property
+    def offered_hours(self) -> Decimal:
+        return _hours(self.offered_minutes)
+
+    @property
+    def ahead_hours(self) -> Decimal:
+        return _hours(self.ahead_minutes)
+
+    @property
+    def judged(self) -> LedgerWeek:
+        """This week as the hours ledger judges it (issue 13's `judge_week`, the one rule)."""
+        sunday = self.week_start + timedelta(days=6)
+        iso = self.week_start.isocalendar()
+        week = LedgerWeek(
+            iso_year=iso.year, iso_week=iso.week, week_start=self.week_start, week_end=sunday,
+            days_in_window=7, minimum_hours=self.minimum_hours,
+            is_current=self.week_start <= self.today <= sunday, is_finished=sunday < self.today,
+            attended_minutes=self.attended_minutes, scheduled_ahead_minutes=self.ahead_minutes,
+            offered_minutes=self.offered_minutes, excused_minutes=self.excused_minutes,
+            unmarked_minutes=self.unmarked_minutes)
+        judge_week(week, minimum=int(self.minimum_hours * 60), is_active=True)
+        return week
+
+    @property
+    def reason(self) -> str:
+        """The ledger's reason: "clinic", "excused", "unmarked" or "participant" for a finished
+        week; for the current week "clinic", or "at_risk" (the minimum can no longer be
+        reached; the ledger says why only once the week is over)."""
+        week = self.judged
+        return week.short_reason or ("at_risk" if week.at_risk else ShortReason.PARTICIPANT)
+
+    @property
+    def reason_label(self) -> str:
+        return REASON_LABELS.get(self.reason) or ShortReason.LABELS[self.reason]
+
+
+REASON_LABELS = {ShortReason.PARTICIPANT: "Participant missed offered time",
+                 "at_risk": "Can no longer reach the minimum this week"}
+
+
+@dataclass
+class AttendanceReport:
+    total: AttendanceRow
+    by_track: list[AttendanceRow]
+    by_kind: list[AttendanceRow]
+    by_weekday: list[AttendanceRow]
+    by_time_of_day: list[AttendanceRow]
+    below_this_week: list[BelowMinimum]
+    below_last_week: list[BelowMinimum]
+    this_week: date
+    last_week: date
+
+
+_TIME_OF_DAY = (("morning", "Morning (before noon)"), ("afternoon", "Afternoon (noon–5 pm)"),
+                ("evening", "Evening (5 pm on)"))
+
+
+def _attendance_cells(scope: ReportScope) -> list[dict]:
+    """Sums per (track, kind, ISO weekday, part of the day): at most a few hundred rows, which
+    the report adds up into its groupings. One query: attendance is summed per session first
+    (a cheap grouping on a key), then the sessions' few thousand sums are labelled and grouped.
+    """
+    # Counts only per session (no arithmetic per row); lengths are applied once per session.
+    per_session = (
+        Attendance.objects.filter(_held_attendance_q(scope))
+        .values("session_id").order_by()
+        .annotate(
+            recorded=Sum("minutes_attended", filter=Q(status__in=ATTENDED)),
+            unrecorded=Count("pk", filter=Q(status__in=ATTENDED, minutes_attended__isnull=True)),
+            n_attended=Count("pk", filter=Q(status__in=ATTENDED)),
+            n_absent=Count("pk", filter=Q(status=AttendanceStatus.ABSENT)),
+            n_excused=Count("pk", filter=Q(status=AttendanceStatus.EXCUSED)),
+            n_unmarked=Count("pk", filter=Q(status=AttendanceStatus.EXPECTED)),
+        )
+    )
+    inner_sql, params = _subquery_sql(per_session)
+    session, track, site = (TherapySession._meta.db_table, Track._meta.db_table,
+                            Site._meta.db_table)
+    hour = "EXTRACT(HOUR FROM (s.starts_at AT TIME ZONE site.time_zone))"
+    length = "(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)"
+    sql = (
+        "SELECT COALESCE(t.name, %s) AS track_label, s.kind AS session__kind, "
+        "EXTRACT(ISODOW FROM s.local_date)::int AS weekday, "
+        f"CASE WHEN {hour} >= 17 THEN 'evening' WHEN {hour} >= 12 THEN 'afternoon' "
+        "ELSE 'morning' END AS part, "
+        f"SUM((a.n_attended + a.n_absent) * {length}), "
+        f"SUM(COALESCE(a.recorded, 0) + a.unrecorded * {length}), "
+        f"SUM(a.n_excused * {length}), SUM(a.n_attended), SUM(a.n_absent), SUM(a.n_excused), "
+        "SUM(a.n_unmarked)"
+        f" FROM ({inner_sql}) AS a JOIN {session} s ON s.id = a.session_id "
+        f"JOIN {site} site ON site.id = s.site_id LEFT JOIN {track} t ON t.id = s.track_id "
+        "GROUP BY 1, 2, 3, 4"
+    )
+    names = ("track_label", "session__kind", "weekday", "part", *_SUMMED)
+    return [dict(zip(names, row, strict=True))
+            for row in _fetch(sql, ("Individual and family sessions", *params))]
+
+
+
+
+def _roll_up(cells: list[dict], key) -> dict:
+    """Add the cells up by `key(cell)`, keeping first-seen order."""
+    groups: dict = {}
+    for cell in cells:
+        group = groups.setdefault(key(cell), dict.fromkeys(_SUMMED, 0))
+        for name in _SUMMED:
+            group[name] += cell[name] or 0
+    return groups
+
+
+def _attendance_row(label: str, values: dict) -> AttendanceRow:
+    return AttendanceRow(
+        label=label, held_minutes=round(values["held_minutes"] or 0),
+        attended_minutes=round(values["attended_minutes"] or 0),
+        excused_minutes=round(values["excused_minutes"] or 0), attended=values["n_attended"],
+        absent=values["n_absent"], excused=values["n_excused"], unmarked=values["n_unmarked"])
+
+
+def _below_minimum(scope: ReportScope, monday: date) -> list[BelowMinimum]:
+    """Enrollments whose full ISO week from `monday` is under the program minimum. One query:
+    the week's attendance is summed per participant first, then joined to the enrollments."""
+    sunday = monday + timedelta(days=6)
+    enrollments = (
+        Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED,
+                                  admission_date__lte=monday,
+                                  track__program__min_weekly_hours__gt=0)
+        .filter(Q(discharge_date__gte=sunday)
+                | Q(discharge_date__isnull=True, planned_end_date__gte=sunday))
+        .order_by()
+        .values("id", "participant_id", "participant__code", "participant__first_name",
+                "participant__last_name", "participant__record_number", "track__name",
+                "track__program__min_weekly_hours")
+    )
+    length = _length()
+    week = (
+        Attendance.objects.filter(
+            session__local_date__gte=monday, session__local_date__lte=sunday,
+            session__status=SessionStatus.SCHEDULED,
+            session__session_type__counts_toward_hours=True,
+            participant_id__in=enrollments.values("participant_id"))
+        .exclude(status=AttendanceStatus.CANCELLED)
+        .values("participant_id").order_by()
+        .annotate(
+            attended=Sum(Coalesce(F("minutes_attended"), length, output_field=FloatField()),
+                         filter=Q(status__in=ATTENDED)),
+            offered=Sum(length),
+            ahead=Sum(length, filter=Q(status=AttendanceStatus.EXPECTED,
+                                       session__local_date__gte=scope.today)),
+            excused=Sum(length, filter=Q(status=AttendanceStatus.EXCUSED)),
+            unmarked=Sum(length, filter=Q(status=AttendanceStatus.EXPECTED,
+                                          session__local_date__lt=scope.today)),
+        )
+    )
+    e_sql, e_params = _subquery_sql(enrollments)
+    w_sql, w_params = _subquery_sql(week)
+    rows = _fetch(
+        "SELECT e.participant__code, e.participant__first_name, e.participant__last_name, "
+        "e.participant__record_number, e.track__name, e.track__program__min_weekly_hours, "
+        "COALESCE(w.attended, 0), COALESCE(w.offered, 0), COALESCE(w.ahead, 0), "
+        f"COALESCE(w.excused, 0), COALESCE(w.unmarked, 0) FROM ({e_sql}) AS e LEFT JOIN ({w_sql}) AS w "
+        "ON w.participant_id = e.participant_id "
+        "WHERE COALESCE(w.attended, 0) + COALESCE(w.ahead, 0) "
+        "< e.track__program__min_weekly_hours * 60 "
+        "ORDER BY e.participant__last_name, e.participant__first_name, e.id",
+        (*e_params, *w_params))
+    return [
+        BelowMinimum(week_start=monday, participant_code=str(code),
+                     participant=f"{last}, {first}", record_number=record, track=track,
+                     minimum_hours=Decimal(minimum), attended_minutes=round(att),
+                     offered_minutes=round(off), ahead_minutes=round(ahead),
+                     excused_minutes=round(exc), unmarked_minutes=round(unmarked),
+                     today=scope.today)
+        for code, first, last, record, track, minimum, att, off, ahead, exc, unmarked in rows
+    ]
+
+
+def attendance_report(*, scope: ReportScope) -> AttendanceReport:
+    """Rates overall and by track, kind, weekday and time of day; who is below the weekly
+    minimum this week and last. Three queries."""
+    cells = _attendance_cells(scope)
+    total = _roll_up(cells, lambda cell: "all").get("all", dict.fromkeys(_SUMMED, 0))
+    kinds, weekdays = dict(SessionKind.choices), dict(Weekday.choices)
+    by_track = sorted(_roll_up(cells, lambda cell: cell["track_label"]).items())
+    by_kind = sorted(_roll_up(cells, lambda cell: cell["session__kind"]).items())
+    by_weekday = sorted(_roll_up(cells, lambda cell: cell["weekday"]).items())
+    by_part = _roll_up(cells, lambda cell: cell["part"])
+    this_monday = scope.today - timedelta(days=scope.today.weekday())
+    last_monday = this_monday - timedelta(days=7)
+    return AttendanceReport(
+        total=_attendance_row("All sessions", total),
+        by_track=[_attendance_row(label, values) for label, values in by_track],
+        by_kind=[_attendance_row(str(kinds.get(kind, kind)), values) for kind, values in by_kind],
+        by_weekday=[_attendance_row(str(weekdays[day - 1]), values)
+                    for day, values in by_weekday],
+        by_time_of_day=[_attendance_row(label, by_part[key]) for key, label in _TIME_OF_DAY
+                        if key in by_part],
+        below_this_week=_below_minimum(scope, this_monday),
+        below_last_week=_below_minimum(scope, last_monday), this_week=this_monday,
+        last_week=last_monday)
+
+
+# --- 3. Outcomes ---------------------------------------------------------------------------
+
+@dataclass
+class ReasonCount:
+    key: str
+    label: str
+    count: int
+
+
+@dataclass
+class OutcomesReport:
+    admissions: int
+    readmissions: int
+    discharges: list[ReasonCount]
+    discharged: int
+    completed: int
+    stay_days_mean: Decimal | None
+    stay_days_median: Decimal | None
+    stay_hours_mean: Decimal | None
+    stay_hours_median: Decimal | None
+    step_down: list[ReasonCount]
+
+    @property
+    def completion_rate(self) -> Decimal | None:
+        return _ratio(self.completed, self.discharged)
+
+
+def outcomes_report(*, scope: ReportScope) -> OutcomesReport:
+    """Admissions, discharges by reason, completion, length of stay, step-down. Four queries."""
+    admitted = Enrollment.objects.filter(
+        _enrollment_q(scope), status__in=ADMITTED,
+        admission_date__gte=scope.date_from, admission_date__lte=scope.date_to)
+    earlier = Enrollment.objects.filter(
+        participant_id=OuterRef("participant_id"), status__in=ADMITTED,
+        admission_date__lt=OuterRef("admission_date"))
+    counts = admitted.aggregate(
+        n=Count("pk"), readmitted=Count("pk", filter=Q(Exists(earlier))))
+
+    ended = Enrollment.objects.filter(
+        _enrollment_q(scope), status__in=EnrollmentStatus.ended(),
+        discharge_date__gte=scope.date_from, discharge_date__lte=scope.date_to)
+    reasons = dict(DischargeReason.choices)
+    found = dict(ended.values("discharge_reason").order_by("discharge_reason")
+                 .annotate(n=Count("pk")).values_list("discharge_reason", "n"))
+    discharges = [ReasonCount(key=key, label=str(label), count=found.get(key, 0))
+                  for key, label in reasons.items()]
+
+    hours = (
+        Attendance.objects.filter(
+            enrollment_id__in=ended.order_by().values("pk"), status__in=ATTENDED,
+            session__status=SessionStatus.SCHEDULED,
+            session__session_type__counts_toward_hours=True,
+            session__local_date__gte=F("enrollment__admission_date"),
+            session__local_date__lte=F("enrollment__discharge_date"))
+        .values("enrollment_id").order_by()
+        .annotate(m=Sum(Coalesce(F("minutes_attended"), _length(), output_field=FloatField())))
+    )
+    stays = ended.order_by().annotate(
+        days=DaysBetween(F("discharge_date"), F("admission_date")) + 1,
+    ).values("id", "days", "status")
+    stays_sql, stays_params = _subquery_sql(stays)
+    hours_sql, hours_params = _subquery_sql(hours)
+    # Over derived tables joined once, so each stay's hours are summed once.
+    ((days_mean, days_median, hours_mean, hours_median, n, completed),) = _fetch(
+        "SELECT AVG(e.days), percentile_cont(0.5) WITHIN GROUP (ORDER BY e.days), "
+        "AVG(COALESCE(h.m, 0) / 60.0), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY COALESCE(h.m, 0) / 60.0), COUNT(*), "
+        f"COUNT(*) FILTER (WHERE e.status = %s) FROM ({stays_sql}) AS e "
+        f"LEFT JOIN ({hours_sql}) AS h ON h.enrollment_id = e.id",
+        (EnrollmentStatus.COMPLETED.value, *stays_params, *hours_params))
+    stay = {"days_mean": days_mean, "days_median": days_median, "hours_mean": hours_mean,
+            "hours_median": hours_median, "n": n, "completed": completed}
+    levels = dict(StepDownLevel.choices)
+    plans = dict(ContinuingCarePlan.objects.filter(enrollment__in=ended)
+                 .values("step_down_level").order_by("step_down_level")
+                 .annotate(n=Count("pk")).values_list("step_down_level", "n"))
+    step_down = [ReasonCount(key=key, label=str(label), count=plans.get(key, 0))
+                 for key, label in levels.items()]
+    return OutcomesReport(
+        admissions=counts["n"], readmissions=counts["readmitted"], discharges=discharges,
+        discharged=stay["n"], completed=stay["completed"],
+        stay_days_mean=_decimal(stay["days_mean"]), stay_days_median=_decimal(stay["days_median"]),
+        stay_hours_mean=_decimal(stay["hours_mean"]),
+        stay_hours_median=_decimal(stay["hours_median"]), step_down=step_down)
+
+
+# --- 4. Access -----------------------------------------------------------------------------
+
+@dataclass
+class AccessReport:
+    admitted: int
+    wait_median_days: Decimal | None
+    wait_p90_days: Decimal | None
+    wait_mean_days: Decimal | None
+    waitlist_trend: list[WeekCount]
+    waiting_now: int
+    offers_open: int
+    left_waitlist: int
+
+
+def access_report(*, scope: ReportScope) -> AccessReport:
+    """Referral-to-admission wait, the waitlist week by week, offers. Three queries."""
+    admitted = Enrollment.objects.filter(
+        _enrollment_q(scope), status__in=ADMITTED,
+        admission_date__gte=scope.date_from, admission_date__lte=scope.date_to,
+    ).annotate(wait=WaitDays(F("admission_date"), F("created_at"), F("track__site__time_zone")))
+    waits = admitted.aggregate(
+        n=Count("pk"), median=Percentile("wait", fraction=0.5),
+        p90=Percentile("wait", fraction=0.9), mean=Avg("wait"))
+    mine = Enrollment.objects.filter(_enrollment_q(scope))
+    now = mine.aggregate(
+        waiting=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED)),
+        offers=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED,
+                                    seat_offered_at__isnull=False)),
+        left=Count("pk", filter=Q(status=EnrollmentStatus.WITHDRAWN, waitlisted_at__isnull=False,
+                                  updated_at__date__gte=scope.date_from,
+                                  updated_at__date__lte=scope.date_to)),
+    )
+    statuses = "', '".join(ADMITTED)
+    trend = _week_counts(
+        scope,
+        "e.waitlisted_at IS NOT NULL AND e.waitlisted_at::date <= w.monday + 6 AND ("
+        f"e.status = 'waitlisted' OR (e.status IN ('{statuses}') "
+        "AND e.admission_date > w.monday + 6) "
+        "OR (e.status = 'withdrawn' AND e.updated_at::date > w.monday + 6))",
+        mine)
+    return AccessReport(
+        admitted=waits["n"], wait_median_days=_decimal(waits["median"]),
+        wait_p90_days=_decimal(waits["p90"]), wait_mean_days=_decimal(waits["mean"]),
+        waitlist_trend=trend, waiting_now=now["waiting"], offers_open=now["offers"],
+        left_waitlist=now["left"])
+
+
+# --- 5. Billing units ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BillingRule:
+    """How a service code turns attended time into units.
+
+    unit "day": one unit per day with at least `min_minutes` attended at sessions of that code
+    (e.g. H0015: a day with 3 hours or more of treatment). unit "session": one unit per attended
+    session (e.g. 90853 group psychotherapy). Codes without a rule bill per session.
+    """
+
+    code: str
+    unit: str = "session"
+    min_minutes: int = 0
+
+
+def billing_rules() -> list[BillingRule]:
+    return [BillingRule(code=code, **rule)
+            for code, rule in getattr(settings, "REPORT_BILLING_RULES", {}).items()]
+
+
+@dataclass
+class BillingLine:
+    participant_code: str
+    participant: str
+    record_number: str
+    week_start: date
+    service_code: str
+    unit: str
+    sessions: int
+    days: int
+    minutes: int
+    units: int
+
+    @property
+    def hours(self) -> Decimal:
+        return _hours(self.minutes)
+
+
+@dataclass
+class BillingSummary:
+    week_start: date
+    service_code: str
+    participants: int
+    sessions: int
+    days: int
+    minutes: int
+    units: int
+
+    @property
+    def hours(self) -> Decimal:
+        return _hours(self.minutes)
+
+
+@dataclass
+class BillingReport:
+    summary: list[BillingSummary]
+    lines: list[BillingLine]
+    line_count: int
+    rules: list[BillingRule] = field(default_factory=list)
+    lines_from: date | None = None  # the lines shown cover this date to the range's end
+
+    @property
+    def truncated(self) -> bool:
+        return self.line_count > len(self.lines)
+
+
+def _billing_days_sql(scope: ReportScope) -> tuple[str, tuple]:
+    """Per participant, local date and service code: minutes attended and sessions."""
+    days = (
+        Attendance.objects.filter(_held_attendance_q(scope), status__in=ATTENDED)
+        .exclude(session__session_type__service_code="")
+        .values("participant_id", "session__local_date", "session__session_type__service_code")
+        .order_by()
+        .annotate(minutes=Sum(Coalesce(F("minutes_attended"), _length(),
+                                       output_field=FloatField())),
+                  sessions=Count("pk"))
+    )
+    return _subquery_sql(days)
+
+
+def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
+    days_sql, days_params = _billing_days_sql(scope)
+    rules = billing_rules()
+    values = ", ".join(["(%s, %s, %s)"] * len(rules)) or "(NULL, NULL, NULL)"
+    rule_params = tuple(p for r in rules for p in (r.code, r.unit, r.min_minutes))
+    sql = (
+        f"WITH rules(code, unit, min_minutes) AS (VALUES {values}), "
+        f"days AS ({days_sql}) "
+        "SELECT d.participant_id, date_trunc('week', d.session__local_date)::date AS week, "
+        "d.session__session_type__service_code AS code, COALESCE(r.unit, 'session') AS unit, "
+        "SUM(d.sessions)::int AS sessions, COUNT(*)::int AS days, "
+        "ROUND(SUM(d.minutes))::int AS minutes, "
+        "SUM(CASE WHEN r.unit = 'day' THEN (d.minutes >= r.min_minutes)::int "
+        "ELSE d.sessions END)::int AS units "
+        "FROM days d LEFT JOIN rules r ON r.code = d.session__session_type__service_code "
+        "GROUP BY 1, 2, 3, 4"
+    )
+    return sql, (*rule_params, *days_params)
+
+
+def billing_lines_sql(scope: ReportScope, *, limit: int | None = None) -> tuple[str, tuple]:
+    """Every billing line with the participant's code, name and record number, in order (the
+    export streams it with a server-side cursor). With `limit`, the first lines only, each row
+    ending with the number of lines in all."""
+    lines_sql, params = _billing_lines_sql(scope)
+    table = Participant._meta.db_table
+    total = ", COUNT(*) OVER ()" if limit is not None else ""
+    sql = (
+        f"SELECT p.code, p.last_name || ', ' || p.first_name, p.record_number, l.week, l.code, "
+        f"l.unit, l.sessions, l.days, l.minutes, l.units{total} FROM ({lines_sql}) l "
+        f"JOIN {table} p ON p.id = l.participant_id "
+        "ORDER BY l.week, p.last_name, p.first_name, p.id, l.code"
+    )
+    if limit is not None:
+        return f"{sql} LIMIT %s", (*params, limit)
+    return sql, params
+
+
+def billing_line(row) -> BillingLine:
+    code, name, record, week, service, unit, sessions, days, minutes, units = row[:10]
+    return BillingLine(participant_code=str(code), participant=name, record_number=record,
+                       week_start=week, service_code=service, unit=unit, sessions=sessions,
+                       days=days, minutes=minutes, units=units)
+
+
+def billing_report(*, scope: ReportScope, line_limit: int = 200) -> BillingReport:
+    """Units per service code and week over the range, and the lines per participant of the
+    range's last week (at most `line_limit`; the export holds every week's). Two queries."""
+    lines_sql, params = _billing_lines_sql(scope)
+    summary_rows = _fetch(
+        f"SELECT week, code, COUNT(DISTINCT participant_id), SUM(sessions), SUM(days), "
+        f"SUM(minutes), SUM(units) FROM ({lines_sql}) l GROUP BY 1, 2 ORDER BY 1, 2", params)
+    last_week = replace(scope, date_from=max(scope.date_from, _mondays(scope)[1]))
+    rows = _fetch(*billing_lines_sql(last_week, limit=line_limit))
+    return BillingReport(
+        summary=[BillingSummary(week_start=w, service_code=c, participants=p, sessions=s,
+                                days=d, minutes=m, units=u)
+                 for w, c, p, s, d, m, u in summary_rows],
+        lines=[billing_line(row) for row in rows], line_count=rows[0][-1] if rows else 0,
+        rules=billing_rules(), lines_from=last_week.date_from)
+
+
+# --- 6. Staff load -------------------------------------------------------------------------
+
+@dataclass
+class StaffLoadRow:
+    clinician_id: int
+    clinician: str
+    sessions: int
+    session_minutes: int
+    participant_minutes: int
+
+    @property
+    def session_hours(self) -> Decimal:
+        return _hours(self.session_minutes)
+
+    @property
+    def participant_hours(self) -> Decimal:
+        return _hours(self.participant_minutes)
+
+
+def staff_load_report(*, scope: ReportScope) -> list[StaffLoadRow]:
+    """Per facilitator: sessions held, their hours, and participant-hours attended. Two
+    queries."""
+    sessions = TherapySession.objects.filter(
+        site_id__in=scope.site_ids, status=SessionStatus.SCHEDULED, facilitator__isnull=False,
+        local_date__gte=scope.date_from, local_date__lte=scope.held_until)
+    if scope.program_id or scope.track_id:
+        # A personal session counts for the track its participant is enrolled in.
+        enrolled = Enrollment.objects.filter(participant_id=OuterRef("participant_id"))
+        on_track = Q()
+        if scope.program_id:
+            enrolled = enrolled.filter(track__program_id=scope.program_id)
+            on_track &= Q(track__program_id=scope.program_id)
+        if scope.track_id:
+            enrolled = enrolled.filter(track_id=scope.track_id)
+            on_track &= Q(track_id=scope.track_id)
+        sessions = sessions.filter(on_track | Q(track__isnull=True) & Exists(enrolled))
+    if scope.clinician_id:
+        sessions = sessions.filter(facilitator_id=scope.clinician_id)
+    per_clinician = (
+        sessions.values("facilitator_id", "facilitator__first_name", "facilitator__last_name",
+                        "facilitator__username")
+        .order_by("facilitator__last_name", "facilitator__first_name", "facilitator_id")
+        .annotate(n=Count("pk"), minutes=Sum(Minutes(F("ends_at"), F("starts_at"))))
+    )
+    # Participant minutes by a second grouping over the same sessions' attendance, so the
+    # session sums above are not multiplied by the join.
+    attended = dict(
+        Attendance.objects.filter(session__in=sessions.values("pk"), status__in=ATTENDED)
+        .values("session__facilitator_id").order_by()
+        .annotate(m=Sum(Coalesce(F("minutes_attended"), _length(), output_field=FloatField())))
+        .values_list("session__facilitator_id", "m"))
+    rows = [row | {"participant_minutes": attended.get(row["facilitator_id"])}
+            for row in per_clinician]
+    return [
+        StaffLoadRow(
+            clinician_id=row["facilitator_id"],
+            clinician=(f"{row['facilitator__first_name']} {row['facilitator__last_name']}".strip()
+                       or row["facilitator__username"]),
+            sessions=row["n"], session_minutes=round(row["minutes"] or 0),
+            participant_minutes=round(row["participant_minutes"] or 0))
+        for row in rows
+    ]

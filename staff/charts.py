@@ -1,0 +1,114 @@
+"""Server-rendered SVG charts for the report pages: geometry here, markup in templates.
+
+Why our own: the charts are a handful of bars and lines. Rendering them as SVG in the page needs
+no script and no style attribute (sizes are SVG geometry attributes, colours are classes in
+static/css/reports.css), so they work under the strict Content-Security-Policy, print as
+vectors, and carry a <title>/<desc> text alternative next to a table with the same figures.
+pygal, the well-kept SVG package, embeds <style> and <script> blocks in its SVG and points
+tooltips at a script on a CDN by default; Chart.js and friends draw on a canvas with JavaScript.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+WIDTH = 640
+LABEL_WIDTH = 200
+BAR_HEIGHT = 22
+GAP = 8
+PLOT_WIDTH = WIDTH - LABEL_WIDTH - 70
+
+
+@dataclass
+class Bar:
+    label: str
+    value: float
+    display: str
+    y: float = 0
+    width: float = 0
+    text_x: float = 0
+    text_y: float = 0
+
+
+@dataclass
+class BarChart:
+    """Horizontal bars, one per label, scaled to the largest value (or to `scale_max`)."""
+
+    title: str
+    bars: list[Bar]
+    height: int
+    label_width: int = LABEL_WIDTH
+    width: int = WIDTH
+    bar_height: int = BAR_HEIGHT
+
+    @property
+    def description(self) -> str:
+        if not self.bars:
+            return "No figures in this range."
+        return "; ".join(f"{bar.label}: {bar.display}" for bar in self.bars) + "."
+
+
+def bar_chart(title: str, items: list[tuple[str, float | Decimal | None, str]],
+              *, scale_max: float | None = None) -> BarChart:
+    """`items`: (label, value, what to print). A value of None draws no bar but keeps the row."""
+    values = [float(value or 0) for _label, value, _display in items]
+    top = scale_max or max(values, default=0) or 1
+    bars = []
+    for index, ((label, _value, display), value) in enumerate(zip(items, values, strict=True)):
+        y = GAP + index * (BAR_HEIGHT + GAP)
+        width = round(PLOT_WIDTH * max(value, 0) / top, 1)
+        bars.append(Bar(label=label, value=value, display=display, y=y, width=width,
+                        text_x=LABEL_WIDTH + width + 6, text_y=y + BAR_HEIGHT * 0.7))
+    return BarChart(title=title, bars=bars, height=GAP + len(bars) * (BAR_HEIGHT + GAP) + GAP)
+
+
+@dataclass
+class Point:
+    label: str
+    value: float
+    x: float
+    y: float
+
+
+@dataclass
+class LineChart:
+    """A line over weeks: values from zero to the largest, labelled at a few ticks."""
+
+    title: str
+    points: list[Point]
+    ticks: list[Point] = field(default_factory=list)
+    width: int = WIDTH
+    height: int = 220
+    top: float = 0
+    left: int = 50
+    bottom: int = 190
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{p.x},{p.y}" for p in self.points)
+
+    @property
+    def description(self) -> str:
+        if not self.points:
+            return "No figures in this range."
+        low = min(self.points, key=lambda p: p.value)
+        high = max(self.points, key=lambda p: p.value)
+        return (f"{len(self.points)} weeks from {self.points[0].label} to "
+                f"{self.points[-1].label}: lowest {low.value:g} (week of {low.label}), highest "
+                f"{high.value:g} (week of {high.label}), last {self.points[-1].value:g}.")
+
+
+def line_chart(title: str, items: list[tuple[str, float]]) -> LineChart:
+    chart = LineChart(title=title, points=[])
+    top = max((float(v) for _label, v in items), default=0) or 1
+    chart.top = top
+    span = chart.width - chart.left - 20
+    step = span / max(len(items) - 1, 1)
+    plot = chart.bottom - 20
+    for index, (label, value) in enumerate(items):
+        chart.points.append(Point(label=label, value=float(value),
+                                  x=round(chart.left + index * step, 1),
+                                  y=round(chart.bottom - plot * float(value) / top, 1)))
+    every = max(len(chart.points) // 6, 1)
+    chart.ticks = chart.points[::every]
+    return chart
