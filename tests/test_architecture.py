@@ -1,5 +1,6 @@
 """The layers build one way (DESIGN.md): shell, accounts, audit, programs, participants,
-sessions, then reminders and reports (which never import each other), then the two faces, staff and portal, which never import each other.
+sessions, then reminders and reports (side by side, never importing each other), then the two
+faces, staff and portal, which never import each other either.
 Every import counts, at module level and inside functions alike: a module that imports
 against the order fails here, and so does a module without a docstring saying its job."""
 import ast
