@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from iop_clinic.links import public_url
+from accounts.lockout import lockout_response, user_is_locked_out
 from audit.services import audit_access
 from participants.models import PortalLinkPurpose
 from sessions.services.excuses import excuse_request
@@ -218,9 +219,14 @@ def sign_in_link_request(request):
 @require_http_methods(["GET", "POST"])
 def sign_in(request, token: str):
     # GET only shows a button: mail scanners that open links must not spend them.
-    if services.portal_link_find(token=token, purpose=PortalLinkPurpose.SIGN_IN) is None:
+    link = services.portal_link_find(token=token, purpose=PortalLinkPurpose.SIGN_IN)
+    if link is None:
         return _link_invalid(request)
     if request.method == "POST":
+        if user_is_locked_out(request, link.user):
+            # Someone is guessing this password: the lockout stands for every way in, and the
+            # link stays unspent for when it ends.
+            return lockout_response(request)
         try:
             link = services.portal_link_use(token=token, purpose=PortalLinkPurpose.SIGN_IN)
         except ValidationError:
