@@ -2,6 +2,7 @@
 import json
 import re
 
+from axes.helpers import get_client_ip_address
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
@@ -210,7 +211,8 @@ def invitation(request, token: str):
 def sign_in_link_request(request):
     form = SignInLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.portal_sign_in_link_send(email=form.cleaned_data["email"])
+        services.portal_sign_in_link_request(email=form.cleaned_data["email"],
+                                             client=get_client_ip_address(request) or "")
         return render(request, "portal/sign_in_link_sent.html")
     return render(request, "portal/sign_in_link_request.html", {"form": form})
 

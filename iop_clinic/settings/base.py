@@ -236,6 +236,14 @@ else:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# The cache holds only short-lived counters (the sign-in-link throttle). Redis when there is
+# one, so every web process counts together; otherwise this process's memory, enough for
+# the one runserver of `make run`.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "iop"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -327,6 +335,10 @@ ROLLING_SCHEDULE_HORIZON_WEEKS = env.int("ROLLING_SCHEDULE_HORIZON_WEEKS", defau
 # Participant portal: how long an emailed invitation and a sign-in link stay usable.
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
 PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=30)
+# "Email me a sign-in link": at most this many requests an hour for one address and from one
+# client (beyond them nothing is sent; the answer is the same). Counted in the cache.
+PORTAL_SIGN_IN_LINKS_PER_ADDRESS_HOUR = env.int("PORTAL_SIGN_IN_LINKS_PER_ADDRESS_HOUR", default=3)
+PORTAL_SIGN_IN_LINKS_PER_CLIENT_HOUR = env.int("PORTAL_SIGN_IN_LINKS_PER_CLIENT_HOUR", default=10)
 
 # Reports (reports/selectors.py; README "Reports"). Billing rules per service code:
 # "day" = one unit per day with at least min_minutes attended at sessions of that code;
