@@ -18,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from celery.contrib.testing.worker import start_worker
 from django.test import Client
+from django.urls import reverse
 
 from iop_clinic.celery_app import app as celery_app
 from tests import factories
@@ -189,7 +190,7 @@ def test_it_sends_an_invitation_after_answering_the_staff_member(settings, site,
     client = Client()
     client.force_login(front_desk)
     try:
-        response = client.post(f"/portal/staff/invite/{invitee.code}/")
+        response = client.post(reverse("portal_invite", args=[invitee.code]))
         # The relay holds each message 300 ms: sent inside the request, it would be here now.
         delivered_during_request = len(relay.messages)
         wait_for(lambda: len(relay.messages) == 1, timeout=30, what="the invitation email")
@@ -209,7 +210,7 @@ def test_it_answers_the_staff_member_while_the_relay_is_down(settings, site, fro
     client = Client()
     client.force_login(front_desk)
 
-    response = client.post(f"/portal/staff/invite/{invitee.code}/", follow=True)
+    response = client.post(reverse("portal_invite", args=[invitee.code]), follow=True)
 
     assert response.status_code == 200
     assert "Portal invitation sent." in response.content.decode()

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 # --- NUL bytes ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("url", [
-    "/admin/iop_sessions/reminder/?status__exact=%00",
+    "/admin/reminders/reminder/?status__exact=%00",
     "/admin/participants/participant/?q=a%00b",
     "/participants/?q=%00",
     "/?date=2026-03-02%00",
@@ -40,7 +40,7 @@ def test_it_answers_400_to_a_nul_byte_in_any_form_field(client, data):
 
 
 def test_it_lets_ordinary_requests_through(admin_client):
-    assert admin_client.get("/admin/iop_sessions/reminder/?status__exact=sent").status_code == 200
+    assert admin_client.get("/admin/reminders/reminder/?status__exact=sent").status_code == 200
     assert Client().post("/accounts/login/", {"username": "x", "password": "y"}).status_code == 200
 
 

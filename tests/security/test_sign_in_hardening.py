@@ -8,7 +8,7 @@ from axes.models import AccessAttempt
 from django.urls import reverse
 
 from participants.models import PortalLinkPurpose
-from portal import services as portal_services
+from participants import portal_accounts as portal_services
 from tests import factories
 
 pytestmark = pytest.mark.django_db
