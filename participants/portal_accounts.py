@@ -231,6 +231,13 @@ def calendar_token_revoke(*, participant: Participant) -> None:
     participant.calendar_token = None
 
 
+@transaction.atomic
+def calendar_address_set(*, participant: Participant, shows: bool) -> None:
+    """Whether the participant's calendar feed gives the site's street address (off by default)."""
+    Participant.objects.filter(pk=participant.pk).update(calendar_shows_address=shows)
+    participant.calendar_shows_address = shows
+
+
 def sms_consent_standing(participant: Participant) -> bool:
     return ContactConsent.objects.filter(participant=participant, channel=ConsentChannel.SMS,
                                          revoked_at__isnull=True).exists()

@@ -26,7 +26,7 @@ from .record import participant_record, record_filename
 from .access import participant_required
 from .feed import feed_render
 from .forms import (
-    ExcuseRequestForm, PortalSetPasswordForm, ReminderPreferencesForm,
+    CalendarAddressForm, ExcuseRequestForm, PortalSetPasswordForm, ReminderPreferencesForm,
     SignInLinkForm,
 )
 
@@ -108,6 +108,12 @@ def calendar(request):
             services.calendar_token_revoke(participant=participant)
             request.session.pop(_NEW_FEED_TOKEN, None)
             messages.success(request, "Your calendar link is turned off.")
+        elif request.POST.get("action") == "address":
+            form = CalendarAddressForm(request.POST)
+            if form.is_valid():
+                services.calendar_address_set(participant=participant,
+                                              shows=form.cleaned_data["shows_address"])
+                messages.success(request, "Your calendar setting is saved.")
         else:
             token = services.calendar_token_regenerate(participant=participant)
             request.session[_NEW_FEED_TOKEN] = token
@@ -118,6 +124,8 @@ def calendar(request):
         "participant": participant, "new_url": new_url,
         "webcal_url": re.sub(r"^https?://", "webcal://", new_url) if new_url else None,
         "has_feed": bool(participant.calendar_token), "nav": "calendar",
+        "address_form": CalendarAddressForm(
+            initial={"shows_address": participant.calendar_shows_address}),
     })
 
 
@@ -171,7 +179,7 @@ def feed(request, token: str):
         raise Http404
     state = selectors.portal_state(participant=participant)
     visits = selectors.visits_for(state=state, with_excuses=False)
-    response = HttpResponse(feed_render(state=state, visits=visits),
+    response = HttpResponse(feed_render(state=state, visits=visits, now=timezone.now()),
                             content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=900"
     response["X-Robots-Tag"] = "noindex"
