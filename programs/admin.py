@@ -76,7 +76,7 @@ class RoomAdmin(admin.ModelAdmin):
 class ProgramAdmin(admin.ModelAdmin):
     list_display = ("name", "level_of_care", "population", "duration_weeks", "min_weekly_hours",
                     "min_attendance_percent", "max_unexcused_absences", "is_active")
-    list_filter = ("is_active", "level_of_care", "population", "sites")
+    list_filter = ("is_active", "level_of_care", "population")
     search_fields = ("name",)
     filter_horizontal = ("sites",)
     fieldsets = (

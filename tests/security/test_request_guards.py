@@ -5,6 +5,7 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.roles import Role
 from tests import factories
 from tests.auth import sign_in
 
@@ -37,6 +38,18 @@ def test_it_answers_400_to_a_nul_byte_in_any_form_field(client, data):
 
     assert client.post("/accounts/login/", data).status_code == 400
     assert client.post("/portal/sign-in-link/", {"email": "a\x00@example.com"}).status_code == 400
+
+
+def test_it_refuses_a_nul_byte_in_a_staff_form_and_saves_nothing(site):
+    from participants.models import Participant
+
+    client = sign_in(Client(), factories.StaffFactory(role=Role.FRONT_DESK, sites=[site]))
+
+    response = client.post(reverse("participant_intake"),
+                           {"first_name": "Nul\x00", "last_name": "Byte", "record_number": "X1"})
+
+    assert response.status_code == 400
+    assert not Participant.objects.exists()
 
 
 def test_it_lets_ordinary_requests_through(admin_client):
