@@ -16,7 +16,8 @@ RULES = {
     "name": "Evening Adult IOP", "level_of_care": "2.1", "population": "adult",
     "duration_weeks": "12", "min_weekly_hours": "9", "min_attendance_percent": "80",
     "max_unexcused_absences": "6", "excused_notice_hours": "1",
-    "consecutive_absences_to_escalate": "2", "is_active": "on",
+    "consecutive_absences_to_escalate": "2", "marking_opens_minutes_before": "0",
+    "is_active": "on",
 }
 
 
