@@ -45,13 +45,13 @@ def expiry_reason(session, *, now: datetime) -> str | None:
     now_ts = now.timestamp()
     if session.get(USER_KIND) == PARTICIPANT:
         idle = timedelta(minutes=settings.PARTICIPANT_IDLE_TIMEOUT_MINUTES)
-        absolute = None
+        absolute = timedelta(hours=settings.PARTICIPANT_ABSOLUTE_TIMEOUT_HOURS)
     else:
         idle = timedelta(minutes=settings.STAFF_IDLE_TIMEOUT_MINUTES)
         absolute = timedelta(hours=settings.STAFF_ABSOLUTE_TIMEOUT_HOURS)
     if now_ts - last_seen >= idle.total_seconds():
         return "idle"
-    if absolute is not None and now_ts - login_at >= absolute.total_seconds():
+    if now_ts - login_at >= absolute.total_seconds():
         return "absolute"
     return None
 
@@ -71,7 +71,8 @@ def redirect_to_login(request: HttpRequest) -> HttpResponse:
 class SessionTimeoutMiddleware:
     """Automatic log-off: staff after STAFF_IDLE_TIMEOUT_MINUTES idle or
     STAFF_ABSOLUTE_TIMEOUT_HOURS after login; participants after PARTICIPANT_IDLE_TIMEOUT_MINUTES
-    idle. The request that arrives after the limit logs out and goes to the login page."""
+    idle or PARTICIPANT_ABSOLUTE_TIMEOUT_HOURS after login. The request that arrives after the
+    limit logs out and goes to the login page."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -52,6 +52,11 @@ class Participant(models.Model):
         editable=False,
         help_text=_("SHA-256 of the private calendar-feed token; the token itself is never stored."),
     )
+    calendar_shows_address = models.BooleanField(
+        _("calendar feed shows the street address"), default=False,
+        help_text=_("Off unless the participant turns it on in the portal: a calendar on a shared "
+                    "or synced phone should not say where they go."),
+    )
 
     class Meta:
         ordering = ["last_name", "first_name"]

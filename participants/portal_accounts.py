@@ -1,6 +1,8 @@
 """Portal accounts: invitations, sign-in links, the calendar-feed token and reminder choices."""
 import hashlib
+import logging
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from iop_clinic.links import public_url
+from accounts.throttle import sign_in_link_allowed
 from participants.models import (
     ConsentChannel, ConsentSource, ContactConsent, Participant, PortalLink, PortalLinkPurpose,
     ReminderChannels,
@@ -20,6 +23,9 @@ from participants.models import (
 from participants.services import consent_give, consent_revoke
 from participants.signals import reminder_inputs_changed
 
+from . import tasks
+
+logger = logging.getLogger(__name__)
 User = get_user_model()
 
 
@@ -43,11 +49,20 @@ def _new_username() -> str:
             return username
 
 
+def _void_unused_links(*, participant_id: int, purpose: str, now) -> None:
+    PortalLink.objects.filter(participant_id=participant_id, purpose=purpose,
+                              used_at__isnull=True, expires_at__gt=now,
+                              ).update(expires_at=now + timedelta(microseconds=1))
+
+
 def _link_create(*, participant: Participant, purpose: str, lifetime: timedelta, by) -> str:
     now = timezone.now()
-    # A newer link replaces older unused ones, so only the last email sent works.
-    PortalLink.objects.filter(participant=participant, purpose=purpose, used_at__isnull=True,
-                              expires_at__gt=now).update(expires_at=now + timedelta(microseconds=1))
+    if purpose == PortalLinkPurpose.INVITATION:
+        # Staff resend an invitation to start over: only the last one sent works.
+        _void_unused_links(participant_id=participant.pk, purpose=purpose, now=now)
+    # A sign-in link never voids an earlier one: anyone may ask for a link to any address,
+    # and a stranger's request must not break the link a participant is about to click. Each
+    # lives its 30 minutes; the throttle bounds how many there are; using one voids the rest.
     token = secrets.token_urlsafe(32)
     PortalLink.objects.create(
         participant=participant, user=participant.user, purpose=purpose,
@@ -66,12 +81,29 @@ def _send_neutral_email(*, participant: Participant, template: str, context: dic
         subject=subject, body=body, to=[participant.email],
         from_email=f'"{site.public_alias}" <{settings.DEFAULT_FROM_EMAIL}>',
     )
-    transaction.on_commit(lambda: message.send(fail_silently=False))
+    message.send(fail_silently=False)
+
+
+def _queue_after_commit(queue: Callable[[], object], *, what: str) -> None:
+    """Queue a portal email task once the transaction commits; never fail the request for it.
+
+    The request only queues (ids only, never an address), so the mail relay's speed, or its
+    being down, shows in no answer.
+    """
+    def enqueue() -> None:
+        try:
+            queue()
+        except Exception:
+            # A broker outage: the answer stays the same; the person can ask again.
+            logger.exception("portal %s email not queued", what)
+
+    transaction.on_commit(enqueue)
 
 
 @transaction.atomic
-def portal_invite(*, participant: Participant, by) -> PortalLink:
-    """Give the participant a portal login (unusable password) and email a set-password link."""
+def portal_invite(*, participant: Participant, by) -> None:
+    """Give the participant a portal login (unusable password) and, after commit, queue the
+    email with a set-password link (`portal_invitation_send` in a Celery task)."""
     if not participant.email:
         raise ValidationError("This participant has no email address on file; add one first.",
                               code="no_email")
@@ -88,35 +120,65 @@ def portal_invite(*, participant: Participant, by) -> PortalLink:
         participant.user.email = participant.email
         participant.user.save(update_fields=["email"])
     caller_copy.user = participant.user
-    token = _link_create(participant=participant, purpose=PortalLinkPurpose.INVITATION,
-                         lifetime=invitation_lifetime(), by=by)
-    path = reverse("portal-invitation", args=[token])
-    _send_neutral_email(participant=participant, template="portal_invitation", context={
-        "link": public_url(path),
-        "days": invitation_lifetime().days,
-    })
-    return PortalLink.objects.get(token_hash=token_hash(token))
+    participant_id, by_id = participant.pk, getattr(by, "pk", None)
+    _queue_after_commit(lambda: tasks.portal_invitation_send_task.delay(participant_id, by_id),
+                        what="invitation")
 
 
 @transaction.atomic
-def portal_sign_in_link_send(*, email: str) -> None:
-    """Email a short-lived sign-in link to each portal login with this address; silent otherwise.
+def portal_invitation_send(*, participant_id: int, by_id: int | None) -> bool:
+    """Mint an invitation link and email it, all or nothing: a relay error rolls the link back
+    (and the task tries again). False when there is no longer anyone to invite."""
+    participant = (Participant.objects.select_related("home_site", "user")
+                   .filter(pk=participant_id, user__isnull=False).exclude(email="").first())
+    if participant is None:
+        return False
+    token = _link_create(participant=participant, purpose=PortalLinkPurpose.INVITATION,
+                         lifetime=invitation_lifetime(),
+                         by=User.objects.filter(pk=by_id).first() if by_id else None)
+    _send_neutral_email(participant=participant, template="portal_invitation", context={
+        "link": public_url(reverse("portal-invitation", args=[token])),
+        "days": invitation_lifetime().days,
+    })
+    return True
 
-    The caller shows the same answer either way, so the form reveals nothing about who is in care.
+
+def portal_sign_in_link_request(*, email: str, client: str) -> None:
+    """"Email me a sign-in link": the same work and the same answer whoever the address is.
+
+    Counts the request against the address and the client (a few an hour each; over either
+    limit nothing is sent, silently), looks the address up, and queues one task with the ids
+    of the matching portal logins, an empty list when there are none: the request takes the
+    same path and time for a participant's address as for a stranger's, and the relay's speed
+    or outage never reaches the answer (42 CFR Part 2: being a patient is the secret).
     """
-    email = (email or "").strip()
-    if not email:
+    address = (email or "").strip()
+    if not address or not sign_in_link_allowed(address=address, client=client):
         return
-    matches = (Participant.objects.select_related("home_site", "user")
-               .filter(email__iexact=email, user__isnull=False, user__is_active=True))
-    for participant in matches:
-        token = _link_create(participant=participant, purpose=PortalLinkPurpose.SIGN_IN,
-                             lifetime=sign_in_link_lifetime(), by=None)
-        path = reverse("portal-sign-in", args=[token])
-        _send_neutral_email(participant=participant, template="portal_sign_in", context={
-            "link": public_url(path),
-            "minutes": int(sign_in_link_lifetime().total_seconds() // 60),
-        })
+    participant_ids = list(
+        Participant.objects.filter(email__iexact=address, user__isnull=False,
+                                   user__is_active=True)
+        .order_by("pk").values_list("pk", flat=True))
+    _queue_after_commit(lambda: tasks.portal_sign_in_links_send_task.delay(participant_ids),
+                        what="sign-in link")
+
+
+@transaction.atomic
+def portal_sign_in_link_send(*, participant_id: int) -> bool:
+    """Mint a short-lived sign-in link and email it, all or nothing. False when the login is
+    gone or disabled by now."""
+    participant = (Participant.objects.select_related("home_site", "user")
+                   .filter(pk=participant_id, user__isnull=False, user__is_active=True)
+                   .exclude(email="").first())
+    if participant is None:
+        return False
+    token = _link_create(participant=participant, purpose=PortalLinkPurpose.SIGN_IN,
+                         lifetime=sign_in_link_lifetime(), by=None)
+    _send_neutral_email(participant=participant, template="portal_sign_in", context={
+        "link": public_url(reverse("portal-sign-in", args=[token])),
+        "minutes": int(sign_in_link_lifetime().total_seconds() // 60),
+    })
+    return True
 
 
 def portal_link_find(*, token: str, purpose: str) -> PortalLink | None:
@@ -136,8 +198,12 @@ def portal_link_use(*, token: str, purpose: str) -> PortalLink:
     ).update(used_at=now)
     if spent != 1:
         raise ValidationError("This link has expired or was already used.", code="link_invalid")
-    return (PortalLink.objects.select_related("user", "participant")
-            .get(token_hash=token_hash(token)))
+    link = PortalLink.objects.select_related("user", "participant").get(
+        token_hash=token_hash(token))
+    if purpose == PortalLinkPurpose.SIGN_IN:
+        # Signed in: the other sign-in links still in a mailbox have done their job.
+        _void_unused_links(participant_id=link.participant_id, purpose=purpose, now=now)
+    return link
 
 
 @transaction.atomic
@@ -163,6 +229,13 @@ def calendar_token_regenerate(*, participant: Participant) -> str:
 def calendar_token_revoke(*, participant: Participant) -> None:
     Participant.objects.filter(pk=participant.pk).update(calendar_token=None)
     participant.calendar_token = None
+
+
+@transaction.atomic
+def calendar_address_set(*, participant: Participant, shows: bool) -> None:
+    """Whether the participant's calendar feed gives the site's street address (off by default)."""
+    Participant.objects.filter(pk=participant.pk).update(calendar_shows_address=shows)
+    participant.calendar_shows_address = shows
 
 
 def sms_consent_standing(participant: Participant) -> bool:

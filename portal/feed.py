@@ -1,9 +1,12 @@
 """The private calendar feed: neutral iCalendar events a phone can subscribe to without signing in.
 
 Nothing in it may reveal treatment (42 CFR Part 2): every event is an "Appointment" at the
-site's neutral alias and address, with no description, kind, topic or clinician.
+site's neutral alias (and its street address only if the participant turned that on), with no
+description, kind, topic or clinician. It carries the visits ahead and those of the last
+PAST_DAYS days: a phone keeps what it already has, and a leaked link shows less.
 """
 import uuid
+from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
 
@@ -12,6 +15,7 @@ from participants.models import Participant
 from .selectors import PortalState, Visit
 
 EVENT_TITLE = "Appointment"
+PAST_DAYS = 7
 # Namespace for event UIDs: stable per (participant, session), and opaque.
 _UID_NAMESPACE = uuid.UUID("3a1f6f0e-5c2b-4f57-9a51-8b0c3f3b2d11")
 
@@ -26,8 +30,9 @@ def _last_modified(visit: Visit):
     return max(changed, marked) if marked else changed
 
 
-def feed_render(*, state: PortalState, visits: list[Visit]) -> bytes:
+def feed_render(*, state: PortalState, visits: list[Visit], now: datetime) -> bytes:
     participant = state.participant
+    since = now - timedelta(days=PAST_DAYS)
     calendar = Calendar()
     calendar.add("prodid", "-//Appointments//EN")
     calendar.add("version", "2.0")
@@ -37,6 +42,8 @@ def feed_render(*, state: PortalState, visits: list[Visit]) -> bytes:
     calendar.add("x-published-ttl", "PT1H")
     for visit in visits:
         session = visit.session
+        if session.ends_at < since:
+            continue
         site = session.site
         event = Event()
         event.add("uid", event_uid(participant=participant, session_id=session.pk))
@@ -47,7 +54,8 @@ def feed_render(*, state: PortalState, visits: list[Visit]) -> bytes:
         event.add("last-modified", _last_modified(visit))
         # Seconds since 2020 grow with every change and stay well inside a 32-bit integer.
         event.add("sequence", max(0, int(_last_modified(visit).timestamp()) - 1_577_836_800))
-        event.add("location", ", ".join(p for p in (site.public_alias, site.address) if p))
+        address = site.address if participant.calendar_shows_address else ""
+        event.add("location", ", ".join(p for p in (site.public_alias, address) if p))
         event.add("status", "CANCELLED" if not visit.is_expected else "CONFIRMED")
         event.add("transp", "TRANSPARENT" if not visit.is_expected else "OPAQUE")
         calendar.add_component(event)

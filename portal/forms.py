@@ -30,6 +30,13 @@ class ReminderPreferencesForm(forms.Form):
     )
 
 
+class CalendarAddressForm(forms.Form):
+    shows_address = forms.BooleanField(
+        label="Show the street address in my calendar", required=False,
+        help_text="Off, each visit shows only the place's name. Anyone who sees your calendar "
+                  "would see the address too.")
+
+
 class ExcuseRequestForm(forms.Form):
     reason = forms.CharField(label="Why can't you come?", max_length=REASON_MAX_LENGTH,
                              widget=forms.Textarea(attrs={"rows": 4}))

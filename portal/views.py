@@ -2,6 +2,7 @@
 import json
 import re
 
+from axes.helpers import get_client_ip_address
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from iop_clinic.links import public_url
+from accounts.lockout import lockout_response, user_is_locked_out
 from audit.services import audit_access
 from participants.models import PortalLinkPurpose
 from sessions.services.excuses import excuse_request
@@ -24,7 +26,7 @@ from .record import participant_record, record_filename
 from .access import participant_required
 from .feed import feed_render
 from .forms import (
-    ExcuseRequestForm, PortalSetPasswordForm, ReminderPreferencesForm,
+    CalendarAddressForm, ExcuseRequestForm, PortalSetPasswordForm, ReminderPreferencesForm,
     SignInLinkForm,
 )
 
@@ -106,6 +108,12 @@ def calendar(request):
             services.calendar_token_revoke(participant=participant)
             request.session.pop(_NEW_FEED_TOKEN, None)
             messages.success(request, "Your calendar link is turned off.")
+        elif request.POST.get("action") == "address":
+            form = CalendarAddressForm(request.POST)
+            if form.is_valid():
+                services.calendar_address_set(participant=participant,
+                                              shows=form.cleaned_data["shows_address"])
+                messages.success(request, "Your calendar setting is saved.")
         else:
             token = services.calendar_token_regenerate(participant=participant)
             request.session[_NEW_FEED_TOKEN] = token
@@ -116,6 +124,8 @@ def calendar(request):
         "participant": participant, "new_url": new_url,
         "webcal_url": re.sub(r"^https?://", "webcal://", new_url) if new_url else None,
         "has_feed": bool(participant.calendar_token), "nav": "calendar",
+        "address_form": CalendarAddressForm(
+            initial={"shows_address": participant.calendar_shows_address}),
     })
 
 
@@ -169,7 +179,7 @@ def feed(request, token: str):
         raise Http404
     state = selectors.portal_state(participant=participant)
     visits = selectors.visits_for(state=state, with_excuses=False)
-    response = HttpResponse(feed_render(state=state, visits=visits),
+    response = HttpResponse(feed_render(state=state, visits=visits, now=timezone.now()),
                             content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=900"
     response["X-Robots-Tag"] = "noindex"
@@ -209,7 +219,8 @@ def invitation(request, token: str):
 def sign_in_link_request(request):
     form = SignInLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.portal_sign_in_link_send(email=form.cleaned_data["email"])
+        services.portal_sign_in_link_request(email=form.cleaned_data["email"],
+                                             client=get_client_ip_address(request) or "")
         return render(request, "portal/sign_in_link_sent.html")
     return render(request, "portal/sign_in_link_request.html", {"form": form})
 
@@ -218,9 +229,14 @@ def sign_in_link_request(request):
 @require_http_methods(["GET", "POST"])
 def sign_in(request, token: str):
     # GET only shows a button: mail scanners that open links must not spend them.
-    if services.portal_link_find(token=token, purpose=PortalLinkPurpose.SIGN_IN) is None:
+    link = services.portal_link_find(token=token, purpose=PortalLinkPurpose.SIGN_IN)
+    if link is None:
         return _link_invalid(request)
     if request.method == "POST":
+        if user_is_locked_out(request, link.user):
+            # Someone is guessing this password: the lockout stands for every way in, and the
+            # link stays unspent for when it ends.
+            return lockout_response(request)
         try:
             link = services.portal_link_use(token=token, purpose=PortalLinkPurpose.SIGN_IN)
         except ValidationError:

@@ -78,8 +78,10 @@ class ProgramAdmin(admin.ModelAdmin):
                     "min_attendance_percent", "max_unexcused_absences", "is_active")
     list_filter = ("is_active", "level_of_care", "population")
     search_fields = ("name",)
+    filter_horizontal = ("sites",)
     fieldsets = (
-        (None, {"fields": ("name", "level_of_care", "population", "duration_weeks", "is_active")}),
+        (None, {"fields": ("name", "level_of_care", "population", "duration_weeks", "is_active",
+                           "sites")}),
         (_("Completion rules"), {"fields": (
             "min_weekly_hours", "min_attendance_percent", "max_unexcused_absences",
             "excused_notice_hours", "consecutive_absences_to_escalate", "marking_opens_minutes_before",

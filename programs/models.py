@@ -134,6 +134,11 @@ class Program(models.Model):
                     "desk check people in as they arrive."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    sites = models.ManyToManyField(
+        Site, verbose_name=_("offered at"), related_name="programs", blank=True,
+        help_text=_("Sites that offer this program. It also belongs to every site that runs one "
+                    "of its tracks. Staff see and edit only their sites' programs."),
+    )
 
     class Meta:
         ordering = ["name"]

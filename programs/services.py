@@ -7,14 +7,22 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .models import Program, Track, WeeklySlot
+from .models import Program, Site, Track, WeeklySlot
 
 
 @transaction.atomic
-def program_save(*, program: Program) -> Program:
-    """Create or update a program after checking every field and constraint."""
+def program_save(*, program: Program, sites: Iterable[Site] | None = None,
+                 editor_site_ids: Iterable[int] = ()) -> Program:
+    """Create or update a program after checking every field and constraint.
+
+    `sites` is the editor's choice of where the program is offered among their own sites
+    (`editor_site_ids`); sites the editor does not work at keep their say unchanged.
+    """
     program.full_clean()
     program.save()
+    if sites is not None:
+        others = list(program.sites.exclude(pk__in=list(editor_site_ids)))
+        program.sites.set([*others, *sites])
     return program
 
 

@@ -29,6 +29,7 @@ from accounts.models import User
 from accounts.roles import Role
 from participants.models import Enrollment, Participant
 from programs.models import Site, Track
+from programs.selectors import programs_at
 from sessions.models import FollowUp, TherapySession
 
 
@@ -153,6 +154,15 @@ def get_session_or_404(user: User, pk: int) -> object:
                                           "session_type", "participant"),
         pk=pk,
     )
+
+
+def programs_for(user: User) -> QuerySet:
+    """Programs offered at one of my sites or running a track there."""
+    return programs_at(site_ids=site_ids_for(user))
+
+
+def get_program_or_404(user: User, pk: int) -> object:
+    return get_object_or_404(programs_for(user), pk=pk)
 
 
 def get_track_or_404(user: User, pk: int) -> object:

@@ -47,6 +47,28 @@ def _require_marked_services(request):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with no counters (the sign-in-link throttle) left by another."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in the calling process, so an in-process test sees the whole chain."""
+    from celery import current_app
+
+    conf = current_app.conf
+    before = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager, conf.task_eager_propagates = True, True
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = before
+
+
+@pytest.fixture(autouse=True)
 def sms_outbox():
     """Texts sent through the in-memory SMS backend (the test settings' default) in this test."""
     from reminders.channels.sms import outbox

@@ -72,12 +72,19 @@ class RoomFactory(DjangoModelFactory):
 class ProgramFactory(DjangoModelFactory):
     class Meta:
         model = Program
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Adult IOP {n}")
     level_of_care = "2.1"
     population = "adult"
     duration_weeks = 12
     min_weekly_hours = Decimal(9)
+
+    @factory.post_generation
+    def sites(self, create, extracted, **kwargs):
+        """ProgramFactory(sites=[site]): the sites that offer it."""
+        if create and extracted:
+            self.sites.set(extracted)
 
 
 class SessionTypeFactory(DjangoModelFactory):

@@ -8,7 +8,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from participants.portal_accounts import portal_invite, portal_sign_in_link_send
+from participants.portal_accounts import portal_invite, portal_sign_in_link_request
 from sessions.services.attendance import attendance_mark
 from tests import factories
 from tests.auth import sign_in
@@ -24,7 +24,8 @@ def _links(message) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def _public_base(settings):
+def _public_base(settings, eager_celery):
+    # Portal emails go out from Celery tasks queued after commit; here they run in-process.
     settings.PUBLIC_BASE_URL = BASE
 
 
@@ -37,7 +38,7 @@ def test_it_links_every_email_to_the_public_base_url(site, clinician, front_desk
         attendance_mark(attendance=row, status="absent", by=front_desk)  # staff notice
         portal_invite(participant=carol, by=clinician)
     with django_capture_on_commit_callbacks(execute=True):
-        portal_sign_in_link_send(email="carol@mail.example.com")
+        portal_sign_in_link_request(email="carol@mail.example.com", client="192.0.2.1")
 
     links = [link for message in mail.outbox for link in _links(message)]
     assert len(mail.outbox) == 3 and len(links) == 3

@@ -67,10 +67,14 @@ MIDDLEWARE = [
     "iop_clinic.security.headers.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A NUL in a query string or form field is refused before anything reads it (400).
+    "iop_clinic.security.nul_bytes.RejectNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Under everything below, so it sees the final response (and the user) of every page.
+    "iop_clinic.security.no_store.NoStoreWhenSignedInMiddleware",
     "django_otp.middleware.OTPMiddleware",
     # Log-off first: an expired session must not reach the two-factor gate or any view.
     "accounts.middleware.SessionTimeoutMiddleware",
@@ -232,6 +236,14 @@ else:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# The cache holds only short-lived counters (the sign-in-link throttle). Redis when there is
+# one, so every web process counts together; otherwise this process's memory, enough for
+# the one runserver of `make run`.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "iop"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -323,6 +335,10 @@ ROLLING_SCHEDULE_HORIZON_WEEKS = env.int("ROLLING_SCHEDULE_HORIZON_WEEKS", defau
 # Participant portal: how long an emailed invitation and a sign-in link stay usable.
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
 PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=30)
+# "Email me a sign-in link": at most this many requests an hour for one address and from one
+# client (beyond them nothing is sent; the answer is the same). Counted in the cache.
+PORTAL_SIGN_IN_LINKS_PER_ADDRESS_HOUR = env.int("PORTAL_SIGN_IN_LINKS_PER_ADDRESS_HOUR", default=3)
+PORTAL_SIGN_IN_LINKS_PER_CLIENT_HOUR = env.int("PORTAL_SIGN_IN_LINKS_PER_CLIENT_HOUR", default=10)
 
 # Reports (reports/selectors.py; README "Reports"). Billing rules per service code:
 # "day" = one unit per day with at least min_minutes attended at sessions of that code;
@@ -383,8 +399,6 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-# The absolute staff limit; SessionTimeoutMiddleware enforces the shorter idle limits.
-SESSION_COOKIE_AGE = env.int("STAFF_ABSOLUTE_TIMEOUT_HOURS", default=12) * 3600
 
 # django-csp 4: no inline script or style; a page that needs a script block uses the nonce
 # ({{ request.csp_nonce }} / {{ CSP_NONCE }}). Bootstrap's JS sets styles through the CSSOM,
@@ -417,6 +431,9 @@ PERMISSIONS_POLICY = {
 STAFF_IDLE_TIMEOUT_MINUTES = env.int("STAFF_IDLE_TIMEOUT_MINUTES", default=30)
 STAFF_ABSOLUTE_TIMEOUT_HOURS = env.int("STAFF_ABSOLUTE_TIMEOUT_HOURS", default=12)
 PARTICIPANT_IDLE_TIMEOUT_MINUTES = env.int("PARTICIPANT_IDLE_TIMEOUT_MINUTES", default=60)
+PARTICIPANT_ABSOLUTE_TIMEOUT_HOURS = env.int("PARTICIPANT_ABSOLUTE_TIMEOUT_HOURS", default=12)
+# The longer absolute limit; SessionTimeoutMiddleware enforces each kind's own limits.
+SESSION_COOKIE_AGE = max(STAFF_ABSOLUTE_TIMEOUT_HOURS, PARTICIPANT_ABSOLUTE_TIMEOUT_HOURS) * 3600
 
 # --- Lockout (django-axes) ----------------------------------------------------------------
 # By username whatever the address: a password guesser rotating IPs still locks the account.
@@ -431,11 +448,16 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 # Don't put the username or address of every attempt into the log lines.
 AXES_VERBOSE = False
+# Cuts a username to the 255 characters axes stores, so an overlong one is a plain failed
+# sign-in instead of a database error.
+AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
 
 # --- Two-factor (django-otp) ----------------------------------------------------------------
 # The issuer shows in the staff member's authenticator app; kept neutral on purpose.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Clinic staff")
 OTP_STATIC_THROTTLE_FACTOR = 1
+# The admin never shows a device's secret key (our TOTPDeviceAdmin drops the QR views too).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 TWO_FACTOR_RECOVERY_CODE_COUNT = 10
 
 # --- Audit (django-auditlog) ----------------------------------------------------------------

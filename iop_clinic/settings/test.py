@@ -8,6 +8,9 @@ DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="test-only-secret-key-not-for-production")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Each test starts with an empty cache (tests/conftest.py), which only memory gives cheaply;
+# tests of the Redis cache switch CACHES themselves.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Never a real provider, whatever a developer's .env says. Tests that watch a Celery worker in
 # another process set TEST_SMS_BACKEND=reminders.channels.sms.FileBackend (and SMS_FILE_PATH).
 _TEST_SMS_BACKENDS = ("reminders.channels.sms.InMemoryBackend", "reminders.channels.sms.FileBackend")

@@ -7,15 +7,36 @@ from django.utils.translation import gettext_lazy as _
 from accounts.roles import Role
 
 from programs.models import Program, Room, SessionKind, SessionType, Site, Track, WeeklySlot
+from programs.selectors import programs_at
 
 
 class ProgramForm(forms.ModelForm):
+    """A program's rules, and which of the editor's sites offer it."""
+
+    offered_at = forms.ModelMultipleChoiceField(
+        label=_("Offered at"), queryset=Site.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("It also belongs to every site that runs one of its tracks."))
+
     class Meta:
         model = Program
         fields = ["name", "level_of_care", "population", "duration_weeks", "min_weekly_hours",
                   "min_attendance_percent", "max_unexcused_absences", "excused_notice_hours",
                   "consecutive_absences_to_escalate", "marking_opens_minutes_before",
                   "is_active"]
+
+    def __init__(self, *args, site_ids, **kwargs):
+        super().__init__(*args, **kwargs)
+        mine = Site.objects.filter(pk__in=site_ids).order_by("name")
+        self.fields["offered_at"].queryset = mine
+        if self.instance.pk:
+            self.fields["offered_at"].initial = list(
+                self.instance.sites.filter(pk__in=site_ids).values_list("pk", flat=True))
+        else:
+            # A new program must belong somewhere the editor works, or nobody could see it.
+            self.fields["offered_at"].required = True
+            self.fields["offered_at"].error_messages["required"] = _(
+                "Choose at least one of your sites.")
 
 
 def staff_at(site_ids, roles=None):
@@ -43,7 +64,7 @@ class TrackForm(forms.ModelForm):
     def __init__(self, *args, site_ids, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = Site.objects.filter(pk__in=site_ids)
-        self.fields["program"].queryset = Program.objects.order_by("name")
+        self.fields["program"].queryset = programs_at(site_ids=site_ids).order_by("name")
         self.fields["lead_clinician"].queryset = staff_at(site_ids,
                                                           [Role.CLINICIAN, Role.DIRECTOR])
 

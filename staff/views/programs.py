@@ -2,16 +2,15 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from staff.access import director_required, site_ids_for
+from staff.access import director_required, get_program_or_404, site_ids_for
 from iop_clinic.forms import add_service_errors
 
 from participants.selectors import track_seats
 from programs import selectors
 from staff.forms.programs import ProgramForm
-from programs.models import Program
 from programs.services import program_save
 
 
@@ -29,11 +28,13 @@ def program_list(request: HttpRequest) -> HttpResponse:
 
 @director_required
 def program_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    program = get_object_or_404(Program, pk=pk) if pk else None
-    form = ProgramForm(request.POST or None, instance=program)
+    program = get_program_or_404(request.user, pk) if pk else None
+    site_ids = site_ids_for(request.user)
+    form = ProgramForm(request.POST or None, instance=program, site_ids=site_ids)
     if request.method == "POST" and form.is_valid():
         try:
-            program_save(program=form.save(commit=False))
+            program_save(program=form.save(commit=False),
+                         sites=form.cleaned_data["offered_at"], editor_site_ids=site_ids)
         except ValidationError as error:
             add_service_errors(form, error)
         else:

@@ -77,7 +77,8 @@ def participant(clinic):
     return participant
 
 
-def test_it_accepts_an_invitation_and_sets_a_password(phone, live_server, clinic, settings):
+def test_it_accepts_an_invitation_and_sets_a_password(phone, live_server, clinic, settings,
+                                                      eager_celery):
     settings.PUBLIC_BASE_URL = live_server.url
     carol = factories.ParticipantFactory(home_site=clinic["site"], first_name="Carol",
                                          email="carol@mail.example.com")

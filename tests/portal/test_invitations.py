@@ -15,6 +15,11 @@ from .conftest import PROGRAM_NAME
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _emails_sent_in_process(eager_celery):
+    """The emails go out from Celery tasks queued after commit; here they run in-process."""
+
+
 @pytest.fixture
 def carol(site, track):
     participant = factories.ParticipantFactory(home_site=site, first_name="Carol",
@@ -116,11 +121,14 @@ def test_it_keeps_a_weak_password_out_and_the_link_alive(client, carol, clinicia
     assert PortalLink.objects.get().used_at is None
 
 
-def test_it_honours_the_invitation_lifetime_setting(settings, carol, clinician):
+def test_it_honours_the_invitation_lifetime_setting(settings, carol, clinician,
+                                                   django_capture_on_commit_callbacks):
     settings.PORTAL_INVITATION_DAYS = 2
 
-    link = portal_invite(participant=carol, by=clinician)
+    with django_capture_on_commit_callbacks(execute=True):
+        portal_invite(participant=carol, by=clinician)
 
+    link = PortalLink.objects.get()
     assert link.expires_at - link.created_at == dt.timedelta(days=2)
 
 

@@ -4,7 +4,6 @@ import os
 import shutil
 
 import pytest
-from celery import current_app
 from django.db import connection as django_connection
 
 from reminders.channels import sms
@@ -22,16 +21,6 @@ def _sms_in_memory(settings):
     sms.outbox.clear()
     yield
     sms.outbox.clear()
-
-
-@pytest.fixture
-def eager_celery():
-    """Tasks run in the calling process, so an in-process test sees the whole chain."""
-    conf = current_app.conf
-    before = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = before
 
 
 def make_participant(site, *, channels="both", consent=True, **kwargs):

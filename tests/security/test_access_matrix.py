@@ -51,6 +51,7 @@ pytestmark = pytest.mark.django_db
 
 PERSONAS = ("director", "clinician", "front_desk", "clinician_b", "participant_a",
             "participant_b", "anonymous")
+PROGRAM_PERSONAS = ("director_no_site", "director_b")
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 NOW = dt.datetime(2026, 3, 11, 12, 0, tzinfo=NY)
@@ -67,7 +68,9 @@ class E:
 
     def __post_init__(self) -> None:
         expected = tuple(self.answers.split())
-        assert len(expected) == len(PERSONAS), f"{self.answers!r} needs {len(PERSONAS)} answers"
+        assert len(expected) in (len(PERSONAS), len(PROGRAM_PERSONAS)), (
+            f"{self.answers!r} needs {len(PERSONAS)} answers ({len(PROGRAM_PERSONAS)} in "
+            "PROGRAM_MATRIX)")
         object.__setattr__(self, "expected", expected)
 
 
@@ -177,6 +180,21 @@ MATRIX: dict[str, E] = {
                                method="POST"),
 }
 
+# Program URLs, asked again by two more directors: one with no site, one of site B. A program
+# belongs to the sites that offer it or run its tracks, so site A's program and track answer
+# them 404 (its edit page refuses a POST as well); lists and new-item forms show their own.
+PROGRAM_MATRIX: dict[str, E] = {
+    "program_list": E("200 200"),
+    "program_create": E("200 200"),
+    "program_edit": E("404 404", lambda w: [w.track_a.program_id]),
+    "program_edit POST": E("404 404", lambda w: [w.track_a.program_id], method="POST"),
+    "track_create": E("200 200"),
+    "track_edit": E("404 404", lambda w: [w.track_a.pk]),
+    "track_detail": E("404 404", lambda w: [w.track_a.pk]),
+    "schedule_generate": E("404 404", lambda w: [w.track_a.pk]),
+    "closure_list": E("200 200"),
+}
+
 # Nobody above is an admin user (is_staff), so the admin sends everyone to its sign-in page.
 ADMIN_DEFAULT = E("admin admin admin admin admin admin admin")
 ADMIN_EXCEPTIONS: dict[str, E] = {
@@ -281,10 +299,16 @@ def build_world() -> World:
         "clinician": factories.StaffFactory(role=Role.CLINICIAN, sites=[site_a]),
         "front_desk": factories.StaffFactory(role=Role.FRONT_DESK, sites=[site_a]),
         "clinician_b": factories.StaffFactory(role=Role.CLINICIAN, sites=[site_b]),
+        # Only asked about program URLs (PROGRAM_MATRIX).
+        "director_no_site": factories.StaffFactory(role=Role.DIRECTOR, sites=[]),
+        "director_b": factories.StaffFactory(role=Role.DIRECTOR, sites=[site_b]),
     }
+    # Each site runs its own program: site A's belongs to site A alone.
     program = factories.ProgramFactory(excused_notice_hours=24)
+    program_b = factories.ProgramFactory(excused_notice_hours=24)
     track_a = factories.TrackFactory(site=site_a, program=program, start_date=dt.date(2026, 3, 2))
-    track_b = factories.TrackFactory(site=site_b, program=program, start_date=dt.date(2026, 3, 2))
+    track_b = factories.TrackFactory(site=site_b, program=program_b,
+                                     start_date=dt.date(2026, 3, 2))
     past_a = _session(track_a, dt.date(2026, 3, 9))
     session_a = _session(track_a, dt.date(2026, 3, 16))
     _session(track_b, dt.date(2026, 3, 16))
@@ -357,9 +381,10 @@ def ask(world: World, persona: str, method: str, url: str) -> tuple[str, bool]:
     return answer_of(response), changed
 
 
-def check(world: World, key: str, entry: E, url: str) -> list[str]:
+def check(world: World, key: str, entry: E, url: str,
+          personas: tuple[str, ...] = PERSONAS) -> list[str]:
     problems = []
-    for persona, expected in zip(PERSONAS, entry.expected):
+    for persona, expected in zip(personas, entry.expected, strict=True):
         may_change = expected.endswith("*")
         expected = expected.rstrip("*")
         answer, changed = ask(world, persona, entry.method, url)
@@ -394,6 +419,29 @@ def test_it_answers_each_visitor_as_the_matrix_says(world, key):
 
     with time_machine.travel(NOW, tick=False):
         problems = check(world, key, entry, url)
+
+    assert not problems, "\n".join(problems)
+
+
+def program_url_names() -> set[str]:
+    """Every page under /programs/: programs, their tracks, schedules and closures."""
+    return {p.key for p in all_patterns() if p.route.startswith("programs/")}
+
+
+def test_it_asks_every_program_url_of_the_directors_of_no_site_and_another_site():
+    assert program_url_names() >= {"program_list", "program_edit", "track_edit"}
+    asked = {key.split()[0] for key in PROGRAM_MATRIX}
+    assert asked == program_url_names()
+
+
+@pytest.mark.parametrize("key", sorted(PROGRAM_MATRIX))
+def test_it_keeps_programs_to_their_sites(world, key):
+    entry = PROGRAM_MATRIX[key]
+    name = key.split()[0]
+    url = reverse(name, args=entry.args(world))
+
+    with time_machine.travel(NOW, tick=False):
+        problems = check(world, key, entry, url, personas=PROGRAM_PERSONAS)
 
     assert not problems, "\n".join(problems)
 

@@ -29,7 +29,7 @@ def _fits(page, name):
 
 def test_a_director_builds_a_track_previews_and_generates_twelve_weeks(tablet, live_server,
                                                                         site, director):
-    program = factories.ProgramFactory(name="Adult IOP")
+    program = factories.ProgramFactory(name="Adult IOP", sites=[site])
     group = factories.SessionTypeFactory(name="Process group")
     room = factories.RoomFactory(site=site, name="Room A")
     start = _next_monday(site)

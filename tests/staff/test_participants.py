@@ -35,7 +35,8 @@ def test_it_answers_an_htmx_search_with_the_results_only(as_front_desk, site):
     assert "<html" in restored.content.decode()
 
 
-@pytest.mark.parametrize("q", ["x" * 500, "%", "' OR 1=1 --", "\x00"])
+# A NUL byte is answered 400 at the door (tests/security/test_request_guards.py).
+@pytest.mark.parametrize("q", ["x" * 500, "%", "' OR 1=1 --"])
 def test_it_survives_odd_search_input(as_front_desk, q):
     assert as_front_desk.get(reverse("participant_search"), {"q": q}).status_code == 200
 

@@ -43,8 +43,8 @@ def _slot(session_type, room, **overrides):
     return slot
 
 
-def test_it_lets_a_director_create_and_edit_a_program(as_director):
-    response = as_director.post(reverse("program_create"), PROGRAM)
+def test_it_lets_a_director_create_and_edit_a_program(as_director, site):
+    response = as_director.post(reverse("program_create"), {**PROGRAM, "offered_at": [site.pk]})
     assert response.status_code == 302
     program = Program.objects.get(name="Evening Adult IOP")
     assert program.min_weekly_hours == 9  # the ASAM default for adult IOP
@@ -58,15 +58,16 @@ def test_it_lets_a_director_create_and_edit_a_program(as_director):
 @pytest.mark.parametrize("bad", [{"duration_weeks": "99"}, {"duration_weeks": "-1"},
                                  {"min_attendance_percent": "150"}, {"name": ""},
                                  {"level_of_care": "9"}, {"min_weekly_hours": "abc"}])
-def test_it_shows_field_errors_for_a_bad_program_and_saves_nothing(as_director, bad):
-    response = as_director.post(reverse("program_create"), {**PROGRAM, **bad})
+def test_it_shows_field_errors_for_a_bad_program_and_saves_nothing(as_director, site, bad):
+    response = as_director.post(reverse("program_create"),
+                                {**PROGRAM, "offered_at": [site.pk], **bad})
     assert response.status_code == 200
     assert "is-invalid" in response.content.decode()
     assert not Program.objects.exists()
 
 
 def test_it_creates_a_track_with_its_weekly_slots(as_director, site, clinician):
-    program = factories.ProgramFactory()
+    program = factories.ProgramFactory(sites=[site])
     room = factories.RoomFactory(site=site)
     group = factories.SessionTypeFactory()
     data = _track_post(program, site, clinician, slots=[
@@ -82,7 +83,7 @@ def test_it_creates_a_track_with_its_weekly_slots(as_director, site, clinician):
 
 
 def test_it_refuses_a_room_at_another_site(as_director, site, other_site):
-    program = factories.ProgramFactory()
+    program = factories.ProgramFactory(sites=[site])
     other_site.staff.add(*site.staff.all())  # the director sees both sites' rooms
     far_room = factories.RoomFactory(site=other_site)
     data = _track_post(program, site, slots=[_slot(factories.SessionTypeFactory(), far_room)])
@@ -93,7 +94,7 @@ def test_it_refuses_a_room_at_another_site(as_director, site, other_site):
 
 
 def test_it_refuses_an_individual_session_type_in_a_timetable(as_director, site):
-    program = factories.ProgramFactory()
+    program = factories.ProgramFactory(sites=[site])
     individual = factories.SessionTypeFactory(kind="individual")
     data = _track_post(program, site, slots=[_slot(individual, None)])
     response = as_director.post(reverse("track_create"), data)
@@ -102,7 +103,7 @@ def test_it_refuses_an_individual_session_type_in_a_timetable(as_director, site)
 
 
 def test_it_refuses_two_slots_at_the_same_start(as_director, site):
-    program = factories.ProgramFactory()
+    program = factories.ProgramFactory(sites=[site])
     group = factories.SessionTypeFactory()
     data = _track_post(program, site, slots=[_slot(group, None), _slot(group, None)])
     response = as_director.post(reverse("track_create"), data)
@@ -114,7 +115,7 @@ def test_it_refuses_two_slots_at_the_same_start(as_director, site):
                                  {"start_date": "someday"}, {"site": "999999"},
                                  {"mode": "rolling", "end_date": "2020-01-01"}])
 def test_it_shows_field_errors_for_a_bad_track(as_director, site, bad):
-    program = factories.ProgramFactory()
+    program = factories.ProgramFactory(sites=[site])
     response = as_director.post(reverse("track_create"), {**_track_post(program, site), **bad})
     assert response.status_code == 200
     assert "is-invalid" in response.content.decode() or "alert-danger" in response.content.decode()
@@ -122,7 +123,7 @@ def test_it_shows_field_errors_for_a_bad_track(as_director, site, bad):
 
 
 def test_it_survives_a_broken_management_form(as_director, site):
-    program = factories.ProgramFactory()
+    program = factories.ProgramFactory(sites=[site])
     data = _track_post(program, site)
     del data["slots-TOTAL_FORMS"]
     response = as_director.post(reverse("track_create"), data)
@@ -187,10 +188,12 @@ def test_it_keeps_fixed_query_budgets(as_director, site, size, django_assert_max
 @pytest.mark.parametrize("tracks", [0, 8])
 def test_it_keeps_a_fixed_query_budget_on_the_program_form(as_director, site, tracks,
                                                           django_assert_max_num_queries):
-    program = factories.ProgramFactory()
+    program = factories.ProgramFactory(sites=[site])
     for _ in range(tracks):
         factories.TrackFactory(site=site, program=program)
-    with django_assert_max_num_queries(7):
+    # 7 before programs belonged to sites; +2: the director's sites to offer it at, and which
+    # of them already do.
+    with django_assert_max_num_queries(9):
         assert as_director.get(reverse("program_edit", args=[program.pk])).status_code == 200
 
 

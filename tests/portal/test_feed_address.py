@@ -1,0 +1,62 @@
+"""The calendar feed gives the street address only when the participant turns it on in the
+portal: a synced or shared phone calendar should not say where they go."""
+import pytest
+from django.urls import reverse
+from icalendar import Calendar
+
+from participants.models import Participant
+from participants.portal_accounts import calendar_token_regenerate
+
+pytestmark = pytest.mark.django_db
+
+
+def feed_text(client, participant) -> str:
+    token = calendar_token_regenerate(participant=participant)
+    response = client.get(reverse("portal-feed", args=[token]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def locations(text: str) -> set[str]:
+    return {str(e["LOCATION"]) for e in Calendar.from_ical(text).walk("VEVENT")}
+
+
+def test_it_leaves_the_street_address_out_by_default(client, alice, site, now):
+    text = feed_text(client, alice)
+
+    assert locations(text) == {site.public_alias}
+    assert site.address.split()[0] not in text
+
+
+def test_it_adds_the_address_once_the_participant_turns_it_on(alice_client, alice, site, now):
+    page = alice_client.get(reverse("portal-calendar"))
+    assert "Show the street address in my calendar" in page.content.decode()
+
+    response = alice_client.post(reverse("portal-calendar"),
+                                 {"action": "address", "shows_address": "on"})
+
+    assert response.status_code == 302
+    assert Participant.objects.get(pk=alice.pk).calendar_shows_address
+    alice.refresh_from_db()
+    assert locations(feed_text(alice_client, alice)) == {f"{site.public_alias}, {site.address}"}
+    page = alice_client.get(reverse("portal-calendar")).content.decode()
+    assert 'id="id_shows_address" checked' in page
+
+
+def test_it_takes_the_address_out_again(alice_client, alice, site, now):
+    Participant.objects.filter(pk=alice.pk).update(calendar_shows_address=True)
+
+    alice_client.post(reverse("portal-calendar"), {"action": "address"})
+
+    alice.refresh_from_db()
+    assert not alice.calendar_shows_address
+    assert locations(feed_text(alice_client, alice)) == {site.public_alias}
+
+
+def test_it_keeps_the_setting_to_the_participant_alone(client, alice, bob, site, now):
+    client.force_login(bob.user)
+    client.post(reverse("portal-calendar"), {"action": "address", "shows_address": "on"})
+
+    alice.refresh_from_db()
+    assert not alice.calendar_shows_address
+    assert locations(feed_text(client, alice)) == {site.public_alias}
