@@ -222,8 +222,12 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
     )
 
 
-def clinic_find() -> Clinic:
-    """The Clinic of a database build_clinic filled earlier (bench/web.py --reuse)."""
+def clinic_find(*, new_feed_token: bool = True) -> Clinic:
+    """The Clinic of a database build_clinic filled earlier (bench/web.py --reuse).
+
+    The feed token is stored hashed only, so a new one is made unless `new_feed_token` is off
+    (then the feed page of the returned Clinic answers 404).
+    """
     from django.db.models import Count
 
     from participants.models import Participant
@@ -242,6 +246,7 @@ def clinic_find() -> Clinic:
         track_ids=[t.pk for t in tracks], clinician_username=tracks[0].lead_clinician.username,
         admin_username="bench-admin", portal_username="bench-portal",
         portal_participant_code=str(portal_person.code),
-        feed_token=calendar_token_regenerate(participant=portal_person),
+        feed_token=(calendar_token_regenerate(participant=portal_person)
+                    if new_feed_token else "no-token"),
         large_session_id=large.pk, chart_participant_code=str(people[TRACKS]), seconds=0.0,
     )

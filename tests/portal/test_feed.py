@@ -3,6 +3,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from icalendar import Calendar
 
 from participants.portal_accounts import calendar_token_regenerate
@@ -11,6 +12,10 @@ from sessions.models import Attendance, TherapySession
 from .conftest import PROGRAM_NAME, SLOT_TITLE, attendance_at
 
 pytestmark = pytest.mark.django_db
+
+
+def now_at():
+    return timezone.now()
 
 
 def _feed(client, token):
@@ -36,7 +41,9 @@ def test_it_serves_one_neutral_event_per_session(client, alice, schedule, site,
     calendar = Calendar.from_ical(response.content)
     assert str(calendar["X-WR-CALNAME"]) == site.public_alias
     events = _events(response)
-    assert len(events) == len(schedule) == Attendance.objects.filter(participant=alice).count()
+    recent = [s for s in schedule if s.ends_at >= now_at() - dt.timedelta(days=7)]
+    assert len(events) == len(recent) == Attendance.objects.filter(
+        participant=alice, session__in=recent).count()
     assert {str(e["SUMMARY"]) for e in events} == {"Appointment"}
     assert all(str(e["LOCATION"]) == f"{site.public_alias}, {site.address}" for e in events)
     assert all("DESCRIPTION" not in e for e in events)
@@ -48,6 +55,18 @@ def test_it_serves_one_neutral_event_per_session(client, alice, schedule, site,
     for secret in (PROGRAM_NAME, "IOP", SLOT_TITLE, "group", "workshop", "individual", "family",
                    "LADC", staff.last_name, alice.last_name, "Room 2B", "Relapse"):
         assert secret.lower() not in text.lower(), secret
+
+
+def test_it_leaves_visits_over_for_more_than_a_week_out_of_the_feed(client, alice, schedule,
+                                                                     now):
+    now.shift(dt.timedelta(days=14))
+    token = calendar_token_regenerate(participant=alice)
+
+    starts = {e.decoded("DTSTART") for e in _events(_feed(client, token))}
+
+    cutoff = now_at() - dt.timedelta(days=7)
+    assert starts == {s.starts_at for s in schedule if s.ends_at >= cutoff}
+    assert len(starts) < len(schedule)
 
 
 def test_it_keeps_uids_stable_and_bumps_sequence_on_change(now, client, alice, schedule):
@@ -125,7 +144,11 @@ def test_it_serves_only_follow_ups_in_the_future_after_discharge(client, alice, 
     events = _events(_feed(client, token))
 
     assert all(e.decoded("DTSTART") < dt.datetime(2026, 3, 11, 17, tzinfo=dt.UTC) for e in events)
-    assert len(events) == 4  # the past visits stay as history
+    # The past visits of the last week stay as history.
+    recent_past = Attendance.objects.filter(
+        participant=alice, session__ends_at__gte=now_at() - dt.timedelta(days=7),
+        session__ends_at__lt=now_at())
+    assert len(events) == recent_past.count() > 0
 
 
 def test_it_keeps_the_feed_on_a_fixed_query_budget(client, alice, bob, track, room, now,
@@ -139,7 +162,11 @@ def test_it_keeps_the_feed_on_a_fixed_query_budget(client, alice, bob, track, ro
     attendance_expect(enrollments=[alice.enrollments.get()])
     with django_assert_max_num_queries(4):
         response = _feed(client, token)
-    assert len(_events(response)) == 15
+    in_feed = Attendance.objects.filter(participant=alice,
+                                        session__ends_at__gte=now_at() - dt.timedelta(days=7))
+    assert len(_events(response)) == in_feed.count() == 13  # of 15: two ended over a week ago
+
+
 
 
 def test_it_shows_a_new_link_once_and_a_reload_keeps_it_working(client, alice, schedule):
