@@ -59,11 +59,12 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
     from django.utils import timezone
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from iop_clinic.accounts.roles import Role
+    from accounts.roles import Role
     from participants.models import ContactConsent, Enrollment, Participant
-    from portal.services import calendar_token_regenerate
+    from participants.portal_accounts import calendar_token_regenerate
     from programs.models import Program, Room, SessionType, Site, Track, WeeklySlot
-    from sessions.models import Attendance, ReminderPolicy, TherapySession
+    from reminders.models import ReminderPolicy
+    from sessions.models import Attendance, TherapySession
     from sessions.services.schedule import schedule_generate
 
     started = time.perf_counter()
@@ -179,7 +180,7 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
         """, {"recent": today - dt.timedelta(days=7)})
         # Reminders: one day-before email and one same-day SMS per visit day.
         cursor.execute("""
-            INSERT INTO iop_sessions_reminder
+            INSERT INTO reminders_reminder
                 (participant_id, site_id, visit_date, kind, channel, status, reason, detail,
                  due_at, send_before, attempts, claimed_at, sent_at, provider_message_id, body,
                  created_at, updated_at)
@@ -231,7 +232,7 @@ def clinic_find(*, new_feed_token: bool = True) -> Clinic:
     from django.db.models import Count
 
     from participants.models import Participant
-    from portal.services import calendar_token_regenerate
+    from participants.portal_accounts import calendar_token_regenerate
     from programs.models import Site, Track
     from sessions.models import TherapySession
 

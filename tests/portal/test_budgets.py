@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.selectors import HISTORY_LIMIT
-from portal.services import calendar_token_regenerate
+from participants.portal_accounts import calendar_token_regenerate
 from sessions.services.expected import attendance_expect
 
 from .conftest import make_sessions
