@@ -35,6 +35,7 @@ from sessions.services.attendance import (
     session_markable_error,
 )
 from sessions.services.followups import followup_resolve
+from staff.calendar_rows import calendar_lines
 from staff.roster_rows import roster_rows
 
 SEARCH_PAGE_SIZE = 25
@@ -70,6 +71,8 @@ def week_calendar(request: HttpRequest) -> HttpResponse:
     for name, delta in (("previous", -7), ("next", 7)):
         query["week"] = (week_start + timedelta(days=delta)).isoformat()
         links[name] = query.urlencode()
+    for day in days:
+        day.lines = calendar_lines(sessions=day.sessions, zone=chosen.zone)
     return render(request, "staff/sessions/calendar.html", {
         "form": form, "site": chosen, "days": days, "week_start": week_start,
         "week_end": week_start + timedelta(days=6), "today": today, "links": links,
