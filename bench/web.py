@@ -334,6 +334,7 @@ def main() -> None:
            "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
            "DJANGO_SECURE_SSL_REDIRECT": "false",
+           "PUBLIC_BASE_URL": "https://clinic.example.org",
            "SMS_BACKEND": sms_backend(),
            "EMAIL_URL": "", "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
            "DJANGO_STATIC_ROOT": str(workdir / "static"),

@@ -33,6 +33,7 @@ def production_env(static_root: Path) -> dict[str, str]:
         # No TLS proxy in front of this test server.
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_STATIC_ROOT": str(static_root),
+        "PUBLIC_BASE_URL": "https://clinic.example.org",
         "DATABASE_URL": (f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:"
                          f"{db['PORT'] or 5432}/{db['NAME']}"),
         "SMS_BACKEND": settings.SMS_BACKEND,
@@ -100,4 +101,6 @@ def test_it_serves_hashed_compressed_static_files_and_pages(gunicorn):
     assert response.headers["Content-Security-Policy"]
 
     with get(f"{base_url}/healthz") as response:
-        assert json.loads(response.read()) == {"status": "ok", "database": "ok", "broker": "ok"}
+        health = json.loads(response.read())
+    # No Celery worker runs here, so the whole is "degraded"; this process itself serves.
+    assert (health["database"], health["broker"]) == ("ok", "ok")

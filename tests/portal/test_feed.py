@@ -167,8 +167,6 @@ def test_it_keeps_the_feed_on_a_fixed_query_budget(client, alice, bob, track, ro
     assert len(_events(response)) == in_feed.count() == 13  # of 15: two ended over a week ago
 
 
-
-
 def test_it_shows_a_new_link_once_and_a_reload_keeps_it_working(client, alice, schedule):
     """Issue 13, item 10: post/redirect/get; reloading re-issues nothing."""
     client.force_login(alice.user)
