@@ -65,7 +65,6 @@ def roster_rows(*, session: TherapySession, attendances: list[Attendance],
                 ) -> list[RosterRow]:
     urls = RosterUrls(session)
     zone = session.site.zone
-    duration = str(session.duration_minutes)
     labels = [(value, str(label)) for value, label in choices]
     status_labels = {value: str(label) for value, label in AttendanceStatus.choices}
     forms = forms or {}
@@ -95,8 +94,9 @@ def roster_rows(*, session: TherapySession, attendances: list[Attendance],
             status_label=status_labels.get(status, status), buttons=buttons,
             pk=str(attendance.pk), name=attendance.participant.full_name,
             minutes_text=f"{minutes} min" if minutes is not None else "",
-            minutes_value=(str(minutes) if minutes is not None
-                           else duration if status == AttendanceStatus.EXPECTED else ""),
+            # The session's length is only a placeholder: a late arrival must not silently
+            # get the whole session.
+            minutes_value=str(minutes) if minutes is not None else "",
             marked_text=marked_text, can_mark=status != AttendanceStatus.CANCELLED))
     return rows
 
