@@ -24,13 +24,46 @@ def database_ok() -> bool:
         return False
 
 
+# One broker connection per thread, kept between checks: a load balancer asks every few
+# seconds, and connecting each time cost more than the rest of the check. Each check still
+# talks to the broker (a Redis PING), so a broker that went away is reported at once.
+_broker = threading.local()
+
+
+def _broker_connection():
+    url = celery_app.conf.broker_write_url or celery_app.conf.broker_url
+    conn = getattr(_broker, "connection", None)
+    if conn is not None and getattr(_broker, "url", None) != url:
+        _broker_forget()
+        conn = None
+    if conn is None:
+        conn = celery_app.connection_for_write()
+        conn.ensure_connection(max_retries=1, timeout=2)
+        _broker.connection, _broker.url = conn, url
+    return conn
+
+
+def _broker_forget() -> None:
+    conn = getattr(_broker, "connection", None)
+    _broker.connection = None
+    if conn is not None:
+        try:
+            conn.release()
+        except Exception:  # already broken; nothing more to release
+            logger.debug("healthz: releasing a broken broker connection failed", exc_info=True)
+
+
 def broker_ok() -> bool:
     try:
-        with celery_app.connection_for_write() as conn:
+        conn = _broker_connection()
+        if conn.transport_cls == "redis" or conn.transport.driver_type == "redis":
+            conn.default_channel.client.ping()
+        else:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True
     except Exception:  # any failure to reach the broker is "down"
         logger.warning("healthz: broker check failed", exc_info=True)
+        _broker_forget()
         return False
 
 

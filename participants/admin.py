@@ -4,7 +4,12 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
-from iop_clinic.admin_mixins import ReadOnlyModelAdmin, SharedChoicesInlineMixin, changelist_url
+from iop_clinic.admin_mixins import (
+    FastChangelistMixin,
+    ReadOnlyModelAdmin,
+    SharedChoicesInlineMixin,
+    changelist_url,
+)
 
 from .models import (
     ContactConsent,
@@ -85,7 +90,7 @@ class StandingConsentFilter(admin.SimpleListFilter):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(admin.ModelAdmin):
+class ParticipantAdmin(FastChangelistMixin, admin.ModelAdmin):
     list_display = ("record_number", "last_name", "first_name", "home_site", "active_track",
                     "primary_clinician", "reminder_channels", "created_at")
     list_display_links = ("record_number", "last_name")

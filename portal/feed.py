@@ -3,7 +3,7 @@
 Nothing in it may reveal treatment (42 CFR Part 2): every event is an "Appointment" at the
 site's neutral alias (and its street address only if the participant turned that on), with no
 description, kind, topic or clinician. It carries the visits ahead and those of the last
-PAST_DAYS days: a phone keeps what it already has, and a leaked link shows less.
+FEED_PAST_DAYS days (portal/selectors.py): a phone keeps what it already has, and a leaked link shows less.
 """
 import uuid
 from datetime import datetime, timedelta
@@ -12,10 +12,9 @@ from icalendar import Calendar, Event
 
 from participants.models import Participant
 
-from .selectors import PortalState, Visit
+from .selectors import FEED_PAST_DAYS, PortalState, Visit
 
 EVENT_TITLE = "Appointment"
-PAST_DAYS = 7
 # Namespace for event UIDs: stable per (participant, session), and opaque.
 _UID_NAMESPACE = uuid.UUID("3a1f6f0e-5c2b-4f57-9a51-8b0c3f3b2d11")
 
@@ -32,7 +31,7 @@ def _last_modified(visit: Visit):
 
 def feed_render(*, state: PortalState, visits: list[Visit], now: datetime) -> bytes:
     participant = state.participant
-    since = now - timedelta(days=PAST_DAYS)
+    since = now - timedelta(days=FEED_PAST_DAYS)
     calendar = Calendar()
     calendar.add("prodid", "-//Appointments//EN")
     calendar.add("version", "2.0")

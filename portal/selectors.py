@@ -16,6 +16,12 @@ from reminders.models import Reminder, ReminderStatus
 from sessions.selectors.ledger import hours_ledger
 from sessions.services.excuses import excuse_deadline
 
+# The portal home shows this many past visits, newest first; "My record" has them all.
+HISTORY_LIMIT = 10
+# The calendar feed carries the visits ahead and those of the last FEED_PAST_DAYS days: a phone
+# keeps the events it already has, so the feed need not repeat the whole history every hour.
+FEED_PAST_DAYS = 7
+
 
 @dataclass
 class Visit:
@@ -141,12 +147,20 @@ def _visible(attendance: Attendance, *, state: PortalState, now: datetime) -> bo
 
 
 def visits_for(*, state: PortalState, with_excuses: bool = True,
-               now: datetime | None = None) -> list[Visit]:
+               now: datetime | None = None, ending_after: datetime | None = None,
+               session_id: int | None = None) -> list[Visit]:
+    """The participant's visits in time order: all of them, or those whose session ends after
+    `ending_after`, or the one at `session_id`. One query (two with the excuses)."""
     now = now or timezone.now()
     zone = state.participant.zone
     fallback = state.enrollment.track.program if state.enrollment else None
     visits = []
-    for attendance in _attendances(state.participant, with_excuses=with_excuses):
+    attendances = _attendances(state.participant, with_excuses=with_excuses)
+    if ending_after is not None:
+        attendances = attendances.filter(session__ends_at__gte=ending_after)
+    if session_id is not None:
+        attendances = attendances.filter(session_id=session_id)
+    for attendance in attendances:
         if not _visible(attendance, state=state, now=now):
             continue
         session = attendance.session
@@ -165,19 +179,33 @@ def visits_for(*, state: PortalState, with_excuses: bool = True,
     return visits
 
 
+def history_for(*, state: PortalState, now: datetime | None = None,
+                limit: int = HISTORY_LIMIT) -> list[Visit]:
+    """The latest `limit` visits already over, newest first. One query whatever the history."""
+    now = now or timezone.now()
+    zone = state.participant.zone
+    attendances = (_attendances(state.participant, with_excuses=False)
+                   .filter(session__ends_at__lt=now)
+                   .order_by("-session__starts_at", "-session__pk")[:limit])
+    return [Visit(attendance=a, starts=a.session.starts_at.astimezone(zone),
+                  ends=a.session.ends_at.astimezone(zone)) for a in attendances]
+
+
 def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
 def schedule_for(*, state: PortalState, visits: list[Visit] | None = None,
-                 now: datetime | None = None) -> Schedule:
-    """Next visit first, then the rest of this week, then later weeks; past visits as history."""
+                 history: list[Visit] | None = None, now: datetime | None = None) -> Schedule:
+    """Next visit first, then the rest of this week, then later weeks; the latest past visits
+    (`history`, else those among `visits`, at most HISTORY_LIMIT) as history."""
     now = now or timezone.now()
     today = now.astimezone(state.participant.zone).date()
     if visits is None:
-        visits = visits_for(state=state, now=now)
+        visits = visits_for(state=state, now=now, ending_after=now)
     upcoming = [v for v in visits if v.session.ends_at >= now]
-    history = [v for v in visits if v.session.ends_at < now][::-1]
+    if history is None:
+        history = [v for v in visits if v.session.ends_at < now][::-1][:HISTORY_LIMIT]
 
     days: "OrderedDict[date, VisitDay]" = OrderedDict()
     for visit in upcoming:

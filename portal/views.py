@@ -1,6 +1,7 @@
 """Portal pages. Each view: find the visitor's own object through `access`, call one service."""
 import json
 import re
+from datetime import timedelta
 
 from axes.helpers import get_client_ip_address
 from django.contrib import messages
@@ -42,10 +43,13 @@ def _error_text(error: ValidationError) -> str:
 def home(request):
     audit_access(request=request, obj=request.participant, what="portal: schedule")
     state = selectors.portal_state(participant=request.participant)
-    visits = selectors.visits_for(state=state)
+    now = timezone.now()
+    # Only what the page shows: the visits ahead and the latest few past ones.
+    visits = selectors.visits_for(state=state, now=now, ending_after=now)
+    history = selectors.history_for(state=state, now=now)
     return render(request, "portal/home.html", {
         "state": state,
-        "schedule": selectors.schedule_for(state=state, visits=visits),
+        "schedule": selectors.schedule_for(state=state, visits=visits, history=history, now=now),
         "progress": selectors.progress_for(state=state),
         "nav": "home",
     })
@@ -137,7 +141,7 @@ _NEW_FEED_TOKEN = "portal_new_feed_token"
 @require_http_methods(["GET", "POST"])
 def excuse(request, session_id: int):
     state = selectors.portal_state(participant=request.participant)
-    visit = next((v for v in selectors.visits_for(state=state) if v.session.pk == session_id), None)
+    visit = next(iter(selectors.visits_for(state=state, session_id=session_id)), None)
     if visit is None:
         raise Http404
     audit_access(request=request, obj=request.participant, what="portal: excuse request")
@@ -178,8 +182,12 @@ def feed(request, token: str):
     if participant is None:
         raise Http404
     state = selectors.portal_state(participant=participant)
-    visits = selectors.visits_for(state=state, with_excuses=False)
-    response = HttpResponse(feed_render(state=state, visits=visits, now=timezone.now()),
+    now = timezone.now()
+    # The database leaves out what the feed would drop anyway (older than FEED_PAST_DAYS).
+    visits = selectors.visits_for(
+        state=state, with_excuses=False,
+        ending_after=now - timedelta(days=selectors.FEED_PAST_DAYS))
+    response = HttpResponse(feed_render(state=state, visits=visits, now=now),
                             content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=900"
     response["X-Robots-Tag"] = "noindex"

@@ -15,10 +15,18 @@ sits in the queue all race for one UPDATE, and only the winner sends.
 Transient channel errors put the row back to pending with a later due_at (exponential backoff)
 while the visit has not begun: the retry lives in the database like every other schedule, not
 in an ETA task the broker could lose or redeliver.
+
+A send task delivers a batch: `reminders_deliver` reads everything the re-checks need once per
+batch (the claimed rows with their participants and sites, the visit days, enrollments, SMS
+consents, other sites and their policies: a fixed number of queries whatever the batch size),
+then decides, hands off and records each row with its own compare-and-set, exactly as
+`reminder_deliver` does for one row. One row's exception stays that row's.
 """
 import logging
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
@@ -39,7 +47,7 @@ from . import timing
 from .eligibility import channel_problem, sms_consented
 from .messages import Message, render, revealing_words
 from .planner import reminder_policies
-from .visits import visit_on
+from .visits import VisitDays, visit_days
 
 logger = logging.getLogger(__name__)
 
@@ -60,55 +68,171 @@ class Ready:
     deadline: datetime
 
 
+@dataclass
+class BatchFacts:
+    """What the re-checks of one batch need, read once: visit days (with enrollments), SMS
+    consents, and the site and policy of every visit."""
+    visits: VisitDays
+    sms_consent: set[int]
+    sites: dict[int, Site]
+    policies: dict[int, ReminderPolicy]
+
+    @classmethod
+    def read(cls, reminders: list[Reminder]) -> "BatchFacts":
+        if not reminders:
+            return cls(VisitDays({}, set(), set()), set(), {}, {})
+        starts, ends = [], []
+        for reminder in reminders:
+            zone = reminder.participant.zone
+            starts.append(datetime.combine(reminder.visit_date, datetime.min.time(), tzinfo=zone))
+            ends.append(datetime.combine(reminder.visit_date + timedelta(days=1),
+                                         datetime.min.time(), tzinfo=zone))
+        participants = {r.participant_id: r.participant for r in reminders}
+        visits = visit_days(participants=participants.values(), starts_from=min(starts),
+                            starts_until=max(ends))
+        sms_ids = [r.participant_id for r in reminders if r.channel == ReminderChannel.SMS]
+        sms_consent = sms_consented(participant_ids=sms_ids) if sms_ids else set()
+        sites = {r.site_id: r.site for r in reminders}
+        other_ids = {v.site_id for v in visits.visits.values()} - sites.keys()
+        if other_ids:
+            sites.update(Site.objects.select_related("reminder_policy").in_bulk(other_ids))
+        policies = {}
+        for site in sites.values():
+            try:
+                policies[site.pk] = site.reminder_policy
+            except ReminderPolicy.DoesNotExist:
+                pass
+        missing = sites.keys() - policies.keys()
+        if missing:
+            policies.update(reminder_policies(site_ids=missing))
+        return cls(visits, sms_consent, sites, policies)
+
+
 def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> str:
     """Send one claimed reminder if it is still wanted. Returns an outcome code (never PII).
 
     Any exception before the channel call puts the row back to pending before it propagates;
     after the channel call the row stays `sending` unless its result could be recorded."""
     now = now or timezone.now()
-    handed_off = False
+    outcomes = _deliver_batch([reminder_id], now=now, isolate=False)
+    return outcomes.get(reminder_id, "not_claimed")
+
+
+def reminders_deliver(*, reminder_ids: Iterable[int], now: datetime | None = None,
+                      outcomes: Counter | None = None) -> Counter:
+    """Deliver a batch of claimed reminders; returns how many ended each way (outcome codes).
+
+    Reads once per batch, writes per row. A row that raises is put back to pending (or left
+    `sending` if the channel was called), logged by exception type only, counted as "error",
+    and the rest of the batch goes on. `outcomes`, when given, is filled as rows finish, so a
+    caller stopped by a time limit still knows how far it got."""
+    now = now or timezone.now()
+    outcomes = Counter() if outcomes is None else outcomes
+    _deliver_batch([int(i) for i in reminder_ids], now=now, isolate=True, tally=outcomes)
+    return outcomes
+
+
+class _Outcomes(dict):
+    """Each row's outcome, counted into `tally` as soon as it is known."""
+
+    def __init__(self, tally: Counter | None) -> None:
+        super().__init__()
+        self.tally = tally
+
+    def __setitem__(self, reminder_id: int, outcome: str) -> None:
+        super().__setitem__(reminder_id, outcome)
+        if self.tally is not None:
+            self.tally[outcome] += 1
+
+
+def _deliver_batch(reminder_ids: list[int], *, now: datetime, isolate: bool,
+                   tally: Counter | None = None) -> dict[int, str]:
+    outcomes = _Outcomes(tally)
+    claimed = _claimed(reminder_ids)
+    for reminder_id in set(reminder_ids) - {r.pk for r in claimed}:
+        outcomes[reminder_id] = "not_claimed"  # sent, settled or re-claimed by another task
+    readable = []
+    for reminder in claimed:
+        try:
+            reminder.participant.zone  # bad data here must stop this row, not the batch
+        except Exception as exc:
+            outcomes[reminder.pk] = _row_failed(reminder.pk, exc, now=now, isolate=isolate)
+            continue
+        readable.append(reminder)
     try:
-        reminder = _claimed(reminder_id)
-        if reminder is None:
-            return "not_claimed"
-        decision = reminder_check(reminder=reminder, now=now)
-        if isinstance(decision, Verdict):
-            return decision.outcome if _settle(reminder_id, decision, now=now) else "not_claimed"
-        if not _hand_off(reminder_id, now=now):
-            return "not_claimed"
-        handed_off = True
-        return _send_and_record(decision, now=now)
+        facts = BatchFacts.read(readable)
     except Exception:
-        if not handed_off:
-            _release_after_error(reminder_id, now=now)
+        for reminder in readable:
+            _release_after_error(reminder.pk, now=now)
         raise
+    for reminder in readable:
+        handed_off = False
+        try:
+            decision = reminder_check(reminder=reminder, now=now, facts=facts)
+            if isinstance(decision, Verdict):
+                outcomes[reminder.pk] = (decision.outcome if _settle(reminder.pk, decision, now=now)
+                                         else "not_claimed")
+                continue
+            if not _hand_off(reminder.pk, now=now):
+                outcomes[reminder.pk] = "not_claimed"
+                continue
+            handed_off = True
+            outcomes[reminder.pk] = _send_and_record(decision, now=now)
+        except Exception as exc:
+            if handed_off:
+                if not isolate or not _isolatable(exc):
+                    raise
+                outcomes[reminder.pk] = _row_logged(reminder.pk, exc)
+            else:
+                outcomes[reminder.pk] = _row_failed(reminder.pk, exc, now=now, isolate=isolate)
+    return outcomes
 
 
-def _claimed(reminder_id: int) -> Reminder | None:
-    return Reminder.objects.select_related(
+def _isolatable(exc: Exception) -> bool:
+    # A time limit stops the whole batch; anything else is this row's problem.
+    return type(exc).__name__ != "SoftTimeLimitExceeded"
+
+
+def _row_failed(reminder_id: int, exc: Exception, *, now: datetime, isolate: bool) -> str:
+    _release_after_error(reminder_id, now=now)
+    if not isolate or not _isolatable(exc):
+        raise exc
+    return _row_logged(reminder_id, exc)
+
+
+def _row_logged(reminder_id: int, exc: Exception) -> str:
+    # The exception's text may quote a name or a number: log its type only.
+    logger.error("reminder %s raised %s", reminder_id, type(exc).__name__)
+    drop_broken_connection()
+    return "error"
+
+
+def _claimed(reminder_ids: list[int]) -> list[Reminder]:
+    return list(Reminder.objects.select_related(
         "participant__home_site", "site__reminder_policy",
-    ).filter(pk=reminder_id, status=ReminderStatus.CLAIMED).first()
+    ).filter(pk__in=reminder_ids, status=ReminderStatus.CLAIMED).order_by("pk"))
 
 
-def reminder_check(*, reminder: Reminder, now: datetime) -> Verdict | Ready:
-    """Every re-check before sending, in order, and the rendered message. Reads only."""
+def reminder_check(*, reminder: Reminder, now: datetime,
+                   facts: BatchFacts | None = None) -> Verdict | Ready:
+    """Every re-check before sending, in order, and the rendered message. Reads only (nothing
+    at all when the batch's `facts` are given)."""
+    facts = facts or BatchFacts.read([reminder])
     participant = reminder.participant
-    visit, reason = visit_on(participant=participant, day=reminder.visit_date)
+    key: tuple[int, date] = (participant.pk, reminder.visit_date)
+    visit = facts.visits.visits.get(key)
+    reason = "" if visit is not None else facts.visits.missing_reason(key)
     if visit is not None and now >= visit.first_start:
         reason = ReminderReason.PAST_DEADLINE
     if not reason:
         reason = channel_problem(
             participant=participant, channel=reminder.channel,
-            sms_consent=participant.pk in sms_consented(participant_ids=[participant.pk]))
+            sms_consent=participant.pk in facts.sms_consent)
     if reason:
         return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
 
-    site = reminder.site if reminder.site_id == visit.site_id else Site.objects.get(
-        pk=visit.site_id)
-    try:
-        policy = site.reminder_policy
-    except ReminderPolicy.DoesNotExist:
-        policy = reminder_policies(site_ids=[site.pk])[site.pk]
+    site = facts.sites[visit.site_id]
+    policy = facts.policies[site.pk]
     # Every channel: due times are planned outside quiet hours, so a row inside them was
     # claimed late (workers or the sweeper were down). Wait for the morning if still in time.
     later = timing.next_allowed(now=now, zone=participant.zone, policy=policy)

@@ -7,7 +7,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import OperationalError
 
-from .delivery import drop_broken_connection, reminder_deliver
+from .delivery import reminders_deliver
 from .planner import reminders_plan
 from .sweeper import reminders_sweep
 
@@ -28,18 +28,10 @@ def reminders_sweep_task() -> None:
 def reminders_send(reminder_ids: list[int]) -> None:
     outcomes: Counter[str] = Counter()
     try:
-        for reminder_id in reminder_ids:
-            try:
-                outcomes[reminder_deliver(reminder_id=int(reminder_id))] += 1
-            except SoftTimeLimitExceeded:
-                raise
-            except Exception as exc:
-                # One row's failure stays that row's (delivery has put it back to pending, or
-                # left it "sending" if the channel was called); the rest of the batch goes on.
-                # The exception's text may quote a name or a number: log its type only.
-                outcomes["error"] += 1
-                logger.error("reminder %s raised %s", reminder_id, type(exc).__name__)
-                drop_broken_connection()
+        # Reads once for the whole batch, then a compare-and-set per row; one row's error
+        # stays that row's (delivery puts it back to pending, or leaves it "sending" if the
+        # channel was called) and the rest of the batch goes on.
+        reminders_deliver(reminder_ids=reminder_ids, outcomes=outcomes)
     except SoftTimeLimitExceeded:
         # Rows not reached are still "claimed"; the sweeper returns them once the claim is stale.
         logger.warning("reminder batch stopped at the time limit after %s", sum(outcomes.values()))

@@ -85,6 +85,8 @@ class TherapySession(models.Model):
         indexes = [
             models.Index(fields=["site", "starts_at"], name="session_site_start_idx"),
             models.Index(fields=["track", "starts_at"], name="session_track_start_idx"),
+            # The day list, the week calendar and the at-risk box ask by local date (and site).
+            models.Index(fields=["local_date", "site"], name="session_day_site_idx"),
         ]
 
     def __str__(self) -> str:
@@ -154,7 +156,11 @@ class Attendance(models.Model):
                 name="attendance_minutes_only_when_attended",
             ),
         ]
-        indexes = [models.Index(fields=["participant", "status"], name="attendance_part_status_idx")]
+        indexes = [
+            models.Index(fields=["participant", "status"], name="attendance_part_status_idx"),
+            # Counts per session and status (day list, calendar) answered from the index alone.
+            models.Index(fields=["session", "status"], name="attendance_session_status_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.participant} at {self.session}: {self.get_status_display()}"

@@ -329,3 +329,22 @@ def test_it_shows_change_pages_with_inlines_within_a_fixed_query_budget(
     assert response.status_code == 200
     formsets = response.context["inline_admin_formsets"]
     assert sum(f.formset.initial_form_count() for f in formsets) == inline_rows
+
+
+@pytest.mark.django_db
+def test_it_renders_the_participants_selection_checkboxes_as_django_does(admin_client):
+    from django.contrib.admin import site
+    from django.forms import CheckboxInput
+
+    from participants.models import Participant
+
+    person = factories.ParticipantFactory()
+    admin_class = site._registry[Participant]
+    django_markup = CheckboxInput(
+        {"class": "action-select",
+         "aria-label": f"Select this object for an action - {person}"},
+        lambda value: False,
+    ).render("_selected_action", str(person.pk))
+    assert admin_class.action_checkbox(person) == django_markup
+    page = admin_client.get("/admin/participants/participant/").content.decode()
+    assert django_markup in page

@@ -76,3 +76,40 @@ def test_it_reports_ok_while_a_worker_answers_and_remembers_it_briefly(client, s
         settings.HEALTHZ_WORKER_PING_TIMEOUT = 0.3
         wait_for(lambda: client.get("/healthz").json()["status"] == "degraded", timeout=10,
                  what="healthz to notice the worker is gone")
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_it_keeps_one_broker_connection_across_checks(client):
+    import redis
+    from django.conf import settings
+
+    server = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.get("/healthz")
+    before = server.info("stats")["total_connections_received"]
+
+    for _ in range(5):
+        assert client.get("/healthz").json()["broker"] == "ok"
+
+    assert server.info("stats")["total_connections_received"] - before == 0
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_it_notices_a_broker_that_went_away_after_a_check(client, tmp_path, broker_url):
+    from tests.reminders.processes import PrivateRedis
+
+    broker = PrivateRedis(tmp_path)
+    broker.start()
+    broker_url(broker.url)
+    try:
+        assert client.get("/healthz").json()["broker"] == "ok"
+        broker.kill()
+        gone = client.get("/healthz")
+        broker.restart()
+        back = client.get("/healthz")
+    finally:
+        broker.kill()
+
+    assert gone.status_code == 503 and gone.json()["broker"] == "down"
+    assert back.status_code == 200 and back.json()["broker"] == "ok"

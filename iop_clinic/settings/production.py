@@ -2,7 +2,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM_NUMBER, env
+from .base import BASE_DIR, DATABASES, SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM_NUMBER, env
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # no default: ImproperlyConfigured when missing
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure"):
@@ -16,6 +16,16 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL").rstrip("/")
 if not PUBLIC_BASE_URL.startswith("https://"):
     raise ImproperlyConfigured("PUBLIC_BASE_URL must be the clinic's https:// address, "
                                "e.g. https://clinic.example.org.")
+
+# Keep each worker's database connection for a minute instead of opening one per request
+# (connecting costs more than most of our queries); health checks drop a connection the
+# server closed meanwhile before a request uses it.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Static files: base.py's CompressedManifestStaticFilesStorage (hashed names and compressed
+# copies) written by `manage.py collectstatic` into DJANGO_STATIC_ROOT, served by WhiteNoise;
+# hashed names are cached by browsers for good.
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # base.py has already read EMAIL_URL; only its console fallback is wrong here, where mail
 # without EMAIL_URL goes to the local MTA (and EMAIL_BACKEND alone is not honoured).
 if not env.str("EMAIL_URL", default=""):

@@ -348,60 +348,73 @@ def participants_at_risk(*, site_ids: list[int], today: date,
                          now: datetime | None = None) -> list[AtRisk]:
     """Active enrollments at these sites whose current ISO week is at risk (see the ledger).
 
-    One query whatever the number of people: the week's minutes are summed in the database per
-    enrollment with the ledger's row rules, then judged by `judge_week`, the ledger's own rule.
-    Only enrollments whose window covers the whole current week are judged, as in the ledger.
+    Two queries whatever the number of people. The first sums, per participant, only this
+    week's attendance with the ledger's row rules (the join starts from the week's sessions, so
+    its cost follows one week, not the whole history), together with the program's minimum;
+    each week is then judged by `judge_week`, the ledger's own rule. The second fetches the
+    enrollments found at risk. Someone with nothing offered this week is short because of the
+    clinic, never at risk, so the first query misses nobody. Only enrollments whose window
+    covers the whole current week are judged, as in the ledger.
     """
     now = now or timezone.now()
     monday = _monday(today)
     sunday = monday + timedelta(days=6)
-    prefix = "participant__attendances__"
-    offered = Q(**{
-        f"{prefix}session__local_date__gte": monday,
-        f"{prefix}session__local_date__lte": sunday,
-        f"{prefix}session__session_type__counts_toward_hours": True,
-        f"{prefix}session__status": SessionStatus.SCHEDULED,
-    }) & ~Q(**{f"{prefix}status": AttendanceStatus.CANCELLED})
-    started = Q(**{f"{prefix}session__starts_at__lte": now})
-    attended = offered & started & Q(**{f"{prefix}status__in": AttendanceStatus.attended()})
-    ahead = offered & Q(**{f"{prefix}session__local_date__gte": today}) & (
-        Q(**{f"{prefix}status": AttendanceStatus.EXPECTED}) | ~started)
-    length = ExpressionWrapper(
-        F(f"{prefix}session__ends_at") - F(f"{prefix}session__starts_at"),
-        output_field=DurationField(),
-    )
-    enrollments = (
-        Enrollment.objects.filter(
-            status=EnrollmentStatus.ACTIVE, track__site_id__in=list(site_ids),
-            admission_date__lte=monday, planned_end_date__gte=sunday,
+    judged = {
+        "status": EnrollmentStatus.ACTIVE, "track__site_id__in": list(site_ids),
+        "admission_date__lte": monday, "planned_end_date__gte": sunday,
+        "track__program__min_weekly_hours__gt": 0,
+    }
+    offered = Q(session__status=SessionStatus.SCHEDULED) & ~Q(status=AttendanceStatus.CANCELLED)
+    started = Q(session__starts_at__lte=now)
+    attended = offered & started & Q(status__in=AttendanceStatus.attended())
+    ahead = offered & Q(session__local_date__gte=today) & (
+        Q(status=AttendanceStatus.EXPECTED) | ~started)
+    length = ExpressionWrapper(F("session__ends_at") - F("session__starts_at"),
+                               output_field=DurationField())
+    minimum_field = "participant__enrollments__track__program__min_weekly_hours"
+    # One filter() call, so the enrollment conditions and the values() below share one join.
+    rows = (
+        Attendance.objects.filter(
+            session__local_date__gte=monday, session__local_date__lte=sunday,
+            session__session_type__counts_toward_hours=True,
+            **{f"participant__enrollments__{key}": value for key, value in judged.items()},
         )
-        .select_related("participant", "track__program", "track__site")
+        .values("participant_id", minimum_field)
         .annotate(
-            recorded_minutes=Sum(f"{prefix}minutes_attended", filter=attended & Q(
-                **{f"{prefix}minutes_attended__isnull": False})),
-            unrecorded_length=Sum(length, filter=attended & Q(
-                **{f"{prefix}minutes_attended__isnull": True})),
+            recorded_minutes=Sum("minutes_attended",
+                                 filter=attended & Q(minutes_attended__isnull=False)),
+            unrecorded_length=Sum(length, filter=attended & Q(minutes_attended__isnull=True)),
             ahead_length=Sum(length, filter=ahead),
             offered_length=Sum(length, filter=offered),
         )
+        .order_by()
+    )
+    weeks: dict[int, LedgerWeek] = {}
+    for row in rows:
+        minimum_hours = Decimal(row[minimum_field] or 0)
+        week = LedgerWeek(
+            iso_year=0, iso_week=0, week_start=monday, week_end=sunday, days_in_window=7,
+            minimum_hours=minimum_hours, is_current=True, is_finished=False,
+            attended_minutes=(row["recorded_minutes"] or 0) + _minutes(row["unrecorded_length"]),
+            scheduled_ahead_minutes=_minutes(row["ahead_length"]),
+            offered_minutes=_minutes(row["offered_length"]),
+        )
+        judge_week(week, minimum=_minimum_minutes(minimum_hours), is_active=True)
+        if week.at_risk:
+            weeks[row["participant_id"]] = week
+    if not weeks:
+        return []
+    enrollments = (
+        Enrollment.objects.filter(**judged, participant_id__in=list(weeks))
+        .select_related("participant", "track__program", "track__site")
         .order_by("participant__last_name", "participant__first_name", "pk")
     )
     at_risk: list[AtRisk] = []
     for enrollment in enrollments:
-        minimum_hours = Decimal(enrollment.track.program.min_weekly_hours or 0)
-        week = LedgerWeek(
-            iso_year=0, iso_week=0, week_start=monday, week_end=sunday, days_in_window=7,
-            minimum_hours=minimum_hours, is_current=True, is_finished=False,
-            attended_minutes=(enrollment.recorded_minutes or 0)
-            + _minutes(enrollment.unrecorded_length),
-            scheduled_ahead_minutes=_minutes(enrollment.ahead_length),
-            offered_minutes=_minutes(enrollment.offered_length),
-        )
-        judge_week(week, minimum=_minimum_minutes(minimum_hours), is_active=True)
-        if week.at_risk:
-            at_risk.append(AtRisk(enrollment=enrollment, attended_minutes=week.attended_minutes,
-                                  scheduled_ahead_minutes=week.scheduled_ahead_minutes,
-                                  minimum_hours=minimum_hours))
+        week = weeks[enrollment.participant_id]
+        at_risk.append(AtRisk(enrollment=enrollment, attended_minutes=week.attended_minutes,
+                              scheduled_ahead_minutes=week.scheduled_ahead_minutes,
+                              minimum_hours=week.minimum_hours))
     return at_risk
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.roles import Role
 from participants.models import ContactConsent, Enrollment, Participant
@@ -24,12 +25,22 @@ CHART_HISTORY_LIMIT = 60
 CHART_UPCOMING_LIMIT = 30
 
 
+def _attendance_count(rows: QuerySet[Attendance]) -> Coalesce:
+    """How many of `rows` belong to each session, as a subquery per session row."""
+    counted = (rows.filter(session_id=OuterRef("pk")).order_by().values("session_id")
+               .annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(counted), 0)
+
+
 def _with_counts(queryset: QuerySet[TherapySession]) -> QuerySet[TherapySession]:
+    """Expected and marked counts per session, each counted from the session's own rows (an
+    index-only scan of attendance_session_status_idx) rather than by joining every attendance
+    row and grouping by all the selected columns."""
     return queryset.annotate(
-        expected_count=Count("attendances",
-                             filter=~Q(attendances__status=AttendanceStatus.CANCELLED)),
-        marked_count=Count("attendances",
-                           filter=Q(attendances__status__in=AttendanceStatus.marked())),
+        expected_count=_attendance_count(
+            Attendance.objects.exclude(status=AttendanceStatus.CANCELLED)),
+        marked_count=_attendance_count(
+            Attendance.objects.filter(status__in=AttendanceStatus.marked())),
     )
 
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +35,8 @@ from sessions.services.attendance import (
     session_markable_error,
 )
 from sessions.services.followups import followup_resolve
+from staff.calendar_rows import calendar_lines
+from staff.roster_rows import roster_rows
 
 SEARCH_PAGE_SIZE = 25
 FOLLOWUP_PAGE_SIZE = 25
@@ -68,6 +71,8 @@ def week_calendar(request: HttpRequest) -> HttpResponse:
     for name, delta in (("previous", -7), ("next", 7)):
         query["week"] = (week_start + timedelta(days=delta)).isoformat()
         links[name] = query.urlencode()
+    for day in days:
+        day.lines = calendar_lines(sessions=day.sessions, zone=chosen.zone)
     return render(request, "staff/sessions/calendar.html", {
         "form": form, "site": chosen, "days": days, "week_start": week_start,
         "week_end": week_start + timedelta(days=6), "today": today, "links": links,
@@ -86,6 +91,8 @@ def _roster_context(request, session) -> dict:
         "choices": AttendanceMarkForm.base_fields["status"].choices,
         "partial_statuses": ("late", "left_early"),
         "can_cancel": can_schedule(request.user),
+        # One rendered CSRF field for every row: {% csrf_token %} would build it once a row.
+        "csrf_input": render_to_string("staff/sessions/_csrf_input.html", request=request),
     }
 
 
@@ -93,9 +100,10 @@ def _roster_context(request, session) -> dict:
 def session_roster(request: HttpRequest, pk: int) -> HttpResponse:
     session = get_session_or_404(request.user, pk)
     context = _roster_context(request, session)
-    context["rows"] = [{"attendance": a, "form": None} for a in pages.roster(session=session)]
+    context["rows"] = roster_rows(session=session, attendances=pages.roster(session=session),
+                                  choices=context["choices"])
     context["expected_left"] = sum(1 for row in context["rows"]
-                                   if row["attendance"].status == "expected")
+                                   if row.attendance.status == "expected")
     return render(request, "staff/sessions/roster.html", context)
 
 
@@ -123,8 +131,9 @@ def attendance_mark_view(request: HttpRequest, pk: int, attendance_pk: int) -> H
                 "errors": " ".join(e for errors in form.errors.values() for e in errors)})
         return redirect("roster", pk=session.pk)
     context = _roster_context(request, session)
-    context["row"] = {"attendance": pages.roster_row(attendance_pk=attendance.pk, session=session),
-                      "form": form}
+    row = pages.roster_row(attendance_pk=attendance.pk, session=session)
+    context["row"] = roster_rows(session=session, attendances=[row], choices=context["choices"],
+                                 forms={row.pk: form})[0]
     # The "rest present" button's count travels along as an out-of-band swap.
     context["oob"] = True
     context["expected_left"] = pages.expected_left(session=session)

@@ -24,6 +24,21 @@ def test_it_lists_everyone_expected_with_one_button_per_mark(as_clinician, group
     assert 'placeholder="180"' in page and 'value="180"' not in page
 
 
+def test_it_points_each_row_at_its_own_mark_url_and_chart(as_clinician, group_session):
+    session, rows = group_session
+    rows[1].status = "absent"
+    rows[1].save()
+    page = as_clinician.get(reverse("roster", args=[session.pk])).content.decode()
+    for attendance in rows:
+        mark = reverse("attendance_mark", args=[session.pk, attendance.pk])
+        assert f'action="{mark}"' in page and f'hx-post="{mark}"' in page
+        assert f'href="{reverse("participant_chart", args=[attendance.participant.code])}"' in page
+    row = page.split(f'id="attendance-{rows[1].pk}"')[1].split("</li>")[0]
+    assert 'class="badge text-bg-danger" data-status="absent">Absent<' in row
+    assert 'value="absent" aria-pressed="true" class="btn btn-tap flex-fill btn-primary"' in row
+    assert 'value="present" aria-pressed="false"' in row
+
+
 def test_it_marks_one_participant_with_an_htmx_tap_and_returns_the_row(as_front_desk,
                                                                         group_session):
     session, (first, *_rest) = group_session

@@ -1,0 +1,365 @@
+"""Web load benchmark, as figures (not a test): `make bench-web`.
+
+    DATABASE_URL=postgres://... [REDIS_URL=redis://...] python bench/web.py \
+        [--sizes 200,2000] [--duration 10] [--connections 8] [--keep] [--reuse] [--only today,feed]
+
+For each size it builds the invented clinic of bench/clinic.py in a scratch database
+`<DATABASE_URL name>_web<size>` (kept with --keep, reused as it is with --reuse), collects the
+static files with the production storage, and serves the clinic with the production profile
+(iop_clinic/gunicorn.conf.py, 3 sync workers, production settings plus two no-op views from
+bench/urls.py) on 127.0.0.1 only. Then, page by page, it measures:
+
+- in-process: one request through Django's test client (median of up to 20), its query count
+  and the time PostgreSQL took for those queries;
+- under load: wrk (Debian package `wrk`) with --connections connections for --duration seconds
+  (after a one-second warm-up): requests per second, p50/p95/p99 latency, and the share of the
+  anonymous no-op view's requests per second measured in the same run.
+
+Every page must answer 200 before it is measured; a page that errors stops the benchmark. The
+load never leaves 127.0.0.1 and each run is bounded by --duration. Nothing here asserts a time.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Page:
+    name: str
+    path: str
+    who: str  # "anonymous", "staff", "portal" or "admin"
+
+
+@dataclass
+class Figures:
+    page: Page
+    in_process_ms: float
+    queries: int
+    sql_ms: float
+    rps: float = 0.0
+    p50: float = 0.0
+    p95: float = 0.0
+    p99: float = 0.0
+    errors: int = 0
+
+
+def admin_sql(statement: str) -> None:
+    import psycopg2
+
+    parsed = urlparse(os.environ["DATABASE_URL"])
+    connection = psycopg2.connect(dbname="postgres", user=parsed.username or "postgres",
+                                  password=parsed.password, host=parsed.hostname or "127.0.0.1",
+                                  port=parsed.port or 5432)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+    connection.close()
+
+
+def database_exists(name: str) -> bool:
+    import psycopg2
+
+    parsed = urlparse(os.environ["DATABASE_URL"])
+    connection = psycopg2.connect(dbname="postgres", user=parsed.username or "postgres",
+                                  password=parsed.password, host=parsed.hostname or "127.0.0.1",
+                                  port=parsed.port or 5432)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        found = cursor.fetchone() is not None
+    connection.close()
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sms_backend() -> str:
+    for module in ("reminders/channels/sms.py", "sessions/channels/sms.py"):
+        if (ROOT / module).exists():
+            return module[:-3].replace("/", ".") + ".InMemoryBackend"
+    raise SystemExit("no SMS channel module found")
+
+
+def pages_for(clinic) -> list[Page]:
+    return [
+        Page("no-op (anonymous)", "/bench/noop", "anonymous"),
+        Page("no-op (signed in)", "/bench/noop-signed-in", "staff"),
+        Page("healthz", "/healthz", "anonymous"),
+        Page("static file (hashed)", "STATIC", "anonymous"),
+        Page("Today", "/", "staff"),
+        Page("week calendar", "/calendar/", "staff"),
+        Page("roster (100)" if clinic.participants >= 2000 else "roster",
+             f"/sessions/{clinic.large_session_id}/roster/", "staff"),
+        Page("chart", f"/participants/{clinic.chart_participant_code}/", "staff"),
+        Page("participant search", "/participants/?q=Bench1", "staff"),
+        Page("follow-ups", "/follow-ups/", "staff"),
+        Page("track", f"/programs/tracks/{clinic.track_ids[0]}/", "staff"),
+        Page("portal home (schedule)", "/portal/", "portal"),
+        Page("portal feed settings", "/portal/calendar/", "portal"),
+        Page("portal progress", "/portal/progress/", "portal"),
+        Page("portal reminders", "/portal/reminders/", "portal"),
+        Page("calendar feed", f"/portal/feed/{clinic.feed_token}.ics", "anonymous"),
+        Page("admin participants", "/admin/participants/participant/", "admin"),
+    ]
+
+
+def signed_in_clients(clinic):
+    """Test clients signed in as the clinician, the portal participant and the admin."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    User = get_user_model()
+    clients = {"anonymous": Client()}
+    for who, username in (("staff", clinic.clinician_username),
+                          ("portal", clinic.portal_username), ("admin", clinic.admin_username)):
+        client = Client()
+        user = User.objects.get(username=username)
+        client.force_login(user)
+        if who == "admin":
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user).persistent_id
+            session.save()
+        clients[who] = client
+    return clients
+
+
+def in_process(client, path: str) -> tuple[float, int, float]:
+    """Median milliseconds of one request, its query count and the SQL time it took."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(2):
+        client.get(path)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    if response.status_code != 200:
+        raise SystemExit(f"{path} answered {response.status_code} in-process")
+    queries = len(captured.captured_queries)
+    sql_ms = sum(float(q["time"]) for q in captured.captured_queries) * 1000
+    times, deadline = [], time.perf_counter() + 5
+    while len(times) < 20 and (len(times) < 3 or time.perf_counter() < deadline):
+        started = time.perf_counter()
+        client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), queries, sql_ms
+
+
+def load(url: str, cookie: str, *, duration: int, connections: int) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+               "-s", str(HERE / "wrk_report.lua"), url]
+    if cookie:
+        command[1:1] = ["-H", f"Cookie: {cookie}"]
+    # Warm-up: let each worker open its connection and fill its caches.
+    warm_up = [c if not c.startswith("-d") else "-d1s" for c in command]
+    subprocess.run(warm_up, check=True, capture_output=True, timeout=60)
+    result = subprocess.run(command, check=True, capture_output=True, text=True,
+                            timeout=duration + 60)
+    match = re.search(r"RESULT (.*)", result.stdout)
+    if not match:
+        raise SystemExit(f"wrk printed no result:\n{result.stdout}\n{result.stderr}")
+    values = dict(item.split("=") for item in match.group(1).split())
+    seconds = int(values["duration_us"]) / 1e6
+    return {"rps": int(values["requests"]) / seconds,
+            "p50": int(values["p50"]) / 1000, "p95": int(values["p95"]) / 1000,
+            "p99": int(values["p99"]) / 1000,
+            "errors": int(values["status_errors"]) + int(values["socket_errors"])}
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("gunicorn exited before it listened; see its log above")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("gunicorn did not listen in time")
+
+
+def check_answers(url: str, cookie: str) -> None:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=30) as response:  # noqa: S310 (127.0.0.1 only)
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    if status != 200:
+        raise SystemExit(f"{url} answered {status} through gunicorn")
+
+
+def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
+    import django
+
+    base = urlparse(os.environ["DATABASE_URL"])
+    name = base.path.lstrip("/") + f"_web{size}"
+    url = base._replace(path="/" + name).geturl()
+    reuse = args.reuse and database_exists(name)
+    if not reuse:
+        admin_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin_sql(f'CREATE DATABASE "{name}"')
+    env = {**env, "DATABASE_URL": url}
+    os.environ.update(env)
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connections
+
+    gunicorn = None
+    try:
+        call_command("migrate", verbosity=0)
+        from bench.clinic import build_clinic, clinic_find
+
+        if reuse:
+            clinic = clinic_find()
+            print(f"size {size}: reusing {name}")
+        else:
+            clinic = build_clinic(participants=size)
+            print(f"size {size}: built {name} in {clinic.seconds:.0f}s")
+        call_command("collectstatic", verbosity=0, interactive=False)
+        from django.contrib.staticfiles.storage import staticfiles_storage
+
+        static_path = staticfiles_storage.url("bootstrap/css/bootstrap.min.css")
+        clients = signed_in_clients(clinic)
+        cookies = {who: (f"sessionid={c.cookies['sessionid'].value}"
+                         if "sessionid" in c.cookies else "")
+                   for who, c in clients.items()}
+        pages = [p for p in pages_for(clinic)
+                 if not args.only or p.name.split(" (")[0] in args.only
+                 or p.name.startswith("no-op")]
+        if not os.environ.get("REDIS_URL"):
+            pages = [p for p in pages if p.name != "healthz"]
+        figures = []
+        for page in pages:
+            path = static_path if page.path == "STATIC" else page.path
+            ms, queries, sql_ms = in_process(clients[page.who], path)
+            figures.append(Figures(page=page, in_process_ms=ms, queries=queries, sql_ms=sql_ms))
+        connections.close_all()
+
+        port = free_port()
+        log = open(Path(env["DJANGO_STATIC_ROOT"]).parent / f"gunicorn-{size}.log", "wb")
+        gunicorn = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", "iop_clinic/gunicorn.conf.py",
+             "--workers", "3", "--bind", f"127.0.0.1:{port}", "iop_clinic.wsgi"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for_port(port, gunicorn)
+        for figure in figures:
+            path = static_path if figure.page.path == "STATIC" else figure.page.path
+            target = f"http://127.0.0.1:{port}{path}"
+            check_answers(target, cookies[figure.page.who])
+            result = load(target, cookies[figure.page.who], duration=args.duration,
+                          connections=args.connections)
+            figure.rps, figure.p50, figure.p95, figure.p99 = (
+                result["rps"], result["p50"], result["p95"], result["p99"])
+            figure.errors = int(result["errors"])
+            print(f"  {figure.page.name:<22} {figure.rps:8.1f} req/s", flush=True)
+        return figures
+    finally:
+        if gunicorn is not None and gunicorn.poll() is None:
+            os.killpg(gunicorn.pid, signal.SIGTERM)
+            try:
+                gunicorn.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(gunicorn.pid, signal.SIGKILL)
+                gunicorn.wait()
+        connections.close_all()
+        if not args.keep:
+            admin_sql(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def print_table(size: int, figures: list[Figures], connections: int) -> None:
+    noop = next(f for f in figures if f.page.name == "no-op (anonymous)")
+    print(f"\n{size} participants; gunicorn 3 sync workers, wrk {connections} connections; "
+          f"share = req/s / anonymous no-op req/s")
+    header = (f"| {'page':<22} | {'req/s':>7} | {'share':>6} | {'p50 ms':>7} | {'p95 ms':>7} | "
+              f"{'p99 ms':>7} | {'errors':>6} | {'queries':>7} | {'SQL ms':>7} | {'1 req ms':>8} |")
+    print(header)
+    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    for f in figures:
+        share = 100 * f.rps / noop.rps if noop.rps else 0
+        print(f"| {f.page.name:<22} | {f.rps:7.1f} | {share:5.1f}% | {f.p50:7.1f} | "
+              f"{f.p95:7.1f} | {f.p99:7.1f} | {f.errors:6d} | {f.queries:7d} | "
+              f"{f.sql_ms:7.1f} | {f.in_process_ms:8.1f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="200,2000")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse a kept scratch database as it is (migrations still run)")
+    parser.add_argument("--only", default="", help="comma-separated page names (no-ops always)")
+    args = parser.parse_args()
+    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("bench/web.py needs DATABASE_URL=postgres://... (it creates <name>_web<size>)")
+    if not shutil.which("wrk"):
+        sys.exit("bench/web.py needs wrk: apt-get install wrk")
+    if not 1 <= args.duration <= 120 or not 1 <= args.connections <= 64:
+        sys.exit("--duration must be 1-120 seconds and --connections 1-64")
+    workdir = Path(tempfile.mkdtemp(prefix="iop-bench-web-"))
+    env = {**os.environ,
+           "DJANGO_SETTINGS_MODULE": "bench.settings",
+           "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+           "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
+           "DJANGO_SECURE_SSL_REDIRECT": "false",
+           "PUBLIC_BASE_URL": "https://clinic.example.org",
+           "SMS_BACKEND": sms_backend(),
+           "EMAIL_URL": "", "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+           "DJANGO_STATIC_ROOT": str(workdir / "static"),
+           "LOG_LEVEL": "WARNING", "GUNICORN_LOG_LEVEL": "warning",
+           "PYTHONPATH": str(ROOT)}
+    env.pop("EMAIL_URL")
+    results = []
+    try:
+        for size in [int(s) for s in args.sizes.split(",")]:
+            # One size per process: Django is set up once per process and per database.
+            if len(args.sizes.split(",")) > 1:
+                command = [sys.executable, __file__, "--sizes", str(size),
+                           "--duration", str(args.duration),
+                           "--connections", str(args.connections)]
+                command += ["--keep"] * args.keep + ["--reuse"] * args.reuse
+                if args.only:
+                    command += ["--only", ",".join(args.only)]
+                subprocess.run(command, check=True)
+                continue
+            results.append((size, run_size(size, args, env)))
+        for size, figures in results:
+            print_table(size, figures, args.connections)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
