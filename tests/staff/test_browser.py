@@ -46,6 +46,14 @@ def _shoot(page, name):
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
+def _wait_for_htmx(page, form_selector: str) -> None:
+    """htmx wires up a swapped-in form when it settles; a tap or Enter before that would post
+    the whole page instead of the row (seen on a loaded two-core machine)."""
+    page.wait_for_function(
+        "s => { const f = document.querySelector(s); return !!(f && f['htmx-internal-data']); }",
+        arg=form_selector)
+
+
 def test_it_lets_a_clinician_mark_a_group_with_one_tap_each(tablet, live_server, track, clinician):
     session, rows = make_group_session(track, size=4, day=_today_at(track.site), hour=0,
                                        title="Coping skills", facilitator=clinician)
@@ -58,12 +66,14 @@ def test_it_lets_a_clinician_mark_a_group_with_one_tap_each(tablet, live_server,
     taps = {rows[0]: "Present", rows[1]: "Late", rows[2]: "Absent", rows[3]: "Excused"}
     for attendance, label in taps.items():
         row = page.locator(f"#attendance-{attendance.pk}")
+        _wait_for_htmx(page, f"#attendance-{attendance.pk} form")
         row.get_by_role("button", name=label, exact=True).click()
         if label == "Late":
             # Late needs its minutes: the row asks for them and puts the cursor there; typing
             # them and pressing Enter saves "late" (issue 13), no second tap on Late needed.
             minutes = page.locator(f"#minutes-{attendance.pk}[aria-invalid='true']")
             minutes.wait_for()
+            _wait_for_htmx(page, f"#attendance-{attendance.pk} form")
             assert page.evaluate("document.activeElement.id") == f"minutes-{attendance.pk}"
             page.keyboard.type("150")
             page.keyboard.press("Enter")
