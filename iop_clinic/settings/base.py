@@ -105,6 +105,8 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "iop_clinic.branding.clinic",
             ],
+            # |day, |long_day, |when, |clock in every template (one format per language).
+            "builtins": ["iop_clinic.formatting"],
         },
     },
 ]
@@ -480,6 +482,7 @@ if CLINIC_COLOR and not re.fullmatch(r"#[0-9a-fA-F]{6}", CLINIC_COLOR):
 if CLINIC_COLOR and contrast_with_white(CLINIC_COLOR) < 4.5:
     raise ImproperlyConfigured("CLINIC_COLOR is too light: white text on it must reach 4.5:1.")
 # Phone numbers people type without a country code are read as this region's (ISO 3166).
+FORMAT_MODULE_PATH = ["iop_clinic.formats"]
 PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="US").upper()
 PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"

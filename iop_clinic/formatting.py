@@ -1,0 +1,58 @@
+"""Template filters for dates and times in the current language's formats (iop_clinic/formats).
+
+Loaded as a template builtin, so every template has them: |day ("Mon, Nov 30"), |long_day
+("Monday, November 30, 2026"), |when ("Mon, Nov 30, 6:00 PM"), |clock ("6:00 PM", for a time
+or a datetime). Like Django's |date, an aware datetime is shown in the current time zone unless
+|timezone:... came first, so a page shows the site's zone by wrapping in {% timezone %}.
+"""
+import datetime as dt
+
+from django import template
+from django.conf import settings
+from django.utils import dateformat, formats
+from django.utils.translation import get_language
+
+register = template.Library()
+
+
+def clinic_format(name: str) -> str:
+    """The named format for the current language, from our format modules or Django's."""
+    for module in formats.iter_format_modules(get_language() or settings.LANGUAGE_CODE,
+                                              settings.FORMAT_MODULE_PATH):
+        if hasattr(module, name):
+            return getattr(module, name)
+    return formats.get_format(name)
+
+
+def _format(value, name: str) -> str:
+    if value in (None, ""):
+        return ""
+    try:
+        return dateformat.format(value, clinic_format(name))
+    except (AttributeError, TypeError):
+        return ""
+
+
+@register.filter(expects_localtime=True, is_safe=False)
+def day(value) -> str:
+    return _format(value, "DAY_FORMAT")
+
+
+@register.filter(expects_localtime=True, is_safe=False)
+def long_day(value) -> str:
+    return _format(value, "LONG_DAY_FORMAT")
+
+
+@register.filter(expects_localtime=True, is_safe=False)
+def when(value) -> str:
+    return _format(value, "WHEN_FORMAT")
+
+
+@register.filter(expects_localtime=True, is_safe=False)
+def clock(value) -> str:
+    if isinstance(value, dt.time):
+        try:
+            return dateformat.time_format(value, clinic_format("TIME_FORMAT"))
+        except (AttributeError, TypeError):
+            return ""
+    return _format(value, "TIME_FORMAT")
