@@ -14,3 +14,14 @@ class ClinicAdminSite(OTPAdminSite):
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
+
+    def get_app_list(self, request, app_label=None):
+        """One audit section: django-auditlog's changes beside our access events."""
+        app_list = super().get_app_list(request, app_label)
+        sections = {app["app_label"]: app for app in app_list}
+        changes, audit = sections.get("auditlog"), sections.get("audit")
+        if changes and audit:
+            audit["models"] = sorted(audit["models"] + changes["models"],
+                                     key=lambda model: str(model["name"]))
+            app_list.remove(changes)
+        return app_list

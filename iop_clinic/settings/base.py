@@ -44,10 +44,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "bootstrap",  # django-bootstrap-static: Bootstrap's CSS/JS served by us, no CDN
     "csp",
-    "axes",
+    # Third-party apps under names people read in the admin (accounts/app_names.py).
+    "accounts.app_names.LockoutConfig",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "accounts.app_names.AuthenticatorAppsConfig",
+    "accounts.app_names.RecoveryCodesConfig",
     "auditlog",
     # The shell's cross-cutting security checks (no models).
     "iop_clinic.security.apps.SecurityConfig",

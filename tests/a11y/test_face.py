@@ -75,3 +75,18 @@ def test_it_links_the_admin_from_the_staff_navigation_for_admins_only(client, si
     director.is_staff = True
     director.save()
     assert b'href="/admin/"' in sign_in(client, director).get(reverse("home")).content
+
+
+def test_it_gives_the_admin_readable_sections_and_one_for_audit(admin_user):
+    from django.contrib import admin
+
+    page = sign_in(Client(), admin_user).get(reverse("admin:index"))
+    html = page.content.decode()
+    for name in ("Two-step sign-in: recovery codes", "Two-step sign-in: authenticator apps",
+                 "Sign-in attempts and lockouts", "Audit trail"):
+        assert name in html
+    assert "Otp_static" not in html and "Otp_totp" not in html and ">Axes<" not in html
+    sections = {app["app_label"]: [m["object_name"] for m in app["models"]]
+                for app in admin.site.get_app_list(page.wsgi_request)}
+    assert "auditlog" not in sections
+    assert {"AccessEvent", "LogEntry"} <= set(sections["audit"])
