@@ -2,11 +2,12 @@
 
 Loaded as a template builtin, so every template has them: |day ("Mon, Nov 30"), |long_day
 ("Monday, November 30, 2026"), |when ("Mon, Nov 30, 6:00 PM"), |clock ("6:00 PM", for a time
-or a datetime). Like Django's |date, an aware datetime is shown in the current time zone unless
+or a datetime), and |phone: a stored E.164 number the way people in the clinic's region write it. Like Django's |date, an aware datetime is shown in the current time zone unless
 |timezone:... came first, so a page shows the site's zone by wrapping in {% timezone %}.
 """
 import datetime as dt
 
+import phonenumbers
 from django import template
 from django.conf import settings
 from django.utils import dateformat, formats
@@ -56,3 +57,19 @@ def clock(value) -> str:
         except (AttributeError, TypeError):
             return ""
     return _format(value, "TIME_FORMAT")
+
+
+@register.filter(is_safe=False)
+def phone(value) -> str:
+    """"+15555550123" -> "(555) 555-0123"; a foreign number in international form."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(str(value), settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return str(value)
+    local = phonenumbers.region_code_for_country_code(number.country_code)
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL
+             if local == settings.PHONENUMBER_DEFAULT_REGION
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, style)
