@@ -74,10 +74,6 @@ class FollowUpFilterForm(forms.Form):
             (str(u.pk), u.get_full_name() or u.username) for u in assignees]
 
 
-class ParticipantSearchForm(forms.Form):
-    q = forms.CharField(label=_("Name or record number"), required=False, max_length=80)
-
-
 # --- Intake, profile, consent, enrollment and scheduling (round 2) --------------------------
 
 def _date_widget():
