@@ -228,6 +228,11 @@ def participant_search(request: HttpRequest) -> HttpResponse:
                                       "status_choices": EnrollmentStatus.choices})
 
 
+def _page_number(request: HttpRequest, name: str) -> int:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and 0 < int(value) < 10_000 else 1
+
+
 @staff_required
 def participant_chart(request: HttpRequest, code) -> HttpResponse:
     participant = get_participant_or_404(request.user, code)
@@ -237,7 +242,8 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
     return render(request, "staff/participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,
         "care": care.chart_care(participant=participant, enrollments=chart.enrollments),
-        "reminders": reminder_reads.reminder_history(participant=participant),
+        "reminders": reminder_reads.reminder_page(
+            participant=participant, today=today, number=_page_number(request, "reminders_page")),
         "show_notes": can_write_clinical_notes(request.user),
         "can_enroll": can_enroll(request.user),
         "can_schedule": can_schedule(request.user),
