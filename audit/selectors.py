@@ -1,10 +1,12 @@
 """Reads of the audit trail."""
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from auditlog.models import LogEntry
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils.formats import date_format
 
 from .models import AccessEvent
 
@@ -54,6 +56,10 @@ def _readable_changes(entries) -> list[dict]:
         changes = {}
         for name, values in entry.changes_dict.items():
             field = _field(model, name)
+            if field is not None and field.auto_created and not field.concrete:
+                continue  # a reverse relation ("followups"): nothing anyone typed
+            if all(value in (None, "None", "") for value in values):
+                continue  # nothing on either side
             label = str(field.verbose_name) if getattr(field, "verbose_name", None) else name
             choices = dict(field.choices) if getattr(field, "choices", None) else {}
             shown = []
@@ -62,11 +68,21 @@ def _readable_changes(entries) -> list[dict]:
                     shown.append(None)
                 elif field is not None and field.is_relation and field.related_model in names:
                     shown.append(names[field.related_model].get(str(value), f"#{value} (deleted)"))
+                elif isinstance(field, models.DateField) and not isinstance(
+                        field, models.DateTimeField):
+                    shown.append(_date(value))
                 else:
                     shown.append(str(choices.get(value, value)))
             changes[label] = shown
         readable.append(changes)
     return readable
+
+
+def _date(value) -> str:
+    try:
+        return date_format(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
 
 
 class TrailPages:
