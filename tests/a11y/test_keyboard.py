@@ -52,8 +52,8 @@ def test_it_announces_a_roster_mark_in_the_live_region(chromium, live_server, si
     page = browser_page(chromium, live_server.url, sign_in(Client(), clinician))
     page.goto(live_server.url + reverse("roster", args=[session.pk]))
 
-    page.locator(f"#attendance-{row.pk}").get_by_role("button", name="Late", exact=True).click()
+    page.locator(f"#attendance-{row.pk}").get_by_role("button", name="Absent", exact=True).click()
     live = page.locator("#live-region")
-    expect(live).to_have_text("Ana Ruiz: Late")
+    expect(live).to_have_text("Ana Ruiz: Absent")
     assert live.get_attribute("aria-live") == "polite"
     page.context.close()
