@@ -120,8 +120,11 @@ def staff_urls(w, persona: str) -> dict[str, str]:
         "cancel-session": reverse("session_cancel", args=[w.session_a.pk]),
         "two-factor-setup": reverse("two_factor_setup"),
     }
+    urls |= {"reports": reverse("report_index"), "report-census": reverse("report_census")}
     if persona in ("director", "clinician"):
         urls["excuse"] = reverse("excuse_review", args=[w.excuse_a.code])
+        urls |= {name: reverse(f"report_{name.split('-')[1].replace('-', '_')}")
+                 for name in ("report-attendance", "report-billing")}
     if persona in ("director", "front_desk"):
         urls |= {
             "intake": reverse("participant_intake"),
