@@ -17,6 +17,9 @@
     var old = event.detail.target;
     var row = old && old.id ? document.getElementById(old.id) : null;
     if (row && row.classList.contains("roster-row")) {
+      // htmx binds the new row's hx-post only when it settles; bind it now, so Enter pressed
+      // in the focused field at once goes through htmx, not a full-page submit.
+      if (window.htmx) { window.htmx.process(row); }
       // A refused marking (late or left early without minutes) asks for the minutes next.
       var focus = row.querySelector("input[aria-invalid='true']")
         || row.querySelector("[aria-pressed='true']") || row.querySelector("button");
