@@ -18,7 +18,11 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-ci.txt
 	$(BIN)/python -m pip install --progress-bar on -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# axe-core (pinned in package.json) for the accessibility browser tests; skipped without npm.
+node_modules/.installed: package.json package-lock.json
+	command -v npm >/dev/null 2>&1 && npm ci --no-audit --no-fund --silent && touch $@ || echo "npm not found: tests/a11y will skip"
+
+install: $(STAMP) node_modules/.installed
 
 migrate: install
 	$(MANAGE) migrate --noinput

@@ -4,12 +4,24 @@ OTPAdminSite treats a user who has not passed a second factor in this session as
 not staff, and its login form asks for the code. Keeping the instance name "admin" keeps every
 `reverse("admin:...")` in the project working.
 """
+from django.conf import settings
 from django_otp.admin import OTPAdminSite
 
 
 class ClinicAdminSite(OTPAdminSite):
-    site_header = "IOP Clinic administration"
-    site_title = "IOP Clinic"
+    site_header = f"{settings.CLINIC_NAME} administration"
+    site_title = settings.CLINIC_NAME
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
+
+    def get_app_list(self, request, app_label=None):
+        """One audit section: django-auditlog's changes beside our access events."""
+        app_list = super().get_app_list(request, app_label)
+        sections = {app["app_label"]: app for app in app_list}
+        changes, audit = sections.get("auditlog"), sections.get("audit")
+        if changes and audit:
+            audit["models"] = sorted(audit["models"] + changes["models"],
+                                     key=lambda model: str(model["name"]))
+            app_list.remove(changes)
+        return app_list

@@ -107,3 +107,34 @@ class FastChangelistMixin:
             '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
             helpers.ACTION_CHECKBOX_NAME, obj.pk,
             format_html(_("Select this object for an action - {}"), obj))
+
+
+class LabelledInlineMixin:
+    """Give each control of a tabular inline its column's name (axe: select-name, label).
+
+    Django's tabular inline writes the field's label once, as the column header, so a screen
+    reader meets a row of unnamed dropdowns and boxes; an aria-label on each widget names them.
+    """
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None:
+            widget = getattr(formfield.widget, "widget", formfield.widget)
+            widget.attrs.setdefault("aria-label", str(formfield.label or db_field.verbose_name))
+        return formfield
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class LabelledFormSet(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                if "DELETE" in form.fields:
+                    form.fields["DELETE"].widget.attrs.setdefault("aria-label", str(_("Delete")))
+
+        LabelledFormSet.__name__ = formset.__name__
+        return LabelledFormSet
+
+
+class LabelledTabularInline(LabelledInlineMixin, admin.TabularInline):
+    """The tabular inline every app uses: its controls are named (see LabelledInlineMixin)."""

@@ -1,14 +1,17 @@
 """Root URLconf: the only module of the shell that names the apps, to include their URLs."""
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from . import health
+from . import branding, health
 
-admin.site.site_header = "IOP Clinic administration"
-admin.site.site_title = "IOP Clinic"
+admin.site.site_header = f"{settings.CLINIC_NAME} administration"
+admin.site.site_title = settings.CLINIC_NAME
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", branding.favicon, name="favicon"),
+    path("clinic.css", branding.clinic_css, name="clinic_css"),
     path("admin/", admin.site.urls),
     path("webhooks/", include("reminders.urls")),
     path("", include("accounts.urls")),

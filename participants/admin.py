@@ -5,9 +5,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from iop_clinic.admin_mixins import (
-    FastChangelistMixin,
-    ReadOnlyModelAdmin,
-    SharedChoicesInlineMixin,
+    FastChangelistMixin, LabelledTabularInline, ReadOnlyModelAdmin, SharedChoicesInlineMixin,
     changelist_url,
 )
 
@@ -30,7 +28,7 @@ ENROLLMENT_LIFECYCLE_FIELDS = (
 )
 
 
-class EnrollmentInline(SharedChoicesInlineMixin, admin.TabularInline):
+class EnrollmentInline(SharedChoicesInlineMixin, LabelledTabularInline):
     """A person's enrollments, to read: the staff pages enroll, admit, hold and discharge."""
 
     model = Enrollment
@@ -52,7 +50,7 @@ class EnrollmentInline(SharedChoicesInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("participant", "track__program")
 
 
-class ContactConsentInline(admin.TabularInline):
+class ContactConsentInline(LabelledTabularInline):
     model = ContactConsent
     view_on_site = False  # models link back into the admin itself
     fields = ("channel", "given_at", "source", "revoked_at", "revoked_source")

@@ -7,12 +7,14 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import UserAdmin
 from accounts.models import User
-from iop_clinic.admin_mixins import ReadOnlyModelAdmin, SharedChoicesInlineMixin, changelist_url
+from iop_clinic.admin_mixins import (
+    LabelledTabularInline, ReadOnlyModelAdmin, SharedChoicesInlineMixin, changelist_url,
+)
 
 from .models import Closure, Program, Room, SessionType, Site, Track, WeeklySlot
 
 
-class _SiteChildInline(admin.TabularInline):
+class _SiteChildInline(LabelledTabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # The rows' __str__ (shown on each line) names the site.
         return super().get_queryset(request).select_related("site")
@@ -104,7 +106,7 @@ TIMETABLE_NOTE = _("Edit the timetable on the track's staff page (Programs › t
                    "track): it moves future sessions, names clashes and re-plans reminders.")
 
 
-class WeeklySlotInline(SharedChoicesInlineMixin, admin.TabularInline):
+class WeeklySlotInline(SharedChoicesInlineMixin, LabelledTabularInline):
     model = WeeklySlot
     view_on_site = False  # models link back into the admin itself
     fields = ("weekday", "start_time", "duration_minutes", "session_type", "title", "facilitator",
@@ -193,7 +195,7 @@ class ClosureAdmin(admin.ModelAdmin):
     ordering = ("-date",)
 
 
-class SiteAssignmentInline(SharedChoicesInlineMixin, admin.TabularInline):
+class SiteAssignmentInline(SharedChoicesInlineMixin, LabelledTabularInline):
     """The sites a staff member works at (the reverse of Site.staff).
 
     A clinic has a handful of sites, so a plain dropdown (one shared query) beats autocomplete,

@@ -1,6 +1,9 @@
 """Reminder reads for staff pages: what failed at my sites, and one participant's history."""
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
+
+from django.db.models import Case, F, IntegerField, Value, When
 
 from participants.models import Participant
 
@@ -21,9 +24,29 @@ def failed_reminders(*, site_ids: Iterable[int], today: date, days: int = 7,
     )
 
 
-def reminder_history(*, participant: Participant, limit: int = 30) -> list[Reminder]:
-    """The participant's reminders, newest visit first: when, how and what became of each. One query."""
-    return list(
-        Reminder.objects.filter(participant=participant)
-        .defer("body").order_by("-visit_date", "-due_at")[:limit]
+@dataclass(frozen=True)
+class ReminderPage:
+    rows: list[Reminder]
+    number: int
+    has_previous: bool
+    has_next: bool
+
+
+def reminder_page(*, participant: Participant, today: date, number: int = 1,
+                  size: int = 15) -> ReminderPage:
+    """One page of the participant's reminders, soonest first: the coming visits from today on
+    (nearest first), then the past ones (latest first). One query: it reads a row past the
+    page to know whether there is a next one, instead of counting them all."""
+    number = max(1, number)
+    coming = Case(When(visit_date__gte=today, then=Value(0)), default=Value(1),
+                  output_field=IntegerField())
+    rows = list(
+        Reminder.objects.filter(participant=participant).defer("body")
+        .alias(coming=coming)
+        .order_by("coming",
+                  Case(When(visit_date__gte=today, then=F("visit_date"))).asc(nulls_last=True),
+                  F("visit_date").desc(), "due_at", "pk")
+        [(number - 1) * size:number * size + 1]
     )
+    return ReminderPage(rows=rows[:size], number=number, has_previous=number > 1,
+                        has_next=len(rows) > size)

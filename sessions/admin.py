@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from iop_clinic.admin_mixins import ReadOnlyModelAdmin, run_each
+from iop_clinic.admin_mixins import LabelledTabularInline, ReadOnlyModelAdmin, run_each
 from participants.admin import EnrollmentAdmin
 from participants.models import Enrollment
 from participants.selectors import seat_annotations, seats_of
@@ -50,7 +50,7 @@ class CancelSessionsForm(forms.Form):
     )
 
 
-class AttendanceInline(admin.TabularInline):
+class AttendanceInline(LabelledTabularInline):
     """A session's roll. Rows come from enrollments, so the participant is fixed here."""
 
     model = Attendance

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
+from iop_clinic.formatting import clock
 from sessions.models import TherapySession
 
 _PLACEHOLDER_PK = 987654321
@@ -31,7 +32,7 @@ def calendar_lines(*, sessions: list[TherapySession], zone: ZoneInfo) -> list[Ca
         facilitator = session.facilitator.get_full_name() if session.facilitator else ""
         lines.append(CalendarLine(
             session=session,
-            time=session.starts_at.astimezone(zone).strftime("%H:%M"),
+            time=clock(session.starts_at.astimezone(zone)),
             title=session.title or session.session_type.name,
             roster_url=f"{roster[0]}{session.pk}{roster[1]}",
             details=(f"{kinds.get(session.kind, session.kind)} · {room or 'No room'} · "

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
+from iop_clinic.formatting import clock
 from sessions.models import Attendance, AttendanceStatus, TherapySession
 
 _BADGE = {
@@ -84,7 +85,7 @@ def roster_rows(*, session: TherapySession, attendances: list[Attendance],
         marked_by = attendance.marked_by
         marked_text = ""
         if marked_by is not None:
-            at = attendance.marked_at.astimezone(zone).strftime("%H:%M") \
+            at = clock(attendance.marked_at.astimezone(zone)) \
                 if attendance.marked_at else ""
             marked_text = f"· by {marked_by.get_full_name() or marked_by.username} {at}"
         rows.append(RosterRow(

@@ -14,6 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
+from iop_clinic.branding import contrast_with_white
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -42,10 +44,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "bootstrap",  # django-bootstrap-static: Bootstrap's CSS/JS served by us, no CDN
     "csp",
-    "axes",
+    # Third-party apps under names people read in the admin (accounts/app_names.py).
+    "accounts.app_names.LockoutConfig",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "accounts.app_names.AuthenticatorAppsConfig",
+    "accounts.app_names.RecoveryCodesConfig",
     "auditlog",
     # The shell's cross-cutting security checks (no models).
     "iop_clinic.security.apps.SecurityConfig",
@@ -101,7 +104,10 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "iop_clinic.branding.clinic",
             ],
+            # |day, |long_day, |when, |clock in every template (one format per language).
+            "builtins": ["iop_clinic.formatting"],
         },
     },
 ]
@@ -463,3 +469,21 @@ TWO_FACTOR_RECOVERY_CODE_COUNT = 10
 # --- Audit (django-auditlog) ----------------------------------------------------------------
 # Which models are audited lives in audit/registry.py, next to the helpers.
 AUDITLOG_DISABLE_REMOTE_ADDR = False
+
+# --- Branding and formats (the clinic's face) -------------------------------------------------
+# The clinic's name on sign-in, the portal, emails and the admin: neutral by default, because a
+# page a passer-by can see must not say "addiction treatment" (42 CFR Part 2). A logo is a
+# static path (e.g. "img/logo.svg" under static/); a colour is a #rrggbb that white text
+# reads on at 4.5:1, used for the navigation bar (iop_clinic/branding.py refuses others).
+CLINIC_NAME = env.str("CLINIC_NAME", default="Clinic").strip() or "Clinic"
+CLINIC_LOGO = env.str("CLINIC_LOGO", default="")
+CLINIC_COLOR = env.str("CLINIC_COLOR", default="")
+if CLINIC_COLOR and not re.fullmatch(r"#[0-9a-fA-F]{6}", CLINIC_COLOR):
+    raise ImproperlyConfigured("CLINIC_COLOR must be a colour like #0a3d6e.")
+if CLINIC_COLOR and contrast_with_white(CLINIC_COLOR) < 4.5:
+    raise ImproperlyConfigured("CLINIC_COLOR is too light: white text on it must reach 4.5:1.")
+# Phone numbers people type without a country code are read as this region's (ISO 3166).
+FORMAT_MODULE_PATH = ["iop_clinic.formats"]
+PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="US").upper()
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"

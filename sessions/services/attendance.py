@@ -19,6 +19,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils import dateformat
+
+from iop_clinic.formatting import clinic_format
 
 from ..models import Attendance, AttendanceChange, AttendanceStatus, TherapySession
 from .audited import rows_update
@@ -43,7 +46,7 @@ def session_markable_error(session: TherapySession, *, now=None) -> ValidationEr
         return ValidationError(
             _("This session has not started; attendance can be marked from %(when)s."),
             code="session_not_started",
-            params={"when": local.strftime("%a %d %b %H:%M")},
+            params={"when": dateformat.format(local, clinic_format("WHEN_FORMAT"))},
         )
     return None
 

@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from programs.phones import MobilePhoneField
 from staff.forms.programs import StaffChoiceField
 
 from sessions.models import AttendanceStatus, FollowUpStatus
@@ -73,10 +74,6 @@ class FollowUpFilterForm(forms.Form):
             (str(u.pk), u.get_full_name() or u.username) for u in assignees]
 
 
-class ParticipantSearchForm(forms.Form):
-    q = forms.CharField(label=_("Name or record number"), required=False, max_length=80)
-
-
 # --- Intake, profile, consent, enrollment and scheduling (round 2) --------------------------
 
 def _date_widget():
@@ -97,8 +94,8 @@ class IntakeForm(forms.Form):
     date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=_date_widget(),
                                     validators=[validate_plausible_date])
     email = forms.EmailField(label=_("Email"), required=False)
-    phone = forms.CharField(label=_("Mobile phone"), required=False, max_length=16,
-                            help_text=_("International format, e.g. +15555550123."))
+    phone = MobilePhoneField(label=_("Mobile phone"), required=False,
+                             help_text=_("For text reminders, e.g. (201) 555-0123."))
     home_site = forms.ModelChoiceField(label=_("Home site"), queryset=None)
     primary_clinician = StaffChoiceField(label=_("Primary clinician"), queryset=None,
                                          required=False)
@@ -133,6 +130,9 @@ class ParticipantEditForm(forms.ModelForm):
                   "home_site", "time_zone", "primary_clinician", "reminder_channels"]
         widgets = {"date_of_birth": _date_widget()}
         field_classes = {"primary_clinician": StaffChoiceField}
+
+    phone = MobilePhoneField(label=_("Mobile phone"), required=False,
+                             help_text=_("For text reminders, e.g. (201) 555-0123."))
 
     def __init__(self, *args, sites, clinicians, **kwargs):
         super().__init__(*args, **kwargs)

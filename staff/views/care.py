@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.formats import date_format
 
 from accounts.access import can_discharge, can_enroll, can_schedule
 
@@ -181,7 +182,7 @@ def waitlist_admit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("%(name)s is admitted to %(track)s from %(date)s.") % {
             "name": enrollment.participant.full_name, "track": enrollment.track.name,
-            "date": enrollment.admission_date.strftime("%-d %b %Y")})
+            "date": date_format(enrollment.admission_date)})
     return _back_to(request, enrollment)
 
 

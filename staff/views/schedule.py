@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+from django.utils.formats import date_format
 
 from accounts.access import can_enroll, can_manage_programs
 
@@ -111,7 +112,7 @@ def schedule_generate_view(request: HttpRequest, pk: int) -> HttpResponse:
                 text = _("%(count)s sessions created.") % {"count": result.created}
                 if result.skipped_closures:
                     text += " " + _("Closed days skipped: %(days)s.") % {"days": ", ".join(
-                        d.strftime("%-d %b") for d in result.skipped_closures)}
+                        date_format(d, "MONTH_DAY_FORMAT") for d in result.skipped_closures)}
                 if result.conflicts:
                     text += " " + _("%(count)s clashing sessions were left out.") % {
                         "count": len(result.conflicts)}
@@ -152,7 +153,7 @@ def closure_list(request: HttpRequest) -> HttpResponse:
                 .select_related("track", "participant", "session_type").order_by("starts_at"))
             messages.success(request, _("%(site)s is closed on %(day)s; %(count)s session(s) "
                                         "cancelled.") % {"site": site.name,
-                                                          "day": day.strftime("%-d %b %Y"),
+                                                          "day": date_format(day),
                                                           "count": len(cancelled)})
             form = ClosureForm(sites=sites, initial=initial)
     today = timezone.localdate()

@@ -24,10 +24,12 @@ from staff.forms.care import (
     CalendarFilterForm,
     FollowUpFilterForm,
     FollowUpResolveForm,
-    ParticipantSearchForm,
 )
+from staff.forms.caseload import CaseloadForm
+from participants.models import EnrollmentStatus
+from programs.models import Track
 from sessions.models import Attendance
-from sessions.selectors import care, pages
+from sessions.selectors import care, caseload, pages
 from reminders import selectors as reminder_reads
 from sessions.services.attendance import (
     attendance_mark,
@@ -205,17 +207,39 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required
 def participant_search(request: HttpRequest) -> HttpResponse:
-    form = ParticipantSearchForm(request.GET or None)
-    page = None
-    if form.is_valid() and form.cleaned_data["q"].strip():
-        queryset = pages.participant_search(participants=participants_for(request.user),
-                                            query=form.cleaned_data["q"])
-        page = Paginator(queryset, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    """The caseload: my sites' participants, searched, filtered and sorted, a page at a time."""
+    site_ids = site_ids_for(request.user)
+    form = CaseloadForm(
+        request.GET or None,
+        sites=sites_for(request.user).order_by("name") if len(site_ids) > 1 else None,
+        tracks=Track.objects.filter(site_id__in=site_ids).select_related("program")
+        .order_by("program__name", "name"),
+        clinicians=staff_at(site_ids))
+    participants = participants_for(request.user)
+    filters = form.cleaned_data if form.is_valid() else {}
+    query = (filters.get("q") or "").strip()
+    if query:
+        participants = pages.participant_search(participants=participants, query=query)
+    queryset = caseload.caseload(
+        participants=participants,
+        site_id=filters["site"].pk if filters.get("site") else None,
+        track_id=filters["track"].pk if filters.get("track") else None,
+        status=filters.get("status") or "",
+        clinician_id=filters["clinician"].pk if filters.get("clinician") else None,
+        sort=filters.get("sort") or "name")
+    page = Paginator(queryset, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    filtered = any(filters.get(name) for name in ("q", "site", "track", "status", "clinician"))
     # Only the live search swaps the results alone; a history restore needs the whole page.
     wants_results = (request.htmx and request.htmx.target == "results"
                      and not request.htmx.history_restore_request)
     template = "staff/participants/_results.html" if wants_results else "staff/participants/search.html"
-    return render(request, template, {"form": form, "page_obj": page})
+    return render(request, template, {"form": form, "page_obj": page, "filtered": filtered,
+                                      "status_choices": EnrollmentStatus.choices})
+
+
+def _page_number(request: HttpRequest, name: str) -> int:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and 0 < int(value) < 10_000 else 1
 
 
 @staff_required
@@ -227,7 +251,8 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
     return render(request, "staff/participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,
         "care": care.chart_care(participant=participant, enrollments=chart.enrollments),
-        "reminders": reminder_reads.reminder_history(participant=participant),
+        "reminders": reminder_reads.reminder_page(
+            participant=participant, today=today, number=_page_number(request, "reminders_page")),
         "show_notes": can_write_clinical_notes(request.user),
         "can_enroll": can_enroll(request.user),
         "can_schedule": can_schedule(request.user),

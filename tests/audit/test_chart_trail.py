@@ -109,8 +109,34 @@ def test_it_keeps_a_fixed_query_budget(client, director, clinician, front_desk, 
         viewed_by(clinician, participant)
     sign_in(client, director)
 
-    # session, user, groups, sites, participant, 2 permissions, 2 trail reads, audit insert (+CT)
-    with django_assert_max_num_queries(12):
+    # session, user, groups, sites, participant, 2 permissions, 2 trail reads, audit insert (+CT),
+    # and since issue 14: 2 counts for paging and 3 name look-ups (one per kind of related row)
+    with django_assert_max_num_queries(17):
         response = client.get(trail_url(participant))
     assert response.status_code == 200
     assert response.content.decode().count("<tr>") >= 2 * size + 1
+
+
+def test_it_names_related_rows_instead_of_showing_their_ids(client, director, front_desk, site):
+    participant = factories.ParticipantFactory(home_site=site)
+    with set_actor(front_desk):
+        participant.primary_clinician = director
+        participant.save()
+    sign_in(client, director)
+    rows = client.get(trail_url(participant)).content.decode().split('id="audit-trail"')[1]
+    assert f"primary clinician</span>: — → {director}" in rows
+    assert f"→ {director.pk}<" not in rows
+
+
+def test_it_pages_a_long_trail(client, director, clinician, site):
+    participant = factories.ParticipantFactory(home_site=site)
+    for _ in range(60):
+        viewed_by(clinician, participant)
+    sign_in(client, director)
+    first = client.get(trail_url(participant))
+    # 60 views, the participant's creation, and this look at the trail itself
+    assert first.context["page_obj"].paginator.count == 62
+    assert len(first.context["trail"]) == 50
+    second = client.get(trail_url(participant), {"page": 2})
+    assert len(second.context["trail"]) == 13  # the second look is recorded too
+    assert "Page 2 of 2" in second.content.decode()

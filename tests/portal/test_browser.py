@@ -157,7 +157,7 @@ def test_it_switches_reminders_from_email_to_sms_with_consent(phone, live_server
 
     page.get_by_label("Text message (SMS)").check()
     page.get_by_role("button", name="Save").click()
-    page.get_by_text("tick the box to agree").wait_for()
+    page.get_by_text("tick the box to agree").first.wait_for()  # the field and the error summary
     shot(page, "reminders-needs-consent")
     page.get_by_label(re.compile("I agree to get appointment text messages")).check()
     page.get_by_role("button", name="Save").click()

@@ -78,6 +78,8 @@ _S = "200 200 200"  # the three staff of site A
 # A participant who opens a staff page is sent to the portal ("portal"), not shown a bare 403.
 MATRIX: dict[str, E] = {
     "healthz": E("200 200 200 200 200 200 200"),
+    "favicon": E("301 301 301 301 301 301 301"),
+    "clinic_css": E("200 200 200 200 200 200 200"),
     # Sign-in pages: a signed-in visitor is sent to their own part.
     "login": E("home home home home portal portal 200"),
     "logout": E("405 405 405 405 405 405 405"),

@@ -193,7 +193,9 @@ def test_it_searches_participants_as_front_desk_types(tablet, live_server, site,
     page.get_by_role("link", name="Participants").click()
     page.evaluate("window.__sameDocument = true")
 
+    page.get_by_role("link", name="Other, Bert").wait_for()  # the caseload, before any search
     page.get_by_label("Name or record number").type("quint")
+    page.get_by_role("link", name="Other, Bert").wait_for(state="detached")
     page.get_by_role("link", name="Quintero, Odalys").wait_for()
 
     assert page.evaluate("window.__sameDocument") is True

@@ -20,7 +20,7 @@ def test_it_shows_the_week_of_my_site(as_clinician, track, clinician):
 
     assert "Monday skills" in page and "Thursday skills" in page
     assert "Later group" not in page
-    assert "Sunday 11 Jan" in page
+    assert "Sunday, January 11" in page
 
 
 def test_it_moves_week_by_week(as_clinician, track):

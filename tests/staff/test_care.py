@@ -287,7 +287,7 @@ def test_it_previews_then_generates_on_confirmation(as_director, site, timetable
     url = reverse("schedule_generate", args=[timetabled.pk])
     page = as_director.get(url).content.decode()
     assert '<span id="preview-total">35</span>' in page  # 36 minus the closed Monday
-    assert "Mon 19 Jan" in page
+    assert "Mon, Jan 19" in page
     assert not TherapySession.objects.exists()
     as_director.post(url)
     assert TherapySession.objects.filter(track=timetabled).count() == 35

@@ -79,7 +79,7 @@ def test_today_lists_each_person_once_with_the_day_they_missed(as_clinician, tra
     page = as_clinician.get(reverse("home")).content.decode()
     box = page.split('id="followups-heading"')[1].split("</section>")[0]
     assert box.count(earlier.participant.full_name) == 1
-    assert "Mon 29 Dec" in box and "Mon 5 Jan" in box
+    assert "Mon, Dec 29" in box and "Mon, Jan 5" in box
 
 
 def test_front_desk_sees_the_sites_open_follow_ups_by_default(as_front_desk, as_clinician,

@@ -115,7 +115,7 @@ def test_it_says_when_a_future_session_can_be_marked(as_clinician, track):
     session, _ = make_group_session(track, size=1, day=MONDAY + dt.timedelta(days=3))
     page = as_clinician.get(reverse("roster", args=[session.pk])).content.decode()
     assert ">Present</button>" not in page
-    assert "has not started; attendance can be marked from Thu 08 Jan 18:00" in page
+    assert "has not started; attendance can be marked from Thu, Jan 8, 6:00 PM" in page
 
 
 def test_it_answers_404_for_an_attendance_of_another_session(as_clinician, track, group_session):

@@ -1,0 +1,1 @@
+"""Our date and time formats, one set per language (Django's FORMAT_MODULE_PATH)."""

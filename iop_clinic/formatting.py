@@ -1,0 +1,75 @@
+"""Template filters for dates and times in the current language's formats (iop_clinic/formats).
+
+Loaded as a template builtin, so every template has them: |day ("Mon, Nov 30"), |long_day
+("Monday, November 30, 2026"), |when ("Mon, Nov 30, 6:00 PM"), |clock ("6:00 PM", for a time
+or a datetime), and |phone: a stored E.164 number the way people in the clinic's region write it. Like Django's |date, an aware datetime is shown in the current time zone unless
+|timezone:... came first, so a page shows the site's zone by wrapping in {% timezone %}.
+"""
+import datetime as dt
+
+import phonenumbers
+from django import template
+from django.conf import settings
+from django.utils import dateformat, formats
+from django.utils.translation import get_language
+
+register = template.Library()
+
+
+def clinic_format(name: str) -> str:
+    """The named format for the current language, from our format modules or Django's."""
+    for module in formats.iter_format_modules(get_language() or settings.LANGUAGE_CODE,
+                                              settings.FORMAT_MODULE_PATH):
+        if hasattr(module, name):
+            return getattr(module, name)
+    return formats.get_format(name)
+
+
+def _format(value, name: str) -> str:
+    if value in (None, ""):
+        return ""
+    try:
+        return dateformat.format(value, clinic_format(name))
+    except (AttributeError, TypeError):
+        return ""
+
+
+@register.filter(expects_localtime=True, is_safe=False)
+def day(value) -> str:
+    return _format(value, "DAY_FORMAT")
+
+
+@register.filter(expects_localtime=True, is_safe=False)
+def long_day(value) -> str:
+    return _format(value, "LONG_DAY_FORMAT")
+
+
+@register.filter(expects_localtime=True, is_safe=False)
+def when(value) -> str:
+    return _format(value, "WHEN_FORMAT")
+
+
+@register.filter(expects_localtime=True, is_safe=False)
+def clock(value) -> str:
+    if isinstance(value, dt.time):
+        try:
+            return dateformat.time_format(value, clinic_format("TIME_FORMAT"))
+        except (AttributeError, TypeError):
+            return ""
+    return _format(value, "TIME_FORMAT")
+
+
+@register.filter(is_safe=False)
+def phone(value) -> str:
+    """"+15555550123" -> "(555) 555-0123"; a foreign number in international form."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(str(value), settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return str(value)
+    local = phonenumbers.region_code_for_country_code(number.country_code)
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL
+             if local == settings.PHONENUMBER_DEFAULT_REGION
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, style)

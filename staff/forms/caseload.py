@@ -1,0 +1,35 @@
+"""The caseload list's filters: search words, site, track, status, clinician, sort."""
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from participants.models import EnrollmentStatus
+from staff.forms.programs import StaffChoiceField
+
+SORT_CHOICES = [("name", _("Name")), ("record", _("Record number")),
+                ("admitted", _("Admitted, newest first")), ("site", _("Home site"))]
+
+
+class CaseloadForm(forms.Form):
+    q = forms.CharField(label=_("Name or record number"), required=False, max_length=80)
+    site = forms.ModelChoiceField(label=_("Site"), queryset=None, required=False,
+                                  empty_label=_("All my sites"))
+    track = forms.ModelChoiceField(label=_("Track"), queryset=None, required=False,
+                                   empty_label=_("Any track"))
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    clinician = StaffChoiceField(label=_("Primary clinician"), queryset=None, required=False,
+                                 empty_label=_("Anyone"))
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
+
+    def __init__(self, *args, sites, tracks, clinicians, **kwargs):
+        super().__init__(*args, **kwargs)
+        if sites is not None:
+            self.fields["site"].queryset = sites
+        self.fields["track"].queryset = tracks
+        self.fields["clinician"].queryset = clinicians
+        if sites is None:  # one site: nothing to choose, and no query to list it
+            del self.fields["site"]
+        self.fields["status"].choices = [("", _("Any status"))] + list(EnrollmentStatus.choices)
+        for name in ("site", "track", "status", "clinician", "sort"):
+            if name in self.fields:
+                self.fields[name].widget.attrs.update({"data-autosubmit": "",
+                                                       "class": "form-select"})

@@ -1,0 +1,229 @@
+"""axe-core in real Chromium: every page each persona reaches, at 1280, 768 and 360 px.
+
+axe-core comes from npm (pinned in package.json, installed by `make install`); it is handed to
+the page with `page.evaluate`, which the page's Content-Security-Policy does not govern. A test
+fails on any critical or serious violation and prints each one: page, width, rule, the elements.
+
+One browser for the module and one page per persona; the viewport changes between widths.
+"""
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from tests import factories
+from tests.auth import sign_in
+from tests.conftest import _service_missing
+from tests.security.test_access_matrix import build_world
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+WIDTHS = (1280, 768, 360)
+FAILING = {"critical", "serious"}
+# A11Y_SHOTS=1 also saves a full-page screenshot of each page at each width, for people to look at.
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "a11y"
+
+
+@pytest.fixture(scope="module")
+def axe_source():
+    if not AXE.exists():
+        _service_missing("axe-core is not installed: run `make install` (needs npm)")
+    return AXE.read_text()
+
+
+def axe_violations(page, axe_source) -> list[dict]:
+    """Violations of the page as it stands, after injecting axe-core once per document."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(axe_source)
+    return page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ['violations']});
+        return result.violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map(n => ({target: n.target.join(' '),
+                                      summary: n.failureSummary}))}));
+    }""")
+
+
+def check_pages(page, axe_source, base_url: str, urls: dict[str, str], prefix: str = ""
+                ) -> list[str]:
+    """Every page at every width; a line per failing rule and page, with up to 3 elements."""
+    problems = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, url in urls.items():
+            response = page.goto(base_url + url)
+            assert response is not None and response.status in (200, 410), f"{name} {url}: {response}"
+            if os.environ.get("A11Y_SHOTS"):
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SHOTS / f"{prefix}{name}-{width}.png"), full_page=True)
+            for violation in axe_violations(page, axe_source):
+                if violation["impact"] not in FAILING:
+                    continue
+                nodes = "; ".join(f"{n['target']} ({n['summary'].splitlines()[-1].strip()})"
+                                  for n in violation["nodes"][:3])
+                problems.append(f"{name} {url} @{width}px: {violation['impact']} "
+                                f"{violation['id']} — {violation['help']}: {nodes}")
+    return problems
+
+
+def assert_none(problems: list[str]) -> None:
+    assert not problems, f"{len(problems)} critical or serious axe violations:\n" + "\n".join(
+        problems)
+
+
+def browser_page(chromium, base_url: str, client: Client | None = None):
+    context = chromium.new_context()
+    if client is not None and "sessionid" in client.cookies:
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                              "url": base_url}])
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+@pytest.fixture
+def world(db):
+    """The access matrix's clinic, plus a group session today so Today and rosters have rows."""
+    world = build_world()
+    site = world.site_a
+    today = timezone.now().astimezone(site.zone).date()
+    starts = dt.datetime.combine(today, dt.time(18, 0), tzinfo=site.zone)
+    world.today_session = factories.TherapySessionFactory(
+        track=world.track_a, site=site, starts_at=starts.astimezone(dt.UTC),
+        ends_at=(starts + dt.timedelta(hours=3)).astimezone(dt.UTC),
+        facilitator=world.personas["clinician"])
+    factories.AttendanceFactory(session=world.today_session, participant=world.participant_a,
+                                enrollment=world.enrollment_a)
+    return world
+
+
+def staff_urls(w, persona: str) -> dict[str, str]:
+    code = w.participant_a.code
+    urls = {
+        "today": reverse("home"),
+        "calendar": reverse("calendar"),
+        "participants": reverse("participant_search"),
+        "participants-found": reverse("participant_search") + "?q=" + w.participant_a.last_name,
+        "chart": reverse("participant_chart", args=[code]),
+        "followups": reverse("followup_list"),
+        "followup": reverse("followup_detail", args=[w.followup_a.pk]),
+        "roster": reverse("roster", args=[w.today_session.pk]),
+        "track": reverse("track_detail", args=[w.track_a.pk]),
+        "personal-session": reverse("personal_session_new", args=[code]),
+        "cancel-session": reverse("session_cancel", args=[w.session_a.pk]),
+        "two-factor-setup": reverse("two_factor_setup"),
+    }
+    urls |= {"reports": reverse("report_index"), "report-census": reverse("report_census")}
+    if persona in ("director", "clinician"):
+        urls["excuse"] = reverse("excuse_review", args=[w.excuse_a.code])
+        urls |= {name: reverse(f"report_{name.split('-')[1].replace('-', '_')}")
+                 for name in ("report-attendance", "report-billing")}
+    if persona in ("director", "front_desk"):
+        urls |= {
+            "intake": reverse("participant_intake"),
+            "edit": reverse("participant_edit", args=[code]),
+            "hold": reverse("enrollment_hold", args=[w.enrollment_a.pk]),
+        }
+    if persona == "director":
+        urls |= {
+            "audit-trail": reverse("participant_audit_trail", args=[code]),
+            "discharge": reverse("enrollment_discharge", args=[w.enrollment_a.pk]),
+            "programs": reverse("program_list"),
+            "program-new": reverse("program_create"),
+            "program-edit": reverse("program_edit", args=[w.track_a.program_id]),
+            "track-new": reverse("track_create"),
+            "track-edit": reverse("track_edit", args=[w.track_a.pk]),
+            "schedule": reverse("schedule_generate", args=[w.track_a.pk]),
+            "closures": reverse("closure_list"),
+            "recovery-codes": reverse("two_factor_recovery_codes"),
+        }
+        del urls["two-factor-setup"]  # a director has a device already
+    return urls
+
+
+@pytest.mark.parametrize("persona", ["director", "clinician", "front_desk"])
+def test_it_finds_no_serious_violation_on_the_staff_pages(chromium, axe_source, live_server,
+                                                          world, persona):
+    page = browser_page(chromium, live_server.url, sign_in(Client(), world.personas[persona]))
+    assert_none(check_pages(page, axe_source, live_server.url, staff_urls(world, persona),
+                            prefix=f"{persona}-"))
+    page.context.close()
+
+
+def test_it_finds_no_serious_violation_on_the_portal(chromium, axe_source, live_server, world):
+    page = browser_page(chromium, live_server.url,
+                        sign_in(Client(), world.personas["participant_a"]))
+    urls = {
+        "home": reverse("portal-home"),
+        "progress": reverse("portal-progress"),
+        "reminders": reverse("portal-reminders"),
+        "calendar": reverse("portal-calendar"),
+        "excuse": reverse("portal-excuse", args=[world.today_session.pk]),
+    }
+    assert_none(check_pages(page, axe_source, live_server.url, urls, prefix="portal-"))
+    page.context.close()
+
+
+def test_it_finds_no_serious_violation_on_sign_in_pages(chromium, axe_source, live_server,
+                                                        world):
+    anonymous = browser_page(chromium, live_server.url)
+    urls = {
+        "sign-in": reverse("login"),
+        "portal-link-request": reverse("portal-sign-in-link"),
+        "portal-invitation": reverse("portal-invitation", args=[world.invitation_token]),
+        "portal-link-invalid": reverse("portal-sign-in", args=["not-a-real-token"]),
+    }
+    problems = check_pages(anonymous, axe_source, live_server.url, urls)
+    anonymous.context.close()
+
+    # A director with an authenticator app, signed in with a password only: the code page.
+    director = world.personas["director"]
+    TOTPDevice.objects.create(user=director, name="Authenticator app", confirmed=True)
+    half = Client()
+    half.force_login(director)
+    page = browser_page(chromium, live_server.url, half)
+    problems += check_pages(page, axe_source, live_server.url,
+                            {"two-factor-verify": reverse("two_factor_verify")})
+    page.context.close()
+    assert_none(problems)
+
+
+def test_it_finds_no_serious_violation_on_our_admin_pages(chromium, axe_source, live_server,
+                                                          world):
+    admin = factories.UserFactory(username="admin", is_staff=True, is_superuser=True)
+    page = browser_page(chromium, live_server.url, sign_in(Client(), admin))
+    staff = world.personas["clinician"]
+    urls = {
+        "index": reverse("admin:index"),
+        "users": reverse("admin:accounts_user_changelist"),
+        "user": reverse("admin:accounts_user_change", args=[staff.pk]),
+        "participants": reverse("admin:participants_participant_changelist"),
+        "participant": reverse("admin:participants_participant_change",
+                               args=[world.participant_a.pk]),
+        "sessions": reverse("admin:iop_sessions_therapysession_changelist"),
+        "session": reverse("admin:iop_sessions_therapysession_change",
+                           args=[world.today_session.pk]),
+        "reminders": reverse("admin:reminders_reminder_changelist"),
+        "audit": reverse("admin:auditlog_logentry_changelist"),
+    }
+    assert_none(check_pages(page, axe_source, live_server.url, urls, prefix="admin-"))
+    page.context.close()
+
+
+def test_it_reports_a_violation_when_there_is_one(chromium, axe_source, live_server, world):
+    """The check itself works: a form control without a label is caught."""
+    page = browser_page(chromium, live_server.url)
+    page.goto(live_server.url + reverse("login"))
+    page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', "
+                  "'<select id=nolabel><option>x</option></select>')")
+    rules = {v["id"]: v["impact"] for v in axe_violations(page, axe_source)}
+    page.context.close()
+    assert rules.get("select-name") == "critical", json.dumps(rules)
+

@@ -1,0 +1,93 @@
+"""The participants page as a caseload: filters, sort, paging, empty states, query budget."""
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.roles import Role
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _names(response) -> list[str]:
+    return [p.last_name for p in response.context["page_obj"].object_list]
+
+
+@pytest.fixture
+def caseload(site, other_site, track, clinician):
+    other_track = factories.TrackFactory(site=site, name="Mornings")
+    active = factories.ParticipantFactory(home_site=site, last_name="Alvarez",
+                                          primary_clinician=clinician)
+    factories.EnrollmentFactory(participant=active, track=track, status="active")
+    waiting = factories.ParticipantFactory(home_site=site, last_name="Baker")
+    factories.EnrollmentFactory(participant=waiting, track=other_track, status="waitlisted",
+                                waitlisted_at=timezone.now())
+    done = factories.ParticipantFactory(home_site=site, last_name="Chen")
+    factories.EnrollmentFactory(participant=done, track=track, status="discharged",
+                                discharge_date=dt.date(2026, 2, 1), discharge_reason="other")
+    factories.ParticipantFactory(home_site=site, last_name="Diaz")  # never enrolled
+    factories.ParticipantFactory(home_site=other_site, last_name="Elsewhere")
+    return {"track": track, "other_track": other_track}
+
+
+def test_it_lists_my_sites_caseload_without_a_search(as_front_desk, caseload):
+    response = as_front_desk.get(reverse("participant_search"))
+    assert _names(response) == ["Alvarez", "Baker", "Chen", "Diaz"]
+    html = response.content.decode()
+    assert "Waitlisted" in html and "Not enrolled" in html and "Elsewhere" not in html
+
+
+@pytest.mark.parametrize("query, expected", [
+    ({"status": "active"}, ["Alvarez"]),
+    ({"status": "waitlisted"}, ["Baker"]),
+    ({"q": "che"}, ["Chen"]),
+    ({"q": "alvarez", "status": "active"}, ["Alvarez"]),
+    ({"sort": "admitted", "status": "discharged"}, ["Chen"]),
+])
+def test_it_filters_the_caseload(as_front_desk, caseload, query, expected):
+    assert _names(as_front_desk.get(reverse("participant_search"), query)) == expected
+
+
+def test_it_filters_by_track_and_clinician(as_front_desk, caseload, clinician):
+    url = reverse("participant_search")
+    assert _names(as_front_desk.get(url, {"track": caseload["other_track"].pk})) == ["Baker"]
+    assert _names(as_front_desk.get(url, {"clinician": clinician.pk})) == ["Alvarez"]
+
+
+def test_it_ignores_a_filter_value_from_another_site(as_front_desk, caseload, other_site):
+    foreign = factories.TrackFactory(site=other_site)
+    response = as_front_desk.get(reverse("participant_search"), {"track": foreign.pk})
+    assert response.status_code == 200
+    assert response.context["form"].errors["track"]
+
+
+def test_it_says_what_to_do_when_nothing_matches(as_front_desk, site):
+    empty = as_front_desk.get(reverse("participant_search")).content.decode()
+    assert "No participants at your sites yet." in empty and "Register the first one" in empty
+    none = as_front_desk.get(reverse("participant_search"), {"q": "zzz"}).content.decode()
+    assert "No participant matches these filters." in none and "Clear the filters" in none
+
+
+def test_it_pages_a_long_caseload(as_front_desk, site):
+    for i in range(30):
+        factories.ParticipantFactory(home_site=site, last_name=f"Page{i:02d}")
+    first = as_front_desk.get(reverse("participant_search"))
+    assert len(first.context["page_obj"].object_list) == 25
+    second = as_front_desk.get(reverse("participant_search"), {"page": 2})
+    assert _names(second) == [f"Page{i:02d}" for i in range(25, 30)]
+
+
+@pytest.mark.parametrize("size", [2, 40])
+def test_it_keeps_a_fixed_query_budget(client, site, track, size,
+                                       django_assert_max_num_queries):
+    from tests.auth import sign_in
+
+    front_desk = factories.StaffFactory(role=Role.FRONT_DESK, sites=[site])
+    for _ in range(size):
+        person = factories.ParticipantFactory(home_site=site, primary_clinician=front_desk)
+        factories.EnrollmentFactory(participant=person, track=track)
+    sign_in(client, front_desk)
+    with django_assert_max_num_queries(11):
+        client.get(reverse("participant_search"), {"status": "active", "sort": "admitted"})
