@@ -42,10 +42,19 @@ from reminders.channels import (
     get_sms_backend,
     send_email_message,
 )
-from reminders.models import Reminder, ReminderChannel, ReminderPolicy, ReminderReason, ReminderStatus
+from reminders.models import (
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderPolicy,
+    ReminderReason,
+    ReminderStatus,
+)
+from sessions.models import SessionStatus, TherapySession
 from . import timing
 from .eligibility import channel_problem, sms_consented
 from .messages import Message, render, revealing_words
+from .notice_messages import render_notice
 from .planner import reminder_policies
 from .visits import VisitDays, visit_days
 
@@ -76,6 +85,9 @@ class BatchFacts:
     sms_consent: set[int]
     sites: dict[int, Site]
     policies: dict[int, ReminderPolicy]
+    # Change notices: each noted session still scheduled, as (starts_at, site id), to follow a
+    # session moved to another day. Read only when the batch holds notices.
+    moved: dict[int, tuple[datetime, int]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, reminders: list[Reminder]) -> "BatchFacts":
@@ -93,7 +105,13 @@ class BatchFacts:
         sms_ids = [r.participant_id for r in reminders if r.channel == ReminderChannel.SMS]
         sms_consent = sms_consented(participant_ids=sms_ids) if sms_ids else set()
         sites = {r.site_id: r.site for r in reminders}
-        other_ids = {v.site_id for v in visits.visits.values()} - sites.keys()
+        session_ids = {r.session_id for r in reminders
+                       if r.kind == ReminderKind.CHANGE and r.session_id}
+        moved = {pk: (starts_at, site_id) for pk, starts_at, site_id in TherapySession.objects.filter(
+            pk__in=session_ids, status=SessionStatus.SCHEDULED,
+        ).values_list("pk", "starts_at", "site_id")} if session_ids else {}
+        other_ids = ({v.site_id for v in visits.visits.values()}
+                     | {site_id for _, site_id in moved.values()}) - sites.keys()
         if other_ids:
             sites.update(Site.objects.select_related("reminder_policy").in_bulk(other_ids))
         policies = {}
@@ -105,7 +123,7 @@ class BatchFacts:
         missing = sites.keys() - policies.keys()
         if missing:
             policies.update(reminder_policies(site_ids=missing))
-        return cls(visits, sms_consent, sites, policies)
+        return cls(visits, sms_consent, sites, policies, moved)
 
 
 def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> str:
@@ -218,6 +236,8 @@ def reminder_check(*, reminder: Reminder, now: datetime,
     """Every re-check before sending, in order, and the rendered message. Reads only (nothing
     at all when the batch's `facts` are given)."""
     facts = facts or BatchFacts.read([reminder])
+    if reminder.kind == ReminderKind.CHANGE:
+        return _notice_check(reminder=reminder, now=now, facts=facts)
     participant = reminder.participant
     key: tuple[int, date] = (participant.pk, reminder.visit_date)
     visit = facts.visits.visits.get(key)
@@ -250,6 +270,49 @@ def reminder_check(*, reminder: Reminder, now: datetime,
         return Verdict("failed:not_neutral", ReminderStatus.FAILED,
                        {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
     return Ready(reminder, message, visit.first_start)
+
+
+def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Verdict | Ready:
+    """A change notice: compare the visit day now with what the participant knew, then the
+    same consent, quiet-hours and neutrality checks as a reminder. Quiet hours hold a notice
+    only when its day is not today."""
+    participant = reminder.participant
+    key: tuple[int, date] = (participant.pk, reminder.visit_date)
+    visit = facts.visits.visits.get(key)
+    new_start, site_id = None, reminder.previous_site_id or reminder.site_id
+    reason = ""
+    if visit is not None:
+        if (visit.first_start, visit.site_id) == (reminder.previous_start,
+                                                  reminder.previous_site_id):
+            reason = ReminderReason.UNCHANGED  # edited back within the debounce
+        new_start, site_id = visit.first_start, visit.site_id
+    elif facts.visits.missing_reason(key) == ReminderReason.NOT_ENROLLED:
+        reason = ReminderReason.NOT_ENROLLED
+    elif reminder.session_id in facts.moved:
+        new_start, site_id = facts.moved[reminder.session_id]  # moved to another day
+    if not reason and new_start is not None and new_start <= now:
+        reason = ReminderReason.PAST_DEADLINE
+    if not reason:
+        reason = channel_problem(participant=participant, channel=reminder.channel,
+                                 sms_consent=participant.pk in facts.sms_consent)
+    if reason:
+        return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
+    site = facts.sites[site_id]
+    if reminder.visit_date != now.astimezone(participant.zone).date():
+        later = timing.next_allowed(now=now, zone=participant.zone, policy=facts.policies[site_id])
+        if later is not None:
+            if later < reminder.send_before:
+                return Verdict("deferred:quiet_hours", ReminderStatus.PENDING, {
+                    "due_at": later, "claimed_at": None})
+            return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
+                           {"reason": ReminderReason.QUIET_HOURS})
+    message = render_notice(channel=reminder.channel, participant=participant, site=site,
+                            previous_start=reminder.previous_start, new_start=new_start, now=now)
+    if revealing_words(message):
+        logger.error("notice %s not sent: message not neutral (site %s)", reminder.pk, site.pk)
+        return Verdict("failed:not_neutral", ReminderStatus.FAILED,
+                       {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
+    return Ready(reminder, message, reminder.send_before)
 
 
 def _settle(reminder_id: int, verdict: Verdict, *, now: datetime) -> bool:

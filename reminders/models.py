@@ -17,6 +17,12 @@ from programs.models import Site
 class ReminderKind(models.TextChoices):
     DAY_BEFORE = "day_before", _("The day before")
     SAME_DAY = "same_day", _("The same day")
+    # Not a reminder: a notice that a visit day was cancelled or moved (see reminders/notices.py).
+    CHANGE = "change", _("Schedule change notice")
+
+
+# The kinds the planner plans (one per visit day and channel); CHANGE rows come from notices.
+VISIT_REMINDER_KINDS = (ReminderKind.DAY_BEFORE, ReminderKind.SAME_DAY)
 
 
 class ReminderChannel(models.TextChoices):
@@ -53,6 +59,7 @@ class ReminderReason(models.TextChoices):
     PERMANENT_ERROR = "permanent_error", _("Rejected by the provider")
     RETRIES_EXHAUSTED = "retries_exhausted", _("Provider kept failing")
     OUTCOME_UNKNOWN = "outcome_unknown", _("Worker stopped while sending; not retried")
+    UNCHANGED = "unchanged", _("Changed back before the notice went out")
 
 
 class ReminderPolicy(models.Model):
@@ -129,6 +136,16 @@ class Reminder(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    previous_start = models.DateTimeField(
+        _("start before the change"), null=True, blank=True,
+        help_text=_("Change notices: the visit's first start as the participant knew it."))
+    previous_site = models.ForeignKey(
+        Site, verbose_name=_("site before the change"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+")
+    session = models.ForeignKey(
+        "iop_sessions.TherapySession", verbose_name=_("changed session"),
+        on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text=_("Change notices: the first session changed that day, to follow a move."))
     provider_message_id = models.CharField(_("provider message id"), max_length=100, blank=True)
     body = models.TextField(_("message sent"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -140,7 +157,13 @@ class Reminder(models.Model):
         verbose_name_plural = _("reminders")
         constraints = [
             models.UniqueConstraint(fields=["participant", "visit_date", "kind", "channel"],
+                                    condition=~Q(kind="change"),
                                     name="reminder_one_per_visit_kind_channel"),
+            # Edits within the debounce join the pending notice; once it is claimed, a later
+            # change gets a notice of its own.
+            models.UniqueConstraint(fields=["participant", "visit_date", "channel"],
+                                    condition=Q(kind="change", status="pending"),
+                                    name="notice_one_pending_per_day_channel"),
             models.CheckConstraint(condition=Q(due_at__lt=models.F("send_before")),
                                    name="reminder_due_before_deadline"),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False),

@@ -317,6 +317,10 @@ REMINDER_RETRY_MAX_SECONDS = env.int("REMINDER_RETRY_MAX_SECONDS", default=1800)
 # Due times pushed out of quiet hours land this long before they begin, so a reminder due at
 # "the last minute" is not sent a sweep later, inside them.
 REMINDER_QUIET_MARGIN_MINUTES = env.int("REMINDER_QUIET_MARGIN_MINUTES", default=15)
+# Change notices (reminders/notices.py): changes to visits this many days ahead are told, and a
+# notice waits this long after the last edit, so a burst of edits sends one message.
+REMINDER_NOTICE_DAYS = env.int("REMINDER_NOTICE_DAYS", default=14)
+REMINDER_NOTICE_DEBOUNCE_SECONDS = env.int("REMINDER_NOTICE_DEBOUNCE_SECONDS", default=180)
 CELERY_IMPORTS = ["reminders.tasks"]
 CELERY_BEAT_SCHEDULE.update({
     "reminders-sweep": {

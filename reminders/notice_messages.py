@@ -1,0 +1,27 @@
+"""Neutral change-notice text: what the participant knew (day and time), and that it is cancelled
+or its new day, time and place. The same few facts as a reminder, nothing about the session."""
+from datetime import datetime
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from participants.models import Participant
+from programs.models import Site
+
+from reminders.models import ReminderChannel
+from .messages import Message, _context, _when, fit_sms
+
+
+def render_notice(*, channel: str, participant: Participant, site: Site, previous_start: datetime,
+                  new_start: datetime | None, now: datetime | None = None) -> Message:
+    """`new_start` None: cancelled. `site` is where the visit now is (or was, if cancelled)."""
+    now = now or timezone.now()
+    context = _context(participant=participant, site=site,
+                       first_start=new_start or previous_start, now=now)
+    was = _when(previous_start, participant.zone, now)
+    context.update(was_date=was["date"], was_time=was["time"], cancelled=new_start is None)
+    if channel == ReminderChannel.SMS:
+        return fit_sms(context, template="emails/notice_sms.txt")
+    subject = render_to_string("emails/notice_subject.txt", context)
+    body = render_to_string("emails/notice_body.txt", context)
+    return Message(subject=" ".join(subject.split()), body=body, sender_name=context["alias"])

@@ -1,0 +1,117 @@
+"""Change notices: who is told that a visit day was cancelled or moved, written into the outbox.
+
+A session service about to cancel or move sessions sends `schedule_changing` (inside its
+transaction, before writing). Here we note, per participant, affected visit day and channel they
+can be reached on, one pending `change` row holding the visit as the participant knew it
+(`previous_start`, `previous_site`). The row is due `REMINDER_NOTICE_DEBOUNCE_SECONDS` after the
+edit; a further edit of the same day while it is pending only pushes its due time back, so a
+burst of edits sends one message. The sweeper, claim and send task are the reminders' own:
+delivery compares the day as it is then with what the participant knew, and says "cancelled",
+"now at ..." or nothing (changed back). Rows are written in the caller's transaction, so a
+change that rolls back tells nobody.
+"""
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from participants.models import Participant
+
+from reminders.models import Reminder, ReminderChannel, ReminderKind, ReminderStatus
+from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from . import timing
+from .eligibility import channel_problem, sms_consented
+from .planner import reminder_policies
+from .visits import Visit, visit_days
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a change would reach: (participant, visit day) pairs and their channels."""
+    days: dict[tuple[int, object], tuple[Visit, int, tuple[str, ...]]]  # -> visit, session, channels
+    participants: dict[int, Participant]
+
+    @property
+    def people(self) -> int:
+        """How many people will be told (on at least one channel)."""
+        return len({pid for (pid, _day), (_v, _s, channels) in self.days.items() if channels})
+
+
+def notice_audience(*, session_ids: Iterable[int], now: datetime | None = None) -> Audience:
+    """The visit days these (not yet changed) sessions belong to, within REMINDER_NOTICE_DAYS,
+    with the channels each person can be told on. Reads only; a fixed number of queries."""
+    now = now or timezone.now()
+    ids = list(session_ids)
+    window = {"starts_at__gt": now,
+              "starts_at__lt": now + timedelta(days=settings.REMINDER_NOTICE_DAYS)}
+    sessions = dict(TherapySession.objects.filter(
+        pk__in=ids, status=SessionStatus.SCHEDULED, **window).values_list("pk", "starts_at"))
+    pairs = set(Attendance.objects.filter(
+        session_id__in=sessions, status=AttendanceStatus.EXPECTED,
+    ).values_list("participant_id", "session_id"))
+    pairs |= set(TherapySession.objects.filter(pk__in=sessions, participant__isnull=False)
+                 .values_list("participant_id", "pk"))
+    if not pairs:
+        return Audience({}, {})
+    participants = Participant.objects.select_related("home_site").in_bulk(
+        {pid for pid, _ in pairs})
+    found = visit_days(participants=participants.values(),
+                       starts_from=min(sessions.values()) - timedelta(days=1),
+                       starts_until=max(sessions.values()) + timedelta(days=1))
+    consented = sms_consented(participant_ids=participants)
+    days = {}
+    for participant_id, session_id in sorted(pairs, key=lambda p: (p[0], sessions[p[1]])):
+        participant = participants[participant_id]
+        day = sessions[session_id].astimezone(participant.zone).date()
+        visit = found.visits.get((participant_id, day))
+        if visit is None or visit.first_start <= now or (participant_id, day) in days:
+            continue  # not expected (out of care), already begun, or counted with its day
+        channels = tuple(
+            channel for channel in ReminderChannel.values
+            if not channel_problem(participant=participant, channel=channel,
+                                   sms_consent=participant_id in consented))
+        days[participant_id, day] = (visit, session_id, channels)
+    return Audience(days, participants)
+
+
+def notices_note(*, session_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Record (or push back) a pending change notice per person, day and channel for these
+    sessions, which are about to change. Returns how many rows were created or pushed back."""
+    now = now or timezone.now()
+    audience = notice_audience(session_ids=session_ids, now=now)
+    if not audience.days:
+        return 0
+    policies = reminder_policies(site_ids={v.site_id for v, _, _ in audience.days.values()})
+    debounce = timedelta(seconds=settings.REMINDER_NOTICE_DEBOUNCE_SECONDS)
+    touched = 0
+    new = []
+    for (participant_id, day), (visit, session_id, channels) in audience.days.items():
+        zone = audience.participants[participant_id].zone
+        due = now + debounce
+        if day != now.astimezone(zone).date():
+            # Quiet hours hold a notice for a later day till morning; one for today goes now.
+            due = timing.next_allowed(now=due, zone=zone, policy=policies[visit.site_id]) or due
+        # Must arrive before the visit the participant knew of; a late edit is told at once.
+        if due >= visit.first_start:
+            due = now
+        for channel in channels:
+            pushed = Reminder.objects.filter(
+                participant_id=participant_id, visit_date=day, kind=ReminderKind.CHANGE,
+                channel=channel, status=ReminderStatus.PENDING, send_before__gt=due,
+            ).update(due_at=due, updated_at=now)
+            touched += pushed
+            if not pushed:
+                new.append(Reminder(
+                    participant_id=participant_id, visit_date=day, kind=ReminderKind.CHANGE,
+                    channel=channel, site_id=visit.site_id, due_at=due,
+                    send_before=visit.first_start, previous_start=visit.first_start,
+                    previous_site_id=visit.site_id, session_id=session_id))
+    # A notice claimed meanwhile is not pushed: this change gets a row of its own.
+    touched += len(Reminder.objects.bulk_create(new, ignore_conflicts=True))
+    logger.info("change notices noted: %s rows", touched)
+    return touched
