@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 from participants.models import Participant
 
-from reminders.models import Reminder, ReminderStatus
+from reminders.models import Reminder, ReminderKind, ReminderStatus
 
 
 def failed_reminders(*, site_ids: Iterable[int], today: date, days: int = 7,
@@ -27,3 +27,17 @@ def reminder_history(*, participant: Participant, limit: int = 30) -> list[Remin
         Reminder.objects.filter(participant=participant)
         .defer("body").order_by("-visit_date", "-due_at")[:limit]
     )
+
+
+def notice_people_count(*, session_ids: Iterable[int]) -> int:
+    """How many people a change to these sessions would tell (for the cancel and move pages)."""
+    from .notices import notice_audience
+
+    return notice_audience(session_ids=session_ids).people
+
+
+def notices_noted_people(*, session_ids: Iterable[int]) -> int:
+    """How many people have a change notice waiting about these sessions (one query)."""
+    return (Reminder.objects.filter(kind=ReminderKind.CHANGE, session_id__in=list(session_ids),
+                                    status=ReminderStatus.PENDING)
+            .values("participant_id").distinct().count())
