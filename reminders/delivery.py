@@ -75,6 +75,7 @@ class Ready:
     reminder: Reminder
     message: Message
     deadline: datetime
+    asks_reply: bool = False
 
 
 @dataclass
@@ -263,13 +264,15 @@ def reminder_check(*, reminder: Reminder, now: datetime,
         return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
                        {"reason": ReminderReason.QUIET_HOURS})
 
+    asks_reply = reminder.channel == ReminderChannel.SMS and policy.sms_ask_reply
     message = render(channel=reminder.channel, participant=participant, site=site,
-                     kind=reminder.kind, first_start=visit.first_start, now=now)
+                     kind=reminder.kind, first_start=visit.first_start, now=now,
+                     ask_reply=asks_reply)
     if revealing_words(message):
         logger.error("reminder %s not sent: message not neutral (site %s)", reminder.pk, site.pk)
         return Verdict("failed:not_neutral", ReminderStatus.FAILED,
                        {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
-    return Ready(reminder, message, visit.first_start)
+    return Ready(reminder, message, visit.first_start, asks_reply)
 
 
 def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Verdict | Ready:
@@ -347,7 +350,7 @@ def _send_and_record(ready: Ready, *, now: datetime) -> str:
     body = message.body if not message.subject else f"{message.subject}\n\n{message.body}"
     fields = {"status": ReminderStatus.SENT, "sent_at": timezone.now(),
               "provider_message_id": provider_id[:100], "body": body, "reason": "",
-              "detail": ""}
+              "detail": "", "asks_reply": ready.asks_reply}
     try:
         _finish(reminder.pk, now=now, **fields)
     except DatabaseError:

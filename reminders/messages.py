@@ -74,11 +74,11 @@ def render_email(*, participant: Participant, site: Site, kind: str, first_start
 
 
 def render_sms(*, participant: Participant, site: Site, kind: str, first_start: datetime,
-               now: datetime | None = None) -> Message:
+               now: datetime | None = None, ask_reply: bool = False) -> Message:
     """One GSM-7 segment, always: drop the address, then shorten the first name (or drop it),
     and as a last resort shorten the alias. The date, time, call-back number and opt-out stay."""
     context = _context(participant=participant, site=site, first_start=first_start, now=now)
-    return fit_sms(context, template="emails/reminder_sms.txt")
+    return fit_sms({**context, "ask_reply": ask_reply}, template="emails/reminder_sms.txt")
 
 
 def fit_sms(context: dict, *, template: str) -> Message:
@@ -100,10 +100,13 @@ def fit_sms(context: dict, *, template: str) -> Message:
 
 
 def render(*, channel: str, participant: Participant, site: Site, kind: str,
-           first_start: datetime, now: datetime | None = None) -> Message:
-    renderer = render_sms if channel == ReminderChannel.SMS else render_email
-    return renderer(participant=participant, site=site, kind=kind, first_start=first_start,
-                    now=now)
+           first_start: datetime, now: datetime | None = None, ask_reply: bool = False) -> Message:
+    """`ask_reply` (SMS only): end with "Reply 1 to confirm, 2 if you can't come"."""
+    if channel == ReminderChannel.SMS:
+        return render_sms(participant=participant, site=site, kind=kind,
+                          first_start=first_start, now=now, ask_reply=ask_reply)
+    return render_email(participant=participant, site=site, kind=kind, first_start=first_start,
+                        now=now)
 
 
 def revealing_words(message: Message) -> list[str]:

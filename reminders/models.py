@@ -96,6 +96,11 @@ class ReminderPolicy(models.Model):
         _("texts per participant per week (Monday to Sunday), at most"), default=3,
         validators=[MaxValueValidator(21)],
     )
+    sms_ask_reply = models.BooleanField(
+        _("texts ask for a reply"), default=False,
+        help_text=_('Day-before and same-day texts end with "Reply 1 to confirm, 2 if you '
+                    'can\'t come". The roster shows the answer; "2" opens a follow-up for the '
+                    "participant's clinician."))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -146,6 +151,7 @@ class Reminder(models.Model):
         "iop_sessions.TherapySession", verbose_name=_("changed session"),
         on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         help_text=_("Change notices: the first session changed that day, to follow a move."))
+    asks_reply = models.BooleanField(_("asked for a reply"), default=False)
     provider_message_id = models.CharField(_("provider message id"), max_length=100, blank=True)
     body = models.TextField(_("message sent"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
