@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from reminders.models import Reminder
+from sessions.models import Attendance
 from tests import factories
 
 from .conftest import MONDAY, make_group_session
@@ -71,3 +72,12 @@ def test_it_says_after_a_closure_how_many_people_will_be_told(as_director, site,
     response = as_director.post(reverse("closure_list"), {
         "site": site.pk, "date": DAY.isoformat(), "reason": "Snow", "notify": "on"})
     assert "3 people will be told" in response.content.decode()
+
+
+def test_it_shows_each_participants_texted_answer_on_the_roster(as_clinician, group_session):
+    session, rows = group_session
+    Attendance.objects.filter(pk=rows[0].pk).update(confirmation="confirmed")
+    Attendance.objects.filter(pk=rows[1].pk).update(confirmation="cant_come")
+    page = as_clinician.get(reverse("roster", args=[session.pk])).content.decode()
+    assert page.count('data-confirmation="confirmed">Confirmed by text<') == 1
+    assert page.count('data-confirmation="cant_come">Can&#x27;t come (by text)<') == 1
