@@ -278,6 +278,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "iop_sessions.raise_below_minimum_followups",
         "schedule": timedelta(days=1),
     },
+    # A seat offer unanswered for its program's seat_offer_hours passes to the next person.
+    "expire-seat-offers": {
+        "task": "iop_sessions.expire_seat_offers",
+        "schedule": timedelta(seconds=env.int("SEAT_OFFER_SWEEP_INTERVAL_SECONDS", default=300)),
+    },
     # Export files are deleted, with their links, once REPORT_EXPORT_RETENTION_HOURS pass.
     "purge-report-exports": {
         "task": "reports.purge_exports",
