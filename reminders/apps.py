@@ -12,10 +12,11 @@ class RemindersConfig(AppConfig):
     def ready(self) -> None:
         from participants.signals import reminder_inputs_changed
 
-        from sessions.signals import schedule_changing
+        from sessions.signals import excuse_decided, schedule_changing
 
         reminder_inputs_changed.connect(_replan_reminders, dispatch_uid="reminders.replan")
         schedule_changing.connect(_note_change_notices, dispatch_uid="reminders.notices")
+        excuse_decided.connect(_note_excuse_decision, dispatch_uid="reminders.excuse_notices")
         # Register the tasks in every process (web, scripts, not only the worker), so the
         # sweeper can enqueue the send task by name wherever it runs.
         from . import tasks  # noqa: F401
@@ -32,3 +33,9 @@ def _note_change_notices(sender, *, session_ids, **kwargs) -> None:
     from .notices import notices_note
 
     notices_note(session_ids=session_ids)
+
+
+def _note_excuse_decision(sender, *, attendance_id, **kwargs) -> None:
+    from .notices import notice_excuse_decision
+
+    notice_excuse_decision(attendance_id=attendance_id)

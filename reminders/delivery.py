@@ -43,6 +43,7 @@ from reminders.channels import (
     send_email_message,
 )
 from reminders.models import (
+    NOTICE_KINDS,
     Reminder,
     ReminderChannel,
     ReminderKind,
@@ -54,7 +55,7 @@ from sessions.models import SessionStatus, TherapySession
 from . import timing
 from .eligibility import channel_problem, sms_consented
 from .messages import Message, render, revealing_words
-from .notice_messages import render_notice
+from .notice_messages import render_excuse_notice, render_notice
 from .planner import reminder_policies
 from .visits import VisitDays, visit_days
 
@@ -89,6 +90,8 @@ class BatchFacts:
     # Change notices: each noted session still scheduled, as (starts_at, site id), to follow a
     # session moved to another day. Read only when the batch holds notices.
     moved: dict[int, tuple[datetime, int]] = field(default_factory=dict)
+    # Excuse notices: the session the request was about, whatever its status.
+    sessions: dict[int, tuple[datetime, int, str]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, reminders: list[Reminder]) -> "BatchFacts":
@@ -107,10 +110,12 @@ class BatchFacts:
         sms_consent = sms_consented(participant_ids=sms_ids) if sms_ids else set()
         sites = {r.site_id: r.site for r in reminders}
         session_ids = {r.session_id for r in reminders
-                       if r.kind == ReminderKind.CHANGE and r.session_id}
-        moved = {pk: (starts_at, site_id) for pk, starts_at, site_id in TherapySession.objects.filter(
-            pk__in=session_ids, status=SessionStatus.SCHEDULED,
-        ).values_list("pk", "starts_at", "site_id")} if session_ids else {}
+                       if r.kind in NOTICE_KINDS and r.session_id}
+        sessions = {pk: (starts_at, site_id, status) for pk, starts_at, site_id, status
+                    in TherapySession.objects.filter(pk__in=session_ids).values_list(
+                        "pk", "starts_at", "site_id", "status")} if session_ids else {}
+        moved = {pk: (starts_at, site_id) for pk, (starts_at, site_id, status) in sessions.items()
+                 if status == SessionStatus.SCHEDULED}
         other_ids = ({v.site_id for v in visits.visits.values()}
                      | {site_id for _, site_id in moved.values()}) - sites.keys()
         if other_ids:
@@ -124,7 +129,7 @@ class BatchFacts:
         missing = sites.keys() - policies.keys()
         if missing:
             policies.update(reminder_policies(site_ids=missing))
-        return cls(visits, sms_consent, sites, policies, moved)
+        return cls(visits, sms_consent, sites, policies, moved, sessions)
 
 
 def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> str:
@@ -239,6 +244,8 @@ def reminder_check(*, reminder: Reminder, now: datetime,
     facts = facts or BatchFacts.read([reminder])
     if reminder.kind == ReminderKind.CHANGE:
         return _notice_check(reminder=reminder, now=now, facts=facts)
+    if reminder.kind == ReminderKind.EXCUSE:
+        return _excuse_notice_check(reminder=reminder, now=now, facts=facts)
     participant = reminder.participant
     key: tuple[int, date] = (participant.pk, reminder.visit_date)
     visit = facts.visits.visits.get(key)
@@ -313,6 +320,37 @@ def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Ve
                             previous_start=reminder.previous_start, new_start=new_start, now=now)
     if revealing_words(message):
         logger.error("notice %s not sent: message not neutral (site %s)", reminder.pk, site.pk)
+        return Verdict("failed:not_neutral", ReminderStatus.FAILED,
+                       {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
+    return Ready(reminder, message, reminder.send_before)
+
+
+def _excuse_notice_check(*, reminder: Reminder, now: datetime,
+                         facts: BatchFacts) -> Verdict | Ready:
+    """"There is an answer to your request about <day, time>": consent, quiet hours, text."""
+    participant = reminder.participant
+    reason = channel_problem(participant=participant, channel=reminder.channel,
+                             sms_consent=participant.pk in facts.sms_consent)
+    if reason:
+        return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
+    policy = facts.policies[reminder.site_id]
+    later = timing.next_allowed(now=now, zone=participant.zone, policy=policy)
+    if later is not None:
+        if later < reminder.send_before:
+            return Verdict("deferred:quiet_hours", ReminderStatus.PENDING, {
+                "due_at": later, "claimed_at": None})
+        return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
+                       {"reason": ReminderReason.QUIET_HOURS})
+    starts_at = facts.sessions[reminder.session_id][0] if reminder.session_id in facts.sessions \
+        else None
+    if starts_at is None:
+        return Verdict("skipped:session_cancelled", ReminderStatus.SKIPPED,
+                       {"reason": ReminderReason.SESSION_CANCELLED})
+    message = render_excuse_notice(channel=reminder.channel, participant=participant,
+                                   site=reminder.site, first_start=starts_at, now=now)
+    if revealing_words(message):
+        logger.error("notice %s not sent: message not neutral (site %s)", reminder.pk,
+                     reminder.site_id)
         return Verdict("failed:not_neutral", ReminderStatus.FAILED,
                        {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
     return Ready(reminder, message, reminder.send_before)

@@ -19,10 +19,13 @@ class ReminderKind(models.TextChoices):
     SAME_DAY = "same_day", _("The same day")
     # Not a reminder: a notice that a visit day was cancelled or moved (see reminders/notices.py).
     CHANGE = "change", _("Schedule change notice")
+    # "There is an answer to your request" after staff decide an excused-absence request.
+    EXCUSE = "excuse", _("Excuse decision notice")
 
 
-# The kinds the planner plans (one per visit day and channel); CHANGE rows come from notices.
+# The kinds the planner plans (one per visit day and channel); the others come from notices.py.
 VISIT_REMINDER_KINDS = (ReminderKind.DAY_BEFORE, ReminderKind.SAME_DAY)
+NOTICE_KINDS = (ReminderKind.CHANGE, ReminderKind.EXCUSE)
 
 
 class ReminderChannel(models.TextChoices):
@@ -163,8 +166,12 @@ class Reminder(models.Model):
         verbose_name_plural = _("reminders")
         constraints = [
             models.UniqueConstraint(fields=["participant", "visit_date", "kind", "channel"],
-                                    condition=~Q(kind="change"),
+                                    condition=~Q(kind__in=["change", "excuse"]),
                                     name="reminder_one_per_visit_kind_channel"),
+            # One "there is an answer" per decided request (its attendance row's session).
+            models.UniqueConstraint(fields=["participant", "session", "kind", "channel"],
+                                    condition=Q(kind="excuse"),
+                                    name="notice_one_per_excuse_decision_channel"),
             # Edits within the debounce join the pending notice; once it is claimed, a later
             # change gets a notice of its own.
             models.UniqueConstraint(fields=["participant", "visit_date", "channel"],

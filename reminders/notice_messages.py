@@ -1,5 +1,6 @@
-"""Neutral change-notice text: what the participant knew (day and time), and that it is cancelled
-or its new day, time and place. The same few facts as a reminder, nothing about the session."""
+"""Neutral notice text: a change (what the participant knew, and that it is cancelled or its new
+day, time and place) or "there is an answer to your request". The same few facts as a reminder,
+nothing about the session, and never the decision itself."""
 from datetime import datetime
 
 from django.template.loader import render_to_string
@@ -24,4 +25,15 @@ def render_notice(*, channel: str, participant: Participant, site: Site, previou
         return fit_sms(context, template="emails/notice_sms.txt")
     subject = render_to_string("emails/notice_subject.txt", context)
     body = render_to_string("emails/notice_body.txt", context)
+    return Message(subject=" ".join(subject.split()), body=body, sender_name=context["alias"])
+
+
+def render_excuse_notice(*, channel: str, participant: Participant, site: Site,
+                         first_start: datetime, now: datetime | None = None) -> Message:
+    context = _context(participant=participant, site=site, first_start=first_start,
+                       now=now or timezone.now())
+    if channel == ReminderChannel.SMS:
+        return fit_sms(context, template="emails/excuse_notice_sms.txt")
+    subject = render_to_string("emails/excuse_notice_subject.txt", context)
+    body = render_to_string("emails/excuse_notice_body.txt", context)
     return Message(subject=" ".join(subject.split()), body=body, sender_name=context["alias"])

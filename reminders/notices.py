@@ -1,4 +1,4 @@
-"""Change notices: who is told that a visit day was cancelled or moved, written into the outbox.
+"""Notices written into the outbox: visit days cancelled or moved, and excuse decisions.
 
 A session service about to cancel or move sessions sends `schedule_changing` (inside its
 transaction, before writing). Here we note, per participant, affected visit day and channel they
@@ -115,3 +115,30 @@ def notices_note(*, session_ids: Iterable[int], now: datetime | None = None) -> 
     touched += len(Reminder.objects.bulk_create(new, ignore_conflicts=True))
     logger.info("change notices noted: %s rows", touched)
     return touched
+
+
+def notice_excuse_decision(*, attendance_id: int, now: datetime | None = None) -> int:
+    """Queue one neutral "there is an answer to your request" per channel the participant can
+    be reached on; the decision itself is read in the portal or on the phone. Outside quiet
+    hours; open for EXCUSE_NOTICE_OPEN_HOURS. Returns how many rows were queued."""
+    now = now or timezone.now()
+    attendance = (Attendance.objects.select_related("participant__home_site", "session")
+                  .get(pk=attendance_id))
+    participant, session = attendance.participant, attendance.session
+    policy = reminder_policies(site_ids=[session.site_id])[session.site_id]
+    due = timing.next_allowed(now=now, zone=participant.zone, policy=policy) or now
+    consented = sms_consented(participant_ids=[participant.pk])
+    rows = [
+        Reminder(participant=participant, site_id=session.site_id, session=session,
+                 visit_date=session.starts_at.astimezone(participant.zone).date(),
+                 kind=ReminderKind.EXCUSE, channel=channel, due_at=due,
+                 send_before=due + timedelta(hours=EXCUSE_NOTICE_OPEN_HOURS))
+        for channel in ReminderChannel.values
+        if not channel_problem(participant=participant, channel=channel,
+                               sms_consent=participant.pk in consented)
+    ]
+    return len(Reminder.objects.bulk_create(rows, ignore_conflicts=True))
+
+
+# A decision notice not sent within this long (workers down for days) is dropped as expired.
+EXCUSE_NOTICE_OPEN_HOURS = 48

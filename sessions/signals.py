@@ -26,3 +26,12 @@ def visits_changing(*, session_ids: Iterable[int]) -> None:
     ids = sorted({int(pk) for pk in session_ids})
     if ids:
         schedule_changing.send(sender=visits_changing, session_ids=ids)
+
+
+# Sent when staff decide a participant's request to be excused, inside the deciding transaction:
+# the reminders app queues a neutral "there is an answer" message through the outbox.
+excuse_decided = Signal()
+
+
+def excuse_decision_made(*, attendance_id: int) -> None:
+    excuse_decided.send(sender=excuse_decision_made, attendance_id=int(attendance_id))

@@ -1,5 +1,5 @@
-"""Change notices reveal nothing: every notice template (cancelled, moved; SMS, email) is checked
-for the canary words planted in everything a session is linked to."""
+"""Notices reveal nothing: every notice template (cancelled, moved, excuse answered; SMS, email)
+is checked for the canary words planted in everything a session is linked to."""
 import datetime as dt
 from email.utils import parseaddr
 
@@ -10,7 +10,8 @@ from django.core import mail
 from reminders.channels import sms
 from reminders.models import Reminder
 from reminders.sweeper import reminders_sweep
-from sessions.models import Attendance
+from sessions.models import Attendance, ExcusedAbsenceRequest
+from sessions.services.excuses import excuse_decline
 from sessions.services.schedule import session_cancel
 from sessions.services.session_change import session_change
 
@@ -40,7 +41,7 @@ def test_it_never_reveals_treatment_in_any_change_notice(eager_celery):
         factories.ContinuingCarePlanFactory(enrollment=enrollment, notes="CANARYDX F10.20")
         other = factories.ParticipantFactory(home_site=site, first_name="CANARYOTHER")
         sessions = []
-        for day in (4, 5):
+        for day in (4, 5, 6):
             session = factories.TherapySessionFactory(
                 track=track, site=site, starts_at=local(NY, 2026, 2, day, 18, 0),
                 session_type=session_type, title="CANARYTOPIC Relapse prevention",
@@ -50,15 +51,21 @@ def test_it_never_reveals_treatment_in_any_change_notice(eager_celery):
             sessions.append(session)
         session_cancel(session=sessions[0], reason="CANARYDX facilitator in detox training")
         session_change(session=sessions[1], starts_at_local=dt.datetime(2026, 2, 5, 19, 30))
+        request = ExcusedAbsenceRequest.objects.create(
+            attendance=sessions[2].attendances.get(participant=participant),
+            reason="CANARYDX detox appointment", requested_at=edit_at)
+        excuse_decline(request=request, by=clinician, note="CANARYDX see your counselor")
     with time_machine.travel(edit_at + dt.timedelta(minutes=10), tick=False):
         reminders_sweep()
     rows = Reminder.objects.filter(participant=participant, kind="change")
     assert set(rows.values_list("status", flat=True)) == {"sent"} and rows.count() == 4
+    assert set(Reminder.objects.filter(participant=participant, kind="excuse")
+               .values_list("status", flat=True)) == {"sent"}
     texts = [m.body for m in sms.outbox]
     for message in mail.outbox:
         texts += [message.subject, message.body, parseaddr(message.from_email)[0]]
     texts += list(Reminder.objects.values_list("body", flat=True))
-    assert len(sms.outbox) == 2 and len(mail.outbox) == 2
+    assert len(sms.outbox) == 3 and len(mail.outbox) == 3
     for text in texts:
         assert not [marker for marker in MARKERS if marker.lower() in text.lower()], text
         assert not TREATMENT_WORDS.findall(text), text

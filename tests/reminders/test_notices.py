@@ -167,3 +167,34 @@ def test_it_keeps_day_reminders_and_their_caps_apart_from_notices(
     assert notices(participant=participant).get().status == "pending"
     assert set(Reminder.objects.filter(participant=participant, kind="same_day")
                .values_list("status", flat=True)) == {"pending"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("decision", ["approve", "decline"])
+def test_it_tells_the_participant_there_is_an_answer_but_not_which(
+        site, decision, django_capture_on_commit_callbacks, eager_celery):
+    from sessions.models import ExcusedAbsenceRequest
+    from sessions.services.excuses import excuse_approve, excuse_decline
+    from tests import factories
+
+    with time_machine.travel(EDIT_AT, tick=False):
+        participant, _ = make_enrolled(site, first_name="Ann")
+        session = make_visit(participant, VISIT)
+        request = ExcusedAbsenceRequest.objects.create(
+            attendance=session.attendances.get(), reason="Doctor", requested_at=EDIT_AT)
+        staff = factories.StaffFactory(sites=[site])
+        if decision == "approve":
+            excuse_approve(request=request, by=staff)
+        else:
+            excuse_decline(request=request, by=staff, note="Please come")
+    sweep_and_send(EDIT_AT + dt.timedelta(minutes=1), django_capture_on_commit_callbacks)
+    sweep_and_send(EDIT_AT + dt.timedelta(minutes=2), django_capture_on_commit_callbacks)
+    assert [m.to for m in sms.outbox] == [participant.phone]
+    assert [m.to for m in mail.outbox] == [[participant.email]]
+    texts = [sms.outbox[0].body, mail.outbox[0].subject, mail.outbox[0].body]
+    assert "an answer to your request for Wed Feb 4 at 6:00 PM" in texts[0]
+    for text in texts:
+        for word in ("excus", "approv", "declin", "doctor", "please come"):
+            assert word not in text.lower(), text
+    assert set(notices().values_list("status", flat=True)) == set()  # kind "excuse", not change
+    assert set(Reminder.objects.filter(kind="excuse").values_list("status", flat=True)) == {"sent"}
