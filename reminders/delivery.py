@@ -33,6 +33,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import F
 from django.utils import timezone
 
+from participants.models import Enrollment, EnrollmentStatus
 from programs.models import Site
 
 from reminders.channels import (
@@ -55,7 +56,7 @@ from sessions.models import SessionStatus, TherapySession
 from . import timing
 from .eligibility import channel_problem, sms_consented
 from .messages import Message, render, revealing_words
-from .notice_messages import render_excuse_notice, render_notice
+from .notice_messages import render_excuse_notice, render_notice, render_offer_notice
 from .planner import reminder_policies
 from .visits import VisitDays, visit_days
 
@@ -92,6 +93,8 @@ class BatchFacts:
     moved: dict[int, tuple[datetime, int]] = field(default_factory=dict)
     # Excuse notices: the session the request was about, whatever its status.
     sessions: dict[int, tuple[datetime, int, str]] = field(default_factory=dict)
+    # Seat offers: enrollment id -> (status, seat_offered_at).
+    offers: dict[int, tuple[str, datetime | None]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, reminders: list[Reminder]) -> "BatchFacts":
@@ -129,7 +132,11 @@ class BatchFacts:
         missing = sites.keys() - policies.keys()
         if missing:
             policies.update(reminder_policies(site_ids=missing))
-        return cls(visits, sms_consent, sites, policies, moved, sessions)
+        offer_ids = {r.enrollment_id for r in reminders
+                     if r.kind == ReminderKind.OFFER and r.enrollment_id}
+        offers = {pk: (status, offered_at) for pk, status, offered_at in Enrollment.objects.filter(
+            pk__in=offer_ids).values_list("pk", "status", "seat_offered_at")} if offer_ids else {}
+        return cls(visits, sms_consent, sites, policies, moved, sessions, offers)
 
 
 def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> str:
@@ -246,6 +253,8 @@ def reminder_check(*, reminder: Reminder, now: datetime,
         return _notice_check(reminder=reminder, now=now, facts=facts)
     if reminder.kind == ReminderKind.EXCUSE:
         return _excuse_notice_check(reminder=reminder, now=now, facts=facts)
+    if reminder.kind == ReminderKind.OFFER:
+        return _offer_notice_check(reminder=reminder, now=now, facts=facts)
     participant = reminder.participant
     key: tuple[int, date] = (participant.pk, reminder.visit_date)
     visit = facts.visits.visits.get(key)
@@ -348,6 +357,37 @@ def _excuse_notice_check(*, reminder: Reminder, now: datetime,
                        {"reason": ReminderReason.SESSION_CANCELLED})
     message = render_excuse_notice(channel=reminder.channel, participant=participant,
                                    site=reminder.site, first_start=starts_at, now=now)
+    if revealing_words(message):
+        logger.error("notice %s not sent: message not neutral (site %s)", reminder.pk,
+                     reminder.site_id)
+        return Verdict("failed:not_neutral", ReminderStatus.FAILED,
+                       {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
+    return Ready(reminder, message, reminder.send_before)
+
+
+def _offer_notice_check(*, reminder: Reminder, now: datetime,
+                        facts: BatchFacts) -> Verdict | Ready:
+    """A seat offer still open (waitlisted, offered, not expired): consent, quiet hours, text."""
+    participant = reminder.participant
+    status, offered_at = facts.offers.get(reminder.enrollment_id, ("", None))
+    reason = ""
+    if status != EnrollmentStatus.WAITLISTED or offered_at is None:
+        reason = ReminderReason.OFFER_CLOSED
+    if not reason:
+        reason = channel_problem(participant=participant, channel=reminder.channel,
+                                 sms_consent=participant.pk in facts.sms_consent)
+    if reason:
+        return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
+    later = timing.next_allowed(now=now, zone=participant.zone,
+                                policy=facts.policies[reminder.site_id])
+    if later is not None:
+        if later < reminder.send_before:
+            return Verdict("deferred:quiet_hours", ReminderStatus.PENDING, {
+                "due_at": later, "claimed_at": None})
+        return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
+                       {"reason": ReminderReason.QUIET_HOURS})
+    message = render_offer_notice(channel=reminder.channel, participant=participant,
+                                  site=reminder.site, answer_by=reminder.send_before, now=now)
     if revealing_words(message):
         logger.error("notice %s not sent: message not neutral (site %s)", reminder.pk,
                      reminder.site_id)

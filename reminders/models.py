@@ -21,11 +21,13 @@ class ReminderKind(models.TextChoices):
     CHANGE = "change", _("Schedule change notice")
     # "There is an answer to your request" after staff decide an excused-absence request.
     EXCUSE = "excuse", _("Excuse decision notice")
+    # "A place is open for you, please answer by ..." when a seat is offered from the waitlist.
+    OFFER = "offer", _("Seat offer")
 
 
 # The kinds the planner plans (one per visit day and channel); the others come from notices.py.
 VISIT_REMINDER_KINDS = (ReminderKind.DAY_BEFORE, ReminderKind.SAME_DAY)
-NOTICE_KINDS = (ReminderKind.CHANGE, ReminderKind.EXCUSE)
+NOTICE_KINDS = (ReminderKind.CHANGE, ReminderKind.EXCUSE, ReminderKind.OFFER)
 
 
 class ReminderChannel(models.TextChoices):
@@ -63,6 +65,7 @@ class ReminderReason(models.TextChoices):
     RETRIES_EXHAUSTED = "retries_exhausted", _("Provider kept failing")
     OUTCOME_UNKNOWN = "outcome_unknown", _("Worker stopped while sending; not retried")
     UNCHANGED = "unchanged", _("Changed back before the notice went out")
+    OFFER_CLOSED = "offer_closed", _("The offer was answered, admitted or passed on")
 
 
 class ReminderPolicy(models.Model):
@@ -154,6 +157,9 @@ class Reminder(models.Model):
         "iop_sessions.TherapySession", verbose_name=_("changed session"),
         on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         help_text=_("Change notices: the first session changed that day, to follow a move."))
+    enrollment = models.ForeignKey(
+        "participants.Enrollment", verbose_name=_("enrollment offered a seat"),
+        on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     asks_reply = models.BooleanField(_("asked for a reply"), default=False)
     provider_message_id = models.CharField(_("provider message id"), max_length=100, blank=True)
     body = models.TextField(_("message sent"), blank=True)
@@ -166,12 +172,16 @@ class Reminder(models.Model):
         verbose_name_plural = _("reminders")
         constraints = [
             models.UniqueConstraint(fields=["participant", "visit_date", "kind", "channel"],
-                                    condition=~Q(kind__in=["change", "excuse"]),
+                                    condition=~Q(kind__in=["change", "excuse", "offer"]),
                                     name="reminder_one_per_visit_kind_channel"),
             # One "there is an answer" per decided request (its attendance row's session).
             models.UniqueConstraint(fields=["participant", "session", "kind", "channel"],
                                     condition=Q(kind="excuse"),
                                     name="notice_one_per_excuse_decision_channel"),
+            # One message per offer (an enrollment offered again later gets a new one).
+            models.UniqueConstraint(fields=["enrollment", "channel", "send_before"],
+                                    condition=Q(kind="offer"),
+                                    name="notice_one_per_seat_offer_channel"),
             # Edits within the debounce join the pending notice; once it is claimed, a later
             # change gets a notice of its own.
             models.UniqueConstraint(fields=["participant", "visit_date", "channel"],

@@ -1,4 +1,4 @@
-"""Notices written into the outbox: visit days cancelled or moved, and excuse decisions.
+"""Notices written into the outbox: visit days cancelled or moved, excuse decisions, seat offers.
 
 A session service about to cancel or move sessions sends `schedule_changing` (inside its
 transaction, before writing). Here we note, per participant, affected visit day and channel they
@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from participants.models import Participant
+from participants.models import Enrollment, EnrollmentStatus, Participant
 
 from reminders.models import Reminder, ReminderChannel, ReminderKind, ReminderStatus
 from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
@@ -142,3 +142,35 @@ def notice_excuse_decision(*, attendance_id: int, now: datetime | None = None) -
 
 # A decision notice not sent within this long (workers down for days) is dropped as expired.
 EXCUSE_NOTICE_OPEN_HOURS = 48
+
+
+def notice_seat_offers(*, enrollment_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Queue one neutral "a place is open for you, please answer by ..." per offered enrollment
+    and channel; open until the offer expires (the program's seat_offer_hours)."""
+    now = now or timezone.now()
+    enrollments = list(Enrollment.objects.filter(
+        pk__in=list(enrollment_ids), status=EnrollmentStatus.WAITLISTED,
+        seat_offered_at__isnull=False,
+    ).select_related("participant__home_site", "track__program", "track__site"))
+    if not enrollments:
+        return 0
+    policies = reminder_policies(site_ids={e.track.site_id for e in enrollments})
+    consented = sms_consented(participant_ids=[e.participant_id for e in enrollments])
+    rows = []
+    for enrollment in enrollments:
+        participant = enrollment.participant
+        expires = enrollment.seat_offered_at + timedelta(
+            hours=enrollment.track.program.seat_offer_hours)
+        due = timing.next_allowed(now=now, zone=participant.zone,
+                                  policy=policies[enrollment.track.site_id]) or now
+        if due >= expires:
+            continue
+        rows += [
+            Reminder(participant=participant, site_id=enrollment.track.site_id,
+                     enrollment=enrollment, visit_date=now.astimezone(participant.zone).date(),
+                     kind=ReminderKind.OFFER, channel=channel, due_at=due, send_before=expires)
+            for channel in ReminderChannel.values
+            if not channel_problem(participant=participant, channel=channel,
+                                   sms_consent=participant.pk in consented)
+        ]
+    return len(Reminder.objects.bulk_create(rows, ignore_conflicts=True))

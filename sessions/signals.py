@@ -35,3 +35,14 @@ excuse_decided = Signal()
 
 def excuse_decision_made(*, attendance_id: int) -> None:
     excuse_decided.send(sender=excuse_decision_made, attendance_id=int(attendance_id))
+
+
+# Sent when freed seats are offered to people waiting, inside the offering transaction: the
+# reminders app queues a neutral "a place is open, please answer" message through the outbox.
+seats_offered = Signal()
+
+
+def seats_offered_announce(*, enrollment_ids: Iterable[int]) -> None:
+    ids = sorted({int(pk) for pk in enrollment_ids})
+    if ids:
+        seats_offered.send(sender=seats_offered_announce, enrollment_ids=ids)

@@ -32,7 +32,7 @@ from participants.selectors import track_seats_taken, track_waitlist, waitlist_p
 from programs.models import Track
 from programs.selectors import site_today
 
-from sessions.signals import visits_changed
+from sessions.signals import seats_offered_announce, visits_changed
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from ..selectors.ledger import hours_ledger
 from .audited import rows_delete, rows_update
@@ -168,6 +168,7 @@ def _offer_free_seats(track: Track, *, exclude_pk: int | None = None) -> list[En
                     seat_offered_at=now, updated_at=now)
         for enrollment in offered:
             enrollment.seat_offered_at = now
+        seats_offered_announce(enrollment_ids=[e.pk for e in offered])
     return offered
 
 

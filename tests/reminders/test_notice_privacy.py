@@ -75,3 +75,40 @@ def test_it_never_reveals_treatment_in_any_change_notice(eager_celery):
     assert "on Thu Feb 5 at 6:00 PM is now on Thu Feb 5 at 7:30 PM" in bodies
     assert all(m.body.startswith("Hi D") and m.body.endswith("Reply STOP to opt out.")
                for m in sms.outbox)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_reveals_treatment_in_a_seat_offer(eager_celery, settings):
+    from participants.models import Enrollment
+    from sessions.services.enrollment import enrollment_withdraw
+
+    settings.PUBLIC_BASE_URL = "https://portal.example.com"
+    site = factories.SiteFactory(name="CANARYSITE Addiction Recovery Services",
+                                 public_alias="Maple Street Health Center", time_zone=NY)
+    program = factories.ProgramFactory(name="CANARYPROGRAM Substance Use IOP")
+    edit_at = local(NY, 2026, 2, 2, 9, 0)
+    with time_machine.travel(edit_at, tick=False):
+        track = factories.TrackFactory(site=site, program=program, mode="rolling", capacity=1,
+                                       name="CANARYTRACK Evening group",
+                                       start_date=edit_at.date() - dt.timedelta(days=30))
+        with_portal = factories.ParticipantFactory(
+            home_site=site, reminder_channels="both", first_name="Dana",
+            user=factories.UserFactory())
+        factories.ContactConsentFactory(participant=with_portal)
+        factories.EnrollmentFactory(participant=with_portal, track=track, status="waitlisted",
+                                    waitlisted_at=edit_at - dt.timedelta(days=3))
+        active = factories.EnrollmentFactory(track=track)
+        Enrollment.objects.filter(pk=active.pk).update(
+            admission_date=edit_at.date() + dt.timedelta(days=3))
+        enrollment_withdraw(enrollment=active)
+    with time_machine.travel(edit_at + dt.timedelta(minutes=1), tick=False):
+        reminders_sweep()
+    texts = [m.body for m in sms.outbox]
+    for message in mail.outbox:
+        texts += [message.subject, message.body, parseaddr(message.from_email)[0]]
+    assert len(sms.outbox) == 1 and len(mail.outbox) == 1
+    for text in texts:
+        assert not [marker for marker in MARKERS if marker.lower() in text.lower()], text
+        assert not TREATMENT_WORDS.findall(text), text
+    assert "sign in or call" in sms.outbox[0].body
+    assert "https://portal.example.com/portal/" in mail.outbox[0].body

@@ -198,3 +198,37 @@ def test_it_tells_the_participant_there_is_an_answer_but_not_which(
             assert word not in text.lower(), text
     assert set(notices().values_list("status", flat=True)) == set()  # kind "excuse", not change
     assert set(Reminder.objects.filter(kind="excuse").values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db
+def test_it_sends_a_seat_offer_and_its_successor_when_it_expires(
+        site, settings, django_capture_on_commit_callbacks, eager_celery):
+    from participants.models import Enrollment
+    from sessions.services.enrollment import enrollment_offers_expire
+    from tests import factories
+
+    with time_machine.travel(EDIT_AT, tick=False):
+        track = factories.TrackFactory(site=site, mode="rolling", capacity=1,
+                                       start_date=EDIT_AT.date() - dt.timedelta(days=30))
+        people = [make_participant(site, channels="sms", first_name=name)
+                  for name in ("Ann", "Bo")]
+        first, second = (factories.EnrollmentFactory(
+            participant=person, track=track, status="waitlisted",
+            waitlisted_at=EDIT_AT - dt.timedelta(days=9 - i)) for i, person in enumerate(people))
+        # The one seat frees up: the first person waiting is offered it, and told.
+        active = factories.EnrollmentFactory(track=track)
+        from sessions.services.enrollment import enrollment_withdraw
+        Enrollment.objects.filter(pk=active.pk).update(
+            admission_date=EDIT_AT.date() + dt.timedelta(days=3))
+        enrollment_withdraw(enrollment=active)
+    sweep_and_send(EDIT_AT + dt.timedelta(minutes=1), django_capture_on_commit_callbacks)
+    assert [m.to for m in sms.outbox] == [people[0].phone]
+    assert "Hi Ann: a place is open for you. Please answer by Wed Feb 4 at 10:00 AM" in \
+        sms.outbox[0].body
+    later = EDIT_AT + dt.timedelta(hours=48, minutes=1)
+    with time_machine.travel(later, tick=False):
+        assert enrollment_offers_expire() == 1
+    sweep_and_send(later + dt.timedelta(minutes=1), django_capture_on_commit_callbacks)
+    assert [m.to for m in sms.outbox] == [people[0].phone, people[1].phone]
+    assert list(Reminder.objects.filter(kind="offer").order_by("pk").values_list(
+        "enrollment_id", "status")) == [(first.pk, "sent"), (second.pk, "sent")]
