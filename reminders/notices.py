@@ -11,6 +11,7 @@ delivery compares the day as it is then with what the participant knew, and says
 change that rolls back tells nobody.
 """
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,8 +89,7 @@ def notices_note(*, session_ids: Iterable[int], now: datetime | None = None) -> 
         return 0
     policies = reminder_policies(site_ids={v.site_id for v, _, _ in audience.days.values()})
     debounce = timedelta(seconds=settings.REMINDER_NOTICE_DEBOUNCE_SECONDS)
-    touched = 0
-    new = []
+    wanted: dict[tuple, tuple[datetime, Visit, int]] = {}
     for (participant_id, day), (visit, session_id, channels) in audience.days.items():
         zone = audience.participants[participant_id].zone
         due = now + debounce
@@ -100,18 +100,37 @@ def notices_note(*, session_ids: Iterable[int], now: datetime | None = None) -> 
         if due >= visit.first_start:
             due = now
         for channel in channels:
-            pushed = Reminder.objects.filter(
-                participant_id=participant_id, visit_date=day, kind=ReminderKind.CHANGE,
-                channel=channel, status=ReminderStatus.PENDING, send_before__gt=due,
-            ).update(due_at=due, updated_at=now)
-            touched += pushed
-            if not pushed:
-                new.append(Reminder(
-                    participant_id=participant_id, visit_date=day, kind=ReminderKind.CHANGE,
-                    channel=channel, site_id=visit.site_id, due_at=due,
-                    send_before=visit.first_start, previous_start=visit.first_start,
-                    previous_site_id=visit.site_id, session_id=session_id))
-    # A notice claimed meanwhile is not pushed: this change gets a row of its own.
+            wanted[participant_id, day, channel] = (due, visit, session_id)
+    # Notices still waiting for these days are pushed back (one UPDATE per due time, each a
+    # compare-and-set on "pending"); the others get a new row. A fixed number of queries.
+    waiting = Reminder.objects.filter(
+        participant_id__in={key[0] for key in wanted}, visit_date__in={key[1] for key in wanted},
+        kind=ReminderKind.CHANGE, status=ReminderStatus.PENDING,
+    ).values_list("pk", "participant_id", "visit_date", "channel", "send_before")
+    push: dict[datetime, list[int]] = defaultdict(list)
+    pushed_keys: dict[int, tuple] = {}
+    for pk, participant_id, day, channel, send_before in waiting:
+        key = (participant_id, day, channel)
+        if key in wanted and wanted[key][0] < send_before:
+            push[wanted[key][0]].append(pk)
+            pushed_keys[pk] = key
+    touched = 0
+    for due, pks in push.items():
+        touched += Reminder.objects.filter(pk__in=pks, status=ReminderStatus.PENDING).update(
+            due_at=due, updated_at=now)
+    if touched < len(pushed_keys):
+        # Claimed between the read and the push: this change gets a row of its own.
+        still = set(Reminder.objects.filter(pk__in=pushed_keys, status=ReminderStatus.PENDING,
+                                            due_at__gte=now).values_list("pk", flat=True))
+        pushed_keys = {pk: key for pk, key in pushed_keys.items() if pk in still}
+    done = set(pushed_keys.values())
+    new = [
+        Reminder(participant_id=key[0], visit_date=key[1], kind=ReminderKind.CHANGE,
+                 channel=key[2], site_id=visit.site_id, due_at=due,
+                 send_before=visit.first_start, previous_start=visit.first_start,
+                 previous_site_id=visit.site_id, session_id=session_id)
+        for key, (due, visit, session_id) in wanted.items() if key not in done
+    ]
     touched += len(Reminder.objects.bulk_create(new, ignore_conflicts=True))
     logger.info("change notices noted: %s rows", touched)
     return touched
