@@ -124,6 +124,12 @@ class Program(models.Model):
     excused_notice_hours = models.PositiveSmallIntegerField(
         _("notice for an excused absence (hours)"), default=48,
     )
+    seat_offer_hours = models.PositiveSmallIntegerField(
+        _("a seat offer stays open (hours)"), default=48,
+        validators=[MinValueValidator(1), MaxValueValidator(336)],
+        help_text=_("Unanswered after this long, the offer passes to the next person waiting; "
+                    "the person who did not answer goes to the back of the waitlist."),
+    )
     consecutive_absences_to_escalate = models.PositiveSmallIntegerField(
         _("consecutive absences before escalation"), default=2, validators=[MinValueValidator(1)],
     )

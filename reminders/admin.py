@@ -44,12 +44,14 @@ class ReminderAdmin(admin.ModelAdmin):
     list_per_page = 100
     readonly_fields = ["participant", "site", "visit_date", "kind", "channel", "status", "reason",
                        "detail", "due_at", "send_before", "attempts", "claimed_at", "sent_at",
-                       "provider_message_id", "body", "created_at", "updated_at"]
+                       "provider_message_id", "body", "created_at", "updated_at",
+                       "previous_start", "previous_site", "session", "asks_reply"]
     fieldsets = [
         (None, {"fields": ["participant", "site", "visit_date", "kind", "channel"]}),
         (_("Delivery"), {"fields": ["status", "reason", "detail", "due_at", "send_before",
                                     "attempts", "claimed_at", "sent_at", "provider_message_id"]}),
-        (_("Message"), {"fields": ["body"], "classes": ["collapse"]}),
+        (_("Message"), {"fields": ["body", "asks_reply"], "classes": ["collapse"]}),
+        (_("Change notice"), {"fields": ["previous_start", "previous_site", "session"]}),
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
 
@@ -105,6 +107,7 @@ class ReminderPolicyAdmin(admin.ModelAdmin):
         (_("Same day"), {"fields": ["same_day_enabled", "same_day_hours", "same_day_by_email"]}),
         (_("Quiet hours (participant's local time)"), {"fields": ["quiet_start", "quiet_end"]}),
         (_("Text limits per participant"), {"fields": ["sms_per_day_max", "sms_per_week_max"]}),
+        (_("Two-way texts"), {"fields": ["sms_ask_reply"]}),
     ]
 
 

@@ -12,7 +12,12 @@ class RemindersConfig(AppConfig):
     def ready(self) -> None:
         from participants.signals import reminder_inputs_changed
 
+        from sessions.signals import excuse_decided, schedule_changing, seats_offered
+
         reminder_inputs_changed.connect(_replan_reminders, dispatch_uid="reminders.replan")
+        schedule_changing.connect(_note_change_notices, dispatch_uid="reminders.notices")
+        excuse_decided.connect(_note_excuse_decision, dispatch_uid="reminders.excuse_notices")
+        seats_offered.connect(_note_seat_offers, dispatch_uid="reminders.offer_notices")
         # Register the tasks in every process (web, scripts, not only the worker), so the
         # sweeper can enqueue the send task by name wherever it runs.
         from . import tasks  # noqa: F401
@@ -23,3 +28,21 @@ def _replan_reminders(sender, *, participant_ids, **kwargs) -> None:
 
     # Looked up on the module at call time, so tests can observe the call.
     replan.reminders_replan_on_commit(participant_ids=participant_ids)
+
+
+def _note_change_notices(sender, *, session_ids, **kwargs) -> None:
+    from .notices import notices_note
+
+    notices_note(session_ids=session_ids)
+
+
+def _note_excuse_decision(sender, *, attendance_id, **kwargs) -> None:
+    from .notices import notice_excuse_decision
+
+    notice_excuse_decision(attendance_id=attendance_id)
+
+
+def _note_seat_offers(sender, *, enrollment_ids, **kwargs) -> None:
+    from .notices import notice_seat_offers
+
+    notice_seat_offers(enrollment_ids=enrollment_ids)

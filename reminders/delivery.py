@@ -33,6 +33,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import F
 from django.utils import timezone
 
+from participants.models import Enrollment, EnrollmentStatus
 from programs.models import Site
 
 from reminders.channels import (
@@ -42,10 +43,20 @@ from reminders.channels import (
     get_sms_backend,
     send_email_message,
 )
-from reminders.models import Reminder, ReminderChannel, ReminderPolicy, ReminderReason, ReminderStatus
+from reminders.models import (
+    NOTICE_KINDS,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderPolicy,
+    ReminderReason,
+    ReminderStatus,
+)
+from sessions.models import SessionStatus, TherapySession
 from . import timing
 from .eligibility import channel_problem, sms_consented
 from .messages import Message, render, revealing_words
+from .notice_messages import render_excuse_notice, render_notice, render_offer_notice
 from .planner import reminder_policies
 from .visits import VisitDays, visit_days
 
@@ -66,6 +77,7 @@ class Ready:
     reminder: Reminder
     message: Message
     deadline: datetime
+    asks_reply: bool = False
 
 
 @dataclass
@@ -76,6 +88,13 @@ class BatchFacts:
     sms_consent: set[int]
     sites: dict[int, Site]
     policies: dict[int, ReminderPolicy]
+    # Change notices: each noted session still scheduled, as (starts_at, site id), to follow a
+    # session moved to another day. Read only when the batch holds notices.
+    moved: dict[int, tuple[datetime, int]] = field(default_factory=dict)
+    # Excuse notices: the session the request was about, whatever its status.
+    sessions: dict[int, tuple[datetime, int, str]] = field(default_factory=dict)
+    # Seat offers: enrollment id -> (status, seat_offered_at).
+    offers: dict[int, tuple[str, datetime | None]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, reminders: list[Reminder]) -> "BatchFacts":
@@ -93,7 +112,15 @@ class BatchFacts:
         sms_ids = [r.participant_id for r in reminders if r.channel == ReminderChannel.SMS]
         sms_consent = sms_consented(participant_ids=sms_ids) if sms_ids else set()
         sites = {r.site_id: r.site for r in reminders}
-        other_ids = {v.site_id for v in visits.visits.values()} - sites.keys()
+        session_ids = {r.session_id for r in reminders
+                       if r.kind in NOTICE_KINDS and r.session_id}
+        sessions = {pk: (starts_at, site_id, status) for pk, starts_at, site_id, status
+                    in TherapySession.objects.filter(pk__in=session_ids).values_list(
+                        "pk", "starts_at", "site_id", "status")} if session_ids else {}
+        moved = {pk: (starts_at, site_id) for pk, (starts_at, site_id, status) in sessions.items()
+                 if status == SessionStatus.SCHEDULED}
+        other_ids = ({v.site_id for v in visits.visits.values()}
+                     | {site_id for _, site_id in moved.values()}) - sites.keys()
         if other_ids:
             sites.update(Site.objects.select_related("reminder_policy").in_bulk(other_ids))
         policies = {}
@@ -105,7 +132,11 @@ class BatchFacts:
         missing = sites.keys() - policies.keys()
         if missing:
             policies.update(reminder_policies(site_ids=missing))
-        return cls(visits, sms_consent, sites, policies)
+        offer_ids = {r.enrollment_id for r in reminders
+                     if r.kind == ReminderKind.OFFER and r.enrollment_id}
+        offers = {pk: (status, offered_at) for pk, status, offered_at in Enrollment.objects.filter(
+            pk__in=offer_ids).values_list("pk", "status", "seat_offered_at")} if offer_ids else {}
+        return cls(visits, sms_consent, sites, policies, moved, sessions, offers)
 
 
 def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> str:
@@ -218,6 +249,12 @@ def reminder_check(*, reminder: Reminder, now: datetime,
     """Every re-check before sending, in order, and the rendered message. Reads only (nothing
     at all when the batch's `facts` are given)."""
     facts = facts or BatchFacts.read([reminder])
+    if reminder.kind == ReminderKind.CHANGE:
+        return _notice_check(reminder=reminder, now=now, facts=facts)
+    if reminder.kind == ReminderKind.EXCUSE:
+        return _excuse_notice_check(reminder=reminder, now=now, facts=facts)
+    if reminder.kind == ReminderKind.OFFER:
+        return _offer_notice_check(reminder=reminder, now=now, facts=facts)
     participant = reminder.participant
     key: tuple[int, date] = (participant.pk, reminder.visit_date)
     visit = facts.visits.visits.get(key)
@@ -243,13 +280,120 @@ def reminder_check(*, reminder: Reminder, now: datetime,
         return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
                        {"reason": ReminderReason.QUIET_HOURS})
 
+    asks_reply = reminder.channel == ReminderChannel.SMS and policy.sms_ask_reply
     message = render(channel=reminder.channel, participant=participant, site=site,
-                     kind=reminder.kind, first_start=visit.first_start, now=now)
+                     kind=reminder.kind, first_start=visit.first_start, now=now,
+                     ask_reply=asks_reply)
     if revealing_words(message):
         logger.error("reminder %s not sent: message not neutral (site %s)", reminder.pk, site.pk)
         return Verdict("failed:not_neutral", ReminderStatus.FAILED,
                        {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
-    return Ready(reminder, message, visit.first_start)
+    return Ready(reminder, message, visit.first_start, asks_reply)
+
+
+def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Verdict | Ready:
+    """A change notice: compare the visit day now with what the participant knew, then the
+    same consent, quiet-hours and neutrality checks as a reminder. Quiet hours hold a notice
+    only when its day is not today."""
+    participant = reminder.participant
+    key: tuple[int, date] = (participant.pk, reminder.visit_date)
+    visit = facts.visits.visits.get(key)
+    new_start, site_id = None, reminder.previous_site_id or reminder.site_id
+    reason = ""
+    if visit is not None:
+        if (visit.first_start, visit.site_id) == (reminder.previous_start,
+                                                  reminder.previous_site_id):
+            reason = ReminderReason.UNCHANGED  # edited back within the debounce
+        new_start, site_id = visit.first_start, visit.site_id
+    elif facts.visits.missing_reason(key) == ReminderReason.NOT_ENROLLED:
+        reason = ReminderReason.NOT_ENROLLED
+    elif reminder.session_id in facts.moved:
+        new_start, site_id = facts.moved[reminder.session_id]  # moved to another day
+    if not reason and new_start is not None and new_start <= now:
+        reason = ReminderReason.PAST_DEADLINE
+    if not reason:
+        reason = channel_problem(participant=participant, channel=reminder.channel,
+                                 sms_consent=participant.pk in facts.sms_consent)
+    if reason:
+        return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
+    site = facts.sites[site_id]
+    if reminder.visit_date != now.astimezone(participant.zone).date():
+        later = timing.next_allowed(now=now, zone=participant.zone, policy=facts.policies[site_id])
+        if later is not None:
+            if later < reminder.send_before:
+                return Verdict("deferred:quiet_hours", ReminderStatus.PENDING, {
+                    "due_at": later, "claimed_at": None})
+            return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
+                           {"reason": ReminderReason.QUIET_HOURS})
+    message = render_notice(channel=reminder.channel, participant=participant, site=site,
+                            previous_start=reminder.previous_start, new_start=new_start, now=now)
+    if revealing_words(message):
+        logger.error("notice %s not sent: message not neutral (site %s)", reminder.pk, site.pk)
+        return Verdict("failed:not_neutral", ReminderStatus.FAILED,
+                       {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
+    return Ready(reminder, message, reminder.send_before)
+
+
+def _excuse_notice_check(*, reminder: Reminder, now: datetime,
+                         facts: BatchFacts) -> Verdict | Ready:
+    """"There is an answer to your request about <day, time>": consent, quiet hours, text."""
+    participant = reminder.participant
+    reason = channel_problem(participant=participant, channel=reminder.channel,
+                             sms_consent=participant.pk in facts.sms_consent)
+    if reason:
+        return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
+    policy = facts.policies[reminder.site_id]
+    later = timing.next_allowed(now=now, zone=participant.zone, policy=policy)
+    if later is not None:
+        if later < reminder.send_before:
+            return Verdict("deferred:quiet_hours", ReminderStatus.PENDING, {
+                "due_at": later, "claimed_at": None})
+        return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
+                       {"reason": ReminderReason.QUIET_HOURS})
+    starts_at = facts.sessions[reminder.session_id][0] if reminder.session_id in facts.sessions \
+        else None
+    if starts_at is None:
+        return Verdict("skipped:session_cancelled", ReminderStatus.SKIPPED,
+                       {"reason": ReminderReason.SESSION_CANCELLED})
+    message = render_excuse_notice(channel=reminder.channel, participant=participant,
+                                   site=reminder.site, first_start=starts_at, now=now)
+    if revealing_words(message):
+        logger.error("notice %s not sent: message not neutral (site %s)", reminder.pk,
+                     reminder.site_id)
+        return Verdict("failed:not_neutral", ReminderStatus.FAILED,
+                       {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
+    return Ready(reminder, message, reminder.send_before)
+
+
+def _offer_notice_check(*, reminder: Reminder, now: datetime,
+                        facts: BatchFacts) -> Verdict | Ready:
+    """A seat offer still open (waitlisted, offered, not expired): consent, quiet hours, text."""
+    participant = reminder.participant
+    status, offered_at = facts.offers.get(reminder.enrollment_id, ("", None))
+    reason = ""
+    if status != EnrollmentStatus.WAITLISTED or offered_at is None:
+        reason = ReminderReason.OFFER_CLOSED
+    if not reason:
+        reason = channel_problem(participant=participant, channel=reminder.channel,
+                                 sms_consent=participant.pk in facts.sms_consent)
+    if reason:
+        return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
+    later = timing.next_allowed(now=now, zone=participant.zone,
+                                policy=facts.policies[reminder.site_id])
+    if later is not None:
+        if later < reminder.send_before:
+            return Verdict("deferred:quiet_hours", ReminderStatus.PENDING, {
+                "due_at": later, "claimed_at": None})
+        return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
+                       {"reason": ReminderReason.QUIET_HOURS})
+    message = render_offer_notice(channel=reminder.channel, participant=participant,
+                                  site=reminder.site, answer_by=reminder.send_before, now=now)
+    if revealing_words(message):
+        logger.error("notice %s not sent: message not neutral (site %s)", reminder.pk,
+                     reminder.site_id)
+        return Verdict("failed:not_neutral", ReminderStatus.FAILED,
+                       {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
+    return Ready(reminder, message, reminder.send_before)
 
 
 def _settle(reminder_id: int, verdict: Verdict, *, now: datetime) -> bool:
@@ -284,7 +428,7 @@ def _send_and_record(ready: Ready, *, now: datetime) -> str:
     body = message.body if not message.subject else f"{message.subject}\n\n{message.body}"
     fields = {"status": ReminderStatus.SENT, "sent_at": timezone.now(),
               "provider_message_id": provider_id[:100], "body": body, "reason": "",
-              "detail": ""}
+              "detail": "", "asks_reply": ready.asks_reply}
     try:
         _finish(reminder.pk, now=now, **fields)
     except DatabaseError:

@@ -4,20 +4,33 @@ An opt-out takes effect at once for every participant with that number, then one
 confirmation goes out through the SMS backend (so it is sent and logged like any other message).
 Texts from numbers we don't know, and texts that are not keywords, get no reply at all: a
 reply would tell a stranger which clinic that number belongs to.
+
+Two-way SMS: a reminder may end "Reply 1 to confirm, 2 if you can't come". A reply that is just
+"1" or "2" (any spacing or punctuation) answers the newest such reminder whose visit has not
+begun: the participant's expected rows that day show the answer on the roster, and "2" opens a
+follow-up for their clinician (sessions/services/confirmations.py). A digit with nothing to
+answer gets a short neutral reply. The digits never collide with the carrier keywords, and an
+opt-out word anywhere beside them still opts out.
 """
 import enum
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from participants.models import ConsentChannel, ConsentSource, Participant
 from participants.services import consent_give, consent_revoke
 from programs.models import Site
 
+from sessions.models import AttendanceConfirmation
+from sessions.services.confirmations import attendance_confirm
+
 from reminders.channels import ChannelError, SmsMessage, get_sms_backend
 from reminders.channels.sms import to_gsm7
+from reminders.models import VISIT_REMINDER_KINDS, Reminder, ReminderChannel, ReminderStatus
 from reminders.replan import reminders_replan_on_commit
 
 logger = logging.getLogger(__name__)
@@ -27,6 +40,8 @@ class Keyword(enum.Enum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     HELP = "help"
+    CONFIRM = "confirm"
+    CANT_COME = "cant_come"
     NONE = "none"
 
 
@@ -42,14 +57,19 @@ def keyword_of(text: str) -> Keyword:
     Opt-out and help match on the first word ("Stop texting me" opts out: when in doubt we
     stop). Opt-in must be the whole message, so "Yes, see you then" re-subscribes nobody.
     """
-    words = re.findall(r"[A-Z]+", text.upper())
+    tokens = re.findall(r"[A-Z]+|[0-9]+", text.upper())
+    words = [token for token in tokens if not token.isdigit()]
+    if tokens and not words and len(tokens) == 1:
+        return {"1": Keyword.CONFIRM, "2": Keyword.CANT_COME}.get(tokens[0], Keyword.NONE)
     if not words:
         return Keyword.NONE
+    if any(word in OPT_OUT_WORDS for word in words) and len(words) == 1:
+        return Keyword.OPT_OUT  # "1 STOP", "2. stop": the opt-out wins over the answer
     if words[0] in OPT_OUT_WORDS or words[:2] == ["OPT", "OUT"]:
         return Keyword.OPT_OUT
     if words[0] in HELP_WORDS:
         return Keyword.HELP
-    if len(words) == 1 and words[0] in OPT_IN_WORDS:
+    if len(tokens) == 1 and words[0] in OPT_IN_WORDS:
         return Keyword.OPT_IN
     return Keyword.NONE
 
@@ -67,6 +87,10 @@ def reply_text(*, keyword: Keyword, site: Site) -> str:
         return f"{alias}: You will receive text messages again. Reply STOP to opt out."
     if keyword is Keyword.HELP:
         return f"{alias}: Appointment reminders. For help call {site.phone}. Reply STOP to opt out."
+    if keyword is Keyword.CONFIRM:
+        return f"{alias}: Thank you, see you then."
+    if keyword is Keyword.CANT_COME:
+        return f"{alias}: Thank you for letting us know. We will call you."
     raise ValueError(f"no reply for {keyword}")
 
 
@@ -75,6 +99,28 @@ class InboundOutcome:
     keyword: Keyword
     participant_ids: tuple[int, ...]
     reply_id: str | None  # the provider's id for our reply, when one was sent
+
+
+def reply_unmatched_text(*, site: Site) -> str:
+    """A 1 or 2 with no open question: short, neutral, and how to reach a person."""
+    return f"{to_gsm7(site.public_alias)}: We could not match your reply. Please call {site.phone}."
+
+
+def _answer(participants: list[Participant], keyword: Keyword) -> bool:
+    """Record the answer on the newest reminder that asked and whose visit has not begun."""
+    now = timezone.now()
+    asked = (Reminder.objects.filter(
+        participant__in=participants, channel=ReminderChannel.SMS, asks_reply=True,
+        kind__in=VISIT_REMINDER_KINDS, status=ReminderStatus.SENT, send_before__gt=now,
+    ).select_related("participant").order_by("-sent_at").first())
+    if asked is None:
+        return False
+    zone = asked.participant.zone
+    start = datetime.combine(asked.visit_date, datetime.min.time(), tzinfo=zone)
+    answer = (AttendanceConfirmation.CONFIRMED if keyword is Keyword.CONFIRM
+              else AttendanceConfirmation.CANT_COME)
+    return bool(attendance_confirm(participant_id=asked.participant_id, starts_from=start,
+                                   starts_until=start + timedelta(days=1), answer=answer))
 
 
 def sms_inbound_receive(*, from_number: str, to_number: str, text: str) -> InboundOutcome:
@@ -99,9 +145,13 @@ def sms_inbound_receive(*, from_number: str, to_number: str, text: str) -> Inbou
                                  source=ConsentSource.SMS_KEYWORD)
             reminders_replan_on_commit(participant_ids=ids)
 
+    body = None
+    if keyword in (Keyword.CONFIRM, Keyword.CANT_COME) and not _answer(participants, keyword):
+        body = reply_unmatched_text(site=participants[0].home_site)
+
     # Sent after the consent change has committed: a provider outage must not undo an opt-out.
     # The newest participant record's site speaks for a number that several people share.
-    body = reply_text(keyword=keyword, site=participants[0].home_site)
+    body = body or reply_text(keyword=keyword, site=participants[0].home_site)
     reply = SmsMessage(to=from_number, body=body, sender=to_number.strip())
     try:
         with get_sms_backend() as backend:

@@ -74,32 +74,39 @@ def render_email(*, participant: Participant, site: Site, kind: str, first_start
 
 
 def render_sms(*, participant: Participant, site: Site, kind: str, first_start: datetime,
-               now: datetime | None = None) -> Message:
+               now: datetime | None = None, ask_reply: bool = False) -> Message:
     """One GSM-7 segment, always: drop the address, then shorten the first name (or drop it),
     and as a last resort shorten the alias. The date, time, call-back number and opt-out stay."""
     context = _context(participant=participant, site=site, first_start=first_start, now=now)
-    context = {key: to_gsm7(value) for key, value in context.items()}
+    return fit_sms({**context, "ask_reply": ask_reply}, template="emails/reminder_sms.txt")
+
+
+def fit_sms(context: dict, *, template: str) -> Message:
+    """Render an SMS template into one GSM-7 segment: drop the address, then shorten the first
+    name (or drop it), and as a last resort shorten the alias."""
+    context = {key: to_gsm7(value) if isinstance(value, str) else value
+               for key, value in context.items()}
     name, alias = context["first_name"], context["alias"]
     candidates = [(name, context["address"], alias)]
     candidates += [(name[:cut].rstrip(), "", alias) for cut in range(len(name), -1, -1)]
     candidates += [("", "", alias[:cut].rstrip()) for cut in range(len(alias), -1, -1)]
     for first_name, address, shown_alias in candidates:
-        body = _sms_body({**context, "first_name": first_name, "address": address,
-                          "alias": shown_alias})
+        body = " ".join(render_to_string(template, {
+            **context, "first_name": first_name, "address": address, "alias": shown_alias,
+        }).split())
         if gsm7_length(body) <= SMS_LIMIT:
             return Message(subject="", body=body, sender_name=alias)
     raise ValueError("the SMS template alone exceeds one segment")
 
 
-def _sms_body(context: dict) -> str:
-    return " ".join(render_to_string("emails/reminder_sms.txt", context).split())
-
-
 def render(*, channel: str, participant: Participant, site: Site, kind: str,
-           first_start: datetime, now: datetime | None = None) -> Message:
-    renderer = render_sms if channel == ReminderChannel.SMS else render_email
-    return renderer(participant=participant, site=site, kind=kind, first_start=first_start,
-                    now=now)
+           first_start: datetime, now: datetime | None = None, ask_reply: bool = False) -> Message:
+    """`ask_reply` (SMS only): end with "Reply 1 to confirm, 2 if you can't come"."""
+    if channel == ReminderChannel.SMS:
+        return render_sms(participant=participant, site=site, kind=kind,
+                          first_start=first_start, now=now, ask_reply=ask_reply)
+    return render_email(participant=participant, site=site, kind=kind, first_start=first_start,
+                        now=now)
 
 
 def revealing_words(message: Message) -> list[str]:

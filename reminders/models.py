@@ -17,6 +17,17 @@ from programs.models import Site
 class ReminderKind(models.TextChoices):
     DAY_BEFORE = "day_before", _("The day before")
     SAME_DAY = "same_day", _("The same day")
+    # Not a reminder: a notice that a visit day was cancelled or moved (see reminders/notices.py).
+    CHANGE = "change", _("Schedule change notice")
+    # "There is an answer to your request" after staff decide an excused-absence request.
+    EXCUSE = "excuse", _("Excuse decision notice")
+    # "A place is open for you, please answer by ..." when a seat is offered from the waitlist.
+    OFFER = "offer", _("Seat offer")
+
+
+# The kinds the planner plans (one per visit day and channel); the others come from notices.py.
+VISIT_REMINDER_KINDS = (ReminderKind.DAY_BEFORE, ReminderKind.SAME_DAY)
+NOTICE_KINDS = (ReminderKind.CHANGE, ReminderKind.EXCUSE, ReminderKind.OFFER)
 
 
 class ReminderChannel(models.TextChoices):
@@ -53,6 +64,8 @@ class ReminderReason(models.TextChoices):
     PERMANENT_ERROR = "permanent_error", _("Rejected by the provider")
     RETRIES_EXHAUSTED = "retries_exhausted", _("Provider kept failing")
     OUTCOME_UNKNOWN = "outcome_unknown", _("Worker stopped while sending; not retried")
+    UNCHANGED = "unchanged", _("Changed back before the notice went out")
+    OFFER_CLOSED = "offer_closed", _("The offer was answered, admitted or passed on")
 
 
 class ReminderPolicy(models.Model):
@@ -89,6 +102,11 @@ class ReminderPolicy(models.Model):
         _("texts per participant per week (Monday to Sunday), at most"), default=3,
         validators=[MaxValueValidator(21)],
     )
+    sms_ask_reply = models.BooleanField(
+        _("texts ask for a reply"), default=False,
+        help_text=_('Day-before and same-day texts end with "Reply 1 to confirm, 2 if you '
+                    'can\'t come". The roster shows the answer; "2" opens a follow-up for the '
+                    "participant's clinician."))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -129,6 +147,20 @@ class Reminder(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    previous_start = models.DateTimeField(
+        _("start before the change"), null=True, blank=True,
+        help_text=_("Change notices: the visit's first start as the participant knew it."))
+    previous_site = models.ForeignKey(
+        Site, verbose_name=_("site before the change"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+")
+    session = models.ForeignKey(
+        "iop_sessions.TherapySession", verbose_name=_("changed session"),
+        on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text=_("Change notices: the first session changed that day, to follow a move."))
+    enrollment = models.ForeignKey(
+        "participants.Enrollment", verbose_name=_("enrollment offered a seat"),
+        on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    asks_reply = models.BooleanField(_("asked for a reply"), default=False)
     provider_message_id = models.CharField(_("provider message id"), max_length=100, blank=True)
     body = models.TextField(_("message sent"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -140,7 +172,21 @@ class Reminder(models.Model):
         verbose_name_plural = _("reminders")
         constraints = [
             models.UniqueConstraint(fields=["participant", "visit_date", "kind", "channel"],
+                                    condition=~Q(kind__in=["change", "excuse", "offer"]),
                                     name="reminder_one_per_visit_kind_channel"),
+            # One "there is an answer" per decided request (its attendance row's session).
+            models.UniqueConstraint(fields=["participant", "session", "kind", "channel"],
+                                    condition=Q(kind="excuse"),
+                                    name="notice_one_per_excuse_decision_channel"),
+            # One message per offer (an enrollment offered again later gets a new one).
+            models.UniqueConstraint(fields=["enrollment", "channel", "send_before"],
+                                    condition=Q(kind="offer"),
+                                    name="notice_one_per_seat_offer_channel"),
+            # Edits within the debounce join the pending notice; once it is claimed, a later
+            # change gets a notice of its own.
+            models.UniqueConstraint(fields=["participant", "visit_date", "channel"],
+                                    condition=Q(kind="change", status="pending"),
+                                    name="notice_one_pending_per_day_channel"),
             models.CheckConstraint(condition=Q(due_at__lt=models.F("send_before")),
                                    name="reminder_due_before_deadline"),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False),

@@ -16,7 +16,15 @@ from django.utils import timezone
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
 
-from reminders.models import Reminder, ReminderChannel, ReminderKind, ReminderPolicy, ReminderReason, ReminderStatus
+from reminders.models import (
+    VISIT_REMINDER_KINDS,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderPolicy,
+    ReminderReason,
+    ReminderStatus,
+)
 from sessions.models import SessionStatus, TherapySession
 from . import timing
 from .eligibility import channel_problem, channels_for_kind, sms_consented
@@ -119,6 +127,7 @@ def _sms_caps(wanted: dict, unwanted: dict, by_id: dict, policies: dict, now: da
     earliest = min(_week_start(now.astimezone(by_id[pid].zone).date()) for pid in participant_ids)
     out = (Reminder.objects.filter(
         participant_id__in=participant_ids, channel=ReminderChannel.SMS,
+        kind__in=VISIT_REMINDER_KINDS,
         status__in=(ReminderStatus.SENT, ReminderStatus.CLAIMED, ReminderStatus.SENDING),
         due_at__gte=datetime.combine(earliest, datetime.min.time(), tzinfo=UTC) - timedelta(
             days=1)).values_list("participant_id", "visit_date", "kind", "due_at"))
@@ -181,7 +190,7 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
             continue  # outside the window, or already begun: the sweeper expires what is left
         participant = by_id[participant_id]
         policy = policies[visit.site_id]
-        for kind in ReminderKind.values:
+        for kind in VISIT_REMINDER_KINDS:
             allowed = channels_for_kind(kind=kind, policy=policy)
             due, why_not = timing.due_at(kind=kind, first_start=visit.first_start,
                                          zone=participant.zone, policy=policy, now=now)
@@ -200,7 +209,8 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
     _sms_caps(wanted, unwanted, by_id, policies, now, capped)
 
     existing = Reminder.objects.filter(
-        participant_id__in=ids, visit_date__gte=min(h[0] for h in horizon.values()),
+        participant_id__in=ids, kind__in=VISIT_REMINDER_KINDS,
+        visit_date__gte=min(h[0] for h in horizon.values()),
         visit_date__lte=max(h[1] for h in horizon.values()),
     ).only("pk", "participant_id", "visit_date", "kind", "channel", "status", "reason",
            "due_at", "send_before", "site_id")

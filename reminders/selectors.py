@@ -7,7 +7,7 @@ from django.db.models import Case, F, IntegerField, Value, When
 
 from participants.models import Participant
 
-from reminders.models import Reminder, ReminderStatus
+from reminders.models import Reminder, ReminderKind, ReminderStatus
 
 
 def failed_reminders(*, site_ids: Iterable[int], today: date, days: int = 7,
@@ -50,3 +50,17 @@ def reminder_page(*, participant: Participant, today: date, number: int = 1,
     )
     return ReminderPage(rows=rows[:size], number=number, has_previous=number > 1,
                         has_next=len(rows) > size)
+
+
+def notice_people_count(*, session_ids: Iterable[int]) -> int:
+    """How many people a change to these sessions would tell (for the cancel and move pages)."""
+    from .notices import notice_audience
+
+    return notice_audience(session_ids=session_ids).people
+
+
+def notices_noted_people(*, session_ids: Iterable[int]) -> int:
+    """How many people have a change notice waiting about these sessions (one query)."""
+    return (Reminder.objects.filter(kind=ReminderKind.CHANGE, session_id__in=list(session_ids),
+                                    status=ReminderStatus.PENDING)
+            .values("participant_id").distinct().count())

@@ -122,6 +122,12 @@ class AttendanceStatus(models.TextChoices):
         return (cls.PRESENT, cls.LATE, cls.LEFT_EARLY, cls.ABSENT, cls.EXCUSED)
 
 
+class AttendanceConfirmation(models.TextChoices):
+    NONE = "", _("No answer")
+    CONFIRMED = "confirmed", _("Confirmed by text")
+    CANT_COME = "cant_come", _("Can't come (by text)")
+
+
 class Attendance(models.Model):
     session = models.ForeignKey(TherapySession, verbose_name=_("session"), on_delete=models.CASCADE,
                                 related_name="attendances")
@@ -138,6 +144,10 @@ class Attendance(models.Model):
                                   on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")
     marked_at = models.DateTimeField(_("marked at"), null=True, blank=True)
+    # The participant's own answer to "Reply 1 to confirm, 2 if you can't come" (two-way SMS).
+    confirmation = models.CharField(_("participant's answer"), max_length=10,
+                                    choices=AttendanceConfirmation.choices, blank=True)
+    confirmed_at = models.DateTimeField(_("answered at"), null=True, blank=True)
 
     class Meta:
         ordering = ["session__starts_at", "participant__last_name"]
@@ -208,6 +218,7 @@ class FollowUpKind(models.TextChoices):
     CONSECUTIVE_ABSENCES = "consecutive_absences", _("Consecutive absences")
     BELOW_MINIMUM_HOURS = "below_minimum_hours", _("Week below the minimum hours")
     ABSENCE_LIMIT = "absence_limit", _("Unexcused absence limit reached")
+    CANT_COME = "cant_come", _("Said by text they can't come")
 
 
 class FollowUpStatus(models.TextChoices):

@@ -17,3 +17,11 @@ def raise_below_minimum_followups() -> int:
 
     return followup_raise_below_minimum()
 
+
+
+@shared_task(name="iop_sessions.expire_seat_offers", ignore_result=True)
+def expire_seat_offers() -> int:
+    """Pass unanswered seat offers on to the next person waiting (beat; idempotent)."""
+    from .services.enrollment import enrollment_offers_expire
+
+    return enrollment_offers_expire()

@@ -284,6 +284,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "iop_sessions.raise_below_minimum_followups",
         "schedule": timedelta(days=1),
     },
+    # A seat offer unanswered for its program's seat_offer_hours passes to the next person.
+    "expire-seat-offers": {
+        "task": "iop_sessions.expire_seat_offers",
+        "schedule": timedelta(seconds=env.int("SEAT_OFFER_SWEEP_INTERVAL_SECONDS", default=300)),
+    },
     # Export files are deleted, with their links, once REPORT_EXPORT_RETENTION_HOURS pass.
     "purge-report-exports": {
         "task": "reports.purge_exports",
@@ -323,6 +328,10 @@ REMINDER_RETRY_MAX_SECONDS = env.int("REMINDER_RETRY_MAX_SECONDS", default=1800)
 # Due times pushed out of quiet hours land this long before they begin, so a reminder due at
 # "the last minute" is not sent a sweep later, inside them.
 REMINDER_QUIET_MARGIN_MINUTES = env.int("REMINDER_QUIET_MARGIN_MINUTES", default=15)
+# Change notices (reminders/notices.py): changes to visits this many days ahead are told, and a
+# notice waits this long after the last edit, so a burst of edits sends one message.
+REMINDER_NOTICE_DAYS = env.int("REMINDER_NOTICE_DAYS", default=14)
+REMINDER_NOTICE_DEBOUNCE_SECONDS = env.int("REMINDER_NOTICE_DEBOUNCE_SECONDS", default=180)
 CELERY_IMPORTS = ["reminders.tasks"]
 CELERY_BEAT_SCHEDULE.update({
     "reminders-sweep": {

@@ -4,7 +4,7 @@ Each returns lists with their related rows fetched, so a page costs a fixed numb
 whatever the number of people.
 """
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Count, Q
 
@@ -64,11 +64,16 @@ def site_closures(*, site_ids: list[int], today: date) -> list[Closure]:
 
 
 def offered_seats(*, site_ids: list[int]) -> list[Enrollment]:
-    """Waitlisted people offered a freed seat who have not answered yet."""
-    return list(Enrollment.objects.filter(
+    """Waitlisted people offered a freed seat who have not answered yet, each with
+    `offer_expires_at` (when the offer passes to the next person)."""
+    offers = list(Enrollment.objects.filter(
         track__site_id__in=site_ids, status=EnrollmentStatus.WAITLISTED,
         seat_offered_at__isnull=False)
-        .select_related("participant", "track").order_by("seat_offered_at", "pk")[:50])
+        .select_related("participant", "track__program").order_by("seat_offered_at", "pk")[:50])
+    for offer in offers:
+        offer.offer_expires_at = offer.seat_offered_at + timedelta(
+            hours=offer.track.program.seat_offer_hours)
+    return offers
 
 
 def pending_excuses(*, site_ids: list[int] | None = None,

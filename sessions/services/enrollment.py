@@ -10,7 +10,7 @@ people on the waitlist (by `waitlisted_at`, then pk) are offered them (`seat_off
 Time: "today" is the date at the track's site. Each service's docstring says what "future"
 means for the attendance it withdraws.
 """
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +32,7 @@ from participants.selectors import track_seats_taken, track_waitlist, waitlist_p
 from programs.models import Track
 from programs.selectors import site_today
 
-from sessions.signals import visits_changed
+from sessions.signals import seats_offered_announce, visits_changed
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from ..selectors.ledger import hours_ledger
 from .audited import rows_delete, rows_update
@@ -168,6 +168,7 @@ def _offer_free_seats(track: Track, *, exclude_pk: int | None = None) -> list[En
                     seat_offered_at=now, updated_at=now)
         for enrollment in offered:
             enrollment.seat_offered_at = now
+        seats_offered_announce(enrollment_ids=[e.pk for e in offered])
     return offered
 
 
@@ -320,6 +321,32 @@ def enrollment_decline_offer(
         _offer_free_seats(track, exclude_pk=locked.pk)
     _refresh_caller(enrollment, locked)
     return enrollment
+
+
+def enrollment_offers_expire(*, now: datetime | None = None) -> int:
+    """Pass every seat offer left unanswered past its program's `seat_offer_hours` to the next
+    person waiting; the person offered goes to the back of the waitlist. Beat runs it; running
+    it twice (or two at once) expires each offer once: each is re-checked under the track lock.
+    Returns how many offers expired."""
+    now = now or timezone.now()
+    candidates = list(Enrollment.objects.filter(
+        status=EnrollmentStatus.WAITLISTED, seat_offered_at__isnull=False,
+    ).values_list("pk", "track_id", "seat_offered_at", "track__program__seat_offer_hours"))
+    expired = 0
+    for pk, track_id, offered_at, hours in candidates:
+        if offered_at + timedelta(hours=hours) > now:
+            continue
+        with transaction.atomic():
+            track, locked = _lock_enrollment(Enrollment(pk=pk, track_id=track_id))
+            if (locked.status != EnrollmentStatus.WAITLISTED or locked.seat_offered_at is None
+                    or locked.seat_offered_at + timedelta(hours=hours) > now):
+                continue  # answered, admitted or expired meanwhile
+            locked.seat_offered_at = None
+            locked.waitlisted_at = now
+            locked.save()
+            _offer_free_seats(track, exclude_pk=locked.pk)
+            expired += 1
+    return expired
 
 
 def enrollment_withdraw(*, enrollment: Enrollment, by: Any = None) -> Enrollment:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from participants.models import Enrollment, EnrollmentStatus
 from programs.models import Program
 
-from sessions.signals import visits_changed
+from sessions.signals import excuse_decision_made, visits_changed
 from ..models import (
     Attendance, AttendanceStatus, ExcusedAbsenceRequest, ExcuseStatus, SessionStatus,
 )
@@ -105,6 +105,7 @@ def excuse_approve(*, request: ExcusedAbsenceRequest, by) -> ExcusedAbsenceReque
         queryset=ExcusedAbsenceRequest.objects.filter(pk=locked.pk),
         status=ExcuseStatus.APPROVED, decided_at=now, decided_by=by)
     visits_changed(participant_ids=[attendance.participant_id])
+    excuse_decision_made(attendance_id=attendance.pk)
     locked.refresh_from_db()
     return locked
 
@@ -120,5 +121,6 @@ def excuse_decline(*, request: ExcusedAbsenceRequest, by, note: str = "") -> Exc
         queryset=ExcusedAbsenceRequest.objects.filter(pk=locked.pk),
         status=ExcuseStatus.DECLINED, decided_at=timezone.now(), decided_by=by,
         decision_note=note)
+    excuse_decision_made(attendance_id=locked.attendance_id)
     locked.refresh_from_db()
     return locked

@@ -25,7 +25,7 @@ from programs.models import (
 )
 from programs.selectors import site_today
 
-from sessions.signals import visits_changed
+from sessions.signals import visits_changed, visits_changing
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from ..selectors.care import track_slots
 from .audited import rows_bulk_update, rows_create, rows_delete, rows_update
@@ -568,8 +568,10 @@ def _sessions_cancel(session_ids: Sequence[int], *, reason: str, by, now: dateti
     return participant_ids
 
 
-def session_cancel(*, session: TherapySession, reason: str, by=None) -> TherapySession:
-    """Cancel one session: expected attendance becomes "cancelled by clinic", marked stays."""
+def session_cancel(*, session: TherapySession, reason: str, by=None,
+                   notify: bool = True) -> TherapySession:
+    """Cancel one session: expected attendance becomes "cancelled by clinic", marked stays.
+    `notify`: the people expected there get a change notice (see reminders/notices.py)."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Say why the session is cancelled.", code="reason_required")
@@ -580,6 +582,8 @@ def session_cancel(*, session: TherapySession, reason: str, by=None) -> TherapyS
         if locked.status == SessionStatus.CANCELLED:
             raise ValidationError("This session is already cancelled.", code="already_cancelled")
         now = timezone.now()
+        if notify:
+            visits_changing(session_ids=[locked.pk])
         affected = _sessions_cancel([locked.pk], reason=reason, by=by, now=now)
         if affected:
             visits_changed(participant_ids=sorted(affected))
@@ -588,8 +592,9 @@ def session_cancel(*, session: TherapySession, reason: str, by=None) -> TherapyS
     return session
 
 
-def closure_add(*, site: Site, date: date, reason: str = "") -> Closure:
-    """Close a site for a day and cancel every session scheduled there that day."""
+def closure_add(*, site: Site, date: date, reason: str = "", notify: bool = True) -> Closure:
+    """Close a site for a day and cancel every session scheduled there that day.
+    `notify`: the people expected that day get a change notice."""
     reason = (reason or "").strip()
     closure = Closure(site=site, date=date, reason=reason)
     closure.full_clean(exclude=["site", "date"], validate_constraints=False)
@@ -604,6 +609,8 @@ def closure_add(*, site: Site, date: date, reason: str = "") -> Closure:
         ).values_list("pk", flat=True))
         if session_ids:
             cancel_reason = f"Site closed: {reason}" if reason else "Site closed"
+            if notify:
+                visits_changing(session_ids=session_ids)
             affected = _sessions_cancel(session_ids, reason=cancel_reason, by=None,
                                         now=timezone.now())
             if affected:

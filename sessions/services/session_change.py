@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from programs.models import Closure, Room
-from sessions.signals import visits_changed
+from sessions.signals import visits_changed, visits_changing
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from .audited import rows_update
@@ -31,7 +31,7 @@ def session_change_conflicts(*, session: TherapySession, starts_at: datetime, en
 def session_change(
     *, session: TherapySession, starts_at_local: datetime | None = None,
     duration_minutes: int | None = None, room: Room | None | object = _UNSET,
-    facilitator=_UNSET, by=None, check_only: bool = False,
+    facilitator=_UNSET, by=None, check_only: bool = False, notify: bool = True,
 ) -> TherapySession:
     """Change one scheduled session that has not started and where nobody is marked yet.
 
@@ -40,6 +40,7 @@ def session_change(
     ("schedule_conflict"). A new time re-plans the reminders of everyone expected there.
     A session made from a weekly slot stays tied to it: a later timetable edit moves it again.
     `check_only` runs every check and writes nothing (forms show the refusal before saving).
+    `notify`: a new time sends the people expected there a change notice.
     Codes: session_cancelled, session_started, attendance_marked, invalid_duration,
     room_other_site, site_closed, nonexistent_local_time, schedule_conflict.
     """
@@ -92,6 +93,8 @@ def session_change(
             facilitator=new_facilitator))
         if check_only:
             return locked
+        if moved and people and notify:
+            visits_changing(session_ids=[locked.pk])
         rows_update(queryset=TherapySession.objects.filter(pk=locked.pk),
                     starts_at=starts_at, ends_at=ends_at, local_date=local_date, room=new_room,
                     facilitator=new_facilitator, updated_at=now)

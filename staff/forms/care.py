@@ -162,6 +162,17 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
+def _notify_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        label=_("Tell the people affected"), required=False, initial=True,
+        help_text=_("A short neutral text and/or email to each person expected, on the "
+                    "channels they agreed to, a few minutes after the change."))
+
+
+class SessionCancelForm(ReasonForm):
+    notify = _notify_field()
+
+
 class DischargeForm(forms.Form):
     discharge_date = forms.DateField(label=_("Last day in care"), widget=_date_widget(),
                                      validators=[validate_plausible_date])
@@ -253,6 +264,7 @@ class ClosureForm(forms.Form):
                            validators=[validate_plausible_date])
     reason = forms.CharField(label=_("Reason"), required=False, max_length=120,
                              help_text=_("E.g. Thanksgiving."))
+    notify = _notify_field()
 
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
@@ -281,6 +293,7 @@ class SessionChangeForm(forms.Form):
     duration_minutes = forms.IntegerField(label=_("Minutes"), min_value=5, max_value=720)
     room = forms.ModelChoiceField(label=_("Room"), queryset=None, required=False)
     facilitator = StaffChoiceField(label=_("Facilitator"), queryset=None, required=False)
+    notify = _notify_field()
 
     def __init__(self, *args, staff, rooms, **kwargs):
         super().__init__(*args, **kwargs)

@@ -33,6 +33,7 @@ from staff.forms.care import (
     ParticipantEditForm,
     PersonalSessionForm,
     ReasonForm,
+    SessionCancelForm,
 )
 from sessions.services.discharge import enrollment_discharge_with_followups
 from sessions.services.enrollment import (
@@ -44,6 +45,7 @@ from sessions.services.enrollment import (
 from sessions.services.intake import participant_intake
 from sessions.services.schedule import personal_session_schedule, session_cancel
 from sessions.services.session_change import session_change
+from reminders.selectors import notice_people_count
 
 
 
@@ -304,16 +306,19 @@ def personal_session_new(request: HttpRequest, code) -> HttpResponse:
 def session_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     _require(can_schedule(request.user))
     session = get_session_or_404(request.user, pk)
-    form = ReasonForm(request.POST or None)
+    form = SessionCancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            session_cancel(session=session, reason=form.cleaned_data["reason"], by=request.user)
+            session_cancel(session=session, reason=form.cleaned_data["reason"], by=request.user,
+                           notify=form.cleaned_data["notify"])
         except ValidationError as error:
             add_service_errors(form, error)
         else:
             messages.success(request, _("Session cancelled; everyone expected is released."))
             return redirect("roster", pk=session.pk)
-    return render(request, "staff/sessions/session_cancel.html", {"form": form, "session": session})
+    return render(request, "staff/sessions/session_cancel.html", {
+        "form": form, "session": session,
+        "notice_people": notice_people_count(session_ids=[session.pk])})
 
 
 @staff_required
@@ -335,12 +340,14 @@ def session_change_view(request: HttpRequest, pk: int) -> HttpResponse:
             session_change(session=session,
                            starts_at_local=datetime.combine(data["day"], data["start_time"]),
                            duration_minutes=data["duration_minutes"], room=data["room"],
-                           facilitator=data["facilitator"], by=request.user)
+                           facilitator=data["facilitator"], by=request.user,
+                           notify=data["notify"])
         except ValidationError as error:
             add_service_errors(form, error)
         else:
             messages.success(request, _("Session changed; reminders follow the new time."))
             return redirect("roster", pk=session.pk)
-    return render(request, "staff/sessions/session_change.html",
-                  {"form": form, "session": session})
+    return render(request, "staff/sessions/session_change.html", {
+        "form": form, "session": session,
+        "notice_people": notice_people_count(session_ids=[session.pk])})
 

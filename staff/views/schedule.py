@@ -23,6 +23,7 @@ from sessions.models import SessionStatus, TherapySession
 from sessions.selectors import care
 from sessions.selectors.ledger import timetable_hours
 from sessions.services.schedule import closure_add, schedule_generate, schedule_preview
+from reminders.selectors import notices_noted_people
 from sessions.services.timetable import track_timetable_save
 
 
@@ -142,7 +143,8 @@ def closure_list(request: HttpRequest) -> HttpResponse:
         site, day = form.cleaned_data["site"], form.cleaned_data["date"]
         started = timezone.now()
         try:
-            closure_add(site=site, date=day, reason=form.cleaned_data["reason"])
+            closure_add(site=site, date=day, reason=form.cleaned_data["reason"],
+                        notify=form.cleaned_data["notify"])
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -152,9 +154,9 @@ def closure_list(request: HttpRequest) -> HttpResponse:
                 cancelled_at__gte=started)
                 .select_related("track", "participant", "session_type").order_by("starts_at"))
             messages.success(request, _("%(site)s is closed on %(day)s; %(count)s session(s) "
-                                        "cancelled.") % {"site": site.name,
-                                                          "day": date_format(day),
-                                                          "count": len(cancelled)})
+                                        "cancelled; %(told)s people will be told.") % {
+                "site": site.name, "day": date_format(day), "count": len(cancelled),
+                "told": notices_noted_people(session_ids=[s.pk for s in cancelled])})
             form = ClosureForm(sites=sites, initial=initial)
     today = timezone.localdate()
     return render(request, "staff/programs/closures.html", {

@@ -12,6 +12,7 @@ from sessions.services.schedule import (
     closure_add, personal_session_schedule, schedule_generate, session_cancel,
     weekly_slot_delete, weekly_slot_update,
 )
+from reminders.models import Reminder
 from tests import factories
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -166,7 +167,8 @@ def test_it_edits_a_slot_in_the_same_few_queries_for_2_or_12_weeks(
         # Removing sessions lets the delete collector visit each model hanging off a session
         # (attendance, its change history, follow-ups, excuse requests): fixed, not per row. The
         # removed sessions and attendance are audited in one insert per model, not one per row.
-        with django_assert_max_num_queries(44):
+        # +1: the collector also clears change notices' link to a removed session (SET_NULL).
+        with django_assert_max_num_queries(45):
             assert weekly_slot_update(slot=slot, weekday=1).created == weeks
 
 
@@ -372,14 +374,20 @@ def test_it_refuses_a_second_closure_on_the_same_day(site):
 def test_it_closes_a_day_in_the_same_few_queries_for_2_or_12_sessions(
         site, sessions, django_assert_max_num_queries):
     for hour in range(sessions):
+        track = factories.TrackFactory(site=site)
         session = factories.TherapySessionFactory(
-            track=factories.TrackFactory(site=site),
-            starts_at=dt.datetime(2026, 1, 12, 11 + hour, 0, tzinfo=UTC))
-        factories.AttendanceFactory(session=session, participant__home_site=site)
+            track=track, starts_at=dt.datetime(2026, 1, 12, 11 + hour, 0, tzinfo=UTC))
+        enrollment = factories.EnrollmentFactory(
+            track=track, participant__home_site=site, participant__reminder_channels="email")
+        factories.AttendanceFactory(session=session, participant=enrollment.participant)
 
     # The cancelled sessions and attendance are audited: one read-back and one insert each.
-    with django_assert_max_num_queries(15):
+    # Everyone expected gets a change notice per channel (reads of the day, one insert).
+    with time_machine.travel(dt.datetime(2026, 1, 10, tzinfo=UTC), tick=False), \
+            django_assert_max_num_queries(28):
         closure_add(site=site, date=dt.date(2026, 1, 12), reason="Power cut")
+    assert Reminder.objects.filter(kind="change").values("participant").distinct().count() == \
+        sessions
 
     assert not TherapySession.objects.filter(status="scheduled").exists()
 

@@ -1,0 +1,118 @@
+"""Two-way SMS through the signed webhook: "1" confirms, "2" says can't come, in every spelling;
+opt-out words always win; a reply to nothing open gets a short neutral answer."""
+import datetime as dt
+
+import pytest
+import time_machine
+
+from reminders.channels import sms
+from reminders.inbound import Keyword, keyword_of
+from reminders.models import Reminder
+from sessions.models import Attendance, FollowUp
+
+from tests import factories
+from .test_sms_webhook import TREATMENT_WORDS, sms_consent_standing, text_in
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.UTC)
+CONFIRM = ["1", " 1", "1 ", "\t1\n", "1.", "1!", " 1 . "]
+CANT_COME = ["2", " 2 ", "2.", "\n2\n", "2!"]
+NOT_ANSWERS = ["12", "1 2", "11", "one", "1 yes", "yes 1", "", "   ", "3", "21"]
+OPT_OUT_WITH_DIGITS = ["1 STOP", "stop 1", "2 stop", "STOP 2", " 1  Quit ", "2. cancel",
+                       "1 opt out", "Stop"]
+
+
+@pytest.fixture(autouse=True)
+def _now(settings):
+    settings.SMS_AUTH_TOKEN = "webhook-test-token"
+    settings.SMS_WEBHOOK_BASE_URL = ""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def asked(site):
+    """A participant expected tomorrow whose day-before text asked for a reply."""
+    participant = factories.ParticipantFactory(home_site=site, phone="+15555550142",
+                                               reminder_channels="sms")
+    factories.ContactConsentFactory(participant=participant, channel="sms")
+    enrollment = factories.EnrollmentFactory(participant=participant)
+    session = factories.TherapySessionFactory(track=enrollment.track, site=site,
+                                              starts_at=NOW + dt.timedelta(hours=27))
+    attendance = Attendance.objects.create(session=session, participant=participant,
+                                           enrollment=enrollment, status="expected")
+    Reminder.objects.create(
+        participant=participant, site=site, kind="day_before", channel="sms", status="sent",
+        visit_date=session.starts_at.astimezone(participant.zone).date(), asks_reply=True,
+        due_at=NOW - dt.timedelta(hours=1), send_before=session.starts_at,
+        sent_at=NOW - dt.timedelta(hours=1))
+    return attendance
+
+
+@pytest.mark.parametrize("body", CONFIRM)
+def test_it_reads_1_as_confirm(body):
+    assert keyword_of(body) is Keyword.CONFIRM
+
+
+@pytest.mark.parametrize("body", CANT_COME)
+def test_it_reads_2_as_cant_come(body):
+    assert keyword_of(body) is Keyword.CANT_COME
+
+
+@pytest.mark.parametrize("body", NOT_ANSWERS)
+def test_it_reads_anything_else_as_no_answer(body):
+    assert keyword_of(body) is Keyword.NONE
+
+
+@pytest.mark.parametrize("body", OPT_OUT_WITH_DIGITS)
+def test_it_lets_opt_out_words_win_over_the_answer(client, asked, body):
+    assert keyword_of(body) is Keyword.OPT_OUT
+    assert text_in(client, body).status_code == 200
+    asked.refresh_from_db()
+    assert asked.confirmation == "" and not sms_consent_standing(asked.participant)
+    assert "no longer receive" in sms.outbox[-1].body
+
+
+@pytest.mark.parametrize("body", CONFIRM)
+def test_it_marks_the_confirmation_on_the_roster_row(client, asked, body):
+    assert text_in(client, body).status_code == 200
+    asked.refresh_from_db()
+    assert asked.confirmation == "confirmed" and asked.status == "expected"
+    assert sms.outbox[-1].body.endswith("Thank you, see you then.")
+    assert not FollowUp.objects.exists()
+
+
+@pytest.mark.parametrize("body", CANT_COME)
+def test_it_records_cant_come_and_opens_one_follow_up(client, asked, body):
+    text_in(client, body)
+    text_in(client, body)  # said twice: still one follow-up
+    asked.refresh_from_db()
+    assert asked.confirmation == "cant_come" and asked.status == "expected"
+    followup = FollowUp.objects.get()
+    assert followup.kind == "cant_come" and followup.session_id == asked.session_id
+    assert "We will call you" in sms.outbox[-1].body
+
+
+@pytest.mark.parametrize("body", ["1", "2"])
+def test_it_answers_a_reply_to_nothing_open_briefly_and_neutrally(client, asked, body):
+    Reminder.objects.update(send_before=NOW - dt.timedelta(minutes=1))  # that visit has begun
+    text_in(client, body)
+    asked.refresh_from_db()
+    assert asked.confirmation == ""
+    reply = sms.outbox[-1].body
+    assert "could not match your reply" in reply and not TREATMENT_WORDS.findall(reply)
+    assert len(reply) <= 160
+
+
+def test_it_answers_nobody_who_is_unknown(client, asked):
+    text_in(client, "1", sender="+15555550999")
+    assert sms.outbox == []
+    asked.refresh_from_db()
+    assert asked.confirmation == ""
+
+
+def test_it_ignores_a_reply_without_a_valid_signature(client, asked):
+    assert text_in(client, "1", signature="forged").status_code == 403
+    asked.refresh_from_db()
+    assert asked.confirmation == ""

@@ -1,0 +1,114 @@
+"""Notices reveal nothing: every notice template (cancelled, moved, excuse answered; SMS, email)
+is checked for the canary words planted in everything a session is linked to."""
+import datetime as dt
+from email.utils import parseaddr
+
+import pytest
+import time_machine
+from django.core import mail
+
+from reminders.channels import sms
+from reminders.models import Reminder
+from reminders.sweeper import reminders_sweep
+from sessions.models import Attendance, ExcusedAbsenceRequest
+from sessions.services.excuses import excuse_decline
+from sessions.services.schedule import session_cancel
+from sessions.services.session_change import session_change
+
+from .. import factories
+from .conftest import local
+from .test_messages import MARKERS, TREATMENT_WORDS
+
+NY = "America/New_York"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_reveals_treatment_in_any_change_notice(eager_celery):
+    site = factories.SiteFactory(name="CANARYSITE Addiction Recovery Services",
+                                 public_alias="Maple Street Health Center",
+                                 address="12 Elm Road, Springfield", time_zone=NY)
+    program = factories.ProgramFactory(name="CANARYPROGRAM Substance Use IOP", level_of_care="2.1")
+    track = factories.TrackFactory(site=site, program=program, name="CANARYTRACK Evening group")
+    clinician = factories.StaffFactory(first_name="CANARYCRED", last_name="Smith, LCSW, CADC")
+    session_type = factories.SessionTypeFactory(name="CANARYTYPE Group therapy", kind="group")
+    room = factories.RoomFactory(site=site, name="CANARYROOM Detox wing")
+    edit_at = local(NY, 2026, 2, 2, 9, 0)
+    with time_machine.travel(edit_at, tick=False):
+        participant = factories.ParticipantFactory(home_site=site, reminder_channels="both",
+                                                   first_name="Dana")
+        factories.ContactConsentFactory(participant=participant)
+        enrollment = factories.EnrollmentFactory(participant=participant, track=track)
+        factories.ContinuingCarePlanFactory(enrollment=enrollment, notes="CANARYDX F10.20")
+        other = factories.ParticipantFactory(home_site=site, first_name="CANARYOTHER")
+        sessions = []
+        for day in (4, 5, 6):
+            session = factories.TherapySessionFactory(
+                track=track, site=site, starts_at=local(NY, 2026, 2, day, 18, 0),
+                session_type=session_type, title="CANARYTOPIC Relapse prevention",
+                facilitator=clinician, room=room)
+            for person in (participant, other):
+                Attendance.objects.create(session=session, participant=person, status="expected")
+            sessions.append(session)
+        session_cancel(session=sessions[0], reason="CANARYDX facilitator in detox training")
+        session_change(session=sessions[1], starts_at_local=dt.datetime(2026, 2, 5, 19, 30))
+        request = ExcusedAbsenceRequest.objects.create(
+            attendance=sessions[2].attendances.get(participant=participant),
+            reason="CANARYDX detox appointment", requested_at=edit_at)
+        excuse_decline(request=request, by=clinician, note="CANARYDX see your counselor")
+    with time_machine.travel(edit_at + dt.timedelta(minutes=10), tick=False):
+        reminders_sweep()
+    rows = Reminder.objects.filter(participant=participant, kind="change")
+    assert set(rows.values_list("status", flat=True)) == {"sent"} and rows.count() == 4
+    assert set(Reminder.objects.filter(participant=participant, kind="excuse")
+               .values_list("status", flat=True)) == {"sent"}
+    texts = [m.body for m in sms.outbox]
+    for message in mail.outbox:
+        texts += [message.subject, message.body, parseaddr(message.from_email)[0]]
+    texts += list(Reminder.objects.values_list("body", flat=True))
+    assert len(sms.outbox) == 3 and len(mail.outbox) == 3
+    for text in texts:
+        assert not [marker for marker in MARKERS if marker.lower() in text.lower()], text
+        assert not TREATMENT_WORDS.findall(text), text
+        assert "Smith" not in text
+    bodies = " | ".join(m.body for m in sms.outbox)
+    assert "on Wed Feb 4 at 6:00 PM is cancelled" in bodies
+    assert "on Thu Feb 5 at 6:00 PM is now on Thu Feb 5 at 7:30 PM" in bodies
+    assert all(m.body.startswith("Hi D") and m.body.endswith("Reply STOP to opt out.")
+               for m in sms.outbox)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_reveals_treatment_in_a_seat_offer(eager_celery, settings):
+    from participants.models import Enrollment
+    from sessions.services.enrollment import enrollment_withdraw
+
+    settings.PUBLIC_BASE_URL = "https://portal.example.com"
+    site = factories.SiteFactory(name="CANARYSITE Addiction Recovery Services",
+                                 public_alias="Maple Street Health Center", time_zone=NY)
+    program = factories.ProgramFactory(name="CANARYPROGRAM Substance Use IOP")
+    edit_at = local(NY, 2026, 2, 2, 9, 0)
+    with time_machine.travel(edit_at, tick=False):
+        track = factories.TrackFactory(site=site, program=program, mode="rolling", capacity=1,
+                                       name="CANARYTRACK Evening group",
+                                       start_date=edit_at.date() - dt.timedelta(days=30))
+        with_portal = factories.ParticipantFactory(
+            home_site=site, reminder_channels="both", first_name="Dana",
+            user=factories.UserFactory())
+        factories.ContactConsentFactory(participant=with_portal)
+        factories.EnrollmentFactory(participant=with_portal, track=track, status="waitlisted",
+                                    waitlisted_at=edit_at - dt.timedelta(days=3))
+        active = factories.EnrollmentFactory(track=track)
+        Enrollment.objects.filter(pk=active.pk).update(
+            admission_date=edit_at.date() + dt.timedelta(days=3))
+        enrollment_withdraw(enrollment=active)
+    with time_machine.travel(edit_at + dt.timedelta(minutes=1), tick=False):
+        reminders_sweep()
+    texts = [m.body for m in sms.outbox]
+    for message in mail.outbox:
+        texts += [message.subject, message.body, parseaddr(message.from_email)[0]]
+    assert len(sms.outbox) == 1 and len(mail.outbox) == 1
+    for text in texts:
+        assert not [marker for marker in MARKERS if marker.lower() in text.lower()], text
+        assert not TREATMENT_WORDS.findall(text), text
+    assert "sign in or call" in sms.outbox[0].body
+    assert "https://portal.example.com/portal/" in mail.outbox[0].body

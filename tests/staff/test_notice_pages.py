@@ -1,0 +1,83 @@
+"""Cancel, move and closure pages say how many people will be told, and can tell nobody."""
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from reminders.models import Reminder
+from sessions.models import Attendance
+from tests import factories
+
+from .conftest import MONDAY, make_group_session
+
+
+
+@pytest.fixture
+def rolling(site, clinician):
+    return factories.TrackFactory(site=site, mode="rolling", capacity=20, lead_clinician=clinician)
+
+
+pytestmark = pytest.mark.usefixtures("frozen_now")
+
+DAY = MONDAY + dt.timedelta(days=3)  # within the 14-day notice window of the frozen "now"
+
+
+def told(session, size):
+    """`size` people expected at a session; all but one agreed to texts."""
+    session, rows = make_group_session(session, size=size, day=DAY)
+    for row in rows[1:]:
+        row.participant.reminder_channels = "sms"
+        row.participant.save(update_fields=["reminder_channels"])
+        factories.ContactConsentFactory(participant=row.participant, channel="sms")
+    rows[0].participant.reminder_channels = "none"
+    rows[0].participant.save(update_fields=["reminder_channels"])
+    return session
+
+
+@pytest.mark.parametrize("size", [3, 12])
+def test_it_shows_how_many_people_a_cancellation_tells_within_a_query_budget(
+        as_front_desk, rolling, size, django_assert_max_num_queries):
+    session = told(rolling, size)
+    with django_assert_max_num_queries(22):
+        page = as_front_desk.get(reverse("session_cancel", args=[session.pk])).content.decode()
+    assert f"{size - 1} people will be told of this change" in page
+    assert 'name="notify"' in page and "checked" in page
+    with django_assert_max_num_queries(22):
+        page = as_front_desk.get(reverse("session_change", args=[session.pk])).content.decode()
+    assert f"{size - 1} people will be told of this change" in page
+
+
+def test_it_tells_the_people_expected_when_the_box_stays_ticked(as_front_desk, rolling):
+    session = told(rolling, 3)
+    as_front_desk.post(reverse("session_cancel", args=[session.pk]),
+                       {"reason": "Facilitator ill", "notify": "on"})
+    assert Reminder.objects.filter(kind="change", status="pending").count() == 2
+
+
+def test_it_tells_nobody_when_staff_untick_the_box(as_front_desk, as_director, site, rolling):
+    session = told(rolling, 3)
+    response = as_front_desk.post(reverse("session_cancel", args=[session.pk]),
+                                  {"reason": "Facilitator ill"})
+    assert response.status_code == 302
+    other = told(rolling, 2)
+    response = as_director.post(reverse("closure_list"), {
+        "site": site.pk, "date": DAY.isoformat(), "reason": "Snow"})
+    other.refresh_from_db()
+    assert other.status == "cancelled" and "0 people will be told" in response.content.decode()
+    assert not Reminder.objects.filter(kind="change").exists()
+
+
+def test_it_says_after_a_closure_how_many_people_will_be_told(as_director, site, rolling):
+    told(rolling, 4)
+    response = as_director.post(reverse("closure_list"), {
+        "site": site.pk, "date": DAY.isoformat(), "reason": "Snow", "notify": "on"})
+    assert "3 people will be told" in response.content.decode()
+
+
+def test_it_shows_each_participants_texted_answer_on_the_roster(as_clinician, group_session):
+    session, rows = group_session
+    Attendance.objects.filter(pk=rows[0].pk).update(confirmation="confirmed")
+    Attendance.objects.filter(pk=rows[1].pk).update(confirmation="cant_come")
+    page = as_clinician.get(reverse("roster", args=[session.pk])).content.decode()
+    assert page.count('data-confirmation="confirmed">Confirmed by text<') == 1
+    assert page.count('data-confirmation="cant_come">Can&#x27;t come (by text)<') == 1
