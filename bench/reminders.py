@@ -17,10 +17,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import admin_sql, scratch_database  # noqa: E402
 
 PARTICIPANTS = 2000
 TRACKS = 20
@@ -28,32 +29,14 @@ WEEKS = 12
 DELIVER = 10_000
 
 
-def scratch_database() -> tuple[str, str]:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("bench/reminders.py needs DATABASE_URL=postgres://... (it creates <name>_bench)")
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/") + "_bench"
-    return name, parsed._replace(path="/" + name).geturl()
 
 
-def admin_sql(statement: str) -> None:
-    import psycopg2
-
-    parsed = urlparse(os.environ["DATABASE_URL"])
-    connection = psycopg2.connect(dbname="postgres", user=parsed.username or "postgres",
-                                  password=parsed.password, host=parsed.hostname or "127.0.0.1",
-                                  port=parsed.port or 5432)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-    connection.close()
 
 
 def main() -> None:
     from tests.reminders.processes import PrivateRedis, daytime_zone, wait_for
 
-    name, url = scratch_database()
+    name, url = scratch_database(suffix="bench", script="bench/reminders.py")
     workdir = Path(tempfile.mkdtemp(prefix="iop-bench-"))
     redis_server = PrivateRedis(workdir)
     admin_sql(f'DROP DATABASE IF EXISTS "{name}"')

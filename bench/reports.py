@@ -26,6 +26,8 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import admin_sql, scratch_database  # noqa: E402
+
 ACTIVE = 2000
 PAST = 3400
 TRACKS = 20
@@ -33,26 +35,8 @@ WEEKDAYS = (0, 2, 3)
 REPORTS = ("census", "attendance", "outcomes", "access", "billing", "staff_load")
 
 
-def scratch_database() -> tuple[str, str]:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("bench/reports.py needs DATABASE_URL=postgres://... (it creates a scratch db)")
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/") + "_reports_bench"
-    return name, parsed._replace(path="/" + name).geturl()
 
 
-def admin_sql(statement: str) -> None:
-    import psycopg2
-
-    parsed = urlparse(os.environ["DATABASE_URL"])
-    connection = psycopg2.connect(dbname="postgres", user=parsed.username or "postgres",
-                                  password=parsed.password, host=parsed.hostname or "127.0.0.1",
-                                  port=parsed.port or 5432)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-    connection.close()
 
 
 def build_clinic(today: dt.date):  # noqa: PLR0915 - one straight recipe
@@ -197,7 +181,7 @@ def timed(call, repeat: int = 5):
 
 
 def main() -> None:
-    name, url = scratch_database()
+    name, url = scratch_database(suffix="reports_bench", script="bench/reports.py")
     keep = os.environ.get("BENCH_KEEP") == "1"
     reuse = keep and database_exists(name)
     if not reuse:

@@ -53,7 +53,7 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("bench/schedule.py needs DATABASE_URL=postgres://... (it creates <name>_sched)")
-    from bench.web import admin_sql
+    from bench.scratch import admin_sql
 
     parsed = urlparse(url)
     name = parsed.path.lstrip("/") + "_sched"

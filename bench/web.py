@@ -39,6 +39,8 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import admin_sql  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
@@ -62,17 +64,6 @@ class Figures:
     errors: int = 0
 
 
-def admin_sql(statement: str) -> None:
-    import psycopg2
-
-    parsed = urlparse(os.environ["DATABASE_URL"])
-    connection = psycopg2.connect(dbname="postgres", user=parsed.username or "postgres",
-                                  password=parsed.password, host=parsed.hostname or "127.0.0.1",
-                                  port=parsed.port or 5432)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-    connection.close()
 
 
 def database_exists(name: str) -> bool:
