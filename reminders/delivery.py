@@ -45,6 +45,7 @@ from reminders.channels import (
 )
 from reminders.models import (
     NOTICE_KINDS,
+    VISIT_REMINDER_KINDS,
     Reminder,
     ReminderChannel,
     ReminderKind,
@@ -272,22 +273,19 @@ def reminder_check(*, reminder: Reminder, now: datetime,
     policy = facts.policies[site.pk]
     # Every channel: due times are planned outside quiet hours, so a row inside them was
     # claimed late (workers or the sweeper were down). Wait for the morning if still in time.
-    later = timing.next_allowed(now=now, zone=participant.zone, policy=policy)
-    if later is not None:
-        if later < visit.first_start:
-            return Verdict("deferred:quiet_hours", ReminderStatus.PENDING, {
-                "due_at": later, "send_before": visit.first_start, "claimed_at": None})
-        return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
-                       {"reason": ReminderReason.QUIET_HOURS})
+    quiet = _quiet_hours_verdict(now=now, zone=participant.zone, policy=policy,
+                                 deadline=visit.first_start,
+                                 fields={"send_before": visit.first_start})
+    if quiet is not None:
+        return quiet
 
     asks_reply = reminder.channel == ReminderChannel.SMS and policy.sms_ask_reply
     message = render(channel=reminder.channel, participant=participant, site=site,
                      kind=reminder.kind, first_start=visit.first_start, now=now,
                      ask_reply=asks_reply)
-    if revealing_words(message):
-        logger.error("reminder %s not sent: message not neutral (site %s)", reminder.pk, site.pk)
-        return Verdict("failed:not_neutral", ReminderStatus.FAILED,
-                       {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
+    not_neutral = _not_neutral_verdict(reminder=reminder, message=message, site_id=site.pk)
+    if not_neutral is not None:
+        return not_neutral
     return Ready(reminder, message, visit.first_start, asks_reply)
 
 
@@ -318,20 +316,15 @@ def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Ve
         return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
     site = facts.sites[site_id]
     if reminder.visit_date != now.astimezone(participant.zone).date():
-        later = timing.next_allowed(now=now, zone=participant.zone, policy=facts.policies[site_id])
-        if later is not None:
-            if later < reminder.send_before:
-                return Verdict("deferred:quiet_hours", ReminderStatus.PENDING, {
-                    "due_at": later, "claimed_at": None})
-            return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
-                           {"reason": ReminderReason.QUIET_HOURS})
+        quiet = _quiet_hours_verdict(now=now, zone=participant.zone,
+                                     policy=facts.policies[site_id],
+                                     deadline=reminder.send_before)
+        if quiet is not None:
+            return quiet
     message = render_notice(channel=reminder.channel, participant=participant, site=site,
                             previous_start=reminder.previous_start, new_start=new_start, now=now)
-    if revealing_words(message):
-        logger.error("notice %s not sent: message not neutral (site %s)", reminder.pk, site.pk)
-        return Verdict("failed:not_neutral", ReminderStatus.FAILED,
-                       {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
-    return Ready(reminder, message, reminder.send_before)
+    return _not_neutral_verdict(reminder=reminder, message=message, site_id=site.pk) \
+        or Ready(reminder, message, reminder.send_before)
 
 
 def _excuse_notice_check(*, reminder: Reminder, now: datetime,
@@ -343,13 +336,10 @@ def _excuse_notice_check(*, reminder: Reminder, now: datetime,
     if reason:
         return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
     policy = facts.policies[reminder.site_id]
-    later = timing.next_allowed(now=now, zone=participant.zone, policy=policy)
-    if later is not None:
-        if later < reminder.send_before:
-            return Verdict("deferred:quiet_hours", ReminderStatus.PENDING, {
-                "due_at": later, "claimed_at": None})
-        return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
-                       {"reason": ReminderReason.QUIET_HOURS})
+    quiet = _quiet_hours_verdict(now=now, zone=participant.zone, policy=policy,
+                                 deadline=reminder.send_before)
+    if quiet is not None:
+        return quiet
     starts_at = facts.sessions[reminder.session_id][0] if reminder.session_id in facts.sessions \
         else None
     if starts_at is None:
@@ -357,12 +347,8 @@ def _excuse_notice_check(*, reminder: Reminder, now: datetime,
                        {"reason": ReminderReason.SESSION_CANCELLED})
     message = render_excuse_notice(channel=reminder.channel, participant=participant,
                                    site=reminder.site, first_start=starts_at, now=now)
-    if revealing_words(message):
-        logger.error("notice %s not sent: message not neutral (site %s)", reminder.pk,
-                     reminder.site_id)
-        return Verdict("failed:not_neutral", ReminderStatus.FAILED,
-                       {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
-    return Ready(reminder, message, reminder.send_before)
+    return _not_neutral_verdict(reminder=reminder, message=message, site_id=reminder.site_id) \
+        or Ready(reminder, message, reminder.send_before)
 
 
 def _offer_notice_check(*, reminder: Reminder, now: datetime,
@@ -378,23 +364,41 @@ def _offer_notice_check(*, reminder: Reminder, now: datetime,
                                  sms_consent=participant.pk in facts.sms_consent)
     if reason:
         return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
-    later = timing.next_allowed(now=now, zone=participant.zone,
-                                policy=facts.policies[reminder.site_id])
-    if later is not None:
-        if later < reminder.send_before:
-            return Verdict("deferred:quiet_hours", ReminderStatus.PENDING, {
-                "due_at": later, "claimed_at": None})
-        return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
-                       {"reason": ReminderReason.QUIET_HOURS})
+    quiet = _quiet_hours_verdict(now=now, zone=participant.zone,
+                                 policy=facts.policies[reminder.site_id],
+                                 deadline=reminder.send_before)
+    if quiet is not None:
+        return quiet
     message = render_offer_notice(channel=reminder.channel, participant=participant,
                                   site=reminder.site, answer_by=reminder.send_before, now=now)
-    if revealing_words(message):
-        logger.error("notice %s not sent: message not neutral (site %s)", reminder.pk,
-                     reminder.site_id)
-        return Verdict("failed:not_neutral", ReminderStatus.FAILED,
-                       {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
-    return Ready(reminder, message, reminder.send_before)
+    return _not_neutral_verdict(reminder=reminder, message=message, site_id=reminder.site_id) \
+        or Ready(reminder, message, reminder.send_before)
 
+
+
+def _quiet_hours_verdict(*, now: datetime, zone, policy, deadline: datetime,
+                         fields: dict | None = None) -> Verdict | None:
+    """Inside quiet hours (a row claimed late: due times are planned outside them), wait for
+    the morning while that is still before `deadline`, else skip; None outside quiet hours."""
+    later = timing.next_allowed(now=now, zone=zone, policy=policy)
+    if later is None:
+        return None
+    if later < deadline:
+        return Verdict("deferred:quiet_hours", ReminderStatus.PENDING,
+                       {"due_at": later, "claimed_at": None, **(fields or {})})
+    return Verdict("skipped:quiet_hours", ReminderStatus.SKIPPED,
+                   {"reason": ReminderReason.QUIET_HOURS})
+
+
+def _not_neutral_verdict(*, reminder: Reminder, message, site_id: int) -> Verdict | None:
+    """A message that would reveal treatment fails (for staff to fix the site), never goes out."""
+    if not revealing_words(message):
+        return None
+    logger.error("%s %s not sent: message not neutral (site %s)",
+                 "reminder" if reminder.kind in VISIT_REMINDER_KINDS else "notice", reminder.pk,
+                 site_id)
+    return Verdict("failed:not_neutral", ReminderStatus.FAILED,
+                   {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
 
 def _settle(reminder_id: int, verdict: Verdict, *, now: datetime) -> bool:
     return bool(Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.CLAIMED).update(
