@@ -17,18 +17,19 @@ def _names(response) -> list[str]:
 
 @pytest.fixture
 def caseload(site, other_site, track, clinician):
+    # Fixed first names: a search for "che" must not also find a random "Michelle".
     other_track = factories.TrackFactory(site=site, name="Mornings")
-    active = factories.ParticipantFactory(home_site=site, last_name="Alvarez",
+    active = factories.ParticipantFactory(home_site=site, first_name="Ana", last_name="Alvarez",
                                           primary_clinician=clinician)
     factories.EnrollmentFactory(participant=active, track=track, status="active")
-    waiting = factories.ParticipantFactory(home_site=site, last_name="Baker")
+    waiting = factories.ParticipantFactory(home_site=site, first_name="Ben", last_name="Baker")
     factories.EnrollmentFactory(participant=waiting, track=other_track, status="waitlisted",
                                 waitlisted_at=timezone.now())
-    done = factories.ParticipantFactory(home_site=site, last_name="Chen")
+    done = factories.ParticipantFactory(home_site=site, first_name="Cai", last_name="Chen")
     factories.EnrollmentFactory(participant=done, track=track, status="discharged",
                                 discharge_date=dt.date(2026, 2, 1), discharge_reason="other")
-    factories.ParticipantFactory(home_site=site, last_name="Diaz")  # never enrolled
-    factories.ParticipantFactory(home_site=other_site, last_name="Elsewhere")
+    factories.ParticipantFactory(home_site=site, first_name="Dev", last_name="Diaz")  # never enrolled
+    factories.ParticipantFactory(home_site=other_site, first_name="Eli", last_name="Elsewhere")
     return {"track": track, "other_track": other_track}
 
 
