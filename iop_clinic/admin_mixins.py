@@ -59,8 +59,8 @@ def changelist_url(model_key: str, **lookups: str) -> str:
     return f"{url}?{urlencode(lookups)}" if lookups else url
 
 
-class ReadOnlyModelAdmin(admin.ModelAdmin):
-    """For history and workflow rows that only their services write: to read, never to edit.
+class ReadOnlyMixin:
+    """No add, change or delete: for a model admin or an inline whose rows only services write.
 
     The view permission is still needed to see the pages, so roles decide who reads them.
     """
@@ -73,6 +73,10 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class ReadOnlyModelAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """For history and workflow rows that only their services write: to read, never to edit."""
 
 
 def run_each(modeladmin: admin.ModelAdmin, request: HttpRequest, objects: Iterable[T],

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin import UserAdmin
 from accounts.models import User
 from iop_clinic.admin_mixins import (
-    LabelledTabularInline, ReadOnlyModelAdmin, SharedChoicesInlineMixin, changelist_url,
+    LabelledTabularInline, ReadOnlyMixin, ReadOnlyModelAdmin, SharedChoicesInlineMixin, changelist_url,
 )
 
 from .models import Closure, Program, Room, SessionType, Site, Track, WeeklySlot
@@ -106,22 +106,13 @@ TIMETABLE_NOTE = _("Edit the timetable on the track's staff page (Programs › t
                    "track): it moves future sessions, names clashes and re-plans reminders.")
 
 
-class WeeklySlotInline(SharedChoicesInlineMixin, LabelledTabularInline):
+class WeeklySlotInline(ReadOnlyMixin, SharedChoicesInlineMixin, LabelledTabularInline):
     model = WeeklySlot
     view_on_site = False  # models link back into the admin itself
     fields = ("weekday", "start_time", "duration_minutes", "session_type", "title", "facilitator",
               "room")
     extra = 0
     verbose_name_plural = TIMETABLE_NOTE
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WeeklySlot]:
         # Read-only rows print each related object: fetch them with the slots.

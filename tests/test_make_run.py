@@ -19,6 +19,20 @@ STARTUP_TIMEOUT = 40
 STOP_TIMEOUT = 20
 
 
+def newcomer_env(tmp_path: Path) -> dict[str, str]:
+    """What a newcomer gets: SQLite and the filesystem broker, here in a temporary folder."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("DJANGO_", "CELERY_"))}
+    return env | {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "REDIS_URL": "",
+        "VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_SETTINGS_MODULE": "iop_clinic.settings.local",
+        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -69,17 +83,7 @@ def test_it_runs_web_worker_and_beat_and_stops_them_all_on_ctrl_c(tmp_path):
     port = _free_port()
     empty_env_file = tmp_path / "empty.env"
     empty_env_file.write_text("")
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DJANGO_", "CELERY_"))}
-    env |= {
-        # What a newcomer gets: SQLite and the filesystem broker, here in a temporary folder.
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "REDIS_URL": "",
-        "VAR_DIR": str(tmp_path / "var"),
-        "DJANGO_SETTINGS_MODULE": "iop_clinic.settings.local",
-        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = newcomer_env(tmp_path)
     project_entries = set(os.listdir(ROOT))
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
                    env=env, check=True, timeout=120)

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from .test_make_run import BIN, ROOT, STARTUP_TIMEOUT, STOP_TIMEOUT, _session_members, _wait_for
+from .test_make_run import (
+    BIN, ROOT, STARTUP_TIMEOUT, STOP_TIMEOUT, _session_members, _wait_for, newcomer_env,
+)
 
 UNITS = ROOT / "deploy" / "systemd"
 
@@ -55,16 +57,7 @@ def test_it_runs_exactly_one_beat():
 @pytest.mark.e2e
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
 def test_it_restarts_a_worker_killed_with_sigkill_under_make_run(tmp_path):
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DJANGO_", "CELERY_"))}
-    env |= {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "REDIS_URL": "",
-        "VAR_DIR": str(tmp_path / "var"),
-        "DJANGO_SETTINGS_MODULE": "iop_clinic.settings.local",
-        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = newcomer_env(tmp_path)
     (tmp_path / "empty.env").write_text("")
     # The Procfile's worker line alone: this test is about the worker, the other test about all.
     worker_line = next(line for line in (ROOT / "Procfile").read_text().splitlines()

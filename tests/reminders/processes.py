@@ -193,15 +193,15 @@ def daytime_zone() -> str:
     return name
 
 
-def due_reminders(count: int, *, first_name: str = "Robin",
-                  starts_in: dt.timedelta = dt.timedelta(hours=2)) -> list[int]:
-    """`count` participants, each expected at a visit `starts_in` from now (two hours) with a
-    due SMS reminder. Bulk inserts, so a thousand take about a second."""
+def expected_group(count: int, *, first_name: str = "Robin",
+                   starts_in: dt.timedelta = dt.timedelta(hours=2)):
+    """`count` SMS-consenting participants, enrolled and expected at one session `starts_in`
+    from now, at a site in a daytime zone. Bulk inserts, so a thousand take about a second.
+    Returns (session, participants)."""
     from django.utils import timezone
 
     from participants.models import ContactConsent, Enrollment, Participant
     from sessions.models import Attendance
-    from reminders.models import Reminder
 
     from .. import factories
 
@@ -209,8 +209,8 @@ def due_reminders(count: int, *, first_name: str = "Robin",
     now = timezone.now()
     site = factories.SiteFactory(time_zone=zone, address="")
     track = factories.TrackFactory(site=site, start_date=now.date() - dt.timedelta(days=7))
-    session = factories.TherapySessionFactory(track=track, site=site,
-                                              starts_at=now + starts_in)
+    session = factories.TherapySessionFactory(track=track, site=site, starts_at=now + starts_in,
+                                              ends_at=now + starts_in + dt.timedelta(hours=1))
     tag = factories.ParticipantFactory._meta.model.objects.count()
     participants = Participant.objects.bulk_create([
         Participant(record_number=f"E2E{tag}-{i:05d}", first_name=f"{first_name}{i:04d}",
@@ -231,10 +231,22 @@ def due_reminders(count: int, *, first_name: str = "Robin",
     Attendance.objects.bulk_create([
         Attendance(session=session, participant=p, status="expected") for p in participants
     ])
-    visit_date = session.starts_at.astimezone(zoneinfo.ZoneInfo(zone)).date()
+    return session, participants
+
+
+def due_reminders(count: int, *, first_name: str = "Robin",
+                  starts_in: dt.timedelta = dt.timedelta(hours=2)) -> list[int]:
+    """`count` participants from `expected_group`, each with a due SMS reminder."""
+    from django.utils import timezone
+
+    from reminders.models import Reminder
+
+    session, participants = expected_group(count, first_name=first_name, starts_in=starts_in)
+    visit_date = session.starts_at.astimezone(session.site.zone).date()
     reminders = Reminder.objects.bulk_create([
-        Reminder(participant=p, site=site, visit_date=visit_date, kind="same_day", channel="sms",
-                 due_at=now - dt.timedelta(minutes=1), send_before=session.starts_at)
+        Reminder(participant=p, site=session.site, visit_date=visit_date, kind="same_day",
+                 channel="sms", due_at=timezone.now() - dt.timedelta(minutes=1),
+                 send_before=session.starts_at)
         for p in participants
     ])
     return [r.pk for r in reminders]

@@ -8,7 +8,7 @@ import pytest
 
 from reminders.models import Reminder
 
-from .processes import daytime_zone, sms_files, wait_for
+from .processes import expected_group, sms_files, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis,
               pytest.mark.django_db(transaction=True)]
@@ -18,37 +18,7 @@ FINAL = ("sent", "expired", "skipped", "failed")
 
 def expected_at_a_session(count: int, *, starts_in=dt.timedelta(hours=3)) -> int:
     """`count` SMS-consenting participants expected at one session; returns the session's id."""
-    from django.utils import timezone
-
-    from participants.models import ContactConsent, Enrollment, Participant
-    from sessions.models import Attendance
-
-    from .. import factories
-
-    zone = daytime_zone()
-    now = timezone.now()
-    site = factories.SiteFactory(time_zone=zone, address="")
-    track = factories.TrackFactory(site=site, start_date=now.date() - dt.timedelta(days=7))
-    session = factories.TherapySessionFactory(track=track, site=site, starts_at=now + starts_in,
-                                              ends_at=now + starts_in + dt.timedelta(hours=1))
-    participants = Participant.objects.bulk_create([
-        Participant(record_number=f"NTC-{i:05d}", first_name=f"Robin{i:04d}",
-                    last_name=f"Lastname{i:04d}", phone=f"+1555770{i:04d}", home_site=site,
-                    time_zone=zone, reminder_channels="sms")
-        for i in range(count)
-    ])
-    Enrollment.objects.bulk_create([
-        Enrollment(participant=p, track=track, status="active", admission_date=track.start_date,
-                   planned_end_date=track.start_date + dt.timedelta(weeks=12))
-        for p in participants
-    ])
-    ContactConsent.objects.bulk_create([
-        ContactConsent(participant=p, channel="sms", given_at=now - dt.timedelta(days=7),
-                       source="intake") for p in participants
-    ])
-    Attendance.objects.bulk_create([
-        Attendance(session=session, participant=p, status="expected") for p in participants
-    ])
+    session, _participants = expected_group(count, first_name="Robin", starts_in=starts_in)
     return session.pk
 
 
