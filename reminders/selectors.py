@@ -1,4 +1,5 @@
-"""Reminder reads for staff pages: what failed at my sites, and one participant's history."""
+"""Reminder reads for staff pages: what failed at my sites, one participant's history, and how
+many people a change would tell."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -8,6 +9,7 @@ from django.db.models import Case, F, IntegerField, Value, When
 from participants.models import Participant
 
 from reminders.models import Reminder, ReminderKind, ReminderStatus
+from reminders.notices import notice_audience
 
 
 def failed_reminders(*, site_ids: Iterable[int], today: date, days: int = 7,
@@ -54,8 +56,6 @@ def reminder_page(*, participant: Participant, today: date, number: int = 1,
 
 def notice_people_count(*, session_ids: Iterable[int]) -> int:
     """How many people a change to these sessions would tell (for the cancel and move pages)."""
-    from .notices import notice_audience
-
     return notice_audience(session_ids=session_ids).people
 
 
