@@ -9,7 +9,7 @@ PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint migrate seed bench bench-web bench-schedule clean
+.PHONY: install run test lint migrate seed bench bench-web bench-explain bench-schedule clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-ci.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ bench: install
 # invented clinics of 200 and 2,000 participants with gunicorn on 127.0.0.1 and prints a table.
 bench-web: install
 	$(BIN)/python bench/web.py $(BENCH_WEB_ARGS)
+
+# EXPLAIN ANALYZE of every query of every page at 2,000 participants; flags what grows with the
+# clinic rather than the page (needs DATABASE_URL=postgres://...; reuses make bench-web --keep's).
+bench-explain: install
+	$(BIN)/python bench/explain.py --reuse $(BENCH_EXPLAIN_ARGS)
 
 # Schedule generation (12 weeks x 15 slots) and intake into a full track: time and queries.
 bench-schedule: install

@@ -93,6 +93,20 @@ def sms_backend() -> str:
     raise SystemExit("no SMS channel module found")
 
 
+def bench_environment(workdir: Path) -> dict[str, str]:
+    """Production settings for an invented clinic served on 127.0.0.1 (bench/settings.py)."""
+    return {"DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "PUBLIC_BASE_URL": "https://clinic.example.org",
+            "SMS_BACKEND": sms_backend(),
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            "DJANGO_STATIC_ROOT": str(workdir / "static"),
+            "LOG_LEVEL": "WARNING", "GUNICORN_LOG_LEVEL": "warning",
+            "PYTHONPATH": str(ROOT)}
+
+
 def pages_for(clinic) -> list[Page]:
     return [
         Page("no-op (anonymous)", "/bench/noop", "anonymous"),
@@ -320,18 +334,8 @@ def main() -> None:
     if not 1 <= args.duration <= 120 or not 1 <= args.connections <= 64:
         sys.exit("--duration must be 1-120 seconds and --connections 1-64")
     workdir = Path(tempfile.mkdtemp(prefix="iop-bench-web-"))
-    env = {**os.environ,
-           "DJANGO_SETTINGS_MODULE": "bench.settings",
-           "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
-           "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
-           "DJANGO_SECURE_SSL_REDIRECT": "false",
-           "PUBLIC_BASE_URL": "https://clinic.example.org",
-           "SMS_BACKEND": sms_backend(),
-           "EMAIL_URL": "", "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-           "DJANGO_STATIC_ROOT": str(workdir / "static"),
-           "LOG_LEVEL": "WARNING", "GUNICORN_LOG_LEVEL": "warning",
-           "PYTHONPATH": str(ROOT)}
-    env.pop("EMAIL_URL")
+    env = {**os.environ, **bench_environment(workdir)}
+    env.pop("EMAIL_URL", None)  # the locmem backend above, whatever the shell says
     results = []
     try:
         for size in [int(s) for s in args.sizes.split(",")]:

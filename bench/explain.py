@@ -1,0 +1,164 @@
+"""Every query of every page, explained at a real clinic's size (figures, not a test).
+
+    DATABASE_URL=postgres://... python bench/explain.py [--size 2000] [--only Today,chart] [--all]
+
+Builds (or, with --reuse, reuses) the invented clinic of bench/clinic.py in the scratch database
+`<DATABASE_URL name>_web<size>` that `make bench-web --keep` leaves, requests each page once
+through Django's test client as the persona who uses it, and runs EXPLAIN (ANALYZE, BUFFERS) on
+every SELECT the page made. It prints, per page, the query count, the summed execution time and
+the slowest query; and for every query it flags what does not scale with the page but with the
+clinic: a sequential scan of a table over 20,000 rows, or more than 20,000 rows read to answer
+it. A page is checked when it has no flag. Nothing here asserts a time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BIG_TABLE_ROWS = 20_000
+ROWS_READ_LIMIT = 20_000
+
+
+def extra_pages(clinic):
+    """The pages `bench/web.py` does not load-test but whose queries grow with a clinic."""
+    from bench.web import Page
+    from staff.views.reports import REPORTS
+
+    track = clinic.track_ids[0]
+    pages = [
+        Page("caseload (active, sorted)", "/participants/?status=active&sort=name", "staff"),
+        Page("caseload (page 5)", "/participants/?page=5", "staff"),
+        Page("caseload (track)", f"/participants/?track={track}", "staff"),
+        Page("chart audit trail", f"/participants/{clinic.chart_participant_code}/audit/",
+             "admin"),
+        Page("closures", "/programs/closures/", "admin"),
+        Page("programs", "/programs/", "admin"),
+        Page("reports index", "/reports/", "admin"),
+    ]
+    pages += [Page(f"report {slug}", f"/reports/{slug.replace('_', '-')}/", "admin")
+              for slug in REPORTS]
+    return pages
+
+
+def table_rows() -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reltuples::bigint FROM pg_class WHERE relkind = 'r'")
+        return dict(cursor.fetchall())
+
+
+def walk(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from walk(child)
+
+
+def explain(sql: str, params, sizes: dict[str, int]) -> tuple[float, list[str]]:
+    """Execution milliseconds of one query and what in its plan grows with the clinic."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
+        document = cursor.fetchone()[0]
+    document = json.loads(document) if isinstance(document, str) else document
+    top = document[0]
+    flags = []
+    for node in walk(top["Plan"]):
+        relation = node.get("Relation Name")
+        loops = node.get("Actual Loops", 1)
+        rows_read = (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)) * loops
+        if node["Node Type"] == "Seq Scan" and sizes.get(relation, 0) > BIG_TABLE_ROWS:
+            flags.append(f"seq scan {relation} ({sizes[relation]:,} rows)")
+        elif relation and rows_read > ROWS_READ_LIMIT:
+            flags.append(f"{node['Node Type'].lower()} {relation} reads {rows_read:,} rows")
+    return top["Execution Time"], flags
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=2000)
+    parser.add_argument("--only", default="", help="comma-separated page names")
+    parser.add_argument("--all", action="store_true", help="print every query, not only flagged")
+    parser.add_argument("--reuse", action="store_true", help="reuse the scratch database")
+    args = parser.parse_args()
+
+    from urllib.parse import urlparse
+
+    import django
+
+    from bench.scratch import admin_sql
+    from bench.web import bench_environment, database_exists
+
+    base = urlparse(os.environ.get("DATABASE_URL", ""))
+    if base.scheme not in ("postgres", "postgresql"):
+        sys.exit("bench/explain.py needs DATABASE_URL=postgres://...")
+    name = base.path.lstrip("/") + f"_web{args.size}"
+    reuse = args.reuse and database_exists(name)
+    if not reuse:
+        admin_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin_sql(f'CREATE DATABASE "{name}"')
+    import tempfile
+
+    os.environ.pop("EMAIL_URL", None)
+    os.environ.update({**bench_environment(Path(tempfile.mkdtemp(prefix="iop-explain-"))),
+                       "DATABASE_URL": base._replace(path="/" + name).geturl()})
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.clinic import build_clinic, clinic_find
+    from bench.web import pages_for, signed_in_clients
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", verbosity=0, interactive=False)
+    clinic = clinic_find() if reuse else build_clinic(participants=args.size)
+    clients = signed_in_clients(clinic)
+    sizes = table_rows()
+    wanted = {n.strip() for n in args.only.split(",") if n.strip()}
+    pages = [p for p in pages_for(clinic) + extra_pages(clinic)
+             if not p.name.startswith(("no-op", "static", "healthz"))
+             and (not wanted or p.name.split(" (")[0] in wanted or p.name in wanted)]
+
+    print(f"\n{args.size} participants; flags: seq scan of a table over {BIG_TABLE_ROWS:,} rows "
+          f"or over {ROWS_READ_LIMIT:,} rows read by one plan node\n")
+    print("| page | queries | SQL ms (EXPLAIN ANALYZE) | slowest ms | flags |")
+    print("|---|---|---|---|---|")
+    details = []
+    for page in pages:
+        client = clients[page.who]
+        client.get(page.path)  # warm caches and sessions
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(page.path)
+        if response.status_code != 200:
+            print(f"| {page.name} | answered {response.status_code} | | | |")
+            continue
+        total, slowest, page_flags = 0.0, 0.0, []
+        for query in captured.captured_queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                continue
+            # The captured SQL has its parameters interpolated already.
+            ms, flags = explain(sql, None, sizes)
+            total += ms
+            slowest = max(slowest, ms)
+            page_flags += flags
+            if flags or args.all:
+                details.append((page.name, ms, flags, sql[:300]))
+        print(f"| {page.name} | {len(captured.captured_queries)} | {total:.1f} | {slowest:.1f} "
+              f"| {'; '.join(sorted(set(page_flags))) or 'none'} |")
+    if details:
+        print("\nQueries with flags" + (" (and all others)" if args.all else "") + ":")
+        for page_name, ms, flags, sql in details:
+            print(f"- {page_name}: {ms:.1f} ms {'; '.join(flags)}\n    {sql}")
+
+
+if __name__ == "__main__":
+    main()
