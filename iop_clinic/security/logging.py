@@ -1,4 +1,5 @@
-"""A logging filter that masks email addresses and phone numbers before a record is written.
+"""A logging filter that masks email addresses, phone numbers and the secret tokens of link
+paths (calendar feed, invitation, sign-in link) before a record is written.
 
 Attached to every handler (the security.E002 check insists), so it also covers records that
 propagate from third-party loggers. It rewrites the formatted message, the exception text and
@@ -9,6 +10,7 @@ import re
 
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
+TOKEN_MASK = "[token]"
 
 # "@" may arrive percent-encoded (%40) in a logged URL, e.g. runserver's request lines.
 # Every repeat is bounded (RFC 5321: a local part of at most 64 characters, labels of at most
@@ -31,6 +33,12 @@ _PHONE = re.compile(
 )
 
 
+# A link path whose last segment is a bearer secret: Django logs "Not Found: <path>" for a
+# revoked feed address, and a logged token would let whoever reads the log use it. The URL
+# patterns that take a `token` (tests/security/test_log_redaction.py walks them) end here.
+_LINK_TOKEN = re.compile(r"(/(?:feed|invitation|sign-in|offer)/)[A-Za-z0-9_\-]{1,256}")
+
+
 # Message-IDs look like addresses but name no one: Django's make_msgid() gives
 # <timestamp.pid.random@host>. Logged so a message can be traced at the mail server; nobody's
 # address has a local part of three or more dot-separated runs of digits.
@@ -43,9 +51,11 @@ def _mask_email(match: re.Match) -> str:
 
 
 def redact_contact_details(text: str) -> str:
-    """Return `text` with email addresses and phone numbers replaced by placeholders.
+    """Return `text` with email addresses, phone numbers and link tokens replaced by
+    placeholders.
 
     Linear in the length of `text`: every pattern it scans with has bounded repeats."""
+    text = _LINK_TOKEN.sub(lambda match: match.group(1) + TOKEN_MASK, text)
     return _PHONE.sub(PHONE_MASK, _EMAIL.sub(_mask_email, text))
 
 

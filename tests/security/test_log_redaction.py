@@ -99,3 +99,49 @@ def test_it_logs_a_crashing_request_without_contact_details(client, log_output):
     assert "[email]" in output and "[phone]" in output
     for secret in ("pat.doe@example.com", "555-0199", "5555550199"):
         assert secret not in output, output
+
+
+def token_url_patterns() -> list[str]:
+    """Every URL pattern of the project whose path takes a `token`, as a route string."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    found = []
+
+    def walk(patterns, prefix):
+        for entry in patterns:
+            route = prefix + str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns, route)
+            elif isinstance(entry, URLPattern) and "token" in entry.pattern.converters:
+                found.append(route)
+
+    walk(get_resolver().url_patterns, "/")
+    return found
+
+
+def test_it_masks_the_token_of_every_link_path_the_project_has():
+    routes = token_url_patterns()
+    token = "Zq3-" + "x_Y9" * 10
+
+    assert any("feed" in route for route in routes), routes
+    for route in routes:
+        path = route.replace("<str:token>", token).replace("^", "").replace("$", "")
+        masked = RedactContactDetailsFilter()
+        record = logging.LogRecord("django.request", logging.WARNING, __file__, 1,
+                                   "Not Found: %s", (path,), None)
+        masked.filter(record)
+
+        assert token not in record.getMessage(), route
+        assert "[token]" in record.getMessage()
+
+
+@pytest.mark.django_db
+def test_it_logs_a_revoked_feed_address_without_its_token(client, log_output):
+    token = "Revoked" + "a1_B" * 9
+
+    response = client.get(f"/portal/feed/{token}.ics")
+
+    output = log_output.getvalue()
+    assert response.status_code == 404
+    assert "/portal/feed/[token]" in output
+    assert token not in output

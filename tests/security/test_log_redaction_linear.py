@@ -42,7 +42,7 @@ def unbounded_repeats(pattern: re.Pattern) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("name", ["_EMAIL", "_PHONE"])
+@pytest.mark.parametrize("name", ["_EMAIL", "_PHONE", "_LINK_TOKEN"])
 def test_it_scans_log_text_only_with_bounded_repeats(name):
     pattern = getattr(redaction, name)
 
@@ -57,6 +57,7 @@ def test_it_scans_log_text_only_with_bounded_repeats(name):
     "1" * HUNDRED_KB,                       # digits: phone-like, never a phone
     "a@" * (HUNDRED_KB // 2),               # an "@" at every other character
     "%40a" * (HUNDRED_KB // 4),             # percent-encoded "@" at every fourth
+    "/feed/." * (HUNDRED_KB // 7),          # a link prefix at every seventh, never a token
 ])
 def test_it_passes_100_kb_of_hostile_text_through_unchanged(text):
     assert redaction.redact_contact_details(text) == text
