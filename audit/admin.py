@@ -4,21 +4,9 @@ from auditlog.admin import LogEntryAdmin as AuditlogLogEntryAdmin
 from auditlog.models import LogEntry
 from django.contrib import admin
 
+from iop_clinic.admin_mixins import ReadOnlyMixin
+
 from .models import AccessEvent
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def get_actions(self, request):
-        return {}
 
 
 if admin.site.is_registered(LogEntry):
@@ -26,12 +14,12 @@ if admin.site.is_registered(LogEntry):
 
 
 @admin.register(LogEntry)
-class LogEntryAdmin(ReadOnlyAdminMixin, AuditlogLogEntryAdmin):
+class LogEntryAdmin(ReadOnlyMixin, AuditlogLogEntryAdmin):
     pass
 
 
 @admin.register(AccessEvent)
-class AccessEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AccessEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("at", "actor", "what", "object_repr", "path", "remote_addr")
     list_filter = ("what", "content_type")
     search_fields = ("actor__username", "actor__last_name", "object_repr", "what", "path")

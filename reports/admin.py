@@ -1,11 +1,16 @@
-"""Admin for background exports: read-only, so an administrator sees who exported what, when."""
+"""Admin for background exports: read-only, so an administrator sees who exported what, when.
+
+Not even deletable: the row is the record of a disclosure; the file itself expires on its own.
+"""
 from django.contrib import admin
+
+from iop_clinic.admin_mixins import ReadOnlyModelAdmin
 
 from .models import ReportExport
 
 
 @admin.register(ReportExport)
-class ReportExportAdmin(admin.ModelAdmin):
+class ReportExportAdmin(ReadOnlyModelAdmin):
     list_display = ("created_at", "requested_by", "report", "file_format", "status", "progress",
                     "expires_at")
     list_filter = ("report", "file_format", "status")
@@ -15,9 +20,3 @@ class ReportExportAdmin(admin.ModelAdmin):
     readonly_fields = ("code", "requested_by", "report", "file_format", "filters", "status",
                        "progress", "rows", "file_name", "error", "created_at", "finished_at",
                        "expires_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -171,3 +171,17 @@ def test_it_does_not_offer_to_add_attendance_rows_on_the_session_page(admin_clie
     (formset,) = response.context["inline_admin_formsets"]
     assert formset.formset.model is Attendance
     assert not formset.has_add_permission
+
+
+def test_it_keeps_the_record_of_an_export_even_from_a_superuser(admin_client, admin_user):
+    from reports.models import ReportExport
+
+    job = ReportExport.objects.create(requested_by=admin_user, report="census",
+                                      file_format="csv", filters={})
+    url = reverse("admin:reports_reportexport_delete", args=[job.pk])
+
+    assert admin_client.get(url).status_code == 403
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    listing = admin_client.get(reverse("admin:reports_reportexport_changelist"))
+    assert "delete_selected" not in listing.text
+    assert ReportExport.objects.filter(pk=job.pk).exists()
