@@ -16,6 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -104,12 +105,17 @@ def report_index(request: HttpRequest) -> HttpResponse:
 
 # --- The pages -----------------------------------------------------------------------------
 
+def _week_label(monday) -> str:
+    # The language's month-and-day ("Nov 30"), as the tables beside the chart write dates.
+    return date_format(monday, "MONTH_DAY_FORMAT")
+
+
 def _census_context(scope):
     report = selectors.census_report(scope=scope)
     return {
         "report": report,
         "chart": charts.line_chart("People in care by week", [
-            (f"{w.week_start:%-d %b}", w.count) for w in report.trend]),
+            (_week_label(w.week_start), w.count) for w in report.trend]),
         "seats_chart": charts.bar_chart("Seats free per track", [
             (t.track, t.seats_free, f"{t.seats_free} of {t.capacity}") for t in report.tracks]),
     }
@@ -142,7 +148,7 @@ def _access_context(scope):
     return {
         "report": report,
         "chart": charts.line_chart("People on the waitlist by week", [
-            (f"{w.week_start:%-d %b}", w.count) for w in report.waitlist_trend]),
+            (_week_label(w.week_start), w.count) for w in report.waitlist_trend]),
     }
 
 

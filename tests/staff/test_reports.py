@@ -60,6 +60,14 @@ def test_it_shows_the_hand_computed_figures(w):
     assert "T1: 0 of 3" in census  # the chart's text alternative: seats free
 
 
+def test_it_labels_the_weekly_charts_as_the_tables_write_dates(w):
+    census = _get(w.director, "report_census", date_from=FROM.isoformat()).content.decode()
+
+    # The week of Monday 2 February 2026, in the clinic's month-and-day format.
+    assert "weeks from Feb 2 to" in census
+    assert "2 Feb" not in census
+
+
 def test_it_changes_the_figures_with_the_filters(w):
     html = _get(w.director, "report_attendance", clinician=w.clinician.pk).content.decode()
     assert "Attendance rate 92.9%" in html
