@@ -7,7 +7,7 @@ Planner and send task both ask here, so the rule lives once.
 """
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db.models import Exists, OuterRef
 
@@ -77,15 +77,3 @@ def visit_days(*, participants: Iterable[Participant], starts_from: datetime,
         if known is None or starts_at < known.first_start:
             result.visits[key] = Visit(participant_id, day, starts_at, site_id)
     return result
-
-
-def visit_on(*, participant: Participant, day: date) -> tuple[Visit | None, str]:
-    """The participant's visit on `day` (their local date), or None and the reason code why not."""
-    zone = participant.zone
-    start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    days = visit_days(participants=[participant], starts_from=start, starts_until=end)
-    visit = days.visits.get((participant.pk, day))
-    if visit is not None:
-        return visit, ""
-    return None, days.missing_reason((participant.pk, day))

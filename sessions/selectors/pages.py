@@ -57,19 +57,6 @@ def _followups_at(site_ids: list[int]) -> Q:
     return Q(participant__home_site_id__in=site_ids) | Q(session__site_id__in=site_ids)
 
 
-def open_followups(
-    *, site_ids: list[int], assignee=None, limit: int | None = None,
-) -> list[FollowUp]:
-    queryset = (FollowUp.objects
-                .filter(status=FollowUpStatus.OPEN)
-                .filter(_followups_at(site_ids))
-                .select_related("participant", "assignee", "session")
-                .order_by("created_at", "pk"))
-    if assignee is not None:
-        queryset = queryset.filter(assignee=assignee)
-    return list(queryset[:limit] if limit else queryset)
-
-
 def default_followup_assignee(user) -> str:
     """The follow-up view that holds this person's work: "me" for clinicians, who are assigned
     absences, "" (everyone at my sites) for front desk, who never are, and for directors, who
