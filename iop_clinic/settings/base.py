@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "auditlog",
     # The shell's cross-cutting security checks (no models).
     "iop_clinic.security.apps.SecurityConfig",
+    # The shell's operations commands (no models): `manage.py preflight`.
+    "iop_clinic.ops.apps.OpsConfig",
     # Bottom to top, as the layers build (tests/test_architecture.py keeps the order).
     "accounts",
     "audit",
