@@ -129,16 +129,30 @@ def backup(*, directory: Path, label: str = "") -> Path:
     return target
 
 
+def prune(directory: Path, *, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` backup folders (names sort by time); returns them."""
+    folders = sorted(path for path in directory.glob("iop-*")
+                     if path.is_dir() and (path / CHECKSUMS).is_file())
+    old = folders[:-keep] if keep > 0 else []
+    for folder in old:
+        shutil.rmtree(folder)
+    return old
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", default=os.environ.get("BACKUP_DIR", str(ROOT / "backups")),
                         help="where backup folders go (BACKUP_DIR; default backups/)")
     parser.add_argument("--label", default="", help="appended to the folder's name")
+    parser.add_argument("--keep", type=int, default=0,
+                        help="then delete all but the newest KEEP backups in --dir (0: keep all)")
     args = parser.parse_args(argv)
     load_env()
     target = backup(directory=Path(args.dir), label=args.label)
     size = (target / DUMP).stat().st_size
     print(f"Backup written to {target} ({size:,} bytes).")
+    for folder in prune(Path(args.dir), keep=args.keep):
+        print(f"Deleted the older backup {folder.name}.")
     print("Keep these values in your secrets store; they are not in the backup:")
     for variable, why in SECRETS_NEEDED.items():
         print(f"  {variable}: {why}")
