@@ -16,9 +16,9 @@ matched on phone number and text), so the fence decides from time alone:
 - rows due after `until` cannot have gone out and stay pending: the outbox resumes with them.
 
 Before fencing, the beat jobs that write outbox rows from the data (the planner, and passing
-expired seat offers on) run once, so the rows the old database wrote from the same data after
-the dump exist here too, and are fenced by the same rule instead of being sent by the first
-beat after start. Changes people made after the dump (a moved session, a decided excuse) are
+expired seat offers on) run once, as of `until`, so the rows the old database wrote from the
+same data after the dump exist here too, and are fenced (by the rule above, and the notices of
+the offers passed on by id) instead of being sent by the first beat after start. Changes people made after the dump (a moved session, a decided excuse) are
 lost with the restore; their notices are not re-created, because the change is not there.
 
 Run it once, after the restore and before any worker or beat starts (scripts/restore.py does).
@@ -33,7 +33,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from reminders.models import Reminder, ReminderReason, ReminderStatus
+from reminders.models import Reminder, ReminderKind, ReminderReason, ReminderStatus
 from sessions.services.enrollment import enrollment_offers_expire
 
 from .planner import reminders_plan
@@ -59,12 +59,20 @@ def reminders_fence_after_restore(*, until: datetime | None = None,
     if until > now:
         raise ValueError("The fence cannot lie in the future: rows due later were never sent.")
     result = FenceResult(until=until)
-    result.offers_passed_on = enrollment_offers_expire(now=now)
-    result.planned = reminders_plan(now=now).created
+    # Both jobs as of `until`, as the old system ran them: offers expired by then were passed
+    # on, and told, by it; offers expiring later are passed on by beat after the start.
+    started = timezone.now()
+    result.offers_passed_on = enrollment_offers_expire(now=until)
+    # Their notices are written with the real clock (due now, after `until`): held by id.
+    passed_on = list(Reminder.objects.filter(
+        kind=ReminderKind.OFFER, status=ReminderStatus.PENDING, created_at__gte=started,
+    ).values_list("pk", flat=True)) if result.offers_passed_on else []
+    result.planned = reminders_plan(now=until).created
     with transaction.atomic():
         result.fenced = Reminder.objects.filter(
             Q(status__in=[ReminderStatus.CLAIMED, ReminderStatus.SENDING])
-            | Q(status=ReminderStatus.PENDING, due_at__lte=until),
+            | Q(status=ReminderStatus.PENDING, due_at__lte=until)
+            | Q(status=ReminderStatus.PENDING, pk__in=passed_on),
         ).update(status=ReminderStatus.FAILED, reason=ReminderReason.RESTORED,
                  detail=f"restore fence at {until.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
                  updated_at=now)

@@ -147,3 +147,41 @@ def test_it_says_what_it_held_back(clinic):
     assert "Restore fence at 2026-02-03 23:00:00 UTC: 6 reminders may have gone out" in \
         out.getvalue()
     assert "held for review" in out.getvalue()
+
+
+def test_it_holds_the_notice_of_a_seat_offer_the_old_database_had_already_passed_on(
+        site, django_capture_on_commit_callbacks, eager_celery):
+    """Ann's offer expired before the restore: the old database passed the seat to Bo and
+    told him. The restored one still shows Ann's offer open; the fence passes it on again
+    (the same choice from the same data) but Bo is not told a second time."""
+    from participants.models import Enrollment
+    from sessions.services.enrollment import enrollment_withdraw
+
+    from tests import factories
+
+    from .conftest import make_participant
+
+    with time_machine.travel(PLAN_AT, tick=False):
+        track = factories.TrackFactory(site=site, mode="rolling", capacity=1,
+                                       start_date=PLAN_AT.date() - dt.timedelta(days=30))
+        ann, bo = (make_participant(site, channels="sms", first_name=name)
+                   for name in ("Ann", "Bo"))
+        for i, person in enumerate((ann, bo)):
+            factories.EnrollmentFactory(participant=person, track=track, status="waitlisted",
+                                        waitlisted_at=PLAN_AT - dt.timedelta(days=9 - i))
+        leaving = factories.EnrollmentFactory(track=track)
+        Enrollment.objects.filter(pk=leaving.pk).update(
+            admission_date=PLAN_AT.date() + dt.timedelta(days=3))
+        enrollment_withdraw(enrollment=leaving)  # Ann is offered the seat, for 48 hours
+    sweep_and_send(PLAN_AT + dt.timedelta(minutes=1), django_capture_on_commit_callbacks)
+    assert messages() == [("sms", ann.phone)]
+
+    # Restored two days later, from a dump taken before the old system passed the offer on
+    # and told Bo (that message is not in this database's outbox, but Bo has it).
+    restored_at = PLAN_AT + dt.timedelta(hours=49)
+    with time_machine.travel(restored_at, tick=True):  # the clock moves while it works
+        result = reminders_fence_after_restore()
+    assert result.offers_passed_on == 1
+    sweep_and_send(restored_at + dt.timedelta(minutes=1), django_capture_on_commit_callbacks)
+    assert messages() == [("sms", ann.phone)]
+    assert Reminder.objects.get(kind="offer", participant=bo).reason == "restored"
