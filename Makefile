@@ -9,7 +9,7 @@ PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint migrate seed bench bench-web bench-explain bench-schedule clean
+.PHONY: install run test lint migrate seed bench bench-web bench-explain bench-schedule backup restore clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-ci.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,17 @@ bench-explain: install
 # Schedule generation (12 weeks x 15 slots) and intake into a full track: time and queries.
 bench-schedule: install
 	$(BIN)/python bench/schedule.py
+
+# PostgreSQL backups (docs/deploy.md "Backups"): a pg_dump in custom format, a manifest naming
+# the secrets kept elsewhere, checksums. `make restore BACKUP=backups/iop-...` restores into an
+# empty database (RESTORE_ARGS="--database iop_restored"), migrates and fences the reminder outbox.
+BACKUP_DIR ?= backups
+backup:
+	$(BIN)/python scripts/backup.py --dir $(BACKUP_DIR) $(BACKUP_ARGS)
+
+restore:
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/iop-... [RESTORE_ARGS=...]"; exit 2; }
+	$(BIN)/python scripts/restore.py $(BACKUP) $(RESTORE_ARGS)
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 staticfiles

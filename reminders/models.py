@@ -66,6 +66,9 @@ class ReminderReason(models.TextChoices):
     OUTCOME_UNKNOWN = "outcome_unknown", _("Worker stopped while sending; not retried")
     UNCHANGED = "unchanged", _("Changed back before the notice went out")
     OFFER_CLOSED = "offer_closed", _("The offer was answered, admitted or passed on")
+    # The restore fence (reminders/fence.py): due before the database was restored from a
+    # backup, so the lost database may already have sent it.
+    RESTORED = "restored", _("Due before a restore from backup: may have gone out; not resent")
 
 
 class ReminderPolicy(models.Model):

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "auditlog",
     # The shell's cross-cutting security checks (no models).
     "iop_clinic.security.apps.SecurityConfig",
+    # The shell's operations commands (no models): `manage.py preflight`.
+    "iop_clinic.ops.apps.OpsConfig",
     # Bottom to top, as the layers build (tests/test_architecture.py keeps the order).
     "accounts",
     "audit",
@@ -130,8 +132,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # PostgreSQL's JIT compiles any query whose estimated cost passes jit_above_cost; for the report
 # aggregations that took 100-350 ms of compiling to save a few ms of running (bench/reports.py).
 # Pages answer faster without it; DATABASE_JIT=on gives it back.
+_pg_options = []
 if "postgresql" in DATABASES["default"]["ENGINE"] and not env.bool("DATABASE_JIT", default=False):
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    _pg_options.append("-c jit=off")
+# For `migrate` during an upgrade (docs/deploy.md): an ALTER TABLE waiting for its lock makes
+# every query behind it wait too, so give up after this long (e.g. 5s) and try again later.
+DATABASE_LOCK_TIMEOUT = env.str("DATABASE_LOCK_TIMEOUT", default="")
+if DATABASE_LOCK_TIMEOUT:
+    if not re.fullmatch(r"\d+(ms|s|min)?", DATABASE_LOCK_TIMEOUT):
+        raise ImproperlyConfigured("DATABASE_LOCK_TIMEOUT must look like 5s, 500ms or 1min.")
+    _pg_options.append(f"-c lock_timeout={DATABASE_LOCK_TIMEOUT}")
+if "postgresql" in DATABASES["default"]["ENGINE"] and _pg_options:
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(_pg_options)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

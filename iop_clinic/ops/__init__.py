@@ -1,0 +1,1 @@
+"""The shell's operations app: `manage.py preflight`, run before traffic is let in."""
