@@ -1,0 +1,126 @@
+"""The census import page: a director uploads, reads the dry run, confirms the same file."""
+import io
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from accounts.roles import Role
+from audit.models import AccessEvent
+from onboarding.columns import PARTICIPANTS
+from onboarding.models import CensusUpload
+from participants.models import Participant
+from tests import factories
+from tests.auth import sign_in
+
+from .conftest import attendance_row, census_csv, census_xlsx, participant_row
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def as_director(client, director):
+    return sign_in(client, director)
+
+
+def upload(client, content: bytes, name: str):
+    file = io.BytesIO(content)
+    file.name = name
+    return client.post(reverse("census_import"), {"file": file})
+
+
+def test_it_dry_runs_then_imports_the_file_that_was_checked(as_director, track, past_mondays):
+    people = [participant_row("P-1", admission_date=past_mondays[0].isoformat())]
+    visits = [attendance_row("P-1", past_mondays[0])]
+
+    response = upload(as_director, census_xlsx(people, visits), "census.xlsx")
+    census = CensusUpload.objects.get()
+    assert response.status_code == 302 and response.url == census.get_absolute_url()
+    page = as_director.get(census.get_absolute_url()).content.decode()
+    assert "Would create 1 participant" in page and "Enroll in Evening group" in page
+    assert not Participant.objects.filter(record_number="P-1").exists()
+
+    # A confirmation that names another file's hash imports nothing.
+    as_director.post(reverse("census_commit", args=[census.code]), {"sha256": "a" * 64})
+    assert not Participant.objects.filter(record_number="P-1").exists()
+
+    response = as_director.post(reverse("census_commit", args=[census.code]),
+                                {"sha256": census.sha256}, follow=True)
+    assert "The census was imported." in response.content.decode()
+    assert Participant.objects.filter(record_number="P-1").exists()
+    census.refresh_from_db()
+    assert census.is_committed and bytes(census.content) == b""
+    assert set(AccessEvent.objects.values_list("what", flat=True)) == {
+        "census import: dry run", "census import: imported"}
+
+    # A second confirmation (a double click) imports nothing more.
+    response = as_director.post(reverse("census_commit", args=[census.code]),
+                                {"sha256": census.sha256}, follow=True)
+    assert "already imported" in response.content.decode()
+
+
+def test_it_shows_each_error_on_its_row_and_offers_no_import(as_director, track, past_mondays):
+    people = [participant_row("P-1", admission_date="someday"),
+              participant_row("P-2", admission_date=past_mondays[0].isoformat(),
+                              mobile_phone="555")]
+    upload(as_director, census_csv(PARTICIPANTS, people), "people.csv")
+    census = CensusUpload.objects.get()
+
+    page = as_director.get(census.get_absolute_url()).content.decode()
+
+    assert "2 errors: nothing can be imported" in page
+    assert 'id="participants-row-2"' in page and "someday is not a date" in page
+    assert "Mobile phone:</span> 555" in page
+    assert reverse("census_commit", args=[census.code]) not in page
+
+
+def test_it_refuses_a_file_that_is_not_csv_or_xlsx(as_director):
+    response = upload(as_director, b"%PDF-1.4", "census.pdf")
+    assert response.status_code == 200
+    assert "Upload a .csv or .xlsx file." in response.content.decode()
+    assert not CensusUpload.objects.exists()
+
+
+def test_an_upload_is_its_uploaders_alone(client, site, director):
+    census = CensusUpload.objects.create(uploaded_by=director, file_name="c.csv",
+                                         sha256="0" * 64, content=b"x", report={})
+    colleague = factories.StaffFactory(role=Role.DIRECTOR, sites=[site])
+    sign_in(client, colleague)
+    assert client.get(census.get_absolute_url()).status_code == 404
+    assert client.post(reverse("census_commit", args=[census.code]),
+                       {"sha256": "0" * 64}).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["census.xlsx", "participants.csv", "attendance.csv"])
+def test_the_templates_hold_the_header_and_an_invented_example(as_director, name, track):
+    response = as_director.get(reverse("census_template", args=[name]))
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    if name.endswith(".csv"):
+        lines = response.content.decode().splitlines()
+        assert lines[0].startswith("record_number,") and len(lines) == 2
+    else:
+        book = openpyxl.load_workbook(io.BytesIO(response.content))
+        assert book.sheetnames == ["participants", "attendance"]
+        assert [c.value for c in book["participants"][1]][:3] == [
+            "record_number", "first_name", "last_name"]
+        assert book["participants"].max_row == 2
+
+
+def test_the_navigation_offers_the_import_to_directors_only(as_director, client, front_desk):
+    assert reverse("census_import") in as_director.get(reverse("home")).content.decode()
+    client.logout()
+    sign_in(client, front_desk)
+    assert reverse("census_import") not in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.parametrize("rows", [2, 60])
+def test_it_keeps_fixed_query_budgets(as_director, track, past_mondays, rows,
+                                      django_assert_max_num_queries):
+    people = [participant_row(f"Q-{n}", admission_date="bad") for n in range(rows)]
+    upload(as_director, census_csv(PARTICIPANTS, people), "people.csv")
+    census = CensusUpload.objects.get()
+    with django_assert_max_num_queries(8):
+        assert as_director.get(reverse("census_import")).status_code == 200
+    with django_assert_max_num_queries(8):
+        assert as_director.get(census.get_absolute_url()).status_code == 200
