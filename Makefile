@@ -9,7 +9,7 @@ PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint migrate seed bench bench-web bench-schedule clean
+.PHONY: install run test lint migrate seed bench bench-web bench-schedule bench-import clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-ci.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ bench-web: install
 # Schedule generation (12 weeks x 15 slots) and intake into a full track: time and queries.
 bench-schedule: install
 	$(BIN)/python bench/schedule.py
+
+# The census import of 2,000 invented participants (XLSX, with attendance): dry run and commit,
+# time and queries (needs DATABASE_URL=postgres://...).
+bench-import: install
+	$(BIN)/python bench/import_census.py $(BENCH_IMPORT_ARGS)
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 staticfiles
