@@ -20,6 +20,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from iop_clinic.formatting import clock, long_day
+
 from participants.models import Enrollment, EnrollmentStatus, Participant, ReminderChannels
 from participants.selectors import track_seats
 from programs.models import Site, Track
@@ -331,7 +333,7 @@ def _check_enrollment(checked: Checked, values: dict, ctx: Context) -> None:
     word = {EnrollmentStatus.ACTIVE: _("active"), EnrollmentStatus.ON_HOLD: _("on hold"),
             EnrollmentStatus.REFERRED: _("referred")}.get(status, "")
     checked.actions.append(_("Enroll in %(track)s from %(day)s (%(status)s)")
-                           % {"track": track.name, "day": day, "status": word})
+                           % {"track": track.name, "day": long_day(day), "status": word})
 
 
 def check_attendance(row: Row, ctx: Context, people: dict[str, Checked],
@@ -392,10 +394,10 @@ def check_attendance(row: Row, ctx: Context, people: dict[str, Checked],
                           % {"line": seen[key]})
         seen.setdefault(key, row.line)
         local = timezone.localtime(session.starts_at, session.site.zone)
-        checked.actions.append(_("Mark %(status)s at %(track)s on %(day)s %(time)s")
+        checked.actions.append(_("Mark %(status)s at %(track)s, %(day)s at %(time)s")
                                % {"status": (status or "").replace("_", " "),
-                                  "track": track.name, "day": session.local_date,
-                                  "time": local.strftime("%H:%M")})
+                                  "track": track.name, "day": long_day(session.local_date),
+                                  "time": clock(local)})
     v["participant"] = in_db
     v["participant_row"] = in_file
     return checked

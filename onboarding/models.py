@@ -1,5 +1,7 @@
 """CensusUpload: one census file a director uploaded, kept until it is committed or expires.
 
+Both the dry run and the import run in a Celery task (a 2,000-person file takes longer than a
+web request may), so the upload also carries the state the page polls and the report it shows.
 The file stays on the server between the dry run and the commit, keyed by its SHA-256, so the
 file that is committed is byte for byte the one that was checked. Its content is personal data:
 it lives in the database (protected and backed up like the records it becomes), only as long as
@@ -14,7 +16,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CensusUploadState(models.TextChoices):
+    CHECKING = "checking", _("Being checked")
     CHECKED = "checked", _("Checked (dry run)")
+    IMPORTING = "importing", _("Being imported")
     COMMITTED = "committed", _("Imported")
 
 
@@ -28,7 +32,7 @@ class CensusUpload(models.Model):
     content = models.BinaryField(_("file content"), blank=True, editable=False,
                                  help_text=_("Emptied once the file is imported."))
     state = models.CharField(_("state"), max_length=10, choices=CensusUploadState.choices,
-                             default=CensusUploadState.CHECKED)
+                             default=CensusUploadState.CHECKING)
     report = models.JSONField(_("dry-run report"), default=dict, blank=True,
                               help_text=_("Row by row: what would be created and every error."))
     committed_at = models.DateTimeField(_("imported at"), null=True, blank=True)
@@ -39,7 +43,7 @@ class CensusUpload(models.Model):
         verbose_name_plural = _("census uploads")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(state="checked") | models.Q(committed_at__isnull=False),
+                condition=~models.Q(state="committed") | models.Q(committed_at__isnull=False),
                 name="censusupload_committed_has_time"),
         ]
 
@@ -52,3 +56,8 @@ class CensusUpload(models.Model):
     @property
     def is_committed(self) -> bool:
         return self.state == CensusUploadState.COMMITTED
+
+    @property
+    def is_busy(self) -> bool:
+        """A worker is checking or importing it; the page waits and updates by itself."""
+        return self.state in (CensusUploadState.CHECKING, CensusUploadState.IMPORTING)

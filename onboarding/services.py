@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from auditlog.context import set_actor
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -213,25 +214,52 @@ def census_uploads_expire(*, now=None) -> int:
 
 def census_upload(*, file_name: str, content: bytes, by, path: str = "",
                   remote_addr: str | None = None) -> CensusUpload:
-    """Keep an uploaded census file, dry-run it and record the report; audited."""
+    """Keep an uploaded census file and queue its dry run (after commit; the task takes the id)."""
     census_uploads_expire()
-    result = census_check(content=content, file_name=file_name, by=by)
-    upload = CensusUpload.objects.create(
-        uploaded_by=by, file_name=file_name[:200], sha256=file_sha256(content), content=content,
-        report=result.as_report(),
-    )
-    _audit(by=by, what="census import: dry run", upload=upload, result=result, path=path,
-           remote_addr=remote_addr)
+    with transaction.atomic():
+        upload = CensusUpload.objects.create(
+            uploaded_by=by, file_name=file_name[:200], sha256=file_sha256(content),
+            content=content, state=CensusUploadState.CHECKING,
+            report={"path": path[:300], "remote_addr": remote_addr},
+        )
+        transaction.on_commit(lambda: _queue("census_check_task", upload.pk))
     return upload
+
+
+def _queue(task_name: str, upload_id: int) -> None:
+    from . import tasks
+
+    getattr(tasks, task_name).delay(upload_id)
+
+
+def census_upload_check(*, upload_id: int) -> CensusUpload | None:
+    """The dry run of an upload waiting for it: the report is stored and the check audited."""
+    with transaction.atomic():
+        upload = (CensusUpload.objects.select_for_update().select_related("uploaded_by")
+                  .filter(pk=upload_id, state=CensusUploadState.CHECKING).first())
+        if upload is None:
+            return None  # checked already (a redelivered task), or gone
+        client = upload.report
+        result = census_check(content=bytes(upload.content), file_name=upload.file_name,
+                              by=upload.uploaded_by)
+        upload.report = {**result.as_report(), **_client_of(client)}
+        upload.state = CensusUploadState.CHECKED
+        upload.save(update_fields=["report", "state"])
+        _audit(by=upload.uploaded_by, what="census import: dry run", upload=upload,
+               result=result, **_client_of(client))
+    return upload
+
+
+def _client_of(report: dict) -> dict:
+    return {"path": report.get("path") or "", "remote_addr": report.get("remote_addr")}
 
 
 def census_upload_commit(*, upload: CensusUpload, sha256: str, by, path: str = "",
                          remote_addr: str | None = None) -> CensusUpload:
-    """Import the upload that was checked, if it is still the file whose hash the page showed.
+    """Confirm the import of the upload that was checked, if it is still the file whose hash
+    the page showed; the import itself runs in a task (`census_upload_import`).
 
-    Every check runs again inside the import's transaction (the database may have changed
-    since the dry run); with any error nothing is imported and the report shows the errors.
-    Codes: not_yours, already_imported, expired, file_changed.
+    Codes: not_yours, not_checked, already_imported, expired, file_changed.
     """
     with transaction.atomic():
         locked = CensusUpload.objects.select_for_update().get(pk=upload.pk)
@@ -240,6 +268,9 @@ def census_upload_commit(*, upload: CensusUpload, sha256: str, by, path: str = "
                                   code="not_yours")
         if locked.is_committed:
             raise ValidationError(_("This file was already imported."), code="already_imported")
+        if locked.state != CensusUploadState.CHECKED:
+            raise ValidationError(_("This file is being checked or imported; wait for it."),
+                                  code="not_checked")
         content = bytes(locked.content)
         if not content:
             raise ValidationError(_("This upload expired; upload the file again."),
@@ -247,16 +278,39 @@ def census_upload_commit(*, upload: CensusUpload, sha256: str, by, path: str = "
         if sha256 != locked.sha256 or file_sha256(content) != locked.sha256:
             raise ValidationError(_("This is not the file that was checked; upload it again."),
                                   code="file_changed")
-        result = census_commit(content=content, file_name=locked.file_name, by=by)
-        locked.report = result.as_report()
+        locked.state = CensusUploadState.IMPORTING
+        locked.report = {**locked.report, "path": path[:300], "remote_addr": remote_addr}
+        locked.save(update_fields=["state", "report"])
+        transaction.on_commit(lambda: _queue("census_import_task", locked.pk))
+    upload.state, upload.report = locked.state, locked.report
+    return upload
+
+
+def census_upload_import(*, upload_id: int) -> CensusUpload | None:
+    """Import an upload waiting to be imported, in one transaction with its own row.
+
+    Every check runs again inside the import's transaction (the database may have changed
+    since the dry run); with any error nothing is imported, the upload goes back to "checked"
+    and its report shows the errors. The audit trail names the director who confirmed it.
+    """
+    with transaction.atomic():
+        upload = (CensusUpload.objects.select_for_update().select_related("uploaded_by")
+                  .filter(pk=upload_id, state=CensusUploadState.IMPORTING).first())
+        if upload is None:
+            return None
+        client = _client_of(upload.report)
+        by = upload.uploaded_by
+        with set_actor(by):
+            result = census_commit(content=bytes(upload.content), file_name=upload.file_name,
+                                   by=by)
+        upload.report = {**result.as_report(), **client, "refused": not result.committed}
         if result.committed:
-            locked.state = CensusUploadState.COMMITTED
-            locked.committed_at = timezone.now()
-            locked.content = b""
-        locked.save()
+            upload.state = CensusUploadState.COMMITTED
+            upload.committed_at = timezone.now()
+            upload.content = b""
+        else:
+            upload.state = CensusUploadState.CHECKED
+        upload.save()
         _audit(by=by, what="census import: imported" if result.committed
-               else "census import: refused", upload=locked, result=result, path=path,
-               remote_addr=remote_addr)
-    for name in ("report", "state", "committed_at", "content"):
-        setattr(upload, name, getattr(locked, name))
+               else "census import: refused", upload=upload, result=result, **client)
     return upload

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from onboarding.columns import ATTENDANCE_COLUMNS, PARTICIPANT_COLUMNS
 from onboarding.selectors import census_uploads_of
@@ -41,7 +42,13 @@ def census_import(request: HttpRequest) -> HttpResponse:
 
 @director_required
 def census_review(request: HttpRequest, code) -> HttpResponse:
+    """The dry run's report, or, while a worker checks or imports the file, a box that polls
+    this address (htmx) and reloads the page when the work is done."""
     upload = get_object_or_404(census_uploads_of(user=request.user), code=code)
+    if request.htmx:
+        if upload.is_busy:
+            return render(request, "staff/onboarding/_census_busy.html", {"upload": upload})
+        return HttpResponseClientRefresh()
     report = upload.report
     only_errors = request.GET.get("errors") == "1"
     rows = [r for r in report.get("rows", []) if r["errors"] or not only_errors]
@@ -67,12 +74,6 @@ def census_commit(request: HttpRequest, code) -> HttpResponse:
                                       by=request.user, **_client(request))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-    else:
-        if upload.is_committed:
-            messages.success(request, _("The census was imported."))
-        else:
-            messages.error(request, _("Nothing was imported: the records changed since the dry "
-                                      "run and some rows now have errors (below)."))
     return redirect("census_review", code=upload.code)
 
 

@@ -234,7 +234,7 @@ def test_it_reports_a_violation_when_there_is_one(chromium, axe_source, live_ser
 
 
 def test_it_finds_no_serious_violation_on_the_census_import(chromium, axe_source, live_server,
-                                                             world):
+                                                             world, eager_celery):
     """The upload page and two dry runs: one with errors in its rows, one ready to import."""
     from onboarding.services import census_upload
     from tests.onboarding.conftest import census_csv, participant_row

@@ -14,7 +14,7 @@ from .conftest import census_csv, participant_row
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
-def director_page(chromium, live_server, director):
+def director_page(chromium, live_server, director, eager_celery):
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     client = sign_in(Client(), director)
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,

@@ -19,17 +19,23 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def as_director(client, director):
+def as_director(client, director, eager_celery):
     return sign_in(client, director)
 
 
-def upload(client, content: bytes, name: str):
-    file = io.BytesIO(content)
-    file.name = name
-    return client.post(reverse("census_import"), {"file": file})
+@pytest.fixture
+def upload(django_capture_on_commit_callbacks):
+    """Post a file; the dry run (a Celery task queued after commit) runs before it answers."""
+    def post(client, content: bytes, name: str):
+        file = io.BytesIO(content)
+        file.name = name
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(reverse("census_import"), {"file": file})
+    return post
 
 
-def test_it_dry_runs_then_imports_the_file_that_was_checked(as_director, track, past_mondays):
+def test_it_dry_runs_then_imports_the_file_that_was_checked(upload, as_director, track, past_mondays,
+                                                            django_capture_on_commit_callbacks):
     people = [participant_row("P-1", admission_date=past_mondays[0].isoformat())]
     visits = [attendance_row("P-1", past_mondays[0])]
 
@@ -44,14 +50,19 @@ def test_it_dry_runs_then_imports_the_file_that_was_checked(as_director, track, 
     as_director.post(reverse("census_commit", args=[census.code]), {"sha256": "a" * 64})
     assert not Participant.objects.filter(record_number="P-1").exists()
 
-    response = as_director.post(reverse("census_commit", args=[census.code]),
-                                {"sha256": census.sha256}, follow=True)
-    assert "The census was imported." in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        as_director.post(reverse("census_commit", args=[census.code]), {"sha256": census.sha256})
+    page = as_director.get(census.get_absolute_url()).content.decode()
+    assert "The census was imported." in page and "Created 1 participant" in page
     assert Participant.objects.filter(record_number="P-1").exists()
     census.refresh_from_db()
     assert census.is_committed and bytes(census.content) == b""
     assert set(AccessEvent.objects.values_list("what", flat=True)) == {
         "census import: dry run", "census import: imported"}
+    from auditlog.models import LogEntry
+    created = LogEntry.objects.get(object_repr__contains="P-1", action=LogEntry.Action.CREATE,
+                                   content_type__model="participant")
+    assert created.actor == census.uploaded_by
 
     # A second confirmation (a double click) imports nothing more.
     response = as_director.post(reverse("census_commit", args=[census.code]),
@@ -59,7 +70,25 @@ def test_it_dry_runs_then_imports_the_file_that_was_checked(as_director, track, 
     assert "already imported" in response.content.decode()
 
 
-def test_it_shows_each_error_on_its_row_and_offers_no_import(as_director, track, past_mondays):
+def test_the_import_checks_again_and_imports_nothing_if_the_records_changed(
+        upload, as_director, track, past_mondays, site, django_capture_on_commit_callbacks):
+    people = [participant_row("R-1", admission_date=past_mondays[0].isoformat()),
+              participant_row("R-2", admission_date=past_mondays[0].isoformat())]
+    upload(as_director, census_csv(PARTICIPANTS, people), "people.csv")
+    census = CensusUpload.objects.get()
+    factories.ParticipantFactory(record_number="R-2", home_site=site)  # meanwhile, at intake
+
+    with django_capture_on_commit_callbacks(execute=True):
+        as_director.post(reverse("census_commit", args=[census.code]), {"sha256": census.sha256})
+
+    census.refresh_from_db()
+    assert census.state == "checked" and not Participant.objects.filter(record_number="R-1")
+    page = as_director.get(census.get_absolute_url()).content.decode()
+    assert "the records changed since. Nothing was imported." in page
+    assert AccessEvent.objects.filter(what="census import: refused").exists()
+
+
+def test_it_shows_each_error_on_its_row_and_offers_no_import(upload, as_director, track, past_mondays):
     people = [participant_row("P-1", admission_date="someday"),
               participant_row("P-2", admission_date=past_mondays[0].isoformat(),
                               mobile_phone="555")]
@@ -74,7 +103,7 @@ def test_it_shows_each_error_on_its_row_and_offers_no_import(as_director, track,
     assert reverse("census_commit", args=[census.code]) not in page
 
 
-def test_it_refuses_a_file_that_is_not_csv_or_xlsx(as_director):
+def test_it_refuses_a_file_that_is_not_csv_or_xlsx(upload, as_director):
     response = upload(as_director, b"%PDF-1.4", "census.pdf")
     assert response.status_code == 200
     assert "Upload a .csv or .xlsx file." in response.content.decode()
@@ -115,7 +144,7 @@ def test_the_navigation_offers_the_import_to_directors_only(as_director, client,
 
 
 @pytest.mark.parametrize("rows", [2, 60])
-def test_it_keeps_fixed_query_budgets(as_director, track, past_mondays, rows,
+def test_it_keeps_fixed_query_budgets(upload, as_director, track, past_mondays, rows,
                                       django_assert_max_num_queries):
     people = [participant_row(f"Q-{n}", admission_date="bad") for n in range(rows)]
     upload(as_director, census_csv(PARTICIPANTS, people), "people.csv")
@@ -124,3 +153,16 @@ def test_it_keeps_fixed_query_budgets(as_director, track, past_mondays, rows,
         assert as_director.get(reverse("census_import")).status_code == 200
     with django_assert_max_num_queries(8):
         assert as_director.get(census.get_absolute_url()).status_code == 200
+
+
+def test_the_page_waits_for_the_worker_and_reloads_when_it_is_done(client, director):
+    sign_in(client, director)
+    census = CensusUpload.objects.create(uploaded_by=director, file_name="c.csv",
+                                         sha256="0" * 64, content=b"x", state="checking")
+    page = client.get(census.get_absolute_url()).content.decode()
+    assert "Checking the file (dry run)" in page and 'hx-trigger="every 2s"' in page
+    assert 'hx-trigger="every 2s"' in client.get(census.get_absolute_url(),
+                                                 HTTP_HX_REQUEST="true").content.decode()
+    CensusUpload.objects.filter(pk=census.pk).update(state="checked")
+    done = client.get(census.get_absolute_url(), HTTP_HX_REQUEST="true")
+    assert done.headers["HX-Refresh"] == "true"
