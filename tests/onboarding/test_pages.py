@@ -166,3 +166,14 @@ def test_the_page_waits_for_the_worker_and_reloads_when_it_is_done(client, direc
     CensusUpload.objects.filter(pk=census.pk).update(state="checked")
     done = client.get(census.get_absolute_url(), HTTP_HX_REQUEST="true")
     assert done.headers["HX-Refresh"] == "true"
+
+
+@pytest.mark.parametrize("n", [2, 40])
+def test_the_admin_lists_uploads_within_a_fixed_budget(admin_client, director, n,
+                                                       django_assert_max_num_queries):
+    CensusUpload.objects.bulk_create(
+        CensusUpload(uploaded_by=director, file_name=f"c{i}.csv", sha256="0" * 64,
+                     content=b"x" * 1000, state="checked") for i in range(n))
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(reverse("admin:onboarding_censusupload_changelist"))
+    assert f"{n} census uploads" in response.text
