@@ -14,6 +14,7 @@ them); an import is a one-off, done before the clinic goes live or in a quiet ho
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,6 +38,8 @@ from .checks import Checked, check_sheets
 from .columns import ATTENDANCE, PARTICIPANTS, label_for
 from .models import CensusUpload, CensusUploadState
 from .reading import read_census
+
+logger = logging.getLogger(__name__)
 
 HOLD_REASON = "On hold when the census was imported."
 UPLOAD_KEPT = timedelta(hours=24)
@@ -208,7 +211,9 @@ def _audit(*, by, what: str, upload: CensusUpload, result: CensusResult, path: s
 def census_uploads_expire(*, now=None) -> int:
     """Empty the content of uploads left unimported past `UPLOAD_KEPT`; returns how many."""
     cutoff = (now or timezone.now()) - UPLOAD_KEPT
-    return (CensusUpload.objects.filter(state=CensusUploadState.CHECKED, uploaded_at__lt=cutoff)
+    return (CensusUpload.objects.filter(state__in=[CensusUploadState.CHECKING,
+                                                   CensusUploadState.CHECKED],
+                                        uploaded_at__lt=cutoff)
             .exclude(content=b"").update(content=b""))
 
 
@@ -240,8 +245,16 @@ def census_upload_check(*, upload_id: int) -> CensusUpload | None:
         if upload is None:
             return None  # checked already (a redelivered task), or gone
         client = upload.report
-        result = census_check(content=bytes(upload.content), file_name=upload.file_name,
-                              by=upload.uploaded_by)
+        try:
+            with transaction.atomic():  # a savepoint, so a failed check leaves this one usable
+                result = census_check(content=bytes(upload.content),
+                                      file_name=upload.file_name, by=upload.uploaded_by)
+        except Exception:
+            # The page must not wait forever on a check that cannot finish.
+            logger.exception("census upload %s could not be checked", upload_id)
+            result = CensusResult(file_errors=[_(
+                "The file could not be checked because of an error on our side. Try again; if "
+                "it happens again, ask an administrator.")])
         upload.report = {**result.as_report(), **_client_of(client)}
         upload.state = CensusUploadState.CHECKED
         upload.save(update_fields=["report", "state"])

@@ -177,3 +177,14 @@ def test_the_admin_lists_uploads_within_a_fixed_budget(admin_client, director, n
     with django_assert_max_num_queries(8):
         response = admin_client.get(reverse("admin:onboarding_censusupload_changelist"))
     assert f"{n} census uploads" in response.text
+
+
+def test_a_check_that_fails_says_so_instead_of_waiting_forever(director, monkeypatch):
+    from onboarding import services
+
+    census = CensusUpload.objects.create(uploaded_by=director, file_name="c.csv",
+                                         sha256="0" * 64, content=b"x", state="checking")
+    monkeypatch.setattr(services, "census_check", lambda **kw: 1 / 0)
+    services.census_upload_check(upload_id=census.pk)
+    census.refresh_from_db()
+    assert census.state == "checked" and "error on our side" in census.report["file_errors"][0]
