@@ -22,7 +22,9 @@ from django.utils.translation import gettext as _
 
 from iop_clinic.formatting import clock, long_day
 
-from participants.models import Enrollment, EnrollmentStatus, Participant, ReminderChannels
+from participants.models import (
+    DischargeReason, Enrollment, EnrollmentStatus, Participant, ReminderChannels,
+)
 from participants.selectors import track_seats
 from programs.models import Site, Track
 from programs.phones import MobilePhoneField
@@ -34,7 +36,11 @@ from .reading import Row, Sheet
 YES = {"yes", "y", "true", "1", "x"}
 NO = {"no", "n", "false", "0", ""}
 STATUS_WORDS = {"active": EnrollmentStatus.ACTIVE, "on_hold": EnrollmentStatus.ON_HOLD,
-                "referred": EnrollmentStatus.REFERRED}
+                "referred": EnrollmentStatus.REFERRED, "completed": EnrollmentStatus.COMPLETED,
+                "discharged": EnrollmentStatus.DISCHARGED}
+STATUS_LABELS = {EnrollmentStatus.ACTIVE: "active", EnrollmentStatus.ON_HOLD: "on hold",
+                 EnrollmentStatus.REFERRED: "referred", EnrollmentStatus.COMPLETED: "completed",
+                 EnrollmentStatus.DISCHARGED: "discharged"}
 ATTENDANCE_WORDS = {s: s for s in AttendanceStatus.marked()}
 FIELD_COLUMNS = {"phone": "mobile_phone", "email": "email", "minutes": "minutes",
                  "status": "attendance_status", "record_number": "record_number",
@@ -77,7 +83,9 @@ CODE_COLUMNS = {
     "cohort_started": "admission_date", "track_inactive": "track", "already_active": "track",
     "already_in_track": "track", "track_full": "track", "session_not_started": "session_date",
     "session_cancelled": "session_date", "attendance_cancelled": "attendance_status",
-    "not_expected": "session_date",
+    "not_expected": "session_date", "invalid_discharge_date": "discharge_date",
+    "discharge_before_admission": "discharge_date", "discharge_in_future": "discharge_date",
+    "invalid_reason": "discharge_reason", "completion_attendance_too_low": "enrollment_status",
 }
 
 
@@ -145,6 +153,7 @@ class Context:
     sites: dict[str, Site]  # lower-cased name -> site, the user's sites only
     tracks: dict[str, list[Track]]  # lower-cased name -> tracks of that name at the user's sites
     free_seats: dict[int, int]
+    free_at_start: dict[int, int]  # before any row of the file takes a seat
     taken_record_numbers: set[str]  # lower-cased, anywhere in the clinic
     known_participants: dict[str, Participant]  # lower-cased record number, user's sites
     sessions: dict[tuple[int, dt.date], list[TherapySession]]
@@ -178,6 +187,7 @@ class Context:
                  .prefetch_related("enrollments__track")}
         sessions = cls._sessions(sheets, track_list)
         return cls(user=user, sites=sites, tracks=tracks, free_seats=free,
+                   free_at_start=dict(free),
                    taken_record_numbers=taken, known_participants=known, sessions=sessions)
 
     @staticmethod
@@ -309,8 +319,10 @@ def _check_enrollment(checked: Checked, values: dict, ctx: Context) -> None:
         return
     status = STATUS_WORDS.get(status_word or "active")
     if status is None:
-        checked.error("enrollment_status", _("Write active, on hold or referred."))
+        checked.error("enrollment_status",
+                      _("Write active, on hold, referred, completed or discharged."))
     v["status"] = status
+    _check_discharge(checked, values, status)
     if track is None:
         return
     if not track.is_active:
@@ -323,6 +335,11 @@ def _check_enrollment(checked: Checked, values: dict, ctx: Context) -> None:
     if day and track.end_date and day > track.end_date:
         checked.error("admission_date", _("The track ends on %(end)s; admission cannot be "
                                           "later.") % {"end": track.end_date})
+    ended = v.get("discharge_date")
+    if day and ended and ended < day:
+        checked.error("discharge_date", _("The discharge date is before admission."))
+    if ended and ended > timezone.localdate(timezone=track.site.zone):
+        checked.error("discharge_date", _("The discharge date is in the future."))
     # Only rows otherwise importable take a seat, so the row told "full" is one that would be.
     if status in EnrollmentStatus.seat_holding() and not checked.errors:
         ctx.free_seats[track.pk] -= 1
@@ -330,10 +347,44 @@ def _check_enrollment(checked: Checked, values: dict, ctx: Context) -> None:
             checked.error("track", _("%(name)s is full: its %(capacity)s seats are taken by "
                                      "then (people already in care or waiting count first).")
                           % {"name": track.name, "capacity": track.capacity})
-    word = {EnrollmentStatus.ACTIVE: _("active"), EnrollmentStatus.ON_HOLD: _("on hold"),
-            EnrollmentStatus.REFERRED: _("referred")}.get(status, "")
+    if status in EnrollmentStatus.ended() and not checked.errors \
+            and ctx.free_at_start[track.pk] < 1:
+        # An ended enrollment is enrolled, its attendance marked, then discharged: for that
+        # moment it needs a seat (these rows are imported before the file's active ones).
+        checked.error("track", _("%(name)s is full; a past enrollment is imported through a "
+                                 "free seat, then discharged.") % {"name": track.name})
     checked.actions.append(_("Enroll in %(track)s from %(day)s (%(status)s)")
-                           % {"track": track.name, "day": long_day(day), "status": word})
+                           % {"track": track.name, "day": long_day(day),
+                              "status": STATUS_LABELS.get(status, "")})
+    if ended:
+        checked.actions.append(_("Discharge on %(day)s (%(reason)s)") % {
+            "day": long_day(ended),
+            "reason": DischargeReason(v["discharge_reason"]).label.lower()})
+
+
+def _check_discharge(checked: Checked, values: dict, status) -> None:
+    v = checked.values
+    ends = status in EnrollmentStatus.ended()
+    v["discharge_date"] = _date(checked, "discharge_date", values.get("discharge_date"),
+                                required=ends)
+    word = _word(values.get("discharge_reason"))
+    if not ends:
+        if v["discharge_date"] or word:
+            checked.error("discharge_date", _("Only a completed or discharged enrollment has a "
+                                              "discharge."))
+        v["discharge_date"] = None
+        return
+    default = "completed" if status == EnrollmentStatus.COMPLETED else "other"
+    reason = word or default
+    if reason not in DischargeReason.values:
+        checked.error("discharge_reason", _("Write completed, step down, step up, against "
+                                            "advice, non attendance, transferred, "
+                                            "administrative or other."))
+        reason = default
+    elif (reason == DischargeReason.COMPLETED) != (status == EnrollmentStatus.COMPLETED):
+        checked.error("discharge_reason", _("A completed enrollment has the reason completed, "
+                                            "and only it."))
+    v["discharge_reason"] = reason
 
 
 def check_attendance(row: Row, ctx: Context, people: dict[str, Checked],

@@ -41,7 +41,12 @@ PARTICIPANT_COLUMNS: tuple[Column, ...] = (
     Column("track", "Track", help="The track's name; blank for no enrollment."),
     Column("admission_date", "Admission date", help="Needed with a track."),
     Column("enrollment_status", "Enrollment status",
-           help="active, on hold or referred; blank means active."),
+           help="active, on hold, referred, completed or discharged; blank means active."),
+    Column("discharge_date", "Discharge date", help="Needed for completed or discharged."),
+    Column("discharge_reason", "Discharge reason",
+           help="completed, step down, step up, against advice, non attendance, transferred, "
+                "administrative or other; blank means completed for a completed enrollment "
+                "and other for a discharged one."),
 )
 
 ATTENDANCE_COLUMNS: tuple[Column, ...] = (
@@ -64,7 +69,7 @@ KIND_MARKERS = {PARTICIPANTS: "first_name", ATTENDANCE: "session_date"}
 EXAMPLE_ROWS = {
     PARTICIPANTS: ["EX-0001", "Avery", "Example", "1990-04-12", "avery@example.com",
                    "(201) 555-0123", "yes", "yes", "", "", "Evening group", "2026-11-02",
-                   "active"],
+                   "active", "", ""],
     ATTENDANCE: ["EX-0001", "Evening group", "2026-11-02", "18:00", "present", ""],
 }
 

@@ -32,7 +32,9 @@ from participants.services import consent_give, participant_create
 from programs.models import Site
 from sessions.models import Attendance, AttendanceStatus
 from sessions.services.attendance import attendance_mark
-from sessions.services.enrollment import enrollment_enroll, enrollment_hold, enrollment_refer
+from sessions.services.enrollment import (
+    enrollment_discharge, enrollment_enroll, enrollment_hold, enrollment_refer,
+)
 
 from .checks import Checked, check_sheets
 from .columns import ATTENDANCE, PARTICIPANTS, label_for
@@ -140,9 +142,10 @@ def _rehearse(rows: list[Checked], by) -> None:
     for row in rows:
         if row.sheet == ATTENDANCE:
             visits[row.record_number.lower()].append(row)
-    for row in rows:
-        if row.sheet != PARTICIPANTS:
-            continue
+    people = [row for row in rows if row.sheet == PARTICIPANTS]
+    # Past enrollments first: each takes a seat only until it is discharged again.
+    people.sort(key=lambda row: row.values.get("status") not in EnrollmentStatus.ended())
+    for row in people:
         own = visits.pop(row.record_number.lower(), [])
         if row.errors:
             for visit in own:
@@ -154,6 +157,10 @@ def _rehearse(rows: list[Checked], by) -> None:
                 _mark(own, participant, by)
                 if row.values["status"] == EnrollmentStatus.ON_HOLD:
                     enrollment_hold(enrollment=enrollment, reason=HOLD_REASON, by=by)
+                elif row.values["status"] in EnrollmentStatus.ended():
+                    enrollment_discharge(enrollment=enrollment, by=by,
+                                         discharge_date=row.values["discharge_date"],
+                                         reason=row.values["discharge_reason"])
         except ValidationError as exc:
             row.error_from(exc)
             for visit in own:

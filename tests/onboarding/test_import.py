@@ -204,3 +204,41 @@ def test_the_command_dry_runs_and_commits(director, track, past_mondays, tmp_pat
     with pytest.raises(SystemExit):
         call_command("import_census", str(bad), "--commit", user=director.username)
     assert "already belongs" in capsys.readouterr().err
+
+
+def test_it_imports_past_enrollments_and_discharges_them(director, track, past_mondays):
+    track.program.min_attendance_percent = 50
+    track.program.save()
+    start = past_mondays[0].isoformat()
+    people = [
+        participant_row("D-1", admission_date=start, enrollment_status="discharged",
+                        discharge_date=past_mondays[2].isoformat(), discharge_reason="step down"),
+        participant_row("D-2", admission_date=start, enrollment_status="completed",
+                        discharge_date=past_mondays[1].isoformat()),
+        participant_row("D-3", admission_date=start, enrollment_status="completed",
+                        discharge_date=past_mondays[1].isoformat()),
+        participant_row("D-4", admission_date=start, enrollment_status="active",
+                        discharge_date=past_mondays[1].isoformat()),
+        participant_row("D-5", admission_date=start, enrollment_status="discharged"),
+    ]
+    visits = [attendance_row("D-1", past_mondays[0]),
+              attendance_row("D-2", past_mondays[0]), attendance_row("D-2", past_mondays[1]),
+              attendance_row("D-3", past_mondays[0], attendance_status="absent"),
+              attendance_row("D-3", past_mondays[1], attendance_status="absent")]
+
+    result = census_check(content=census_xlsx(people, visits), file_name="c.xlsx", by=director)
+
+    assert errors_by_row(result) == {
+        (PARTICIPANTS, 4): {"enrollment_status"},  # completing needs 50 % attended: the service
+        (PARTICIPANTS, 5): {"discharge_date"},  # an active enrollment has no discharge
+        (PARTICIPANTS, 6): {"discharge_date"},  # discharged, but when?
+    }
+    result = census_commit(content=census_xlsx(people[:2], visits[:3]), file_name="c.xlsx",
+                           by=director)
+    assert result.committed, result.as_report()
+    ended = {e.participant.record_number: e for e in Enrollment.objects.select_related(
+        "participant")}
+    assert ended["D-1"].status == "discharged" and ended["D-1"].discharge_reason == "step_down"
+    assert ended["D-2"].status == "completed" and ended["D-2"].discharge_date == past_mondays[1]
+    # Past enrollments took their seat only for a moment: the track's seats are all free.
+    assert not Enrollment.objects.filter(track=track, status__in=["active", "on_hold"]).exists()
