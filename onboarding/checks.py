@@ -102,22 +102,27 @@ def _word(value) -> str:
     return "_".join(_text(value).lower().replace("-", " ").split())
 
 
-def _date(row: Checked, column: str, value, *, required: bool = False) -> dt.date | None:
+def _parse_date(value) -> dt.date | None:
+    """A date cell as a date (an Excel date, or text in the clinic's input formats); None when
+    blank; ValidationError when it is no date."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     text = _text(value)
-    if not text:
-        if required:
-            row.error(column, _("Enter a date."))
-        return None
+    return forms.DateField().clean(text) if text else None
+
+
+def _date(row: Checked, column: str, value, *, required: bool = False) -> dt.date | None:
     try:
-        return forms.DateField().clean(text)
+        day = _parse_date(value)
     except ValidationError:
         row.error(column, _("%(value)s is not a date; write it as YYYY-MM-DD or MM/DD/YYYY.")
-                  % {"value": text})
+                  % {"value": _text(value)})
         return None
+    if day is None and required:
+        row.error(column, _("Enter a date."))
+    return day
 
 
 def _time(row: Checked, column: str, value) -> dt.time | None:
@@ -197,7 +202,10 @@ class Context:
             if sheet.kind != ATTENDANCE:
                 continue
             for row in sheet.rows:
-                day = _date(Checked("", 0, ""), "", row.values.get("session_date"))
+                try:
+                    day = _parse_date(row.values.get("session_date"))
+                except ValidationError:
+                    continue  # reported with the row
                 if day:
                     dates.add(day)
         found: dict[tuple[int, dt.date], list[TherapySession]] = defaultdict(list)
@@ -300,8 +308,9 @@ def _check_enrollment(checked: Checked, values: dict, ctx: Context) -> None:
             checked.error("site", _("No site called %(name)s among your sites.")
                           % {"name": site_name})
     track_name = _text(values.get("track"))
-    track = ctx.track_named(checked, track_name, site) if track_name and (site or not site_name) \
-        else None
+    track = None
+    if track_name and not (site_name and site is None):  # an unknown site is reported above
+        track = ctx.track_named(checked, track_name, site)
     v["track"] = track
     v["home_site"] = site or (track.site if track else None)
     if v["home_site"] is None and not site_name and not track_name:
