@@ -2,7 +2,7 @@
 
 Both run the same code. The file is read (`reading.py`) and every cell judged (`checks.py`);
 then every clean row is *rehearsed* through the services intake uses (participant_create,
-consent_give, enrollment_enroll/refer/hold, attendance_mark) inside one transaction, each row in
+consent_give, enrollment_enroll/refer/hold/discharge, attendance_mark) inside one transaction, each row in
 its own savepoint, so their rules, audit entries and signals apply and their refusals land on
 the row. A dry run always rolls the transaction back (on-commit work, such as re-planning
 reminders, is dropped with it); a commit keeps it only when no row has an error, so a file with
