@@ -9,7 +9,7 @@ PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint migrate seed bench bench-web bench-explain bench-schedule backup restore clean
+.PHONY: install run test lint migrate seed bench bench-web bench-explain bench-schedule bench-import backup restore clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-ci.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench-explain: install
 # Schedule generation (12 weeks x 15 slots) and intake into a full track: time and queries.
 bench-schedule: install
 	$(BIN)/python bench/schedule.py
+
+# The census import of 2,000 invented participants (XLSX, with attendance): dry run and commit,
+# time and queries (needs DATABASE_URL=postgres://...).
+bench-import: install
+	$(BIN)/python bench/import_census.py $(BENCH_IMPORT_ARGS)
 
 # PostgreSQL backups (docs/deploy.md "Backups"): a pg_dump in custom format, a manifest naming
 # the secrets kept elsewhere, checksums. `make restore BACKUP=backups/iop-...` restores into an

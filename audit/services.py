@@ -2,6 +2,8 @@
 
 - `audit_access` records that someone viewed a chart or portal page. Views call it.
 - `audit_export` records that someone exported a report or list, with its filters.
+- `audit_import` records that someone checked or imported a file of records (a census), from
+  the staff page or a management command.
 - `audit_bulk` records rows written by `bulk_create`, `bulk_update` or `queryset.update()`,
   which send no model signals. A service that writes in bulk calls it in the same transaction,
   right after the write:
@@ -75,6 +77,20 @@ def audit_export(*, request: HttpRequest, sites: Sequence[models.Model], what: s
         for site in sites
     ]
     return AccessEvent.objects.bulk_create(events)
+
+
+def audit_import(*, actor, sites: Sequence[models.Model], what: str, details: dict,
+                 path: str = "", remote_addr: str | None = None) -> list[AccessEvent]:
+    """Record that `actor` checked or imported a file covering `sites`; one event per site,
+    with the file's hash and counts in `details` (never its rows). One query."""
+    now = timezone.now()
+    return AccessEvent.objects.bulk_create([
+        AccessEvent(at=now, actor=actor, participant_id=None,
+                    content_type=ContentType.objects.get_for_model(site), object_pk=str(site.pk),
+                    object_repr=smart_str(site)[:200], what=what[:100], path=path[:300],
+                    remote_addr=remote_addr or None, details=details)
+        for site in sites
+    ])
 
 
 def _request_context() -> dict:

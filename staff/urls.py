@@ -1,8 +1,8 @@
 """The staff face's URLs: Today, calendar, rosters, follow-ups, participants, programs, tracks,
-reports."""
+the census import, reports."""
 from django.urls import path
 
-from .views import audit, care, excuses, programs, reports, schedule, sessions, today
+from .views import audit, care, excuses, onboarding, programs, reports, schedule, sessions, today
 
 urlpatterns = [
     path("", today.home, name="home"),
@@ -44,6 +44,11 @@ urlpatterns = [
     path("programs/tracks/<int:pk>/schedule/", schedule.schedule_generate_view,
          name="schedule_generate"),
     path("programs/closures/", schedule.closure_list, name="closure_list"),
+    path("census/", onboarding.census_import, name="census_import"),
+    path("census/templates/<str:name>", onboarding.census_template_download,
+         name="census_template"),
+    path("census/<uuid:code>/", onboarding.census_review, name="census_review"),
+    path("census/<uuid:code>/import/", onboarding.census_commit, name="census_commit"),
     path("reports/", reports.report_index, name="report_index"),
     path("reports/exports/<uuid:code>/", reports.report_export_status,
          name="report_export_status"),

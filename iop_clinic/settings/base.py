@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "sessions.apps.IopSessionsConfig",
     "reminders",
     "reports",
+    "onboarding",
     "staff",
     "portal",
 ]

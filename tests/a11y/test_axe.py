@@ -231,3 +231,26 @@ def test_it_reports_a_violation_when_there_is_one(chromium, axe_source, live_ser
     page.context.close()
     assert rules.get("select-name") == "critical", json.dumps(rules)
 
+
+
+def test_it_finds_no_serious_violation_on_the_census_import(chromium, axe_source, live_server,
+                                                             world, eager_celery):
+    """The upload page and two dry runs: one with errors in its rows, one ready to import."""
+    from onboarding.services import census_upload
+    from tests.onboarding.conftest import census_csv, participant_row
+
+    director = world.personas["director"]
+    track, start = world.track_a.name, world.track_a.start_date.isoformat()
+    with_errors = census_upload(file_name="census.csv", by=director, content=census_csv(
+        "participants", [participant_row("X-1", track=track, admission_date=start),
+                         participant_row("X-2", track=track, admission_date="soon",
+                                         mobile_phone="1")]))
+    clean = census_upload(file_name="clean.csv", by=director, content=census_csv(
+        "participants", [participant_row("Y-1", track=track, admission_date=start)]))
+    page = browser_page(chromium, live_server.url, sign_in(Client(), director))
+    assert_none(check_pages(page, axe_source, live_server.url, {
+        "census-import": reverse("census_import"),
+        "census-dry-run-errors": with_errors.get_absolute_url(),
+        "census-dry-run-clean": clean.get_absolute_url(),
+    }, prefix="director-"))
+    page.context.close()

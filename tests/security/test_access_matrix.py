@@ -41,6 +41,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.roles import Role
 from participants.models import PortalLinkPurpose
 from participants import portal_accounts as portal_services
+from onboarding.models import CensusUpload
 from reports.models import ReportExport
 from sessions.models import Attendance, ExcusedAbsenceRequest, FollowUp
 from sessions.services.expected import attendance_expect
@@ -160,6 +161,13 @@ MATRIX: dict[str, E] = {
     # An export belongs to the director who asked for it; anyone else gets 404.
     "report_export_status": E("200 404 404 404 portal portal login", lambda w: [w.export_a.code]),
     "report_export_download": E("302 404 404 404 portal portal login", lambda w: [w.export_a.code]),
+    # The census import is the director's; an upload is its uploader's (another director: 404,
+    # tests/onboarding/test_pages.py). A confirmation with no hash imports nothing.
+    "census_import": E("200 403 403 403 portal portal login"),
+    "census_template": E("200 403 403 403 portal portal login", lambda w: ["census.xlsx"]),
+    "census_review": E("200 403 403 403 portal portal login", lambda w: [w.census_a.code]),
+    "census_commit": E("302 403 403 403 portal portal login", lambda w: [w.census_a.code],
+                       method="POST"),
     # Portal: a participant's own pages; staff are sent home.
     "portal-home": E("home home home home 200 200 login"),
     "portal-progress": E("home home home home 200 200 login"),
@@ -274,6 +282,7 @@ class World:
     sign_in_token: str
     enrollment_a: Any
     export_a: Any
+    census_a: Any
 
 
 def _participant(site, track, name: str):
@@ -341,6 +350,9 @@ def build_world() -> World:
         enrollment_a=participant_a.enrollments.get(),
         export_a=ReportExport.objects.create(requested_by=personas["director"], report="census",
                                              file_format="csv", filters={}),
+        census_a=CensusUpload.objects.create(uploaded_by=personas["director"],
+                                             file_name="census.csv", sha256="0" * 64,
+                                             content=b"record_number\n", report={}),
     )
 
 

@@ -1,0 +1,1 @@
+"""Bringing a clinic in: importing its census (participants, consents, enrollments, attendance)."""

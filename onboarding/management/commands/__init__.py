@@ -1,0 +1,1 @@
+"""`import_census`: the census import for IT people, sharing the staff page's service."""
