@@ -92,7 +92,7 @@ def census_file(*, participants: int, tracks, start: dt.date, today: dt.date) ->
         people.append([number, fake.first_name(), fake.last_name(),
                        fake.date_of_birth(minimum_age=18, maximum_age=70).isoformat(),
                        f"bench{n}@mail.example.com", f"(201) 555-01{n % 100:02d}", "yes",
-                       "yes", "", "", track.name, start.isoformat(), "active"])
+                       "yes", "", "", track.name, start.isoformat(), "active", "", ""])
         for k in range(VISITS_EACH):
             day = meeting_days[(n + k * 5) % len(meeting_days)]
             status = ("present", "present", "late", "absent")[(n + k) % 4]
