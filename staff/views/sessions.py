@@ -30,6 +30,7 @@ from participants.models import EnrollmentStatus
 from programs.models import Track
 from sessions.models import Attendance
 from sessions.selectors import care, caseload, pages
+from sessions.selectors.ledger import participant_ids_at_risk
 from reminders import selectors as reminder_reads
 from sessions.services.attendance import (
     attendance_mark,
@@ -226,14 +227,20 @@ def participant_search(request: HttpRequest) -> HttpResponse:
         track_id=filters["track"].pk if filters.get("track") else None,
         status=filters.get("status") or "",
         clinician_id=filters["clinician"].pk if filters.get("clinician") else None,
+        # Today's at-risk rule (the ledger's), this week at my sites; the staff decorator made
+        # my site's zone current, so "today" is the clinic's.
+        only_ids=(participant_ids_at_risk(site_ids=site_ids, today=timezone.localdate())
+                  if filters.get("at_risk") else None),
         sort=filters.get("sort") or "name")
     page = Paginator(queryset, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
-    filtered = any(filters.get(name) for name in ("q", "site", "track", "status", "clinician"))
+    filtered = any(filters.get(name)
+                   for name in ("q", "site", "track", "status", "clinician", "at_risk"))
     # Only the live search swaps the results alone; a history restore needs the whole page.
     wants_results = (request.htmx and request.htmx.target == "results"
                      and not request.htmx.history_restore_request)
     template = "staff/participants/_results.html" if wants_results else "staff/participants/search.html"
     return render(request, template, {"form": form, "page_obj": page, "filtered": filtered,
+                                      "at_risk": bool(filters.get("at_risk")),
                                       "status_choices": EnrollmentStatus.choices})
 
 
