@@ -146,9 +146,9 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
         cursor.execute("""
             INSERT INTO iop_sessions_attendance
                 (session_id, participant_id, enrollment_id, status, minutes_attended, note,
-                 marked_by_id, marked_at)
+                 confirmation, marked_by_id, marked_at)
             SELECT s.id, e.participant_id, e.id, m.status,
-                   CASE m.status WHEN 'late' THEN 45 WHEN 'left_early' THEN 30 END, '',
+                   CASE m.status WHEN 'late' THEN 45 WHEN 'left_early' THEN 30 END, '', '',
                    CASE WHEN m.status <> 'expected' THEN t.lead_clinician_id END,
                    CASE WHEN m.status <> 'expected' THEN s.ends_at END
             FROM iop_sessions_therapysession s
@@ -183,7 +183,7 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
             INSERT INTO reminders_reminder
                 (participant_id, site_id, visit_date, kind, channel, status, reason, detail,
                  due_at, send_before, attempts, claimed_at, sent_at, provider_message_id, body,
-                 created_at, updated_at)
+                 asks_reply, created_at, updated_at)
             SELECT v.participant_id, v.site_id, v.local_date, k.kind, k.channel,
                    CASE WHEN v.first_start > %(now)s THEN 'pending'
                         WHEN abs(hashtext(v.participant_id || k.kind || v.local_date)) %% 100 = 0
@@ -194,7 +194,7 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
                    '', v.first_start - k.ahead, v.first_start,
                    CASE WHEN v.first_start > %(now)s THEN 0 ELSE 1 END, NULL,
                    CASE WHEN v.first_start > %(now)s THEN NULL ELSE v.first_start - k.ahead END,
-                   '', '', %(now)s, %(now)s
+                   '', '', false, %(now)s, %(now)s
             FROM (SELECT a.participant_id, s.site_id, s.local_date, min(s.starts_at) AS first_start
                   FROM iop_sessions_attendance a
                   JOIN iop_sessions_therapysession s ON s.id = a.session_id
