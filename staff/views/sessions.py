@@ -28,7 +28,7 @@ from staff.forms.care import (
 from staff.forms.caseload import CaseloadForm
 from participants.models import EnrollmentStatus
 from programs.models import Track
-from sessions.models import Attendance
+from sessions.models import Attendance, AttendanceStatus
 from sessions.selectors import care, caseload, pages
 from sessions.selectors.ledger import participant_ids_at_risk
 from reminders import selectors as reminder_reads
@@ -40,6 +40,7 @@ from sessions.services.attendance import (
 from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_lines
 from staff.roster_rows import roster_rows
+from staff.views.sheets import blank_rows
 
 SEARCH_PAGE_SIZE = 25
 FOLLOWUP_PAGE_SIZE = 25
@@ -107,6 +108,11 @@ def session_roster(request: HttpRequest, pk: int) -> HttpResponse:
                                   choices=context["choices"])
     context["expected_left"] = sum(1 for row in context["rows"]
                                    if row.attendance.status == "expected")
+    # On paper the roster is a sign-in sheet (templates/staff/sessions/_sign_in_sheet.html).
+    context["sheet_rows"] = [row.attendance for row in context["rows"]
+                             if row.attendance.status != AttendanceStatus.CANCELLED]
+    context["sheet_blank_rows"] = blank_rows(len(context["sheet_rows"]))
+    context["printed_at"] = timezone.now()
     return render(request, "staff/sessions/roster.html", context)
 
 
