@@ -253,7 +253,7 @@ def test_the_readable_copy_says_what_is_not_there_yet(client, site, track, now):
     html = client.get(READABLE_URL).content.decode()
 
     assert "No visits yet." in html and "No enrollments yet." in html
-    assert "No consent recorded" in html
+    assert "No consent to be contacted is recorded." in html
 
 
 def test_the_readable_copy_keeps_a_fixed_query_budget(alice_client, alice, site, track, room,
