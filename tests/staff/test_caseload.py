@@ -177,3 +177,11 @@ def test_it_keeps_a_fixed_query_budget_when_filtering_at_risk(client, site, clin
         response = client.get(reverse("participant_search"),
                               {"at_risk": "on", "status": "active", "sort": "admitted"})
     assert _names(response) == ["Ferreira"]
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_today_links_its_at_risk_box_to_the_filtered_caseload(as_clinician, week_at_risk):
+    html = as_clinician.get(reverse("home")).content.decode()
+    box = html.split('id="at-risk-heading"')[1].split("</section>")[0]
+    assert "Ferreira" in box
+    assert f'href="{reverse("participant_search")}?at_risk=on"' in box
