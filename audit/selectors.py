@@ -4,11 +4,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from auditlog.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import Q
 from django.utils.formats import date_format
 
 from .models import AccessEvent
+from .registry import AUDITED_MODELS
 
 _VERBS = {LogEntry.Action.CREATE: "created", LogEntry.Action.UPDATE: "changed",
           LogEntry.Action.DELETE: "deleted", LogEntry.Action.ACCESS: "viewed"}
@@ -85,15 +89,59 @@ def _date(value) -> str:
         return str(value)
 
 
+# "What" filters of the trail: each names the rows it keeps.
+TRAIL_ACTIONS = {"viewed": "viewed", "created": LogEntry.Action.CREATE,
+                 "changed": LogEntry.Action.UPDATE, "deleted": LogEntry.Action.DELETE}
+SYSTEM_ACTOR = "system"  # the "who" of rows written by no one (a Celery task, a command)
+
+
+@dataclass(frozen=True)
+class TrailFilters:
+    """Who, what and when; empty means everything. `since` and `until` bound `at` (until
+    exclusive), already turned into instants in the chart's time zone by the caller."""
+
+    actor: str = ""  # a user's pk as text, SYSTEM_ACTOR, or "" for anyone
+    action: str = ""  # a key of TRAIL_ACTIONS
+    content_type_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.actor or self.action or self.content_type_id or self.since
+                    or self.until)
+
+
 class TrailPages:
     """The merged trail as a sequence Django's Paginator can page: counts are two queries, a
     page reads the newest `stop` rows of each kind and merges them."""
 
-    def __init__(self, *, participant):
+    def __init__(self, *, participant, filters: TrailFilters | None = None):
+        filters = filters or TrailFilters()
         self.changes = (LogEntry.objects.filter(additional_data__participant=participant.pk)
                         .select_related("actor", "content_type").order_by("-timestamp", "-pk"))
         self.views = (AccessEvent.objects.filter(participant_id=participant.pk)
                       .select_related("actor", "content_type").order_by("-at", "-pk"))
+        if filters.actor == SYSTEM_ACTOR:
+            self.changes = self.changes.filter(actor__isnull=True)
+            self.views = self.views.filter(actor__isnull=True)
+        elif filters.actor:
+            self.changes = self.changes.filter(actor_id=int(filters.actor))
+            self.views = self.views.filter(actor_id=int(filters.actor))
+        if filters.action == "viewed":
+            self.changes = self.changes.filter(action=LogEntry.Action.ACCESS)
+        elif filters.action in TRAIL_ACTIONS:
+            self.changes = self.changes.filter(action=TRAIL_ACTIONS[filters.action])
+            self.views = self.views.none()
+        if filters.content_type_id:
+            self.changes = self.changes.filter(content_type_id=filters.content_type_id)
+            self.views = self.views.filter(content_type_id=filters.content_type_id)
+        if filters.since:
+            self.changes = self.changes.filter(timestamp__gte=filters.since)
+            self.views = self.views.filter(at__gte=filters.since)
+        if filters.until:
+            self.changes = self.changes.filter(timestamp__lt=filters.until)
+            self.views = self.views.filter(at__lt=filters.until)
 
     def count(self) -> int:
         return self.changes.count() + self.views.count()
@@ -103,6 +151,25 @@ class TrailPages:
 
     def __getitem__(self, window: slice) -> list[TrailEntry]:
         return _merged(self.changes[:window.stop], self.views[:window.stop])[window]
+
+
+def trail_actors(*, participant) -> list[tuple[str, str]]:
+    """Everyone who appears in this chart's trail, by name, as (pk, name); one query."""
+    changed = LogEntry.objects.filter(additional_data__participant=participant.pk,
+                                      actor__isnull=False).values("actor_id")
+    viewed = AccessEvent.objects.filter(participant_id=participant.pk,
+                                        actor__isnull=False).values("actor_id")
+    people = (get_user_model().objects.filter(Q(pk__in=changed) | Q(pk__in=viewed))
+              .order_by("last_name", "first_name", "username", "pk"))
+    return [(str(person.pk), str(person)) for person in people]
+
+
+def trail_record_types() -> list[tuple[int, str]]:
+    """The kinds of record a chart's trail can hold, as (content type id, verbose name)."""
+    models_ = [entry.model for entry in AUDITED_MODELS]
+    types = ContentType.objects.get_for_models(*models_)  # cached after the first call
+    return sorted(((types[model].pk, str(model._meta.verbose_name).capitalize())
+                   for model in models_), key=lambda choice: choice[1])
 
 
 def _merged(changes, views) -> list[TrailEntry]:

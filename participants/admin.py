@@ -4,6 +4,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
+from programs.phones import MobilePhoneField
 from iop_clinic.admin_mixins import (
     FastChangelistMixin, LabelledTabularInline, ReadOnlyModelAdmin, SharedChoicesInlineMixin,
     changelist_url,
@@ -109,6 +110,14 @@ class ParticipantAdmin(FastChangelistMixin, admin.ModelAdmin):
         (_("Care"), {"fields": ("home_site", "primary_clinician", "user")}),
         (_("Record"), {"fields": ("code", "created_at")}),
     )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "phone":
+            # As intake takes it: "(201) 555-0123" in the clinic's region, kept as E.164,
+            # shown nationally, and refused when it can't take a text.
+            return MobilePhoneField(label=_("Mobile phone"), required=False,
+                                    help_text=_("For text reminders, e.g. (201) 555-0123."))
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Participant]:
         active = Enrollment.objects.filter(participant=OuterRef("pk"), status=EnrollmentStatus.ACTIVE)

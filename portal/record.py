@@ -1,4 +1,8 @@
-"""A participant's own record as one JSON document (their HIPAA right of access).
+"""A participant's own record (their HIPAA right of access), as data and as a document.
+
+`record_content` gathers it once, with dates and times as Python values in the participant's
+zone; `participant_record` turns that into the JSON document, and the readable page
+(templates/portal/record.html) shows the very same content, so the two never drift apart.
 
 JSON rather than a zip of CSV files: one file opens on a phone without unpacking, and the
 record's shape survives (a care plan belongs to an enrollment, excuse requests to a visit),
@@ -16,12 +20,23 @@ from sessions.models import Attendance, ExcusedAbsenceRequest
 RECORD_FORMAT_VERSION = 1
 
 
-def _when(value: datetime | None, zone) -> str | None:
-    return value.astimezone(zone).isoformat() if value else None
+def _when(value: datetime | None, zone) -> datetime | None:
+    return value.astimezone(zone) if value else None
 
 
-def _day(value: date | None) -> str | None:
-    return value.isoformat() if value else None
+def _day(value: date | None) -> date | None:
+    return value or None
+
+
+def _json_ready(value):
+    """Dates and times as ISO 8601 text (times with their UTC offset), all the way down."""
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    return value
 
 
 def _visit(attendance: Attendance, zone) -> dict:
@@ -91,8 +106,9 @@ def _enrollment(enrollment: Enrollment) -> dict:
     }
 
 
-def participant_record(*, participant: Participant, now: datetime | None = None) -> dict:
-    """Everything the portal knows about `participant`, for them to keep."""
+def record_content(*, participant: Participant, now: datetime | None = None) -> dict:
+    """Everything the portal knows about `participant`, for them to keep; dates and times as
+    values in their zone, for the readable page."""
     now = now or timezone.now()
     zone = participant.zone
     attendances = (Attendance.objects.filter(participant=participant)
@@ -123,6 +139,11 @@ def participant_record(*, participant: Participant, now: datetime | None = None)
         "consents": [_consent(consent, zone) for consent in consents],
         "enrollments": [_enrollment(enrollment) for enrollment in enrollments],
     }
+
+
+def participant_record(*, participant: Participant, now: datetime | None = None) -> dict:
+    """The record as the JSON document's content."""
+    return _json_ready(record_content(participant=participant, now=now))
 
 
 def record_filename(*, today: date) -> str:

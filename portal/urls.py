@@ -9,6 +9,7 @@ urlpatterns = [
     path("reminders/", views.reminders, name="portal-reminders"),
     path("calendar/", views.calendar, name="portal-calendar"),
     path("my-record/", views.my_record, name="portal-my-record"),
+    path("my-record/readable/", views.my_record_readable, name="portal-my-record-readable"),
     path("visits/<int:session_id>/excuse/", views.excuse, name="portal-excuse"),
     path("feed/<str:token>.ics", views.feed, name="portal-feed"),
     path("invitation/<str:token>/", views.invitation, name="portal-invitation"),

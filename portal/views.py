@@ -23,7 +23,7 @@ from sessions.services.excuses import excuse_request
 from participants import portal_accounts as services
 
 from . import selectors
-from .record import participant_record, record_filename
+from .record import participant_record, record_content, record_filename
 from .access import participant_required
 from .feed import feed_render
 from .forms import (
@@ -172,6 +172,21 @@ def my_record(request):
                             content_type="application/json; charset=utf-8")
     filename = record_filename(today=now.astimezone(participant.zone).date())
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@never_cache
+@participant_required
+@require_http_methods(["GET"])
+def my_record_readable(request):
+    """The same record as a page to read, print or save as PDF (the browser's own print)."""
+    participant = request.participant
+    audit_access(request=request, obj=participant, what="portal: record, readable copy")
+    response = render(request, "portal/record.html", {
+        "record": record_content(participant=participant),
+    })
     response["X-Robots-Tag"] = "noindex"
     response["Referrer-Policy"] = "no-referrer"
     return response

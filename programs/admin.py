@@ -7,11 +7,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import UserAdmin
 from accounts.models import User
+from iop_clinic.formatting import phone
 from iop_clinic.admin_mixins import (
     LabelledTabularInline, ReadOnlyMixin, ReadOnlyModelAdmin, SharedChoicesInlineMixin, changelist_url,
 )
 
 from .models import Closure, Program, Room, SessionType, Site, Track, WeeklySlot
+from .phones import PhoneField
 
 
 class _SiteChildInline(LabelledTabularInline):
@@ -37,7 +39,7 @@ class ClosureInline(_SiteChildInline):
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ("name", "public_alias", "time_zone", "phone", "room_count", "track_count")
+    list_display = ("name", "public_alias", "time_zone", "call_back", "room_count", "track_count")
     list_filter = ("time_zone",)
     search_fields = ("name", "public_alias", "address")
     autocomplete_fields = ("staff",)
@@ -51,10 +53,21 @@ class SiteAdmin(admin.ModelAdmin):
         (_("Staff"), {"fields": ("staff",)}),
     )
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "phone":
+            # The call-back number, typed the local way ("(201) 555-0123"), kept as E.164.
+            return PhoneField(label=_("Call-back phone"),
+                              help_text=_("Given in every message, e.g. (201) 555-0123."))
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Site]:
         return super().get_queryset(request).annotate(
             _room_count=Count("rooms", distinct=True), _track_count=Count("tracks", distinct=True),
         )
+
+    @admin.display(description=_("call-back phone"), ordering="phone")
+    def call_back(self, site: Site) -> str:
+        return phone(site.phone)
 
     @admin.display(description=_("rooms"), ordering="_room_count")
     def room_count(self, site: Site) -> int:

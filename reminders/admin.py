@@ -32,8 +32,10 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
 
 @admin.register(Reminder)
 class ReminderAdmin(admin.ModelAdmin):
+    # Nine columns, so the list fits 1280 px beside its filters; "send before" is on each
+    # reminder's page.
     list_display = ["visit_date", "participant_link", "kind", "channel", "status", "reason",
-                    "due_at", "send_before", "attempts", "site", "history_link"]
+                    "due_at", "attempts", "history_link"]
     list_filter = [NeedsAttentionFilter, "status", "channel", "kind", "reason", "site"]
     date_hierarchy = "visit_date"
     search_fields = ["participant__record_number", "participant__last_name", "provider_message_id"]

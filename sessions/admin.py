@@ -11,6 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -107,8 +108,10 @@ class TherapySessionAdminForm(forms.ModelForm):
 @admin.register(TherapySession)
 class TherapySessionAdmin(admin.ModelAdmin):
     form = TherapySessionAdminForm
-    list_display = ("local_start", "title_or_type", "kind", "site", "track", "participant", "room",
-                    "facilitator", "status", "attendance_count")
+    # Eight columns, so the list fits 1280 px beside its filters: a session is for a track or
+    # for one person, and happens at a site, in a room.
+    list_display = ("local_start", "title_or_type", "kind", "held_for", "place", "facilitator",
+                    "status", "attendance_count")
     list_filter = ("status", "kind", "site", "session_type")
     search_fields = ("title", "session_type__name", "track__name", "participant__record_number",
                      "participant__last_name")
@@ -166,7 +169,17 @@ class TherapySessionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("starts (site time)"), ordering="starts_at")
     def local_start(self, session: TherapySession) -> str:
-        return f"{session.starts_at.astimezone(session.site.zone):%Y-%m-%d %H:%M %Z}"
+        local = session.starts_at.astimezone(session.site.zone)
+        return f"{date_format(local, 'DATETIME_FORMAT')} {local:%Z}"
+
+    @admin.display(description=_("for"), ordering="track__name")
+    def held_for(self, session: TherapySession):
+        return session.track or session.participant or "—"
+
+    @admin.display(description=_("where"), ordering="site__name")
+    def place(self, session: TherapySession) -> str:
+        room = session.room.name if session.room else _("no room")
+        return f"{session.site.name} · {room}"
 
     @admin.display(description=_("title / topic"), ordering="title")
     def title_or_type(self, session: TherapySession) -> str:

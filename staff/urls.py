@@ -2,7 +2,8 @@
 the census import, reports."""
 from django.urls import path
 
-from .views import audit, care, excuses, onboarding, programs, reports, schedule, sessions, today
+from .views import (audit, care, excuses, onboarding, programs, reports, schedule, sessions, sheets,
+                    today)
 
 urlpatterns = [
     path("", today.home, name="home"),
@@ -12,6 +13,7 @@ urlpatterns = [
          name="attendance_mark"),
     path("sessions/<int:pk>/roster/rest-present/", sessions.roster_rest_present,
          name="roster_rest_present"),
+    path("sessions/sign-in-sheets/", sheets.sign_in_sheets, name="sign_in_sheets"),
     path("sessions/<int:pk>/cancel/", care.session_cancel_view, name="session_cancel"),
     path("sessions/<int:pk>/change/", care.session_change_view, name="session_change"),
     path("follow-ups/", sessions.followup_list, name="followup_list"),

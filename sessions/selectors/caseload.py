@@ -1,4 +1,6 @@
 """The caseload list: participants with their current enrollment, filtered and sorted."""
+from collections.abc import Collection
+
 from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
@@ -25,8 +27,11 @@ def _current(field: str) -> Subquery:
 
 def caseload(*, participants: QuerySet[Participant], site_id: int | None = None,
              track_id: int | None = None, status: str = "", clinician_id: int | None = None,
-             sort: str = "name") -> QuerySet[Participant]:
+             only_ids: Collection[int] | None = None, sort: str = "name",
+             ) -> QuerySet[Participant]:
     """One row per participant, with `current_status`, `current_track` and `current_admission`.
+
+    `only_ids` keeps just those participants (e.g. the ledger's people at risk this week).
 
     Subqueries rather than a join: a participant with five enrollments is still one row, and
     the page costs the same two queries (count and page) at any size.
@@ -44,4 +49,6 @@ def caseload(*, participants: QuerySet[Participant], site_id: int | None = None,
         queryset = queryset.filter(current_status=status)
     if clinician_id:
         queryset = queryset.filter(primary_clinician_id=clinician_id)
+    if only_ids is not None:
+        queryset = queryset.filter(pk__in=sorted(only_ids))
     return queryset.order_by(*SORTS.get(sort, SORTS["name"]))

@@ -344,26 +344,29 @@ class AtRisk(_WeekHours):
         return _hours(max(_minimum_minutes(self.minimum_hours) - reachable, 0))
 
 
-def participants_at_risk(*, site_ids: list[int], today: date,
-                         now: datetime | None = None) -> list[AtRisk]:
-    """Active enrollments at these sites whose current ISO week is at risk (see the ledger).
-
-    Two queries whatever the number of people. The first sums, per participant, only this
-    week's attendance with the ledger's row rules (the join starts from the week's sessions, so
-    its cost follows one week, not the whole history), together with the program's minimum;
-    each week is then judged by `judge_week`, the ledger's own rule. The second fetches the
-    enrollments found at risk. Someone with nothing offered this week is short because of the
-    clinic, never at risk, so the first query misses nobody. Only enrollments whose window
-    covers the whole current week are judged, as in the ledger.
-    """
-    now = now or timezone.now()
+def _judged_enrollments(*, site_ids: list[int], today: date) -> dict:
+    """The enrollments whose current week is judged: active, at these sites, with a minimum,
+    and a window covering the whole week, as in the ledger."""
     monday = _monday(today)
-    sunday = monday + timedelta(days=6)
-    judged = {
+    return {
         "status": EnrollmentStatus.ACTIVE, "track__site_id__in": list(site_ids),
-        "admission_date__lte": monday, "planned_end_date__gte": sunday,
+        "admission_date__lte": monday, "planned_end_date__gte": monday + timedelta(days=6),
         "track__program__min_weekly_hours__gt": 0,
     }
+
+
+def _weeks_at_risk(*, site_ids: list[int], today: date, now: datetime) -> dict[int, LedgerWeek]:
+    """Participant id -> this week, for everyone at risk this week; one query.
+
+    It sums, per participant, only this week's attendance with the ledger's row rules (the join
+    starts from the week's sessions, so its cost follows one week, not the whole history),
+    together with the program's minimum; each week is then judged by `judge_week`, the ledger's
+    own rule. Someone with nothing offered this week is short because of the clinic, never at
+    risk, so starting from attendance misses nobody.
+    """
+    monday = _monday(today)
+    sunday = monday + timedelta(days=6)
+    judged = _judged_enrollments(site_ids=site_ids, today=today)
     offered = Q(session__status=SessionStatus.SCHEDULED) & ~Q(status=AttendanceStatus.CANCELLED)
     started = Q(session__starts_at__lte=now)
     attended = offered & started & Q(status__in=AttendanceStatus.attended())
@@ -402,8 +405,26 @@ def participants_at_risk(*, site_ids: list[int], today: date,
         judge_week(week, minimum=_minimum_minutes(minimum_hours), is_active=True)
         if week.at_risk:
             weeks[row["participant_id"]] = week
+    return weeks
+
+
+def participant_ids_at_risk(*, site_ids: list[int], today: date,
+                            now: datetime | None = None) -> set[int]:
+    """The ids of the people `participants_at_risk` lists, in one query (for filters)."""
+    return set(_weeks_at_risk(site_ids=site_ids, today=today, now=now or timezone.now()))
+
+
+def participants_at_risk(*, site_ids: list[int], today: date,
+                         now: datetime | None = None) -> list[AtRisk]:
+    """Active enrollments at these sites whose current ISO week is at risk (see the ledger).
+
+    Two queries whatever the number of people: the weeks at risk (`_weeks_at_risk`), then the
+    enrollments found at risk.
+    """
+    weeks = _weeks_at_risk(site_ids=site_ids, today=today, now=now or timezone.now())
     if not weeks:
         return []
+    judged = _judged_enrollments(site_ids=site_ids, today=today)
     enrollments = (
         Enrollment.objects.filter(**judged, participant_id__in=list(weeks))
         .select_related("participant", "track__program", "track__site")

@@ -1,4 +1,4 @@
-"""The caseload list's filters: search words, site, track, status, clinician, sort."""
+"""The caseload list's filters: search words, site, track, status, clinician, at risk, sort."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +18,8 @@ class CaseloadForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False)
     clinician = StaffChoiceField(label=_("Primary clinician"), queryset=None, required=False,
                                  empty_label=_("Anyone"))
+    # Today's rule: can no longer reach the program's weekly hours (the results say so).
+    at_risk = forms.BooleanField(label=_("At risk this week"), required=False)
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
 
     def __init__(self, *args, sites, tracks, clinicians, **kwargs):
@@ -33,3 +35,5 @@ class CaseloadForm(forms.Form):
             if name in self.fields:
                 self.fields[name].widget.attrs.update({"data-autosubmit": "",
                                                        "class": "form-select"})
+        self.fields["at_risk"].widget.attrs.update({"data-autosubmit": "",
+                                                    "class": "form-check-input"})

@@ -28,8 +28,9 @@ from staff.forms.care import (
 from staff.forms.caseload import CaseloadForm
 from participants.models import EnrollmentStatus
 from programs.models import Track
-from sessions.models import Attendance
+from sessions.models import Attendance, AttendanceStatus
 from sessions.selectors import care, caseload, pages
+from sessions.selectors.ledger import participant_ids_at_risk
 from reminders import selectors as reminder_reads
 from sessions.services.attendance import (
     attendance_mark,
@@ -39,6 +40,7 @@ from sessions.services.attendance import (
 from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_lines
 from staff.roster_rows import roster_rows
+from staff.views.sheets import blank_rows
 
 SEARCH_PAGE_SIZE = 25
 FOLLOWUP_PAGE_SIZE = 25
@@ -106,6 +108,11 @@ def session_roster(request: HttpRequest, pk: int) -> HttpResponse:
                                   choices=context["choices"])
     context["expected_left"] = sum(1 for row in context["rows"]
                                    if row.attendance.status == "expected")
+    # On paper the roster is a sign-in sheet (templates/staff/sessions/_sign_in_sheet.html).
+    context["sheet_rows"] = [row.attendance for row in context["rows"]
+                             if row.attendance.status != AttendanceStatus.CANCELLED]
+    context["sheet_blank_rows"] = blank_rows(len(context["sheet_rows"]))
+    context["printed_at"] = timezone.now()
     return render(request, "staff/sessions/roster.html", context)
 
 
@@ -226,14 +233,20 @@ def participant_search(request: HttpRequest) -> HttpResponse:
         track_id=filters["track"].pk if filters.get("track") else None,
         status=filters.get("status") or "",
         clinician_id=filters["clinician"].pk if filters.get("clinician") else None,
+        # Today's at-risk rule (the ledger's), this week at my sites; the staff decorator made
+        # my site's zone current, so "today" is the clinic's.
+        only_ids=(participant_ids_at_risk(site_ids=site_ids, today=timezone.localdate())
+                  if filters.get("at_risk") else None),
         sort=filters.get("sort") or "name")
     page = Paginator(queryset, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
-    filtered = any(filters.get(name) for name in ("q", "site", "track", "status", "clinician"))
+    filtered = any(filters.get(name)
+                   for name in ("q", "site", "track", "status", "clinician", "at_risk"))
     # Only the live search swaps the results alone; a history restore needs the whole page.
     wants_results = (request.htmx and request.htmx.target == "results"
                      and not request.htmx.history_restore_request)
     template = "staff/participants/_results.html" if wants_results else "staff/participants/search.html"
     return render(request, template, {"form": form, "page_obj": page, "filtered": filtered,
+                                      "at_risk": bool(filters.get("at_risk")),
                                       "status_choices": EnrollmentStatus.choices})
 
 

@@ -32,6 +32,20 @@
         if (header) { box.setAttribute("aria-label", header); }
       }
     });
+    // A multiple select2 box (e.g. a site's staff): its typing field is named by the field's
+    // label, and its mouse-only "clear all" cross, a bare span inside the list of choices,
+    // is hidden from assistive technology (each choice keeps its own remove control).
+    document.querySelectorAll("select.admin-autocomplete[multiple]").forEach(function (select) {
+      var label = select.id ? document.querySelector("label[for='" + select.id + "']") : null;
+      var container = select.nextElementSibling;
+      if (!container) { return; }
+      container.querySelectorAll(".select2-search__field").forEach(function (field) {
+        if (label) { field.setAttribute("aria-label", label.textContent.replace(/[:*]/g, "").trim()); }
+      });
+      container.querySelectorAll(".select2-selection__rendered > :not(li)").forEach(function (extra) {
+        extra.setAttribute("aria-hidden", "true");
+      });
+    });
     // The filter icons carry an aria-label on a bare span: make them images with that name.
     document.querySelectorAll(".help-tooltip[aria-label]").forEach(function (icon) {
       icon.setAttribute("role", "img");
@@ -46,4 +60,10 @@
   if (window.django && window.django.jQuery) { window.django.jQuery(name); }
   window.addEventListener("load", name);
   document.addEventListener("formset:added", function () { window.setTimeout(name, 0); });
+  // select2 redraws a multiple box's choices on every change.
+  if (window.django && window.django.jQuery) {
+    window.django.jQuery(document).on("select2:select select2:unselect", function () {
+      window.setTimeout(name, 0);
+    });
+  }
 })();

@@ -9,6 +9,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.twofactor import PENDING_KEY_SESSION_KEY
 
+from tests.auth import sign_in
+
 from .conftest import current_code
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +175,26 @@ def test_it_offers_other_tests_a_verified_login(client, director, superuser):
 
     force_login_verified(client, superuser)
     assert client.get("/admin/").status_code == 200
+
+
+def test_it_offers_to_print_and_copy_fresh_codes_without_inline_script(client, director,
+                                                                      settings):
+    settings.CLINIC_NAME = "Riverbend Health"
+    sign_in(client, director)
+
+    page = client.post(RECOVERY, {"next": "/"}).content.decode()
+
+    assert "data-print" in page and 'data-copy-text="recovery-codes"' in page
+    assert 'id="copy-status"' in page and 'role="status"' in page
+    assert "/static/js/paper.js" in page
+    assert "<script>" not in page and "onclick" not in page
+    # On paper: the clinic's neutral name above the codes, never the product's.
+    assert '<p class="print-only print-brand">Riverbend Health</p>' in page
+
+
+def test_it_offers_neither_button_when_no_codes_are_shown(client, director):
+    sign_in(client, director)
+
+    page = client.get(RECOVERY).content.decode()
+
+    assert "data-print" not in page and "data-copy-text" not in page

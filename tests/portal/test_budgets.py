@@ -30,7 +30,7 @@ def test_it_shows_only_the_latest_past_visits_on_the_home_page(alice_client, ali
 
     history = html.split('id="history"')[1]
     assert history.count("portal-visit") == HISTORY_LIMIT
-    assert reverse("portal-my-record") in history
+    assert reverse("portal-my-record-readable") in history
 
 
 @pytest.mark.parametrize("extra_weeks", [0, 12])

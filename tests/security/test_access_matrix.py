@@ -98,6 +98,8 @@ MATRIX: dict[str, E] = {
                                  lambda w: [w.participant_a.code]),
     "followup_detail": E(f"{_S} 404 portal portal login", lambda w: [w.followup_a.pk]),
     "roster": E(f"{_S} 404 portal portal login", lambda w: [w.session_a.pk]),
+    # The day's sign-in sheets at one of my sites: every staff member has a site of their own.
+    "sign_in_sheets": E(f"{_S} 200 portal portal login"),
     "attendance_mark": E("302 302 302 404 portal portal login",
                          lambda w: [w.session_a.pk, w.attendance_a.pk], method="POST"),
     "roster_rest_present": E("302* 302* 302* 404 portal portal login", lambda w: [w.session_a.pk],
@@ -174,6 +176,7 @@ MATRIX: dict[str, E] = {
     "portal-reminders": E("home home home home 200 200 login"),
     "portal-calendar": E("home home home home 200 200 login"),
     "portal-my-record": E("home home home home 200 200 login"),
+    "portal-my-record-readable": E("home home home home 200 200 login"),
     "portal-excuse": E("home home home home 200 404 login", lambda w: [w.session_a.pk]),
     # Links that carry their own secret answer whoever holds them.
     "portal-feed": E("200 200 200 200 200 200 200", lambda w: [w.feed_token]),

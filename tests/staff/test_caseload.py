@@ -92,3 +92,96 @@ def test_it_keeps_a_fixed_query_budget(client, site, track, size,
     sign_in(client, front_desk)
     with django_assert_max_num_queries(11):
         client.get(reverse("participant_search"), {"status": "active", "sort": "admitted"})
+
+
+# --- At risk this week: Today's rule (the ledger's), as a filter --------------------------
+
+@pytest.fixture
+def week_at_risk(site, clinician):
+    """This week (Mon Jan 5, 2026, frozen at 8 pm): three 3-hour groups for a 9-hour program.
+    Fay missed Monday, so she can reach 6 hours at most: at risk. Gus came: on track."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from tests.staff.conftest import MONDAY
+
+    track = factories.TrackFactory(site=site, mode="rolling", end_date=None,
+                                   start_date=MONDAY - dt.timedelta(weeks=2),
+                                   program__min_weekly_hours=Decimal(9), name="Evenings")
+    people = {}
+    for first, last, monday_status in (("Fay", "Ferreira", "absent"), ("Gus", "Gray", "present")):
+        person = factories.ParticipantFactory(home_site=site, first_name=first, last_name=last,
+                                              primary_clinician=clinician)
+        enrollment = factories.EnrollmentFactory(participant=person, track=track,
+                                                 status="active", admission_date=MONDAY)
+        people[last] = enrollment
+    for offset in (0, 2, 3):
+        starts = dt.datetime.combine(MONDAY + dt.timedelta(days=offset), dt.time(10, 0),
+                                     tzinfo=site.zone)
+        session = factories.TherapySessionFactory(track=track, starts_at=starts,
+                                                  ends_at=starts + dt.timedelta(hours=3))
+        for last, enrollment in people.items():
+            status = ("absent" if last == "Ferreira" else "present") if offset == 0 else "expected"
+            factories.AttendanceFactory(session=session, participant=enrollment.participant,
+                                        enrollment=enrollment, status=status)
+    return track
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_it_filters_the_caseload_to_those_at_risk_as_today_does(as_clinician, clinician,
+                                                               week_at_risk):
+    from sessions.selectors.ledger import participants_at_risk
+    from tests.staff.conftest import MONDAY
+
+    response = as_clinician.get(reverse("participant_search"), {"at_risk": "on"})
+
+    assert _names(response) == ["Ferreira"]
+    today = [a.participant.last_name for a in participants_at_risk(
+        site_ids=[week_at_risk.site_id], today=MONDAY)]
+    assert _names(response) == today  # one rule, one answer
+    html = response.content.decode()
+    assert "At risk</span>" in html and "can no longer reach the program" in html
+    assert 'name="at_risk" data-autosubmit="" class="form-check-input" id="id_at_risk" checked' in html
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_it_combines_at_risk_with_the_other_filters(as_clinician, clinician, week_at_risk):
+    url = reverse("participant_search")
+
+    assert _names(as_clinician.get(url, {"at_risk": "on", "status": "active",
+                                         "clinician": clinician.pk, "q": "fer"})) == ["Ferreira"]
+    assert _names(as_clinician.get(url, {"at_risk": "on", "q": "gray"})) == []
+    assert _names(as_clinician.get(url, {"at_risk": "on", "status": "waitlisted"})) == []
+    assert _names(as_clinician.get(url, {"q": "gray"})) == ["Gray"]
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_it_says_so_when_nobody_is_at_risk(as_clinician, site):
+    html = as_clinician.get(reverse("participant_search"), {"at_risk": "on"}).content.decode()
+    assert "Nobody here is at risk of missing this week" in html and "Clear the filters" in html
+
+
+@pytest.mark.usefixtures("frozen_now")
+@pytest.mark.parametrize("size", [2, 40])
+def test_it_keeps_a_fixed_query_budget_when_filtering_at_risk(client, site, clinician, size,
+                                                              week_at_risk,
+                                                              django_assert_max_num_queries):
+    from tests.auth import sign_in
+
+    for _ in range(size):
+        person = factories.ParticipantFactory(home_site=site, primary_clinician=clinician)
+        factories.EnrollmentFactory(participant=person, track=week_at_risk)
+    sign_in(client, clinician)
+    # the unfiltered page's 11, and the ledger's one query for this week's people at risk
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("participant_search"),
+                              {"at_risk": "on", "status": "active", "sort": "admitted"})
+    assert _names(response) == ["Ferreira"]
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_today_links_its_at_risk_box_to_the_filtered_caseload(as_clinician, week_at_risk):
+    html = as_clinician.get(reverse("home")).content.decode()
+    box = html.split('id="at-risk-heading"')[1].split("</section>")[0]
+    assert "Ferreira" in box
+    assert f'href="{reverse("participant_search")}?at_risk=on"' in box
