@@ -46,6 +46,7 @@ class GridDay:
     day: date | None
     weekday: int
     items: list[GridItem] = field(default_factory=list)
+    label: str = ""  # a timetable's weekday ("Monday"), where days carry no date
     is_today: bool = False
     is_focus: bool = False
 

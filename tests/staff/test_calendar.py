@@ -150,5 +150,5 @@ def test_it_keeps_its_query_budget_across_two_sites(site, other_site, track, per
                 make_group_session(where, size=2, day=MONDAY + dt.timedelta(days=offset),
                                    hour=8 + hour)
     client = login(both)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(10):
         assert client.get(reverse("calendar")).status_code == 200
