@@ -99,6 +99,7 @@ def test_the_calendar_shows_every_site_on_a_time_grid(chromium, live_server, sit
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         _shoot(page, f"timegrid-calendar-{width}.png")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
 
     # Unticking a site applies at once: no button to press, the page is not reloaded.
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -162,6 +163,7 @@ def test_a_director_adds_moves_and_removes_a_slot(tablet, live_server, site, dir
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         _shoot(page, f"timegrid-slot-error-{width}.png")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert WeeklySlot.objects.filter(track=track).count() == 1
     page.fill("input[name=end_time]", "19:30")
     page.get_by_role("button", name="Add the slot").click()
@@ -173,6 +175,7 @@ def test_a_director_adds_moves_and_removes_a_slot(tablet, live_server, site, dir
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         _shoot(page, f"timegrid-timetable-{width}.png")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
 
     # Move: to Thursday at 5 pm; onto Monday's check-in first, which is refused.
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -200,6 +203,7 @@ def test_a_director_adds_moves_and_removes_a_slot(tablet, live_server, site, dir
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         _shoot(page, f"timegrid-slot-remove-{width}.png")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.get_by_role("button", name="Remove the slot").click()
     page.get_by_text("Thursday 5:00 PM, " + long_name + " removed").wait_for()
     assert not WeeklySlot.objects.filter(pk=slot.pk).exists()
@@ -211,6 +215,7 @@ def test_a_director_adds_moves_and_removes_a_slot(tablet, live_server, site, dir
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         _shoot(page, f"timegrid-preview-{width}.png")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert page.js_errors == []
 
 
