@@ -1,6 +1,6 @@
 """What the clinic offers and when: sites, rooms, programs, session types, tracks, timetables."""
 import zoneinfo
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from iop_clinic.formatting import clock
 
 phone_validator = RegexValidator(
     r"^\+[1-9]\d{6,14}$", _("Enter the number in international format, e.g. +15555550123."),
@@ -353,6 +355,32 @@ class WeeklySlot(models.Model):
         if self.room_id and self.track_id and self.room.site_id != self.track.site_id:
             raise ValidationError({"room": ValidationError(
                 _("The room must be at the track's site."), code="room_other_site")})
+        self._overlap_check()
+
+    def _minutes(self) -> tuple[int, int]:
+        start = self.start_time.hour * 60 + self.start_time.minute
+        return start, start + (self.duration_minutes or 0)
+
+    def _overlap_check(self) -> None:
+        """A track's people attend all of its lines, so two lines of one day can't overlap."""
+        if not (self.track_id and self.start_time is not None and self.weekday is not None):
+            return
+        start, end = self._minutes()
+        others = (WeeklySlot.objects.filter(track_id=self.track_id, weekday=self.weekday)
+                  .exclude(pk=self.pk).select_related("session_type").order_by("start_time"))
+        for other in others:
+            other_start, other_end = other._minutes()
+            if start < other_end and other_start < max(end, start + 1):
+                raise ValidationError({"start_time": ValidationError(
+                    _("This overlaps %(other)s on %(day)s, %(start)s to %(end)s; the track's "
+                      "people can't be in two sessions at once. Choose another time."),
+                    code="slot_overlap", params={
+                        "other": other.title or other.session_type.name,
+                        "day": other.get_weekday_display(),
+                        "start": clock(other.start_time),
+                        "end": clock((datetime.combine(date.min, other.start_time)
+                                      + timedelta(minutes=other.duration_minutes)).time()),
+                    })})
 
 
 class Closure(models.Model):

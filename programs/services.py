@@ -33,9 +33,9 @@ def track_save(
     """Create or update a track together with its weekly timetable, all or nothing.
 
     Existing timetable lines with generated sessions are refused here: moving or removing one
-    must move or remove its future sessions too, which `sessions.services.timetable`
-    (`track_timetable_save`, through `weekly_slot_update` / `weekly_slot_delete`) does; the staff
-    track page saves through that.
+    must move or remove its future sessions too, which `weekly_slot_update` /
+    `weekly_slot_delete` in `sessions.services.schedule` do; the staff schedule builder adds a
+    line through this function and moves or removes one through those.
     """
     slots, deleted_slots = list(slots), list(deleted_slots)
     if track.pk and (changed := [s for s in slots if s.pk] + deleted_slots):

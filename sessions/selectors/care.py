@@ -6,13 +6,16 @@ whatever the number of people.
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from participants.models import ContinuingCarePlan, Enrollment, EnrollmentStatus, Participant
 from participants.selectors import Seats, track_seats
 from programs.models import Closure, Track, WeeklySlot
 
-from ..models import ExcusedAbsenceRequest, ExcuseStatus, SessionStatus, TherapySession
+from ..models import (
+    Attendance, AttendanceStatus, ExcusedAbsenceRequest, ExcuseStatus, SessionStatus,
+    TherapySession,
+)
 from .ledger import HoursLedger, hours_ledger
 
 
@@ -50,6 +53,16 @@ def track_slots(*, track: Track) -> list[WeeklySlot]:
     """The track's timetable in week order; the schedule services plan from this same list."""
     return list(track.weekly_slots.select_related("session_type", "room", "facilitator")
                 .order_by("weekday", "start_time", "pk"))
+
+
+def slot_sessions_ahead(*, slot: WeeklySlot, now) -> dict:
+    """A timetable line's sessions still to come: how many, and how many someone is marked at
+    already (those keep their time and place when the line moves or goes)."""
+    marked = Attendance.objects.filter(session_id=OuterRef("pk"),
+                                       status__in=AttendanceStatus.marked())
+    return TherapySession.objects.filter(
+        weekly_slot=slot, status=SessionStatus.SCHEDULED, starts_at__gt=now,
+    ).aggregate(total=Count("pk"), marked=Count("pk", filter=Q(Exists(marked))))
 
 
 def track_session_counts(*, track: Track, today: date) -> dict:

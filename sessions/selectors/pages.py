@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.roles import Role
 from participants.models import ContactConsent, Enrollment, Participant
-from programs.models import Room, Site, Track
+from programs.models import Room, Track
 
 from ..models import (
     Attendance,
@@ -127,12 +128,12 @@ class WeekDay:
     sessions: list[TherapySession] = field(default_factory=list)
 
 
-def week_calendar(*, site: Site, week_start: date, room_id: int | None = None,
+def week_calendar(*, site_ids: list[int], week_start: date, room_id: int | None = None,
                   facilitator_id: int | None = None, track_id: int | None = None) -> list[WeekDay]:
-    """Seven days from `week_start` at one site, sessions in time order, filters applied."""
+    """Seven days from `week_start` at these sites, sessions in time order, filters applied."""
     days = [WeekDay(day=week_start + timedelta(days=offset)) for offset in range(7)]
     queryset = (TherapySession.objects
-                .filter(site=site, local_date__gte=week_start,
+                .filter(site_id__in=site_ids, local_date__gte=week_start,
                         local_date__lte=week_start + timedelta(days=6))
                 .select_related(*SESSION_RELATED).order_by("starts_at", "pk"))
     if room_id:
@@ -147,12 +148,15 @@ def week_calendar(*, site: Site, week_start: date, room_id: int | None = None,
     return days
 
 
-def calendar_filter_choices(*, site: Site) -> dict:
+def calendar_filter_choices(*, site_ids: list[int]) -> dict:
+    """The rooms, tracks and active staff of these sites, for the calendar's filters."""
     return {
-        "rooms": list(Room.objects.filter(site=site).order_by("name")),
-        "tracks": list(Track.objects.filter(site=site).select_related("program")
+        "rooms": list(Room.objects.filter(site_id__in=site_ids).select_related("site")
+                      .order_by("site__name", "name")),
+        "tracks": list(Track.objects.filter(site_id__in=site_ids).select_related("program")
                        .order_by("program__name", "name")),
-        "facilitators": list(site.staff.filter(is_active=True).order_by("last_name", "first_name")),
+        "facilitators": list(get_user_model().objects.filter(sites__in=site_ids, is_active=True)
+                             .distinct().order_by("last_name", "first_name", "pk")),
     }
 
 

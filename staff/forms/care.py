@@ -29,9 +29,13 @@ class DayForm(forms.Form):
 
 
 class CalendarFilterForm(forms.Form):
-    site = forms.TypedChoiceField(label=_("Site"), coerce=int, required=False)
-    week = forms.DateField(label=_("Week of"), required=False, validators=[validate_plausible_date],
-                           widget=forms.DateInput(attrs={"type": "date"}))
+    """The week calendar's filters; each applies as soon as it changes (htmx, see the page)."""
+
+    site = forms.TypedMultipleChoiceField(label=_("Sites"), coerce=int, required=False,
+                                          widget=forms.CheckboxSelectMultiple)
+    week = forms.DateField(label=_("Go to date"), required=False,
+                           validators=[validate_plausible_date],
+                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     room = forms.TypedChoiceField(label=_("Room"), coerce=int, required=False, empty_value=None)
     facilitator = forms.TypedChoiceField(label=_("Facilitator"), coerce=int, required=False,
                                          empty_value=None)
@@ -39,12 +43,17 @@ class CalendarFilterForm(forms.Form):
 
     def __init__(self, *args, sites, rooms, facilitators, tracks, **kwargs):
         super().__init__(*args, **kwargs)
+        several = len(sites) > 1
         self.fields["site"].choices = [(s.pk, s.name) for s in sites]
         any_choice = [("", _("Any"))]
-        self.fields["room"].choices = any_choice + [(r.pk, r.name) for r in rooms]
+        self.fields["room"].choices = any_choice + [
+            (r.pk, f"{r.site.name} · {r.name}" if several else r.name) for r in rooms]
         self.fields["facilitator"].choices = any_choice + [
             (u.pk, u.get_full_name() or u.username) for u in facilitators]
         self.fields["track"].choices = any_choice + [(t.pk, str(t)) for t in tracks]
+        # These apply as soon as they change (static/js/app.js submits the form through htmx).
+        for name in ("site", "room", "facilitator", "track"):
+            self.fields[name].widget.attrs["data-autosubmit"] = ""
 
 
 class AttendanceMarkForm(forms.Form):

@@ -1,12 +1,17 @@
 """Forms for programs, tracks and a track's weekly timetable."""
+from datetime import datetime, timedelta
+
 from django import forms
 from django.contrib.auth import get_user_model
-from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
+from iop_clinic.formatting import clock
+from iop_clinic.forms import add_service_errors
 
-from programs.models import Program, Room, SessionKind, SessionType, Site, Track, WeeklySlot
+from programs.models import (
+    Program, Room, SessionKind, SessionType, Site, Track, WeeklySlot, Weekday,
+)
 from programs.selectors import programs_at
 
 
@@ -69,49 +74,74 @@ class TrackForm(forms.ModelForm):
                                                           [Role.CLINICIAN, Role.DIRECTOR])
 
 
-class WeeklySlotForm(forms.ModelForm):
-    class Meta:
-        model = WeeklySlot
-        fields = ["weekday", "start_time", "duration_minutes", "session_type", "title",
-                  "facilitator", "room"]
-        widgets = {"start_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
-        field_classes = {"facilitator": StaffChoiceField}
+class RoomChoiceField(forms.ModelChoiceField):
+    """Rooms of one site, by name (a room's own label names its site, one query a room)."""
+
+    def label_from_instance(self, obj):
+        return obj.name
 
 
-class BaseSlotFormSet(BaseInlineFormSet):
-    def __init__(self, *args, site_ids, **kwargs):
-        self.site_ids = site_ids
+class SlotForm(forms.Form):
+    """One line of a track's timetable: its day, start and end, what it is, who and where.
+
+    The rules (no overlap with the track's other lines, rooms at the track's site, group and
+    workshop types only) are the model's and the schedule services'; this form only reads what
+    people type, and turns the end into the duration the timetable stores.
+    """
+
+    weekday = forms.TypedChoiceField(label=_("Day"), coerce=int, choices=Weekday.choices)
+    start_time = forms.TimeField(label=_("Starts at"),
+                                 widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    end_time = forms.TimeField(label=_("Ends at"),
+                               widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    session_type = forms.ModelChoiceField(label=_("Session type"), queryset=SessionType.objects.none())
+    title = forms.CharField(label=_("Title / topic"), max_length=120, required=False,
+                            help_text=_("Shown to staff; leave empty to use the session type's name."))
+    facilitator = StaffChoiceField(label=_("Facilitator"), queryset=None, required=False)
+    room = RoomChoiceField(label=_("Room"), queryset=Room.objects.none(), required=False)
+
+    def __init__(self, *args, track: Track, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["session_type"].queryset = SessionType.objects.filter(
+            kind__in=SessionKind.track_kinds()).order_by("name")
+        self.fields["facilitator"].queryset = staff_at([track.site_id])
+        self.fields["room"].queryset = Room.objects.filter(site_id=track.site_id).order_by("name")
 
-    def add_fields(self, form, index):
-        super().add_fields(form, index)
-        # The same three menus on every line: query them once for the whole timetable.
-        if not hasattr(self, "_shared_choices"):
-            querysets = {
-                "session_type": SessionType.objects.filter(
-                    kind__in=SessionKind.track_kinds()).order_by("name"),
-                "room": Room.objects.filter(site_id__in=self.site_ids).select_related("site"),
-                "facilitator": staff_at(self.site_ids),
-            }
-            self._shared_choices = {}
-            for name, queryset in querysets.items():
-                field = form.fields[name]
-                field.queryset = queryset
-                self._shared_choices[name] = (queryset, list(field.choices))
-        for name, (queryset, choices) in self._shared_choices.items():
-            form.fields[name].queryset = queryset
-            form.fields[name].choices = choices
+    @staticmethod
+    def initial_for(slot: WeeklySlot) -> dict:
+        ends = (datetime.combine(datetime.min, slot.start_time)
+                + timedelta(minutes=slot.duration_minutes)).time()
+        return {"weekday": slot.weekday, "start_time": slot.start_time, "end_time": ends,
+                "session_type": slot.session_type_id, "title": slot.title,
+                "facilitator": slot.facilitator_id, "room": slot.room_id}
 
-    def check_rooms_at(self, site: Site | None) -> None:
-        """The track's site is chosen in the same page, so compare rooms against it here."""
-        if site is None:
-            return
-        for form in self.forms:
-            room = getattr(form, "cleaned_data", {}).get("room")
-            if room and room.site_id != site.pk and not form.cleaned_data.get("DELETE"):
-                form.add_error("room", _("The room must be at the track's site."))
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start_time"), data.get("end_time")
+        if start is not None and end is not None:
+            minutes = (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
+            if minutes <= 0:
+                self.add_error("end_time", forms.ValidationError(
+                    _("The end must be after the start (%(start)s)."), code="end_before_start",
+                    params={"start": clock(start)}))
+            else:
+                data["duration_minutes"] = minutes
+        return data
 
+    def slot_fields(self) -> dict:
+        """The WeeklySlot fields the form sets, as `weekly_slot_update` takes them."""
+        data = self.cleaned_data
+        return {"weekday": data["weekday"], "start_time": data["start_time"],
+                "duration_minutes": data["duration_minutes"],
+                "session_type": data["session_type"], "title": data["title"],
+                "facilitator": data["facilitator"], "room": data["room"]}
 
-SlotFormSet = inlineformset_factory(
-    Track, WeeklySlot, form=WeeklySlotForm, formset=BaseSlotFormSet, extra=2, can_delete=True,
-)
+    def show_service_errors(self, error) -> None:
+        """A service's refusal under the field it is about; the duration is typed as an end."""
+        if hasattr(error, "error_dict") and "duration_minutes" in error.error_dict:
+            # The model's limits on the stored duration, said in the terms of the page.
+            error.error_dict.pop("duration_minutes")
+            error.error_dict.setdefault("end_time", []).append(forms.ValidationError(
+                _("A slot lasts from 5 minutes to 12 hours: choose another end."),
+                code="slot_duration"))
+        add_service_errors(self, error)

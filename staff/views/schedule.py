@@ -1,11 +1,12 @@
-"""Track pages that touch the schedule: a track's people and timetable, editing the timetable,
-generating sessions (preview first, create on confirmation) and site closures."""
+"""Track pages that touch the schedule: a track's people and timetable, the schedule builder (a
+small page to add, move or remove each line), generating sessions (preview first, create on
+confirmation) and site closures."""
 from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -14,17 +15,21 @@ from django.utils.formats import date_format
 from accounts.access import can_enroll, can_manage_programs
 
 from staff.access import director_required, get_track_or_404, site_ids_for, sites_for, staff_required
+from iop_clinic.formatting import clock
 from iop_clinic.forms import add_service_errors
-from staff.forms.programs import SlotFormSet, TrackForm
-from programs.models import Track
+from staff.forms.programs import SlotForm, TrackForm
+from programs.models import Track, WeeklySlot
+from programs.services import track_save
 
 from staff.forms.care import ClosureForm, ScheduleUntilForm
 from sessions.models import SessionStatus, TherapySession
 from sessions.selectors import care
 from sessions.selectors.ledger import timetable_hours
-from sessions.services.schedule import closure_add, schedule_generate, schedule_preview
+from sessions.services.schedule import (
+    closure_add, schedule_generate, schedule_preview, weekly_slot_delete, weekly_slot_update,
+)
 from reminders.selectors import notices_noted_people
-from sessions.services.timetable import track_timetable_save
+from staff.timetable_rows import preview_grid, timetable_grid
 
 
 
@@ -45,41 +50,136 @@ def track_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @director_required
 @require_http_methods(["GET", "POST"])
 def track_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """A track's own fields; its weekly timetable has a page of its own (`track_timetable`)."""
     site_ids = site_ids_for(request.user)
     track = get_track_or_404(request.user, pk) if pk else Track()
     initial = {}
     if not pk and request.GET.get("program", "").isdigit():
         initial["program"] = request.GET["program"]
     form = TrackForm(request.POST or None, instance=track, site_ids=site_ids, initial=initial)
-    formset = SlotFormSet(request.POST or None, instance=track, site_ids=site_ids,
-                          prefix="slots")
-    if request.method == "POST":
-        form_ok = form.is_valid()
-        formset_ok = formset.is_valid()
-        if form_ok:
-            formset.check_rooms_at(form.cleaned_data.get("site"))
-            formset_ok = formset_ok and not any(f.errors for f in formset.forms)
-        if form_ok and formset_ok:
-            try:
-                slots = formset.save(commit=False)
-                result = track_timetable_save(track=form.save(commit=False), slots=slots,
-                                              deleted_slots=formset.deleted_objects)
-            except ValidationError as error:
-                add_service_errors(form, error)
-            else:
-                note = _("Track saved.")
-                moved = result.sessions_changed + result.sessions_removed
-                if moved or result.sessions_created or result.sessions_kept:
-                    note += " " + _(
-                        "Future sessions nobody is marked at followed the timetable: "
-                        "%(changed)s changed, %(removed)s removed, %(created)s added; "
-                        "%(kept)s kept as they were because attendance is already marked.") % {
-                        "changed": result.sessions_changed, "removed": result.sessions_removed,
-                        "created": result.sessions_created, "kept": result.sessions_kept}
-                messages.success(request, note)
-                return redirect("track_detail", pk=result.track.pk)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = track_save(track=form.save(commit=False))
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if pk:
+                messages.success(request, _("Track saved."))
+                return redirect("track_detail", pk=saved.pk)
+            messages.success(request, _("Track saved. Now add its weekly slots."))
+            return redirect("track_timetable", pk=saved.pk)
     return render(request, "staff/programs/track_form.html", {
-        "form": form, "formset": formset, "track": track if pk else None,
+        "form": form, "track": track if pk else None,
+    })
+
+
+# --- The schedule builder: a track's weekly timetable, a small page per action ---------------
+
+def _slot_or_404(request: HttpRequest, pk: int, slot_pk: int) -> tuple[Track, WeeklySlot]:
+    track = get_track_or_404(request.user, pk)
+    slot = get_object_or_404(
+        WeeklySlot.objects.select_related("session_type", "room", "facilitator"),
+        pk=slot_pk, track=track)
+    slot.track = track
+    return track, slot
+
+
+def _slot_name(slot: WeeklySlot) -> str:
+    """"Monday 6:00 PM, Process group": how the builder's messages name a line."""
+    return f"{slot.get_weekday_display()} {clock(slot.start_time)}, " + (
+        slot.title or slot.session_type.name)
+
+
+def _moved_note(result) -> str:
+    moved = result.updated + result.removed
+    if not (moved or result.created or result.kept):
+        return ""
+    return " " + _(
+        "Future sessions nobody is marked at followed it: %(changed)s changed, %(removed)s "
+        "removed, %(created)s added; %(kept)s kept as they were because attendance is already "
+        "marked.") % {"changed": result.updated, "removed": result.removed,
+                      "created": result.created, "kept": result.kept}
+
+
+@director_required
+def track_timetable(request: HttpRequest, pk: int) -> HttpResponse:
+    """The week as a timetable: every line by day and time, each opening its own small page."""
+    track = get_track_or_404(request.user, pk)
+    slots = care.track_slots(track=track)
+    return render(request, "staff/programs/timetable.html", {
+        "track": track, "slots": slots, "grid": timetable_grid(slots=slots, track_pk=track.pk),
+        "hours": timetable_hours(track=track, slots=slots),
+    })
+
+
+@director_required
+@require_http_methods(["GET", "POST"])
+def slot_add(request: HttpRequest, pk: int) -> HttpResponse:
+    track = get_track_or_404(request.user, pk)
+    weekday = request.GET.get("weekday", "")
+    initial = {"weekday": int(weekday)} if weekday.isdigit() and int(weekday) < 7 else {}
+    form = SlotForm(request.POST if request.method == "POST" else None, track=track,
+                    initial=initial)
+    if request.method == "POST" and form.is_valid():
+        slot = WeeklySlot(track=track, **form.slot_fields())
+        try:
+            track_save(track=track, slots=[slot])
+        except ValidationError as error:
+            form.show_service_errors(error)
+        else:
+            note = _("%(slot)s added.") % {"slot": _slot_name(slot)}
+            if track.scheduled_until:
+                note += " " + _("Generate the schedule again to create its sessions.")
+            messages.success(request, note)
+            return redirect("track_timetable", pk=track.pk)
+    return render(request, "staff/programs/slot_form.html", {
+        "track": track, "form": form, "slot": None,
+    })
+
+
+@director_required
+@require_http_methods(["GET", "POST"])
+def slot_change(request: HttpRequest, pk: int, slot_pk: int) -> HttpResponse:
+    """Move a line to another day or time, or change what, who and where."""
+    track, slot = _slot_or_404(request, pk, slot_pk)
+    form = SlotForm(request.POST if request.method == "POST" else None, track=track,
+                    initial=SlotForm.initial_for(slot))
+    if request.method == "POST" and form.is_valid():
+        fields = form.slot_fields()
+        changes = {name: value for name, value in fields.items()
+                   if getattr(slot, name) != value}
+        try:
+            result = weekly_slot_update(slot=slot, **changes) if changes else None
+        except ValidationError as error:
+            form.show_service_errors(error)
+        else:
+            note = _("%(slot)s saved.") % {"slot": _slot_name(result.slot if result else slot)}
+            messages.success(request, note + (_moved_note(result) if result else ""))
+            return redirect("track_timetable", pk=track.pk)
+    return render(request, "staff/programs/slot_form.html", {
+        "track": track, "form": form, "slot": slot,
+        "ahead": care.slot_sessions_ahead(slot=slot, now=timezone.now()),
+    })
+
+
+@director_required
+@require_http_methods(["GET", "POST"])
+def slot_remove(request: HttpRequest, pk: int, slot_pk: int) -> HttpResponse:
+    """Ask first; removing takes the line's future sessions nobody is marked at with it."""
+    track, slot = _slot_or_404(request, pk, slot_pk)
+    if request.method == "POST":
+        try:
+            removed = weekly_slot_delete(slot=slot)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _(
+                "%(slot)s removed, with %(count)s future session(s) nobody was marked at.") % {
+                "slot": _slot_name(slot), "count": removed})
+        return redirect("track_timetable", pk=track.pk)
+    return render(request, "staff/programs/slot_remove.html", {
+        "track": track, "slot": slot,
+        "ahead": care.slot_sessions_ahead(slot=slot, now=timezone.now()),
     })
 
 
@@ -125,9 +225,11 @@ def schedule_generate_view(request: HttpRequest, pk: int) -> HttpResponse:
             error = error or exc
     if error is not None:
         add_service_errors(form, error)
+    grid, grid_week = preview_grid(plan=plan) if plan else (None, None)
     return render(request, "staff/programs/schedule_preview.html", {
         "track": track, "form": form, "plan": plan,
         "weeks": _preview_weeks(plan) if plan else [],
+        "grid": grid, "grid_week": grid_week,
     })
 
 

@@ -1,6 +1,6 @@
 """Staff pages about who comes when: week calendar, session roster, follow-ups, participant
 search and chart."""
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -38,7 +38,7 @@ from sessions.services.attendance import (
     session_markable_error,
 )
 from sessions.services.followups import followup_resolve
-from staff.calendar_rows import calendar_lines
+from staff.calendar_rows import calendar_grid
 from staff.roster_rows import roster_rows
 from staff.views.sheets import blank_rows
 
@@ -49,37 +49,61 @@ FOLLOWUP_PAGE_SIZE = 25
 
 # --- Week calendar -------------------------------------------------------------------------
 
+def _own_site_ids(user, sites) -> list[int]:
+    """The sites the calendar opens on: those the user is assigned to (an administrator may see
+    every site but works at a few), or all they see when they are assigned to none."""
+    if not user.is_superuser:
+        return [site.pk for site in sites]
+    assigned = set(user.sites.values_list("pk", flat=True))
+    return [site.pk for site in sites if site.pk in assigned] or [site.pk for site in sites]
+
+
+def _calendar_links(query, focus: date, week_start: date) -> dict:
+    """Query strings for the week and day links, each keeping the filters in force."""
+    query = query.copy()
+
+    def at(day: date) -> str:
+        query["week"] = day.isoformat()
+        return query.urlencode()
+
+    return {
+        "previous": at(focus - timedelta(days=7)), "next": at(focus + timedelta(days=7)),
+        "previous_day": at(focus - timedelta(days=1)), "next_day": at(focus + timedelta(days=1)),
+        "days": [(week_start + timedelta(days=n), at(week_start + timedelta(days=n)))
+                 for n in range(7)],
+    }
+
+
 @staff_required
 def week_calendar(request: HttpRequest) -> HttpResponse:
+    """A week of sessions at the user's sites on a time grid; one day at a time on a tablet."""
     sites = list(sites_for(request.user).order_by("name"))
     if not sites:
         return render(request, "staff/sessions/calendar.html", {"no_sites": True})
-    chosen = next((site for site in sites if str(site.pk) == request.GET.get("site")), sites[0])
-    choices = pages.calendar_filter_choices(site=chosen)
-    today = timezone.now().astimezone(chosen.zone).date()
-    form = CalendarFilterForm(request.GET or None, sites=sites, **choices,
-                              initial={"site": chosen.pk, "week": today})
-    filters = {}
-    week_of = today
-    if form.is_bound and form.is_valid():
-        week_of = form.cleaned_data["week"] or today
-        filters = {
-            "room_id": form.cleaned_data["room"],
-            "facilitator_id": form.cleaned_data["facilitator"],
-            "track_id": form.cleaned_data["track"],
-        }
-    week_start = week_of - timedelta(days=week_of.weekday())
-    days = pages.week_calendar(site=chosen, week_start=week_start, **filters)
-    query = request.GET.copy()
-    links = {}
-    for name, delta in (("previous", -7), ("next", 7)):
-        query["week"] = (week_start + timedelta(days=delta)).isoformat()
-        links[name] = query.urlencode()
-    for day in days:
-        day.lines = calendar_lines(sessions=day.sessions, zone=chosen.zone)
+    own = _own_site_ids(request.user, sites)
+    today = timezone.localdate()  # in the user's zone: staff_required set it
+    data = request.GET.copy()
+    if not data.getlist("site"):
+        data.setlist("site", [str(pk) for pk in own])
+    form = CalendarFilterForm(data, sites=sites,
+                              **pages.calendar_filter_choices(site_ids=[s.pk for s in sites]))
+    chosen, focus, filters = own, today, {}
+    if form.is_valid():
+        chosen = form.cleaned_data["site"] or own
+        focus = form.cleaned_data["week"] or today
+        filters = {name: form.cleaned_data[name] for name in ("room", "facilitator", "track")}
+    week_start = focus - timedelta(days=focus.weekday())
+    days = pages.week_calendar(site_ids=chosen, week_start=week_start,
+                               room_id=filters.get("room"),
+                               facilitator_id=filters.get("facilitator"),
+                               track_id=filters.get("track"))
+    grid = calendar_grid(days=days, today=today, focus=focus, show_site=len(chosen) > 1)
     return render(request, "staff/sessions/calendar.html", {
-        "form": form, "site": chosen, "days": days, "week_start": week_start,
-        "week_end": week_start + timedelta(days=6), "today": today, "links": links,
+        "form": form, "grid": grid, "week_start": week_start,
+        "week_end": week_start + timedelta(days=6), "today": today, "focus": focus,
+        "links": _calendar_links(request.GET, focus, week_start),
+        "several_sites": len(sites) > 1,
+        "chosen_sites": [s for s in sites if s.pk in chosen],
     })
 
 

@@ -39,6 +39,14 @@
     if (message) { announce(message.textContent.trim()); }
   });
 
+  // A region swapped in by htmx may say what it now shows (data-announce): the week calendar's
+  // filters apply at once, and this tells screen-reader users what changed.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var region = event.target;
+    var summary = region && region.querySelector ? region.querySelector("[data-announce]") : null;
+    if (summary) { announce(summary.textContent.trim()); }
+  });
+
   // Elements marked data-autosubmit submit their form when changed (filters).
   document.addEventListener("change", function (event) {
     var el = event.target;

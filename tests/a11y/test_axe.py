@@ -20,7 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from tests import factories
 from tests.auth import sign_in
 from tests.conftest import _service_missing
-from tests.security.test_access_matrix import build_world
+from tests.security.test_access_matrix import build_world, slot_a
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -145,6 +145,10 @@ def staff_urls(w, persona: str) -> dict[str, str]:
             "track-new": reverse("track_create"),
             "track-edit": reverse("track_edit", args=[w.track_a.pk]),
             "schedule": reverse("schedule_generate", args=[w.track_a.pk]),
+            "timetable": reverse("track_timetable", args=[w.track_a.pk]),
+            "slot-add": reverse("slot_add", args=[w.track_a.pk]),
+            "slot-change": reverse("slot_change", args=[w.track_a.pk, slot_a(w)]),
+            "slot-remove": reverse("slot_remove", args=[w.track_a.pk, slot_a(w)]),
             "closures": reverse("closure_list"),
             "recovery-codes": reverse("two_factor_recovery_codes"),
         }

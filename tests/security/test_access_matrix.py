@@ -112,6 +112,11 @@ MATRIX: dict[str, E] = {
     # The track page shows seats and the waitlist, where front desk admits people.
     "track_detail": E(f"{_S} 404 portal portal login", lambda w: [w.track_a.pk]),
     "schedule_generate": E("200 403 403 403 portal portal login", lambda w: [w.track_a.pk]),
+    # The schedule builder: a track's weekly timetable and a small page per slot.
+    "track_timetable": E("200 403 403 403 portal portal login", lambda w: [w.track_a.pk]),
+    "slot_add": E("200 403 403 403 portal portal login", lambda w: [w.track_a.pk]),
+    "slot_change": E("200 403 403 403 portal portal login", lambda w: [w.track_a.pk, slot_a(w)]),
+    "slot_remove": E("200 403 403 403 portal portal login", lambda w: [w.track_a.pk, slot_a(w)]),
     "closure_list": E("200 403 403 403 portal portal login"),
     # Intake, enrollment and the participant's record: front desk and directors.
     "participant_intake": E("200 403 200 403 portal portal login"),
@@ -205,6 +210,13 @@ PROGRAM_MATRIX: dict[str, E] = {
     "track_edit": E("404 404", lambda w: [w.track_a.pk]),
     "track_detail": E("404 404", lambda w: [w.track_a.pk]),
     "schedule_generate": E("404 404", lambda w: [w.track_a.pk]),
+    "track_timetable": E("404 404", lambda w: [w.track_a.pk]),
+    "slot_add": E("404 404", lambda w: [w.track_a.pk]),
+    "slot_add POST": E("404 404", lambda w: [w.track_a.pk], method="POST"),
+    "slot_change": E("404 404", lambda w: [w.track_a.pk, slot_a(w)]),
+    "slot_change POST": E("404 404", lambda w: [w.track_a.pk, slot_a(w)], method="POST"),
+    "slot_remove": E("404 404", lambda w: [w.track_a.pk, slot_a(w)]),
+    "slot_remove POST": E("404 404", lambda w: [w.track_a.pk, slot_a(w)], method="POST"),
     "closure_list": E("200 200"),
 }
 
@@ -286,6 +298,13 @@ class World:
     enrollment_a: Any
     export_a: Any
     census_a: Any
+
+
+def slot_a(w: "World") -> int:
+    """A line of track A's timetable, made the first time a URL needs one."""
+    if getattr(w, "slot_a", None) is None:
+        w.slot_a = factories.WeeklySlotFactory(track=w.track_a)
+    return w.slot_a.pk
 
 
 def _participant(site, track, name: str):

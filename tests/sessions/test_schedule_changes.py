@@ -162,13 +162,15 @@ def test_it_edits_a_slot_in_the_same_few_queries_for_2_or_12_weeks(
 
     with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=UTC), tick=False):
         # Each bulk write also reads back its rows and writes their audit entries in one insert.
-        with django_assert_max_num_queries(23):
+        # +1: the check that the line overlaps no other line of the track that day.
+        with django_assert_max_num_queries(24):
             assert weekly_slot_update(slot=slot, start_time=dt.time(9, 0)).updated == weeks
         # Removing sessions lets the delete collector visit each model hanging off a session
         # (attendance, its change history, follow-ups, excuse requests): fixed, not per row. The
         # removed sessions and attendance are audited in one insert per model, not one per row.
         # +1: the collector also clears change notices' link to a removed session (SET_NULL).
-        with django_assert_max_num_queries(45):
+        # +1: the overlap check, as above.
+        with django_assert_max_num_queries(46):
             assert weekly_slot_update(slot=slot, weekday=1).created == weeks
 
 
@@ -403,6 +405,21 @@ def test_it_refuses_moving_a_slot_onto_another_slots_start(track, monday):
     with pytest.raises(ValidationError) as refused:
         weekly_slot_update(slot=monday, weekday=2)
 
-    assert _codes(refused.value) == {"unique_together"}
+    # The same start is first an overlap; the unique constraint still guards the database.
+    assert _codes(refused.value) == {"slot_overlap"}
     assert WeeklySlot.objects.get(pk=monday.pk).weekday == 0
+    assert mondays(track).count() == 12
+
+
+@time_machine.travel(TUESDAY_MORNING, tick=False)
+def test_it_refuses_moving_a_slot_into_another_lines_hours(track, monday):
+    wednesday = WeeklySlot.objects.get(track=track, weekday=2)
+    with pytest.raises(ValidationError) as refused:
+        # Wednesday's line starts at 18:00; an hour earlier for three hours runs into it.
+        weekly_slot_update(slot=monday, weekday=2, start_time=dt.time(17, 0))
+
+    assert _codes(refused.value) == {"slot_overlap"}
+    assert "start_time" in refused.value.error_dict
+    monday.refresh_from_db()
+    assert (monday.weekday, monday.start_time) == (0, wednesday.start_time)
     assert mondays(track).count() == 12

@@ -44,22 +44,21 @@ def test_a_director_builds_a_track_previews_and_generates_twelve_weeks(tablet, l
     page.fill("input[name=start_date]", start.isoformat())
     page.fill("input[name=end_date]", end.isoformat())
     page.fill("input[name=capacity]", "10")
-    for index, weekday in enumerate(("0", "2")):
-        page.select_option(f"select[name=slots-{index}-weekday]", weekday)
-        page.fill(f"input[name=slots-{index}-start_time]", "18:00")
-        page.fill(f"input[name=slots-{index}-duration_minutes]", "180")
-        page.select_option(f"select[name=slots-{index}-session_type]", str(group.pk))
-        page.select_option(f"select[name=slots-{index}-room]", str(room.pk))
-    page.get_by_role("button", name="Save").click()
-    page.get_by_role("heading", name="Evening — Mon/Wed/Thu 6–9 pm").wait_for()
-    # The third line is added by editing the track: two lines saved, two blank ones offered.
-    page.get_by_role("link", name="Edit track").click()
-    page.select_option("select[name=slots-2-weekday]", "3")
-    page.fill("input[name=slots-2-start_time]", "18:00")
-    page.fill("input[name=slots-2-duration_minutes]", "180")
-    page.select_option("select[name=slots-2-session_type]", str(group.pk))
-    page.select_option("select[name=slots-2-room]", str(room.pk))
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save and add the timetable").click()
+    # The track is saved; its timetable is built a slot at a time.
+    page.get_by_role("heading", name="Weekly timetable of Evening — Mon/Wed/Thu 6–9 pm").wait_for()
+    for weekday in ("0", "2", "3"):
+        page.get_by_role("link", name="Add a slot").first.click()
+        page.select_option("select[name=weekday]", weekday)
+        page.fill("input[name=start_time]", "18:00")
+        page.fill("input[name=end_time]", "21:00")
+        page.select_option("select[name=session_type]", str(group.pk))
+        page.select_option("select[name=room]", str(room.pk))
+        page.get_by_role("button", name="Add the slot").click()
+        page.get_by_text("6:00 PM, Process group added.").wait_for()
+    assert page.locator(".tg-event").count() == 3
+    _fits(page, "timetable")
+    page.get_by_role("link", name="Evening — Mon/Wed/Thu 6–9 pm").click()
     page.get_by_role("heading", name="Weekly timetable").wait_for()
     assert page.locator("table tbody tr").count() == 3
     _fits(page, "track-detail")

@@ -6,7 +6,7 @@ from django.urls import reverse
 from accounts.roles import Role
 from tests import factories
 
-from .conftest import MONDAY, make_group_session
+from .conftest import MONDAY, login, make_group_session
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -74,3 +74,81 @@ def test_it_keeps_a_fixed_query_budget(as_clinician, track, per_day,
                                hour=8 + hour)
     with django_assert_max_num_queries(12):
         assert as_clinician.get(reverse("calendar")).status_code == 200
+
+
+def _grid_item(page: str, title: str) -> str:
+    """The opening tag of the grid block holding `title` (its placement classes)."""
+    at = page.index(title)
+    return page[page.rindex("<li class=\"tg-event", 0, at):at]
+
+
+def test_it_shows_every_site_of_mine_each_at_its_local_time(site, other_site, track):
+    both = factories.StaffFactory(role=Role.CLINICIAN, sites=[site, other_site])
+    far_track = factories.TrackFactory(site=other_site, name="Pacific mornings")
+    make_group_session(track, size=1, title="East evening")
+    make_group_session(far_track, size=2, hour=9, title="West morning")
+
+    page = login(both).get(reverse("calendar")).content.decode()
+
+    assert "East evening" in page and "West morning" in page
+    # Each at its own site's wall clock, with its end time and its track's name.
+    assert "6:00 PM – 9:00 PM" in page and "9:00 AM – 12:00 PM" in page
+    assert "Pacific mornings" in page and track.name in page
+    # 9 AM is the grid's first hour, 6 PM the 37th quarter hour; 3 hours are 12 rows.
+    assert "tg-start-1 tg-span-12" in _grid_item(page, "West morning")
+    assert "tg-start-37 tg-span-12" in _grid_item(page, "East evening")
+
+    only_east = login(both).get(reverse("calendar"), {"site": site.pk}).content.decode()
+    assert "East evening" in only_east and "West morning" not in only_east
+
+
+def test_an_administrator_opens_on_the_sites_they_work_at(site, other_site, track):
+    admin = factories.StaffFactory(role=Role.DIRECTOR, sites=[other_site], is_superuser=True)
+    make_group_session(track, size=1, title="Not my site")
+    far_track = factories.TrackFactory(site=other_site)
+    make_group_session(far_track, size=1, title="My site")
+    client = login(admin)
+    page = client.get(reverse("calendar")).content.decode()
+    assert "My site" in page and "Not my site" not in page
+    # Every site stays one tick away.
+    page = client.get(reverse("calendar"), {"site": [site.pk, other_site.pk]}).content.decode()
+    assert "My site" in page and "Not my site" in page
+
+
+def test_it_marks_today_and_links_day_by_day(as_clinician, track):
+    page = as_clinician.get(reverse("calendar"), {"week": "2026-01-07"}).content.decode()
+    assert page.count('aria-current="date"') == 1
+    today_heading = page[page.index('aria-current="date"'):][:200]
+    assert "Mon, Jan 5" in today_heading
+    # On a tablet one day shows at a time: Wednesday, with links to Tuesday and Thursday.
+    assert "tg-day-other" in page
+    focused = page[:page.index("Wed, Jan 7</span>")].rsplit("<section", 1)[1]
+    assert "tg-day-other" not in focused
+    assert "week=2026-01-06" in page and "week=2026-01-08" in page
+
+
+def test_its_filters_apply_as_they_change(as_clinician, track):
+    page = as_clinician.get(reverse("calendar")).content.decode()
+    form = page[page.index('aria-label="Filter the calendar"'):].split("</form>")[0]
+    assert 'hx-get="/calendar/"' in page
+    assert form.count("data-autosubmit") == 3  # room, facilitator, track (one site: no ticks)
+
+
+def test_it_says_what_to_do_when_the_week_is_empty(as_clinician, track):
+    page = as_clinician.get(reverse("calendar")).content.decode()
+    assert "No sessions this week" in page and "Generate schedule" in page
+
+
+@pytest.mark.parametrize("per_day", [1, 4])
+def test_it_keeps_its_query_budget_across_two_sites(site, other_site, track, per_day,
+                                                    django_assert_max_num_queries):
+    both = factories.StaffFactory(role=Role.CLINICIAN, sites=[site, other_site])
+    far_track = factories.TrackFactory(site=other_site)
+    for offset in range(7):
+        for hour in range(per_day):
+            for where in (track, far_track):
+                make_group_session(where, size=2, day=MONDAY + dt.timedelta(days=offset),
+                                   hour=8 + hour)
+    client = login(both)
+    with django_assert_max_num_queries(10):
+        assert client.get(reverse("calendar")).status_code == 200
