@@ -43,6 +43,14 @@ class OutboxVitals:
         return self.failed_recent > settings.HEALTHZ_FAILED_REMINDERS_LIMIT
 
     @property
+    def sweeper_age_minutes(self) -> int | None:
+        return None if self.sweeper_age is None else self.sweeper_age // 60
+
+    @property
+    def due_lag_minutes(self) -> int:
+        return self.due_lag // 60
+
+    @property
     def degraded(self) -> bool:
         return self.sweeper_stale or self.due_late or self.failing
 
