@@ -131,3 +131,23 @@ def reminders_sweep_records_only() -> None:
     from reminders.sweeper import SWEEP_VITALS_NAME
 
     vitals_record_run(name=SWEEP_VITALS_NAME)
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"HEALTHZ_SWEEPER_STALE_SECONDS": "60"}, "must be longer than REMINDER_SWEEP_INTERVAL"),
+    ({"HEALTHZ_DUE_LAG_SECONDS": "five minutes"}, "invalid literal for int"),
+    ({"HEALTHZ_FAILED_REMINDERS_HOURS": "0"}, "HEALTHZ_FAILED_REMINDERS_HOURS must be at least 1"),
+])
+def test_it_refuses_limits_that_cannot_work(tmp_path, env, message):
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], cwd=settings.BASE_DIR,
+        capture_output=True, text=True, timeout=60,
+        env={"DJANGO_SETTINGS_MODULE": "iop_clinic.settings.local", "VAR_DIR": str(tmp_path),
+             "PYTHONPATH": str(settings.BASE_DIR), **env})
+
+    assert result.returncode != 0 and message in result.stderr
