@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from iop_clinic.health import HealthSignal
@@ -24,7 +23,7 @@ class OutboxVitals:
     # no sweep is on record.
     sweeper_last_run: float | None
     sweeper_age: int | None
-    # Seconds the oldest due, still pending reminder has waited past its due time (0: none).
+    # Seconds the oldest pending reminder has waited past its due time (0: none is due).
     due_lag: int
     # Reminders that became "failed" within the last `failed_hours`.
     failed_recent: int
@@ -55,21 +54,37 @@ class OutboxVitals:
         return self.sweeper_stale or self.due_late or self.failing
 
 
+# Failures are counted among reminders about visits from this long before the window on. A
+# reminder fails before its visit (or its offer's first hours); only a notice about an excuse
+# decided more than a week after the session could fail later and go uncounted. The bound keeps
+# the count on a short range of the (status, visit_date) index: without it every failed row
+# ever made is read (10 ms at 224,000 reminders with 1 % failed, and growing every week).
+FAILED_VISIT_SLACK = timedelta(days=7)
+
+
 def outbox_vitals(*, now: datetime | None = None) -> OutboxVitals:
-    """One query (both counts from two small partial scans) and one read of the vitals cache."""
+    """Two queries, each a short index range, and one read of the vitals cache.
+
+    Two, not one: joined by OR, PostgreSQL answered both from one bitmap scan that read every
+    pending row planned for the next two weeks, not only the due ones (10 ms at 224,000 rows,
+    against under 1 ms for the two)."""
     now = now or timezone.now()
     hours = settings.HEALTHZ_FAILED_REMINDERS_HOURS
-    due = Q(status=ReminderStatus.PENDING, due_at__lte=now, send_before__gt=now)
-    failed = Q(status=ReminderStatus.FAILED, updated_at__gte=now - timedelta(hours=hours))
-    numbers = Reminder.objects.filter(due | failed).aggregate(
-        oldest_due=Min("due_at", filter=due), failed=Count("pk", filter=failed))
+    since = now - timedelta(hours=hours)
+    # The sweeper's own partial index (pending, by due_at), read from its oldest end: one index
+    # entry. A row already past its deadline counts too: it waited, and will expire unsent at
+    # the next sweep (asking for send_before > now made PostgreSQL read every pending row).
+    oldest_due = (Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=now)
+                  .order_by("due_at").values_list("due_at", flat=True).first())
+    failed = Reminder.objects.filter(
+        status=ReminderStatus.FAILED, updated_at__gte=since,
+        visit_date__gte=(since - FAILED_VISIT_SLACK).date()).count()
     last_run = vitals_last_run(name=SWEEP_VITALS_NAME)
     return OutboxVitals(
         sweeper_last_run=last_run,
         sweeper_age=None if last_run is None else max(0, round(now.timestamp() - last_run)),
-        due_lag=(max(0, round((now - numbers["oldest_due"]).total_seconds()))
-                 if numbers["oldest_due"] else 0),
-        failed_recent=numbers["failed"],
+        due_lag=max(0, round((now - oldest_due).total_seconds())) if oldest_due else 0,
+        failed_recent=failed,
         failed_hours=hours,
     )
 

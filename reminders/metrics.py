@@ -2,20 +2,32 @@
 sweeper last ran, recent failures. Read from the database and the vitals cache at scrape time
 (two queries), so every web process answers the same whichever one is scraped."""
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.db.models import Count
+from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from reminders.health import outbox_vitals
 from reminders.models import Reminder, ReminderStatus
 
 
+# Reminders about visits from this many days back: what is in flight and what just happened.
+# Counting the whole table cost 78 ms a scrape at 224,000 rows and grows by a million a year at
+# 2,000 participants; a range of the (status, visit_date) index per status stays small.
+RECENT_DAYS = 7
+
+
 class OutboxCollector:
     def collect(self) -> Iterable[Metric]:
-        by_status = dict(Reminder.objects.order_by().values_list("status")
-                         .annotate(n=Count("pk")).values_list("status", "n"))
-        reminders = GaugeMetricFamily("iop_reminders", "Reminder rows by status.",
-                                      labels=["status"])
+        since = timezone.localdate() - timedelta(days=RECENT_DAYS)
+        by_status = dict(Reminder.objects.filter(status__in=ReminderStatus.values,
+                                                 visit_date__gte=since)
+                         .order_by().values_list("status").annotate(n=Count("pk"))
+                         .values_list("status", "n"))
+        reminders = GaugeMetricFamily(
+            "iop_reminders", f"Reminders about visits from {RECENT_DAYS} days ago on, by status.",
+            labels=["status"])
         for status in ReminderStatus.values:
             reminders.add_metric([status], by_status.get(status, 0))
         yield reminders

@@ -38,10 +38,11 @@ def scrape(client, settings):
     return get
 
 
-def make_reminder(participant, *, status: str, due_ago: dt.timedelta = dt.timedelta(minutes=1)):
+def make_reminder(participant, *, status: str, due_ago: dt.timedelta = dt.timedelta(minutes=1),
+                  visit_ago: dt.timedelta = dt.timedelta(0)):
     now = timezone.now()
     return Reminder.objects.create(
-        participant=participant, site=participant.home_site, visit_date=now.date(),
+        participant=participant, site=participant.home_site, visit_date=(now - visit_ago).date(),
         kind="same_day", channel="sms", status=status, due_at=now - due_ago,
         send_before=now + dt.timedelta(hours=3), sent_at=now if status == "sent" else None)
 
@@ -73,6 +74,8 @@ def test_it_counts_reminders_by_status_and_shows_the_outbox_numbers(scrape):
     make_reminder(participant, status="failed")
     make_reminder(factories.ParticipantFactory(), status="sent")
     make_reminder(factories.ParticipantFactory(), status="pending", due_ago=dt.timedelta(minutes=7))
+    # About a visit a month ago: out of the gauge's 7 days (the table only grows).
+    make_reminder(factories.ParticipantFactory(), status="sent", visit_ago=dt.timedelta(days=30))
     vitals_record_run(name=SWEEP_VITALS_NAME)
 
     found = scrape()
