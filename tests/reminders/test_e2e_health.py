@@ -27,7 +27,6 @@ def test_it_reports_degraded_once_beat_stops_and_ok_once_it_is_back(
     # process asks the worker at every check, so the worker's answer is always current.
     settings.HEALTHZ_SWEEPER_STALE_SECONDS = 3
     settings.HEALTHZ_WORKER_PING_CACHE_SECONDS = 0
-    settings.CELERY_BROKER_URL = redis_server.url
     from iop_clinic.celery_app import app
 
     old_broker = {key: app.conf[key] for key in ("broker_url", "broker_read_url", "broker_write_url")}
