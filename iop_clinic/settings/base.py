@@ -439,6 +439,8 @@ LOGGING = {
         # Replace Django's defaults (which include mail_admins, a copy of the request by email).
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Sentry's SDK gives its own logger a bare stderr handler unless it has one already.
+        "sentry_sdk.errors": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 # Celery workers log through the configuration above instead of replacing the root logger.
