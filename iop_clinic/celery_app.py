@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import task_failure
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iop_clinic.settings.local")
 
@@ -32,3 +33,11 @@ def health_ping() -> str:
     `celery -A iop_clinic call iop_clinic.health_ping`, then look for it in the worker's log.
     """
     return "pong"
+
+
+@task_failure.connect
+def _count_task_failure(sender=None, **kwargs) -> None:
+    # Counted where every process can read it, for /metrics (iop_celery_task_failures).
+    from .vitals import vitals_count_task_failure
+
+    vitals_count_task_failure(task=getattr(sender, "name", None) or "unknown")

@@ -5,6 +5,9 @@ a slow request blocks only its own worker, and the timeout below kills a worker 
 """
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 
 def _int(name: str, default: int) -> int:
@@ -43,6 +46,37 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The proxy in front sets X-Forwarded-Proto (see SECURE_PROXY_SSL_HEADER); trust it from here.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+# /metrics: every worker counts its requests in memory-mapped files in one folder and a scrape,
+# whichever worker answers it, adds them all up (prometheus_client's multiprocess mode). The
+# variable must be set before the app (and prometheus_client) is loaded, so here. A folder of
+# this master's own unless the operator names one; either way emptied at start, so counters
+# begin at 0 with each start of the server (Prometheus' rate() expects such resets).
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="iop-clinic-metrics-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+
+
+def on_starting(server):
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    # A replaced worker's counts stay in its files (a counter never goes down); this drops
+    # only its live-gauge files, of which we have none today.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def post_fork(server, worker):

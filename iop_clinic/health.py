@@ -1,7 +1,10 @@
-"""GET /healthz: is the database answering, the broker, and at least one worker?"""
+"""GET /healthz: is the database answering, the broker, at least one worker, and do the checks
+the apps registered (the reminder outbox's) find their numbers within limits?"""
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
@@ -107,17 +110,59 @@ class WorkerPing:
 worker_ok = WorkerPing()
 
 
+@dataclass(frozen=True)
+class HealthSignal:
+    """One thing a monitor watches: "ok" or a word for what is wrong, and its numbers."""
+
+    name: str
+    state: str
+    numbers: dict[str, int | float | None]
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+
+# The shell names no app: each app that has something to watch registers a check in its
+# AppConfig.ready(). A check reads the database, so it runs only while the database answers.
+_checks: dict[str, Callable[[], list[HealthSignal]]] = {}
+
+
+def health_check_register(name: str, check: Callable[[], list[HealthSignal]]) -> None:
+    _checks[name] = check
+
+
+def registered_signals() -> list[HealthSignal]:
+    """Every registered check's signals; a check that raises reads as "unknown" (degraded)."""
+    signals = []
+    for name, check in _checks.items():
+        try:
+            signals.extend(check())
+        except Exception:  # a check that cannot look must not look healthy
+            logger.warning("healthz: the %s check failed", name, exc_info=True)
+            signals.append(HealthSignal(name, "unknown", {}))
+    return signals
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """503 when the database or the broker is down: this process cannot serve. 200 "degraded"
-    when only the workers are silent: pages still work (a load balancer must keep sending
-    traffic), but no reminder goes out, which monitoring must see in the body."""
+    when the workers are silent or a registered check is out of its limits (the sweeper has
+    not run, due reminders wait, failures pile up): pages still work (a load balancer must keep
+    sending traffic), but reminders are late or lost, which monitoring must see in the body,
+    with the number behind each verdict."""
     checks = {"database": database_ok(), "broker": broker_ok()}
     checks["worker"] = worker_ok() if checks["broker"] else False
+    body: dict = {name: "ok" if up else "down" for name, up in checks.items()}
+    signals = registered_signals() if checks["database"] and checks["broker"] else []
+    for signal in signals:
+        body[signal.name] = signal.state
+        body.update(signal.numbers)
     if not (checks["database"] and checks["broker"]):
         status, code = "unavailable", 503
+    elif checks["worker"] and all(signal.ok for signal in signals):
+        status, code = "ok", 200
     else:
-        status, code = ("ok", 200) if checks["worker"] else ("degraded", 200)
-    body = {"status": status, **{name: "ok" if up else "down" for name, up in checks.items()}}
-    return JsonResponse(body, status=code)
+        status, code = "degraded", 200
+    return JsonResponse({"status": status, **body}, status=code)

@@ -3,13 +3,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from . import branding, health
+from . import branding, health, metrics
 
 admin.site.site_header = f"{settings.CLINIC_NAME} administration"
 admin.site.site_title = settings.CLINIC_NAME
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("favicon.ico", branding.favicon, name="favicon"),
     path("clinic.css", branding.clinic_css, name="clinic_css"),
     path("admin/", admin.site.urls),

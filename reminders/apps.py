@@ -22,6 +22,16 @@ class RemindersConfig(AppConfig):
         # sweeper can enqueue the send task by name wherever it runs.
         from . import tasks  # noqa: F401
 
+        # /healthz and /metrics live in the shell, which may not import this app: register.
+        from iop_clinic.health import health_check_register
+        from iop_clinic.metrics import metrics_collector_register
+
+        from .health import outbox_health_signals
+        from .metrics import OutboxCollector
+
+        health_check_register("reminders", outbox_health_signals)
+        metrics_collector_register("reminders", OutboxCollector())
+
 
 def _replan_reminders(sender, *, participant_ids, **kwargs) -> None:
     from . import replan

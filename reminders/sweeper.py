@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from iop_clinic.celery_app import app as celery_app
+from iop_clinic.vitals import vitals_record_run
 from reminders.models import Reminder, ReminderReason, ReminderStatus
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 # The send task, found by name in Celery's registry: tasks.py imports this module to run the
 # sweep, so importing the task from there would make the two modules import each other.
 SEND_TASK = "reminders.send"
+# The name the sweeper's runs are recorded under (iop_clinic/vitals.py; reminders/health.py).
+SWEEP_VITALS_NAME = "reminders.sweep"
 
 
 @dataclass
@@ -64,6 +67,8 @@ def reminders_sweep(*, now: datetime | None = None, batch_size: int | None = Non
         logger.info("reminders swept: claimed=%s batches=%s expired=%s released=%s abandoned=%s",
                     result.claimed, result.batches, result.expired, result.released,
                     result.abandoned)
+    # After the work, so a sweep that keeps failing stops the heartbeat (/healthz "stale").
+    vitals_record_run(name=SWEEP_VITALS_NAME)
     return result
 
 

@@ -2,7 +2,16 @@ import pytest
 from django.db import connection
 
 from iop_clinic.celery_app import app
-from iop_clinic.health import worker_ok
+from iop_clinic.health import HealthSignal, health_check_register, worker_ok
+from iop_clinic.vitals import vitals_record_run
+from reminders.sweeper import SWEEP_VITALS_NAME
+
+SERVICES = ("status", "database", "broker", "worker")
+
+
+def services(body: dict) -> dict:
+    """The services' part of the body (the reminder checks have tests of their own)."""
+    return {key: body[key] for key in SERVICES}
 
 
 @pytest.fixture(autouse=True)
@@ -28,12 +37,14 @@ def broker_url():
 @pytest.mark.django_db
 def test_it_reports_degraded_while_no_worker_answers(client, settings):
     settings.HEALTHZ_WORKER_PING_TIMEOUT = 0.3
-    response = client.get("/healthz")
 
     # The pages still work, so a load balancer keeps this process; monitoring reads the body.
+    vitals_record_run(name=SWEEP_VITALS_NAME)  # the sweeper is fine: only the worker is not
+    response = client.get("/healthz")
+
     assert response.status_code == 200
-    assert response.json() == {"status": "degraded", "database": "ok", "broker": "ok",
-                               "worker": "down"}
+    assert services(response.json()) == {"status": "degraded", "database": "ok", "broker": "ok",
+                                         "worker": "down"}
 
 
 @pytest.mark.django_db
@@ -41,6 +52,7 @@ def test_it_answers_503_when_the_broker_is_down(client, broker_url):
     broker_url("redis://127.0.0.1:1/0")  # nothing listens on port 1
     response = client.get("/healthz")
 
+    # No outbox numbers either: the sweeper's heartbeat lives with the broker.
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "ok", "broker": "down",
                                "worker": "down"}
@@ -64,10 +76,11 @@ def test_it_reports_ok_while_a_worker_answers_and_remembers_it_briefly(client, s
                                             "--without-gossip", "--without-mingle"])
         wait_for(lambda: b"ready." in processes.log("worker"), timeout=60, what="the worker")
         settings.HEALTHZ_WORKER_PING_CACHE_SECONDS = 300
+        vitals_record_run(name=SWEEP_VITALS_NAME)
         response = client.get("/healthz")
         assert response.status_code == 200
-        assert response.json() == {"status": "ok", "database": "ok", "broker": "ok",
-                                   "worker": "ok"}
+        assert services(response.json()) == {"status": "ok", "database": "ok", "broker": "ok",
+                                             "worker": "ok"}
         processes.kill(worker)
 
         # Within the cache time the last answer stands: one ping per process per interval.
@@ -113,3 +126,22 @@ def test_it_notices_a_broker_that_went_away_after_a_check(client, tmp_path, brok
 
     assert gone.status_code == 503 and gone.json()["broker"] == "down"
     assert back.status_code == 200 and back.json()["broker"] == "ok"
+
+
+@pytest.mark.django_db
+def test_it_calls_a_check_that_cannot_look_unknown_and_degraded(client, monkeypatch):
+    from iop_clinic import health
+
+    monkeypatch.setattr(health, "worker_ok", lambda: True)
+    monkeypatch.setattr(health, "_checks", {})
+    health_check_register("fine", lambda: [HealthSignal("fine", "ok", {"fine_number": 3})])
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["fine"] == "ok" and body["fine_number"] == 3
+
+    def broken():
+        raise RuntimeError("cannot read")
+
+    health_check_register("broken", broken)
+    body = client.get("/healthz").json()
+
+    assert body["status"] == "degraded" and body["broken"] == "unknown"

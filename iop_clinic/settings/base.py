@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it counts the answers of every middleware below too (/metrics).
+    "iop_clinic.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Header middleware sits above WhiteNoise so static responses carry the headers too.
     "iop_clinic.security.headers.PermissionsPolicyMiddleware",
@@ -263,6 +265,15 @@ if REDIS_URL:
                           "LOCATION": REDIS_URL, "KEY_PREFIX": "iop"}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Vitals (iop_clinic/vitals.py): when the sweeper last ran and how many tasks failed, written by
+# the workers and read by /healthz, /metrics and Today, so it must be shared by every process:
+# Redis when there is one, otherwise files on the one machine of the embedded default.
+CACHES["vitals"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+     "KEY_PREFIX": "iop:vitals"} if REDIS_URL else
+    {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+     "LOCATION": str(VAR_DIR / "vitals")}
+)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -318,6 +329,17 @@ CELERY_BEAT_SCHEDULE: dict = {
 HEALTHZ_WORKER_PING_TIMEOUT = env.float("HEALTHZ_WORKER_PING_TIMEOUT", default=1.0)
 HEALTHZ_WORKER_PING_CACHE_SECONDS = env.float("HEALTHZ_WORKER_PING_CACHE_SECONDS", default=10.0)
 
+# /metrics (iop_clinic/metrics.py) answers only a scraper that sends "Authorization: Bearer
+# <METRICS_TOKEN>"; with no token set the page does not exist. At least 32 characters.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (a random value).")
+
+# Error reports to Sentry, only when SENTRY_DSN is set (iop_clinic/security/error_reports.py:
+# no personal data, the logs' redaction on every string). SENTRY_ENVIRONMENT names the install.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+
 # --- Reminders (reminders/; README "Reminders") -------------------------------------------
 REMINDER_PLAN_DAYS = env.int("REMINDER_PLAN_DAYS", default=14)
 REMINDER_PLAN_INTERVAL_SECONDS = env.int("REMINDER_PLAN_INTERVAL_SECONDS", default=3600)
@@ -345,6 +367,22 @@ REMINDER_QUIET_MARGIN_MINUTES = env.int("REMINDER_QUIET_MARGIN_MINUTES", default
 # notice waits this long after the last edit, so a burst of edits sends one message.
 REMINDER_NOTICE_DAYS = env.int("REMINDER_NOTICE_DAYS", default=14)
 REMINDER_NOTICE_DEBOUNCE_SECONDS = env.int("REMINDER_NOTICE_DEBOUNCE_SECONDS", default=180)
+# /healthz (and the directors' Today) say "degraded" when the sweeper has not run for this long,
+# when a due reminder has waited this long unclaimed, or when more than this many reminders
+# failed within this many hours (a provider refusing everything, not one wrong number).
+HEALTHZ_SWEEPER_STALE_SECONDS = env.int("HEALTHZ_SWEEPER_STALE_SECONDS", default=180)
+HEALTHZ_DUE_LAG_SECONDS = env.int("HEALTHZ_DUE_LAG_SECONDS", default=300)
+HEALTHZ_FAILED_REMINDERS_HOURS = env.int("HEALTHZ_FAILED_REMINDERS_HOURS", default=1)
+HEALTHZ_FAILED_REMINDERS_LIMIT = env.int("HEALTHZ_FAILED_REMINDERS_LIMIT", default=10)
+if HEALTHZ_SWEEPER_STALE_SECONDS <= REMINDER_SWEEP_INTERVAL_SECONDS:
+    raise ImproperlyConfigured("HEALTHZ_SWEEPER_STALE_SECONDS must be longer than "
+                               "REMINDER_SWEEP_INTERVAL_SECONDS, or every pause between two "
+                               "sweeps would read as a stall.")
+for _name in ("HEALTHZ_DUE_LAG_SECONDS", "HEALTHZ_FAILED_REMINDERS_HOURS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
+if HEALTHZ_FAILED_REMINDERS_LIMIT < 0:
+    raise ImproperlyConfigured("HEALTHZ_FAILED_REMINDERS_LIMIT must be 0 or more.")
 CELERY_IMPORTS = ["reminders.tasks"]
 CELERY_BEAT_SCHEDULE.update({
     "reminders-sweep": {
@@ -414,6 +452,8 @@ LOGGING = {
         # Replace Django's defaults (which include mail_admins, a copy of the request by email).
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Sentry's SDK gives its own logger a bare stderr handler unless it has one already.
+        "sentry_sdk.errors": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 # Celery workers log through the configuration above instead of replacing the root logger.

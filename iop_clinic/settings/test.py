@@ -10,7 +10,14 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Each test starts with an empty cache (tests/conftest.py), which only memory gives cheaply;
 # tests of the Redis cache switch CACHES themselves.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+          "vitals": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                     "LOCATION": "vitals"}}
+# A test that watches beat and a worker in other processes shares their vitals through a Redis
+# of its own: TEST_VITALS_REDIS_URL, set for those processes and for the test.
+if env.str("TEST_VITALS_REDIS_URL", default=""):
+    CACHES["vitals"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                        "LOCATION": env.str("TEST_VITALS_REDIS_URL"), "KEY_PREFIX": "iop:vitals"}
 # Never a real provider, whatever a developer's .env says. Tests that watch a Celery worker in
 # another process set TEST_SMS_BACKEND=reminders.channels.sms.FileBackend (and SMS_FILE_PATH).
 _TEST_SMS_BACKENDS = ("reminders.channels.sms.InMemoryBackend", "reminders.channels.sms.FileBackend")
@@ -26,3 +33,6 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Never a scrape endpoint or an error report from a developer's .env; tests switch them on.
+METRICS_TOKEN = ""
+SENTRY_DSN = ""

@@ -13,6 +13,7 @@ from staff.access import site_ids_for, staff_required
 from staff.forms.care import DayForm
 from sessions.selectors import care, pages
 from reminders import selectors as reminder_reads
+from reminders.health import outbox_vitals
 from sessions.selectors.ledger import participants_at_risk
 
 
@@ -33,7 +34,11 @@ def home(request: HttpRequest) -> HttpResponse:
             form = DayForm(initial={"date": today})
     else:
         form = DayForm(initial={"date": today})
+    # Directors see what /healthz says about the outbox (one query), so a stall is noticed by
+    # someone who can act on it even where nobody watches a monitor.
+    outbox = outbox_vitals() if request.user.is_director else None
     return render(request, "staff/today/board.html", {
+        "outbox": outbox if outbox and outbox.degraded else None,
         "form": form, "day": day, "today": today,
         "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
         "sessions": pages.day_sessions(site_ids=site_ids, day=day),

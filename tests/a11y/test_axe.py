@@ -258,3 +258,25 @@ def test_it_finds_no_serious_violation_on_the_census_import(chromium, axe_source
         "census-dry-run-clean": clean.get_absolute_url(),
     }, prefix="director-"))
     page.context.close()
+
+
+def test_it_finds_no_serious_violation_in_the_directors_outbox_warning(chromium, axe_source,
+                                                                         live_server, world):
+    """Today with every sign of a stalled outbox: no sweep on record, a reminder due 10 minutes
+    ago, and more failures in the last hour than the limit."""
+    from reminders.models import Reminder
+
+    now = timezone.now()
+    site = world.site_a
+    for index in range(12):
+        participant = factories.ParticipantFactory(home_site=site)
+        Reminder.objects.create(
+            participant=participant, site=site, visit_date=now.date(), kind="same_day",
+            channel="sms", status="failed" if index else "pending",
+            due_at=now - dt.timedelta(minutes=10), send_before=now + dt.timedelta(hours=2))
+    page = browser_page(chromium, live_server.url, sign_in(Client(), world.personas["director"]))
+    page.goto(live_server.url + reverse("home"))
+    assert page.locator("#outbox-alert .outbox-sign").count() == 3
+    assert_none(check_pages(page, axe_source, live_server.url, {"today-outbox": reverse("home")},
+                            prefix="director-"))
+    page.context.close()

@@ -79,6 +79,9 @@ _S = "200 200 200"  # the three staff of site A
 # A participant who opens a staff page is sent to the portal ("portal"), not shown a bare 403.
 MATRIX: dict[str, E] = {
     "healthz": E("200 200 200 200 200 200 200"),
+    # No METRICS_TOKEN in the test settings: the page does not exist, for anyone signed in or
+    # not (a scraper's token is the only way in; tests/test_metrics.py).
+    "metrics": E("404 404 404 404 404 404 404"),
     "favicon": E("301 301 301 301 301 301 301"),
     "clinic_css": E("200 200 200 200 200 200 200"),
     # Sign-in pages: a signed-in visitor is sent to their own part.

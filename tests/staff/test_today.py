@@ -82,3 +82,85 @@ def test_it_counts_every_open_follow_up_at_my_sites(as_director, group_session, 
         attendance_mark(attendance=row, status="absent", by=front_desk)
     page = as_director.get(reverse("home")).content.decode()
     assert "3 open at your site" in page  # the director is assigned none but sees the count
+
+
+# --- The outbox warning: directors see what /healthz sees ------------------------------------
+def fail_reminders(site, count: int) -> None:
+    from django.utils import timezone
+
+    from reminders.models import Reminder
+
+    now = timezone.now()
+    for _ in range(count):
+        participant = factories.ParticipantFactory(home_site=site)
+        Reminder.objects.create(
+            participant=participant, site=site, visit_date=MONDAY + dt.timedelta(days=1),
+            kind="day_before", channel="sms", status="failed", reason="retries_exhausted",
+            due_at=now - dt.timedelta(hours=1), send_before=now + dt.timedelta(hours=20))
+
+
+def sweep_now() -> None:
+    from iop_clinic.vitals import vitals_record_run
+    from reminders.sweeper import SWEEP_VITALS_NAME
+
+    vitals_record_run(name=SWEEP_VITALS_NAME)
+
+
+def outbox_alert(page: str) -> str | None:
+    return page.split('id="outbox-alert"')[1].split("</section>")[0] if 'id="outbox-alert"' in page else None
+
+
+def test_it_warns_a_director_when_the_sweeper_has_stopped(as_director):
+    alert = outbox_alert(as_director.get(reverse("home")).content.decode())
+
+    assert alert is not None
+    assert "has not run since the reminder service last started" in alert
+    assert 'href="/healthz"' in alert
+    assert 'data-sign="due"' not in alert and 'data-sign="failed"' not in alert
+
+
+def test_it_says_how_long_ago_the_sweeper_last_ran(as_director):
+    import time_machine
+
+    sweep_now()
+    with time_machine.travel(dt.timedelta(minutes=7, seconds=30)):
+        alert = outbox_alert(as_director.get(reverse("home")).content.decode())
+
+    assert "last ran 7 minutes ago" in alert
+
+
+def test_it_warns_a_director_when_failures_pile_up_and_links_to_them(as_director, site):
+    sweep_now()
+    fail_reminders(site, 11)
+
+    alert = outbox_alert(as_director.get(reverse("home")).content.decode())
+
+    assert "11 reminders could not be sent in the last hour" in alert
+    assert 'href="#failed-reminders-heading"' in alert
+    assert 'data-sign="sweeper"' not in alert
+
+
+def test_it_shows_no_warning_while_the_outbox_is_healthy(as_director, site):
+    sweep_now()
+    fail_reminders(site, 10)  # at the limit, not over it
+    assert outbox_alert(as_director.get(reverse("home")).content.decode()) is None
+
+
+def test_it_shows_the_warning_to_directors_only(as_clinician, as_front_desk, site):
+    fail_reminders(site, 11)  # and no sweep on record: degraded twice over
+    for client in (as_clinician, as_front_desk):
+        page = client.get(reverse("home")).content.decode()
+        assert outbox_alert(page) is None and "Reminders may be late" not in page
+
+
+@pytest.mark.parametrize("sessions_count", [1, 8])
+def test_it_keeps_a_directors_budget_with_the_warning(as_director, track, clinician, front_desk,
+                                                      django_assert_max_num_queries, sessions_count):
+    for hour in range(8, 8 + sessions_count):
+        _session, rows = make_group_session(track, size=4, hour=hour, facilitator=clinician)
+        attendance_mark(attendance=rows[0], status="absent", by=front_desk)
+    fail_reminders(track.site, 11)
+    # The clinician's 13, and the two that read the outbox for the warning (reminders/health.py).
+    with django_assert_max_num_queries(15):
+        page = as_director.get(reverse("home")).content.decode()
+    assert outbox_alert(page) is not None
