@@ -105,8 +105,9 @@ class ReminderPolicy(models.Model):
     sms_ask_reply = models.BooleanField(
         _("texts ask for a reply"), default=False,
         help_text=_('Day-before and same-day texts end with "Reply 1 to confirm, 2 if you '
-                    'can\'t come". The roster shows the answer; "2" opens a follow-up for the '
-                    "participant's clinician."))
+                    'can\'t come". The roster shows the answer; "2" opens what the '
+                    "participant's program chose: a follow-up for the clinician (default) or "
+                    "an excused-absence request."))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
