@@ -217,3 +217,48 @@ def test_it_texts_call_only_when_the_link_would_not_fit(settings, track, eager_c
     assert "http" not in text.body and "call" in text.body and len(text.body) <= 160
     assert "/portal/o/" in mail.outbox[0].body
     assert PortalLink.objects.filter(purpose="seat_offer").count() == 1  # the email's only
+
+
+def test_it_sends_staff_home_and_strangers_to_sign_in_on_a_post(client, offered, front_desk):
+    ann, _ = offered
+    assert client.post(reverse("portal-offer"), {"offer": ann.pk, "answer": "accept"}).url \
+        .startswith(reverse("login"))
+    client.force_login(front_desk)
+    assert client.post(reverse("portal-offer"),
+                       {"offer": ann.pk, "answer": "accept"}).url == reverse("home")
+    ann.refresh_from_db()
+    assert ann.status == "waitlisted"
+
+
+@pytest.mark.parametrize("size", [1, 4])
+def test_it_keeps_the_offer_pages_on_fixed_budgets(client, site, size,
+                                                   django_assert_max_num_queries):
+    """`size` open offers on the portal page (one per track, each with `size * 5` sessions
+    ahead), and a one-time link's page and answer."""
+    from participants.portal_accounts import seat_offer_link_mint
+
+    person = factories.ParticipantFactory(home_site=site, user=factories.UserFactory())
+    stranger = factories.ParticipantFactory(home_site=site)
+    for index in range(size):
+        track = factories.TrackFactory(site=site, mode="rolling", capacity=1,
+                                       start_date=NOW.date() - dt.timedelta(days=30))
+        for day in range(size * 5):
+            factories.TherapySessionFactory(track=track, site=site,
+                                            starts_at=NOW + dt.timedelta(days=day + 1))
+        for who in (person, stranger):
+            factories.EnrollmentFactory(participant=who, track=track, status="waitlisted",
+                                        waitlisted_at=NOW - dt.timedelta(days=3),
+                                        seat_offered_at=NOW - dt.timedelta(hours=index))
+    offer = Enrollment.objects.filter(participant=stranger).first()
+    token = seat_offer_link_mint(enrollment_id=offer.pk, participant_id=stranger.pk,
+                                 expires_at=NOW + dt.timedelta(hours=40)).token
+    client.force_login(person.user)
+    with django_assert_max_num_queries(5, info="portal-offer"):
+        page = client.get(reverse("portal-offer")).content.decode()
+    assert page.count("Yes, I take this place") == size
+    client.logout()
+    path = reverse("portal-offer-link", args=[token])
+    with django_assert_max_num_queries(3, info="portal-offer-link"):
+        assert client.get(path).status_code == 200
+    with django_assert_max_num_queries(19, info="portal-offer-link POST"):
+        assert client.post(path, {"answer": "decline"}).status_code == 200
