@@ -249,6 +249,14 @@ def seat_offer_link_find(*, token: str) -> PortalLink | None:
                     used_at__isnull=True, expires_at__gt=timezone.now()).first())
 
 
+def seat_offer_link_site(*, token: str):
+    """The site of the person a seat-offer link was sent to, used or not (so a spent link's
+    page can say whom to call), or None for a token we never made."""
+    link = (PortalLink.objects.select_related("participant__home_site")
+            .filter(token_hash=token_hash(token), purpose=PortalLinkPurpose.SEAT_OFFER).first())
+    return link.participant.home_site if link else None
+
+
 @transaction.atomic
 def seat_offer_link_use(*, token: str) -> PortalLink:
     """Spend a seat-offer link once (compare-and-set) and every other link to the same offer

@@ -207,7 +207,7 @@ def offer_link(request, token: str):
     offer = link and open_offer_by_link(enrollment_id=link.enrollment_id,
                                         link_created_at=link.created_at)
     if offer is None:
-        return _link_invalid(request, offer=True)
+        return _link_invalid(request, offer=True, token=token)
     participant = link.participant
     audit_access(request=request, obj=participant, what="portal: seat offer link")
     context = {"offer": offer, "alias": offer.site_alias}
@@ -220,7 +220,7 @@ def offer_link(request, token: str):
                 seat_offer_answer_by_link(token=token, accept=accept)
             except ValidationError as error:
                 if error.code in ("link_invalid", "offer_closed"):
-                    return _link_invalid(request, offer=True)
+                    return _link_invalid(request, offer=True, token=token)
                 context["error"] = _CALL_US.format(phone=offer.site_phone)
             else:
                 return _no_referrer(render(request, "portal/offer_answered.html", {
@@ -271,8 +271,11 @@ def feed(request, token: str):
 
 # --- Invitation and sign-in links ---------------------------------------------------------
 
-def _link_invalid(request, *, offer: bool = False):
-    return render(request, "portal/link_invalid.html", {"offer": offer}, status=410)
+def _link_invalid(request, *, offer: bool = False, token: str = ""):
+    site = services.seat_offer_link_site(token=token) if offer and token else None
+    return render(request, "portal/link_invalid.html", {
+        "offer": offer, "alias": site.public_alias if site else "",
+        "phone": site.phone if site else ""}, status=410)
 
 
 @never_cache

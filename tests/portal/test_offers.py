@@ -122,7 +122,9 @@ def test_it_admits_on_accept_and_spends_every_link_to_the_offer(client, offered,
     assert bo.seat_offered_at is None  # the seat is taken
     for used in (path, other):
         again = client.get(used)
-        assert again.status_code == 410 and "no longer works" in again.content.decode()
+        text = again.content.decode()
+        assert again.status_code == 410 and "no longer works" in text
+        assert track.site.public_alias in text and "please call us at (555)" in text
 
 
 def test_it_passes_the_seat_on_when_declined(client, offered):

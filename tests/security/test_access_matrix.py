@@ -37,6 +37,7 @@ from django.apps import apps
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.roles import Role
 from participants.models import PortalLinkPurpose
@@ -334,12 +335,15 @@ def build_world() -> World:
         reason="Work", requested_at=NOW, requested_by=participant_a.user)
     link = portal_services._link_create  # the one place that mints link tokens
     # Someone without a login, waiting at site A, offered a seat: their one-time answer link.
+    # (Built at the real time too, by the axe tests: so "now", not NOW.)
+    offered_at = timezone.now()
     offered = factories.EnrollmentFactory(
         participant=factories.ParticipantFactory(home_site=site_a), track=track_a,
-        status="waitlisted", waitlisted_at=NOW - dt.timedelta(days=3), seat_offered_at=NOW)
+        status="waitlisted", waitlisted_at=offered_at - dt.timedelta(days=3),
+        seat_offered_at=offered_at)
     offer_link = portal_services.seat_offer_link_mint(
         enrollment_id=offered.pk, participant_id=offered.participant_id,
-        expires_at=NOW + dt.timedelta(hours=48))
+        expires_at=offered_at + dt.timedelta(hours=48))
     return World(
         site_a=site_a, site_b=site_b, personas=personas, participant_a=participant_a,
         participant_b=participant_b, track_a=track_a, session_a=session_a,
