@@ -81,8 +81,9 @@ def _link_create(*, participant: Participant, purpose: str, lifetime: timedelta,
 # Token lengths (characters of token_urlsafe): the outbox renders a message with a placeholder
 # of the same length, so an SMS fitted to one segment still fits with the real link.
 INVITATION_TOKEN_BYTES = 32
-# Shorter, to leave room in a text: 128 bits, single use, hashed, dead when the offer closes.
-SEAT_OFFER_TOKEN_BYTES = 16
+# Shorter, to leave room in a one-segment text for a real address: 96 bits (16 characters)
+# is far beyond guessing for a link that works once, is stored hashed and dies with the offer.
+SEAT_OFFER_TOKEN_BYTES = 12
 
 
 def token_length(token_bytes: int) -> int:

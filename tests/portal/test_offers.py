@@ -151,7 +151,7 @@ def test_it_shows_a_clear_page_once_the_offer_has_run_out(client, offered):
     assert ann.status == "waitlisted"
 
 
-@pytest.mark.parametrize("token", ["not-a-real-token", "x" * 22, "LINKxxxxxxxxxxxxxxxxxx"])
+@pytest.mark.parametrize("token", ["not-a-real-token", "x" * 16, "LINKxxxxxxxxxxxx"])
 def test_it_shows_a_clear_page_for_a_made_up_link(client, token):
     for response in (client.get(reverse("portal-offer-link", args=[token])),
                      client.post(reverse("portal-offer-link", args=[token]), {"answer": "accept"})):
@@ -207,6 +207,20 @@ def test_it_answers_only_a_participants_own_offer(client, offered, track):
     assert "This offer is no longer open." in response.content.decode()
     ann.refresh_from_db()
     assert ann.seat_offered_at is not None
+
+
+@pytest.mark.parametrize("base_url", ["https://portal.example.com",
+                                      "https://portal.mapleclinic.org"])
+def test_it_fits_the_link_in_one_text_for_a_usual_address(settings, track, eager_celery,
+                                                          django_capture_on_commit_callbacks,
+                                                          base_url):
+    settings.PUBLIC_BASE_URL = base_url
+    waiting(track, days=9)
+    free_the_seat(track, django_capture_on_commit_callbacks)
+
+    [text] = sms.outbox
+    assert f"{base_url}/portal/o/" in text.body and len(text.body) <= 160
+    assert text.body.endswith("Reply STOP to opt out.")
 
 
 def test_it_texts_call_only_when_the_link_would_not_fit(settings, track, eager_celery,
