@@ -219,7 +219,8 @@ def offer_link(request, token: str):
             try:
                 seat_offer_answer_by_link(token=token, accept=accept)
             except ValidationError as error:
-                if error.code in ("link_invalid", "offer_closed"):
+                # Answered meanwhile (through the other message's link, or by staff).
+                if error.code in ("link_invalid", "offer_closed", "not_waitlisted", "no_offer"):
                     return _link_invalid(request, offer=True, token=token)
                 context["error"] = _CALL_US.format(phone=offer.site_phone)
             else:

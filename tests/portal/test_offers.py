@@ -278,3 +278,16 @@ def test_it_keeps_the_offer_pages_on_fixed_budgets(client, site, size,
         assert client.get(path).status_code == 200
     with django_assert_max_num_queries(19, info="portal-offer-link POST"):
         assert client.post(path, {"answer": "decline"}).status_code == 200
+
+
+def test_it_closes_the_link_once_the_front_desk_admits_by_hand(client, offered):
+    from sessions.services.enrollment import enrollment_admit_from_waitlist
+
+    ann, _ = offered
+    enrollment_admit_from_waitlist(enrollment=ann)
+
+    path = link_in(mail.outbox[0].body)
+    assert client.get(path).status_code == 410
+    assert client.post(path, {"answer": "decline"}).status_code == 410
+    ann.refresh_from_db()
+    assert ann.status == "active"
