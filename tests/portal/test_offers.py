@@ -186,6 +186,8 @@ def test_it_links_a_portal_user_to_the_portal_and_admits_when_signed_in(
     assert not PortalLink.objects.exists()  # nothing secret to send
 
     client.force_login(cam.participant.user)
+    home = client.get(reverse("portal-home")).content.decode()
+    assert "A place is open for you" in home and reverse("portal-offer") in home
     page = client.get(reverse("portal-offer")).content.decode()
     assert "Yes, I take this place" in page and track.name not in page
     response = client.post(reverse("portal-offer"), {"offer": cam.pk, "answer": "accept"})
@@ -194,6 +196,7 @@ def test_it_links_a_portal_user_to_the_portal_and_admits_when_signed_in(
     cam.refresh_from_db()
     assert cam.status == "active"
     assert "No open offer" in client.get(reverse("portal-offer")).content.decode()
+    assert "A place is open for you" not in client.get(reverse("portal-home")).content.decode()
 
 
 def test_it_answers_only_a_participants_own_offer(client, offered, track):
