@@ -235,7 +235,7 @@ class ContinuingCarePlanAdmin(admin.ModelAdmin):
 
 @admin.register(PortalLink)
 class PortalLinkAdmin(ReadOnlyModelAdmin):
-    """Invitation and sign-in links sent to participants: when, to whom, used or not.
+    """Invitation, sign-in and seat-offer links sent to participants: when, to whom, used or not.
 
     The token's hash is never shown: it is as good as the link for anyone who can look it up.
     """
@@ -245,5 +245,5 @@ class PortalLinkAdmin(ReadOnlyModelAdmin):
     search_fields = ("participant__record_number", "participant__last_name")
     date_hierarchy = "created_at"
     list_select_related = ("participant", "created_by")
-    fields = ("participant", "user", "purpose", "created_at", "expires_at", "used_at",
-              "created_by")
+    fields = ("participant", "user", "enrollment", "purpose", "created_at", "expires_at",
+              "used_at", "created_by")

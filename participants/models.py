@@ -285,18 +285,27 @@ class ContinuingCarePlan(models.Model):
 class PortalLinkPurpose(models.TextChoices):
     INVITATION = "invitation", _("Invitation (set a password)")
     SIGN_IN = "sign_in", _("Sign-in link")
+    # Answer a seat offer without signing in (for people without a portal login).
+    SEAT_OFFER = "seat_offer", _("Seat offer (answer once, no sign-in)")
 
 
 class PortalLink(models.Model):
-    """A single-use, expiring link emailed to a participant: an invitation or a sign-in link.
+    """A single-use, expiring link sent to a participant: an invitation, a sign-in link, or a
+    seat offer to answer without signing in.
 
-    Only the SHA-256 of the token is stored, so a copy of the database opens no account.
+    Only the SHA-256 of the token is stored, so a copy of the database opens no account. The
+    token itself exists only in the message that carried it (the outbox keeps that message's
+    text with the link left out).
     """
 
     participant = models.ForeignKey(Participant, verbose_name=_("participant"),
                                     on_delete=models.CASCADE, related_name="portal_links")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("portal login"),
-                             on_delete=models.CASCADE, related_name="portal_links")
+                             on_delete=models.CASCADE, related_name="portal_links", null=True,
+                             blank=True, help_text=_("Empty for a seat-offer link."))
+    enrollment = models.ForeignKey(Enrollment, verbose_name=_("enrollment offered a seat"),
+                                   on_delete=models.CASCADE, related_name="+", null=True,
+                                   blank=True, help_text=_("Seat-offer links only."))
     purpose = models.CharField(_("purpose"), max_length=12, choices=PortalLinkPurpose.choices)
     token_hash = models.CharField(_("token (hashed)"), max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("created"))
@@ -316,6 +325,12 @@ class PortalLink(models.Model):
             models.CheckConstraint(condition=Q(used_at__isnull=True)
                                    | Q(used_at__gte=models.F("created_at")),
                                    name="portallink_used_after_created"),
+            # A seat-offer link names its enrollment and no login; the others a login only.
+            models.CheckConstraint(
+                condition=(Q(purpose="seat_offer", enrollment__isnull=False)
+                           | (~Q(purpose="seat_offer") & Q(enrollment__isnull=True,
+                                                           user__isnull=False))),
+                name="portallink_offer_names_enrollment_others_a_login"),
         ]
 
     def __str__(self) -> str:

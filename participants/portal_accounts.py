@@ -1,8 +1,15 @@
-"""Portal accounts: invitations, sign-in links, the calendar-feed token and reminder choices."""
+"""Portal accounts: invitations, sign-in links, seat-offer links, the calendar-feed token and
+reminder choices.
+
+Invitations and seat-offer links go out through the reminders outbox (a notice row each): this
+module creates the login and announces the invitation; the outbox mints the link's token with
+`portal_invitation_link_mint` / `seat_offer_link_mint` when it sends the message, so no token
+is ever stored, only its hash here."""
 import hashlib
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,11 +24,11 @@ from django.utils import timezone
 from iop_clinic.links import public_url
 from accounts.throttle import sign_in_link_allowed
 from participants.models import (
-    ConsentChannel, ConsentSource, ContactConsent, Participant, PortalLink, PortalLinkPurpose,
-    ReminderChannels,
+    ConsentChannel, ConsentSource, ContactConsent, Participant, PortalLink,
+    PortalLinkPurpose, ReminderChannels,
 )
 from participants.services import consent_give, consent_revoke
-from participants.signals import reminder_inputs_changed
+from participants.signals import portal_invitation_requested, reminder_inputs_changed
 
 from . import tasks
 
@@ -71,6 +78,72 @@ def _link_create(*, participant: Participant, purpose: str, lifetime: timedelta,
     return token
 
 
+# Token lengths (characters of token_urlsafe): the outbox renders a message with a placeholder
+# of the same length, so an SMS fitted to one segment still fits with the real link.
+INVITATION_TOKEN_BYTES = 32
+# Shorter, to leave room in a one-segment text for a real address: 96 bits (16 characters)
+# is far beyond guessing for a link that works once, is stored hashed and dies with the offer.
+SEAT_OFFER_TOKEN_BYTES = 12
+
+
+def token_length(token_bytes: int) -> int:
+    return len(secrets.token_urlsafe(token_bytes))
+
+
+@dataclass(frozen=True)
+class MintedLink:
+    token: str
+    link_id: int
+
+
+def portal_invitation_link_mint(*, participant_id: int, by_id: int | None) -> MintedLink | None:
+    """A new set-password link for the outbox to send now (None when there is no active login
+    any more). Earlier invitation links stay valid until this one is known to be sent
+    (`portal_link_keep_only`), so a resend that fails leaves the last one sent working."""
+    participant = (Participant.objects.filter(pk=participant_id, user__is_active=True)
+                   .only("pk", "user_id").first())
+    if participant is None:
+        return None
+    now = timezone.now()
+    token = secrets.token_urlsafe(INVITATION_TOKEN_BYTES)
+    link = PortalLink.objects.create(
+        participant_id=participant.pk, user_id=participant.user_id,
+        purpose=PortalLinkPurpose.INVITATION, token_hash=token_hash(token), created_at=now,
+        expires_at=now + invitation_lifetime(), created_by_id=by_id)
+    return MintedLink(token, link.pk)
+
+
+def seat_offer_link_mint(*, enrollment_id: int, participant_id: int,
+                         expires_at) -> MintedLink | None:
+    """A link to answer this seat offer once without signing in, dead when the offer expires
+    (None when that is already past)."""
+    now = timezone.now()
+    if expires_at <= now:
+        return None
+    token = secrets.token_urlsafe(SEAT_OFFER_TOKEN_BYTES)
+    link = PortalLink.objects.create(
+        participant_id=participant_id, enrollment_id=enrollment_id,
+        purpose=PortalLinkPurpose.SEAT_OFFER, token_hash=token_hash(token), created_at=now,
+        expires_at=expires_at)
+    return MintedLink(token, link.pk)
+
+
+def portal_link_keep_only(*, link_id: int) -> None:
+    """This invitation link was sent: every other unused invitation link of the person dies."""
+    link = PortalLink.objects.only("participant_id", "purpose").get(pk=link_id)
+    now = timezone.now()
+    PortalLink.objects.filter(participant_id=link.participant_id, purpose=link.purpose,
+                              used_at__isnull=True, expires_at__gt=now,
+                              ).exclude(pk=link_id).update(expires_at=now + timedelta(microseconds=1))
+
+
+def portal_link_void(*, link_id: int) -> None:
+    """A minted link whose message was not sent (refused, or another worker sent the row)."""
+    now = timezone.now()
+    PortalLink.objects.filter(pk=link_id, used_at__isnull=True, expires_at__gt=now).update(
+        expires_at=now + timedelta(microseconds=1))
+
+
 def _send_neutral_email(*, participant: Participant, template: str, context: dict) -> None:
     site = participant.home_site
     context = {"first_name": participant.first_name, "site_alias": site.public_alias,
@@ -102,8 +175,9 @@ def _queue_after_commit(queue: Callable[[], object], *, what: str) -> None:
 
 @transaction.atomic
 def portal_invite(*, participant: Participant, by) -> None:
-    """Give the participant a portal login (unusable password) and, after commit, queue the
-    email with a set-password link (`portal_invitation_send` in a Celery task)."""
+    """Give the participant a portal login (unusable password) and announce the invitation:
+    the reminders outbox writes it as a notice row and, when it sends the email, mints the
+    set-password link. A second click while one waits to go out joins it."""
     if not participant.email:
         raise ValidationError("This participant has no email address on file; add one first.",
                               code="no_email")
@@ -120,27 +194,8 @@ def portal_invite(*, participant: Participant, by) -> None:
         participant.user.email = participant.email
         participant.user.save(update_fields=["email"])
     caller_copy.user = participant.user
-    participant_id, by_id = participant.pk, getattr(by, "pk", None)
-    _queue_after_commit(lambda: tasks.portal_invitation_send_task.delay(participant_id, by_id),
-                        what="invitation")
-
-
-@transaction.atomic
-def portal_invitation_send(*, participant_id: int, by_id: int | None) -> bool:
-    """Mint an invitation link and email it, all or nothing: a relay error rolls the link back
-    (and the task tries again). False when there is no longer anyone to invite."""
-    participant = (Participant.objects.select_related("home_site", "user")
-                   .filter(pk=participant_id, user__isnull=False).exclude(email="").first())
-    if participant is None:
-        return False
-    token = _link_create(participant=participant, purpose=PortalLinkPurpose.INVITATION,
-                         lifetime=invitation_lifetime(),
-                         by=User.objects.filter(pk=by_id).first() if by_id else None)
-    _send_neutral_email(participant=participant, template="portal_invitation", context={
-        "link": public_url(reverse("portal-invitation", args=[token])),
-        "days": invitation_lifetime().days,
-    })
-    return True
+    portal_invitation_requested.send(sender=Participant, participant_id=participant.pk,
+                                     by_id=getattr(by, "pk", None))
 
 
 def portal_sign_in_link_request(*, email: str, client: str) -> None:
@@ -186,6 +241,45 @@ def portal_link_find(*, token: str, purpose: str) -> PortalLink | None:
     return (PortalLink.objects.select_related("user", "participant")
             .filter(token_hash=token_hash(token), purpose=purpose, used_at__isnull=True,
                     expires_at__gt=timezone.now(), user__is_active=True).first())
+
+
+def seat_offer_link_find(*, token: str) -> PortalLink | None:
+    """The seat-offer link for this token if it is unused and unexpired, else None."""
+    return (PortalLink.objects.select_related("participant__home_site", "enrollment")
+            .filter(token_hash=token_hash(token), purpose=PortalLinkPurpose.SEAT_OFFER,
+                    used_at__isnull=True, expires_at__gt=timezone.now()).first())
+
+
+def seat_offer_link_site(*, token: str):
+    """The site of the person a seat-offer link was sent to, used or not (so a spent link's
+    page can say whom to call), or None for a token we never made."""
+    link = (PortalLink.objects.select_related("participant__home_site")
+            .filter(token_hash=token_hash(token), purpose=PortalLinkPurpose.SEAT_OFFER).first())
+    return link.participant.home_site if link else None
+
+
+@transaction.atomic
+def seat_offer_link_use(*, token: str) -> PortalLink:
+    """Spend a seat-offer link once (compare-and-set) and every other link to the same offer
+    (one went by email, one by text). Call inside the transaction that answers the offer."""
+    now = timezone.now()
+    spent = PortalLink.objects.filter(
+        token_hash=token_hash(token), purpose=PortalLinkPurpose.SEAT_OFFER,
+        used_at__isnull=True, expires_at__gt=now,
+    ).update(used_at=now)
+    if spent != 1:
+        raise ValidationError("This link has expired or was already used.", code="link_invalid")
+    link = PortalLink.objects.select_related("participant__home_site", "enrollment").get(
+        token_hash=token_hash(token))
+    seat_offer_links_spend(enrollment_id=link.enrollment_id, now=now)
+    return link
+
+
+def seat_offer_links_spend(*, enrollment_id: int, now=None) -> None:
+    """The offer is answered: no link to it works any more."""
+    now = now or timezone.now()
+    PortalLink.objects.filter(enrollment_id=enrollment_id, purpose=PortalLinkPurpose.SEAT_OFFER,
+                              used_at__isnull=True, expires_at__gt=now).update(used_at=now)
 
 
 @transaction.atomic

@@ -9,3 +9,8 @@ from django.dispatch import Signal
 # Sent inside the writing transaction with `participant_ids`: something reminders depend on
 # (contact details, time zone, chosen channels or consent) changed for these participants.
 reminder_inputs_changed = Signal()
+
+# Sent inside the inviting transaction with `participant_id` and `by_id` (the staff member):
+# the reminders app writes the invitation into its outbox, which mints the set-password link
+# when it sends the email.
+portal_invitation_requested = Signal()

@@ -1,4 +1,6 @@
-"""Celery tasks that email portal links: participant ids in, one service call each."""
+"""Celery tasks that email sign-in links: participant ids in, one service call each.
+
+(Invitations go through the reminders outbox.)"""
 import logging
 from smtplib import SMTPException
 
@@ -20,8 +22,3 @@ def portal_sign_in_links_send_task(participant_ids: list[int]) -> None:
     sent = sum(portal_accounts.portal_sign_in_link_send(participant_id=int(pk))
                for pk in participant_ids)
     logger.info("portal sign-in links sent: %s", sent)
-
-
-@shared_task(name="participants.send_invitation", ignore_result=True, acks_late=True, **_RETRY)
-def portal_invitation_send_task(participant_id: int, by_id: int | None) -> None:
-    portal_accounts.portal_invitation_send(participant_id=int(participant_id), by_id=by_id)

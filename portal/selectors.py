@@ -15,6 +15,7 @@ from sessions.models import Attendance, AttendanceStatus, ExcusedAbsenceRequest,
 from reminders.models import Reminder, ReminderStatus
 from sessions.selectors.ledger import hours_ledger
 from sessions.services.excuses import excuse_deadline
+from sessions.services.offers import offer_is_open
 
 # The portal home shows this many past visits, newest first; "My record" has them all.
 HISTORY_LIMIT = 10
@@ -103,6 +104,8 @@ class PortalState:
     participant: Participant
     enrollment: Enrollment | None
     is_discharged: bool
+    # A seat offered from the waitlist waits for their answer (the offer page).
+    offer_open: bool = False
 
     @property
     def care_plan(self):
@@ -112,19 +115,22 @@ class PortalState:
 
 
 def portal_state(*, participant: Participant) -> PortalState:
-    """The enrollment the portal is about: the current one, else the latest. One query."""
-    enrollments = list(Enrollment.objects.select_related("track__program", "track__site",
-                                                         "care_plan")
-                       .filter(participant=participant)
-                       .exclude(status__in=(EnrollmentStatus.REFERRED,
-                                            EnrollmentStatus.WAITLISTED))
-                       .order_by("-admission_date", "-pk"))
+    """The enrollment the portal is about: the current one, else the latest; and whether a seat
+    offer waits for an answer. One query."""
+    rows = list(Enrollment.objects.select_related("track__program", "track__site", "care_plan")
+                .filter(participant=participant).exclude(status=EnrollmentStatus.REFERRED)
+                .order_by("-admission_date", "-pk"))
+    now = timezone.now()
+    offer_open = any(offer_is_open(e, now=now) for e in rows
+                     if e.status == EnrollmentStatus.WAITLISTED)
+    enrollments = [e for e in rows if e.status != EnrollmentStatus.WAITLISTED]
     current = next((e for e in enrollments if e.status in EnrollmentStatus.seat_holding()), None)
     if current:
-        return PortalState(participant, current, False)
+        return PortalState(participant, current, False, offer_open)
     latest = enrollments[0] if enrollments else None
     return PortalState(participant, latest,
-                       latest is not None and latest.status in EnrollmentStatus.ended())
+                       latest is not None and latest.status in EnrollmentStatus.ended(),
+                       offer_open)
 
 
 def _attendances(participant: Participant, *, with_excuses: bool):

@@ -18,7 +18,9 @@ from iop_clinic.links import public_url
 from accounts.lockout import lockout_response, user_is_locked_out
 from audit.services import audit_access
 from participants.models import PortalLinkPurpose
+from sessions.selectors.offers import open_offer_by_link, open_offers_for
 from sessions.services.excuses import excuse_request
+from sessions.services.offers import seat_offer_answer, seat_offer_answer_by_link
 
 from participants import portal_accounts as services
 
@@ -160,6 +162,79 @@ def excuse(request, session_id: int):
     })
 
 
+# What a one-time page says when a rule refuses the answer (a full track, care elsewhere):
+# the rule's own words are written for staff.
+_CALL_US = "We could not take your answer online. Please call us at {phone}."
+
+
+def _answer(request) -> bool | None:
+    """The button pressed: True (accept), False (decline), None (neither)."""
+    return {"accept": True, "decline": False}.get(request.POST.get("answer", ""))
+
+
+@never_cache
+@participant_required
+@require_http_methods(["GET", "POST"])
+def offer(request):
+    """The participant's open seat offers, each with "Yes, I take this place" and "No"."""
+    participant = request.participant
+    audit_access(request=request, obj=participant, what="portal: seat offer")
+    if request.method == "POST":
+        accept, offer_id = _answer(request), request.POST.get("offer", "")
+        if accept is None or not offer_id.isdigit():
+            return HttpResponse(status=400)
+        try:
+            seat_offer_answer(participant=participant, enrollment_id=int(offer_id),
+                              accept=accept, by=request.user)
+        except ValidationError as error:
+            text = (_error_text(error) if error.code == "offer_closed"
+                    else _CALL_US.format(phone=participant.home_site.phone))
+            messages.error(request, text)
+            return redirect("portal-offer")
+        messages.success(request, "The place is yours. See you soon!" if accept
+                         else "Thank you. We passed the place on; you stay on the waiting list.")
+        return redirect("portal-home" if accept else "portal-offer")
+    return render(request, "portal/offer.html", {
+        "offers": open_offers_for(participant=participant), "nav": "home"})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def offer_link(request, token: str):
+    """Answer a seat offer once without signing in. GET only shows the offer and two buttons
+    (mail scanners that open links must not answer); nothing clinical is on the page."""
+    link = services.seat_offer_link_find(token=token)
+    offer = link and open_offer_by_link(enrollment_id=link.enrollment_id,
+                                        link_created_at=link.created_at)
+    if offer is None:
+        return _link_invalid(request, offer=True, token=token)
+    participant = link.participant
+    audit_access(request=request, obj=participant, what="portal: seat offer link")
+    context = {"offer": offer, "alias": offer.site_alias}
+    with timezone.override(participant.zone):
+        if request.method == "POST":
+            accept = _answer(request)
+            if accept is None:
+                return HttpResponse(status=400)
+            try:
+                seat_offer_answer_by_link(token=token, accept=accept)
+            except ValidationError as error:
+                # Answered meanwhile (through the other message's link, or by staff).
+                if error.code in ("link_invalid", "offer_closed", "not_waitlisted", "no_offer"):
+                    return _link_invalid(request, offer=True, token=token)
+                context["error"] = _CALL_US.format(phone=offer.site_phone)
+            else:
+                return _no_referrer(render(request, "portal/offer_answered.html", {
+                    "accepted": accept, "phone": offer.site_phone, "alias": offer.site_alias}))
+        return _no_referrer(render(request, "portal/offer_link.html", context))
+
+
+def _no_referrer(response):
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
 @never_cache
 @participant_required
 @require_http_methods(["GET"])
@@ -212,8 +287,11 @@ def feed(request, token: str):
 
 # --- Invitation and sign-in links ---------------------------------------------------------
 
-def _link_invalid(request):
-    return render(request, "portal/link_invalid.html", status=410)
+def _link_invalid(request, *, offer: bool = False, token: str = ""):
+    site = services.seat_offer_link_site(token=token) if offer and token else None
+    return render(request, "portal/link_invalid.html", {
+        "offer": offer, "alias": site.public_alias if site else "",
+        "phone": site.phone if site else ""}, status=410)
 
 
 @never_cache

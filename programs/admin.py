@@ -91,7 +91,7 @@ class RoomAdmin(admin.ModelAdmin):
 class ProgramAdmin(admin.ModelAdmin):
     list_display = ("name", "level_of_care", "population", "duration_weeks", "min_weekly_hours",
                     "min_attendance_percent", "max_unexcused_absences", "is_active")
-    list_filter = ("is_active", "level_of_care", "population")
+    list_filter = ("is_active", "level_of_care", "population", "cant_come_reply")
     search_fields = ("name",)
     filter_horizontal = ("sites",)
     fieldsets = (
@@ -101,6 +101,7 @@ class ProgramAdmin(admin.ModelAdmin):
             "min_weekly_hours", "min_attendance_percent", "max_unexcused_absences",
             "excused_notice_hours", "consecutive_absences_to_escalate", "marking_opens_minutes_before",
         )}),
+        (_("Waitlist and text replies"), {"fields": ("seat_offer_hours", "cant_come_reply")}),
     )
 
 

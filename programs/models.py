@@ -101,6 +101,12 @@ def default_min_weekly_hours(level_of_care: str, population: str) -> Decimal:
     return Decimal(1)
 
 
+class CantComeReply(models.TextChoices):
+    """What a participant's text reply "2" (can't come) sets going."""
+    FOLLOW_UP = "follow_up", _("A follow-up for the clinician to call")
+    EXCUSE = "excuse", _("An excused-absence request for the clinician to decide")
+
+
 class Program(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
     level_of_care = models.CharField(_("level of care"), max_length=3, choices=LevelOfCare.choices,
@@ -131,6 +137,14 @@ class Program(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(336)],
         help_text=_("Unanswered after this long, the offer passes to the next person waiting; "
                     "the person who did not answer goes to the back of the waitlist."),
+    )
+    cant_come_reply = models.CharField(
+        _('a text reply "2" (can\'t come) opens'), max_length=12,
+        choices=CantComeReply.choices, default=CantComeReply.FOLLOW_UP,
+        help_text=_("Default: a follow-up, so someone calls the person back. With an "
+                    "excused-absence request the clinician approves or declines it like one "
+                    "asked for in the portal (the notice hours do not apply to a reply), and "
+                    "the person is told there is an answer."),
     )
     consecutive_absences_to_escalate = models.PositiveSmallIntegerField(
         _("consecutive absences before escalation"), default=2, validators=[MinValueValidator(1)],

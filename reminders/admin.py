@@ -47,13 +47,15 @@ class ReminderAdmin(admin.ModelAdmin):
     readonly_fields = ["participant", "site", "visit_date", "kind", "channel", "status", "reason",
                        "detail", "due_at", "send_before", "attempts", "claimed_at", "sent_at",
                        "provider_message_id", "body", "created_at", "updated_at",
-                       "previous_start", "previous_site", "session", "asks_reply"]
+                       "previous_start", "previous_site", "session", "asks_reply",
+                       "enrollment", "requested_by"]
     fieldsets = [
         (None, {"fields": ["participant", "site", "visit_date", "kind", "channel"]}),
         (_("Delivery"), {"fields": ["status", "reason", "detail", "due_at", "send_before",
                                     "attempts", "claimed_at", "sent_at", "provider_message_id"]}),
         (_("Message"), {"fields": ["body", "asks_reply"], "classes": ["collapse"]}),
         (_("Change notice"), {"fields": ["previous_start", "previous_site", "session"]}),
+        (_("Seat offer and invitation"), {"fields": ["enrollment", "requested_by"]}),
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
 

@@ -10,7 +10,7 @@ class RemindersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from participants.signals import reminder_inputs_changed
+        from participants.signals import portal_invitation_requested, reminder_inputs_changed
 
         from sessions.signals import excuse_decided, schedule_changing, seats_offered
 
@@ -18,6 +18,8 @@ class RemindersConfig(AppConfig):
         schedule_changing.connect(_note_change_notices, dispatch_uid="reminders.notices")
         excuse_decided.connect(_note_excuse_decision, dispatch_uid="reminders.excuse_notices")
         seats_offered.connect(_note_seat_offers, dispatch_uid="reminders.offer_notices")
+        portal_invitation_requested.connect(_note_portal_invitation,
+                                            dispatch_uid="reminders.portal_invitations")
         # Register the tasks in every process (web, scripts, not only the worker), so the
         # sweeper can enqueue the send task by name wherever it runs.
         from . import tasks  # noqa: F401
@@ -56,3 +58,9 @@ def _note_seat_offers(sender, *, enrollment_ids, **kwargs) -> None:
     from .notices import notice_seat_offers
 
     notice_seat_offers(enrollment_ids=enrollment_ids)
+
+
+def _note_portal_invitation(sender, *, participant_id, by_id, **kwargs) -> None:
+    from .notices import notice_portal_invitation
+
+    notice_portal_invitation(participant_id=participant_id, by_id=by_id)

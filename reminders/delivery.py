@@ -21,18 +21,28 @@ batch (the claimed rows with their participants and sites, the visit days, enrol
 consents, other sites and their policies: a fixed number of queries whatever the batch size),
 then decides, hands off and records each row with its own compare-and-set, exactly as
 `reminder_deliver` does for one row. One row's exception stays that row's.
+
+Links with a secret token (a portal invitation's set-password link, a seat offer's one-time
+answer link) are minted here, just before the hand-off, and never stored: the check renders
+the message with a placeholder token, the row is handed off with the real link in the message
+sent, and `body` keeps the text with the link replaced by LINK_LEFT_OUT. A minted link whose
+message did not go out (another worker won the row, the provider refused) is voided. An
+invitation link sent voids the person's earlier ones: only the last invitation sent works.
 """
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
+from iop_clinic.links import public_url
+from participants import portal_accounts
 from participants.models import Enrollment, EnrollmentStatus
 from programs.models import Site
 
@@ -57,7 +67,9 @@ from sessions.models import SessionStatus, TherapySession
 from . import timing
 from .eligibility import channel_problem, sms_consented
 from .messages import Message, render, revealing_words
-from .notice_messages import render_excuse_notice, render_notice, render_offer_notice
+from .notice_messages import (
+    render_excuse_notice, render_invitation, render_notice, render_offer_notice,
+)
 from .planner import reminder_policies
 from .visits import VisitDays, visit_days
 
@@ -72,6 +84,20 @@ class Verdict:
     fields: dict = field(default_factory=dict)
 
 
+# What the stored text says where a secret link was.
+LINK_LEFT_OUT = "[link sent, not kept]"
+
+
+@dataclass(frozen=True)
+class SecretLink:
+    """A link whose token is minted at send time: which kind, and the placeholder URL the
+    message was rendered with (same length as the real one)."""
+    kind: str  # "invitation" or "offer"
+    placeholder: str
+    link_id: int | None = None  # once minted
+    url: str = ""
+
+
 @dataclass(frozen=True)
 class Ready:
     """A reminder that passed every re-check, with its rendered message and deadline."""
@@ -79,6 +105,19 @@ class Ready:
     message: Message
     deadline: datetime
     asks_reply: bool = False
+    secret: SecretLink | None = None
+
+    def message_to_send(self) -> Message:
+        if self.secret is None:
+            return self.message
+        return replace(self.message, body=self.message.body.replace(self.secret.placeholder,
+                                                                    self.secret.url))
+
+    def text_to_keep(self) -> str:
+        body = self.message.body
+        if self.secret is not None:
+            body = body.replace(self.secret.placeholder, LINK_LEFT_OUT)
+        return body if not self.message.subject else f"{self.message.subject}\n\n{body}"
 
 
 @dataclass
@@ -205,7 +244,13 @@ def _deliver_batch(reminder_ids: list[int], *, now: datetime, isolate: bool,
                 outcomes[reminder.pk] = (decision.outcome if _settle(reminder.pk, decision, now=now)
                                          else "not_claimed")
                 continue
+            decision = _mint_secret_link(decision)
+            if isinstance(decision, Verdict):
+                outcomes[reminder.pk] = (decision.outcome if _settle(reminder.pk, decision, now=now)
+                                         else "not_claimed")
+                continue
             if not _hand_off(reminder.pk, now=now):
+                _void_secret_link(decision)
                 outcomes[reminder.pk] = "not_claimed"
                 continue
             handed_off = True
@@ -241,7 +286,7 @@ def _row_logged(reminder_id: int, exc: Exception) -> str:
 
 def _claimed(reminder_ids: list[int]) -> list[Reminder]:
     return list(Reminder.objects.select_related(
-        "participant__home_site", "site__reminder_policy",
+        "participant__home_site", "participant__user", "site__reminder_policy",
     ).filter(pk__in=reminder_ids, status=ReminderStatus.CLAIMED).order_by("pk"))
 
 
@@ -256,6 +301,8 @@ def reminder_check(*, reminder: Reminder, now: datetime,
         return _excuse_notice_check(reminder=reminder, now=now, facts=facts)
     if reminder.kind == ReminderKind.OFFER:
         return _offer_notice_check(reminder=reminder, now=now, facts=facts)
+    if reminder.kind == ReminderKind.INVITATION:
+        return _invitation_check(reminder=reminder, now=now)
     participant = reminder.participant
     key: tuple[int, date] = (participant.pk, reminder.visit_date)
     visit = facts.visits.visits.get(key)
@@ -369,10 +416,86 @@ def _offer_notice_check(*, reminder: Reminder, now: datetime,
                                  deadline=reminder.send_before)
     if quiet is not None:
         return quiet
+    if participant.user_id is not None:
+        link, secret = public_url(reverse("portal-offer")), None  # signs in, sees the offer
+    else:
+        secret = SecretLink("offer", _placeholder_url(
+            "portal-offer-link", portal_accounts.SEAT_OFFER_TOKEN_BYTES))
+        link = secret.placeholder
     message = render_offer_notice(channel=reminder.channel, participant=participant,
-                                  site=reminder.site, answer_by=reminder.send_before, now=now)
+                                  site=reminder.site, answer_by=reminder.send_before, link=link,
+                                  now=now)
+    if secret is not None and secret.placeholder not in message.body:
+        secret = None  # a text too short for the link: "call" only
     return _not_neutral_verdict(reminder=reminder, message=message, site_id=reminder.site_id) \
-        or Ready(reminder, message, reminder.send_before)
+        or Ready(reminder, message, reminder.send_before, secret=secret)
+
+
+def _invitation_check(*, reminder: Reminder, now: datetime) -> Verdict | Ready:
+    """A portal invitation: by email, to an active login, whatever the reminder choices (the
+    person asked for an account) and at any hour (it is sent while they are at the desk).
+    The set-password link is minted at hand-off."""
+    participant = reminder.participant
+    reason = ""
+    if participant.user_id is None or not participant.user.is_active:
+        reason = ReminderReason.NO_PORTAL_LOGIN
+    elif not participant.email:
+        reason = ReminderReason.NO_ADDRESS
+    if reason:
+        return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
+    secret = SecretLink("invitation", _placeholder_url(
+        "portal-invitation", portal_accounts.INVITATION_TOKEN_BYTES))
+    message = render_invitation(participant=participant, site=reminder.site,
+                                link=secret.placeholder,
+                                days=portal_accounts.invitation_lifetime().days, now=now)
+    return _not_neutral_verdict(reminder=reminder, message=message, site_id=reminder.site_id) \
+        or Ready(reminder, message, reminder.send_before, secret=secret)
+
+
+def _placeholder_url(name: str, token_bytes: int) -> str:
+    length = portal_accounts.token_length(token_bytes)
+    return public_url(reverse(name, args=[("LINK" + "x" * length)[:length]]))
+
+
+def _mint_secret_link(ready: Ready) -> Ready | Verdict:
+    """Mint the token of the message's secret link (committed before the hand-off, so the
+    link works the moment the message can arrive). A Verdict when there is no longer anything
+    to link to: the login was turned off meanwhile, or the offer ran out."""
+    if ready.secret is None:
+        return ready
+    reminder = ready.reminder
+    if ready.secret.kind == "invitation":
+        minted = portal_accounts.portal_invitation_link_mint(
+            participant_id=reminder.participant_id, by_id=reminder.requested_by_id)
+        name = "portal-invitation"
+    else:
+        minted = portal_accounts.seat_offer_link_mint(
+            enrollment_id=reminder.enrollment_id, participant_id=reminder.participant_id,
+            expires_at=reminder.send_before)
+        name = "portal-offer-link"
+    if minted is None:
+        reason = (ReminderReason.NO_PORTAL_LOGIN if ready.secret.kind == "invitation"
+                  else ReminderReason.PAST_DEADLINE)
+        return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
+    return replace(ready, secret=replace(ready.secret, link_id=minted.link_id,
+                                         url=public_url(reverse(name, args=[minted.token]))))
+
+
+def _void_secret_link(ready: Ready) -> None:
+    if ready.secret is not None and ready.secret.link_id is not None:
+        portal_accounts.portal_link_void(link_id=ready.secret.link_id)
+
+
+def _secret_link_sent(ready: Ready) -> None:
+    if ready.secret is None or ready.secret.kind != "invitation":
+        return
+    try:
+        portal_accounts.portal_link_keep_only(link_id=ready.secret.link_id)
+    except DatabaseError:
+        # Sent and recorded; the earlier invitation links simply live out their days.
+        logger.warning("reminder %s sent; earlier invitation links not voided",
+                       ready.reminder.pk)
+        drop_broken_connection()
 
 
 
@@ -418,18 +541,20 @@ def _hand_off(reminder_id: int, *, now: datetime) -> bool:
 
 
 def _send_and_record(ready: Ready, *, now: datetime) -> str:
-    reminder, message = ready.reminder, ready.message
+    reminder = ready.reminder
     try:
-        provider_id = _send(reminder.channel, reminder.participant, message)
+        provider_id = _send(reminder.channel, reminder.participant, ready.message_to_send())
     except TransientChannelError as exc:
+        _void_secret_link(ready)  # the retry mints a new one
         reminder.attempts += 1  # the hand-off counted this attempt in the database
         return _after_transient(reminder, exc, deadline=ready.deadline, now=now)
     except PermanentChannelError as exc:
+        _void_secret_link(ready)
         _finish(reminder.pk, status=ReminderStatus.FAILED,
                 reason=ReminderReason.PERMANENT_ERROR, detail=exc.reason[:200], now=now)
         logger.warning("reminder %s failed permanently: %s", reminder.pk, exc.reason)
         return "failed:permanent_error"
-    body = message.body if not message.subject else f"{message.subject}\n\n{message.body}"
+    body = ready.text_to_keep()
     fields = {"status": ReminderStatus.SENT, "sent_at": timezone.now(),
               "provider_message_id": provider_id[:100], "body": body, "reason": "",
               "detail": "", "asks_reply": ready.asks_reply}
@@ -442,6 +567,7 @@ def _send_and_record(ready: Ready, *, now: datetime) -> str:
                        reminder.pk)
         drop_broken_connection()
         _finish(reminder.pk, now=now, **fields)
+    _secret_link_sent(ready)
     return "sent"
 
 

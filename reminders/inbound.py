@@ -9,7 +9,9 @@ Two-way SMS: a reminder may end "Reply 1 to confirm, 2 if you can't come". A rep
 "1" or "2" (any spacing or punctuation) answers the newest such reminder whose visit has not
 begun: the participant's expected rows that day show the answer on the roster, and "2" opens a
 follow-up for their clinician (sessions/services/confirmations.py). A digit with nothing to
-answer gets a short neutral reply. The digits never collide with the carrier keywords, and an
+answer gets a short neutral reply. What "2" opens is the program's choice
+(`Program.cant_come_reply`): a follow-up (the reply says "We will call you") or an
+excused-absence request the clinician decides (the reply says an answer will follow). The digits never collide with the carrier keywords, and an
 opt-out word anywhere beside them still opts out.
 """
 import enum
@@ -26,7 +28,7 @@ from participants.services import consent_give, consent_revoke
 from programs.models import Site
 
 from sessions.models import AttendanceConfirmation
-from sessions.services.confirmations import attendance_confirm
+from sessions.services.confirmations import Confirmed, attendance_confirm
 
 from reminders.channels import ChannelError, SmsMessage, get_sms_backend
 from reminders.channels.sms import to_gsm7
@@ -74,7 +76,7 @@ def keyword_of(text: str) -> Keyword:
     return Keyword.NONE
 
 
-def reply_text(*, keyword: Keyword, site: Site) -> str:
+def reply_text(*, keyword: Keyword, site: Site, excuse_requested: bool = False) -> str:
     """The neutral reply: the site's public alias and call-back number, nothing about care.
 
     With the longest alias (60) and number (16) the model allows, each stays within one
@@ -89,6 +91,8 @@ def reply_text(*, keyword: Keyword, site: Site) -> str:
         return f"{alias}: Appointment reminders. For help call {site.phone}. Reply STOP to opt out."
     if keyword is Keyword.CONFIRM:
         return f"{alias}: Thank you, see you then."
+    if keyword is Keyword.CANT_COME and excuse_requested:
+        return f"{alias}: Thank you for letting us know. We will send you our answer."
     if keyword is Keyword.CANT_COME:
         return f"{alias}: Thank you for letting us know. We will call you."
     raise ValueError(f"no reply for {keyword}")
@@ -106,7 +110,7 @@ def reply_unmatched_text(*, site: Site) -> str:
     return f"{to_gsm7(site.public_alias)}: We could not match your reply. Please call {site.phone}."
 
 
-def _answer(participants: list[Participant], keyword: Keyword) -> bool:
+def _answer(participants: list[Participant], keyword: Keyword) -> Confirmed:
     """Record the answer on the newest reminder that asked and whose visit has not begun."""
     now = timezone.now()
     asked = (Reminder.objects.filter(
@@ -114,13 +118,13 @@ def _answer(participants: list[Participant], keyword: Keyword) -> bool:
         kind__in=VISIT_REMINDER_KINDS, status=ReminderStatus.SENT, send_before__gt=now,
     ).select_related("participant").order_by("-sent_at").first())
     if asked is None:
-        return False
+        return Confirmed(rows=0)
     zone = asked.participant.zone
     start = datetime.combine(asked.visit_date, datetime.min.time(), tzinfo=zone)
     answer = (AttendanceConfirmation.CONFIRMED if keyword is Keyword.CONFIRM
               else AttendanceConfirmation.CANT_COME)
-    return bool(attendance_confirm(participant_id=asked.participant_id, starts_from=start,
-                                   starts_until=start + timedelta(days=1), answer=answer))
+    return attendance_confirm(participant_id=asked.participant_id, starts_from=start,
+                              starts_until=start + timedelta(days=1), answer=answer)
 
 
 def sms_inbound_receive(*, from_number: str, to_number: str, text: str) -> InboundOutcome:
@@ -145,13 +149,17 @@ def sms_inbound_receive(*, from_number: str, to_number: str, text: str) -> Inbou
                                  source=ConsentSource.SMS_KEYWORD)
             reminders_replan_on_commit(participant_ids=ids)
 
-    body = None
-    if keyword in (Keyword.CONFIRM, Keyword.CANT_COME) and not _answer(participants, keyword):
-        body = reply_unmatched_text(site=participants[0].home_site)
+    body, excuse_requested = None, False
+    if keyword in (Keyword.CONFIRM, Keyword.CANT_COME):
+        confirmed = _answer(participants, keyword)
+        excuse_requested = confirmed.excuse_requested
+        if not confirmed.rows:
+            body = reply_unmatched_text(site=participants[0].home_site)
 
     # Sent after the consent change has committed: a provider outage must not undo an opt-out.
     # The newest participant record's site speaks for a number that several people share.
-    body = body or reply_text(keyword=keyword, site=participants[0].home_site)
+    body = body or reply_text(keyword=keyword, site=participants[0].home_site,
+                              excuse_requested=excuse_requested)
     reply = SmsMessage(to=from_number, body=body, sender=to_number.strip())
     try:
         with get_sms_backend() as backend:

@@ -1,6 +1,7 @@
 """The outbox: reminder rows (one per participant, visit day, kind and channel) and each site's policy."""
 from datetime import time
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -23,11 +24,14 @@ class ReminderKind(models.TextChoices):
     EXCUSE = "excuse", _("Excuse decision notice")
     # "A place is open for you, please answer by ..." when a seat is offered from the waitlist.
     OFFER = "offer", _("Seat offer")
+    # The email with a set-password link for the portal (the link is minted when it is sent).
+    INVITATION = "invitation", _("Portal invitation")
 
 
 # The kinds the planner plans (one per visit day and channel); the others come from notices.py.
 VISIT_REMINDER_KINDS = (ReminderKind.DAY_BEFORE, ReminderKind.SAME_DAY)
-NOTICE_KINDS = (ReminderKind.CHANGE, ReminderKind.EXCUSE, ReminderKind.OFFER)
+NOTICE_KINDS = (ReminderKind.CHANGE, ReminderKind.EXCUSE, ReminderKind.OFFER,
+                ReminderKind.INVITATION)
 
 
 class ReminderChannel(models.TextChoices):
@@ -69,6 +73,7 @@ class ReminderReason(models.TextChoices):
     # The restore fence (reminders/fence.py): due before the database was restored from a
     # backup, so the lost database may already have sent it.
     RESTORED = "restored", _("Due before a restore from backup: may have gone out; not resent")
+    NO_PORTAL_LOGIN = "no_portal_login", _("No portal login any more (removed or turned off)")
 
 
 class ReminderPolicy(models.Model):
@@ -108,8 +113,9 @@ class ReminderPolicy(models.Model):
     sms_ask_reply = models.BooleanField(
         _("texts ask for a reply"), default=False,
         help_text=_('Day-before and same-day texts end with "Reply 1 to confirm, 2 if you '
-                    'can\'t come". The roster shows the answer; "2" opens a follow-up for the '
-                    "participant's clinician."))
+                    'can\'t come". The roster shows the answer; "2" opens what the '
+                    "participant's program chose: a follow-up for the clinician (default) or "
+                    "an excused-absence request."))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -163,6 +169,10 @@ class Reminder(models.Model):
     enrollment = models.ForeignKey(
         "participants.Enrollment", verbose_name=_("enrollment offered a seat"),
         on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("asked for by"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="+",
+        help_text=_("Portal invitations: the staff member who sent it."))
     asks_reply = models.BooleanField(_("asked for a reply"), default=False)
     provider_message_id = models.CharField(_("provider message id"), max_length=100, blank=True)
     body = models.TextField(_("message sent"), blank=True)
@@ -175,7 +185,8 @@ class Reminder(models.Model):
         verbose_name_plural = _("reminders")
         constraints = [
             models.UniqueConstraint(fields=["participant", "visit_date", "kind", "channel"],
-                                    condition=~Q(kind__in=["change", "excuse", "offer"]),
+                                    condition=~Q(kind__in=["change", "excuse", "offer",
+                                                           "invitation"]),
                                     name="reminder_one_per_visit_kind_channel"),
             # One "there is an answer" per decided request (its attendance row's session).
             models.UniqueConstraint(fields=["participant", "session", "kind", "channel"],
@@ -190,6 +201,10 @@ class Reminder(models.Model):
             models.UniqueConstraint(fields=["participant", "visit_date", "channel"],
                                     condition=Q(kind="change", status="pending"),
                                     name="notice_one_pending_per_day_channel"),
+            # A second "send invitation" while one waits to go out joins it.
+            models.UniqueConstraint(fields=["participant"],
+                                    condition=Q(kind="invitation", status="pending"),
+                                    name="notice_one_pending_invitation"),
             models.CheckConstraint(condition=Q(due_at__lt=models.F("send_before")),
                                    name="reminder_due_before_deadline"),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False),

@@ -1,14 +1,16 @@
 """Neutral notice text: a change (what the participant knew, and that it is cancelled or its new
 day, time and place) or "there is an answer to your request". The same few facts as a reminder,
 nothing about the session, never the decision itself; a seat offer says only that a place is
-open and by when to answer."""
+open, by when to answer and where (a link and the call-back number); a portal invitation, that
+an account is ready and the set-password link.
+
+Links that carry a secret token are rendered here with a placeholder of the same length
+(delivery mints the token when it sends, and keeps the text with the link left out)."""
 from datetime import datetime
 
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
-from iop_clinic.links import public_url
 from participants.models import Participant
 from programs.models import Site
 
@@ -43,15 +45,29 @@ def render_excuse_notice(*, channel: str, participant: Participant, site: Site,
 
 
 def render_offer_notice(*, channel: str, participant: Participant, site: Site,
-                        answer_by: datetime, now: datetime | None = None) -> Message:
-    """"A place is open for you; please answer by <day, time>": by signing in (portal account)
-    or calling. Nothing says what the place is in."""
+                        answer_by: datetime, link: str, now: datetime | None = None) -> Message:
+    """"A place is open for you; please answer by <day, time>" at `link` (the portal's offer
+    page, or a one-time page) or by calling. Nothing says what the place is in. A text whose
+    link cannot fit one segment says "call" only."""
     context = _context(participant=participant, site=site, first_start=answer_by,
                        now=now or timezone.now())
-    context["portal"] = participant.user_id is not None
-    context["link"] = public_url(reverse("portal-home")) if context["portal"] else ""
+    context.update(portal=participant.user_id is not None, link=link)
     if channel == ReminderChannel.SMS:
-        return fit_sms(context, template="emails/offer_sms.txt")
+        try:
+            return fit_sms(context, template="emails/offer_sms.txt")
+        except ValueError:
+            return fit_sms({**context, "link": ""}, template="emails/offer_sms.txt")
     subject = render_to_string("emails/offer_subject.txt", context)
     body = render_to_string("emails/offer_body.txt", context)
+    return Message(subject=" ".join(subject.split()), body=body, sender_name=context["alias"])
+
+
+def render_invitation(*, participant: Participant, site: Site, link: str, days: int,
+                      now: datetime | None = None) -> Message:
+    """"You can now see your appointments online. Choose a password here: <link>"."""
+    now = now or timezone.now()
+    context = {**_context(participant=participant, site=site, first_start=now, now=now),
+               "link": link, "days": days}
+    subject = render_to_string("emails/portal_invitation_subject.txt", context)
+    body = render_to_string("emails/portal_invitation_body.txt", context)
     return Message(subject=" ".join(subject.split()), body=body, sender_name=context["alias"])

@@ -1,4 +1,5 @@
-"""Notices written into the outbox: visit days cancelled or moved, excuse decisions, seat offers.
+"""Notices written into the outbox: visit days cancelled or moved, excuse decisions, seat offers,
+portal invitations.
 
 A session service about to cancel or move sessions sends `schedule_changing` (inside its
 transaction, before writing). Here we note, per participant, affected visit day and channel they
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
+from participants.portal_accounts import invitation_lifetime
 
 from reminders.models import Reminder, ReminderChannel, ReminderKind, ReminderStatus
 from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
@@ -193,3 +196,30 @@ def notice_seat_offers(*, enrollment_ids: Iterable[int], now: datetime | None = 
                                    sms_consent=participant.pk in consented)
         ]
     return len(Reminder.objects.bulk_create(rows, ignore_conflicts=True))
+
+
+def notice_portal_invitation(*, participant_id: int, by_id: int | None,
+                             now: datetime | None = None) -> None:
+    """Queue the portal invitation email (due now, by email only, whatever the reminder
+    choices: the person asked for an account). While one waits to go out, a second request
+    joins it. The set-password link is minted when it is sent (delivery), so the row never
+    holds a token. After commit, a sweep is started so it goes out at once, not at the next
+    beat."""
+    now = now or timezone.now()
+    participant = Participant.objects.select_related("home_site").get(pk=participant_id)
+    row = Reminder(participant=participant, site_id=participant.home_site_id,
+                   visit_date=now.astimezone(participant.zone).date(),
+                   kind=ReminderKind.INVITATION, channel=ReminderChannel.EMAIL, due_at=now,
+                   send_before=now + invitation_lifetime(), requested_by_id=by_id)
+    Reminder.objects.bulk_create([row], ignore_conflicts=True)
+    transaction.on_commit(_sweep_soon)
+
+
+def _sweep_soon() -> None:
+    from iop_clinic.celery_app import app
+
+    try:
+        app.tasks["reminders.sweep"].delay()
+    except Exception:
+        # A broker outage: beat's next sweep sends it.
+        logger.exception("sweep after a portal invitation not queued")

@@ -174,9 +174,49 @@ def test_it_finds_no_serious_violation_on_the_portal(chromium, axe_source, live_
         "reminders": reverse("portal-reminders"),
         "calendar": reverse("portal-calendar"),
         "excuse": reverse("portal-excuse", args=[world.today_session.pk]),
+        "offer": reverse("portal-offer"),
     }
+    # A seat open for them on another track, so the offer page shows its card and buttons.
+    other_track = factories.TrackFactory(site=world.site_a, mode="rolling")
+    factories.EnrollmentFactory(participant=world.participant_a, track=other_track,
+                                status="waitlisted", waitlisted_at=timezone.now(),
+                                seat_offered_at=timezone.now())
     assert_none(check_pages(page, axe_source, live_server.url, urls, prefix="portal-"))
     page.context.close()
+
+
+def offered_link(world) -> str:
+    """A seat offered now to someone without a login at site A, and their one-time link."""
+    from participants.portal_accounts import seat_offer_link_mint
+
+    enrollment = factories.EnrollmentFactory(
+        participant=factories.ParticipantFactory(home_site=world.site_a), track=world.track_a,
+        status="waitlisted", waitlisted_at=timezone.now(), seat_offered_at=timezone.now())
+    token = seat_offer_link_mint(enrollment_id=enrollment.pk,
+                                 participant_id=enrollment.participant_id,
+                                 expires_at=timezone.now() + dt.timedelta(hours=48)).token
+    return reverse("portal-offer-link", args=[token])
+
+
+def test_it_finds_no_serious_violation_on_the_one_time_offer_pages(chromium, axe_source,
+                                                                   live_server, world):
+    page = browser_page(chromium, live_server.url)
+    urls = {"offer-link": offered_link(world),
+            "offer-link-invalid": reverse("portal-offer-link", args=["not-a-real-token"])}
+    problems = check_pages(page, axe_source, live_server.url, urls, prefix="portal-")
+    # The page after answering (a POST): a fresh offer at each width.
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(live_server.url + offered_link(world))
+        page.get_by_role("button", name="No, pass it on").click()
+        page.get_by_role("heading", name="Thank you").wait_for()
+        if os.environ.get("A11Y_SHOTS"):
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"portal-offer-answered-{width}.png"), full_page=True)
+        problems += [f"offer-answered @{width}px: {v['impact']} {v['id']}"
+                     for v in axe_violations(page, axe_source) if v["impact"] in FAILING]
+    page.context.close()
+    assert_none(problems)
 
 
 def test_it_finds_no_serious_violation_on_sign_in_pages(chromium, axe_source, live_server,

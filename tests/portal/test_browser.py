@@ -214,3 +214,48 @@ def test_it_explains_a_dead_link_and_offers_a_new_one(phone, live_server):
     page.get_by_role("button", name="Send me a link").click()
     page.get_by_text("If that address belongs to an account").wait_for()
     shot(page, "sign-in-link-sent")
+
+
+def test_it_takes_a_seat_offered_through_a_one_time_link(phone, live_server, clinic, settings,
+                                                         eager_celery):
+    """Someone without a portal login is offered a freed seat: the outbox emails a one-time
+    link; they open it on a phone, accept, and are admitted (expected at the track's sessions)."""
+    from participants.models import Enrollment
+    from reminders.models import Reminder
+    from reminders.sweeper import reminders_sweep
+    from sessions.models import Attendance
+    from sessions.services.enrollment import enrollment_withdraw
+
+    settings.PUBLIC_BASE_URL = live_server.url
+    site, today = clinic["site"], clinic["today"]
+    track = factories.TrackFactory(site=site, mode="rolling", capacity=1,
+                                   start_date=today - dt.timedelta(days=14))
+    factories.TherapySessionFactory(track=track, site=site,
+                                    starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
+    dana = factories.ParticipantFactory(home_site=site, first_name="Dana",
+                                        reminder_channels="email", email="dana@mail.example.com")
+    waiting = factories.EnrollmentFactory(participant=dana, track=track, status="waitlisted",
+                                          waitlisted_at=dt.datetime.now(dt.UTC))
+    leaving = factories.EnrollmentFactory(track=track)
+    Enrollment.objects.filter(pk=leaving.pk).update(admission_date=today + dt.timedelta(days=3))
+    enrollment_withdraw(enrollment=leaving)  # the seat is offered to Dana
+    reminders_sweep()  # the outbox sends the offer (the worker runs in-process here)
+    [message] = [m for m in mail.outbox if m.to == [dana.email]]
+    link = re.search(r"https?://\S+/portal/o/\S+", message.body).group(0)
+    row = Reminder.objects.get(participant=dana, kind="offer")
+    assert row.status == "sent" and link.rsplit("/", 1)[1] not in row.body
+    page = phone.new_page()
+
+    page.goto(link)
+    assert page.get_by_role("heading", name="A place is open for you").is_visible()
+    shot(page, "offer-link")
+    page.get_by_role("button", name="Yes, I take this place").click()
+
+    page.get_by_text("The place is yours.").wait_for()
+    shot(page, "offer-accepted")
+    waiting.refresh_from_db()
+    assert waiting.status == "active"
+    assert Attendance.objects.filter(participant=dana, session__track=track,
+                                     status="expected").exists()
+    page.goto(link)
+    assert page.get_by_role("heading", name="This link no longer works").is_visible()

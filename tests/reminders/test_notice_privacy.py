@@ -1,6 +1,7 @@
 """Notices reveal nothing: every notice template (cancelled, moved, excuse answered; SMS, email)
 is checked for the canary words planted in everything a session is linked to."""
 import datetime as dt
+import re
 from email.utils import parseaddr
 
 import pytest
@@ -110,5 +111,96 @@ def test_it_never_reveals_treatment_in_a_seat_offer(eager_celery, settings):
     for text in texts:
         assert not [marker for marker in MARKERS if marker.lower() in text.lower()], text
         assert not TREATMENT_WORDS.findall(text), text
-    assert "sign in or call" in sms.outbox[0].body
-    assert "https://portal.example.com/portal/" in mail.outbox[0].body
+    # A portal user is sent to the portal's offer page (sign in there): no secret in the link.
+    assert "https://portal.example.com/portal/offer/ or call" in sms.outbox[0].body
+    assert "https://portal.example.com/portal/offer/" in mail.outbox[0].body
+
+
+def _canary_world(edit_at):
+    """A site, program, track, session type and clinician all named with canary words."""
+    site = factories.SiteFactory(name="CANARYSITE Addiction Recovery Services",
+                                 public_alias="Maple Street Health Center",
+                                 address="12 Elm Road, Springfield", time_zone=NY)
+    program = factories.ProgramFactory(name="CANARYPROGRAM Substance Use IOP")
+    clinician = factories.StaffFactory(first_name="CANARYCRED", last_name="Smith, LCSW, CADC",
+                                       sites=[site])
+    track = factories.TrackFactory(site=site, program=program, mode="rolling", capacity=1,
+                                   name="CANARYTRACK Evening group", lead_clinician=clinician,
+                                   start_date=edit_at.date() - dt.timedelta(days=30))
+    factories.TherapySessionFactory(
+        track=track, site=site, starts_at=edit_at + dt.timedelta(days=2),
+        session_type=factories.SessionTypeFactory(name="CANARYTYPE Group therapy", kind="group"),
+        title="CANARYTOPIC Relapse prevention", facilitator=clinician,
+        room=factories.RoomFactory(site=site, name="CANARYROOM Detox wing"))
+    return site, track, clinician
+
+
+def _page_text(response) -> str:
+    """What a visitor reads: the page's <main> and its <title>, without the markup."""
+    html = response.content.decode()
+    main = re.search(r"<main\b.*?</main>", html, re.S).group(0)
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    return " ".join(re.sub(r"<[^>]+>", " ", f"{title} {main}").split())
+
+
+def _assert_neutral(texts):
+    for text in texts:
+        assert not [marker for marker in MARKERS if marker.lower() in text.lower()], text
+        assert not TREATMENT_WORDS.findall(text), text
+        assert "Smith" not in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_reveals_treatment_in_a_portal_invitation(eager_celery, settings):
+    from participants.portal_accounts import portal_invite
+
+    settings.PUBLIC_BASE_URL = "https://portal.example.com"
+    edit_at = local(NY, 2026, 2, 2, 9, 0)
+    with time_machine.travel(edit_at, tick=False):
+        site, track, clinician = _canary_world(edit_at)
+        participant = factories.ParticipantFactory(home_site=site, first_name="Dana",
+                                                   email="dana@mail.example.com")
+        factories.EnrollmentFactory(participant=participant, track=track)
+        portal_invite(participant=participant, by=clinician)
+        reminders_sweep()
+    [message] = mail.outbox
+    row = Reminder.objects.get(kind="invitation")
+    assert row.status == "sent"
+    _assert_neutral([message.subject, message.body, parseaddr(message.from_email)[0], row.body])
+    assert "Hello Dana" in message.body and "/portal/invitation/" in message.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_reveals_treatment_on_the_seat_offer_pages(eager_celery, settings, client):
+    from participants.models import Enrollment
+    from sessions.services.enrollment import enrollment_withdraw
+
+    settings.PUBLIC_BASE_URL = "https://portal.example.com"
+    edit_at = local(NY, 2026, 2, 2, 9, 0)
+    with time_machine.travel(edit_at, tick=False):
+        site, track, _clinician = _canary_world(edit_at)
+        offered = factories.ParticipantFactory(home_site=site, first_name="Dana",
+                                               reminder_channels="both")
+        factories.ContactConsentFactory(participant=offered)
+        for days, person in ((3, offered), (2, factories.ParticipantFactory(
+                home_site=site, first_name="CANARYOTHER", user=factories.UserFactory()))):
+            factories.EnrollmentFactory(participant=person, track=track, status="waitlisted",
+                                        waitlisted_at=edit_at - dt.timedelta(days=days))
+        active = factories.EnrollmentFactory(track=track)
+        Enrollment.objects.filter(pk=active.pk).update(
+            admission_date=edit_at.date() + dt.timedelta(days=3))
+        enrollment_withdraw(enrollment=active)
+        reminders_sweep()
+        texts = [m.body for m in sms.outbox]
+        for message in mail.outbox:
+            texts += [message.subject, message.body, parseaddr(message.from_email)[0]]
+        path = re.search(r"/portal/o/\S+", mail.outbox[0].body).group(0)
+        texts.append(_page_text(client.get(path)))
+        texts.append(_page_text(client.post(path, {"answer": "decline"})))
+        texts.append(_page_text(client.get(path)))  # spent: "no longer works"
+        # The next person (a portal user) is offered the seat: the signed-in page.
+        other = Enrollment.objects.get(participant__first_name="CANARYOTHER")
+        client.force_login(other.participant.user)
+        texts.append(_page_text(client.get("/portal/offer/")))
+    assert len(texts) == 8 and "A place is open for you" in texts[-1]
+    _assert_neutral(texts)

@@ -37,6 +37,7 @@ from django.apps import apps
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.roles import Role
 from participants.models import PortalLinkPurpose
@@ -186,11 +187,14 @@ MATRIX: dict[str, E] = {
     "portal-my-record": E("home home home home 200 200 login"),
     "portal-my-record-readable": E("home home home home 200 200 login"),
     "portal-excuse": E("home home home home 200 404 login", lambda w: [w.session_a.pk]),
+    # Their own open seat offers (none here: the page says so).
+    "portal-offer": E("home home home home 200 200 login"),
     # Links that carry their own secret answer whoever holds them.
     "portal-feed": E("200 200 200 200 200 200 200", lambda w: [w.feed_token]),
     "portal-invitation": E("200 200 200 200 200 200 200", lambda w: [w.invitation_token]),
     "portal-sign-in-link": E("200 200 200 200 200 200 200"),
     "portal-sign-in": E("200 200 200 200 200 200 200", lambda w: [w.sign_in_token]),
+    "portal-offer-link": E("200 200 200 200 200 200 200", lambda w: [w.offer_token]),
     # Portal actions for staff.
     "portal_invite": E("302* 302* 302* 404 portal portal login", lambda w: [w.participant_a.code],
                        method="POST"),
@@ -298,6 +302,7 @@ class World:
     feed_token: str
     invitation_token: str
     sign_in_token: str
+    offer_token: str
     enrollment_a: Any
     export_a: Any
     census_a: Any
@@ -363,6 +368,16 @@ def build_world() -> World:
         attendance=Attendance.objects.get(participant=participant_a, session=session_a),
         reason="Work", requested_at=NOW, requested_by=participant_a.user)
     link = portal_services._link_create  # the one place that mints link tokens
+    # Someone without a login, waiting at site A, offered a seat: their one-time answer link.
+    # (Built at the real time too, by the axe tests: so "now", not NOW.)
+    offered_at = timezone.now()
+    offered = factories.EnrollmentFactory(
+        participant=factories.ParticipantFactory(home_site=site_a), track=track_a,
+        status="waitlisted", waitlisted_at=offered_at - dt.timedelta(days=3),
+        seat_offered_at=offered_at)
+    offer_link = portal_services.seat_offer_link_mint(
+        enrollment_id=offered.pk, participant_id=offered.participant_id,
+        expires_at=offered_at + dt.timedelta(hours=48))
     return World(
         site_a=site_a, site_b=site_b, personas=personas, participant_a=participant_a,
         participant_b=participant_b, track_a=track_a, session_a=session_a,
@@ -372,6 +387,7 @@ def build_world() -> World:
                               lifetime=dt.timedelta(days=7), by=None),
         sign_in_token=link(participant=participant_a, purpose=PortalLinkPurpose.SIGN_IN,
                            lifetime=dt.timedelta(minutes=30), by=None),
+        offer_token=offer_link.token,
         enrollment_a=participant_a.enrollments.get(),
         export_a=ReportExport.objects.create(requested_by=personas["director"], report="census",
                                              file_format="csv", filters={}),

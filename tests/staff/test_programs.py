@@ -16,6 +16,7 @@ PROGRAM = {
     "duration_weeks": "12", "min_weekly_hours": "", "min_attendance_percent": "80",
     "max_unexcused_absences": "6", "excused_notice_hours": "48",
     "consecutive_absences_to_escalate": "2", "marking_opens_minutes_before": "0",
+    "seat_offer_hours": "48", "cant_come_reply": "follow_up",
     "is_active": "on",
 }
 
@@ -54,6 +55,22 @@ def test_it_lets_a_director_create_and_edit_a_program(as_director, site):
                      {**PROGRAM, "duration_weeks": "8"})
     program.refresh_from_db()
     assert program.duration_weeks == 8
+
+
+def test_it_lets_a_director_choose_what_a_cant_come_reply_opens(as_director, site):
+    program = factories.ProgramFactory(sites=[site])
+    page = as_director.get(reverse("program_edit", args=[program.pk])).content.decode()
+    assert 'name="cant_come_reply"' in page and "A follow-up for the clinician to call" in page
+
+    as_director.post(reverse("program_edit", args=[program.pk]),
+                     {**PROGRAM, "cant_come_reply": "excuse", "seat_offer_hours": "24",
+                      "offered_at": [site.pk]})
+
+    program.refresh_from_db()
+    assert program.cant_come_reply == "excuse" and program.seat_offer_hours == 24
+    bad = as_director.post(reverse("program_edit", args=[program.pk]),
+                           {**PROGRAM, "cant_come_reply": "ignore", "offered_at": [site.pk]})
+    assert bad.status_code == 200 and "is-invalid" in bad.content.decode()
 
 
 @pytest.mark.parametrize("bad", [{"duration_weeks": "99"}, {"duration_weeks": "-1"},

@@ -8,7 +8,7 @@ import time_machine
 from reminders.channels import sms
 from reminders.inbound import Keyword, keyword_of
 from reminders.models import Reminder
-from sessions.models import Attendance, FollowUp
+from sessions.models import Attendance, ExcusedAbsenceRequest, FollowUp
 
 from tests import factories
 from .test_sms_webhook import TREATMENT_WORDS, sms_consent_standing, text_in
@@ -92,6 +92,60 @@ def test_it_records_cant_come_and_opens_one_follow_up(client, asked, body):
     followup = FollowUp.objects.get()
     assert followup.kind == "cant_come" and followup.session_id == asked.session_id
     assert "We will call you" in sms.outbox[-1].body
+
+
+def test_it_opens_a_follow_up_by_default(asked):
+    assert asked.enrollment.track.program.cant_come_reply == "follow_up"
+
+
+@pytest.mark.parametrize("body", CANT_COME)
+def test_it_raises_an_excuse_request_when_the_program_says_so(client, asked, body):
+    program = asked.enrollment.track.program
+    program.cant_come_reply = "excuse"
+    program.save(update_fields=["cant_come_reply"])
+    later = factories.TherapySessionFactory(track=asked.enrollment.track, site=asked.session.site,
+                                            starts_at=asked.session.starts_at + dt.timedelta(hours=2))
+    second = Attendance.objects.create(session=later, participant=asked.participant,
+                                       enrollment=asked.enrollment, status="expected")
+
+    text_in(client, body)
+    text_in(client, body)  # said twice: still one request per session
+
+    requests = ExcusedAbsenceRequest.objects.order_by("attendance__session__starts_at")
+    assert [r.attendance_id for r in requests] == [asked.pk, second.pk]
+    assert {r.status for r in requests} == {"pending"}
+    assert all("can't come" in r.reason and r.requested_by is None for r in requests)
+    assert not FollowUp.objects.exists()
+    asked.refresh_from_db()
+    assert asked.confirmation == "cant_come" and asked.status == "expected"
+    reply = sms.outbox[-1].body
+    assert reply.endswith("We will send you our answer.") and "call you" not in reply
+    assert not TREATMENT_WORDS.findall(reply) and len(reply) <= 160
+
+
+def test_it_lets_the_clinician_decide_a_texted_excuse_and_tells_the_person(client, asked,
+                                                                          clinician):
+    from sessions.services.excuses import excuse_approve
+
+    program = asked.enrollment.track.program
+    program.cant_come_reply = "excuse"
+    program.save(update_fields=["cant_come_reply"])
+    text_in(client, "2")
+
+    excuse_approve(request=ExcusedAbsenceRequest.objects.get(), by=clinician)
+
+    asked.refresh_from_db()
+    assert asked.status == "excused"
+    assert Reminder.objects.filter(participant=asked.participant, kind="excuse",
+                                   channel="sms").exists()
+
+
+def test_it_keeps_a_confirmation_from_raising_anything_in_either_setting(client, asked):
+    program = asked.enrollment.track.program
+    program.cant_come_reply = "excuse"
+    program.save(update_fields=["cant_come_reply"])
+    text_in(client, "1")
+    assert not ExcusedAbsenceRequest.objects.exists() and not FollowUp.objects.exists()
 
 
 @pytest.mark.parametrize("body", ["1", "2"])
