@@ -1,5 +1,5 @@
 """A logging filter that masks email addresses, phone numbers and the secret tokens of link
-paths (calendar feed, invitation, sign-in link) before a record is written.
+paths (calendar feed, invitation, sign-in link, seat-offer link) before a record is written.
 
 Attached to every handler (the security.E002 check insists), so it also covers records that
 propagate from third-party loggers. It rewrites the formatted message, the exception text and
@@ -36,7 +36,7 @@ _PHONE = re.compile(
 # A link path whose last segment is a bearer secret: Django logs "Not Found: <path>" for a
 # revoked feed address, and a logged token would let whoever reads the log use it. The URL
 # patterns that take a `token` (tests/security/test_log_redaction.py walks them) end here.
-_LINK_TOKEN = re.compile(r"(/(?:feed|invitation|sign-in|offer)/)[A-Za-z0-9_\-]{1,256}")
+_LINK_TOKEN = re.compile(r"(/(?:feed|invitation|sign-in|o)/)[A-Za-z0-9_\-]{1,256}")
 
 
 # Message-IDs look like addresses but name no one: Django's make_msgid() gives
