@@ -11,7 +11,7 @@ from sessions.services.enrollment import enrollment_discharge
 from tests import factories
 
 from .conftest import make_group_session
-from .test_browser import _shoot, _sign_in, _today_at
+from .test_browser import _nav_to, _shoot, _sign_in, _today_at
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -81,7 +81,7 @@ def test_front_desk_waitlists_then_admits_to_a_freed_seat(tablet, live_server, s
                                          participant=factories.ParticipantFactory(home_site=site))
     page = tablet
     _sign_in(page, live_server, front_desk)
-    page.get_by_role("link", name="Participants").click()
+    _nav_to(page, "Participants")
     page.get_by_role("link", name="New participant").click()
     page.get_by_label("First name").fill("Odalys")
     page.get_by_label("Last name").fill("Quintero")

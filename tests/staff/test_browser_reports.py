@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from tests.reports.world import build_report_world
 
-from .test_browser import _shoot, _sign_in
+from .test_browser import _nav_to, _shoot, _sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,7 +22,7 @@ def test_it_opens_each_report_filters_it_and_downloads_both_formats(tablet, live
     page = tablet
     _sign_in(page, live_server, w.director)
 
-    page.get_by_role("link", name="Reports").click()
+    _nav_to(page, "Reports")
     page.wait_for_url(f"**{reverse('report_index')}")
     for title in TITLES:
         page.goto(live_server.url + reverse("report_index"))
@@ -35,10 +35,10 @@ def test_it_opens_each_report_filters_it_and_downloads_both_formats(tablet, live
     page.goto(live_server.url + reverse("report_attendance"))
     page.get_by_label("From").fill("2026-02-02")
     page.get_by_label("To").fill("2026-02-18")
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     page.get_by_text("Attendance rate 78.1%").wait_for()
     page.get_by_label("Clinician's caseload").select_option(label="Kim Clinician")
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     page.get_by_text("Attendance rate 92.9%").wait_for()
     _shoot(page, "report-attendance-768.png")
 
