@@ -66,10 +66,13 @@ def _empty_cache():
 
 @pytest.fixture
 def eager_celery():
-    """Tasks run in the calling process, so an in-process test sees the whole chain."""
-    from celery import current_app
+    """Tasks run in the calling process, so an in-process test sees the whole chain.
 
-    conf = current_app.conf
+    The project's app by name, not Celery's `current_app`: any Celery() a test makes becomes
+    the current app, and eager mode set there left the project's tasks going to the broker."""
+    from iop_clinic.celery_app import app
+
+    conf = app.conf
     before = conf.task_always_eager, conf.task_eager_propagates
     conf.task_always_eager, conf.task_eager_propagates = True, True
     yield

@@ -30,7 +30,8 @@ def test_it_reports_degraded_once_beat_stops_and_ok_once_it_is_back(
     settings.HEALTHZ_WORKER_PING_CACHE_SECONDS = 0
     # The web side's Celery app on the private Redis: a fresh one, since the project's app
     # keeps a producer pool made for the first broker it used in this test run.
-    monkeypatch.setattr("iop_clinic.health.celery_app", Celery("iop_clinic", broker=redis_server.url))
+    monkeypatch.setattr("iop_clinic.health.celery_app",
+                        Celery("iop_clinic", broker=redis_server.url, set_as_current=False))
     worker_ok.forget()
     processes.worker("worker", **shared_vitals)
     beat = processes.beat("beat", REMINDER_SWEEP_INTERVAL_SECONDS="1", **shared_vitals)
