@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "sessions.apps.IopSessionsConfig",
     "reminders",
     "reports",
+    "authorizations",
     "staff",
     "portal",
 ]

@@ -1,0 +1,363 @@
+"""The reads of payer authorizations: units used and scheduled, alerts, the expiring report.
+
+Definitions (tests pin them down):
+- Units **used** come from attendance, never from a typed figure, with the billing report's rule
+  (sessions.selectors.billing): attendance rows of the authorization's enrollment, marked
+  present, late or left early, at scheduled (not cancelled) sessions whose type carries the
+  authorization's service code, on a local date from its first to its last covered day and no
+  later than today. Per unit: "day" one unit per date whose attended minutes meet the code's
+  day rule (e.g. H0015 at least 180 minutes); "session" one unit per attended session; "hour"
+  attended minutes / 60. Absences, excused absences and the clinic's cancellations (closures
+  included) use nothing.
+- Units **scheduled** are projected from the participant's upcoming attendance: rows still
+  expected at scheduled sessions of that code from today on; for "day" units a date counts when
+  its attended plus still-scheduled minutes would meet the rule. Scheduled units inside the
+  covered dates are `scheduled`; those after the last covered day are `after_end`.
+- **Over from**: the first date whose scheduled unit takes used + scheduled past the units
+  authorized.
+- An authorization is **superseded** when the same enrollment has another approved or
+  requested authorization for the same service code ending later: that one takes over, so
+  the older one's end raises no alert.
+
+Every figure comes out of one SQL query for any number of authorizations
+(`authorization_figures`); Today adds a second for active participants whose payer requires an
+authorization and who have none (`missing_authorizations`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from participants.models import Enrollment, EnrollmentStatus, Participant
+from programs.models import Program, SessionType, Track
+from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from sessions.selectors.billing import day_counts_sql, rules_cte
+
+from .models import Authorization, AuthorizationStatus, AuthorizationUnit, Coverage, Payer
+
+USAGE_STATUSES = (AuthorizationStatus.APPROVED, AuthorizationStatus.EXPIRED)
+
+
+class AlertKind:
+    LOW_UNITS = "low_units"
+    OVER_UNITS = "over_units"
+    AFTER_END = "after_end"
+    REVIEW_DUE = "review_due"
+    EXPIRED = "expired"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class AuthorizationAlert:
+    kind: str
+    participant_code: str
+    participant: str
+    message: str
+    on_date: date | None
+    authorization_id: int | None = None
+
+
+@dataclass
+class AuthorizationFigures:
+    id: int
+    enrollment_id: int
+    payer: str
+    member_id: str
+    number: str
+    level_of_care: str
+    unit: str
+    service_code: str
+    units_authorized: int
+    start_date: date
+    end_date: date
+    next_review_date: date | None
+    status: str
+    note: str
+    participant_code: str
+    participant: str
+    enrollment_active: bool
+    alert_units: int
+    review_days: int
+    used: Decimal
+    scheduled: Decimal
+    over_from: date | None
+    after_end: Decimal
+    after_end_from: date | None
+    superseded: bool
+    alerts: list[AuthorizationAlert] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> Decimal:
+        return Decimal(self.units_authorized) - self.used
+
+    @property
+    def over_by(self) -> Decimal:
+        return max(Decimal(0), self.used + self.scheduled - self.units_authorized)
+
+    def get_status_display(self) -> str:
+        return AuthorizationStatus(self.status).label
+
+    def get_unit_display(self) -> str:
+        return AuthorizationUnit(self.unit).label
+
+
+def _t(model) -> str:
+    return model._meta.db_table
+
+
+def _fetch(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _figures_sql(where: str, where_params: tuple, *, today: date,
+                 alerts_only: bool) -> tuple[str, tuple]:
+    """The usage of every authorization matching `where` (over au, e and t), one row each."""
+    rules_sql, rules_params = rules_cte()
+    attended = tuple(AttendanceStatus.attended())
+    marks = ", ".join(["%s"] * len(attended))
+    length = "EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60"
+    done = f"at.status IN ({marks}) AND s.local_date <= %s"
+    ahead = "at.status = %s AND s.local_date >= %s"
+    usage = (USAGE_STATUSES[0].value, USAGE_STATUSES[1].value)
+    sql = f"""
+        WITH {rules_sql},
+        a AS (
+            SELECT au.id, au.enrollment_id, au.unit, au.service_code, au.units_authorized,
+                   au.start_date, au.end_date
+            FROM {_t(Authorization)} au
+            JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
+            JOIN {_t(Track)} t ON t.id = e.track_id
+            WHERE {where}
+        ),
+        days AS (
+            SELECT a.id AS auth_id, s.local_date,
+                   COALESCE(SUM(COALESCE(at.minutes_attended, {length})) FILTER (WHERE {done}),
+                            0) AS done_min,
+                   COUNT(*) FILTER (WHERE {done}) AS done_n,
+                   COALESCE(SUM({length}) FILTER (WHERE {ahead}), 0) AS ahead_min,
+                   COUNT(*) FILTER (WHERE {ahead}) AS ahead_n
+            FROM a
+            JOIN {_t(Attendance)} at ON at.enrollment_id = a.enrollment_id
+            JOIN {_t(TherapySession)} s ON s.id = at.session_id
+            JOIN {_t(SessionType)} st ON st.id = s.session_type_id
+            WHERE st.service_code = a.service_code AND s.status = %s
+              AND s.local_date >= a.start_date AND at.status IN ({marks}, %s)
+            GROUP BY a.id, s.local_date
+        ),
+        units AS (
+            SELECT d.auth_id, d.local_date, d.local_date > a.end_date AS after_end,
+                   a.units_authorized,
+                   (CASE a.unit WHEN 'day' THEN ({day_counts_sql('d.done_min')})::int::numeric
+                                WHEN 'session' THEN d.done_n::numeric
+                                ELSE (d.done_min / 60)::numeric END) AS used,
+                   (CASE a.unit
+                        WHEN 'day' THEN (NOT {day_counts_sql('d.done_min')}
+                                         AND {day_counts_sql('(d.done_min + d.ahead_min)')}
+                                         )::int::numeric
+                        WHEN 'session' THEN d.ahead_n::numeric
+                        ELSE (d.ahead_min / 60)::numeric END) AS ahead
+            FROM days d JOIN a ON a.id = d.auth_id
+            LEFT JOIN rules r ON r.code = a.service_code
+        ),
+        running AS (
+            SELECT u.*,
+                   SUM(CASE WHEN u.after_end THEN 0 ELSE u.used END)
+                       OVER (PARTITION BY u.auth_id) AS used_total,
+                   SUM(CASE WHEN u.after_end THEN 0 ELSE u.ahead END)
+                       OVER (PARTITION BY u.auth_id ORDER BY u.local_date) AS ahead_running
+            FROM units u
+        ),
+        per_auth AS (
+            SELECT auth_id,
+                   SUM(used) FILTER (WHERE NOT after_end) AS used,
+                   SUM(ahead) FILTER (WHERE NOT after_end) AS scheduled,
+                   MIN(local_date) FILTER (WHERE NOT after_end AND ahead > 0
+                                           AND used_total + ahead_running > units_authorized)
+                       AS over_from,
+                   SUM(ahead) FILTER (WHERE after_end) AS after_end,
+                   MIN(local_date) FILTER (WHERE after_end AND ahead > 0) AS after_end_from
+            FROM running GROUP BY auth_id
+        ),
+        rows AS (
+            SELECT au.id, au.enrollment_id, py.name AS payer, au.member_id, au.number,
+                   au.level_of_care, au.unit, au.service_code, au.units_authorized,
+                   au.start_date, au.end_date, au.next_review_date, au.status, au.note,
+                   p.code, p.first_name || ' ' || p.last_name AS participant,
+                   e.status = %s AS enrollment_active,
+                   pr.authorization_alert_units, pr.authorization_review_days,
+                   ROUND(COALESCE(pa.used, 0), 2) AS used,
+                   ROUND(COALESCE(pa.scheduled, 0), 2) AS scheduled, pa.over_from,
+                   ROUND(COALESCE(pa.after_end, 0), 2) AS after_end, pa.after_end_from,
+                   EXISTS (SELECT 1 FROM {_t(Authorization)} o
+                           WHERE o.enrollment_id = au.enrollment_id AND o.id <> au.id
+                             AND o.service_code = au.service_code
+                             AND o.status IN (%s, %s) AND o.end_date > au.end_date)
+                       AS superseded
+            FROM a
+            JOIN {_t(Authorization)} au ON au.id = a.id
+            JOIN {_t(Payer)} py ON py.id = au.payer_id
+            JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
+            JOIN {_t(Participant)} p ON p.id = e.participant_id
+            JOIN {_t(Track)} t ON t.id = e.track_id
+            JOIN {_t(Program)} pr ON pr.id = t.program_id
+            LEFT JOIN per_auth pa ON pa.auth_id = a.id
+        )
+        SELECT * FROM rows
+    """
+    params = (
+        *rules_params, *where_params,
+        *attended, today,  # done_min
+        *attended, today,  # done_n
+        AttendanceStatus.EXPECTED.value, today,  # ahead_min
+        AttendanceStatus.EXPECTED.value, today,  # ahead_n
+        SessionStatus.SCHEDULED.value, *attended, AttendanceStatus.EXPECTED.value,
+        EnrollmentStatus.ACTIVE.value,
+        AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value,
+    )
+    if alerts_only:
+        sql += """
+        WHERE status IN (%s, %s) AND enrollment_active AND (
+            over_from IS NOT NULL
+            OR (NOT superseded AND (after_end_from IS NOT NULL OR end_date < %s))
+            OR (end_date >= %s AND (units_authorized - used <= authorization_alert_units
+                OR next_review_date <= %s + authorization_review_days)))
+        """
+        params = (*params, *usage, today, today, today)
+    return sql + " ORDER BY end_date, id", params
+
+
+def _alerts(row: AuthorizationFigures, *, today: date) -> list[AuthorizationAlert]:
+    """What is wrong with one authorization, each alert naming the person and the date."""
+    if row.status not in USAGE_STATUSES or not row.enrollment_active:
+        return []
+    alerts = []
+
+    def add(kind: str, message: str, on_date: date | None) -> None:
+        alerts.append(AuthorizationAlert(kind=kind, participant_code=row.participant_code,
+                                         participant=row.participant, message=message,
+                                         on_date=on_date, authorization_id=row.id))
+
+    label = f"{row.payer} {row.number}".strip()
+    unit = row.get_unit_display().lower()
+    if row.end_date < today and not row.superseded:
+        add(AlertKind.EXPIRED,
+            _("Authorization %(auth)s expired on %(date)s while the participant is active.")
+            % {"auth": label, "date": row.end_date.isoformat()}, row.end_date)
+        return alerts
+    if row.over_from is not None:
+        add(AlertKind.OVER_UNITS,
+            _("%(over)s %(unit)s units scheduled beyond the %(authorized)s authorized "
+              "(%(auth)s), from %(date)s.")
+            % {"over": _figure(row.over_by), "unit": unit, "authorized": row.units_authorized,
+               "auth": label, "date": row.over_from.isoformat()}, row.over_from)
+    if row.after_end_from is not None and not row.superseded:
+        add(AlertKind.AFTER_END,
+            _("%(n)s %(unit)s units scheduled after %(auth)s ends on %(end)s, from %(date)s.")
+            % {"n": _figure(row.after_end), "unit": unit, "auth": label,
+               "end": row.end_date.isoformat(), "date": row.after_end_from.isoformat()},
+            row.after_end_from)
+    if row.end_date >= today and row.remaining <= row.alert_units:
+        add(AlertKind.LOW_UNITS,
+            _("%(left)s of %(authorized)s %(unit)s units left on %(auth)s (ends %(end)s).")
+            % {"left": _figure(row.remaining), "authorized": row.units_authorized,
+               "unit": unit, "auth": label, "end": row.end_date.isoformat()}, row.end_date)
+    if (row.end_date >= today and row.next_review_date is not None
+            and row.next_review_date <= today + timedelta(days=row.review_days)):
+        text = (_("Utilization review for %(auth)s was due on %(date)s.")
+                if row.next_review_date < today else
+                _("Utilization review for %(auth)s is due on %(date)s."))
+        add(AlertKind.REVIEW_DUE,
+            text % {"auth": label, "date": row.next_review_date.isoformat()},
+            row.next_review_date)
+    return alerts
+
+
+def _figure(value: Decimal) -> str:
+    """2, 2.5 or 1.25: units without trailing zeros."""
+    return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}".rstrip("0")
+
+
+def _figures(sql: str, params, *, today: date) -> list[AuthorizationFigures]:
+    rows = []
+    for values in _fetch(sql, params):
+        row = AuthorizationFigures(*values[:14], str(values[14]), *values[15:])
+        row.alerts = _alerts(row, today=today)
+        rows.append(row)
+    return rows
+
+
+def authorization_figures(*, enrollment_ids, today: date) -> list[AuthorizationFigures]:
+    """Every authorization of these enrollments with its usage and alerts. One query."""
+    ids = tuple(enrollment_ids)
+    if not ids:
+        return []
+    sql, params = _figures_sql("au.enrollment_id IN %s", (ids,), today=today, alerts_only=False)
+    return _figures(sql, params, today=today)
+
+
+def authorization_alerts(*, site_ids, today: date) -> list[AuthorizationAlert]:
+    """Today's authorization alerts for active participants at these sites. Two queries: one
+    for the authorizations' usage, one for payers that require an authorization nobody asked
+    for."""
+    ids = tuple(site_ids)
+    if not ids:
+        return []
+    sql, params = _figures_sql(
+        "e.status = %s AND t.site_id IN %s AND au.status IN %s",
+        (EnrollmentStatus.ACTIVE.value, ids, tuple(s.value for s in USAGE_STATUSES)),
+        today=today, alerts_only=True)
+    alerts = [alert for row in _figures(sql, params, today=today) for alert in row.alerts]
+    alerts += missing_authorizations(site_ids=ids)
+    return sorted(alerts, key=lambda a: (a.on_date or date.max, a.participant))
+
+
+def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
+    """Active participants at these sites whose payer requires an authorization and who have
+    none approved or requested. One query."""
+    ids = tuple(site_ids)
+    if not ids:
+        return []
+    rows = _fetch(f"""
+        SELECT p.code, p.first_name || ' ' || p.last_name, py.name, e.admission_date
+        FROM {_t(Coverage)} c
+        JOIN {_t(Payer)} py ON py.id = c.payer_id AND py.requires_authorization
+        JOIN {_t(Enrollment)} e ON e.id = c.enrollment_id AND e.status = %s
+        JOIN {_t(Track)} t ON t.id = e.track_id AND t.site_id IN %s
+        JOIN {_t(Participant)} p ON p.id = e.participant_id
+        WHERE NOT EXISTS (SELECT 1 FROM {_t(Authorization)} au
+                          WHERE au.enrollment_id = e.id AND au.payer_id = c.payer_id
+                            AND au.status IN %s)
+        ORDER BY e.admission_date, p.last_name, p.id
+    """, (EnrollmentStatus.ACTIVE.value, ids,
+          (AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value)))
+    return [AuthorizationAlert(
+        kind=AlertKind.MISSING, participant_code=str(code), participant=name,
+        message=_("%(payer)s requires an authorization and none is recorded (admitted "
+                  "%(date)s).") % {"payer": payer, "date": admitted.isoformat()},
+        on_date=admitted) for code, name, payer, admitted in rows]
+
+
+def missing_for_coverage(*, coverage: Coverage | None, figures: list[AuthorizationFigures],
+                         participant_code: str, participant: str) -> AuthorizationAlert | None:
+    """The chart's version of `missing_authorizations`, from what the chart already read."""
+    if coverage is None or not coverage.payer.requires_authorization:
+        return None
+    if coverage.enrollment.status != EnrollmentStatus.ACTIVE:
+        return None
+    payer = coverage.payer.name
+    if any(f.payer == payer and f.enrollment_id == coverage.enrollment_id
+           and f.status in (AuthorizationStatus.APPROVED, AuthorizationStatus.REQUESTED)
+           for f in figures):
+        return None
+    admitted = coverage.enrollment.admission_date
+    return AuthorizationAlert(
+        kind=AlertKind.MISSING, participant_code=participant_code, participant=participant,
+        message=_("%(payer)s requires an authorization and none is recorded (admitted "
+                  "%(date)s).") % {"payer": payer, "date": admitted.isoformat()},
+        on_date=admitted)
