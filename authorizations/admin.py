@@ -1,0 +1,68 @@
+"""Admin for payers, coverage, authorizations and the warnings staff went past.
+
+Usage is not a field: it is derived from attendance (selectors), so the admin shows no typed
+figure for it; the chart shows used, scheduled and remaining."""
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from .models import Authorization, AuthorizationOverride, Coverage, Payer
+
+
+@admin.register(Payer)
+class PayerAdmin(admin.ModelAdmin):
+    list_display = ("name", "requires_authorization", "phone", "is_active")
+    list_filter = ("requires_authorization", "is_active")
+    search_fields = ("name",)
+
+
+@admin.register(Coverage)
+class CoverageAdmin(admin.ModelAdmin):
+    list_display = ("enrollment", "payer", "member_id", "updated_at")
+    list_filter = ("payer", "enrollment__track__site")
+    search_fields = ("member_id", "enrollment__participant__record_number",
+                     "enrollment__participant__last_name", "payer__name")
+    list_select_related = ("payer", "enrollment__participant", "enrollment__track__program")
+    raw_id_fields = ("enrollment",)
+
+
+@admin.register(Authorization)
+class AuthorizationAdmin(admin.ModelAdmin):
+    list_display = ("number", "participant", "payer", "status", "unit", "service_code",
+                    "units_authorized", "start_date", "end_date", "next_review_date")
+    list_filter = ("status", "payer", "unit", "level_of_care", "enrollment__track__site")
+    search_fields = ("number", "member_id", "service_code",
+                     "enrollment__participant__record_number",
+                     "enrollment__participant__last_name", "payer__name")
+    list_select_related = ("payer", "enrollment__participant")
+    date_hierarchy = "end_date"
+    raw_id_fields = ("enrollment",)
+    readonly_fields = ("created_at", "updated_at", "created_by")
+    fieldsets = (
+        (None, {"fields": ("enrollment", "payer", "member_id", "number", "status")}),
+        (_("What is covered"), {"fields": ("level_of_care", "unit", "service_code",
+                                           "units_authorized", "start_date", "end_date",
+                                           "next_review_date")}),
+        (_("Note"), {"fields": ("note",)}),
+        (_("Record"), {"fields": ("created_at", "updated_at", "created_by")}),
+    )
+
+    @admin.display(description=_("participant"), ordering="enrollment__participant__last_name")
+    def participant(self, obj: Authorization):
+        return obj.enrollment.participant
+
+
+@admin.register(AuthorizationOverride)
+class AuthorizationOverrideAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "created_by", "enrollment", "action", "on_date", "warning")
+    list_filter = ("action",)
+    search_fields = ("warning", "enrollment__participant__record_number",
+                     "enrollment__participant__last_name")
+    list_select_related = ("created_by", "enrollment__participant",
+                           "enrollment__track__program")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
