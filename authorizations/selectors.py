@@ -85,6 +85,7 @@ class AuthorizationFigures:
     used: Decimal
     scheduled: Decimal
     over_from: date | None
+    runs_out_on: date | None
     after_end: Decimal
     after_end_from: date | None
     superseded: bool
@@ -115,8 +116,8 @@ def _fetch(sql: str, params) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _figures_sql(where: str, where_params: tuple, *, today: date,
-                 alerts_only: bool) -> tuple[str, tuple]:
+def _figures_sql(where: str, where_params: tuple, *, today: date, alerts_only: bool = False,
+                 ending_within: int | None = None) -> tuple[str, tuple]:
     """The usage of every authorization matching `where` (over au, e and t), one row each."""
     rules_sql, rules_params = rules_cte()
     attended = tuple(AttendanceStatus.attended())
@@ -180,6 +181,9 @@ def _figures_sql(where: str, where_params: tuple, *, today: date,
                    MIN(local_date) FILTER (WHERE NOT after_end AND ahead > 0
                                            AND used_total + ahead_running > units_authorized)
                        AS over_from,
+                   MIN(local_date) FILTER (WHERE NOT after_end AND ahead > 0
+                                           AND used_total + ahead_running >= units_authorized)
+                       AS runs_out_on,
                    SUM(ahead) FILTER (WHERE after_end) AS after_end,
                    MIN(local_date) FILTER (WHERE after_end AND ahead > 0) AS after_end_from
             FROM running GROUP BY auth_id
@@ -193,6 +197,7 @@ def _figures_sql(where: str, where_params: tuple, *, today: date,
                    pr.authorization_alert_units, pr.authorization_review_days,
                    ROUND(COALESCE(pa.used, 0), 2) AS used,
                    ROUND(COALESCE(pa.scheduled, 0), 2) AS scheduled, pa.over_from,
+                   pa.runs_out_on,
                    ROUND(COALESCE(pa.after_end, 0), 2) AS after_end, pa.after_end_from,
                    EXISTS (SELECT 1 FROM {_t(Authorization)} o
                            WHERE o.enrollment_id = au.enrollment_id AND o.id <> au.id
@@ -229,6 +234,13 @@ def _figures_sql(where: str, where_params: tuple, *, today: date,
                 OR next_review_date <= %s + authorization_review_days)))
         """
         params = (*params, *usage, today, today, today)
+    elif ending_within is not None:
+        until = today + timedelta(days=ending_within)
+        sql += """
+        WHERE status = %s AND end_date >= %s AND (end_date <= %s OR units_authorized <= used
+                                                  OR runs_out_on <= %s)
+        """
+        params = (*params, AuthorizationStatus.APPROVED.value, today, until, until)
     return sql + " ORDER BY end_date, id", params
 
 
@@ -361,3 +373,58 @@ def missing_for_coverage(*, coverage: Coverage | None, figures: list[Authorizati
         message=_("%(payer)s requires an authorization and none is recorded (admitted "
                   "%(date)s).") % {"payer": payer, "date": admitted.isoformat()},
         on_date=admitted)
+
+
+def authorizations_ending(*, site_ids, today: date, days: int = 14) -> list[AuthorizationFigures]:
+    """Approved authorizations of active participants at these sites that end, or whose units
+    run out on the current schedule, within `days` days (or have none left). One query."""
+    ids = tuple(site_ids)
+    if not ids:
+        return []
+    sql, params = _figures_sql("e.status = %s AND t.site_id IN %s AND au.status = %s",
+                               (EnrollmentStatus.ACTIVE.value, ids,
+                                AuthorizationStatus.APPROVED.value),
+                               today=today, ending_within=days)
+    return _figures(sql, params, today=today)
+
+
+def coverage_of(*, enrollment) -> Coverage | None:
+    """The payer `enrollment` is billed to, with the payer row."""
+    return Coverage.objects.filter(enrollment=enrollment).select_related("payer").first()
+
+
+def chart_authorizations(*, enrollments, participant, today: date) -> ChartAuthorizations:
+    """The chart's Authorizations section: every authorization of the participant's
+    enrollments with usage and alerts, each enrollment's payer, and the missing-authorization
+    alert. Two queries."""
+    ids = [e.pk for e in enrollments]
+    figures = authorization_figures(enrollment_ids=ids, today=today)
+    coverages = {c.enrollment_id: c for c in Coverage.objects.filter(enrollment_id__in=ids)
+                 .select_related("payer")} if ids else {}
+    by_enrollment = {e.pk: ChartEnrollmentAuthorizations(
+        enrollment=e, coverage=coverages.get(e.pk),
+        authorizations=[f for f in figures if f.enrollment_id == e.pk]) for e in enrollments}
+    alerts = [a for f in figures for a in f.alerts]
+    for entry in by_enrollment.values():
+        coverage = entry.coverage
+        if coverage is not None:
+            coverage.enrollment = entry.enrollment  # already read: no query for the alert
+        missing = missing_for_coverage(coverage=coverage, figures=figures,
+                                       participant_code=str(participant.code),
+                                       participant=participant.full_name)
+        if missing is not None:
+            alerts.append(missing)
+    return ChartAuthorizations(enrollments=list(by_enrollment.values()), alerts=alerts)
+
+
+@dataclass
+class ChartEnrollmentAuthorizations:
+    enrollment: Enrollment
+    coverage: Coverage | None
+    authorizations: list[AuthorizationFigures]
+
+
+@dataclass
+class ChartAuthorizations:
+    enrollments: list[ChartEnrollmentAuthorizations]
+    alerts: list[AuthorizationAlert]

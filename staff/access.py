@@ -27,6 +27,7 @@ from django.utils import timezone
 from accounts.access import has_any_role, is_portal_user, is_staff_member
 from accounts.models import User
 from accounts.roles import Role
+from authorizations.models import Authorization
 from participants.models import Enrollment, Participant
 from programs.models import Site, Track
 from programs.selectors import programs_at
@@ -177,6 +178,13 @@ def get_enrollment_or_404(user: User, pk: int) -> object:
                         "track__program", "track__site"),
         pk=pk,
     )
+
+
+def get_authorization_or_404(user: User, pk: int) -> object:
+    """A payer authorization of an enrollment in a track at one of my sites."""
+    return get_object_or_404(
+        Authorization.objects.filter(enrollment__track__site_id__in=site_ids_for(user))
+        .select_related("payer"), pk=pk)
 
 
 def get_followup_or_404(user: User, pk: int) -> object:

@@ -2,7 +2,17 @@
 reports."""
 from django.urls import path
 
-from .views import audit, care, excuses, programs, reports, schedule, sessions, today
+from .views import (
+    audit,
+    authorizations,
+    care,
+    excuses,
+    programs,
+    reports,
+    schedule,
+    sessions,
+    today,
+)
 
 urlpatterns = [
     path("", today.home, name="home"),
@@ -26,6 +36,15 @@ urlpatterns = [
          name="personal_session_new"),
     path("participants/<uuid:code>/invite/", excuses.staff_invite, name="portal_invite"),
     path("participants/<uuid:code>/audit/", audit.chart_trail, name="participant_audit_trail"),
+    path("participants/<uuid:code>/review-packet/", authorizations.review_packet,
+         name="review_packet"),
+    path("enrollments/<int:pk>/authorizations/new/", authorizations.authorization_new,
+         name="authorization_new"),
+    path("enrollments/<int:pk>/payer/", authorizations.coverage_edit, name="coverage_edit"),
+    path("authorizations/<int:pk>/edit/", authorizations.authorization_edit,
+         name="authorization_edit"),
+    path("authorizations/ending/", authorizations.authorizations_expiring,
+         name="authorizations_expiring"),
     path("excuses/<uuid:code>/", excuses.staff_excuse_review, name="excuse_review"),
     path("excuses/<uuid:code>/approve/", excuses.staff_excuse_approve, name="excuse_approve"),
     path("excuses/<uuid:code>/decline/", excuses.staff_excuse_decline, name="excuse_decline"),

@@ -46,15 +46,16 @@ class World:
 
     def authorize(self, **values) -> Authorization:
         defaults = dict(enrollment=self.enrollment, payer=self.payer, member_id="M-1001",
-                        number="AUTH-1", unit="day", service_code="H0015", units_authorized=10,
+                        number=f"AUTH-{self.enrollment.pk}", unit="day", service_code="H0015",
+                        units_authorized=10,
                         start_date=MONDAY, end_date=MONDAY + dt.timedelta(days=27),
                         status="approved")
         defaults.update(values)
         return Authorization.objects.create(**defaults)
 
 
-def build_world(*, alert_units: int = 3, review_days: int = 7) -> World:
-    site = SiteFactory()
+def build_world(*, alert_units: int = 3, review_days: int = 7, site=None) -> World:
+    site = site or SiteFactory()
     program = ProgramFactory(authorization_alert_units=alert_units,
                              authorization_review_days=review_days)
     track = TrackFactory(program=program, site=site, start_date=MONDAY)

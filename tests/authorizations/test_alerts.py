@@ -1,0 +1,115 @@
+"""Each authorization alert on Today and the chart: what raises it and what clears it."""
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from authorizations.models import Coverage, Payer
+from authorizations.selectors import AlertKind, authorization_alerts
+from tests.authorizations.world import MONDAY, TODAY, build_world
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def day(n: int) -> dt.date:
+    return MONDAY + dt.timedelta(days=n)
+
+
+def kinds(w, today=TODAY):
+    return [(a.kind, a.on_date) for a in authorization_alerts(site_ids=[w.site.pk], today=today)]
+
+
+def test_it_warns_when_units_left_reach_the_programs_threshold_and_clears_on_more_units():
+    w = build_world(alert_units=3)
+    auth = w.authorize(units_authorized=5)
+    w.attend(day(0))
+    assert kinds(w) == []  # 4 left
+    w.attend(day(1))
+
+    (alert,) = authorization_alerts(site_ids=[w.site.pk], today=TODAY)
+
+    assert alert.kind == AlertKind.LOW_UNITS and alert.participant == "Avery Adams"
+    assert "3 of 5 day units left" in alert.message and "2026-03-01" in alert.message
+    auth.units_authorized = 10
+    auth.save()
+    assert kinds(w) == []
+
+
+def test_it_warns_of_sessions_scheduled_beyond_the_units_and_past_the_end():
+    w = build_world(alert_units=0)
+    auth = w.authorize(units_authorized=3, end_date=day(11))
+    w.attend(day(0))
+    for n in (9, 10, 11, 14):
+        w.attend(day(n), "expected")
+
+    assert kinds(w) == [(AlertKind.OVER_UNITS, day(11)), (AlertKind.AFTER_END, day(14))]
+    auth.units_authorized = 4
+    auth.save()
+    w.authorize(number="RENEWAL-2", start_date=day(12), end_date=day(40))
+    assert kinds(w) == []
+
+
+def test_it_warns_of_a_review_due_within_the_programs_days_and_clears_when_moved():
+    w = build_world(review_days=7)
+    auth = w.authorize(next_review_date=TODAY + dt.timedelta(days=7))
+    assert kinds(w) == [(AlertKind.REVIEW_DUE, TODAY + dt.timedelta(days=7))]
+    auth.next_review_date = TODAY + dt.timedelta(days=8)
+    auth.save()
+    assert kinds(w) == []
+
+
+def test_it_warns_of_an_authorization_that_expired_while_the_participant_is_active():
+    w = build_world()
+    w.authorize(end_date=TODAY - dt.timedelta(days=1))
+    assert kinds(w) == [(AlertKind.EXPIRED, TODAY - dt.timedelta(days=1))]
+    w.enrollment.status = "on_hold"
+    w.enrollment.held_at = dt.datetime(2026, 2, 10, tzinfo=dt.UTC)
+    w.enrollment.save()
+    assert kinds(w) == []
+
+
+def test_it_warns_when_a_payer_needs_an_authorization_and_none_is_recorded():
+    w = build_world()
+    Coverage.objects.create(enrollment=w.enrollment, payer=w.payer)
+    assert kinds(w) == [(AlertKind.MISSING, MONDAY)]
+    w.authorize(status="requested", number="")
+    assert kinds(w) == []
+
+
+def test_it_does_not_ask_for_an_authorization_a_payer_does_not_need():
+    w = build_world()
+    self_pay = Payer.objects.create(name="Sliding scale (invented)", requires_authorization=False)
+    Coverage.objects.create(enrollment=w.enrollment, payer=self_pay)
+    assert kinds(w) == []
+
+
+def test_it_shows_the_alerts_on_today_and_the_chart(site, as_front_desk, frozen_today):
+    w = build_world(site=site)
+    w.authorize(units_authorized=2)
+    w.attend(day(0))
+    elsewhere = build_world()
+    elsewhere.authorize(units_authorized=1)
+
+    today = as_front_desk.get(reverse("home")).text
+    chart = as_front_desk.get(reverse("participant_chart", args=[w.participant.code])).text
+
+    box = today.split('id="authorization-alerts-heading"')[1].split("</section>")[0]
+    assert box.count("authorization-alert\"") == 1
+    assert "Avery Adams" in box and "1 of 2 day units left" in box
+    assert "1 of 2 day units left" in chart
+
+
+@pytest.mark.parametrize("size", [2, 20])
+def test_it_adds_at_most_two_queries_to_today_whatever_the_number_of_alerts(
+        site, as_front_desk, frozen_today, size, django_assert_max_num_queries):
+    for i in range(size):
+        w = build_world(site=site)
+        w.authorize(number=f"N-{i}", units_authorized=1,
+                    next_review_date=TODAY + dt.timedelta(days=1))
+        w.attend(day(0))
+        w.attend(day(9), "expected")
+        Coverage.objects.create(enrollment=build_world(site=site).enrollment, payer=w.payer)
+    # Today's own 13, plus the authorizations' usage and the missing-authorization check.
+    with django_assert_max_num_queries(15):
+        page = as_front_desk.get(reverse("home")).text
+    assert page.count('class="list-group-item authorization-alert"') == min(25, size * 4)
