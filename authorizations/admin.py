@@ -5,7 +5,7 @@ figure for it; the chart shows used, scheduled and remaining."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Authorization, AuthorizationOverride, Coverage, Payer
+from .models import Authorization, AuthorizationOverride, AuthorizationUsage, Coverage, Payer
 
 
 @admin.register(Payer)
@@ -65,4 +65,23 @@ class AuthorizationOverrideAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuthorizationUsage)
+class AuthorizationUsageAdmin(admin.ModelAdmin):
+    """Derived from attendance: read only."""
+
+    list_display = ("authorization", "used", "scheduled", "runs_out_on", "over_from",
+                    "after_end_from", "as_of", "refreshed_at")
+    list_select_related = ("authorization__payer",)
+    search_fields = ("authorization__number",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -164,3 +164,34 @@ class AuthorizationOverride(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("participant_chart", args=[self.enrollment.participant.code])
+
+
+class AuthorizationUsage(models.Model):
+    """Usage of one authorization as last derived from attendance (never typed).
+
+    Written only by `services.authorization_usage_refresh`, with the same SQL the chart reads
+    live, whenever attendance, the schedule or the authorization changes, and every few
+    minutes by beat (which also moves "today" forward). Today's alerts and the ending report
+    read it, so they cost one small query instead of summing every attendance row of the
+    clinic on each page view."""
+
+    authorization = models.OneToOneField(Authorization, verbose_name=_("authorization"),
+                                         on_delete=models.CASCADE, primary_key=True,
+                                         related_name="usage")
+    used = models.DecimalField(_("units used"), max_digits=8, decimal_places=2, default=0)
+    scheduled = models.DecimalField(_("units scheduled"), max_digits=8, decimal_places=2,
+                                    default=0)
+    over_from = models.DateField(_("scheduled beyond the units from"), null=True, blank=True)
+    runs_out_on = models.DateField(_("units run out on"), null=True, blank=True)
+    after_end = models.DecimalField(_("units scheduled after the end"), max_digits=8,
+                                    decimal_places=2, default=0)
+    after_end_from = models.DateField(_("scheduled after the end from"), null=True, blank=True)
+    as_of = models.DateField(_("as of"))
+    refreshed_at = models.DateTimeField(_("refreshed at"))
+
+    class Meta:
+        verbose_name = _("authorization usage")
+        verbose_name_plural = _("authorization usage")
+
+    def __str__(self) -> str:
+        return f"{self.authorization}: {self.used} used, {self.scheduled} scheduled"

@@ -37,7 +37,14 @@ from programs.models import Program, SessionType, Track
 from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from sessions.selectors.billing import day_counts_sql, rules_cte
 
-from .models import Authorization, AuthorizationStatus, AuthorizationUnit, Coverage, Payer
+from .models import (
+    Authorization,
+    AuthorizationStatus,
+    AuthorizationUnit,
+    AuthorizationUsage,
+    Coverage,
+    Payer,
+)
 
 USAGE_STATUSES = (AuthorizationStatus.APPROVED, AuthorizationStatus.EXPIRED)
 
@@ -116,16 +123,17 @@ def _fetch(sql: str, params) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _figures_sql(where: str, where_params: tuple, *, today: date, alerts_only: bool = False,
-                 ending_within: int | None = None) -> tuple[str, tuple]:
-    """The usage of every authorization matching `where` (over au, e and t), one row each."""
+def usage_sql(where: str, where_params: tuple, *, today: date) -> tuple[str, tuple]:
+    """The one definition of usage, as SQL: one row per authorization matching `where` (over
+    au, e and t) with `authorization_id, used, scheduled, over_from, runs_out_on, after_end,
+    after_end_from`. The chart reads it live; `services.authorization_usage_refresh` stores it
+    for Today and the report."""
     rules_sql, rules_params = rules_cte()
     attended = tuple(AttendanceStatus.attended())
     marks = ", ".join(["%s"] * len(attended))
     length = "EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60"
     done = f"at.status IN ({marks}) AND s.local_date <= %s"
     ahead = "at.status = %s AND s.local_date >= %s"
-    usage = (USAGE_STATUSES[0].value, USAGE_STATUSES[1].value)
     sql = f"""
         WITH {rules_sql},
         a AS (
@@ -143,10 +151,10 @@ def _figures_sql(where: str, where_params: tuple, *, today: date, alerts_only: b
                    COUNT(*) FILTER (WHERE {done}) AS done_n,
                    COALESCE(SUM({length}) FILTER (WHERE {ahead}), 0) AS ahead_min,
                    COUNT(*) FILTER (WHERE {ahead}) AS ahead_n
-            FROM a
-            JOIN {_t(Attendance)} at ON at.enrollment_id = a.enrollment_id
+            FROM {_t(Attendance)} at
             JOIN {_t(TherapySession)} s ON s.id = at.session_id
             JOIN {_t(SessionType)} st ON st.id = s.session_type_id
+            JOIN a ON a.enrollment_id = at.enrollment_id
             WHERE st.service_code = a.service_code AND s.status = %s
               AND s.local_date >= a.start_date AND at.status IN ({marks}, %s)
             GROUP BY a.id, s.local_date
@@ -187,33 +195,12 @@ def _figures_sql(where: str, where_params: tuple, *, today: date, alerts_only: b
                    SUM(ahead) FILTER (WHERE after_end) AS after_end,
                    MIN(local_date) FILTER (WHERE after_end AND ahead > 0) AS after_end_from
             FROM running GROUP BY auth_id
-        ),
-        rows AS (
-            SELECT au.id, au.enrollment_id, py.name AS payer, au.member_id, au.number,
-                   au.level_of_care, au.unit, au.service_code, au.units_authorized,
-                   au.start_date, au.end_date, au.next_review_date, au.status, au.note,
-                   p.code, p.first_name || ' ' || p.last_name AS participant,
-                   e.status = %s AS enrollment_active,
-                   pr.authorization_alert_units, pr.authorization_review_days,
-                   ROUND(COALESCE(pa.used, 0), 2) AS used,
-                   ROUND(COALESCE(pa.scheduled, 0), 2) AS scheduled, pa.over_from,
-                   pa.runs_out_on,
-                   ROUND(COALESCE(pa.after_end, 0), 2) AS after_end, pa.after_end_from,
-                   EXISTS (SELECT 1 FROM {_t(Authorization)} o
-                           WHERE o.enrollment_id = au.enrollment_id AND o.id <> au.id
-                             AND o.service_code = au.service_code
-                             AND o.status IN (%s, %s) AND o.end_date > au.end_date)
-                       AS superseded
-            FROM a
-            JOIN {_t(Authorization)} au ON au.id = a.id
-            JOIN {_t(Payer)} py ON py.id = au.payer_id
-            JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
-            JOIN {_t(Participant)} p ON p.id = e.participant_id
-            JOIN {_t(Track)} t ON t.id = e.track_id
-            JOIN {_t(Program)} pr ON pr.id = t.program_id
-            LEFT JOIN per_auth pa ON pa.auth_id = a.id
         )
-        SELECT * FROM rows
+        SELECT a.id AS authorization_id,
+               ROUND(COALESCE(pa.used, 0), 2) AS used,
+               ROUND(COALESCE(pa.scheduled, 0), 2) AS scheduled, pa.over_from, pa.runs_out_on,
+               ROUND(COALESCE(pa.after_end, 0), 2) AS after_end, pa.after_end_from
+        FROM a LEFT JOIN per_auth pa ON pa.auth_id = a.id
     """
     params = (
         *rules_params, *where_params,
@@ -222,9 +209,49 @@ def _figures_sql(where: str, where_params: tuple, *, today: date, alerts_only: b
         AttendanceStatus.EXPECTED.value, today,  # ahead_min
         AttendanceStatus.EXPECTED.value, today,  # ahead_n
         SessionStatus.SCHEDULED.value, *attended, AttendanceStatus.EXPECTED.value,
-        EnrollmentStatus.ACTIVE.value,
-        AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value,
     )
+    return sql, params
+
+
+def _figures_sql(where: str, where_params: tuple, *, today: date, live: bool,
+                 alerts_only: bool = False,
+                 ending_within: int | None = None) -> tuple[str, tuple]:
+    """Every authorization matching `where` (over au, e and t) with its usage, one row each:
+    computed from attendance (`live`) or read from the stored usage (AuthorizationUsage)."""
+    if live:
+        usage, usage_params = usage_sql(where, where_params, today=today)
+        source = f"({usage})"
+    else:
+        usage_params = ()
+        source = _t(AuthorizationUsage)
+    sql = f"""
+        SELECT * FROM (
+            SELECT au.id, au.enrollment_id, py.name AS payer, au.member_id, au.number,
+                   au.level_of_care, au.unit, au.service_code, au.units_authorized,
+                   au.start_date, au.end_date, au.next_review_date, au.status, au.note,
+                   p.code, p.first_name || ' ' || p.last_name AS participant,
+                   e.status = %s AS enrollment_active,
+                   pr.authorization_alert_units, pr.authorization_review_days,
+                   COALESCE(u.used, 0) AS used, COALESCE(u.scheduled, 0) AS scheduled,
+                   u.over_from, u.runs_out_on, COALESCE(u.after_end, 0) AS after_end,
+                   u.after_end_from,
+                   EXISTS (SELECT 1 FROM {_t(Authorization)} o
+                           WHERE o.enrollment_id = au.enrollment_id AND o.id <> au.id
+                             AND o.service_code = au.service_code
+                             AND o.status IN (%s, %s) AND o.end_date > au.end_date)
+                       AS superseded
+            FROM {_t(Authorization)} au
+            JOIN {_t(Payer)} py ON py.id = au.payer_id
+            JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
+            JOIN {_t(Participant)} p ON p.id = e.participant_id
+            JOIN {_t(Track)} t ON t.id = e.track_id
+            JOIN {_t(Program)} pr ON pr.id = t.program_id
+            LEFT JOIN {source} u ON u.authorization_id = au.id
+            WHERE {where}
+        ) rows
+    """
+    params = (EnrollmentStatus.ACTIVE.value, AuthorizationStatus.APPROVED.value,
+              AuthorizationStatus.REQUESTED.value, *usage_params, *where_params)
     if alerts_only:
         sql += """
         WHERE status IN (%s, %s) AND enrollment_active AND (
@@ -233,7 +260,7 @@ def _figures_sql(where: str, where_params: tuple, *, today: date, alerts_only: b
             OR (end_date >= %s AND (units_authorized - used <= authorization_alert_units
                 OR next_review_date <= %s + authorization_review_days)))
         """
-        params = (*params, *usage, today, today, today)
+        params = (*params, *(s.value for s in USAGE_STATUSES), today, today, today)
     elif ending_within is not None:
         until = today + timedelta(days=ending_within)
         sql += """
@@ -309,7 +336,7 @@ def authorization_figures(*, enrollment_ids, today: date) -> list[AuthorizationF
     ids = tuple(enrollment_ids)
     if not ids:
         return []
-    sql, params = _figures_sql("au.enrollment_id IN %s", (ids,), today=today, alerts_only=False)
+    sql, params = _figures_sql("au.enrollment_id IN %s", (ids,), today=today, live=True)
     return _figures(sql, params, today=today)
 
 
@@ -323,7 +350,7 @@ def authorization_alerts(*, site_ids, today: date) -> list[AuthorizationAlert]:
     sql, params = _figures_sql(
         "e.status = %s AND t.site_id IN %s AND au.status IN %s",
         (EnrollmentStatus.ACTIVE.value, ids, tuple(s.value for s in USAGE_STATUSES)),
-        today=today, alerts_only=True)
+        today=today, live=False, alerts_only=True)
     alerts = [alert for row in _figures(sql, params, today=today) for alert in row.alerts]
     alerts += missing_authorizations(site_ids=ids)
     return sorted(alerts, key=lambda a: (a.on_date or date.max, a.participant))
@@ -384,7 +411,7 @@ def authorizations_ending(*, site_ids, today: date, days: int = 14) -> list[Auth
     sql, params = _figures_sql("e.status = %s AND t.site_id IN %s AND au.status = %s",
                                (EnrollmentStatus.ACTIVE.value, ids,
                                 AuthorizationStatus.APPROVED.value),
-                               today=today, ending_within=days)
+                               today=today, live=False, ending_within=days)
     return _figures(sql, params, today=today)
 
 

@@ -1,21 +1,25 @@
-"""Writes of payer authorizations: record or change one, set an enrollment's payer, and record
-that staff went ahead past an authorization warning. One transaction each; django-auditlog
-records every row (audit/registry.py)."""
+"""Writes of payer authorizations: record or change one, set an enrollment's payer, record that
+staff went ahead past an authorization warning, and store usage derived from attendance. One
+transaction each; django-auditlog records every row but the derived usage (audit/registry.py)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from participants.models import Enrollment
+from participants.models import Enrollment, EnrollmentStatus
 
+from .selectors import usage_sql
 from .models import (
     Authorization,
     AuthorizationOverride,
     AuthorizationStatus,
+    AuthorizationUsage,
     Coverage,
     OverrideAction,
     Payer,
@@ -74,6 +78,8 @@ def authorization_save(*, enrollment: Enrollment, by: Any = None,
     except IntegrityError as error:  # a race the checks above could not see
         raise ValidationError(_("The authorization could not be saved: %(error)s")
                               % {"error": error}, code="integrity") from error
+    # Its own usage, and that of the others of the enrollment (one may now supersede them).
+    authorization_usage_refresh(participant_ids=[enrollment.participant_id])
     return authorization
 
 
@@ -101,3 +107,36 @@ def authorization_override_record(*, enrollment: Enrollment, action: OverrideAct
     return AuthorizationOverride.objects.create(
         enrollment=enrollment, authorization_id=authorization_id, action=action,
         warning=warning[:300], on_date=on_date, created_by=by)
+
+
+def authorization_usage_refresh(*, today: date | None = None,
+                                participant_ids: Iterable[int] | None = None,
+                                authorization_ids: Iterable[int] | None = None) -> int:
+    """Store the usage of the authorizations of these participants (or these authorizations,
+    or, with neither, of every active enrollment) as derived from attendance now. One
+    statement; returns the number of rows written."""
+    today = today or timezone.localdate()
+    if participant_ids is not None:
+        ids = tuple(sorted({int(pk) for pk in participant_ids}))
+        if not ids:
+            return 0
+        where, params = "e.participant_id IN %s", (ids,)
+    elif authorization_ids is not None:
+        ids = tuple(sorted({int(pk) for pk in authorization_ids}))
+        if not ids:
+            return 0
+        where, params = "au.id IN %s", (ids,)
+    else:
+        where, params = "e.status = %s", (EnrollmentStatus.ACTIVE.value,)
+    usage, usage_params = usage_sql(where, params, today=today)
+    table = AuthorizationUsage._meta.db_table
+    columns = "used, scheduled, over_from, runs_out_on, after_end, after_end_from"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (authorization_id, {columns}, as_of, refreshed_at) "
+            f"SELECT u.*, %s, %s FROM ({usage}) u "
+            f"ON CONFLICT (authorization_id) DO UPDATE SET "
+            + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*columns.split(", "), "as_of",
+                                                         "refreshed_at")),
+            (today, timezone.now(), *usage_params))
+        return cursor.rowcount

@@ -295,6 +295,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reports.purge_exports",
         "schedule": timedelta(hours=1),
     },
+    # Authorization usage for Today's alerts (authorizations/services.py): signals keep it
+    # current; this moves "today" forward and catches writes no signal announced.
+    "refresh-authorization-usage": {
+        "task": "authorizations.refresh_usage",
+        "schedule": timedelta(seconds=env.int("AUTHORIZATION_USAGE_REFRESH_SECONDS",
+                                              default=600)),
+    },
     # Daily, at a quiet hour (UTC); see audit/retention.py.
     "purge-expired-message-bodies": {
         "task": "audit.purge_expired_message_bodies",

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from authorizations.models import Coverage, Payer
 from authorizations.selectors import AlertKind, authorization_alerts
+from authorizations.services import authorization_usage_refresh
 from tests.authorizations.world import MONDAY, TODAY, build_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -15,8 +16,14 @@ def day(n: int) -> dt.date:
     return MONDAY + dt.timedelta(days=n)
 
 
+def alerts(w, today=TODAY):
+    # The rows were written by factories, past the services' signals: refresh as beat does.
+    authorization_usage_refresh(today=today)
+    return authorization_alerts(site_ids=[w.site.pk], today=today)
+
+
 def kinds(w, today=TODAY):
-    return [(a.kind, a.on_date) for a in authorization_alerts(site_ids=[w.site.pk], today=today)]
+    return [(a.kind, a.on_date) for a in alerts(w, today)]
 
 
 def test_it_warns_when_units_left_reach_the_programs_threshold_and_clears_on_more_units():
@@ -26,7 +33,7 @@ def test_it_warns_when_units_left_reach_the_programs_threshold_and_clears_on_mor
     assert kinds(w) == []  # 4 left
     w.attend(day(1))
 
-    (alert,) = authorization_alerts(site_ids=[w.site.pk], today=TODAY)
+    (alert,) = alerts(w)
 
     assert alert.kind == AlertKind.LOW_UNITS and alert.participant == "Avery Adams"
     assert "3 of 5 day units left" in alert.message and "2026-03-01" in alert.message
@@ -89,6 +96,7 @@ def test_it_shows_the_alerts_on_today_and_the_chart(site, as_front_desk, frozen_
     w.attend(day(0))
     elsewhere = build_world()
     elsewhere.authorize(units_authorized=1)
+    authorization_usage_refresh(today=TODAY)
 
     today = as_front_desk.get(reverse("home")).text
     chart = as_front_desk.get(reverse("participant_chart", args=[w.participant.code])).text
@@ -109,7 +117,27 @@ def test_it_adds_at_most_two_queries_to_today_whatever_the_number_of_alerts(
         w.attend(day(0))
         w.attend(day(9), "expected")
         Coverage.objects.create(enrollment=build_world(site=site).enrollment, payer=w.payer)
+    authorization_usage_refresh(today=TODAY)
     # Today's own 13, plus the authorizations' usage and the missing-authorization check.
     with django_assert_max_num_queries(15):
         page = as_front_desk.get(reverse("home")).text
     assert page.count('class="list-group-item authorization-alert"') == min(25, size * 4)
+
+
+def test_it_follows_attendance_marked_on_the_roster_to_todays_alert(
+        site, front_desk, as_front_desk, frozen_today, django_capture_on_commit_callbacks):
+    from sessions.services.attendance import attendance_mark
+
+    w = build_world(site=site)
+    w.authorize(units_authorized=5)  # saved through the model: no usage stored yet
+    rows = [w.attend(day(9), "expected", hour=8)]
+    authorization_usage_refresh(today=TODAY)
+    assert "authorization-alert\"" not in as_front_desk.get(reverse("home")).text
+
+    w.authorize(number="TWO", units_authorized=2, service_code="H0015", start_date=day(9))
+    with django_capture_on_commit_callbacks(execute=True):
+        attendance_mark(attendance=rows[0], status="present", by=front_desk)
+
+    box = as_front_desk.get(reverse("home")).text.split(
+        'id="authorization-alerts-heading"')[1].split("</section>")[0]
+    assert "1 of 2 day units left on" in box

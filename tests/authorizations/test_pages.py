@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from authorizations.models import Authorization, Coverage
+from authorizations.services import authorization_usage_refresh
 from tests.authorizations.world import MONDAY, TODAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -132,6 +133,7 @@ def test_it_reports_authorizations_ending_or_running_out_in_14_days(w, as_clinic
         later.attend(day(n), "expected")
     fine = build_world(site=site)
     fine.authorize(number="FINE", end_date=TODAY + dt.timedelta(days=60))
+    authorization_usage_refresh(today=TODAY)
 
     page = as_clinician.get(reverse("authorizations_expiring")).text
 
