@@ -39,6 +39,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.roles import Role
+from authorizations.models import Authorization, Payer
 from participants.models import PortalLinkPurpose
 from participants import portal_accounts as portal_services
 from reports.models import ReportExport
@@ -126,6 +127,13 @@ MATRIX: dict[str, E] = {
     "enrollment_resume": E("302 403 302 403 portal portal login", lambda w: [w.enrollment_a.pk],
                            method="POST"),
     "enrollment_discharge": E("200 403 403 404 portal portal login", lambda w: [w.enrollment_a.pk]),
+    # Payer authorizations: directors and front desk edit, clinicians read (chart, packet).
+    "authorization_new": E("200 403 200 403 portal portal login", lambda w: [w.enrollment_a.pk]),
+    "authorization_edit": E("200 403 200 403 portal portal login",
+                            lambda w: [w.authorization_a.pk]),
+    "coverage_edit": E("200 403 200 403 portal portal login", lambda w: [w.enrollment_a.pk]),
+    "review_packet": E(f"{_S} 404 portal portal login", lambda w: [w.participant_a.code]),
+    "authorizations_expiring": E(f"{_S} 200 portal portal login"),
     # Reports: front desk sees census and access only; clinicians their caseload's figures;
     # the site-B clinician sees site B's (empty) figures, never site A's.
     "report_index": E(f"{_S} 200 portal portal login"),
@@ -274,6 +282,7 @@ class World:
     sign_in_token: str
     enrollment_a: Any
     export_a: Any
+    authorization_a: Any
 
 
 def _participant(site, track, name: str):
@@ -341,6 +350,11 @@ def build_world() -> World:
         enrollment_a=participant_a.enrollments.get(),
         export_a=ReportExport.objects.create(requested_by=personas["director"], report="census",
                                              file_format="csv", filters={}),
+        authorization_a=Authorization.objects.create(
+            enrollment=participant_a.enrollments.get(),
+            payer=Payer.objects.create(name="Matrix health plan (invented)"), number="MX-1",
+            service_code="H0015", units_authorized=20, start_date=dt.date(2026, 3, 2),
+            end_date=dt.date(2026, 4, 30), status="approved"),
     )
 
 
