@@ -455,3 +455,69 @@ class ChartEnrollmentAuthorizations:
 class ChartAuthorizations:
     enrollments: list[ChartEnrollmentAuthorizations]
     alerts: list[AuthorizationAlert]
+
+
+@dataclass(frozen=True)
+class BookingWarning:
+    """What staff are told before booking past an authorization, with the figures."""
+
+    message: str
+    on_date: date
+    authorization_id: int | None = None
+
+
+def booking_warnings(*, enrollment, service_code: str, dates: list[date], minutes: int,
+                     today: date) -> list[BookingWarning]:
+    """Warnings for booking sessions of `service_code` on `dates` (each `minutes` long) for
+    `enrollment`: a date no approved authorization of that code covers, or units beyond those
+    authorized. Codes the enrollment has no authorization for are not checked. One query."""
+    if enrollment is None or not dates or not service_code:
+        return []
+    figures = [f for f in authorization_figures(enrollment_ids=[enrollment.pk], today=today)
+               if f.service_code == service_code and f.status == AuthorizationStatus.APPROVED]
+    if not figures:
+        return []
+    warnings = []
+    uncovered = [d for d in dates if not any(f.start_date <= d <= f.end_date for f in figures)]
+    if uncovered:
+        last_end = max(f.end_date for f in figures)
+        warnings.append(BookingWarning(
+            message=_("%(n)s of the %(total)s sessions (from %(first)s) fall outside every "
+                      "approved %(code)s authorization; the last covered day is %(end)s.")
+            % {"n": len(uncovered), "total": len(dates), "first": uncovered[0].isoformat(),
+               "code": service_code, "end": last_end.isoformat()},
+            on_date=uncovered[0]))
+    for f in figures:
+        inside = [d for d in dates if f.start_date <= d <= f.end_date]
+        if not inside:
+            continue
+        adding = {AuthorizationUnit.DAY: Decimal(len(set(inside))),
+                  AuthorizationUnit.SESSION: Decimal(len(inside))}.get(
+            f.unit, (Decimal(minutes) * len(inside) / 60).quantize(Decimal("0.01")))
+        total = f.used + f.scheduled + adding
+        if total > f.units_authorized:
+            warnings.append(BookingWarning(
+                message=_("Authorization %(auth)s: %(used)s used + %(scheduled)s scheduled + "
+                          "%(adding)s for this booking = %(total)s %(unit)s units, over the "
+                          "%(authorized)s authorized by %(over)s.")
+                % {"auth": f"{f.payer} {f.number}", "used": _figure(f.used),
+                   "scheduled": _figure(f.scheduled), "adding": _figure(adding),
+                   "total": _figure(total), "unit": f.get_unit_display().lower(),
+                   "authorized": f.units_authorized,
+                   "over": _figure(total - f.units_authorized)},
+                on_date=inside[0], authorization_id=f.id))
+    return warnings
+
+
+def booking_dates(*, first: date, repeat_weekly: bool, until: date | None) -> list[date]:
+    """The dates a personal booking makes: `first`, and weekly until `until` when repeating
+    (closures are not subtracted: a warning errs on the side of telling)."""
+    dates = [first]
+    while repeat_weekly and until is not None and dates[-1] + timedelta(days=7) <= until:
+        dates.append(dates[-1] + timedelta(days=7))
+    return dates
+
+
+def active_enrollment_of(participant) -> Enrollment | None:
+    return (Enrollment.objects.filter(participant=participant, status=EnrollmentStatus.ACTIVE)
+            .first())

@@ -32,8 +32,11 @@ class World:
     def session(self, day: dt.date, *, minutes: int = 180, session_type=None,
                 session_status: str = "scheduled", hour: int = 14):
         starts = dt.datetime.combine(day, dt.time(hour, 0), tzinfo=dt.UTC)
-        return TherapySessionFactory(track=self.track, site=self.site,
-                                     session_type=session_type or self.group, starts_at=starts,
+        session_type = session_type or self.group
+        personal = session_type.kind in ("individual", "family")
+        return TherapySessionFactory(track=None if personal else self.track, site=self.site,
+                                     participant=self.participant if personal else None,
+                                     session_type=session_type, starts_at=starts,
                                      ends_at=starts + dt.timedelta(minutes=minutes),
                                      local_date=day, status=session_status)
 
