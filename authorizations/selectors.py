@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
@@ -287,34 +288,39 @@ def _alerts(row: AuthorizationFigures, *, today: date) -> list[AuthorizationAler
     if row.end_date < today and not row.superseded:
         add(AlertKind.EXPIRED,
             _("Authorization %(auth)s expired on %(date)s while the participant is active.")
-            % {"auth": label, "date": row.end_date.isoformat()}, row.end_date)
+            % {"auth": label, "date": _d(row.end_date)}, row.end_date)
         return alerts
     if row.over_from is not None:
         add(AlertKind.OVER_UNITS,
             _("%(over)s %(unit)s units scheduled beyond the %(authorized)s authorized "
               "(%(auth)s), from %(date)s.")
             % {"over": _figure(row.over_by), "unit": unit, "authorized": row.units_authorized,
-               "auth": label, "date": row.over_from.isoformat()}, row.over_from)
+               "auth": label, "date": _d(row.over_from)}, row.over_from)
     if row.after_end_from is not None and not row.superseded:
         add(AlertKind.AFTER_END,
             _("%(n)s %(unit)s units scheduled after %(auth)s ends on %(end)s, from %(date)s.")
             % {"n": _figure(row.after_end), "unit": unit, "auth": label,
-               "end": row.end_date.isoformat(), "date": row.after_end_from.isoformat()},
+               "end": _d(row.end_date), "date": _d(row.after_end_from)},
             row.after_end_from)
     if row.end_date >= today and row.remaining <= row.alert_units:
         add(AlertKind.LOW_UNITS,
             _("%(left)s of %(authorized)s %(unit)s units left on %(auth)s (ends %(end)s).")
             % {"left": _figure(row.remaining), "authorized": row.units_authorized,
-               "unit": unit, "auth": label, "end": row.end_date.isoformat()}, row.end_date)
+               "unit": unit, "auth": label, "end": _d(row.end_date)}, row.end_date)
     if (row.end_date >= today and row.next_review_date is not None
             and row.next_review_date <= today + timedelta(days=row.review_days)):
         text = (_("Utilization review for %(auth)s was due on %(date)s.")
                 if row.next_review_date < today else
                 _("Utilization review for %(auth)s is due on %(date)s."))
         add(AlertKind.REVIEW_DUE,
-            text % {"auth": label, "date": row.next_review_date.isoformat()},
+            text % {"auth": label, "date": _d(row.next_review_date)},
             row.next_review_date)
     return alerts
+
+
+def _d(day: date) -> str:
+    """A date as the clinic's pages write it (e.g. "Mar 1, 2026")."""
+    return date_format(day, "DATE_FORMAT")
 
 
 def _figure(value: Decimal) -> str:
@@ -378,7 +384,7 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
     return [AuthorizationAlert(
         kind=AlertKind.MISSING, participant_code=str(code), participant=name,
         message=_("%(payer)s requires an authorization and none is recorded (admitted "
-                  "%(date)s).") % {"payer": payer, "date": admitted.isoformat()},
+                  "%(date)s).") % {"payer": payer, "date": _d(admitted)},
         on_date=admitted) for code, name, payer, admitted in rows]
 
 
@@ -398,7 +404,7 @@ def missing_for_coverage(*, coverage: Coverage | None, figures: list[Authorizati
     return AuthorizationAlert(
         kind=AlertKind.MISSING, participant_code=participant_code, participant=participant,
         message=_("%(payer)s requires an authorization and none is recorded (admitted "
-                  "%(date)s).") % {"payer": payer, "date": admitted.isoformat()},
+                  "%(date)s).") % {"payer": payer, "date": _d(admitted)},
         on_date=admitted)
 
 
@@ -484,8 +490,8 @@ def booking_warnings(*, enrollment, service_code: str, dates: list[date], minute
         warnings.append(BookingWarning(
             message=_("%(n)s of the %(total)s sessions (from %(first)s) fall outside every "
                       "approved %(code)s authorization; the last covered day is %(end)s.")
-            % {"n": len(uncovered), "total": len(dates), "first": uncovered[0].isoformat(),
-               "code": service_code, "end": last_end.isoformat()},
+            % {"n": len(uncovered), "total": len(dates), "first": _d(uncovered[0]),
+               "code": service_code, "end": _d(last_end)},
             on_date=uncovered[0]))
     for f in figures:
         inside = [d for d in dates if f.start_date <= d <= f.end_date]

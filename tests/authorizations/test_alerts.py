@@ -36,7 +36,7 @@ def test_it_warns_when_units_left_reach_the_programs_threshold_and_clears_on_mor
     (alert,) = alerts(w)
 
     assert alert.kind == AlertKind.LOW_UNITS and alert.participant == "Avery Adams"
-    assert "3 of 5 day units left" in alert.message and "2026-03-01" in alert.message
+    assert "3 of 5 day units left" in alert.message and "Mar 1, 2026" in alert.message
     auth.units_authorized = 10
     auth.save()
     assert kinds(w) == []

@@ -62,7 +62,7 @@ def test_it_warns_of_weekly_sessions_past_the_last_covered_day(w, individual, as
     text = as_front_desk.post(url, booking(individual, repeat_weekly="on")).text
 
     assert "fall outside every approved 90832 authorization; the last covered day is " \
-           "2026-02-20" in text
+           "Feb 20, 2026" in text
 
 
 def test_it_books_without_a_word_within_the_authorization(w, individual, as_front_desk):
