@@ -32,6 +32,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Program, SessionType, Track
@@ -64,9 +65,14 @@ class AuthorizationAlert:
     kind: str
     participant_code: str
     participant: str
-    message: str
+    text: str  # a message template, filled with `params` when shown
+    params: dict
     on_date: date | None
     authorization_id: int | None = None
+
+    @property
+    def message(self) -> str:
+        return str(self.text) % {k: _shown(k, v) for k, v in self.params.items()}
 
 
 @dataclass
@@ -272,50 +278,62 @@ def _figures_sql(where: str, where_params: tuple, *, today: date, live: bool,
     return sql + " ORDER BY end_date, id", params
 
 
+EXPIRED_TEXT = _lazy("Authorization %(auth)s expired on %(date)s while the participant is "
+                     "active.")
+OVER_TEXT = _lazy("%(over)s %(unit)s units scheduled beyond the %(authorized)s authorized "
+                  "(%(auth)s), from %(date)s.")
+AFTER_END_TEXT = _lazy("%(n)s %(unit)s units scheduled after %(auth)s ends on %(end)s, from "
+                       "%(date)s.")
+LOW_TEXT = _lazy("%(left)s of %(authorized)s %(unit)s units left on %(auth)s (ends %(end)s).")
+REVIEW_PAST_TEXT = _lazy("Utilization review for %(auth)s was due on %(date)s.")
+REVIEW_TEXT = _lazy("Utilization review for %(auth)s is due on %(date)s.")
+MISSING_TEXT = _lazy("%(payer)s requires an authorization and none is recorded (admitted "
+                     "%(date)s).")
+
+
 def _alerts(row: AuthorizationFigures, *, today: date) -> list[AuthorizationAlert]:
-    """What is wrong with one authorization, each alert naming the person and the date."""
+    """What is wrong with one authorization, each alert naming the person and the date.
+    Messages are written only when shown (Today lists the first few of many)."""
     if row.status not in USAGE_STATUSES or not row.enrollment_active:
         return []
     alerts = []
 
-    def add(kind: str, message: str, on_date: date | None) -> None:
+    def add(kind: str, text, on_date: date | None, **params) -> None:
         alerts.append(AuthorizationAlert(kind=kind, participant_code=row.participant_code,
-                                         participant=row.participant, message=message,
+                                         participant=row.participant, text=text,
+                                         params={"auth": label, **params},
                                          on_date=on_date, authorization_id=row.id))
 
     label = f"{row.payer} {row.number}".strip()
-    unit = row.get_unit_display().lower()
+    unit = row.unit  # shown through the unit's label
     if row.end_date < today and not row.superseded:
-        add(AlertKind.EXPIRED,
-            _("Authorization %(auth)s expired on %(date)s while the participant is active.")
-            % {"auth": label, "date": _d(row.end_date)}, row.end_date)
+        add(AlertKind.EXPIRED, EXPIRED_TEXT, row.end_date, date=row.end_date)
         return alerts
     if row.over_from is not None:
-        add(AlertKind.OVER_UNITS,
-            _("%(over)s %(unit)s units scheduled beyond the %(authorized)s authorized "
-              "(%(auth)s), from %(date)s.")
-            % {"over": _figure(row.over_by), "unit": unit, "authorized": row.units_authorized,
-               "auth": label, "date": _d(row.over_from)}, row.over_from)
+        add(AlertKind.OVER_UNITS, OVER_TEXT, row.over_from, over=row.over_by, unit=unit,
+            authorized=row.units_authorized, date=row.over_from)
     if row.after_end_from is not None and not row.superseded:
-        add(AlertKind.AFTER_END,
-            _("%(n)s %(unit)s units scheduled after %(auth)s ends on %(end)s, from %(date)s.")
-            % {"n": _figure(row.after_end), "unit": unit, "auth": label,
-               "end": _d(row.end_date), "date": _d(row.after_end_from)},
-            row.after_end_from)
+        add(AlertKind.AFTER_END, AFTER_END_TEXT, row.after_end_from, n=row.after_end,
+            unit=unit, end=row.end_date, date=row.after_end_from)
     if row.end_date >= today and row.remaining <= row.alert_units:
-        add(AlertKind.LOW_UNITS,
-            _("%(left)s of %(authorized)s %(unit)s units left on %(auth)s (ends %(end)s).")
-            % {"left": _figure(row.remaining), "authorized": row.units_authorized,
-               "unit": unit, "auth": label, "end": _d(row.end_date)}, row.end_date)
+        add(AlertKind.LOW_UNITS, LOW_TEXT, row.end_date, left=row.remaining,
+            authorized=row.units_authorized, unit=unit, end=row.end_date)
     if (row.end_date >= today and row.next_review_date is not None
             and row.next_review_date <= today + timedelta(days=row.review_days)):
-        text = (_("Utilization review for %(auth)s was due on %(date)s.")
-                if row.next_review_date < today else
-                _("Utilization review for %(auth)s is due on %(date)s."))
         add(AlertKind.REVIEW_DUE,
-            text % {"auth": label, "date": _d(row.next_review_date)},
-            row.next_review_date)
+            REVIEW_PAST_TEXT if row.next_review_date < today else REVIEW_TEXT,
+            row.next_review_date, date=row.next_review_date)
     return alerts
+
+
+def _shown(name: str, value) -> str:
+    if name == "unit":
+        return str(AuthorizationUnit(value).label).lower()
+    if isinstance(value, date):
+        return _d(value)
+    if isinstance(value, Decimal):
+        return _figure(value)
+    return str(value)
 
 
 def _d(day: date) -> str:
@@ -383,8 +401,7 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
           (AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value)))
     return [AuthorizationAlert(
         kind=AlertKind.MISSING, participant_code=str(code), participant=name,
-        message=_("%(payer)s requires an authorization and none is recorded (admitted "
-                  "%(date)s).") % {"payer": payer, "date": _d(admitted)},
+        text=MISSING_TEXT, params={"payer": payer, "date": admitted},
         on_date=admitted) for code, name, payer, admitted in rows]
 
 
@@ -403,9 +420,7 @@ def missing_for_coverage(*, coverage: Coverage | None, figures: list[Authorizati
     admitted = coverage.enrollment.admission_date
     return AuthorizationAlert(
         kind=AlertKind.MISSING, participant_code=participant_code, participant=participant,
-        message=_("%(payer)s requires an authorization and none is recorded (admitted "
-                  "%(date)s).") % {"payer": payer, "date": _d(admitted)},
-        on_date=admitted)
+        text=MISSING_TEXT, params={"payer": payer, "date": admitted}, on_date=admitted)
 
 
 def authorizations_ending(*, site_ids, today: date, days: int = 14) -> list[AuthorizationFigures]:
