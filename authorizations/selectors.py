@@ -542,3 +542,68 @@ def booking_dates(*, first: date, repeat_weekly: bool, until: date | None) -> li
 def active_enrollment_of(participant) -> Enrollment | None:
     return (Enrollment.objects.filter(participant=participant, status=EnrollmentStatus.ACTIVE)
             .first())
+
+
+def admission_warnings(*, enrollment, today: date) -> list[BookingWarning]:
+    """Warnings for admitting waitlisted `enrollment` today: its payer requires an
+    authorization and none is recorded, or the planned stay runs past an approved
+    authorization's dates or units (counted from the track's timetable). Three queries."""
+    track = enrollment.track
+    admission = max(enrollment.admission_date, today, track.start_date)
+    planned_end = admission + timedelta(weeks=track.program.duration_weeks, days=-1)
+    figures = authorization_figures(enrollment_ids=[enrollment.pk], today=today)
+    coverage = coverage_of(enrollment=enrollment)
+    warnings = []
+    if coverage is not None and coverage.payer.requires_authorization and not any(
+            f.payer == coverage.payer.name and f.status in (AuthorizationStatus.APPROVED,
+                                                            AuthorizationStatus.REQUESTED)
+            for f in figures):
+        warnings.append(BookingWarning(
+            message=_("%(payer)s requires an authorization and none is recorded.")
+            % {"payer": coverage.payer.name}, on_date=admission))
+    approved = [f for f in figures if f.status == AuthorizationStatus.APPROVED]
+    offered = _timetable_units(track=track, figures=approved, admission=admission,
+                               planned_end=planned_end)
+    for f in approved:
+        label = f"{f.payer} {f.number}"
+        if admission < f.start_date or planned_end > f.end_date:
+            warnings.append(BookingWarning(
+                message=_("The stay planned from %(admit)s to %(end)s runs past authorization "
+                          "%(auth)s, which covers %(start)s to %(auth_end)s.")
+                % {"admit": _d(admission), "end": _d(planned_end), "auth": label,
+                   "start": _d(f.start_date), "auth_end": _d(f.end_date)},
+                on_date=f.end_date if planned_end > f.end_date else admission,
+                authorization_id=f.id))
+        units = offered.get(f.id, Decimal(0))
+        if units > f.units_authorized:
+            warnings.append(BookingWarning(
+                message=_("The timetable offers %(units)s %(unit)s units of %(code)s within "
+                          "authorization %(auth)s; %(authorized)s are authorized.")
+                % {"units": _figure(units), "unit": f.get_unit_display().lower(),
+                   "code": f.service_code, "auth": label, "authorized": f.units_authorized},
+                on_date=admission, authorization_id=f.id))
+    return warnings
+
+
+def _timetable_units(*, track, figures, admission: date, planned_end: date) -> dict:
+    """Per authorization, the units the track's scheduled sessions of its code offer within
+    both the planned stay and the authorization's dates. One query."""
+    if not figures:
+        return {}
+    rows = list(TherapySession.objects.filter(
+        track=track, status=SessionStatus.SCHEDULED, local_date__gte=admission,
+        local_date__lte=planned_end,
+        session_type__service_code__in={f.service_code for f in figures})
+        .values_list("local_date", "session_type__service_code", "starts_at", "ends_at"))
+    units = {}
+    for f in figures:
+        mine = [r for r in rows if r[1] == f.service_code
+                and f.start_date <= r[0] <= f.end_date]
+        if f.unit == AuthorizationUnit.DAY:
+            units[f.id] = Decimal(len({r[0] for r in mine}))
+        elif f.unit == AuthorizationUnit.SESSION:
+            units[f.id] = Decimal(len(mine))
+        else:
+            minutes = sum((r[3] - r[2]).total_seconds() / 60 for r in mine)
+            units[f.id] = (Decimal(minutes) / 60).quantize(Decimal("0.01"))
+    return units

@@ -48,7 +48,12 @@ from sessions.services.schedule import personal_session_schedule, session_cancel
 from sessions.services.session_change import session_change
 from reminders.selectors import notice_people_count
 from authorizations.models import OverrideAction
-from authorizations.selectors import active_enrollment_of, booking_dates, booking_warnings
+from authorizations.selectors import (
+    active_enrollment_of,
+    admission_warnings,
+    booking_dates,
+    booking_warnings,
+)
 from authorizations.services import authorization_override_record
 
 
@@ -181,8 +186,22 @@ def _back_to(request, enrollment) -> HttpResponse:
 def waitlist_admit(request: HttpRequest, pk: int) -> HttpResponse:
     _require(can_enroll(request.user))
     enrollment = get_enrollment_or_404(request.user, pk)
+    today = timezone.now().astimezone(enrollment.track.site.zone).date()
+    warnings = (admission_warnings(enrollment=enrollment, today=today)
+                if enrollment.status == "waitlisted" else [])
+    if warnings and not request.POST.get("admit_anyway"):
+        # Past the authorization: show the figures first; staff may still admit (recorded).
+        return render(request, "staff/authorizations/admit_confirm.html", {
+            "enrollment": enrollment, "participant": enrollment.participant,
+            "warnings": warnings, "next": request.POST.get("next", "")})
     try:
-        enrollment_admit_from_waitlist(enrollment=enrollment, by=request.user)
+        with transaction.atomic():
+            enrollment_admit_from_waitlist(enrollment=enrollment, by=request.user)
+            for warning in warnings:
+                authorization_override_record(
+                    enrollment=enrollment, action=OverrideAction.ADMIT,
+                    warning=warning.message, on_date=warning.on_date, by=request.user,
+                    authorization_id=warning.authorization_id)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

@@ -71,3 +71,42 @@ def test_it_books_without_a_word_within_the_authorization(w, individual, as_fron
 
     assert as_front_desk.post(url, booking(individual)).status_code == 302
     assert not AuthorizationOverride.objects.exists()
+
+
+def test_it_warns_before_admitting_past_the_authorization_and_records_it(w, as_front_desk):
+    from tests.factories import EnrollmentFactory, ParticipantFactory, TrackFactory
+
+    track = TrackFactory(site=w.site, program=w.track.program, mode="rolling",
+                         start_date=MONDAY, capacity=10)
+    waiting = EnrollmentFactory(
+        track=track, participant=ParticipantFactory(home_site=w.site, first_name="Wren",
+                                                    last_name="Ortiz"),
+        status="waitlisted", waitlisted_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
+        admission_date=dt.date(2026, 2, 11))
+    w.enrollment = waiting
+    auth = w.authorize(number="ADM-1", units_authorized=2, start_date=dt.date(2026, 2, 11),
+                       end_date=dt.date(2026, 2, 16))
+    for day in (11, 12, 13):
+        starts = dt.datetime(2026, 2, day, 14, 0, tzinfo=dt.UTC)
+        TherapySession.objects.create(
+            track=track, site=w.site, session_type=w.group, kind="group", title="Group",
+            starts_at=starts, ends_at=starts + dt.timedelta(hours=3),
+            local_date=dt.date(2026, 2, day))
+    url = reverse("waitlist_admit", args=[waiting.pk])
+
+    page = as_front_desk.post(url, {"next": "home"})
+
+    assert page.status_code == 200
+    assert "The timetable offers 3 day units of H0015 within authorization" in page.text
+    assert "runs past authorization" in page.text and "Feb 16, 2026" in page.text
+    waiting.refresh_from_db()
+    assert waiting.status == "waitlisted"
+
+    done = as_front_desk.post(url, {"next": "home", "admit_anyway": "1"})
+
+    assert done.status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.status == "active"
+    assert set(AuthorizationOverride.objects.values_list("action", "authorization_id")) == {
+        ("admit", auth.pk)}
+    assert AuthorizationOverride.objects.count() == 2
