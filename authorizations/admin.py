@@ -5,6 +5,7 @@ figure for it; the chart shows used, scheduled and remaining."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from .services import authorization_usage_refresh
 from .models import Authorization, AuthorizationOverride, AuthorizationUsage, Coverage, Payer
 
 
@@ -45,6 +46,11 @@ class AuthorizationAdmin(admin.ModelAdmin):
         (_("Note"), {"fields": ("note",)}),
         (_("Record"), {"fields": ("created_at", "updated_at", "created_by")}),
     )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Usage is derived, never typed: store it for Today as the staff pages' service does.
+        authorization_usage_refresh(participant_ids=[obj.enrollment.participant_id])
 
     @admin.display(description=_("participant"), ordering="enrollment__participant__last_name")
     def participant(self, obj: Authorization):
