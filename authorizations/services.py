@@ -3,8 +3,10 @@ staff went ahead past an authorization warning, and store usage derived from att
 transaction each; django-auditlog records every row but the derived usage (audit/registry.py)."""
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from participants.models import Enrollment, EnrollmentStatus
+from programs.models import Site
 
 from .selectors import usage_sql
 from .models import (
@@ -113,9 +116,9 @@ def authorization_usage_refresh(*, today: date | None = None,
                                 participant_ids: Iterable[int] | None = None,
                                 authorization_ids: Iterable[int] | None = None) -> int:
     """Store the usage of the authorizations of these participants (or these authorizations,
-    or, with neither, of every active enrollment) as derived from attendance now. One
-    statement; returns the number of rows written."""
-    today = today or timezone.localdate()
+    or, with neither, of every active enrollment) as derived from attendance now. Without
+    `today`, each site's own date counts (an evening session in New York is still ahead when
+    it is already tomorrow in UTC): one statement per time zone. Returns the rows written."""
     if participant_ids is not None:
         ids = tuple(sorted({int(pk) for pk in participant_ids}))
         if not ids:
@@ -128,6 +131,18 @@ def authorization_usage_refresh(*, today: date | None = None,
         where, params = "au.id IN %s", (ids,)
     else:
         where, params = "e.status = %s", (EnrollmentStatus.ACTIVE.value,)
+    if today is not None:
+        return _usage_store(where, params, today=today)
+    zones: dict[str, list[int]] = defaultdict(list)
+    for pk, zone in Site.objects.values_list("pk", "time_zone"):
+        zones[zone].append(pk)
+    now = timezone.now()
+    return sum(_usage_store(f"{where} AND t.site_id IN %s", (*params, tuple(site_ids)),
+                            today=now.astimezone(ZoneInfo(zone)).date())
+               for zone, site_ids in zones.items())
+
+
+def _usage_store(where: str, params: tuple, *, today: date) -> int:
     usage, usage_params = usage_sql(where, params, today=today)
     table = AuthorizationUsage._meta.db_table
     columns = "used, scheduled, over_from, runs_out_on, after_end, after_end_from"

@@ -141,3 +141,53 @@ def test_it_follows_attendance_marked_on_the_roster_to_todays_alert(
     box = as_front_desk.get(reverse("home")).text.split(
         'id="authorization-alerts-heading"')[1].split("</section>")[0]
     assert "1 of 2 day units left on" in box
+
+
+def test_a_closure_takes_its_day_out_of_the_stored_projection_and_the_alert_clears(
+        django_capture_on_commit_callbacks, frozen_today):
+    from authorizations.models import AuthorizationUsage
+    from sessions.services.schedule import closure_add
+
+    w = build_world(alert_units=0)
+    auth = w.authorize(units_authorized=2)
+    for n in (9, 10, 11):  # today and the two days after, still expected
+        w.attend(day(n), "expected")
+    assert kinds(w) == [(AlertKind.OVER_UNITS, day(11))]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        closure_add(site=w.site, date=day(11), reason="Holiday", notify=False)
+
+    usage = AuthorizationUsage.objects.get(authorization=auth)
+    assert (usage.scheduled, usage.over_from) == (2, None)
+    assert authorization_alerts(site_ids=[w.site.pk], today=TODAY) == []
+
+
+def test_an_authorization_saved_in_the_admin_stores_its_usage(admin_client, frozen_today):
+    from authorizations.models import AuthorizationUsage
+
+    w = build_world()
+    w.attend(day(0))
+    response = admin_client.post(reverse("admin:authorizations_authorization_add"), {
+        "enrollment": w.enrollment.pk, "payer": w.payer.pk, "member_id": "", "number": "ADM-9",
+        "status": "approved", "level_of_care": "2.1", "unit": "day", "service_code": "H0015",
+        "units_authorized": "5", "start_date": "2026-02-02", "end_date": "2026-02-28",
+        "next_review_date": "", "note": ""})
+
+    assert response.status_code == 302
+    assert AuthorizationUsage.objects.get(authorization__number="ADM-9").used == 1
+
+
+def test_it_stores_usage_with_each_sites_own_date():
+    import time_machine
+
+    from authorizations.models import AuthorizationUsage
+
+    w = build_world()
+    auth = w.authorize()
+    w.attend(day(9), "expected", hour=23)  # 6 pm in New York on Wednesday 11 February
+    # 8 pm in New York is already Thursday in UTC: the evening session is still ahead there.
+    with time_machine.travel(dt.datetime(2026, 2, 12, 1, 0, tzinfo=dt.UTC), tick=False):
+        authorization_usage_refresh()
+
+    usage = AuthorizationUsage.objects.get(authorization=auth)
+    assert (usage.as_of, usage.scheduled) == (TODAY, 1)
