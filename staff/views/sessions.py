@@ -260,4 +260,7 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
         "can_enroll": can_enroll(request.user),
         "can_schedule": can_schedule(request.user),
         "can_discharge": can_discharge(request.user, participant),
+        # Missed (or clinic-cancelled) groups and workshops offer a make-up.
+        "makeup_statuses": ("absent", "excused", "cancelled"),
+        "makeup_kinds": ("group", "workshop"),
     })

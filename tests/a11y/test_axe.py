@@ -119,6 +119,7 @@ def staff_urls(w, persona: str) -> dict[str, str]:
         "roster": reverse("roster", args=[w.today_session.pk]),
         "track": reverse("track_detail", args=[w.track_a.pk]),
         "personal-session": reverse("personal_session_new", args=[code]),
+        "make-up": reverse("makeup_book", args=[w.attendance_a.pk]),
         "cancel-session": reverse("session_cancel", args=[w.session_a.pk]),
         "change-session": reverse("session_change", args=[w.session_a.pk]),
         "not-found": "/participants/00000000-0000-0000-0000-000000000000/",

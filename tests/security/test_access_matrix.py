@@ -134,6 +134,7 @@ MATRIX: dict[str, E] = {
     "coverage_edit": E("200 403 200 403 portal portal login", lambda w: [w.enrollment_a.pk]),
     "review_packet": E(f"{_S} 404 portal portal login", lambda w: [w.participant_a.code]),
     "authorizations_expiring": E(f"{_S} 200 portal portal login"),
+    "makeup_book": E(f"{_S} 404 portal portal login", lambda w: [w.attendance_a.pk]),
     # Reports: front desk sees census and access only; clinicians their caseload's figures;
     # the site-B clinician sees site B's (empty) figures, never site A's.
     "report_index": E(f"{_S} 200 portal portal login"),

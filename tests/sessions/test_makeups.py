@@ -83,3 +83,28 @@ def test_it_refuses_the_own_track_another_kind_and_a_clash(clinic):
         makeup_book(participant=c["person"], session=c["host"], missed=c["missed"])
     assert clash.value.code == "schedule_conflict"
     assert not Attendance.objects.filter(session=c["host"], participant=c["person"]).exists()
+
+
+def test_staff_book_a_make_up_from_the_chart_and_the_roster_shows_it(clinic, client,
+                                                                     django_assert_max_num_queries):
+    from django.urls import reverse
+
+    from accounts.roles import Role
+    from tests.auth import sign_in
+
+    c = clinic
+    desk = sign_in(client, factories.StaffFactory(role=Role.FRONT_DESK, sites=[c["site"]]))
+    chart = desk.get(reverse("participant_chart", args=[c["person"].code])).text
+    url = reverse("makeup_book", args=[c["missed"].pk])
+    assert url in chart
+    for extra in range(2):  # the page's cost does not grow with the options
+        c["session"](c["other"], MONDAY + dt.timedelta(days=10 + extra))
+        with django_assert_max_num_queries(9):
+            assert desk.get(url).status_code == 200
+
+    response = desk.post(url, {"session": c["host"].pk})
+
+    assert response.status_code == 302
+    roster = desk.get(reverse("roster", args=[c["host"].pk])).text
+    assert roster.count("makeup-badge") == 1
+    assert desk.post(url, {"session": c["host"].pk}).status_code == 200  # already booked
