@@ -10,7 +10,8 @@ follow-ups and reminders are written by INSERT ... SELECT in PostgreSQL, because
 weeks already past is marked (mostly present, some late, absent, excused, left early, spread by
 a hash of the ids so every run is the same); each absence has its follow-up (open for the last
 week, resolved before); every visit day has a day-before email and a same-day SMS reminder (sent
-in the past, pending ahead, a few failed). No name or number in it belongs to anyone.
+in the past, pending ahead, a few failed); nine in ten enrollments have an approved payer
+authorization (see `add_authorizations`). No name or number in it belongs to anyone.
 """
 from __future__ import annotations
 
@@ -202,8 +203,10 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
             CROSS JOIN (VALUES ('day_before', 'email', interval '24 hours'),
                                ('same_day', 'sms', interval '2 hours')) AS k(kind, channel, ahead)
         """, {"now": now})
+        add_authorizations(cursor=cursor, today=today)
         cursor.execute("ANALYZE")
-    log(f"{Attendance.objects.count()} attendance rows, follow-ups and reminders inserted")
+    log(f"{Attendance.objects.count()} attendance rows, follow-ups, reminders and "
+        "authorizations inserted")
 
     portal_person = people[0]
     portal_user = User.objects.create_user(username="bench-portal", password=PASSWORD,
@@ -221,6 +224,46 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
         large_session_id=large.pk, chart_participant_code=str(people[TRACKS].code),
         seconds=time.perf_counter() - started,
     )
+
+
+def add_authorizations(*, cursor, today: dt.date) -> None:
+    """Payers, a coverage row for every active enrollment and, for nine in ten of them, an
+    approved per-diem H0015 authorization over the enrollment's twelve weeks (units, review
+    dates and an early end for one in fifty spread by a hash of the ids, so some raise alerts);
+    the tenth has none, so Today reads every kind of alert at size."""
+    cursor.execute("""
+        INSERT INTO authorizations_payer (name, requires_authorization, phone, is_active)
+        VALUES ('Lakeside Health Plan (bench)', true, '+15550000001', true),
+               ('Harbor Mutual (bench)', true, '+15550000002', true),
+               ('County Behavioral Fund (bench)', false, '', true)
+    """)
+    cursor.execute("""
+        INSERT INTO authorizations_coverage (enrollment_id, payer_id, member_id, updated_at)
+        SELECT e.id, py.id, 'MB' || e.id, now()
+        FROM participants_enrollment e
+        JOIN authorizations_payer py ON py.name = (ARRAY['Lakeside Health Plan (bench)',
+            'Harbor Mutual (bench)', 'County Behavioral Fund (bench)'])[1 + e.id % 3]
+        WHERE e.status = 'active'
+    """)
+    cursor.execute("""
+        INSERT INTO authorizations_authorization
+            (enrollment_id, payer_id, member_id, number, level_of_care, unit, service_code,
+             units_authorized, start_date, end_date, next_review_date, status, note,
+             created_at, updated_at, created_by_id)
+        SELECT e.id, c.payer_id, c.member_id, 'BA' || e.id, '2.1', 'day', 'H0015',
+               20 + abs(hashtext('units' || e.id)) %% 40, e.admission_date,
+               CASE WHEN abs(hashtext('end' || e.id)) %% 50 = 0 THEN %(today)s::date - 3
+                    ELSE e.planned_end_date END,
+               %(today)s::date + abs(hashtext('review' || e.id)) %% 30, 'approved', '',
+               now(), now(), NULL
+        FROM participants_enrollment e
+        JOIN authorizations_coverage c ON c.enrollment_id = e.id
+        WHERE e.status = 'active' AND e.id %% 10 <> 0
+    """, {"today": today})
+    # Usage is derived from attendance by the service the signals and beat call (one statement).
+    from authorizations.services import authorization_usage_refresh
+
+    authorization_usage_refresh(today=today)
 
 
 def clinic_find(*, new_feed_token: bool = True) -> Clinic:

@@ -155,6 +155,17 @@ class Program(models.Model):
         help_text=_("0: attendance can be marked from the session's start. Up to 60 lets front "
                     "desk check people in as they arrive."),
     )
+    authorization_alert_units = models.PositiveSmallIntegerField(
+        _("warn when authorized units left"), default=3,
+        help_text=_("Today and the chart warn when an authorization has this many units or "
+                    "fewer left."),
+    )
+    authorization_review_days = models.PositiveSmallIntegerField(
+        _("warn of a utilization review (days ahead)"), default=7,
+        validators=[MaxValueValidator(90)],
+        help_text=_("Today and the chart warn when a payer's review is due within this many "
+                    "days."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     sites = models.ManyToManyField(
         Site, verbose_name=_("offered at"), related_name="programs", blank=True,

@@ -31,7 +31,8 @@ Definitions (the README's "Reports" section repeats them for clinics):
   admitted (admission date after that Sunday) or withdrawn (last change after that Sunday).
 - Length of stay in attended hours: the hours attended (sessions counting toward the weekly
   hours) on the enrollment's own attendance rows, admission to discharge.
-- Billing units: see `BillingRule` and settings.REPORT_BILLING_RULES.
+- Billing units: see `sessions.selectors.billing` (shared with payer authorizations) and
+  settings.REPORT_BILLING_RULES.
 """
 from __future__ import annotations
 
@@ -40,7 +41,6 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -68,6 +68,7 @@ from participants.models import (
 from programs.models import SessionKind, Site, Track, Weekday
 
 from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from sessions.selectors.billing import BillingRule, billing_rules, rules_cte, units_sql
 from sessions.selectors.ledger import LedgerWeek, ShortReason, judge_week
 
 ADMITTED = (EnrollmentStatus.ACTIVE, EnrollmentStatus.ON_HOLD, EnrollmentStatus.COMPLETED,
@@ -708,25 +709,6 @@ def access_report(*, scope: ReportScope) -> AccessReport:
 
 # --- 5. Billing units ----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class BillingRule:
-    """How a service code turns attended time into units.
-
-    unit "day": one unit per day with at least `min_minutes` attended at sessions of that code
-    (e.g. H0015: a day with 3 hours or more of treatment). unit "session": one unit per attended
-    session (e.g. 90853 group psychotherapy). Codes without a rule bill per session.
-    """
-
-    code: str
-    unit: str = "session"
-    min_minutes: int = 0
-
-
-def billing_rules() -> list[BillingRule]:
-    return [BillingRule(code=code, **rule)
-            for code, rule in getattr(settings, "REPORT_BILLING_RULES", {}).items()]
-
-
 @dataclass
 class BillingLine:
     participant_code: str
@@ -789,18 +771,15 @@ def _billing_days_sql(scope: ReportScope) -> tuple[str, tuple]:
 
 def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
     days_sql, days_params = _billing_days_sql(scope)
-    rules = billing_rules()
-    values = ", ".join(["(%s, %s, %s)"] * len(rules)) or "(NULL, NULL, NULL)"
-    rule_params = tuple(p for r in rules for p in (r.code, r.unit, r.min_minutes))
+    rules_sql, rule_params = rules_cte()
     sql = (
-        f"WITH rules(code, unit, min_minutes) AS (VALUES {values}), "
+        f"WITH {rules_sql}, "
         f"days AS ({days_sql}) "
         "SELECT d.participant_id, date_trunc('week', d.session__local_date)::date AS week, "
         "d.session__session_type__service_code AS code, COALESCE(r.unit, 'session') AS unit, "
         "SUM(d.sessions)::int AS sessions, COUNT(*)::int AS days, "
         "ROUND(SUM(d.minutes))::int AS minutes, "
-        "SUM(CASE WHEN r.unit = 'day' THEN (d.minutes >= r.min_minutes)::int "
-        "ELSE d.sessions END)::int AS units "
+        f"SUM({units_sql('d.minutes', 'd.sessions')})::int AS units "
         "FROM days d LEFT JOIN rules r ON r.code = d.session__session_type__service_code "
         "GROUP BY 1, 2, 3, 4"
     )

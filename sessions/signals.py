@@ -46,3 +46,14 @@ def seats_offered_announce(*, enrollment_ids: Iterable[int]) -> None:
     ids = sorted({int(pk) for pk in enrollment_ids})
     if ids:
         seats_offered.send(sender=seats_offered_announce, enrollment_ids=ids)
+
+
+# Sent when attendance is marked, inside the marking transaction: the authorizations app (a
+# layer up) re-derives the units these participants used.
+attendance_marked = Signal()
+
+
+def attendance_changed(*, participant_ids: Iterable[int]) -> None:
+    ids = sorted({int(pk) for pk in participant_ids})
+    if ids:
+        attendance_marked.send(sender=attendance_changed, participant_ids=ids)

@@ -27,10 +27,11 @@ from django.utils import timezone
 from accounts.access import has_any_role, is_portal_user, is_staff_member
 from accounts.models import User
 from accounts.roles import Role
+from authorizations.models import Authorization
 from participants.models import Enrollment, Participant
 from programs.models import Site, Track
 from programs.selectors import programs_at
-from sessions.models import FollowUp, TherapySession
+from sessions.models import Attendance, FollowUp, TherapySession
 
 
 # --- Decorators and mixins -----------------------------------------------------------------
@@ -177,6 +178,21 @@ def get_enrollment_or_404(user: User, pk: int) -> object:
                         "track__program", "track__site"),
         pk=pk,
     )
+
+
+def get_authorization_or_404(user: User, pk: int) -> object:
+    """A payer authorization of an enrollment in a track at one of my sites."""
+    return get_object_or_404(
+        Authorization.objects.filter(enrollment__track__site_id__in=site_ids_for(user))
+        .select_related("payer"), pk=pk)
+
+
+def get_attendance_or_404(user: User, pk: int) -> object:
+    """An attendance row of a participant I may see."""
+    return get_object_or_404(
+        Attendance.objects.filter(participant__in=participants_for(user).values("pk"))
+        .select_related("participant__home_site", "session__site", "session__session_type"),
+        pk=pk)
 
 
 def get_followup_or_404(user: User, pk: int) -> object:

@@ -2,8 +2,8 @@
 the census import, reports."""
 from django.urls import path
 
-from .views import (audit, care, excuses, onboarding, programs, reports, schedule, sessions, sheets,
-                    today)
+from .views import (audit, authorizations, care, excuses, makeups, onboarding, programs, reports,
+                    schedule, sessions, sheets, today)
 
 urlpatterns = [
     path("", today.home, name="home"),
@@ -28,6 +28,16 @@ urlpatterns = [
          name="personal_session_new"),
     path("participants/<uuid:code>/invite/", excuses.staff_invite, name="portal_invite"),
     path("participants/<uuid:code>/audit/", audit.chart_trail, name="participant_audit_trail"),
+    path("participants/<uuid:code>/review-packet/", authorizations.review_packet,
+         name="review_packet"),
+    path("enrollments/<int:pk>/authorizations/new/", authorizations.authorization_new,
+         name="authorization_new"),
+    path("enrollments/<int:pk>/payer/", authorizations.coverage_edit, name="coverage_edit"),
+    path("authorizations/<int:pk>/edit/", authorizations.authorization_edit,
+         name="authorization_edit"),
+    path("attendance/<int:pk>/make-up/", makeups.makeup_book_view, name="makeup_book"),
+    path("authorizations/ending/", authorizations.authorizations_expiring,
+         name="authorizations_expiring"),
     path("excuses/<uuid:code>/", excuses.staff_excuse_review, name="excuse_review"),
     path("excuses/<uuid:code>/approve/", excuses.staff_excuse_approve, name="excuse_approve"),
     path("excuses/<uuid:code>/decline/", excuses.staff_excuse_decline, name="excuse_decline"),

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.contrib.contenttypes.models import ContentType
 
 from audit.models import AccessEvent
+from authorizations.models import Authorization, AuthorizationOverride, Coverage, Payer
 from participants.models import ContactConsent, ContinuingCarePlan, Enrollment, PortalLink
 from programs.models import Closure, WeeklySlot
 from sessions.models import Attendance, AttendanceChange, ExcusedAbsenceRequest, FollowUp
@@ -185,6 +186,33 @@ def build_access_events(n):
     )[0]
 
 
+def build_payers(n):
+    return Payer.objects.bulk_create(Payer(name=f"Invented plan {i}") for i in range(n))[0]
+
+
+def build_coverages(n):
+    payer = Payer.objects.create(name="Invented plan")
+    return Coverage.objects.bulk_create(Coverage(enrollment=e, payer=payer, member_id=f"M{i}")
+                                        for i, e in enumerate(_enrollments(n)))[0]
+
+
+def build_authorizations(n):
+    payer = Payer.objects.create(name="Invented plan")
+    return Authorization.objects.bulk_create(
+        Authorization(enrollment=e, payer=payer, number=f"A{i}", service_code="H0015",
+                      units_authorized=20, start_date=e.admission_date,
+                      end_date=e.admission_date + dt.timedelta(days=30), status="approved")
+        for i, e in enumerate(_enrollments(n)))[0]
+
+
+def build_authorization_overrides(n):
+    staff = factories.UserFactory()
+    return AuthorizationOverride.objects.bulk_create(
+        AuthorizationOverride(enrollment=e, action="book", warning="2 days beyond", on_date=T0,
+                              created_by=staff)
+        for e in _enrollments(n))[0]
+
+
 def build_users(n):
     site = factories.SiteFactory()
     return factories.StaffFactory.create_batch(n, role="clinician", sites=[site])[0]
@@ -212,6 +240,10 @@ CHANGELISTS = {
     "iop_sessions_excusedabsencerequest": (build_excuse_requests, 9),
     "participants_portallink": (build_portal_links, 9),
     "audit_accessevent": (build_access_events, 10),
+    "authorizations_payer": (build_payers, 7),
+    "authorizations_coverage": (build_coverages, 9),
+    "authorizations_authorization": (build_authorizations, 10),
+    "authorizations_authorizationoverride": (build_authorization_overrides, 9),
 }
 
 
@@ -250,7 +282,8 @@ def test_it_registers_every_project_model_in_the_admin():
 
     registered = {model for model, _ in _registry()}
     ours = [m for m in apps.get_models()
-            if m._meta.app_label in {"accounts", "programs", "participants", "iop_sessions"}
+            if m._meta.app_label in {"accounts", "programs", "participants", "iop_sessions",
+                                     "authorizations"}
             and not m._meta.auto_created]
     assert ours and [m for m in ours if m not in registered] == []
 

@@ -1,6 +1,6 @@
 """The layers build one way (DESIGN.md): shell, accounts, audit, programs, participants,
-sessions, then reminders, reports and onboarding (side by side, never importing each other), then the two
-faces, staff and portal, which never import each other either.
+sessions, then reminders, reports, onboarding and authorizations (side by side, never importing
+each other), then the two faces, staff and portal, which never import each other either.
 Every import counts, at module level and inside functions alike: a module that imports
 against the order fails here, and so does a module without a docstring saying its job."""
 import ast
@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # Bottom to top; a package may import only packages on a lower rung (or its own).
 LAYERS = ["iop_clinic", "accounts", "audit", "programs", "participants", "sessions",
-          ("reminders", "reports", "onboarding"), ("staff", "portal")]
+          ("reminders", "reports", "onboarding", "authorizations"), ("staff", "portal")]
 RANK = {name: rank for rank, layer in enumerate(LAYERS)
         for name in (layer if isinstance(layer, tuple) else (layer,))}
 # The root URLconf is the shell's one module that names the apps (it includes their URLs).

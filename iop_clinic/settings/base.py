@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "reminders",
     "reports",
     "onboarding",
+    "authorizations",
     "staff",
     "portal",
 ]
@@ -317,6 +318,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge-report-exports": {
         "task": "reports.purge_exports",
         "schedule": timedelta(hours=1),
+    },
+    # Authorization usage for Today's alerts (authorizations/services.py): signals keep it
+    # current; this moves "today" forward and catches writes no signal announced.
+    "refresh-authorization-usage": {
+        "task": "authorizations.refresh_usage",
+        "schedule": timedelta(seconds=env.int("AUTHORIZATION_USAGE_REFRESH_SECONDS",
+                                              default=600)),
     },
     # Daily, at a quiet hour (UTC); see audit/retention.py.
     "purge-expired-message-bodies": {

@@ -163,12 +163,12 @@ def calendar_filter_choices(*, site_ids: list[int]) -> dict:
 def roster(*, session: TherapySession) -> list[Attendance]:
     """Everyone expected at the session, by name, with who marked them."""
     return list(Attendance.objects.filter(session=session)
-                .select_related("participant", "marked_by")
+                .select_related("participant", "marked_by", "enrollment")
                 .order_by("participant__last_name", "participant__first_name", "pk"))
 
 
 def roster_row(*, attendance_pk: int, session: TherapySession) -> Attendance:
-    return (Attendance.objects.select_related("participant", "marked_by")
+    return (Attendance.objects.select_related("participant", "marked_by", "enrollment")
             .get(pk=attendance_pk, session=session))
 
 

@@ -26,6 +26,7 @@ from iop_clinic.formatting import clinic_format
 from ..models import Attendance, AttendanceChange, AttendanceStatus, TherapySession
 from .audited import rows_update
 from .followups import followups_after_marking
+from ..signals import attendance_changed
 
 
 def marking_opens_at(session: TherapySession):
@@ -130,6 +131,7 @@ def attendance_mark(
     locked.marked_at = now
     locked.save(update_fields=["status", "minutes_attended", "note", "marked_by", "marked_at"])
     followups_after_marking(attendance=locked, previous_status=previous_status, by=by)
+    attendance_changed(participant_ids=[locked.participant_id])
     return locked
 
 
@@ -138,8 +140,11 @@ def attendance_mark_rest_present(*, session: TherapySession, by) -> int:
     """Mark everyone still "expected" at this session present for the whole session."""
     session = TherapySession.objects.select_related("site", "track__program").get(pk=session.pk)
     _check_markable(session)
-    return rows_update(
-        queryset=Attendance.objects.filter(session=session, status=AttendanceStatus.EXPECTED),
-        status=AttendanceStatus.PRESENT, minutes_attended=session.duration_minutes,
-        marked_by=by, marked_at=timezone.now(),
+    expected = Attendance.objects.filter(session=session, status=AttendanceStatus.EXPECTED)
+    participant_ids = list(expected.values_list("participant_id", flat=True))
+    marked = rows_update(
+        queryset=expected, status=AttendanceStatus.PRESENT,
+        minutes_attended=session.duration_minutes, marked_by=by, marked_at=timezone.now(),
     )
+    attendance_changed(participant_ids=participant_ids)
+    return marked

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -46,6 +47,14 @@ from sessions.services.intake import participant_intake
 from sessions.services.schedule import personal_session_schedule, session_cancel
 from sessions.services.session_change import session_change
 from reminders.selectors import notice_people_count
+from authorizations.models import OverrideAction
+from authorizations.selectors import (
+    active_enrollment_of,
+    admission_warnings,
+    booking_dates,
+    booking_warnings,
+)
+from authorizations.services import authorization_override_record
 
 
 
@@ -177,8 +186,22 @@ def _back_to(request, enrollment) -> HttpResponse:
 def waitlist_admit(request: HttpRequest, pk: int) -> HttpResponse:
     _require(can_enroll(request.user))
     enrollment = get_enrollment_or_404(request.user, pk)
+    today = timezone.now().astimezone(enrollment.track.site.zone).date()
+    warnings = (admission_warnings(enrollment=enrollment, today=today)
+                if enrollment.status == "waitlisted" else [])
+    if warnings and not request.POST.get("admit_anyway"):
+        # Past the authorization: show the figures first; staff may still admit (recorded).
+        return render(request, "staff/authorizations/admit_confirm.html", {
+            "enrollment": enrollment, "participant": enrollment.participant,
+            "warnings": warnings, "next": request.POST.get("next", "")})
     try:
-        enrollment_admit_from_waitlist(enrollment=enrollment, by=request.user)
+        with transaction.atomic():
+            enrollment_admit_from_waitlist(enrollment=enrollment, by=request.user)
+            for warning in warnings:
+                authorization_override_record(
+                    enrollment=enrollment, action=OverrideAction.ADMIT,
+                    warning=warning.message, on_date=warning.on_date, by=request.user,
+                    authorization_id=warning.authorization_id)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -283,22 +306,53 @@ def personal_session_new(request: HttpRequest, code) -> HttpResponse:
         rooms=Room.objects.filter(site_id=participant.home_site_id).order_by("name"),
         initial={"facilitator": request.user.pk},
     )
+    warnings = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        enrollment = active_enrollment_of(participant)
+        warnings = _booking_warnings(participant, enrollment, data)
+        if warnings and not request.POST.get("book_anyway"):
+            # Past the authorization: show the figures; staff may still book (recorded).
+            return render(request, "staff/participants/personal_session.html", {
+                "form": form, "participant": participant, "warnings": warnings})
         try:
-            sessions = personal_session_schedule(
-                participant=participant, session_type=data["session_type"],
-                starts_at_local=data["starts_at_local"],
-                duration_minutes=data["duration_minutes"], facilitator=data["facilitator"],
-                room=data["room"], title=data["title"], repeat_weekly=data["repeat_weekly"])
+            with transaction.atomic():
+                sessions = personal_session_schedule(
+                    participant=participant, session_type=data["session_type"],
+                    starts_at_local=data["starts_at_local"],
+                    duration_minutes=data["duration_minutes"],
+                    facilitator=data["facilitator"], room=data["room"], title=data["title"],
+                    repeat_weekly=data["repeat_weekly"])
+                for warning in warnings:
+                    authorization_override_record(
+                        enrollment=enrollment, action=OverrideAction.BOOK,
+                        warning=warning.message, on_date=warning.on_date, by=request.user,
+                        authorization_id=warning.authorization_id)
         except ValidationError as error:
             add_service_errors(form, error)
+            warnings = []
         else:
             messages.success(request, _("%(count)s session(s) booked.") % {
                 "count": len(sessions)})
+            for warning in warnings:
+                messages.warning(request, _("Booked past the authorization: %(warning)s")
+                                 % {"warning": warning.message})
             return _chart(participant)
     return render(request, "staff/participants/personal_session.html", {
-        "form": form, "participant": participant})
+        "form": form, "participant": participant, "warnings": warnings})
+
+
+def _booking_warnings(participant, enrollment, data) -> list:
+    if enrollment is None:
+        return []
+    session_type = data["session_type"]
+    minutes = data["duration_minutes"] or session_type.default_duration_minutes
+    dates = booking_dates(first=data["starts_at_local"].date(),
+                          repeat_weekly=data["repeat_weekly"],
+                          until=enrollment.planned_end_date)
+    return booking_warnings(enrollment=enrollment, service_code=session_type.service_code,
+                            dates=dates, minutes=minutes,
+                            today=timezone.now().astimezone(participant.home_site.zone).date())
 
 
 @staff_required

@@ -16,6 +16,7 @@ from accounts.access import can_discharge, can_enroll, can_mark_attendance, can_
 
 from staff.access import get_followup_or_404, get_participant_or_404, get_session_or_404, participants_for, site_ids_for, sites_for, staff_required
 from audit.services import audit_access
+from authorizations.selectors import chart_authorizations
 from iop_clinic.forms import add_service_errors
 from staff.forms.programs import staff_at
 
@@ -288,10 +289,15 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
     return render(request, "staff/participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,
         "care": care.chart_care(participant=participant, enrollments=chart.enrollments),
+        "authorizations": chart_authorizations(enrollments=chart.enrollments,
+                                               participant=participant, today=today),
         "reminders": reminder_reads.reminder_page(
             participant=participant, today=today, number=_page_number(request, "reminders_page")),
         "show_notes": can_write_clinical_notes(request.user),
         "can_enroll": can_enroll(request.user),
         "can_schedule": can_schedule(request.user),
         "can_discharge": can_discharge(request.user, participant),
+        # Missed (or clinic-cancelled) groups and workshops offer a make-up.
+        "makeup_statuses": ("absent", "excused", "cancelled"),
+        "makeup_kinds": ("group", "workshop"),
     })

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import can_enroll, can_mark_attendance, can_write_clinical_notes
 
+from authorizations.selectors import authorization_alerts
 from staff.access import site_ids_for, staff_required
 from staff.forms.care import DayForm
 from sessions.selectors import care, pages
@@ -52,6 +53,7 @@ def home(request: HttpRequest) -> HttpResponse:
                             if may_review_excuses else []),
         "offered_seats": care.offered_seats(site_ids=site_ids),
         "failed_reminders": reminder_reads.failed_reminders(site_ids=site_ids, today=today),
+        "authorization_alerts": authorization_alerts(site_ids=site_ids, today=today),
         "can_enroll": can_enroll(request.user),
         "can_review_excuses": may_review_excuses,
     })

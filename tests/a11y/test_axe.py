@@ -119,12 +119,15 @@ def staff_urls(w, persona: str) -> dict[str, str]:
         "roster": reverse("roster", args=[w.today_session.pk]),
         "track": reverse("track_detail", args=[w.track_a.pk]),
         "personal-session": reverse("personal_session_new", args=[code]),
+        "make-up": reverse("makeup_book", args=[w.attendance_a.pk]),
         "cancel-session": reverse("session_cancel", args=[w.session_a.pk]),
         "change-session": reverse("session_change", args=[w.session_a.pk]),
         "not-found": "/participants/00000000-0000-0000-0000-000000000000/",
         "two-factor-setup": reverse("two_factor_setup"),
     }
-    urls |= {"reports": reverse("report_index"), "report-census": reverse("report_census")}
+    urls |= {"reports": reverse("report_index"), "report-census": reverse("report_census"),
+             "review-packet": reverse("review_packet", args=[code]),
+             "authorizations-ending": reverse("authorizations_expiring")}
     if persona in ("director", "clinician"):
         urls["excuse"] = reverse("excuse_review", args=[w.excuse_a.code])
         urls |= {name: reverse(f"report_{name.split('-')[1].replace('-', '_')}")
@@ -134,6 +137,9 @@ def staff_urls(w, persona: str) -> dict[str, str]:
             "intake": reverse("participant_intake"),
             "edit": reverse("participant_edit", args=[code]),
             "hold": reverse("enrollment_hold", args=[w.enrollment_a.pk]),
+            "authorization-new": reverse("authorization_new", args=[w.enrollment_a.pk]),
+            "authorization-edit": reverse("authorization_edit", args=[w.authorization_a.pk]),
+            "payer": reverse("coverage_edit", args=[w.enrollment_a.pk]),
         }
     if persona == "director":
         urls |= {

@@ -40,6 +40,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.roles import Role
+from authorizations.models import Authorization, Payer
 from participants.models import PortalLinkPurpose
 from participants import portal_accounts as portal_services
 from onboarding.models import CensusUpload
@@ -138,6 +139,14 @@ MATRIX: dict[str, E] = {
     "enrollment_resume": E("302 403 302 403 portal portal login", lambda w: [w.enrollment_a.pk],
                            method="POST"),
     "enrollment_discharge": E("200 403 403 404 portal portal login", lambda w: [w.enrollment_a.pk]),
+    # Payer authorizations: directors and front desk edit, clinicians read (chart, packet).
+    "authorization_new": E("200 403 200 403 portal portal login", lambda w: [w.enrollment_a.pk]),
+    "authorization_edit": E("200 403 200 403 portal portal login",
+                            lambda w: [w.authorization_a.pk]),
+    "coverage_edit": E("200 403 200 403 portal portal login", lambda w: [w.enrollment_a.pk]),
+    "review_packet": E(f"{_S} 404 portal portal login", lambda w: [w.participant_a.code]),
+    "authorizations_expiring": E(f"{_S} 200 portal portal login"),
+    "makeup_book": E(f"{_S} 404 portal portal login", lambda w: [w.attendance_a.pk]),
     # Reports: front desk sees census and access only; clinicians their caseload's figures;
     # the site-B clinician sees site B's (empty) figures, never site A's.
     "report_index": E(f"{_S} 200 portal portal login"),
@@ -306,6 +315,7 @@ class World:
     enrollment_a: Any
     export_a: Any
     census_a: Any
+    authorization_a: Any
 
 
 def slot_a(w: "World") -> int:
@@ -394,6 +404,11 @@ def build_world() -> World:
         census_a=CensusUpload.objects.create(uploaded_by=personas["director"],
                                              file_name="census.csv", sha256="0" * 64,
                                              content=b"record_number\n", report={}),
+        authorization_a=Authorization.objects.create(
+            enrollment=participant_a.enrollments.get(),
+            payer=Payer.objects.create(name="Matrix health plan (invented)"), number="MX-1",
+            service_code="H0015", units_authorized=20, start_date=dt.date(2026, 3, 2),
+            end_date=dt.date(2026, 4, 30), status="approved"),
     )
 
 

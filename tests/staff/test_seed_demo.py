@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 # A Wednesday afternoon: the evening cohort is five weeks in, the autumn teen cohort is over.
 NOW = dt.datetime(2026, 2, 11, 20, 0, tzinfo=dt.UTC)
-PROJECT_APPS = {"accounts", "programs", "participants", "iop_sessions", "auth", "otp_totp"}
+PROJECT_APPS = {"accounts", "programs", "participants", "iop_sessions", "auth", "otp_totp",
+                "authorizations"}
 
 
 def _seed(*args: str) -> None:
@@ -115,4 +116,17 @@ def test_it_builds_the_demo_clinic_on_an_empty_database_once(settings):
         _makes_one_login_per_role_and_a_portal_login()
         _schedules_every_track_exactly_as_its_slots_and_closures_say()
         _leaves_no_session_twice_in_one_room_at_once()
+        _records_payers_and_authorizations_that_raise_each_alert()
         _changes_nothing_when_run_twice()
+
+
+def _records_payers_and_authorizations_that_raise_each_alert():
+    from authorizations.models import Authorization, Payer
+    from authorizations.selectors import AlertKind, authorization_alerts
+
+    assert Payer.objects.count() == 3
+    assert Authorization.objects.filter(status="approved").count() >= 10
+    kinds = {a.kind for a in authorization_alerts(
+        site_ids=list(Site.objects.values_list("pk", flat=True)), today=NOW.date())}
+    assert {AlertKind.LOW_UNITS, AlertKind.REVIEW_DUE, AlertKind.EXPIRED,
+            AlertKind.MISSING} <= kinds

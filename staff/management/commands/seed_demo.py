@@ -17,7 +17,11 @@ from faker import Faker
 
 from accounts.models import User
 from accounts.roles import Role
-from participants.models import ConsentChannel, ConsentSource, DischargeReason, Participant
+from authorizations.models import Payer
+from authorizations.services import authorization_save, authorization_usage_refresh, coverage_set
+from participants.models import (
+    ConsentChannel, ConsentSource, DischargeReason, Enrollment, EnrollmentStatus, Participant,
+)
 from participants.services import consent_give, participant_create
 from programs.models import (
     LevelOfCare, Population, Program, Room, SessionKind, SessionType, Site, Track, TrackMode,
@@ -271,6 +275,7 @@ class DemoClinic:
         self._mark_history(today)
         self._personal_sessions(evening_people[:3], riverside, rooms)
         self._endings(evening, evening_people, teen_done, teen_done_people, today)
+        self._authorizations(today)
 
     def _mark_history(self, today: date) -> None:
         """Past sessions get realistic attendance: mostly present, some late, a few absent."""
@@ -301,6 +306,35 @@ class DemoClinic:
         personal_session_schedule(participant=people[0], session_type=self.family,
                                   starts_at_local=family_day, facilitator=self.clinician,
                                   room=rooms["F"])
+
+    def _authorizations(self, today: date) -> None:
+        """Invented payers, each active enrollment's payer and, for most, an approved per-diem
+        authorization: one running low, one with its review due, one expired, one missing."""
+        plans = [
+            Payer.objects.create(name="Lakeside Health Plan (demo)", phone="+15555550300"),
+            Payer.objects.create(name="Harbor Mutual (demo)", phone="+15555550301"),
+            Payer.objects.create(name="Sliding scale (demo)", requires_authorization=False),
+        ]
+        active = (Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE)
+                  .select_related("participant").order_by("pk"))
+        for index, enrollment in enumerate(active):
+            payer = plans[index % len(plans)]
+            member = f"{self.random.randint(100000, 999999)}"
+            coverage_set(enrollment=enrollment, payer=payer, member_id=member)
+            if index == 1:
+                continue  # covered by a payer that requires one, and none recorded: an alert
+            end = enrollment.planned_end_date if index != 4 else today - timedelta(days=2)
+            start = min(enrollment.admission_date, end)
+            authorization_save(
+                enrollment=enrollment, by=self.front_desk, payer=payer, member_id=member,
+                number=f"PA{self.random.randint(1000000, 9999999)}",
+                level_of_care=enrollment.track.program.level_of_care, unit="day",
+                service_code="H0015", units_authorized=3 if index == 2 else 30,
+                start_date=start, end_date=end,
+                next_review_date=(today + timedelta(days=3) if index == 3 else
+                                  max(start, today + timedelta(days=21))),
+                status="approved", note="Invented for the demo.")
+        authorization_usage_refresh(today=today)
 
     def _endings(self, evening, evening_people, teen_done, teen_done_people, today) -> None:
         enrollments = {e.participant_id: e for e in

@@ -1,0 +1,609 @@
+"""The reads of payer authorizations: units used and scheduled, alerts, the expiring report.
+
+Definitions (tests pin them down):
+- Units **used** come from attendance, never from a typed figure, with the billing report's rule
+  (sessions.selectors.billing): attendance rows of the authorization's enrollment, marked
+  present, late or left early, at scheduled (not cancelled) sessions whose type carries the
+  authorization's service code, on a local date from its first to its last covered day and no
+  later than today. Per unit: "day" one unit per date whose attended minutes meet the code's
+  day rule (e.g. H0015 at least 180 minutes); "session" one unit per attended session; "hour"
+  attended minutes / 60. Absences, excused absences and the clinic's cancellations (closures
+  included) use nothing.
+- Units **scheduled** are projected from the participant's upcoming attendance: rows still
+  expected at scheduled sessions of that code from today on; for "day" units a date counts when
+  its attended plus still-scheduled minutes would meet the rule. Scheduled units inside the
+  covered dates are `scheduled`; those after the last covered day are `after_end`.
+- **Over from**: the first date whose scheduled unit takes used + scheduled past the units
+  authorized.
+- An authorization is **superseded** when the same enrollment has another approved or
+  requested authorization for the same service code ending later: that one takes over, so
+  the older one's end raises no alert.
+
+Every figure comes out of one SQL query for any number of authorizations
+(`authorization_figures`); Today adds a second for active participants whose payer requires an
+authorization and who have none (`missing_authorizations`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from participants.models import Enrollment, EnrollmentStatus, Participant
+from programs.models import Program, SessionType, Track
+from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from sessions.selectors.billing import day_counts_sql, rules_cte
+
+from .models import (
+    Authorization,
+    AuthorizationStatus,
+    AuthorizationUnit,
+    AuthorizationUsage,
+    Coverage,
+    Payer,
+)
+
+USAGE_STATUSES = (AuthorizationStatus.APPROVED, AuthorizationStatus.EXPIRED)
+
+
+class AlertKind:
+    LOW_UNITS = "low_units"
+    OVER_UNITS = "over_units"
+    AFTER_END = "after_end"
+    REVIEW_DUE = "review_due"
+    EXPIRED = "expired"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class AuthorizationAlert:
+    kind: str
+    participant_code: str
+    participant: str
+    text: str  # a message template, filled with `params` when shown
+    params: dict
+    on_date: date | None
+    authorization_id: int | None = None
+
+    @property
+    def message(self) -> str:
+        return str(self.text) % {k: _shown(k, v) for k, v in self.params.items()}
+
+
+@dataclass
+class AuthorizationFigures:
+    id: int
+    enrollment_id: int
+    payer: str
+    member_id: str
+    number: str
+    level_of_care: str
+    unit: str
+    service_code: str
+    units_authorized: int
+    start_date: date
+    end_date: date
+    next_review_date: date | None
+    status: str
+    note: str
+    participant_code: str
+    participant: str
+    enrollment_active: bool
+    alert_units: int
+    review_days: int
+    used: Decimal
+    scheduled: Decimal
+    over_from: date | None
+    runs_out_on: date | None
+    after_end: Decimal
+    after_end_from: date | None
+    superseded: bool
+    alerts: list[AuthorizationAlert] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> Decimal:
+        return Decimal(self.units_authorized) - self.used
+
+    @property
+    def over_by(self) -> Decimal:
+        return max(Decimal(0), self.used + self.scheduled - self.units_authorized)
+
+    def get_status_display(self) -> str:
+        return AuthorizationStatus(self.status).label
+
+    def get_unit_display(self) -> str:
+        return AuthorizationUnit(self.unit).label
+
+
+def _t(model) -> str:
+    return model._meta.db_table
+
+
+def _fetch(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def usage_sql(where: str, where_params: tuple, *, today: date) -> tuple[str, tuple]:
+    """The one definition of usage, as SQL: one row per authorization matching `where` (over
+    au, e and t) with `authorization_id, used, scheduled, over_from, runs_out_on, after_end,
+    after_end_from`. The chart reads it live; `services.authorization_usage_refresh` stores it
+    for Today and the report."""
+    rules_sql, rules_params = rules_cte()
+    attended = tuple(AttendanceStatus.attended())
+    marks = ", ".join(["%s"] * len(attended))
+    length = "EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60"
+    done = f"at.status IN ({marks}) AND s.local_date <= %s"
+    ahead = "at.status = %s AND s.local_date >= %s"
+    sql = f"""
+        WITH {rules_sql},
+        a AS (
+            SELECT au.id, au.enrollment_id, au.unit, au.service_code, au.units_authorized,
+                   au.start_date, au.end_date
+            FROM {_t(Authorization)} au
+            JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
+            JOIN {_t(Track)} t ON t.id = e.track_id
+            WHERE {where}
+        ),
+        days AS (
+            SELECT a.id AS auth_id, s.local_date,
+                   COALESCE(SUM(COALESCE(at.minutes_attended, {length})) FILTER (WHERE {done}),
+                            0) AS done_min,
+                   COUNT(*) FILTER (WHERE {done}) AS done_n,
+                   COALESCE(SUM({length}) FILTER (WHERE {ahead}), 0) AS ahead_min,
+                   COUNT(*) FILTER (WHERE {ahead}) AS ahead_n
+            FROM {_t(Attendance)} at
+            JOIN {_t(TherapySession)} s ON s.id = at.session_id
+            JOIN {_t(SessionType)} st ON st.id = s.session_type_id
+            JOIN a ON a.enrollment_id = at.enrollment_id
+            WHERE st.service_code = a.service_code AND s.status = %s
+              AND s.local_date >= a.start_date AND at.status IN ({marks}, %s)
+            GROUP BY a.id, s.local_date
+        ),
+        units AS (
+            SELECT d.auth_id, d.local_date, d.local_date > a.end_date AS after_end,
+                   a.units_authorized,
+                   (CASE a.unit WHEN 'day' THEN ({day_counts_sql('d.done_min')})::int::numeric
+                                WHEN 'session' THEN d.done_n::numeric
+                                ELSE (d.done_min / 60)::numeric END) AS used,
+                   (CASE a.unit
+                        WHEN 'day' THEN (NOT {day_counts_sql('d.done_min')}
+                                         AND {day_counts_sql('(d.done_min + d.ahead_min)')}
+                                         )::int::numeric
+                        WHEN 'session' THEN d.ahead_n::numeric
+                        ELSE (d.ahead_min / 60)::numeric END) AS ahead
+            FROM days d JOIN a ON a.id = d.auth_id
+            LEFT JOIN rules r ON r.code = a.service_code
+        ),
+        running AS (
+            SELECT u.*,
+                   SUM(CASE WHEN u.after_end THEN 0 ELSE u.used END)
+                       OVER (PARTITION BY u.auth_id) AS used_total,
+                   SUM(CASE WHEN u.after_end THEN 0 ELSE u.ahead END)
+                       OVER (PARTITION BY u.auth_id ORDER BY u.local_date) AS ahead_running
+            FROM units u
+        ),
+        per_auth AS (
+            SELECT auth_id,
+                   SUM(used) FILTER (WHERE NOT after_end) AS used,
+                   SUM(ahead) FILTER (WHERE NOT after_end) AS scheduled,
+                   MIN(local_date) FILTER (WHERE NOT after_end AND ahead > 0
+                                           AND used_total + ahead_running > units_authorized)
+                       AS over_from,
+                   MIN(local_date) FILTER (WHERE NOT after_end AND ahead > 0
+                                           AND used_total + ahead_running >= units_authorized)
+                       AS runs_out_on,
+                   SUM(ahead) FILTER (WHERE after_end) AS after_end,
+                   MIN(local_date) FILTER (WHERE after_end AND ahead > 0) AS after_end_from
+            FROM running GROUP BY auth_id
+        )
+        SELECT a.id AS authorization_id,
+               ROUND(COALESCE(pa.used, 0), 2) AS used,
+               ROUND(COALESCE(pa.scheduled, 0), 2) AS scheduled, pa.over_from, pa.runs_out_on,
+               ROUND(COALESCE(pa.after_end, 0), 2) AS after_end, pa.after_end_from
+        FROM a LEFT JOIN per_auth pa ON pa.auth_id = a.id
+    """
+    params = (
+        *rules_params, *where_params,
+        *attended, today,  # done_min
+        *attended, today,  # done_n
+        AttendanceStatus.EXPECTED.value, today,  # ahead_min
+        AttendanceStatus.EXPECTED.value, today,  # ahead_n
+        SessionStatus.SCHEDULED.value, *attended, AttendanceStatus.EXPECTED.value,
+    )
+    return sql, params
+
+
+def _figures_sql(where: str, where_params: tuple, *, today: date, live: bool,
+                 alerts_only: bool = False,
+                 ending_within: int | None = None) -> tuple[str, tuple]:
+    """Every authorization matching `where` (over au, e and t) with its usage, one row each:
+    computed from attendance (`live`) or read from the stored usage (AuthorizationUsage)."""
+    if live:
+        usage, usage_params = usage_sql(where, where_params, today=today)
+        source = f"({usage})"
+    else:
+        usage_params = ()
+        source = _t(AuthorizationUsage)
+    sql = f"""
+        SELECT * FROM (
+            SELECT au.id, au.enrollment_id, py.name AS payer, au.member_id, au.number,
+                   au.level_of_care, au.unit, au.service_code, au.units_authorized,
+                   au.start_date, au.end_date, au.next_review_date, au.status, au.note,
+                   p.code, p.first_name || ' ' || p.last_name AS participant,
+                   e.status = %s AS enrollment_active,
+                   pr.authorization_alert_units, pr.authorization_review_days,
+                   COALESCE(u.used, 0) AS used, COALESCE(u.scheduled, 0) AS scheduled,
+                   u.over_from, u.runs_out_on, COALESCE(u.after_end, 0) AS after_end,
+                   u.after_end_from,
+                   EXISTS (SELECT 1 FROM {_t(Authorization)} o
+                           WHERE o.enrollment_id = au.enrollment_id AND o.id <> au.id
+                             AND o.service_code = au.service_code
+                             AND o.status IN (%s, %s) AND o.end_date > au.end_date)
+                       AS superseded
+            FROM {_t(Authorization)} au
+            JOIN {_t(Payer)} py ON py.id = au.payer_id
+            JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
+            JOIN {_t(Participant)} p ON p.id = e.participant_id
+            JOIN {_t(Track)} t ON t.id = e.track_id
+            JOIN {_t(Program)} pr ON pr.id = t.program_id
+            LEFT JOIN {source} u ON u.authorization_id = au.id
+            WHERE {where}
+        ) rows
+    """
+    params = (EnrollmentStatus.ACTIVE.value, AuthorizationStatus.APPROVED.value,
+              AuthorizationStatus.REQUESTED.value, *usage_params, *where_params)
+    if alerts_only:
+        sql += """
+        WHERE status IN (%s, %s) AND enrollment_active AND (
+            over_from IS NOT NULL
+            OR (NOT superseded AND (after_end_from IS NOT NULL OR end_date < %s))
+            OR (end_date >= %s AND (units_authorized - used <= authorization_alert_units
+                OR next_review_date <= %s + authorization_review_days)))
+        """
+        params = (*params, *(s.value for s in USAGE_STATUSES), today, today, today)
+    elif ending_within is not None:
+        until = today + timedelta(days=ending_within)
+        sql += """
+        WHERE status = %s AND end_date >= %s AND (end_date <= %s OR units_authorized <= used
+                                                  OR runs_out_on <= %s)
+        """
+        params = (*params, AuthorizationStatus.APPROVED.value, today, until, until)
+    return sql + " ORDER BY end_date, id", params
+
+
+EXPIRED_TEXT = _lazy("Authorization %(auth)s expired on %(date)s while the participant is "
+                     "active.")
+OVER_TEXT = _lazy("%(over)s %(unit)s units scheduled beyond the %(authorized)s authorized "
+                  "(%(auth)s), from %(date)s.")
+AFTER_END_TEXT = _lazy("%(n)s %(unit)s units scheduled after %(auth)s ends on %(end)s, from "
+                       "%(date)s.")
+LOW_TEXT = _lazy("%(left)s of %(authorized)s %(unit)s units left on %(auth)s (ends %(end)s).")
+REVIEW_PAST_TEXT = _lazy("Utilization review for %(auth)s was due on %(date)s.")
+REVIEW_TEXT = _lazy("Utilization review for %(auth)s is due on %(date)s.")
+MISSING_TEXT = _lazy("%(payer)s requires an authorization and none is recorded (admitted "
+                     "%(date)s).")
+
+
+def _alerts(row: AuthorizationFigures, *, today: date) -> list[AuthorizationAlert]:
+    """What is wrong with one authorization, each alert naming the person and the date.
+    Messages are written only when shown (Today lists the first few of many)."""
+    if row.status not in USAGE_STATUSES or not row.enrollment_active:
+        return []
+    alerts = []
+
+    def add(kind: str, text, on_date: date | None, **params) -> None:
+        alerts.append(AuthorizationAlert(kind=kind, participant_code=row.participant_code,
+                                         participant=row.participant, text=text,
+                                         params={"auth": label, **params},
+                                         on_date=on_date, authorization_id=row.id))
+
+    label = f"{row.payer} {row.number}".strip()
+    unit = row.unit  # shown through the unit's label
+    if row.end_date < today and not row.superseded:
+        add(AlertKind.EXPIRED, EXPIRED_TEXT, row.end_date, date=row.end_date)
+        return alerts
+    if row.over_from is not None:
+        add(AlertKind.OVER_UNITS, OVER_TEXT, row.over_from, over=row.over_by, unit=unit,
+            authorized=row.units_authorized, date=row.over_from)
+    if row.after_end_from is not None and not row.superseded:
+        add(AlertKind.AFTER_END, AFTER_END_TEXT, row.after_end_from, n=row.after_end,
+            unit=unit, end=row.end_date, date=row.after_end_from)
+    if row.end_date >= today and row.remaining <= row.alert_units:
+        add(AlertKind.LOW_UNITS, LOW_TEXT, row.end_date, left=row.remaining,
+            authorized=row.units_authorized, unit=unit, end=row.end_date)
+    if (row.end_date >= today and row.next_review_date is not None
+            and row.next_review_date <= today + timedelta(days=row.review_days)):
+        add(AlertKind.REVIEW_DUE,
+            REVIEW_PAST_TEXT if row.next_review_date < today else REVIEW_TEXT,
+            row.next_review_date, date=row.next_review_date)
+    return alerts
+
+
+def _shown(name: str, value) -> str:
+    if name == "unit":
+        return str(AuthorizationUnit(value).label).lower()
+    if isinstance(value, date):
+        return _d(value)
+    if isinstance(value, Decimal):
+        return _figure(value)
+    return str(value)
+
+
+def _d(day: date) -> str:
+    """A date as the clinic's pages write it (e.g. "Mar 1, 2026")."""
+    return date_format(day, "DATE_FORMAT")
+
+
+def _figure(value: Decimal) -> str:
+    """2, 2.5 or 1.25: units without trailing zeros."""
+    return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}".rstrip("0")
+
+
+def _figures(sql: str, params, *, today: date) -> list[AuthorizationFigures]:
+    rows = []
+    for values in _fetch(sql, params):
+        row = AuthorizationFigures(*values[:14], str(values[14]), *values[15:])
+        row.alerts = _alerts(row, today=today)
+        rows.append(row)
+    return rows
+
+
+def authorization_figures(*, enrollment_ids, today: date) -> list[AuthorizationFigures]:
+    """Every authorization of these enrollments with its usage and alerts. One query."""
+    ids = tuple(enrollment_ids)
+    if not ids:
+        return []
+    sql, params = _figures_sql("au.enrollment_id IN %s", (ids,), today=today, live=True)
+    return _figures(sql, params, today=today)
+
+
+def authorization_alerts(*, site_ids, today: date) -> list[AuthorizationAlert]:
+    """Today's authorization alerts for active participants at these sites. Two queries: one
+    for the authorizations' usage, one for payers that require an authorization nobody asked
+    for."""
+    ids = tuple(site_ids)
+    if not ids:
+        return []
+    sql, params = _figures_sql(
+        "e.status = %s AND t.site_id IN %s AND au.status IN %s",
+        (EnrollmentStatus.ACTIVE.value, ids, tuple(s.value for s in USAGE_STATUSES)),
+        today=today, live=False, alerts_only=True)
+    alerts = [alert for row in _figures(sql, params, today=today) for alert in row.alerts]
+    alerts += missing_authorizations(site_ids=ids)
+    return sorted(alerts, key=lambda a: (a.on_date or date.max, a.participant))
+
+
+def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
+    """Active participants at these sites whose payer requires an authorization and who have
+    none approved or requested. One query."""
+    ids = tuple(site_ids)
+    if not ids:
+        return []
+    rows = _fetch(f"""
+        SELECT p.code, p.first_name || ' ' || p.last_name, py.name, e.admission_date
+        FROM {_t(Coverage)} c
+        JOIN {_t(Payer)} py ON py.id = c.payer_id AND py.requires_authorization
+        JOIN {_t(Enrollment)} e ON e.id = c.enrollment_id AND e.status = %s
+        JOIN {_t(Track)} t ON t.id = e.track_id AND t.site_id IN %s
+        JOIN {_t(Participant)} p ON p.id = e.participant_id
+        WHERE NOT EXISTS (SELECT 1 FROM {_t(Authorization)} au
+                          WHERE au.enrollment_id = e.id AND au.payer_id = c.payer_id
+                            AND au.status IN %s)
+        ORDER BY e.admission_date, p.last_name, p.id
+    """, (EnrollmentStatus.ACTIVE.value, ids,
+          (AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value)))
+    return [AuthorizationAlert(
+        kind=AlertKind.MISSING, participant_code=str(code), participant=name,
+        text=MISSING_TEXT, params={"payer": payer, "date": admitted},
+        on_date=admitted) for code, name, payer, admitted in rows]
+
+
+def missing_for_coverage(*, coverage: Coverage | None, figures: list[AuthorizationFigures],
+                         participant_code: str, participant: str) -> AuthorizationAlert | None:
+    """The chart's version of `missing_authorizations`, from what the chart already read."""
+    if coverage is None or not coverage.payer.requires_authorization:
+        return None
+    if coverage.enrollment.status != EnrollmentStatus.ACTIVE:
+        return None
+    payer = coverage.payer.name
+    if any(f.payer == payer and f.enrollment_id == coverage.enrollment_id
+           and f.status in (AuthorizationStatus.APPROVED, AuthorizationStatus.REQUESTED)
+           for f in figures):
+        return None
+    admitted = coverage.enrollment.admission_date
+    return AuthorizationAlert(
+        kind=AlertKind.MISSING, participant_code=participant_code, participant=participant,
+        text=MISSING_TEXT, params={"payer": payer, "date": admitted}, on_date=admitted)
+
+
+def authorizations_ending(*, site_ids, today: date, days: int = 14) -> list[AuthorizationFigures]:
+    """Approved authorizations of active participants at these sites that end, or whose units
+    run out on the current schedule, within `days` days (or have none left). One query."""
+    ids = tuple(site_ids)
+    if not ids:
+        return []
+    sql, params = _figures_sql("e.status = %s AND t.site_id IN %s AND au.status = %s",
+                               (EnrollmentStatus.ACTIVE.value, ids,
+                                AuthorizationStatus.APPROVED.value),
+                               today=today, live=False, ending_within=days)
+    return _figures(sql, params, today=today)
+
+
+def coverage_of(*, enrollment) -> Coverage | None:
+    """The payer `enrollment` is billed to, with the payer row."""
+    return Coverage.objects.filter(enrollment=enrollment).select_related("payer").first()
+
+
+def chart_authorizations(*, enrollments, participant, today: date) -> ChartAuthorizations:
+    """The chart's Authorizations section: every authorization of the participant's
+    enrollments with usage and alerts, each enrollment's payer, and the missing-authorization
+    alert. Two queries."""
+    ids = [e.pk for e in enrollments]
+    figures = authorization_figures(enrollment_ids=ids, today=today)
+    coverages = {c.enrollment_id: c for c in Coverage.objects.filter(enrollment_id__in=ids)
+                 .select_related("payer")} if ids else {}
+    by_enrollment = {e.pk: ChartEnrollmentAuthorizations(
+        enrollment=e, coverage=coverages.get(e.pk),
+        authorizations=[f for f in figures if f.enrollment_id == e.pk]) for e in enrollments}
+    alerts = [a for f in figures for a in f.alerts]
+    for entry in by_enrollment.values():
+        coverage = entry.coverage
+        if coverage is not None:
+            coverage.enrollment = entry.enrollment  # already read: no query for the alert
+        missing = missing_for_coverage(coverage=coverage, figures=figures,
+                                       participant_code=str(participant.code),
+                                       participant=participant.full_name)
+        if missing is not None:
+            alerts.append(missing)
+    return ChartAuthorizations(enrollments=list(by_enrollment.values()), alerts=alerts)
+
+
+@dataclass
+class ChartEnrollmentAuthorizations:
+    enrollment: Enrollment
+    coverage: Coverage | None
+    authorizations: list[AuthorizationFigures]
+
+
+@dataclass
+class ChartAuthorizations:
+    enrollments: list[ChartEnrollmentAuthorizations]
+    alerts: list[AuthorizationAlert]
+
+
+@dataclass(frozen=True)
+class BookingWarning:
+    """What staff are told before booking past an authorization, with the figures."""
+
+    message: str
+    on_date: date
+    authorization_id: int | None = None
+
+
+def booking_warnings(*, enrollment, service_code: str, dates: list[date], minutes: int,
+                     today: date) -> list[BookingWarning]:
+    """Warnings for booking sessions of `service_code` on `dates` (each `minutes` long) for
+    `enrollment`: a date no approved authorization of that code covers, or units beyond those
+    authorized. Codes the enrollment has no authorization for are not checked. One query."""
+    if enrollment is None or not dates or not service_code:
+        return []
+    figures = [f for f in authorization_figures(enrollment_ids=[enrollment.pk], today=today)
+               if f.service_code == service_code and f.status == AuthorizationStatus.APPROVED]
+    if not figures:
+        return []
+    warnings = []
+    uncovered = [d for d in dates if not any(f.start_date <= d <= f.end_date for f in figures)]
+    if uncovered:
+        last_end = max(f.end_date for f in figures)
+        warnings.append(BookingWarning(
+            message=_("%(n)s of the %(total)s sessions (from %(first)s) fall outside every "
+                      "approved %(code)s authorization; the last covered day is %(end)s.")
+            % {"n": len(uncovered), "total": len(dates), "first": _d(uncovered[0]),
+               "code": service_code, "end": _d(last_end)},
+            on_date=uncovered[0]))
+    for f in figures:
+        inside = [d for d in dates if f.start_date <= d <= f.end_date]
+        if not inside:
+            continue
+        adding = {AuthorizationUnit.DAY: Decimal(len(set(inside))),
+                  AuthorizationUnit.SESSION: Decimal(len(inside))}.get(
+            f.unit, (Decimal(minutes) * len(inside) / 60).quantize(Decimal("0.01")))
+        total = f.used + f.scheduled + adding
+        if total > f.units_authorized:
+            warnings.append(BookingWarning(
+                message=_("Authorization %(auth)s: %(used)s used + %(scheduled)s scheduled + "
+                          "%(adding)s for this booking = %(total)s %(unit)s units, over the "
+                          "%(authorized)s authorized by %(over)s.")
+                % {"auth": f"{f.payer} {f.number}", "used": _figure(f.used),
+                   "scheduled": _figure(f.scheduled), "adding": _figure(adding),
+                   "total": _figure(total), "unit": f.get_unit_display().lower(),
+                   "authorized": f.units_authorized,
+                   "over": _figure(total - f.units_authorized)},
+                on_date=inside[0], authorization_id=f.id))
+    return warnings
+
+
+def booking_dates(*, first: date, repeat_weekly: bool, until: date | None) -> list[date]:
+    """The dates a personal booking makes: `first`, and weekly until `until` when repeating
+    (closures are not subtracted: a warning errs on the side of telling)."""
+    dates = [first]
+    while repeat_weekly and until is not None and dates[-1] + timedelta(days=7) <= until:
+        dates.append(dates[-1] + timedelta(days=7))
+    return dates
+
+
+def active_enrollment_of(participant) -> Enrollment | None:
+    return (Enrollment.objects.filter(participant=participant, status=EnrollmentStatus.ACTIVE)
+            .first())
+
+
+def admission_warnings(*, enrollment, today: date) -> list[BookingWarning]:
+    """Warnings for admitting waitlisted `enrollment` today: its payer requires an
+    authorization and none is recorded, or the planned stay runs past an approved
+    authorization's dates or units (counted from the track's timetable). Three queries."""
+    track = enrollment.track
+    admission = max(enrollment.admission_date, today, track.start_date)
+    planned_end = admission + timedelta(weeks=track.program.duration_weeks, days=-1)
+    figures = authorization_figures(enrollment_ids=[enrollment.pk], today=today)
+    coverage = coverage_of(enrollment=enrollment)
+    warnings = []
+    if coverage is not None and coverage.payer.requires_authorization and not any(
+            f.payer == coverage.payer.name and f.status in (AuthorizationStatus.APPROVED,
+                                                            AuthorizationStatus.REQUESTED)
+            for f in figures):
+        warnings.append(BookingWarning(
+            message=_("%(payer)s requires an authorization and none is recorded.")
+            % {"payer": coverage.payer.name}, on_date=admission))
+    approved = [f for f in figures if f.status == AuthorizationStatus.APPROVED]
+    offered = _timetable_units(track=track, figures=approved, admission=admission,
+                               planned_end=planned_end)
+    for f in approved:
+        label = f"{f.payer} {f.number}"
+        if admission < f.start_date or planned_end > f.end_date:
+            warnings.append(BookingWarning(
+                message=_("The stay planned from %(admit)s to %(end)s runs past authorization "
+                          "%(auth)s, which covers %(start)s to %(auth_end)s.")
+                % {"admit": _d(admission), "end": _d(planned_end), "auth": label,
+                   "start": _d(f.start_date), "auth_end": _d(f.end_date)},
+                on_date=f.end_date if planned_end > f.end_date else admission,
+                authorization_id=f.id))
+        units = offered.get(f.id, Decimal(0))
+        if units > f.units_authorized:
+            warnings.append(BookingWarning(
+                message=_("The timetable offers %(units)s %(unit)s units of %(code)s within "
+                          "authorization %(auth)s; %(authorized)s are authorized.")
+                % {"units": _figure(units), "unit": f.get_unit_display().lower(),
+                   "code": f.service_code, "auth": label, "authorized": f.units_authorized},
+                on_date=admission, authorization_id=f.id))
+    return warnings
+
+
+def _timetable_units(*, track, figures, admission: date, planned_end: date) -> dict:
+    """Per authorization, the units the track's scheduled sessions of its code offer within
+    both the planned stay and the authorization's dates. One query."""
+    if not figures:
+        return {}
+    rows = list(TherapySession.objects.filter(
+        track=track, status=SessionStatus.SCHEDULED, local_date__gte=admission,
+        local_date__lte=planned_end,
+        session_type__service_code__in={f.service_code for f in figures})
+        .values_list("local_date", "session_type__service_code", "starts_at", "ends_at"))
+    units = {}
+    for f in figures:
+        mine = [r for r in rows if r[1] == f.service_code
+                and f.start_date <= r[0] <= f.end_date]
+        if f.unit == AuthorizationUnit.DAY:
+            units[f.id] = Decimal(len({r[0] for r in mine}))
+        elif f.unit == AuthorizationUnit.SESSION:
+            units[f.id] = Decimal(len(mine))
+        else:
+            minutes = sum((r[3] - r[2]).total_seconds() / 60 for r in mine)
+            units[f.id] = (Decimal(minutes) / 60).quantize(Decimal("0.01"))
+    return units

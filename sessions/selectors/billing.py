@@ -1,0 +1,57 @@
+"""The one definition of a billing unit: how a service code turns attended time into units.
+
+The billing report (reports) and payer authorizations (authorizations) both count units with
+it, so "a day counts when it meets the code's minimum minutes" is written once, here, as SQL
+fragments each of them puts in its own query:
+
+- `rules_cte()` is a `rules(code, unit, min_minutes)` common table expression holding
+  settings.REPORT_BILLING_RULES;
+- `day_counts_sql(minutes, rule)` is true when a day's minutes meet the code's day rule
+  (a day with no attended minutes never counts; a code without a day rule needs no minimum);
+- `units_sql(minutes, sessions, rule)` is the units one day of one code yields under its rule:
+  per-diem codes one unit per day meeting the minimum, every other code one unit per session.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class BillingRule:
+    """How a service code turns attended time into units.
+
+    unit "day": one unit per day with at least `min_minutes` attended at sessions of that code
+    (e.g. H0015: a day with 3 hours or more of treatment). unit "session": one unit per attended
+    session (e.g. 90853 group psychotherapy). Codes without a rule bill per session.
+    """
+
+    code: str
+    unit: str = "session"
+    min_minutes: int = 0
+
+
+def billing_rules() -> list[BillingRule]:
+    return [BillingRule(code=code, **rule)
+            for code, rule in getattr(settings, "REPORT_BILLING_RULES", {}).items()]
+
+
+def rules_cte() -> tuple[str, tuple]:
+    """`rules(code, unit, min_minutes) AS (VALUES ...)`, to follow a WITH, and its params."""
+    rules = billing_rules()
+    values = ", ".join(["(%s, %s, %s)"] * len(rules)) or "(NULL, NULL, NULL)"
+    params = tuple(p for r in rules for p in (r.code, r.unit, r.min_minutes))
+    return f"rules(code, unit, min_minutes) AS (VALUES {values})", params
+
+
+def day_counts_sql(minutes: str, rule: str = "r") -> str:
+    """SQL true when a day with `minutes` of a code meets its day rule (alias `rule`)."""
+    return (f"({minutes} > 0 AND {minutes} >= COALESCE(CASE WHEN {rule}.unit = 'day' "
+            f"THEN {rule}.min_minutes END, 0))")
+
+
+def units_sql(minutes: str, sessions: str, rule: str = "r") -> str:
+    """SQL for the billing units of one day of one code: its rule's unit decides."""
+    return (f"(CASE WHEN {rule}.unit = 'day' THEN ({day_counts_sql(minutes, rule)})::int "
+            f"ELSE {sessions} END)")

@@ -1,0 +1,71 @@
+"""Make-up sessions: a participant who missed a group is booked into another track's session of
+the same kind that has a free seat.
+
+A make-up is an attendance row at another track's session that belongs to the participant's
+own enrollment (`attendance.enrollment.track_id != session.track_id`): the hours ledger counts
+it in their own week, the roster shows it as a make-up, and it takes one of that session's
+seats (the hosting track's capacity counts its enrolled people's rows plus make-ups).
+"""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from participants.models import Enrollment, EnrollmentStatus, Participant
+from programs.models import SessionKind
+
+from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from ..signals import visits_changed
+from .conflicts import conflicts_refuse, resources_lock, session_conflicts
+
+MAKEUP_KINDS = (SessionKind.GROUP, SessionKind.WORKSHOP)
+
+
+def session_seats_taken(*, session: TherapySession) -> int:
+    """Seats of a track session in use: every attendance row not cancelled (make-ups too)."""
+    return session.attendances.exclude(status=AttendanceStatus.CANCELLED).count()
+
+
+@transaction.atomic
+def makeup_book(*, participant: Participant, session: TherapySession,
+                missed: Attendance | None = None, by=None) -> Attendance:
+    """Book `participant` into `session` (another track's group or workshop) as a make-up.
+
+    Codes: no_active_enrollment, not_a_group, own_track, kind_differs, not_ahead, session_full,
+    already_booked, schedule_conflict.
+    """
+    enrollment = (Enrollment.objects.select_for_update()
+                  .filter(participant=participant, status=EnrollmentStatus.ACTIVE).first())
+    if enrollment is None:
+        raise ValidationError(_("Only a participant in care can be booked into a make-up."),
+                              code="no_active_enrollment")
+    session = (TherapySession.objects.select_for_update(of=("self",))
+               .select_related("track", "site").get(pk=session.pk))
+    if session.track_id is None or session.kind not in MAKEUP_KINDS:
+        raise ValidationError(_("Make-ups are group sessions and workshops of a track."),
+                              code="not_a_group")
+    if session.track_id == enrollment.track_id:
+        raise ValidationError(_("That session is in the participant's own track."),
+                              code="own_track")
+    if missed is not None and missed.session.kind != session.kind:
+        raise ValidationError(_("A make-up is a session of the same kind as the one missed."),
+                              code="kind_differs")
+    if session.status != SessionStatus.SCHEDULED or session.starts_at <= timezone.now():
+        raise ValidationError(_("Choose a scheduled session that has not started yet."),
+                              code="not_ahead")
+    if Attendance.objects.filter(session=session, participant=participant).exists():
+        raise ValidationError(_("The participant is already booked into that session."),
+                              code="already_booked")
+    if session_seats_taken(session=session) >= session.track.capacity:
+        raise ValidationError(_("That session has no free seat."), code="session_full")
+    resources_lock(participant_ids=[participant.pk])
+    conflicts_refuse(session_conflicts(starts_at=session.starts_at, ends_at=session.ends_at,
+                                       participant_ids=[participant.pk]))
+    attendance = Attendance.objects.create(session=session, participant=participant,
+                                           enrollment=enrollment,
+                                           status=AttendanceStatus.EXPECTED,
+                                           note=_("Make-up")[:300])
+    visits_changed(participant_ids=[participant.pk])
+    return attendance

@@ -1,0 +1,42 @@
+"""Staff page that books a make-up: another track's session of the kind a participant missed."""
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts.access import can_schedule
+from sessions.selectors.makeups import makeup_options
+from sessions.services.makeups import makeup_book
+from staff.access import get_attendance_or_404, sessions_for, staff_required
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def makeup_book_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the sessions that could make up for missed attendance `pk`; POST: book one."""
+    if not can_schedule(request.user):
+        raise PermissionDenied(_("Your role does not allow this."))
+    missed = get_attendance_or_404(request.user, pk)
+    participant = missed.participant
+    enrollment = missed.enrollment
+    if request.method == "POST":
+        session = sessions_for(request.user).filter(pk=request.POST.get("session") or 0).first()
+        try:
+            if session is None:
+                raise ValidationError(_("Choose one of the sessions listed."), code="no_session")
+            makeup_book(participant=participant, session=session, missed=missed,
+                        by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Booked as a make-up: %(session)s.") % {
+                "session": session.title or session.session_type.name})
+            return redirect("participant_chart", code=participant.code)
+    options = (makeup_options(enrollment=enrollment, kind=missed.session.kind,
+                              now=timezone.now())
+               if enrollment is not None and enrollment.status == "active" else [])
+    return render(request, "staff/participants/makeup.html", {
+        "participant": participant, "missed": missed, "options": options})

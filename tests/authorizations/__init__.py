@@ -1,0 +1,1 @@
+"""Tests of payer authorizations."""

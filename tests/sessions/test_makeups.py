@@ -1,0 +1,110 @@
+"""Make-up sessions: another track's session of the same kind with a free seat; the seat counts
+in that session, the hours in the participant's own week."""
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+
+from sessions.models import Attendance
+from sessions.selectors.ledger import hours_ledger
+from sessions.selectors.makeups import makeup_options
+from sessions.services.makeups import makeup_book
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+MONDAY = dt.date(2026, 2, 2)
+NOW = dt.datetime(2026, 2, 9, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def clinic():
+    site = factories.SiteFactory()
+    program = factories.ProgramFactory()
+    mine = factories.TrackFactory(site=site, program=program, start_date=MONDAY, capacity=5)
+    other = factories.TrackFactory(site=site, program=program, start_date=MONDAY, capacity=2)
+    person = factories.ParticipantFactory(home_site=site)
+    enrollment = factories.EnrollmentFactory(participant=person, track=mine)
+
+    def session(track, day, hour=18, kind="group"):
+        starts = dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
+        return factories.TherapySessionFactory(
+            track=track, site=site, kind=kind, starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=3), local_date=day,
+            session_type=factories.SessionTypeFactory(kind=kind))
+
+    missed_session = session(mine, MONDAY + dt.timedelta(days=7), hour=2)
+    missed = factories.AttendanceFactory(session=missed_session, participant=person,
+                                         enrollment=enrollment, status="absent")
+    host = session(other, MONDAY + dt.timedelta(days=9))
+    someone = factories.EnrollmentFactory(track=other, participant=factories.ParticipantFactory(
+        home_site=site))
+    factories.AttendanceFactory(session=host, participant=someone.participant,
+                                enrollment=someone)
+    with time_machine.travel(NOW, tick=False):
+        yield locals()
+
+
+def test_it_books_a_make_up_that_takes_a_seat_there_and_credits_the_own_week(clinic):
+    c = clinic
+    assert makeup_options(enrollment=c["enrollment"], kind="group", now=NOW) == [c["host"]]
+
+    row = makeup_book(participant=c["person"], session=c["host"], missed=c["missed"])
+
+    assert row.enrollment == c["enrollment"] and row.session.track == c["other"]
+    # The host session (capacity 2) is now full: nobody else gets it as a make-up.
+    assert makeup_options(enrollment=c["enrollment"], kind="group", now=NOW) == []
+    third = factories.EnrollmentFactory(track=c["mine"], participant=factories.ParticipantFactory(
+        home_site=c["site"]))
+    with pytest.raises(ValidationError) as full:
+        makeup_book(participant=third.participant, session=c["host"])
+    assert full.value.code == "session_full"
+    # Marked present, the three hours count in the participant's own week.
+    Attendance.objects.filter(pk=row.pk).update(status="present")
+    later = NOW + dt.timedelta(days=7)
+    ledger = hours_ledger(enrollment=c["enrollment"], today=later.date(), now=later)
+    week = next(w for w in ledger.weeks if w.week_start == MONDAY + dt.timedelta(days=7))
+    assert week.attended_minutes == 180
+
+
+def test_it_refuses_the_own_track_another_kind_and_a_clash(clinic):
+    c = clinic
+    own = c["session"](c["mine"], MONDAY + dt.timedelta(days=10))
+    workshop = c["session"](c["other"], MONDAY + dt.timedelta(days=11), kind="workshop")
+    for session, code in ((own, "own_track"), (workshop, "kind_differs")):
+        with pytest.raises(ValidationError) as refused:
+            makeup_book(participant=c["person"], session=session, missed=c["missed"])
+        assert refused.value.code == code
+    busy = c["session"](c["mine"], c["host"].local_date, hour=19)
+    factories.AttendanceFactory(session=busy, participant=c["person"],
+                                enrollment=c["enrollment"])
+    with pytest.raises(ValidationError) as clash:
+        makeup_book(participant=c["person"], session=c["host"], missed=c["missed"])
+    assert clash.value.code == "schedule_conflict"
+    assert not Attendance.objects.filter(session=c["host"], participant=c["person"]).exists()
+
+
+def test_staff_book_a_make_up_from_the_chart_and_the_roster_shows_it(clinic, client,
+                                                                     django_assert_max_num_queries):
+    from django.urls import reverse
+
+    from accounts.roles import Role
+    from tests.auth import sign_in
+
+    c = clinic
+    desk = sign_in(client, factories.StaffFactory(role=Role.FRONT_DESK, sites=[c["site"]]))
+    chart = desk.get(reverse("participant_chart", args=[c["person"].code])).text
+    url = reverse("makeup_book", args=[c["missed"].pk])
+    assert url in chart
+    for extra in range(2):  # the page's cost does not grow with the options
+        c["session"](c["other"], MONDAY + dt.timedelta(days=10 + extra))
+        with django_assert_max_num_queries(9):
+            assert desk.get(url).status_code == 200
+
+    response = desk.post(url, {"session": c["host"].pk})
+
+    assert response.status_code == 302
+    roster = desk.get(reverse("roster", args=[c["host"].pk])).text
+    assert roster.count("makeup-badge") == 1
+    assert desk.post(url, {"session": c["host"].pk}).status_code == 200  # already booked
