@@ -114,3 +114,16 @@ def test_it_keeps_fixed_query_budgets(as_clinician, site, track, clinician, size
     # and the reminder history; +2: the authorizations' usage and the enrollments' payers.
     with django_assert_max_num_queries(21):
         as_clinician.get(reverse("participant_chart", args=[charted.code]))
+
+
+def test_it_links_each_upcoming_session_of_the_chart_to_its_roster(as_clinician, track):
+    import datetime as dt
+
+    from .conftest import MONDAY
+
+    session, (expected,) = make_group_session(track, size=1, day=MONDAY + dt.timedelta(days=7))
+    page = as_clinician.get(reverse("participant_chart",
+                                    args=[expected.participant.code])).content.decode()
+
+    upcoming = page[page.index('id="upcoming-heading"'):page.index('id="history-heading"')]
+    assert f'href="{reverse("roster", args=[session.pk])}"' in upcoming
