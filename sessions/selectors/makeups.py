@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Q
 
-from ..models import AttendanceStatus, SessionStatus, TherapySession
+from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 
 MAKEUP_DAYS_AHEAD = 14
 
@@ -25,3 +25,16 @@ def makeup_options(*, enrollment, kind: str, now: datetime, limit: int = 10) -> 
         .filter(taken__lt=F("track__capacity"))
         .select_related("track", "session_type", "room")
         .order_by("starts_at", "pk")[:limit])
+
+
+def makeup_seats_ahead(*, track, now: datetime) -> int:
+    """The most make-up seats any of the track's sessions ahead holds. Someone who joins the
+    track is expected at every one of those sessions, so that many of its seats are not free to
+    enroll into until the make-ups are over. One query."""
+    return (Attendance.objects
+            .filter(session__track=track, session__status=SessionStatus.SCHEDULED,
+                    session__starts_at__gt=now, enrollment__isnull=False)
+            .exclude(status=AttendanceStatus.CANCELLED)
+            .exclude(enrollment__track_id=F("session__track_id"))
+            .values("session_id").annotate(seats=Count("pk"))
+            .order_by("-seats").values_list("seats", flat=True).first()) or 0

@@ -35,6 +35,7 @@ from programs.selectors import site_today
 from sessions.signals import seats_offered_announce, visits_changed
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from ..selectors.ledger import hours_ledger
+from ..selectors.makeups import makeup_seats_ahead
 from .audited import rows_delete, rows_update
 from .conflicts import track_lock
 from .expected import attendance_expect
@@ -153,9 +154,15 @@ def _save_activation(enrollment: Enrollment) -> None:
         ) from exc
 
 
+def _seats_in_use(track: Track) -> int:
+    """Enrolled seats plus the make-up seats the track's busiest session ahead holds: the
+    capacity and waitlist rules count both, so a make-up never leaves a session over capacity."""
+    return track_seats_taken(track=track) + makeup_seats_ahead(track=track, now=timezone.now())
+
+
 def _offer_free_seats(track: Track, *, exclude_pk: int | None = None) -> list[Enrollment]:
     """Offer each free seat to the next waitlisted person without an offer. Track must be locked."""
-    free = track.capacity - track_seats_taken(track=track)
+    free = track.capacity - _seats_in_use(track)
     if free <= 0:
         return []
     waiting = track_waitlist(track=track).filter(seat_offered_at__isnull=True)
@@ -227,7 +234,7 @@ def enrollment_enroll(
         ).first() or Enrollment(participant=participant, track=track)
         enrollment.admission_date = admission_date
         enrollment.planned_end_date = _planned_end(track, admission_date)
-        if track_seats_taken(track=track) < track.capacity:
+        if _seats_in_use(track) < track.capacity:
             _activate(enrollment, track, admission_date)
         else:
             enrollment.status = EnrollmentStatus.WAITLISTED
@@ -289,7 +296,7 @@ def enrollment_admit_from_waitlist(
         _check_admission_date(track, admission_date)
         _check_cohort_open(track, admission_date, by=by, director_override=director_override)
         _check_not_in_care_elsewhere(locked.participant)
-        if locked.seat_offered_at is None and track_seats_taken(track=track) >= track.capacity:
+        if locked.seat_offered_at is None and _seats_in_use(track) >= track.capacity:
             raise ValidationError(
                 _("The track is full; this person can be admitted when a seat is offered."),
                 code="track_full",

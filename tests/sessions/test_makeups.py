@@ -108,3 +108,33 @@ def test_staff_book_a_make_up_from_the_chart_and_the_roster_shows_it(clinic, cli
     roster = desk.get(reverse("roster", args=[c["host"].pk])).text
     assert roster.count("makeup-badge") == 1
     assert desk.post(url, {"session": c["host"].pk}).status_code == 200  # already booked
+
+
+def test_a_make_up_seat_counts_against_the_host_tracks_capacity_not_the_own(clinic):
+    from participants.models import EnrollmentStatus
+    from participants.selectors import track_seats_taken
+    from sessions.services.enrollment import enrollment_enroll
+
+    c = clinic
+    c["other"].mode = "rolling"
+    c["other"].save()
+    own_seats = track_seats_taken(track=c["mine"])
+    makeup_book(participant=c["person"], session=c["host"], missed=c["missed"])
+
+    # The host track (capacity 2) has one member and one make-up seat at its session ahead:
+    # a newcomer would be expected there too, so they wait for a seat.
+    newcomer = factories.ParticipantFactory(home_site=c["site"])
+    joined = enrollment_enroll(participant=newcomer, track=c["other"],
+                               admission_date=MONDAY + dt.timedelta(days=8))
+    assert joined.status == EnrollmentStatus.WAITLISTED
+    assert track_seats_taken(track=c["mine"]) == own_seats  # the make-up keeps its own seat
+
+    # Once the make-up is over the seat is free again, and the waitlist gets it first: the
+    # newcomer who waited is offered it, and the next person queues behind them.
+    with time_machine.travel(c["host"].ends_at + dt.timedelta(hours=1), tick=False):
+        later = enrollment_enroll(participant=factories.ParticipantFactory(home_site=c["site"]),
+                                  track=c["other"],
+                                  admission_date=c["host"].local_date + dt.timedelta(days=1))
+    joined.refresh_from_db()
+    assert joined.seat_offered_at is not None
+    assert later.status == EnrollmentStatus.WAITLISTED and later.seat_offered_at is None
