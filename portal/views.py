@@ -259,12 +259,9 @@ def my_record_readable(request):
     """The same record as a page to read, print or save as PDF (the browser's own print)."""
     participant = request.participant
     audit_access(request=request, obj=participant, what="portal: record, readable copy")
-    response = render(request, "portal/record.html", {
+    return _no_referrer(render(request, "portal/record.html", {
         "record": record_content(participant=participant),
-    })
-    response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    }))
 
 
 def feed(request, token: str):

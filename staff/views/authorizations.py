@@ -20,6 +20,7 @@ from audit.services import audit_access
 from authorizations.selectors import authorization_figures, authorizations_ending, coverage_of
 from authorizations.services import authorization_save, coverage_set
 from iop_clinic.forms import add_service_errors
+from programs.selectors import site_today
 from sessions.selectors.ledger import hours_ledger
 from staff.access import (
     get_authorization_or_404,
@@ -44,10 +45,6 @@ def _require_editor(request: HttpRequest) -> None:
 
 def _chart(participant) -> HttpResponse:
     return redirect("participant_chart", code=participant.code)
-
-
-def _today_at(participant):
-    return timezone.now().astimezone(participant.home_site.zone).date()
 
 
 @staff_required
@@ -125,7 +122,7 @@ def review_packet(request: HttpRequest, code) -> HttpResponse:
     """One printable page for a utilization review: hours by week against the minimum,
     excused absences and the authorization history of the participant's latest enrollment."""
     participant = get_participant_or_404(request.user, code)
-    today = _today_at(participant)
+    today = site_today(site=participant.home_site)
     enrollment = (participant.enrollments.select_related("track__program", "track__site")
                   .order_by("-admission_date", "-pk").first())
     ledger = hours_ledger(enrollment=enrollment, today=today) if enrollment else None

@@ -35,7 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
             form = DayForm(initial={"date": today})
     else:
         form = DayForm(initial={"date": today})
-    # Directors see what /healthz says about the outbox (one query), so a stall is noticed by
+    # Directors see what /healthz says about the outbox (two queries), so a stall is noticed by
     # someone who can act on it even where nobody watches a monitor.
     outbox = outbox_vitals() if request.user.is_director else None
     return render(request, "staff/today/board.html", {
