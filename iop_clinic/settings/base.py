@@ -168,7 +168,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-LANGUAGES = [("en", _("English"))]
+# Participants choose English or Spanish (Participant.language, Contact.language); staff pages
+# are English. A new language is a line here and a folder under locale/.
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
