@@ -140,6 +140,24 @@ def test_it_reports_authorizations_ending_or_running_out_in_14_days(w, as_clinic
     assert "ENDS-SOON" in page and "RUNS-OUT" in page and "FINE" not in page
 
 
+def test_it_counts_the_ending_report_from_the_sites_own_today(w, clinician):
+    # 21:00 in New York is already tomorrow in UTC: an authorization ending today must still
+    # be listed, and its 14 days counted from the site's date.
+    import time_machine
+    from django.test import Client
+
+    from tests.auth import sign_in
+
+    w.authorize(number="ENDS-TODAY", end_date=TODAY)
+    authorization_usage_refresh(today=TODAY)
+    evening = dt.datetime.combine(TODAY, dt.time(21, 0), tzinfo=w.site.zone)
+
+    with time_machine.travel(evening, tick=False):
+        page = sign_in(Client(), clinician).get(reverse("authorizations_expiring")).text
+
+    assert "ENDS-TODAY" in page
+
+
 @pytest.mark.parametrize("size", [1, 12])
 def test_it_keeps_the_pages_within_fixed_budgets(w, as_director, site, size,
                                                  django_assert_max_num_queries):
