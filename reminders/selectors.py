@@ -43,7 +43,7 @@ def reminder_page(*, participant: Participant, today: date, number: int = 1,
     coming = Case(When(visit_date__gte=today, then=Value(0)), default=Value(1),
                   output_field=IntegerField())
     rows = list(
-        Reminder.objects.filter(participant=participant).defer("body")
+        Reminder.objects.filter(participant=participant, contact__isnull=True).defer("body")
         .alias(coming=coming)
         .order_by("coming",
                   Case(When(visit_date__gte=today, then=F("visit_date"))).asc(nulls_last=True),
