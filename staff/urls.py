@@ -2,8 +2,8 @@
 the census import, reports."""
 from django.urls import path
 
-from .views import (audit, authorizations, care, excuses, makeups, onboarding, programs, reports,
-                    schedule, sessions, sheets, today)
+from .views import (audit, authorizations, care, contacts, excuses, makeups, onboarding, programs,
+                    reports, schedule, sessions, sheets, today)
 
 urlpatterns = [
     path("", today.home, name="home"),
@@ -27,6 +27,15 @@ urlpatterns = [
     path("participants/<uuid:code>/sessions/new/", care.personal_session_new,
          name="personal_session_new"),
     path("participants/<uuid:code>/invite/", excuses.staff_invite, name="portal_invite"),
+    path("participants/<uuid:code>/contacts/new/", contacts.contact_new, name="contact_new"),
+    path("participants/<uuid:code>/contacts/<int:pk>/edit/", contacts.contact_edit,
+         name="contact_edit"),
+    path("participants/<uuid:code>/contacts/<int:pk>/remove/", contacts.contact_remove_view,
+         name="contact_remove"),
+    path("participants/<uuid:code>/contacts/<int:pk>/consent/", contacts.disclosure_new,
+         name="disclosure_new"),
+    path("participants/<uuid:code>/disclosures/<int:pk>/revoke/", contacts.disclosure_revoke,
+         name="disclosure_revoke"),
     path("participants/<uuid:code>/audit/", audit.chart_trail, name="participant_audit_trail"),
     path("participants/<uuid:code>/review-packet/", authorizations.review_packet,
          name="review_packet"),

@@ -28,6 +28,7 @@ from staff.forms.care import (
 )
 from staff.forms.caseload import CaseloadForm
 from participants.models import EnrollmentStatus
+from participants.selectors import chart_contacts
 from programs.models import Track
 from sessions.models import Attendance, AttendanceStatus
 from sessions.selectors import care, caseload, pages
@@ -293,6 +294,7 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
                                                participant=participant, today=today),
         "reminders": reminder_reads.reminder_page(
             participant=participant, today=today, number=_page_number(request, "reminders_page")),
+        "contacts": chart_contacts(participant=participant, today=today),
         "show_notes": can_write_clinical_notes(request.user),
         "can_enroll": can_enroll(request.user),
         "can_schedule": can_schedule(request.user),
