@@ -46,6 +46,7 @@ AUDITED_MODELS: list[AuditedModel] = [
     AuditedModel("iop_sessions.TherapySession", "participant_id"),
     AuditedModel("iop_sessions.Attendance", "participant_id"),
     AuditedModel("iop_sessions.FollowUp", "participant_id"),
+    AuditedModel("iop_sessions.ContactAttendance", "contact.participant_id"),
     AuditedModel("iop_sessions.ExcusedAbsenceRequest", "attendance.participant_id"),
     AuditedModel("authorizations.Coverage", "enrollment.participant_id"),
     AuditedModel("authorizations.Authorization", "enrollment.participant_id"),

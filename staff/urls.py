@@ -13,6 +13,8 @@ urlpatterns = [
          name="attendance_mark"),
     path("sessions/<int:pk>/roster/rest-present/", sessions.roster_rest_present,
          name="roster_rest_present"),
+    path("sessions/<int:pk>/roster/contacts/<int:contact_pk>/",
+         contacts.contact_attendance_mark_view, name="contact_attendance_mark"),
     path("sessions/sign-in-sheets/", sheets.sign_in_sheets, name="sign_in_sheets"),
     path("sessions/<int:pk>/cancel/", care.session_cancel_view, name="session_cancel"),
     path("sessions/<int:pk>/change/", care.session_change_view, name="session_change"),

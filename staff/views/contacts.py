@@ -1,5 +1,5 @@
-"""Staff pages about a participant's family contacts and the disclosure consents to tell them
-about appointments.
+"""Staff pages about a participant's family contacts, the disclosure consents to tell them
+about appointments, and marking a contact's attendance at a family session (from the roster).
 
 Directors and front desk edit (`can_enroll`), as for the participant's own consents; the chart
 shows every staff role the contacts. Objects come through the access layer: another site's
@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.access import can_enroll
+from accounts.access import can_enroll, can_mark_attendance
 from iop_clinic.forms import add_service_errors
 from participants.models import Contact, DisclosureConsent
 from participants.services_contacts import (
@@ -24,7 +24,8 @@ from participants.services_contacts import (
     disclosure_consent_revoke,
     participant_is_minor,
 )
-from staff.access import get_participant_or_404, staff_required
+from sessions.services.contact_attendance import contact_attendance_mark
+from staff.access import get_participant_or_404, get_session_or_404, staff_required
 from staff.forms.contacts import ContactForm, DisclosureConsentForm, RevokeForm
 
 CONTACT_FIELDS = ("name", "relationship", "is_guardian_of_minor", "phone", "email", "language",
@@ -134,3 +135,21 @@ def disclosure_revoke(request: HttpRequest, code, pk: int) -> HttpResponse:
     else:
         messages.info(request, _("That consent was already revoked."))
     return _to_chart(participant)
+
+
+@staff_required
+@require_POST
+def contact_attendance_mark_view(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
+    """The roster's "came" / "did not come" for a family contact at a family session."""
+    if not can_mark_attendance(request.user):
+        raise PermissionDenied(_("Your role does not allow this."))
+    session = get_session_or_404(request.user, pk)
+    contact = get_object_or_404(Contact, pk=contact_pk, participant_id=session.participant_id,
+                                removed_at__isnull=True)
+    try:
+        contact_attendance_mark(session=session, contact=contact,
+                                status=request.POST.get("status", ""), by=request.user)
+    except ValidationError as error:
+        messages.error(request, _("Nothing was changed: %(errors)s") % {
+            "errors": " ".join(error.messages)})
+    return redirect(reverse("roster", args=[session.pk]) + "#family-contacts-heading")

@@ -32,6 +32,7 @@ from participants.selectors import chart_contacts
 from programs.models import Track
 from sessions.models import Attendance, AttendanceStatus
 from sessions.selectors import care, caseload, pages
+from sessions.selectors.contacts import session_contacts
 from sessions.selectors.ledger import participant_ids_at_risk
 from reminders import selectors as reminder_reads
 from sessions.services.attendance import (
@@ -134,6 +135,7 @@ def session_roster(request: HttpRequest, pk: int) -> HttpResponse:
                                   choices=context["choices"])
     context["expected_left"] = sum(1 for row in context["rows"]
                                    if row.attendance.status == "expected")
+    context["family_contacts"] = session_contacts(session=session)
     # On paper the roster is a sign-in sheet (templates/staff/sessions/_sign_in_sheet.html).
     context["sheet_rows"] = [row.attendance for row in context["rows"]
                              if row.attendance.status != AttendanceStatus.CANCELLED]

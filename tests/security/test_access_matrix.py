@@ -152,6 +152,10 @@ MATRIX: dict[str, E] = {
                       lambda w: [w.participant_a.code, contact_a(w)]),
     "contact_remove": E("302* 403 302* 403 portal portal login",
                         lambda w: [w.participant_a.code, contact_a(w)], method="POST"),
+    # A family contact's attendance at a family session: whoever marks attendance. With no
+    # status posted nothing changes.
+    "contact_attendance_mark": E("302 302 302 404 portal portal login",
+                                 lambda w: [family_session_a(w), contact_a(w)], method="POST"),
     "disclosure_new": E("200 403 200 403 portal portal login",
                         lambda w: [w.participant_a.code, contact_a(w)]),
     "disclosure_revoke": E("302* 403 302* 403 portal portal login",
@@ -341,6 +345,16 @@ def contact_a(w: "World") -> int:
     if getattr(w, "contact_a", None) is None:
         w.contact_a = factories.ContactFactory(participant=w.participant_a)
     return w.contact_a.pk
+
+
+def family_session_a(w: "World") -> int:
+    """A family session of participant A at site A."""
+    if getattr(w, "family_session_a", None) is None:
+        w.family_session_a = factories.TherapySessionFactory(
+            track=None, participant=w.participant_a, site=w.site_a, kind="family",
+            session_type=factories.SessionTypeFactory(kind="family"),
+            starts_at=w.session_a.starts_at, ends_at=w.session_a.ends_at)
+    return w.family_session_a.pk
 
 
 def disclosure_a(w: "World") -> int:
