@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests import factories
 from tests.auth import sign_in
@@ -32,7 +33,13 @@ def contact_pages(clinic) -> dict[str, str]:
         2026, 2, 1, tzinfo=dt.UTC), revoke_reason="Asked at the desk")
     factories.ContactFactory(participant=participant, relationship="other", email="")
     code = participant.code
+    begun = timezone.now() - dt.timedelta(minutes=30)  # started: the marking buttons show
+    family = factories.TherapySessionFactory(
+        track=None, participant=participant, site=clinic.site_a, kind="family",
+        session_type=factories.SessionTypeFactory(kind="family"), starts_at=begun,
+        ends_at=begun + dt.timedelta(hours=1))
     return {
+        "roster-family": reverse("roster", args=[family.pk]),
         "chart-contacts": reverse("participant_chart", args=[code]),
         "contact-new": reverse("contact_new", args=[code]),
         "contact-edit": reverse("contact_edit", args=[code, standing.pk]),
