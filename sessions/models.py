@@ -391,8 +391,8 @@ class ContactAttendance(models.Model):
 
     class Meta:
         ordering = ["session", "contact"]
-        verbose_name = _("family contact's attendance")
-        verbose_name_plural = _("family contacts' attendance")
+        verbose_name = _("family contact attendance")
+        verbose_name_plural = _("family contact attendance")
         constraints = [
             models.UniqueConstraint(fields=["session", "contact"],
                                     name="contact_attendance_one_per_session"),

@@ -25,8 +25,8 @@ class Migration(migrations.Migration):
                 ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_attendance', to='iop_sessions.therapysession', verbose_name='session')),
             ],
             options={
-                'verbose_name': "family contact's attendance",
-                'verbose_name_plural': "family contacts' attendance",
+                'verbose_name': "family contact attendance",
+                'verbose_name_plural': "family contact attendance",
                 'ordering': ['session', 'contact'],
                 'constraints': [models.UniqueConstraint(fields=('session', 'contact'), name='contact_attendance_one_per_session')],
             },
