@@ -1,6 +1,6 @@
 """Reads about participants: consent, and the waitlist of a track."""
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
@@ -113,13 +113,15 @@ def waitlist_position(enrollment: Enrollment) -> int | None:
 
 # --- Family contacts -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass
 class ContactOnChart:
-    """A contact as the chart shows it: the newest disclosure consent and its state today."""
+    """A contact as the chart shows it: the newest disclosure consent and its state today
+    (and, filled in by the reminders app's selector, their recent reminders)."""
 
     contact: Contact
     consent: DisclosureConsent | None
     status: str  # "standing", "expired", "revoked", "future" or "none"
+    reminders: list = field(default_factory=list)
 
 
 def chart_contacts(*, participant: Participant, today) -> list[ContactOnChart]:

@@ -289,6 +289,11 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
     today = timezone.now().astimezone(participant.home_site.zone).date()
     chart = pages.participant_chart(participant=participant, today=today)
     audit_access(request=request, obj=participant, what="chart")
+    contacts = chart_contacts(participant=participant, today=today)
+    told = reminder_reads.contact_reminders_around(
+        contact_ids=[row.contact.pk for row in contacts], today=today)
+    for row in contacts:
+        row.reminders = told.get(row.contact.pk, [])
     return render(request, "staff/participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,
         "care": care.chart_care(participant=participant, enrollments=chart.enrollments),
@@ -296,7 +301,7 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
                                                participant=participant, today=today),
         "reminders": reminder_reads.reminder_page(
             participant=participant, today=today, number=_page_number(request, "reminders_page")),
-        "contacts": chart_contacts(participant=participant, today=today),
+        "contacts": contacts,
         "show_notes": can_write_clinical_notes(request.user),
         "can_enroll": can_enroll(request.user),
         "can_schedule": can_schedule(request.user),

@@ -8,6 +8,7 @@ from auditlog.models import LogEntry
 from django.urls import reverse
 
 from participants.models import Contact, DisclosureConsent
+from reminders.models import Reminder
 from tests import factories
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
@@ -170,8 +171,32 @@ def test_the_chart_with_contacts_keeps_a_fixed_budget(as_front_desk, site, size,
         factories.DisclosureConsentFactory(contact=contact, revoked_at=dt.datetime(
             2026, 1, 2, tzinfo=dt.UTC))
         factories.DisclosureConsentFactory(contact=contact)
-    # 18 at both sizes: the chart of a participant not enrolled, and two for the contacts and
-    # their consents (the chart's budget with everything on it: tests/staff/test_participants.py).
-    with django_assert_max_num_queries(18):
+        Reminder.objects.create(participant=participant, contact=contact, site=site,
+                                visit_date=dt.date(2026, 1, 6), kind="day_before",
+                                channel="email", due_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+                                send_before=dt.datetime(2026, 1, 6, tzinfo=dt.UTC))
+    # 19 at both sizes: the chart of a participant not enrolled, and three for the contacts,
+    # their consents and their reminders (the chart's budget with everything on it:
+    # tests/staff/test_participants.py).
+    with django_assert_max_num_queries(19):
         page = as_front_desk.get(reverse("participant_chart", args=[participant.code]))
     assert page.content.decode().count("contact-row") == size
+
+
+def test_the_chart_says_whether_a_contact_was_told(as_clinician, site):
+    participant = factories.ParticipantFactory(home_site=site)
+    contact = factories.ContactFactory(participant=participant)
+    times = {"due_at": dt.datetime(2026, 1, 5, 23, tzinfo=dt.UTC),
+             "send_before": dt.datetime(2026, 1, 6, 23, tzinfo=dt.UTC)}
+    Reminder.objects.create(participant=participant, contact=contact, site=site,
+                            visit_date=dt.date(2026, 1, 6), kind="day_before", channel="sms",
+                            status="skipped", reason="no_disclosure", **times)
+    Reminder.objects.create(participant=participant, contact=contact, site=site,
+                            visit_date=dt.date(2026, 1, 6), kind="day_before", channel="email",
+                            status="sent", sent_at=times["due_at"], **times)
+    box = chart(as_clinician, participant)
+    assert "Jan 6 the day before by SMS: skipped (Family contact: no standing consent" in box
+    assert "Jan 6 the day before by Email: sent" in box
+    # The participant's own reminder history leaves the contact's rows out.
+    page = as_clinician.get(reverse("participant_chart", args=[participant.code])).content.decode()
+    assert page.split('id="reminders-heading"')[1].count("reminder-row") == 0
