@@ -94,9 +94,11 @@ def contacts_plan_chunk(*, participants: list[Participant], now: datetime, days:
     open_rows = Reminder.objects.filter(contact=OuterRef("pk"), status__in=(
         ReminderStatus.PENDING, ReminderStatus.SKIPPED), send_before__gt=now)
     unrevoked = DisclosureConsent.objects.filter(revoked_at__isnull=True)
+    # Contacts who may be told (not removed, a consent not revoked), and any with rows still
+    # open, which may need withdrawing.
     contacts = list(Contact.objects.filter(participant_id__in=by_id).filter(
-        Q(removed_at__isnull=True, disclosure_consents__revoked_at__isnull=True)
-        | Exists(open_rows)).distinct().prefetch_related(
+        Q(removed_at__isnull=True) & Exists(unrevoked.filter(contact=OuterRef("pk")))
+        | Exists(open_rows)).prefetch_related(
             Prefetch("disclosure_consents", queryset=unrevoked)))
     if not contacts:
         return result
