@@ -293,3 +293,19 @@ def test_it_plans_contacts_in_a_fixed_number_of_queries(site, people,
         with time_machine.travel(PLAN_AT, tick=False):
             reminders_plan(participant_ids=everyone)
     assert Reminder.objects.filter(contact__isnull=False).count() == people * 2 * 3
+
+
+def test_a_contacts_text_fits_one_segment_with_the_longest_alias_and_address(site):
+    from reminders.channels.sms import gsm7_length
+    from reminders.contact_reminders import render_contact_reminder
+
+    site.public_alias = "Northside Community Wellness and Family Health Center Annex"[:60]
+    site.address = "12345 Long Boulevard Northwest, Building C, Suite 1200, Springfield" * 2
+    site.phone = "+123456789012345"
+    participant = factories.ParticipantFactory(home_site=site)
+    contact = factories.ContactFactory(participant=participant)
+    message = render_contact_reminder(channel="sms", contact=contact, participant=participant,
+                                      site=site, first_start=VISIT, now=PLAN_AT)
+    assert gsm7_length(message.body) <= 160
+    assert "+123456789012345" in message.body and "STOP" in message.body
+    assert message.body.startswith("Reminder: an appointment on Wed Feb 4 at 6:00 PM")
