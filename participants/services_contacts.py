@@ -64,13 +64,13 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sms_consent(contact: Contact, given: bool | None, at: datetime) -> None:
+    if given and not contact.phone:
+        raise ValidationError({"phone": ValidationError(
+            _("Enter a mobile number to record consent to text messages."),
+            code="consent_needs_phone")})
     if given is None or given == contact.has_sms_consent:
         return
     if given:
-        if not contact.phone:
-            raise ValidationError({"phone": ValidationError(
-                _("Enter a mobile number to record consent to text messages."),
-                code="consent_needs_phone")})
         contact.sms_consent_at, contact.sms_revoked_at = at, None
     else:
         contact.sms_revoked_at = at
@@ -99,8 +99,8 @@ def contact_update(*, contact: Contact, data: dict[str, Any],
             raise ValidationError(_("This contact was removed."), code="contact_removed")
         for name, value in wanted.items():
             setattr(current, name, value)
-        if "phone" in wanted and not current.phone and current.has_sms_consent:
-            sms_consent = False  # no number, nothing consented to
+        if sms_consent is None and "phone" in wanted and not current.phone:
+            sms_consent = False  # the number is gone, and with it consent to texts
         _sms_consent(current, sms_consent, timezone.now())
         current.full_clean(exclude=["participant"])
         current.save()

@@ -129,3 +129,12 @@ def test_a_minor_without_an_enrollment_needs_both_signatures(site):
     with pytest.raises(ValidationError):
         record(contact)
     assert record(contact, signed_by="both").stands_on(TODAY)
+
+
+def test_it_refuses_to_keep_text_consent_while_clearing_the_number(site):
+    contact = factories.ContactFactory(sms_consent_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    with pytest.raises(ValidationError) as error:
+        contact_update(contact=contact, data={"phone": ""}, sms_consent=True)
+    assert error.value.error_dict["phone"][0].code == "consent_needs_phone"
+    contact.refresh_from_db()
+    assert contact.phone and contact.has_sms_consent  # nothing half-written
