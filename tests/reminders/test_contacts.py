@@ -309,3 +309,17 @@ def test_a_contacts_text_fits_one_segment_with_the_longest_alias_and_address(sit
     assert gsm7_length(message.body) <= 160
     assert "+123456789012345" in message.body and "STOP" in message.body
     assert message.body.startswith("Reminder: an appointment on Wed Feb 4 at 6:00 PM")
+
+
+def test_the_admin_tells_contact_rows_apart(admin_client, family):
+    from django.urls import reverse
+
+    participant, _ = family
+    contact = contact_for(participant)
+    plan(participant)
+    url = reverse("admin:reminders_reminder_changelist")
+    assert admin_client.get(url, {"to": "contact"}).context["cl"].result_count == 3
+    assert admin_client.get(url, {"to": "participant"}).context["cl"].result_count == 3
+    row = Reminder.objects.filter(contact=contact).first()
+    page = admin_client.get(reverse("admin:reminders_reminder_change", args=[row.pk]))
+    assert contact.name in page.content.decode()
