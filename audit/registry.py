@@ -40,10 +40,13 @@ AUDITED_MODELS: list[AuditedModel] = [
     AuditedModel("participants.ContactConsent", "participant_id"),
     AuditedModel("participants.Enrollment", "participant_id"),
     AuditedModel("participants.ContinuingCarePlan", "enrollment.participant_id"),
+    AuditedModel("participants.Contact", "participant_id"),
+    AuditedModel("participants.DisclosureConsent", "contact.participant_id"),
     # Individual and family sessions belong to one participant; group sessions to none.
     AuditedModel("iop_sessions.TherapySession", "participant_id"),
     AuditedModel("iop_sessions.Attendance", "participant_id"),
     AuditedModel("iop_sessions.FollowUp", "participant_id"),
+    AuditedModel("iop_sessions.ContactAttendance", "contact.participant_id"),
     AuditedModel("iop_sessions.ExcusedAbsenceRequest", "attendance.participant_id"),
     AuditedModel("authorizations.Coverage", "enrollment.participant_id"),
     AuditedModel("authorizations.Authorization", "enrollment.participant_id"),

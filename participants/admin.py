@@ -11,7 +11,9 @@ from iop_clinic.admin_mixins import (
 )
 
 from .models import (
+    Contact,
     ContactConsent,
+    DisclosureConsent,
     ContinuingCarePlan,
     Enrollment,
     EnrollmentStatus,
@@ -247,3 +249,72 @@ class PortalLinkAdmin(ReadOnlyModelAdmin):
     list_select_related = ("participant", "created_by")
     fields = ("participant", "user", "enrollment", "purpose", "created_at", "expires_at",
               "used_at", "created_by")
+
+
+class DisclosureConsentInline(LabelledTabularInline):
+    model = DisclosureConsent
+    fk_name = "contact"
+    fields = ("scope", "signed_by", "signed_on", "expires_on", "recorded_by", "revoked_at",
+              "revoked_by", "revoke_reason")
+    readonly_fields = ("recorded_by", "revoked_by")
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DisclosureConsent]:
+        return super().get_queryset(request).select_related("recorded_by", "revoked_by")
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ("name", "participant", "relationship", "is_guardian_of_minor",
+                    "reminder_channels", "language", "removed_at")
+    list_filter = ("relationship", "is_guardian_of_minor", "language", "reminder_channels")
+    search_fields = ("name", "email", "participant__record_number", "participant__last_name")
+    list_select_related = ("participant",)
+    autocomplete_fields = ("participant",)
+    inlines = (DisclosureConsentInline,)
+    fieldsets = (
+        (None, {"fields": ("participant", "name", "relationship", "is_guardian_of_minor")}),
+        (_("Contact and reminders"), {
+            "fields": ("email", "phone", "language", "reminder_channels", "sms_consent_at",
+                       "sms_revoked_at"),
+            "description": _("Nothing is sent to a contact without a standing disclosure "
+                             "consent (below)."),
+        }),
+        (_("Record"), {"fields": ("removed_at",)}),
+    )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "phone":
+            return MobilePhoneField(label=_("Mobile phone"), required=False,
+                                    help_text=_("For text reminders, e.g. (201) 555-0123."))
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class StandingDisclosureFilter(admin.SimpleListFilter):
+    title = _("revoked")
+    parameter_name = "revoked"
+
+    def lookups(self, request, model_admin):
+        return (("no", _("Not revoked")), ("yes", _("Revoked")))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(revoked_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(DisclosureConsent)
+class DisclosureConsentAdmin(admin.ModelAdmin):
+    list_display = ("contact", "participant", "signed_by", "signed_on", "expires_on",
+                    "revoked_at", "recorded_by")
+    list_filter = (StandingDisclosureFilter, "signed_by", "scope")
+    search_fields = ("contact__name", "contact__participant__record_number",
+                     "contact__participant__last_name")
+    date_hierarchy = "signed_on"
+    list_select_related = ("contact__participant", "recorded_by")
+    autocomplete_fields = ("contact",)
+    readonly_fields = ("recorded_at",)
+
+    @admin.display(description=_("participant"), ordering="contact__participant__last_name")
+    def participant(self, consent: DisclosureConsent) -> Participant:
+        return consent.contact.participant

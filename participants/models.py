@@ -338,3 +338,152 @@ class PortalLink(models.Model):
 
     def get_absolute_url(self) -> str:
         return self.participant.get_absolute_url()
+
+
+# --- Family and guardian contacts ----------------------------------------------------------
+
+ADULT_AGE = 18
+
+
+def age_on(date_of_birth: date, day: date) -> int:
+    return day.year - date_of_birth.year - ((day.month, day.day)
+                                            < (date_of_birth.month, date_of_birth.day))
+
+
+class Relationship(models.TextChoices):
+    PARENT = "parent", _("Parent or guardian")
+    PARTNER = "partner", _("Spouse or partner")
+    OTHER = "other", _("Other")
+
+
+class Contact(models.Model):
+    """Someone close to a participant (a parent, guardian or partner) whom the clinic may reach.
+
+    A contact hears nothing until the participant's written disclosure consent stands (see
+    `DisclosureConsent`); then only appointment times, on the contact's own channels. A
+    removed contact keeps its row (and its consents, which 42 CFR Part 2 says to keep) with
+    `removed_at` stamped.
+    """
+
+    participant = models.ForeignKey(Participant, verbose_name=_("participant"),
+                                    on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=120)
+    relationship = models.CharField(_("relationship"), max_length=12,
+                                    choices=Relationship.choices, default=Relationship.PARENT)
+    is_guardian_of_minor = models.BooleanField(
+        _("legal guardian of a minor"), default=False,
+        help_text=_("A parent or guardian who may sign for a participant under 18."))
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=16, blank=True,
+                             validators=[phone_validator])
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES,
+                                default="en", help_text=_("Messages to this contact use it."))
+    reminder_channels = models.CharField(
+        _("reminders by"), max_length=8, choices=ReminderChannels.choices,
+        default=ReminderChannels.EMAIL)
+    # SMS consent of the contact themself (as for participants, texts need it; STOP revokes).
+    # One pair of times, not a history table: the audit log keeps every change.
+    sms_consent_at = models.DateTimeField(_("agreed to text messages at"), null=True, blank=True)
+    sms_revoked_at = models.DateTimeField(_("stopped text messages at"), null=True, blank=True)
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["participant", "name", "pk"]
+        verbose_name = _("family contact")
+        verbose_name_plural = _("family contacts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sms_revoked_at__isnull=True) | Q(sms_consent_at__isnull=False),
+                name="contact_sms_revoked_after_given"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_relationship_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:participants_contact_change", args=[self.pk])
+
+    @property
+    def has_sms_consent(self) -> bool:
+        return self.sms_consent_at is not None and self.sms_revoked_at is None
+
+    def has_consent(self, channel: str) -> bool:
+        """Same question as `Participant.has_consent`, about the contact's own channels."""
+        return self.has_sms_consent if channel == ConsentChannel.SMS else True
+
+    def standing_disclosure(self, day: date) -> "DisclosureConsent | None":
+        """The disclosure consent standing on `day`; uses prefetched consents when present."""
+        if "disclosure_consents" in getattr(self, "_prefetched_objects_cache", {}):
+            consents = self.disclosure_consents.all()
+        else:
+            consents = self.disclosure_consents.filter(revoked_at__isnull=True)
+        return next((c for c in consents if c.stands_on(day)), None)
+
+
+class DisclosureScope(models.TextChoices):
+    APPOINTMENT_TIMES = "appointment_times", _("Appointment dates, times and place only")
+
+
+class DisclosureSigner(models.TextChoices):
+    PARTICIPANT = "participant", _("The participant")
+    BOTH = "both", _("The participant and a parent or guardian")
+
+
+class DisclosureConsent(models.Model):
+    """The participant's written consent (42 CFR 2.31) to tell one contact about appointments.
+
+    Standing while signed, before `expires_on` (the first day it no longer covers, in the
+    participant's home-site zone) and not revoked. A new consent for the same contact replaces
+    the standing one (which is revoked, reason "replaced"), so at most one is unrevoked.
+    """
+
+    contact = models.ForeignKey(Contact, verbose_name=_("discloses to"), on_delete=models.PROTECT,
+                                related_name="disclosure_consents")
+    scope = models.CharField(_("what may be shared"), max_length=20,
+                             choices=DisclosureScope.choices,
+                             default=DisclosureScope.APPOINTMENT_TIMES)
+    signed_by = models.CharField(_("signed by"), max_length=12, choices=DisclosureSigner.choices,
+                                 default=DisclosureSigner.PARTICIPANT)
+    signed_on = models.DateField(_("signed on"))
+    expires_on = models.DateField(
+        _("expires on"), help_text=_("The first day it no longer covers. Part 2 requires one."))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"),
+                                    on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("revoked by"),
+                                   on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    revoke_reason = models.CharField(_("reason for revoking"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["contact", "-signed_on", "-pk"]
+        verbose_name = _("disclosure consent")
+        verbose_name_plural = _("disclosure consents")
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_on__gt=models.F("signed_on")),
+                                   name="disclosure_expires_after_signed"),
+            models.UniqueConstraint(fields=["contact"], condition=Q(revoked_at__isnull=True),
+                                    name="disclosure_one_unrevoked_per_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Disclosure to {self.contact} signed {self.signed_on}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:participants_disclosureconsent_change", args=[self.pk])
+
+    def stands_on(self, day: date) -> bool:
+        return self.revoked_at is None and self.signed_on <= day < self.expires_on
+
+    def status_on(self, day: date) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if day >= self.expires_on:
+            return "expired"
+        if day < self.signed_on:
+            return "future"
+        return "standing"

@@ -1,12 +1,14 @@
 """Reads about participants: consent, and the waitlist of a track."""
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from programs.models import Track
 
-from .models import ContactConsent, Enrollment, EnrollmentStatus, Participant
+from .models import (
+    Contact, ContactConsent, DisclosureConsent, Enrollment, EnrollmentStatus, Participant,
+)
 
 
 def participant_has_consent(*, participant: Participant, channel: str) -> bool:
@@ -107,3 +109,31 @@ def waitlist_position(enrollment: Enrollment) -> int | None:
         track_id=enrollment.track_id, status=EnrollmentStatus.WAITLISTED,
     ).count()
     return ahead + 1
+
+
+# --- Family contacts -----------------------------------------------------------------------
+
+@dataclass
+class ContactOnChart:
+    """A contact as the chart shows it: the newest disclosure consent and its state today
+    (and, filled in by the reminders app's selector, their recent reminders)."""
+
+    contact: Contact
+    consent: DisclosureConsent | None
+    status: str  # "standing", "expired", "revoked", "future" or "none"
+    reminders: list = field(default_factory=list)
+
+
+def chart_contacts(*, participant: Participant, today) -> list[ContactOnChart]:
+    """The participant's contacts (not removed) with their consents: two queries at most."""
+    contacts = (Contact.objects.filter(participant=participant, removed_at__isnull=True)
+                .prefetch_related(Prefetch(
+                    "disclosure_consents",
+                    queryset=DisclosureConsent.objects.order_by("-recorded_at", "-pk"))))
+    rows = []
+    for contact in contacts:
+        consents = list(contact.disclosure_consents.all())
+        newest = consents[0] if consents else None
+        rows.append(ContactOnChart(contact, newest,
+                                   newest.status_on(today) if newest else "none"))
+    return rows

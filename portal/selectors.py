@@ -274,7 +274,7 @@ def upcoming_reminders_for(*, participant: Participant, limit: int = 10) -> list
     """The participant's reminders still to go out, soonest first: when and how, never the text."""
     return list(
         Reminder.objects.filter(
-            participant=participant,
+            participant=participant, contact__isnull=True,
             status__in=(ReminderStatus.PENDING, ReminderStatus.CLAIMED),
             send_before__gt=timezone.now(),
         ).only("visit_date", "kind", "channel", "due_at", "status").order_by("due_at")[:limit]

@@ -102,6 +102,8 @@ class ProgramAdmin(admin.ModelAdmin):
             "excused_notice_hours", "consecutive_absences_to_escalate", "marking_opens_minutes_before",
         )}),
         (_("Waitlist and text replies"), {"fields": ("seat_offer_hours", "cant_come_reply")}),
+        (_("Family contacts"), {"fields": ("minor_disclosure_signer",
+                                           "contacts_hear_all_minor_sessions")}),
     )
 
 

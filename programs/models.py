@@ -107,6 +107,12 @@ class CantComeReply(models.TextChoices):
     EXCUSE = "excuse", _("An excused-absence request for the clinician to decide")
 
 
+class MinorDisclosureSigner(models.TextChoices):
+    """Who signs a minor's consent to tell a family contact about appointments (42 CFR 2.14)."""
+    PARTICIPANT = "participant", _("The minor alone (state law lets minors consent to this care)")
+    BOTH = "both", _("The minor and a parent or guardian")
+
+
 class Program(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
     level_of_care = models.CharField(_("level of care"), max_length=3, choices=LevelOfCare.choices,
@@ -166,6 +172,15 @@ class Program(models.Model):
         help_text=_("Today and the chart warn when a payer's review is due within this many "
                     "days."),
     )
+    minor_disclosure_signer = models.CharField(
+        _("a minor's consent to tell a family contact is signed by"), max_length=12,
+        choices=MinorDisclosureSigner.choices, default=MinorDisclosureSigner.BOTH,
+        help_text=_("42 CFR Part 2: where a minor may consent to this care alone, only the minor "
+                    "signs; otherwise the minor and a parent or guardian both sign."))
+    contacts_hear_all_minor_sessions = models.BooleanField(
+        _("family contacts are reminded of all of a minor's sessions"), default=False,
+        help_text=_("Off: contacts with consent hear only of family sessions. On: for a "
+                    "participant under 18, of every session."))
     is_active = models.BooleanField(_("active"), default=True)
     sites = models.ManyToManyField(
         Site, verbose_name=_("offered at"), related_name="programs", blank=True,

@@ -30,13 +30,27 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RecipientFilter(admin.SimpleListFilter):
+    title = _("to")
+    parameter_name = "to"
+
+    def lookups(self, request, model_admin):
+        return (("participant", _("The participant")), ("contact", _("A family contact")))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("participant", "contact"):
+            return queryset.filter(contact__isnull=self.value() == "participant")
+        return queryset
+
+
 @admin.register(Reminder)
 class ReminderAdmin(admin.ModelAdmin):
     # Nine columns, so the list fits 1280 px beside its filters; "send before" is on each
     # reminder's page.
     list_display = ["visit_date", "participant_link", "kind", "channel", "status", "reason",
                     "due_at", "attempts", "history_link"]
-    list_filter = [NeedsAttentionFilter, "status", "channel", "kind", "reason", "site"]
+    list_filter = [NeedsAttentionFilter, "status", "channel", "kind", "reason", RecipientFilter,
+                   "site"]
     date_hierarchy = "visit_date"
     search_fields = ["participant__record_number", "participant__last_name", "provider_message_id"]
     list_select_related = ["participant", "site"]
@@ -44,13 +58,13 @@ class ReminderAdmin(admin.ModelAdmin):
     ordering = ["-visit_date", "participant_id"]
     actions = ["replan_participants"]
     list_per_page = 100
-    readonly_fields = ["participant", "site", "visit_date", "kind", "channel", "status", "reason",
+    readonly_fields = ["participant", "contact", "site", "visit_date", "kind", "channel", "status", "reason",
                        "detail", "due_at", "send_before", "attempts", "claimed_at", "sent_at",
                        "provider_message_id", "body", "created_at", "updated_at",
                        "previous_start", "previous_site", "session", "asks_reply",
                        "enrollment", "requested_by"]
     fieldsets = [
-        (None, {"fields": ["participant", "site", "visit_date", "kind", "channel"]}),
+        (None, {"fields": ["participant", "contact", "site", "visit_date", "kind", "channel"]}),
         (_("Delivery"), {"fields": ["status", "reason", "detail", "due_at", "send_before",
                                     "attempts", "claimed_at", "sent_at", "provider_message_id"]}),
         (_("Message"), {"fields": ["body", "asks_reply"], "classes": ["collapse"]}),

@@ -64,7 +64,7 @@ from reminders.models import (
     ReminderStatus,
 )
 from sessions.models import SessionStatus, TherapySession
-from . import timing
+from . import contact_reminders, timing
 from .eligibility import channel_problem, sms_consented
 from .messages import Message, render, revealing_words
 from .notice_messages import (
@@ -286,7 +286,7 @@ def _row_logged(reminder_id: int, exc: Exception) -> str:
 
 def _claimed(reminder_ids: list[int]) -> list[Reminder]:
     return list(Reminder.objects.select_related(
-        "participant__home_site", "participant__user", "site__reminder_policy",
+        "participant__home_site", "participant__user", "site__reminder_policy", "contact",
     ).filter(pk__in=reminder_ids, status=ReminderStatus.CLAIMED).order_by("pk"))
 
 
@@ -303,6 +303,8 @@ def reminder_check(*, reminder: Reminder, now: datetime,
         return _offer_notice_check(reminder=reminder, now=now, facts=facts)
     if reminder.kind == ReminderKind.INVITATION:
         return _invitation_check(reminder=reminder, now=now)
+    if reminder.contact_id is not None:
+        return _contact_check(reminder=reminder, now=now, facts=facts)
     participant = reminder.participant
     key: tuple[int, date] = (participant.pk, reminder.visit_date)
     visit = facts.visits.visits.get(key)
@@ -334,6 +336,26 @@ def reminder_check(*, reminder: Reminder, now: datetime,
     if not_neutral is not None:
         return not_neutral
     return Ready(reminder, message, visit.first_start, asks_reply)
+
+
+def _contact_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Verdict | Ready:
+    """A family contact's reminder: disclosure consent, the visit (family sessions, or all of
+    a minor's), the contact's own channel; then the participant's quiet hours and the text."""
+    reason, visit = contact_reminders.contact_visit(reminder=reminder, now=now)
+    if reason:
+        return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
+    site = facts.sites.get(visit.site_id) or Site.objects.get(pk=visit.site_id)
+    policy = facts.policies.get(site.pk) or reminder_policies(site_ids={site.pk})[site.pk]
+    quiet = _quiet_hours_verdict(now=now, zone=reminder.participant.zone, policy=policy,
+                                 deadline=visit.first_start,
+                                 fields={"send_before": visit.first_start})
+    if quiet is not None:
+        return quiet
+    message = contact_reminders.render_contact_reminder(
+        channel=reminder.channel, contact=reminder.contact, participant=reminder.participant,
+        site=site, first_start=visit.first_start, now=now)
+    return _not_neutral_verdict(reminder=reminder, message=message, site_id=site.pk) \
+        or Ready(reminder, message, visit.first_start)
 
 
 def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Verdict | Ready:
@@ -543,7 +565,8 @@ def _hand_off(reminder_id: int, *, now: datetime) -> bool:
 def _send_and_record(ready: Ready, *, now: datetime) -> str:
     reminder = ready.reminder
     try:
-        provider_id = _send(reminder.channel, reminder.participant, ready.message_to_send())
+        provider_id = _send(reminder.channel, reminder.contact or reminder.participant,
+                            ready.message_to_send())
     except TransientChannelError as exc:
         _void_secret_link(ready)  # the retry mints a new one
         reminder.attempts += 1  # the hand-off counted this attempt in the database
@@ -606,6 +629,7 @@ def drop_broken_connection() -> None:
 
 
 def _send(channel: str, participant, message: Message) -> str:
+    """`participant`: whoever the row is to (the participant, or a family contact)."""
     if channel == ReminderChannel.SMS:
         # The provider's configured number sends; US carriers do not show sender names.
         return get_sms_backend().send(SmsMessage(to=participant.phone, body=message.body,

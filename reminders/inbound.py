@@ -23,8 +23,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from participants.models import ConsentChannel, ConsentSource, Participant
+from participants.models import ConsentChannel, ConsentSource, Contact, Participant
 from participants.services import consent_give, consent_revoke
+from participants.services_contacts import contact_sms_consent_set
 from programs.models import Site
 
 from sessions.models import AttendanceConfirmation
@@ -103,6 +104,7 @@ class InboundOutcome:
     keyword: Keyword
     participant_ids: tuple[int, ...]
     reply_id: str | None  # the provider's id for our reply, when one was sent
+    contact_ids: tuple[int, ...] = ()
 
 
 def reply_unmatched_text(*, site: Site) -> str:
@@ -134,11 +136,24 @@ def sms_inbound_receive(*, from_number: str, to_number: str, text: str) -> Inbou
     participants = list(
         Participant.objects.filter(phone=from_number).select_related("home_site").order_by("-pk")
     ) if from_number else []
+    # Family contacts with that number: a STOP or START is theirs too. A number several people
+    # share (a participant and a contact) is opted out for all of them: STOP is about the
+    # phone, and when in doubt we stop.
+    contacts = list(
+        Contact.objects.filter(phone=from_number, removed_at__isnull=True)
+        .select_related("participant__home_site").order_by("-pk")
+    ) if from_number else []
     ids = tuple(p.pk for p in participants)
-    if keyword is Keyword.NONE or not participants:
-        return InboundOutcome(keyword=keyword, participant_ids=ids, reply_id=None)
+    contact_ids = tuple(c.pk for c in contacts)
+    if keyword is Keyword.NONE or not (participants or contacts) or (
+            not participants and keyword in (Keyword.CONFIRM, Keyword.CANT_COME)):
+        # Contacts are never asked to reply 1 or 2: a digit from one gets no answer.
+        return InboundOutcome(keyword=keyword, participant_ids=ids, reply_id=None,
+                              contact_ids=contact_ids)
 
-    if keyword in (Keyword.OPT_OUT, Keyword.OPT_IN):
+    if contacts and keyword in (Keyword.OPT_OUT, Keyword.OPT_IN):
+        contact_sms_consent_set(contact_ids=list(contact_ids), given=keyword is Keyword.OPT_IN)
+    if participants and keyword in (Keyword.OPT_OUT, Keyword.OPT_IN):
         with transaction.atomic():
             for participant in participants:
                 if keyword is Keyword.OPT_OUT:
@@ -158,8 +173,8 @@ def sms_inbound_receive(*, from_number: str, to_number: str, text: str) -> Inbou
 
     # Sent after the consent change has committed: a provider outage must not undo an opt-out.
     # The newest participant record's site speaks for a number that several people share.
-    body = body or reply_text(keyword=keyword, site=participants[0].home_site,
-                              excuse_requested=excuse_requested)
+    site = participants[0].home_site if participants else contacts[0].participant.home_site
+    body = body or reply_text(keyword=keyword, site=site, excuse_requested=excuse_requested)
     reply = SmsMessage(to=from_number, body=body, sender=to_number.strip())
     try:
         with get_sms_backend() as backend:
@@ -167,4 +182,5 @@ def sms_inbound_receive(*, from_number: str, to_number: str, text: str) -> Inbou
     except ChannelError as exc:
         logger.warning("sms inbound: %s reply not sent, reason=%s", keyword.value, exc.reason)
         reply_id = None
-    return InboundOutcome(keyword=keyword, participant_ids=ids, reply_id=reply_id)
+    return InboundOutcome(keyword=keyword, participant_ids=ids, reply_id=reply_id,
+                          contact_ids=contact_ids)

@@ -74,6 +74,8 @@ class ReminderReason(models.TextChoices):
     # backup, so the lost database may already have sent it.
     RESTORED = "restored", _("Due before a restore from backup: may have gone out; not resent")
     NO_PORTAL_LOGIN = "no_portal_login", _("No portal login any more (removed or turned off)")
+    NO_DISCLOSURE_CONSENT = "no_disclosure", _(
+        "Family contact: no standing consent to disclose (revoked, expired or removed)")
 
 
 class ReminderPolicy(models.Model):
@@ -166,6 +168,11 @@ class Reminder(models.Model):
         "iop_sessions.TherapySession", verbose_name=_("changed session"),
         on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         help_text=_("Change notices: the first session changed that day, to follow a move."))
+    contact = models.ForeignKey(
+        "participants.Contact", verbose_name=_("to family contact"), on_delete=models.CASCADE,
+        null=True, blank=True, related_name="reminders",
+        help_text=_("Empty: to the participant. Set: a reminder to this contact of the "
+                    "participant's appointment (visit kinds only)."))
     enrollment = models.ForeignKey(
         "participants.Enrollment", verbose_name=_("enrollment offered a seat"),
         on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -186,8 +193,16 @@ class Reminder(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["participant", "visit_date", "kind", "channel"],
                                     condition=~Q(kind__in=["change", "excuse", "offer",
-                                                           "invitation"]),
+                                                           "invitation"])
+                                    & Q(contact__isnull=True),
                                     name="reminder_one_per_visit_kind_channel"),
+            # A family contact's reminders: one per contact, visit day, kind and channel.
+            models.UniqueConstraint(fields=["contact", "visit_date", "kind", "channel"],
+                                    condition=Q(contact__isnull=False),
+                                    name="reminder_contact_one_per_visit_kind_channel"),
+            models.CheckConstraint(
+                condition=Q(contact__isnull=True) | Q(kind__in=["day_before", "same_day"]),
+                name="reminder_contact_only_visit_kinds"),
             # One "there is an answer" per decided request (its attendance row's session).
             models.UniqueConstraint(fields=["participant", "session", "kind", "channel"],
                                     condition=Q(kind="excuse"),

@@ -26,7 +26,7 @@ from reminders.models import (
     ReminderStatus,
 )
 from sessions.models import SessionStatus, TherapySession
-from . import timing
+from . import contact_reminders, timing
 from .eligibility import channel_problem, channels_for_kind, sms_consented
 from .visits import visit_days
 
@@ -126,7 +126,7 @@ def _sms_caps(wanted: dict, unwanted: dict, by_id: dict, policies: dict, now: da
     participant_ids = {key[0] for key in sms}
     earliest = min(_week_start(now.astimezone(by_id[pid].zone).date()) for pid in participant_ids)
     out = (Reminder.objects.filter(
-        participant_id__in=participant_ids, channel=ReminderChannel.SMS,
+        participant_id__in=participant_ids, channel=ReminderChannel.SMS, contact__isnull=True,
         kind__in=VISIT_REMINDER_KINDS,
         status__in=(ReminderStatus.SENT, ReminderStatus.CLAIMED, ReminderStatus.SENDING),
         due_at__gte=datetime.combine(earliest, datetime.min.time(), tzinfo=UTC) - timedelta(
@@ -209,7 +209,7 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
     _sms_caps(wanted, unwanted, by_id, policies, now, capped)
 
     existing = Reminder.objects.filter(
-        participant_id__in=ids, kind__in=VISIT_REMINDER_KINDS,
+        participant_id__in=ids, kind__in=VISIT_REMINDER_KINDS, contact__isnull=True,
         visit_date__gte=min(h[0] for h in horizon.values()),
         visit_date__lte=max(h[1] for h in horizon.values()),
     ).only("pk", "participant_id", "visit_date", "kind", "channel", "status", "reason",
@@ -270,5 +270,8 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
     # A planner running at the same moment may insert the same keys; the unique key wins.
     Reminder.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
     result.created = planned_count
+    # Their family contacts with consent (one query when none has any).
+    result.add(contact_reminders.contacts_plan_chunk(participants=participants, now=now,
+                                                     days=days, policies=policies))
     return result
 

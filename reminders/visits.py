@@ -43,9 +43,10 @@ class VisitDays:
 
 
 def visit_days(*, participants: Iterable[Participant], starts_from: datetime,
-               starts_until: datetime) -> VisitDays:
+               starts_until: datetime, kinds: Iterable[str] | None = None) -> VisitDays:
     """Visit days of these participants whose sessions start in [starts_from, starts_until).
 
+    `kinds` limits the sessions to those kinds (a family contact hears of family sessions).
     Three queries whatever the number of participants; participants need `home_site` loaded.
     """
     by_id = {p.pk: p for p in participants}
@@ -57,6 +58,8 @@ def visit_days(*, participants: Iterable[Participant], starts_from: datetime,
     ).values_list("participant_id", flat=True))
     window = {"status": SessionStatus.SCHEDULED, "starts_at__gte": starts_from,
               "starts_at__lt": starts_until}
+    if kinds is not None:
+        window["kind__in"] = list(kinds)
     expected = Attendance.objects.filter(
         participant_id__in=by_id, status=AttendanceStatus.EXPECTED,
         **{f"session__{key}": value for key, value in window.items()},

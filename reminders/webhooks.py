@@ -93,6 +93,7 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
     logger.info(
         "sms webhook: message_sid=%s keyword=%s known_number=%s reply_sid=%s",
         request.POST.get("MessageSid", "-")[:64], outcome.keyword.value,
-        "yes" if outcome.participant_ids else "no", outcome.reply_id or "-",
+        "yes" if outcome.participant_ids or outcome.contact_ids else "no",
+        outcome.reply_id or "-",
     )
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")

@@ -23,6 +23,7 @@ from programs.admin import TrackAdmin
 from programs.models import Track
 
 from .models import (
+    ContactAttendance,
     Attendance,
     AttendanceChange,
     AttendanceStatus,
@@ -358,3 +359,14 @@ class LifecycleEnrollmentAdmin(EnrollmentAdmin):
     @admin.action(description=_("Withdraw selected (not yet admitted)"), permissions=("change",))
     def withdraw(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> None:
         self._run(request, queryset, enrollment_withdraw, _("%(count)d withdrawn."))
+
+
+@admin.register(ContactAttendance)
+class ContactAttendanceAdmin(admin.ModelAdmin):
+    list_display = ("session", "contact", "status", "marked_by", "marked_at")
+    list_filter = ("status",)
+    search_fields = ("contact__name", "contact__participant__record_number",
+                     "contact__participant__last_name")
+    date_hierarchy = "marked_at"
+    list_select_related = ("session__session_type", "session__site", "contact", "marked_by")
+    autocomplete_fields = ("session", "contact")

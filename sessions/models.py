@@ -364,3 +364,42 @@ class ExcusedAbsenceRequest(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("excuse_review", args=[self.code])
 
+
+
+class ContactAttendanceStatus(models.TextChoices):
+    PRESENT = "present", _("Came")
+    ABSENT = "absent", _("Did not come")
+
+
+class ContactAttendance(models.Model):
+    """Whether a family contact came to a family session of the participant's (issue 18).
+
+    Every contact (not removed) of the session's participant is expected at a family session;
+    a row exists once someone has marked them, so no row means "expected".
+    """
+
+    session = models.ForeignKey(TherapySession, verbose_name=_("session"),
+                                on_delete=models.CASCADE, related_name="contact_attendance")
+    contact = models.ForeignKey("participants.Contact", verbose_name=_("family contact"),
+                                on_delete=models.CASCADE, related_name="attendance")
+    status = models.CharField(_("attendance"), max_length=8,
+                              choices=ContactAttendanceStatus.choices)
+    marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("marked by"),
+                                  on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
+    marked_at = models.DateTimeField(_("marked at"))
+
+    class Meta:
+        ordering = ["session", "contact"]
+        verbose_name = _("family contact attendance")
+        verbose_name_plural = _("family contact attendance")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "contact"],
+                                    name="contact_attendance_one_per_session"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} at {self.session}: {self.get_status_display()}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:iop_sessions_contactattendance_change", args=[self.pk])

@@ -2,8 +2,8 @@
 the census import, reports."""
 from django.urls import path
 
-from .views import (audit, authorizations, care, excuses, makeups, onboarding, programs, reports,
-                    schedule, sessions, sheets, today)
+from .views import (audit, authorizations, care, contacts, excuses, makeups, onboarding, programs,
+                    reports, schedule, sessions, sheets, today)
 
 urlpatterns = [
     path("", today.home, name="home"),
@@ -13,6 +13,8 @@ urlpatterns = [
          name="attendance_mark"),
     path("sessions/<int:pk>/roster/rest-present/", sessions.roster_rest_present,
          name="roster_rest_present"),
+    path("sessions/<int:pk>/roster/contacts/<int:contact_pk>/",
+         contacts.contact_attendance_mark_view, name="contact_attendance_mark"),
     path("sessions/sign-in-sheets/", sheets.sign_in_sheets, name="sign_in_sheets"),
     path("sessions/<int:pk>/cancel/", care.session_cancel_view, name="session_cancel"),
     path("sessions/<int:pk>/change/", care.session_change_view, name="session_change"),
@@ -27,6 +29,15 @@ urlpatterns = [
     path("participants/<uuid:code>/sessions/new/", care.personal_session_new,
          name="personal_session_new"),
     path("participants/<uuid:code>/invite/", excuses.staff_invite, name="portal_invite"),
+    path("participants/<uuid:code>/contacts/new/", contacts.contact_new, name="contact_new"),
+    path("participants/<uuid:code>/contacts/<int:pk>/edit/", contacts.contact_edit,
+         name="contact_edit"),
+    path("participants/<uuid:code>/contacts/<int:pk>/remove/", contacts.contact_remove_view,
+         name="contact_remove"),
+    path("participants/<uuid:code>/contacts/<int:pk>/consent/", contacts.disclosure_new,
+         name="disclosure_new"),
+    path("participants/<uuid:code>/disclosures/<int:pk>/revoke/", contacts.disclosure_revoke,
+         name="disclosure_revoke"),
     path("participants/<uuid:code>/audit/", audit.chart_trail, name="participant_audit_trail"),
     path("participants/<uuid:code>/review-packet/", authorizations.review_packet,
          name="review_packet"),

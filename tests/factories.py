@@ -8,7 +8,9 @@ from factory.django import DjangoModelFactory
 
 from accounts.models import User
 from accounts.roles import Role
-from participants.models import ContactConsent, ContinuingCarePlan, Enrollment, Participant
+from participants.models import (
+    Contact, ContactConsent, ContinuingCarePlan, DisclosureConsent, Enrollment, Participant,
+)
 from programs.models import Closure, Program, Room, SessionKind, SessionType, Site, Track, WeeklySlot
 from sessions.models import Attendance, TherapySession
 
@@ -199,3 +201,28 @@ class AttendanceFactory(DjangoModelFactory):
     session = factory.SubFactory(TherapySessionFactory)
     participant = factory.SubFactory(ParticipantFactory)
     status = "expected"
+
+
+class ContactFactory(DjangoModelFactory):
+    """A parent who wants email reminders (texts need `sms_consent_at`)."""
+
+    class Meta:
+        model = Contact
+
+    participant = factory.SubFactory(ParticipantFactory)
+    name = factory.Faker("name")
+    relationship = "parent"
+    email = factory.Sequence(lambda n: f"contact{n}@mail.example.com")
+    phone = factory.Sequence(lambda n: f"+1555020{n % 10000:04d}")
+    reminder_channels = "email"
+
+
+class DisclosureConsentFactory(DjangoModelFactory):
+    """Standing from 2026-01-01 for a year."""
+
+    class Meta:
+        model = DisclosureConsent
+
+    contact = factory.SubFactory(ContactFactory)
+    signed_on = dt.date(2026, 1, 1)
+    expires_on = dt.date(2027, 1, 1)

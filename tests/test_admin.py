@@ -8,9 +8,13 @@ from django.contrib.contenttypes.models import ContentType
 
 from audit.models import AccessEvent
 from authorizations.models import Authorization, AuthorizationOverride, Coverage, Payer
-from participants.models import ContactConsent, ContinuingCarePlan, Enrollment, PortalLink
+from participants.models import (
+    Contact, ContactConsent, ContinuingCarePlan, DisclosureConsent, Enrollment, PortalLink,
+)
 from programs.models import Closure, WeeklySlot
-from sessions.models import Attendance, AttendanceChange, ExcusedAbsenceRequest, FollowUp
+from sessions.models import (
+    Attendance, AttendanceChange, ContactAttendance, ExcusedAbsenceRequest, FollowUp,
+)
 
 from . import factories
 
@@ -111,6 +115,38 @@ def build_consents(n):
         ContactConsent(participant=p, channel="sms", given_at=T0, source="intake")
         for p in _participants(n, home_site=factories.SiteFactory())
     )[0]
+
+
+def build_contacts(n):
+    return Contact.objects.bulk_create(
+        Contact(participant=p, name=f"Contact {i}", relationship="parent")
+        for i, p in enumerate(_participants(n, home_site=factories.SiteFactory())))[0]
+
+
+def build_disclosure_consents(n):
+    return DisclosureConsent.objects.bulk_create(
+        DisclosureConsent(contact=c, signed_on=T0.date(), expires_on=T0.date().replace(year=2027),
+                          recorded_by=None)
+        for c in _contacts_for(n))[0]
+
+
+def _contacts_for(n):
+    return Contact.objects.bulk_create(
+        Contact(participant=p, name=f"Contact {i}") for i, p in enumerate(
+            _participants(n, home_site=factories.SiteFactory())))
+
+
+def build_contact_attendance(n):
+    staff = factories.UserFactory()
+    family = factories.SessionTypeFactory(kind="family")
+    rows = []
+    for i, contact in enumerate(_contacts_for(n)):
+        session = factories.TherapySessionFactory(
+            track=None, participant=contact.participant, site=contact.participant.home_site,
+            kind="family", session_type=family, starts_at=T0 + dt.timedelta(hours=i))
+        rows.append(ContactAttendance(session=session, contact=contact, status="present",
+                                      marked_by=staff, marked_at=T0))
+    return ContactAttendance.objects.bulk_create(rows)[0]
 
 
 def build_enrollments(n):
@@ -230,6 +266,9 @@ CHANGELISTS = {
     "programs_closure": (build_closures, 9),
     "participants_participant": (build_participants, 9),
     "participants_contactconsent": (build_consents, 8),
+    "participants_contact": (build_contacts, 8),
+    "participants_disclosureconsent": (build_disclosure_consents, 8),
+    "iop_sessions_contactattendance": (build_contact_attendance, 8),
     "participants_enrollment": (build_enrollments, 10),
     "participants_continuingcareplan": (build_care_plans, 8),
     "iop_sessions_therapysession": (build_sessions, 10),

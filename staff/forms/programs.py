@@ -28,7 +28,8 @@ class ProgramForm(forms.ModelForm):
         fields = ["name", "level_of_care", "population", "duration_weeks", "min_weekly_hours",
                   "min_attendance_percent", "max_unexcused_absences", "excused_notice_hours",
                   "consecutive_absences_to_escalate", "marking_opens_minutes_before",
-                  "seat_offer_hours", "cant_come_reply", "is_active"]
+                  "seat_offer_hours", "cant_come_reply", "minor_disclosure_signer",
+                  "contacts_hear_all_minor_sessions", "is_active"]
 
     def __init__(self, *args, site_ids, **kwargs):
         super().__init__(*args, **kwargs)

@@ -28,9 +28,11 @@ from staff.forms.care import (
 )
 from staff.forms.caseload import CaseloadForm
 from participants.models import EnrollmentStatus
+from participants.selectors import chart_contacts
 from programs.models import Track
 from sessions.models import Attendance, AttendanceStatus
 from sessions.selectors import care, caseload, pages
+from sessions.selectors.contacts import session_contacts
 from sessions.selectors.ledger import participant_ids_at_risk
 from reminders import selectors as reminder_reads
 from sessions.services.attendance import (
@@ -133,6 +135,7 @@ def session_roster(request: HttpRequest, pk: int) -> HttpResponse:
                                   choices=context["choices"])
     context["expected_left"] = sum(1 for row in context["rows"]
                                    if row.attendance.status == "expected")
+    context["family_contacts"] = session_contacts(session=session)
     # On paper the roster is a sign-in sheet (templates/staff/sessions/_sign_in_sheet.html).
     context["sheet_rows"] = [row.attendance for row in context["rows"]
                              if row.attendance.status != AttendanceStatus.CANCELLED]
@@ -286,6 +289,11 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
     today = timezone.now().astimezone(participant.home_site.zone).date()
     chart = pages.participant_chart(participant=participant, today=today)
     audit_access(request=request, obj=participant, what="chart")
+    contacts = chart_contacts(participant=participant, today=today)
+    told = reminder_reads.contact_reminders_around(
+        contact_ids=[row.contact.pk for row in contacts], today=today)
+    for row in contacts:
+        row.reminders = told.get(row.contact.pk, [])
     return render(request, "staff/participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,
         "care": care.chart_care(participant=participant, enrollments=chart.enrollments),
@@ -293,6 +301,7 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
                                                participant=participant, today=today),
         "reminders": reminder_reads.reminder_page(
             participant=participant, today=today, number=_page_number(request, "reminders_page")),
+        "contacts": contacts,
         "show_notes": can_write_clinical_notes(request.user),
         "can_enroll": can_enroll(request.user),
         "can_schedule": can_schedule(request.user),

@@ -145,6 +145,21 @@ MATRIX: dict[str, E] = {
                             lambda w: [w.authorization_a.pk]),
     "coverage_edit": E("200 403 200 403 portal portal login", lambda w: [w.enrollment_a.pk]),
     "review_packet": E(f"{_S} 404 portal portal login", lambda w: [w.participant_a.code]),
+    # Family contacts and disclosure consents: directors and front desk edit, every staff
+    # role reads them on the chart. Remove and revoke need no form data ("*").
+    "contact_new": E("200 403 200 403 portal portal login", lambda w: [w.participant_a.code]),
+    "contact_edit": E("200 403 200 403 portal portal login",
+                      lambda w: [w.participant_a.code, contact_a(w)]),
+    "contact_remove": E("302* 403 302* 403 portal portal login",
+                        lambda w: [w.participant_a.code, contact_a(w)], method="POST"),
+    # A family contact's attendance at a family session: whoever marks attendance. With no
+    # status posted nothing changes.
+    "contact_attendance_mark": E("302 302 302 404 portal portal login",
+                                 lambda w: [family_session_a(w), contact_a(w)], method="POST"),
+    "disclosure_new": E("200 403 200 403 portal portal login",
+                        lambda w: [w.participant_a.code, contact_a(w)]),
+    "disclosure_revoke": E("302* 403 302* 403 portal portal login",
+                           lambda w: [w.participant_a.code, disclosure_a(w)], method="POST"),
     "authorizations_expiring": E(f"{_S} 200 portal portal login"),
     "makeup_book": E(f"{_S} 404 portal portal login", lambda w: [w.attendance_a.pk]),
     # Reports: front desk sees census and access only; clinicians their caseload's figures;
@@ -323,6 +338,30 @@ def slot_a(w: "World") -> int:
     if getattr(w, "slot_a", None) is None:
         w.slot_a = factories.WeeklySlotFactory(track=w.track_a)
     return w.slot_a.pk
+
+
+def contact_a(w: "World") -> int:
+    """A family contact of participant A, made the first time a URL needs one."""
+    if getattr(w, "contact_a", None) is None:
+        w.contact_a = factories.ContactFactory(participant=w.participant_a)
+    return w.contact_a.pk
+
+
+def family_session_a(w: "World") -> int:
+    """A family session of participant A at site A."""
+    if getattr(w, "family_session_a", None) is None:
+        w.family_session_a = factories.TherapySessionFactory(
+            track=None, participant=w.participant_a, site=w.site_a, kind="family",
+            session_type=factories.SessionTypeFactory(kind="family"),
+            starts_at=w.session_a.starts_at, ends_at=w.session_a.ends_at)
+    return w.family_session_a.pk
+
+
+def disclosure_a(w: "World") -> int:
+    if getattr(w, "disclosure_a", None) is None:
+        contact_a(w)
+        w.disclosure_a = factories.DisclosureConsentFactory(contact=w.contact_a)
+    return w.disclosure_a.pk
 
 
 def _participant(site, track, name: str):

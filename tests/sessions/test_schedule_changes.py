@@ -170,7 +170,8 @@ def test_it_edits_a_slot_in_the_same_few_queries_for_2_or_12_weeks(
         # removed sessions and attendance are audited in one insert per model, not one per row.
         # +1: the collector also clears change notices' link to a removed session (SET_NULL).
         # +1: the overlap check, as above.
-        with django_assert_max_num_queries(46):
+        # +1: family contacts' attendance hangs off a session too (issue 18).
+        with django_assert_max_num_queries(47):
             assert weekly_slot_update(slot=slot, weekday=1).created == weeks
 
 

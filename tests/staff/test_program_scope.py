@@ -17,7 +17,7 @@ RULES = {
     "duration_weeks": "12", "min_weekly_hours": "9", "min_attendance_percent": "80",
     "max_unexcused_absences": "6", "excused_notice_hours": "1",
     "consecutive_absences_to_escalate": "2", "marking_opens_minutes_before": "0",
-    "seat_offer_hours": "48", "cant_come_reply": "follow_up",
+    "seat_offer_hours": "48", "cant_come_reply": "follow_up", "minor_disclosure_signer": "both",
     "is_active": "on",
 }
 

@@ -16,7 +16,7 @@ PROGRAM = {
     "duration_weeks": "12", "min_weekly_hours": "", "min_attendance_percent": "80",
     "max_unexcused_absences": "6", "excused_notice_hours": "48",
     "consecutive_absences_to_escalate": "2", "marking_opens_minutes_before": "0",
-    "seat_offer_hours": "48", "cant_come_reply": "follow_up",
+    "seat_offer_hours": "48", "cant_come_reply": "follow_up", "minor_disclosure_signer": "both",
     "is_active": "on",
 }
 
@@ -338,3 +338,15 @@ def test_it_removes_future_sessions_with_a_removed_slot(as_director, site):
         response.content.decode())
     assert not WeeklySlot.objects.filter(pk=slot.pk).exists()
     assert list(TherapySession.objects.filter(track=track)) == [past]
+
+
+def test_it_lets_a_director_set_the_family_contact_policy(as_director, site):
+    from programs.models import Program
+
+    response = as_director.post(reverse("program_create"), {
+        **PROGRAM, "minor_disclosure_signer": "participant",
+        "contacts_hear_all_minor_sessions": "on", "offered_at": [site.pk]})
+    assert response.status_code == 302
+    program = Program.objects.get(name=PROGRAM["name"])
+    assert program.minor_disclosure_signer == "participant"
+    assert program.contacts_hear_all_minor_sessions

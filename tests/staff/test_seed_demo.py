@@ -117,7 +117,17 @@ def test_it_builds_the_demo_clinic_on_an_empty_database_once(settings):
         _schedules_every_track_exactly_as_its_slots_and_closures_say()
         _leaves_no_session_twice_in_one_room_at_once()
         _records_payers_and_authorizations_that_raise_each_alert()
+        _adds_family_contacts_with_standing_consent()
         _changes_nothing_when_run_twice()
+
+
+def _adds_family_contacts_with_standing_consent():
+    from participants.models import Contact
+
+    contacts = list(Contact.objects.prefetch_related("disclosure_consents"))
+    assert {c.relationship for c in contacts} == {"partner", "parent"}
+    assert all(c.standing_disclosure(NOW.date()) for c in contacts)
+    assert any(c.is_guardian_of_minor and c.language == "es" for c in contacts)
 
 
 def _records_payers_and_authorizations_that_raise_each_alert():

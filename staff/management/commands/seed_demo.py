@@ -22,7 +22,8 @@ from authorizations.services import authorization_save, authorization_usage_refr
 from participants.models import (
     ConsentChannel, ConsentSource, DischargeReason, Enrollment, EnrollmentStatus, Participant,
 )
-from participants.services import consent_give, participant_create
+from participants.services import consent_give, participant_create, participant_update
+from participants.services_contacts import contact_create, disclosure_consent_record
 from programs.models import (
     LevelOfCare, Population, Program, Room, SessionKind, SessionType, Site, Track, TrackMode,
     WeeklySlot,
@@ -175,7 +176,8 @@ class DemoClinic:
         adult = Program.objects.create(name="Adult IOP", level_of_care=LevelOfCare.IOP,
                                        population=Population.ADULT, duration_weeks=12)
         teen = Program.objects.create(name="Adolescent IOP", level_of_care=LevelOfCare.IOP,
-                                      population=Population.ADOLESCENT, duration_weeks=8)
+                                      population=Population.ADOLESCENT, duration_weeks=8,
+                                      contacts_hear_all_minor_sessions=True)
         php = Program.objects.create(name="Partial Hospitalization", duration_weeks=6,
                                      level_of_care=LevelOfCare.PHP, population=Population.ADULT)
 
@@ -265,15 +267,17 @@ class DemoClinic:
         for person in teen_done_people:
             enrollment_enroll(participant=person, track=teen_done,
                               admission_date=teen_done.start_date, **override)
-        for _ in range(4):
-            enrollment_enroll(participant=self._participant(mesa, self.clinician_mesa),
-                              track=teen_next, admission_date=teen_next.start_date)
+        teen_next_people = [self._participant(mesa, self.clinician_mesa) for _ in range(4)]
+        for person in teen_next_people:
+            enrollment_enroll(participant=person, track=teen_next,
+                              admission_date=teen_next.start_date)
         for _ in range(5):
             enrollment_enroll(participant=self._participant(mesa, self.clinician_mesa),
                               track=day_php, admission_date=this_monday)
 
         self._mark_history(today)
         self._personal_sessions(evening_people[:3], riverside, rooms)
+        self._family_contacts(evening_people[0], teen_next_people[0], today)
         self._endings(evening, evening_people, teen_done, teen_done_people, today)
         self._authorizations(today)
 
@@ -306,6 +310,25 @@ class DemoClinic:
         personal_session_schedule(participant=people[0], session_type=self.family,
                                   starts_at_local=family_day, facilitator=self.clinician,
                                   room=rooms["F"])
+
+    def _family_contacts(self, adult: Participant, teen: Participant, today: date) -> None:
+        """A partner told of the adult's family session, and a guardian told of every session
+        of a 15-year-old (the adolescent program says so); both consents signed and standing."""
+        partner = contact_create(participant=adult, sms_consent=False, data={
+            "name": self.fake.name(), "relationship": "partner", "reminder_channels": "email",
+            "email": f"{self.fake.user_name()}@example.com", "phone": ""})
+        disclosure_consent_record(contact=partner, signed_on=today - timedelta(days=20),
+                                  expires_on=today + timedelta(days=345), signed_by="participant",
+                                  by=self.front_desk)
+        participant_update(participant=teen, data={"date_of_birth": date(
+            today.year - 15, 6, 1)})
+        guardian = contact_create(participant=teen, sms_consent=True, data={
+            "name": self.fake.name(), "relationship": "parent", "is_guardian_of_minor": True,
+            "language": "es", "reminder_channels": "both", "phone": "+15555550177",
+            "email": f"{self.fake.user_name()}@example.com"})
+        disclosure_consent_record(contact=guardian, signed_on=today - timedelta(days=3),
+                                  expires_on=today + timedelta(days=180), signed_by="both",
+                                  by=self.front_desk)
 
     def _authorizations(self, today: date) -> None:
         """Invented payers, each active enrollment's payer and, for most, an approved per-diem
