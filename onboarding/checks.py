@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.db.models.functions import Lower
@@ -294,8 +295,59 @@ def check_participant(row: Row, ctx: Context, seen: dict[str, int]) -> Checked:
         checked.actions.append(_("Record consent to %(channels)s (intake form)") % {
             "channels": _(" and ").join("SMS" if c == "sms" else "email"
                                         for c in v["consents"])})
+    _check_contact(checked, values)
     _check_enrollment(checked, values, ctx)
     return checked
+
+
+CONTACT_RELATIONSHIPS = {"": "parent", "parent": "parent", "guardian": "parent",
+                         "parent_or_guardian": "parent", "partner": "partner",
+                         "spouse": "partner", "spouse_or_partner": "partner", "other": "other"}
+
+
+def _check_contact(checked: Checked, values: dict) -> None:
+    """One family contact per row, optional; checked as the chart's contact form checks it."""
+    v = checked.values
+    v["contact"] = None
+    name = _text(values.get("contact_name"))
+    others = [column for column in ("contact_relationship", "contact_phone", "contact_email")
+              if _text(values.get(column))]
+    if not name:
+        if others:
+            checked.error("contact_name", _("Enter the family contact's name."))
+        return
+    if len(name) > 120:
+        checked.error("contact_name", _("At most 120 characters."))
+    relationship = CONTACT_RELATIONSHIPS.get(_word(values.get("contact_relationship")))
+    if relationship is None:
+        checked.error("contact_relationship", _("Write parent, partner or other."))
+    phone = _text(values.get("contact_phone"))
+    if phone:
+        try:
+            phone = MobilePhoneField(required=False).clean(phone)
+        except ValidationError as exc:
+            checked.error("contact_phone", f"{phone}: {' '.join(exc.messages)}")
+    email = _text(values.get("contact_email"))
+    if email:
+        try:
+            email = forms.EmailField().clean(email)
+        except ValidationError:
+            checked.error("contact_email", _("%(value)s is not an email address.")
+                          % {"value": email})
+    language = _word(values.get("contact_language")) or "en"
+    if language not in dict(settings.LANGUAGES):
+        checked.error("contact_language", _("Write one of: %(codes)s.")
+                      % {"codes": ", ".join(code for code, _name in settings.LANGUAGES)})
+    v["contact"] = {
+        "name": name, "relationship": relationship, "phone": phone, "email": email,
+        "language": language,
+        "is_guardian_of_minor": _yes_no(checked, "contact_guardian",
+                                        values.get("contact_guardian")),
+        "reminder_channels": ("both" if phone and email else "sms" if phone else
+                              "email" if email else "none"),
+    }
+    checked.actions.append(_("Add family contact %(name)s (nothing is sent to them until the "
+                             "participant's consent is recorded on the chart)") % {"name": name})
 
 
 def _check_enrollment(checked: Checked, values: dict, ctx: Context) -> None:

@@ -9,8 +9,7 @@ An XLSX workbook may carry both sheets (one file, one transaction); a CSV file c
 clinic imports participants first and their attendance in a second file.
 
 Headers are read loosely: "Record number", "record_number" and "RECORD NUMBER" are one column.
-To import more (e.g. an emergency contact once participants have contacts), add a column here
-and its handling in `checks.py`.
+To import more, add a column here and its handling in `checks.py`.
 """
 from dataclasses import dataclass
 
@@ -47,6 +46,16 @@ PARTICIPANT_COLUMNS: tuple[Column, ...] = (
            help="completed, step down, step up, against advice, non attendance, transferred, "
                 "administrative or other; blank means completed for a completed enrollment "
                 "and other for a discharged one."),
+    # One family contact per row (issue 18). The participant's consent to tell them about
+    # appointments is signed on paper and recorded on the chart, never imported.
+    Column("contact_name", "Family contact name",
+           help="Blank for none. Nothing is sent to them until consent is recorded on the chart."),
+    Column("contact_relationship", "Family contact relationship",
+           help="parent (or guardian), partner (or spouse) or other; blank means parent."),
+    Column("contact_guardian", "Family contact is guardian of a minor", help="yes or no."),
+    Column("contact_phone", "Family contact mobile phone"),
+    Column("contact_email", "Family contact email"),
+    Column("contact_language", "Family contact language", help="en or es; blank means en."),
 )
 
 ATTENDANCE_COLUMNS: tuple[Column, ...] = (
@@ -69,7 +78,8 @@ KIND_MARKERS = {PARTICIPANTS: "first_name", ATTENDANCE: "session_date"}
 EXAMPLE_ROWS = {
     PARTICIPANTS: ["EX-0001", "Avery", "Example", "1990-04-12", "avery@example.com",
                    "(201) 555-0123", "yes", "yes", "", "", "Evening group", "2026-11-02",
-                   "active", "", ""],
+                   "active", "", "", "Jordan Example", "parent", "no", "(201) 555-0124",
+                   "jordan@example.com", "en"],
     ATTENDANCE: ["EX-0001", "Evening group", "2026-11-02", "18:00", "present", ""],
 }
 

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_import
 from participants.models import EnrollmentStatus, Participant
 from participants.services import consent_give, participant_create
+from participants.services_contacts import contact_create
 from programs.models import Site
 from sessions.models import Attendance, AttendanceStatus
 from sessions.services.attendance import attendance_mark
@@ -100,6 +101,8 @@ def _create(row: Checked, by) -> tuple[Participant, Any]:
     )
     for channel in sorted(v["consents"]):
         consent_give(participant=participant, channel=channel, source="intake")
+    if v.get("contact"):
+        contact_create(participant=participant, data=v["contact"])
     enrollment = None
     if v["status"] == EnrollmentStatus.REFERRED:
         enrollment = enrollment_refer(participant=participant, track=v["track"],
