@@ -41,17 +41,20 @@ def attendance_expect(
         if from_date and from_date > start:
             start = from_date
         end = max(_window_end(e) for e in track_enrollments)
+        # The session type comes along for the audit trail's description of each new row.
         candidates = (sessions if sessions is not None else TherapySession.objects).filter(
             track_id=track_id, status=SessionStatus.SCHEDULED,
             local_date__gte=start, local_date__lte=end,
-        ).only("pk", "local_date")
+        ).select_related("session_type")
         for session in candidates:
             for enrollment in track_enrollments:
                 if enrollment.admission_date <= session.local_date <= _window_end(enrollment):
-                    rows.append(Attendance(
-                        session_id=session.pk, participant_id=enrollment.participant_id,
-                        enrollment_id=enrollment.pk, status=AttendanceStatus.EXPECTED,
-                    ))
+                    row = Attendance(session=session, participant_id=enrollment.participant_id,
+                                     enrollment_id=enrollment.pk,
+                                     status=AttendanceStatus.EXPECTED)
+                    if _PARTICIPANT.is_cached(enrollment):
+                        row.participant = enrollment.participant
+                    rows.append(row)
     if not rows:
         return 0
     # ignore_conflicts leaves the new rows without primary keys, so the audit trail reads back
@@ -61,10 +64,23 @@ def attendance_expect(
     pairs = Attendance.objects.filter(session_id__in=session_ids,
                                       participant_id__in=participant_ids)
     existing = set(pairs.values_list("session_id", "participant_id"))
-    Attendance.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    offered = {(row.session_id, row.participant_id) for row in rows} - existing
-    new_ids = [pk for pk, session_id, participant_id
-               in pairs.values_list("pk", "session_id", "participant_id")
-               if (session_id, participant_id) in offered]
-    rows_audit_created(model=Attendance, pks=new_ids)
+    Attendance.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    offered = {(row.session_id, row.participant_id): row for row in rows
+               if (row.session_id, row.participant_id) not in existing}
+    new = []
+    for pk, session_id, participant_id in pairs.values_list("pk", "session_id",
+                                                            "participant_id"):
+        row = offered.get((session_id, participant_id))
+        if row is not None:
+            row.pk = pk
+            new.append(row)
+    if all(_ATTENDANCE_PARTICIPANT.is_cached(row) for row in new):
+        # Everything the audit trail describes is in memory: no need to read 70,000 rows back.
+        rows_audit_created(model=Attendance, pks=[], objects=new)
+    else:
+        rows_audit_created(model=Attendance, pks=[row.pk for row in new])
     return len(rows)
+
+
+_PARTICIPANT = Enrollment._meta.get_field("participant")
+_ATTENDANCE_PARTICIPANT = Attendance._meta.get_field("participant")
