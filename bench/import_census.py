@@ -106,11 +106,12 @@ def timed(label: str, run):
 
     counter = QueryCounter()
     with connection.execute_wrapper(counter):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = run()
-        seconds = time.perf_counter() - started
-    print(f"{label:<34} {seconds:7.1f} s  {counter.count:7d} queries  "
-          f"{result.error_count} errors, committed={result.committed}")
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"{label:<26} {seconds:6.1f} s wall {cpu:6.1f} s CPU (this process) "
+          f"{counter.count:6d} queries  {result.error_count} errors, "
+          f"committed={result.committed}")
     return result
 
 
