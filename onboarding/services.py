@@ -1,12 +1,19 @@
 """Importing a census: the dry run, the commit, and the uploads kept between the two.
 
 Both run the same code. The file is read (`reading.py`) and every cell judged (`checks.py`);
-then every clean row is *rehearsed* through the services intake uses (participant_create,
-consent_give, enrollment_enroll/refer/hold/discharge, attendance_mark) inside one transaction, each row in
-its own savepoint, so their rules, audit entries and signals apply and their refusals land on
-the row. A dry run always rolls the transaction back (on-commit work, such as re-planning
-reminders, is dropped with it); a commit keeps it only when no row has an error, so a file with
-any error writes nothing.
+then the clean rows are *rehearsed* through the services intake uses, in their batch form
+(participants_create_many, consents_give_many, enrollment_enroll_many, attendance_mark_many:
+the same rule functions, each step once for the whole file) inside one transaction, so their
+rules, audit entries and signals apply and their refusals land on the row. Referrals and holds
+go through enrollment_refer/enrollment_hold row by row; a past (completed or discharged)
+enrollment is imported alone in its own savepoint, then discharged, so that it needs only one
+free seat. A dry run always rolls the transaction back (on-commit work, such as re-planning
+reminders, is dropped with it) and writes no audit entries; a commit keeps it only when no row
+has an error, so a file with any error writes nothing.
+
+What an import sets off, once per file: reminders re-planned and authorization usage derived
+again for everyone it touched (after commit); follow-ups for imported unexcused absences, as
+marking raises them, with one neutral email per assignee rather than one per absence.
 
 While a file is rehearsed, the tracks it enrolls into stay locked (as any enrollment locks
 them); an import is a one-off, done before the clinic goes live or in a quiet hour.
