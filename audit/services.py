@@ -112,10 +112,10 @@ def _request_context() -> dict:
     return context if live else {}
 
 
-def _field_value(obj: models.Model, name: str) -> str | None:
-    field = obj._meta.get_field(name)
-    value = field.value_from_object(obj)
-    return None if value is None else smart_str(value)
+def _value_text(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return smart_str(value)
 
 
 def audit_bulk(*, model: type[models.Model], objects: Iterable[models.Model],
@@ -141,12 +141,15 @@ def audit_bulk(*, model: type[models.Model], objects: Iterable[models.Model],
     names = list(fields) if fields else [
         f.name for f in model._meta.concrete_fields if not f.primary_key
     ]
+    # Looked up once, not once per row and field: a census import audits 78,000 rows.
+    recorded = [(name, model._meta.get_field(name)) for name in names]
     rows = []
     for obj in objects:
+        values = [(name, _value_text(field.value_from_object(obj))) for name, field in recorded]
         if action is BulkAction.DELETE:
-            changes = {name: [_field_value(obj, name), None] for name in names}
+            changes = {name: [value, None] for name, value in values}
         else:
-            changes = {name: [None, _field_value(obj, name)] for name in names}
+            changes = {name: [None, value] for name, value in values}
         additional = {"bulk": True}
         participant_id = participant_id_for(obj)
         if participant_id is not None:
