@@ -5,9 +5,9 @@ then the clean rows are *rehearsed* through the services intake uses, in their b
 (participants_create_many, consents_give_many, enrollment_enroll_many, attendance_mark_many:
 the same rule functions, each step once for the whole file) inside one transaction, so their
 rules, audit entries and signals apply and their refusals land on the row. Referrals and holds
-go through enrollment_refer/enrollment_hold row by row; a past (completed or discharged)
-enrollment is imported alone in its own savepoint, then discharged, so that it needs only one
-free seat. A dry run always rolls the transaction back (on-commit work, such as re-planning
+go through enrollment_refer/enrollment_hold row by row; past (completed or discharged)
+enrollments are imported in waves that fit the free seats, then discharged one by one
+(`_import_past`). A dry run always rolls the transaction back (on-commit work, such as re-planning
 reminders, is dropped with it) and writes no audit entries; a commit keeps it only when no row
 has an error, so a file with any error writes nothing.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,7 +35,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_import
-from participants.models import EnrollmentStatus
+from participants.models import Enrollment, EnrollmentStatus
+from participants.selectors import track_seats
 from participants.services import consents_give_many, participants_create_many
 from programs.models import Site
 from sessions.models import Attendance, AttendanceStatus
@@ -218,6 +219,81 @@ def _import(people: list[Checked], visits: dict[str, list[Checked]], by) -> dict
     return enrollments
 
 
+def _import_past(rows: list[Checked], visits: dict[str, list[Checked]], by) -> None:
+    """Import past (completed or discharged) enrollments, each enrolled, marked, discharged.
+
+    They go in waves that fit each track's free seats (a past enrollment holds its seat only
+    until its discharge, a moment later), each wave in bulk and then discharged row by row. A
+    wave in which anything is refused is undone and imported again one row at a time, each in
+    its own savepoint, so every refusal is reported as it would be for that row alone.
+    """
+    if not rows:
+        return
+    tracks = {row.values["track"].pk: row.values["track"] for row in rows}
+    seats = track_seats(tracks=tracks.values())
+    waiting = Counter(Enrollment.objects.filter(
+        track_id__in=list(tracks), status=EnrollmentStatus.WAITLISTED,
+        seat_offered_at__isnull=True).values_list("track_id", flat=True))
+    free = {pk: seats[pk].capacity - seats[pk].taken - waiting[pk] for pk in tracks}
+    pending = list(rows)
+    while pending:
+        wave, later, used = [], [], Counter()
+        for row in pending:
+            track_id = row.values["track"].pk
+            if used[track_id] < max(free[track_id], 1):
+                used[track_id] += 1
+                wave.append(row)
+            else:
+                later.append(row)
+        pending = later
+        if len(wave) == 1 or not _import_past_together(wave, visits, by):
+            for row in wave:
+                _import_past_alone(row, visits, by)
+
+
+def _import_past_together(wave: list[Checked], visits: dict[str, list[Checked]], by) -> bool:
+    own = {row.record_number.lower(): visits.get(row.record_number.lower(), []) for row in wave}
+    touched = wave + [visit for found in own.values() for visit in found]
+    before = [(list(r.errors), r.waits_for, dict(r.values)) for r in touched]
+    try:
+        with transaction.atomic():
+            enrollments = _import(wave, own, by)
+            if any(len(r.errors) != len(errors) for r, (errors, _w, _v) in zip(touched, before)):
+                raise _RowRefused
+            for row in wave:
+                enrollment_discharge(enrollment=enrollments[id(row)], by=by,
+                                     discharge_date=row.values["discharge_date"],
+                                     reason=row.values["discharge_reason"])
+        return True
+    except (ValidationError, _RowRefused):
+        for row, (errors, waits_for, values) in zip(touched, before):
+            row.errors[:] = errors
+            row.waits_for = waits_for
+            row.values.clear()
+            row.values.update(values)
+        return False
+
+
+def _import_past_alone(row: Checked, visits: dict[str, list[Checked]], by) -> None:
+    own = {row.record_number.lower(): visits.get(row.record_number.lower(), [])}
+    try:
+        with transaction.atomic():
+            enrollment = _import([row], own, by).get(id(row))
+            if row.errors:
+                raise _RowRefused
+            enrollment_discharge(enrollment=enrollment, by=by,
+                                 discharge_date=row.values["discharge_date"],
+                                 reason=row.values["discharge_reason"])
+    except ValidationError as exc:
+        row.error_from(exc)
+    except _RowRefused:
+        pass
+    if row.errors:
+        for visit in own[row.record_number.lower()]:
+            if not visit.errors:
+                visit.waits_for = row.line
+
+
 def _rehearse(rows: list[Checked], by) -> None:
     visits: dict[str, list[Checked]] = defaultdict(list)
     for row in rows:
@@ -229,26 +305,11 @@ def _rehearse(rows: list[Checked], by) -> None:
             for visit in visits.pop(row.record_number.lower(), []):
                 visit.waits_for = row.line
     people = [row for row in people if not row.errors]
-    # Past enrollments first, one at a time: each takes a seat only until it is discharged
-    # again, so it needs just one free seat. Everyone else is then imported together.
-    for row in [r for r in people if r.values.get("status") in EnrollmentStatus.ended()]:
-        own = {row.record_number.lower(): visits.pop(row.record_number.lower(), [])}
-        try:
-            with transaction.atomic():
-                enrollment = _import([row], own, by).get(id(row))
-                if row.errors:
-                    raise _RowRefused
-                enrollment_discharge(enrollment=enrollment, by=by,
-                                     discharge_date=row.values["discharge_date"],
-                                     reason=row.values["discharge_reason"])
-        except ValidationError as exc:
-            row.error_from(exc)
-        except _RowRefused:
-            pass
-        if row.errors:
-            for visit in own[row.record_number.lower()]:
-                if not visit.errors:
-                    visit.waits_for = row.line
+    # Past enrollments first: each takes a seat only until it is discharged again.
+    past = [r for r in people if r.values.get("status") in EnrollmentStatus.ended()]
+    _import_past(past, {r.record_number.lower(): visits.pop(r.record_number.lower(), [])
+                        for r in past}, by)
+    # Everyone else is then imported together.
     current = [r for r in people if r.values.get("status") not in EnrollmentStatus.ended()]
     _import(current, {key: visits.pop(key, []) for key in
                       {r.record_number.lower() for r in current}}, by)

@@ -268,3 +268,21 @@ def test_committing_costs_the_same_queries_for_3_or_30_participants(
     assert counts[1] <= counts[0] + 2, counts  # ten times the rows, no more queries
     assert Attendance.objects.filter(participant__record_number__startswith="R-",
                                      status="absent").count() == 30
+
+
+def test_it_imports_more_past_enrollments_than_the_track_has_seats(director, track,
+                                                                   past_mondays):
+    start = past_mondays[0].isoformat()
+    people = [participant_row(f"P-{n}", admission_date=start, enrollment_status="discharged",
+                              discharge_date=past_mondays[2].isoformat())
+              for n in range(7)]  # the track has 3 seats: they go in waves of 3, 3 and 1
+    visits = [attendance_row(f"P-{n}", past_mondays[1]) for n in range(7)]
+
+    result = census_commit(content=census_xlsx(people, visits), file_name="c.xlsx",
+                           by=director)
+
+    assert result.committed, result.as_report()
+    assert Enrollment.objects.filter(track=track, status="discharged").count() == 7
+    assert Attendance.objects.filter(session__local_date=past_mondays[1],
+                                     status="present").count() == 7
+    assert not Enrollment.objects.filter(track=track, status__in=["active", "on_hold"]).exists()
