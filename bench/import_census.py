@@ -5,7 +5,8 @@
 In a scratch database `<DATABASE_URL name>_census` it builds an empty clinic (one site, one
 director, 20 cohort tracks of 100 seats that started 6 weeks ago and meet Mon/Wed/Thu at 6 pm,
 their sessions generated), writes an XLSX census with Faker (2,000 invented participants with
-consents and an active enrollment each, and 3 past visits each), then times with query counts:
+consents and an active enrollment each, or with `--discharged N` N past enrollments discharged
+yesterday, and 3 past visits each), then times with query counts and the process's CPU time:
 - the dry run (`census_check`: read, check, rehearse, roll back);
 - the commit (`census_commit`: the same, kept, one transaction), on-commit work included.
 The scratch database is dropped afterwards. Reminder re-plans queued by the commit go to the
@@ -72,7 +73,8 @@ def build_world():
     return director, tracks, start, today
 
 
-def census_file(*, participants: int, tracks, start: dt.date, today: dt.date) -> bytes:
+def census_file(*, participants: int, tracks, start: dt.date, today: dt.date,
+                discharged: int = 0) -> bytes:
     import tablib
     from faker import Faker
 
@@ -89,10 +91,14 @@ def census_file(*, participants: int, tracks, start: dt.date, today: dt.date) ->
     for n in range(participants):
         number = f"B{n:06d}"
         track = tracks[n % len(tracks)]
+        ended = n < discharged  # past enrollments, discharged yesterday
         people.append([number, fake.first_name(), fake.last_name(),
                        fake.date_of_birth(minimum_age=18, maximum_age=70).isoformat(),
                        f"bench{n}@mail.example.com", f"(201) 555-01{n % 100:02d}", "yes",
-                       "yes", "", "", track.name, start.isoformat(), "active", "", ""])
+                       "yes", "", "", track.name, start.isoformat(),
+                       "discharged" if ended else "active",
+                       (today - dt.timedelta(days=1)).isoformat() if ended else "",
+                       "step down" if ended else ""])
         for k in range(VISITS_EACH):
             day = meeting_days[(n + k * 5) % len(meeting_days)]
             status = ("present", "present", "late", "absent")[(n + k) % 4]
@@ -106,17 +112,20 @@ def timed(label: str, run):
 
     counter = QueryCounter()
     with connection.execute_wrapper(counter):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = run()
-        seconds = time.perf_counter() - started
-    print(f"{label:<34} {seconds:7.1f} s  {counter.count:7d} queries  "
-          f"{result.error_count} errors, committed={result.committed}")
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"{label:<26} {seconds:6.1f} s wall {cpu:6.1f} s CPU (this process) "
+          f"{counter.count:6d} queries  {result.error_count} errors, "
+          f"committed={result.committed}")
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--participants", type=int, default=2000)
+    parser.add_argument("--discharged", type=int, default=0,
+                        help="how many of them are past enrollments (imported one at a time)")
     options = parser.parse_args()
     from bench.scratch import admin_sql, scratch_database
 
@@ -137,7 +146,7 @@ def main() -> None:
         print(f"clinic of {len(tracks)} empty tracks built in {time.perf_counter() - started:.0f}s")
         started = time.perf_counter()
         content = census_file(participants=options.participants, tracks=tracks, start=start,
-                              today=today)
+                              today=today, discharged=options.discharged)
         print(f"census of {options.participants} participants, "
               f"{options.participants * VISITS_EACH} visits written in "
               f"{time.perf_counter() - started:.1f}s ({len(content) // 1024} KiB XLSX)")

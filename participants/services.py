@@ -3,14 +3,17 @@
 Reminders depend on contact details and consent, so every change here announces
 `signals.reminder_inputs_changed`; the sessions app, which builds on this one, re-plans them.
 """
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import BulkAction, audit_bulk
 from programs.models import Site
 
 from .models import ConsentChannel, ConsentSource, ContactConsent, Participant, ReminderChannels
@@ -74,14 +77,76 @@ def participant_create(
     with transaction.atomic():
         if record_number and _record_number_taken(record_number):
             raise _record_number_error(record_number)
-        participant = Participant(
-            record_number=record_number, first_name=(first_name or "").strip(),
-            last_name=(last_name or "").strip(), home_site=home_site, date_of_birth=date_of_birth,
-            email=(email or "").strip(), phone=(phone or "").strip(), time_zone=time_zone,
-            primary_clinician=primary_clinician, user=user, reminder_channels=reminder_channels,
+        participant = _new_participant(
+            record_number=record_number, first_name=first_name, last_name=last_name,
+            home_site=home_site, date_of_birth=date_of_birth, email=email, phone=phone,
+            time_zone=time_zone, primary_clinician=primary_clinician, user=user,
+            reminder_channels=reminder_channels,
         )
         _save_validated(participant)
     return participant
+
+
+def _new_participant(*, record_number: str, first_name: str, last_name: str, home_site: Site,
+                     date_of_birth: date | None = None, email: str = "", phone: str = "",
+                     time_zone: str = "", primary_clinician: Any = None, user: Any = None,
+                     reminder_channels: str = ReminderChannels.EMAIL) -> Participant:
+    return Participant(
+        record_number=(record_number or "").strip(), first_name=(first_name or "").strip(),
+        last_name=(last_name or "").strip(), home_site=home_site, date_of_birth=date_of_birth,
+        email=(email or "").strip(), phone=(phone or "").strip(), time_zone=time_zone,
+        primary_clinician=primary_clinician, user=user, reminder_channels=reminder_channels,
+    )
+
+
+RELATED_FIELDS = ("home_site", "primary_clinician", "user")
+
+
+def participants_create_many(
+    *, people: Sequence[dict[str, Any]],
+) -> list[Participant | ValidationError]:
+    """Register many participants, each as `participant_create` would: the same cleaning and
+    validation, record numbers unique regardless of letter case (against the database and
+    within the batch). Each dict holds `participant_create`'s keywords.
+
+    Returns, per person, the participant or the ValidationError that refused them; refused
+    people write nothing. One query for the record numbers, the inserts, one audit write.
+    """
+    built = [_new_participant(**person) for person in people]
+    numbers = {p.record_number.lower() for p in built if p.record_number}
+    results: list[Participant | ValidationError] = []
+    with transaction.atomic():
+        taken = set(Participant.objects.annotate(number=Lower("record_number"))
+                    .filter(number__in=numbers).values_list("number", flat=True))
+        accepted = []
+        for participant in built:
+            number = participant.record_number.lower()
+            try:
+                if number and number in taken:
+                    raise _record_number_error(participant.record_number)
+                # Related rows are not looked up one person at a time: the caller passes
+                # them loaded, and the foreign keys refuse a missing one at the insert.
+                participant.full_clean(exclude=RELATED_FIELDS, validate_unique=False,
+                                       validate_constraints=False)
+                if participant.home_site_id is None:
+                    raise ValidationError({"home_site": ValidationError(
+                        _("Choose the participant's home site."), code="required")})
+            except ValidationError as exc:
+                results.append(exc)
+                continue
+            if number:
+                taken.add(number)
+            accepted.append(participant)
+            results.append(participant)
+        try:
+            with transaction.atomic():
+                Participant.objects.bulk_create(accepted, batch_size=500)
+        except IntegrityError as exc:  # a concurrent writer took a number meanwhile
+            raise ValidationError(_("A record number was taken meanwhile; try again."),
+                                  code="record_number_taken") from exc
+        if accepted:
+            audit_bulk(model=Participant, objects=accepted, action=BulkAction.CREATE)
+    return results
 
 
 def participant_update(*, participant: Participant, data: dict[str, Any]) -> Participant:
@@ -176,6 +241,44 @@ def consent_give(
         )
         _replan([participant.pk])
     return consent
+
+
+def consents_give_many(
+    *, consents: Sequence[tuple[Participant, str]], source: str, at: datetime | None = None,
+) -> list[ContactConsent | ValidationError]:
+    """Record consent for many (participant, channel) pairs, each as `consent_give` would: the
+    same checks and codes, idempotent while a consent stands. Returns, per pair, the consent
+    (new or standing) or the ValidationError that refused it. The participants are locked in
+    pk order; reminders are re-planned once for all of them. A fixed number of queries.
+    """
+    given_at = _moment(at)
+    results: list[ContactConsent | ValidationError | None] = [None] * len(consents)
+    ids = sorted({participant.pk for participant, _channel in consents})
+    with transaction.atomic():
+        list(Participant.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+             .values_list("pk", flat=True))
+        standing = {(c.participant_id, c.channel): c for c in ContactConsent.objects.filter(
+            participant_id__in=ids, revoked_at__isnull=True)}
+        new = []
+        for index, (participant, channel) in enumerate(consents):
+            try:
+                _check_channel_and_source(channel, source)
+                _check_contact_detail(participant, channel)
+            except ValidationError as exc:
+                results[index] = exc
+                continue
+            consent = standing.get((participant.pk, channel))
+            if consent is None:
+                consent = ContactConsent(participant=participant, channel=channel,
+                                         source=source, given_at=given_at)
+                standing[(participant.pk, channel)] = consent
+                new.append(consent)
+            results[index] = consent
+        ContactConsent.objects.bulk_create(new, batch_size=500)
+        if new:
+            audit_bulk(model=ContactConsent, objects=new, action=BulkAction.CREATE)
+            _replan(sorted({c.participant_id for c in new}))
+    return results
 
 
 def consent_revoke(

@@ -173,7 +173,9 @@ class Attendance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.participant} at {self.session}: {self.get_status_display()}"
+        # The label looked up directly: get_status_display() hashes every choice's lazy label
+        # on each call, which the audit trail of a census import pays 70,000 times.
+        return f"{self.participant} at {self.session}: {AttendanceStatus(self.status).label}"
 
     def get_absolute_url(self) -> str:
         return self.session.get_absolute_url()

@@ -13,6 +13,9 @@ say how many minutes were attended, fewer than the session's length (else it was
 """
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -24,8 +27,8 @@ from django.utils import dateformat
 from iop_clinic.formatting import clinic_format
 
 from ..models import Attendance, AttendanceChange, AttendanceStatus, TherapySession
-from .audited import rows_update
-from .followups import followups_after_marking
+from .audited import rows_audited, rows_update
+from .followups import followups_after_marking, followups_after_marking_many
 from ..signals import attendance_changed
 
 
@@ -94,6 +97,25 @@ def attendance_mark(
     Minutes default to the whole session for present; late and left early need them. Changing an attendance that
     was already marked appends an `AttendanceChange`. An unexcused absence raises follow-ups.
     """
+    note = _checked_note(status=status, note=note)
+    # Re-read under a row lock so two taps at once cannot both record the "old" value.
+    locked = _locked(Attendance.objects.filter(pk=attendance.pk)).get()
+    change = _apply_mark(locked, status=status, minutes=minutes, note=note, by=by,
+                         now=timezone.now())
+    if change is None:
+        return locked
+    if change.old_status in AttendanceStatus.marked():
+        change.save()
+    locked.save(update_fields=MARK_FIELDS)
+    followups_after_marking(attendance=locked, previous_status=change.old_status, by=by)
+    attendance_changed(participant_ids=[locked.participant_id])
+    return locked
+
+
+MARK_FIELDS = ["status", "minutes_attended", "note", "marked_by", "marked_at"]
+
+
+def _checked_note(*, status: str, note: str) -> str:
     if status not in AttendanceStatus.marked():
         raise ValidationError({"status": ValidationError(
             _("Choose present, late, left early, absent or excused."), code="invalid_status")})
@@ -101,11 +123,23 @@ def attendance_mark(
     if len(note) > 300:
         raise ValidationError({"note": ValidationError(
             _("Keep the note to 300 characters."), code="note_too_long")})
-    # Re-read under a row lock so two taps at once cannot both record the "old" value.
-    locked = (Attendance.objects.select_for_update(of=("self",))
-              .select_related("session__site", "session__track__program", "participant",
-                              "enrollment")
-              .get(pk=attendance.pk))
+    return note
+
+
+def _locked(queryset):
+    return (queryset.select_for_update(of=("self",))
+            .select_related("session__site", "session__track__program", "participant",
+                            "enrollment"))
+
+
+def _apply_mark(locked: Attendance, *, status: str, minutes: int | None, note: str, by,
+                now) -> AttendanceChange | None:
+    """The rules of marking one locked attendance, applied to it in memory (nothing saved).
+
+    Returns None when nothing changes (already marked so); otherwise the change, whose
+    `old_status` is the status before. It is worth keeping (saving) only when the attendance
+    had been marked before: the first marking lives on the attendance itself.
+    """
     session = locked.session
     _check_markable(session)
     if locked.status == AttendanceStatus.CANCELLED:
@@ -115,24 +149,89 @@ def attendance_mark(
     was_marked = locked.status in AttendanceStatus.marked()
     unchanged = (locked.status, locked.minutes_attended, locked.note) == (status, new_minutes, note)
     if was_marked and unchanged:
-        return locked
-    now = timezone.now()
-    if was_marked:
-        AttendanceChange.objects.create(
-            attendance=locked, old_status=locked.status, new_status=status,
-            old_minutes=locked.minutes_attended, new_minutes=new_minutes,
-            old_note=locked.note, new_note=note, changed_by=by, changed_at=now,
-        )
-    previous_status = locked.status
+        return None
+    change = AttendanceChange(
+        attendance=locked, old_status=locked.status, new_status=status,
+        old_minutes=locked.minutes_attended, new_minutes=new_minutes,
+        old_note=locked.note, new_note=note, changed_by=by, changed_at=now,
+    )
     locked.status = status
     locked.minutes_attended = new_minutes
     locked.note = note
     locked.marked_by = by
     locked.marked_at = now
-    locked.save(update_fields=["status", "minutes_attended", "note", "marked_by", "marked_at"])
-    followups_after_marking(attendance=locked, previous_status=previous_status, by=by)
-    attendance_changed(participant_ids=[locked.participant_id])
-    return locked
+    return change
+
+
+def _save_marks(rows: list[Attendance], *, now, by) -> None:
+    """Save marked rows with one UPDATE per distinct (status, minutes, note), not one per row
+    (Django's bulk_update builds a CASE per row and field, slow at thousands), then audit them
+    all in one write. Marks share who and when, so the groups stay few: a file's marks fall
+    into a handful of statuses and minute counts."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for row in rows:
+        groups[(row.status, row.minutes_attended, row.note)].append(row.pk)
+    for (status, minutes, note), pks in groups.items():
+        Attendance.objects.filter(pk__in=pks).update(
+            status=status, minutes_attended=minutes, note=note, marked_by=by, marked_at=now)
+    rows_audited(model=Attendance, objects=rows, fields=MARK_FIELDS)
+
+
+@dataclass(frozen=True)
+class MarkRequest:
+    """One mark for `attendance_mark_many`."""
+
+    attendance_id: int
+    status: str
+    minutes: int | None = None
+    note: str = ""
+
+
+@transaction.atomic
+def attendance_mark_many(
+    *, marks: Sequence[MarkRequest], by, notify: bool = True,
+) -> list[Attendance | ValidationError]:
+    """Mark many attendances at once, each as `attendance_mark` would, in the order given.
+
+    The same rules and codes (status, note, session markable, visit not cancelled, minutes);
+    changes to marked attendance are kept in `AttendanceChange`; unexcused absences raise their
+    follow-ups (`followups_after_marking_many`; with `notify`, each assignee gets one email
+    for the lot). Returns, per mark, the attendance or the ValidationError that refused it (a
+    refused mark writes nothing). Rows are locked in pk order and written, audited and
+    announced in bulk: a fixed number of queries whatever the number of marks.
+    """
+    marks = list(marks)
+    results: list[Attendance | ValidationError | None] = [None] * len(marks)
+    rows = {a.pk: a for a in _locked(Attendance.objects.filter(
+        pk__in={m.attendance_id for m in marks})).order_by("pk")}
+    now = timezone.now()
+    changed: dict[int, Attendance] = {}
+    previous: dict[int, str] = {}
+    history: list[AttendanceChange] = []
+    for index, mark in enumerate(marks):
+        locked = rows.get(mark.attendance_id)
+        try:
+            if locked is None:
+                raise ValidationError(_("This attendance no longer exists."), code="not_found")
+            note = _checked_note(status=mark.status, note=mark.note)
+            change = _apply_mark(locked, status=mark.status, minutes=mark.minutes, note=note,
+                                 by=by, now=now)
+        except ValidationError as exc:
+            results[index] = exc
+            continue
+        results[index] = locked
+        if change is None:
+            continue
+        if change.old_status in AttendanceStatus.marked():
+            history.append(change)
+        changed[locked.pk] = locked
+        previous.setdefault(locked.pk, change.old_status)
+    AttendanceChange.objects.bulk_create(history, batch_size=500)
+    _save_marks(list(changed.values()), now=now, by=by)
+    followups_after_marking_many(
+        marked=[(a, previous[pk]) for pk, a in changed.items()], by=by, notify=notify)
+    attendance_changed(participant_ids=[a.participant_id for a in changed.values()])
+    return results
 
 
 @transaction.atomic

@@ -48,9 +48,15 @@ def rows_create(*, model: type[models.Model], objects: Sequence[models.Model],
     return created
 
 
-def rows_audit_created(*, model: type[models.Model], pks: Sequence) -> None:
-    """Audit rows a bulk insert made that it could not return (e.g. with ignore_conflicts)."""
-    if pks and _audited(model):
+def rows_audit_created(*, model: type[models.Model], pks: Sequence,
+                       objects: Sequence[models.Model] = ()) -> None:
+    """Audit rows a bulk insert made that it could not return (e.g. with ignore_conflicts):
+    read back by `pks`, or given as `objects` (pk set, and what their __str__ reads loaded)."""
+    if not _audited(model):
+        return
+    if objects:
+        audit_bulk(model=model, objects=objects, action=BulkAction.CREATE)
+    elif pks:
         audit_bulk(model=model, objects=_for_audit(model, pks), action=BulkAction.CREATE)
 
 
@@ -79,6 +85,14 @@ def rows_bulk_update(*, objects: Sequence[models.Model], fields: Sequence[str],
         audit_bulk(model=model, objects=_for_audit(model, [o.pk for o in objects]),
                    action=BulkAction.UPDATE, fields=list(fields))
     return count
+
+
+def rows_audited(*, model: type[models.Model], objects: Sequence[models.Model],
+                 fields: Sequence[str]) -> None:
+    """Audit rows the caller has just updated (in the database) as `objects` now hold them."""
+    if objects and _audited(model):
+        audit_bulk(model=model, objects=_for_audit(model, [o.pk for o in objects]),
+                   action=BulkAction.UPDATE, fields=list(fields))
 
 
 def rows_delete(*, queryset: models.QuerySet) -> tuple[int, dict[str, int]]:

@@ -10,6 +10,8 @@ people on the waitlist (by `waitlisted_at`, then pk) are offered them (`seat_off
 Time: "today" is the date at the track's site. Each service's docstring says what "future"
 means for the attendance it withdraws.
 """
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,7 +38,7 @@ from sessions.signals import seats_offered_announce, visits_changed
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from ..selectors.ledger import hours_ledger
 from ..selectors.makeups import makeup_seats_ahead
-from .audited import rows_delete, rows_update
+from .audited import rows_bulk_update, rows_create, rows_delete, rows_update
 from .conflicts import track_lock
 from .expected import attendance_expect
 
@@ -45,7 +47,9 @@ __all__ = [
     "enrollment_admit_from_waitlist",
     "enrollment_decline_offer",
     "enrollment_discharge",
+    "EnrollRequest",
     "enrollment_enroll",
+    "enrollment_enroll_many",
     "enrollment_hold",
     "enrollment_refer",
     "enrollment_resume",
@@ -103,15 +107,19 @@ def _check_admission_date(track: Track, admission_date: date) -> None:
 
 
 def _check_cohort_open(
-    track: Track, admission_date: date, *, by: Any, director_override: bool
+    track: Track, admission_date: date, *, by: Any, director_override: bool,
+    by_is_director: bool | None = None,
 ) -> None:
-    """Cohorts start together: no joining after the start date (or once it has passed)."""
+    """Cohorts start together: no joining after the start date (or once it has passed).
+    `by_is_director` spares a batch asking the database about `by` once per person."""
     if not track.is_cohort:
         return
     started = admission_date > track.start_date or site_today(site=track.site) > track.start_date
     if not started:
         return
-    if director_override and by is not None and getattr(by, "is_director", False):
+    if by_is_director is None:
+        by_is_director = by is not None and getattr(by, "is_director", False)
+    if director_override and by_is_director:
         return
     if director_override:
         message = _("Only a program director can admit someone to a cohort that has started.")
@@ -128,13 +136,24 @@ def _check_not_in_care_elsewhere(
     )
     if exclude_pk is not None:
         others = others.exclude(pk=exclude_pk)
-    current = others.select_related("track").first()
+    _refuse_in_care(others.select_related("track").first())
+
+
+def _refuse_in_care(current: Enrollment | None) -> None:
+    """The one-active-enrollment rule, given the participant's seat-holding enrollment (if any)."""
     if current is not None:
         raise ValidationError(
             _("This participant is already %(status)s in %(track)s; discharge or complete that "
               "enrollment first."),
             code="already_active",
             params={"status": current.get_status_display().lower(), "track": current.track.name},
+        )
+
+
+def _refuse_waitlisted(waiting: bool) -> None:
+    if waiting:
+        raise ValidationError(
+            _("This participant is already on this track's waitlist."), code="already_in_track",
         )
 
 
@@ -221,12 +240,9 @@ def enrollment_enroll(
         _check_admission_date(track, admission_date)
         _check_cohort_open(track, admission_date, by=by, director_override=director_override)
         _check_not_in_care_elsewhere(participant)
-        if Enrollment.objects.filter(
+        _refuse_waitlisted(Enrollment.objects.filter(
             participant=participant, track=track, status=EnrollmentStatus.WAITLISTED
-        ).exists():
-            raise ValidationError(
-                _("This participant is already on this track's waitlist."), code="already_in_track",
-            )
+        ).exists())
         _offer_free_seats(track)
         # A referral to this track becomes the enrollment, so its history stays in one row.
         enrollment = Enrollment.objects.filter(
@@ -241,6 +257,109 @@ def enrollment_enroll(
             enrollment.waitlisted_at = timezone.now()
             enrollment.save()
     return enrollment
+
+
+@dataclass(frozen=True)
+class EnrollRequest:
+    """One person to enroll in `enrollment_enroll_many`."""
+
+    participant: Participant
+    track: Track
+    admission_date: date
+
+
+def enrollment_enroll_many(
+    *,
+    requests: Sequence[EnrollRequest],
+    by: Any = None,
+    director_override: bool = False,
+) -> list[Enrollment | ValidationError]:
+    """Enroll many people at once, each as `enrollment_enroll` would, in the order given.
+
+    The same rules with the same codes (track active, admission dates, cohort started, one
+    seat-holding enrollment per person, already on the waitlist) and the same seats: each track
+    is locked once (in pk order), offers its free seats to the people already waiting first,
+    then gives what is left to the requests in order; a request past the last seat is
+    waitlisted. Returns, per request, its enrollment or the ValidationError that refused it;
+    a refused request writes nothing. Enrollments are written and audited in bulk, expected
+    attendance created in one pass, and reminders re-planned once for everyone: a fixed number
+    of queries per track, whatever the number of people.
+    """
+    requests = list(requests)
+    results: list[Enrollment | ValidationError | None] = [None] * len(requests)
+    if not requests:
+        return []
+    participant_ids = {r.participant.pk for r in requests}
+    by_is_director = bool(by is not None and getattr(by, "is_director", False))
+    with transaction.atomic():
+        tracks = {pk: track_lock(track_id=pk) for pk in sorted({r.track.pk for r in requests})}
+        for track in tracks.values():
+            _offer_free_seats(track)
+        free = {pk: track.capacity - _seats_in_use(track) for pk, track in tracks.items()}
+        in_care: dict[int, Enrollment] = {}
+        for enrollment in (Enrollment.objects.filter(participant_id__in=participant_ids,
+                                                     status__in=EnrollmentStatus.seat_holding())
+                           .select_related("track").order_by("pk")):
+            in_care.setdefault(enrollment.participant_id, enrollment)
+        waiting = set(Enrollment.objects.filter(
+            participant_id__in=participant_ids, status=EnrollmentStatus.WAITLISTED,
+        ).values_list("participant_id", "track_id"))
+        referrals: dict[tuple[int, int], Enrollment] = {}
+        for enrollment in Enrollment.objects.filter(
+            participant_id__in=participant_ids, status=EnrollmentStatus.REFERRED,
+        ).order_by("pk"):
+            referrals.setdefault((enrollment.participant_id, enrollment.track_id), enrollment)
+        new, converted = [], []
+        now = timezone.now()
+        for index, request in enumerate(requests):
+            track = tracks[request.track.pk]
+            key = (request.participant.pk, track.pk)
+            try:
+                _check_track_active(track)
+                _check_admission_date(track, request.admission_date)
+                _check_cohort_open(track, request.admission_date, by=by,
+                                   director_override=director_override,
+                                   by_is_director=by_is_director)
+                _refuse_in_care(in_care.get(request.participant.pk))
+                _refuse_waitlisted(key in waiting)
+            except ValidationError as exc:
+                results[index] = exc
+                continue
+            enrollment = referrals.pop(key, None)
+            if enrollment is None:
+                enrollment = Enrollment(participant=request.participant, track=track)
+                new.append(enrollment)
+            else:
+                converted.append(enrollment)
+            enrollment.participant = request.participant
+            enrollment.track = track
+            enrollment.admission_date = request.admission_date
+            enrollment.planned_end_date = _planned_end(track, request.admission_date)
+            enrollment.updated_at = now
+            if free[track.pk] > 0:
+                free[track.pk] -= 1
+                enrollment.status = EnrollmentStatus.ACTIVE
+                enrollment.seat_offered_at = None
+                in_care[request.participant.pk] = enrollment
+            else:
+                enrollment.status = EnrollmentStatus.WAITLISTED
+                enrollment.waitlisted_at = now
+                waiting.add(key)
+            results[index] = enrollment
+        try:
+            with transaction.atomic():
+                rows_create(model=Enrollment, objects=new)
+                rows_bulk_update(objects=converted, fields=[
+                    "status", "admission_date", "planned_end_date", "seat_offered_at",
+                    "waitlisted_at", "updated_at"])
+        except IntegrityError as exc:  # lost the one-active race to a concurrent writer
+            raise ValidationError(
+                _("A participant already has an active enrollment."), code="already_active",
+            ) from exc
+        active = [e for e in new + converted if e.status == EnrollmentStatus.ACTIVE]
+        attendance_expect(enrollments=active)
+        visits_changed(participant_ids=[e.participant_id for e in active])
+    return results
 
 
 def enrollment_refer(

@@ -16,11 +16,15 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Count, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,7 +38,7 @@ from programs.selectors import site_today
 
 from ..models import Attendance, AttendanceStatus, FollowUp, FollowUpKind, FollowUpStatus
 from ..selectors.ledger import hours_ledger
-from .audited import rows_update
+from .audited import rows_create, rows_update
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +50,7 @@ def _site_director(site):
             .order_by("pk").first())
 
 
-def _absence_assignee(attendance: Attendance):
+def _absence_assignee(attendance: Attendance, *, director=_site_director):
     participant = attendance.participant
     session = attendance.session
     if participant.primary_clinician_id:
@@ -55,14 +59,17 @@ def _absence_assignee(attendance: Attendance):
         return session.track.lead_clinician
     if session.facilitator_id:
         return session.facilitator
-    return _site_director(session.site)
+    return director(session.site)
 
 
 def _notify_on_commit(followup: FollowUp) -> None:
     """Tell the assignee a task waits, in words that reveal nothing about anyone's care."""
     if followup.assignee is None or not followup.assignee.email:
         return
-    address = followup.assignee.email
+    _email_on_commit(followup.assignee.email, what=f"follow-up {followup.pk}")
+
+
+def _email_on_commit(address: str, *, what: str) -> None:
     link = public_url(reverse("followup_list"))
 
     def send() -> None:
@@ -74,7 +81,7 @@ def _notify_on_commit(followup: FollowUp) -> None:
                 from_email=None, recipient_list=[address],
             )
         except Exception:  # a mail outage must not undo marked attendance
-            logger.warning("follow-up %s: notification email failed", followup.pk, exc_info=True)
+            logger.warning("%s: notification email failed", what, exc_info=True)
 
     transaction.on_commit(send)
 
@@ -103,6 +110,11 @@ def _missed_day_streak(attendance: Attendance, limit: int) -> int:
                     session__starts_at__lte=attendance.session.starts_at)
             .order_by("-session__starts_at", "-pk")
             .values_list("session__local_date", "status")[:limit * 8])
+    return _streak_of(rows, limit)
+
+
+def _streak_of(rows, limit: int) -> int:
+    """The streak of missed visit days in (local date, status) rows, newest first."""
     days: dict = {}
     for local_date, status in rows:
         days.setdefault(local_date, set()).add(status)
@@ -220,6 +232,104 @@ def followups_after_marking(*, attendance: Attendance, previous_status: str, by)
         return
     rows_update(queryset=day_followups, status=FollowUpStatus.RESOLVED,
                 outcome_note=AUTO_RESOLVED_NOTE, resolved_at=timezone.now(), resolved_by=by)
+
+
+def followups_after_marking_many(
+    *, marked: Sequence[tuple[Attendance, str]], by, notify: bool = True,
+) -> list[FollowUp]:
+    """`followups_after_marking` for many marks at once (inside `attendance_mark_many`).
+
+    Each (attendance, status before) is judged by the same rules, taken in the order the
+    sessions started: one follow-up per participant per missed visit day, the absence limit
+    once per enrollment, the escalation when the latest visit days were all missed. They are
+    read and written in bulk (a fixed number of queries). With `notify`, each assignee gets one
+    neutral email for all their new tasks, not one per task. Corrected absences (rare) go
+    through `followups_after_marking` one by one. Returns the follow-ups raised.
+    """
+    for attendance, previous in marked:
+        if attendance.status != AttendanceStatus.ABSENT and previous == AttendanceStatus.ABSENT:
+            followups_after_marking(attendance=attendance, previous_status=previous, by=by)
+    now = timezone.now()
+    absences = sorted((a for a, _previous in marked if a.status == AttendanceStatus.ABSENT
+                       and a.session.starts_at <= now),
+                      key=lambda a: (a.session.starts_at, a.pk))
+    if not absences:
+        return []
+    people = {a.participant_id for a in absences}
+    enrollment_ids = {a.enrollment_id for a in absences if a.enrollment_id}
+    prefetch_related_objects(absences, "participant__primary_clinician",
+                             "session__track__lead_clinician", "session__facilitator",
+                             "enrollment__track__program")
+    day_taken = set(FollowUp.objects.filter(
+        participant_id__in=people, kind=FollowUpKind.UNEXCUSED_ABSENCE,
+        missed_on__in={a.session.local_date for a in absences},
+    ).exclude(status=FollowUpStatus.RESOLVED, outcome_note=AUTO_RESOLVED_NOTE)
+        .values_list("participant_id", "missed_on"))
+    streak_open = set(FollowUp.objects.filter(
+        participant_id__in=people, kind=FollowUpKind.CONSECUTIVE_ABSENCES,
+        status=FollowUpStatus.OPEN).values_list("participant_id", flat=True))
+    limit_raised = set(FollowUp.objects.filter(
+        enrollment_id__in=enrollment_ids, kind=FollowUpKind.ABSENCE_LIMIT,
+    ).values_list("enrollment_id", flat=True))
+    absent = dict(Attendance.objects.filter(
+        enrollment_id__in=enrollment_ids, status=AttendanceStatus.ABSENT,
+        session__starts_at__lte=now,
+    ).values("enrollment_id").annotate(n=Count("pk")).values_list("enrollment_id", "n")
+        .order_by())
+    to_come = Counter(a.enrollment_id for a in absences if a.enrollment_id)
+    history: dict[int, list[tuple]] = defaultdict(list)  # newest first
+    for participant_id, starts_at, local_date, status in (Attendance.objects.filter(
+            participant_id__in=people,
+            status__in=[*AttendanceStatus.attended(), AttendanceStatus.ABSENT])
+            .order_by("-session__starts_at", "-pk")
+            .values_list("participant_id", "session__starts_at", "session__local_date",
+                         "status")):
+        history[participant_id].append((starts_at, local_date, status))
+    directors: dict[int, Any] = {}
+
+    def director(site):
+        if site.pk not in directors:
+            directors[site.pk] = _site_director(site)
+        return directors[site.pk]
+
+    new: list[FollowUp] = []
+
+    def add(attendance: Attendance, kind: str, assignee) -> None:
+        new.append(FollowUp(
+            status=FollowUpStatus.OPEN, participant=attendance.participant,
+            enrollment=attendance.enrollment, kind=kind, assignee=assignee,
+            attendance=attendance, session=attendance.session,
+            missed_on=attendance.session.local_date, created_by=by))
+
+    for attendance in absences:
+        session = attendance.session
+        if (attendance.participant_id, session.local_date) not in day_taken:
+            day_taken.add((attendance.participant_id, session.local_date))
+            add(attendance, FollowUpKind.UNEXCUSED_ABSENCE,
+                _absence_assignee(attendance, director=director))
+        program = session.track.program if session.track_id else (
+            attendance.enrollment.track.program if attendance.enrollment_id else None)
+        if program is not None and attendance.enrollment_id:
+            to_come[attendance.enrollment_id] -= 1
+            so_far = absent.get(attendance.enrollment_id, 0) - to_come[attendance.enrollment_id]
+            if (so_far >= max(program.max_unexcused_absences, 1)
+                    and attendance.enrollment_id not in limit_raised):
+                limit_raised.add(attendance.enrollment_id)
+                add(attendance, FollowUpKind.ABSENCE_LIMIT,
+                    director(session.site) or _absence_assignee(attendance, director=director))
+        threshold = program.consecutive_absences_to_escalate if program else 2
+        rows = [(day, status) for starts_at, day, status in history[attendance.participant_id]
+                if starts_at <= session.starts_at][:threshold * 8]
+        if (_streak_of(rows, threshold) >= threshold
+                and attendance.participant_id not in streak_open):
+            streak_open.add(attendance.participant_id)
+            add(attendance, FollowUpKind.CONSECUTIVE_ABSENCES,
+                director(session.site) or _absence_assignee(attendance, director=director))
+    rows_create(model=FollowUp, objects=new)
+    if notify:
+        for address in sorted({f.assignee.email for f in new if f.assignee and f.assignee.email}):
+            _email_on_commit(address, what="follow-ups raised together")
+    return new
 
 
 @transaction.atomic

@@ -242,3 +242,47 @@ def test_it_imports_past_enrollments_and_discharges_them(director, track, past_m
     assert ended["D-2"].status == "completed" and ended["D-2"].discharge_date == past_mondays[1]
     # Past enrollments took their seat only for a moment: the track's seats are all free.
     assert not Enrollment.objects.filter(track=track, status__in=["active", "on_hold"]).exists()
+
+
+def test_committing_costs_the_same_queries_for_3_or_30_participants(
+    director, track, past_mondays, django_assert_max_num_queries
+):
+    """Each step runs once per file, not once per row: create, consent, enroll, expect, mark,
+    follow up and audit in bulk."""
+    track.capacity = 40
+    track.save()
+    start = past_mondays[0].isoformat()
+    counts = []
+    for size, prefix in ((3, "Q"), (30, "R")):
+        people = [participant_row(f"{prefix}-{n}", admission_date=start,
+                                  email_consent="yes") for n in range(size)]
+        visits = [attendance_row(f"{prefix}-{n}", day,
+                                 attendance_status=("present", "absent", "late")[k],
+                                 minutes="150" if k == 2 else "")
+                  for n in range(size) for k, day in enumerate(past_mondays[1:4])]
+        content = census_xlsx(people, visits)
+        with django_assert_max_num_queries(72) as captured:
+            result = census_commit(content=content, file_name="c.xlsx", by=director)
+        assert result.committed, result.as_report()
+        counts.append(len(captured))
+    assert counts[1] <= counts[0] + 2, counts  # ten times the rows, no more queries
+    assert Attendance.objects.filter(participant__record_number__startswith="R-",
+                                     status="absent").count() == 30
+
+
+def test_it_imports_more_past_enrollments_than_the_track_has_seats(director, track,
+                                                                   past_mondays):
+    start = past_mondays[0].isoformat()
+    people = [participant_row(f"P-{n}", admission_date=start, enrollment_status="discharged",
+                              discharge_date=past_mondays[2].isoformat())
+              for n in range(7)]  # the track has 3 seats: they go in waves of 3, 3 and 1
+    visits = [attendance_row(f"P-{n}", past_mondays[1]) for n in range(7)]
+
+    result = census_commit(content=census_xlsx(people, visits), file_name="c.xlsx",
+                           by=director)
+
+    assert result.committed, result.as_report()
+    assert Enrollment.objects.filter(track=track, status="discharged").count() == 7
+    assert Attendance.objects.filter(session__local_date=past_mondays[1],
+                                     status="present").count() == 7
+    assert not Enrollment.objects.filter(track=track, status__in=["active", "on_hold"]).exists()
