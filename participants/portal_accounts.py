@@ -332,6 +332,17 @@ def calendar_address_set(*, participant: Participant, shows: bool) -> None:
     participant.calendar_shows_address = shows
 
 
+@transaction.atomic
+def participant_language_set(*, participant: Participant, language: str) -> None:
+    """The language of the participant's portal and messages. Saved through the model (not a
+    queryset update) so the audit trail records the change like any other to the record."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError("Choose a language from the list.", code="invalid_language")
+    if participant.language != language:
+        participant.language = language
+        participant.save(update_fields=["language"])
+
+
 def sms_consent_standing(participant: Participant) -> bool:
     return ContactConsent.objects.filter(participant=participant, channel=ConsentChannel.SMS,
                                          revoked_at__isnull=True).exists()

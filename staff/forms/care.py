@@ -2,6 +2,7 @@
 from datetime import date
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -109,6 +110,8 @@ class IntakeForm(forms.Form):
     primary_clinician = StaffChoiceField(label=_("Primary clinician"), queryset=None,
                                          required=False)
     reminder_channels = forms.ChoiceField(label=_("Reminders by"))
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, initial="en",
+                                 help_text=_("Of the portal, reminders and messages."))
     consent_email = forms.BooleanField(label=_("Agrees to email"), required=False)
     consent_sms = forms.BooleanField(label=_("Agrees to text messages (SMS)"), required=False)
     consent_source = forms.ChoiceField(label=_("Consent given by"))
@@ -136,7 +139,7 @@ class ParticipantEditForm(forms.ModelForm):
 
         model = Participant
         fields = ["first_name", "last_name", "record_number", "date_of_birth", "email", "phone",
-                  "home_site", "time_zone", "primary_clinician", "reminder_channels"]
+                  "home_site", "time_zone", "primary_clinician", "reminder_channels", "language"]
         widgets = {"date_of_birth": _date_widget()}
         field_classes = {"primary_clinician": StaffChoiceField}
 
