@@ -32,7 +32,7 @@ EXTRACTION_IGNORES = [".venv", "node_modules", "staticfiles", "bench", "tests", 
 PARTICIPANT_FACING = re.compile(
     r"^(portal/|templates/(portal|emails|errors|registration)/|templates/base\.html"
     r"|reminders/(notice_)?messages\.py|participants/portal_accounts\.py|accounts/errors\.py"
-    r"|iop_clinic/settings/)")
+    r"|iop_clinic/settings/|sessions/services/(excuses|offers)\.py)")
 # Labels the portal shows through get_..._display, defined in models staff use too.
 PORTAL_CHOICES = [*AttendanceStatus.labels, *ReminderChannel.labels, *ReminderChannels.labels,
                   *StepDownLevel.labels, *SessionKind.labels]
