@@ -26,7 +26,7 @@ def test_it_switches_the_portal_to_spanish_on_a_phone(phone, live_server, partic
     assert page.locator("html").get_attribute("lang") == "en"
 
     page.get_by_label("Español").check()
-    page.get_by_role("button", name="Save language").click()
+    page.get_by_role("button", name="Change language").click()
 
     page.get_by_text("Se guardó su idioma.").wait_for()
     assert page.locator("html").get_attribute("lang") == "es"
