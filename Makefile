@@ -9,7 +9,7 @@ PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint migrate seed bench bench-web bench-explain bench-schedule bench-import backup restore clean
+.PHONY: install run test lint messages migrate seed bench bench-web bench-explain bench-schedule bench-import backup restore clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-ci.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ seed: migrate
 run: migrate seed
 	PATH="$(CURDIR)/$(BIN):$$PATH" PUBLIC_BASE_URL="$(PUBLIC_BASE_URL)" \
 		$(BIN)/python scripts/run_procfile.py start -f Procfile -p $(PORT)
+
+# Spanish (and any language under locale/): extract the strings, then compile once translated.
+# The .mo is committed, so `make run` needs no gettext; tests/test_translations.py fails on a
+# participant-facing string without a translation, a fuzzy one, or a stale .mo.
+MESSAGES_IGNORE := .venv node_modules staticfiles bench tests test-artifacts var backups scripts deploy docs
+messages: install
+	$(MANAGE) makemessages -l es --no-obsolete $(addprefix -i ,$(MESSAGES_IGNORE))
+	$(MANAGE) compilemessages -l es $(addprefix -i ,$(MESSAGES_IGNORE))
 
 lint: install
 	$(BIN)/ruff check .

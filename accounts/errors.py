@@ -3,18 +3,20 @@ import logging
 
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from .access import is_portal_user, is_staff_member
 
 logger = logging.getLogger(__name__)
 
 PAGES = {
-    400: ("Bad request", "The page could not understand what was sent. Please try again."),
-    403: ("Not allowed", "Your account does not give access to this page."),
-    404: ("Page not found", "There is nothing at this address."),
-    500: ("Something went wrong",
-          "The page could not be shown. The problem has been logged; please try again in a "
-          "moment."),
+    400: (_("Bad request"), _("The page could not understand what was sent. Please try again.")),
+    403: (_("Not allowed"), _("Your account does not give access to this page.")),
+    404: (_("Page not found"), _("There is nothing at this address.")),
+    500: (_("Something went wrong"),
+          _("The page could not be shown. The problem has been logged; please try again in a "
+            "moment.")),
 }
 
 
@@ -29,9 +31,22 @@ def _face(request: HttpRequest) -> str:
     return "portal" if request.path.startswith("/portal/") else "visitor"
 
 
+def _language(request: HttpRequest, face: str) -> str:
+    """A signed-in participant's own language (the reverse one-to-one is already loaded by
+    is_portal_user); otherwise what the language middleware chose for this address."""
+    if face == "portal" and is_portal_user(request.user):
+        return request.user.participant.language
+    return translation.get_language()
+
+
 def error_page(request: HttpRequest, status: int) -> HttpResponse:
-    title, message = PAGES[status]
     face = _face(request)
+    with translation.override(_language(request, face)):
+        return _error_page(request, status, face)
+
+
+def _error_page(request: HttpRequest, status: int, face: str) -> HttpResponse:
+    title, message = PAGES[status]
     context = {"status": status, "title": title, "message": message, "face": face}
     try:
         html = render_to_string(f"errors/{face}.html", context, request=request)

@@ -95,7 +95,7 @@ class ParticipantAdmin(FastChangelistMixin, admin.ModelAdmin):
     list_display = ("record_number", "last_name", "first_name", "home_site", "active_track",
                     "primary_clinician", "reminder_channels", "created_at")
     list_display_links = ("record_number", "last_name")
-    list_filter = ("home_site", EnrollmentStatusFilter, "reminder_channels")
+    list_filter = ("home_site", EnrollmentStatusFilter, "reminder_channels", "language")
     search_fields = ("record_number", "first_name", "last_name", "email")
     list_select_related = ("home_site", "primary_clinician")
     autocomplete_fields = ("home_site", "primary_clinician", "user")
@@ -106,7 +106,7 @@ class ParticipantAdmin(FastChangelistMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("record_number", "first_name", "last_name", "date_of_birth")}),
         (_("Contact and reminders"), {
-            "fields": ("email", "phone", "reminder_channels", "time_zone"),
+            "fields": ("email", "phone", "reminder_channels", "language", "time_zone"),
             "description": _("Record consent to each channel below; reminders need both."),
         }),
         (_("Care"), {"fields": ("home_site", "primary_clinician", "user")}),

@@ -46,6 +46,11 @@ class Participant(models.Model):
         _("reminders by"), max_length=8, choices=ReminderChannels.choices,
         default=ReminderChannels.EMAIL,
     )
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="en",
+        help_text=_("The language of the participant's portal, reminders and messages. Staff "
+                    "set it at intake; the participant can change it in the portal."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     calendar_token = models.CharField(
         _("calendar feed token (hashed)"), max_length=64, null=True, blank=True, unique=True,

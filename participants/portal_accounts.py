@@ -19,7 +19,8 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from iop_clinic.links import public_url
 from accounts.throttle import sign_in_link_allowed
@@ -148,8 +149,10 @@ def _send_neutral_email(*, participant: Participant, template: str, context: dic
     site = participant.home_site
     context = {"first_name": participant.first_name, "site_alias": site.public_alias,
                "site_phone": site.phone, **context}
-    subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
-    body = render_to_string(f"emails/{template}_body.txt", context)
+    # In the participant's language, rendered now (when it is sent), like every message.
+    with translation.override(participant.language):
+        subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+        body = render_to_string(f"emails/{template}_body.txt", context)
     message = EmailMessage(
         subject=subject, body=body, to=[participant.email],
         from_email=f'"{site.public_alias}" <{settings.DEFAULT_FROM_EMAIL}>',
@@ -268,7 +271,7 @@ def seat_offer_link_use(*, token: str) -> PortalLink:
         used_at__isnull=True, expires_at__gt=now,
     ).update(used_at=now)
     if spent != 1:
-        raise ValidationError("This link has expired or was already used.", code="link_invalid")
+        raise ValidationError(_("This link has expired or was already used."), code="link_invalid")
     link = PortalLink.objects.select_related("participant__home_site", "enrollment").get(
         token_hash=token_hash(token))
     seat_offer_links_spend(enrollment_id=link.enrollment_id, now=now)
@@ -291,7 +294,7 @@ def portal_link_use(*, token: str, purpose: str) -> PortalLink:
         user__is_active=True,
     ).update(used_at=now)
     if spent != 1:
-        raise ValidationError("This link has expired or was already used.", code="link_invalid")
+        raise ValidationError(_("This link has expired or was already used."), code="link_invalid")
     link = PortalLink.objects.select_related("user", "participant").get(
         token_hash=token_hash(token))
     if purpose == PortalLinkPurpose.SIGN_IN:
@@ -305,7 +308,7 @@ def portal_invitation_accept(*, token: str, set_password_form) -> PortalLink:
     """Spend the invitation and save the new password (the form was already validated)."""
     link = portal_link_use(token=token, purpose=PortalLinkPurpose.INVITATION)
     if set_password_form.user.pk != link.user_id:
-        raise ValidationError("This link belongs to another account.", code="link_invalid")
+        raise ValidationError(_("This link belongs to another account."), code="link_invalid")
     set_password_form.save()
     return link
 
@@ -332,6 +335,17 @@ def calendar_address_set(*, participant: Participant, shows: bool) -> None:
     participant.calendar_shows_address = shows
 
 
+@transaction.atomic
+def participant_language_set(*, participant: Participant, language: str) -> None:
+    """The language of the participant's portal and messages. Saved through the model (not a
+    queryset update) so the audit trail records the change like any other to the record."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError(_("Choose a language from the list."), code="invalid_language")
+    if participant.language != language:
+        participant.language = language
+        participant.save(update_fields=["language"])
+
+
 def sms_consent_standing(participant: Participant) -> bool:
     return ContactConsent.objects.filter(participant=participant, channel=ConsentChannel.SMS,
                                          revoked_at__isnull=True).exists()
@@ -345,17 +359,17 @@ def reminder_preferences_update(*, participant: Participant, channels: str,
     SMS needs both a mobile number on file and standing consent; email needs an address.
     """
     if channels not in ReminderChannels.values:
-        raise ValidationError("Choose how you want to be reminded.", code="invalid_choice")
+        raise ValidationError(_("Choose how you want to be reminded."), code="invalid_choice")
     wants_sms = channels in (ReminderChannels.SMS, ReminderChannels.BOTH)
     wants_email = channels in (ReminderChannels.EMAIL, ReminderChannels.BOTH)
     if wants_sms and not sms_consent:
-        raise ValidationError("To get text messages, tick the box to agree to them.",
+        raise ValidationError(_("To get text messages, tick the box to agree to them."),
                               code="sms_needs_consent")
     if wants_sms and not participant.phone:
-        raise ValidationError("We have no mobile number for you. Please call us to add one.",
+        raise ValidationError(_("We have no mobile number for you. Please call us to add one."),
                               code="no_phone")
     if wants_email and not participant.email:
-        raise ValidationError("We have no email address for you. Please call us to add one.",
+        raise ValidationError(_("We have no email address for you. Please call us to add one."),
                               code="no_email")
     now = timezone.now()
     if sms_consent:

@@ -22,7 +22,7 @@ from .signals import reminder_inputs_changed
 # Fields staff may change through participant_update; the code and created_at never change.
 UPDATABLE_FIELDS = frozenset({
     "record_number", "first_name", "last_name", "date_of_birth", "email", "phone", "home_site",
-    "time_zone", "primary_clinician", "user", "reminder_channels",
+    "time_zone", "primary_clinician", "user", "reminder_channels", "language",
 })
 # A change to any of these can change when, where or whether a reminder is sent.
 _REMINDER_FIELDS = frozenset({"email", "phone", "home_site", "time_zone", "reminder_channels"})
@@ -71,6 +71,7 @@ def participant_create(
     primary_clinician: Any = None,
     user: Any = None,
     reminder_channels: str = ReminderChannels.EMAIL,
+    language: str = "en",
 ) -> Participant:
     """Register a participant. Record numbers are unique regardless of letter case."""
     record_number = (record_number or "").strip()
@@ -81,7 +82,7 @@ def participant_create(
             record_number=record_number, first_name=first_name, last_name=last_name,
             home_site=home_site, date_of_birth=date_of_birth, email=email, phone=phone,
             time_zone=time_zone, primary_clinician=primary_clinician, user=user,
-            reminder_channels=reminder_channels,
+            reminder_channels=reminder_channels, language=language,
         )
         _save_validated(participant)
     return participant
@@ -90,12 +91,14 @@ def participant_create(
 def _new_participant(*, record_number: str, first_name: str, last_name: str, home_site: Site,
                      date_of_birth: date | None = None, email: str = "", phone: str = "",
                      time_zone: str = "", primary_clinician: Any = None, user: Any = None,
-                     reminder_channels: str = ReminderChannels.EMAIL) -> Participant:
+                     reminder_channels: str = ReminderChannels.EMAIL,
+                     language: str = "en") -> Participant:
     return Participant(
         record_number=(record_number or "").strip(), first_name=(first_name or "").strip(),
         last_name=(last_name or "").strip(), home_site=home_site, date_of_birth=date_of_birth,
         email=(email or "").strip(), phone=(phone or "").strip(), time_zone=time_zone,
         primary_clinician=primary_clinician, user=user, reminder_channels=reminder_channels,
+        language=language,
     )
 
 

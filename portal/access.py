@@ -5,7 +5,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import redirect
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from participants.models import Participant
 
@@ -30,7 +30,11 @@ def participant_required(view):
                 return redirect("home")
             raise PermissionDenied
         request.participant = participant
-        # Pages render inside the view, so dates and times show in the participant's zone.
-        with timezone.override(participant.zone):
-            return view(request, *args, **kwargs)
+        # Pages render inside the view, so dates and times show in the participant's zone and
+        # words in the participant's language (the record is already here: no extra query).
+        request.LANGUAGE_CODE = participant.language
+        with timezone.override(participant.zone), translation.override(participant.language):
+            response = view(request, *args, **kwargs)
+        response.headers.setdefault("Content-Language", participant.language)
+        return response
     return wrapper

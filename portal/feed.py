@@ -8,13 +8,15 @@ FEED_PAST_DAYS days (portal/selectors.py): a phone keeps what it already has, an
 import uuid
 from datetime import datetime, timedelta
 
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from icalendar import Calendar, Event
 
 from participants.models import Participant
 
 from .selectors import FEED_PAST_DAYS, PortalState, Visit
 
-EVENT_TITLE = "Appointment"
+EVENT_TITLE = _("Appointment")  # in the participant's language; the calendar's name is the alias
 # Namespace for event UIDs: stable per (participant, session), and opaque.
 _UID_NAMESPACE = uuid.UUID("3a1f6f0e-5c2b-4f57-9a51-8b0c3f3b2d11")
 
@@ -30,6 +32,11 @@ def _last_modified(visit: Visit):
 
 
 def feed_render(*, state: PortalState, visits: list[Visit], now: datetime) -> bytes:
+    with translation.override(state.participant.language):
+        return _feed_render(state=state, visits=visits, now=now)
+
+
+def _feed_render(*, state: PortalState, visits: list[Visit], now: datetime) -> bytes:
     participant = state.participant
     since = now - timedelta(days=FEED_PAST_DAYS)
     calendar = Calendar()
@@ -46,7 +53,7 @@ def feed_render(*, state: PortalState, visits: list[Visit], now: datetime) -> by
         site = session.site
         event = Event()
         event.add("uid", event_uid(participant=participant, session_id=session.pk))
-        event.add("summary", EVENT_TITLE)
+        event.add("summary", str(EVENT_TITLE))
         event.add("dtstart", session.starts_at)
         event.add("dtend", session.ends_at)
         event.add("dtstamp", _last_modified(visit))

@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -29,7 +30,7 @@ from .record import participant_record, record_content, record_filename
 from .access import participant_required
 from .feed import feed_render
 from .forms import (
-    CalendarAddressForm, ExcuseRequestForm, PortalSetPasswordForm, ReminderPreferencesForm,
+    CalendarAddressForm, ExcuseRequestForm, LanguageForm, PortalSetPasswordForm, ReminderPreferencesForm,
     SignInLinkForm,
 )
 
@@ -73,7 +74,21 @@ def progress(request):
 def reminders(request):
     participant = request.participant
     audit_access(request=request, obj=participant, what="portal: reminder settings")
-    if request.method == "POST":
+    form = ReminderPreferencesForm(initial={
+        "channels": participant.reminder_channels,
+        "sms_consent": services.sms_consent_standing(participant),
+    })
+    language_form = LanguageForm(initial={"language": participant.language})
+    if request.method == "POST" and request.POST.get("action") == "language":
+        language_form = LanguageForm(request.POST)
+        if language_form.is_valid():
+            services.participant_language_set(
+                participant=participant, language=language_form.cleaned_data["language"])
+            # The confirmation already in the language just chosen.
+            with translation.override(participant.language):
+                messages.success(request, _("Your language is saved."))
+            return redirect("portal-reminders")
+    elif request.method == "POST":
         form = ReminderPreferencesForm(request.POST)
         if form.is_valid():
             try:
@@ -84,16 +99,11 @@ def reminders(request):
                 field = "sms_consent" if error.code == "sms_needs_consent" else "channels"
                 form.add_error(field, error)
             else:
-                messages.success(request, "Your reminder settings are saved.")
+                messages.success(request, _("Your reminder settings are saved."))
                 return redirect("portal-reminders")
-    else:
-        form = ReminderPreferencesForm(initial={
-            "channels": participant.reminder_channels,
-            "sms_consent": services.sms_consent_standing(participant),
-        })
     return render(request, "portal/reminders.html", {
-        "form": form, "participant": participant, "nav": "reminders",
-        "sms_consent": services.sms_consent_standing(participant),
+        "form": form, "language_form": language_form, "participant": participant,
+        "nav": "reminders", "sms_consent": services.sms_consent_standing(participant),
         "upcoming_reminders": selectors.upcoming_reminders_for(participant=participant),
     })
 
@@ -113,13 +123,13 @@ def calendar(request):
         if request.POST.get("action") == "off":
             services.calendar_token_revoke(participant=participant)
             request.session.pop(_NEW_FEED_TOKEN, None)
-            messages.success(request, "Your calendar link is turned off.")
+            messages.success(request, _("Your calendar link is turned off."))
         elif request.POST.get("action") == "address":
             form = CalendarAddressForm(request.POST)
             if form.is_valid():
                 services.calendar_address_set(participant=participant,
                                               shows=form.cleaned_data["shows_address"])
-                messages.success(request, "Your calendar setting is saved.")
+                messages.success(request, _("Your calendar setting is saved."))
         else:
             token = services.calendar_token_regenerate(participant=participant)
             request.session[_NEW_FEED_TOKEN] = token
@@ -155,7 +165,7 @@ def excuse(request, session_id: int):
         except ValidationError as error:
             form.add_error("reason" if error.code.startswith("reason") else None, error)
         else:
-            messages.success(request, "Thank you. We will let you know our answer here.")
+            messages.success(request, _("Thank you. We will let you know our answer here."))
             return redirect("portal-home")
     return render(request, "portal/excuse.html", {
         "visit": visit, "form": form, "state": state, "nav": "home",
@@ -164,7 +174,7 @@ def excuse(request, session_id: int):
 
 # What a one-time page says when a rule refuses the answer (a full track, care elsewhere):
 # the rule's own words are written for staff.
-_CALL_US = "We could not take your answer online. Please call us at {phone}."
+_CALL_US = gettext_lazy("We could not take your answer online. Please call us at {phone}.")
 
 
 def _answer(request) -> bool | None:
@@ -191,8 +201,8 @@ def offer(request):
                     else _CALL_US.format(phone=participant.home_site.phone))
             messages.error(request, text)
             return redirect("portal-offer")
-        messages.success(request, "The place is yours. See you soon!" if accept
-                         else "Thank you. We passed the place on; you stay on the waiting list.")
+        messages.success(request, _("The place is yours. See you soon!") if accept
+                         else _("Thank you. We passed the place on; you stay on the waiting list."))
         return redirect("portal-home" if accept else "portal-offer")
     return render(request, "portal/offer.html", {
         "offers": open_offers_for(participant=participant), "nav": "home"})
@@ -304,7 +314,7 @@ def invitation(request, token: str):
         except ValidationError:
             return _link_invalid(request)
         login(request, link.user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Your password is set. Welcome!")
+        messages.success(request, _("Your password is set. Welcome!"))
         return redirect("portal-home")
     response = render(request, "portal/invitation.html", {
         "form": form, "link": link, "alias": link.participant.home_site.public_alias})

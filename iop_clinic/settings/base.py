@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Participant-facing pages in the browser's language (or the participant's), the rest English.
+    "iop_clinic.language.ParticipantFacingLanguageMiddleware",
     # Under everything below, so it sees the final response (and the user) of every page.
     "iop_clinic.security.no_store.NoStoreWhenSignedInMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -112,8 +114,9 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "iop_clinic.branding.clinic",
             ],
-            # |day, |long_day, |when, |clock in every template (one format per language).
-            "builtins": ["iop_clinic.formatting"],
+            # |day, |long_day, |when, |clock in every template (one format per language), and
+            # {% translate %} / {% blocktranslate %} without a {% load i18n %} in each.
+            "builtins": ["iop_clinic.formatting", "django.templatetags.i18n"],
         },
     },
 ]

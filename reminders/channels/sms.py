@@ -267,13 +267,41 @@ def gsm7_length(text: str) -> int:
     return sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
 
 
+# Characters one segment holds, alone and as part of a longer (concatenated) message, whose
+# header takes 7 septets (GSM-7) or 3 UTF-16 units (UCS-2) of every part.
+GSM7_SINGLE, GSM7_PART = 160, 153
+UCS2_SINGLE, UCS2_PART = 70, 67
+
+
+def _units(ch: str, gsm7: bool) -> int:
+    if gsm7:
+        return 2 if ch in GSM7_EXTENDED else 1
+    return len(ch.encode("utf-16-le")) // 2  # 2 for a character outside the BMP (an emoji)
+
+
+def sms_parts(text: str) -> list[str]:
+    """The text as the network splits it: one part if it fits a single segment, else parts of
+    at most 153 septets (GSM-7) or 67 UTF-16 units (UCS-2, as soon as one character is outside
+    GSM-7). A two-septet GSM-7 character or a UTF-16 surrogate pair is never split."""
+    gsm7 = is_gsm7(text)
+    single, part = (GSM7_SINGLE, GSM7_PART) if gsm7 else (UCS2_SINGLE, UCS2_PART)
+    if sum(_units(ch, gsm7) for ch in text) <= single:
+        return [text]
+    parts, current, used = [], [], 0
+    for ch in text:
+        units = _units(ch, gsm7)
+        if used + units > part:
+            parts.append("".join(current))
+            current, used = [], 0
+        current.append(ch)
+        used += units
+    parts.append("".join(current))
+    return parts
+
+
 def sms_segments(text: str) -> int:
     """How many segments the text is billed and delivered as."""
-    if is_gsm7(text):
-        length = gsm7_length(text)
-        return 1 if length <= 160 else math.ceil(length / 153)
-    units = len(text.encode("utf-16-le")) // 2
-    return 1 if units <= 70 else math.ceil(units / 67)
+    return len(sms_parts(text))
 
 
 # Typographic characters that sneak into names and have a plain GSM-7 twin.

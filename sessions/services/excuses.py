@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from participants.models import Enrollment, EnrollmentStatus
 from programs.models import Program
@@ -46,32 +47,33 @@ def excuse_request(*, attendance: Attendance, reason: str, by) -> ExcusedAbsence
     """Ask to be excused from a future session, at least the program's notice ahead."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("Please give a reason.", code="reason_required")
+        raise ValidationError(_("Please give a reason."), code="reason_required")
     if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationError(f"Please keep the reason under {REASON_MAX_LENGTH} characters.",
-                              code="reason_too_long")
+        raise ValidationError(
+            _("Please keep the reason under %(limit)s characters.") % {"limit": REASON_MAX_LENGTH},
+            code="reason_too_long")
     attendance = (Attendance.objects.select_for_update(of=("self",))
                   .select_related("session__track__program", "enrollment__track__program",
                                   "participant")
                   .get(pk=attendance.pk))
     is_self = by is not None and attendance.participant.user_id == by.pk
     if not (is_self or getattr(by, "is_clinic_staff", False)):
-        raise ValidationError("Only the participant or clinic staff may ask for an excuse.",
+        raise ValidationError(_("Only the participant or clinic staff may ask for an excuse."),
                               code="not_allowed")
     if attendance.session.status != SessionStatus.SCHEDULED:
-        raise ValidationError("This session is cancelled; there is nothing to be excused from.",
+        raise ValidationError(_("This session is cancelled; there is nothing to be excused from."),
                               code="session_cancelled")
     if attendance.status != AttendanceStatus.EXPECTED:
-        raise ValidationError("This session is no longer open for an excuse.",
+        raise ValidationError(_("This session is no longer open for an excuse."),
                               code="not_expected")
     deadline = excuse_deadline(attendance)
     if timezone.now() > deadline:
         hours = int((attendance.session.starts_at - deadline).total_seconds() // 3600)
         raise ValidationError(
-            f"Excused absences must be asked for at least {hours} hours before the session. "
-            "Please call us instead.", code="too_late")
+            _("Excused absences must be asked for at least %(hours)s hours before the session. "
+              "Please call us instead.") % {"hours": hours}, code="too_late")
     if attendance.excuse_requests.filter(status=ExcuseStatus.PENDING).exists():
-        raise ValidationError("You have already asked to be excused from this session.",
+        raise ValidationError(_("You have already asked to be excused from this session."),
                               code="already_requested")
     return ExcusedAbsenceRequest.objects.create(
         attendance=attendance, reason=reason, requested_at=timezone.now(), requested_by=by,

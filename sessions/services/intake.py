@@ -41,6 +41,7 @@ def participant_intake(
     phone: str = "",
     primary_clinician: Any = None,
     reminder_channels: str = ReminderChannels.EMAIL,
+    language: str = "en",
     consent_channels: Iterable[str] = (),
     consent_source: str = ConsentSource.INTAKE_FORM,
     by: Any = None,
@@ -57,6 +58,7 @@ def participant_intake(
             record_number=record_number, first_name=first_name, last_name=last_name,
             home_site=home_site, date_of_birth=date_of_birth, email=email, phone=phone,
             primary_clinician=primary_clinician, reminder_channels=reminder_channels,
+            language=language,
         )
         for channel in channels:
             consent_give(participant=participant, channel=channel, source=consent_source)

@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from participants.models import Enrollment, EnrollmentStatus, Participant, PortalLink
 from participants.portal_accounts import seat_offer_link_use, seat_offer_links_spend
 
 from .enrollment import enrollment_admit_from_waitlist, enrollment_decline_offer
 
-OFFER_CLOSED = "This offer is no longer open."
+OFFER_CLOSED = gettext_lazy("This offer is no longer open.")
 
 
 def offer_is_open(enrollment: Enrollment, *, now: datetime,

@@ -2,6 +2,7 @@
 from datetime import date
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -109,6 +110,9 @@ class IntakeForm(forms.Form):
     primary_clinician = StaffChoiceField(label=_("Primary clinician"), queryset=None,
                                          required=False)
     reminder_channels = forms.ChoiceField(label=_("Reminders by"))
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, initial="en",
+                                 required=False,
+                                 help_text=_("Of the portal, reminders and messages."))
     consent_email = forms.BooleanField(label=_("Agrees to email"), required=False)
     consent_sms = forms.BooleanField(label=_("Agrees to text messages (SMS)"), required=False)
     consent_source = forms.ChoiceField(label=_("Consent given by"))
@@ -126,6 +130,9 @@ class IntakeForm(forms.Form):
         self.fields["reminder_channels"].choices = ReminderChannels.choices
         self.fields["consent_source"].choices = _consent_source_choices()
 
+    def clean_language(self) -> str:
+        return self.cleaned_data.get("language") or "en"
+
     def consent_channels(self) -> list[str]:
         return [c for c in ("email", "sms") if self.cleaned_data.get(f"consent_{c}")]
 
@@ -136,18 +143,23 @@ class ParticipantEditForm(forms.ModelForm):
 
         model = Participant
         fields = ["first_name", "last_name", "record_number", "date_of_birth", "email", "phone",
-                  "home_site", "time_zone", "primary_clinician", "reminder_channels"]
+                  "home_site", "time_zone", "primary_clinician", "reminder_channels", "language"]
         widgets = {"date_of_birth": _date_widget()}
         field_classes = {"primary_clinician": StaffChoiceField}
 
     phone = MobilePhoneField(label=_("Mobile phone"), required=False,
                              help_text=_("For text reminders, e.g. (201) 555-0123."))
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, required=False,
+                                 help_text=_("Of the portal, reminders and messages."))
 
     def __init__(self, *args, sites, clinicians, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["home_site"].queryset = sites
         self.fields["primary_clinician"].queryset = clinicians
         self.fields["date_of_birth"].validators.append(validate_plausible_date)
+
+    def clean_language(self) -> str:
+        return self.cleaned_data.get("language") or self.instance.language
 
     def validate_unique(self):
         pass  # participant_update answers a taken record number whatever its letter case

@@ -95,7 +95,7 @@ def participant_intake_view(request: HttpRequest) -> HttpResponse:
                 admission_date=data["admission_date"], date_of_birth=data["date_of_birth"],
                 email=data["email"], phone=data["phone"],
                 primary_clinician=data["primary_clinician"],
-                reminder_channels=data["reminder_channels"],
+                reminder_channels=data["reminder_channels"], language=data["language"],
                 consent_channels=form.consent_channels(), consent_source=data["consent_source"],
                 by=request.user,
             )

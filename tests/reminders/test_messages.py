@@ -13,7 +13,8 @@ from programs.models import Site
 from reminders.channels import sms
 from sessions.models import Attendance
 from reminders.models import Reminder, ReminderPolicy
-from reminders.messages import SMS_LIMIT, gsm7_length, render_sms
+from reminders.channels.sms import gsm7_length
+from reminders.messages import SMS_LIMIT, render_sms
 from reminders.planner import reminders_plan
 from reminders.sweeper import reminders_sweep
 

@@ -69,6 +69,19 @@ def test_it_registers_consents_and_enrolls_in_one_pass(as_front_desk, site, roll
     assert Enrollment.objects.get(participant=person).status == "active"
 
 
+def test_it_records_the_participants_language_at_intake(as_front_desk, site, rolling):
+    response = as_front_desk.post(reverse("participant_intake"),
+                                  _intake(rolling, site, language="es"), follow=True)
+    person = Participant.objects.get(record_number="MRN-NEW-1")
+    assert person.language == "es"
+    assert "<dt class=\"col-5\">Language</dt><dd class=\"col-7\">Spanish</dd>" in \
+        response.content.decode()
+    # Left out (an older form, an import): English.
+    as_front_desk.post(reverse("participant_intake"),
+                       _intake(rolling, site, record_number="MRN-NEW-2", language=""))
+    assert Participant.objects.get(record_number="MRN-NEW-2").language == "en"
+
+
 def test_it_waitlists_with_a_position_when_the_track_is_full(as_front_desk, site, rolling):
     _fill(rolling, 2)
     response = as_front_desk.post(reverse("participant_intake"), _intake(rolling, site),

@@ -19,3 +19,6 @@ WHEN_FORMAT = "D, M j, g:i A"           # Mon, Nov 30, 6:00 PM
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"]
 TIME_INPUT_FORMATS = ["%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p"]
 FIRST_DAY_OF_WEEK = 1  # clinics plan Monday to Sunday
+# Messages (reminders/messages.py): the short day of an SMS and the long one of an email.
+MESSAGE_DAY_FORMAT = "D M j"            # Tue Dec 1
+MESSAGE_LONG_DAY_FORMAT = "l, F j"      # Tuesday, December 1
