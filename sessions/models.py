@@ -168,8 +168,11 @@ class Attendance(models.Model):
         ]
         indexes = [
             models.Index(fields=["participant", "status"], name="attendance_part_status_idx"),
-            # Counts per session and status (day list, calendar) answered from the index alone.
-            models.Index(fields=["session", "status"], name="attendance_session_status_idx"),
+            # Counts per session and status (day list, calendar) and the week's hours of Today's
+            # at-risk list (participant, status, minutes of each session's rows) answered from
+            # the index alone, without a heap read per row (bench/explain.py at 2,000).
+            models.Index(fields=["session", "status"], include=["participant", "minutes_attended"],
+                         name="attendance_session_cover_idx"),
         ]
 
     def __str__(self) -> str:

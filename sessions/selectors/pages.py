@@ -35,7 +35,7 @@ def _attendance_count(rows: QuerySet[Attendance]) -> Coalesce:
 
 def _with_counts(queryset: QuerySet[TherapySession]) -> QuerySet[TherapySession]:
     """Expected and marked counts per session, each counted from the session's own rows (an
-    index-only scan of attendance_session_status_idx) rather than by joining every attendance
+    index-only scan of attendance_session_cover_idx) rather than by joining every attendance
     row and grouping by all the selected columns."""
     return queryset.annotate(
         expected_count=_attendance_count(
