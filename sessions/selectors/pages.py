@@ -28,8 +28,10 @@ CHART_UPCOMING_LIMIT = 30
 
 def _attendance_count(rows: QuerySet[Attendance]) -> Coalesce:
     """How many of `rows` belong to each session, as a subquery per session row."""
+    # COUNT(*), not COUNT(id): the id is not in attendance_session_cover_idx, and counting it
+    # sent PostgreSQL to the table for every row (63 ms instead of 22 ms for a week at 2,000).
     counted = (rows.filter(session_id=OuterRef("pk")).order_by().values("session_id")
-               .annotate(n=Count("pk")).values("n"))
+               .annotate(n=Count("*")).values("n"))
     return Coalesce(Subquery(counted), 0)
 
 
@@ -45,11 +47,24 @@ def _with_counts(queryset: QuerySet[TherapySession]) -> QuerySet[TherapySession]
     )
 
 
+# The columns Today's list shows: wide rows of six related tables (a participant has some
+# thirty columns) were most of the cost of building its models.
+DAY_SESSION_FIELDS = (
+    "session_type_id", "kind", "site_id", "track_id", "participant_id", "room_id",
+    "facilitator_id", "title", "starts_at", "ends_at", "local_date", "status",
+    "site__name", "site__time_zone", "room__name", "facilitator__first_name",
+    "facilitator__last_name", "session_type__name", "track__name",
+    "participant__first_name", "participant__last_name",
+)
+
+
 def day_sessions(*, site_ids: list[int], day: date) -> list[TherapySession]:
-    """The day's sessions at these sites in time order, with expected and marked counts."""
+    """The day's sessions at these sites in time order, with expected and marked counts.
+    Only the fields Today shows are loaded (DAY_SESSION_FIELDS)."""
     return list(_with_counts(
         TherapySession.objects.filter(site_id__in=site_ids, local_date=day)
-        .select_related(*SESSION_RELATED)
+        .select_related("site", "room", "facilitator", "session_type", "track", "participant")
+        .only(*DAY_SESSION_FIELDS)
     ).order_by("starts_at", "pk"))
 
 
