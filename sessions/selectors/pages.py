@@ -213,7 +213,12 @@ class ParticipantChart:
 def participant_chart(*, participant: Participant, today: date) -> ParticipantChart:
     # Only what the chart shows: two user rows more per line were a third of its render.
     attendances = (Attendance.objects.filter(participant=participant)
-                   .select_related("session__site", "session__room", "session__session_type"))
+                   .select_related("session__site", "session__room", "session__session_type")
+                   .only("session_id", "participant_id", "status", "minutes_attended",
+                         "session__title",
+                         "session__kind", "session__status", "session__starts_at",
+                         "session__local_date", "session__site__time_zone",
+                         "session__room__name", "session__session_type__name"))
     upcoming = (attendances.filter(session__local_date__gte=today,
                                    session__status=SessionStatus.SCHEDULED)
                 .exclude(status__in=AttendanceStatus.marked())
@@ -228,6 +233,6 @@ def participant_chart(*, participant: Participant, today: date) -> ParticipantCh
                          .order_by("-admission_date", "-pk")),
         upcoming=list(upcoming),
         history=list(history),
-        followups=list(participant.followups.select_related("assignee", "session", "resolved_by")
+        followups=list(participant.followups.select_related("assignee")
                        .order_by("status", "-created_at")),
     )
