@@ -175,16 +175,30 @@ def calendar_filter_choices(*, site_ids: list[int]) -> dict:
     }
 
 
+# What a roster row and the sign-in sheet show of each row and its people: a hundred rows of
+# a participant's thirty columns, a user's and an enrollment's were most of building them.
+ROSTER_FIELDS = (
+    "session_id", "participant_id", "enrollment_id", "marked_by_id", "status",
+    "minutes_attended", "note", "marked_at", "confirmation",
+    "participant__code", "participant__first_name", "participant__last_name",
+    "marked_by__username", "marked_by__first_name", "marked_by__last_name",
+    "enrollment__track_id",
+)
+
+
+def _roster_rows() -> QuerySet[Attendance]:
+    return (Attendance.objects.select_related("participant", "marked_by", "enrollment")
+            .only(*ROSTER_FIELDS))
+
+
 def roster(*, session: TherapySession) -> list[Attendance]:
     """Everyone expected at the session, by name, with who marked them."""
-    return list(Attendance.objects.filter(session=session)
-                .select_related("participant", "marked_by", "enrollment")
+    return list(_roster_rows().filter(session=session)
                 .order_by("participant__last_name", "participant__first_name", "pk"))
 
 
 def roster_row(*, attendance_pk: int, session: TherapySession) -> Attendance:
-    return (Attendance.objects.select_related("participant", "marked_by", "enrollment")
-            .get(pk=attendance_pk, session=session))
+    return _roster_rows().get(pk=attendance_pk, session=session)
 
 
 def expected_left(*, session: TherapySession) -> int:
