@@ -304,7 +304,13 @@ class FollowUp(models.Model):
                 name="followup_resolved_has_time",
             ),
         ]
-        indexes = [models.Index(fields=["assignee", "status"], name="followup_assignee_status_idx")]
+        indexes = [
+            models.Index(fields=["assignee", "status"], name="followup_assignee_status_idx"),
+            # Today's open follow-ups (the oldest first, and their count) without reading the
+            # resolved ones, which pile up for as long as the clinic runs.
+            models.Index(fields=["created_at", "id"], condition=Q(status="open"),
+                         name="followup_open_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} — {self.participant} ({self.get_status_display()})"
