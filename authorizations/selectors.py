@@ -236,7 +236,7 @@ def _figures_sql(where: str, where_params: tuple, *, today: date, live: bool,
             SELECT au.id, au.enrollment_id, py.name AS payer, au.member_id, au.number,
                    au.level_of_care, au.unit, au.service_code, au.units_authorized,
                    au.start_date, au.end_date, au.next_review_date, au.status, au.note,
-                   p.code, p.first_name || ' ' || p.last_name AS participant,
+                   p.code::text AS code, p.first_name || ' ' || p.last_name AS participant,
                    e.status = %s AS enrollment_active,
                    pr.authorization_alert_units, pr.authorization_review_days,
                    COALESCE(u.used, 0) AS used, COALESCE(u.scheduled, 0) AS scheduled,
@@ -387,7 +387,7 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
     if not ids:
         return []
     rows = _fetch(f"""
-        SELECT p.code, p.first_name || ' ' || p.last_name, py.name, e.admission_date
+        SELECT p.code::text, p.first_name || ' ' || p.last_name, py.name, e.admission_date
         FROM {_t(Coverage)} c
         JOIN {_t(Payer)} py ON py.id = c.payer_id AND py.requires_authorization
         JOIN {_t(Enrollment)} e ON e.id = c.enrollment_id AND e.status = %s

@@ -168,8 +168,11 @@ class Attendance(models.Model):
         ]
         indexes = [
             models.Index(fields=["participant", "status"], name="attendance_part_status_idx"),
-            # Counts per session and status (day list, calendar) answered from the index alone.
-            models.Index(fields=["session", "status"], name="attendance_session_status_idx"),
+            # Counts per session and status (day list, calendar) and the week's hours of Today's
+            # at-risk list (participant, status, minutes of each session's rows) answered from
+            # the index alone, without a heap read per row (bench/explain.py at 2,000).
+            models.Index(fields=["session", "status"], include=["participant", "minutes_attended"],
+                         name="attendance_session_cover_idx"),
         ]
 
     def __str__(self) -> str:
@@ -303,7 +306,13 @@ class FollowUp(models.Model):
                 name="followup_resolved_has_time",
             ),
         ]
-        indexes = [models.Index(fields=["assignee", "status"], name="followup_assignee_status_idx")]
+        indexes = [
+            models.Index(fields=["assignee", "status"], name="followup_assignee_status_idx"),
+            # Today's open follow-ups (the oldest first, and their count) without reading the
+            # resolved ones, which pile up for as long as the clinic runs.
+            models.Index(fields=["created_at", "id"], condition=Q(status="open"),
+                         name="followup_open_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} — {self.participant} ({self.get_status_display()})"

@@ -393,16 +393,23 @@ def _weeks_at_risk(*, site_ids: list[int], today: date, now: datetime) -> dict[i
         .order_by()
     )
     weeks: dict[int, LedgerWeek] = {}
+    minimums: dict = {}
     for row in rows:
-        minimum_hours = Decimal(row[minimum_field] or 0)
+        hours = row[minimum_field]
+        if hours not in minimums:
+            minimums[hours] = _minimum_minutes(hours)
+        minimum = minimums[hours]
+        attended = (row["recorded_minutes"] or 0) + _minutes(row["unrecorded_length"])
+        ahead = _minutes(row["ahead_length"])
+        if attended + ahead >= minimum:
+            continue  # judge_week never calls this week at risk; most of a clinic is here
         week = LedgerWeek(
             iso_year=0, iso_week=0, week_start=monday, week_end=sunday, days_in_window=7,
-            minimum_hours=minimum_hours, is_current=True, is_finished=False,
-            attended_minutes=(row["recorded_minutes"] or 0) + _minutes(row["unrecorded_length"]),
-            scheduled_ahead_minutes=_minutes(row["ahead_length"]),
+            minimum_hours=Decimal(hours or 0), is_current=True, is_finished=False,
+            attended_minutes=attended, scheduled_ahead_minutes=ahead,
             offered_minutes=_minutes(row["offered_length"]),
         )
-        judge_week(week, minimum=_minimum_minutes(minimum_hours), is_active=True)
+        judge_week(week, minimum=minimum, is_active=True)
         if week.at_risk:
             weeks[row["participant_id"]] = week
     return weeks

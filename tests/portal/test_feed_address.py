@@ -60,3 +60,43 @@ def test_it_keeps_the_setting_to_the_participant_alone(client, alice, bob, site,
     alice.refresh_from_db()
     assert not alice.calendar_shows_address
     assert locations(feed_text(client, alice)) == {site.public_alias}
+
+
+def _icalendar_objects_feed(text: str) -> bytes:
+    """The feed as icalendar's Calendar and Event objects write it, from the parsed feed: the
+    reference the hand-written feed (portal/feed.py) must equal byte for byte."""
+    from icalendar import Event
+
+    parsed = Calendar.from_ical(text)
+    calendar = Calendar()
+    for name in ("prodid", "version", "calscale", "method", "x-wr-calname", "x-published-ttl"):
+        calendar.add(name, str(parsed[name]))
+    for source in parsed.walk("VEVENT"):
+        event = Event()
+        event.add("uid", str(source["UID"]))
+        event.add("summary", str(source["SUMMARY"]))
+        for name in ("dtstart", "dtend", "dtstamp"):
+            event.add(name, source.decoded(name))
+        event.add("last-modified", source.decoded("last-modified"))
+        event.add("sequence", int(source["SEQUENCE"]))
+        event.add("location", str(source["LOCATION"]))
+        event.add("status", str(source["STATUS"]))
+        event.add("transp", str(source["TRANSP"]))
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def test_it_writes_the_feed_exactly_as_icalendar_would(client, alice, site, now):
+    """Commas, semicolons, backslashes, accents and a line longer than 75 octets are escaped
+    and folded as the icalendar library does, and the feed parses back to the same text."""
+    site.public_alias = "Clínica Norte; Édifice B, \\ Suite 4"
+    site.address = "12 Rue de l'Église, Étage 3; Bâtiment C"
+    site.save()
+    Participant.objects.filter(pk=alice.pk).update(calendar_shows_address=True)
+    alice.refresh_from_db()
+
+    text = feed_text(client, alice)
+
+    assert text.encode() == _icalendar_objects_feed(text)
+    assert locations(text) == {f"{site.public_alias}, {site.address}"}
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
