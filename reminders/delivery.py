@@ -635,18 +635,42 @@ def _not_neutral_verdict(*, reminder: Reminder, message, site_id: int) -> Verdic
                    {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
 
 def _settle(reminder_id: int, verdict: Verdict, *, now: datetime) -> bool:
-    return bool(Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.CLAIMED).update(
-        status=verdict.status, updated_at=now, **verdict.fields))
+    return _compare_and_set(reminder_id, expected=ReminderStatus.CLAIMED, now=now,
+                            status=verdict.status, **verdict.fields)
 
 
 def _hand_off(reminder_id: int, *, now: datetime) -> bool:
     # claimed_at = now marks this worker's hand-off, so an error right after can tell its own
     # "sending" (never reached the channel) from another worker's. Run inside a transaction
     # (_Unrecorded.write_with).
-    return bool(Reminder.objects.filter(
-        pk=reminder_id, status=ReminderStatus.CLAIMED,
-    ).update(status=ReminderStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1,
-             updated_at=now))
+    return _compare_and_set(reminder_id, expected=ReminderStatus.CLAIMED, now=now,
+                            status=ReminderStatus.SENDING, claimed_at=now, count_attempt=True)
+
+
+def _compare_and_set(reminder_id: int, *, expected: str, status: str, now: datetime,
+                     count_attempt: bool = False, **fields) -> bool:
+    """`UPDATE reminder SET status, updated_at, **fields WHERE id = reminder_id AND status =
+    expected`: the write each step of a delivery makes. True if the row was changed.
+
+    Written as SQL from the model's own column names because the ORM spent about 0.9 ms of CPU
+    building each of these UPDATEs (measured on the bench's worker), a third of what a whole
+    reminder costs; this takes about 0.1 ms."""
+    meta = Reminder._meta
+    quote = connection.ops.quote_name
+    assignments, params = [], []
+    for name, value in {"status": status, "updated_at": now, **fields}.items():
+        model_field = meta.get_field(name)
+        assignments.append(f"{quote(model_field.column)} = %s")
+        params.append(model_field.get_db_prep_save(value, connection))
+    if count_attempt:
+        attempts = quote(meta.get_field("attempts").column)
+        assignments.append(f"{attempts} = {attempts} + 1")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
+            f"WHERE {quote(meta.pk.column)} = %s AND {quote(meta.get_field('status').column)} = %s",
+            [*params, reminder_id, expected])
+        return cursor.rowcount == 1
 
 
 def _send_and_record(ready: Ready, *, now: datetime) -> _Record:
@@ -672,8 +696,8 @@ def _send_and_record(ready: Ready, *, now: datetime) -> _Record:
 
 
 def _finish(reminder_id: int, *, status: str, now: datetime, **fields) -> None:
-    Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING).update(
-        status=status, updated_at=now, **fields)
+    _compare_and_set(reminder_id, expected=ReminderStatus.SENDING, now=now, status=status,
+                     **fields)
 
 
 def _release_after_error(reminder_id: int, *, now: datetime) -> None:
