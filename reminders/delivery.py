@@ -20,7 +20,9 @@ A send task delivers a batch: `reminders_deliver` reads everything the re-checks
 batch (the claimed rows with their participants and sites, the visit days, enrollments, SMS
 consents, other sites and their policies: a fixed number of queries whatever the batch size),
 then decides, hands off and records each row with its own compare-and-set, exactly as
-`reminder_deliver` does for one row. One row's exception stays that row's.
+`reminder_deliver` does for one row. One row's exception stays that row's. A sent row's result
+is written in the same transaction as the next row's compare-and-set, so a batch commits once a
+reminder (`_Unrecorded` says why that keeps every guarantee).
 
 Links with a secret token (a portal invitation's set-password link, a seat offer's one-time
 answer link) are minted here, just before the hand-off, and never stored: the check renders
@@ -255,8 +257,6 @@ def _deliver_row(reminder: Reminder, *, facts: BatchFacts, now: datetime, isolat
             outcomes[reminder.pk] = (decision.outcome if unrecorded.write_with(
                 lambda: _settle(reminder.pk, decision, now=now)) else "not_claimed")
             return
-        if decision.secret is not None:
-            unrecorded.write()  # minting commits on its own
         decision = _mint_secret_link(decision)
         if isinstance(decision, Verdict):
             outcomes[reminder.pk] = (decision.outcome if unrecorded.write_with(
@@ -290,12 +290,12 @@ class _Unrecorded:
     """The last row handed to its channel whose result is not written yet.
 
     It is written in the same transaction as the next row's compare-and-set (its hand-off or
-    its skip), so a batch commits once a reminder rather than twice; on its own before a
-    secret link is minted, and when the batch ends. Nothing else changes: a row becomes `sent`
-    only after its channel call; a worker dying before that transaction commits leaves this one
-    row `sending` (the sweeper fails it as outcome_unknown and never sends it again) and the
-    next one `claimed` (returned to pending); a database error rolls both back, and the result
-    is written again on its own on a fresh connection."""
+    its skip), so a batch commits once a reminder rather than twice; on its own when the batch
+    ends, whether it finished or a time limit stopped it. Nothing else changes: a row becomes
+    `sent` only after its channel call; a worker dying before that transaction commits leaves
+    this one row `sending` (the sweeper fails it as outcome_unknown and never sends it again)
+    and the next one `claimed` (returned to pending); a database error rolls both back, and the
+    result is written again on its own on a fresh connection."""
 
     def __init__(self, outcomes: "_Outcomes", *, now: datetime, isolate: bool) -> None:
         self.outcomes = outcomes
