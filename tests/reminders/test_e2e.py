@@ -118,3 +118,60 @@ def test_it_sends_each_reminder_once_when_redis_restarts_empty(stack, redis_serv
     processes.kill_all()
     assert_each_sent_once(ids, sms_dir)
     assert b"reminders.sweep" in processes.log("beat")
+
+
+def test_it_sends_each_reminder_at_most_once_when_a_worker_is_killed_between_two_rows(
+        stack, redis_server, tmp_path):
+    """A row's result is written in one transaction with the next row's hand-off. Kill the
+    worker while that transaction waits: the message that went out stays `sending` and ends as
+    outcome_unknown (never sent again), the next row was never handed off, and every other
+    reminder goes out exactly once."""
+    processes, sms_dir = stack
+    ids = sorted(due_reminders(20))
+    processes.run(SWEEP_ONCE)
+    assert Reminder.objects.filter(pk__in=ids, status="claimed").count() == 20
+    import psycopg2
+
+    db = connection.settings_dict
+    lock = psycopg2.connect(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
+                            host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432)
+    try:
+        # The batch goes in id order: the first row is sent, then its result and the second
+        # row's hand-off wait together on this lock.
+        with lock.cursor() as cursor:
+            cursor.execute("SELECT id FROM reminders_reminder WHERE id = %s FOR UPDATE",
+                           [ids[1]])
+
+        def blocked_backends():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                               "AND datname = current_database()")
+                return [row[0] for row in cursor.fetchall()]
+
+        doomed = processes.worker("doomed")
+        waiting = wait_for(blocked_backends, timeout=30, what="the worker to reach row two")
+        assert len(sms_files(sms_dir)) == 1  # the first row's message is out
+        processes.kill(doomed)
+        with lock.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid",
+                           [waiting])
+        lock.rollback()
+    finally:
+        lock.close()
+    # Rolled back together: the first row's "sent" and the second row's "sending".
+    statuses = dict(Reminder.objects.filter(pk__in=ids).values_list("pk", "status"))
+    assert statuses[ids[0]] == "sending"
+    assert {statuses[pk] for pk in ids[1:]} == {"claimed"}
+
+    stop = tmp_path / "stop"
+    processes.worker("rescuer")
+    processes.sweeper_loop("sweeper", stop, REMINDER_CLAIM_TIMEOUT_SECONDS="2")
+    wait_for(lambda: sent_count() == 19 and Reminder.objects.filter(
+        pk=ids[0], status="failed").exists(), timeout=60, what="the rest to go out")
+    stop.touch()
+    processes.kill_all()
+    unknown = Reminder.objects.get(pk=ids[0])
+    assert (unknown.status, unknown.reason) == ("failed", "outcome_unknown")
+    messages = [json.loads(path.read_text()) for path in sms_files(sms_dir)]
+    recipients = [message["to"] for message in messages]
+    assert len(recipients) == len(set(recipients)) == 20  # each person once, the first too
