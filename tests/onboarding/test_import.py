@@ -286,3 +286,24 @@ def test_it_imports_more_past_enrollments_than_the_track_has_seats(director, tra
     assert Attendance.objects.filter(session__local_date=past_mondays[1],
                                      status="present").count() == 7
     assert not Enrollment.objects.filter(track=track, status__in=["active", "on_hold"]).exists()
+
+
+@pytest.mark.postgres
+def test_it_leaves_the_planner_statistics_of_what_it_imported(director, track, past_mondays):
+    """The work queued on commit (re-planning, authorization usage) plans its joins on the
+    tables' statistics: an import leaves them counting what it brought in, not an empty clinic."""
+    from django.db import connection
+
+    start = past_mondays[0].isoformat()
+    people = [participant_row(f"S-{n}", admission_date=start) for n in range(3)]
+    visits = [attendance_row(f"S-{n}", past_mondays[1]) for n in range(3)]
+
+    result = census_commit(content=census_xlsx(people, visits), file_name="c.xlsx",
+                           by=director)
+
+    assert result.committed, result.as_report()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s",
+                       [Attendance._meta.db_table])
+        [(estimated,)] = cursor.fetchall()
+    assert estimated == Attendance.objects.count() > 0
