@@ -26,6 +26,7 @@ SPANISH = [
     ("Sus datos", "About you"),
     ("Imprimir o guardar como PDF", "Print or save as PDF"),
     ("Consentimiento para comunicarnos con usted", "Consent to be contacted"),
+    ("Correo electrónico</strong>: consentimiento retirado", "consent revoked"),
     ("9 citas, de la más antigua a la más reciente.", "visits, oldest first"),
     ("Lunes 9 de marzo de 2026, 6:00 p.m. – 9:00 p.m.", "Monday, March 9"),
     ("Llegó tarde</strong> · 150 min", "Late</strong>"),
@@ -55,6 +56,9 @@ def full_record(alice, schedule, now):
                    reason="Un turno de trabajo", by=alice.user)
     factories.ContactConsentFactory(participant=alice, channel="sms", source="intake",
                                     given_at=dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC))
+    factories.ContactConsentFactory(participant=alice, channel="email", source="verbal",
+                                    given_at=dt.datetime(2026, 3, 3, 14, 0, tzinfo=dt.UTC),
+                                    revoked_at=dt.datetime(2026, 3, 4, 14, 0, tzinfo=dt.UTC))
     factories.ContinuingCarePlanFactory(enrollment=alice.enrollments.get(), step_down_level="1")
     return alice
 
@@ -78,6 +82,10 @@ def test_it_shows_a_spanish_speaker_their_whole_record_in_spanish(full_record, a
              if spanish not in html or english in html]
     assert not wrong, wrong
     assert '<html lang="es">' in html and 'lang="en"' not in html
+    # "a.m."/"p.m." end a sentence with their own period, never with two.
+    assert "retirado el 4 mar 2026, 9:00 a.m.</p>" in html
+    assert "Creado el 11 mar 2026, 12:00 p.m. (las horas están en su zona horaria" in html
+    assert "m.." not in html
 
 
 def test_it_keeps_an_english_speakers_record_in_english(full_record, alice_client):
