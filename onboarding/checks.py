@@ -103,6 +103,22 @@ def _word(value) -> str:
     return "_".join(_text(value).lower().replace("-", " ").split())
 
 
+# A language as a spreadsheet may spell it: the code, or its name in English or Spanish.
+LANGUAGE_NAMES = {"": "en", "en": "en", "english": "en", "ingles": "en", "inglés": "en",
+                  "es": "es", "spanish": "es", "espanol": "es", "español": "es"}
+
+
+def _language(row: Checked, column: str, value) -> str:
+    """A language code from a cell; a row error (and "en") for anything we do not offer."""
+    language = LANGUAGE_NAMES.get(_word(value))
+    if language is None or language not in dict(settings.LANGUAGES):
+        row.error(column, _("%(value)s is not a language the portal offers: write en (English) "
+                            "or es (Spanish), or leave it blank for English.")
+                  % {"value": _text(value)})
+        return "en"
+    return language
+
+
 def _parse_date(value) -> dt.date | None:
     """A date cell as a date (an Excel date, or text in the clinic's input formats); None when
     blank; ValidationError when it is no date."""
@@ -289,8 +305,12 @@ def check_participant(row: Row, ctx: Context, seen: dict[str, int]) -> Checked:
     if channels not in ReminderChannels.values:
         checked.error("reminders_by", _("Write email, sms, both or none."))
     v["reminder_channels"] = channels
+    v["language"] = _language(checked, "language", values.get("language"))
     checked.actions.append(_("Create participant %(name)s") % {
         "name": f"{v['first_name']} {v['last_name']}"})
+    if v["language"] != "en":
+        checked.actions.append(_("Portal and reminders in %(language)s") % {
+            "language": dict(settings.LANGUAGES)[v["language"]]})
     if v["consents"]:
         checked.actions.append(_("Record consent to %(channels)s (intake form)") % {
             "channels": _(" and ").join("SMS" if c == "sms" else "email"
@@ -334,10 +354,7 @@ def _check_contact(checked: Checked, values: dict) -> None:
         except ValidationError:
             checked.error("contact_email", _("%(value)s is not an email address.")
                           % {"value": email})
-    language = _word(values.get("contact_language")) or "en"
-    if language not in dict(settings.LANGUAGES):
-        checked.error("contact_language", _("Write one of: %(codes)s.")
-                      % {"codes": ", ".join(code for code, _name in settings.LANGUAGES)})
+    language = _language(checked, "contact_language", values.get("contact_language"))
     v["contact"] = {
         "name": name, "relationship": relationship, "phone": phone, "email": email,
         "language": language,

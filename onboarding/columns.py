@@ -36,6 +36,8 @@ PARTICIPANT_COLUMNS: tuple[Column, ...] = (
     Column("email_consent", "Email consent", help="yes or no: agrees to email."),
     Column("reminders_by", "Reminders by",
            help="email, sms, both or none; blank follows the consents."),
+    # The language of the portal and of reminders (issue 18).
+    Column("language", "Language", help="en or es (English or Spanish); blank means en."),
     Column("site", "Site", help="The home site; blank means the track's site."),
     Column("track", "Track", help="The track's name; blank for no enrollment."),
     Column("admission_date", "Admission date", help="Needed with a track."),
@@ -77,7 +79,7 @@ KIND_MARKERS = {PARTICIPANTS: "first_name", ATTENDANCE: "session_date"}
 # Invented example rows for the downloadable template (Faker-style data, no real person).
 EXAMPLE_ROWS = {
     PARTICIPANTS: ["EX-0001", "Avery", "Example", "1990-04-12", "avery@example.com",
-                   "(201) 555-0123", "yes", "yes", "", "", "Evening group", "2026-11-02",
+                   "(201) 555-0123", "yes", "yes", "", "en", "", "Evening group", "2026-11-02",
                    "active", "", "", "Jordan Example", "parent", "no", "(201) 555-0124",
                    "jordan@example.com", "en"],
     ATTENDANCE: ["EX-0001", "Evening group", "2026-11-02", "18:00", "present", ""],

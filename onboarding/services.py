@@ -111,7 +111,7 @@ def _person(v: dict) -> dict:
     return {"record_number": v["record_number"], "first_name": v["first_name"],
             "last_name": v["last_name"], "home_site": v["home_site"],
             "date_of_birth": v["date_of_birth"], "email": v["email"], "phone": v["phone"],
-            "reminder_channels": v["reminder_channels"]}
+            "reminder_channels": v["reminder_channels"], "language": v["language"]}
 
 
 def _refused(rows: list[Checked], results: list) -> list[tuple[Checked, Any]]:

@@ -4,6 +4,10 @@
 zone; `participant_record` turns that into the JSON document, and the readable page
 (templates/portal/record.html) shows the very same content, so the two never drift apart.
 
+Languages: the page shows the labels (statuses, kinds, channels...) in the participant's
+language; the JSON document is a data file whose keys and values stay English whatever the
+language, so that a program reading format version 1 never meets a value it did not expect.
+
 JSON rather than a zip of CSV files: one file opens on a phone without unpacking, and the
 record's shape survives (a care plan belongs to an enrollment, excuse requests to a visit),
 which flat CSV tables would lose. Times carry their UTC offset so nothing is ambiguous.
@@ -12,7 +16,7 @@ Four queries whatever the record's size.
 from datetime import date, datetime
 
 from django.db.models import Prefetch
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from participants.models import ContactConsent, Enrollment, Participant
 from sessions.models import Attendance, ExcusedAbsenceRequest
@@ -39,9 +43,9 @@ def _json_ready(value):
     return value
 
 
-def _visit(attendance: Attendance, zone) -> dict:
+def _visit(attendance: Attendance, zone, *, codes: bool) -> dict:
     session = attendance.session
-    return {
+    visit = {
         "date": _day(session.starts_at.astimezone(zone).date()),
         "starts": _when(session.starts_at, zone),
         "ends": _when(session.ends_at, zone),
@@ -64,6 +68,9 @@ def _visit(attendance: Attendance, zone) -> dict:
             "answer_note": excuse.decision_note,
         } for excuse in attendance.excuses_oldest_first],
     }
+    if codes:  # for the page's comparisons, which must not depend on the language of a label
+        visit["session_status_code"] = session.status
+    return visit
 
 
 def _consent(consent: ContactConsent, zone) -> dict:
@@ -106,9 +113,11 @@ def _enrollment(enrollment: Enrollment) -> dict:
     }
 
 
-def record_content(*, participant: Participant, now: datetime | None = None) -> dict:
+def record_content(*, participant: Participant, now: datetime | None = None,
+                   codes: bool = False) -> dict:
     """Everything the portal knows about `participant`, for them to keep; dates and times as
-    values in their zone, for the readable page."""
+    values in their zone, labels in the active language. `codes` adds the stored codes the
+    readable page compares on (`session_status_code`); the JSON document has none."""
     now = now or timezone.now()
     zone = participant.zone
     attendances = (Attendance.objects.filter(participant=participant)
@@ -135,15 +144,17 @@ def record_content(*, participant: Participant, now: datetime | None = None) -> 
             "mobile_phone": participant.phone,
             "reminders_by": participant.get_reminder_channels_display(),
         },
-        "schedule": [_visit(attendance, zone) for attendance in attendances],
+        "schedule": [_visit(attendance, zone, codes=codes) for attendance in attendances],
         "consents": [_consent(consent, zone) for consent in consents],
         "enrollments": [_enrollment(enrollment) for enrollment in enrollments],
     }
 
 
 def participant_record(*, participant: Participant, now: datetime | None = None) -> dict:
-    """The record as the JSON document's content."""
-    return _json_ready(record_content(participant=participant, now=now))
+    """The record as the JSON document's content: English keys and values, whatever the
+    participant's language (the readable page is the one in their language)."""
+    with translation.override("en"):
+        return _json_ready(record_content(participant=participant, now=now))
 
 
 def record_filename(*, today: date) -> str:

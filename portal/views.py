@@ -270,7 +270,7 @@ def my_record_readable(request):
     participant = request.participant
     audit_access(request=request, obj=participant, what="portal: record, readable copy")
     return _no_referrer(render(request, "portal/record.html", {
-        "record": record_content(participant=participant),
+        "record": record_content(participant=participant, codes=True),
     }))
 
 

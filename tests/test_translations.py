@@ -16,10 +16,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from participants.models import ReminderChannels, StepDownLevel
+from participants.models import (
+    ConsentChannel, ConsentSource, DischargeReason, EnrollmentStatus, ReminderChannels,
+    StepDownLevel,
+)
 from programs.models import SessionKind
 from reminders.models import ReminderChannel
-from sessions.models import AttendanceStatus
+from sessions.models import AttendanceStatus, ExcuseStatus, SessionStatus
 
 from tests.conftest import _service_missing
 
@@ -35,7 +38,10 @@ PARTICIPANT_FACING = re.compile(
     r"|iop_clinic/settings/|sessions/services/(excuses|offers)\.py)")
 # Labels the portal shows through get_..._display, defined in models staff use too.
 PORTAL_CHOICES = [*AttendanceStatus.labels, *ReminderChannel.labels, *ReminderChannels.labels,
-                  *StepDownLevel.labels, *SessionKind.labels]
+                  *StepDownLevel.labels, *SessionKind.labels,
+                  # the readable record (portal/record.py): consents, enrollments, visits
+                  *ConsentChannel.labels, *ConsentSource.labels, *EnrollmentStatus.labels,
+                  *DischargeReason.labels, *SessionStatus.labels, *ExcuseStatus.labels]
 PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
 
 

@@ -1,6 +1,6 @@
 # ruff: noqa: F811 (fixtures imported from the English browser and axe tests)
 """Issue 18 in real Chromium: on a 360 px phone a participant switches the portal to Spanish and
-sees schedule, progress and reminders in Spanish; the Spanish pages (and the sign-in pages a
+sees schedule, progress and reminders in Spanish; the Spanish pages (the readable record too) (and the sign-in pages a
 Spanish browser gets) have no critical or serious axe violation at 360, 768 and 1280 px."""
 import pytest
 from django.test import Client
@@ -67,6 +67,7 @@ def test_it_finds_no_serious_violation_on_the_spanish_portal(chromium, axe_sourc
         "calendar": reverse("portal-calendar"),
         "excuse": reverse("portal-excuse", args=[world.today_session.pk]),
         "offer": reverse("portal-offer"),
+        "record": reverse("portal-my-record-readable"),
         "not-found": "/portal/no-such-page/",
     }
     problems = check_pages(page, axe_source, live_server.url, urls, prefix="portal-es-")
