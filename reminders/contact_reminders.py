@@ -139,7 +139,8 @@ def contacts_plan_chunk(*, participants: list[Participant], now: datetime, days:
                         unwanted[key] = problem
                     else:
                         wanted[key] = (due, visit.first_start, visit.site_id)
-    _one_text_of_a_kind_a_day(wanted, unwanted, {c.pk: by_id[c.participant_id] for c in contacts})
+    timing.one_sms_of_a_kind_a_day(wanted, unwanted,
+                                   {c.pk: by_id[c.participant_id] for c in contacts})
 
     contact_of = {c.pk: c for c in contacts}
     seen: set[tuple] = set()
@@ -188,21 +189,6 @@ def contacts_plan_chunk(*, participants: list[Participant], now: datetime, days:
     Reminder.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
     result.created = len(new)
     return result
-
-
-def _one_text_of_a_kind_a_day(wanted: dict, unwanted: dict, participant_of: dict) -> None:
-    first: dict[tuple, tuple] = {}
-    for key in sorted(wanted, key=lambda k: (k[0], k[1])):
-        contact_id, _day, kind, channel = key
-        if channel != ReminderChannel.SMS:
-            continue
-        sent_on = wanted[key][0].astimezone(participant_of[contact_id].zone).date()
-        slot = (contact_id, kind, sent_on)
-        if slot in first:
-            unwanted[key] = ReminderReason.DAILY_LIMIT
-            del wanted[key]
-        else:
-            first[slot] = key
 
 
 def contact_visit(*, reminder: Reminder, now: datetime) -> tuple[str, Visit | None]:

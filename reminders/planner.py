@@ -90,23 +90,6 @@ def reminders_plan(*, participant_ids: Iterable[int] | None = None, now: datetim
     return total
 
 
-def _one_sms_of_a_kind_a_day(wanted: dict, unwanted: dict, by_id: dict) -> None:
-    """Two SMS of one kind due on the same local day (a 7 am visit's day-before reminder moved to
-    the previous evening, beside that evening's own): only the nearer visit's goes."""
-    first: dict[tuple, tuple] = {}
-    for key in sorted(wanted, key=lambda k: (k[0], k[1])):
-        participant_id, day, kind, channel = key
-        if channel != ReminderChannel.SMS:
-            continue
-        sent_on = wanted[key][0].astimezone(by_id[participant_id].zone).date()
-        slot = (participant_id, kind, sent_on)
-        if slot in first:
-            unwanted[key] = ReminderReason.DAILY_LIMIT
-            del wanted[key]
-        else:
-            first[slot] = key
-
-
 def _sms_caps(wanted: dict, unwanted: dict, by_id: dict, policies: dict, now: datetime,
               capped: dict) -> None:
     """Keep each participant's texts within the site policy's caps per day and per week.
@@ -204,7 +187,7 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
                 else:
                     wanted[key] = (due, visit.first_start, visit.site_id)
 
-    _one_sms_of_a_kind_a_day(wanted, unwanted, by_id)
+    timing.one_sms_of_a_kind_a_day(wanted, unwanted, by_id)
     capped: dict[tuple, tuple] = {}
     _sms_caps(wanted, unwanted, by_id, policies, now, capped)
 

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 
-from reminders.models import ReminderKind, ReminderPolicy, ReminderReason
+from reminders.models import ReminderChannel, ReminderKind, ReminderPolicy, ReminderReason
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,24 @@ def next_allowed(*, now: datetime, zone: zoneinfo.ZoneInfo, policy: ReminderPoli
     if not quiet.contains(local.time()):
         return None
     return quiet.ends(local).astimezone(UTC)
+
+
+def one_sms_of_a_kind_a_day(wanted: dict, unwanted: dict, zone_of: dict) -> None:
+    """Two SMS of one kind due on the same local day (a 7 am visit's day-before reminder moved to
+    the previous evening, beside that evening's own): only the nearer visit's goes.
+
+    `wanted` maps (recipient id, visit day, kind, channel) to (due, ...); `zone_of` maps the
+    recipient id to whoever's clock counts (a participant, or a family contact's participant).
+    The later one moves from `wanted` to `unwanted` with the daily limit as its reason."""
+    first: dict[tuple, tuple] = {}
+    for key in sorted(wanted, key=lambda k: (k[0], k[1])):
+        recipient_id, _day, kind, channel = key
+        if channel != ReminderChannel.SMS:
+            continue
+        sent_on = wanted[key][0].astimezone(zone_of[recipient_id].zone).date()
+        slot = (recipient_id, kind, sent_on)
+        if slot in first:
+            unwanted[key] = ReminderReason.DAILY_LIMIT
+            del wanted[key]
+        else:
+            first[slot] = key
