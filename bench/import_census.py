@@ -92,13 +92,21 @@ def census_file(*, participants: int, tracks, start: dt.date, today: dt.date,
         number = f"B{n:06d}"
         track = tracks[n % len(tracks)]
         ended = n < discharged  # past enrollments, discharged yesterday
-        people.append([number, fake.first_name(), fake.last_name(),
-                       fake.date_of_birth(minimum_age=18, maximum_age=70).isoformat(),
-                       f"bench{n}@mail.example.com", f"(201) 555-01{n % 100:02d}", "yes",
-                       "yes", "", "", track.name, start.isoformat(),
-                       "discharged" if ended else "active",
-                       (today - dt.timedelta(days=1)).isoformat() if ended else "",
-                       "step down" if ended else ""])
+        row = {"record_number": number, "first_name": fake.first_name(),
+               "last_name": fake.last_name(),
+               "date_of_birth": fake.date_of_birth(minimum_age=18, maximum_age=70).isoformat(),
+               "email": f"bench{n}@mail.example.com",
+               "mobile_phone": f"(201) 555-01{n % 100:02d}", "sms_consent": "yes",
+               "email_consent": "yes", "language": "es" if n % 5 == 0 else "en",
+               "track": track.name, "admission_date": start.isoformat(),
+               "enrollment_status": "discharged" if ended else "active",
+               "discharge_date": (today - dt.timedelta(days=1)).isoformat() if ended else "",
+               "discharge_reason": "step down" if ended else ""}
+        if n % 10 == 0:  # one in ten brings a family contact (never with consent: the chart)
+            row.update(contact_name=fake.name(), contact_relationship="parent",
+                       contact_phone=f"(201) 555-02{n % 100:02d}", contact_language="es")
+        # By column name, so a column added to the import leaves this file valid (blank).
+        people.append([row.get(name, "") for name in people.headers])
         for k in range(VISITS_EACH):
             day = meeting_days[(n + k * 5) % len(meeting_days)]
             status = ("present", "present", "late", "absent")[(n + k) % 4]
