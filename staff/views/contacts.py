@@ -17,6 +17,7 @@ from accounts.access import can_enroll, can_mark_attendance
 from iop_clinic.forms import add_service_errors
 from participants.models import Contact, DisclosureConsent
 from participants.services_contacts import (
+    CONTACT_FIELDS,
     contact_create,
     contact_remove,
     contact_update,
@@ -27,9 +28,6 @@ from participants.services_contacts import (
 from sessions.services.contact_attendance import contact_attendance_mark
 from staff.access import get_participant_or_404, get_session_or_404, staff_required
 from staff.forms.contacts import ContactForm, DisclosureConsentForm, RevokeForm
-
-CONTACT_FIELDS = ("name", "relationship", "is_guardian_of_minor", "phone", "email", "language",
-                  "reminder_channels")
 
 
 def _require_editor(request: HttpRequest) -> None:
