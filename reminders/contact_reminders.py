@@ -87,7 +87,7 @@ def contacts_plan_chunk(*, participants: list[Participant], now: datetime, days:
                         policies: dict) -> "PlanResult":
     """Plan (and withdraw) the reminders of these participants' contacts, like the planner does
     for participants: same keys per contact, compare-and-set on status."""
-    from .planner import PlanResult, reminder_policies
+    from .planner import PlanResult, keep_current, reminder_policies
 
     result = PlanResult()
     by_id = {p.pk: p for p in participants}
@@ -156,20 +156,7 @@ def contacts_plan_chunk(*, participants: list[Participant], now: datetime, days:
                 row.send_before <= now):
             continue
         if key in wanted:
-            due, send_before, site_id = wanted[key]
-            if row.status == ReminderStatus.SKIPPED:
-                result.revived += Reminder.objects.filter(
-                    pk=row.pk, status=ReminderStatus.SKIPPED,
-                ).update(status=ReminderStatus.PENDING, reason="", due_at=due,
-                         send_before=send_before, site_id=site_id, updated_at=now)
-            else:
-                if row.due_at <= now and due <= now:
-                    due = row.due_at
-                if (row.due_at, row.send_before, row.site_id) != (due, send_before, site_id):
-                    result.moved += Reminder.objects.filter(
-                        pk=row.pk, status=ReminderStatus.PENDING,
-                    ).update(due_at=due, send_before=send_before, site_id=site_id,
-                             updated_at=now)
+            keep_current(row=row, planned=wanted[key], now=now, result=result)
         elif row.status == ReminderStatus.PENDING:
             reason = unwanted.get(key)
             if reason is None:

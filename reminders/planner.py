@@ -90,6 +90,26 @@ def reminders_plan(*, participant_ids: Iterable[int] | None = None, now: datetim
     return total
 
 
+def keep_current(*, row: Reminder, planned: tuple[datetime, datetime, int], now: datetime,
+                 result: PlanResult) -> None:
+    """An open row still wanted: revive it if it was skipped, or move it to the planned due time,
+    deadline and site (a moved session moves its pending reminders). Compare-and-set on status,
+    so a row claimed meanwhile is left to the send task. Shared with family contacts' rows."""
+    due, send_before, site_id = planned
+    if row.status == ReminderStatus.SKIPPED:
+        result.revived += Reminder.objects.filter(
+            pk=row.pk, status=ReminderStatus.SKIPPED,
+        ).update(status=ReminderStatus.PENDING, reason="", due_at=due,
+                 send_before=send_before, site_id=site_id, updated_at=now)
+        return
+    if row.due_at <= now and due <= now:
+        due = row.due_at  # already due: re-planning must not keep pushing it back
+    if (row.due_at, row.send_before, row.site_id) != (due, send_before, site_id):
+        result.moved += Reminder.objects.filter(
+            pk=row.pk, status=ReminderStatus.PENDING,
+        ).update(due_at=due, send_before=send_before, site_id=site_id, updated_at=now)
+
+
 def _sms_caps(wanted: dict, unwanted: dict, by_id: dict, policies: dict, now: datetime,
               capped: dict) -> None:
     """Keep each participant's texts within the site policy's caps per day and per week.
@@ -209,21 +229,7 @@ def _plan_chunk(ids: list[int], *, now: datetime, days: int) -> PlanResult:
                 row.send_before <= now):
             continue  # in flight or finished; the send task re-checks, the sweeper expires
         if key in wanted:
-            due, send_before, site_id = wanted[key]
-            if row.status == ReminderStatus.SKIPPED:
-                result.revived += Reminder.objects.filter(
-                    pk=row.pk, status=ReminderStatus.SKIPPED,
-                ).update(status=ReminderStatus.PENDING, reason="", due_at=due,
-                         send_before=send_before, site_id=site_id, updated_at=now)
-            else:
-                if row.due_at <= now and due <= now:
-                    due = row.due_at  # already due: re-planning must not keep pushing it back
-                if (row.due_at, row.send_before, row.site_id) != (due, send_before, site_id):
-                    # A moved session moves its pending reminders.
-                    result.moved += Reminder.objects.filter(
-                        pk=row.pk, status=ReminderStatus.PENDING,
-                    ).update(due_at=due, send_before=send_before, site_id=site_id,
-                             updated_at=now)
+            keep_current(row=row, planned=wanted[key], now=now, result=result)
         elif key in capped and row.reason != capped[key][3]:
             # Which cap holds a text back can change (day or week); the chart shows the current.
             withdraw[capped[key][3]].append(row.pk)
