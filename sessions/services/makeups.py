@@ -17,6 +17,7 @@ from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import SessionKind
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from ..selectors.makeups import MISSED_STATUSES, live_makeups
 from ..signals import visits_changed
 from .conflicts import conflicts_refuse, resources_lock, session_conflicts
 
@@ -33,14 +34,26 @@ def makeup_book(*, participant: Participant, session: TherapySession,
                 missed: Attendance | None = None, by=None) -> Attendance:
     """Book `participant` into `session` (another track's group or workshop) as a make-up.
 
-    Codes: no_active_enrollment, not_a_group, own_track, kind_differs, not_ahead, session_full,
-    already_booked, schedule_conflict.
+    `missed` is the attendance it makes up for: while this make-up is on (expected or
+    attended) that miss has no other, and the chart stops offering one; cancelled, the offer
+    comes back. A make-up of a make-up makes up for the original miss.
+    Codes: no_active_enrollment, not_missed, already_made_up, not_a_group, own_track,
+    kind_differs, not_ahead, session_full, already_booked, schedule_conflict.
     """
     enrollment = (Enrollment.objects.select_for_update()
                   .filter(participant=participant, status=EnrollmentStatus.ACTIVE).first())
     if enrollment is None:
         raise ValidationError(_("Only a participant in care can be booked into a make-up."),
                               code="no_active_enrollment")
+    if missed is not None:
+        missed = (Attendance.objects.select_for_update(of=("self",)).select_related("session")
+                  .get(pk=missed.makeup_for_id or missed.pk))
+        if missed.participant_id != participant.pk or missed.status not in MISSED_STATUSES:
+            raise ValidationError(_("A make-up is for a session the participant missed."),
+                                  code="not_missed")
+        if live_makeups().filter(makeup_for=missed).exists():
+            raise ValidationError(_("That session is already made up: a make-up for it is "
+                                    "booked or attended."), code="already_made_up")
     session = (TherapySession.objects.select_for_update(of=("self",))
                .select_related("track", "site").get(pk=session.pk))
     if session.track_id is None or session.kind not in MAKEUP_KINDS:
@@ -66,6 +79,6 @@ def makeup_book(*, participant: Participant, session: TherapySession,
     attendance = Attendance.objects.create(session=session, participant=participant,
                                            enrollment=enrollment,
                                            status=AttendanceStatus.EXPECTED,
-                                           note=_("Make-up")[:300])
+                                           makeup_for=missed, note=_("Make-up")[:300])
     visits_changed(participant_ids=[participant.pk])
     return attendance

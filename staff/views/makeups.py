@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import can_schedule
-from sessions.selectors.makeups import makeup_options
+from sessions.selectors.makeups import live_makeups, makeup_options
 from sessions.services.makeups import makeup_book
 from staff.access import get_attendance_or_404, sessions_for, staff_required
 
@@ -35,8 +35,13 @@ def makeup_book_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Booked as a make-up: %(session)s.") % {
                 "session": session.title or session.session_type.name})
             return redirect("participant_chart", code=participant.code)
+    # Already made up (booked or attended): say which, offer nothing until it is cancelled.
+    made_up = (live_makeups().filter(makeup_for_id=missed.makeup_for_id or missed.pk)
+               .select_related("session__session_type").first())
     options = (makeup_options(enrollment=enrollment, kind=missed.session.kind,
                               now=timezone.now())
-               if enrollment is not None and enrollment.status == "active" else [])
+               if made_up is None and enrollment is not None and enrollment.status == "active"
+               else [])
     return render(request, "staff/participants/makeup.html", {
-        "participant": participant, "missed": missed, "options": options})
+        "participant": participant, "missed": missed, "options": options,
+        "made_up": made_up})
