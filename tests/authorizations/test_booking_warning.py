@@ -110,3 +110,52 @@ def test_it_warns_before_admitting_past_the_authorization_and_records_it(w, as_f
     assert set(AuthorizationOverride.objects.values_list("action", "authorization_id")) == {
         ("admit", auth.pk)}
     assert AuthorizationOverride.objects.count() == 2
+
+
+def test_a_make_up_past_the_units_warns_with_the_figures_and_is_recorded(w, as_front_desk):
+    from sessions.models import Attendance
+    from tests.factories import TherapySessionFactory, TrackFactory
+
+    auth = w.authorize(number="MU-1", units_authorized=1)
+    w.attend(MONDAY)  # the one authorized day, used
+    missed = w.attend(MONDAY + dt.timedelta(days=7), "absent")
+    evening = TrackFactory(site=w.site, program=w.track.program, start_date=MONDAY)
+    starts = dt.datetime(2026, 2, 12, 22, 0, tzinfo=dt.UTC)
+    host = TherapySessionFactory(track=evening, site=w.site, session_type=w.group,
+                                 title="Evening group", starts_at=starts,
+                                 ends_at=starts + dt.timedelta(hours=3))
+    url = reverse("makeup_book", args=[missed.pk])
+
+    page = as_front_desk.post(url, {"session": host.pk})
+
+    assert page.status_code == 200
+    assert "1 used + 0 scheduled + 1 for this booking = 2 day units, over the 1 authorized " \
+           "by 1" in page.text
+    assert "Book anyway" in page.text
+    assert not Attendance.objects.filter(session=host).exists()
+
+    done = as_front_desk.post(url, {"session": host.pk, "book_anyway": "1"})
+
+    assert done.status_code == 302
+    assert Attendance.objects.get(session=host).makeup_for == missed
+    override = AuthorizationOverride.objects.get()
+    assert (override.action, override.authorization_id, override.on_date) == (
+        "book", auth.pk, dt.date(2026, 2, 12))
+    assert "over the 1 authorized by 1" in override.warning
+
+
+def test_a_make_up_within_the_authorization_books_without_a_word(w, as_front_desk):
+    from sessions.models import Attendance
+    from tests.factories import TherapySessionFactory, TrackFactory
+
+    w.authorize(number="MU-2", units_authorized=10)
+    missed = w.attend(MONDAY + dt.timedelta(days=7), "absent")
+    evening = TrackFactory(site=w.site, program=w.track.program, start_date=MONDAY)
+    starts = dt.datetime(2026, 2, 12, 22, 0, tzinfo=dt.UTC)
+    host = TherapySessionFactory(track=evening, site=w.site, session_type=w.group,
+                                 starts_at=starts, ends_at=starts + dt.timedelta(hours=3))
+
+    assert as_front_desk.post(reverse("makeup_book", args=[missed.pk]),
+                              {"session": host.pk}).status_code == 302
+    assert Attendance.objects.filter(session=host, makeup_for=missed).exists()
+    assert not AuthorizationOverride.objects.exists()
