@@ -585,6 +585,51 @@ def admission_warnings(*, enrollment, today: date) -> list[BookingWarning]:
     return warnings
 
 
+def resume_warnings(*, enrollment, today: date) -> list[BookingWarning]:
+    """Warnings for resuming `enrollment` after a hold, which books it back into every track
+    session from today to its planned end: its payer requires an authorization and none is
+    recorded, those sessions run past an approved authorization's last day, or the units they
+    add to those already used go past the units authorized. Three queries."""
+    track = enrollment.track
+    start, end = today, enrollment.planned_end_date
+    if end < start:
+        return []
+    figures = authorization_figures(enrollment_ids=[enrollment.pk], today=today)
+    coverage = coverage_of(enrollment=enrollment)
+    warnings = []
+    if coverage is not None and coverage.payer.requires_authorization and not any(
+            f.payer == coverage.payer.name and f.status in (AuthorizationStatus.APPROVED,
+                                                            AuthorizationStatus.REQUESTED)
+            for f in figures):
+        warnings.append(BookingWarning(
+            message=_("%(payer)s requires an authorization and none is recorded.")
+            % {"payer": coverage.payer.name}, on_date=start))
+    approved = [f for f in figures if f.status == AuthorizationStatus.APPROVED]
+    offered = _timetable_units(track=track, figures=approved, admission=start, planned_end=end)
+    for f in approved:
+        label = f"{f.payer} {f.number}"
+        if end > f.end_date:
+            warnings.append(BookingWarning(
+                message=_("Resuming books sessions until the planned end on %(end)s, past "
+                          "authorization %(auth)s, which covers %(start)s to %(auth_end)s.")
+                % {"end": _d(end), "auth": label, "start": _d(f.start_date),
+                   "auth_end": _d(f.end_date)},
+                on_date=max(f.end_date + timedelta(days=1), start), authorization_id=f.id))
+        units = offered.get(f.id, Decimal(0))
+        total = f.used + f.scheduled + units
+        if units and total > f.units_authorized:
+            warnings.append(BookingWarning(
+                message=_("Authorization %(auth)s: %(used)s used + %(scheduled)s scheduled + "
+                          "%(adding)s the timetable offers from %(start)s = %(total)s %(unit)s "
+                          "units, over the %(authorized)s authorized by %(over)s.")
+                % {"auth": label, "used": _figure(f.used), "scheduled": _figure(f.scheduled),
+                   "adding": _figure(units), "start": _d(start), "total": _figure(total),
+                   "unit": f.get_unit_display().lower(), "authorized": f.units_authorized,
+                   "over": _figure(total - f.units_authorized)},
+                on_date=start, authorization_id=f.id))
+    return warnings
+
+
 def _timetable_units(*, track, figures, admission: date, planned_end: date) -> dict:
     """Per authorization, the units the track's scheduled sessions of its code offer within
     both the planned stay and the authorization's dates. One query."""

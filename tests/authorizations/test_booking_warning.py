@@ -159,3 +159,53 @@ def test_a_make_up_within_the_authorization_books_without_a_word(w, as_front_des
                               {"session": host.pk}).status_code == 302
     assert Attendance.objects.filter(session=host, makeup_for=missed).exists()
     assert not AuthorizationOverride.objects.exists()
+
+
+def test_resuming_past_the_authorization_warns_with_the_figures_and_is_recorded(
+        w, front_desk, as_front_desk):
+    from sessions.models import Attendance
+    from sessions.services.enrollment import enrollment_hold
+
+    # Held last week; the authorization ended during the hold and its units are nearly used.
+    auth = w.authorize(number="HOLD-1", units_authorized=3,
+                       end_date=dt.date(2026, 2, 13))
+    for n in (0, 1):
+        w.attend(MONDAY + dt.timedelta(days=n))
+    ahead = [w.session(dt.date(2026, 2, day)) for day in (12, 13, 16, 17)]
+    enrollment_hold(enrollment=w.enrollment, reason="Family emergency", by=front_desk)
+    url = reverse("enrollment_resume", args=[w.enrollment.pk])
+
+    page = as_front_desk.post(url)
+
+    assert page.status_code == 200
+    assert "Resume Avery Adams in" in page.text
+    assert "2 used + 0 scheduled + 2 the timetable offers from Feb 11, 2026 = 4 day units, " \
+           "over the 3 authorized by 1" in page.text
+    assert "past authorization Lakeside Health Plan (invented) HOLD-1, which covers " \
+           "Feb 2, 2026 to Feb 13, 2026" in page.text
+    w.enrollment.refresh_from_db()
+    assert w.enrollment.status == "on_hold"
+
+    done = as_front_desk.post(url, {"resume_anyway": "1"})
+
+    assert done.status_code == 302
+    w.enrollment.refresh_from_db()
+    assert w.enrollment.status == "active"
+    assert Attendance.objects.filter(session__in=ahead, status="expected").count() == 4
+    overrides = list(AuthorizationOverride.objects.values_list("action", "authorization_id",
+                                                               "on_date"))
+    assert sorted(overrides) == [("resume", auth.pk, dt.date(2026, 2, 11)),
+                                 ("resume", auth.pk, dt.date(2026, 2, 14))]
+
+
+def test_resuming_within_the_authorization_says_nothing(w, front_desk, as_front_desk):
+    from sessions.services.enrollment import enrollment_hold
+
+    w.authorize(number="HOLD-2", units_authorized=20, end_date=dt.date(2026, 4, 30))
+    w.session(dt.date(2026, 2, 12))
+    enrollment_hold(enrollment=w.enrollment, reason="Travel", by=front_desk)
+
+    assert as_front_desk.post(reverse("enrollment_resume",
+                                      args=[w.enrollment.pk])).status_code == 302
+    w.enrollment.refresh_from_db()
+    assert w.enrollment.status == "active" and not AuthorizationOverride.objects.exists()
