@@ -1,6 +1,7 @@
 """Issue 16's journey in real Chromium: front desk records an authorization, a clinician marks
 attendance until Today warns that it is running out, a director opens the review packet."""
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -8,7 +9,7 @@ from django.urls import reverse
 from authorizations.models import Authorization, Payer
 from tests import factories
 
-from .test_browser import _shoot, _sign_in, _today_at, _wait_for_htmx
+from .test_browser import ARTIFACTS, _shoot, _sign_in, _today_at, _wait_for_htmx
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -83,9 +84,18 @@ def test_an_authorization_runs_low_on_today_as_attendance_is_marked(
     boss.goto(live_server.url + reverse("participant_chart", args=[person.code]))
     boss.get_by_role("link", name="Review packet").click()
     boss.get_by_role("heading", name="Utilization review: Robin Vale").wait_for()
-    assert boss.get_by_role("button", name="Print").is_visible()
     assert "PA-2044" in boss.locator("section[aria-labelledby='packet-auth-heading']").inner_text()
+    # The button opens the browser's print dialog (where "Save as PDF" is): counted here, as
+    # headless Chromium shows no dialog. An inline onclick would be refused by the CSP.
+    boss.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
+    boss.get_by_role("button", name="Print or save as PDF").click()
+    assert boss.evaluate("window.printed") == 1
     boss.emulate_media(media="print")
-    assert not boss.get_by_role("button", name="Print").is_visible()
+    assert not boss.get_by_role("button", name="Print or save as PDF").is_visible()
     _shoot(boss, "review-packet-print-768.png")
+    # What "Save as PDF" makes of it: Chromium's own PDF of the print layout, one Letter page
+    # for the whole planned stay's weeks and the authorization history.
+    pdf = boss.pdf(format="Letter", print_background=True)
+    (ARTIFACTS / "review-packet.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
     assert desk.js_errors == nurse.js_errors == boss.js_errors == []
