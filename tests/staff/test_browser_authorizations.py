@@ -99,3 +99,45 @@ def test_an_authorization_runs_low_on_today_as_attendance_is_marked(
     (ARTIFACTS / "review-packet.pdf").write_bytes(pdf)
     assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
     assert desk.js_errors == nurse.js_errors == boss.js_errors == []
+
+
+def test_front_desk_books_a_make_up_from_the_chart_and_both_pages_show_it(
+        chromium, live_server, site, track, front_desk):
+    today = _today_at(site)
+    group = factories.SessionTypeFactory(name="Skills group", service_code="H0015")
+    person = factories.ParticipantFactory(home_site=site, first_name="Sam", last_name="Reyes")
+    enrollment = factories.EnrollmentFactory(participant=person, track=track,
+                                             admission_date=today - dt.timedelta(days=7))
+
+    def group_session(on_track, day, hour):
+        starts = dt.datetime.combine(day, dt.time(hour, 0), tzinfo=site.zone)
+        return factories.TherapySessionFactory(
+            track=on_track, site=site, session_type=group, title="Skills group",
+            starts_at=starts.astimezone(dt.UTC),
+            ends_at=(starts + dt.timedelta(hours=3)).astimezone(dt.UTC))
+
+    missed = factories.AttendanceFactory(
+        session=group_session(track, today - dt.timedelta(days=1), 9), participant=person,
+        enrollment=enrollment, status="absent")
+    evening = factories.TrackFactory(site=site, program=track.program, name="Evening group")
+    host = group_session(evening, today + dt.timedelta(days=2), 18)
+
+    desk = _page(chromium)
+    _sign_in(desk, live_server, front_desk)
+    desk.goto(live_server.url + reverse("participant_chart", args=[person.code]))
+    history = desk.locator("section[aria-labelledby='history-heading']")
+    history.get_by_role("link", name="Make-up").click()
+    desk.locator(".makeup-option").filter(has_text="Evening group").get_by_role(
+        "button").click()
+    desk.get_by_text("Booked as a make-up: Skills group.").wait_for()
+
+    assert "made up" in history.inner_text()
+    assert history.get_by_role("link", name="Make-up").count() == 0
+    for width in (360, 1280):
+        desk.set_viewport_size({"width": width, "height": 900})
+        _shoot(desk, f"makeup-chart-{width}.png")
+    desk.goto(live_server.url + reverse("roster", args=[host.pk]))
+    row = desk.locator("tr, li").filter(has_text="Sam Reyes").first
+    assert "Make-up" in row.inner_text()
+    assert host.attendances.get().makeup_for == missed
+    assert desk.js_errors == []
