@@ -238,6 +238,7 @@ def participant_chart(*, participant: Participant, today: date) -> ParticipantCh
                    .only(*_CHART_FIELDS))
     upcoming = (attendances.filter(session__local_date__gte=today,
                                    session__status=SessionStatus.SCHEDULED)
+                .only(*_CHART_FIELDS, "makeup_for_id")
                 .exclude(status__in=AttendanceStatus.marked())
                 .order_by("session__starts_at", "pk")[:CHART_UPCOMING_LIMIT])
     # A miss already made up says when (and is offered no other); a make-up is not offered

@@ -19,7 +19,9 @@ from programs.models import SessionKind
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from ..selectors.makeups import MISSED_STATUSES, live_makeups
 from ..signals import visits_changed
-from .conflicts import conflicts_refuse, resources_lock, session_conflicts
+from .audited import rows_delete
+from .conflicts import conflicts_refuse, resources_lock, session_conflicts, track_lock
+from .enrollment import offer_free_seats
 
 MAKEUP_KINDS = (SessionKind.GROUP, SessionKind.WORKSHOP)
 
@@ -82,3 +84,31 @@ def makeup_book(*, participant: Participant, session: TherapySession,
                                            makeup_for=missed, note=_("Make-up")[:300])
     visits_changed(participant_ids=[participant.pk])
     return attendance
+
+
+def is_makeup(attendance: Attendance) -> bool:
+    """A row of the participant's own enrollment at another track's session."""
+    return (attendance.enrollment_id is not None and attendance.session.track_id is not None
+            and attendance.enrollment.track_id != attendance.session.track_id)
+
+
+@transaction.atomic
+def makeup_cancel(*, attendance: Attendance, by=None) -> None:
+    """Take back a make-up that has not started (the participant can't come after all): the
+    row goes (audited), its seat in the host session is free again (offered to the host
+    track's waitlist first), and the miss it made up for is offered a make-up again.
+    Codes: not_a_makeup, not_ahead."""
+    row = Attendance.objects.select_related("session", "enrollment").get(pk=attendance.pk)
+    if not is_makeup(row):
+        raise ValidationError(_("That booking is not a make-up."), code="not_a_makeup")
+    track = track_lock(track_id=row.session.track_id)
+    locked = (Attendance.objects.select_for_update(of=("self",)).select_related("session")
+              .get(pk=row.pk))
+    if (locked.status != AttendanceStatus.EXPECTED
+            or locked.session.status != SessionStatus.SCHEDULED
+            or locked.session.starts_at <= timezone.now()):
+        raise ValidationError(_("Only a make-up still ahead can be cancelled; mark one that "
+                                "has begun on its roster."), code="not_ahead")
+    rows_delete(queryset=Attendance.objects.filter(pk=locked.pk))
+    offer_free_seats(track)
+    visits_changed(participant_ids=[locked.participant_id])

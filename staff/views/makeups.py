@@ -6,14 +6,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import can_schedule
 from authorizations.models import OverrideAction
 from authorizations.selectors import booking_warnings
 from authorizations.services import authorization_override_record
 from sessions.selectors.makeups import live_makeups, makeup_options
-from sessions.services.makeups import makeup_book
+from sessions.services.makeups import makeup_book, makeup_cancel
 from staff.access import get_attendance_or_404, sessions_for, staff_required
 
 
@@ -76,3 +76,19 @@ def _authorization_warnings(enrollment, session, participant) -> list:
         enrollment=enrollment, service_code=session.session_type.service_code,
         dates=[session.local_date], minutes=session.duration_minutes,
         today=timezone.now().astimezone(participant.home_site.zone).date())
+
+
+@staff_required
+@require_POST
+def makeup_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take back make-up `pk` before it starts; the miss it was for is offered one again."""
+    if not can_schedule(request.user):
+        raise PermissionDenied(_("Your role does not allow this."))
+    makeup = get_attendance_or_404(request.user, pk)
+    try:
+        makeup_cancel(attendance=makeup, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The make-up is cancelled; its seat is free again."))
+    return redirect("participant_chart", code=makeup.participant.code)

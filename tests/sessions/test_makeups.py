@@ -198,3 +198,57 @@ def test_only_a_missed_session_of_the_participant_is_made_up(clinic):
     with pytest.raises(ValidationError) as refused:
         makeup_book(participant=c["person"], session=later, missed=attended)
     assert refused.value.code == "not_missed"
+
+
+def test_cancelling_a_make_up_frees_its_seat_and_reopens_the_offer(clinic, client):
+    from django.urls import reverse
+
+    from accounts.roles import Role
+    from sessions.services.makeups import makeup_cancel
+    from tests.auth import sign_in
+
+    c = clinic
+    desk = sign_in(client, factories.StaffFactory(role=Role.FRONT_DESK, sites=[c["site"]]))
+    chart_url = reverse("participant_chart", args=[c["person"].code])
+    row = makeup_book(participant=c["person"], session=c["host"], missed=c["missed"])
+    assert makeup_options(enrollment=c["enrollment"], kind="group", now=NOW) == []  # full
+    chart = desk.get(chart_url).text
+    cancel = reverse("makeup_cancel", args=[row.pk])
+    assert cancel in chart and "made up Wed, Feb 11" in chart
+
+    response = desk.post(cancel)
+
+    assert response.status_code == 302
+    assert not Attendance.objects.filter(pk=row.pk).exists()
+    # The host session's seat is free again, and the miss is offered a make-up once more.
+    assert makeup_options(enrollment=c["enrollment"], kind="group", now=NOW) == [c["host"]]
+    chart = desk.get(chart_url).text
+    assert "made up" not in chart and reverse("makeup_book", args=[c["missed"].pk]) in chart
+    # Only a make-up still ahead is taken back this way; the own track's rows are not make-ups.
+    with pytest.raises(ValidationError) as own:
+        makeup_cancel(attendance=c["missed"])
+    assert own.value.code == "not_a_makeup"
+    again = makeup_book(participant=c["person"], session=c["host"], missed=c["missed"])
+    with time_machine.travel(c["host"].starts_at, tick=False), \
+            pytest.raises(ValidationError) as begun:
+        makeup_cancel(attendance=again)
+    assert begun.value.code == "not_ahead"
+
+
+def test_a_cancelled_make_up_gives_its_seat_to_the_host_tracks_waitlist(clinic):
+    from participants.models import EnrollmentStatus
+    from sessions.services.enrollment import enrollment_enroll
+    from sessions.services.makeups import makeup_cancel
+
+    c = clinic
+    c["other"].mode = "rolling"
+    c["other"].save()
+    row = makeup_book(participant=c["person"], session=c["host"], missed=c["missed"])
+    waiting = enrollment_enroll(participant=factories.ParticipantFactory(home_site=c["site"]),
+                                track=c["other"], admission_date=MONDAY + dt.timedelta(days=8))
+    assert waiting.status == EnrollmentStatus.WAITLISTED and waiting.seat_offered_at is None
+
+    makeup_cancel(attendance=row)
+
+    waiting.refresh_from_db()
+    assert waiting.seat_offered_at is not None
