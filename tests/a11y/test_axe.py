@@ -381,6 +381,12 @@ def test_it_finds_no_serious_violation_in_the_authorization_warnings(chromium, a
     assert "fall outside every approved H0015 authorization" in page.inner_text("main")
     check_here("make-up-warning")
     assert not host.attendances.exists()
+    # Booked anyway: the chart lists it as a make-up (with its Cancel button) and the miss as
+    # made up.
+    page.get_by_role("button", name="Book anyway").click()
+    page.get_by_text("Booked as a make-up").first.wait_for()
+    assert page.get_by_role("button", name="Cancel make-up").count() == 1
+    check_here("chart-with-make-up")
 
     enrollment_hold(enrollment=enrollment, reason="Travel", by=None)
     page.goto(live_server.url + reverse("participant_chart", args=[person.code]))
