@@ -252,3 +252,32 @@ def test_a_cancelled_make_up_gives_its_seat_to_the_host_tracks_waitlist(clinic):
 
     waiting.refresh_from_db()
     assert waiting.seat_offered_at is not None
+
+
+def test_the_chart_offers_a_make_up_for_a_group_the_clinic_closed_not_for_one_attended(
+        clinic, client):
+    from django.urls import reverse
+
+    from accounts.roles import Role
+    from sessions.services.schedule import closure_add
+    from tests.auth import sign_in
+
+    c = clinic
+    closed_day = MONDAY + dt.timedelta(days=10)
+    closed = factories.AttendanceFactory(session=c["session"](c["mine"], closed_day, hour=14),
+                                         participant=c["person"], enrollment=c["enrollment"])
+    attended = factories.AttendanceFactory(
+        session=c["session"](c["mine"], MONDAY + dt.timedelta(days=8), hour=1),
+        participant=c["person"], enrollment=c["enrollment"], status="present")
+    closure_add(site=c["site"], date=closed_day, reason="Snow", notify=False)
+    closed.refresh_from_db()
+    assert closed.status == "cancelled"
+
+    later = NOW + dt.timedelta(days=4)  # the closed day is past, shown in history
+    with time_machine.travel(later, tick=False):
+        desk = sign_in(client, factories.StaffFactory(role=Role.FRONT_DESK, sites=[c["site"]]))
+        chart = desk.get(reverse("participant_chart", args=[c["person"].code])).text
+
+    assert reverse("makeup_book", args=[closed.pk]) in chart
+    assert reverse("makeup_book", args=[c["missed"].pk]) in chart
+    assert reverse("makeup_book", args=[attended.pk]) not in chart
