@@ -490,11 +490,23 @@ class BookingWarning:
 def booking_warnings(*, enrollment, service_code: str, dates: list[date], minutes: int,
                      today: date) -> list[BookingWarning]:
     """Warnings for booking sessions of `service_code` on `dates` (each `minutes` long) for
-    `enrollment`: a date no approved authorization of that code covers, or units beyond those
-    authorized. Codes the enrollment has no authorization for are not checked. One query."""
+    `enrollment`: its payer requires an authorization and none at all is recorded (every unit
+    booked is unauthorized), a date no approved authorization of that code covers, or units
+    beyond those authorized. Other codes the enrollment has no authorization for are not
+    checked (an individual session may need none). Two queries."""
     if enrollment is None or not dates or not service_code:
         return []
-    figures = [f for f in authorization_figures(enrollment_ids=[enrollment.pk], today=today)
+    every = authorization_figures(enrollment_ids=[enrollment.pk], today=today)
+    if not any(f.status in (AuthorizationStatus.APPROVED, AuthorizationStatus.REQUESTED)
+               for f in every):
+        coverage = coverage_of(enrollment=enrollment)
+        if coverage is not None and coverage.payer.requires_authorization:
+            return [BookingWarning(
+                message=_("%(payer)s requires an authorization and none is recorded: the "
+                          "%(n)s session(s) from %(first)s are not authorized.")
+                % {"payer": coverage.payer.name, "n": len(dates), "first": _d(min(dates))},
+                on_date=min(dates))]
+    figures = [f for f in every
                if f.service_code == service_code and f.status == AuthorizationStatus.APPROVED]
     if not figures:
         return []

@@ -209,3 +209,21 @@ def test_resuming_within_the_authorization_says_nothing(w, front_desk, as_front_
                                       args=[w.enrollment.pk])).status_code == 302
     w.enrollment.refresh_from_db()
     assert w.enrollment.status == "active" and not AuthorizationOverride.objects.exists()
+
+
+def test_it_warns_when_the_payer_needs_an_authorization_and_none_is_recorded(
+        w, individual, as_front_desk):
+    from authorizations.models import Coverage
+
+    Coverage.objects.create(enrollment=w.enrollment, payer=w.payer)
+    url = reverse("personal_session_new", args=[w.participant.code])
+
+    text = as_front_desk.post(url, booking(individual)).text
+
+    assert "Lakeside Health Plan (invented) requires an authorization and none is recorded: " \
+           "the 1 session(s) from Feb 12, 2026 are not authorized." in text
+    assert not TherapySession.objects.filter(title="Check-in").exists()
+    # Once one is requested, the booking goes through without a word.
+    w.authorize(status="requested", number="")
+    assert as_front_desk.post(url, booking(individual)).status_code == 302
+    assert not AuthorizationOverride.objects.exists()
