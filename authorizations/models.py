@@ -134,6 +134,7 @@ class Authorization(models.Model):
 class OverrideAction(models.TextChoices):
     BOOK = "book", _("Booked a session")
     ADMIT = "admit", _("Admitted from the waitlist")
+    RESUME = "resume", _("Resumed after a hold")
 
 
 class AuthorizationOverride(models.Model):

@@ -490,11 +490,23 @@ class BookingWarning:
 def booking_warnings(*, enrollment, service_code: str, dates: list[date], minutes: int,
                      today: date) -> list[BookingWarning]:
     """Warnings for booking sessions of `service_code` on `dates` (each `minutes` long) for
-    `enrollment`: a date no approved authorization of that code covers, or units beyond those
-    authorized. Codes the enrollment has no authorization for are not checked. One query."""
+    `enrollment`: its payer requires an authorization and none at all is recorded (every unit
+    booked is unauthorized), a date no approved authorization of that code covers, or units
+    beyond those authorized. Other codes the enrollment has no authorization for are not
+    checked (an individual session may need none). Two queries."""
     if enrollment is None or not dates or not service_code:
         return []
-    figures = [f for f in authorization_figures(enrollment_ids=[enrollment.pk], today=today)
+    every = authorization_figures(enrollment_ids=[enrollment.pk], today=today)
+    if not any(f.status in (AuthorizationStatus.APPROVED, AuthorizationStatus.REQUESTED)
+               for f in every):
+        coverage = coverage_of(enrollment=enrollment)
+        if coverage is not None and coverage.payer.requires_authorization:
+            return [BookingWarning(
+                message=_("%(payer)s requires an authorization and none is recorded: the "
+                          "%(n)s session(s) from %(first)s are not authorized.")
+                % {"payer": coverage.payer.name, "n": len(dates), "first": _d(min(dates))},
+                on_date=min(dates))]
+    figures = [f for f in every
                if f.service_code == service_code and f.status == AuthorizationStatus.APPROVED]
     if not figures:
         return []
@@ -582,6 +594,51 @@ def admission_warnings(*, enrollment, today: date) -> list[BookingWarning]:
                 % {"units": _figure(units), "unit": f.get_unit_display().lower(),
                    "code": f.service_code, "auth": label, "authorized": f.units_authorized},
                 on_date=admission, authorization_id=f.id))
+    return warnings
+
+
+def resume_warnings(*, enrollment, today: date) -> list[BookingWarning]:
+    """Warnings for resuming `enrollment` after a hold, which books it back into every track
+    session from today to its planned end: its payer requires an authorization and none is
+    recorded, those sessions run past an approved authorization's last day, or the units they
+    add to those already used go past the units authorized. Three queries."""
+    track = enrollment.track
+    start, end = today, enrollment.planned_end_date
+    if end < start:
+        return []
+    figures = authorization_figures(enrollment_ids=[enrollment.pk], today=today)
+    coverage = coverage_of(enrollment=enrollment)
+    warnings = []
+    if coverage is not None and coverage.payer.requires_authorization and not any(
+            f.payer == coverage.payer.name and f.status in (AuthorizationStatus.APPROVED,
+                                                            AuthorizationStatus.REQUESTED)
+            for f in figures):
+        warnings.append(BookingWarning(
+            message=_("%(payer)s requires an authorization and none is recorded.")
+            % {"payer": coverage.payer.name}, on_date=start))
+    approved = [f for f in figures if f.status == AuthorizationStatus.APPROVED]
+    offered = _timetable_units(track=track, figures=approved, admission=start, planned_end=end)
+    for f in approved:
+        label = f"{f.payer} {f.number}"
+        if end > f.end_date:
+            warnings.append(BookingWarning(
+                message=_("Resuming books sessions until the planned end on %(end)s, past "
+                          "authorization %(auth)s, which covers %(start)s to %(auth_end)s.")
+                % {"end": _d(end), "auth": label, "start": _d(f.start_date),
+                   "auth_end": _d(f.end_date)},
+                on_date=max(f.end_date + timedelta(days=1), start), authorization_id=f.id))
+        units = offered.get(f.id, Decimal(0))
+        total = f.used + f.scheduled + units
+        if units and total > f.units_authorized:
+            warnings.append(BookingWarning(
+                message=_("Authorization %(auth)s: %(used)s used + %(scheduled)s scheduled + "
+                          "%(adding)s the timetable offers from %(start)s = %(total)s %(unit)s "
+                          "units, over the %(authorized)s authorized by %(over)s.")
+                % {"auth": label, "used": _figure(f.used), "scheduled": _figure(f.scheduled),
+                   "adding": _figure(units), "start": _d(start), "total": _figure(total),
+                   "unit": f.get_unit_display().lower(), "authorized": f.units_authorized,
+                   "over": _figure(total - f.units_authorized)},
+                on_date=start, authorization_id=f.id))
     return warnings
 
 

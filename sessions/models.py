@@ -148,6 +148,12 @@ class Attendance(models.Model):
     confirmation = models.CharField(_("participant's answer"), max_length=10,
                                     choices=AttendanceConfirmation.choices, blank=True)
     confirmed_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    # A make-up (sessions/services/makeups.py): the missed attendance it makes up for. While
+    # the make-up is still on (expected or attended) the chart stops offering one for that
+    # miss; cancelled or missed in turn, the offer comes back.
+    makeup_for = models.ForeignKey("self", verbose_name=_("makes up for"),
+                                   on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="makeups", db_index=False)
 
     class Meta:
         ordering = ["session__starts_at", "participant__last_name"]
@@ -173,6 +179,9 @@ class Attendance(models.Model):
             # the index alone, without a heap read per row (bench/explain.py at 2,000).
             models.Index(fields=["session", "status"], include=["participant", "minutes_attended"],
                          name="attendance_session_cover_idx"),
+            # Only make-ups point back at a miss: a partial index stays as small as they are.
+            models.Index(fields=["makeup_for"], condition=Q(makeup_for__isnull=False),
+                         name="attendance_makeup_for_idx"),
         ]
 
     def __str__(self) -> str:

@@ -47,6 +47,8 @@ urlpatterns = [
     path("authorizations/<int:pk>/edit/", authorizations.authorization_edit,
          name="authorization_edit"),
     path("attendance/<int:pk>/make-up/", makeups.makeup_book_view, name="makeup_book"),
+    path("attendance/<int:pk>/make-up/cancel/", makeups.makeup_cancel_view,
+         name="makeup_cancel"),
     path("authorizations/ending/", authorizations.authorizations_expiring,
          name="authorizations_expiring"),
     path("excuses/<uuid:code>/", excuses.staff_excuse_review, name="excuse_review"),

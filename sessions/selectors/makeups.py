@@ -8,6 +8,18 @@ from django.db.models import Count, F, Q
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 
 MAKEUP_DAYS_AHEAD = 14
+# A miss the chart offers a make-up for: the participant's absence, excused or not, or the
+# clinic's cancellation (a closure included: the clinic's shortfall).
+MISSED_STATUSES = (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED, AttendanceStatus.CANCELLED)
+# A make-up still making up for its miss: booked and not cancelled, or attended. One the clinic
+# cancelled, or that the participant missed too, gives the miss its offer back.
+LIVE_MAKEUP_STATUSES = (AttendanceStatus.EXPECTED, *AttendanceStatus.attended())
+
+
+def live_makeups():
+    """Make-up rows still making up for their miss (filter further by `makeup_for`)."""
+    return Attendance.objects.filter(status__in=LIVE_MAKEUP_STATUSES,
+                                     session__status=SessionStatus.SCHEDULED)
 
 
 def makeup_options(*, enrollment, kind: str, now: datetime, limit: int = 10) -> list:

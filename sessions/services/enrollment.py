@@ -198,6 +198,12 @@ def _offer_free_seats(track: Track, *, exclude_pk: int | None = None) -> list[En
     return offered
 
 
+def offer_free_seats(track: Track) -> list[Enrollment]:
+    """Offer the track's free seats to its waitlist (after a make-up seat is given back, say).
+    The track must be locked (`track_lock`)."""
+    return _offer_free_seats(track)
+
+
 def _future_track_sessions(enrollment: Enrollment):
     now = timezone.now()
     return TherapySession.objects.filter(

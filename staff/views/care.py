@@ -53,6 +53,7 @@ from authorizations.selectors import (
     admission_warnings,
     booking_dates,
     booking_warnings,
+    resume_warnings,
 )
 from authorizations.services import authorization_override_record
 
@@ -193,7 +194,7 @@ def waitlist_admit(request: HttpRequest, pk: int) -> HttpResponse:
         # Past the authorization: show the figures first; staff may still admit (recorded).
         return render(request, "staff/authorizations/admit_confirm.html", {
             "enrollment": enrollment, "participant": enrollment.participant,
-            "warnings": warnings, "next": request.POST.get("next", "")})
+            "warnings": warnings, "next": request.POST.get("next", ""), "action": "admit"})
     try:
         with transaction.atomic():
             enrollment_admit_from_waitlist(enrollment=enrollment, by=request.user)
@@ -253,12 +254,30 @@ def enrollment_hold_view(request: HttpRequest, pk: int) -> HttpResponse:
 def enrollment_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
     _require(can_enroll(request.user))
     enrollment = get_enrollment_or_404(request.user, pk)
+    today = timezone.now().astimezone(enrollment.track.site.zone).date()
+    warnings = (resume_warnings(enrollment=enrollment, today=today)
+                if enrollment.status == "on_hold" else [])
+    if warnings and not request.POST.get("resume_anyway"):
+        # Resuming books the rest of the stay: past the authorization, show the figures
+        # first; staff may still resume (recorded).
+        return render(request, "staff/authorizations/admit_confirm.html", {
+            "enrollment": enrollment, "participant": enrollment.participant,
+            "warnings": warnings, "action": "resume"})
     try:
-        enrollment_resume(enrollment=enrollment, by=request.user)
+        with transaction.atomic():
+            enrollment_resume(enrollment=enrollment, by=request.user)
+            for warning in warnings:
+                authorization_override_record(
+                    enrollment=enrollment, action=OverrideAction.RESUME,
+                    warning=warning.message, on_date=warning.on_date, by=request.user,
+                    authorization_id=warning.authorization_id)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("The enrollment is active again."))
+        for warning in warnings:
+            messages.warning(request, _("Resumed past the authorization: %(warning)s")
+                             % {"warning": warning.message})
     return _chart(enrollment.participant)
 
 

@@ -34,6 +34,7 @@ from sessions.models import Attendance, AttendanceStatus
 from sessions.selectors import care, caseload, pages
 from sessions.selectors.contacts import session_contacts
 from sessions.selectors.ledger import participant_ids_at_risk
+from sessions.selectors.makeups import MISSED_STATUSES
 from reminders import selectors as reminder_reads
 from sessions.services.attendance import (
     attendance_mark,
@@ -307,6 +308,6 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
         "can_schedule": can_schedule(request.user),
         "can_discharge": can_discharge(request.user, participant),
         # Missed (or clinic-cancelled) groups and workshops offer a make-up.
-        "makeup_statuses": ("absent", "excused", "cancelled"),
+        "makeup_statuses": MISSED_STATUSES,
         "makeup_kinds": ("group", "workshop"),
     })

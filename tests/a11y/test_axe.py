@@ -326,3 +326,73 @@ def test_it_finds_no_serious_violation_in_the_directors_outbox_warning(chromium,
     assert_none(check_pages(page, axe_source, live_server.url, {"today-outbox": reverse("home")},
                             prefix="director-"))
     page.context.close()
+
+
+def test_it_finds_no_serious_violation_in_the_authorization_warnings(chromium, axe_source,
+                                                                     live_server, world):
+    """The pages a POST answers with: a make-up and a resume past the authorization, each with
+    its figures and a "… anyway" button, at every width."""
+    from authorizations.models import Authorization, Payer
+    from sessions.services.enrollment import enrollment_hold
+
+    site, track = world.site_a, world.track_a
+    today = timezone.now().astimezone(site.zone).date()
+    group = factories.SessionTypeFactory(name="Process group", service_code="H0015")
+    person = factories.ParticipantFactory(home_site=site, first_name="Robin", last_name="Vale")
+    enrollment = factories.EnrollmentFactory(
+        participant=person, track=track, admission_date=today - dt.timedelta(days=14),
+        planned_end_date=today + dt.timedelta(days=28))
+    Authorization.objects.create(
+        enrollment=enrollment, payer=Payer.objects.create(name="Lakeside (invented)"),
+        number="AX-1", service_code="H0015", units_authorized=10,
+        start_date=today - dt.timedelta(days=14), end_date=today, status="approved")
+
+    def group_session(on_track, day):
+        starts = dt.datetime.combine(day, dt.time(18, 0), tzinfo=site.zone)
+        return factories.TherapySessionFactory(
+            track=on_track, site=site, session_type=group, title="Process group",
+            starts_at=starts.astimezone(dt.UTC),
+            ends_at=(starts + dt.timedelta(hours=3)).astimezone(dt.UTC))
+
+    missed = factories.AttendanceFactory(
+        session=group_session(track, today - dt.timedelta(days=2)), participant=person,
+        enrollment=enrollment, status="absent")
+    evening = factories.TrackFactory(site=site, program=track.program, name="Evening")
+    host = group_session(evening, today + dt.timedelta(days=2))
+    group_session(track, today + dt.timedelta(days=3))
+
+    page = browser_page(chromium, live_server.url, sign_in(Client(), world.personas["front_desk"]))
+    problems = []
+
+    def check_here(name):
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            if os.environ.get("A11Y_SHOTS"):
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SHOTS / f"front_desk-{name}-{width}.png"),
+                                full_page=True)
+            problems.extend(f"{name} @{width}px: {v['impact']} {v['id']} — {v['help']}"
+                            for v in axe_violations(page, axe_source)
+                            if v["impact"] in FAILING)
+
+    page.goto(live_server.url + reverse("makeup_book", args=[missed.pk]))
+    page.locator(".makeup-option").filter(has_text="Evening").get_by_role("button").click()
+    page.locator("#authorization-warnings").wait_for()
+    assert "fall outside every approved H0015 authorization" in page.inner_text("main")
+    check_here("make-up-warning")
+    assert not host.attendances.exists()
+    # Booked anyway: the chart lists it as a make-up (with its Cancel button) and the miss as
+    # made up.
+    page.get_by_role("button", name="Book anyway").click()
+    page.get_by_text("Booked as a make-up").first.wait_for()
+    assert page.get_by_role("button", name="Cancel make-up").count() == 1
+    check_here("chart-with-make-up")
+
+    enrollment_hold(enrollment=enrollment, reason="Travel", by=None)
+    page.goto(live_server.url + reverse("participant_chart", args=[person.code]))
+    page.get_by_role("button", name="Resume").click()
+    page.get_by_role("heading", name="Resume Robin Vale in").wait_for()
+    assert "past authorization Lakeside (invented) AX-1" in page.inner_text("main")
+    check_here("resume-warning")
+    page.context.close()
+    assert_none(problems)

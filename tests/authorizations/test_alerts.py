@@ -69,6 +69,13 @@ def test_it_warns_of_an_authorization_that_expired_while_the_participant_is_acti
     w = build_world()
     w.authorize(end_date=TODAY - dt.timedelta(days=1))
     assert kinds(w) == [(AlertKind.EXPIRED, TODAY - dt.timedelta(days=1))]
+    # A renewal requested for the same code clears it; denied, the alert is back.
+    renewal = w.authorize(number="", status="requested", start_date=TODAY,
+                          end_date=TODAY + dt.timedelta(days=30))
+    assert kinds(w) == []
+    renewal.status = "denied"
+    renewal.save()
+    assert kinds(w) == [(AlertKind.EXPIRED, TODAY - dt.timedelta(days=1))]
     w.enrollment.status = "on_hold"
     w.enrollment.held_at = dt.datetime(2026, 2, 10, tzinfo=dt.UTC)
     w.enrollment.save()

@@ -110,3 +110,120 @@ def test_it_warns_before_admitting_past_the_authorization_and_records_it(w, as_f
     assert set(AuthorizationOverride.objects.values_list("action", "authorization_id")) == {
         ("admit", auth.pk)}
     assert AuthorizationOverride.objects.count() == 2
+
+
+def test_a_make_up_past_the_units_warns_with_the_figures_and_is_recorded(w, as_front_desk):
+    from sessions.models import Attendance
+    from tests.factories import TherapySessionFactory, TrackFactory
+
+    auth = w.authorize(number="MU-1", units_authorized=1)
+    w.attend(MONDAY)  # the one authorized day, used
+    missed = w.attend(MONDAY + dt.timedelta(days=7), "absent")
+    evening = TrackFactory(site=w.site, program=w.track.program, start_date=MONDAY)
+    starts = dt.datetime(2026, 2, 12, 22, 0, tzinfo=dt.UTC)
+    host = TherapySessionFactory(track=evening, site=w.site, session_type=w.group,
+                                 title="Evening group", starts_at=starts,
+                                 ends_at=starts + dt.timedelta(hours=3))
+    url = reverse("makeup_book", args=[missed.pk])
+
+    page = as_front_desk.post(url, {"session": host.pk})
+
+    assert page.status_code == 200
+    assert "1 used + 0 scheduled + 1 for this booking = 2 day units, over the 1 authorized " \
+           "by 1" in page.text
+    assert "Book anyway" in page.text
+    assert not Attendance.objects.filter(session=host).exists()
+
+    done = as_front_desk.post(url, {"session": host.pk, "book_anyway": "1"})
+
+    assert done.status_code == 302
+    assert Attendance.objects.get(session=host).makeup_for == missed
+    override = AuthorizationOverride.objects.get()
+    assert (override.action, override.authorization_id, override.on_date) == (
+        "book", auth.pk, dt.date(2026, 2, 12))
+    assert "over the 1 authorized by 1" in override.warning
+
+
+def test_a_make_up_within_the_authorization_books_without_a_word(w, as_front_desk):
+    from sessions.models import Attendance
+    from tests.factories import TherapySessionFactory, TrackFactory
+
+    w.authorize(number="MU-2", units_authorized=10)
+    missed = w.attend(MONDAY + dt.timedelta(days=7), "absent")
+    evening = TrackFactory(site=w.site, program=w.track.program, start_date=MONDAY)
+    starts = dt.datetime(2026, 2, 12, 22, 0, tzinfo=dt.UTC)
+    host = TherapySessionFactory(track=evening, site=w.site, session_type=w.group,
+                                 starts_at=starts, ends_at=starts + dt.timedelta(hours=3))
+
+    assert as_front_desk.post(reverse("makeup_book", args=[missed.pk]),
+                              {"session": host.pk}).status_code == 302
+    assert Attendance.objects.filter(session=host, makeup_for=missed).exists()
+    assert not AuthorizationOverride.objects.exists()
+
+
+def test_resuming_past_the_authorization_warns_with_the_figures_and_is_recorded(
+        w, front_desk, as_front_desk):
+    from sessions.models import Attendance
+    from sessions.services.enrollment import enrollment_hold
+
+    # Held last week; the authorization ended during the hold and its units are nearly used.
+    auth = w.authorize(number="HOLD-1", units_authorized=3,
+                       end_date=dt.date(2026, 2, 13))
+    for n in (0, 1):
+        w.attend(MONDAY + dt.timedelta(days=n))
+    ahead = [w.session(dt.date(2026, 2, day)) for day in (12, 13, 16, 17)]
+    enrollment_hold(enrollment=w.enrollment, reason="Family emergency", by=front_desk)
+    url = reverse("enrollment_resume", args=[w.enrollment.pk])
+
+    page = as_front_desk.post(url)
+
+    assert page.status_code == 200
+    assert "Resume Avery Adams in" in page.text
+    assert "2 used + 0 scheduled + 2 the timetable offers from Feb 11, 2026 = 4 day units, " \
+           "over the 3 authorized by 1" in page.text
+    assert "past authorization Lakeside Health Plan (invented) HOLD-1, which covers " \
+           "Feb 2, 2026 to Feb 13, 2026" in page.text
+    w.enrollment.refresh_from_db()
+    assert w.enrollment.status == "on_hold"
+
+    done = as_front_desk.post(url, {"resume_anyway": "1"})
+
+    assert done.status_code == 302
+    w.enrollment.refresh_from_db()
+    assert w.enrollment.status == "active"
+    assert Attendance.objects.filter(session__in=ahead, status="expected").count() == 4
+    overrides = list(AuthorizationOverride.objects.values_list("action", "authorization_id",
+                                                               "on_date"))
+    assert sorted(overrides) == [("resume", auth.pk, dt.date(2026, 2, 11)),
+                                 ("resume", auth.pk, dt.date(2026, 2, 14))]
+
+
+def test_resuming_within_the_authorization_says_nothing(w, front_desk, as_front_desk):
+    from sessions.services.enrollment import enrollment_hold
+
+    w.authorize(number="HOLD-2", units_authorized=20, end_date=dt.date(2026, 4, 30))
+    w.session(dt.date(2026, 2, 12))
+    enrollment_hold(enrollment=w.enrollment, reason="Travel", by=front_desk)
+
+    assert as_front_desk.post(reverse("enrollment_resume",
+                                      args=[w.enrollment.pk])).status_code == 302
+    w.enrollment.refresh_from_db()
+    assert w.enrollment.status == "active" and not AuthorizationOverride.objects.exists()
+
+
+def test_it_warns_when_the_payer_needs_an_authorization_and_none_is_recorded(
+        w, individual, as_front_desk):
+    from authorizations.models import Coverage
+
+    Coverage.objects.create(enrollment=w.enrollment, payer=w.payer)
+    url = reverse("personal_session_new", args=[w.participant.code])
+
+    text = as_front_desk.post(url, booking(individual)).text
+
+    assert "Lakeside Health Plan (invented) requires an authorization and none is recorded: " \
+           "the 1 session(s) from Feb 12, 2026 are not authorized." in text
+    assert not TherapySession.objects.filter(title="Check-in").exists()
+    # Once one is requested, the booking goes through without a word.
+    w.authorize(status="requested", number="")
+    assert as_front_desk.post(url, booking(individual)).status_code == 302
+    assert not AuthorizationOverride.objects.exists()

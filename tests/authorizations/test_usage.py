@@ -99,3 +99,22 @@ def test_it_reads_many_authorizations_in_one_query(django_assert_num_queries):
                                      today=TODAY)
 
     assert [r.used for r in rows] == [D(1)] * 3
+
+
+def test_a_make_up_at_another_tracks_session_uses_the_participants_own_units():
+    from tests.factories import AttendanceFactory, TherapySessionFactory, TrackFactory
+
+    w = build_world()
+    w.authorize()
+    w.attend(day(0), "absent")
+    evening = TrackFactory(site=w.site, program=w.track.program, start_date=MONDAY)
+    for n, status in ((1, "present"), (10, "expected")):
+        starts = dt.datetime.combine(day(n), dt.time(22, 0), tzinfo=dt.UTC)
+        AttendanceFactory(session=TherapySessionFactory(
+            track=evening, site=w.site, session_type=w.group, starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=3), local_date=day(n)),
+            participant=w.participant, enrollment=w.enrollment, status=status)
+
+    row = figures(w)
+
+    assert (row.used, row.scheduled) == (D(1), D(1))

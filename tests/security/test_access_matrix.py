@@ -162,6 +162,9 @@ MATRIX: dict[str, E] = {
                            lambda w: [w.participant_a.code, disclosure_a(w)], method="POST"),
     "authorizations_expiring": E(f"{_S} 200 portal portal login"),
     "makeup_book": E(f"{_S} 404 portal portal login", lambda w: [w.attendance_a.pk]),
+    # Taking back a make-up: attendance A is none, so staff are told so (and nothing changes).
+    "makeup_cancel": E("302 302 302 404 portal portal login", lambda w: [w.attendance_a.pk],
+                       method="POST"),
     # Reports: front desk sees census and access only; clinicians their caseload's figures;
     # the site-B clinician sees site B's (empty) figures, never site A's.
     "report_index": E(f"{_S} 200 portal portal login"),

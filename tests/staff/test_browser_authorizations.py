@@ -1,6 +1,7 @@
 """Issue 16's journey in real Chromium: front desk records an authorization, a clinician marks
 attendance until Today warns that it is running out, a director opens the review packet."""
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -8,7 +9,7 @@ from django.urls import reverse
 from authorizations.models import Authorization, Payer
 from tests import factories
 
-from .test_browser import _shoot, _sign_in, _today_at, _wait_for_htmx
+from .test_browser import ARTIFACTS, _shoot, _sign_in, _today_at, _wait_for_htmx
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -83,9 +84,60 @@ def test_an_authorization_runs_low_on_today_as_attendance_is_marked(
     boss.goto(live_server.url + reverse("participant_chart", args=[person.code]))
     boss.get_by_role("link", name="Review packet").click()
     boss.get_by_role("heading", name="Utilization review: Robin Vale").wait_for()
-    assert boss.get_by_role("button", name="Print").is_visible()
     assert "PA-2044" in boss.locator("section[aria-labelledby='packet-auth-heading']").inner_text()
+    # The button opens the browser's print dialog (where "Save as PDF" is): counted here, as
+    # headless Chromium shows no dialog. An inline onclick would be refused by the CSP.
+    boss.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
+    boss.get_by_role("button", name="Print or save as PDF").click()
+    assert boss.evaluate("window.printed") == 1
     boss.emulate_media(media="print")
-    assert not boss.get_by_role("button", name="Print").is_visible()
+    assert not boss.get_by_role("button", name="Print or save as PDF").is_visible()
     _shoot(boss, "review-packet-print-768.png")
+    # What "Save as PDF" makes of it: Chromium's own PDF of the print layout, one Letter page
+    # for the whole planned stay's weeks and the authorization history.
+    pdf = boss.pdf(format="Letter", print_background=True)
+    (ARTIFACTS / "review-packet.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
     assert desk.js_errors == nurse.js_errors == boss.js_errors == []
+
+
+def test_front_desk_books_a_make_up_from_the_chart_and_both_pages_show_it(
+        chromium, live_server, site, track, front_desk):
+    today = _today_at(site)
+    group = factories.SessionTypeFactory(name="Skills group", service_code="H0015")
+    person = factories.ParticipantFactory(home_site=site, first_name="Sam", last_name="Reyes")
+    enrollment = factories.EnrollmentFactory(participant=person, track=track,
+                                             admission_date=today - dt.timedelta(days=7))
+
+    def group_session(on_track, day, hour):
+        starts = dt.datetime.combine(day, dt.time(hour, 0), tzinfo=site.zone)
+        return factories.TherapySessionFactory(
+            track=on_track, site=site, session_type=group, title="Skills group",
+            starts_at=starts.astimezone(dt.UTC),
+            ends_at=(starts + dt.timedelta(hours=3)).astimezone(dt.UTC))
+
+    missed = factories.AttendanceFactory(
+        session=group_session(track, today - dt.timedelta(days=1), 9), participant=person,
+        enrollment=enrollment, status="absent")
+    evening = factories.TrackFactory(site=site, program=track.program, name="Evening group")
+    host = group_session(evening, today + dt.timedelta(days=2), 18)
+
+    desk = _page(chromium)
+    _sign_in(desk, live_server, front_desk)
+    desk.goto(live_server.url + reverse("participant_chart", args=[person.code]))
+    history = desk.locator("section[aria-labelledby='history-heading']")
+    history.get_by_role("link", name="Make-up").click()
+    desk.locator(".makeup-option").filter(has_text="Evening group").get_by_role(
+        "button").click()
+    desk.get_by_text("Booked as a make-up: Skills group.").wait_for()
+
+    assert "made up" in history.inner_text()
+    assert history.get_by_role("link", name="Make-up").count() == 0
+    for width in (360, 1280):
+        desk.set_viewport_size({"width": width, "height": 900})
+        _shoot(desk, f"makeup-chart-{width}.png")
+    desk.goto(live_server.url + reverse("roster", args=[host.pk]))
+    row = desk.locator("tr, li").filter(has_text="Sam Reyes").first
+    assert "Make-up" in row.inner_text()
+    assert host.attendances.get().makeup_for == missed
+    assert desk.js_errors == []

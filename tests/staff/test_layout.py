@@ -28,6 +28,11 @@ def every_page(group_session, track, front_desk, clinician):
         reverse("followup_list"), reverse("followup_detail", args=[first.followups.get().pk]),
         reverse("program_list"), reverse("program_create"), reverse("track_create"),
         reverse("track_edit", args=[track.pk]),
+        # Payer authorizations and make-ups (issue 16): the review packet's Print button too.
+        reverse("review_packet", args=[first.participant.code]),
+        reverse("makeup_book", args=[first.pk]), reverse("authorizations_expiring"),
+        reverse("authorization_new", args=[first.enrollment_id]),
+        reverse("coverage_edit", args=[first.enrollment_id]),
     ]
 
 
