@@ -21,14 +21,14 @@ from staff.forms.programs import SlotForm, TrackForm
 from programs.models import Track, WeeklySlot
 from programs.services import track_save
 
-from staff.forms.care import ClosureForm, ScheduleUntilForm
+from staff.forms.care import ClosureForm, NotifyForm, ScheduleUntilForm
 from sessions.models import SessionStatus, TherapySession
 from sessions.selectors import care
 from sessions.selectors.ledger import timetable_hours
 from sessions.services.schedule import (
     closure_add, schedule_generate, schedule_preview, weekly_slot_delete, weekly_slot_update,
 )
-from reminders.selectors import notices_noted_people
+from reminders.selectors import notice_people_count, notices_noted_people
 from staff.timetable_rows import preview_grid, timetable_grid
 
 
@@ -143,13 +143,14 @@ def slot_change(request: HttpRequest, pk: int, slot_pk: int) -> HttpResponse:
     """Move a line to another day or time, or change what, who and where."""
     track, slot = _slot_or_404(request, pk, slot_pk)
     form = SlotForm(request.POST if request.method == "POST" else None, track=track,
-                    initial=SlotForm.initial_for(slot))
+                    initial=SlotForm.initial_for(slot), notify=True)
     if request.method == "POST" and form.is_valid():
         fields = form.slot_fields()
         changes = {name: value for name, value in fields.items()
                    if getattr(slot, name) != value}
         try:
-            result = weekly_slot_update(slot=slot, **changes) if changes else None
+            result = weekly_slot_update(slot=slot, notify=form.cleaned_data["notify"],
+                                        **changes) if changes else None
         except ValidationError as error:
             form.show_service_errors(error)
         else:
@@ -159,7 +160,14 @@ def slot_change(request: HttpRequest, pk: int, slot_pk: int) -> HttpResponse:
     return render(request, "staff/programs/slot_form.html", {
         "track": track, "form": form, "slot": slot,
         "ahead": care.slot_sessions_ahead(slot=slot, now=timezone.now()),
+        "notice_people": _slot_notice_people(slot),
     })
+
+
+def _slot_notice_people(slot: WeeklySlot) -> int:
+    """How many people a move or removal of this line's sessions would tell."""
+    return notice_people_count(
+        session_ids=care.slot_session_ids_to_move(slot=slot, now=timezone.now()))
 
 
 @director_required
@@ -167,9 +175,10 @@ def slot_change(request: HttpRequest, pk: int, slot_pk: int) -> HttpResponse:
 def slot_remove(request: HttpRequest, pk: int, slot_pk: int) -> HttpResponse:
     """Ask first; removing takes the line's future sessions nobody is marked at with it."""
     track, slot = _slot_or_404(request, pk, slot_pk)
-    if request.method == "POST":
+    form = NotifyForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
         try:
-            removed = weekly_slot_delete(slot=slot)
+            removed = weekly_slot_delete(slot=slot, notify=form.cleaned_data["notify"])
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -178,8 +187,9 @@ def slot_remove(request: HttpRequest, pk: int, slot_pk: int) -> HttpResponse:
                 "slot": _slot_name(slot), "count": removed})
         return redirect("track_timetable", pk=track.pk)
     return render(request, "staff/programs/slot_remove.html", {
-        "track": track, "slot": slot,
+        "track": track, "slot": slot, "form": form,
         "ahead": care.slot_sessions_ahead(slot=slot, now=timezone.now()),
+        "notice_people": _slot_notice_people(slot),
     })
 
 

@@ -232,3 +232,56 @@ def test_it_sends_a_seat_offer_and_its_successor_when_it_expires(
     assert [m.to for m in sms.outbox] == [people[0].phone, people[1].phone]
     assert list(Reminder.objects.filter(kind="offer").order_by("pk").values_list(
         "enrollment_id", "status")) == [(first.pk, "sent"), (second.pk, "sent")]
+
+
+@pytest.fixture
+def slotted(site):
+    """A Wednesday 6 PM timetable line with this week's session, where Ann (SMS) is expected."""
+    from tests import factories
+
+    with time_machine.travel(EDIT_AT - dt.timedelta(days=1), tick=False):
+        participant, enrollment = make_enrolled(site, channels="sms", first_name="Ann")
+        slot = factories.WeeklySlotFactory(track=enrollment.track, weekday=2,
+                                           start_time=dt.time(18, 0))
+        session = make_visit(participant, VISIT, track=enrollment.track, weekly_slot=slot)
+    return participant, slot, session
+
+
+@pytest.mark.django_db
+def test_it_tells_the_people_expected_when_the_timetable_moves_their_session(
+        slotted, settings, django_capture_on_commit_callbacks, eager_celery):
+    from sessions.services.schedule import weekly_slot_update
+
+    participant, slot, _ = slotted
+    with time_machine.travel(EDIT_AT, tick=False):
+        weekly_slot_update(slot=slot, start_time=dt.time(19, 0))
+    sweep_and_send(after_debounce(settings), django_capture_on_commit_callbacks)
+    assert [m.to for m in sms.outbox] == [participant.phone]
+    assert "on Wed Feb 4 at 6:00 PM is now on Wed Feb 4 at 7:00 PM" in sms.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_it_tells_the_people_expected_when_a_timetable_line_goes(
+        slotted, settings, django_capture_on_commit_callbacks, eager_celery):
+    from sessions.services.schedule import weekly_slot_delete
+
+    participant, slot, _ = slotted
+    with time_machine.travel(EDIT_AT, tick=False):
+        weekly_slot_delete(slot=slot)
+    sweep_and_send(after_debounce(settings), django_capture_on_commit_callbacks)
+    assert [m.to for m in sms.outbox] == [participant.phone]
+    assert "on Wed Feb 4 at 6:00 PM is cancelled" in sms.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_it_tells_nobody_of_a_timetable_edit_that_moves_nothing_or_when_told_not_to(
+        slotted, site):
+    from sessions.services.schedule import weekly_slot_delete, weekly_slot_update
+    from tests import factories
+
+    _, slot, _ = slotted
+    with time_machine.travel(EDIT_AT, tick=False):
+        weekly_slot_update(slot=slot, title="Evening", room=factories.RoomFactory(site=site))
+        weekly_slot_update(slot=slot, start_time=dt.time(19, 0), notify=False)
+        weekly_slot_delete(slot=slot, notify=False)
+    assert not notices().exists()

@@ -81,3 +81,23 @@ def test_it_shows_each_participants_texted_answer_on_the_roster(as_clinician, gr
     page = as_clinician.get(reverse("roster", args=[session.pk])).content.decode()
     assert page.count('data-confirmation="confirmed">Confirmed by text<') == 1
     assert page.count('data-confirmation="cant_come">Can&#x27;t come (by text)<') == 1
+
+
+def test_the_timetable_pages_say_how_many_people_a_move_tells_and_can_tell_nobody(
+        as_director, rolling):
+    slot = factories.WeeklySlotFactory(track=rolling, weekday=DAY.weekday())
+    session = told(rolling, 3)
+    session.weekly_slot = slot
+    session.save(update_fields=["weekly_slot"])
+    change = reverse("slot_change", args=[rolling.pk, slot.pk])
+    remove = reverse("slot_remove", args=[rolling.pk, slot.pk])
+    for url in (change, remove):
+        page = as_director.get(url).content.decode()
+        assert "2 people will be told of this change" in page and 'name="notify"' in page
+    fields = {"weekday": DAY.weekday(), "start_time": "19:00", "end_time": "21:00",
+              "session_type": slot.session_type_id, "title": slot.title}
+    assert as_director.post(change, fields).status_code == 302  # box unticked
+    assert not Reminder.objects.filter(kind="change").exists()
+    assert as_director.post(change, {**fields, "start_time": "17:00", "notify": "on"}
+                            ).status_code == 302
+    assert Reminder.objects.filter(kind="change", status="pending").count() == 2
