@@ -75,6 +75,13 @@ def slot_session_ids_to_move(*, slot: WeeklySlot, now) -> list[int]:
     ).exclude(Exists(marked)).values_list("pk", flat=True))
 
 
+def closure_session_ids(*, site_id: int, day: date) -> list[int]:
+    """The sessions closing this site on this day would cancel (`closure_add`'s rule)."""
+    return list(TherapySession.objects.filter(
+        site_id=site_id, local_date=day, status=SessionStatus.SCHEDULED,
+    ).values_list("pk", flat=True))
+
+
 def track_session_counts(*, track: Track, today: date) -> dict:
     return track.sessions.aggregate(
         ahead=Count("pk", filter=Q(local_date__gte=today, status=SessionStatus.SCHEDULED)),

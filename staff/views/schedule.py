@@ -250,9 +250,17 @@ def closure_list(request: HttpRequest) -> HttpResponse:
     site_ids = site_ids_for(request.user)
     initial = {"site": site_ids[0]} if site_ids else {}
     form = ClosureForm(request.POST or None, sites=sites, initial=initial)
-    cancelled = None
+    cancelled = preview = None
     if request.method == "POST" and form.is_valid():
         site, day = form.cleaned_data["site"], form.cleaned_data["date"]
+        session_ids = care.closure_session_ids(site_id=site.pk, day=day)
+        token = f"{site.pk}:{day.isoformat()}"
+        if session_ids and request.POST.get("confirmed") != token:
+            # First say what it would do: how many sessions go, and how many people would be
+            # told (the box can still be unticked). This very site and day is then confirmed.
+            preview = {"token": token, "site": site, "day": day, "sessions": len(session_ids),
+                       "people": notice_people_count(session_ids=session_ids)}
+    if request.method == "POST" and form.is_valid() and preview is None:
         started = timezone.now()
         try:
             closure_add(site=site, date=day, reason=form.cleaned_data["reason"],
@@ -273,6 +281,6 @@ def closure_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     return render(request, "staff/programs/closures.html", {
         "form": form, "closures": care.site_closures(site_ids=site_ids, today=today),
-        "cancelled": cancelled,
+        "cancelled": cancelled, "preview": preview,
     })
 
