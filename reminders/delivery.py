@@ -70,7 +70,7 @@ from . import contact_reminders, timing
 from .eligibility import channel_problem, sms_consented
 from .messages import Message, render, revealing_words
 from .notice_messages import (
-    render_excuse_notice, render_invitation, render_notice, render_offer_notice,
+    render_excuse_notice, render_invitation, render_notice, render_offer_notice, signs_in,
 )
 from .planner import reminder_policies
 from .visits import VisitDays, visit_days
@@ -530,7 +530,7 @@ def _offer_notice_check(*, reminder: Reminder, now: datetime,
                                  deadline=reminder.send_before)
     if quiet is not None:
         return quiet
-    if participant.user_id is not None:
+    if signs_in(participant):
         link, secret = public_url(reverse("portal-offer")), None  # signs in, sees the offer
     else:
         secret = SecretLink("offer", _placeholder_url(

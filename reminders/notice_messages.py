@@ -53,6 +53,12 @@ def render_excuse_notice(*, channel: str, participant: Participant, site: Site,
         return _email("excuse_notice", context)
 
 
+def signs_in(participant: Participant) -> bool:
+    """Whether the person can sign in to the portal (a login, not turned off): then an offer
+    sends them there; otherwise to a one-time page."""
+    return participant.user_id is not None and participant.user.is_active
+
+
 def render_offer_notice(*, channel: str, participant: Participant, site: Site,
                         answer_by: datetime, link: str, now: datetime | None = None,
                         language: str | None = None) -> Message:
@@ -62,7 +68,7 @@ def render_offer_notice(*, channel: str, participant: Participant, site: Site,
     with in_language(language or participant.language):
         context = _context(participant=participant, site=site, first_start=answer_by,
                            now=now or timezone.now())
-        context.update(portal=participant.user_id is not None, link=link)
+        context.update(portal=signs_in(participant), link=link)
         if channel == ReminderChannel.SMS:
             try:
                 return fit_sms(context, template="emails/offer_sms.txt")
