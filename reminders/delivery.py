@@ -453,7 +453,8 @@ def _contact_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> V
 def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Verdict | Ready:
     """A change notice: compare the visit day now with what the participant knew, then the
     same consent, quiet-hours and neutrality checks as a reminder. Quiet hours hold a notice
-    only when its day is not today."""
+    till morning only when the visit it is about comes after; one about a visit before then
+    ("the change is for today": tonight, or early tomorrow) goes at once rather than never."""
     participant = reminder.participant
     key: tuple[int, date] = (participant.pk, reminder.visit_date)
     visit = facts.visits.visits.get(key)
@@ -476,12 +477,10 @@ def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Ve
     if reason:
         return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
     site = facts.sites[site_id]
-    if reminder.visit_date != now.astimezone(participant.zone).date():
-        quiet = _quiet_hours_verdict(now=now, zone=participant.zone,
-                                     policy=facts.policies[site_id],
-                                     deadline=reminder.send_before)
-        if quiet is not None:
-            return quiet
+    morning = timing.next_allowed(now=now, zone=participant.zone, policy=facts.policies[site_id])
+    if morning is not None and morning < reminder.send_before:
+        return Verdict("deferred:quiet_hours", ReminderStatus.PENDING,
+                       {"due_at": morning, "claimed_at": None})
     message = render_notice(channel=reminder.channel, participant=participant, site=site,
                             previous_start=reminder.previous_start, new_start=new_start, now=now)
     return _not_neutral_verdict(reminder=reminder, message=message, site_id=site.pk) \

@@ -96,9 +96,12 @@ def notices_note(*, session_ids: Iterable[int], now: datetime | None = None) -> 
     for (participant_id, day), (visit, session_id, channels) in audience.days.items():
         zone = audience.participants[participant_id].zone
         due = now + debounce
-        if day != now.astimezone(zone).date():
-            # Quiet hours hold a notice for a later day till morning; one for today goes now.
-            due = timing.next_allowed(now=due, zone=zone, policy=policies[visit.site_id]) or due
+        # Quiet hours hold a notice till morning when the visit is after it; a visit before
+        # then (tonight's, or early tomorrow's: "the change is for today") is told at once,
+        # since a notice held past the visit would tell nobody.
+        morning = timing.next_allowed(now=due, zone=zone, policy=policies[visit.site_id])
+        if morning is not None and morning < visit.first_start:
+            due = morning
         # Must arrive before the visit the participant knew of; a late edit is told at once.
         if due >= visit.first_start:
             due = now

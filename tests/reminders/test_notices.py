@@ -285,3 +285,33 @@ def test_it_tells_nobody_of_a_timetable_edit_that_moves_nothing_or_when_told_not
         weekly_slot_update(slot=slot, start_time=dt.time(19, 0), notify=False)
         weekly_slot_delete(slot=slot, notify=False)
     assert not notices().exists()
+
+
+@pytest.mark.django_db
+def test_it_waits_for_morning_with_a_change_to_this_evening_made_after_midnight(
+        site, django_capture_on_commit_callbacks, settings, eager_celery):
+    after_midnight = local(NY, 2026, 2, 4, 0, 30)  # quiet hours; the visit is at 6 PM today
+    with time_machine.travel(EDIT_AT, tick=False):
+        participant, _ = make_enrolled(site, channels="sms")
+        session = make_visit(participant, VISIT)
+    with time_machine.travel(after_midnight, tick=False):
+        session_cancel(session=session, reason="Ill")
+    sweep_and_send(after_debounce(settings, after_midnight), django_capture_on_commit_callbacks)
+    assert sms.outbox == []  # nobody woken at half past midnight about this evening
+    sweep_and_send(local(NY, 2026, 2, 4, 8, 0), django_capture_on_commit_callbacks)
+    assert [m.to for m in sms.outbox] == [participant.phone]
+
+
+@pytest.mark.django_db
+def test_it_tells_at_once_of_a_change_to_a_visit_before_quiet_hours_end(
+        site, django_capture_on_commit_callbacks, settings, eager_celery):
+    late = local(NY, 2026, 2, 3, 22, 30)  # the visit is at 7 AM, before quiet hours end (8 AM)
+    with time_machine.travel(EDIT_AT, tick=False):
+        participant, _ = make_enrolled(site, channels="sms")
+        session = make_visit(participant, local(NY, 2026, 2, 4, 7, 0))
+    with time_machine.travel(late, tick=False):
+        session_cancel(session=session, reason="Ill")
+    sweep_and_send(after_debounce(settings, late), django_capture_on_commit_callbacks)
+    assert [m.to for m in sms.outbox] == [participant.phone]  # rather than never
+    assert "on Wed Feb 4 at 7:00 AM is cancelled" in sms.outbox[0].body
+    assert notices(participant=participant).get().status == "sent"
