@@ -482,7 +482,9 @@ def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Ve
         return Verdict("deferred:quiet_hours", ReminderStatus.PENDING,
                        {"due_at": morning, "claimed_at": None})
     message = render_notice(channel=reminder.channel, participant=participant, site=site,
-                            previous_start=reminder.previous_start, new_start=new_start, now=now)
+                            previous_start=reminder.previous_start, new_start=new_start, now=now,
+                            place_changed=site_id != (reminder.previous_site_id
+                                                      or reminder.site_id))
     return _not_neutral_verdict(reminder=reminder, message=message, site_id=site.pk) \
         or Ready(reminder, message, reminder.send_before)
 

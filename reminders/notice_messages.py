@@ -28,8 +28,10 @@ def _email(template: str, context: dict) -> Message:
 
 def render_notice(*, channel: str, participant: Participant, site: Site, previous_start: datetime,
                   new_start: datetime | None, now: datetime | None = None,
-                  language: str | None = None) -> Message:
-    """`new_start` None: cancelled. `site` is where the visit now is (or was, if cancelled)."""
+                  language: str | None = None, place_changed: bool = False) -> Message:
+    """`new_start` None: cancelled. `site` is where the visit now is (or was, if cancelled).
+    `place_changed`: it now takes place at another site, so a text keeps the new address
+    before the first name."""
     now = now or timezone.now()
     with in_language(language or participant.language):
         context = _context(participant=participant, site=site,
@@ -38,7 +40,8 @@ def render_notice(*, channel: str, participant: Participant, site: Site, previou
         context.update(was_date=was["date"], was_time=was["time"], was_at_time=was["at_time"],
                        cancelled=new_start is None)
         if channel == ReminderChannel.SMS:
-            return fit_sms(context, template="emails/notice_sms.txt")
+            return fit_sms(context, template="emails/notice_sms.txt",
+                           keep_address=place_changed and new_start is not None)
         return _email("notice", context)
 
 

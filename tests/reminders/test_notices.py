@@ -315,3 +315,25 @@ def test_it_tells_at_once_of_a_change_to_a_visit_before_quiet_hours_end(
     assert [m.to for m in sms.outbox] == [participant.phone]  # rather than never
     assert "on Wed Feb 4 at 7:00 AM is cancelled" in sms.outbox[0].body
     assert notices(participant=participant).get().status == "sent"
+
+
+@pytest.mark.django_db
+def test_it_gives_the_new_time_and_address_when_the_day_now_starts_elsewhere(
+        site, settings, django_capture_on_commit_callbacks, eager_celery):
+    """Cancelling the day's first session, at one site, leaves a later one at another site: the
+    person is told the new start and where it is."""
+    from tests import factories
+
+    site.address = "12 Elm Road"
+    site.save(update_fields=["address"])
+    other = factories.SiteFactory(time_zone=NY, address="40 Oak Avenue", public_alias="Oak Health")
+    with time_machine.travel(EDIT_AT - dt.timedelta(days=1), tick=False):
+        participant, enrollment = make_enrolled(site, channels="both")
+        first = make_visit(participant, VISIT, track=enrollment.track)
+        make_visit(participant, VISIT + dt.timedelta(hours=2), track=enrollment.track, site=other)
+    with time_machine.travel(EDIT_AT, tick=False):
+        session_cancel(session=first, reason="Ill")
+    sweep_and_send(after_debounce(settings), django_capture_on_commit_callbacks)
+    [text], [email] = sms.outbox, mail.outbox
+    assert "on Wed Feb 4 at 6:00 PM is now on Wed Feb 4 at 8:00 PM, 40 Oak Avenue" in text.body
+    assert "40 Oak Avenue" in email.body and "12 Elm Road" not in email.body + text.body
