@@ -462,7 +462,8 @@ def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Ve
     reason = ""
     if visit is not None:
         if (visit.first_start, visit.site_id) == (reminder.previous_start,
-                                                  reminder.previous_site_id):
+                                                  reminder.previous_site_id) and (
+                not _address_changed(reminder, facts.sites[visit.site_id])):
             reason = ReminderReason.UNCHANGED  # edited back within the debounce
         new_start, site_id = visit.first_start, visit.site_id
     elif facts.visits.missing_reason(key) == ReminderReason.NOT_ENROLLED:
@@ -484,9 +485,16 @@ def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Ve
     message = render_notice(channel=reminder.channel, participant=participant, site=site,
                             previous_start=reminder.previous_start, new_start=new_start, now=now,
                             place_changed=site_id != (reminder.previous_site_id
-                                                      or reminder.site_id))
+                                                      or reminder.site_id)
+                            or _address_changed(reminder, site))
     return _not_neutral_verdict(reminder=reminder, message=message, site_id=site.pk) \
         or Ready(reminder, message, reminder.send_before)
+
+
+def _address_changed(reminder: Reminder, site: Site) -> bool:
+    """The site's address is not the one the notice noted (rows noted before addresses were
+    kept, or at a site without one, have none to compare)."""
+    return bool(reminder.previous_address) and site.address.strip() != reminder.previous_address
 
 
 def _excuse_notice_check(*, reminder: Reminder, now: datetime,

@@ -38,7 +38,7 @@ def render_notice(*, channel: str, participant: Participant, site: Site, previou
                            first_start=new_start or previous_start, now=now)
         was = _when(previous_start, participant.zone, now)
         context.update(was_date=was["date"], was_time=was["time"], was_at_time=was["at_time"],
-                       cancelled=new_start is None)
+                       cancelled=new_start is None, same_time=new_start == previous_start)
         if channel == ReminderChannel.SMS:
             return fit_sms(context, template="emails/notice_sms.txt",
                            keep_address=place_changed and new_start is not None)

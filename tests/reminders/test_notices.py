@@ -337,3 +337,89 @@ def test_it_gives_the_new_time_and_address_when_the_day_now_starts_elsewhere(
     [text], [email] = sms.outbox, mail.outbox
     assert "on Wed Feb 4 at 6:00 PM is now on Wed Feb 4 at 8:00 PM, 40 Oak Avenue" in text.body
     assert "40 Oak Avenue" in email.body and "12 Elm Road" not in email.body + text.body
+
+
+@pytest.mark.django_db
+def test_it_tells_the_people_expected_when_the_site_moves_to_a_new_address(
+        site, settings, django_capture_on_commit_callbacks, eager_celery):
+    from programs.services import site_save
+
+    site.address = "12 Elm Road"
+    site.save(update_fields=["address"])
+    with time_machine.travel(EDIT_AT - dt.timedelta(days=1), tick=False):
+        participant, enrollment = make_enrolled(site, channels="both")
+        make_visit(participant, VISIT, track=enrollment.track)
+        far, _ = make_enrolled(site, channels="sms")
+        make_visit(far, EDIT_AT + dt.timedelta(days=settings.REMINDER_NOTICE_DAYS + 2))
+    with time_machine.travel(EDIT_AT, tick=False):
+        site.address = "40 Oak Avenue"
+        site_save(site=site, address_changed=True)
+    sweep_and_send(after_debounce(settings), django_capture_on_commit_callbacks)
+    [text], [email] = sms.outbox, mail.outbox
+    assert text.to == participant.phone  # not the person expected beyond the notice window
+    assert "on Wed Feb 4 at 6:00 PM is now at 40 Oak Avenue." in text.body
+    assert "40 Oak Avenue" in email.body and "12 Elm Road" not in email.body
+
+
+@pytest.mark.django_db
+def test_it_says_nothing_when_the_address_is_changed_back_or_staff_choose_not_to_tell(
+        site, settings, django_capture_on_commit_callbacks, eager_celery):
+    from programs.services import site_save
+
+    site.address = "12 Elm Road"
+    site.save(update_fields=["address"])
+    with time_machine.travel(EDIT_AT - dt.timedelta(days=1), tick=False):
+        participant, enrollment = make_enrolled(site, channels="sms")
+        make_visit(participant, VISIT, track=enrollment.track)
+    with time_machine.travel(EDIT_AT, tick=False):
+        site.address = "40 Oak Avenue"
+        site_save(site=site, address_changed=True, notify=False)
+        assert not notices().exists()
+        site_save(site=site, address_changed=True)  # noted as 40 Oak Avenue ...
+        site.address = "40 Oak Avenue, Suite 2"
+        site_save(site=site, address_changed=True, notify=False)
+        site.address = "40 Oak Avenue"
+        site_save(site=site, address_changed=True, notify=False)  # ... and back to it
+    sweep_and_send(after_debounce(settings), django_capture_on_commit_callbacks)
+    assert sms.outbox == []
+    assert set(notices().values_list("status", "reason")) == {("skipped", "unchanged")}
+
+
+@pytest.mark.django_db
+def test_it_says_a_new_address_in_spanish_too(site):
+    from reminders.notice_messages import render_notice
+    from tests import factories
+
+    site.address = "40 Oak Avenue"
+    participant = factories.ParticipantFactory(home_site=site, language="es", first_name="Ana")
+    text = render_notice(channel="sms", participant=participant, site=site,
+                         previous_start=VISIT, new_start=VISIT, now=EDIT_AT, place_changed=True)
+    assert "ahora es en 40 Oak Avenue." in text.body and len(text.body) <= 160
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tell", [True, False])
+def test_the_site_admin_tells_people_of_a_new_address_unless_unticked(site, admin_user,
+                                                                      admin_client, tell):
+    from tests.test_admin_phones import admin_form
+    from django.contrib import admin
+    from django.test import RequestFactory
+    from django.urls import reverse
+
+    from programs.models import Site
+
+    with time_machine.travel(EDIT_AT - dt.timedelta(days=1), tick=False):
+        participant, enrollment = make_enrolled(site, channels="sms")
+        make_visit(participant, VISIT, track=enrollment.track)
+    page = admin_client.get(reverse("admin:programs_site_change", args=[site.pk])).content.decode()
+    assert 'name="tell_people"' in page and "Tell the people affected" in page
+    with time_machine.travel(EDIT_AT, tick=False):
+        form = admin_form(Site, site, {"address": "40 Oak Avenue", "tell_people": tell,
+                                       "staff": []}, admin_user)
+        assert form.is_valid(), form.errors
+        request = RequestFactory().post("/")
+        request.user = admin_user
+        admin.site._registry[Site].save_model(request, form.save(commit=False), form, True)
+    site.refresh_from_db()
+    assert site.address == "40 Oak Avenue"
+    assert notices(participant=participant).count() == (1 if tell else 0)
