@@ -248,3 +248,28 @@ def test_it_never_reveals_treatment_in_two_way_texts(eager_celery, settings, cli
         f"We could not match your reply. Please call {site.phone}."]
     texts += list(Reminder.objects.values_list("body", flat=True))
     _assert_neutral(texts)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_reveals_treatment_in_a_new_address_notice(eager_celery):
+    from programs.services import site_save
+
+    edit_at = local(NY, 2026, 2, 2, 9, 0)
+    with time_machine.travel(edit_at, tick=False):
+        site, track, _clinician = _canary_world(edit_at)
+        participant = factories.ParticipantFactory(home_site=site, first_name="Dana",
+                                                   reminder_channels="both")
+        factories.ContactConsentFactory(participant=participant)
+        enrollment = factories.EnrollmentFactory(participant=participant, track=track)
+        factories.ContinuingCarePlanFactory(enrollment=enrollment, notes="CANARYDX F10.20")
+        for session in track.sessions.all():
+            Attendance.objects.create(session=session, participant=participant,
+                                      enrollment=enrollment, status="expected")
+        site.address = "40 Oak Avenue, Springfield"
+        site_save(site=site, address_changed=True)
+    with time_machine.travel(edit_at + dt.timedelta(minutes=10), tick=False):
+        reminders_sweep()
+    [text], [email] = sms.outbox, mail.outbox
+    assert "is now at 40 Oak Avenue, Springfield" in text.body
+    _assert_neutral([text.body, email.subject, email.body, parseaddr(email.from_email)[0],
+                     *Reminder.objects.values_list("body", flat=True)])
