@@ -1,4 +1,5 @@
 """Admin for what the clinic offers and when: every list costs a fixed number of queries."""
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
@@ -14,6 +15,7 @@ from iop_clinic.admin_mixins import (
 
 from .models import Closure, Program, Room, SessionType, Site, Track, WeeklySlot
 from .phones import PhoneField
+from .services import site_save
 
 
 class _SiteChildInline(LabelledTabularInline):
@@ -37,21 +39,38 @@ class ClosureInline(_SiteChildInline):
     ordering = ("-date",)
 
 
+class SiteAdminForm(forms.ModelForm):
+    tell_people = forms.BooleanField(
+        label=_("Tell the people affected"), required=False, initial=True,
+        help_text=_("If the address changes: a short neutral text and/or email with the new "
+                    "address to each person expected here in the next 14 days, on the "
+                    "channels they agreed to."))
+
+    class Meta:
+        model = Site
+        fields = "__all__"
+
+
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
     list_display = ("name", "public_alias", "time_zone", "call_back", "room_count", "track_count")
     list_filter = ("time_zone",)
     search_fields = ("name", "public_alias", "address")
     autocomplete_fields = ("staff",)
+    form = SiteAdminForm
     inlines = (RoomInline, ClosureInline)
     fieldsets = (
-        (None, {"fields": ("name", "address", "time_zone")}),
+        (None, {"fields": ("name", "address", "tell_people", "time_zone")}),
         (_("What participants see"), {
             "fields": ("public_alias", "phone"),
             "description": _("Messages and calendar feeds name the site only by this alias."),
         }),
         (_("Staff"), {"fields": ("staff",)}),
     )
+
+    def save_model(self, request, obj, form, change) -> None:
+        site_save(site=obj, address_changed=change and "address" in form.changed_data,
+                  notify=form.cleaned_data.get("tell_people", False))
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "phone":

@@ -8,6 +8,19 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .models import Program, Site, Track, WeeklySlot
+from .signals import site_address_changing
+
+
+@transaction.atomic
+def site_save(*, site: Site, address_changed: bool = False, notify: bool = True) -> Site:
+    """Save a site. `address_changed` with `notify`: the people expected there within the
+    notice window are told the new address (announced before saving, so the notice keeps the
+    address they knew)."""
+    site.full_clean()
+    if site.pk and address_changed and notify:
+        site_address_changing.send(sender=Site, site_id=site.pk)
+    site.save()
+    return site
 
 
 @transaction.atomic

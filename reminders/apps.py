@@ -12,10 +12,12 @@ class RemindersConfig(AppConfig):
     def ready(self) -> None:
         from participants.signals import portal_invitation_requested, reminder_inputs_changed
 
+        from programs.signals import site_address_changing
         from sessions.signals import excuse_decided, schedule_changing, seats_offered
 
         reminder_inputs_changed.connect(_replan_reminders, dispatch_uid="reminders.replan")
         schedule_changing.connect(_note_change_notices, dispatch_uid="reminders.notices")
+        site_address_changing.connect(_note_site_address, dispatch_uid="reminders.site_address")
         excuse_decided.connect(_note_excuse_decision, dispatch_uid="reminders.excuse_notices")
         seats_offered.connect(_note_seat_offers, dispatch_uid="reminders.offer_notices")
         portal_invitation_requested.connect(_note_portal_invitation,
@@ -46,6 +48,12 @@ def _note_change_notices(sender, *, session_ids, **kwargs) -> None:
     from .notices import notices_note
 
     notices_note(session_ids=session_ids)
+
+
+def _note_site_address(sender, *, site_id, **kwargs) -> None:
+    from .notices import notices_note_site_address
+
+    notices_note_site_address(site_id=site_id)
 
 
 def _note_excuse_decision(sender, *, attendance_id, **kwargs) -> None:

@@ -70,7 +70,7 @@ from . import contact_reminders, timing
 from .eligibility import channel_problem, sms_consented
 from .messages import Message, render, revealing_words
 from .notice_messages import (
-    render_excuse_notice, render_invitation, render_notice, render_offer_notice,
+    render_excuse_notice, render_invitation, render_notice, render_offer_notice, signs_in,
 )
 from .planner import reminder_policies
 from .visits import VisitDays, visit_days
@@ -453,7 +453,8 @@ def _contact_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> V
 def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Verdict | Ready:
     """A change notice: compare the visit day now with what the participant knew, then the
     same consent, quiet-hours and neutrality checks as a reminder. Quiet hours hold a notice
-    only when its day is not today."""
+    till morning only when the visit it is about comes after; one about a visit before then
+    ("the change is for today": tonight, or early tomorrow) goes at once rather than never."""
     participant = reminder.participant
     key: tuple[int, date] = (participant.pk, reminder.visit_date)
     visit = facts.visits.visits.get(key)
@@ -461,7 +462,8 @@ def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Ve
     reason = ""
     if visit is not None:
         if (visit.first_start, visit.site_id) == (reminder.previous_start,
-                                                  reminder.previous_site_id):
+                                                  reminder.previous_site_id) and (
+                not _address_changed(reminder, facts.sites[visit.site_id])):
             reason = ReminderReason.UNCHANGED  # edited back within the debounce
         new_start, site_id = visit.first_start, visit.site_id
     elif facts.visits.missing_reason(key) == ReminderReason.NOT_ENROLLED:
@@ -476,16 +478,23 @@ def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Ve
     if reason:
         return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
     site = facts.sites[site_id]
-    if reminder.visit_date != now.astimezone(participant.zone).date():
-        quiet = _quiet_hours_verdict(now=now, zone=participant.zone,
-                                     policy=facts.policies[site_id],
-                                     deadline=reminder.send_before)
-        if quiet is not None:
-            return quiet
+    morning = timing.next_allowed(now=now, zone=participant.zone, policy=facts.policies[site_id])
+    if morning is not None and morning < reminder.send_before:
+        return Verdict("deferred:quiet_hours", ReminderStatus.PENDING,
+                       {"due_at": morning, "claimed_at": None})
     message = render_notice(channel=reminder.channel, participant=participant, site=site,
-                            previous_start=reminder.previous_start, new_start=new_start, now=now)
+                            previous_start=reminder.previous_start, new_start=new_start, now=now,
+                            place_changed=site_id != (reminder.previous_site_id
+                                                      or reminder.site_id)
+                            or _address_changed(reminder, site))
     return _not_neutral_verdict(reminder=reminder, message=message, site_id=site.pk) \
         or Ready(reminder, message, reminder.send_before)
+
+
+def _address_changed(reminder: Reminder, site: Site) -> bool:
+    """The site's address is not the one the notice noted (rows noted before addresses were
+    kept, or at a site without one, have none to compare)."""
+    return bool(reminder.previous_address) and site.address.strip() != reminder.previous_address
 
 
 def _excuse_notice_check(*, reminder: Reminder, now: datetime,
@@ -530,7 +539,7 @@ def _offer_notice_check(*, reminder: Reminder, now: datetime,
                                  deadline=reminder.send_before)
     if quiet is not None:
         return quiet
-    if participant.user_id is not None:
+    if signs_in(participant):
         link, secret = public_url(reverse("portal-offer")), None  # signs in, sees the offer
     else:
         secret = SecretLink("offer", _placeholder_url(

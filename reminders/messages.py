@@ -129,9 +129,11 @@ def fits_one_segment(body: str) -> bool:
     return sms_segments(body) == 1
 
 
-def fit_sms(context: dict, *, template: str) -> Message:
+def fit_sms(context: dict, *, template: str, keep_address: bool = False) -> Message:
     """Render an SMS template into one segment: drop the address, then shorten the first
-    name (or drop it), and as a last resort shorten the alias.
+    name (or drop it), and as a last resort shorten the alias. `keep_address` (a visit that
+    now takes place elsewhere: where is the news): the first name, then the alias down to 12
+    characters, go before the address.
 
     The names we fill in are spelt in GSM-7 (to_gsm7), and so are the templates' own words in
     every language (tests/reminders/test_languages.py), so a text stays a 160-character GSM-7
@@ -140,6 +142,11 @@ def fit_sms(context: dict, *, template: str) -> Message:
                for key, value in context.items()}
     name, alias = context["first_name"], context["alias"]
     candidates = [(name, context["address"], alias)]
+    if keep_address:
+        candidates += [(name[:cut].rstrip(), context["address"], alias)
+                       for cut in range(len(name), -1, -1)]
+        candidates += [("", context["address"], alias[:cut].rstrip())
+                       for cut in range(len(alias), min(len(alias), 12) - 1, -1)]
     candidates += [(name[:cut].rstrip(), "", alias) for cut in range(len(name), -1, -1)]
     candidates += [("", "", alias[:cut].rstrip()) for cut in range(len(alias), -1, -1)]
     for first_name, address, shown_alias in candidates:

@@ -164,6 +164,9 @@ class Reminder(models.Model):
     previous_site = models.ForeignKey(
         Site, verbose_name=_("site before the change"), on_delete=models.SET_NULL, null=True,
         blank=True, related_name="+")
+    previous_address = models.CharField(
+        _("address before the change"), max_length=200, blank=True, db_default="",
+        help_text=_("Change notices: the site's address as the participant knew it."))
     session = models.ForeignKey(
         "iop_sessions.TherapySession", verbose_name=_("changed session"),
         on_delete=models.SET_NULL, null=True, blank=True, related_name="+",

@@ -28,17 +28,20 @@ def _email(template: str, context: dict) -> Message:
 
 def render_notice(*, channel: str, participant: Participant, site: Site, previous_start: datetime,
                   new_start: datetime | None, now: datetime | None = None,
-                  language: str | None = None) -> Message:
-    """`new_start` None: cancelled. `site` is where the visit now is (or was, if cancelled)."""
+                  language: str | None = None, place_changed: bool = False) -> Message:
+    """`new_start` None: cancelled. `site` is where the visit now is (or was, if cancelled).
+    `place_changed`: it now takes place at another site, so a text keeps the new address
+    before the first name."""
     now = now or timezone.now()
     with in_language(language or participant.language):
         context = _context(participant=participant, site=site,
                            first_start=new_start or previous_start, now=now)
         was = _when(previous_start, participant.zone, now)
         context.update(was_date=was["date"], was_time=was["time"], was_at_time=was["at_time"],
-                       cancelled=new_start is None)
+                       cancelled=new_start is None, same_time=new_start == previous_start)
         if channel == ReminderChannel.SMS:
-            return fit_sms(context, template="emails/notice_sms.txt")
+            return fit_sms(context, template="emails/notice_sms.txt",
+                           keep_address=place_changed and new_start is not None)
         return _email("notice", context)
 
 
@@ -53,6 +56,12 @@ def render_excuse_notice(*, channel: str, participant: Participant, site: Site,
         return _email("excuse_notice", context)
 
 
+def signs_in(participant: Participant) -> bool:
+    """Whether the person can sign in to the portal (a login, not turned off): then an offer
+    sends them there; otherwise to a one-time page."""
+    return participant.user_id is not None and participant.user.is_active
+
+
 def render_offer_notice(*, channel: str, participant: Participant, site: Site,
                         answer_by: datetime, link: str, now: datetime | None = None,
                         language: str | None = None) -> Message:
@@ -62,7 +71,7 @@ def render_offer_notice(*, channel: str, participant: Participant, site: Site,
     with in_language(language or participant.language):
         context = _context(participant=participant, site=site, first_start=answer_by,
                            now=now or timezone.now())
-        context.update(portal=participant.user_id is not None, link=link)
+        context.update(portal=signs_in(participant), link=link)
         if channel == ReminderChannel.SMS:
             try:
                 return fit_sms(context, template="emails/offer_sms.txt")

@@ -96,9 +96,12 @@ def notices_note(*, session_ids: Iterable[int], now: datetime | None = None) -> 
     for (participant_id, day), (visit, session_id, channels) in audience.days.items():
         zone = audience.participants[participant_id].zone
         due = now + debounce
-        if day != now.astimezone(zone).date():
-            # Quiet hours hold a notice for a later day till morning; one for today goes now.
-            due = timing.next_allowed(now=due, zone=zone, policy=policies[visit.site_id]) or due
+        # Quiet hours hold a notice till morning when the visit is after it; a visit before
+        # then (tonight's, or early tomorrow's: "the change is for today") is told at once,
+        # since a notice held past the visit would tell nobody.
+        morning = timing.next_allowed(now=due, zone=zone, policy=policies[visit.site_id])
+        if morning is not None and morning < visit.first_start:
+            due = morning
         # Must arrive before the visit the participant knew of; a late edit is told at once.
         if due >= visit.first_start:
             due = now
@@ -131,12 +134,25 @@ def notices_note(*, session_ids: Iterable[int], now: datetime | None = None) -> 
         Reminder(participant_id=key[0], visit_date=key[1], kind=ReminderKind.CHANGE,
                  channel=key[2], site_id=visit.site_id, due_at=due,
                  send_before=visit.first_start, previous_start=visit.first_start,
-                 previous_site_id=visit.site_id, session_id=session_id)
+                 previous_site_id=visit.site_id,
+                 previous_address=policies[visit.site_id].site.address.strip(),
+                 session_id=session_id)
         for key, (due, visit, session_id) in wanted.items() if key not in done
     ]
     touched += len(Reminder.objects.bulk_create(new, ignore_conflicts=True))
     logger.info("change notices noted: %s rows", touched)
     return touched
+
+
+def notices_note_site_address(*, site_id: int, now: datetime | None = None) -> int:
+    """A site's address is about to change: note a change notice for everyone expected there
+    within the notice window (delivery says the new address, or nothing if it changed back)."""
+    now = now or timezone.now()
+    session_ids = TherapySession.objects.filter(
+        site_id=site_id, status=SessionStatus.SCHEDULED, starts_at__gt=now,
+        starts_at__lt=now + timedelta(days=settings.REMINDER_NOTICE_DAYS),
+    ).values_list("pk", flat=True)
+    return notices_note(session_ids=list(session_ids), now=now)
 
 
 def notice_excuse_decision(*, attendance_id: int, now: datetime | None = None) -> int:

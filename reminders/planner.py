@@ -49,14 +49,16 @@ class PlanResult:
 
 
 def reminder_policies(*, site_ids: Iterable[int]) -> dict[int, ReminderPolicy]:
-    """Each site's policy, created with the defaults where a site has none yet."""
+    """Each site's policy (with its site), created with the defaults where a site has none."""
     site_ids = set(site_ids)
-    policies = {p.site_id: p for p in ReminderPolicy.objects.filter(site_id__in=site_ids)}
+    policies = {p.site_id: p for p in ReminderPolicy.objects.filter(site_id__in=site_ids)
+                .select_related("site")}
     missing = site_ids - policies.keys()
     if missing:
         ReminderPolicy.objects.bulk_create([ReminderPolicy(site_id=s) for s in missing],
                                            ignore_conflicts=True)
-        policies.update({p.site_id: p for p in ReminderPolicy.objects.filter(site_id__in=missing)})
+        policies.update({p.site_id: p for p in ReminderPolicy.objects.filter(
+            site_id__in=missing).select_related("site")})
     return policies
 
 

@@ -65,6 +65,23 @@ def slot_sessions_ahead(*, slot: WeeklySlot, now) -> dict:
     ).aggregate(total=Count("pk"), marked=Count("pk", filter=Q(Exists(marked))))
 
 
+def slot_session_ids_to_move(*, slot: WeeklySlot, now) -> list[int]:
+    """The sessions a change to this timetable line would move or remove: still ahead, nobody
+    marked yet (`weekly_slot_update`'s rule). One query."""
+    marked = Attendance.objects.filter(session_id=OuterRef("pk"),
+                                       status__in=AttendanceStatus.marked())
+    return list(TherapySession.objects.filter(
+        weekly_slot=slot, status=SessionStatus.SCHEDULED, starts_at__gt=now,
+    ).exclude(Exists(marked)).values_list("pk", flat=True))
+
+
+def closure_session_ids(*, site_id: int, day: date) -> list[int]:
+    """The sessions closing this site on this day would cancel (`closure_add`'s rule)."""
+    return list(TherapySession.objects.filter(
+        site_id=site_id, local_date=day, status=SessionStatus.SCHEDULED,
+    ).values_list("pk", flat=True))
+
+
 def track_session_counts(*, track: Track, today: date) -> dict:
     return track.sessions.aggregate(
         ahead=Count("pk", filter=Q(local_date__gte=today, status=SessionStatus.SCHEDULED)),

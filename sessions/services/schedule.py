@@ -332,13 +332,16 @@ def _slot_window_rest(track: Track, now: datetime) -> tuple[date, date] | None:
     return max(track.start_date, now.astimezone(track.site.zone).date()), last
 
 
-def weekly_slot_update(*, slot: WeeklySlot, **changes: Any) -> SlotChangeResult:
+def weekly_slot_update(*, slot: WeeklySlot, notify: bool = True,
+                       **changes: Any) -> SlotChangeResult:
     """Change a timetable line and the future sessions made from it that nobody is marked at.
 
     Past sessions and sessions where any attendance is marked keep their time and place. A
     weekday change removes those future sessions and generates the new weekday's instead.
     `changes` are WeeklySlot fields: weekday, start_time, duration_minutes, room, facilitator,
     title, session_type.
+    `notify`: a new day or time sends the people expected at the sessions it moves (within the
+    notice window) a change notice, as moving one session does.
     """
     unknown = sorted(set(changes) - SLOT_FIELDS)
     if unknown:
@@ -362,6 +365,10 @@ def weekly_slot_update(*, slot: WeeklySlot, **changes: Any) -> SlotChangeResult:
         attendees = _attendees(movable_ids)
         affected = {p.pk for people in attendees.values() for p in people}
         updated = removed = created = 0
+        moving = not set(changes) <= NON_MOVING_FIELDS
+        if notify and moving and affected:
+            # Before the sessions move or go: the notice keeps the time people knew.
+            visits_changing(session_ids=[s.pk for s in movable if s.pk in attendees])
         if locked.weekday != old_weekday:
             removed = rows_delete(
                 queryset=TherapySession.objects.filter(pk__in=movable_ids))[1].get(
@@ -398,7 +405,7 @@ def weekly_slot_update(*, slot: WeeklySlot, **changes: Any) -> SlotChangeResult:
                 objects=movable, fields=["starts_at", "ends_at", "room", "facilitator", "title",
                                          "session_type", "kind", "updated_at"])
             updated = len(movable)
-        if affected and not set(changes) <= NON_MOVING_FIELDS:
+        if affected and moving:
             visits_changed(participant_ids=sorted(affected))
     for name, value in changes.items():
         setattr(slot, name, value)
@@ -406,10 +413,12 @@ def weekly_slot_update(*, slot: WeeklySlot, **changes: Any) -> SlotChangeResult:
                             kept=kept)
 
 
-def weekly_slot_delete(*, slot: WeeklySlot) -> int:
+def weekly_slot_delete(*, slot: WeeklySlot, notify: bool = True) -> int:
     """Remove a timetable line and its future sessions nobody is marked at; returns how many.
 
     Past sessions and sessions with marked attendance stay, no longer tied to a slot.
+    `notify`: the people expected at the removed sessions (within the notice window) get a
+    change notice ("cancelled", or the day's new first time if they have another session).
     """
     with transaction.atomic():
         _site_lock(slot.track.site_id)
@@ -417,7 +426,10 @@ def weekly_slot_delete(*, slot: WeeklySlot) -> int:
         locked = WeeklySlot.objects.get(pk=slot.pk)
         movable, _ = _future_unmarked(locked, timezone.now())
         movable_ids = [session.pk for session in movable]
-        affected = {p.pk for people in _attendees(movable_ids).values() for p in people}
+        attendees = _attendees(movable_ids)
+        affected = {p.pk for people in attendees.values() for p in people}
+        if notify and affected:
+            visits_changing(session_ids=list(attendees))
         removed = rows_delete(queryset=TherapySession.objects.filter(pk__in=movable_ids))[1].get(
             TherapySession._meta.label, 0)
         locked.delete()

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from programs.phones import MobilePhoneField
-from staff.forms.programs import StaffChoiceField
+from staff.forms.programs import StaffChoiceField, notify_field
 
 from sessions.models import AttendanceStatus, FollowUpStatus
 
@@ -183,11 +183,12 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
-def _notify_field() -> forms.BooleanField:
-    return forms.BooleanField(
-        label=_("Tell the people affected"), required=False, initial=True,
-        help_text=_("A short neutral text and/or email to each person expected, on the "
-                    "channels they agreed to, a few minutes after the change."))
+_notify_field = notify_field
+
+
+class NotifyForm(forms.Form):
+    """Only the "tell the people affected" box (removing a timetable line)."""
+    notify = _notify_field()
 
 
 class SessionCancelForm(ReasonForm):

@@ -82,6 +82,14 @@ class RoomChoiceField(forms.ModelChoiceField):
         return obj.name
 
 
+def notify_field() -> forms.BooleanField:
+    """The "tell the people affected" box of the cancel, move, closure and timetable pages."""
+    return forms.BooleanField(
+        label=_("Tell the people affected"), required=False, initial=True,
+        help_text=_("A short neutral text and/or email to each person expected, on the "
+                    "channels they agreed to, a few minutes after the change."))
+
+
 class SlotForm(forms.Form):
     """One line of a track's timetable: its day, start and end, what it is, who and where.
 
@@ -101,8 +109,10 @@ class SlotForm(forms.Form):
     facilitator = StaffChoiceField(label=_("Facilitator"), queryset=None, required=False)
     room = RoomChoiceField(label=_("Room"), queryset=Room.objects.none(), required=False)
 
-    def __init__(self, *args, track: Track, **kwargs):
+    def __init__(self, *args, track: Track, notify: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if notify:  # changing a line: its moved sessions' people can be told
+            self.fields["notify"] = notify_field()
         self.fields["session_type"].queryset = SessionType.objects.filter(
             kind__in=SessionKind.track_kinds()).order_by("name")
         self.fields["facilitator"].queryset = staff_at([track.site_id])

@@ -21,14 +21,14 @@ from staff.forms.programs import SlotForm, TrackForm
 from programs.models import Track, WeeklySlot
 from programs.services import track_save
 
-from staff.forms.care import ClosureForm, ScheduleUntilForm
+from staff.forms.care import ClosureForm, NotifyForm, ScheduleUntilForm
 from sessions.models import SessionStatus, TherapySession
 from sessions.selectors import care
 from sessions.selectors.ledger import timetable_hours
 from sessions.services.schedule import (
     closure_add, schedule_generate, schedule_preview, weekly_slot_delete, weekly_slot_update,
 )
-from reminders.selectors import notices_noted_people
+from reminders.selectors import notice_people_count, notices_noted_people
 from staff.timetable_rows import preview_grid, timetable_grid
 
 
@@ -143,13 +143,14 @@ def slot_change(request: HttpRequest, pk: int, slot_pk: int) -> HttpResponse:
     """Move a line to another day or time, or change what, who and where."""
     track, slot = _slot_or_404(request, pk, slot_pk)
     form = SlotForm(request.POST if request.method == "POST" else None, track=track,
-                    initial=SlotForm.initial_for(slot))
+                    initial=SlotForm.initial_for(slot), notify=True)
     if request.method == "POST" and form.is_valid():
         fields = form.slot_fields()
         changes = {name: value for name, value in fields.items()
                    if getattr(slot, name) != value}
         try:
-            result = weekly_slot_update(slot=slot, **changes) if changes else None
+            result = weekly_slot_update(slot=slot, notify=form.cleaned_data["notify"],
+                                        **changes) if changes else None
         except ValidationError as error:
             form.show_service_errors(error)
         else:
@@ -159,7 +160,14 @@ def slot_change(request: HttpRequest, pk: int, slot_pk: int) -> HttpResponse:
     return render(request, "staff/programs/slot_form.html", {
         "track": track, "form": form, "slot": slot,
         "ahead": care.slot_sessions_ahead(slot=slot, now=timezone.now()),
+        "notice_people": _slot_notice_people(slot),
     })
+
+
+def _slot_notice_people(slot: WeeklySlot) -> int:
+    """How many people a move or removal of this line's sessions would tell."""
+    return notice_people_count(
+        session_ids=care.slot_session_ids_to_move(slot=slot, now=timezone.now()))
 
 
 @director_required
@@ -167,9 +175,10 @@ def slot_change(request: HttpRequest, pk: int, slot_pk: int) -> HttpResponse:
 def slot_remove(request: HttpRequest, pk: int, slot_pk: int) -> HttpResponse:
     """Ask first; removing takes the line's future sessions nobody is marked at with it."""
     track, slot = _slot_or_404(request, pk, slot_pk)
-    if request.method == "POST":
+    form = NotifyForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
         try:
-            removed = weekly_slot_delete(slot=slot)
+            removed = weekly_slot_delete(slot=slot, notify=form.cleaned_data["notify"])
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -178,8 +187,9 @@ def slot_remove(request: HttpRequest, pk: int, slot_pk: int) -> HttpResponse:
                 "slot": _slot_name(slot), "count": removed})
         return redirect("track_timetable", pk=track.pk)
     return render(request, "staff/programs/slot_remove.html", {
-        "track": track, "slot": slot,
+        "track": track, "slot": slot, "form": form,
         "ahead": care.slot_sessions_ahead(slot=slot, now=timezone.now()),
+        "notice_people": _slot_notice_people(slot),
     })
 
 
@@ -240,9 +250,17 @@ def closure_list(request: HttpRequest) -> HttpResponse:
     site_ids = site_ids_for(request.user)
     initial = {"site": site_ids[0]} if site_ids else {}
     form = ClosureForm(request.POST or None, sites=sites, initial=initial)
-    cancelled = None
+    cancelled = preview = None
     if request.method == "POST" and form.is_valid():
         site, day = form.cleaned_data["site"], form.cleaned_data["date"]
+        session_ids = care.closure_session_ids(site_id=site.pk, day=day)
+        token = f"{site.pk}:{day.isoformat()}"
+        if session_ids and request.POST.get("confirmed") != token:
+            # First say what it would do: how many sessions go, and how many people would be
+            # told (the box can still be unticked). This very site and day is then confirmed.
+            preview = {"token": token, "site": site, "day": day, "sessions": len(session_ids),
+                       "people": notice_people_count(session_ids=session_ids)}
+    if request.method == "POST" and form.is_valid() and preview is None:
         started = timezone.now()
         try:
             closure_add(site=site, date=day, reason=form.cleaned_data["reason"],
@@ -263,6 +281,6 @@ def closure_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     return render(request, "staff/programs/closures.html", {
         "form": form, "closures": care.site_closures(site_ids=site_ids, today=today),
-        "cancelled": cancelled,
+        "cancelled": cancelled, "preview": preview,
     })
 

@@ -225,6 +225,31 @@ def test_it_finds_no_serious_violation_on_the_one_time_offer_pages(chromium, axe
     assert_none(problems)
 
 
+def test_it_finds_no_serious_violation_in_the_closure_preview(chromium, axe_source,
+                                                               live_server, world):
+    """The closure page after "Close the site that day" on a day with a session: what it would
+    cancel and how many people would be told, before the confirmation (a POST)."""
+    page = browser_page(chromium, live_server.url,
+                        sign_in(Client(), world.personas["director"]))
+    day = world.today_session.starts_at.astimezone(world.site_a.zone).date()
+    problems = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(live_server.url + reverse("closure_list"))
+        page.locator("#id_site").select_option(str(world.site_a.pk))
+        page.locator("#id_date").fill(day.isoformat())
+        page.get_by_role("button", name="Close the site that day").click()
+        page.locator("#closure-preview").wait_for()
+        if os.environ.get("A11Y_SHOTS"):
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"director-closure-preview-{width}.png"),
+                            full_page=True)
+        problems += [f"closure-preview @{width}px: {v['impact']} {v['id']}"
+                     for v in axe_violations(page, axe_source) if v["impact"] in FAILING]
+    page.context.close()
+    assert_none(problems)
+
+
 def test_it_finds_no_serious_violation_on_sign_in_pages(chromium, axe_source, live_server,
                                                         world):
     anonymous = browser_page(chromium, live_server.url)

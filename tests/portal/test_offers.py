@@ -201,6 +201,19 @@ def test_it_links_a_portal_user_to_the_portal_and_admits_when_signed_in(
     assert "A place is open for you" not in client.get(reverse("portal-home")).content.decode()
 
 
+def test_it_sends_a_one_time_link_to_someone_whose_portal_login_is_turned_off(
+        client, track, eager_celery, django_capture_on_commit_callbacks):
+    cam = waiting(track, days=9, portal=True, first_name="Cam")
+    cam.participant.user.is_active = False
+    cam.participant.user.save(update_fields=["is_active"])
+    free_the_seat(track, django_capture_on_commit_callbacks)
+    assert "/portal/offer/" not in mail.outbox[0].body + sms.outbox[0].body  # can't sign in
+    response = client.post(link_in(sms.outbox[0].body), {"answer": "accept"})
+    assert response.status_code == 200
+    cam.refresh_from_db()
+    assert cam.status == "active"
+
+
 def test_it_answers_only_a_participants_own_offer(client, offered, track):
     ann, _ = offered
     other = factories.ParticipantFactory(home_site=track.site, user=factories.UserFactory())

@@ -1,5 +1,7 @@
 """A portal invitation end to end: asked for in its own process, sent by a real worker and beat
 on a private Redis, once, with its link minted at send time and kept nowhere in the outbox."""
+import re
+
 import pytest
 
 from participants.models import PortalLink
@@ -41,3 +43,5 @@ def test_it_sends_an_invitation_once_through_the_outbox(stack, site, front_desk)
     assert link.used_at is None and link.created_by == front_desk
     logs = processes.logs()
     assert "Robin" not in logs and "robin@mail" not in logs and link.token_hash not in logs
+    # No set-password link, whole or in part, in the worker's or beat's output.
+    assert not re.search(r"/portal/invitation/[A-Za-z0-9_-]{6,}", logs)

@@ -87,6 +87,13 @@ def test_it_tells_each_participant_once_when_a_worker_dies_mid_send_and_redis_is
     # Only a message the killed worker had handed to the provider is left unknown (not resent).
     unknown = [row for row in rows if row.status != "sent"]
     assert all(row.reason == "outcome_unknown" for row in unknown) and len(unknown) <= 1
+    # ... and staff see it on Today's "could not be sent" list, to call that person.
+    from django.utils import timezone
+
+    from reminders.selectors import failed_reminders
+
+    listed = failed_reminders(site_ids=[rows[0].site_id], today=timezone.localdate())
+    assert {row.pk for row in unknown} <= {row.pk for row in listed}
     print(f"40 notices; {len(sent)} sent, {len(unknown)} outcome_unknown after the kill")
 
 

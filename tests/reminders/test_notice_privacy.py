@@ -204,3 +204,72 @@ def test_it_never_reveals_treatment_on_the_seat_offer_pages(eager_celery, settin
         texts.append(_page_text(client.get("/portal/offer/")))
     assert len(texts) == 8 and "A place is open for you" in texts[-1]
     _assert_neutral(texts)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_reveals_treatment_in_two_way_texts(eager_celery, settings, client):
+    """A reminder that asks for a reply, and every answer to a reply: "1", "2" (follow-up or
+    excuse request, per program) and a reply with nothing open."""
+    from reminders.models import ReminderPolicy
+    from reminders.planner import reminders_plan
+
+    from .channels.test_sms_webhook import TOKEN, text_in
+
+    settings.SMS_AUTH_TOKEN, settings.SMS_WEBHOOK_BASE_URL = TOKEN, ""
+    edit_at = local(NY, 2026, 2, 2, 9, 0)
+    with time_machine.travel(edit_at, tick=False):
+        site, track, _clinician = _canary_world(edit_at)
+        ReminderPolicy.objects.create(site=site, sms_ask_reply=True)
+        participant = factories.ParticipantFactory(home_site=site, first_name="Dana",
+                                                   phone="+15555550142", reminder_channels="sms")
+        factories.ContactConsentFactory(participant=participant, channel="sms")
+        enrollment = factories.EnrollmentFactory(participant=participant, track=track)
+        factories.ContinuingCarePlanFactory(enrollment=enrollment, notes="CANARYDX F10.20")
+        for session in track.sessions.all():
+            Attendance.objects.create(session=session, participant=participant,
+                                      enrollment=enrollment, status="expected")
+        reminders_plan()
+    with time_machine.travel(edit_at + dt.timedelta(days=1), tick=False):
+        reminders_sweep()
+        [reminder] = sms.outbox
+        assert "Reply 1 to confirm, 2 if you can't come" in reminder.body
+        for body in ("1", "2"):
+            text_in(client, body)
+        track.program.cant_come_reply = "excuse"
+        track.program.save(update_fields=["cant_come_reply"])
+        text_in(client, "2")
+    with time_machine.travel(edit_at + dt.timedelta(days=3), tick=False):
+        text_in(client, "1")  # that visit is over: nothing to answer
+    texts = [m.body for m in sms.outbox]
+    assert len(texts) == 5
+    assert [t.split(": ", 1)[1] for t in texts[1:]] == [
+        "Thank you, see you then.", "Thank you for letting us know. We will call you.",
+        "Thank you for letting us know. We will send you our answer.",
+        f"We could not match your reply. Please call {site.phone}."]
+    texts += list(Reminder.objects.values_list("body", flat=True))
+    _assert_neutral(texts)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_reveals_treatment_in_a_new_address_notice(eager_celery):
+    from programs.services import site_save
+
+    edit_at = local(NY, 2026, 2, 2, 9, 0)
+    with time_machine.travel(edit_at, tick=False):
+        site, track, _clinician = _canary_world(edit_at)
+        participant = factories.ParticipantFactory(home_site=site, first_name="Dana",
+                                                   reminder_channels="both")
+        factories.ContactConsentFactory(participant=participant)
+        enrollment = factories.EnrollmentFactory(participant=participant, track=track)
+        factories.ContinuingCarePlanFactory(enrollment=enrollment, notes="CANARYDX F10.20")
+        for session in track.sessions.all():
+            Attendance.objects.create(session=session, participant=participant,
+                                      enrollment=enrollment, status="expected")
+        site.address = "40 Oak Avenue, Springfield"
+        site_save(site=site, address_changed=True)
+    with time_machine.travel(edit_at + dt.timedelta(minutes=10), tick=False):
+        reminders_sweep()
+    [text], [email] = sms.outbox, mail.outbox
+    assert "is now at 40 Oak Avenue, Springfield" in text.body
+    _assert_neutral([text.body, email.subject, email.body, parseaddr(email.from_email)[0],
+                     *Reminder.objects.values_list("body", flat=True)])

@@ -232,3 +232,194 @@ def test_it_sends_a_seat_offer_and_its_successor_when_it_expires(
     assert [m.to for m in sms.outbox] == [people[0].phone, people[1].phone]
     assert list(Reminder.objects.filter(kind="offer").order_by("pk").values_list(
         "enrollment_id", "status")) == [(first.pk, "sent"), (second.pk, "sent")]
+
+
+@pytest.fixture
+def slotted(site):
+    """A Wednesday 6 PM timetable line with this week's session, where Ann (SMS) is expected."""
+    from tests import factories
+
+    with time_machine.travel(EDIT_AT - dt.timedelta(days=1), tick=False):
+        participant, enrollment = make_enrolled(site, channels="sms", first_name="Ann")
+        slot = factories.WeeklySlotFactory(track=enrollment.track, weekday=2,
+                                           start_time=dt.time(18, 0))
+        session = make_visit(participant, VISIT, track=enrollment.track, weekly_slot=slot)
+    return participant, slot, session
+
+
+@pytest.mark.django_db
+def test_it_tells_the_people_expected_when_the_timetable_moves_their_session(
+        slotted, settings, django_capture_on_commit_callbacks, eager_celery):
+    from sessions.services.schedule import weekly_slot_update
+
+    participant, slot, _ = slotted
+    with time_machine.travel(EDIT_AT, tick=False):
+        weekly_slot_update(slot=slot, start_time=dt.time(19, 0))
+    sweep_and_send(after_debounce(settings), django_capture_on_commit_callbacks)
+    assert [m.to for m in sms.outbox] == [participant.phone]
+    assert "on Wed Feb 4 at 6:00 PM is now on Wed Feb 4 at 7:00 PM" in sms.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_it_tells_the_people_expected_when_a_timetable_line_goes(
+        slotted, settings, django_capture_on_commit_callbacks, eager_celery):
+    from sessions.services.schedule import weekly_slot_delete
+
+    participant, slot, _ = slotted
+    with time_machine.travel(EDIT_AT, tick=False):
+        weekly_slot_delete(slot=slot)
+    sweep_and_send(after_debounce(settings), django_capture_on_commit_callbacks)
+    assert [m.to for m in sms.outbox] == [participant.phone]
+    assert "on Wed Feb 4 at 6:00 PM is cancelled" in sms.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_it_tells_nobody_of_a_timetable_edit_that_moves_nothing_or_when_told_not_to(
+        slotted, site):
+    from sessions.services.schedule import weekly_slot_delete, weekly_slot_update
+    from tests import factories
+
+    _, slot, _ = slotted
+    with time_machine.travel(EDIT_AT, tick=False):
+        weekly_slot_update(slot=slot, title="Evening", room=factories.RoomFactory(site=site))
+        weekly_slot_update(slot=slot, start_time=dt.time(19, 0), notify=False)
+        weekly_slot_delete(slot=slot, notify=False)
+    assert not notices().exists()
+
+
+@pytest.mark.django_db
+def test_it_waits_for_morning_with_a_change_to_this_evening_made_after_midnight(
+        site, django_capture_on_commit_callbacks, settings, eager_celery):
+    after_midnight = local(NY, 2026, 2, 4, 0, 30)  # quiet hours; the visit is at 6 PM today
+    with time_machine.travel(EDIT_AT, tick=False):
+        participant, _ = make_enrolled(site, channels="sms")
+        session = make_visit(participant, VISIT)
+    with time_machine.travel(after_midnight, tick=False):
+        session_cancel(session=session, reason="Ill")
+    sweep_and_send(after_debounce(settings, after_midnight), django_capture_on_commit_callbacks)
+    assert sms.outbox == []  # nobody woken at half past midnight about this evening
+    sweep_and_send(local(NY, 2026, 2, 4, 8, 0), django_capture_on_commit_callbacks)
+    assert [m.to for m in sms.outbox] == [participant.phone]
+
+
+@pytest.mark.django_db
+def test_it_tells_at_once_of_a_change_to_a_visit_before_quiet_hours_end(
+        site, django_capture_on_commit_callbacks, settings, eager_celery):
+    late = local(NY, 2026, 2, 3, 22, 30)  # the visit is at 7 AM, before quiet hours end (8 AM)
+    with time_machine.travel(EDIT_AT, tick=False):
+        participant, _ = make_enrolled(site, channels="sms")
+        session = make_visit(participant, local(NY, 2026, 2, 4, 7, 0))
+    with time_machine.travel(late, tick=False):
+        session_cancel(session=session, reason="Ill")
+    sweep_and_send(after_debounce(settings, late), django_capture_on_commit_callbacks)
+    assert [m.to for m in sms.outbox] == [participant.phone]  # rather than never
+    assert "on Wed Feb 4 at 7:00 AM is cancelled" in sms.outbox[0].body
+    assert notices(participant=participant).get().status == "sent"
+
+
+@pytest.mark.django_db
+def test_it_gives_the_new_time_and_address_when_the_day_now_starts_elsewhere(
+        site, settings, django_capture_on_commit_callbacks, eager_celery):
+    """Cancelling the day's first session, at one site, leaves a later one at another site: the
+    person is told the new start and where it is."""
+    from tests import factories
+
+    site.address = "12 Elm Road"
+    site.save(update_fields=["address"])
+    other = factories.SiteFactory(time_zone=NY, address="40 Oak Avenue", public_alias="Oak Health")
+    with time_machine.travel(EDIT_AT - dt.timedelta(days=1), tick=False):
+        participant, enrollment = make_enrolled(site, channels="both")
+        first = make_visit(participant, VISIT, track=enrollment.track)
+        make_visit(participant, VISIT + dt.timedelta(hours=2), track=enrollment.track, site=other)
+    with time_machine.travel(EDIT_AT, tick=False):
+        session_cancel(session=first, reason="Ill")
+    sweep_and_send(after_debounce(settings), django_capture_on_commit_callbacks)
+    [text], [email] = sms.outbox, mail.outbox
+    assert "on Wed Feb 4 at 6:00 PM is now on Wed Feb 4 at 8:00 PM, 40 Oak Avenue" in text.body
+    assert "40 Oak Avenue" in email.body and "12 Elm Road" not in email.body + text.body
+
+
+@pytest.mark.django_db
+def test_it_tells_the_people_expected_when_the_site_moves_to_a_new_address(
+        site, settings, django_capture_on_commit_callbacks, eager_celery):
+    from programs.services import site_save
+
+    site.address = "12 Elm Road"
+    site.save(update_fields=["address"])
+    with time_machine.travel(EDIT_AT - dt.timedelta(days=1), tick=False):
+        participant, enrollment = make_enrolled(site, channels="both")
+        make_visit(participant, VISIT, track=enrollment.track)
+        far, _ = make_enrolled(site, channels="sms")
+        make_visit(far, EDIT_AT + dt.timedelta(days=settings.REMINDER_NOTICE_DAYS + 2))
+    with time_machine.travel(EDIT_AT, tick=False):
+        site.address = "40 Oak Avenue"
+        site_save(site=site, address_changed=True)
+    sweep_and_send(after_debounce(settings), django_capture_on_commit_callbacks)
+    [text], [email] = sms.outbox, mail.outbox
+    assert text.to == participant.phone  # not the person expected beyond the notice window
+    assert "on Wed Feb 4 at 6:00 PM is now at 40 Oak Avenue." in text.body
+    assert "40 Oak Avenue" in email.body and "12 Elm Road" not in email.body
+
+
+@pytest.mark.django_db
+def test_it_says_nothing_when_the_address_is_changed_back_or_staff_choose_not_to_tell(
+        site, settings, django_capture_on_commit_callbacks, eager_celery):
+    from programs.services import site_save
+
+    site.address = "12 Elm Road"
+    site.save(update_fields=["address"])
+    with time_machine.travel(EDIT_AT - dt.timedelta(days=1), tick=False):
+        participant, enrollment = make_enrolled(site, channels="sms")
+        make_visit(participant, VISIT, track=enrollment.track)
+    with time_machine.travel(EDIT_AT, tick=False):
+        site.address = "40 Oak Avenue"
+        site_save(site=site, address_changed=True, notify=False)
+        assert not notices().exists()
+        site_save(site=site, address_changed=True)  # noted as 40 Oak Avenue ...
+        site.address = "40 Oak Avenue, Suite 2"
+        site_save(site=site, address_changed=True, notify=False)
+        site.address = "40 Oak Avenue"
+        site_save(site=site, address_changed=True, notify=False)  # ... and back to it
+    sweep_and_send(after_debounce(settings), django_capture_on_commit_callbacks)
+    assert sms.outbox == []
+    assert set(notices().values_list("status", "reason")) == {("skipped", "unchanged")}
+
+
+@pytest.mark.django_db
+def test_it_says_a_new_address_in_spanish_too(site):
+    from reminders.notice_messages import render_notice
+    from tests import factories
+
+    site.address = "40 Oak Avenue"
+    participant = factories.ParticipantFactory(home_site=site, language="es", first_name="Ana")
+    text = render_notice(channel="sms", participant=participant, site=site,
+                         previous_start=VISIT, new_start=VISIT, now=EDIT_AT, place_changed=True)
+    assert "ahora es en 40 Oak Avenue." in text.body and len(text.body) <= 160
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tell", [True, False])
+def test_the_site_admin_tells_people_of_a_new_address_unless_unticked(site, admin_user,
+                                                                      admin_client, tell):
+    from tests.test_admin_phones import admin_form
+    from django.contrib import admin
+    from django.test import RequestFactory
+    from django.urls import reverse
+
+    from programs.models import Site
+
+    with time_machine.travel(EDIT_AT - dt.timedelta(days=1), tick=False):
+        participant, enrollment = make_enrolled(site, channels="sms")
+        make_visit(participant, VISIT, track=enrollment.track)
+    page = admin_client.get(reverse("admin:programs_site_change", args=[site.pk])).content.decode()
+    assert 'name="tell_people"' in page and "Tell the people affected" in page
+    with time_machine.travel(EDIT_AT, tick=False):
+        form = admin_form(Site, site, {"address": "40 Oak Avenue", "tell_people": tell,
+                                       "staff": []}, admin_user)
+        assert form.is_valid(), form.errors
+        request = RequestFactory().post("/")
+        request.user = admin_user
+        admin.site._registry[Site].save_model(request, form.save(commit=False), form, True)
+    site.refresh_from_db()
+    assert site.address == "40 Oak Avenue"
+    assert notices(participant=participant).count() == (1 if tell else 0)

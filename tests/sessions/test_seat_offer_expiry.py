@@ -73,3 +73,11 @@ def test_today_shows_each_offer_with_its_time_left(front_desk, site, offered):
         page = login(front_desk).get(reverse("home")).content.decode()
     section = page.split('id="offers-heading"')[1]
     assert first.participant.full_name in section and "1\xa0hour left to answer" in section
+    # ... and can still admit by hand from there, which ends the offer.
+    admit = reverse("waitlist_admit", args=[first.pk])
+    assert f'action="{admit}"' in section.split("</section>")[0]
+    with time_machine.travel(NOW, tick=False):
+        response = login(front_desk).post(admit, {"next": "home"})
+    assert response.status_code == 302
+    first.refresh_from_db()
+    assert first.status == "active" and first.seat_offered_at is None

@@ -324,7 +324,8 @@ def test_it_shows_what_a_closure_cancelled(as_director, site, rolling):
     session, _ = make_group_session(rolling, size=1, day=MONDAY + dt.timedelta(days=7),
                                     title="Skills group")
     response = as_director.post(reverse("closure_list"), {
-        "site": site.pk, "date": "2026-01-12", "reason": "Snow day"})
+        "site": site.pk, "date": "2026-01-12", "reason": "Snow day",
+        "confirmed": f"{site.pk}:2026-01-12"})
     page = response.content.decode()
     assert "Cancelled by this closure" in page and "Skills group" in page
     session.refresh_from_db()

@@ -36,3 +36,43 @@ def test_it_pages_the_reminders_instead_of_stopping_at_thirty(as_clinician, site
     last = as_clinician.get(url, {"reminders_page": 3}).content.decode()
     assert len(_visits(last)) == 10 and ">Next<" not in last
     assert as_clinician.get(url, {"reminders_page": "x"}).status_code == 200
+
+
+def test_it_shows_every_kind_of_notice_the_participant_was_sent(as_clinician, site, clinician,
+                                                                 frozen_now):
+    """A cancelled visit, an answered excuse request and a seat offered from the waitlist each
+    leave a row on the chart, as reminders do."""
+    from participants.models import Enrollment
+    from sessions.models import Attendance, ExcusedAbsenceRequest
+    from sessions.services.enrollment import enrollment_withdraw
+    from sessions.services.excuses import excuse_approve
+    from sessions.services.schedule import session_cancel
+
+    now = dt.datetime(2026, 1, 5, 20, 0, tzinfo=site.zone)
+    participant = factories.ParticipantFactory(home_site=site, reminder_channels="sms")
+    factories.ContactConsentFactory(participant=participant, channel="sms")
+    enrollment = factories.EnrollmentFactory(participant=participant,
+                                             track=factories.TrackFactory(site=site))
+    sessions = [factories.TherapySessionFactory(
+        track=enrollment.track, site=site, starts_at=now + dt.timedelta(days=days))
+        for days in (2, 3)]
+    for session in sessions:
+        Attendance.objects.create(session=session, participant=participant,
+                                  enrollment=enrollment, status="expected")
+    session_cancel(session=sessions[0], reason="Facilitator ill")
+    excuse_approve(request=ExcusedAbsenceRequest.objects.create(
+        attendance=sessions[1].attendances.get(), reason="Doctor", requested_at=now),
+        by=clinician)
+    full = factories.TrackFactory(site=site, mode="rolling", capacity=1,
+                                  start_date=now.date() - dt.timedelta(days=30))
+    factories.EnrollmentFactory(participant=participant, track=full, status="waitlisted",
+                                waitlisted_at=now - dt.timedelta(days=3))
+    seated = factories.EnrollmentFactory(track=full)
+    Enrollment.objects.filter(pk=seated.pk).update(admission_date=now.date()
+                                                   + dt.timedelta(days=3))
+    enrollment_withdraw(enrollment=seated)
+
+    page = as_clinician.get(reverse("participant_chart", args=[participant.code])).content.decode()
+    table = page.split('id="reminders-heading"')[1].split("</table>")[0]
+    for kind in ("Schedule change notice, SMS", "Excuse decision notice, SMS", "Seat offer, SMS"):
+        assert table.count(kind) == 1, kind

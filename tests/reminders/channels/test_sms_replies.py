@@ -170,3 +170,65 @@ def test_it_ignores_a_reply_without_a_valid_signature(client, asked):
     assert text_in(client, "1", signature="forged").status_code == 403
     asked.refresh_from_db()
     assert asked.confirmation == ""
+
+
+# --- Every keyword, in every case and spacing -----------------------------------------------
+# The carriers' opt-out words (CTIA) and ours, written out here rather than read from the code.
+EVERY_OPT_OUT = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT",
+                 "OPT OUT", "OPT-OUT"]
+EVERY_OPT_IN = ["START", "UNSTOP", "YES"]
+EVERY_HELP = ["HELP", "INFO"]
+
+
+def spellings(word: str) -> list[str]:
+    """Upper, lower, capitalised, padded with spaces, tabs and newlines, with punctuation."""
+    return [word.upper(), word.lower(), word.capitalize(), f"  {word}  ",
+            f"\t{word.lower()}\n", f"{word}.", f"{word.lower()}!", f"\n {word.capitalize()} \r\n"]
+
+
+def test_no_reply_digit_is_a_keyword_and_the_lists_match_the_code():
+    from reminders.inbound import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS
+
+    assert set(OPT_OUT_WORDS) == {w for w in EVERY_OPT_OUT if " " not in w and "-" not in w}
+    assert set(OPT_IN_WORDS) == set(EVERY_OPT_IN) and set(HELP_WORDS) == set(EVERY_HELP)
+    for digit in ("1", "2"):
+        assert keyword_of(digit) in (Keyword.CONFIRM, Keyword.CANT_COME)
+        assert digit not in OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS
+
+
+@pytest.mark.parametrize("body", [
+    text for word in EVERY_OPT_OUT for spelled in spellings(word)
+    for text in (spelled, f"1 {spelled}", f"{spelled} 2", f" 2.\n{spelled}")])
+def test_every_opt_out_spelling_opts_out_through_the_webhook_even_beside_an_answer(
+        client, asked, body):
+    assert text_in(client, body).status_code == 200
+    asked.refresh_from_db()
+    assert asked.confirmation == "" and not sms_consent_standing(asked.participant)
+    assert not FollowUp.objects.exists() and not ExcusedAbsenceRequest.objects.exists()
+    assert [m.body.split(": ", 1)[1] for m in sms.outbox] == [
+        "You will no longer receive text messages. Reply START to resume."]
+
+
+@pytest.mark.parametrize("body", [s for word in EVERY_OPT_IN for s in spellings(word)])
+def test_every_opt_in_spelling_opts_back_in_through_the_webhook(client, asked, body):
+    text_in(client, "STOP")
+    assert text_in(client, body).status_code == 200
+    asked.refresh_from_db()
+    assert asked.confirmation == "" and sms_consent_standing(asked.participant)
+    assert sms.outbox[-1].body.endswith("You will receive text messages again. Reply STOP to "
+                                        "opt out.")
+
+
+@pytest.mark.parametrize("body", [s for word in EVERY_HELP for s in spellings(word)])
+def test_every_help_spelling_gets_the_call_back_number(client, asked, body):
+    assert text_in(client, body).status_code == 200
+    asked.refresh_from_db()
+    assert asked.confirmation == "" and sms_consent_standing(asked.participant)
+    assert asked.session.site.phone in sms.outbox[-1].body
+
+
+@pytest.mark.parametrize("body", [*CONFIRM, "\r\n1\r\n", "1\u00a0", "\u00a01"])
+def test_every_spelling_of_1_marks_the_confirmation_through_the_webhook(client, asked, body):
+    assert text_in(client, body).status_code == 200
+    asked.refresh_from_db()
+    assert asked.confirmation == "confirmed"
