@@ -404,6 +404,17 @@ def test_it_shows_change_pages_with_inlines_within_a_fixed_query_budget(
 
 
 @pytest.mark.django_db
+def test_it_names_a_users_site_rows_by_person_and_site(admin_client):
+    user = factories.StaffFactory(role="clinician", first_name="Ana", last_name="Ruiz")
+    factories.SiteFactory(name="Riverside").staff.add(user)
+
+    page = admin_client.get(reverse("admin:accounts_user_change", args=[user.pk])).content.decode()
+
+    assert "Ana Ruiz at Riverside" in page
+    assert "object (" not in page
+
+
+@pytest.mark.django_db
 def test_it_renders_the_participants_selection_checkboxes_as_django_does(admin_client):
     from django.contrib.admin import site
     from django.forms import CheckboxInput
