@@ -276,7 +276,7 @@ class AttendanceChangeAdmin(ReadOnlyModelAdmin):
                      "attendance__session__title")
     date_hierarchy = "changed_at"
     list_select_related = ("attendance__participant", "attendance__session__session_type",
-                           "changed_by")
+                           "attendance__session__site", "changed_by")
 
 
 @admin.register(FollowUp)
@@ -289,7 +289,8 @@ class FollowUpAdmin(ReadOnlyModelAdmin):
     search_fields = ("participant__record_number", "participant__first_name",
                      "participant__last_name", "assignee__username", "assignee__last_name")
     date_hierarchy = "created_at"
-    list_select_related = ("participant", "assignee", "session__session_type", "resolved_by")
+    list_select_related = ("participant", "assignee", "session__session_type", "session__site",
+                           "resolved_by")
 
 
 @admin.register(ExcusedAbsenceRequest)
@@ -303,7 +304,7 @@ class ExcusedAbsenceRequestAdmin(ReadOnlyModelAdmin):
                      "attendance__participant__last_name")
     date_hierarchy = "requested_at"
     list_select_related = ("attendance__participant", "attendance__session__session_type",
-                           "requested_by", "decided_by")
+                           "attendance__session__site", "requested_by", "decided_by")
 
 
 admin.site.unregister(Track)
