@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from participants.models import ContinuingCarePlan
-from sessions.models import Attendance
+from sessions.models import Attendance, FollowUp
 
 from . import factories
 
@@ -204,3 +204,22 @@ def test_it_shows_attendance_times_at_the_sites_clock_not_utc(admin_client):
         assert "Jan 5, 2026, 8:30 PM" in page
         assert "23:00" not in page and "1:30 AM" not in page and "Jan 6" not in page
     assert 'value="18:00"' in session_page  # the start, to be moved by the site's clock
+
+
+@pytest.mark.django_db
+def test_it_shows_the_admins_times_at_the_clinics_clock_when_its_sites_share_one(admin_client):
+    # Raised at 01:30 UTC on Jan 6: 8:30 PM on Jan 5 in New York, every site's zone.
+    attendance = factories.AttendanceFactory(status="absent")
+    followup = FollowUp.objects.create(participant=attendance.participant, attendance=attendance,
+                                       session=attendance.session, kind="unexcused_absence")
+    FollowUp.objects.filter(pk=followup.pk).update(
+        created_at=dt.datetime(2026, 1, 6, 1, 30, tzinfo=dt.UTC))
+    url = reverse("admin:iop_sessions_followup_changelist")
+
+    page = admin_client.get(url).content.decode()
+    assert "Jan 5, 2026, 8:30 PM" in page and "1:30 AM" not in page
+
+    # A second site in another zone: no one clock is right, so the admin keeps UTC.
+    factories.SiteFactory(time_zone="America/Los_Angeles")
+    page = admin_client.get(url).content.decode()
+    assert "Jan 6, 2026, 1:30 AM" in page and "8:30 PM" not in page
