@@ -47,16 +47,16 @@ def _stamp_marked(request: HttpRequest, attendance: Attendance, changed: list[st
         attendance.marked_at = timezone.now()
 
 
-def _at_the_site(moment, site) -> str:
+def _at_the_site(moment, site) -> str | None:
     # The admin's own datetimes read in settings.TIME_ZONE (UTC); staff read their site's clock.
     if moment is None:
-        return "—"
+        return None  # the admin's own mark for nothing, as in the other columns
     return date_format(moment.astimezone(site.zone), "DATETIME_FORMAT")
 
 
 class MarkedAtTheSiteMixin:
     @admin.display(description=_("marked at (site time)"), ordering="marked_at")
-    def marked_when(self, attendance: Attendance) -> str:
+    def marked_when(self, attendance: Attendance) -> str | None:
         return _at_the_site(attendance.marked_at, attendance.session.site)
 
 
