@@ -1,7 +1,8 @@
 """Reads of the audit trail."""
+import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from auditlog.models import LogEntry
 from django.contrib.auth import get_user_model
@@ -11,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.formats import date_format
 
+from iop_clinic.formatting import phone
 from .models import AccessEvent
 from .registry import AUDITED_MODELS
 
@@ -36,9 +38,10 @@ def _field(model, name):
         return None
 
 
-def _readable_changes(entries) -> list[dict]:
+def _readable_changes(entries, zone: zoneinfo.ZoneInfo) -> list[dict]:
     """Each entry's changes as people read them: field labels, choice labels, and the names of
-    related rows instead of their ids ("assignee: None → 3" becomes "assigned to: — → Ana Ruiz").
+    related rows instead of their ids ("assignee: None → 3" becomes "assigned to: — → Ana Ruiz"),
+    dates and times in our formats with times in `zone` (not UTC), phone numbers nationally.
 
     One query per kind of related row on the page (users, tracks...), not one per change.
     """
@@ -72,9 +75,12 @@ def _readable_changes(entries) -> list[dict]:
                     shown.append(None)
                 elif field is not None and field.is_relation and field.related_model in names:
                     shown.append(names[field.related_model].get(str(value), f"#{value} (deleted)"))
-                elif isinstance(field, models.DateField) and not isinstance(
-                        field, models.DateTimeField):
+                elif isinstance(field, models.DateTimeField):
+                    shown.append(_moment(value, zone))
+                elif isinstance(field, models.DateField):
                     shown.append(_date(value))
+                elif name == "phone" or name.endswith("_phone"):
+                    shown.append(phone(value))
                 else:
                     shown.append(str(choices.get(value, value)))
             changes[label] = shown
@@ -87,6 +93,17 @@ def _date(value) -> str:
         return date_format(date.fromisoformat(str(value)))
     except ValueError:
         return str(value)
+
+
+def _moment(value, zone: zoneinfo.ZoneInfo) -> str:
+    # django-auditlog keeps a datetime as naive UTC text, our bulk writes as aware text.
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return date_format(moment.astimezone(zone), "DATETIME_FORMAT")
 
 
 # "What" filters of the trail: each names the rows it keeps.
@@ -118,6 +135,7 @@ class TrailPages:
 
     def __init__(self, *, participant, filters: TrailFilters | None = None):
         filters = filters or TrailFilters()
+        self.zone = participant.home_site.zone  # changed times read in the chart's site's zone
         self.changes = (LogEntry.objects.filter(additional_data__participant=participant.pk)
                         .select_related("actor", "content_type").order_by("-timestamp", "-pk"))
         self.views = (AccessEvent.objects.filter(participant_id=participant.pk)
@@ -150,7 +168,8 @@ class TrailPages:
         return self.count()
 
     def __getitem__(self, window: slice) -> list[TrailEntry]:
-        return _merged(self.changes[:window.stop], self.views[:window.stop])[window]
+        return _merged(self.changes[:window.stop], self.views[:window.stop],
+                       self.zone)[window]
 
 
 def trail_actors(*, participant) -> list[tuple[str, str]]:
@@ -172,13 +191,13 @@ def trail_record_types() -> list[tuple[int, str]]:
                    for model in models_), key=lambda choice: choice[1])
 
 
-def _merged(changes, views) -> list[TrailEntry]:
+def _merged(changes, views, zone: zoneinfo.ZoneInfo) -> list[TrailEntry]:
     changes = list(changes)
     trail = [
         TrailEntry(at=entry.timestamp, actor=entry.actor, verb=_VERBS.get(entry.action, "logged"),
                    record_type=str(entry.content_type.name), record=entry.object_repr,
                    what=", ".join(readable), changes=readable)
-        for entry, readable in zip(changes, _readable_changes(changes))
+        for entry, readable in zip(changes, _readable_changes(changes, zone))
     ] + [
         TrailEntry(at=event.at, actor=event.actor, verb="viewed",
                    record_type=str(event.content_type.name), record=event.object_repr,

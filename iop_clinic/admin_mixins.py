@@ -1,15 +1,18 @@
 """Helpers shared by the apps' admin modules."""
+import zoneinfo
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -142,3 +145,30 @@ class LabelledInlineMixin:
 
 class LabelledTabularInline(LabelledInlineMixin, admin.TabularInline):
     """The tabular inline every app uses: its controls are named (see LabelledInlineMixin)."""
+
+
+class SiteClockMixin:
+    """A change page whose times read and are typed at its row's site's clock, not UTC.
+
+    Django shows a form's datetimes, and reads what is typed into them, in the current time zone,
+    which in the admin is settings.TIME_ZONE (UTC); staff move a session by their site's clock.
+    `site_time_zone_path` leads from the row to its site's time zone ("site__time_zone").
+    """
+
+    site_time_zone_path: str
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        name = None
+        if object_id is not None:
+            try:
+                name = (self.model._default_manager.filter(pk=unquote(object_id))
+                        .values_list(self.site_time_zone_path, flat=True).first())
+            except (ValueError, ValidationError):
+                name = None  # Django's own lookup answers a bad id
+        if not name:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with timezone.override(zoneinfo.ZoneInfo(name)):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # a TemplateResponse renders late, after the override ended
+        return response

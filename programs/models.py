@@ -59,6 +59,15 @@ class Site(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
+def _site_assignment_str(assignment) -> str:
+    return f"{assignment.user} at {assignment.site}"
+
+
+# Site.staff's rows are a model Django writes for us, whose text would be "Site_staff object (2)"
+# on the user admin's site rows and on a deletion's list of what goes with it.
+Site.staff.through.__str__ = _site_assignment_str
+
+
 class Room(models.Model):
     site = models.ForeignKey(Site, verbose_name=_("site"), on_delete=models.CASCADE,
                              related_name="rooms")

@@ -15,7 +15,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from iop_clinic.admin_mixins import LabelledTabularInline, ReadOnlyModelAdmin, run_each
+from iop_clinic.admin_mixins import (
+    LabelledTabularInline, ReadOnlyModelAdmin, SiteClockMixin, run_each,
+)
 from participants.admin import EnrollmentAdmin
 from participants.models import Enrollment
 from participants.selectors import seat_annotations, seats_of
@@ -45,6 +47,19 @@ def _stamp_marked(request: HttpRequest, attendance: Attendance, changed: list[st
         attendance.marked_at = timezone.now()
 
 
+def _at_the_site(moment, site) -> str | None:
+    # The admin's own datetimes read in settings.TIME_ZONE (UTC); staff read their site's clock.
+    if moment is None:
+        return None  # the admin's own mark for nothing, as in the other columns
+    return date_format(moment.astimezone(site.zone), "DATETIME_FORMAT")
+
+
+class MarkedAtTheSiteMixin:
+    @admin.display(description=_("marked at (site time)"), ordering="marked_at")
+    def marked_when(self, attendance: Attendance) -> str | None:
+        return _at_the_site(attendance.marked_at, attendance.session.site)
+
+
 class CancelSessionsForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"), max_length=200,
@@ -52,20 +67,20 @@ class CancelSessionsForm(forms.Form):
     )
 
 
-class AttendanceInline(LabelledTabularInline):
+class AttendanceInline(MarkedAtTheSiteMixin, LabelledTabularInline):
     """A session's roll. Rows come from enrollments, so the participant is fixed here."""
 
     model = Attendance
     view_on_site = False  # models link back into the admin itself
-    fields = ("participant", "status", "minutes_attended", "note", "marked_by", "marked_at")
-    readonly_fields = ("participant", "marked_by", "marked_at")
+    fields = ("participant", "status", "minutes_attended", "note", "marked_by", "marked_when")
+    readonly_fields = ("participant", "marked_by", "marked_when")
     extra = 0
     ordering = ("participant__last_name", "participant__first_name")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Attendance]:
         # Each row's __str__ names the participant and the session (by title or type).
         return super().get_queryset(request).select_related(
-            "participant", "marked_by", "session__session_type",
+            "participant", "marked_by", "session__session_type", "session__site",
         )
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
@@ -107,8 +122,9 @@ class TherapySessionAdminForm(forms.ModelForm):
 
 
 @admin.register(TherapySession)
-class TherapySessionAdmin(admin.ModelAdmin):
+class TherapySessionAdmin(SiteClockMixin, admin.ModelAdmin):
     form = TherapySessionAdminForm
+    site_time_zone_path = "site__time_zone"
     # Eight columns, so the list fits 1280 px beside its filters: a session is for a track or
     # for one person, and happens at a site, in a room.
     list_display = ("local_start", "title_or_type", "kind", "held_for", "place", "facilitator",
@@ -225,18 +241,20 @@ class TherapySessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(admin.ModelAdmin):
+class AttendanceAdmin(MarkedAtTheSiteMixin, SiteClockMixin, admin.ModelAdmin):
+    site_time_zone_path = "session__site__time_zone"
+    # Times in the session's site's zone: the session's name carries its start there.
     list_display = ("participant", "session", "session_site", "status", "minutes_attended",
-                    "marked_by", "marked_at")
+                    "marked_by", "marked_when")
     list_filter = ("status", "session__site", "session__kind")
     search_fields = ("participant__record_number", "participant__first_name",
                      "participant__last_name", "session__title")
     date_hierarchy = "session__local_date"
     list_select_related = ("participant", "session__session_type", "session__site", "marked_by")
     autocomplete_fields = ("session", "participant", "enrollment")
-    readonly_fields = ("marked_by", "marked_at")
+    readonly_fields = ("marked_by", "marked_when")
     fields = ("session", "participant", "enrollment", "status", "minutes_attended", "note",
-              "marked_by", "marked_at")
+              "marked_by", "marked_when")
 
     @admin.display(description=_("site"), ordering="session__site__name")
     def session_site(self, attendance: Attendance):
@@ -258,7 +276,7 @@ class AttendanceChangeAdmin(ReadOnlyModelAdmin):
                      "attendance__session__title")
     date_hierarchy = "changed_at"
     list_select_related = ("attendance__participant", "attendance__session__session_type",
-                           "changed_by")
+                           "attendance__session__site", "changed_by")
 
 
 @admin.register(FollowUp)
@@ -271,7 +289,8 @@ class FollowUpAdmin(ReadOnlyModelAdmin):
     search_fields = ("participant__record_number", "participant__first_name",
                      "participant__last_name", "assignee__username", "assignee__last_name")
     date_hierarchy = "created_at"
-    list_select_related = ("participant", "assignee", "session__session_type", "resolved_by")
+    list_select_related = ("participant", "assignee", "session__session_type", "session__site",
+                           "resolved_by")
 
 
 @admin.register(ExcusedAbsenceRequest)
@@ -285,7 +304,7 @@ class ExcusedAbsenceRequestAdmin(ReadOnlyModelAdmin):
                      "attendance__participant__last_name")
     date_hierarchy = "requested_at"
     list_select_related = ("attendance__participant", "attendance__session__session_type",
-                           "requested_by", "decided_by")
+                           "attendance__session__site", "requested_by", "decided_by")
 
 
 admin.site.unregister(Track)
@@ -362,8 +381,8 @@ class LifecycleEnrollmentAdmin(EnrollmentAdmin):
 
 
 @admin.register(ContactAttendance)
-class ContactAttendanceAdmin(admin.ModelAdmin):
-    list_display = ("session", "contact", "status", "marked_by", "marked_at")
+class ContactAttendanceAdmin(MarkedAtTheSiteMixin, admin.ModelAdmin):
+    list_display = ("session", "contact", "status", "marked_by", "marked_when")
     list_filter = ("status",)
     search_fields = ("contact__name", "contact__participant__record_number",
                      "contact__participant__last_name")

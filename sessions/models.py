@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from participants.models import ContinuingCarePlan, Enrollment, Participant
@@ -90,7 +91,15 @@ class TherapySession(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.title or self.session_type} {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.title or self.session_type} {self._when_text()}"
+
+    def _when_text(self) -> str:
+        # In the site's zone and our format, as the pages write it, never UTC: the clock time
+        # when the site is already loaded, otherwise the (stored local) date, so naming a
+        # session (admin lists, the audit trail's record) never costs a query of its own.
+        if self.starts_at and TherapySession.site.is_cached(self):
+            return date_format(self.starts_at.astimezone(self.site.zone), "DATETIME_FORMAT")
+        return date_format(self.local_date, "DATE_FORMAT") if self.local_date else ""
 
     def get_absolute_url(self) -> str:
         return reverse("admin:iop_sessions_therapysession_change", args=[self.pk])

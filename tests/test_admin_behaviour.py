@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from participants.models import ContinuingCarePlan
-from sessions.models import Attendance
+from sessions.models import Attendance, FollowUp
 
 from . import factories
 
@@ -111,8 +111,8 @@ def test_it_records_who_marked_attendance_corrected_on_the_session_page(admin_cl
     data = {
         "session_type": session.session_type_id, "kind": session.kind, "title": session.title,
         "track": session.track_id, "site": session.site_id,
-        "starts_at_0": "2026-01-05", "starts_at_1": "23:00:00",
-        "ends_at_0": "2026-01-06", "ends_at_1": "02:00:00", "local_date": "2026-01-05",
+        "starts_at_0": "2026-01-05", "starts_at_1": "18:00:00",  # New York, as shown
+        "ends_at_0": "2026-01-05", "ends_at_1": "21:00:00", "local_date": "2026-01-05",
         "status": "scheduled",
         f"{prefix}-TOTAL_FORMS": "2", f"{prefix}-INITIAL_FORMS": "2",
         f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000",
@@ -185,3 +185,41 @@ def test_it_keeps_the_record_of_an_export_even_from_a_superuser(admin_client, ad
     listing = admin_client.get(reverse("admin:reports_reportexport_changelist"))
     assert "delete_selected" not in listing.text
     assert ReportExport.objects.filter(pk=job.pk).exists()
+
+
+@pytest.mark.django_db
+def test_it_shows_attendance_times_at_the_sites_clock_not_utc(admin_client):
+    # 23:00 UTC on Jan 5 is 6:00 PM in New York; marked 01:30 UTC is 8:30 PM there.
+    attendance = factories.AttendanceFactory(
+        status="present", marked_at=dt.datetime(2026, 1, 6, 1, 30, tzinfo=dt.UTC))
+
+    listing = admin_client.get(reverse("admin:iop_sessions_attendance_changelist")).content.decode()
+    session_page = admin_client.get(reverse("admin:iop_sessions_therapysession_change",
+                                            args=[attendance.session.pk])).content.decode()
+    own_page = admin_client.get(reverse("admin:iop_sessions_attendance_change",
+                                        args=[attendance.pk])).content.decode()
+
+    assert "Skills group Jan 5, 2026, 6:00 PM" in listing
+    for page in (listing, session_page, own_page):
+        assert "Jan 5, 2026, 8:30 PM" in page
+        assert "23:00" not in page and "1:30 AM" not in page and "Jan 6" not in page
+    assert 'value="18:00"' in session_page  # the start, to be moved by the site's clock
+
+
+@pytest.mark.django_db
+def test_it_shows_the_admins_times_at_the_clinics_clock_when_its_sites_share_one(admin_client):
+    # Raised at 01:30 UTC on Jan 6: 8:30 PM on Jan 5 in New York, every site's zone.
+    attendance = factories.AttendanceFactory(status="absent")
+    followup = FollowUp.objects.create(participant=attendance.participant, attendance=attendance,
+                                       session=attendance.session, kind="unexcused_absence")
+    FollowUp.objects.filter(pk=followup.pk).update(
+        created_at=dt.datetime(2026, 1, 6, 1, 30, tzinfo=dt.UTC))
+    url = reverse("admin:iop_sessions_followup_changelist")
+
+    page = admin_client.get(url).content.decode()
+    assert "Jan 5, 2026, 8:30 PM" in page and "1:30 AM" not in page
+
+    # A second site in another zone: no one clock is right, so the admin keeps UTC.
+    factories.SiteFactory(time_zone="America/Los_Angeles")
+    page = admin_client.get(url).content.decode()
+    assert "Jan 6, 2026, 1:30 AM" in page and "8:30 PM" not in page

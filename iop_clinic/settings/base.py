@@ -90,6 +90,8 @@ MIDDLEWARE = [
     # Log-off first: an expired session must not reach the two-factor gate or any view.
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.TwoFactorRequiredMiddleware",
+    # The admin's times at the clinic's clock when its sites share one time zone.
+    "programs.middleware.AdminClockMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from participants.models import ContinuingCarePlan, Enrollment, EnrollmentStatus, Participant
 from programs.models import (
@@ -447,7 +448,7 @@ def _starts_at_aware(value: datetime, zone: ZoneInfo) -> datetime:
     if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
         raise ValidationError(
             "%(time)s does not exist at the site: the clocks change that night. Pick another time.",
-            code="nonexistent_local_time", params={"time": value.strftime("%Y-%m-%d %H:%M")},
+            code="nonexistent_local_time", params={"time": date_format(value, "DATETIME_FORMAT")},
         )
     return aware.astimezone(UTC)
 

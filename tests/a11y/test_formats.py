@@ -4,6 +4,7 @@ import zoneinfo
 
 import pytest
 import time_machine
+from auditlog.context import set_actor
 from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
@@ -58,3 +59,21 @@ def test_it_shows_the_audit_trail_in_the_sites_zone(client, site):
             reverse("participant_audit_trail", args=[participant.code])).content.decode()
         assert "Nov 30, 2026, 6:05 PM" in page  # New York, not UTC's 11:05 PM
         assert "11:05 PM" not in page
+
+
+@pytest.mark.django_db
+def test_it_shows_changed_times_and_numbers_in_the_trail_as_the_pages_do(client, site):
+    director = factories.StaffFactory(role="director", sites=[site])
+    participant = factories.ParticipantFactory(home_site=site, phone="+12015550123")
+    with set_actor(director):
+        factories.ContactConsentFactory(participant=participant, given_at=MOMENT)
+        participant.phone = "+12015550188"
+        participant.save()
+    sign_in(client, director)
+
+    page = client.get(reverse("participant_audit_trail", args=[participant.code])).content.decode()
+
+    assert "(201) 555-0123 → (201) 555-0188" in page
+    assert "+1201" not in page
+    assert "— → Nov 30, 2026, 6:05 PM" in page  # given at, in New York
+    assert "23:05" not in page

@@ -45,7 +45,7 @@ def test_it_shows_directors_who_viewed_and_who_changed_the_chart(client, directo
     assert "Who viewed or changed this chart" in html
     rows = html.split('id="audit-trail"')[1]
     assert str(clinician) in rows and "viewed" in rows and "chart" in rows
-    assert str(front_desk) in rows and "changed" in rows and "+15550109999" in rows
+    assert str(front_desk) in rows and "changed" in rows and "(555) 010-9999" in rows
     assert "Contact consent" in rows and "created" in rows
 
 

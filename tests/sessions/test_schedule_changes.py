@@ -266,6 +266,14 @@ def test_it_refuses_bad_personal_bookings_and_writes_nothing(enrollment, individ
         personal_session_schedule(**arguments)
 
     assert refused.value.code == code
+
+
+def test_it_names_a_time_the_clocks_skip_as_the_pages_write_times(enrollment, individual):
+    with pytest.raises(ValidationError) as refused:
+        personal_session_schedule(participant=enrollment.participant, session_type=individual,
+                                  starts_at_local=dt.datetime(2026, 3, 8, 2, 30))
+
+    assert refused.value.messages[0].startswith("Mar 8, 2026, 2:30 AM does not exist at the site")
     assert not TherapySession.objects.exists()
     assert not Attendance.objects.exists()
 

@@ -192,6 +192,31 @@ def test_it_fits_every_staff_page_on_a_tablet(tablet, live_server, track, direct
     assert page.js_errors == []
 
 
+@pytest.mark.parametrize("width", [992, 1024, 1280])
+def test_it_finds_a_participant_from_the_navigation_on_any_page(chromium, live_server, site,
+                                                                director, width):
+    from tests import factories
+
+    wanted = factories.ParticipantFactory(home_site=site, first_name="Odalys", last_name="Quintero")
+    factories.ParticipantFactory(home_site=site, first_name="Bert", last_name="Other")
+    director.is_staff = True  # the fullest navigation: an admin link too
+    director.save()
+    context = chromium.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    _sign_in(page, live_server, director)
+    page.goto(live_server.url + reverse("calendar"))
+
+    box = page.get_by_role("search", name="Find a participant").get_by_label("Find a participant")
+    assert box.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    box.fill("quintero")
+    box.press("Enter")
+    page.get_by_role("link", name="Quintero, Odalys").wait_for()
+    assert page.get_by_text("Other, Bert").count() == 0
+    assert str(wanted.code) in page.get_by_role("link", name="Quintero, Odalys").get_attribute("href")
+    context.close()
+
+
 def test_it_searches_participants_as_front_desk_types(tablet, live_server, site, front_desk):
     from tests import factories
 

@@ -88,7 +88,7 @@ def test_the_calendar_shows_every_site_on_a_time_grid(chromium, live_server, sit
     wednesday_block = page.locator(".tg-event", has=page.get_by_text("6:00 PM – 9:00 PM",
                                                                         exact=True)).first
     box = wednesday_block.bounding_box()
-    # An hour is 64 px high; the label is nudged up to sit on its line.
+    # An hour is 80 px high; the label is nudged up to sit on its line.
     assert abs(box["y"] - six_pm["y"]) < 12, (box, six_pm)
     column = page.locator("section.tg-day").nth(2).bounding_box()
     assert column["x"] <= box["x"] < column["x"] + column["width"]
@@ -253,3 +253,38 @@ def test_the_new_pages_and_their_states_have_no_serious_axe_violation(
         check(f"refused slot @{width}")
     page.context.close()
     assert_none(problems)
+
+
+def _inside(inner: dict, outer: dict) -> bool:
+    return (inner["y"] >= outer["y"] - 1
+            and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 1)
+
+
+def test_a_block_shows_its_track_and_place_and_all_of_itself_on_focus(chromium, live_server,
+                                                                       site, two_sites):
+    director, _tracks = two_sites
+    # Reduced motion: focusing a block scrolls to it at once, not smoothly under our measures.
+    context = chromium.new_context(viewport={"width": 1280, "height": 900},
+                                   reduced_motion="reduce")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    _sign_in(page, live_server, director)
+    page.goto(live_server.url + reverse("calendar"))
+
+    # Two blocks side by side (Tuesday morning): time, title, track and place all in the box.
+    tuesday = page.locator("section.tg-day").nth(1)
+    block = tuesday.locator(".tg-event", has=page.get_by_text("9:00 AM – 12:00 PM",
+                                                              exact=True)).first
+    box = block.bounding_box()
+    for part in (".tg-time", ".tg-title", ".tg-group", ".tg-meta:not(.tg-group)"):
+        assert _inside(block.locator(part).bounding_box(), box), part
+
+    # Three side by side (Monday evening) are narrow; focused, one is wide enough to read.
+    check_in = page.locator(".tg-event", has=page.get_by_text("Check-in", exact=True)).first
+    check_in.locator("a").focus()
+    card = check_in.locator(".tg-card").bounding_box()
+    assert card["width"] >= 170
+    for part in (".tg-time", ".tg-group", ".tg-meta:not(.tg-group)"):
+        assert _inside(check_in.locator(part).bounding_box(), card), part
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    context.close()

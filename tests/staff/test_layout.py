@@ -65,5 +65,5 @@ def test_it_labels_every_form_control(as_director, every_page):
 def test_it_shows_times_in_the_sites_time_zone(as_clinician, track):
     make_group_session(track, size=1, hour=18, title="Evening")  # 18:00 in New York, 23:00 UTC
     page = as_clinician.get(reverse("home")).content.decode()
-    assert "6:00 PM–9:00 PM" in page
+    assert "6:00 PM – 9:00 PM" in page  # as the calendar, sheets and portal write a span
     assert "11:00 PM" not in page

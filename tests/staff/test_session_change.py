@@ -85,8 +85,9 @@ def test_the_staff_page_names_the_clashes_and_then_saves(as_front_desk, two_grou
 def test_the_admin_changes_a_session_only_through_the_service(admin_client, two_groups):
     ours, theirs, room_b = two_groups
     url = reverse("admin:iop_sessions_therapysession_change", args=[ours.pk])
-    data = {"title": ours.title, "starts_at_0": "2026-01-06", "starts_at_1": "23:30:00",
-            "ends_at_0": "2026-01-07", "ends_at_1": "02:30:00", "room": room_b.pk,
+    # Typed at the site's clock (New York), as the page shows them.
+    data = {"title": ours.title, "starts_at_0": "2026-01-06", "starts_at_1": "18:30:00",
+            "ends_at_0": "2026-01-06", "ends_at_1": "21:30:00", "room": room_b.pk,
             "facilitator": ours.facilitator_id,
             "attendances-TOTAL_FORMS": "0", "attendances-INITIAL_FORMS": "0",
             "attendances-MIN_NUM_FORMS": "0", "attendances-MAX_NUM_FORMS": "1000"}
@@ -94,8 +95,8 @@ def test_the_admin_changes_a_session_only_through_the_service(admin_client, two_
     assert refused.status_code == 200 and "Room B" in refused.content.decode()
     assert TherapySession.objects.get(pk=ours.pk).room.name == "Room A"
 
-    data |= {"starts_at_1": "19:00:00", "ends_at_0": "2026-01-06", "ends_at_1": "22:00:00",
-             "facilitator": ""}  # 14:00-17:00 in New York, before theirs
+    data |= {"starts_at_1": "14:00:00", "ends_at_0": "2026-01-06", "ends_at_1": "17:00:00",
+             "facilitator": ""}  # in New York, before theirs
     saved = admin_client.post(url, data)
     assert saved.status_code == 302, saved.content.decode()[:3000]
     ours.refresh_from_db()

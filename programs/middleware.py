@@ -1,0 +1,44 @@
+"""The admin at the clinic's clock: its pages show and read times in the sites' time zone.
+
+Django's admin writes every datetime (created, marked, resolved...) in settings.TIME_ZONE, which
+is UTC. When every site a staff member works at keeps one time zone (every site, for a
+superuser with none), the admin's pages use it; a clinic whose sites span zones keeps UTC there,
+since no single clock would be right. Pages about one session use that session's site
+(iop_clinic.admin_mixins.SiteClockMixin).
+"""
+import zoneinfo
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from .models import Site
+
+
+def admin_time_zone(user) -> zoneinfo.ZoneInfo | None:
+    """The one time zone of the user's sites (all sites for a superuser without any), or None."""
+    sites = Site.objects.all() if user.is_superuser else Site.objects.filter(staff=user)
+    zones = list(sites.order_by().values_list("time_zone", flat=True).distinct()[:2])
+    return zoneinfo.ZoneInfo(zones[0]) if len(zones) == 1 else None
+
+
+class AdminClockMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    @cached_property
+    def admin_prefix(self) -> str:
+        return reverse("admin:index")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (request.path.startswith(self.admin_prefix) and user is not None
+                and user.is_authenticated and user.is_staff):
+            zone = admin_time_zone(user)
+            if zone is not None:
+                # The response is rendered inside get_response, so under this clock too.
+                with timezone.override(zone):
+                    return self.get_response(request)
+        return self.get_response(request)
