@@ -39,7 +39,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS, DatabaseError, close_old_connections, connection, connections, transaction,
+)
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -678,10 +680,17 @@ def _update_sql(reminder_id: int, *, expected: str, status: str, now: datetime,
     reminder cost; this takes about 0.1 ms, and less once the statement for this set of
     columns has been built (_update_statement)."""
     values = {"status": status, "updated_at": now, **fields}
-    sql, model_fields = _update_statement(tuple(values), count_attempt, connection.vendor)
-    params = [model_field.get_db_prep_save(value, connection)
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a lookup
+    sql, model_fields = _update_statement(tuple(values), count_attempt, db.vendor)
+    # A plain str, bool, int or None is what the field would prepare anyway; only the others
+    # (datetimes, choices) go through the field.
+    params = [value if value is None or type(value) in _AS_IS
+              else model_field.get_db_prep_save(value, db)
               for model_field, value in zip(model_fields, values.values(), strict=True)]
     return sql, [*params, reminder_id, expected]
+
+
+_AS_IS = (str, bool, int)
 
 
 @functools.lru_cache(maxsize=64)
