@@ -39,8 +39,10 @@ DEFAULT_LANGUAGE = "en"
 # "clinic" or "session"); a site alias or address that does makes delivery fail loudly
 # (reason not_neutral) instead of disclosing treatment. "Clinic" and "health" stay allowed in
 # an alias: they say nothing about which care.
+# The lookahead on the first letters of the words below changes no match: it only spares
+# the regex trying every word at each word boundary (half of its time on every message).
 REVEALING = re.compile(
-    r"\b(recover\w*|addict\w*|substance\w*|rehab\w*|detox\w*|therap\w*|iop|group\w*|"
+    r"\b(?=[abcdgimoprst])(recover\w*|addict\w*|substance\w*|rehab\w*|detox\w*|therap\w*|iop|group\w*|"
     r"counsel\w*|treatment\w*|sober\w*|sobriety|alcohol\w*|drug\w*|opioid\w*|methadone|"
     r"suboxone|psychiatr\w*|mental|behavio\w*|outpatient|intensive|diagnos\w*)\b",
     re.IGNORECASE,
