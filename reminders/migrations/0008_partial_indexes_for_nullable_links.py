@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
         ('iop_sessions', '0007_followup_open_created_idx'),
         ('participants', '0005_participant_language'),
         ('programs', '0007_program_family_contact_policy'),
-        ('reminders', '0006_reminders_to_family_contacts'),
+        ('reminders', '0007_change_notices_keep_the_address'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
