@@ -161,27 +161,30 @@ class Reminder(models.Model):
     previous_start = models.DateTimeField(
         _("start before the change"), null=True, blank=True,
         help_text=_("Change notices: the visit's first start as the participant knew it."))
+    # The five nullable links below are empty on nearly every row (a planned reminder has none):
+    # their indexes are partial (Meta.indexes), or for `contact` the unique constraint's, so a
+    # status change does not add an entry for NULL to each of them.
     previous_site = models.ForeignKey(
         Site, verbose_name=_("site before the change"), on_delete=models.SET_NULL, null=True,
-        blank=True, related_name="+")
+        blank=True, related_name="+", db_index=False)
     previous_address = models.CharField(
         _("address before the change"), max_length=200, blank=True, db_default="",
         help_text=_("Change notices: the site's address as the participant knew it."))
     session = models.ForeignKey(
         "iop_sessions.TherapySession", verbose_name=_("changed session"),
-        on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
         help_text=_("Change notices: the first session changed that day, to follow a move."))
     contact = models.ForeignKey(
         "participants.Contact", verbose_name=_("to family contact"), on_delete=models.CASCADE,
-        null=True, blank=True, related_name="reminders",
+        null=True, blank=True, related_name="reminders", db_index=False,
         help_text=_("Empty: to the participant. Set: a reminder to this contact of the "
                     "participant's appointment (visit kinds only)."))
     enrollment = models.ForeignKey(
         "participants.Enrollment", verbose_name=_("enrollment offered a seat"),
-        on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+        on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("asked for by"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        null=True, blank=True, related_name="+", db_index=False,
         help_text=_("Portal invitations: the staff member who sent it."))
     asks_reply = models.BooleanField(_("asked for a reply"), default=False)
     provider_message_id = models.CharField(_("provider message id"), max_length=100, blank=True)
@@ -241,6 +244,20 @@ class Reminder(models.Model):
             models.Index(fields=["send_before"], name="reminder_open_deadline_idx",
                          condition=Q(status__in=["pending", "claimed"])),
             models.Index(fields=["status", "visit_date"], name="reminder_status_day_idx"),
+            # Every status change writes an entry in each index whose condition the row meets.
+            # These four links are set only on notices (and a change notice's previous site):
+            # indexed where set, they serve the lookups by link (a session's pending notices,
+            # an offer's, ON DELETE of a session, enrollment, site or user), which all ask for
+            # one value and so imply IS NOT NULL. `contact` needs none of its own:
+            # reminder_contact_one_per_visit_kind_channel starts with it, on the same condition.
+            models.Index(fields=["session"], name="reminder_session_idx",
+                         condition=Q(session__isnull=False)),
+            models.Index(fields=["enrollment"], name="reminder_enrollment_idx",
+                         condition=Q(enrollment__isnull=False)),
+            models.Index(fields=["previous_site"], name="reminder_previous_site_idx",
+                         condition=Q(previous_site__isnull=False)),
+            models.Index(fields=["requested_by"], name="reminder_requested_by_idx",
+                         condition=Q(requested_by__isnull=False)),
         ]
 
     def __str__(self) -> str:

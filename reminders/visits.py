@@ -53,9 +53,11 @@ def visit_days(*, participants: Iterable[Participant], starts_from: datetime,
     result = VisitDays(visits={}, not_enrolled=set(), enrolled=set())
     if not by_id:
         return result
+    # No ORDER BY in these three (.order_by()): the rows become sets and minima, and the
+    # models' default orderings (by the participant's name) cost a join and a sort each.
     active = result.enrolled = set(Enrollment.objects.filter(
         participant_id__in=by_id, status=EnrollmentStatus.ACTIVE,
-    ).values_list("participant_id", flat=True))
+    ).order_by().values_list("participant_id", flat=True))
     window = {"status": SessionStatus.SCHEDULED, "starts_at__gte": starts_from,
               "starts_at__lt": starts_until}
     if kinds is not None:
@@ -63,12 +65,13 @@ def visit_days(*, participants: Iterable[Participant], starts_from: datetime,
     expected = Attendance.objects.filter(
         participant_id__in=by_id, status=AttendanceStatus.EXPECTED,
         **{f"session__{key}": value for key, value in window.items()},
-    ).values_list("participant_id", "session__starts_at", "session__site_id",
-                  "session__care_plan__enrollment__participant_id")
+    ).order_by().values_list("participant_id", "session__starts_at", "session__site_id",
+                             "session__care_plan__enrollment__participant_id")
     unmarked_personal = TherapySession.objects.filter(participant_id__in=by_id, **window).filter(
         ~Exists(Attendance.objects.filter(session=OuterRef("pk"),
                                           participant_id=OuterRef("participant_id")))
-    ).values_list("participant_id", "starts_at", "site_id", "care_plan__enrollment__participant_id")
+    ).order_by().values_list("participant_id", "starts_at", "site_id",
+                             "care_plan__enrollment__participant_id")
     for participant_id, starts_at, site_id, follow_up_of in [*expected, *unmarked_personal]:
         participant = by_id[participant_id]
         day = starts_at.astimezone(participant.zone).date()

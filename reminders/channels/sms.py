@@ -254,17 +254,26 @@ GSM7_BASIC = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")  # two septets each (escape + character)
+GSM7 = GSM7_BASIC | GSM7_EXTENDED
 
 
 def is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
+    # A set's issuperset walks the string in C: delivery asks this of every message it sends.
+    return GSM7.issuperset(text)
+
+
+def _gsm7_units(text: str) -> int:
+    """Septets of a text known to be GSM-7."""
+    if GSM7_EXTENDED.isdisjoint(text):
+        return len(text)
+    return len(text) + sum(1 for ch in text if ch in GSM7_EXTENDED)
 
 
 def gsm7_length(text: str) -> int:
     """Septets needed; raises ValueError for text outside GSM-7 (it would need UCS-2)."""
     if not is_gsm7(text):
         raise ValueError("not GSM-7")
-    return sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+    return _gsm7_units(text)
 
 
 # Characters one segment holds, alone and as part of a longer (concatenated) message, whose
@@ -285,7 +294,8 @@ def sms_parts(text: str) -> list[str]:
     GSM-7). A two-septet GSM-7 character or a UTF-16 surrogate pair is never split."""
     gsm7 = is_gsm7(text)
     single, part = (GSM7_SINGLE, GSM7_PART) if gsm7 else (UCS2_SINGLE, UCS2_PART)
-    if sum(_units(ch, gsm7) for ch in text) <= single:
+    units = _gsm7_units(text) if gsm7 else len(text.encode("utf-16-le")) // 2
+    if units <= single:
         return [text]
     parts, current, used = [], [], 0
     for ch in text:
@@ -315,6 +325,8 @@ def to_gsm7(text: str) -> str:
     For names we put into messages (a site alias): one curly apostrophe would otherwise turn
     the whole message into UCS-2 and split it into several segments.
     """
+    if is_gsm7(text):
+        return text  # nearly always: nothing to replace
     out = []
     for ch in text:
         ch = _GSM7_LOOKALIKES.get(ch, ch)

@@ -140,3 +140,18 @@ def test_it_names_the_day_relative_to_when_the_message_goes_out():
     assert "is on Thu Feb 5 at 7:00 AM" in sms_at(dt.datetime(2026, 2, 4, 1, 45, tzinfo=dt.UTC))
     assert "is tomorrow, Thu Feb 5" in sms_at(dt.datetime(2026, 2, 4, 15, 0, tzinfo=dt.UTC))
     assert "is today, Thu Feb 5" in sms_at(dt.datetime(2026, 2, 5, 10, 0, tzinfo=dt.UTC))
+
+
+@pytest.mark.parametrize("word", [
+    "recovery", "Addiction", "substances", "REHAB", "detox", "therapist", "IOP", "groups",
+    "counseling", "treatment", "sober", "sobriety", "alcohol", "drugs", "opioids", "methadone",
+    "suboxone", "psychiatrist", "mental", "behavioral", "outpatient", "intensive", "diagnosis",
+])
+def test_it_finds_every_revealing_word_anywhere_in_a_message(word):
+    from reminders.messages import Message, revealing_words
+
+    message = Message(subject="", body=f"See you at Maple Street ({word}) tomorrow.",
+                      sender_name="Maple Street")
+    assert [found.lower() for found in revealing_words(message)] == [word.lower()]
+    assert not revealing_words(Message(subject="", body=f"See you at Maple{word} Street.",
+                                       sender_name="Maple Street"))
