@@ -556,6 +556,20 @@ def active_enrollment_of(participant) -> Enrollment | None:
             .first())
 
 
+def _none_recorded(*, enrollment, figures, on_date: date) -> list[BookingWarning]:
+    """The warning that `enrollment`'s payer requires an authorization and none approved or
+    requested is recorded for it (one query: the coverage), or none."""
+    coverage = coverage_of(enrollment=enrollment)
+    if coverage is None or not coverage.payer.requires_authorization or any(
+            f.payer == coverage.payer.name and f.status in (AuthorizationStatus.APPROVED,
+                                                            AuthorizationStatus.REQUESTED)
+            for f in figures):
+        return []
+    return [BookingWarning(
+        message=_("%(payer)s requires an authorization and none is recorded.")
+        % {"payer": coverage.payer.name}, on_date=on_date)]
+
+
 def admission_warnings(*, enrollment, today: date) -> list[BookingWarning]:
     """Warnings for admitting waitlisted `enrollment` today: its payer requires an
     authorization and none is recorded, or the planned stay runs past an approved
@@ -564,15 +578,7 @@ def admission_warnings(*, enrollment, today: date) -> list[BookingWarning]:
     admission = max(enrollment.admission_date, today, track.start_date)
     planned_end = admission + timedelta(weeks=track.program.duration_weeks, days=-1)
     figures = authorization_figures(enrollment_ids=[enrollment.pk], today=today)
-    coverage = coverage_of(enrollment=enrollment)
-    warnings = []
-    if coverage is not None and coverage.payer.requires_authorization and not any(
-            f.payer == coverage.payer.name and f.status in (AuthorizationStatus.APPROVED,
-                                                            AuthorizationStatus.REQUESTED)
-            for f in figures):
-        warnings.append(BookingWarning(
-            message=_("%(payer)s requires an authorization and none is recorded.")
-            % {"payer": coverage.payer.name}, on_date=admission))
+    warnings = _none_recorded(enrollment=enrollment, figures=figures, on_date=admission)
     approved = [f for f in figures if f.status == AuthorizationStatus.APPROVED]
     offered = _timetable_units(track=track, figures=approved, admission=admission,
                                planned_end=planned_end)
@@ -607,15 +613,7 @@ def resume_warnings(*, enrollment, today: date) -> list[BookingWarning]:
     if end < start:
         return []
     figures = authorization_figures(enrollment_ids=[enrollment.pk], today=today)
-    coverage = coverage_of(enrollment=enrollment)
-    warnings = []
-    if coverage is not None and coverage.payer.requires_authorization and not any(
-            f.payer == coverage.payer.name and f.status in (AuthorizationStatus.APPROVED,
-                                                            AuthorizationStatus.REQUESTED)
-            for f in figures):
-        warnings.append(BookingWarning(
-            message=_("%(payer)s requires an authorization and none is recorded.")
-            % {"payer": coverage.payer.name}, on_date=start))
+    warnings = _none_recorded(enrollment=enrollment, figures=figures, on_date=start)
     approved = [f for f in figures if f.status == AuthorizationStatus.APPROVED]
     offered = _timetable_units(track=track, figures=approved, admission=start, planned_end=end)
     for f in approved:

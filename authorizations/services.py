@@ -112,6 +112,16 @@ def authorization_override_record(*, enrollment: Enrollment, action: OverrideAct
         warning=warning[:300], on_date=on_date, created_by=by)
 
 
+def authorization_overrides_record(*, enrollment: Enrollment, action: OverrideAction | str,
+                                   warnings: Iterable[Any], by: Any = None) -> None:
+    """Record each of `warnings` (the selectors' BookingWarning: a message, its date and the
+    authorization it concerns) that `by` went past with `action`, one audited row each."""
+    for warning in warnings:
+        authorization_override_record(
+            enrollment=enrollment, action=action, warning=warning.message,
+            on_date=warning.on_date, by=by, authorization_id=warning.authorization_id)
+
+
 def authorization_usage_refresh(*, today: date | None = None,
                                 participant_ids: Iterable[int] | None = None,
                                 authorization_ids: Iterable[int] | None = None) -> int:

@@ -55,7 +55,7 @@ from authorizations.selectors import (
     booking_warnings,
     resume_warnings,
 )
-from authorizations.services import authorization_override_record
+from authorizations.services import authorization_overrides_record
 
 
 
@@ -198,11 +198,8 @@ def waitlist_admit(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         with transaction.atomic():
             enrollment_admit_from_waitlist(enrollment=enrollment, by=request.user)
-            for warning in warnings:
-                authorization_override_record(
-                    enrollment=enrollment, action=OverrideAction.ADMIT,
-                    warning=warning.message, on_date=warning.on_date, by=request.user,
-                    authorization_id=warning.authorization_id)
+            authorization_overrides_record(enrollment=enrollment, action=OverrideAction.ADMIT,
+                                           warnings=warnings, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -266,11 +263,8 @@ def enrollment_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         with transaction.atomic():
             enrollment_resume(enrollment=enrollment, by=request.user)
-            for warning in warnings:
-                authorization_override_record(
-                    enrollment=enrollment, action=OverrideAction.RESUME,
-                    warning=warning.message, on_date=warning.on_date, by=request.user,
-                    authorization_id=warning.authorization_id)
+            authorization_overrides_record(enrollment=enrollment, action=OverrideAction.RESUME,
+                                           warnings=warnings, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -342,11 +336,8 @@ def personal_session_new(request: HttpRequest, code) -> HttpResponse:
                     duration_minutes=data["duration_minutes"],
                     facilitator=data["facilitator"], room=data["room"], title=data["title"],
                     repeat_weekly=data["repeat_weekly"])
-                for warning in warnings:
-                    authorization_override_record(
-                        enrollment=enrollment, action=OverrideAction.BOOK,
-                        warning=warning.message, on_date=warning.on_date, by=request.user,
-                        authorization_id=warning.authorization_id)
+                authorization_overrides_record(enrollment=enrollment, action=OverrideAction.BOOK,
+                                               warnings=warnings, by=request.user)
         except ValidationError as error:
             add_service_errors(form, error)
             warnings = []

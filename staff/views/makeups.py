@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import can_schedule
 from authorizations.models import OverrideAction
 from authorizations.selectors import booking_warnings
-from authorizations.services import authorization_override_record
+from authorizations.services import authorization_overrides_record
 from sessions.selectors.makeups import live_makeups, makeup_options
 from sessions.services.makeups import makeup_book, makeup_cancel
 from staff.access import get_attendance_or_404, sessions_for, staff_required
@@ -41,11 +41,8 @@ def makeup_book_view(request: HttpRequest, pk: int) -> HttpResponse:
             with transaction.atomic():
                 makeup_book(participant=participant, session=session, missed=missed,
                             by=request.user)
-                for warning in warnings:
-                    authorization_override_record(
-                        enrollment=enrollment, action=OverrideAction.BOOK,
-                        warning=warning.message, on_date=warning.on_date, by=request.user,
-                        authorization_id=warning.authorization_id)
+                authorization_overrides_record(enrollment=enrollment, action=OverrideAction.BOOK,
+                                               warnings=warnings, by=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
