@@ -17,6 +17,7 @@ opt-out word anywhere beside them still opts out.
 import enum
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -55,12 +56,14 @@ HELP_WORDS = frozenset({"HELP", "INFO"})
 
 
 def keyword_of(text: str) -> Keyword:
-    """Which keyword a text carries, ignoring case, spacing and punctuation.
+    """Which keyword a text carries, ignoring case, width, spacing and punctuation.
 
     Opt-out and help match on the first word ("Stop texting me" opts out: when in doubt we
     stop). Opt-in must be the whole message, so "Yes, see you then" re-subscribes nobody.
     """
-    tokens = re.findall(r"[A-Z]+|[0-9]+", text.upper())
+    # NFKC first: a phone may send full-width "ＳＴＯＰ" or "１", which must count as the
+    # ASCII words they look like (an opt-out missed is a text sent against someone's will).
+    tokens = re.findall(r"[A-Z]+|[0-9]+", unicodedata.normalize("NFKC", text).upper())
     words = [token for token in tokens if not token.isdigit()]
     if tokens and not words and len(tokens) == 1:
         return {"1": Keyword.CONFIRM, "2": Keyword.CANT_COME}.get(tokens[0], Keyword.NONE)

@@ -180,10 +180,17 @@ EVERY_OPT_IN = ["START", "UNSTOP", "YES"]
 EVERY_HELP = ["HELP", "INFO"]
 
 
+def full_width(text: str) -> str:
+    """"ＳＴＯＰ": the letters a Chinese, Japanese or Korean phone keyboard may type."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
 def spellings(word: str) -> list[str]:
-    """Upper, lower, capitalised, padded with spaces, tabs and newlines, with punctuation."""
+    """Upper, lower, capitalised, padded with spaces, tabs and newlines, with punctuation, and
+    in full-width letters."""
     return [word.upper(), word.lower(), word.capitalize(), f"  {word}  ",
-            f"\t{word.lower()}\n", f"{word}.", f"{word.lower()}!", f"\n {word.capitalize()} \r\n"]
+            f"\t{word.lower()}\n", f"{word}.", f"{word.lower()}!", f"\n {word.capitalize()} \r\n",
+            full_width(word), full_width(word.lower())]
 
 
 def test_no_reply_digit_is_a_keyword_and_the_lists_match_the_code():
@@ -227,7 +234,7 @@ def test_every_help_spelling_gets_the_call_back_number(client, asked, body):
     assert asked.session.site.phone in sms.outbox[-1].body
 
 
-@pytest.mark.parametrize("body", [*CONFIRM, "\r\n1\r\n", "1\u00a0", "\u00a01"])
+@pytest.mark.parametrize("body", [*CONFIRM, "\r\n1\r\n", "1\u00a0", "\u00a01", "\uff11"])
 def test_every_spelling_of_1_marks_the_confirmation_through_the_webhook(client, asked, body):
     assert text_in(client, body).status_code == 200
     asked.refresh_from_db()
