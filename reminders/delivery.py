@@ -481,8 +481,10 @@ def _notice_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Ve
     if reason:
         return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
     site = facts.sites[site_id]
-    morning = timing.next_allowed(now=now, zone=participant.zone, policy=facts.policies[site_id])
-    if morning is not None and morning < reminder.send_before:
+    morning = timing.notice_held_until(now=now, zone=participant.zone,
+                                       policy=facts.policies[site_id],
+                                       visit_start=reminder.send_before)
+    if morning is not None:
         return Verdict("deferred:quiet_hours", ReminderStatus.PENDING,
                        {"due_at": morning, "claimed_at": None})
     message = render_notice(channel=reminder.channel, participant=participant, site=site,

@@ -96,12 +96,8 @@ def notices_note(*, session_ids: Iterable[int], now: datetime | None = None) -> 
     for (participant_id, day), (visit, session_id, channels) in audience.days.items():
         zone = audience.participants[participant_id].zone
         due = now + debounce
-        # Quiet hours hold a notice till morning when the visit is after it; a visit before
-        # then (tonight's, or early tomorrow's: "the change is for today") is told at once,
-        # since a notice held past the visit would tell nobody.
-        morning = timing.next_allowed(now=due, zone=zone, policy=policies[visit.site_id])
-        if morning is not None and morning < visit.first_start:
-            due = morning
+        due = timing.notice_held_until(now=due, zone=zone, policy=policies[visit.site_id],
+                                       visit_start=visit.first_start) or due
         # Must arrive before the visit the participant knew of; a late edit is told at once.
         if due >= visit.first_start:
             due = now

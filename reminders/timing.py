@@ -98,6 +98,16 @@ def next_allowed(*, now: datetime, zone: zoneinfo.ZoneInfo, policy: ReminderPoli
     return quiet.ends(local).astimezone(UTC)
 
 
+def notice_held_until(*, now: datetime, zone: zoneinfo.ZoneInfo, policy: ReminderPolicy,
+                      visit_start: datetime) -> datetime | None:
+    """When quiet hours hold a change notice sent at `now`: till they end, if that is before
+    the visit it is about; None (send at once) outside quiet hours or when the visit comes
+    first ("the change is for today": tonight's, or early tomorrow's), since a notice held
+    past the visit would tell nobody. Planning and delivery both ask this."""
+    morning = next_allowed(now=now, zone=zone, policy=policy)
+    return morning if morning is not None and morning < visit_start else None
+
+
 def one_sms_of_a_kind_a_day(wanted: dict, unwanted: dict, zone_of: dict) -> None:
     """Two SMS of one kind due on the same local day (a 7 am visit's day-before reminder moved to
     the previous evening, beside that evening's own): only the nearer visit's goes.
