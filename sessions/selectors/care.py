@@ -65,14 +65,19 @@ def slot_sessions_ahead(*, slot: WeeklySlot, now) -> dict:
     ).aggregate(total=Count("pk"), marked=Count("pk", filter=Q(Exists(marked))))
 
 
-def slot_session_ids_to_move(*, slot: WeeklySlot, now) -> list[int]:
-    """The sessions a change to this timetable line would move or remove: still ahead, nobody
-    marked yet (`weekly_slot_update`'s rule). One query."""
+def slot_sessions_movable(*, slot: WeeklySlot, now):
+    """The sessions a change to this timetable line moves or removes (`weekly_slot_update`,
+    `weekly_slot_delete`): still ahead, nobody marked yet. A queryset."""
     marked = Attendance.objects.filter(session_id=OuterRef("pk"),
                                        status__in=AttendanceStatus.marked())
-    return list(TherapySession.objects.filter(
+    return TherapySession.objects.filter(
         weekly_slot=slot, status=SessionStatus.SCHEDULED, starts_at__gt=now,
-    ).exclude(Exists(marked)).values_list("pk", flat=True))
+    ).exclude(Exists(marked))
+
+
+def slot_session_ids_to_move(*, slot: WeeklySlot, now) -> list[int]:
+    """The ids of `slot_sessions_movable`. One query."""
+    return list(slot_sessions_movable(slot=slot, now=now).values_list("pk", flat=True))
 
 
 def closure_session_ids(*, site_id: int, day: date) -> list[int]:

@@ -28,7 +28,7 @@ from programs.selectors import site_today
 
 from sessions.signals import visits_changed, visits_changing
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
-from ..selectors.care import track_slots
+from ..selectors.care import closure_session_ids, slot_sessions_movable, track_slots
 from .audited import rows_bulk_update, rows_create, rows_delete, rows_update
 from .conflicts import (
     BookingRequest, Conflict, conflicts_find, conflicts_refuse, resources_lock, track_lock,
@@ -306,11 +306,10 @@ def schedule_extend_rolling(*, today: date | None = None) -> int:
 
 def _future_unmarked(slot: WeeklySlot, now: datetime) -> tuple[list[TherapySession], int]:
     """The slot's sessions still ahead with nobody marked yet, and how many others are ahead."""
-    ahead = TherapySession.objects.filter(weekly_slot=slot, status=SessionStatus.SCHEDULED,
-                                          starts_at__gt=now)
-    marked = Attendance.objects.filter(session__in=ahead, status__in=AttendanceStatus.marked())
-    movable = list(ahead.exclude(pk__in=marked.values("session_id")).order_by("starts_at"))
-    kept = ahead.filter(pk__in=marked.values("session_id")).count()
+    movable = list(slot_sessions_movable(slot=slot, now=now).order_by("starts_at"))
+    kept = TherapySession.objects.filter(
+        weekly_slot=slot, status=SessionStatus.SCHEDULED, starts_at__gt=now,
+    ).count() - len(movable)
     return movable, kept
 
 
@@ -617,9 +616,7 @@ def closure_add(*, site: Site, date: date, reason: str = "", notify: bool = True
             raise ValidationError("%(site)s is already closed on %(date)s.",
                                   code="duplicate_closure", params={"site": site, "date": date})
         closure.save()
-        session_ids = list(TherapySession.objects.filter(
-            site=site, local_date=date, status=SessionStatus.SCHEDULED,
-        ).values_list("pk", flat=True))
+        session_ids = closure_session_ids(site_id=site.pk, day=date)
         if session_ids:
             cancel_reason = f"Site closed: {reason}" if reason else "Site closed"
             if notify:
