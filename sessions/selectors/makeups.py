@@ -22,6 +22,14 @@ def live_makeups():
                                      session__status=SessionStatus.SCHEDULED)
 
 
+def makeup_of(missed: Attendance) -> Attendance | None:
+    """The make-up still making up for `missed` (for a make-up row: for the miss it was
+    booked for, as a make-up of a make-up makes up for the original miss), or None. One
+    query."""
+    return (live_makeups().filter(makeup_for_id=missed.makeup_for_id or missed.pk)
+            .select_related("session__session_type").first())
+
+
 def makeup_options(*, enrollment, kind: str, now: datetime, limit: int = 10) -> list:
     """Other tracks' sessions of `kind` at the enrollment's site in the next two weeks with a
     free seat, that the participant is not already in, soonest first. One query."""

@@ -17,7 +17,7 @@ from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import SessionKind
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
-from ..selectors.makeups import MISSED_STATUSES, live_makeups
+from ..selectors.makeups import MISSED_STATUSES, makeup_of
 from ..signals import visits_changed
 from .audited import rows_delete
 from .conflicts import conflicts_refuse, resources_lock, session_conflicts, track_lock
@@ -53,7 +53,7 @@ def makeup_book(*, participant: Participant, session: TherapySession,
         if missed.participant_id != participant.pk or missed.status not in MISSED_STATUSES:
             raise ValidationError(_("A make-up is for a session the participant missed."),
                                   code="not_missed")
-        if live_makeups().filter(makeup_for=missed).exists():
+        if makeup_of(missed) is not None:
             raise ValidationError(_("That session is already made up: a make-up for it is "
                                     "booked or attended."), code="already_made_up")
     session = (TherapySession.objects.select_for_update(of=("self",))

@@ -12,7 +12,7 @@ from accounts.access import can_schedule
 from authorizations.models import OverrideAction
 from authorizations.selectors import booking_warnings
 from authorizations.services import authorization_overrides_record
-from sessions.selectors.makeups import live_makeups, makeup_options
+from sessions.selectors.makeups import makeup_of, makeup_options
 from sessions.services.makeups import makeup_book, makeup_cancel
 from staff.access import get_attendance_or_404, sessions_for, staff_required
 
@@ -53,8 +53,7 @@ def makeup_book_view(request: HttpRequest, pk: int) -> HttpResponse:
                                  % {"warning": warning.message})
             return redirect("participant_chart", code=participant.code)
     # Already made up (booked or attended): say which, offer nothing until it is cancelled.
-    made_up = (live_makeups().filter(makeup_for_id=missed.makeup_for_id or missed.pk)
-               .select_related("session__session_type").first())
+    made_up = makeup_of(missed)
     options = (makeup_options(enrollment=enrollment, kind=missed.session.kind,
                               now=timezone.now())
                if made_up is None and enrollment is not None and enrollment.status == "active"
