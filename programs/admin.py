@@ -69,8 +69,7 @@ class SiteAdmin(admin.ModelAdmin):
     )
 
     def save_model(self, request, obj, form, change) -> None:
-        site_save(site=obj, address_changed=change and "address" in form.changed_data,
-                  notify=form.cleaned_data.get("tell_people", False))
+        site_save(site=obj, notify=form.cleaned_data.get("tell_people", False))
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "phone":

@@ -12,13 +12,15 @@ from .signals import site_address_changing
 
 
 @transaction.atomic
-def site_save(*, site: Site, address_changed: bool = False, notify: bool = True) -> Site:
-    """Save a site. `address_changed` with `notify`: the people expected there within the
-    notice window are told the new address (announced before saving, so the notice keeps the
-    address they knew)."""
+def site_save(*, site: Site, notify: bool = True) -> Site:
+    """Save a site. When its address changes and `notify`: the people expected there within
+    the notice window are told the new address (announced before saving, so the notice keeps
+    the address they knew). One query more, to read the stored address."""
     site.full_clean()
-    if site.pk and address_changed and notify:
-        site_address_changing.send(sender=Site, site_id=site.pk)
+    if site.pk and notify:
+        stored = Site.objects.filter(pk=site.pk).values_list("address", flat=True).first()
+        if stored is not None and stored.strip() != site.address.strip():
+            site_address_changing.send(sender=Site, site_id=site.pk)
     site.save()
     return site
 

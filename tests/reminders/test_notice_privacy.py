@@ -266,7 +266,7 @@ def test_it_never_reveals_treatment_in_a_new_address_notice(eager_celery):
             Attendance.objects.create(session=session, participant=participant,
                                       enrollment=enrollment, status="expected")
         site.address = "40 Oak Avenue, Springfield"
-        site_save(site=site, address_changed=True)
+        site_save(site=site)
     with time_machine.travel(edit_at + dt.timedelta(minutes=10), tick=False):
         reminders_sweep()
     [text], [email] = sms.outbox, mail.outbox

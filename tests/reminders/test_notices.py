@@ -353,7 +353,7 @@ def test_it_tells_the_people_expected_when_the_site_moves_to_a_new_address(
         make_visit(far, EDIT_AT + dt.timedelta(days=settings.REMINDER_NOTICE_DAYS + 2))
     with time_machine.travel(EDIT_AT, tick=False):
         site.address = "40 Oak Avenue"
-        site_save(site=site, address_changed=True)
+        site_save(site=site)
     sweep_and_send(after_debounce(settings), django_capture_on_commit_callbacks)
     [text], [email] = sms.outbox, mail.outbox
     assert text.to == participant.phone  # not the person expected beyond the notice window
@@ -373,13 +373,12 @@ def test_it_says_nothing_when_the_address_is_changed_back_or_staff_choose_not_to
         make_visit(participant, VISIT, track=enrollment.track)
     with time_machine.travel(EDIT_AT, tick=False):
         site.address = "40 Oak Avenue"
-        site_save(site=site, address_changed=True, notify=False)
+        site_save(site=site, notify=False)
         assert not notices().exists()
-        site_save(site=site, address_changed=True)  # noted as 40 Oak Avenue ...
         site.address = "40 Oak Avenue, Suite 2"
-        site_save(site=site, address_changed=True, notify=False)
+        site_save(site=site)  # noted as 40 Oak Avenue ...
         site.address = "40 Oak Avenue"
-        site_save(site=site, address_changed=True, notify=False)  # ... and back to it
+        site_save(site=site, notify=False)  # ... and back to it
     sweep_and_send(after_debounce(settings), django_capture_on_commit_callbacks)
     assert sms.outbox == []
     assert set(notices().values_list("status", "reason")) == {("skipped", "unchanged")}
