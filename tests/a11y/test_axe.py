@@ -180,22 +180,27 @@ def test_it_finds_no_serious_violation_on_the_staff_pages(chromium, axe_source, 
     page.context.close()
 
 
-def test_it_finds_no_serious_violation_on_the_portal(chromium, axe_source, live_server, world):
-    page = browser_page(chromium, live_server.url,
-                        sign_in(Client(), world.personas["participant_a"]))
-    urls = {
+def portal_urls(w) -> dict[str, str]:
+    """The portal pages participant_a reaches, with a seat offered to them on another track so
+    the offer page shows its card and buttons."""
+    other_track = factories.TrackFactory(site=w.site_a, mode="rolling")
+    factories.EnrollmentFactory(participant=w.participant_a, track=other_track,
+                                status="waitlisted", waitlisted_at=timezone.now(),
+                                seat_offered_at=timezone.now())
+    return {
         "home": reverse("portal-home"),
         "progress": reverse("portal-progress"),
         "reminders": reverse("portal-reminders"),
         "calendar": reverse("portal-calendar"),
-        "excuse": reverse("portal-excuse", args=[world.today_session.pk]),
+        "excuse": reverse("portal-excuse", args=[w.today_session.pk]),
         "offer": reverse("portal-offer"),
     }
-    # A seat open for them on another track, so the offer page shows its card and buttons.
-    other_track = factories.TrackFactory(site=world.site_a, mode="rolling")
-    factories.EnrollmentFactory(participant=world.participant_a, track=other_track,
-                                status="waitlisted", waitlisted_at=timezone.now(),
-                                seat_offered_at=timezone.now())
+
+
+def test_it_finds_no_serious_violation_on_the_portal(chromium, axe_source, live_server, world):
+    page = browser_page(chromium, live_server.url,
+                        sign_in(Client(), world.personas["participant_a"]))
+    urls = portal_urls(world)
     assert_none(check_pages(page, axe_source, live_server.url, urls, prefix="portal-"))
     page.context.close()
 

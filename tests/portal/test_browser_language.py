@@ -5,12 +5,10 @@ Spanish browser gets) have no critical or serious axe violation at 360, 768 and 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from participants.models import Participant
-from tests import factories
 from tests.a11y.test_axe import (  # noqa: F401 (fixtures)
-    assert_none, axe_source, browser_page, check_pages, world,
+    assert_none, axe_source, browser_page, check_pages, portal_urls, world,
 )
 from tests.auth import sign_in
 
@@ -54,22 +52,10 @@ def test_it_switches_the_portal_to_spanish_on_a_phone(phone, live_server, partic
 def test_it_finds_no_serious_violation_on_the_spanish_portal(chromium, axe_source, live_server,
                                                              world):
     Participant.objects.filter(pk=world.participant_a.pk).update(language="es")
-    other_track = factories.TrackFactory(site=world.site_a, mode="rolling")
-    factories.EnrollmentFactory(participant=world.participant_a, track=other_track,
-                                status="waitlisted", waitlisted_at=timezone.now(),
-                                seat_offered_at=timezone.now())
     page = browser_page(chromium, live_server.url,
                         sign_in(Client(), world.personas["participant_a"]))
-    urls = {
-        "home": reverse("portal-home"),
-        "progress": reverse("portal-progress"),
-        "reminders": reverse("portal-reminders"),
-        "calendar": reverse("portal-calendar"),
-        "excuse": reverse("portal-excuse", args=[world.today_session.pk]),
-        "offer": reverse("portal-offer"),
-        "record": reverse("portal-my-record-readable"),
-        "not-found": "/portal/no-such-page/",
-    }
+    urls = {**portal_urls(world), "record": reverse("portal-my-record-readable"),
+            "not-found": "/portal/no-such-page/"}
     problems = check_pages(page, axe_source, live_server.url, urls, prefix="portal-es-")
     assert page.locator("html").get_attribute("lang") == "es"
     page.context.close()
