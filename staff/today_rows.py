@@ -28,6 +28,12 @@ class _Url:
         return f"{self._parts[0]}{value}{self._parts[1]}"
 
 
+def _labels(model, name: str) -> dict:
+    """A field's choice labels, read once a page: get_FOO_display() rebuilt (and hashed) the
+    whole choice list on every call, a few hundred times a page."""
+    return {value: str(label) for value, label in model._meta.get_field(name).flatchoices}
+
+
 def _chart_url() -> _Url:
     return _Url("participant_chart", _PLACEHOLDER_CODE)
 
@@ -52,8 +58,11 @@ def session_rows(sessions) -> list[SessionRow]:
     """The day's sessions (pages.day_sessions) as the list shows them."""
     roster = _Url("roster", _PLACEHOLDER_PK)
     zones: dict = {}
+    kinds: dict | None = None
     rows = []
     for session in sessions:
+        if kinds is None:
+            kinds = _labels(type(session), "kind")
         site = session.site
         zone = zones.get(site.time_zone)
         if zone is None:
@@ -70,7 +79,7 @@ def session_rows(sessions) -> list[SessionRow]:
             cancelled=session.is_cancelled,
             time_text=f"{start} – {clock(session.ends_at.astimezone(zone))}",
             start_text=start,
-            kind_label=str(session.get_kind_display()),
+            kind_label=kinds.get(session.kind, session.kind),
             title=session.title or session.session_type.name,
             who_text=who,
             room_text=(session.room.name if session.room_id else "") or "No room",
@@ -98,13 +107,16 @@ class FollowUpPerson:
 def followup_rows(people) -> list[FollowUpPerson]:
     """Open follow-ups by person (pages.open_followups_by_person) as the box shows them."""
     detail = _Url("followup_detail", _PLACEHOLDER_PK)
+    kinds: dict | None = None
     rows = []
     for person in people:
         row = FollowUpPerson(name=person.participant.full_name)
         for followup in person.followups:
+            if kinds is None:
+                kinds = _labels(type(followup), "kind")
             prefix = "week of " if followup.week_start and not followup.missed_on else ""
             row.followups.append(FollowUpLine(
-                url=detail(followup.pk), kind_label=str(followup.get_kind_display()),
+                url=detail(followup.pk), kind_label=kinds.get(followup.kind, followup.kind),
                 day_text=f"{prefix}{day_text(followup.about_date) or '—'}"))
         rows.append(row)
     return rows
@@ -154,10 +166,14 @@ class FailedReminderRow:
 
 def failed_reminder_rows(reminders) -> list[FailedReminderRow]:
     chart = _chart_url()
+    channels = reasons = None
     rows = []
     for reminder in reminders:
-        text = (f"{reminder.get_channel_display()} for {day_text(reminder.visit_date)} · "
-                f"{reminder.get_reason_display()}")
+        if channels is None:
+            channels = _labels(type(reminder), "channel")
+            reasons = _labels(type(reminder), "reason")
+        text = (f"{channels.get(reminder.channel, reminder.channel)} for "
+                f"{day_text(reminder.visit_date)} · {reasons.get(reminder.reason, reminder.reason)}")
         if reminder.detail:
             text += f" ({reminder.detail})"
         rows.append(FailedReminderRow(chart_url=chart(reminder.participant.code),
