@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
 from iop_clinic.formatting import clock, day as day_text
+from sessions.models import SessionStatus, TherapySession
 
 _PLACEHOLDER_PK = 987654321
 _PLACEHOLDER_CODE = uuid.UUID(int=0)
@@ -54,39 +56,39 @@ class SessionRow:
     roster_url: str
 
 
-def session_rows(sessions) -> list[SessionRow]:
+def session_rows(sessions: list[dict]) -> list[SessionRow]:
     """The day's sessions (pages.day_sessions) as the list shows them."""
     roster = _Url("roster", _PLACEHOLDER_PK)
     zones: dict = {}
-    kinds: dict | None = None
+    kinds = _labels(TherapySession, "kind")
     rows = []
     for session in sessions:
-        if kinds is None:
-            kinds = _labels(type(session), "kind")
-        site = session.site
-        zone = zones.get(site.time_zone)
+        zone = zones.get(session["site__time_zone"])
         if zone is None:
-            zone = zones[site.time_zone] = site.zone
-        start = clock(session.starts_at.astimezone(zone))
-        if session.participant_id is not None:
-            who = f"{session.participant.full_name} · "
-        elif session.track_id is not None:
-            who = f"{session.track.name} · "
+            zone = zones[session["site__time_zone"]] = ZoneInfo(session["site__time_zone"])
+        start = clock(session["starts_at"].astimezone(zone))
+        if session["participant_id"] is not None:
+            who = f"{session['participant__first_name']} {session['participant__last_name']} · "
+        elif session["track_id"] is not None:
+            who = f"{session['track__name']} · "
         else:
             who = ""
-        facilitator = session.facilitator.get_full_name() if session.facilitator_id else ""
+        facilitator = ""
+        if session["facilitator_id"] is not None:  # as User.get_full_name()
+            facilitator = (f"{session['facilitator__first_name']} "
+                           f"{session['facilitator__last_name']}").strip()
         rows.append(SessionRow(
-            cancelled=session.is_cancelled,
-            time_text=f"{start} – {clock(session.ends_at.astimezone(zone))}",
+            cancelled=session["status"] == SessionStatus.CANCELLED,
+            time_text=f"{start} – {clock(session['ends_at'].astimezone(zone))}",
             start_text=start,
-            kind_label=kinds.get(session.kind, session.kind),
-            title=session.title or session.session_type.name,
+            kind_label=kinds.get(session["kind"], session["kind"]),
+            title=session["title"] or session["session_type__name"],
             who_text=who,
-            room_text=(session.room.name if session.room_id else "") or "No room",
+            room_text=session["room__name"] or "No room",
             facilitator_text=facilitator or "No facilitator",
-            site_name=site.name,
-            marked_count=session.marked_count, expected_count=session.expected_count,
-            roster_url=roster(session.pk),
+            site_name=session["site__name"],
+            marked_count=session["marked_count"], expected_count=session["expected_count"],
+            roster_url=roster(session["pk"]),
         ))
     return rows
 
