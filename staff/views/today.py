@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import can_enroll, can_mark_attendance, can_write_clinical_notes
 
-from authorizations.selectors import authorization_alerts
+from authorizations.selectors import authorization_alerts_first
 from staff.access import site_ids_for, staff_required
 from staff.forms.care import DayForm
 from staff import today_rows
@@ -41,7 +41,8 @@ def home(request: HttpRequest) -> HttpResponse:
     # Directors see what /healthz says about the outbox (two queries), so a stall is noticed by
     # someone who can act on it even where nobody watches a monitor.
     outbox = outbox_vitals() if request.user.is_director else None
-    alerts = authorization_alerts(site_ids=site_ids, today=today)
+    alerts, alert_count = authorization_alerts_first(site_ids=site_ids, today=today,
+                                                     shown=ALERTS_SHOWN)
     return render(request, "staff/today/board.html", {
         "outbox": outbox if outbox and outbox.degraded else None,
         "form": form, "day": day, "today": today,
@@ -59,8 +60,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "failed_reminders": today_rows.failed_reminder_rows(
             reminder_reads.failed_reminders(site_ids=site_ids, today=today)),
         # The first ALERTS_SHOWN, and how many more the report has.
-        "authorization_alerts": today_rows.alert_rows(alerts[:ALERTS_SHOWN]),
-        "authorization_alerts_more": max(len(alerts) - ALERTS_SHOWN, 0),
+        "authorization_alerts": today_rows.alert_rows(alerts),
+        "authorization_alerts_more": max(alert_count - ALERTS_SHOWN, 0),
         "can_enroll": can_enroll(request.user),
         "can_review_excuses": may_review_excuses,
     })
