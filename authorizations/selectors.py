@@ -291,24 +291,23 @@ MISSING_TEXT = _lazy("%(payer)s requires an authorization and none is recorded (
                      "%(date)s).")
 
 
-def _alerts(row: AuthorizationFigures, *, today: date) -> list[AuthorizationAlert]:
-    """What is wrong with one authorization, each alert naming the person and the date.
-    Messages are written only when shown (Today lists the first few of many)."""
+_AlertPart = tuple  # (kind, text, on_date, params): an alert before it is made an object
+
+
+def _alert_parts(row: AuthorizationFigures, *, today: date) -> list[_AlertPart]:
+    """What is wrong with one authorization, each alert naming the date (the rule itself)."""
     if row.status not in USAGE_STATUSES or not row.enrollment_active:
         return []
-    alerts = []
-
-    def add(kind: str, text, on_date: date | None, **params) -> None:
-        alerts.append(AuthorizationAlert(kind=kind, participant_code=row.participant_code,
-                                         participant=row.participant, text=text,
-                                         params={"auth": label, **params},
-                                         on_date=on_date, authorization_id=row.id))
-
+    parts = []
     label = f"{row.payer} {row.number}".strip()
     unit = row.unit  # shown through the unit's label
+
+    def add(kind: str, text, on_date: date | None, **params) -> None:
+        parts.append((kind, text, on_date, {"auth": label, **params}))
+
     if row.end_date < today and not row.superseded:
         add(AlertKind.EXPIRED, EXPIRED_TEXT, row.end_date, date=row.end_date)
-        return alerts
+        return parts
     if row.over_from is not None:
         add(AlertKind.OVER_UNITS, OVER_TEXT, row.over_from, over=row.over_by, unit=unit,
             authorized=row.units_authorized, date=row.over_from)
@@ -323,7 +322,20 @@ def _alerts(row: AuthorizationFigures, *, today: date) -> list[AuthorizationAler
         add(AlertKind.REVIEW_DUE,
             REVIEW_PAST_TEXT if row.next_review_date < today else REVIEW_TEXT,
             row.next_review_date, date=row.next_review_date)
-    return alerts
+    return parts
+
+
+def _alert(row: AuthorizationFigures, part: _AlertPart) -> AuthorizationAlert:
+    kind, text, on_date, params = part
+    return AuthorizationAlert(kind=kind, participant_code=row.participant_code,
+                              participant=row.participant, text=text, params=params,
+                              on_date=on_date, authorization_id=row.id)
+
+
+def _alerts(row: AuthorizationFigures, *, today: date) -> list[AuthorizationAlert]:
+    """What is wrong with one authorization, each alert naming the person and the date.
+    Messages are written only when shown (Today lists the first few of many)."""
+    return [_alert(row, part) for part in _alert_parts(row, today=today)]
 
 
 def _shown(name: str, value) -> str:
@@ -364,6 +376,17 @@ def authorization_figures(*, enrollment_ids, today: date) -> list[AuthorizationF
     return _figures(sql, params, today=today)
 
 
+def _alerts_sql(ids: tuple, *, today: date) -> tuple[str, tuple]:
+    return _figures_sql(
+        "e.status = %s AND t.site_id IN %s AND au.status IN %s",
+        (EnrollmentStatus.ACTIVE.value, ids, tuple(s.value for s in USAGE_STATUSES)),
+        today=today, live=False, alerts_only=True)
+
+
+def _alert_order(alert: AuthorizationAlert) -> tuple:
+    return (alert.on_date or date.max, alert.participant)
+
+
 def authorization_alerts(*, site_ids, today: date) -> list[AuthorizationAlert]:
     """Today's authorization alerts for active participants at these sites. Two queries: one
     for the authorizations' usage, one for payers that require an authorization nobody asked
@@ -371,13 +394,32 @@ def authorization_alerts(*, site_ids, today: date) -> list[AuthorizationAlert]:
     ids = tuple(site_ids)
     if not ids:
         return []
-    sql, params = _figures_sql(
-        "e.status = %s AND t.site_id IN %s AND au.status IN %s",
-        (EnrollmentStatus.ACTIVE.value, ids, tuple(s.value for s in USAGE_STATUSES)),
-        today=today, live=False, alerts_only=True)
+    sql, params = _alerts_sql(ids, today=today)
     alerts = [alert for row in _figures(sql, params, today=today) for alert in row.alerts]
     alerts += missing_authorizations(site_ids=ids)
-    return sorted(alerts, key=lambda a: (a.on_date or date.max, a.participant))
+    return sorted(alerts, key=_alert_order)
+
+
+def authorization_alerts_first(*, site_ids, today: date,
+                               shown: int) -> tuple[list[AuthorizationAlert], int]:
+    """The first `shown` of `authorization_alerts` in the same order, and how many there are
+    in all; the same two queries. Today shows 25 of some 900 alerts at 2,000 people: only
+    those are made objects (the rest are ordered by their date and person only)."""
+    ids = tuple(site_ids)
+    if not ids:
+        return [], 0
+    sql, params = _alerts_sql(ids, today=today)
+    keyed = []  # (on_date, person, position, row, part): sorted() kept ties in this order
+    for values in _fetch(sql, params):
+        row = AuthorizationFigures(*values[:14], str(values[14]), *values[15:])
+        for part in _alert_parts(row, today=today):
+            keyed.append((part[2] or date.max, row.participant, len(keyed), row, part))
+    missing = missing_authorizations(site_ids=ids)
+    for alert in missing:
+        keyed.append((*_alert_order(alert), len(keyed), None, alert))
+    keyed.sort(key=lambda k: k[:3])
+    first = [k[4] if k[3] is None else _alert(k[3], k[4]) for k in keyed[:shown]]
+    return first, len(keyed)
 
 
 def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:

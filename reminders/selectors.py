@@ -17,11 +17,15 @@ def failed_reminders(*, site_ids: Iterable[int], today: date, days: int = 7,
     """Reminders the provider refused or that could not be sent, for visits from `days` ago on.
 
     One query. Staff fix the cause (a wrong number, a non-neutral alias) and call the person.
+    Only what the list shows is read (not a message's body nor a participant's thirty columns).
     """
     return list(
         Reminder.objects.filter(site_id__in=list(site_ids), status=ReminderStatus.FAILED,
                                 visit_date__gte=today - timedelta(days=days))
         .select_related("participant")
+        .only("participant_id", "site_id", "visit_date", "kind", "channel", "status", "reason",
+              "detail", "updated_at", "participant__code", "participant__first_name",
+              "participant__last_name")
         .order_by("-visit_date", "-updated_at")[:limit]
     )
 

@@ -33,13 +33,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum
+from django.db import connection
 from django.utils import timezone
 
 from participants.models import Enrollment, EnrollmentStatus
+from programs.models import Program, SessionType, Track
 from programs.selectors import site_today
 
-from ..models import Attendance, AttendanceStatus, SessionStatus
+from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 
 _HOUR = Decimal(60)
 
@@ -355,63 +356,101 @@ def _judged_enrollments(*, site_ids: list[int], today: date) -> dict:
     }
 
 
-def _weeks_at_risk(*, site_ids: list[int], today: date, now: datetime) -> dict[int, LedgerWeek]:
-    """Participant id -> this week, for everyone at risk this week; one query.
+def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime) -> tuple[str, tuple]:
+    """This week's sums per judged participant, with the ledger's row rules, keeping only the
+    weeks that may be at risk.
 
-    It sums, per participant, only this week's attendance with the ledger's row rules (the join
-    starts from the week's sessions, so its cost follows one week, not the whole history),
-    together with the program's minimum; each week is then judged by `judge_week`, the ledger's
-    own rule. Someone with nothing offered this week is short because of the clinic, never at
-    risk, so starting from attendance misses nobody.
+    The week's counting, scheduled sessions come first (the day index), then their attendance
+    rows of the judged participants, summed per person before anything is joined to them (a
+    join through participant, enrollments, track and program for each of a week's 30,000 rows
+    at 2,000 people was most of the cost). Rows the clinic cancelled, or at cancelled sessions,
+    are left out as the ledger leaves them out. The HAVING-like filter keeps a superset of the
+    weeks at risk (attended + ahead under the minimum, rounded up): `judge_week` decides.
     """
     monday = _monday(today)
     sunday = monday + timedelta(days=6)
-    judged = _judged_enrollments(site_ids=site_ids, today=today)
-    offered = Q(session__status=SessionStatus.SCHEDULED) & ~Q(status=AttendanceStatus.CANCELLED)
-    started = Q(session__starts_at__lte=now)
-    attended = offered & started & Q(status__in=AttendanceStatus.attended())
-    ahead = offered & Q(session__local_date__gte=today) & (
-        Q(status=AttendanceStatus.EXPECTED) | ~started)
-    length = ExpressionWrapper(F("session__ends_at") - F("session__starts_at"),
-                               output_field=DurationField())
-    minimum_field = "participant__enrollments__track__program__min_weekly_hours"
-    # One filter() call, so the enrollment conditions and the values() below share one join.
-    rows = (
-        Attendance.objects.filter(
-            session__local_date__gte=monday, session__local_date__lte=sunday,
-            session__session_type__counts_toward_hours=True,
-            **{f"participant__enrollments__{key}": value for key, value in judged.items()},
+    attended = tuple(AttendanceStatus.attended())
+    marks = ", ".join(["%s"] * len(attended))
+    length = "(s.ends_at - s.starts_at)"
+    held = f"s.starts_at <= %s AND a.status IN ({marks})"
+    sql = f"""
+        WITH judged AS (
+            SELECT e.participant_id, pr.min_weekly_hours
+            FROM {Enrollment._meta.db_table} e
+            JOIN {Track._meta.db_table} t ON t.id = e.track_id
+            JOIN {Program._meta.db_table} pr ON pr.id = t.program_id
+            WHERE e.status = %s AND t.site_id IN %s AND e.admission_date <= %s
+              AND e.planned_end_date >= %s AND pr.min_weekly_hours > 0
+        ),
+        week AS (
+            SELECT a.participant_id,
+                   SUM(a.minutes_attended) FILTER (
+                       WHERE {held} AND a.minutes_attended IS NOT NULL) AS recorded_minutes,
+                   SUM({length}) FILTER (
+                       WHERE {held} AND a.minutes_attended IS NULL) AS unrecorded_length,
+                   SUM({length}) FILTER (
+                       WHERE s.local_date >= %s AND (a.status = %s OR s.starts_at > %s))
+                       AS ahead_length,
+                   SUM({length}) AS offered_length
+            FROM {TherapySession._meta.db_table} s
+            JOIN {SessionType._meta.db_table} st ON st.id = s.session_type_id
+            JOIN {Attendance._meta.db_table} a ON a.session_id = s.id
+            WHERE s.local_date >= %s AND s.local_date <= %s AND st.counts_toward_hours
+              AND s.status = %s AND a.status <> %s
+              AND a.participant_id IN (SELECT participant_id FROM judged)
+            GROUP BY a.participant_id
         )
-        .values("participant_id", minimum_field)
-        .annotate(
-            recorded_minutes=Sum("minutes_attended",
-                                 filter=attended & Q(minutes_attended__isnull=False)),
-            unrecorded_length=Sum(length, filter=attended & Q(minutes_attended__isnull=True)),
-            ahead_length=Sum(length, filter=ahead),
-            offered_length=Sum(length, filter=offered),
-        )
-        .order_by()
+        SELECT w.participant_id, j.min_weekly_hours, w.recorded_minutes, w.unrecorded_length,
+               w.ahead_length, w.offered_length
+        FROM week w JOIN judged j ON j.participant_id = w.participant_id
+        WHERE COALESCE(w.recorded_minutes, 0)
+              + FLOOR(EXTRACT(EPOCH FROM COALESCE(w.unrecorded_length, INTERVAL '0')) / 60)
+              + FLOOR(EXTRACT(EPOCH FROM COALESCE(w.ahead_length, INTERVAL '0')) / 60)
+              < j.min_weekly_hours * 60 + 1
+    """
+    params = (
+        EnrollmentStatus.ACTIVE.value, tuple(site_ids), monday, sunday,
+        now, *attended,  # recorded
+        now, *attended,  # unrecorded
+        today, AttendanceStatus.EXPECTED.value, now,  # ahead
+        monday, sunday, SessionStatus.SCHEDULED.value, AttendanceStatus.CANCELLED.value,
     )
+    return sql, params
+
+
+def _weeks_at_risk(*, site_ids: list[int], today: date, now: datetime) -> dict[int, LedgerWeek]:
+    """Participant id -> this week, for everyone at risk this week; one query.
+
+    It sums, per participant, only this week's attendance with the ledger's row rules (the
+    query starts from the week's sessions, so its cost follows one week, not the whole
+    history), together with the program's minimum; each week is then judged by `judge_week`,
+    the ledger's own rule. Someone with nothing offered this week is short because of the
+    clinic, never at risk, so starting from attendance misses nobody.
+    """
+    if not site_ids:
+        return {}
+    monday = _monday(today)
+    sunday = monday + timedelta(days=6)
+    sql, params = _weeks_at_risk_sql(site_ids=site_ids, today=today, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     weeks: dict[int, LedgerWeek] = {}
-    minimums: dict = {}
-    for row in rows:
-        hours = row[minimum_field]
-        if hours not in minimums:
-            minimums[hours] = _minimum_minutes(hours)
-        minimum = minimums[hours]
-        attended = (row["recorded_minutes"] or 0) + _minutes(row["unrecorded_length"])
-        ahead = _minutes(row["ahead_length"])
+    for participant_id, hours, recorded, unrecorded, ahead_length, offered in rows:
+        minimum = _minimum_minutes(hours)
+        attended = (recorded or 0) + _minutes(unrecorded)
+        ahead = _minutes(ahead_length)
         if attended + ahead >= minimum:
-            continue  # judge_week never calls this week at risk; most of a clinic is here
+            continue  # judge_week never calls this week at risk
         week = LedgerWeek(
             iso_year=0, iso_week=0, week_start=monday, week_end=sunday, days_in_window=7,
             minimum_hours=Decimal(hours or 0), is_current=True, is_finished=False,
             attended_minutes=attended, scheduled_ahead_minutes=ahead,
-            offered_minutes=_minutes(row["offered_length"]),
+            offered_minutes=_minutes(offered),
         )
         judge_week(week, minimum=minimum, is_active=True)
         if week.at_risk:
-            weeks[row["participant_id"]] = week
+            weeks[participant_id] = week
     return weeks
 
 

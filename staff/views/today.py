@@ -9,13 +9,16 @@ from django.utils.translation import gettext as _
 
 from accounts.access import can_enroll, can_mark_attendance, can_write_clinical_notes
 
-from authorizations.selectors import authorization_alerts
+from authorizations.selectors import authorization_alerts_first
 from staff.access import site_ids_for, staff_required
 from staff.forms.care import DayForm
+from staff import today_rows
 from sessions.selectors import care, pages
 from reminders import selectors as reminder_reads
 from reminders.health import outbox_vitals
 from sessions.selectors.ledger import participants_at_risk
+
+ALERTS_SHOWN = 25
 
 
 @staff_required
@@ -38,22 +41,27 @@ def home(request: HttpRequest) -> HttpResponse:
     # Directors see what /healthz says about the outbox (two queries), so a stall is noticed by
     # someone who can act on it even where nobody watches a monitor.
     outbox = outbox_vitals() if request.user.is_director else None
+    alerts, alert_count = authorization_alerts_first(site_ids=site_ids, today=today,
+                                                     shown=ALERTS_SHOWN)
     return render(request, "staff/today/board.html", {
         "outbox": outbox if outbox and outbox.degraded else None,
         "form": form, "day": day, "today": today,
         "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
-        "sessions": pages.day_sessions(site_ids=site_ids, day=day),
+        "session_rows": today_rows.session_rows(pages.day_sessions(site_ids=site_ids, day=day)),
         "followups_mine": followups_mine,
-        "followup_people": pages.open_followups_by_person(
-            site_ids=site_ids, assignee=request.user if followups_mine else None),
+        "followup_people": today_rows.followup_rows(pages.open_followups_by_person(
+            site_ids=site_ids, assignee=request.user if followups_mine else None)),
         "open_followup_count": pages.open_followup_count(site_ids=site_ids),
         "can_mark": can_mark_attendance(request.user),
-        "at_risk": participants_at_risk(site_ids=site_ids, today=today),
+        "at_risk": today_rows.at_risk_rows(participants_at_risk(site_ids=site_ids, today=today)),
         "pending_excuses": (care.pending_excuses(site_ids=site_ids)
                             if may_review_excuses else []),
         "offered_seats": care.offered_seats(site_ids=site_ids),
-        "failed_reminders": reminder_reads.failed_reminders(site_ids=site_ids, today=today),
-        "authorization_alerts": authorization_alerts(site_ids=site_ids, today=today),
+        "failed_reminders": today_rows.failed_reminder_rows(
+            reminder_reads.failed_reminders(site_ids=site_ids, today=today)),
+        # The first ALERTS_SHOWN, and how many more the report has.
+        "authorization_alerts": today_rows.alert_rows(alerts),
+        "authorization_alerts_more": max(alert_count - ALERTS_SHOWN, 0),
         "can_enroll": can_enroll(request.user),
         "can_review_excuses": may_review_excuses,
     })
