@@ -18,9 +18,9 @@ from collections.abc import Callable
 from functools import cache, wraps
 
 from django.contrib.auth.mixins import AccessMixin
+from django.contrib.auth.models import Group
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, QuerySet, Value
 from django.shortcuts import get_object_or_404, redirect
