@@ -22,8 +22,13 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
     def has_role(self, role: Role) -> bool:
-        # Uses the prefetched groups when a selector fetched them.
-        return any(group.name == role.label for group in self.groups.all())
+        # Uses the prefetched groups when a selector or the access check fetched them, read
+        # from the prefetch cache itself: building `self.groups` (a related manager) costs more
+        # than the comparison, and layouts ask several times a page.
+        groups = getattr(self, "_prefetched_objects_cache", {}).get("groups")
+        if groups is None:
+            groups = self.groups.all()
+        return any(group.name == role.label for group in groups)
 
     @property
     def is_director(self) -> bool:

@@ -6,7 +6,7 @@
 For each size it builds the invented clinic of bench/clinic.py in a scratch database
 `<DATABASE_URL name>_web<size>` (kept with --keep, reused as it is with --reuse), collects the
 static files with the production storage, and serves the clinic with the production profile
-(iop_clinic/gunicorn.conf.py, 3 sync workers, production settings plus two no-op views from
+(iop_clinic/gunicorn.conf.py, 3 sync workers, production settings plus the no-op views of
 bench/urls.py) on 127.0.0.1 only. Then, page by page, it measures:
 
 - in-process: one request through Django's test client (median of up to 20), its query count
@@ -111,6 +111,8 @@ def pages_for(clinic) -> list[Page]:
     return [
         Page("no-op (anonymous)", "/bench/noop", "anonymous"),
         Page("no-op (signed in)", "/bench/noop-signed-in", "staff"),
+        Page("no-op (empty staff page)", "/bench/empty-staff", "staff"),
+        Page("no-op (empty portal page)", "/bench/empty-portal", "portal"),
         Page("healthz", "/healthz", "anonymous"),
         Page("static file (hashed)", "STATIC", "anonymous"),
         Page("Today", "/", "staff"),

@@ -15,12 +15,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core import checks as django_checks
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http.request import validate_host
+from django.utils.module_loading import import_string
 
 # The backends that keep messages on this machine: fine on a laptop, wrong for a clinic.
 LOCAL_EMAIL_BACKENDS = {
@@ -208,8 +210,8 @@ def check_public_url() -> Result:
 
 
 def check_static_files() -> Result:
-    storage = settings.STORAGES["staticfiles"]["BACKEND"]
-    if "Manifest" not in storage:
+    if not issubclass(import_string(settings.STORAGES["staticfiles"]["BACKEND"]),
+                      ManifestFilesMixin):
         return _ok("static", "served from the app's folders (no collectstatic needed)")
     manifest = Path(settings.STATIC_ROOT or "") / "staticfiles.json"
     if not manifest.is_file():

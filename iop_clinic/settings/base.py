@@ -119,6 +119,7 @@ TEMPLATES = [
             # |day, |long_day, |when, |clock in every template (one format per language), and
             # {% translate %} / {% blocktranslate %} without a {% load i18n %} in each.
             "builtins": ["iop_clinic.formatting", "django.templatetags.i18n"],
+            "libraries": {"fixed_urls": "iop_clinic.fixed_urls"},
         },
     },
 ]
@@ -186,7 +187,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "iop_clinic.static_storage.StaticFilesStorage"},
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -266,14 +267,23 @@ else:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
-# The cache holds only short-lived counters (the sign-in-link throttle). Redis when there is
-# one, so every web process counts together; otherwise this process's memory, enough for
-# the one runserver of `make run`.
+# The cache holds only short-lived counters (the sign-in-link throttle) and copies of
+# sessions (below). Redis when there is one, so every web process counts together; otherwise
+# this process's memory, enough for the one runserver of `make run`. Every signed-in page reads
+# it, so an unreachable Redis must fail fast (the session store then reads the database)
+# instead of holding the page for the operating system's TCP timeout.
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL, "KEY_PREFIX": "iop"}}
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "iop",
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions live in the database; with Redis every web process shares, a signed-in page reads
+# its session from there instead (iop_clinic/security/session_store.py says why that copy can't
+# outlast a sign-out by more than minutes). Not with a process's own memory: another process
+# would not see a sign-out.
+if REDIS_URL:
+    SESSION_ENGINE = "iop_clinic.security.session_store"
 # Vitals (iop_clinic/vitals.py): when the sweeper last ran and how many tasks failed, written by
 # the workers and read by /healthz, /metrics and Today, so it must be shared by every process:
 # Redis when there is one, otherwise files on the one machine of the embedded default.

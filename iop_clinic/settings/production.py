@@ -22,9 +22,9 @@ if not PUBLIC_BASE_URL.startswith("https://"):
 # server closed meanwhile before a request uses it.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Static files: base.py's CompressedManifestStaticFilesStorage (hashed names and compressed
-# copies) written by `manage.py collectstatic` into DJANGO_STATIC_ROOT, served by WhiteNoise;
-# hashed names are cached by browsers for good.
+# Static files: base.py's storage, WhiteNoise's CompressedManifestStaticFilesStorage (hashed
+# names and compressed copies) written by `manage.py collectstatic` into DJANGO_STATIC_ROOT,
+# served by WhiteNoise; hashed names are cached by browsers for good.
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # base.py has already read EMAIL_URL; only its console fallback is wrong here, where mail
 # without EMAIL_URL goes to the local MTA (and EMAIL_BACKEND alone is not honoured).

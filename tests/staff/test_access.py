@@ -141,3 +141,39 @@ def test_it_offers_the_same_rules_as_mixins(rf, director, clinician, front_desk,
     assert call(DirectorsOnly, clinician) == 403
     assert call(AnyStaff, front_desk) == 200
     assert call(AnyStaff, factories.UserFactory()) == 403
+
+
+def test_it_reads_who_is_asking_in_one_query(rf, django_assert_num_queries, site, other_site):
+    """Roles, the participant check and the sites of a staff page cost one query together."""
+    from django.http import HttpResponse
+    from django.utils import timezone
+
+    from accounts.models import User
+    from accounts.roles import Role
+    from staff.access import site_ids_for, staff_required
+
+    clinician = factories.StaffFactory(role=Role.CLINICIAN, sites=[other_site, site])
+
+    @staff_required
+    def page(request):
+        return HttpResponse(f"{site_ids_for(request.user)} {timezone.get_current_timezone()}")
+
+    request = rf.get("/")
+    request.user = User.objects.get(pk=clinician.pk)
+    with django_assert_num_queries(1):
+        response = page(request)
+    assert response.content.decode() == (
+        f"{sorted([site.pk, other_site.pk])} {min([site, other_site], key=lambda s: s.pk).time_zone}")
+
+
+def test_it_takes_a_site_or_a_role_away_on_the_next_request(clinician, group_session):
+    session, _attendance = group_session
+    client = login(clinician)
+    roster = reverse("roster", args=[session.pk])
+    assert client.get(roster).status_code == 200
+    session.site.staff.remove(clinician)
+    assert client.get(roster).status_code == 404
+    session.site.staff.add(clinician)
+    assert client.get(roster).status_code == 200
+    clinician.groups.clear()
+    assert client.get(roster).status_code == 403
