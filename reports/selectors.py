@@ -315,9 +315,22 @@ def census_report(*, scope: ReportScope) -> CensusReport:
         for pk, site, program, name, capacity, active, on_hold, waiting, offers, taken in rows
     ]
     in_care = Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED)
-    trend = _week_counts(
-        scope, "e.admission_date <= w.monday + 6 "
-               "AND COALESCE(e.discharge_date, 'infinity'::date) >= w.monday", in_care)
+    # An enrollment is in care in the week of `monday` when admitted by its Sunday and not
+    # discharged before it: its admission's Monday <= monday <= its discharge's Monday. Counted
+    # per (admission week, discharge week) first, the weeks are joined to a few hundred rows,
+    # whatever the number of enrollments.
+    first, last = _mondays(scope)
+    rows_sql, rows_params = _subquery_sql(in_care.order_by().values(
+        "admission_date", "discharge_date"))
+    rows = _fetch(
+        "SELECT w.monday, COALESCE(SUM(e.n), 0)::int FROM (SELECT d::date AS monday "
+        "FROM generate_series(%s::date, %s::date, interval '7 days') AS d) AS w "
+        "LEFT JOIN (SELECT date_trunc('week', r.admission_date)::date AS admitted, "
+        "date_trunc('week', r.discharge_date)::date AS discharged, COUNT(*) AS n "
+        f"FROM ({rows_sql}) AS r GROUP BY 1, 2) AS e "
+        "ON e.admitted <= w.monday AND (e.discharged IS NULL OR e.discharged >= w.monday) "
+        "GROUP BY 1 ORDER BY 1", (first, last, *rows_params))
+    trend = [WeekCount(week_start=monday, count=count) for monday, count in rows]
     return CensusReport(tracks=census, trend=trend)
 
 
