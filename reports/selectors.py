@@ -455,9 +455,10 @@ _CELL_NAMES = ("track_label", "session__kind", "weekday", "part", *_SUMMED)
 _SESSION_LENGTH = "(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)"
 
 
-def _cells_sql(counts_sql: str) -> str:
+def _cells_sql(counts_sql: str, where: str = "") -> str:
     """Label and sum per-session counts (attended, absent, excused, unmarked, recorded,
-    unrecorded, as `a`) into the report's cells; lengths are applied once per session."""
+    unrecorded, as `a`; sessions as `s`) into the report's cells; lengths are applied once per
+    session."""
     session, track, site = (TherapySession._meta.db_table, Track._meta.db_table,
                             Site._meta.db_table)
     length = _SESSION_LENGTH
@@ -469,7 +470,7 @@ def _cells_sql(counts_sql: str) -> str:
         "SUM(a.unmarked)"
         f" FROM ({counts_sql}) AS a JOIN {session} s ON s.id = a.session_id "
         f"JOIN {site} site ON site.id = s.site_id LEFT JOIN {track} t ON t.id = s.track_id "
-        "GROUP BY 1, 2, 3, 4"
+        f"{where} GROUP BY 1, 2, 3, 4"
     )
 
 
@@ -487,21 +488,18 @@ def _attendance_cells(scope: ReportScope) -> list[dict]:
     attendance rows summed per session first."""
     if not _uses_tally(scope):
         return _attendance_cells_live(scope)
-    held = TherapySession.objects.filter(
-        site_id__in=scope.site_ids, status=SessionStatus.SCHEDULED,
-        local_date__gte=scope.date_from, local_date__lte=scope.held_until)
-    held_sql, held_params = _subquery_sql(held.order_by().values("pk"))
-    tally = SessionTally._meta.db_table
     counts = (
-        "SELECT session_id, attended, absent, excused, unmarked, "
-        f"recorded_minutes AS recorded, unrecorded FROM {tally} "
-        f"WHERE session_id IN ({held_sql}) "
-        # A tally left at zero (its rows deleted or all cancelled) is a session with no row.
-        "AND attended + absent + excused + unmarked > 0"
+        "SELECT session_id, attended, absent, excused, unmarked, recorded_minutes AS recorded, "
+        f"unrecorded FROM {SessionTally._meta.db_table}"
     )
+    # The held sessions of the range, as _held_attendance_q has them. A tally left at zero (its
+    # rows deleted or all cancelled) is a session with no row, as in the live count.
+    held = ("WHERE s.site_id = ANY(%s) AND s.status = %s AND s.local_date >= %s "
+            "AND s.local_date <= %s AND a.attended + a.absent + a.excused + a.unmarked > 0")
+    params = ("Individual and family sessions", list(scope.site_ids), SessionStatus.SCHEDULED.value,
+              scope.date_from, scope.held_until)
     return [dict(zip(_CELL_NAMES, row, strict=True))
-            for row in _fetch(_cells_sql(counts),
-                              ("Individual and family sessions", *held_params))]
+            for row in _fetch(_cells_sql(counts, held), params)]
 
 
 def _attendance_cells_live(scope: ReportScope) -> list[dict]:
