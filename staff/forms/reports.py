@@ -17,6 +17,19 @@ MAX_RANGE_DAYS = 370
 DEFAULT_WEEKS = 12
 
 
+class ListedChoiceIterator(forms.models.ModelChoiceIterator):
+    """The choices read with one plain query. Django's iterator reads them with
+    `QuerySet.iterator()`, which on PostgreSQL opens a server-side cursor: three round trips
+    (DECLARE, FETCH, CLOSE) for each of the filter's few sites, programs, tracks and clinicians,
+    a third of the report pages' queries."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
 class TrackChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.name} ({obj.site.name})"
@@ -46,6 +59,9 @@ class ReportFilterForm(forms.Form):
         self.site_ids = list(site_ids)
         self.today = today
         self.caseload_of = caseload_of
+        for field in self.fields.values():
+            if isinstance(field, forms.ModelChoiceField):
+                field.iterator = ListedChoiceIterator  # before the querysets below
         self.fields["site"].queryset = Site.objects.filter(pk__in=self.site_ids)
         self.fields["program"].queryset = Program.objects.filter(
             tracks__site_id__in=self.site_ids).distinct().order_by("name")
