@@ -62,6 +62,11 @@ class ReportFilterForm(forms.Form):
         for field in self.fields.values():
             if isinstance(field, forms.ModelChoiceField):
                 field.iterator = ListedChoiceIterator  # before the querysets below
+            # The classes crispy-forms' bootstrap5 field gave these widgets: the page renders
+            # them with templates/staff/reports/_filter_field.html, at a tenth of the cost.
+            widget = field.widget
+            widget.attrs["class"] = ("select form-select" if isinstance(widget, forms.Select)
+                                     else "dateinput form-control")
         self.fields["site"].queryset = Site.objects.filter(pk__in=self.site_ids)
         self.fields["program"].queryset = Program.objects.filter(
             tracks__site_id__in=self.site_ids).distinct().order_by("name")
@@ -71,6 +76,12 @@ class ReportFilterForm(forms.Form):
             self.fields["clinician"].queryset = staff_at(self.site_ids, roles=[Role.CLINICIAN])
         else:
             del self.fields["clinician"]
+
+    def _post_clean(self):
+        super()._post_clean()
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["class"] += " is-invalid"
 
     def default_range(self) -> tuple[date, date]:
         return self.today - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1), self.today
