@@ -28,7 +28,6 @@ ROWS_READ_LIMIT = 20_000
 def extra_pages(clinic):
     """The pages `bench/web.py` does not load-test but whose queries grow with a clinic."""
     from bench.web import Page
-    from staff.views.reports import REPORTS
 
     track = clinic.track_ids[0]
     pages = [
@@ -41,8 +40,7 @@ def extra_pages(clinic):
         Page("programs", "/programs/", "admin"),
         Page("reports index", "/reports/", "admin"),
     ]
-    pages += [Page(f"report {slug}", f"/reports/{slug.replace('_', '-')}/", "admin")
-              for slug in REPORTS]
+    # The report pages themselves are in bench/web.py's list.
     return pages
 
 

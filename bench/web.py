@@ -129,6 +129,9 @@ def pages_for(clinic) -> list[Page]:
         Page("portal reminders", "/portal/reminders/", "portal"),
         Page("calendar feed", f"/portal/feed/{clinic.feed_token}.ics", "anonymous"),
         Page("admin participants", "/admin/participants/participant/", "admin"),
+        # The reports as a director sees them by default: every site, the last twelve weeks.
+        *(Page(f"report {slug}", f"/reports/{slug.replace('_', '-')}/", "admin")
+          for slug in ("census", "attendance", "outcomes", "access", "billing", "staff_load")),
     ]
 
 

@@ -59,3 +59,34 @@ class ReportExport(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("report_export_status", args=[self.code])
+
+
+class SessionTally(models.Model):
+    """Attendance counted per therapy session, kept by PostgreSQL triggers on the attendance
+    table (migration 0002), so the attendance and staff-load reports read one row per session
+    instead of one per participant and session.
+
+    Every write to attendance (the ORM one row at a time, `bulk_create`, `QuerySet.update`,
+    INSERT ... SELECT, deletes and cascades) goes through the statement triggers, so the tally is
+    never behind a committed attendance row. It holds counts only: whether the session was held
+    (its status and date), its length, site and track are read live from the session.
+    """
+
+    # No database constraint and no cascade: the triggers own these rows (a deleted session's
+    # attendance is deleted first, leaving a row of zeros that no report reads).
+    session = models.OneToOneField("iop_sessions.TherapySession", primary_key=True,
+                                   on_delete=models.DO_NOTHING, db_constraint=False,
+                                   related_name="report_tally")
+    attended = models.IntegerField(default=0)  # present, late or left early
+    absent = models.IntegerField(default=0)
+    excused = models.IntegerField(default=0)
+    unmarked = models.IntegerField(default=0)  # still "expected"
+    recorded_minutes = models.BigIntegerField(default=0)  # minutes_attended of attended rows
+    unrecorded = models.IntegerField(default=0)  # attended rows without minutes_attended
+
+    class Meta:
+        db_table = "reports_session_tally"
+        verbose_name = _("attendance tally of a session")
+
+    def __str__(self) -> str:
+        return f"session {self.session_id}: {self.attended} attended"

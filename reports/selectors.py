@@ -67,6 +67,7 @@ from participants.models import (
 )
 from programs.models import SessionKind, Site, Track, Weekday
 
+from reports.models import SessionTally
 from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 from sessions.selectors.billing import BillingRule, billing_rules, rules_cte, units_sql
 from sessions.selectors.ledger import LedgerWeek, ShortReason, judge_week
@@ -314,9 +315,22 @@ def census_report(*, scope: ReportScope) -> CensusReport:
         for pk, site, program, name, capacity, active, on_hold, waiting, offers, taken in rows
     ]
     in_care = Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED)
-    trend = _week_counts(
-        scope, "e.admission_date <= w.monday + 6 "
-               "AND COALESCE(e.discharge_date, 'infinity'::date) >= w.monday", in_care)
+    # An enrollment is in care in the week of `monday` when admitted by its Sunday and not
+    # discharged before it: its admission's Monday <= monday <= its discharge's Monday. Counted
+    # per (admission week, discharge week) first, the weeks are joined to a few hundred rows,
+    # whatever the number of enrollments.
+    first, last = _mondays(scope)
+    rows_sql, rows_params = _subquery_sql(in_care.order_by().values(
+        "admission_date", "discharge_date"))
+    rows = _fetch(
+        "SELECT w.monday, COALESCE(SUM(e.n), 0)::int FROM (SELECT d::date AS monday "
+        "FROM generate_series(%s::date, %s::date, interval '7 days') AS d) AS w "
+        "LEFT JOIN (SELECT date_trunc('week', r.admission_date)::date AS admitted, "
+        "date_trunc('week', r.discharge_date)::date AS discharged, COUNT(*) AS n "
+        f"FROM ({rows_sql}) AS r GROUP BY 1, 2) AS e "
+        "ON e.admitted <= w.monday AND (e.discharged IS NULL OR e.discharged >= w.monday) "
+        "GROUP BY 1 ORDER BY 1", (first, last, *rows_params))
+    trend = [WeekCount(week_start=monday, count=count) for monday, count in rows]
     return CensusReport(tracks=census, trend=trend)
 
 
@@ -430,10 +444,67 @@ _TIME_OF_DAY = (("morning", "Morning (before noon)"), ("afternoon", "Afternoon (
                 ("evening", "Evening (5 pm on)"))
 
 
+_CELL_LABELS = (
+    "SELECT COALESCE(t.name, %s) AS track_label, s.kind AS session__kind, "
+    "EXTRACT(ISODOW FROM s.local_date)::int AS weekday, "
+    "CASE WHEN EXTRACT(HOUR FROM (s.starts_at AT TIME ZONE site.time_zone)) >= 17 THEN 'evening' "
+    "WHEN EXTRACT(HOUR FROM (s.starts_at AT TIME ZONE site.time_zone)) >= 12 THEN 'afternoon' "
+    "ELSE 'morning' END AS part, "
+)
+_CELL_NAMES = ("track_label", "session__kind", "weekday", "part", *_SUMMED)
+_SESSION_LENGTH = "(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)"
+
+
+def _cells_sql(counts_sql: str, where: str = "") -> str:
+    """Label and sum per-session counts (attended, absent, excused, unmarked, recorded,
+    unrecorded, as `a`; sessions as `s`) into the report's cells; lengths are applied once per
+    session."""
+    session, track, site = (TherapySession._meta.db_table, Track._meta.db_table,
+                            Site._meta.db_table)
+    length = _SESSION_LENGTH
+    return (
+        f"{_CELL_LABELS}"
+        f"SUM((a.attended + a.absent) * {length}), "
+        f"SUM(COALESCE(a.recorded, 0) + a.unrecorded * {length}), "
+        f"SUM(a.excused * {length}), SUM(a.attended), SUM(a.absent), SUM(a.excused), "
+        "SUM(a.unmarked)"
+        f" FROM ({counts_sql}) AS a JOIN {session} s ON s.id = a.session_id "
+        f"JOIN {site} site ON site.id = s.site_id LEFT JOIN {track} t ON t.id = s.track_id "
+        f"{where} GROUP BY 1, 2, 3, 4"
+    )
+
+
+def _uses_tally(scope: ReportScope) -> bool:
+    """Whether the per-session tally answers: only when every row of a session counts, i.e. no
+    caseload filter (per participant) and no program or track filter (which places a personal
+    session by each row's enrollment)."""
+    return not (scope.clinician_id or scope.program_id or scope.track_id)
+
+
 def _attendance_cells(scope: ReportScope) -> list[dict]:
     """Sums per (track, kind, ISO weekday, part of the day): at most a few hundred rows, which
-    the report adds up into its groupings. One query: attendance is summed per session first
-    (a cheap grouping on a key), then the sessions' few thousand sums are labelled and grouped.
+    the report adds up into its groupings. One query, over the held sessions' tallies (one row
+    per session, whatever the number of participants) when the scope allows, else over the
+    attendance rows summed per session first."""
+    if not _uses_tally(scope):
+        return _attendance_cells_live(scope)
+    counts = (
+        "SELECT session_id, attended, absent, excused, unmarked, recorded_minutes AS recorded, "
+        f"unrecorded FROM {SessionTally._meta.db_table}"
+    )
+    # The held sessions of the range, as _held_attendance_q has them. A tally left at zero (its
+    # rows deleted or all cancelled) is a session with no row, as in the live count.
+    held = ("WHERE s.site_id = ANY(%s) AND s.status = %s AND s.local_date >= %s "
+            "AND s.local_date <= %s AND a.attended + a.absent + a.excused + a.unmarked > 0")
+    params = ("Individual and family sessions", list(scope.site_ids), SessionStatus.SCHEDULED.value,
+              scope.date_from, scope.held_until)
+    return [dict(zip(_CELL_NAMES, row, strict=True))
+            for row in _fetch(_cells_sql(counts, held), params)]
+
+
+def _attendance_cells_live(scope: ReportScope) -> list[dict]:
+    """`_attendance_cells` from the attendance rows themselves: attendance is summed per
+    session first (a cheap grouping on a key), then the sessions' sums are labelled and grouped.
     """
     # Counts only per session (no arithmetic per row); lengths are applied once per session.
     per_session = (
@@ -442,35 +513,15 @@ def _attendance_cells(scope: ReportScope) -> list[dict]:
         .annotate(
             recorded=Sum("minutes_attended", filter=Q(status__in=ATTENDED)),
             unrecorded=Count("pk", filter=Q(status__in=ATTENDED, minutes_attended__isnull=True)),
-            n_attended=Count("pk", filter=Q(status__in=ATTENDED)),
-            n_absent=Count("pk", filter=Q(status=AttendanceStatus.ABSENT)),
-            n_excused=Count("pk", filter=Q(status=AttendanceStatus.EXCUSED)),
-            n_unmarked=Count("pk", filter=Q(status=AttendanceStatus.EXPECTED)),
+            attended=Count("pk", filter=Q(status__in=ATTENDED)),
+            absent=Count("pk", filter=Q(status=AttendanceStatus.ABSENT)),
+            excused=Count("pk", filter=Q(status=AttendanceStatus.EXCUSED)),
+            unmarked=Count("pk", filter=Q(status=AttendanceStatus.EXPECTED)),
         )
     )
     inner_sql, params = _subquery_sql(per_session)
-    session, track, site = (TherapySession._meta.db_table, Track._meta.db_table,
-                            Site._meta.db_table)
-    hour = "EXTRACT(HOUR FROM (s.starts_at AT TIME ZONE site.time_zone))"
-    length = "(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)"
-    sql = (
-        "SELECT COALESCE(t.name, %s) AS track_label, s.kind AS session__kind, "
-        "EXTRACT(ISODOW FROM s.local_date)::int AS weekday, "
-        f"CASE WHEN {hour} >= 17 THEN 'evening' WHEN {hour} >= 12 THEN 'afternoon' "
-        "ELSE 'morning' END AS part, "
-        f"SUM((a.n_attended + a.n_absent) * {length}), "
-        f"SUM(COALESCE(a.recorded, 0) + a.unrecorded * {length}), "
-        f"SUM(a.n_excused * {length}), SUM(a.n_attended), SUM(a.n_absent), SUM(a.n_excused), "
-        "SUM(a.n_unmarked)"
-        f" FROM ({inner_sql}) AS a JOIN {session} s ON s.id = a.session_id "
-        f"JOIN {site} site ON site.id = s.site_id LEFT JOIN {track} t ON t.id = s.track_id "
-        "GROUP BY 1, 2, 3, 4"
-    )
-    names = ("track_label", "session__kind", "weekday", "part", *_SUMMED)
-    return [dict(zip(names, row, strict=True))
-            for row in _fetch(sql, ("Individual and family sessions", *params))]
-
-
+    return [dict(zip(_CELL_NAMES, row, strict=True))
+            for row in _fetch(_cells_sql(inner_sql), ("Individual and family sessions", *params))]
 
 
 def _roll_up(cells: list[dict], key) -> dict:
@@ -848,8 +899,8 @@ class StaffLoadRow:
 
 
 def staff_load_report(*, scope: ReportScope) -> list[StaffLoadRow]:
-    """Per facilitator: sessions held, their hours, and participant-hours attended. Two
-    queries."""
+    """Per facilitator: sessions held, their hours, and participant-hours attended (from the
+    sessions' attendance tallies). One query."""
     sessions = TherapySession.objects.filter(
         site_id__in=scope.site_ids, status=SessionStatus.SCHEDULED, facilitator__isnull=False,
         local_date__gte=scope.date_from, local_date__lte=scope.held_until)
@@ -866,21 +917,17 @@ def staff_load_report(*, scope: ReportScope) -> list[StaffLoadRow]:
         sessions = sessions.filter(on_track | Q(track__isnull=True) & Exists(enrolled))
     if scope.clinician_id:
         sessions = sessions.filter(facilitator_id=scope.clinician_id)
-    per_clinician = (
+    length = Minutes(F("ends_at"), F("starts_at"))
+    rows = (
         sessions.values("facilitator_id", "facilitator__first_name", "facilitator__last_name",
                         "facilitator__username")
         .order_by("facilitator__last_name", "facilitator__first_name", "facilitator_id")
-        .annotate(n=Count("pk"), minutes=Sum(Minutes(F("ends_at"), F("starts_at"))))
+        # The tally is one row per session, so joining it multiplies no session's sums.
+        .annotate(n=Count("pk"), minutes=Sum(length),
+                  participant_minutes=Sum(F("report_tally__recorded_minutes")
+                                          + F("report_tally__unrecorded") * length,
+                                          output_field=FloatField()))
     )
-    # Participant minutes by a second grouping over the same sessions' attendance, so the
-    # session sums above are not multiplied by the join.
-    attended = dict(
-        Attendance.objects.filter(session__in=sessions.values("pk"), status__in=ATTENDED)
-        .values("session__facilitator_id").order_by()
-        .annotate(m=Sum(Coalesce(F("minutes_attended"), _length(), output_field=FloatField())))
-        .values_list("session__facilitator_id", "m"))
-    rows = [row | {"participant_minutes": attended.get(row["facilitator_id"])}
-            for row in per_clinician]
     return [
         StaffLoadRow(
             clinician_id=row["facilitator_id"],

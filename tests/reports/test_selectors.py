@@ -165,7 +165,7 @@ def test_it_answers_in_a_fixed_number_of_queries(w, name, django_assert_max_num_
 
     selector = getattr(reports, f"{name}_report")
     budget = {"census": 2, "attendance": 3, "outcomes": 4, "access": 3, "billing": 2,
-              "staff_load": 2}[name]
+              "staff_load": 1}[name]
     with django_assert_max_num_queries(budget):
         selector(scope=w.scope())
     session = w.t1.sessions.get(local_date=dt.date(2026, 2, 16))

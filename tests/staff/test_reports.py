@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 PAGES = ("census", "attendance", "outcomes", "access", "billing", "staff_load")
 # Ten for the signed-in request and the filter form's choices, plus the report's own queries.
 BUDGETS = {"census": 12, "attendance": 13, "outcomes": 14, "access": 13, "billing": 12,
-           "staff_load": 12}
+           "staff_load": 11}
 
 
 @pytest.fixture

@@ -1,0 +1,140 @@
+"""The per-session attendance tally (reports.SessionTally) is kept by triggers on every write
+path, and the reports read from it the same figures as from the attendance rows themselves."""
+import random
+
+import pytest
+from django.db import connection
+from django.db.models import F, FloatField, Sum
+from django.db.models.functions import Coalesce
+
+from reports import selectors as reports
+from reports.models import SessionTally
+from sessions.models import Attendance, AttendanceStatus, TherapySession
+from tests import factories
+from tests.reports.world import build_report_world
+
+pytestmark = pytest.mark.django_db
+
+STATUSES = [status for status, _ in AttendanceStatus.choices]
+
+
+def _mark(rng) -> dict:
+    status = rng.choice(STATUSES)
+    attended = status in reports.ATTENDED
+    return {"status": status,
+            "minutes_attended": rng.choice([None, 30, 45, 180]) if attended else None}
+
+
+def _live_tally() -> dict[int, tuple]:
+    """What the tally must hold, counted from the attendance rows (sessions with a row that
+    counts; a tally row of zeros is the same as none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT session_id, COUNT(*) FILTER (WHERE status IN ('present', 'late', "
+            "'left_early')), COUNT(*) FILTER (WHERE status = 'absent'), "
+            "COUNT(*) FILTER (WHERE status = 'excused'), "
+            "COUNT(*) FILTER (WHERE status = 'expected'), "
+            "COALESCE(SUM(minutes_attended) FILTER (WHERE status IN ('present', 'late', "
+            "'left_early')), 0), COUNT(*) FILTER (WHERE status IN ('present', 'late', "
+            "'left_early') AND minutes_attended IS NULL) "
+            "FROM iop_sessions_attendance GROUP BY session_id")
+        rows = {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
+    return {key: value for key, value in rows.items() if any(value)}
+
+
+def _stored_tally() -> dict[int, tuple]:
+    rows = SessionTally.objects.values_list(
+        "session_id", "attended", "absent", "excused", "unmarked", "recorded_minutes",
+        "unrecorded")
+    return {row[0]: tuple(row[1:]) for row in rows if any(row[1:])}
+
+
+def _live_participant_minutes(scope) -> dict[int, int]:
+    """The staff load's participant minutes as computed before the tally: attendance rows."""
+    sessions = TherapySession.objects.filter(
+        site_id__in=scope.site_ids, status="scheduled", facilitator__isnull=False,
+        local_date__gte=scope.date_from, local_date__lte=scope.held_until)
+    length = reports.Minutes(F("session__ends_at"), F("session__starts_at"))
+    return {
+        facilitator: round(minutes or 0)
+        for facilitator, minutes in Attendance.objects.filter(
+            session__in=sessions.values("pk"), status__in=reports.ATTENDED)
+        .values("session__facilitator_id").order_by()
+        .annotate(m=Sum(Coalesce(F("minutes_attended"), length, output_field=FloatField())))
+        .values_list("session__facilitator_id", "m")
+    }
+
+
+def _assert_same(w) -> None:
+    assert _stored_tally() == _live_tally()
+    scope = w.scope()
+    assert reports._attendance_cells(scope) == reports._attendance_cells_live(scope)
+    load = {row.clinician_id: row.participant_minutes
+            for row in reports.staff_load_report(scope=scope) if row.participant_minutes}
+    assert load == _live_participant_minutes(scope)
+
+
+def test_it_keeps_the_tally_equal_to_the_rows_through_every_kind_of_write():
+    w = build_report_world()
+    rng = random.Random(12)
+    sessions = list(TherapySession.objects.filter(site=w.site))
+    people = [factories.ParticipantFactory(home_site=w.site) for _ in range(12)]
+    _assert_same(w)
+
+    # One row at a time through the ORM, as marking attendance does.
+    for person in people[:6]:
+        for session in rng.sample(sessions, 4):
+            factories.AttendanceFactory(session=session, participant=person, **_mark(rng))
+    _assert_same(w)
+
+    # bulk_create, as schedule generation and enrollment do.
+    Attendance.objects.bulk_create([
+        Attendance(session=session, participant=person, **_mark(rng))
+        for person in people[6:] for session in rng.sample(sessions, 5)])
+    _assert_same(w)
+
+    # Marking one row, then a whole session at once, then a bulk_update.
+    row = Attendance.objects.filter(status="expected").first()
+    row.status, row.minutes_attended = "present", 90
+    row.save()
+    Attendance.objects.filter(session=sessions[0]).update(status="absent", minutes_attended=None)
+    rows = list(Attendance.objects.order_by("pk")[:10])
+    for row in rows:
+        mark = _mark(rng)
+        row.status, row.minutes_attended = mark["status"], mark["minutes_attended"]
+    Attendance.objects.bulk_update(rows, ["status", "minutes_attended"])
+    _assert_same(w)
+
+    # A change that moves no count (a note), and rows moved to another session.
+    Attendance.objects.filter(session=sessions[1]).update(note="called back")
+    moved_to = factories.TherapySessionFactory(track=w.t1, site=w.site,
+                                               session_type=sessions[2].session_type)
+    Attendance.objects.filter(session=sessions[2]).update(session=moved_to)
+    _assert_same(w)
+
+    # Plain SQL, as the bench clinic and data migrations write.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO iop_sessions_attendance (session_id, participant_id, status, "
+            "minutes_attended, note, confirmation) "
+            "SELECT s.id, p.id, 'late', NULL, '', '' FROM iop_sessions_therapysession s "
+            "CROSS JOIN participants_participant p WHERE NOT EXISTS (SELECT 1 FROM "
+            "iop_sessions_attendance a WHERE a.session_id = s.id AND a.participant_id = p.id)")
+    _assert_same(w)
+
+    # Deletes: some rows, then a session with its attendance (Django's cascade).
+    Attendance.objects.filter(pk__in=Attendance.objects.order_by("?").values("pk")[:15]).delete()
+    sessions[4].delete()
+    _assert_same(w)
+
+
+def test_it_rolls_back_with_the_rows_it_counts():
+    from django.db import transaction
+
+    w = build_report_world()
+    before = _stored_tally()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Attendance.objects.update(status="present", minutes_attended=5)
+        raise RuntimeError
+    assert _stored_tally() == before
+    _assert_same(w)
