@@ -32,9 +32,9 @@ from participants.selectors import chart_contacts
 from programs.models import Track
 from sessions.models import Attendance, AttendanceStatus
 from sessions.selectors import care, caseload, pages
+from sessions.selectors import chart as chart_reads
 from sessions.selectors.contacts import session_contacts
 from sessions.selectors.ledger import participant_ids_at_risk
-from sessions.selectors.makeups import MISSED_STATUSES
 from reminders import selectors as reminder_reads
 from sessions.services.attendance import (
     attendance_mark,
@@ -43,6 +43,7 @@ from sessions.services.attendance import (
 )
 from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_grid
+from staff.chart_rows import chart_rows
 from staff.roster_rows import roster_rows
 from staff.views.sheets import blank_rows
 
@@ -288,26 +289,28 @@ def _page_number(request: HttpRequest, name: str) -> int:
 def participant_chart(request: HttpRequest, code) -> HttpResponse:
     participant = get_participant_or_404(request.user, code)
     today = timezone.now().astimezone(participant.home_site.zone).date()
-    chart = pages.participant_chart(participant=participant, today=today)
+    chart = chart_reads.participant_chart(participant=participant, today=today)
     audit_access(request=request, obj=participant, what="chart")
     contacts = chart_contacts(participant=participant, today=today)
     told = reminder_reads.contact_reminders_around(
         contact_ids=[row.contact.pk for row in contacts], today=today)
     for row in contacts:
         row.reminders = told.get(row.contact.pk, [])
+    care_reads = care.chart_care(participant=participant, enrollments=chart.enrollments)
+    reminders = reminder_reads.reminder_page(
+        participant=participant, today=today, number=_page_number(request, "reminders_page"))
+    may_schedule = can_schedule(request.user)
     return render(request, "staff/participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,
-        "care": care.chart_care(participant=participant, enrollments=chart.enrollments),
+        "care": care_reads,
         "authorizations": chart_authorizations(enrollments=chart.enrollments,
                                                participant=participant, today=today),
-        "reminders": reminder_reads.reminder_page(
-            participant=participant, today=today, number=_page_number(request, "reminders_page")),
+        "reminders": reminders,
+        "rows": chart_rows(chart=chart, reminders=reminders.rows, ledger=care_reads.ledger,
+                           can_schedule=may_schedule),
         "contacts": contacts,
         "show_notes": can_write_clinical_notes(request.user),
         "can_enroll": can_enroll(request.user),
-        "can_schedule": can_schedule(request.user),
+        "can_schedule": may_schedule,
         "can_discharge": can_discharge(request.user, participant),
-        # Missed (or clinic-cancelled) groups and workshops offer a make-up.
-        "makeup_statuses": MISSED_STATUSES,
-        "makeup_kinds": ("group", "workshop"),
     })
