@@ -9,13 +9,13 @@ page, and each date is formatted once a page (the visits of a day share it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 from django.utils import formats, timezone
 
-from iop_clinic.formatting import day, when
+from iop_clinic.formatting import clinic_format, clock, day, when
 from reminders.models import Reminder
 from sessions.models import AttendanceStatus, FollowUp, SessionStatus
 from sessions.selectors.chart import ParticipantChart
@@ -25,6 +25,8 @@ from sessions.selectors.makeups import MISSED_STATUSES
 # Missed (or clinic-cancelled) groups and workshops offer a make-up.
 MAKEUP_KINDS = ("group", "workshop")
 _PLACEHOLDER_PK = 987654321
+# Time-format letters that read more than the clock time (the zone, DST, the date).
+_ZONE_OR_DATE_SPECIFIERS = set("eIOTZUcr")
 
 
 class _Url:
@@ -38,18 +40,47 @@ class _Url:
         return f"{self._head}{pk}{self._tail}"
 
 
-class _Days:
-    """`|day` of each date once a page."""
+class _Formats:
+    """`|day`, `|when` and number localizing, each value once a page.
+
+    `|when` is "the day, the time" in every language we ship (WHEN_FORMAT is DAY_FORMAT, a
+    comma, TIME_FORMAT), so thirty coming visits over ten days at three times of day format
+    ten days and three times, not thirty datetimes; a language where that isn't so gets
+    `|when` itself.
+    """
 
     def __init__(self) -> None:
-        self._seen: dict[date, str] = {}
+        self._days: dict[date, str] = {}
+        self._times: dict[time, str] = {}
+        self._numbers: dict[tuple[type, str], str] = {}
+        time_format = clinic_format("TIME_FORMAT")
+        self._split_when = (
+            clinic_format("WHEN_FORMAT") == f'{clinic_format("DAY_FORMAT")}, {time_format}'
+            and not set(time_format) & _ZONE_OR_DATE_SPECIFIERS)
 
-    def __call__(self, value: date | None) -> str:
+    def day(self, value: date | None) -> str:
         if value is None:
             return ""
-        text = self._seen.get(value)
+        text = self._days.get(value)
         if text is None:
-            text = self._seen[value] = day(value)
+            text = self._days[value] = day(value)
+        return text
+
+    def when(self, value: datetime) -> str:
+        if not self._split_when:
+            return when(value)
+        key = value.time()
+        time_text = self._times.get(key)
+        if time_text is None:
+            time_text = self._times[key] = clock(value)
+        return f"{self.day(value.date())}, {time_text}"
+
+    def number(self, value) -> str:
+        # By its text, not its value: Decimal("9.0") == Decimal("9.00") but they print apart.
+        key = (type(value), str(value))
+        text = self._numbers.get(key)
+        if text is None:
+            text = self._numbers[key] = formats.localize(value)
         return text
 
 
@@ -133,7 +164,7 @@ def _title(visit: dict) -> str:
     return visit["session__title"] or visit["session__session_type__name"]
 
 
-def _upcoming(visits: list[dict], days: _Days, roster: _Url) -> list[UpcomingRow]:
+def _upcoming(visits: list[dict], fmt: _Formats, roster: _Url) -> list[UpcomingRow]:
     cancel = _Url("makeup_cancel")
     zones: dict[str, ZoneInfo] = {}
     rows = []
@@ -141,16 +172,16 @@ def _upcoming(visits: list[dict], days: _Days, roster: _Url) -> list[UpcomingRow
         name = visit["session__site__time_zone"]
         zone = zones.get(name) or zones.setdefault(name, ZoneInfo(name))
         rows.append(UpcomingRow(
-            pk=visit["pk"], when=when(visit["session__starts_at"].astimezone(zone)),
+            pk=visit["pk"], when=fmt.when(visit["session__starts_at"].astimezone(zone)),
             roster_url=roster(visit["session_id"]), title=_title(visit),
             room=visit["session__room__name"] or "No room",
             is_makeup=bool(visit["makeup_for_id"]),
             cancel_url=cancel(visit["pk"]) if visit["makeup_for_id"] else "",
-            day=days(visit["session__local_date"])))
+            day=fmt.day(visit["session__local_date"])))
     return rows
 
 
-def _history(visits: list[dict], days: _Days, roster: _Url, *,
+def _history(visits: list[dict], fmt: _Formats, roster: _Url, *,
              can_schedule: bool) -> list[HistoryRow]:
     book = _Url("makeup_book")
     labels = _labels_of(AttendanceStatus)
@@ -162,13 +193,13 @@ def _history(visits: list[dict], days: _Days, roster: _Url, *,
                          and not visit["makeup_for_id"])
         minutes = visit["minutes_attended"]
         rows.append(HistoryRow(
-            day=days(visit["session__local_date"]),
+            day=fmt.day(visit["session__local_date"]),
             is_cancelled=visit["session__status"] == SessionStatus.CANCELLED,
             roster_url=roster(visit["session_id"]), title=_title(visit),
             status_label=labels.get(status, status),
-            made_up_on=days(made_up_on) if made_up_on else "",
+            made_up_on=fmt.day(made_up_on) if made_up_on else "",
             makeup_url=book(visit["pk"]) if offers_makeup else "",
-            minutes="—" if minutes is None else formats.localize(minutes)))
+            minutes="—" if minutes is None else fmt.number(minutes)))
     return rows
 
 
@@ -192,10 +223,10 @@ def _followups(followups: list[dict]) -> list[FollowUpRow]:
     return rows
 
 
-def _reminders(reminders: list[Reminder], days: _Days) -> list[ReminderRow]:
+def _reminders(reminders: list[Reminder], fmt: _Formats) -> list[ReminderRow]:
     kinds, channels = _labels(Reminder, "kind"), _labels(Reminder, "channel")
     statuses, reasons = _labels(Reminder, "status"), _labels(Reminder, "reason")
-    return [ReminderRow(day=days(r.visit_date), kind=kinds.get(r.kind, r.kind),
+    return [ReminderRow(day=fmt.day(r.visit_date), kind=kinds.get(r.kind, r.kind),
                         channel=channels.get(r.channel, r.channel),
                         status=statuses.get(r.status, r.status),
                         reason=reasons.get(r.reason, r.reason) if r.reason else "")
@@ -209,7 +240,7 @@ def _month_day(value: date, cache: dict[date, str]) -> str:
     return text
 
 
-def _ledger_weeks(ledger: HoursLedger | None) -> list[LedgerRow]:
+def _ledger_weeks(ledger: HoursLedger | None, fmt: _Formats) -> list[LedgerRow]:
     if ledger is None:
         return []
     seen: dict[date, str] = {}
@@ -222,10 +253,10 @@ def _ledger_weeks(ledger: HoursLedger | None) -> list[LedgerRow]:
             week=w.week_start.isoformat(),
             days=f"{_month_day(w.week_start, seen)}–{_month_day(w.week_end, seen)}",
             is_current=w.is_current, is_full_week=w.is_full_week,
-            attended=formats.localize(w.attended_hours),
-            ahead=formats.localize(w.scheduled_hours_ahead),
-            minimum=formats.localize(w.minimum_hours),
-            offered=formats.localize(w.offered_hours),
+            attended=fmt.number(w.attended_hours),
+            ahead=fmt.number(w.scheduled_hours_ahead),
+            minimum=fmt.number(w.minimum_hours),
+            offered=fmt.number(w.offered_hours),
             at_risk=w.at_risk, below_minimum=w.below_minimum, counts_against=counts_against,
             short_reason=w.short_reason, short_reason_label=w.short_reason_label,
             is_finished=w.is_finished))
@@ -234,11 +265,11 @@ def _ledger_weeks(ledger: HoursLedger | None) -> list[LedgerRow]:
 
 def chart_rows(*, chart: ParticipantChart, reminders: list[Reminder],
                ledger: HoursLedger | None, can_schedule: bool) -> ChartRows:
-    days, roster = _Days(), _Url("roster")
+    fmt, roster = _Formats(), _Url("roster")
     return ChartRows(
-        upcoming=_upcoming(chart.upcoming, days, roster),
-        history=_history(chart.history, days, roster, can_schedule=can_schedule),
+        upcoming=_upcoming(chart.upcoming, fmt, roster),
+        history=_history(chart.history, fmt, roster, can_schedule=can_schedule),
         followups=_followups(chart.followups),
-        reminders=_reminders(reminders, days),
-        ledger_weeks=_ledger_weeks(ledger))
+        reminders=_reminders(reminders, fmt),
+        ledger_weeks=_ledger_weeks(ledger, fmt))
 

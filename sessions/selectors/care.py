@@ -139,9 +139,12 @@ def chart_care(*, participant: Participant, enrollments: list[Enrollment]) -> Ch
     ledger = hours_ledger(enrollment=current) if current is not None else None
     plans = list(ContinuingCarePlan.objects.filter(enrollment__participant=participant)
                  .select_related("enrollment__track").order_by("-created_at"))
+    # Follow-up sessions hang off a care plan: without a plan (anyone not yet discharged)
+    # there are none to read.
     followup_sessions = list(TherapySession.objects.filter(
-        care_plan__enrollment__participant=participant)
-        .select_related("site", "facilitator", "session_type").order_by("starts_at")[:20])
+        care_plan_id__in=[plan.pk for plan in plans])
+        .select_related("site", "facilitator", "session_type").order_by("starts_at")[:20]
+    ) if plans else []
     return ChartCare(ledger=ledger, care_plans=plans, followup_sessions=followup_sessions,
                      excuses=pending_excuses(participant=participant))
 
