@@ -29,7 +29,7 @@ _PLACEHOLDER_PK = 987654321
 _ZONE_OR_DATE_SPECIFIERS = set("eIOTZUcr")
 
 
-class _Url:
+class Url:
     """A URL reversed once with a placeholder id, completed per row."""
 
     def __init__(self, name: str) -> None:
@@ -40,7 +40,7 @@ class _Url:
         return f"{self._head}{pk}{self._tail}"
 
 
-class _Formats:
+class PageFormats:
     """`|day`, `|when` and number localizing, each value once a page.
 
     `|when` is "the day, the time" in every language we ship (WHEN_FORMAT is DAY_FORMAT, a
@@ -84,7 +84,7 @@ class _Formats:
         return text
 
 
-def _labels(model, name: str) -> dict[str, str]:
+def choice_labels(model, name: str) -> dict[str, str]:
     """A choice field's labels in the current language, as `get_<name>_display` shows them."""
     return {value: str(label) for value, label in model._meta.get_field(name).flatchoices}
 
@@ -164,8 +164,8 @@ def _title(visit: dict) -> str:
     return visit["session__title"] or visit["session__session_type__name"]
 
 
-def _upcoming(visits: list[dict], fmt: _Formats, roster: _Url) -> list[UpcomingRow]:
-    cancel = _Url("makeup_cancel")
+def _upcoming(visits: list[dict], fmt: PageFormats, roster: Url) -> list[UpcomingRow]:
+    cancel = Url("makeup_cancel")
     zones: dict[str, ZoneInfo] = {}
     rows = []
     for visit in visits:
@@ -181,9 +181,9 @@ def _upcoming(visits: list[dict], fmt: _Formats, roster: _Url) -> list[UpcomingR
     return rows
 
 
-def _history(visits: list[dict], fmt: _Formats, roster: _Url, *,
+def _history(visits: list[dict], fmt: PageFormats, roster: Url, *,
              can_schedule: bool) -> list[HistoryRow]:
-    book = _Url("makeup_book")
+    book = Url("makeup_book")
     labels = _labels_of(AttendanceStatus)
     rows = []
     for visit in visits:
@@ -208,8 +208,8 @@ def _labels_of(choices) -> dict[str, str]:
 
 
 def _followups(followups: list[dict]) -> list[FollowUpRow]:
-    detail = _Url("followup_detail")
-    kinds, statuses = _labels(FollowUp, "kind"), _labels(FollowUp, "status")
+    detail = Url("followup_detail")
+    kinds, statuses = choice_labels(FollowUp, "kind"), choice_labels(FollowUp, "status")
     rows = []
     for followup in followups:
         name = f"{followup['assignee__first_name'] or ''} {followup['assignee__last_name'] or ''}"
@@ -223,9 +223,9 @@ def _followups(followups: list[dict]) -> list[FollowUpRow]:
     return rows
 
 
-def _reminders(reminders: list[Reminder], fmt: _Formats) -> list[ReminderRow]:
-    kinds, channels = _labels(Reminder, "kind"), _labels(Reminder, "channel")
-    statuses, reasons = _labels(Reminder, "status"), _labels(Reminder, "reason")
+def _reminders(reminders: list[Reminder], fmt: PageFormats) -> list[ReminderRow]:
+    kinds, channels = choice_labels(Reminder, "kind"), choice_labels(Reminder, "channel")
+    statuses, reasons = choice_labels(Reminder, "status"), choice_labels(Reminder, "reason")
     return [ReminderRow(day=fmt.day(r.visit_date), kind=kinds.get(r.kind, r.kind),
                         channel=channels.get(r.channel, r.channel),
                         status=statuses.get(r.status, r.status),
@@ -240,7 +240,7 @@ def _month_day(value: date, cache: dict[date, str]) -> str:
     return text
 
 
-def _ledger_weeks(ledger: HoursLedger | None, fmt: _Formats) -> list[LedgerRow]:
+def _ledger_weeks(ledger: HoursLedger | None, fmt: PageFormats) -> list[LedgerRow]:
     if ledger is None:
         return []
     seen: dict[date, str] = {}
@@ -265,7 +265,7 @@ def _ledger_weeks(ledger: HoursLedger | None, fmt: _Formats) -> list[LedgerRow]:
 
 def chart_rows(*, chart: ParticipantChart, reminders: list[Reminder],
                ledger: HoursLedger | None, can_schedule: bool) -> ChartRows:
-    fmt, roster = _Formats(), _Url("roster")
+    fmt, roster = PageFormats(), Url("roster")
     return ChartRows(
         upcoming=_upcoming(chart.upcoming, fmt, roster),
         history=_history(chart.history, fmt, roster, can_schedule=can_schedule),

@@ -44,6 +44,7 @@ from sessions.services.attendance import (
 from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_grid
 from staff.chart_rows import chart_rows
+from staff.followup_rows import followup_list_rows
 from staff.roster_rows import roster_rows
 from staff.views.sheets import blank_rows
 
@@ -212,7 +213,7 @@ def followup_list(request: HttpRequest) -> HttpResponse:
     queryset = pages.followup_list(site_ids=site_ids, assignee_id=assignee_id, status=status)
     page = Paginator(queryset, FOLLOWUP_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "staff/sessions/followup_list.html", {
-        "form": form, "page_obj": page, "followups": page.object_list,
+        "form": form, "page_obj": page, "followups": followup_list_rows(page.object_list),
         "show_notes": can_write_clinical_notes(request.user),
     })
 
