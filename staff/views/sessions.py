@@ -27,7 +27,6 @@ from staff.forms.care import (
     FollowUpResolveForm,
 )
 from staff.forms.caseload import CaseloadForm
-from participants.models import EnrollmentStatus
 from participants.selectors import chart_contacts
 from programs.models import Track
 from sessions.models import Attendance, AttendanceStatus
@@ -44,7 +43,7 @@ from sessions.services.attendance import (
 from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_grid
 from staff.chart_rows import chart_rows
-from staff.followup_rows import followup_list_rows
+from staff.list_rows import caseload_rows, followup_list_rows
 from staff.roster_rows import roster_rows
 from staff.views.sheets import blank_rows
 
@@ -277,8 +276,8 @@ def participant_search(request: HttpRequest) -> HttpResponse:
                      and not request.htmx.history_restore_request)
     template = "staff/participants/_results.html" if wants_results else "staff/participants/search.html"
     return render(request, template, {"form": form, "page_obj": page, "filtered": filtered,
-                                      "at_risk": bool(filters.get("at_risk")),
-                                      "status_choices": EnrollmentStatus.choices})
+                                      "rows": caseload_rows(page.object_list),
+                                      "at_risk": bool(filters.get("at_risk"))})
 
 
 def _page_number(request: HttpRequest, name: str) -> int:
