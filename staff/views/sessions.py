@@ -246,12 +246,15 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def participant_search(request: HttpRequest) -> HttpResponse:
     """The caseload: my sites' participants, searched, filtered and sorted, a page at a time."""
     site_ids = site_ids_for(request.user)
+    # The menus read only what their labels show (a track is "program — name", a clinician
+    # their full name or username).
     form = CaseloadForm(
         request.GET or None,
-        sites=sites_for(request.user).order_by("name") if len(site_ids) > 1 else None,
+        sites=(sites_for(request.user).only("pk", "name").order_by("name")
+               if len(site_ids) > 1 else None),
         tracks=Track.objects.filter(site_id__in=site_ids).select_related("program")
-        .order_by("program__name", "name"),
-        clinicians=staff_at(site_ids))
+        .only("pk", "name", "program__name").order_by("program__name", "name"),
+        clinicians=staff_at(site_ids).only("pk", "username", "first_name", "last_name"))
     participants = participants_for(request.user)
     filters = form.cleaned_data if form.is_valid() else {}
     query = (filters.get("q") or "").strip()
