@@ -139,7 +139,7 @@ def chart_care(*, participant: Participant, enrollments: list[Enrollment]) -> Ch
         current = next((e for e in enrollments if e.status in EnrollmentStatus.ended()), None)
     ledger = hours_ledger(enrollment=current) if current is not None else None
     plans = list(ContinuingCarePlan.objects.filter(enrollment__participant=participant)
-                 .select_related("enrollment__track").order_by("-created_at"))
+                 .order_by("-created_at"))
     # Follow-up sessions hang off a care plan: without a plan (anyone not yet discharged)
     # there are none to read.
     followup_sessions = list(TherapySession.objects.filter(
