@@ -47,7 +47,9 @@ def reminder_page(*, participant: Participant, today: date, number: int = 1,
     coming = Case(When(visit_date__gte=today, then=Value(0)), default=Value(1),
                   output_field=IntegerField())
     rows = list(
-        Reminder.objects.filter(participant=participant, contact__isnull=True).defer("body")
+        # Only what the chart's reminder table shows.
+        Reminder.objects.filter(participant=participant, contact__isnull=True)
+        .only("visit_date", "kind", "channel", "status", "reason")
         .alias(coming=coming)
         .order_by("coming",
                   Case(When(visit_date__gte=today, then=F("visit_date"))).asc(nulls_last=True),

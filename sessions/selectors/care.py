@@ -6,7 +6,7 @@ whatever the number of people.
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from participants.models import ContinuingCarePlan, Enrollment, EnrollmentStatus, Participant
 from participants.selectors import Seats, track_seats
@@ -128,7 +128,8 @@ class ChartCare:
     ledger: HoursLedger | None
     care_plans: list[ContinuingCarePlan]
     followup_sessions: list[TherapySession] = field(default_factory=list)
-    excuses: list[ExcusedAbsenceRequest] = field(default_factory=list)
+    # Dicts of code, requested_at, local_date and session_type.
+    excuses: list[dict] = field(default_factory=list)
 
 
 def chart_care(*, participant: Participant, enrollments: list[Enrollment]) -> ChartCare:
@@ -138,11 +139,22 @@ def chart_care(*, participant: Participant, enrollments: list[Enrollment]) -> Ch
         current = next((e for e in enrollments if e.status in EnrollmentStatus.ended()), None)
     ledger = hours_ledger(enrollment=current) if current is not None else None
     plans = list(ContinuingCarePlan.objects.filter(enrollment__participant=participant)
-                 .select_related("enrollment__track").order_by("-created_at"))
+                 .order_by("-created_at"))
+    # Follow-up sessions hang off a care plan: without a plan (anyone not yet discharged)
+    # there are none to read.
     followup_sessions = list(TherapySession.objects.filter(
-        care_plan__enrollment__participant=participant)
-        .select_related("site", "facilitator", "session_type").order_by("starts_at")[:20])
+        care_plan_id__in=[plan.pk for plan in plans])
+        .select_related("site", "facilitator", "session_type").order_by("starts_at")[:20]
+    ) if plans else []
+    # The chart shows of each request its code, when it was asked and the visit's day and
+    # type: four columns, not five model instances of all theirs.
+    excuses = list(ExcusedAbsenceRequest.objects
+                   .filter(status=ExcuseStatus.PENDING, attendance__participant=participant)
+                   .order_by("attendance__session__starts_at")
+                   .values("code", "requested_at",
+                           local_date=F("attendance__session__local_date"),
+                           session_type=F("attendance__session__session_type__name"))[:50])
     return ChartCare(ledger=ledger, care_plans=plans, followup_sessions=followup_sessions,
-                     excuses=pending_excuses(participant=participant))
+                     excuses=excuses)
 
 

@@ -9,7 +9,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.roles import Role
-from participants.models import ContactConsent, Enrollment, Participant
+from participants.models import Participant
 from programs.models import Room, Track
 
 from ..models import (
@@ -17,14 +17,10 @@ from ..models import (
     AttendanceStatus,
     FollowUp,
     FollowUpStatus,
-    SessionStatus,
     TherapySession,
 )
-from .makeups import live_makeups
 
 SESSION_RELATED = ("site", "room", "facilitator", "session_type", "track__program", "participant")
-CHART_HISTORY_LIMIT = 60
-CHART_UPCOMING_LIMIT = 30
 
 
 def _attendance_count(rows: QuerySet[Attendance]) -> Coalesce:
@@ -127,18 +123,25 @@ def open_followup_count(*, site_ids: list[int]) -> int:
             .count())
 
 
+# What the follow-up list shows of each: a page of follow-ups built with their participant,
+# assignee, session, site and resolver (five model instances a row) was most of its time.
+FOLLOWUP_LIST_FIELDS = ("pk", "kind", "status", "created_at", "missed_on", "week_start",
+                        "participant__first_name", "participant__last_name",
+                        "assignee__first_name", "assignee__last_name")
+
+
 def followup_list(
     *, site_ids: list[int], assignee_id: int | None, status: str,
 ) -> QuerySet[FollowUp]:
+    """The follow-ups at these sites, newest first, as dicts of FOLLOWUP_LIST_FIELDS."""
     queryset = (FollowUp.objects
                 .filter(_followups_at(site_ids))
-                .select_related("participant", "assignee", "session__site", "resolved_by")
                 .order_by("-created_at", "-pk"))
     if status:
         queryset = queryset.filter(status=status)
     if assignee_id:
         queryset = queryset.filter(assignee_id=assignee_id)
-    return queryset
+    return queryset.values(*FOLLOWUP_LIST_FIELDS)
 
 
 @dataclass
@@ -216,50 +219,3 @@ def participant_search(*, participants: QuerySet[Participant], query: str) -> Qu
         queryset = queryset.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word)
                                    | Q(record_number__icontains=word))
     return queryset.order_by("last_name", "first_name", "pk")
-
-
-@dataclass
-class ParticipantChart:
-    participant: Participant
-    consents: list[ContactConsent]
-    enrollments: list[Enrollment]
-    upcoming: list[Attendance]
-    history: list[Attendance]
-    followups: list[FollowUp]
-
-
-_CHART_FIELDS = ("session_id", "participant_id", "status", "minutes_attended", "session__title",
-                 "session__kind", "session__status", "session__starts_at",
-                 "session__local_date", "session__site__time_zone", "session__room__name",
-                 "session__session_type__name")
-
-
-def participant_chart(*, participant: Participant, today: date) -> ParticipantChart:
-    # Only what the chart shows: two user rows more per line were a third of its render.
-    attendances = (Attendance.objects.filter(participant=participant)
-                   .select_related("session__site", "session__room", "session__session_type")
-                   .only(*_CHART_FIELDS))
-    upcoming = (attendances.filter(session__local_date__gte=today,
-                                   session__status=SessionStatus.SCHEDULED)
-                .only(*_CHART_FIELDS, "makeup_for_id")
-                .exclude(status__in=AttendanceStatus.marked())
-                .order_by("session__starts_at", "pk")[:CHART_UPCOMING_LIMIT])
-    # A miss already made up says when (and is offered no other); a make-up is not offered
-    # one itself: cancelled or missed, its own miss gets the offer back.
-    history = (attendances.filter(Q(session__local_date__lt=today)
-                                  | Q(status__in=AttendanceStatus.marked()))
-               .only(*_CHART_FIELDS, "makeup_for_id")
-               .annotate(made_up_on=Subquery(
-                   live_makeups().filter(makeup_for=OuterRef("pk"))
-                   .order_by("session__starts_at").values("session__local_date")[:1]))
-               .order_by("-session__starts_at", "-pk")[:CHART_HISTORY_LIMIT])
-    return ParticipantChart(
-        participant=participant,
-        consents=list(participant.consents.order_by("channel", "-given_at")),
-        enrollments=list(participant.enrollments.select_related("track__program", "track__site")
-                         .order_by("-admission_date", "-pk")),
-        upcoming=list(upcoming),
-        history=list(history),
-        followups=list(participant.followups.select_related("assignee")
-                       .order_by("status", "-created_at")),
-    )

@@ -27,14 +27,13 @@ from staff.forms.care import (
     FollowUpResolveForm,
 )
 from staff.forms.caseload import CaseloadForm
-from participants.models import EnrollmentStatus
 from participants.selectors import chart_contacts
 from programs.models import Track
 from sessions.models import Attendance, AttendanceStatus
 from sessions.selectors import care, caseload, pages
+from sessions.selectors import chart as chart_reads
 from sessions.selectors.contacts import session_contacts
 from sessions.selectors.ledger import participant_ids_at_risk
-from sessions.selectors.makeups import MISSED_STATUSES
 from reminders import selectors as reminder_reads
 from sessions.services.attendance import (
     attendance_mark,
@@ -43,6 +42,8 @@ from sessions.services.attendance import (
 )
 from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_grid
+from staff.chart_rows import chart_rows
+from staff.list_rows import caseload_rows, followup_list_rows
 from staff.roster_rows import roster_rows
 from staff.views.sheets import blank_rows
 
@@ -211,7 +212,7 @@ def followup_list(request: HttpRequest) -> HttpResponse:
     queryset = pages.followup_list(site_ids=site_ids, assignee_id=assignee_id, status=status)
     page = Paginator(queryset, FOLLOWUP_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "staff/sessions/followup_list.html", {
-        "form": form, "page_obj": page, "followups": page.object_list,
+        "form": form, "page_obj": page, "followups": followup_list_rows(page.object_list),
         "show_notes": can_write_clinical_notes(request.user),
     })
 
@@ -245,12 +246,15 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def participant_search(request: HttpRequest) -> HttpResponse:
     """The caseload: my sites' participants, searched, filtered and sorted, a page at a time."""
     site_ids = site_ids_for(request.user)
+    # The menus read only what their labels show (a track is "program — name", a clinician
+    # their full name or username).
     form = CaseloadForm(
         request.GET or None,
-        sites=sites_for(request.user).order_by("name") if len(site_ids) > 1 else None,
+        sites=(sites_for(request.user).only("pk", "name").order_by("name")
+               if len(site_ids) > 1 else None),
         tracks=Track.objects.filter(site_id__in=site_ids).select_related("program")
-        .order_by("program__name", "name"),
-        clinicians=staff_at(site_ids))
+        .only("pk", "name", "program__name").order_by("program__name", "name"),
+        clinicians=staff_at(site_ids).only("pk", "username", "first_name", "last_name"))
     participants = participants_for(request.user)
     filters = form.cleaned_data if form.is_valid() else {}
     query = (filters.get("q") or "").strip()
@@ -275,8 +279,8 @@ def participant_search(request: HttpRequest) -> HttpResponse:
                      and not request.htmx.history_restore_request)
     template = "staff/participants/_results.html" if wants_results else "staff/participants/search.html"
     return render(request, template, {"form": form, "page_obj": page, "filtered": filtered,
-                                      "at_risk": bool(filters.get("at_risk")),
-                                      "status_choices": EnrollmentStatus.choices})
+                                      "rows": caseload_rows(page.object_list),
+                                      "at_risk": bool(filters.get("at_risk"))})
 
 
 def _page_number(request: HttpRequest, name: str) -> int:
@@ -288,26 +292,28 @@ def _page_number(request: HttpRequest, name: str) -> int:
 def participant_chart(request: HttpRequest, code) -> HttpResponse:
     participant = get_participant_or_404(request.user, code)
     today = timezone.now().astimezone(participant.home_site.zone).date()
-    chart = pages.participant_chart(participant=participant, today=today)
+    chart = chart_reads.participant_chart(participant=participant, today=today)
     audit_access(request=request, obj=participant, what="chart")
     contacts = chart_contacts(participant=participant, today=today)
     told = reminder_reads.contact_reminders_around(
         contact_ids=[row.contact.pk for row in contacts], today=today)
     for row in contacts:
         row.reminders = told.get(row.contact.pk, [])
+    care_reads = care.chart_care(participant=participant, enrollments=chart.enrollments)
+    reminders = reminder_reads.reminder_page(
+        participant=participant, today=today, number=_page_number(request, "reminders_page"))
+    may_schedule = can_schedule(request.user)
     return render(request, "staff/participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,
-        "care": care.chart_care(participant=participant, enrollments=chart.enrollments),
+        "care": care_reads,
         "authorizations": chart_authorizations(enrollments=chart.enrollments,
                                                participant=participant, today=today),
-        "reminders": reminder_reads.reminder_page(
-            participant=participant, today=today, number=_page_number(request, "reminders_page")),
+        "reminders": reminders,
+        "rows": chart_rows(chart=chart, reminders=reminders.rows, ledger=care_reads.ledger,
+                           can_schedule=may_schedule),
         "contacts": contacts,
         "show_notes": can_write_clinical_notes(request.user),
         "can_enroll": can_enroll(request.user),
-        "can_schedule": can_schedule(request.user),
+        "can_schedule": may_schedule,
         "can_discharge": can_discharge(request.user, participant),
-        # Missed (or clinic-cancelled) groups and workshops offer a make-up.
-        "makeup_statuses": MISSED_STATUSES,
-        "makeup_kinds": ("group", "workshop"),
     })

@@ -210,6 +210,8 @@ def test_it_books_follow_ups_with_the_care_plan(as_director, site, rolling):
     assert TherapySession.objects.filter(care_plan=plan).count() == 2
     chart = as_director.get(reverse("participant_chart", args=[enrollment.participant.code]))
     assert "SMART Recovery" in chart.content.decode()
+    booked = chart.content.decode().split("Follow-up appointments")[1].split("</ul>")[0]
+    assert booked.count("Check-in") == 2
 
 
 @pytest.mark.parametrize("junk", GARBAGE)

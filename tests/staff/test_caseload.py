@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _names(response) -> list[str]:
-    return [p.last_name for p in response.context["page_obj"].object_list]
+    return [p["last_name"] for p in response.context["page_obj"].object_list]
 
 
 @pytest.fixture

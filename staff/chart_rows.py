@@ -1,0 +1,275 @@
+"""The participant chart's long lists as plain rows, so its template does no work per row.
+
+The chart shows up to sixty past visits, thirty coming ones, a page of reminders, the weeks
+of the hours ledger and the follow-ups. Resolving `{% url %}`, status labels, `|day` and
+`|timezone|when` filter chains for each of them in the template was about half of the page's
+time. Here each URL is reversed once and completed per row, each label is looked up once a
+page, and each date is formatted once a page (the visits of a day share it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from django.urls import reverse
+from django.utils import formats, timezone
+
+from iop_clinic.formatting import clinic_format, clock, day, when
+from reminders.models import Reminder
+from sessions.models import AttendanceStatus, FollowUp, SessionStatus
+from sessions.selectors.chart import ParticipantChart
+from sessions.selectors.ledger import HoursLedger
+from sessions.selectors.makeups import MISSED_STATUSES
+
+# Missed (or clinic-cancelled) groups and workshops offer a make-up.
+MAKEUP_KINDS = ("group", "workshop")
+_PLACEHOLDER_PK = 987654321
+# Time-format letters that read more than the clock time (the zone, DST, the date).
+_ZONE_OR_DATE_SPECIFIERS = set("eIOTZUcr")
+
+
+class Url:
+    """A URL reversed once with a placeholder id, completed per row."""
+
+    def __init__(self, name: str) -> None:
+        self._head, self._tail = reverse(name, args=[_PLACEHOLDER_PK]).rsplit(
+            str(_PLACEHOLDER_PK), 1)
+
+    def __call__(self, pk: int) -> str:
+        return f"{self._head}{pk}{self._tail}"
+
+
+class PageFormats:
+    """`|day`, `|when` and number localizing, each value once a page.
+
+    `|when` is "the day, the time" in every language we ship (WHEN_FORMAT is DAY_FORMAT, a
+    comma, TIME_FORMAT), so thirty coming visits over ten days at three times of day format
+    ten days and three times, not thirty datetimes; a language where that isn't so gets
+    `|when` itself.
+    """
+
+    def __init__(self) -> None:
+        self._days: dict[date, str] = {}
+        self._times: dict[time, str] = {}
+        self._numbers: dict[tuple[type, str], str] = {}
+        time_format = clinic_format("TIME_FORMAT")
+        self._split_when = (
+            clinic_format("WHEN_FORMAT") == f'{clinic_format("DAY_FORMAT")}, {time_format}'
+            and not set(time_format) & _ZONE_OR_DATE_SPECIFIERS)
+
+    def day(self, value: date | None) -> str:
+        if value is None:
+            return ""
+        text = self._days.get(value)
+        if text is None:
+            text = self._days[value] = day(value)
+        return text
+
+    def when(self, value: datetime) -> str:
+        if not self._split_when:
+            return when(value)
+        key = value.time()
+        time_text = self._times.get(key)
+        if time_text is None:
+            time_text = self._times[key] = clock(value)
+        return f"{self.day(value.date())}, {time_text}"
+
+    def number(self, value) -> str:
+        # By its text, not its value: Decimal("9.0") == Decimal("9.00") but they print apart.
+        key = (type(value), str(value))
+        text = self._numbers.get(key)
+        if text is None:
+            text = self._numbers[key] = formats.localize(value)
+        return text
+
+
+def choice_labels(model, name: str) -> dict[str, str]:
+    """A choice field's labels in the current language, as `get_<name>_display` shows them."""
+    return {value: str(label) for value, label in model._meta.get_field(name).flatchoices}
+
+
+@dataclass
+class UpcomingRow:
+    pk: int
+    when: str
+    roster_url: str
+    title: str
+    room: str
+    is_makeup: bool
+    cancel_url: str
+    day: str
+
+
+@dataclass
+class HistoryRow:
+    day: str
+    is_cancelled: bool
+    roster_url: str
+    title: str
+    status_label: str
+    made_up_on: str
+    makeup_url: str
+    minutes: str
+
+
+@dataclass
+class ReminderRow:
+    day: str
+    kind: str
+    channel: str
+    status: str
+    reason: str
+
+
+@dataclass
+class LedgerRow:
+    css_class: str
+    week: str
+    days: str
+    is_current: bool
+    is_full_week: bool
+    attended: str
+    ahead: str
+    minimum: str
+    offered: str
+    at_risk: bool
+    below_minimum: bool
+    counts_against: bool
+    short_reason: str
+    short_reason_label: str
+    is_finished: bool
+
+
+@dataclass
+class FollowUpRow:
+    url: str
+    kind: str
+    created: str
+    status: str
+    assignee: str
+    outcome_note: str
+
+
+@dataclass
+class ChartRows:
+    upcoming: list[UpcomingRow]
+    history: list[HistoryRow]
+    followups: list[FollowUpRow]
+    reminders: list[ReminderRow]
+    ledger_weeks: list[LedgerRow]
+
+
+def _title(visit: dict) -> str:
+    return visit["session__title"] or visit["session__session_type__name"]
+
+
+def _upcoming(visits: list[dict], fmt: PageFormats, roster: Url) -> list[UpcomingRow]:
+    cancel = Url("makeup_cancel")
+    zones: dict[str, ZoneInfo] = {}
+    rows = []
+    for visit in visits:
+        name = visit["session__site__time_zone"]
+        zone = zones.get(name) or zones.setdefault(name, ZoneInfo(name))
+        rows.append(UpcomingRow(
+            pk=visit["pk"], when=fmt.when(visit["session__starts_at"].astimezone(zone)),
+            roster_url=roster(visit["session_id"]), title=_title(visit),
+            room=visit["session__room__name"] or "No room",
+            is_makeup=bool(visit["makeup_for_id"]),
+            cancel_url=cancel(visit["pk"]) if visit["makeup_for_id"] else "",
+            day=fmt.day(visit["session__local_date"])))
+    return rows
+
+
+def _history(visits: list[dict], fmt: PageFormats, roster: Url, *,
+             can_schedule: bool) -> list[HistoryRow]:
+    book = Url("makeup_book")
+    labels = _labels_of(AttendanceStatus)
+    rows = []
+    for visit in visits:
+        status, made_up_on = visit["status"], visit["made_up_on"]
+        offers_makeup = (can_schedule and not made_up_on and status in MISSED_STATUSES
+                         and visit["session__kind"] in MAKEUP_KINDS
+                         and not visit["makeup_for_id"])
+        minutes = visit["minutes_attended"]
+        rows.append(HistoryRow(
+            day=fmt.day(visit["session__local_date"]),
+            is_cancelled=visit["session__status"] == SessionStatus.CANCELLED,
+            roster_url=roster(visit["session_id"]), title=_title(visit),
+            status_label=labels.get(status, status),
+            made_up_on=fmt.day(made_up_on) if made_up_on else "",
+            makeup_url=book(visit["pk"]) if offers_makeup else "",
+            minutes="—" if minutes is None else fmt.number(minutes)))
+    return rows
+
+
+def _labels_of(choices) -> dict[str, str]:
+    return {value: str(label) for value, label in choices.choices}
+
+
+def _followups(followups: list[dict]) -> list[FollowUpRow]:
+    detail = Url("followup_detail")
+    kinds, statuses = choice_labels(FollowUp, "kind"), choice_labels(FollowUp, "status")
+    rows = []
+    for followup in followups:
+        name = f"{followup['assignee__first_name'] or ''} {followup['assignee__last_name'] or ''}"
+        rows.append(FollowUpRow(
+            url=detail(followup["pk"]), kind=kinds.get(followup["kind"], followup["kind"]),
+            # |date shows an aware time in the current zone (the staff decorator's site).
+            created=formats.date_format(timezone.localtime(followup["created_at"]),
+                                        "MONTH_DAY_FORMAT"),
+            status=statuses.get(followup["status"], followup["status"]),
+            assignee=name.strip() or "Unassigned", outcome_note=followup["outcome_note"]))
+    return rows
+
+
+def _reminders(reminders: list[Reminder], fmt: PageFormats) -> list[ReminderRow]:
+    kinds, channels = choice_labels(Reminder, "kind"), choice_labels(Reminder, "channel")
+    statuses, reasons = choice_labels(Reminder, "status"), choice_labels(Reminder, "reason")
+    return [ReminderRow(day=fmt.day(r.visit_date), kind=kinds.get(r.kind, r.kind),
+                        channel=channels.get(r.channel, r.channel),
+                        status=statuses.get(r.status, r.status),
+                        reason=reasons.get(r.reason, r.reason) if r.reason else "")
+            for r in reminders]
+
+
+def _month_day(value: date, cache: dict[date, str]) -> str:
+    text = cache.get(value)
+    if text is None:
+        text = cache[value] = formats.date_format(value, "MONTH_DAY_FORMAT")
+    return text
+
+
+def _ledger_weeks(ledger: HoursLedger | None, fmt: PageFormats) -> list[LedgerRow]:
+    if ledger is None:
+        return []
+    seen: dict[date, str] = {}
+    rows = []
+    for w in ledger.weeks:
+        counts_against = w.counts_against
+        rows.append(LedgerRow(
+            css_class=("table-warning" if w.at_risk else "table-danger" if counts_against
+                       else "") + (" fw-semibold" if w.is_current else ""),
+            week=w.week_start.isoformat(),
+            days=f"{_month_day(w.week_start, seen)}–{_month_day(w.week_end, seen)}",
+            is_current=w.is_current, is_full_week=w.is_full_week,
+            attended=fmt.number(w.attended_hours),
+            ahead=fmt.number(w.scheduled_hours_ahead),
+            minimum=fmt.number(w.minimum_hours),
+            offered=fmt.number(w.offered_hours),
+            at_risk=w.at_risk, below_minimum=w.below_minimum, counts_against=counts_against,
+            short_reason=w.short_reason, short_reason_label=w.short_reason_label,
+            is_finished=w.is_finished))
+    return rows
+
+
+def chart_rows(*, chart: ParticipantChart, reminders: list[Reminder],
+               ledger: HoursLedger | None, can_schedule: bool) -> ChartRows:
+    fmt, roster = PageFormats(), Url("roster")
+    return ChartRows(
+        upcoming=_upcoming(chart.upcoming, fmt, roster),
+        history=_history(chart.history, fmt, roster, can_schedule=can_schedule),
+        followups=_followups(chart.followups),
+        reminders=_reminders(reminders, fmt),
+        ledger_weeks=_ledger_weeks(ledger, fmt))
+

@@ -1,0 +1,94 @@
+"""The rows of the follow-up list and of the caseload (participant search) as plain values,
+so their templates do no work per row.
+
+A page of 25 resolved a `{% url %}`, labels and date filters per row in the template (the
+caseload also looped over every status to find each row's label); here each URL is reversed
+once a page and completed per row, and each label and date is formatted once a page.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils import formats, timezone
+
+from participants.models import EnrollmentStatus
+from sessions.models import FollowUp
+from staff.chart_rows import PageFormats, Url, choice_labels
+
+_PLACEHOLDER_CODE = uuid.UUID(int=0)
+
+
+@dataclass
+class FollowUpListRow:
+    url: str
+    name: str
+    kind: str
+    is_week: bool
+    about: str
+    assignee: str
+    created: str
+    status: str
+
+
+def followup_list_rows(followups) -> list[FollowUpListRow]:
+    """`followups`: dicts of sessions.selectors.pages.FOLLOWUP_LIST_FIELDS."""
+    detail, fmt = Url("followup_detail"), PageFormats()
+    kinds, statuses = choice_labels(FollowUp, "kind"), choice_labels(FollowUp, "status")
+    rows = []
+    for f in followups:
+        assignee = f"{f['assignee__first_name'] or ''} {f['assignee__last_name'] or ''}".strip()
+        rows.append(FollowUpListRow(
+            url=detail(f["pk"]),
+            name=f"{f['participant__first_name']} {f['participant__last_name']}",
+            kind=kinds.get(f["kind"], f["kind"]),
+            # The day it is about: the missed visit day, or the short week's Monday.
+            is_week=bool(f["week_start"] and not f["missed_on"]),
+            about=fmt.day(f["missed_on"] or f["week_start"]),
+            assignee=assignee or "Unassigned",
+            # |when shows an aware time in the current zone (the staff decorator's site).
+            created=fmt.when(timezone.localtime(f["created_at"])),
+            status=statuses.get(f["status"], f["status"])))
+    return rows
+
+
+@dataclass
+class CaseloadRow:
+    chart_url: str
+    name: str
+    record_number: str
+    status: str
+    status_label: str
+    badge_class: str
+    track: str
+    since: str
+    home_site: str
+    clinician: str
+
+
+_BADGE = {EnrollmentStatus.ACTIVE: "success", EnrollmentStatus.ON_HOLD: "warning",
+          EnrollmentStatus.WAITLISTED: "warning"}
+
+
+def caseload_rows(participants) -> list[CaseloadRow]:
+    """`participants`: dicts of sessions.selectors.caseload.CASELOAD_FIELDS."""
+    head, tail = reverse("participant_chart", args=[_PLACEHOLDER_CODE]).rsplit(
+        str(_PLACEHOLDER_CODE), 1)
+    labels = {value: str(label) for value, label in EnrollmentStatus.choices}
+    rows = []
+    for p in participants:
+        status, admitted = p["current_status"], p["current_admission"]
+        clinician = (f"{p['primary_clinician__first_name'] or ''} "
+                     f"{p['primary_clinician__last_name'] or ''}").strip()
+        rows.append(CaseloadRow(
+            chart_url=f"{head}{p['code']}{tail}",
+            name=f"{p['last_name']}, {p['first_name']}", record_number=p["record_number"],
+            status=status or "",
+            # The status's label, or nothing for a value no longer among the choices.
+            status_label=labels.get(status, "") if status else "",
+            badge_class=_BADGE.get(status, "light border"),
+            track=p["current_track"] or "—",
+            since=formats.date_format(admitted) if admitted else "",
+            home_site=p["home_site__name"] or "", clinician=clinician or "—"))
+    return rows
