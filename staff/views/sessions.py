@@ -43,7 +43,7 @@ from sessions.services.attendance import (
 )
 from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_grid
-from staff.roster_rows import roster_rows
+from staff.roster_rows import roster_rows, roster_rows_html
 from staff.views.sheets import blank_rows
 
 SEARCH_PAGE_SIZE = 25
@@ -136,6 +136,10 @@ def session_roster(request: HttpRequest, pk: int) -> HttpResponse:
                                   choices=context["choices"])
     context["expected_left"] = sum(1 for row in context["rows"]
                                    if row.attendance.status == "expected")
+    # Written out in Python (staff/roster_rows.py), not by including _roster_row.html per row.
+    context["rows_html"] = roster_rows_html(
+        rows=context["rows"], session=session, markable=context["markable"],
+        duration=context["duration"], csrf_input=context["csrf_input"])
     context["family_contacts"] = session_contacts(session=session)
     # On paper the roster is a sign-in sheet (templates/staff/sessions/_sign_in_sheet.html).
     context["sheet_rows"] = [row.attendance for row in context["rows"]
