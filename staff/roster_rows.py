@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from iop_clinic.formatting import clock
+from iop_clinic.formatting import clinic_format, clock
 from sessions.models import Attendance, AttendanceStatus, TherapySession
 
 _BADGE = {
@@ -30,6 +30,11 @@ _BADGE = {
 }
 _PLACEHOLDER_PK = 987654321
 _PLACEHOLDER_CODE = uuid.UUID(int=0)
+
+
+def _clock_has_no_seconds() -> bool:
+    """Whether the current language's clock format shows nothing finer than minutes."""
+    return not any(code in clinic_format("TIME_FORMAT") for code in "suvU")
 
 
 @dataclass
@@ -75,6 +80,19 @@ def roster_rows(*, session: TherapySession, attendances: list[Attendance],
     status_labels = {value: str(label) for value, label in AttendanceStatus.choices}
     forms = forms or {}
     buttons_for: dict[str, SafeString] = {}
+    # A session's marks fall within a few minutes of each other: each minute is formatted once
+    # (when the clock shows hours and minutes only).
+    clocks: dict = {}
+    by_minute = _clock_has_no_seconds()
+
+    def marked_clock(moment) -> str:
+        if not by_minute:
+            return clock(moment)
+        key = (moment.utcoffset(), moment.hour, moment.minute)
+        if key not in clocks:
+            clocks[key] = clock(moment)
+        return clocks[key]
+
     rows = []
     for attendance in attendances:
         status = attendance.status
@@ -90,7 +108,7 @@ def roster_rows(*, session: TherapySession, attendances: list[Attendance],
         marked_by = attendance.marked_by
         marked_text = ""
         if marked_by is not None:
-            at = clock(attendance.marked_at.astimezone(zone)) \
+            at = marked_clock(attendance.marked_at.astimezone(zone)) \
                 if attendance.marked_at else ""
             marked_text = f"· by {marked_by.get_full_name() or marked_by.username} {at}"
         rows.append(RosterRow(
