@@ -210,3 +210,17 @@ def roster_rows_html(*, rows: list[RosterRow], session: TherapySession, markable
             controls=controls))
     # Safe: every value above was escaped; csrf_input and the buttons are SafeStrings.
     return mark_safe("".join(parts))
+
+
+_SHEET_ROW = ('\n      <tr><td class="sheet-n">{}</td><td class="sheet-name">{}, {}</td>\n'
+              '        <td>{}</td><td></td><td></td><td></td></tr>\n      ')
+
+
+def sheet_rows_html(*, attendances: list[Attendance]) -> SafeString:
+    """The sign-in sheet's numbered rows (_sign_in_sheet.html's loop), written in one go."""
+    # Safe: every value is escaped; the numbers are a counter.
+    return mark_safe("".join(
+        _SHEET_ROW.format(number, escape(a.participant.last_name),
+                          escape(a.participant.first_name),
+                          "Excused" if a.status == AttendanceStatus.EXCUSED else "")
+        for number, a in enumerate(attendances, start=1)))

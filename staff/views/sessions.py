@@ -43,7 +43,7 @@ from sessions.services.attendance import (
 )
 from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_grid
-from staff.roster_rows import roster_rows, roster_rows_html
+from staff.roster_rows import roster_rows, roster_rows_html, sheet_rows_html
 from staff.views.sheets import blank_rows
 
 SEARCH_PAGE_SIZE = 25
@@ -144,6 +144,7 @@ def session_roster(request: HttpRequest, pk: int) -> HttpResponse:
     # On paper the roster is a sign-in sheet (templates/staff/sessions/_sign_in_sheet.html).
     context["sheet_rows"] = [row.attendance for row in context["rows"]
                              if row.attendance.status != AttendanceStatus.CANCELLED]
+    context["sheet_rows_html"] = sheet_rows_html(attendances=context["sheet_rows"])
     context["sheet_blank_rows"] = blank_rows(len(context["sheet_rows"]))
     context["printed_at"] = timezone.now()
     return render(request, "staff/sessions/roster.html", context)

@@ -181,3 +181,24 @@ def test_its_rows_are_written_as_the_row_template_writes_them(clinician, track, 
                             csrf_input=csrf_input) == expected
     assert "Make-up" in expected and "Can&#x27;t come (by text)" in expected
     assert ("Bus &lt;&quot;late&quot;&gt;" in expected) and 'data-status="cancelled"' in expected
+
+
+def test_its_sign_in_sheet_rows_are_written_as_the_sheet_template_writes_them(track):
+    from django.template.loader import render_to_string
+
+    from sessions.selectors import pages
+    from staff.roster_rows import sheet_rows_html
+
+    session, rows = make_group_session(track, size=4)
+    Attendance.objects.filter(pk=rows[0].pk).update(status="excused")
+    rows[1].participant.last_name = "O'Brien <Jr>"
+    rows[1].participant.save()
+    sheet_rows = pages.roster(session=session)
+    context = {"session": session, "sheet_rows": sheet_rows, "sheet_blank_rows": range(2),
+               "printed_at": dt.datetime(2026, 1, 5, 18, tzinfo=dt.UTC)}
+
+    written = render_to_string("staff/sessions/_sign_in_sheet.html", {
+        **context, "sheet_rows_html": sheet_rows_html(attendances=sheet_rows)})
+
+    assert written == render_to_string("staff/sessions/_sign_in_sheet.html", context)
+    assert "O&#x27;Brien &lt;Jr&gt;" in written and "Excused" in written
