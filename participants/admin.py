@@ -11,6 +11,7 @@ from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import _get_non_gfk_field, display_for_field, display_for_value, quote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist
+from django.core.validators import EMPTY_VALUES
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponseRedirect
@@ -105,6 +106,9 @@ class StandingConsentFilter(admin.SimpleListFilter):
 
 
 _PLACEHOLDER = "987654321"
+# Fields display_for_field shows as str(value) (or the empty value): no link, number or date
+# formatting. Exact types: URLField is a CharField that links.
+_TEXT_FIELDS = (models.CharField, models.TextField, models.EmailField, models.SlugField)
 
 
 def _html(value) -> str:
@@ -168,9 +172,18 @@ class PreparedRowsChangeList(ChangeList):
                 classes = f"field-{name}"
                 if isinstance(field, (models.DateField, models.TimeField, models.ForeignKey)):
                     classes += " nowrap"
-                kind = "relation" if isinstance(field.remote_field, models.ManyToOneRel) \
-                    else "field"
-                columns.append((kind, name, field, classes, tag if link else None, empty, False))
+                kind, target = "field", field
+                if isinstance(field.remote_field, models.ManyToOneRel):
+                    kind = "relation"
+                elif getattr(field, "flatchoices", None) and not isinstance(field, models.JSONField):
+                    # display_for_field rebuilds this dict for every cell.
+                    try:
+                        kind, target = "choice", dict(field.flatchoices)
+                    except TypeError:  # unhashable choices: Django's way, cell by cell
+                        pass
+                elif type(field) in _TEXT_FIELDS:
+                    kind = "text"
+                columns.append((kind, name, target, classes, tag if link else None, empty, False))
         return columns
 
     def _prepared_results(self) -> list | None:
@@ -206,7 +219,14 @@ class PreparedRowsChangeList(ChangeList):
                     value = getattr(result, name)
                     if isinstance(value, str) and value.strip() == "":
                         value = ""
-                    shown = display_for_field(value, target, empty, avoid_link=tag is not None)
+                    if kind == "choice":
+                        shown = target.get(value, empty)
+                    elif kind == "text":
+                        # What display_for_field comes to for a plain text field.
+                        shown = empty if value in EMPTY_VALUES else str(value)
+                    else:
+                        shown = display_for_field(value, target, empty,
+                                                  avoid_link=tag is not None)
                 if tag is None:
                     cells.append(f'<td class="{classes}">{_html(shown)}</td>')
                 else:
