@@ -121,12 +121,13 @@ class PreparedRowsChangeList(ChangeList):
 
     Django's items_for_result looks each column up again for every cell (the field, its
     display settings, whether it links, the change URL reversed per row), which was most of
-    the participants changelist's time at 50 rows. Here each column is planned once, and each
-    cell goes through the same display_for_field / display_for_value as Django's, into the
-    same markup (admin/participants/participant/change_list.html includes
-    admin/change_list_results.html with these rows). A changelist this does not cover (a
-    popup, list_editable, to_field, a column that is not a field or an admin method) gets
-    Django's own rows.
+    the participants changelist's time at 50 rows. Here each column is planned once (a choice
+    field's labels and plain text shown as display_for_field would show them), every other
+    cell goes through Django's display_for_field / display_for_value, into the same markup
+    (admin/participants/participant/change_list.html includes admin/change_list_results.html
+    with these rows). A changelist this does not cover (a popup, list_editable, to_field, a
+    non-integer key, a column that is not a field or an admin method) gets Django's own rows;
+    tests/participants/test_admin_rows.py compares the two.
     """
 
     @cached_property
@@ -189,6 +190,8 @@ class PreparedRowsChangeList(ChangeList):
     def _prepared_results(self) -> list | None:
         if self.formset or self.is_popup or self.to_field or self.list_display_links is None:
             return None
+        if not isinstance(self.lookup_opts.pk, models.IntegerField):
+            return None  # a text key would need reverse()'s own quoting, row by row
         columns = self._columns()
         if columns is None:
             return None
