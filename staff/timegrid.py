@@ -49,6 +49,7 @@ class GridDay:
     label: str = ""  # a timetable's weekday ("Monday"), where days carry no date
     is_today: bool = False
     is_focus: bool = False
+    html: str = ""  # the day's blocks rendered already (the week calendar): no item template
 
 
 @dataclass

@@ -38,7 +38,11 @@ class TrackPeople:
 def track_people(*, track: Track) -> TrackPeople:
     rows = list(Enrollment.objects.filter(
         track=track, status__in=(*EnrollmentStatus.seat_holding(), EnrollmentStatus.WAITLISTED))
-        .select_related("participant__primary_clinician")
+        # Only what the track page shows of each: a full track is a hundred rows or more.
+        .select_related("participant")
+        .only("track_id", "participant_id", "status", "admission_date", "waitlisted_at",
+              "seat_offered_at", "participant__code", "participant__first_name",
+              "participant__last_name")
         .order_by("participant__last_name", "participant__first_name", "pk"))
     in_care = [e for e in rows if e.status in EnrollmentStatus.seat_holding()]
     waitlist = sorted((e for e in rows if e.status == EnrollmentStatus.WAITLISTED),

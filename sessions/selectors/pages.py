@@ -20,7 +20,6 @@ from ..models import (
     TherapySession,
 )
 
-SESSION_RELATED = ("site", "room", "facilitator", "session_type", "track__program", "participant")
 
 
 def _attendance_count(rows: QuerySet[Attendance]) -> Coalesce:
@@ -147,25 +146,40 @@ def followup_list(
 @dataclass
 class WeekDay:
     day: date
-    sessions: list[TherapySession] = field(default_factory=list)
+    sessions: list = field(default_factory=list)  # of CALENDAR_FIELDS rows (named tuples)
+
+
+# What a calendar block shows, read as plain rows: a week at two sites is some 300 sessions,
+# and building six model instances for each was most of the calendar's Python.
+CALENDAR_FIELDS = (
+    "pk", "kind", "title", "status", "starts_at", "ends_at", "local_date", "track_id",
+    "site__name", "site__time_zone", "room__name", "facilitator__first_name",
+    "facilitator__last_name", "session_type__name", "track__name", "expected_count",
+)
 
 
 def week_calendar(*, site_ids: list[int], week_start: date, room_id: int | None = None,
                   facilitator_id: int | None = None, track_id: int | None = None) -> list[WeekDay]:
-    """Seven days from `week_start` at these sites, sessions in time order, filters applied."""
+    """Seven days from `week_start` at these sites, sessions in time order, filters applied.
+
+    Each session is a named tuple of CALENDAR_FIELDS, with the count of people expected (the
+    calendar shows no marked count, so it is not counted: each count reads every row of the
+    session's attendance)."""
     days = [WeekDay(day=week_start + timedelta(days=offset)) for offset in range(7)]
     queryset = (TherapySession.objects
                 .filter(site_id__in=site_ids, local_date__gte=week_start,
-                        local_date__lte=week_start + timedelta(days=6))
-                .select_related(*SESSION_RELATED).order_by("starts_at", "pk"))
+                        local_date__lte=week_start + timedelta(days=6)))
     if room_id:
         queryset = queryset.filter(room_id=room_id)
     if facilitator_id:
         queryset = queryset.filter(facilitator_id=facilitator_id)
     if track_id:
         queryset = queryset.filter(track_id=track_id)
+    queryset = queryset.annotate(expected_count=_attendance_count(
+        Attendance.objects.exclude(status=AttendanceStatus.CANCELLED)))
     by_day = {d.day: d for d in days}
-    for session in _with_counts(queryset):
+    for session in (queryset.order_by("starts_at", "pk")
+                    .values_list(*CALENDAR_FIELDS, named=True)):
         by_day[session.local_date].sessions.append(session)
     return days
 

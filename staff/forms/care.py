@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from programs.phones import MobilePhoneField
 from staff.forms.programs import StaffChoiceField, notify_field
+from staff.forms import widgets as staff_widgets
 
 from sessions.models import AttendanceStatus, FollowUpStatus
 
@@ -37,10 +38,12 @@ class CalendarFilterForm(forms.Form):
     week = forms.DateField(label=_("Go to date"), required=False,
                            validators=[validate_plausible_date],
                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    room = forms.TypedChoiceField(label=_("Room"), coerce=int, required=False, empty_value=None)
+    room = forms.TypedChoiceField(label=_("Room"), coerce=int, required=False, empty_value=None,
+                                  widget=staff_widgets.Select)
     facilitator = forms.TypedChoiceField(label=_("Facilitator"), coerce=int, required=False,
-                                         empty_value=None)
-    track = forms.TypedChoiceField(label=_("Track"), coerce=int, required=False, empty_value=None)
+                                         empty_value=None, widget=staff_widgets.Select)
+    track = forms.TypedChoiceField(label=_("Track"), coerce=int, required=False, empty_value=None,
+                                   widget=staff_widgets.Select)
 
     def __init__(self, *args, sites, rooms, facilitators, tracks, **kwargs):
         super().__init__(*args, **kwargs)

@@ -30,6 +30,7 @@ from sessions.services.schedule import (
 )
 from reminders.selectors import notice_people_count, notices_noted_people
 from staff.timetable_rows import preview_grid, timetable_grid
+from staff.track_rows import in_care_html
 
 
 
@@ -38,8 +39,10 @@ def track_detail(request: HttpRequest, pk: int) -> HttpResponse:
     track = get_track_or_404(request.user, pk)
     today = timezone.now().astimezone(track.site.zone).date()
     slots = care.track_slots(track=track)
+    people = care.track_people(track=track)
     return render(request, "staff/programs/track_detail.html", {
-        "track": track, "people": care.track_people(track=track),
+        "track": track, "people": people,
+        "in_care_html": in_care_html(enrollments=people.in_care),
         "slots": slots, "timetable": timetable_hours(track=track, slots=slots),
         "counts": care.track_session_counts(track=track, today=today),
         "can_enroll": can_enroll(request.user),

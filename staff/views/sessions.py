@@ -44,7 +44,7 @@ from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_grid
 from staff.chart_rows import chart_rows
 from staff.list_rows import caseload_rows, followup_list_rows
-from staff.roster_rows import roster_rows
+from staff.roster_rows import roster_rows, roster_rows_html, sheet_rows_html
 from staff.views.sheets import blank_rows
 
 SEARCH_PAGE_SIZE = 25
@@ -137,10 +137,15 @@ def session_roster(request: HttpRequest, pk: int) -> HttpResponse:
                                   choices=context["choices"])
     context["expected_left"] = sum(1 for row in context["rows"]
                                    if row.attendance.status == "expected")
+    # Written out in Python (staff/roster_rows.py), not by including _roster_row.html per row.
+    context["rows_html"] = roster_rows_html(
+        rows=context["rows"], session=session, markable=context["markable"],
+        duration=context["duration"], csrf_input=context["csrf_input"])
     context["family_contacts"] = session_contacts(session=session)
     # On paper the roster is a sign-in sheet (templates/staff/sessions/_sign_in_sheet.html).
     context["sheet_rows"] = [row.attendance for row in context["rows"]
                              if row.attendance.status != AttendanceStatus.CANCELLED]
+    context["sheet_rows_html"] = sheet_rows_html(attendances=context["sheet_rows"])
     context["sheet_blank_rows"] = blank_rows(len(context["sheet_rows"]))
     context["printed_at"] = timezone.now()
     return render(request, "staff/sessions/roster.html", context)

@@ -152,3 +152,35 @@ def test_it_keeps_its_query_budget_across_two_sites(site, other_site, track, per
     client = login(both)
     with django_assert_max_num_queries(10):
         assert client.get(reverse("calendar")).status_code == 200
+
+
+def test_its_blocks_keep_their_markup(as_clinician, site, track, clinician):
+    """The blocks are built in staff/calendar_rows.py, not a template: the same markup the
+    block template wrote, every value escaped, the cancelled and the personal kinds too."""
+    group, people = make_group_session(track, size=3, title="Skills <& more>",
+                                       facilitator=clinician)
+    people[0].status = "cancelled"
+    people[0].save()
+    make_group_session(track, size=1, hour=12, title="Called off", status="cancelled",
+                       cancel_reason="Snow")
+    solo_type = factories.SessionTypeFactory(kind="individual", name="Check-in")
+    person = factories.ParticipantFactory(home_site=site)
+    solo = factories.TherapySessionFactory(
+        track=None, site=site, session_type=solo_type, participant=person, title="",
+        starts_at=dt.datetime(2026, 1, 6, 14, 30, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2026, 1, 6, 15, 15, tzinfo=dt.UTC))
+
+    page = as_clinician.get(reverse("calendar")).content.decode()
+
+    assert (f'<div class="tg-card"><a href="/sessions/{group.pk}/roster/"><span class="tg-time">'
+            '6:00 PM – 9:00 PM</span> <span class="tg-title">Skills &lt;&amp; more&gt;</span></a>\n'
+            f'<span class="tg-meta tg-group">{track.name}</span>\n'
+            f'<span class="tg-meta">{track.room_for_tests.name} · {clinician.get_full_name()}'
+            ' · 2 expected</span></div>\n</li>') in page
+    assert ('tg-cancelled"><div class="tg-card"><span class="tg-time">12:00 PM – 3:00 PM</span> '
+            '<span class="tg-title">Called off</span> <span class="badge text-bg-danger">'
+            'Cancelled</span>\n') in page
+    assert (f'<a href="/sessions/{solo.pk}/roster/"><span class="tg-time">9:30 AM – 10:15 AM'
+            '</span> <span class="tg-title">Check-in</span></a>\n'
+            '<span class="tg-meta tg-group">Individual</span>\n'
+            '<span class="tg-meta">No room · No facilitator · 0 expected</span>') in page

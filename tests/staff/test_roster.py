@@ -141,3 +141,64 @@ def test_it_keeps_a_fixed_query_budget(as_clinician, clinician, track, size,
     with django_assert_max_num_queries(26):
         as_clinician.post(reverse("attendance_mark", args=[session.pk, rows[-1].pk]),
                           {"status": "absent"}, **HTMX)
+
+
+@pytest.mark.parametrize("markable", [True, False])
+def test_its_rows_are_written_as_the_row_template_writes_them(clinician, track, markable):
+    """The roster page writes its rows in Python (staff/roster_rows.py); a marking's answer
+    renders the same row from _roster_row.html. Both must stay alike, byte for byte, for every
+    kind of row: marked with minutes and a note, answered by text, a make-up, cancelled."""
+    from django.template.loader import render_to_string
+    from django.utils.safestring import mark_safe
+
+    from sessions.selectors import pages
+    from staff.roster_rows import roster_rows, roster_rows_html
+    from staff.views.sessions import AttendanceMarkForm
+    from tests import factories
+
+    session, rows = make_group_session(track, size=5)
+    Attendance.objects.filter(pk=rows[0].pk).update(
+        status="late", minutes_attended=40, note='Bus <"late">', marked_by=clinician,
+        marked_at=dt.datetime(2026, 1, 5, 18, tzinfo=dt.UTC), confirmation="cant_come")
+    Attendance.objects.filter(pk=rows[1].pk).update(status="cancelled")
+    Attendance.objects.filter(pk=rows[2].pk).update(confirmation="confirmed", note="Ride")
+    elsewhere = factories.EnrollmentFactory(
+        track=factories.TrackFactory(site=track.site, name="Morning track"),
+        participant=factories.ParticipantFactory(home_site=track.site))
+    factories.AttendanceFactory(session=session, participant=elsewhere.participant,
+                                enrollment=elsewhere)
+    choices = AttendanceMarkForm.base_fields["status"].choices
+    built = roster_rows(session=session, attendances=pages.roster(session=session),
+                        choices=choices)
+    csrf_input = mark_safe('<input type="hidden" name="csrfmiddlewaretoken" value="t">\n')
+    context = {"session": session, "markable": markable, "duration": 180,
+               "csrf_input": csrf_input}
+
+    expected = "".join(render_to_string("staff/sessions/_roster_row.html", {**context, "row": row})
+                       for row in built)
+
+    assert roster_rows_html(rows=built, session=session, markable=markable, duration=180,
+                            csrf_input=csrf_input) == expected
+    assert "Make-up" in expected and "Can&#x27;t come (by text)" in expected
+    assert ("Bus &lt;&quot;late&quot;&gt;" in expected) and 'data-status="cancelled"' in expected
+
+
+def test_its_sign_in_sheet_rows_are_written_as_the_sheet_template_writes_them(track):
+    from django.template.loader import render_to_string
+
+    from sessions.selectors import pages
+    from staff.roster_rows import sheet_rows_html
+
+    session, rows = make_group_session(track, size=4)
+    Attendance.objects.filter(pk=rows[0].pk).update(status="excused")
+    rows[1].participant.last_name = "O'Brien <Jr>"
+    rows[1].participant.save()
+    sheet_rows = pages.roster(session=session)
+    context = {"session": session, "sheet_rows": sheet_rows, "sheet_blank_rows": range(2),
+               "printed_at": dt.datetime(2026, 1, 5, 18, tzinfo=dt.UTC)}
+
+    written = render_to_string("staff/sessions/_sign_in_sheet.html", {
+        **context, "sheet_rows_html": sheet_rows_html(attendances=sheet_rows)})
+
+    assert written == render_to_string("staff/sessions/_sign_in_sheet.html", context)
+    assert "O&#x27;Brien &lt;Jr&gt;" in written and "Excused" in written

@@ -1,0 +1,23 @@
+"""staff.forms.widgets.Select writes Django's <select> markup itself (staff/forms/widgets.py)."""
+import pytest
+from django import forms
+from django.utils.translation import gettext_lazy
+
+from staff.forms import widgets
+
+CHOICES = [("", gettext_lazy("Any")), (1, "North · Room <A>"), (2, 'Dana "D" O\'Neil'), (3, "")]
+
+
+@pytest.mark.parametrize("value", [None, "", 1, "2", 99])
+def test_it_writes_what_djangos_select_writes(value):
+    attrs = {"class": "select form-select", "id": "id_room", "data-autosubmit": "",
+             "required": True, "disabled": False}
+    ours = widgets.Select(choices=CHOICES).render("room", value, attrs=attrs)
+    assert ours == forms.Select(choices=CHOICES).render("room", value, attrs=attrs)
+
+
+def test_grouped_choices_keep_djangos_template():
+    grouped = [("North", [(1, "Room A"), (2, "Room B")]), ("South", [(3, "Room C")])]
+    ours = widgets.Select(choices=grouped).render("room", 2)
+    assert ours == forms.Select(choices=grouped).render("room", 2)
+    assert "<optgroup" in ours
