@@ -29,6 +29,7 @@ from participants import portal_accounts as services
 
 from . import selectors
 from .record import participant_record, record_content, record_filename
+from .schedule_rows import schedule_rows
 from .access import participant_required
 from .feed import feed_render
 from .forms import (
@@ -50,11 +51,12 @@ def home(request):
     state = selectors.portal_state(participant=request.participant)
     now = timezone.now()
     # Only what the page shows: the visits ahead and the latest few past ones.
-    visits = selectors.visits_for(state=state, now=now, ending_after=now)
-    history = selectors.history_for(state=state, now=now)
+    schedule = selectors.schedule_for(
+        state=state, visits=selectors.upcoming_visits_for(state=state, now=now),
+        history=selectors.history_for(state=state, now=now), now=now)
     return render(request, "portal/home.html", {
         "state": state,
-        "schedule": selectors.schedule_for(state=state, visits=visits, history=history, now=now),
+        "schedule": schedule_rows(schedule),
         "progress": selectors.progress_for(state=state),
         "nav": "home",
     })
@@ -155,7 +157,7 @@ _NEW_FEED_TOKEN = "portal_new_feed_token"
 @require_http_methods(["GET", "POST"])
 def excuse(request, session_id: int):
     state = selectors.portal_state(participant=request.participant)
-    visit = next(iter(selectors.visits_for(state=state, session_id=session_id)), None)
+    visit = selectors.visit_for(state=state, session_id=session_id)
     if visit is None:
         raise Http404
     audit_access(request=request, obj=request.participant, what="portal: excuse request")

@@ -1,0 +1,171 @@
+"""The portal home's schedule as plain strings, so its templates do no work per visit.
+
+Each visit had its own include, four translations, two time filters, a status label and a
+reversed URL: at a participant's dozen weeks ahead that was most of the page's time. Here each
+label is translated once a page, each distinct time of day and day formatted once, the excuse
+URL reversed once and completed per visit; the templates only place the strings.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
+from django.utils.translation import gettext
+
+from iop_clinic.formatting import clock, day as short_day, long_day
+from sessions.models import AttendanceStatus, ExcuseStatus, SessionKind
+
+from .selectors import PastVisit, Schedule, UpcomingVisit, VisitDay
+
+_PLACEHOLDER_PK = 987654321
+
+
+@dataclass(slots=True)
+class VisitRow:
+    is_cancelled: bool
+    time: str  # "6:00 PM – 9:00 PM"
+    label: str  # "Group session · Room 2B"
+    badge: str  # "" for none
+    badge_class: str
+    declined_note: str | None  # the answer's note when an excuse was declined; else None
+    approved: bool
+    excuse_url: str  # "" when an excuse can't be asked for online
+
+
+@dataclass(slots=True)
+class DayRow:
+    anchor: str  # "day-20261130"
+    heading: SafeString  # "Today, Monday, November 30, 2026"
+    visits: list[VisitRow]
+    site_alias: str  # of the day's first visit
+    site_address: str
+
+
+@dataclass(slots=True)
+class WeekRow:
+    summary: SafeString  # "Week of December 7"
+    days: list[DayRow]
+
+
+@dataclass(slots=True)
+class HistoryRow:
+    when: str  # "Mon, Nov 30, 6:00 PM"
+    status: str
+
+
+@dataclass(slots=True)
+class ScheduleRows:
+    today: date
+    next_day: DayRow | None
+    this_week: list[DayRow]
+    later_weeks: list[WeekRow]
+    history: list[HistoryRow]
+
+
+def _blocktranslate(message: str, **values: str) -> SafeString:
+    """What {% blocktranslate with name=value %} writes: the values escaped, the text not."""
+    return mark_safe(gettext(message) % {k: conditional_escape(v) for k, v in values.items()})
+
+
+class _Words:
+    """The labels of one page, translated once, in the language active when it is made."""
+
+    def __init__(self, *, today: date) -> None:
+        self.today = today
+        self.tomorrow = date.fromordinal(today.toordinal() + 1)
+        self.kinds = {
+            SessionKind.INDIVIDUAL: gettext("Individual session"),
+            SessionKind.GROUP: gettext("Group session"),
+            SessionKind.FAMILY: gettext("Family session"),
+            SessionKind.WORKSHOP: gettext("Workshop session"),
+        }
+        self.cancelled = gettext("Cancelled")
+        self.excused = gettext("Excused")
+        self.excuse_requested = gettext("Excuse requested")
+        self.statuses = {value: str(label) for value, label in AttendanceStatus.choices}
+        self._clocks: dict = {}
+        excuse = reverse("portal-excuse", args=[_PLACEHOLDER_PK])
+        self._excuse = excuse.rsplit(str(_PLACEHOLDER_PK), 1)
+
+    def clock(self, moment: datetime) -> str:
+        # A schedule has a few distinct times of day: each is formatted once.
+        key = (moment.utcoffset(), moment.time())
+        text = self._clocks.get(key)
+        if text is None:
+            text = self._clocks[key] = clock(moment)
+        return text
+
+    def kind(self, kind: str) -> str:
+        label = self.kinds.get(kind)
+        if label is None:
+            label = self.kinds[kind] = str(SessionKind(kind).label) if kind in SessionKind.values \
+                else kind
+        return label
+
+    def day_heading(self, day: date) -> SafeString:
+        if day == self.today:
+            return _blocktranslate("Today, %(day)s", day=long_day(day))
+        if day == self.tomorrow:
+            return _blocktranslate("Tomorrow, %(day)s", day=long_day(day))
+        return conditional_escape(capfirst(long_day(day)))
+
+    def excuse_url(self, session_id: int) -> str:
+        return f"{self._excuse[0]}{session_id}{self._excuse[1]}"
+
+
+def _visit_row(visit: UpcomingVisit, words: _Words) -> VisitRow:
+    status, excuse_status = visit.status, visit.excuse_status
+    cancelled = visit.is_cancelled
+    if cancelled:
+        badge, badge_class = words.cancelled, "text-bg-danger"
+    elif status == AttendanceStatus.EXCUSED:
+        badge, badge_class = words.excused, "text-bg-secondary"
+    elif status != AttendanceStatus.EXPECTED:
+        badge, badge_class = words.statuses.get(status, status), "text-bg-light border"
+    elif excuse_status == ExcuseStatus.PENDING:
+        badge, badge_class = words.excuse_requested, "text-bg-warning"
+    else:
+        badge, badge_class = "", ""
+    label = words.kind(visit.kind)
+    return VisitRow(
+        is_cancelled=cancelled,
+        time=f"{words.clock(visit.starts)} – {words.clock(visit.ends)}",
+        label=label if visit.room_name is None else f"{label} · {visit.room_name}",
+        badge=badge, badge_class=badge_class,
+        declined_note=(visit.excuse_note if excuse_status == ExcuseStatus.DECLINED
+                       and status == AttendanceStatus.EXPECTED else None),
+        approved=excuse_status == ExcuseStatus.APPROVED,
+        excuse_url=words.excuse_url(visit.session_id) if visit.can_excuse else "")
+
+
+def _day_row(day: VisitDay, words: _Words) -> DayRow:
+    first = day.first
+    return DayRow(anchor=f"day-{day.day:%Y%m%d}", heading=words.day_heading(day.day),
+                  visits=[_visit_row(v, words) for v in day.visits],
+                  site_alias=first.site_alias, site_address=first.site_address)
+
+
+def _history_row(visit: PastVisit, words: _Words) -> HistoryRow:
+    return HistoryRow(
+        when=f"{short_day(visit.starts)}, {words.clock(visit.starts)}",
+        status=words.cancelled if visit.is_cancelled else words.statuses.get(visit.status,
+                                                                             visit.status))
+
+
+def schedule_rows(schedule: Schedule) -> ScheduleRows:
+    """The schedule's days, weeks and history as strings in the active language and zone."""
+    words = _Words(today=schedule.today)
+    return ScheduleRows(
+        today=schedule.today,
+        next_day=_day_row(schedule.next_day, words) if schedule.next_day else None,
+        this_week=[_day_row(day, words) for day in schedule.this_week],
+        later_weeks=[WeekRow(summary=_blocktranslate(
+                         "Week of %(week)s", week=date_filter(week_start, "MONTH_DAY_FORMAT")),
+                         days=[_day_row(day, words) for day in days])
+                     for week_start, days in schedule.later_weeks],
+        history=[_history_row(visit, words) for visit in schedule.history])
