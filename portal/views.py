@@ -78,9 +78,9 @@ def progress(request):
 def reminders(request):
     participant = request.participant
     audit_access(request=request, obj=participant, what="portal: reminder settings")
+    sms_consent = services.sms_consent_standing(participant)
     form = ReminderPreferencesForm(initial={
-        "channels": participant.reminder_channels,
-        "sms_consent": services.sms_consent_standing(participant),
+        "channels": participant.reminder_channels, "sms_consent": sms_consent,
     })
     language_form = LanguageForm(initial={"language": participant.language})
     if request.method == "POST" and request.POST.get("action") == "language":
@@ -107,7 +107,7 @@ def reminders(request):
                 return redirect("portal-reminders")
     return render(request, "portal/reminders.html", {
         "form": form, "language_form": language_form, "participant": participant,
-        "nav": "reminders", "sms_consent": services.sms_consent_standing(participant),
+        "nav": "reminders", "sms_consent": sms_consent,
         "upcoming_reminders": selectors.upcoming_reminders_for(participant=participant),
     })
 
