@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from iop_clinic.formatting import clock, day as short_day, long_day
 from sessions.models import AttendanceStatus, ExcuseStatus, SessionKind
@@ -67,6 +70,25 @@ class ScheduleRows:
     history: list[HistoryRow]
 
 
+@lru_cache(maxsize=2048)
+def _date_words(language: str, style: str, day: date) -> str:
+    """A date in words: "Monday, November 30, 2026" (long), "Mon, Nov 30" (short) or "Nov 30"
+    (month_day). They depend on the date and the language only, so they are kept across pages
+    and participants (formatting them was half the rows' time); nothing about anyone's care is
+    kept. `language` is the active one, passed in to be part of the key."""
+    if style == "long":
+        return long_day(day)
+    if style == "short":
+        return short_day(day)
+    return date_filter(day, "MONTH_DAY_FORMAT")
+
+
+@receiver(setting_changed)
+def _forget_date_words(*, setting, **kwargs) -> None:
+    if setting in {"FORMAT_MODULE_PATH", "LANGUAGE_CODE", "LANGUAGES", "USE_L10N"}:
+        _date_words.cache_clear()
+
+
 def _blocktranslate(message: str, **values: str) -> SafeString:
     """What {% blocktranslate with name=value %} writes: the values escaped, the text not."""
     return mark_safe(gettext(message) % {k: conditional_escape(v) for k, v in values.items()})
@@ -76,6 +98,7 @@ class _Words:
     """The labels of one page, translated once, in the language active when it is made."""
 
     def __init__(self, *, today: date) -> None:
+        self.language = get_language()
         self.today = today
         self.tomorrow = date.fromordinal(today.toordinal() + 1)
         self.kinds = {
@@ -107,12 +130,16 @@ class _Words:
                 else kind
         return label
 
+    def date(self, style: str, day: date) -> str:
+        return _date_words(self.language, style, day)
+
     def day_heading(self, day: date) -> SafeString:
+        words = self.date("long", day)
         if day == self.today:
-            return _blocktranslate("Today, %(day)s", day=long_day(day))
+            return _blocktranslate("Today, %(day)s", day=words)
         if day == self.tomorrow:
-            return _blocktranslate("Tomorrow, %(day)s", day=long_day(day))
-        return conditional_escape(capfirst(long_day(day)))
+            return _blocktranslate("Tomorrow, %(day)s", day=words)
+        return conditional_escape(capfirst(words))
 
     def excuse_url(self, session_id: int) -> str:
         return f"{self._excuse[0]}{session_id}{self._excuse[1]}"
@@ -152,7 +179,8 @@ def _day_row(day: VisitDay, words: _Words) -> DayRow:
 
 def _history_row(visit: PastVisit, words: _Words) -> HistoryRow:
     return HistoryRow(
-        when=f"{short_day(visit.starts)}, {words.clock(visit.starts)}",
+        # The short day of a date-time is its local date's (DAY_FORMAT has no time in it).
+        when=f"{words.date('short', visit.starts.date())}, {words.clock(visit.starts)}",
         status=words.cancelled if visit.is_cancelled else words.statuses.get(visit.status,
                                                                              visit.status))
 
@@ -165,7 +193,7 @@ def schedule_rows(schedule: Schedule) -> ScheduleRows:
         next_day=_day_row(schedule.next_day, words) if schedule.next_day else None,
         this_week=[_day_row(day, words) for day in schedule.this_week],
         later_weeks=[WeekRow(summary=_blocktranslate(
-                         "Week of %(week)s", week=date_filter(week_start, "MONTH_DAY_FORMAT")),
+                         "Week of %(week)s", week=words.date("month_day", week_start)),
                          days=[_day_row(day, words) for day in days])
                      for week_start, days in schedule.later_weeks],
         history=[_history_row(visit, words) for visit in schedule.history])

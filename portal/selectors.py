@@ -128,10 +128,13 @@ class PortalState:
         return getattr(self.enrollment, "care_plan", None)
 
 
-def portal_state(*, participant: Participant) -> PortalState:
+def portal_state(*, participant: Participant,
+                 related: tuple[str, ...] = ("track__program", "track__site", "care_plan"),
+                 ) -> PortalState:
     """The enrollment the portal is about: the current one, else the latest; and whether a seat
-    offer waits for an answer. One query."""
-    rows = list(Enrollment.objects.select_related("track__program", "track__site", "care_plan")
+    offer waits for an answer. One query, with the `related` rows the pages show (the feed
+    needs only the program, for the offer's hours)."""
+    rows = list(Enrollment.objects.select_related(*related)
                 .filter(participant=participant).exclude(status=EnrollmentStatus.REFERRED)
                 .order_by("-admission_date", "-pk"))
     now = timezone.now()

@@ -282,7 +282,8 @@ def feed(request, token: str):
     participant = selectors.participant_by_calendar_token(token_hash=services.token_hash(token))
     if participant is None:
         raise Http404
-    state = selectors.portal_state(participant=participant)
+    # Only whether they were discharged matters here (what of the future the feed shows).
+    state = selectors.portal_state(participant=participant, related=("track__program",))
     body = feed_render(participant=participant,
                        events=selectors.feed_events_for(state=state, now=timezone.now()))
     # Calendar apps poll the feed: one that sends back the ETag of what it already has gets a
