@@ -1,4 +1,5 @@
-"""The portal home's schedule as plain strings, so its templates do no work per visit.
+"""The portal home's schedule (and the reminders page's coming reminders) as plain strings,
+so their templates do no work per visit.
 
 Each visit had its own include, four translations, two time filters, a status label and a
 reversed URL: at a participant's dozen weeks ahead that was most of the page's time. Here each
@@ -15,12 +16,14 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext
 
-from iop_clinic.formatting import clock, day as short_day, long_day
+from iop_clinic.formatting import clock, day as short_day, long_day, when as when_text
+from reminders.models import Reminder
 from sessions.models import AttendanceStatus, ExcuseStatus, SessionKind
 
 from .selectors import PastVisit, Schedule, UpcomingVisit, VisitDay
@@ -197,3 +200,26 @@ def schedule_rows(schedule: Schedule) -> ScheduleRows:
                          days=[_day_row(day, words) for day in days])
                      for week_start, days in schedule.later_weeks],
         history=[_history_row(visit, words) for visit in schedule.history])
+
+
+@dataclass(slots=True)
+class ReminderRow:
+    when: SafeString  # "Text message on Mon, Nov 30, 6:00 PM"
+    visit: SafeString  # "for your visit on Tue, Dec 1"
+
+
+def reminder_rows(reminders: list[Reminder]) -> list[ReminderRow]:
+    """When and how each coming reminder goes out, in the active language and time zone."""
+    language = get_language()
+    channels: dict[str, str] = {}
+    rows = []
+    for reminder in reminders:
+        channel = channels.get(reminder.channel)
+        if channel is None:
+            channel = channels[reminder.channel] = reminder.get_channel_display()
+        rows.append(ReminderRow(
+            when=_blocktranslate("%(channel)s on %(when)s", channel=channel,
+                                 when=when_text(timezone.localtime(reminder.due_at))),
+            visit=_blocktranslate("for your visit on %(day)s",
+                                  day=_date_words(language, "short", reminder.visit_date))))
+    return rows
