@@ -128,15 +128,34 @@ class PortalState:
         return getattr(self.enrollment, "care_plan", None)
 
 
-def portal_state(*, participant: Participant,
-                 related: tuple[str, ...] = ("track__program", "track__site", "care_plan"),
-                 ) -> PortalState:
+def _state_enrollments():
+    """The enrollments portal_state chooses from, newest first (a referral is not yet care)."""
+    return (Enrollment.objects.exclude(status=EnrollmentStatus.REFERRED)
+            .order_by("-admission_date", "-pk"))
+
+
+def portal_state(*, participant: Participant) -> PortalState:
     """The enrollment the portal is about: the current one, else the latest; and whether a seat
-    offer waits for an answer. One query, with the `related` rows the pages show (the feed
-    needs only the program, for the offer's hours)."""
-    rows = list(Enrollment.objects.select_related(*related)
-                .filter(participant=participant).exclude(status=EnrollmentStatus.REFERRED)
-                .order_by("-admission_date", "-pk"))
+    offer waits for an answer. One query."""
+    return _state_of(participant, list(
+        _state_enrollments().select_related("track__program", "track__site", "care_plan")
+        .filter(participant=participant)))
+
+
+def feed_state(*, token_hash: str) -> PortalState | None:
+    """The portal state of the participant whose calendar token this is, None for no one. One
+    query (the participant comes with their enrollments), two for someone with none yet: the
+    feed, polled by every subscribed phone, was a third a query of its own."""
+    rows = list(_state_enrollments().select_related("participant__home_site", "track__program")
+                .filter(participant__calendar_token=token_hash))
+    if rows:
+        return _state_of(rows[0].participant, rows)
+    participant = (Participant.objects.select_related("home_site")
+                   .filter(calendar_token=token_hash).first())
+    return None if participant is None else _state_of(participant, [])
+
+
+def _state_of(participant: Participant, rows: list[Enrollment]) -> PortalState:
     now = timezone.now()
     offer_open = any(offer_is_open(e, now=now) for e in rows
                      if e.status == EnrollmentStatus.WAITLISTED)
@@ -395,11 +414,6 @@ def feed_events_for(*, state: PortalState, now: datetime) -> list[FeedEvent]:
             max(updated_at, marked_at) if marked_at else updated_at,
             _is_expected(session_status, status), alias, address))
     return events
-
-
-def participant_by_calendar_token(*, token_hash: str) -> Participant | None:
-    return (Participant.objects.select_related("home_site")
-            .filter(calendar_token=token_hash).first())
 
 
 def upcoming_reminders_for(*, participant: Participant, limit: int = 10) -> list[Reminder]:

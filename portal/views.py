@@ -280,12 +280,10 @@ def my_record_readable(request):
 
 
 def feed(request, token: str):
-    participant = selectors.participant_by_calendar_token(token_hash=services.token_hash(token))
-    if participant is None:
+    state = selectors.feed_state(token_hash=services.token_hash(token))
+    if state is None:
         raise Http404
-    # Only whether they were discharged matters here (what of the future the feed shows).
-    state = selectors.portal_state(participant=participant, related=("track__program",))
-    body = feed_render(participant=participant,
+    body = feed_render(participant=state.participant,
                        events=selectors.feed_events_for(state=state, now=timezone.now()))
     # Calendar apps poll the feed: one that sends back the ETag of what it already has gets a
     # 304 without the text. The ETag is a hash of the text just written from the database, so

@@ -48,5 +48,5 @@ def test_it_keeps_the_portal_pages_on_fixed_budgets(alice_client, alice, track, 
                          ("portal-reminders", 9), ("portal-my-record", 14)):
         with django_assert_max_num_queries(budget, info=name):
             assert alice_client.get(reverse(name)).status_code == 200
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         assert Client().get(reverse("portal-feed", args=[token])).status_code == 200

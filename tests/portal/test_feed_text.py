@@ -110,3 +110,24 @@ def test_it_sends_the_whole_feed_again_once_a_visit_changes(client, alice, sched
 
     assert response.status_code == 200
     assert response["ETag"] != etag and b"STATUS:CANCELLED" in response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("enrollment", [None, "referred"])
+def test_it_serves_an_empty_feed_to_someone_not_yet_in_care(client, site, track, enrollment,
+                                                            django_assert_max_num_queries):
+    """The participant comes with their enrollments in one query; without any (a referral
+    is not one yet) they are found on their own."""
+    from tests import factories
+    person = factories.ParticipantFactory(home_site=site)
+    if enrollment:
+        factories.EnrollmentFactory(participant=person, track=track, status=enrollment)
+    token = calendar_token_regenerate(participant=person)
+
+    with django_assert_max_num_queries(3):
+        response = client.get(reverse("portal-feed", args=[token]))
+
+    assert response.status_code == 200
+    calendar = Calendar.from_ical(response.content)
+    assert str(calendar["X-WR-CALNAME"]) == site.public_alias
+    assert not calendar.walk("VEVENT")
