@@ -17,8 +17,6 @@ from django.dispatch import receiver
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext
 
@@ -46,7 +44,7 @@ class VisitRow:
 @dataclass(slots=True)
 class DayRow:
     anchor: str  # "day-20261130"
-    heading: SafeString  # "Today, Monday, November 30, 2026"
+    heading: str  # "Today, Monday, November 30, 2026"
     visits: list[VisitRow]
     site_alias: str  # of the day's first visit
     site_address: str
@@ -54,7 +52,7 @@ class DayRow:
 
 @dataclass(slots=True)
 class WeekRow:
-    summary: SafeString  # "Week of December 7"
+    summary: str  # "Week of December 7"
     days: list[DayRow]
 
 
@@ -92,9 +90,11 @@ def _forget_date_words(*, setting, **kwargs) -> None:
         _date_words.cache_clear()
 
 
-def _blocktranslate(message: str, **values: str) -> SafeString:
-    """What {% blocktranslate with name=value %} writes: the values escaped, the text not."""
-    return mark_safe(gettext(message) % {k: conditional_escape(v) for k, v in values.items()})
+def _translate(message: str, **values: str) -> str:
+    """What {% blocktranslate with name=value %} says, as plain text the template escapes
+    whole (blocktranslate escaped only the values; the same page while the translations hold
+    no <, >, &, ' or ", and the same text on screen whatever they hold)."""
+    return gettext(message) % values
 
 
 class _Words:
@@ -136,13 +136,13 @@ class _Words:
     def date(self, style: str, day: date) -> str:
         return _date_words(self.language, style, day)
 
-    def day_heading(self, day: date) -> SafeString:
+    def day_heading(self, day: date) -> str:
         words = self.date("long", day)
         if day == self.today:
-            return _blocktranslate("Today, %(day)s", day=words)
+            return _translate("Today, %(day)s", day=words)
         if day == self.tomorrow:
-            return _blocktranslate("Tomorrow, %(day)s", day=words)
-        return conditional_escape(capfirst(words))
+            return _translate("Tomorrow, %(day)s", day=words)
+        return capfirst(words)
 
     def excuse_url(self, session_id: int) -> str:
         return f"{self._excuse[0]}{session_id}{self._excuse[1]}"
@@ -195,7 +195,7 @@ def schedule_rows(schedule: Schedule) -> ScheduleRows:
         today=schedule.today,
         next_day=_day_row(schedule.next_day, words) if schedule.next_day else None,
         this_week=[_day_row(day, words) for day in schedule.this_week],
-        later_weeks=[WeekRow(summary=_blocktranslate(
+        later_weeks=[WeekRow(summary=_translate(
                          "Week of %(week)s", week=words.date("month_day", week_start)),
                          days=[_day_row(day, words) for day in days])
                      for week_start, days in schedule.later_weeks],
@@ -204,8 +204,8 @@ def schedule_rows(schedule: Schedule) -> ScheduleRows:
 
 @dataclass(slots=True)
 class ReminderRow:
-    when: SafeString  # "Text message on Mon, Nov 30, 6:00 PM"
-    visit: SafeString  # "for your visit on Tue, Dec 1"
+    when: str  # "Text message on Mon, Nov 30, 6:00 PM"
+    visit: str  # "for your visit on Tue, Dec 1"
 
 
 def reminder_rows(reminders: list[Reminder]) -> list[ReminderRow]:
@@ -218,8 +218,8 @@ def reminder_rows(reminders: list[Reminder]) -> list[ReminderRow]:
         if channel is None:
             channel = channels[reminder.channel] = reminder.get_channel_display()
         rows.append(ReminderRow(
-            when=_blocktranslate("%(channel)s on %(when)s", channel=channel,
+            when=_translate("%(channel)s on %(when)s", channel=channel,
                                  when=when_text(timezone.localtime(reminder.due_at))),
-            visit=_blocktranslate("for your visit on %(day)s",
+            visit=_translate("for your visit on %(day)s",
                                   day=_date_words(language, "short", reminder.visit_date))))
     return rows
