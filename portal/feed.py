@@ -6,7 +6,7 @@ description, kind, topic or clinician. It carries the visits ahead and those of 
 FEED_PAST_DAYS days (portal/selectors.py): a phone keeps what it already has, and a leaked link shows less.
 """
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -15,72 +15,68 @@ from icalendar.parser import Contentline
 
 from participants.models import Participant
 
-from .selectors import FEED_PAST_DAYS, PortalState, Visit
+from .selectors import FeedEvent
 
 EVENT_TITLE = _("Appointment")  # in the participant's language; the calendar's name is the alias
 # Namespace for event UIDs: stable per (participant, session), and opaque.
 _UID_NAMESPACE = uuid.UUID("3a1f6f0e-5c2b-4f57-9a51-8b0c3f3b2d11")
+# SEQUENCE counts seconds since 2020: it grows with every change and stays inside 32 bits.
+_SEQUENCE_EPOCH = 1_577_836_800
 
 
 def event_uid(*, participant: Participant, session_id: int) -> str:
     return f"{uuid.uuid5(_UID_NAMESPACE, f'{participant.code}:{session_id}')}@calendar"
 
 
-def _last_modified(visit: Visit):
-    changed = visit.session.updated_at
-    marked = visit.attendance.marked_at
-    return max(changed, marked) if marked else changed
+def _content_line(name: str, text: str) -> str:
+    """A property with a TEXT value, escaped and folded by icalendar's own helpers, CRLF ended.
 
-
-def _text(value: str) -> str:
-    """iCalendar TEXT escaping, by icalendar's own property type."""
-    return vText(value).to_ical().decode("utf-8")
+    Only for the values that can hold escapable characters or run past 75 octets: the alias,
+    the address and the title. They are the same for every event of a feed, so each is
+    written once a feed, not once an event."""
+    return Contentline(f"{name}:{vText(text).to_ical().decode('utf-8')}").to_ical().decode(
+        "utf-8") + "\r\n"
 
 
 def _utc(moment: datetime) -> str:
-    """A UTC DATE-TIME as icalendar writes one (no fraction of a second)."""
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """A UTC DATE-TIME as icalendar writes one (no fraction of a second): ASCII, 16 octets."""
+    m = moment.astimezone(UTC)
+    return (f"{m.year:04d}{m.month:02d}{m.day:02d}"
+            f"T{m.hour:02d}{m.minute:02d}{m.second:02d}Z")
 
 
-def feed_render(*, state: PortalState, visits: list[Visit], now: datetime) -> bytes:
-    """The feed's text, written line by line: the same bytes icalendar's Calendar and Event
-    objects gave (tests/portal/test_feed.py compares them), at a tenth of their cost a visit;
-    the feed is what every subscribed phone polls. Properties in icalendar's canonical order,
-    TEXT escaped and lines folded by icalendar's own helpers. Text in the participant's
-    language."""
-    with translation.override(state.participant.language):
-        return _feed_render(state=state, visits=visits, now=now)
+def feed_render(*, participant: Participant, events: list[FeedEvent]) -> bytes:
+    """The feed's text: the same bytes icalendar's Calendar and Event objects gave
+    (tests/portal/test_feed_address.py and test_feed_text.py compare them), properties in
+    icalendar's canonical order. Text in the participant's language.
 
-
-def _feed_render(*, state: PortalState, visits: list[Visit], now: datetime) -> bytes:
-    participant = state.participant
-    since = now - timedelta(days=FEED_PAST_DAYS)
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Appointments//EN",
-             "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
-             "X-WR-CALNAME:" + _text(participant.home_site.public_alias),
-             "X-PUBLISHED-TTL:PT1H"]
-    for visit in visits:
-        session = visit.session
-        if session.ends_at < since:
-            continue
-        site = session.site
-        changed = _last_modified(visit)
-        address = site.address if participant.calendar_shows_address else ""
-        expected = visit.is_expected
-        lines += [
-            "BEGIN:VEVENT",
-            "SUMMARY:" + _text(str(EVENT_TITLE)),
-            "DTSTART:" + _utc(session.starts_at),
-            "DTEND:" + _utc(session.ends_at),
-            "DTSTAMP:" + _utc(changed),
-            "UID:" + _text(event_uid(participant=participant, session_id=session.pk)),
-            # Seconds since 2020 grow with every change and stay well inside a 32-bit integer.
-            f"SEQUENCE:{max(0, int(changed.timestamp()) - 1_577_836_800)}",
-            "LAST-MODIFIED:" + _utc(changed),
-            "LOCATION:" + _text(", ".join(p for p in (site.public_alias, address) if p)),
-            "STATUS:" + ("CONFIRMED" if expected else "CANCELLED"),
-            "TRANSP:" + ("OPAQUE" if expected else "TRANSPARENT"),
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return b"".join(Contentline(line).to_ical() + b"\r\n" for line in lines)
+    Every line but the TEXT ones above is plain ASCII under 75 octets with nothing to escape
+    (a date-time, a UUID, a number, a keyword), so it is written as it is: escaping and
+    folding each line of each event through icalendar was most of the feed's time."""
+    with translation.override(participant.language):
+        summary = _content_line("SUMMARY", str(EVENT_TITLE))
+    locations: dict[tuple[str, str], str] = {}
+    shows_address = participant.calendar_shows_address
+    out = ["BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Appointments//EN\r\n"
+           "CALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\n",
+           _content_line("X-WR-CALNAME", participant.home_site.public_alias),
+           "X-PUBLISHED-TTL:PT1H\r\n"]
+    for event in events:
+        place = (event.site_alias, event.site_address if shows_address else "")
+        location = locations.get(place)
+        if location is None:
+            location = locations[place] = _content_line(
+                "LOCATION", ", ".join(p for p in place if p))
+        changed = event.changed
+        stamp = _utc(changed)
+        uid = event_uid(participant=participant, session_id=event.session_id)
+        state = ("STATUS:CONFIRMED\r\nTRANSP:OPAQUE\r\n" if event.is_expected
+                 else "STATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n")
+        out.append(
+            f"BEGIN:VEVENT\r\n{summary}"
+            f"DTSTART:{_utc(event.starts_at)}\r\nDTEND:{_utc(event.ends_at)}\r\n"
+            f"DTSTAMP:{stamp}\r\nUID:{uid}\r\n"
+            f"SEQUENCE:{max(0, int(changed.timestamp()) - _SEQUENCE_EPOCH)}\r\n"
+            f"LAST-MODIFIED:{stamp}\r\n{location}{state}END:VEVENT\r\n")
+    out.append("END:VCALENDAR\r\n")
+    return "".join(out).encode("utf-8")

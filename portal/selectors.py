@@ -6,14 +6,17 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Program
-from sessions.models import Attendance, AttendanceStatus, ExcusedAbsenceRequest, SessionStatus
+from sessions.models import (
+    Attendance, AttendanceStatus, ExcusedAbsenceRequest, ExcuseStatus, SessionStatus,
+)
 from reminders.models import Reminder, ReminderStatus
 from sessions.selectors.ledger import hours_ledger
 from sessions.services.offers import offer_is_open
@@ -41,8 +44,7 @@ class Visit:
 
     @property
     def is_cancelled(self) -> bool:
-        return (self.session.status == SessionStatus.CANCELLED
-                or self.attendance.status == AttendanceStatus.CANCELLED)
+        return _is_cancelled(self.session.status, self.attendance.status)
 
     @property
     def is_excused(self) -> bool:
@@ -50,16 +52,27 @@ class Visit:
 
     @property
     def is_expected(self) -> bool:
-        return not self.is_cancelled and not self.is_excused
+        return _is_expected(self.session.status, self.attendance.status)
+
+
+def _is_cancelled(session_status: str, attendance_status: str) -> bool:
+    return (session_status == SessionStatus.CANCELLED
+            or attendance_status == AttendanceStatus.CANCELLED)
+
+
+def _is_expected(session_status: str, attendance_status: str) -> bool:
+    """Still on: neither cancelled (the session or this participant's place) nor excused."""
+    return (not _is_cancelled(session_status, attendance_status)
+            and attendance_status != AttendanceStatus.EXCUSED)
 
 
 @dataclass
 class VisitDay:
     day: date
-    visits: list[Visit] = field(default_factory=list)
+    visits: list["UpcomingVisit"] = field(default_factory=list)
 
     @property
-    def first(self) -> Visit:
+    def first(self) -> "UpcomingVisit":
         return self.visits[0]
 
 
@@ -69,7 +82,7 @@ class Schedule:
     next_day: VisitDay | None
     this_week: list[VisitDay]
     later_weeks: list[tuple[date, list[VisitDay]]]
-    history: list[Visit]
+    history: list["PastVisit"]
 
     @property
     def tomorrow(self) -> date:
@@ -115,12 +128,34 @@ class PortalState:
         return getattr(self.enrollment, "care_plan", None)
 
 
+def _state_enrollments():
+    """The enrollments portal_state chooses from, newest first (a referral is not yet care)."""
+    return (Enrollment.objects.exclude(status=EnrollmentStatus.REFERRED)
+            .order_by("-admission_date", "-pk"))
+
+
 def portal_state(*, participant: Participant) -> PortalState:
     """The enrollment the portal is about: the current one, else the latest; and whether a seat
     offer waits for an answer. One query."""
-    rows = list(Enrollment.objects.select_related("track__program", "track__site", "care_plan")
-                .filter(participant=participant).exclude(status=EnrollmentStatus.REFERRED)
-                .order_by("-admission_date", "-pk"))
+    return _state_of(participant, list(
+        _state_enrollments().select_related("track__program", "track__site", "care_plan")
+        .filter(participant=participant)))
+
+
+def feed_state(*, token_hash: str) -> PortalState | None:
+    """The portal state of the participant whose calendar token this is, None for no one. One
+    query (the participant comes with their enrollments), two for someone with none yet: the
+    feed, polled by every subscribed phone, was a third a query of its own."""
+    rows = list(_state_enrollments().select_related("participant__home_site", "track__program")
+                .filter(participant__calendar_token=token_hash))
+    if rows:
+        return _state_of(rows[0].participant, rows)
+    participant = (Participant.objects.select_related("home_site")
+                   .filter(calendar_token=token_hash).first())
+    return None if participant is None else _state_of(participant, [])
+
+
+def _state_of(participant: Participant, rows: list[Enrollment]) -> PortalState:
     now = timezone.now()
     offer_open = any(offer_is_open(e, now=now) for e in rows
                      if e.status == EnrollmentStatus.WAITLISTED)
@@ -134,21 +169,7 @@ def portal_state(*, participant: Participant) -> PortalState:
                        offer_open)
 
 
-def _attendances(participant: Participant, *, with_excuses: bool, related=("session__site",)):
-    """The participant's attendance rows with their sessions and only the `related` rows a
-    page shows: each further select_related was a model built per row (the schedule's two
-    tracks and two programs a visit were a fifth of the portal home's time)."""
-    qs = (Attendance.objects.filter(participant=participant)
-          .select_related("session", *related)
-          .order_by("session__starts_at", "session__pk"))
-    if with_excuses:
-        qs = qs.prefetch_related(Prefetch(
-            "excuse_requests", queryset=ExcusedAbsenceRequest.objects.order_by("-requested_at"),
-            to_attr="excuses_newest_first"))
-    return qs
-
-
-def _with_notice_hours(attendances):
+def _notice_hours(attendances):
     """Each row's excused-absence notice in hours, from the program `excuse_program` picks
     first (the attendance's enrollment's, else the session's track's); None when neither."""
     return attendances.annotate(notice_hours=Coalesce(
@@ -156,87 +177,160 @@ def _with_notice_hours(attendances):
         "session__track__program__excused_notice_hours"))
 
 
+def _default_notice_hours(state: PortalState) -> int:
+    """The notice when neither program is known: the portal's enrollment's, else the default
+    (the fallback of excuse_deadline, sessions/services/excuses.py)."""
+    fallback = state.enrollment.track.program if state.enrollment else None
+    return (fallback.excused_notice_hours if fallback else
+            Program._meta.get_field("excused_notice_hours").default)
+
+
+def _can_excuse(*, session_status: str, status: str, excuse_status: str | None,
+                starts_at: datetime, notice_hours: int, now: datetime) -> bool:
+    """An excuse may be asked for online: the visit is still on for this participant, no request
+    waits for an answer, and the program's notice is still ahead."""
+    return (session_status == SessionStatus.SCHEDULED
+            and status == AttendanceStatus.EXPECTED
+            and excuse_status != ExcuseStatus.PENDING
+            and now <= starts_at - timedelta(hours=notice_hours))
+
+
 def _visible(attendance: Attendance, *, state: PortalState, now: datetime) -> bool:
+    session = attendance.session
+    return _shown(state=state, ends_at=session.ends_at, care_plan_id=session.care_plan_id, now=now)
+
+
+def _shown(*, state: PortalState, ends_at: datetime, care_plan_id: int | None,
+           now: datetime) -> bool:
     # After discharge only care-plan follow-ups stay on the future schedule.
-    if state.is_discharged and attendance.session.ends_at >= now:
-        return attendance.session.care_plan_id is not None
+    if state.is_discharged and ends_at >= now:
+        return care_plan_id is not None
     return True
 
 
-def visits_for(*, state: PortalState, with_excuses: bool = True,
-               now: datetime | None = None, ending_after: datetime | None = None,
-               session_id: int | None = None) -> list[Visit]:
-    """The participant's visits in time order: all of them, or those whose session ends after
-    `ending_after`, or the one at `session_id`. One query (two with the excuses)."""
+def visit_for(*, state: PortalState, session_id: int, now: datetime | None = None
+              ) -> Visit | None:
+    """The participant's visit at `session_id`, with its newest excuse request and whether an
+    excuse may still be asked for; None when it is not theirs or not on their schedule. Two
+    queries."""
     now = now or timezone.now()
     zone = state.participant.zone
-    # The notice rule of excuse_deadline (sessions/services/excuses.py), read in the same query
-    # (an annotation) instead of through two tracks and two programs a row.
-    fallback = state.enrollment.track.program if state.enrollment else None
-    default_notice = (fallback.excused_notice_hours if fallback else
-                      Program._meta.get_field("excused_notice_hours").default)
+    attendance = (_notice_hours(Attendance.objects.filter(participant=state.participant,
+                                                          session_id=session_id))
+                  .select_related("session", "session__site", "session__room")
+                  .prefetch_related(Prefetch(
+                      "excuse_requests", queryset=ExcusedAbsenceRequest.objects.order_by(
+                          "-requested_at", "-pk"), to_attr="excuses_newest_first"))
+                  .first())
+    if attendance is None or not _visible(attendance, state=state, now=now):
+        return None
+    session = attendance.session
+    excuses = attendance.excuses_newest_first
+    excuse = excuses[0] if excuses else None
+    notice = (_default_notice_hours(state) if attendance.notice_hours is None
+              else attendance.notice_hours)
+    return Visit(attendance=attendance, starts=session.starts_at.astimezone(zone),
+                 ends=session.ends_at.astimezone(zone), excuse=excuse,
+                 can_excuse=_can_excuse(session_status=session.status, status=attendance.status,
+                                        excuse_status=excuse.status if excuse else None,
+                                        starts_at=session.starts_at, notice_hours=notice,
+                                        now=now))
+
+
+@dataclass(slots=True)
+class UpcomingVisit:
+    """One visit ahead on the portal's schedule as plain values, in the participant's time."""
+
+    session_id: int
+    starts: datetime
+    ends: datetime
+    kind: str
+    room_name: str | None  # None: no room
+    site_alias: str
+    site_address: str
+    session_status: str
+    status: str  # the participant's attendance
+    excuse_status: str | None  # of the newest excuse request; None when none was made
+    excuse_note: str
+    can_excuse: bool
+
+    @property
+    def is_cancelled(self) -> bool:
+        return _is_cancelled(self.session_status, self.status)
+
+    @property
+    def is_expected(self) -> bool:
+        return _is_expected(self.session_status, self.status)
+
+
+def upcoming_visits_for(*, state: PortalState, now: datetime) -> list[UpcomingVisit]:
+    """The visits not over yet, in time order, each with its newest excuse request and whether
+    an excuse may be asked for. One query, as plain values: the home page's two queries built
+    an attendance, a session, a site and a room a visit, and an excuse list through prefetch."""
+    zone = state.participant.zone
+    default_notice = _default_notice_hours(state)
+    newest_excuse = (ExcusedAbsenceRequest.objects.filter(attendance=OuterRef("pk"))
+                     .order_by("-requested_at", "-pk"))
+    rows = (_notice_hours(Attendance.objects.filter(participant=state.participant,
+                                                    session__ends_at__gte=now))
+            .annotate(excuse_status=Subquery(newest_excuse.values("status")[:1]),
+                      excuse_note=Subquery(newest_excuse.values("decision_note")[:1]))
+            .order_by("session__starts_at", "session__pk")
+            .values_list("session_id", "session__starts_at", "session__ends_at",
+                         "session__kind", "session__room_id", "session__room__name",
+                         "session__site__public_alias", "session__site__address",
+                         "session__status", "status", "session__care_plan_id", "notice_hours",
+                         "excuse_status", "excuse_note"))
     visits = []
-    if with_excuses:
-        attendances = _with_notice_hours(_attendances(
-            state.participant, with_excuses=True, related=("session__site", "session__room")))
-    else:
-        attendances = _attendances(state.participant, with_excuses=False)
-    if ending_after is not None:
-        attendances = attendances.filter(session__ends_at__gte=ending_after)
-    if session_id is not None:
-        attendances = attendances.filter(session_id=session_id)
-    for attendance in attendances:
-        if not _visible(attendance, state=state, now=now):
+    for (session_id, starts_at, ends_at, kind, room_id, room_name, alias, address,
+         session_status, status, care_plan_id, notice_hours, excuse_status, excuse_note) in rows:
+        if not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id, now=now):
             continue
-        session = attendance.session
-        visit = Visit(attendance=attendance, starts=session.starts_at.astimezone(zone),
-                      ends=session.ends_at.astimezone(zone))
-        if with_excuses:
-            excuses = attendance.excuses_newest_first
-            visit.excuse = excuses[0] if excuses else None
-            notice = (default_notice if attendance.notice_hours is None
-                      else attendance.notice_hours)
-            visit.can_excuse = (
-                session.status == SessionStatus.SCHEDULED
-                and attendance.status == AttendanceStatus.EXPECTED
-                and (visit.excuse is None or visit.excuse.status != "pending")
-                and now <= session.starts_at - timedelta(hours=notice)
-            )
-        visits.append(visit)
+        visits.append(UpcomingVisit(
+            session_id=session_id, starts=starts_at.astimezone(zone),
+            ends=ends_at.astimezone(zone), kind=kind,
+            room_name=None if room_id is None else room_name,
+            site_alias=alias, site_address=address, session_status=session_status,
+            status=status, excuse_status=excuse_status, excuse_note=excuse_note or "",
+            can_excuse=_can_excuse(
+                session_status=session_status, status=status, excuse_status=excuse_status,
+                starts_at=starts_at,
+                notice_hours=default_notice if notice_hours is None else notice_hours,
+                now=now)))
     return visits
 
 
-def history_for(*, state: PortalState, now: datetime | None = None,
-                limit: int = HISTORY_LIMIT) -> list[Visit]:
+class PastVisit(NamedTuple):
+    starts: datetime  # in the participant's time
+    is_cancelled: bool
+    status: str  # the participant's attendance
+
+
+def history_for(*, state: PortalState, now: datetime,
+                limit: int = HISTORY_LIMIT) -> list[PastVisit]:
     """The latest `limit` visits already over, newest first. One query whatever the history."""
-    now = now or timezone.now()
     zone = state.participant.zone
-    attendances = (_attendances(state.participant, with_excuses=False, related=())
-                   .filter(session__ends_at__lt=now)
-                   .order_by("-session__starts_at", "-session__pk")[:limit])
-    return [Visit(attendance=a, starts=a.session.starts_at.astimezone(zone),
-                  ends=a.session.ends_at.astimezone(zone)) for a in attendances]
+    rows = (Attendance.objects.filter(participant=state.participant, session__ends_at__lt=now)
+            .order_by("-session__starts_at", "-session__pk")
+            .values_list("session__starts_at", "session__status", "status")[:limit])
+    return [PastVisit(starts_at.astimezone(zone), _is_cancelled(session_status, status), status)
+            for starts_at, session_status, status in rows]
 
 
 def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def schedule_for(*, state: PortalState, visits: list[Visit] | None = None,
-                 history: list[Visit] | None = None, now: datetime | None = None) -> Schedule:
-    """Next visit first, then the rest of this week, then later weeks; the latest past visits
-    (`history`, else those among `visits`, at most HISTORY_LIMIT) as history."""
-    now = now or timezone.now()
+def schedule_for(*, state: PortalState, visits: list[UpcomingVisit],
+                 history: list[PastVisit], now: datetime) -> Schedule:
+    """Next visit first, then the rest of this week, then later weeks; `history` as history."""
     today = now.astimezone(state.participant.zone).date()
-    if visits is None:
-        visits = visits_for(state=state, now=now, ending_after=now)
-    upcoming = [v for v in visits if v.session.ends_at >= now]
-    if history is None:
-        history = [v for v in visits if v.session.ends_at < now][::-1][:HISTORY_LIMIT]
-
     days: "OrderedDict[date, VisitDay]" = OrderedDict()
-    for visit in upcoming:
-        days.setdefault(visit.starts.date(), VisitDay(visit.starts.date())).visits.append(visit)
+    for visit in visits:
+        day = visit.starts.date()
+        if day not in days:
+            days[day] = VisitDay(day)
+        days[day].visits.append(visit)
     next_day = next((d for d in days.values() if any(v.is_expected for v in d.visits)), None)
     this_monday = _week_start(today)
     this_week, later = [], OrderedDict()
@@ -286,9 +380,40 @@ def progress_for(*, state: PortalState, now: datetime | None = None) -> Progress
     )
 
 
-def participant_by_calendar_token(*, token_hash: str) -> Participant | None:
-    return (Participant.objects.select_related("home_site")
-            .filter(calendar_token=token_hash).first())
+class FeedEvent(NamedTuple):
+    """One visit as the calendar feed writes it: plain values, no model instances."""
+
+    session_id: int
+    starts_at: datetime
+    ends_at: datetime
+    changed: datetime  # the session's last change, or the attendance's marking if later
+    is_expected: bool
+    site_alias: str
+    site_address: str
+
+
+def feed_events_for(*, state: PortalState, now: datetime) -> list[FeedEvent]:
+    """The visits the calendar feed carries, in time order: those ahead and those of the last
+    FEED_PAST_DAYS days, as plain values. One query: a feed of 70 visits spent more time
+    building Attendance, TherapySession and Site instances than writing its text."""
+    rows = (Attendance.objects
+            .filter(participant=state.participant,
+                    session__ends_at__gte=now - timedelta(days=FEED_PAST_DAYS))
+            .order_by("session__starts_at", "session__pk")
+            .values_list("session_id", "session__starts_at", "session__ends_at",
+                         "session__updated_at", "marked_at", "session__status", "status",
+                         "session__care_plan_id", "session__site__public_alias",
+                         "session__site__address"))
+    events = []
+    for (session_id, starts_at, ends_at, updated_at, marked_at, session_status, status,
+         care_plan_id, alias, address) in rows:
+        if not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id, now=now):
+            continue
+        events.append(FeedEvent(
+            session_id, starts_at, ends_at,
+            max(updated_at, marked_at) if marked_at else updated_at,
+            _is_expected(session_status, status), alias, address))
+    return events
 
 
 def upcoming_reminders_for(*, participant: Participant, limit: int = 10) -> list[Reminder]:

@@ -1,7 +1,7 @@
 """Portal pages. Each view: find the visitor's own object through `access`, call one service."""
+import hashlib
 import json
 import re
-from datetime import timedelta
 
 from axes.helpers import get_client_ip_address
 from django.contrib import messages
@@ -11,6 +11,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import get_conditional_response
+from django.utils.http import quote_etag
 from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -27,6 +29,7 @@ from participants import portal_accounts as services
 
 from . import selectors
 from .record import participant_record, record_content, record_filename
+from .schedule_rows import reminder_rows, schedule_rows
 from .access import participant_required
 from .feed import feed_render
 from .forms import (
@@ -48,11 +51,12 @@ def home(request):
     state = selectors.portal_state(participant=request.participant)
     now = timezone.now()
     # Only what the page shows: the visits ahead and the latest few past ones.
-    visits = selectors.visits_for(state=state, now=now, ending_after=now)
-    history = selectors.history_for(state=state, now=now)
+    schedule = selectors.schedule_for(
+        state=state, visits=selectors.upcoming_visits_for(state=state, now=now),
+        history=selectors.history_for(state=state, now=now), now=now)
     return render(request, "portal/home.html", {
         "state": state,
-        "schedule": selectors.schedule_for(state=state, visits=visits, history=history, now=now),
+        "schedule": schedule_rows(schedule),
         "progress": selectors.progress_for(state=state),
         "nav": "home",
     })
@@ -74,9 +78,9 @@ def progress(request):
 def reminders(request):
     participant = request.participant
     audit_access(request=request, obj=participant, what="portal: reminder settings")
+    sms_consent = services.sms_consent_standing(participant)
     form = ReminderPreferencesForm(initial={
-        "channels": participant.reminder_channels,
-        "sms_consent": services.sms_consent_standing(participant),
+        "channels": participant.reminder_channels, "sms_consent": sms_consent,
     })
     language_form = LanguageForm(initial={"language": participant.language})
     if request.method == "POST" and request.POST.get("action") == "language":
@@ -103,8 +107,9 @@ def reminders(request):
                 return redirect("portal-reminders")
     return render(request, "portal/reminders.html", {
         "form": form, "language_form": language_form, "participant": participant,
-        "nav": "reminders", "sms_consent": services.sms_consent_standing(participant),
-        "upcoming_reminders": selectors.upcoming_reminders_for(participant=participant),
+        "nav": "reminders", "sms_consent": sms_consent,
+        "upcoming_reminders": reminder_rows(
+            selectors.upcoming_reminders_for(participant=participant)),
     })
 
 
@@ -153,7 +158,7 @@ _NEW_FEED_TOKEN = "portal_new_feed_token"
 @require_http_methods(["GET", "POST"])
 def excuse(request, session_id: int):
     state = selectors.portal_state(participant=request.participant)
-    visit = next(iter(selectors.visits_for(state=state, session_id=session_id)), None)
+    visit = selectors.visit_for(state=state, session_id=session_id)
     if visit is None:
         raise Http404
     audit_access(request=request, obj=request.participant, what="portal: excuse request")
@@ -275,17 +280,18 @@ def my_record_readable(request):
 
 
 def feed(request, token: str):
-    participant = selectors.participant_by_calendar_token(token_hash=services.token_hash(token))
-    if participant is None:
+    state = selectors.feed_state(token_hash=services.token_hash(token))
+    if state is None:
         raise Http404
-    state = selectors.portal_state(participant=participant)
-    now = timezone.now()
-    # The database leaves out what the feed would drop anyway (older than FEED_PAST_DAYS).
-    visits = selectors.visits_for(
-        state=state, with_excuses=False,
-        ending_after=now - timedelta(days=selectors.FEED_PAST_DAYS))
-    response = HttpResponse(feed_render(state=state, visits=visits, now=now),
-                            content_type="text/calendar; charset=utf-8")
+    body = feed_render(participant=state.participant,
+                       events=selectors.feed_events_for(state=state, now=timezone.now()))
+    # Calendar apps poll the feed: one that sends back the ETag of what it already has gets a
+    # 304 without the text. The ETag is a hash of the text just written from the database, so
+    # it can never stand for an older schedule (nothing is cached on the server).
+    etag = quote_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
+    response = (get_conditional_response(request, etag=etag)
+                or HttpResponse(body, content_type="text/calendar; charset=utf-8"))
+    response["ETag"] = etag
     response["Cache-Control"] = "private, max-age=900"
     response["X-Robots-Tag"] = "noindex"
     response["Referrer-Policy"] = "no-referrer"

@@ -159,12 +159,12 @@ def test_it_keeps_the_feed_on_a_fixed_query_budget(client, alice, bob, track, ro
                                                    django_assert_max_num_queries):
     from .conftest import make_sessions
     token = calendar_token_regenerate(participant=alice)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(2):
         assert _feed(client, token).status_code == 200
     make_sessions(track, room, weeks=3, weekdays=(1, 4))
     from sessions.services.expected import attendance_expect
     attendance_expect(enrollments=[alice.enrollments.get()])
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(2):
         response = _feed(client, token)
     in_feed = Attendance.objects.filter(participant=alice,
                                         session__ends_at__gte=now_at() - dt.timedelta(days=7))

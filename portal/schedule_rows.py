@@ -1,0 +1,225 @@
+"""The portal home's schedule (and the reminders page's coming reminders) as plain strings,
+so their templates do no work per visit.
+
+Each visit had its own include, four translations, two time filters, a status label and a
+reversed URL: at a participant's dozen weeks ahead that was most of the page's time. Here each
+label is translated once a page, each distinct time of day and day formatted once, the excuse
+URL reversed once and completed per visit; the templates only place the strings.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import get_language, gettext
+
+from iop_clinic.formatting import clock, day as short_day, long_day, when as when_text
+from reminders.models import Reminder
+from sessions.models import AttendanceStatus, ExcuseStatus, SessionKind
+
+from .selectors import PastVisit, Schedule, UpcomingVisit, VisitDay
+
+_PLACEHOLDER_PK = 987654321
+
+
+@dataclass(slots=True)
+class VisitRow:
+    is_cancelled: bool
+    time: str  # "6:00 PM – 9:00 PM"
+    label: str  # "Group session · Room 2B"
+    badge: str  # "" for none
+    badge_class: str
+    declined_note: str | None  # the answer's note when an excuse was declined; else None
+    approved: bool
+    excuse_url: str  # "" when an excuse can't be asked for online
+
+
+@dataclass(slots=True)
+class DayRow:
+    anchor: str  # "day-20261130"
+    heading: str  # "Today, Monday, November 30, 2026"
+    visits: list[VisitRow]
+    site_alias: str  # of the day's first visit
+    site_address: str
+
+
+@dataclass(slots=True)
+class WeekRow:
+    summary: str  # "Week of December 7"
+    days: list[DayRow]
+
+
+@dataclass(slots=True)
+class HistoryRow:
+    when: str  # "Mon, Nov 30, 6:00 PM"
+    status: str
+
+
+@dataclass(slots=True)
+class ScheduleRows:
+    today: date
+    next_day: DayRow | None
+    this_week: list[DayRow]
+    later_weeks: list[WeekRow]
+    history: list[HistoryRow]
+
+
+@lru_cache(maxsize=2048)
+def _date_words(language: str, style: str, day: date) -> str:
+    """A date in words: "Monday, November 30, 2026" (long), "Mon, Nov 30" (short) or "Nov 30"
+    (month_day). They depend on the date and the language only, so they are kept across pages
+    and participants (formatting them was half the rows' time); nothing about anyone's care is
+    kept. `language` is the active one, passed in to be part of the key."""
+    if style == "long":
+        return long_day(day)
+    if style == "short":
+        return short_day(day)
+    return date_filter(day, "MONTH_DAY_FORMAT")
+
+
+@receiver(setting_changed)
+def _forget_date_words(*, setting, **kwargs) -> None:
+    if setting in {"FORMAT_MODULE_PATH", "LANGUAGE_CODE", "LANGUAGES", "USE_L10N"}:
+        _date_words.cache_clear()
+
+
+def _translate(message: str, **values: str) -> str:
+    """What {% blocktranslate with name=value %} says, as plain text the template escapes
+    whole (blocktranslate escaped only the values; the same page while the translations hold
+    no <, >, &, ' or ", and the same text on screen whatever they hold)."""
+    return gettext(message) % values
+
+
+class _Words:
+    """The labels of one page, translated once, in the language active when it is made."""
+
+    def __init__(self, *, today: date) -> None:
+        self.language = get_language()
+        self.today = today
+        self.tomorrow = date.fromordinal(today.toordinal() + 1)
+        self.kinds = {
+            SessionKind.INDIVIDUAL: gettext("Individual session"),
+            SessionKind.GROUP: gettext("Group session"),
+            SessionKind.FAMILY: gettext("Family session"),
+            SessionKind.WORKSHOP: gettext("Workshop session"),
+        }
+        self.cancelled = gettext("Cancelled")
+        self.excused = gettext("Excused")
+        self.excuse_requested = gettext("Excuse requested")
+        self.statuses = {value: str(label) for value, label in AttendanceStatus.choices}
+        self._clocks: dict = {}
+        excuse = reverse("portal-excuse", args=[_PLACEHOLDER_PK])
+        self._excuse = excuse.rsplit(str(_PLACEHOLDER_PK), 1)
+
+    def clock(self, moment: datetime) -> str:
+        # A schedule has a few distinct times of day: each is formatted once.
+        key = (moment.utcoffset(), moment.time())
+        text = self._clocks.get(key)
+        if text is None:
+            text = self._clocks[key] = clock(moment)
+        return text
+
+    def kind(self, kind: str) -> str:
+        label = self.kinds.get(kind)
+        if label is None:
+            label = self.kinds[kind] = str(SessionKind(kind).label) if kind in SessionKind.values \
+                else kind
+        return label
+
+    def date(self, style: str, day: date) -> str:
+        return _date_words(self.language, style, day)
+
+    def day_heading(self, day: date) -> str:
+        words = self.date("long", day)
+        if day == self.today:
+            return _translate("Today, %(day)s", day=words)
+        if day == self.tomorrow:
+            return _translate("Tomorrow, %(day)s", day=words)
+        return capfirst(words)
+
+    def excuse_url(self, session_id: int) -> str:
+        return f"{self._excuse[0]}{session_id}{self._excuse[1]}"
+
+
+def _visit_row(visit: UpcomingVisit, words: _Words) -> VisitRow:
+    status, excuse_status = visit.status, visit.excuse_status
+    cancelled = visit.is_cancelled
+    if cancelled:
+        badge, badge_class = words.cancelled, "text-bg-danger"
+    elif status == AttendanceStatus.EXCUSED:
+        badge, badge_class = words.excused, "text-bg-secondary"
+    elif status != AttendanceStatus.EXPECTED:
+        badge, badge_class = words.statuses.get(status, status), "text-bg-light border"
+    elif excuse_status == ExcuseStatus.PENDING:
+        badge, badge_class = words.excuse_requested, "text-bg-warning"
+    else:
+        badge, badge_class = "", ""
+    label = words.kind(visit.kind)
+    return VisitRow(
+        is_cancelled=cancelled,
+        time=f"{words.clock(visit.starts)} – {words.clock(visit.ends)}",
+        label=label if visit.room_name is None else f"{label} · {visit.room_name}",
+        badge=badge, badge_class=badge_class,
+        declined_note=(visit.excuse_note if excuse_status == ExcuseStatus.DECLINED
+                       and status == AttendanceStatus.EXPECTED else None),
+        approved=excuse_status == ExcuseStatus.APPROVED,
+        excuse_url=words.excuse_url(visit.session_id) if visit.can_excuse else "")
+
+
+def _day_row(day: VisitDay, words: _Words) -> DayRow:
+    first = day.first
+    return DayRow(anchor=f"day-{day.day:%Y%m%d}", heading=words.day_heading(day.day),
+                  visits=[_visit_row(v, words) for v in day.visits],
+                  site_alias=first.site_alias, site_address=first.site_address)
+
+
+def _history_row(visit: PastVisit, words: _Words) -> HistoryRow:
+    return HistoryRow(
+        # The short day of a date-time is its local date's (DAY_FORMAT has no time in it).
+        when=f"{words.date('short', visit.starts.date())}, {words.clock(visit.starts)}",
+        status=words.cancelled if visit.is_cancelled else words.statuses.get(visit.status,
+                                                                             visit.status))
+
+
+def schedule_rows(schedule: Schedule) -> ScheduleRows:
+    """The schedule's days, weeks and history as strings in the active language and zone."""
+    words = _Words(today=schedule.today)
+    return ScheduleRows(
+        today=schedule.today,
+        next_day=_day_row(schedule.next_day, words) if schedule.next_day else None,
+        this_week=[_day_row(day, words) for day in schedule.this_week],
+        later_weeks=[WeekRow(summary=_translate(
+                         "Week of %(week)s", week=words.date("month_day", week_start)),
+                         days=[_day_row(day, words) for day in days])
+                     for week_start, days in schedule.later_weeks],
+        history=[_history_row(visit, words) for visit in schedule.history])
+
+
+@dataclass(slots=True)
+class ReminderRow:
+    when: str  # "Text message on Mon, Nov 30, 6:00 PM"
+    visit: str  # "for your visit on Tue, Dec 1"
+
+
+def reminder_rows(reminders: list[Reminder]) -> list[ReminderRow]:
+    """When and how each coming reminder goes out, in the active language and time zone."""
+    language = get_language()
+    channels: dict[str, str] = {}
+    rows = []
+    for reminder in reminders:
+        channel = channels.get(reminder.channel)
+        if channel is None:
+            channel = channels[reminder.channel] = reminder.get_channel_display()
+        rows.append(ReminderRow(
+            when=_translate("%(channel)s on %(when)s", channel=channel,
+                                 when=when_text(timezone.localtime(reminder.due_at))),
+            visit=_translate("for your visit on %(day)s",
+                                  day=_date_words(language, "short", reminder.visit_date))))
+    return rows
