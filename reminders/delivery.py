@@ -258,16 +258,14 @@ def _deliver_row(reminder: Reminder, *, facts: BatchFacts, now: datetime, isolat
         decision = reminder_check(reminder=reminder, now=now, facts=facts)
         if isinstance(decision, Verdict):
             outcomes[reminder.pk] = (decision.outcome if unrecorded.write_with(
-                lambda held: _settle(reminder.pk, decision, now=now, held=held))
-                else "not_claimed")
+                _settle(reminder.pk, decision, now=now)) else "not_claimed")
             return
         decision = _mint_secret_link(decision)
         if isinstance(decision, Verdict):
             outcomes[reminder.pk] = (decision.outcome if unrecorded.write_with(
-                lambda held: _settle(reminder.pk, decision, now=now, held=held))
-                else "not_claimed")
+                _settle(reminder.pk, decision, now=now)) else "not_claimed")
             return
-        if not unrecorded.write_with(lambda held: _hand_off(reminder.pk, now=now, held=held)):
+        if not unrecorded.write_with(_hand_off(reminder.pk, now=now)):
             _void_secret_link(decision)
             outcomes[reminder.pk] = "not_claimed"
             return
@@ -312,18 +310,15 @@ class _Unrecorded:
         self.write()  # never more than one
         self.record = record
 
-    def write_with(self, write) -> bool:
-        """Run `write(held)`, the next row's compare-and-set, in one transaction and one
-        statement with the held result (`held`: that result's UPDATE, or None). An explicit
-        transaction even with nothing held: if this worker dies while the UPDATE waits on a
-        row lock, PostgreSQL rolls it back instead of committing a "sending" nobody will
-        finish."""
+    def write_with(self, change: tuple[str, list]) -> bool:
+        """Run `change`, the next row's compare-and-set (see _update_sql), in one transaction
+        and one statement with the held result's UPDATE, if any (_compare_and_set_with).
+        True if the next row changed."""
         record = self.record
         held = None if record is None else _update_sql(
             record.reminder_id, expected=ReminderStatus.SENDING, now=self.now, **record.fields)
         try:
-            with transaction.atomic():
-                done = write(held)
+            done = _compare_and_set_with(change, held=held)
         except DatabaseError:
             self.write()  # the held result first, on its own; then this row's error
             raise
@@ -651,34 +646,73 @@ def _not_neutral_verdict(*, reminder: Reminder, message, site_id: int) -> Verdic
     return Verdict("failed:not_neutral", ReminderStatus.FAILED,
                    {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
 
-def _settle(reminder_id: int, verdict: Verdict, *, now: datetime,
-            held: tuple[str, list] | None = None) -> bool:
-    return _compare_and_set(reminder_id, expected=ReminderStatus.CLAIMED, now=now, held=held,
-                            status=verdict.status, **verdict.fields)
+def _settle(reminder_id: int, verdict: Verdict, *, now: datetime) -> tuple[str, list]:
+    """The compare-and-set writing a verdict on a claimed row (run by _Unrecorded.write_with)."""
+    return _update_sql(reminder_id, expected=ReminderStatus.CLAIMED, now=now,
+                       status=verdict.status, **verdict.fields)
 
 
-def _hand_off(reminder_id: int, *, now: datetime, held: tuple[str, list] | None = None) -> bool:
-    # claimed_at = now marks this worker's hand-off, so an error right after can tell its own
-    # "sending" (never reached the channel) from another worker's. Run inside a transaction
-    # (_Unrecorded.write_with).
-    return _compare_and_set(reminder_id, expected=ReminderStatus.CLAIMED, now=now, held=held,
-                            status=ReminderStatus.SENDING, claimed_at=now, count_attempt=True)
+def _hand_off(reminder_id: int, *, now: datetime) -> tuple[str, list]:
+    """The compare-and-set handing a claimed row to its channel (run by
+    _Unrecorded.write_with). claimed_at = now marks this worker's hand-off, so an error right
+    after can tell its own "sending" (never reached the channel) from another worker's."""
+    return _update_sql(reminder_id, expected=ReminderStatus.CLAIMED, now=now,
+                       status=ReminderStatus.SENDING, claimed_at=now, count_attempt=True)
 
 
-def _compare_and_set(reminder_id: int, *, expected: str, now: datetime,
-                     held: tuple[str, list] | None = None, **changes) -> bool:
-    """Change one row from status `expected` (see _update_sql); True if it was changed.
-    `held`, another row's UPDATE, runs in the same statement on PostgreSQL (a data-modifying
-    WITH): one round trip to the database instead of two. SQLite has no UPDATE inside WITH: two
-    statements there (the caller's transaction holds them together either way)."""
-    sql, params = _update_sql(reminder_id, expected=expected, now=now, **changes)
+def _compare_and_set(reminder_id: int, *, expected: str, now: datetime, **changes) -> bool:
+    """Change one row from status `expected` (see _update_sql), on its own (it commits by
+    itself outside a transaction); True if it was changed."""
     with connection.cursor() as cursor:
-        if held is not None and connection.vendor == "postgresql":
-            sql, params = f"WITH held AS ({held[0]}) {sql}", [*held[1], *params]
-        elif held is not None:
-            cursor.execute(*held)
-        cursor.execute(sql, params)
+        cursor.execute(*_update_sql(reminder_id, expected=expected, now=now, **changes))
         return cursor.rowcount == 1
+
+
+def _compare_and_set_with(change: tuple[str, list], *, held: tuple[str, list] | None) -> bool:
+    """Run `change` (one row's compare-and-set) and `held` (another row's UPDATE, or None) in
+    one explicit transaction; True if `change` changed its row.
+
+    Explicit even with nothing held: if this worker dies while the UPDATE waits on a row lock,
+    PostgreSQL rolls it back instead of committing a "sending" nobody will finish. That only
+    needs COMMIT to wait for the statement's answer, not BEGIN to travel alone: on PostgreSQL,
+    outside any transaction (a worker), this is two round trips, "BEGIN; WITH held AS (<held>)
+    <change>" then COMMIT, rather than four (BEGIN, the statements, COMMIT, each alone; the
+    held UPDATE rides in a data-modifying WITH). Each round trip waits for the database
+    backend to be scheduled, which is most of a reminder's time on a busy machine. Inside a
+    caller's transaction (tests) it is a savepoint, as transaction.atomic() makes it; SQLite
+    has no UPDATE inside WITH, so two statements there."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a lookup
+    sql, params = change
+    if db.vendor != "postgresql" or db.in_atomic_block or not db.get_autocommit():
+        with transaction.atomic(using=db.alias), db.cursor() as cursor:
+            if held is not None and db.vendor == "postgresql":
+                sql, params = f"WITH held AS ({held[0]}) {sql}", [*held[1], *params]
+            elif held is not None:
+                cursor.execute(*held)
+            cursor.execute(sql, params)
+            return cursor.rowcount == 1
+    if held is not None:
+        sql, params = f"WITH held AS ({held[0]}) {sql}", [*held[1], *params]
+    with db.cursor() as cursor:
+        try:
+            # psycopg2 binds on the client: one simple query, whose BEGIN leaves the
+            # transaction open after it; rowcount is the last statement's.
+            cursor.execute(f"BEGIN; {sql}", params)
+            changed = cursor.rowcount == 1
+            cursor.execute("COMMIT")
+        except BaseException:
+            _rollback(cursor)
+            raise
+    return changed
+
+
+def _rollback(cursor) -> None:
+    """End a failed explicit transaction (a dropped connection has none left to end: the
+    error that follows closes it, drop_broken_connection)."""
+    try:
+        cursor.execute("ROLLBACK")
+    except DatabaseError:
+        pass
 
 
 def _update_sql(reminder_id: int, *, expected: str, status: str, now: datetime,

@@ -75,6 +75,7 @@ class Commits:
 
     def __init__(self):
         self.count = 0
+        self.managed = 0  # commits of Django's own transactions (psycopg2 sent BEGIN alone)
 
     def __enter__(self):
         self._commit = connection.commit
@@ -89,10 +90,14 @@ class Commits:
 
     def _counted_commit(self):
         self.count += 1
+        self.managed += 1
         self._commit()
 
     def _statement(self, execute, sql, params, many, context):
-        if not connection.in_atomic_block and sql.lstrip().upper().startswith(("UPDATE", "WITH")):
+        # Delivery may also write "BEGIN; <statement>" then COMMIT itself: the COMMIT counts.
+        verb = sql.lstrip().upper()
+        if not connection.in_atomic_block and (verb.startswith(("UPDATE", "WITH"))
+                                               or verb.rstrip("; ") == "COMMIT"):
             self.count += 1
         return execute(sql, params, many, context)
 
@@ -113,12 +118,18 @@ def test_it_commits_once_a_reminder_whatever_the_batch_size(site, other_site, si
     assert reads <= 6
     assert writes == 2 * len(ids)  # still a compare-and-set to "sending" and one from it
     statements = sum(1 for q in captured.captured_queries
-                     if q["sql"].lstrip().upper().startswith(("UPDATE", "WITH")))
+                     if q["sql"].lstrip().upper().startswith(("UPDATE", "WITH", "BEGIN")))
     if connection.vendor == "postgresql":  # ... the second riding with the next row's first
         assert statements == len(ids) + 1
     assert commits.count == len(ids) + 1
     assert Reminder.objects.filter(pk__in=ids, status="sent").count() == len(ids)
     assert len(sms.outbox) == size
+    if connection.vendor == "postgresql":
+        # Round trips: each statement captured, plus the BEGIN psycopg2 sends alone and the
+        # COMMIT of each transaction Django manages. BEGIN rides with each row's statement and
+        # COMMIT follows it: two a reminder, and one for the batch's last result.
+        round_trips = len(captured.captured_queries) + 2 * commits.managed
+        assert round_trips == reads + 2 * len(ids) + 1
 
 
 def test_it_records_a_message_sent_when_the_next_rows_hand_off_hits_a_database_error(site):
@@ -137,6 +148,34 @@ def test_it_records_a_message_sent_when_the_next_rows_hand_off_hits_a_database_e
 
     with time_machine.travel(DAY_BEFORE, tick=False), \
             connection.execute_wrapper(drop_second_hand_off):
+        outcomes = reminders_deliver(reminder_ids=ids)
+
+    assert failed == [second]
+    assert outcomes == {"sent": 5, "error": 1}
+    rows = {r.pk: r for r in Reminder.objects.filter(pk__in=ids)}
+    assert (rows[ids[0]].status, rows[ids[0]].sent_at is not None) == ("sent", True)
+    assert (rows[second].status, rows[second].attempts) == ("pending", 0)
+    assert {rows[pk].status for pk in ids[2:]} == {"sent"}
+    assert len(sms.outbox) + len(mail.outbox) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_records_a_sent_message_when_the_next_hand_off_fails_outside_a_transaction(site):
+    """The same, as a worker runs it (no transaction around the batch): the failed
+    transaction (BEGIN sent with the hand-off) is rolled back with the held result in it."""
+    ids = sorted(claimed_batch(site, 3))
+    second = ids[1]
+    failed = []
+
+    def fail_second_hand_off(execute, sql, params, many, context):
+        if not failed and "UPDATE" in sql and "sending" in params and second in params:
+            failed.append(second)
+            execute(sql, params, many, context)  # the hand-off runs in its transaction,
+            execute("SELECT 1/0", None, many, context)  # then an error before COMMIT
+        return execute(sql, params, many, context)
+
+    with time_machine.travel(DAY_BEFORE, tick=False), \
+            connection.execute_wrapper(fail_second_hand_off):
         outcomes = reminders_deliver(reminder_ids=ids)
 
     assert failed == [second]
