@@ -76,7 +76,7 @@ from .notice_messages import (
     render_excuse_notice, render_invitation, render_notice, render_offer_notice, signs_in,
 )
 from .planner import reminder_policies
-from .visits import VisitDays, visit_days
+from .visits import Visit, VisitDays, visit_days
 
 logger = logging.getLogger(__name__)
 
@@ -140,9 +140,12 @@ class BatchFacts:
     sessions: dict[int, tuple[datetime, int, str]] = field(default_factory=dict)
     # Seat offers: enrollment id -> (status, seat_offered_at).
     offers: dict[int, tuple[str, datetime | None]] = field(default_factory=dict)
+    # Family contacts' rows: the visit days they may hear of (their consents are prefetched
+    # onto the rows' contacts). Read only when the batch holds such rows.
+    contact_visits: dict[tuple[int, date], Visit] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, reminders: list[Reminder]) -> "BatchFacts":
+    def read(cls, reminders: list[Reminder], *, now: datetime) -> "BatchFacts":
         if not reminders:
             return cls(VisitDays({}, set(), set()), set(), {}, {})
         starts, ends = [], []
@@ -164,7 +167,9 @@ class BatchFacts:
                         "pk", "starts_at", "site_id", "status")} if session_ids else {}
         moved = {pk: (starts_at, site_id) for pk, (starts_at, site_id, status) in sessions.items()
                  if status == SessionStatus.SCHEDULED}
+        contact_visits = contact_reminders.contact_facts_read(reminders=reminders, now=now)
         other_ids = ({v.site_id for v in visits.visits.values()}
+                     | {v.site_id for v in contact_visits.values()}
                      | {site_id for _, site_id in moved.values()}) - sites.keys()
         if other_ids:
             sites.update(Site.objects.select_related("reminder_policy").in_bulk(other_ids))
@@ -181,7 +186,8 @@ class BatchFacts:
                      if r.kind == ReminderKind.OFFER and r.enrollment_id}
         offers = {pk: (status, offered_at) for pk, status, offered_at in Enrollment.objects.filter(
             pk__in=offer_ids).values_list("pk", "status", "seat_offered_at")} if offer_ids else {}
-        return cls(visits, sms_consent, sites, policies, moved, sessions, offers)
+        return cls(visits, sms_consent, sites, policies, moved, sessions, offers,
+                   contact_visits)
 
 
 def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> str:
@@ -236,7 +242,7 @@ def _deliver_batch(reminder_ids: list[int], *, now: datetime, isolate: bool,
             continue
         readable.append(reminder)
     try:
-        facts = BatchFacts.read(readable)
+        facts = BatchFacts.read(readable, now=now)
     except Exception:
         for reminder in readable:
             _release_after_error(reminder.pk, now=now)
@@ -384,7 +390,7 @@ def reminder_check(*, reminder: Reminder, now: datetime,
                    facts: BatchFacts | None = None) -> Verdict | Ready:
     """Every re-check before sending, in order, and the rendered message. Reads only (nothing
     at all when the batch's `facts` are given)."""
-    facts = facts or BatchFacts.read([reminder])
+    facts = facts or BatchFacts.read([reminder], now=now)
     if reminder.kind == ReminderKind.CHANGE:
         return _notice_check(reminder=reminder, now=now, facts=facts)
     if reminder.kind == ReminderKind.EXCUSE:
@@ -431,11 +437,12 @@ def reminder_check(*, reminder: Reminder, now: datetime,
 def _contact_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Verdict | Ready:
     """A family contact's reminder: disclosure consent, the visit (family sessions, or all of
     a minor's), the contact's own channel; then the participant's quiet hours and the text."""
-    reason, visit = contact_reminders.contact_visit(reminder=reminder, now=now)
+    reason, visit = contact_reminders.contact_visit(reminder=reminder, now=now,
+                                                    visits=facts.contact_visits)
     if reason:
         return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
-    site = facts.sites.get(visit.site_id) or Site.objects.get(pk=visit.site_id)
-    policy = facts.policies.get(site.pk) or reminder_policies(site_ids={site.pk})[site.pk]
+    site = facts.sites[visit.site_id]
+    policy = facts.policies[site.pk]
     quiet = _quiet_hours_verdict(now=now, zone=reminder.participant.zone, policy=policy,
                                  deadline=visit.first_start,
                                  fields={"send_before": visit.first_start})
