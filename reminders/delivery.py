@@ -40,7 +40,8 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import (
-    DEFAULT_DB_ALIAS, DatabaseError, close_old_connections, connection, connections, transaction,
+    DEFAULT_DB_ALIAS, DatabaseError, OperationalError, close_old_connections, connection,
+    connections, transaction,
 )
 from django.db.models import F
 from django.urls import reverse
@@ -676,18 +677,21 @@ def _compare_and_set(reminder_id: int, *, expected: str, now: datetime, **change
 
 
 def _compare_and_set_with(change: tuple[str, list], *, held: tuple[str, list] | None) -> bool:
-    """Run `change` (one row's compare-and-set) and `held` (another row's UPDATE, or None) in
-    one explicit transaction; True if `change` changed its row.
+    """Run `change` (one row's compare-and-set, from _update_sql) and `held` (another row's
+    UPDATE, or None) so that both or neither commit; True if `change` changed its row.
 
-    Explicit even with nothing held: if this worker dies while the UPDATE waits on a row lock,
-    PostgreSQL rolls it back instead of committing a "sending" nobody will finish. That only
-    needs COMMIT to wait for the statement's answer, not BEGIN to travel alone: on PostgreSQL,
-    outside any transaction (a worker), this is two round trips, "BEGIN; WITH held AS (<held>)
-    <change>" then COMMIT, rather than four (BEGIN, the statements, COMMIT, each alone; the
-    held UPDATE rides in a data-modifying WITH). Each round trip waits for the database
-    backend to be scheduled, which is most of a reminder's time on a busy machine. Inside a
-    caller's transaction (tests) it is a savepoint, as transaction.atomic() makes it; SQLite
-    has no UPDATE inside WITH, so two statements there."""
+    What must hold: if this worker dies while the compare-and-set waits on a row lock,
+    PostgreSQL must not go on to commit a "sending" nobody will finish. On PostgreSQL outside
+    any transaction (a worker) that takes one round trip: one statement, committing on its
+    own, whose compare-and-set first locks its row with NOWAIT, so it never waits on a lock
+    (the held UPDATE rides in a data-modifying WITH). Should the row be locked by someone else
+    (another task for the same row, a sweep, an edit), it fails at once and the two run again
+    in an explicit transaction that may wait: "BEGIN; <the statement>" and, after its answer,
+    COMMIT (a worker dying while it waits is rolled back). Each round trip waits for the
+    database backend to be scheduled, which is most of a reminder's time on a busy machine:
+    this is one where BEGIN, the statements and COMMIT each alone were four. Inside a caller's
+    transaction (tests) it is a savepoint, as transaction.atomic() makes it; SQLite has no
+    UPDATE inside WITH, so two statements there."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a lookup
     sql, params = change
     if db.vendor != "postgresql" or db.in_atomic_block or not db.get_autocommit():
@@ -698,9 +702,19 @@ def _compare_and_set_with(change: tuple[str, list], *, held: tuple[str, list] | 
                 cursor.execute(*held)
             cursor.execute(sql, params)
             return cursor.rowcount == 1
-    if held is not None:
-        sql, params = f"WITH held AS ({held[0]}) {sql}", [*held[1], *params]
+    held_sql, held_params = (f"held AS ({held[0]}), ", held[1]) if held is not None else ("", [])
+    target, in_target = _nowait_target()
     with db.cursor() as cursor:
+        try:
+            # The row's id and expected status are _update_sql's last two parameters.
+            cursor.execute(f"WITH {held_sql}target AS ({target}) {sql}{in_target}",
+                           [*held_params, *params[-2:], *params])
+            return cursor.rowcount == 1
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                raise
+        if held is not None:
+            sql, params = f"WITH held AS ({held[0]}) {sql}", [*held[1], *params]
         try:
             # psycopg2 binds on the client: one simple query, whose BEGIN leaves the
             # transaction open after it; rowcount is the last statement's.
@@ -711,6 +725,20 @@ def _compare_and_set_with(change: tuple[str, list], *, held: tuple[str, list] | 
             _rollback(cursor)
             raise
     return changed
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for NOWAIT finding the row locked
+
+
+@functools.lru_cache(maxsize=1)
+def _nowait_target() -> tuple[str, str]:
+    """The WITH part locking the compare-and-set's row without waiting (when it still has
+    the expected status), and the condition its UPDATE adds to keep to that locked row."""
+    meta = Reminder._meta
+    quote = connection.ops.quote_name
+    pk, status = quote(meta.pk.column), quote(meta.get_field("status").column)
+    return (f"SELECT {pk} FROM {quote(meta.db_table)} WHERE {pk} = %s AND {status} = %s "
+            f"FOR UPDATE NOWAIT", f" AND {pk} IN (SELECT {pk} FROM target)")
 
 
 def _rollback(cursor) -> None:

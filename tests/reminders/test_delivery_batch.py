@@ -1,5 +1,8 @@
 """A send task's batch is re-checked with a fixed number of reads; each row keeps its own
 compare-and-set."""
+import threading
+
+import psycopg2
 import pytest
 import time_machine
 from celery.exceptions import SoftTimeLimitExceeded
@@ -126,10 +129,10 @@ def test_it_commits_once_a_reminder_whatever_the_batch_size(site, other_site, si
     assert len(sms.outbox) == size
     if connection.vendor == "postgresql":
         # Round trips: each statement captured, plus the BEGIN psycopg2 sends alone and the
-        # COMMIT of each transaction Django manages. BEGIN rides with each row's statement and
-        # COMMIT follows it: two a reminder, and one for the batch's last result.
+        # COMMIT of each transaction Django manages. One a reminder (a statement committing
+        # on its own), and one for the batch's last result.
         round_trips = len(captured.captured_queries) + 2 * commits.managed
-        assert round_trips == reads + 2 * len(ids) + 1
+        assert round_trips == reads + len(ids) + 1
 
 
 def test_it_records_a_message_sent_when_the_next_rows_hand_off_hits_a_database_error(site):
@@ -159,19 +162,62 @@ def test_it_records_a_message_sent_when_the_next_rows_hand_off_hits_a_database_e
     assert len(sms.outbox) + len(mail.outbox) == 5
 
 
+def lock_not_available(execute, many, context):
+    """Raise what PostgreSQL says when NOWAIT finds a row locked."""
+    execute("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'lock_not_available'; END $$",
+            None, many, context)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_it_records_a_sent_message_when_the_next_hand_off_fails_outside_a_transaction(site):
-    """The same, as a worker runs it (no transaction around the batch): the failed
-    transaction (BEGIN sent with the hand-off) is rolled back with the held result in it."""
+def test_it_waits_for_a_row_someone_else_has_locked_and_then_sends_it(site):
+    """A worker's compare-and-set never waits on a lock in a statement that commits on its
+    own: when another transaction holds the row, it runs again in an explicit transaction
+    that may wait (and would roll back if the worker died meanwhile)."""
+    ids = sorted(claimed_batch(site, 3))
+    second = ids[1]
+    locker = psycopg2.connect(**connection.get_connection_params())
+    with locker.cursor() as cursor:  # a transaction holding the second row
+        cursor.execute("SELECT 1 FROM reminders_reminder WHERE id = %s FOR UPDATE", [second])
+    release = threading.Timer(0.5, locker.commit)
+    seen = []
+
+    def watch(execute, sql, params, many, context):
+        if params and list(params[-2:]) == [second, "claimed"]:  # its compare-and-set
+            seen.append("NOWAIT" if "NOWAIT" in sql else sql.split(None, 1)[0])
+            if seen == ["NOWAIT"]:
+                release.start()
+        return execute(sql, params, many, context)
+
+    try:
+        with time_machine.travel(DAY_BEFORE, tick=False), connection.execute_wrapper(watch):
+            outcomes = reminders_deliver(reminder_ids=ids)
+    finally:
+        release.join()
+        locker.close()
+
+    assert seen == ["NOWAIT", "BEGIN;"]  # failed at once, then waited in a transaction
+    assert outcomes == {"sent": 6}
+    assert Reminder.objects.filter(pk__in=ids, status="sent").count() == 6
+    assert len(sms.outbox) + len(mail.outbox) == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_records_a_sent_message_when_the_next_hand_off_fails_in_its_transaction(site):
+    """The same as a database error in the hand-off, in the explicit transaction a worker
+    waits in: it is rolled back with the held result in it, the result is written again on
+    its own, and the row goes back to pending unsent."""
     ids = sorted(claimed_batch(site, 3))
     second = ids[1]
     failed = []
 
     def fail_second_hand_off(execute, sql, params, many, context):
-        if not failed and "UPDATE" in sql and "sending" in params and second in params:
-            failed.append(second)
-            execute(sql, params, many, context)  # the hand-off runs in its transaction,
-            execute("SELECT 1/0", None, many, context)  # then an error before COMMIT
+        if "UPDATE" in sql and "sending" in params and second in params:
+            if "NOWAIT" in sql:
+                lock_not_available(execute, many, context)  # someone holds the row
+            if not failed:
+                failed.append(second)
+                execute(sql, params, many, context)  # the hand-off runs in its transaction,
+                execute("SELECT 1/0", None, many, context)  # then an error before COMMIT
         return execute(sql, params, many, context)
 
     with time_machine.travel(DAY_BEFORE, tick=False), \
