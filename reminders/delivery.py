@@ -18,11 +18,13 @@ in an ETA task the broker could lose or redeliver.
 
 A send task delivers a batch: `reminders_deliver` reads everything the re-checks need once per
 batch (the claimed rows with their participants and sites, the visit days, enrollments, SMS
-consents, other sites and their policies: a fixed number of queries whatever the batch size),
-then decides, hands off and records each row with its own compare-and-set, exactly as
-`reminder_deliver` does for one row. One row's exception stays that row's. A sent row's result
-is written in the same transaction as the next row's compare-and-set, so a batch commits once a
-reminder (`_Unrecorded` says why that keeps every guarantee).
+consents, other sites and their policies, and for family contacts' rows their consents and
+visit days: a fixed number of queries whatever the batch size), then decides, hands off and
+records each row with its own compare-and-set, exactly as `reminder_deliver` does for one row.
+One row's exception stays that row's. A sent row's result is written in the same transaction
+as the next row's compare-and-set, so a batch commits once a reminder (`_Unrecorded` says why
+that keeps every guarantee), and on PostgreSQL that transaction is one statement, one round
+trip to the database (`_compare_and_set_with` says why it never commits after a lock wait).
 
 Links with a secret token (a portal invitation's set-password link, a seat offer's one-time
 answer link) are minted here, just before the hand-off, and never stored: the check renders
