@@ -712,8 +712,13 @@ def _compare_and_set_with(change: tuple[str, list], *, held: tuple[str, list] | 
             cursor.execute(f"WITH {held_sql}target AS ({target}) {sql}{in_target}",
                            [*held_params, *params[-2:], *params])
             return cursor.rowcount == 1
-        except OperationalError as exc:
-            if getattr(exc.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
+        except Exception as exc:
+            if not (isinstance(exc, OperationalError)
+                    and getattr(exc.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE):
+                # A dropped connection is closed here, as transaction.atomic() closes one
+                # whose rollback fails: what runs next (the held result, written again on its
+                # own) then opens a fresh one instead of failing on the dead one.
+                drop_broken_connection()
                 raise
         if held is not None:
             sql, params = f"WITH held AS ({held[0]}) {sql}", [*held[1], *params]
@@ -724,7 +729,7 @@ def _compare_and_set_with(change: tuple[str, list], *, held: tuple[str, list] | 
             changed = cursor.rowcount == 1
             cursor.execute("COMMIT")
         except BaseException:
-            _rollback(cursor)
+            _rollback(db, cursor)
             raise
     return changed
 
@@ -743,13 +748,13 @@ def _nowait_target() -> tuple[str, str]:
             f"FOR UPDATE NOWAIT", f" AND {pk} IN (SELECT {pk} FROM target)")
 
 
-def _rollback(cursor) -> None:
-    """End a failed explicit transaction (a dropped connection has none left to end: the
-    error that follows closes it, drop_broken_connection)."""
+def _rollback(db, cursor) -> None:
+    """End a failed explicit transaction; if even that fails, the connection is unusable:
+    close it, as transaction.atomic() does, so the next query opens a fresh one."""
     try:
         cursor.execute("ROLLBACK")
-    except DatabaseError:
-        pass
+    except Exception:
+        db.close()
 
 
 def _update_sql(reminder_id: int, *, expected: str, status: str, now: datetime,
