@@ -691,7 +691,7 @@ def _compare_and_set_with(change: tuple[str, list], *, held: tuple[str, list] | 
     in an explicit transaction that may wait: "BEGIN; <the statement>" and, after its answer,
     COMMIT (a worker dying while it waits is rolled back). Each round trip waits for the
     database backend to be scheduled, which is most of a reminder's time on a busy machine:
-    this is one where BEGIN, the statements and COMMIT each alone were four. Inside a caller's
+    this is one where BEGIN, the statement and COMMIT, each alone, were three. Inside a caller's
     transaction (tests) it is a savepoint, as transaction.atomic() makes it; SQLite has no
     UPDATE inside WITH, so two statements there."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a lookup
