@@ -5,12 +5,14 @@
 Builds an invented clinic (2,000 active participants in 20 evening tracks, 12 weeks of
 Mon/Wed/Thu sessions) in a scratch database `<DATABASE_URL name>_bench`, times the planner over
 it, then makes 10,000 planned reminders due and times their delivery through a real Celery
-worker (prefork, concurrency 2) and a private redis-server, with SMS written by the FileBackend
-and email kept by Django's in-memory backend. For scale it times 5,000 empty tasks
+worker (prefork, concurrency 2, keeping its database connection as in production) and a
+private redis-server, with SMS written by the FileBackend and email kept by Django's in-memory
+backend. For scale it times 5,000 empty tasks
 (celery.accumulate) on the same worker just before and just after the delivery, and prints
 delivery as a share of their rate. The machine may be shared, so it also prints the CPU time
 the worker (its pool processes and its PostgreSQL backends) spent per reminder and per empty
-task, and, from one batch delivered in this process, the queries and commits per reminder.
+task, and, from one batch delivered in this process, the statements, commits and round trips
+per reminder.
 The scratch database is dropped afterwards.
 """
 import datetime as dt
@@ -93,7 +95,11 @@ def main() -> None:
                        .values_list("pk", flat=True))
 
         log = open(workdir / "worker.log", "wb")
-        worker_env = {**env, "DATABASE_URL": f"{url}?application_name={WORKER_DB_NAME}"}
+        # The worker keeps its database connection between tasks, as production's settings
+        # do (DATABASE_CONN_MAX_AGE, 60 there, 0 in the test settings this bench runs with):
+        # otherwise each batch opens a connection and warms a new backend's caches.
+        worker_env = {**env, "DATABASE_URL": f"{url}?application_name={WORKER_DB_NAME}",
+                      "DATABASE_CONN_MAX_AGE": "60"}
         worker = subprocess.Popen(
             [str(Path(sys.executable).parent / "celery"), "-A", "iop_clinic", "worker",
              "--pool=prefork", "--concurrency=2", "--loglevel=WARNING", "--without-gossip",
@@ -189,8 +195,10 @@ def worker_cpu_seconds(worker_pid: int) -> float:
 
 
 def one_batch_in_process(due_ids: list[int]) -> None:
-    """Deliver one batch of BATCH sent reminders again, in this process: CPU time, queries and
-    commits per reminder (a write outside a transaction commits on its own)."""
+    """Deliver one batch of BATCH sent reminders again, in this process: CPU time, queries,
+    commits and round trips to the database per reminder (a write outside a transaction
+    commits on its own; a transaction Django manages also costs psycopg2's lone BEGIN and the
+    COMMIT, which no execute wrapper sees)."""
     from django.db import connection
     from django.utils import timezone
 
@@ -203,15 +211,16 @@ def one_batch_in_process(due_ids: list[int]) -> None:
     statements = []
 
     def count(execute, sql, params, many, context):
-        statements.append((sql.lstrip().split(None, 1)[0].upper(), connection.in_atomic_block))
+        statements.append((sql.lstrip().split(None, 1)[0].upper().rstrip(";"),
+                           connection.in_atomic_block))
         return execute(sql, params, many, context)
 
-    commits = 0
+    managed = 0
     original_commit = connection.commit
 
     def counting_commit():
-        nonlocal commits
-        commits += 1
+        nonlocal managed
+        managed += 1
         original_commit()
 
     connection.commit = counting_commit
@@ -222,15 +231,18 @@ def one_batch_in_process(due_ids: list[int]) -> None:
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
         del connection.commit
-    commits += sum(1 for verb, atomic in statements
-                   if not atomic and verb in ("UPDATE", "INSERT", "DELETE"))
+    # "BEGIN; <statement>" then "COMMIT": delivery's own transactions (reminders/delivery.py).
+    commits = managed + sum(1 for verb, atomic in statements if not atomic and verb in (
+        "UPDATE", "INSERT", "DELETE", "WITH", "COMMIT"))
+    round_trips = len(statements) + 2 * managed
     verbs = {verb: sum(1 for v, _ in statements if v == verb) / len(ids)
              for verb in sorted({v for v, _ in statements})}
     print(f"one batch {len(ids):>7} reminders in this process ({dict(outcomes)}): "
           f"{cpu / len(ids) * 1000:.2f} ms CPU, {wall / len(ids) * 1000:.2f} ms wall, "
-          f"{len(statements) / len(ids):.2f} queries "
+          f"{len(statements) / len(ids):.2f} statements "
           f"({', '.join(f'{v} {n:.2f}' for v, n in verbs.items())}), "
-          f"{commits / len(ids):.2f} commits a reminder")
+          f"{commits / len(ids):.2f} commits, {round_trips / len(ids):.2f} round trips a "
+          f"reminder")
 
 
 def build_clinic(zone: str) -> None:

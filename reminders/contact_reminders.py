@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -178,18 +178,40 @@ def contacts_plan_chunk(*, participants: list[Participant], now: datetime, days:
     return result
 
 
-def contact_visit(*, reminder: Reminder, now: datetime) -> tuple[str, Visit | None]:
+def contact_facts_read(*, reminders: list[Reminder], now: datetime
+                       ) -> dict[tuple[int, date], Visit]:
+    """What the send-time re-check of these contacts' reminders needs, read once for them all
+    (a send task's batch): each contact's unrevoked disclosure consents (prefetched onto the
+    rows' contacts), and the participants' visit days a contact may hear of, keyed
+    (participant id, day). A fixed number of queries whatever the number of rows: the
+    consents, the program rule for minors, visit days for each of the two groups."""
+    rows = [r for r in reminders if r.contact_id is not None]
+    if not rows:
+        return {}
+    prefetch_related_objects([r.contact for r in rows], Prefetch(
+        "disclosure_consents", queryset=DisclosureConsent.objects.filter(
+            revoked_at__isnull=True)))
+    participants = list({r.participant_id: r.participant for r in rows}.values())
+    starts = [datetime.combine(r.visit_date, datetime.min.time(), tzinfo=r.participant.zone)
+              for r in rows]
+    today = {p.pk: now.astimezone(p.zone).date() for p in participants}
+    return _visits(participants, starts_from=min(starts),
+                   starts_until=max(starts) + timedelta(days=1), today=today)
+
+
+def contact_visit(*, reminder: Reminder, now: datetime,
+                  visits: dict[tuple[int, date], Visit] | None = None
+                  ) -> tuple[str, Visit | None]:
     """The send-time re-check of a contact's reminder: ("", visit) when it may go, else
-    (reason, None). Reads a few rows; contact reminders are few."""
+    (reason, None). `visits`: what contact_facts_read read for the batch holding this row
+    (read here for this row alone when not given)."""
+    if visits is None:
+        visits = contact_facts_read(reminders=[reminder], now=now)
     contact, participant = reminder.contact, reminder.participant
     if contact.removed_at is not None or contact.standing_disclosure(
             _consent_day(participant, now)) is None:
         return ReminderReason.NO_DISCLOSURE_CONSENT, None
-    zone = participant.zone
-    start = datetime.combine(reminder.visit_date, datetime.min.time(), tzinfo=zone)
-    today = {participant.pk: now.astimezone(zone).date()}
-    visit = _visits([participant], starts_from=start, starts_until=start + timedelta(days=1),
-                    today=today).get((participant.pk, reminder.visit_date))
+    visit = visits.get((participant.pk, reminder.visit_date))
     if visit is None:
         return ReminderReason.SESSION_CANCELLED, None
     if now >= visit.first_start:

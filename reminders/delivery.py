@@ -18,11 +18,13 @@ in an ETA task the broker could lose or redeliver.
 
 A send task delivers a batch: `reminders_deliver` reads everything the re-checks need once per
 batch (the claimed rows with their participants and sites, the visit days, enrollments, SMS
-consents, other sites and their policies: a fixed number of queries whatever the batch size),
-then decides, hands off and records each row with its own compare-and-set, exactly as
-`reminder_deliver` does for one row. One row's exception stays that row's. A sent row's result
-is written in the same transaction as the next row's compare-and-set, so a batch commits once a
-reminder (`_Unrecorded` says why that keeps every guarantee).
+consents, other sites and their policies, and for family contacts' rows their consents and
+visit days: a fixed number of queries whatever the batch size), then decides, hands off and
+records each row with its own compare-and-set, exactly as `reminder_deliver` does for one row.
+One row's exception stays that row's. A sent row's result is written in the same transaction
+as the next row's compare-and-set, so a batch commits once a reminder (`_Unrecorded` says why
+that keeps every guarantee), and on PostgreSQL that transaction is one statement, one round
+trip to the database (`_compare_and_set_with` says why it never commits after a lock wait).
 
 Links with a secret token (a portal invitation's set-password link, a seat offer's one-time
 answer link) are minted here, just before the hand-off, and never stored: the check renders
@@ -40,7 +42,8 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import (
-    DEFAULT_DB_ALIAS, DatabaseError, close_old_connections, connection, connections, transaction,
+    DEFAULT_DB_ALIAS, DatabaseError, OperationalError, close_old_connections, connection,
+    connections, transaction,
 )
 from django.db.models import F
 from django.urls import reverse
@@ -76,7 +79,7 @@ from .notice_messages import (
     render_excuse_notice, render_invitation, render_notice, render_offer_notice, signs_in,
 )
 from .planner import reminder_policies
-from .visits import VisitDays, visit_days
+from .visits import Visit, VisitDays, visit_days
 
 logger = logging.getLogger(__name__)
 
@@ -140,9 +143,12 @@ class BatchFacts:
     sessions: dict[int, tuple[datetime, int, str]] = field(default_factory=dict)
     # Seat offers: enrollment id -> (status, seat_offered_at).
     offers: dict[int, tuple[str, datetime | None]] = field(default_factory=dict)
+    # Family contacts' rows: the visit days they may hear of (their consents are prefetched
+    # onto the rows' contacts). Read only when the batch holds such rows.
+    contact_visits: dict[tuple[int, date], Visit] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, reminders: list[Reminder]) -> "BatchFacts":
+    def read(cls, reminders: list[Reminder], *, now: datetime) -> "BatchFacts":
         if not reminders:
             return cls(VisitDays({}, set(), set()), set(), {}, {})
         starts, ends = [], []
@@ -164,7 +170,9 @@ class BatchFacts:
                         "pk", "starts_at", "site_id", "status")} if session_ids else {}
         moved = {pk: (starts_at, site_id) for pk, (starts_at, site_id, status) in sessions.items()
                  if status == SessionStatus.SCHEDULED}
+        contact_visits = contact_reminders.contact_facts_read(reminders=reminders, now=now)
         other_ids = ({v.site_id for v in visits.visits.values()}
+                     | {v.site_id for v in contact_visits.values()}
                      | {site_id for _, site_id in moved.values()}) - sites.keys()
         if other_ids:
             sites.update(Site.objects.select_related("reminder_policy").in_bulk(other_ids))
@@ -181,7 +189,8 @@ class BatchFacts:
                      if r.kind == ReminderKind.OFFER and r.enrollment_id}
         offers = {pk: (status, offered_at) for pk, status, offered_at in Enrollment.objects.filter(
             pk__in=offer_ids).values_list("pk", "status", "seat_offered_at")} if offer_ids else {}
-        return cls(visits, sms_consent, sites, policies, moved, sessions, offers)
+        return cls(visits, sms_consent, sites, policies, moved, sessions, offers,
+                   contact_visits)
 
 
 def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> str:
@@ -236,7 +245,7 @@ def _deliver_batch(reminder_ids: list[int], *, now: datetime, isolate: bool,
             continue
         readable.append(reminder)
     try:
-        facts = BatchFacts.read(readable)
+        facts = BatchFacts.read(readable, now=now)
     except Exception:
         for reminder in readable:
             _release_after_error(reminder.pk, now=now)
@@ -258,16 +267,14 @@ def _deliver_row(reminder: Reminder, *, facts: BatchFacts, now: datetime, isolat
         decision = reminder_check(reminder=reminder, now=now, facts=facts)
         if isinstance(decision, Verdict):
             outcomes[reminder.pk] = (decision.outcome if unrecorded.write_with(
-                lambda held: _settle(reminder.pk, decision, now=now, held=held))
-                else "not_claimed")
+                _settle(reminder.pk, decision, now=now)) else "not_claimed")
             return
         decision = _mint_secret_link(decision)
         if isinstance(decision, Verdict):
             outcomes[reminder.pk] = (decision.outcome if unrecorded.write_with(
-                lambda held: _settle(reminder.pk, decision, now=now, held=held))
-                else "not_claimed")
+                _settle(reminder.pk, decision, now=now)) else "not_claimed")
             return
-        if not unrecorded.write_with(lambda held: _hand_off(reminder.pk, now=now, held=held)):
+        if not unrecorded.write_with(_hand_off(reminder.pk, now=now)):
             _void_secret_link(decision)
             outcomes[reminder.pk] = "not_claimed"
             return
@@ -312,18 +319,15 @@ class _Unrecorded:
         self.write()  # never more than one
         self.record = record
 
-    def write_with(self, write) -> bool:
-        """Run `write(held)`, the next row's compare-and-set, in one transaction and one
-        statement with the held result (`held`: that result's UPDATE, or None). An explicit
-        transaction even with nothing held: if this worker dies while the UPDATE waits on a
-        row lock, PostgreSQL rolls it back instead of committing a "sending" nobody will
-        finish."""
+    def write_with(self, change: tuple[str, list]) -> bool:
+        """Run `change`, the next row's compare-and-set (see _update_sql), in one transaction
+        and one statement with the held result's UPDATE, if any (_compare_and_set_with).
+        True if the next row changed."""
         record = self.record
         held = None if record is None else _update_sql(
             record.reminder_id, expected=ReminderStatus.SENDING, now=self.now, **record.fields)
         try:
-            with transaction.atomic():
-                done = write(held)
+            done = _compare_and_set_with(change, held=held)
         except DatabaseError:
             self.write()  # the held result first, on its own; then this row's error
             raise
@@ -389,7 +393,7 @@ def reminder_check(*, reminder: Reminder, now: datetime,
                    facts: BatchFacts | None = None) -> Verdict | Ready:
     """Every re-check before sending, in order, and the rendered message. Reads only (nothing
     at all when the batch's `facts` are given)."""
-    facts = facts or BatchFacts.read([reminder])
+    facts = facts or BatchFacts.read([reminder], now=now)
     if reminder.kind == ReminderKind.CHANGE:
         return _notice_check(reminder=reminder, now=now, facts=facts)
     if reminder.kind == ReminderKind.EXCUSE:
@@ -436,11 +440,12 @@ def reminder_check(*, reminder: Reminder, now: datetime,
 def _contact_check(*, reminder: Reminder, now: datetime, facts: BatchFacts) -> Verdict | Ready:
     """A family contact's reminder: disclosure consent, the visit (family sessions, or all of
     a minor's), the contact's own channel; then the participant's quiet hours and the text."""
-    reason, visit = contact_reminders.contact_visit(reminder=reminder, now=now)
+    reason, visit = contact_reminders.contact_visit(reminder=reminder, now=now,
+                                                    visits=facts.contact_visits)
     if reason:
         return Verdict(f"skipped:{reason}", ReminderStatus.SKIPPED, {"reason": reason})
-    site = facts.sites.get(visit.site_id) or Site.objects.get(pk=visit.site_id)
-    policy = facts.policies.get(site.pk) or reminder_policies(site_ids={site.pk})[site.pk]
+    site = facts.sites[visit.site_id]
+    policy = facts.policies[site.pk]
     quiet = _quiet_hours_verdict(now=now, zone=reminder.participant.zone, policy=policy,
                                  deadline=visit.first_start,
                                  fields={"send_before": visit.first_start})
@@ -651,34 +656,105 @@ def _not_neutral_verdict(*, reminder: Reminder, message, site_id: int) -> Verdic
     return Verdict("failed:not_neutral", ReminderStatus.FAILED,
                    {"reason": ReminderReason.NOT_NEUTRAL, "detail": ""})
 
-def _settle(reminder_id: int, verdict: Verdict, *, now: datetime,
-            held: tuple[str, list] | None = None) -> bool:
-    return _compare_and_set(reminder_id, expected=ReminderStatus.CLAIMED, now=now, held=held,
-                            status=verdict.status, **verdict.fields)
+def _settle(reminder_id: int, verdict: Verdict, *, now: datetime) -> tuple[str, list]:
+    """The compare-and-set writing a verdict on a claimed row (run by _Unrecorded.write_with)."""
+    return _update_sql(reminder_id, expected=ReminderStatus.CLAIMED, now=now,
+                       status=verdict.status, **verdict.fields)
 
 
-def _hand_off(reminder_id: int, *, now: datetime, held: tuple[str, list] | None = None) -> bool:
-    # claimed_at = now marks this worker's hand-off, so an error right after can tell its own
-    # "sending" (never reached the channel) from another worker's. Run inside a transaction
-    # (_Unrecorded.write_with).
-    return _compare_and_set(reminder_id, expected=ReminderStatus.CLAIMED, now=now, held=held,
-                            status=ReminderStatus.SENDING, claimed_at=now, count_attempt=True)
+def _hand_off(reminder_id: int, *, now: datetime) -> tuple[str, list]:
+    """The compare-and-set handing a claimed row to its channel (run by
+    _Unrecorded.write_with). claimed_at = now marks this worker's hand-off, so an error right
+    after can tell its own "sending" (never reached the channel) from another worker's."""
+    return _update_sql(reminder_id, expected=ReminderStatus.CLAIMED, now=now,
+                       status=ReminderStatus.SENDING, claimed_at=now, count_attempt=True)
 
 
-def _compare_and_set(reminder_id: int, *, expected: str, now: datetime,
-                     held: tuple[str, list] | None = None, **changes) -> bool:
-    """Change one row from status `expected` (see _update_sql); True if it was changed.
-    `held`, another row's UPDATE, runs in the same statement on PostgreSQL (a data-modifying
-    WITH): one round trip to the database instead of two. SQLite has no UPDATE inside WITH: two
-    statements there (the caller's transaction holds them together either way)."""
-    sql, params = _update_sql(reminder_id, expected=expected, now=now, **changes)
+def _compare_and_set(reminder_id: int, *, expected: str, now: datetime, **changes) -> bool:
+    """Change one row from status `expected` (see _update_sql), on its own (it commits by
+    itself outside a transaction); True if it was changed."""
     with connection.cursor() as cursor:
-        if held is not None and connection.vendor == "postgresql":
-            sql, params = f"WITH held AS ({held[0]}) {sql}", [*held[1], *params]
-        elif held is not None:
-            cursor.execute(*held)
-        cursor.execute(sql, params)
+        cursor.execute(*_update_sql(reminder_id, expected=expected, now=now, **changes))
         return cursor.rowcount == 1
+
+
+def _compare_and_set_with(change: tuple[str, list], *, held: tuple[str, list] | None) -> bool:
+    """Run `change` (one row's compare-and-set, from _update_sql) and `held` (another row's
+    UPDATE, or None) so that both or neither commit; True if `change` changed its row.
+
+    What must hold: if this worker dies while the compare-and-set waits on a row lock,
+    PostgreSQL must not go on to commit a "sending" nobody will finish. On PostgreSQL outside
+    any transaction (a worker) that takes one round trip: one statement, committing on its
+    own, whose compare-and-set first locks its row with NOWAIT, so it never waits on a lock
+    (the held UPDATE rides in a data-modifying WITH). Should the row be locked by someone else
+    (another task for the same row, a sweep, an edit), it fails at once and the two run again
+    in an explicit transaction that may wait: "BEGIN; <the statement>" and, after its answer,
+    COMMIT (a worker dying while it waits is rolled back). Each round trip waits for the
+    database backend to be scheduled, which is most of a reminder's time on a busy machine:
+    this is one where BEGIN, the statement and COMMIT, each alone, were three. Inside a caller's
+    transaction (tests) it is a savepoint, as transaction.atomic() makes it; SQLite has no
+    UPDATE inside WITH, so two statements there."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a lookup
+    sql, params = change
+    if db.vendor != "postgresql" or db.in_atomic_block or not db.get_autocommit():
+        with transaction.atomic(using=db.alias), db.cursor() as cursor:
+            if held is not None and db.vendor == "postgresql":
+                sql, params = f"WITH held AS ({held[0]}) {sql}", [*held[1], *params]
+            elif held is not None:
+                cursor.execute(*held)
+            cursor.execute(sql, params)
+            return cursor.rowcount == 1
+    held_sql, held_params = (f"held AS ({held[0]}), ", held[1]) if held is not None else ("", [])
+    target, in_target = _nowait_target()
+    with db.cursor() as cursor:
+        try:
+            # The row's id and expected status are _update_sql's last two parameters.
+            cursor.execute(f"WITH {held_sql}target AS ({target}) {sql}{in_target}",
+                           [*held_params, *params[-2:], *params])
+            return cursor.rowcount == 1
+        except Exception as exc:
+            if not (isinstance(exc, OperationalError)
+                    and getattr(exc.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE):
+                # A dropped connection is closed here, as transaction.atomic() closes one
+                # whose rollback fails: what runs next (the held result, written again on its
+                # own) then opens a fresh one instead of failing on the dead one.
+                drop_broken_connection()
+                raise
+        if held is not None:
+            sql, params = f"WITH held AS ({held[0]}) {sql}", [*held[1], *params]
+        try:
+            # psycopg2 binds on the client: one simple query, whose BEGIN leaves the
+            # transaction open after it; rowcount is the last statement's.
+            cursor.execute(f"BEGIN; {sql}", params)
+            changed = cursor.rowcount == 1
+            cursor.execute("COMMIT")
+        except BaseException:
+            _rollback(db, cursor)
+            raise
+    return changed
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for NOWAIT finding the row locked
+
+
+@functools.lru_cache(maxsize=1)
+def _nowait_target() -> tuple[str, str]:
+    """The WITH part locking the compare-and-set's row without waiting (when it still has
+    the expected status), and the condition its UPDATE adds to keep to that locked row."""
+    meta = Reminder._meta
+    quote = connection.ops.quote_name
+    pk, status = quote(meta.pk.column), quote(meta.get_field("status").column)
+    return (f"SELECT {pk} FROM {quote(meta.db_table)} WHERE {pk} = %s AND {status} = %s "
+            f"FOR UPDATE NOWAIT", f" AND {pk} IN (SELECT {pk} FROM target)")
+
+
+def _rollback(db, cursor) -> None:
+    """End a failed explicit transaction; if even that fails, the connection is unusable:
+    close it, as transaction.atomic() does, so the next query opens a fresh one."""
+    try:
+        cursor.execute("ROLLBACK")
+    except Exception:
+        db.close()
 
 
 def _update_sql(reminder_id: int, *, expected: str, status: str, now: datetime,

@@ -6,12 +6,14 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from participants.models import DisclosureConsent
 from participants.services_contacts import contact_remove, disclosure_consent_revoke
 from programs.models import SessionKind
 from reminders.channels import sms
-from reminders.delivery import reminder_deliver
+from reminders.delivery import reminder_deliver, reminders_deliver
 from reminders.inbound import sms_inbound_receive
 from reminders.models import Reminder
 from reminders.planner import reminders_plan
@@ -323,3 +325,33 @@ def test_the_admin_tells_contact_rows_apart(admin_client, family):
     row = Reminder.objects.filter(contact=contact).first()
     page = admin_client.get(reverse("admin:reminders_reminder_change", args=[row.pk]))
     assert contact.name in page.content.decode()
+
+
+@pytest.mark.parametrize("people", [2, 12])
+def test_it_rechecks_a_batch_of_contacts_rows_with_a_fixed_number_of_reads(site, people):
+    """The send-time re-check of family contacts' rows (consents, the program rule for minors,
+    their visit days, the sites) is read once for the batch, as the participants' own is."""
+    everyone = []
+    with time_machine.travel(PLAN_AT, tick=False):
+        for _ in range(people):
+            participant, enrollment = make_enrolled(site)
+            family_session(participant, enrollment)
+            contact_for(participant)
+            everyone.append(participant.pk)
+        reminders_plan(participant_ids=everyone)
+    with time_machine.travel(DAY_BEFORE, tick=False):
+        reminders_sweep()  # claims; the send tasks wait for a commit that never comes here
+    ids = list(Reminder.objects.filter(status="claimed").values_list("pk", flat=True))
+    contacts_rows = Reminder.objects.filter(pk__in=ids, contact__isnull=False).count()
+    assert contacts_rows == people * 2  # email and SMS the day before
+
+    with time_machine.travel(DAY_BEFORE, tick=False), \
+            CaptureQueriesContext(connection) as captured:
+        outcomes = reminders_deliver(reminder_ids=ids)
+
+    assert outcomes == {"sent": len(ids)}
+    reads = sum(q["sql"].lstrip().upper().startswith("SELECT") for q in captured.captured_queries)
+    # The claimed rows; the participants' visit days (3) and SMS consents; the contacts'
+    # consents, program rule and visit days (1 + 1 + 3): the same for 2 people or 12.
+    assert reads <= 10
+    assert len(to(Reminder.objects.filter(contact__isnull=False).first().contact.phone)) == 1

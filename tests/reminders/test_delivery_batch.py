@@ -1,5 +1,8 @@
 """A send task's batch is re-checked with a fixed number of reads; each row keeps its own
 compare-and-set."""
+import threading
+
+import psycopg2
 import pytest
 import time_machine
 from celery.exceptions import SoftTimeLimitExceeded
@@ -75,6 +78,7 @@ class Commits:
 
     def __init__(self):
         self.count = 0
+        self.managed = 0  # commits of Django's own transactions (psycopg2 sent BEGIN alone)
 
     def __enter__(self):
         self._commit = connection.commit
@@ -89,10 +93,14 @@ class Commits:
 
     def _counted_commit(self):
         self.count += 1
+        self.managed += 1
         self._commit()
 
     def _statement(self, execute, sql, params, many, context):
-        if not connection.in_atomic_block and sql.lstrip().upper().startswith(("UPDATE", "WITH")):
+        # Delivery may also write "BEGIN; <statement>" then COMMIT itself: the COMMIT counts.
+        verb = sql.lstrip().upper()
+        if not connection.in_atomic_block and (verb.startswith(("UPDATE", "WITH"))
+                                               or verb.rstrip("; ") == "COMMIT"):
             self.count += 1
         return execute(sql, params, many, context)
 
@@ -113,12 +121,18 @@ def test_it_commits_once_a_reminder_whatever_the_batch_size(site, other_site, si
     assert reads <= 6
     assert writes == 2 * len(ids)  # still a compare-and-set to "sending" and one from it
     statements = sum(1 for q in captured.captured_queries
-                     if q["sql"].lstrip().upper().startswith(("UPDATE", "WITH")))
+                     if q["sql"].lstrip().upper().startswith(("UPDATE", "WITH", "BEGIN")))
     if connection.vendor == "postgresql":  # ... the second riding with the next row's first
         assert statements == len(ids) + 1
     assert commits.count == len(ids) + 1
     assert Reminder.objects.filter(pk__in=ids, status="sent").count() == len(ids)
     assert len(sms.outbox) == size
+    if connection.vendor == "postgresql":
+        # Round trips: each statement captured, plus the BEGIN psycopg2 sends alone and the
+        # COMMIT of each transaction Django manages. One a reminder (a statement committing
+        # on its own), and one for the batch's last result.
+        round_trips = len(captured.captured_queries) + 2 * commits.managed
+        assert round_trips == reads + len(ids) + 1
 
 
 def test_it_records_a_message_sent_when_the_next_rows_hand_off_hits_a_database_error(site):
@@ -137,6 +151,77 @@ def test_it_records_a_message_sent_when_the_next_rows_hand_off_hits_a_database_e
 
     with time_machine.travel(DAY_BEFORE, tick=False), \
             connection.execute_wrapper(drop_second_hand_off):
+        outcomes = reminders_deliver(reminder_ids=ids)
+
+    assert failed == [second]
+    assert outcomes == {"sent": 5, "error": 1}
+    rows = {r.pk: r for r in Reminder.objects.filter(pk__in=ids)}
+    assert (rows[ids[0]].status, rows[ids[0]].sent_at is not None) == ("sent", True)
+    assert (rows[second].status, rows[second].attempts) == ("pending", 0)
+    assert {rows[pk].status for pk in ids[2:]} == {"sent"}
+    assert len(sms.outbox) + len(mail.outbox) == 5
+
+
+def lock_not_available(execute, many, context):
+    """Raise what PostgreSQL says when NOWAIT finds a row locked."""
+    execute("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'lock_not_available'; END $$",
+            None, many, context)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_waits_for_a_row_someone_else_has_locked_and_then_sends_it(site):
+    """A worker's compare-and-set never waits on a lock in a statement that commits on its
+    own: when another transaction holds the row, it runs again in an explicit transaction
+    that may wait (and would roll back if the worker died meanwhile)."""
+    ids = sorted(claimed_batch(site, 3))
+    second = ids[1]
+    locker = psycopg2.connect(**connection.get_connection_params())
+    with locker.cursor() as cursor:  # a transaction holding the second row
+        cursor.execute("SELECT 1 FROM reminders_reminder WHERE id = %s FOR UPDATE", [second])
+    release = threading.Timer(0.5, locker.commit)
+    seen = []
+
+    def watch(execute, sql, params, many, context):
+        if params and list(params[-2:]) == [second, "claimed"]:  # its compare-and-set
+            seen.append("NOWAIT" if "NOWAIT" in sql else sql.split(None, 1)[0])
+            if seen == ["NOWAIT"]:
+                release.start()
+        return execute(sql, params, many, context)
+
+    try:
+        with time_machine.travel(DAY_BEFORE, tick=False), connection.execute_wrapper(watch):
+            outcomes = reminders_deliver(reminder_ids=ids)
+    finally:
+        release.join()
+        locker.close()
+
+    assert seen == ["NOWAIT", "BEGIN;"]  # failed at once, then waited in a transaction
+    assert outcomes == {"sent": 6}
+    assert Reminder.objects.filter(pk__in=ids, status="sent").count() == 6
+    assert len(sms.outbox) + len(mail.outbox) == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_records_a_sent_message_when_the_next_hand_off_fails_in_its_transaction(site):
+    """The same as a database error in the hand-off, in the explicit transaction a worker
+    waits in: it is rolled back with the held result in it, the result is written again on
+    its own, and the row goes back to pending unsent."""
+    ids = sorted(claimed_batch(site, 3))
+    second = ids[1]
+    failed = []
+
+    def fail_second_hand_off(execute, sql, params, many, context):
+        if "UPDATE" in sql and "sending" in params and second in params:
+            if "NOWAIT" in sql:
+                lock_not_available(execute, many, context)  # someone holds the row
+            if not failed:
+                failed.append(second)
+                execute(sql, params, many, context)  # the hand-off runs in its transaction,
+                execute("SELECT 1/0", None, many, context)  # then an error before COMMIT
+        return execute(sql, params, many, context)
+
+    with time_machine.travel(DAY_BEFORE, tick=False), \
+            connection.execute_wrapper(fail_second_hand_off):
         outcomes = reminders_deliver(reminder_ids=ids)
 
     assert failed == [second]
