@@ -138,3 +138,53 @@ def test_it_rolls_back_with_the_rows_it_counts():
         raise RuntimeError
     assert _stored_tally() == before
     _assert_same(w)
+
+
+def test_the_embedded_defaults_row_triggers_keep_the_same_counts_on_sqlite():
+    """`make run`'s SQLite has no statement triggers: the migration installs one a row there.
+    Random inserts, updates and deletes on a bare attendance table must leave the tally equal to
+    the rows counted afresh (a row of zeros counts as none)."""
+    import importlib
+    import sqlite3
+
+    migration = importlib.import_module("reports.migrations.0002_session_tally")
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE iop_sessions_attendance (id INTEGER PRIMARY KEY, session_id int, "
+               "status text, minutes_attended int)")
+    db.execute("CREATE TABLE reports_session_tally (session_id int PRIMARY KEY, attended int "
+               "DEFAULT 0, absent int DEFAULT 0, excused int DEFAULT 0, unmarked int DEFAULT 0, "
+               "recorded_minutes int DEFAULT 0, unrecorded int DEFAULT 0)")
+    rng = random.Random(7)
+    # Rows written before the migration are counted by its backfill.
+    for session_id in range(1, 4):
+        mark = _mark(rng)
+        db.execute("INSERT INTO iop_sessions_attendance (session_id, status, minutes_attended) "
+                   "VALUES (?, ?, ?)", (session_id, mark["status"], mark["minutes_attended"]))
+    for statement in migration.SQLITE_FORWARD:
+        db.execute(statement)
+    for _ in range(300):
+        ids = [row[0] for row in db.execute("SELECT id FROM iop_sessions_attendance")]
+        action = rng.choice(["insert", "update", "update", "delete"]) if ids else "insert"
+        mark = _mark(rng)
+        if action == "insert":
+            db.execute("INSERT INTO iop_sessions_attendance (session_id, status, "
+                       "minutes_attended) VALUES (?, ?, ?)",
+                       (rng.randint(1, 6), mark["status"], mark["minutes_attended"]))
+        elif action == "update":
+            db.execute("UPDATE iop_sessions_attendance SET status = ?, minutes_attended = ?, "
+                       "session_id = ? WHERE id = ?",
+                       (mark["status"], mark["minutes_attended"], rng.randint(1, 6),
+                        rng.choice(ids)))
+        else:
+            db.execute("DELETE FROM iop_sessions_attendance WHERE id = ?", (rng.choice(ids),))
+    attended = "status IN ('present', 'late', 'left_early')"
+    live = {row[0]: row[1:] for row in db.execute(
+        f"SELECT session_id, SUM({attended}), SUM(status = 'absent'), SUM(status = 'excused'), "
+        f"SUM(status = 'expected'), SUM(CASE WHEN {attended} THEN COALESCE(minutes_attended, 0) "
+        f"ELSE 0 END), SUM({attended} AND minutes_attended IS NULL) "
+        "FROM iop_sessions_attendance GROUP BY session_id")}
+    stored = {row[0]: row[1:] for row in db.execute(
+        "SELECT session_id, attended, absent, excused, unmarked, recorded_minutes, unrecorded "
+        "FROM reports_session_tally") if any(row[1:])}
+    assert stored == {key: value for key, value in live.items() if any(value)}
+    assert len(stored) >= 3
