@@ -15,18 +15,17 @@ from functools import lru_cache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template.defaultfilters import date as date_filter
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext
 
 from iop_clinic.formatting import clock, day as short_day, long_day, when as when_text
+from iop_clinic.page_rows import RowUrl
 from reminders.models import Reminder
 from sessions.models import AttendanceStatus, ExcuseStatus, SessionKind
 
 from .selectors import PastVisit, Schedule, UpcomingVisit, VisitDay
 
-_PLACEHOLDER_PK = 987654321
 
 
 @dataclass(slots=True)
@@ -115,8 +114,7 @@ class _Words:
         self.excuse_requested = gettext("Excuse requested")
         self.statuses = {value: str(label) for value, label in AttendanceStatus.choices}
         self._clocks: dict = {}
-        excuse = reverse("portal-excuse", args=[_PLACEHOLDER_PK])
-        self._excuse = excuse.rsplit(str(_PLACEHOLDER_PK), 1)
+        self._excuse = RowUrl("portal-excuse")
 
     def clock(self, moment: datetime) -> str:
         # A schedule has a few distinct times of day: each is formatted once.
@@ -145,7 +143,7 @@ class _Words:
         return capfirst(words)
 
     def excuse_url(self, session_id: int) -> str:
-        return f"{self._excuse[0]}{session_id}{self._excuse[1]}"
+        return self._excuse(session_id)
 
 
 def _visit_row(visit: UpcomingVisit, words: _Words) -> VisitRow:

@@ -13,16 +13,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
 
-from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from iop_clinic.formatting import clock
+from iop_clinic.page_rows import RowUrl, choice_labels
 from sessions.models import SessionStatus, TherapySession
 from sessions.selectors.pages import WeekDay
 
 from .timegrid import GridDay, GridItem, TimeGrid, time_grid
 
-_PLACEHOLDER_PK = 987654321
 
 # One block, as templates/staff/_timegrid.html's item loop wrote it around the block template
 # (which ended with a newline): a cancelled session has no roster link and says so.
@@ -56,9 +55,8 @@ def calendar_lines(*, sessions: list, show_site: bool = False) -> list[tuple[Cal
     """One line per session (a row of pages.CALENDAR_FIELDS): local start and end, title,
     track, roster link and details; with the minutes since local midnight it starts and ends
     at (a session running past midnight is drawn to the end of its day)."""
-    roster = reverse("roster", args=[_PLACEHOLDER_PK]).rsplit(str(_PLACEHOLDER_PK), 1)
-    kinds = {value: str(label) for value, label
-             in TherapySession._meta.get_field("kind").flatchoices}
+    roster = RowUrl("roster")
+    kinds = choice_labels(TherapySession, "kind")
     # A week of a clinic's sessions starts and ends at a few dozen times of day: each is
     # formatted once (formatting was a tenth of the calendar's time at 150 sessions a week).
     clocks: dict = {}
@@ -86,7 +84,7 @@ def calendar_lines(*, sessions: list, show_site: bool = False) -> list[tuple[Cal
         line = CalendarLine(
             time=f"{local_clock(starts)} – {local_clock(ends)}",
             title=session.title or session.session_type__name,
-            roster_url=f"{roster[0]}{session.pk}{roster[1]}",
+            roster_url=roster(session.pk),
             group=(session.track__name if session.track_id
                    else kinds.get(session.kind, session.kind)),
             details=" · ".join(details),

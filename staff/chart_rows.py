@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from django.urls import reverse
 from django.utils import formats, timezone
 
 from iop_clinic.formatting import clinic_format, clock, day, when
+from iop_clinic.page_rows import RowUrl, choice_labels
 from reminders.models import Reminder
 from sessions.models import AttendanceStatus, FollowUp, SessionStatus
 from sessions.selectors.chart import ParticipantChart
@@ -24,20 +24,8 @@ from sessions.selectors.makeups import MISSED_STATUSES
 
 # Missed (or clinic-cancelled) groups and workshops offer a make-up.
 MAKEUP_KINDS = ("group", "workshop")
-_PLACEHOLDER_PK = 987654321
 # Time-format letters that read more than the clock time (the zone, DST, the date).
 _ZONE_OR_DATE_SPECIFIERS = set("eIOTZUcr")
-
-
-class Url:
-    """A URL reversed once with a placeholder id, completed per row."""
-
-    def __init__(self, name: str) -> None:
-        self._head, self._tail = reverse(name, args=[_PLACEHOLDER_PK]).rsplit(
-            str(_PLACEHOLDER_PK), 1)
-
-    def __call__(self, pk: int) -> str:
-        return f"{self._head}{pk}{self._tail}"
 
 
 class PageFormats:
@@ -82,11 +70,6 @@ class PageFormats:
         if text is None:
             text = self._numbers[key] = formats.localize(value)
         return text
-
-
-def choice_labels(model, name: str) -> dict[str, str]:
-    """A choice field's labels in the current language, as `get_<name>_display` shows them."""
-    return {value: str(label) for value, label in model._meta.get_field(name).flatchoices}
 
 
 @dataclass
@@ -164,8 +147,8 @@ def _title(visit: dict) -> str:
     return visit["session__title"] or visit["session__session_type__name"]
 
 
-def _upcoming(visits: list[dict], fmt: PageFormats, roster: Url) -> list[UpcomingRow]:
-    cancel = Url("makeup_cancel")
+def _upcoming(visits: list[dict], fmt: PageFormats, roster: RowUrl) -> list[UpcomingRow]:
+    cancel = RowUrl("makeup_cancel")
     zones: dict[str, ZoneInfo] = {}
     rows = []
     for visit in visits:
@@ -181,9 +164,9 @@ def _upcoming(visits: list[dict], fmt: PageFormats, roster: Url) -> list[Upcomin
     return rows
 
 
-def _history(visits: list[dict], fmt: PageFormats, roster: Url, *,
+def _history(visits: list[dict], fmt: PageFormats, roster: RowUrl, *,
              can_schedule: bool) -> list[HistoryRow]:
-    book = Url("makeup_book")
+    book = RowUrl("makeup_book")
     labels = _labels_of(AttendanceStatus)
     rows = []
     for visit in visits:
@@ -208,7 +191,7 @@ def _labels_of(choices) -> dict[str, str]:
 
 
 def _followups(followups: list[dict]) -> list[FollowUpRow]:
-    detail = Url("followup_detail")
+    detail = RowUrl("followup_detail")
     kinds, statuses = choice_labels(FollowUp, "kind"), choice_labels(FollowUp, "status")
     rows = []
     for followup in followups:
@@ -265,7 +248,7 @@ def _ledger_weeks(ledger: HoursLedger | None, fmt: PageFormats) -> list[LedgerRo
 
 def chart_rows(*, chart: ParticipantChart, reminders: list[Reminder],
                ledger: HoursLedger | None, can_schedule: bool) -> ChartRows:
-    fmt, roster = PageFormats(), Url("roster")
+    fmt, roster = PageFormats(), RowUrl("roster")
     return ChartRows(
         upcoming=_upcoming(chart.upcoming, fmt, roster),
         history=_history(chart.history, fmt, roster, can_schedule=can_schedule),

@@ -7,17 +7,15 @@ once a page and completed per row, and each label and date is formatted once a p
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
-from django.urls import reverse
 from django.utils import formats, timezone
 
+from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl, choice_labels
 from participants.models import EnrollmentStatus
 from sessions.models import FollowUp
-from staff.chart_rows import PageFormats, Url, choice_labels
+from staff.chart_rows import PageFormats
 
-_PLACEHOLDER_CODE = uuid.UUID(int=0)
 
 
 @dataclass
@@ -34,7 +32,7 @@ class FollowUpListRow:
 
 def followup_list_rows(followups) -> list[FollowUpListRow]:
     """`followups`: dicts of sessions.selectors.pages.FOLLOWUP_LIST_FIELDS."""
-    detail, fmt = Url("followup_detail"), PageFormats()
+    detail, fmt = RowUrl("followup_detail"), PageFormats()
     kinds, statuses = choice_labels(FollowUp, "kind"), choice_labels(FollowUp, "status")
     rows = []
     for f in followups:
@@ -73,8 +71,7 @@ _BADGE = {EnrollmentStatus.ACTIVE: "success", EnrollmentStatus.ON_HOLD: "warning
 
 def caseload_rows(participants) -> list[CaseloadRow]:
     """`participants`: dicts of sessions.selectors.caseload.CASELOAD_FIELDS."""
-    head, tail = reverse("participant_chart", args=[_PLACEHOLDER_CODE]).rsplit(
-        str(_PLACEHOLDER_CODE), 1)
+    chart = RowUrl("participant_chart", placeholder=PLACEHOLDER_CODE)
     labels = {value: str(label) for value, label in EnrollmentStatus.choices}
     rows = []
     for p in participants:
@@ -82,7 +79,7 @@ def caseload_rows(participants) -> list[CaseloadRow]:
         clinician = (f"{p['primary_clinician__first_name'] or ''} "
                      f"{p['primary_clinician__last_name'] or ''}").strip()
         rows.append(CaseloadRow(
-            chart_url=f"{head}{p['code']}{tail}",
+            chart_url=chart(p["code"]),
             name=f"{p['last_name']}, {p['first_name']}", record_number=p["record_number"],
             status=status or "",
             # The status's label, or nothing for a value no longer among the choices.

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from iop_clinic.formatting import clinic_format, clock
+from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl
 from sessions.models import Attendance, AttendanceStatus, TherapySession
 
 _BADGE = {
@@ -28,8 +28,6 @@ _BADGE = {
     AttendanceStatus.EXCUSED: "text-bg-secondary",
     AttendanceStatus.CANCELLED: "text-bg-dark",
 }
-_PLACEHOLDER_PK = 987654321
-_PLACEHOLDER_CODE = uuid.UUID(int=0)
 
 
 def _clock_has_no_seconds() -> bool:
@@ -59,16 +57,14 @@ class RosterUrls:
     """Reverses the row URLs once per page and fills in each row's ids."""
 
     def __init__(self, session: TherapySession) -> None:
-        mark = reverse("attendance_mark", args=[session.pk, _PLACEHOLDER_PK])
-        self._mark = mark.rsplit(str(_PLACEHOLDER_PK), 1)
-        chart = reverse("participant_chart", args=[_PLACEHOLDER_CODE])
-        self._chart = chart.rsplit(str(_PLACEHOLDER_CODE), 1)
+        self._mark = RowUrl("attendance_mark", args=(session.pk,))
+        self._chart = RowUrl("participant_chart", placeholder=PLACEHOLDER_CODE)
 
     def mark(self, attendance_pk: int) -> str:
-        return f"{self._mark[0]}{attendance_pk}{self._mark[1]}"
+        return self._mark(attendance_pk)
 
     def chart(self, code: uuid.UUID) -> str:
-        return f"{self._chart[0]}{code}{self._chart[1]}"
+        return self._chart(code)
 
 
 def roster_rows(*, session: TherapySession, attendances: list[Attendance],

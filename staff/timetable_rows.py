@@ -4,15 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.urls import reverse
 
 from iop_clinic.formatting import clock
+from iop_clinic.page_rows import RowUrl
 from programs.models import Weekday, WeeklySlot
 from sessions.services.schedule import SchedulePlan
 
 from .timegrid import GridDay, GridItem, TimeGrid, time_grid
 
-_PLACEHOLDER_PK = 987654321
 
 
 @dataclass
@@ -52,8 +51,7 @@ def _weekdays() -> list[GridDay]:
 
 def timetable_grid(*, slots: list[WeeklySlot], track_pk: int) -> TimeGrid:
     """The track's lines by weekday and time, each linking to the page that moves or removes it."""
-    change = reverse("slot_change", args=[track_pk, _PLACEHOLDER_PK]).rsplit(
-        str(_PLACEHOLDER_PK), 1)
+    change = RowUrl("slot_change", args=(track_pk,))
     days = _weekdays()
     for slot in slots:
         start = _minutes(slot.start_time)
@@ -62,7 +60,7 @@ def timetable_grid(*, slots: list[WeeklySlot], track_pk: int) -> TimeGrid:
             payload=SlotLine(slot=slot, time=_span_text(slot.start_time, slot.duration_minutes),
                              title=slot.title, group=slot.session_type.name,
                              details=_details(slot),
-                             url=f"{change[0]}{slot.pk}{change[1]}")))
+                             url=change(slot.pk))))
     return time_grid(days=days)
 
 

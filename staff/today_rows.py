@@ -7,37 +7,16 @@ template wrote it (the HTML a user sees is unchanged).
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.urls import reverse
 
 from iop_clinic.formatting import clock, day as day_text
+from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl, choice_labels
 from sessions.models import SessionStatus, TherapySession
 
-_PLACEHOLDER_PK = 987654321
-_PLACEHOLDER_CODE = uuid.UUID(int=0)
-
-
-class _Url:
-    """One reversed URL with a placeholder argument, filled in per row."""
-
-    def __init__(self, name: str, placeholder) -> None:
-        self._parts = reverse(name, args=[placeholder]).rsplit(str(placeholder), 1)
-
-    def __call__(self, value) -> str:
-        return f"{self._parts[0]}{value}{self._parts[1]}"
-
-
-def _labels(model, name: str) -> dict:
-    """A field's choice labels, read once a page: get_FOO_display() rebuilt (and hashed) the
-    whole choice list on every call, a few hundred times a page."""
-    return {value: str(label) for value, label in model._meta.get_field(name).flatchoices}
-
-
-def _chart_url() -> _Url:
-    return _Url("participant_chart", _PLACEHOLDER_CODE)
+def _chart_url() -> RowUrl:
+    return RowUrl("participant_chart", placeholder=PLACEHOLDER_CODE)
 
 
 @dataclass
@@ -58,9 +37,9 @@ class SessionRow:
 
 def session_rows(sessions: list[dict]) -> list[SessionRow]:
     """The day's sessions (pages.day_sessions) as the list shows them."""
-    roster = _Url("roster", _PLACEHOLDER_PK)
+    roster = RowUrl("roster")
     zones: dict = {}
-    kinds = _labels(TherapySession, "kind")
+    kinds = choice_labels(TherapySession, "kind")
     rows = []
     for session in sessions:
         zone = zones.get(session["site__time_zone"])
@@ -108,14 +87,14 @@ class FollowUpPerson:
 
 def followup_rows(people) -> list[FollowUpPerson]:
     """Open follow-ups by person (pages.open_followups_by_person) as the box shows them."""
-    detail = _Url("followup_detail", _PLACEHOLDER_PK)
+    detail = RowUrl("followup_detail")
     kinds: dict | None = None
     rows = []
     for person in people:
         row = FollowUpPerson(name=person.participant.full_name)
         for followup in person.followups:
             if kinds is None:
-                kinds = _labels(type(followup), "kind")
+                kinds = choice_labels(type(followup), "kind")
             prefix = "week of " if followup.week_start and not followup.missed_on else ""
             row.followups.append(FollowUpLine(
                 url=detail(followup.pk), kind_label=kinds.get(followup.kind, followup.kind),
@@ -172,8 +151,8 @@ def failed_reminder_rows(reminders) -> list[FailedReminderRow]:
     rows = []
     for reminder in reminders:
         if channels is None:
-            channels = _labels(type(reminder), "channel")
-            reasons = _labels(type(reminder), "reason")
+            channels = choice_labels(type(reminder), "channel")
+            reasons = choice_labels(type(reminder), "reason")
         text = (f"{channels.get(reminder.channel, reminder.channel)} for "
                 f"{day_text(reminder.visit_date)} · {reasons.get(reminder.reason, reminder.reason)}")
         if reminder.detail:

@@ -8,24 +8,21 @@ template's autoescaping did (html.escape is what it calls).
 """
 from __future__ import annotations
 
-import uuid
 from html import escape
 
-from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 
+from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl
 from participants.models import Enrollment, EnrollmentStatus
 
-_PLACEHOLDER_CODE = uuid.UUID(int=0)
 # As the template's loop wrote each row (its blank lines are the loop tags' lines).
 _ROW = ('\n      <li class="list-group-item d-flex justify-content-between"><a href="{}">{}</a>'
         '<span>{} · since {}</span></li>\n      ')
 
 
 def in_care_html(*, enrollments: list[Enrollment]) -> SafeString:
-    chart = reverse("participant_chart", args=[_PLACEHOLDER_CODE]).rsplit(
-        str(_PLACEHOLDER_CODE), 1)
+    chart = RowUrl("participant_chart", placeholder=PLACEHOLDER_CODE)
     statuses = {value: escape(str(label)) for value, label in EnrollmentStatus.choices}
     days: dict = {}
     parts = []
@@ -36,7 +33,7 @@ def in_care_html(*, enrollments: list[Enrollment]) -> SafeString:
             # What |date:"MONTH_DAY_FORMAT" calls; "" for a missing date, as the filter gave.
             days[day] = escape(date_format(day, "MONTH_DAY_FORMAT")) if day else ""
         parts.append(_ROW.format(
-            escape(f"{chart[0]}{person.code}{chart[1]}"), escape(person.full_name),
+            escape(chart(person.code)), escape(person.full_name),
             statuses.get(enrollment.status, escape(enrollment.status)), days[day]))
     # Safe: every value above was escaped.
     return mark_safe("".join(parts))
