@@ -4,7 +4,6 @@ from datetime import date, timedelta
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
@@ -12,6 +11,7 @@ from programs.models import Program, Site, Track
 from reports.selectors import ReportScope
 from staff.forms.care import validate_plausible_date
 from staff.forms.programs import StaffChoiceField, staff_at
+from staff.forms.widgets import Select
 
 # A year and a bit: enough for an annual report, short enough to answer in time.
 MAX_RANGE_DAYS = 370
@@ -31,30 +31,6 @@ class ListedChoiceIterator(forms.models.ModelChoiceIterator):
             yield self.choice(obj)
 
 
-def _attrs_html(attrs: dict) -> str:
-    """Django's django/forms/widgets/attrs.html, in Python."""
-    return format_html_join("", "{}", (
-        (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value),)
-        for name, value in attrs.items() if value is not False))
-
-
-class ListedSelect(forms.Select):
-    """A select written in Python, the same elements and attributes as Django's select.html: its
-    template renders two more templates per option, most of a report filter's cost."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        groups = []
-        for group_name, options, _index in widget["optgroups"]:
-            listed = format_html_join("", '<option value="{}"{}>{}</option>', (
-                (str(option["value"]), _attrs_html(option["attrs"]), option["label"])
-                for option in options))
-            groups.append((format_html('<optgroup label="{}">{}</optgroup>', group_name, listed)
-                           if group_name else listed,))
-        return format_html('<select name="{}"{}>{}</select>', widget["name"],
-                           _attrs_html(widget["attrs"]), format_html_join("", "{}", groups))
-
-
 class TrackChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.name} ({obj.site.name})"
@@ -62,15 +38,15 @@ class TrackChoiceField(forms.ModelChoiceField):
 
 class ReportFilterForm(forms.Form):
     site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none(), required=False,
-                                  empty_label=_("All my sites"), widget=ListedSelect)
+                                  empty_label=_("All my sites"), widget=Select)
     program = forms.ModelChoiceField(label=_("Program"), queryset=Program.objects.none(),
                                      required=False, empty_label=_("All programs"),
-                                     widget=ListedSelect)
+                                     widget=Select)
     track = TrackChoiceField(label=_("Track"), queryset=Track.objects.none(), required=False,
-                             empty_label=_("All tracks"), widget=ListedSelect)
+                             empty_label=_("All tracks"), widget=Select)
     clinician = StaffChoiceField(label=_("Clinician's caseload"),
                                  queryset=get_user_model().objects.none(), required=False,
-                                 empty_label=_("Everyone"), widget=ListedSelect)
+                                 empty_label=_("Everyone"), widget=Select)
     date_from = forms.DateField(label=_("From"), required=False,
                                 validators=[validate_plausible_date],
                                 widget=forms.DateInput(attrs={"type": "date"}))
