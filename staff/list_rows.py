@@ -73,9 +73,13 @@ def caseload_rows(participants) -> list[CaseloadRow]:
     """`participants`: dicts of sessions.selectors.caseload.CASELOAD_FIELDS."""
     chart = RowUrl("participant_chart", placeholder=PLACEHOLDER_CODE)
     labels = {value: str(label) for value, label in EnrollmentStatus.choices}
+    # Admission dates formatted once each: a rolling track admits people on a few days.
+    days: dict = {}
     rows = []
     for p in participants:
         status, admitted = p["current_status"], p["current_admission"]
+        if admitted and admitted not in days:
+            days[admitted] = formats.date_format(admitted)
         clinician = (f"{p['primary_clinician__first_name'] or ''} "
                      f"{p['primary_clinician__last_name'] or ''}").strip()
         rows.append(CaseloadRow(
@@ -86,6 +90,6 @@ def caseload_rows(participants) -> list[CaseloadRow]:
             status_label=labels.get(status, "") if status else "",
             badge_class=_BADGE.get(status, "light border"),
             track=p["current_track"] or "—",
-            since=formats.date_format(admitted) if admitted else "",
+            since=days[admitted] if admitted else "",
             home_site=p["home_site__name"] or "", clinician=clinician or "—"))
     return rows

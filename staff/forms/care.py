@@ -75,10 +75,13 @@ class FollowUpResolveForm(forms.Form):
 
 
 class FollowUpFilterForm(forms.Form):
-    assignee = forms.ChoiceField(label=_("Assigned to"), required=False)
+    # The staff pages' Select: Django's markup, each option written in Python rather than by
+    # including a template once an option (the menu lists every staff member of my sites).
+    assignee = forms.ChoiceField(label=_("Assigned to"), required=False,
+                                 widget=staff_widgets.Select)
     status = forms.ChoiceField(
         label=_("Status"), required=False,
-        choices=[("", _("Any"))] + list(FollowUpStatus.choices),
+        choices=[("", _("Any"))] + list(FollowUpStatus.choices), widget=staff_widgets.Select,
     )
 
     def __init__(self, *args, assignees, **kwargs):
