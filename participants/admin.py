@@ -9,8 +9,10 @@ from django.contrib.admin.templatetags.admin_list import (
 )
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import _get_non_gfk_field, display_for_field, display_for_value, quote
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist
+from django.core.paginator import InvalidPage
 from django.core.validators import EMPTY_VALUES
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
@@ -129,6 +131,34 @@ class PreparedRowsChangeList(ChangeList):
     non-integer key, a column that is not a field or an admin method) gets Django's own rows;
     tests/participants/test_admin_rows.py compares the two.
     """
+
+    def get_results(self, request: HttpRequest) -> None:
+        """Django's, counting the rows once when nothing narrows the list.
+
+        Django counts the list's rows and then, for "(N total)", the unfiltered rows: with no
+        filter, search or date chosen (no WHERE at all) that is the same COUNT twice."""
+        if self.queryset.query.where or not self.model_admin.show_full_result_count:
+            return super().get_results(request)
+        paginator = self.model_admin.get_paginator(request, self.queryset, self.list_per_page)
+        result_count = full_result_count = paginator.count
+        can_show_all = result_count <= self.list_max_show_all
+        multi_page = result_count > self.list_per_page
+        if (self.show_all and can_show_all) or not multi_page:
+            result_list = self.queryset._clone()
+        else:
+            try:
+                result_list = paginator.page(self.page_num).object_list
+            except InvalidPage:
+                raise IncorrectLookupParameters from None
+        self.result_count = result_count
+        self.show_full_result_count = True
+        self.show_admin_actions = bool(full_result_count)
+        self.full_result_count = full_result_count
+        self.result_list = result_list
+        self.can_show_all = can_show_all
+        self.multi_page = multi_page
+        self.paginator = paginator
+        return None
 
     @cached_property
     def results_context(self) -> dict:

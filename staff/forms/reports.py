@@ -69,13 +69,17 @@ class ReportFilterForm(forms.Form):
             widget = field.widget
             widget.attrs["class"] = ("select form-select" if isinstance(widget, forms.Select)
                                      else "dateinput form-control")
-        self.fields["site"].queryset = Site.objects.filter(pk__in=self.site_ids)
+        # Each menu reads only the columns its labels show (the filter needs only the picked
+        # row's id): a program or a user row is a dozen columns more to read and build.
+        self.fields["site"].queryset = Site.objects.filter(pk__in=self.site_ids).only("name")
         self.fields["program"].queryset = Program.objects.filter(
-            tracks__site_id__in=self.site_ids).distinct().order_by("name")
+            tracks__site_id__in=self.site_ids).distinct().order_by("name").only("name")
         self.fields["track"].queryset = (Track.objects.filter(site_id__in=self.site_ids)
-                                         .select_related("site").order_by("site__name", "name"))
+                                         .select_related("site").order_by("site__name", "name")
+                                         .only("name", "site__name"))
         if may_choose_clinician:
-            self.fields["clinician"].queryset = staff_at(self.site_ids, roles=[Role.CLINICIAN])
+            self.fields["clinician"].queryset = staff_at(
+                self.site_ids, roles=[Role.CLINICIAN]).only("first_name", "last_name", "username")
         else:
             del self.fields["clinician"]
 

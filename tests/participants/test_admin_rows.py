@@ -4,6 +4,8 @@ import datetime as dt
 
 import pytest
 from django.contrib.admin.templatetags.admin_list import items_for_result
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests import factories
@@ -46,3 +48,18 @@ def test_a_popup_gets_djangos_own_rows(admin_client):
                                 {"_popup": "1", "_to_field": "id"})
     assert response.status_code == 200
     assert "data-popup-opener" in response.content.decode()
+
+
+def test_it_counts_the_people_once_and_still_shows_the_total_beside_a_search(admin_client):
+    for name in ("Ann", "Bea", "Cy"):
+        factories.ParticipantFactory(first_name=name)
+    url = reverse("admin:participants_participant_changelist")
+
+    with CaptureQueriesContext(connection) as unfiltered:
+        response = admin_client.get(url)
+    counts = [q["sql"] for q in unfiltered.captured_queries if "COUNT(*)" in q["sql"]]
+    assert len(counts) == 1
+    assert "3 participants" in response.text
+
+    searched = admin_client.get(url, {"q": "Bea"})
+    assert "1 result" in searched.text and "3 total" in searched.text
