@@ -142,12 +142,22 @@ def portal_state(*, participant: Participant) -> PortalState:
         .filter(participant=participant)))
 
 
+# What the feed reads of the participant and their enrollments (portal/feed.py and
+# _state_of): of the hundred columns of five tables, the dozen it shows or decides by.
+_FEED_STATE_FIELDS = (
+    "status", "admission_date", "seat_offered_at", "participant", "track",
+    "participant__code", "participant__language", "participant__calendar_shows_address",
+    "participant__home_site", "participant__home_site__public_alias",
+    "track__program", "track__program__seat_offer_hours",
+)
+
+
 def feed_state(*, token_hash: str) -> PortalState | None:
     """The portal state of the participant whose calendar token this is, None for no one. One
     query (the participant comes with their enrollments), two for someone with none yet: the
     feed, polled by every subscribed phone, was a third a query of its own."""
     rows = list(_state_enrollments().select_related("participant__home_site", "track__program")
-                .filter(participant__calendar_token=token_hash))
+                .filter(participant__calendar_token=token_hash).only(*_FEED_STATE_FIELDS))
     if rows:
         return _state_of(rows[0].participant, rows)
     participant = (Participant.objects.select_related("home_site")

@@ -244,6 +244,11 @@ class Reminder(models.Model):
             models.Index(fields=["send_before"], name="reminder_open_deadline_idx",
                          condition=Q(status__in=["pending", "claimed"])),
             models.Index(fields=["status", "visit_date"], name="reminder_status_day_idx"),
+            # The portal's "Coming up": a participant's own reminders still to go, soonest
+            # first. Without it PostgreSQL ANDed the participant's index with the open-deadline
+            # one, read every open reminder of the clinic (76,000 at 2,000 people) for ten rows.
+            models.Index(fields=["participant", "due_at"], name="reminder_participant_open_idx",
+                         condition=Q(status__in=["pending", "claimed"], contact__isnull=True)),
             # Every status change writes an entry in each index whose condition the row meets.
             # These four links are set only on notices (and a change notice's previous site):
             # indexed where set, they serve the lookups by link (a session's pending notices,

@@ -252,7 +252,7 @@ def hours_ledger(*, enrollment: Enrollment, today: date | None = None,
     ).values_list(
         "status", "minutes_attended", "session__starts_at", "session__ends_at",
         "session__local_date", "session__session_type__counts_toward_hours",
-    )
+    ).order_by()  # sums need no order; Attendance's default joined the participant to sort
     for status, minutes, starts_at, ends_at, local_date, counts in rows:
         week = weeks[_monday(local_date)]
         length = int((ends_at - starts_at).total_seconds() // 60)

@@ -139,6 +139,20 @@ def test_it_shows_a_decline_with_its_note(client, alice, clinician, now):
     assert "Excuse not approved." in html and "Please call us to talk it over" in html
 
 
+def test_it_shows_a_decline_note_as_the_clinician_wrote_it_not_as_markup(
+        client, alice, clinician, now):
+    request = excuse_request(attendance=attendance_at(alice, NEXT_MONDAY), reason="Work",
+                             by=alice.user)
+    excuse_decline(request=request, by=clinician, note='Call <b>Sam</b> & say "hi"')
+
+    client.force_login(alice.user)
+    html = client.get(reverse("portal-home")).content.decode()
+
+    assert ("<strong>Excuse not approved.</strong> Call &lt;b&gt;Sam&lt;/b&gt; &amp; "
+            "say &quot;hi&quot; We still expect you.") in html
+    assert "<b>Sam</b>" not in html
+
+
 def test_it_answers_too_late_on_the_form_not_with_a_500(client, alice, now):
     session = attendance_at(alice, NEXT_MONDAY).session
     url = reverse("portal-excuse", args=[session.pk])
