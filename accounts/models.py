@@ -3,7 +3,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .roles import Role
+from .roles import Role, role_group_name
 
 
 class User(AbstractUser):
@@ -28,7 +28,8 @@ class User(AbstractUser):
         groups = getattr(self, "_prefetched_objects_cache", {}).get("groups")
         if groups is None:
             groups = self.groups.all()
-        return any(group.name == role.label for group in groups)
+        name = role_group_name(role)
+        return any(group.name == name for group in groups)
 
     @property
     def is_director(self) -> bool:

@@ -1,5 +1,8 @@
 """Staff roles are Django groups with a fixed set of model permissions, kept in sync on migrate."""
+from functools import cache
+
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,6 +10,15 @@ class Role(models.TextChoices):
     DIRECTOR = "director", _("Program director")
     CLINICIAN = "clinician", _("Clinician")
     FRONT_DESK = "front_desk", _("Front desk")
+
+
+@cache
+def role_group_name(role: Role) -> str:
+    """The name of the role's group: its label in English, whatever language a page is in.
+    Worked out once: comparing a name with the lazy label translates the label again at each
+    comparison, and a staff layout asks for the user's roles a dozen times."""
+    with translation.override("en"):
+        return str(Role(role).label)
 
 
 _ALL = ("view", "add", "change", "delete")
@@ -81,7 +93,7 @@ def sync_role_groups(*, using: str = "default") -> None:
         .filter(content_type__app_label__in=app_labels)
     }
     for role, grants in ROLE_PERMISSIONS.items():
-        group, _created = Group.objects.using(using).get_or_create(name=Role(role).label)
+        group, _created = Group.objects.using(using).get_or_create(name=role_group_name(role))
         wanted = []
         for model_key, actions in grants.items():
             app_label, model = model_key.split(".")

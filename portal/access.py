@@ -14,8 +14,11 @@ def portal_participant(request: HttpRequest) -> Participant | None:
     """The signed-in user's own participant record, with what every portal page shows."""
     if not request.user.is_authenticated:
         return None
-    return (Participant.objects.select_related("home_site")
-            .filter(user_id=request.user.pk).first())
+    # get(), not first(): a login has at most one participant, so no ordering to compile.
+    try:
+        return Participant.objects.select_related("home_site").get(user_id=request.user.pk)
+    except Participant.DoesNotExist:
+        return None
 
 
 def participant_required(view):

@@ -272,8 +272,9 @@ else:
 # this process's memory, enough for the one runserver of `make run`. Every signed-in page reads
 # it, so an unreachable Redis must fail fast (the session store then reads the database)
 # instead of holding the page for the operating system's TCP timeout.
+# iop_clinic/redis_cache.py: Django's Redis backend, without a new client for every call.
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    CACHES = {"default": {"BACKEND": "iop_clinic.redis_cache.RedisCache",
                           "LOCATION": REDIS_URL, "KEY_PREFIX": "iop",
                           "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 else:
@@ -288,7 +289,7 @@ if REDIS_URL:
 # the workers and read by /healthz, /metrics and Today, so it must be shared by every process:
 # Redis when there is one, otherwise files on the one machine of the embedded default.
 CACHES["vitals"] = (
-    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    {"BACKEND": "iop_clinic.redis_cache.RedisCache", "LOCATION": REDIS_URL,
      "KEY_PREFIX": "iop:vitals"} if REDIS_URL else
     {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
      "LOCATION": str(VAR_DIR / "vitals")}

@@ -1,6 +1,8 @@
 """Sessions read through the cache (iop_clinic/security/session_store.py): no query to read
 one, a sign-out that holds, and a Redis that can't be reached costs speed, not sign-ins."""
 import datetime as dt
+import os
+import uuid
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -12,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 STAFF_PAGE = "/account/two-factor/recovery-codes/"  # any page that needs a login
 UNREACHABLE_REDIS = {"default": {
-    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "BACKEND": "iop_clinic.redis_cache.RedisCache",
     "LOCATION": "redis://127.0.0.1:9/0",  # the discard port: nothing listens there
     "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 
@@ -83,3 +85,32 @@ def test_it_signs_in_and_out_while_redis_is_unreachable(client, clinician, setti
     client.post(reverse("logout"))
     assert client.get(STAFF_PAGE).status_code == 302
     assert "the cache could not be read" in caplog.text
+
+
+@pytest.mark.redis
+def test_it_keeps_signed_in_pages_working_through_one_redis_client(
+        client, clinician, settings, django_assert_num_queries):
+    """The Redis cache of the settings (iop_clinic/redis_cache.py) reuses one client for every
+    call: sessions still read without a query, and a sign-out still holds."""
+    import redis
+    from django.core.cache import cache
+
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {"default": {"BACKEND": "iop_clinic.redis_cache.RedisCache",
+                                   "LOCATION": os.environ["REDIS_URL"], "KEY_PREFIX": prefix}}
+    client.force_login(clinician)
+    key = client.cookies["sessionid"].value
+    try:
+        for _ in range(2):
+            assert client.get(STAFF_PAGE).status_code == 200
+        with django_assert_num_queries(0):
+            assert SessionStore(key).get("_auth_user_id") == str(clinician.pk)
+        assert cache._cache.get_client() is cache._cache.get_client(write=True)
+
+        client.post(reverse("logout"))
+
+        client.cookies["sessionid"] = key
+        assert client.get(STAFF_PAGE).status_code == 302
+    finally:
+        keys = redis.Redis.from_url(os.environ["REDIS_URL"]).keys(f"{prefix}:*")
+        cache.delete_many([k.decode().split(":", 2)[2] for k in keys])
