@@ -419,12 +419,13 @@ def authorization_figures(*, enrollment_ids, today: date) -> list[AuthorizationF
     return _figures(sql, params, today=today)
 
 
-def _alerts_sql(ids: tuple, *, today: date) -> tuple[str, tuple]:
-    """The authorizations at these sites that raise an alert, in no order."""
+def _alerts_sql(ids: tuple, *, today: date, alerts_only: bool = True) -> tuple[str, tuple]:
+    """The authorizations at these sites that may raise an alert (that do, `alerts_only`), in
+    no order."""
     return _figures_rows_sql(
         "e.status = %s AND t.site_id IN %s AND au.status IN %s",
         (EnrollmentStatus.ACTIVE.value, ids, tuple(s.value for s in USAGE_STATUSES)),
-        today=today, live=False, alerts_only=True)
+        today=today, live=False, alerts_only=alerts_only)
 
 
 def _alert_order(alert: AuthorizationAlert) -> tuple:
@@ -453,7 +454,9 @@ def authorization_alerts_first(*, site_ids, today: date,
     ids = tuple(site_ids)
     if not ids:
         return [], 0
-    sql, params = _alerts_sql(ids, today=today)
+    # Unfiltered: unnest() drops the rows with no alert, and a filter on the rule too made
+    # PostgreSQL plan the rule's expression once more (planning took longer than running).
+    sql, params = _alerts_sql(ids, today=today, alerts_only=False)
     on_date = " ".join(f"WHEN '{kind}' THEN rows.{column}"
                        for kind, column in ALERT_DATE_COLUMN.items())
     # authorization_alerts' order: by date, then person (Python compares names by code
