@@ -103,6 +103,7 @@ class AuthorizationFigures:
     after_end: Decimal
     after_end_from: date | None
     superseded: bool
+    alert_kinds: list[str]  # the alert rule's verdict (`_alert_kinds_sql`), in shown order
     alerts: list[AuthorizationAlert] = field(default_factory=list)
 
     @property
@@ -220,19 +221,56 @@ def usage_sql(where: str, where_params: tuple, *, today: date) -> tuple[str, tup
     return sql, params
 
 
-def _figures_sql(where: str, where_params: tuple, *, today: date, live: bool,
-                 alerts_only: bool = False,
-                 ending_within: int | None = None) -> tuple[str, tuple]:
-    """Every authorization matching `where` (over au, e and t) with its usage, one row each:
-    computed from attendance (`live`) or read from the stored usage (AuthorizationUsage)."""
+# The date each alert kind names, as a column of `_figures_sql`'s rows.
+ALERT_DATE_COLUMN = {
+    AlertKind.EXPIRED: "end_date",
+    AlertKind.OVER_UNITS: "over_from",
+    AlertKind.AFTER_END: "after_end_from",
+    AlertKind.LOW_UNITS: "end_date",
+    AlertKind.REVIEW_DUE: "next_review_date",
+}
+
+
+def _alert_kinds_sql() -> str:
+    """The alert rule, over one row of `_figures_sql`'s inner query: the kinds of alert an
+    authorization raises, in the order they are shown. Only approved or expired
+    authorizations of active participants raise any; one that expired (and nothing later
+    took over) raises only that. Over units, after the end (unless superseded), few units
+    left, and a utilization review within the program's days each raise one."""
+    sql = f"""
+        CASE WHEN figures.status NOT IN (%s, %s) OR NOT figures.enrollment_active
+                 THEN ARRAY[]::text[]
+             WHEN figures.end_date < %s AND NOT figures.superseded
+                 THEN ARRAY['{AlertKind.EXPIRED}']
+             ELSE array_remove(ARRAY[
+                 CASE WHEN figures.over_from IS NOT NULL THEN '{AlertKind.OVER_UNITS}' END,
+                 CASE WHEN figures.after_end_from IS NOT NULL AND NOT figures.superseded
+                      THEN '{AlertKind.AFTER_END}' END,
+                 CASE WHEN figures.end_date >= %s AND figures.units_authorized - figures.used
+                                                      <= figures.authorization_alert_units
+                      THEN '{AlertKind.LOW_UNITS}' END,
+                 CASE WHEN figures.end_date >= %s AND figures.next_review_date
+                                                      <= %s + figures.authorization_review_days
+                      THEN '{AlertKind.REVIEW_DUE}' END]::text[], NULL)
+        END"""
+    return sql
+
+
+def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: bool,
+                      alerts_only: bool = False,
+                      ending_within: int | None = None) -> tuple[str, tuple]:
+    """`_figures_sql` before its order."""
     if live:
         usage, usage_params = usage_sql(where, where_params, today=today)
         source = f"({usage})"
     else:
         usage_params = ()
         source = _t(AuthorizationUsage)
+    # `superseded` comes from a lateral join, not an EXISTS in the select list: the alert rule
+    # reads it three times, and PostgreSQL ran an EXISTS once for each mention.
     sql = f"""
         SELECT * FROM (
+          SELECT figures.*, {_alert_kinds_sql()} AS alert_kinds FROM (
             SELECT au.id, au.enrollment_id, py.name AS payer, au.member_id, au.number,
                    au.level_of_care, au.unit, au.service_code, au.units_authorized,
                    au.start_date, au.end_date, au.next_review_date, au.status, au.note,
@@ -241,12 +279,7 @@ def _figures_sql(where: str, where_params: tuple, *, today: date, live: bool,
                    pr.authorization_alert_units, pr.authorization_review_days,
                    COALESCE(u.used, 0) AS used, COALESCE(u.scheduled, 0) AS scheduled,
                    u.over_from, u.runs_out_on, COALESCE(u.after_end, 0) AS after_end,
-                   u.after_end_from,
-                   EXISTS (SELECT 1 FROM {_t(Authorization)} o
-                           WHERE o.enrollment_id = au.enrollment_id AND o.id <> au.id
-                             AND o.service_code = au.service_code
-                             AND o.status IN (%s, %s) AND o.end_date > au.end_date)
-                       AS superseded
+                   u.after_end_from, later.id IS NOT NULL AS superseded
             FROM {_t(Authorization)} au
             JOIN {_t(Payer)} py ON py.id = au.payer_id
             JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
@@ -254,20 +287,21 @@ def _figures_sql(where: str, where_params: tuple, *, today: date, live: bool,
             JOIN {_t(Track)} t ON t.id = e.track_id
             JOIN {_t(Program)} pr ON pr.id = t.program_id
             LEFT JOIN {source} u ON u.authorization_id = au.id
+            LEFT JOIN LATERAL (
+                SELECT o.id FROM {_t(Authorization)} o
+                WHERE o.enrollment_id = au.enrollment_id AND o.id <> au.id
+                  AND o.service_code = au.service_code
+                  AND o.status IN (%s, %s) AND o.end_date > au.end_date
+                LIMIT 1) later ON true
             WHERE {where}
+          ) figures
         ) rows
     """
-    params = (EnrollmentStatus.ACTIVE.value, AuthorizationStatus.APPROVED.value,
-              AuthorizationStatus.REQUESTED.value, *usage_params, *where_params)
+    params = (*(s.value for s in USAGE_STATUSES), today, today, today, today,
+              EnrollmentStatus.ACTIVE.value, *usage_params, AuthorizationStatus.APPROVED.value,
+              AuthorizationStatus.REQUESTED.value, *where_params)
     if alerts_only:
-        sql += """
-        WHERE status IN (%s, %s) AND enrollment_active AND (
-            over_from IS NOT NULL
-            OR (NOT superseded AND (after_end_from IS NOT NULL OR end_date < %s))
-            OR (end_date >= %s AND (units_authorized - used <= authorization_alert_units
-                OR next_review_date <= %s + authorization_review_days)))
-        """
-        params = (*params, *(s.value for s in USAGE_STATUSES), today, today, today)
+        sql += " WHERE cardinality(alert_kinds) > 0"
     elif ending_within is not None:
         until = today + timedelta(days=ending_within)
         sql += """
@@ -275,7 +309,21 @@ def _figures_sql(where: str, where_params: tuple, *, today: date, live: bool,
                                                   OR runs_out_on <= %s)
         """
         params = (*params, AuthorizationStatus.APPROVED.value, today, until, until)
-    return sql + " ORDER BY end_date, id", params
+    return sql, params
+
+
+FIGURES_ORDER = " ORDER BY end_date, id"
+
+
+def _figures_sql(where: str, where_params: tuple, *, today: date, live: bool,
+                 alerts_only: bool = False,
+                 ending_within: int | None = None) -> tuple[str, tuple]:
+    """Every authorization matching `where` (over au, e and t) with its usage and the kinds of
+    alert it raises, one row each, by end date: usage computed from attendance (`live`) or
+    read from the stored usage (AuthorizationUsage)."""
+    sql, params = _figures_rows_sql(where, where_params, today=today, live=live,
+                                    alerts_only=alerts_only, ending_within=ending_within)
+    return sql + FIGURES_ORDER, params
 
 
 EXPIRED_TEXT = _lazy("Authorization %(auth)s expired on %(date)s while the participant is "
@@ -294,35 +342,30 @@ MISSING_TEXT = _lazy("%(payer)s requires an authorization and none is recorded (
 _AlertPart = tuple  # (kind, text, on_date, params): an alert before it is made an object
 
 
+def _alert_part(row: AuthorizationFigures, kind: str, *, today: date) -> _AlertPart:
+    """The alert of `kind` that SQL found for one authorization (`_alert_kinds_sql`), naming
+    its date and the figures its message shows."""
+    on_date = getattr(row, ALERT_DATE_COLUMN[kind])
+    params = {"auth": f"{row.payer} {row.number}".strip()}
+    if kind == AlertKind.EXPIRED:
+        return kind, EXPIRED_TEXT, on_date, {**params, "date": on_date}
+    if kind == AlertKind.OVER_UNITS:
+        return kind, OVER_TEXT, on_date, {**params, "over": row.over_by, "unit": row.unit,
+                                          "authorized": row.units_authorized, "date": on_date}
+    if kind == AlertKind.AFTER_END:
+        return kind, AFTER_END_TEXT, on_date, {**params, "n": row.after_end, "unit": row.unit,
+                                               "end": row.end_date, "date": on_date}
+    if kind == AlertKind.LOW_UNITS:
+        return kind, LOW_TEXT, on_date, {**params, "left": row.remaining,
+                                         "authorized": row.units_authorized, "unit": row.unit,
+                                         "end": row.end_date}
+    text = REVIEW_PAST_TEXT if on_date < today else REVIEW_TEXT
+    return kind, text, on_date, {**params, "date": on_date}
+
+
 def _alert_parts(row: AuthorizationFigures, *, today: date) -> list[_AlertPart]:
-    """What is wrong with one authorization, each alert naming the date (the rule itself)."""
-    if row.status not in USAGE_STATUSES or not row.enrollment_active:
-        return []
-    parts = []
-    label = f"{row.payer} {row.number}".strip()
-    unit = row.unit  # shown through the unit's label
-
-    def add(kind: str, text, on_date: date | None, **params) -> None:
-        parts.append((kind, text, on_date, {"auth": label, **params}))
-
-    if row.end_date < today and not row.superseded:
-        add(AlertKind.EXPIRED, EXPIRED_TEXT, row.end_date, date=row.end_date)
-        return parts
-    if row.over_from is not None:
-        add(AlertKind.OVER_UNITS, OVER_TEXT, row.over_from, over=row.over_by, unit=unit,
-            authorized=row.units_authorized, date=row.over_from)
-    if row.after_end_from is not None and not row.superseded:
-        add(AlertKind.AFTER_END, AFTER_END_TEXT, row.after_end_from, n=row.after_end,
-            unit=unit, end=row.end_date, date=row.after_end_from)
-    if row.end_date >= today and row.remaining <= row.alert_units:
-        add(AlertKind.LOW_UNITS, LOW_TEXT, row.end_date, left=row.remaining,
-            authorized=row.units_authorized, unit=unit, end=row.end_date)
-    if (row.end_date >= today and row.next_review_date is not None
-            and row.next_review_date <= today + timedelta(days=row.review_days)):
-        add(AlertKind.REVIEW_DUE,
-            REVIEW_PAST_TEXT if row.next_review_date < today else REVIEW_TEXT,
-            row.next_review_date, date=row.next_review_date)
-    return parts
+    """What is wrong with one authorization, each alert naming the date."""
+    return [_alert_part(row, kind, today=today) for kind in row.alert_kinds]
 
 
 def _alert(row: AuthorizationFigures, part: _AlertPart) -> AuthorizationAlert:
@@ -376,11 +419,13 @@ def authorization_figures(*, enrollment_ids, today: date) -> list[AuthorizationF
     return _figures(sql, params, today=today)
 
 
-def _alerts_sql(ids: tuple, *, today: date) -> tuple[str, tuple]:
-    return _figures_sql(
+def _alerts_sql(ids: tuple, *, today: date, alerts_only: bool = True) -> tuple[str, tuple]:
+    """The authorizations at these sites that may raise an alert (that do, `alerts_only`), in
+    no order."""
+    return _figures_rows_sql(
         "e.status = %s AND t.site_id IN %s AND au.status IN %s",
         (EnrollmentStatus.ACTIVE.value, ids, tuple(s.value for s in USAGE_STATUSES)),
-        today=today, live=False, alerts_only=True)
+        today=today, live=False, alerts_only=alerts_only)
 
 
 def _alert_order(alert: AuthorizationAlert) -> tuple:
@@ -395,6 +440,7 @@ def authorization_alerts(*, site_ids, today: date) -> list[AuthorizationAlert]:
     if not ids:
         return []
     sql, params = _alerts_sql(ids, today=today)
+    sql += FIGURES_ORDER
     alerts = [alert for row in _figures(sql, params, today=today) for alert in row.alerts]
     alerts += missing_authorizations(site_ids=ids)
     return sorted(alerts, key=_alert_order)
@@ -403,23 +449,38 @@ def authorization_alerts(*, site_ids, today: date) -> list[AuthorizationAlert]:
 def authorization_alerts_first(*, site_ids, today: date,
                                shown: int) -> tuple[list[AuthorizationAlert], int]:
     """The first `shown` of `authorization_alerts` in the same order, and how many there are
-    in all; the same two queries. Today shows 25 of some 900 alerts at 2,000 people: only
-    those are made objects (the rest are ordered by their date and person only)."""
+    in all; the same two queries. Today shows 25 of some 900 alerts at 2,000 people: SQL
+    orders and counts them, and only those shown are read."""
     ids = tuple(site_ids)
     if not ids:
         return [], 0
-    sql, params = _alerts_sql(ids, today=today)
-    keyed = []  # (on_date, person, position, row, part): sorted() kept ties in this order
-    for values in _fetch(sql, params):
-        row = AuthorizationFigures(*values[:14], str(values[14]), *values[15:])
-        for part in _alert_parts(row, today=today):
-            keyed.append((part[2] or date.max, row.participant, len(keyed), row, part))
+    # Unfiltered: unnest() drops the rows with no alert, and a filter on the rule too made
+    # PostgreSQL plan the rule's expression once more (planning took longer than running).
+    sql, params = _alerts_sql(ids, today=today, alerts_only=False)
+    on_date = " ".join(f"WHEN '{kind}' THEN rows.{column}"
+                       for kind, column in ALERT_DATE_COLUMN.items())
+    # authorization_alerts' order: by date, then person (Python compares names by code
+    # point, as the "C" collation does), then the authorization's place (end date, id) and
+    # the alert's place in its rule.
+    rows = _fetch(f"""
+        SELECT rows.*, alert.kind, COUNT(*) OVER () AS alert_count
+        FROM ({sql}) rows CROSS JOIN LATERAL unnest(rows.alert_kinds) WITH ORDINALITY
+                                             AS alert (kind, n)
+        ORDER BY CASE alert.kind {on_date} END, rows.participant COLLATE "C", rows.end_date,
+                 rows.id, alert.n
+        LIMIT %s
+    """, (*params, max(shown, 1)))
+    keyed = []  # (on_date, person, position, alert): sorted() kept ties in this order
+    for values in rows:
+        row = AuthorizationFigures(*values[:14], str(values[14]), *values[15:-2])
+        alert = _alert(row, _alert_part(row, values[-2], today=today))
+        keyed.append((*_alert_order(alert), len(keyed), alert))
+    count = rows[0][-1] if rows else 0
     missing = missing_authorizations(site_ids=ids)
     for alert in missing:
-        keyed.append((*_alert_order(alert), len(keyed), None, alert))
+        keyed.append((*_alert_order(alert), len(keyed), alert))
     keyed.sort(key=lambda k: k[:3])
-    first = [k[4] if k[3] is None else _alert(k[3], k[4]) for k in keyed[:shown]]
-    return first, len(keyed)
+    return [k[3] for k in keyed[:shown]], count + len(missing)
 
 
 def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from django.urls import reverse
 
 from iop_clinic.formatting import clock, day as day_text
 from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl, choice_labels
@@ -160,3 +161,44 @@ def failed_reminder_rows(reminders) -> list[FailedReminderRow]:
         rows.append(FailedReminderRow(chart_url=chart(reminder.participant.code),
                                       name=reminder.participant.full_name, text=text))
     return rows
+
+
+@dataclass
+class OfferRow:
+    chart_url: str
+    name: str
+    track_url: str
+    track_name: str
+    offer_expires_at: object  # a datetime: the template says how long is left
+    admit_url: str
+    pass_url: str
+
+
+def offer_rows(offers: list[dict]) -> list[OfferRow]:
+    """Seats offered and not answered yet (care.offered_seats) as the box shows them."""
+    chart, track = _chart_url(), RowUrl("track_detail")
+    admit, decline = RowUrl("waitlist_admit"), RowUrl("waitlist_pass")
+    return [OfferRow(chart_url=chart(offer["participant__code"]),
+                     name=f"{offer['participant__first_name']} {offer['participant__last_name']}",
+                     track_url=track(offer["track_id"]), track_name=offer["track__name"],
+                     offer_expires_at=offer["offer_expires_at"],
+                     admit_url=admit(offer["pk"]), pass_url=decline(offer["pk"]))
+            for offer in offers]
+
+
+@dataclass
+class ExcuseRow:
+    review_url: str  # back to Today after the review
+    name: str
+    day_text: str
+
+
+def excuse_rows(excuses: list[dict]) -> list[ExcuseRow]:
+    """Excused-absence requests waiting for review (care.pending_excuses) as the box shows them."""
+    review = RowUrl("excuse_review", placeholder=PLACEHOLDER_CODE)
+    back = f"?next={reverse('home')}"
+    return [ExcuseRow(review_url=review(excuse["code"]) + back,
+                      name=(f"{excuse['attendance__participant__first_name']} "
+                            f"{excuse['attendance__participant__last_name']}"),
+                      day_text=day_text(excuse["attendance__session__local_date"]))
+            for excuse in excuses]

@@ -102,29 +102,34 @@ def site_closures(*, site_ids: list[int], today: date) -> list[Closure]:
                 .select_related("site").order_by("date", "site__name")[:60])
 
 
-def offered_seats(*, site_ids: list[int]) -> list[Enrollment]:
-    """Waitlisted people offered a freed seat who have not answered yet, each with
-    `offer_expires_at` (when the offer passes to the next person)."""
+def offered_seats(*, site_ids: list[int]) -> list[dict]:
+    """Waitlisted people offered a freed seat who have not answered yet, as dicts of what
+    Today shows, each with `offer_expires_at` (when the offer passes to the next person)."""
     offers = list(Enrollment.objects.filter(
         track__site_id__in=site_ids, status=EnrollmentStatus.WAITLISTED,
         seat_offered_at__isnull=False)
-        .select_related("participant", "track__program").order_by("seat_offered_at", "pk")[:50])
+        .order_by("seat_offered_at", "pk")
+        .values("pk", "track_id", "track__name", "seat_offered_at",
+                "track__program__seat_offer_hours", "participant__code",
+                "participant__first_name", "participant__last_name")[:50])
     for offer in offers:
-        offer.offer_expires_at = offer.seat_offered_at + timedelta(
-            hours=offer.track.program.seat_offer_hours)
+        offer["offer_expires_at"] = offer["seat_offered_at"] + timedelta(
+            hours=offer["track__program__seat_offer_hours"])
     return offers
 
 
 def pending_excuses(*, site_ids: list[int] | None = None,
-                    participant: Participant | None = None) -> list[ExcusedAbsenceRequest]:
+                    participant: Participant | None = None) -> list[dict]:
+    """Excused-absence requests waiting for review, the soonest session first, as dicts of
+    what Today shows."""
     requests = ExcusedAbsenceRequest.objects.filter(status=ExcuseStatus.PENDING)
     if site_ids is not None:
         requests = requests.filter(attendance__session__site_id__in=site_ids)
     if participant is not None:
         requests = requests.filter(attendance__participant=participant)
-    return list(requests.select_related(
-        "attendance__participant", "attendance__session__site",
-        "attendance__session__session_type").order_by("attendance__session__starts_at")[:50])
+    return list(requests.order_by("attendance__session__starts_at").values(
+        "code", "attendance__participant__first_name", "attendance__participant__last_name",
+        "attendance__session__local_date")[:50])
 
 
 @dataclass

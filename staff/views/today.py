@@ -54,9 +54,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "open_followup_count": pages.open_followup_count(site_ids=site_ids),
         "can_mark": can_mark_attendance(request.user),
         "at_risk": today_rows.at_risk_rows(participants_at_risk(site_ids=site_ids, today=today)),
-        "pending_excuses": (care.pending_excuses(site_ids=site_ids)
+        "pending_excuses": (today_rows.excuse_rows(care.pending_excuses(site_ids=site_ids))
                             if may_review_excuses else []),
-        "offered_seats": care.offered_seats(site_ids=site_ids),
+        "offered_seats": today_rows.offer_rows(care.offered_seats(site_ids=site_ids)),
         "failed_reminders": today_rows.failed_reminder_rows(
             reminder_reads.failed_reminders(site_ids=site_ids, today=today)),
         # The first ALERTS_SHOWN, and how many more the report has.

@@ -39,3 +39,36 @@ def test_it_gives_the_first_alerts_in_the_same_order_and_counts_them_all(
     assert first == every[:3]
     assert [a.message for a in first] == [a.message for a in every[:3]]
     assert authorization_alerts_first(site_ids=[], today=TODAY, shown=3) == ([], 0)
+
+
+def test_it_orders_every_kind_of_alert_as_the_whole_list_does(django_assert_max_num_queries):
+    w = build_world(alert_units=0, review_days=7)
+    worlds = [w] + [build_world(site=w.site) for _ in range(4)]
+    # Names a dictionary collation sorts otherwise than Python does: case and accents.
+    for world, name in zip(worlds, ["avery", "Zoë", "Émile", "Avery", "zoe"]):
+        world.enrollment.participant.first_name = name
+        world.enrollment.participant.save()
+    over_and_after_end = worlds[0].authorize(units_authorized=1,
+                                             end_date=MONDAY + dt.timedelta(days=9))
+    for n in (0, 7, 8, 9, 14):
+        worlds[0].attend(MONDAY + dt.timedelta(days=n), "present" if n == 0 else "expected")
+    worlds[1].authorize(end_date=TODAY - dt.timedelta(days=1))  # expired
+    worlds[2].authorize(end_date=TODAY - dt.timedelta(days=1))  # expired, but renewed:
+    worlds[2].authorize(number="RENEWAL-2", start_date=TODAY,
+                        end_date=TODAY + dt.timedelta(days=30),
+                        next_review_date=TODAY + dt.timedelta(days=2))
+    worlds[3].authorize(units_authorized=1, next_review_date=TODAY - dt.timedelta(days=1))
+    worlds[4].authorize(next_review_date=TODAY + dt.timedelta(days=2))
+    authorization_usage_refresh(today=TODAY)
+    every = authorization_alerts(site_ids=[w.site.pk], today=TODAY)
+    assert {a.kind for a in every} >= {"over_units", "after_end", "expired", "review_due",
+                                       "low_units"}
+    assert over_and_after_end.pk in {a.authorization_id for a in every}
+
+    for shown in (1, 3, len(every)):
+        with django_assert_max_num_queries(2):
+            first, count = authorization_alerts_first(site_ids=[w.site.pk], today=TODAY,
+                                                      shown=shown)
+        assert count == len(every)
+        assert first == every[:shown]
+        assert [a.message for a in first] == [a.message for a in every[:shown]]

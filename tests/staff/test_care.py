@@ -398,6 +398,32 @@ def test_today_shows_at_risk_offers_and_pending_excuses(as_clinician, clinician,
     assert row.participant.full_name in page.split('id="excuses-heading"')[1]
 
 
+def test_today_links_each_offer_and_excuse_to_its_page(as_director, site, rolling):
+    enrollment, waiting = _fill(rolling, 2)
+    session, (row,) = make_group_session(rolling, size=1, day=MONDAY + dt.timedelta(days=3))
+    excuse = ExcusedAbsenceRequest.objects.create(
+        attendance=row, reason="Doctor", requested_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
+    waiting.status, waiting.waitlisted_at = "waitlisted", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    waiting.seat_offered_at = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+    waiting.save()
+    name = waiting.participant.full_name
+
+    page = as_director.get(reverse("home")).content.decode()
+
+    offers = page.split('id="offers-heading"')[1].split("</section>")[0]
+    chart = reverse("participant_chart", args=[waiting.participant.code])
+    track = reverse("track_detail", args=[rolling.pk])
+    assert f'<a href="{chart}">{name}</a> · <a href="{track}">{rolling.name}</a>' in offers
+    assert "left to answer" in offers
+    for action, label in (("waitlist_admit", "Admit"), ("waitlist_pass", "Declined")):
+        assert f'<form method="post" action="{reverse(action, args=[waiting.pk])}">' in offers
+        assert f'{label}<span class="visually-hidden"> {name}</span>' in offers
+    excuses = page.split('id="excuses-heading"')[1].split("</section>")[0]
+    review = f'{reverse("excuse_review", args=[excuse.code])}?next={reverse("home")}'
+    assert (f'<a href="{review}">{row.participant.full_name}</a> · Thu, Jan 8'
+            in excuses)
+
+
 # --- Below-minimum follow-ups --------------------------------------------------------------
 
 def test_it_raises_a_below_minimum_follow_up_once(site, rolling, clinician):
