@@ -436,17 +436,16 @@ class ContactAttendance(models.Model):
 
 class WeekHours(models.Model):
     """Minutes of one participant's ISO week at sessions of one type, kept by database triggers
-    (migration 0009) on attendance and on sessions, so the week's hours (Today's at-risk list,
-    the attendance report's "below the weekly minimum") are read from a row per person instead
-    of every attendance row of the week.
+    (migration 0009) on attendance and on sessions, so the attendance report's "below the weekly
+    minimum" lists read a row per person and type instead of every attendance row of the week.
 
     Only rows that count for the hours ledger are summed: attendance not cancelled by the clinic
     at a scheduled (not cancelled) session, in the week of the session's local date. Every write
     (the ORM one row at a time, bulk_create, QuerySet.update, plain SQL, deletes and cascades,
     a session cancelled, restored, moved or given another type) goes through the triggers in the
     writer's transaction, so a committed row is never behind. Whether the type counts toward the
-    hours is read live from the session type. What depends on the clock (a session started or
-    not) is not stored: the readers correct the few rows it affects (see `ledger`).
+    hours is read live from the session type. What depends on the day (unmarked on an earlier
+    day, or still ahead) is not stored: readers read those rows themselves.
     """
 
     # No database constraint and no cascade: the triggers own these rows (a deleted session's

@@ -40,7 +40,7 @@ from participants.models import Enrollment, EnrollmentStatus
 from programs.models import Program, SessionType, Track
 from programs.selectors import site_today
 
-from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession, WeekHours
+from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 
 _HOUR = Decimal(60)
 
@@ -360,27 +360,19 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime) -> tu
     """This week's sums per judged participant, with the ledger's row rules, keeping only the
     weeks that may be at risk.
 
-    The week's minutes come from the trigger-kept sums (`WeekHours`: one row per person and
-    session type), which read every row as marked and every "expected" row as still ahead. The
-    clock changes that reading for two kinds of row only, read from attendance through the
-    (session, status) index: a mark on a session that has not started yet (not held: its length
-    is ahead, its credit is not attended yet) and a row still "expected" at a session that has
-    started on an earlier day (unmarked, no longer ahead). Both are few, so the cost follows
-    the number of people, not the week's 30,000 rows. The WHERE keeps a superset of the weeks
-    at risk (attended + ahead under the minimum, rounded up): `judge_week` decides.
+    The week's counting, scheduled sessions come first (the day index), then their attendance
+    rows of the judged participants, summed per person before anything is joined to them (a
+    join through participant, enrollments, track and program for each of a week's 30,000 rows
+    at 2,000 people was most of the cost). Rows the clinic cancelled, or at cancelled sessions,
+    are left out as the ledger leaves them out. The HAVING-like filter keeps a superset of the
+    weeks at risk (attended + ahead under the minimum, rounded up): `judge_week` decides.
     """
     monday = _monday(today)
     sunday = monday + timedelta(days=6)
     attended = tuple(AttendanceStatus.attended())
-    marked = tuple(AttendanceStatus.marked())
-    length = "FLOOR(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)"
-    week_sessions = (
-        f"FROM {TherapySession._meta.db_table} s "
-        f"JOIN {SessionType._meta.db_table} st ON st.id = s.session_type_id "
-        f"JOIN {Attendance._meta.db_table} a ON a.session_id = s.id "
-        "WHERE s.local_date >= %s AND s.local_date <= %s AND st.counts_toward_hours "
-        "AND s.status = %s AND a.participant_id IN (SELECT participant_id FROM judged)"
-    )
+    marks = ", ".join(["%s"] * len(attended))
+    length = "(s.ends_at - s.starts_at)"
+    held = f"s.starts_at <= %s AND a.status IN ({marks})"
     sql = f"""
         WITH judged AS (
             SELECT e.participant_id, pr.min_weekly_hours
@@ -391,42 +383,37 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime) -> tu
               AND e.planned_end_date >= %s AND pr.min_weekly_hours > 0
         ),
         week AS (
-            SELECT h.participant_id, SUM(h.attended_minutes) AS attended,
-                   SUM(h.expected_minutes) AS ahead, SUM(h.offered_minutes) AS offered
-            FROM {WeekHours._meta.db_table} h
-            JOIN {SessionType._meta.db_table} st ON st.id = h.session_type_id
-            WHERE h.week = %s AND st.counts_toward_hours
-              AND h.participant_id IN (SELECT participant_id FROM judged)
-            GROUP BY h.participant_id
-        ),
-        clock AS (
             SELECT a.participant_id,
-                   CASE WHEN a.status IN ({", ".join(["%s"] * len(attended))})
-                        THEN COALESCE(a.minutes_attended, {length}) ELSE 0 END AS not_held,
-                   {length} AS ahead
-            {week_sessions} AND s.starts_at > %s
-              AND a.status IN ({", ".join(["%s"] * len(marked))})
-            UNION ALL
-            SELECT a.participant_id, 0, -{length}
-            {week_sessions} AND s.starts_at <= %s AND s.local_date < %s AND a.status = %s
-        ),
-        corrected AS (
-            SELECT w.participant_id, w.offered,
-                   w.attended - COALESCE(SUM(c.not_held), 0) AS attended,
-                   w.ahead + COALESCE(SUM(c.ahead), 0) AS ahead
-            FROM week w LEFT JOIN clock c ON c.participant_id = w.participant_id
-            GROUP BY w.participant_id, w.offered, w.attended, w.ahead
+                   SUM(a.minutes_attended) FILTER (
+                       WHERE {held} AND a.minutes_attended IS NOT NULL) AS recorded_minutes,
+                   SUM({length}) FILTER (
+                       WHERE {held} AND a.minutes_attended IS NULL) AS unrecorded_length,
+                   SUM({length}) FILTER (
+                       WHERE s.local_date >= %s AND (a.status = %s OR s.starts_at > %s))
+                       AS ahead_length,
+                   SUM({length}) AS offered_length
+            FROM {TherapySession._meta.db_table} s
+            JOIN {SessionType._meta.db_table} st ON st.id = s.session_type_id
+            JOIN {Attendance._meta.db_table} a ON a.session_id = s.id
+            WHERE s.local_date >= %s AND s.local_date <= %s AND st.counts_toward_hours
+              AND s.status = %s AND a.status <> %s
+              AND a.participant_id IN (SELECT participant_id FROM judged)
+            GROUP BY a.participant_id
         )
-        SELECT w.participant_id, j.min_weekly_hours, w.attended, w.ahead, w.offered
-        FROM corrected w JOIN judged j ON j.participant_id = w.participant_id
-        WHERE w.attended + w.ahead < j.min_weekly_hours * 60 + 1
+        SELECT w.participant_id, j.min_weekly_hours, w.recorded_minutes, w.unrecorded_length,
+               w.ahead_length, w.offered_length
+        FROM week w JOIN judged j ON j.participant_id = w.participant_id
+        WHERE COALESCE(w.recorded_minutes, 0)
+              + FLOOR(EXTRACT(EPOCH FROM COALESCE(w.unrecorded_length, INTERVAL '0')) / 60)
+              + FLOOR(EXTRACT(EPOCH FROM COALESCE(w.ahead_length, INTERVAL '0')) / 60)
+              < j.min_weekly_hours * 60 + 1
     """
     params = (
-        EnrollmentStatus.ACTIVE.value, tuple(site_ids), monday, sunday,  # judged
-        monday,  # week
-        *attended, monday, sunday, SessionStatus.SCHEDULED.value, now, *marked,  # not held yet
-        monday, sunday, SessionStatus.SCHEDULED.value, now, today,
-        AttendanceStatus.EXPECTED.value,  # unmarked
+        EnrollmentStatus.ACTIVE.value, tuple(site_ids), monday, sunday,
+        now, *attended,  # recorded
+        now, *attended,  # unrecorded
+        today, AttendanceStatus.EXPECTED.value, now,  # ahead
+        monday, sunday, SessionStatus.SCHEDULED.value, AttendanceStatus.CANCELLED.value,
     )
     return sql, params
 
@@ -434,11 +421,11 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime) -> tu
 def _weeks_at_risk(*, site_ids: list[int], today: date, now: datetime) -> dict[int, LedgerWeek]:
     """Participant id -> this week, for everyone at risk this week; one query.
 
-    It reads, per participant, this week's trigger-kept sums corrected for the clock with the
-    ledger's row rules (its cost follows the number of people, not the week's attendance
-    rows), together with the program's minimum; each week is then judged by `judge_week`, the
-    ledger's own rule. Someone with nothing offered this week is short because of the clinic,
-    never at risk, so starting from the sums misses nobody.
+    It sums, per participant, only this week's attendance with the ledger's row rules (the
+    query starts from the week's sessions, so its cost follows one week, not the whole
+    history), together with the program's minimum; each week is then judged by `judge_week`,
+    the ledger's own rule. Someone with nothing offered this week is short because of the
+    clinic, never at risk, so starting from attendance misses nobody.
     """
     if not site_ids:
         return {}
@@ -449,16 +436,17 @@ def _weeks_at_risk(*, site_ids: list[int], today: date, now: datetime) -> dict[i
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     weeks: dict[int, LedgerWeek] = {}
-    for participant_id, hours, attended, ahead, offered in rows:
+    for participant_id, hours, recorded, unrecorded, ahead_length, offered in rows:
         minimum = _minimum_minutes(hours)
-        attended, ahead = int(attended), int(ahead)
+        attended = (recorded or 0) + _minutes(unrecorded)
+        ahead = _minutes(ahead_length)
         if attended + ahead >= minimum:
             continue  # judge_week never calls this week at risk
         week = LedgerWeek(
             iso_year=0, iso_week=0, week_start=monday, week_end=sunday, days_in_window=7,
             minimum_hours=Decimal(hours or 0), is_current=True, is_finished=False,
             attended_minutes=attended, scheduled_ahead_minutes=ahead,
-            offered_minutes=int(offered),
+            offered_minutes=_minutes(offered),
         )
         judge_week(week, minimum=minimum, is_active=True)
         if week.at_risk:
@@ -495,3 +483,7 @@ def participants_at_risk(*, site_ids: list[int], today: date,
                               scheduled_ahead_minutes=week.scheduled_ahead_minutes,
                               minimum_hours=week.minimum_hours))
     return at_risk
+
+
+def _minutes(length: timedelta | None) -> int:
+    return int(length.total_seconds() // 60) if length else 0
