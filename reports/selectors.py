@@ -68,7 +68,13 @@ from participants.models import (
 from programs.models import SessionKind, Site, Track, Weekday
 
 from reports.models import SessionTally
-from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from sessions.models import (
+    Attendance,
+    AttendanceStatus,
+    SessionStatus,
+    TherapySession,
+    WeekHours,
+)
 from sessions.selectors.billing import BillingRule, billing_rules, rules_cte, units_sql
 from sessions.selectors.ledger import LedgerWeek, ShortReason, judge_week
 
@@ -544,7 +550,10 @@ def _attendance_row(label: str, values: dict) -> AttendanceRow:
 
 def _below_minimum(scope: ReportScope, monday: date) -> list[BelowMinimum]:
     """Enrollments whose full ISO week from `monday` is under the program minimum. One query:
-    the week's attendance is summed per participant first, then joined to the enrollments."""
+    the week's minutes per participant come from the trigger-kept sums (`WeekHours`, a row per
+    person and session type) and are joined to the enrollments; only the rows still unmarked on
+    the week's days before today are read from attendance (the sums cannot know which day is
+    today): they are "unmarked" rather than ahead."""
     sunday = monday + timedelta(days=6)
     enrollments = (
         Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED,
@@ -557,38 +566,38 @@ def _below_minimum(scope: ReportScope, monday: date) -> list[BelowMinimum]:
                 "participant__last_name", "participant__record_number", "track__name",
                 "track__program__min_weekly_hours")
     )
-    length = _length()
+    people = enrollments.values("participant_id")
     week = (
+        WeekHours.objects.filter(week=monday, session_type__counts_toward_hours=True,
+                                 participant_id__in=people)
+        .values("participant_id").order_by()
+        .annotate(attended=Sum("attended_minutes"), offered=Sum("offered_minutes"),
+                  expected=Sum("expected_minutes"), excused=Sum("excused_minutes"))
+    )
+    unmarked = (
         Attendance.objects.filter(
             session__local_date__gte=monday, session__local_date__lte=sunday,
-            session__status=SessionStatus.SCHEDULED,
-            session__session_type__counts_toward_hours=True,
-            participant_id__in=enrollments.values("participant_id"))
-        .exclude(status=AttendanceStatus.CANCELLED)
+            session__local_date__lt=scope.today, session__status=SessionStatus.SCHEDULED,
+            session__session_type__counts_toward_hours=True, status=AttendanceStatus.EXPECTED,
+            participant_id__in=people)
         .values("participant_id").order_by()
-        .annotate(
-            attended=Sum(Coalesce(F("minutes_attended"), length, output_field=FloatField()),
-                         filter=Q(status__in=ATTENDED)),
-            offered=Sum(length),
-            ahead=Sum(length, filter=Q(status=AttendanceStatus.EXPECTED,
-                                       session__local_date__gte=scope.today)),
-            excused=Sum(length, filter=Q(status=AttendanceStatus.EXCUSED)),
-            unmarked=Sum(length, filter=Q(status=AttendanceStatus.EXPECTED,
-                                          session__local_date__lt=scope.today)),
-        )
+        .annotate(minutes=Sum(_length()))
     )
     e_sql, e_params = _subquery_sql(enrollments)
     w_sql, w_params = _subquery_sql(week)
+    u_sql, u_params = _subquery_sql(unmarked)
     rows = _fetch(
         "SELECT e.participant__code, e.participant__first_name, e.participant__last_name, "
         "e.participant__record_number, e.track__name, e.track__program__min_weekly_hours, "
-        "COALESCE(w.attended, 0), COALESCE(w.offered, 0), COALESCE(w.ahead, 0), "
-        f"COALESCE(w.excused, 0), COALESCE(w.unmarked, 0) FROM ({e_sql}) AS e LEFT JOIN ({w_sql}) AS w "
-        "ON w.participant_id = e.participant_id "
-        "WHERE COALESCE(w.attended, 0) + COALESCE(w.ahead, 0) "
+        "COALESCE(w.attended, 0), COALESCE(w.offered, 0), "
+        "COALESCE(w.expected, 0) - COALESCE(u.minutes, 0), COALESCE(w.excused, 0), "
+        f"COALESCE(u.minutes, 0) FROM ({e_sql}) AS e LEFT JOIN ({w_sql}) AS w "
+        f"ON w.participant_id = e.participant_id LEFT JOIN ({u_sql}) AS u "
+        "ON u.participant_id = e.participant_id "
+        "WHERE COALESCE(w.attended, 0) + COALESCE(w.expected, 0) - COALESCE(u.minutes, 0) "
         "< e.track__program__min_weekly_hours * 60 "
         "ORDER BY e.participant__last_name, e.participant__first_name, e.id",
-        (*e_params, *w_params))
+        (*e_params, *w_params, *u_params))
     return [
         BelowMinimum(week_start=monday, participant_code=str(code),
                      participant=f"{last}, {first}", record_number=record, track=track,

@@ -432,3 +432,43 @@ class ContactAttendance(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("admin:iop_sessions_contactattendance_change", args=[self.pk])
+
+
+class WeekHours(models.Model):
+    """Minutes of one participant's ISO week at sessions of one type, kept by database triggers
+    (migration 0009) on attendance and on sessions, so the attendance report's "below the weekly
+    minimum" lists read a row per person and type instead of every attendance row of the week.
+
+    Only rows that count for the hours ledger are summed: attendance not cancelled by the clinic
+    at a scheduled (not cancelled) session, in the week of the session's local date. Every write
+    (the ORM one row at a time, bulk_create, QuerySet.update, plain SQL, deletes and cascades,
+    a session cancelled, restored, moved or given another type) goes through the triggers in the
+    writer's transaction, so a committed row is never behind. Whether the type counts toward the
+    hours is read live from the session type. What depends on the day (unmarked on an earlier
+    day, or still ahead) is not stored: readers read those rows themselves.
+    """
+
+    # No database constraint and no cascade: the triggers own these rows (a deleted session's
+    # attendance leaves a row of zeros that nobody reads).
+    participant = models.ForeignKey(Participant, on_delete=models.DO_NOTHING, db_constraint=False,
+                                    related_name="+")
+    week = models.DateField(_("week (its Monday)"))
+    session_type = models.ForeignKey(SessionType, on_delete=models.DO_NOTHING,
+                                     db_constraint=False, related_name="+")
+    # Present, late or left early: minutes_attended, or the session's length when not recorded.
+    attended_minutes = models.BigIntegerField(default=0)
+    offered_minutes = models.BigIntegerField(default=0)  # the length of every counted row
+    expected_minutes = models.BigIntegerField(default=0)  # rows still "expected" (unmarked)
+    excused_minutes = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "iop_sessions_week_hours"
+        verbose_name = _("hours of a participant's week")
+        constraints = [
+            # The triggers' ON CONFLICT target, and the readers' (week, participants) lookup.
+            models.UniqueConstraint(fields=["week", "participant", "session_type"],
+                                    name="week_hours_one_per_week_and_type"),
+        ]
+
+    def __str__(self) -> str:
+        return f"participant {self.participant_id}, week of {self.week}: {self.attended_minutes} min"
