@@ -61,15 +61,38 @@ _SESSIONS_NEW = _pg_rows(attendance="iop_sessions_attendance", sessions="new_row
 _SESSIONS_OLD = _pg_rows(attendance="iop_sessions_attendance", sessions="old_rows", sign=-1)
 
 
-def _pg_function(name: str, *, new: str, old: str, moved: str = "") -> str:
+# An attendance statement adds its rows to the weeks of their sessions as it reads them, while a
+# session update moves the rows it reads from the old week to the new. Without a lock between the
+# two, a mark and a reschedule of the same session in two transactions each miss the other's
+# change: the mark lands in the week the session was leaving. So the attendance triggers first
+# take a share lock on their sessions (in id order), which waits for an uncommitted change of
+# the session and makes the session's own update wait for the mark; the sums that follow are
+# then read in a fresh snapshot (READ COMMITTED takes one a statement).
+def _lock_sessions(rows: str) -> str:
+    return (f"PERFORM 1 FROM iop_sessions_therapysession WHERE id IN ({rows}) "
+            "ORDER BY id FOR SHARE;")
+
+
+_LOCKS = {"INSERT": _lock_sessions("SELECT session_id FROM new_rows"),
+          "DELETE": _lock_sessions("SELECT session_id FROM old_rows"),
+          "UPDATE": _lock_sessions("SELECT session_id FROM new_rows "
+                                   "UNION SELECT session_id FROM old_rows")}
+
+
+def _pg_function(name: str, *, new: str, old: str, moved: str = "",
+                 locks: dict[str, str] | None = None) -> str:
+    lock = locks or {}
     return f"""
 CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
+        {lock.get("INSERT", "")}
         {DELTA.format(rows=new)}
     ELSIF TG_OP = 'DELETE' THEN
+        {lock.get("DELETE", "")}
         {DELTA.format(rows=old)}
     ELSE
+        {lock.get("UPDATE", "")}
         {DELTA.format(rows=new.rstrip() + moved + " UNION ALL " + old.rstrip() + moved)}
     END IF;
     RETURN NULL;
@@ -89,7 +112,8 @@ CREATE TRIGGER {prefix}_delete AFTER DELETE ON {table} REFERENCING OLD TABLE AS 
 
 
 FORWARD = "\n".join([
-    _pg_function("week_hours_from_attendance", new=_ATTENDANCE_NEW, old=_ATTENDANCE_OLD),
+    _pg_function("week_hours_from_attendance", new=_ATTENDANCE_NEW, old=_ATTENDANCE_OLD,
+                 locks=_LOCKS),
     _pg_function("week_hours_from_sessions", new=_SESSIONS_NEW, old=_SESSIONS_OLD, moved=_MOVED),
     _pg_triggers("iop_sessions_attendance", "week_hours_from_attendance",
                  "week_hours_attendance"),
