@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Expression, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.roles import Role
@@ -159,12 +159,14 @@ CALENDAR_FIELDS = (
 
 
 def week_calendar(*, site_ids: list[int], week_start: date, room_id: int | None = None,
-                  facilitator_id: int | None = None, track_id: int | None = None) -> list[WeekDay]:
+                  facilitator_id: int | None = None, track_id: int | None = None,
+                  expected_count: Expression | None = None) -> list[WeekDay]:
     """Seven days from `week_start` at these sites, sessions in time order, filters applied.
 
     Each session is a named tuple of CALENDAR_FIELDS, with the count of people expected (the
     calendar shows no marked count, so it is not counted: each count reads every row of the
-    session's attendance)."""
+    session's attendance). `expected_count` replaces that count with another expression of
+    the same number (the staff calendar reads the reports' per-session tally)."""
     days = [WeekDay(day=week_start + timedelta(days=offset)) for offset in range(7)]
     queryset = (TherapySession.objects
                 .filter(site_id__in=site_ids, local_date__gte=week_start,
@@ -175,8 +177,10 @@ def week_calendar(*, site_ids: list[int], week_start: date, room_id: int | None 
         queryset = queryset.filter(facilitator_id=facilitator_id)
     if track_id:
         queryset = queryset.filter(track_id=track_id)
-    queryset = queryset.annotate(expected_count=_attendance_count(
-        Attendance.objects.exclude(status=AttendanceStatus.CANCELLED)))
+    if expected_count is None:
+        expected_count = _attendance_count(
+            Attendance.objects.exclude(status=AttendanceStatus.CANCELLED))
+    queryset = queryset.annotate(expected_count=expected_count)
     by_day = {d.day: d for d in days}
     for session in (queryset.order_by("starts_at", "pk")
                     .values_list(*CALENDAR_FIELDS, named=True)):
