@@ -51,10 +51,12 @@ def _minutes(moment: datetime) -> int:
     return moment.hour * 60 + moment.minute
 
 
-def calendar_lines(*, sessions: list, show_site: bool = False) -> list[tuple[CalendarLine, int, int]]:
-    """One line per session (a row of pages.CALENDAR_FIELDS): local start and end, title,
-    track, roster link and details; with the minutes since local midnight it starts and ends
-    at (a session running past midnight is drawn to the end of its day)."""
+def calendar_lines(*, days: list[WeekDay],
+                   show_site: bool = False) -> list[list[tuple[CalendarLine, int, int]]]:
+    """For each day, one line per session (a row of pages.CALENDAR_FIELDS): local start and
+    end, title, track, roster link and details; with the minutes since local midnight it
+    starts and ends at (a session running past midnight is drawn to the end of its day).
+    The roster URL, the kinds' labels and the clock texts are prepared once for the week."""
     roster = RowUrl("roster")
     kinds = choice_labels(TherapySession, "kind")
     # A week of a clinic's sessions starts and ends at a few dozen times of day: each is
@@ -68,8 +70,7 @@ def calendar_lines(*, sessions: list, show_site: bool = False) -> list[tuple[Cal
             clocks[key] = clock(moment)
         return clocks[key]
 
-    lines = []
-    for session in sessions:
+    def line_of(session) -> tuple[CalendarLine, int, int]:
         zone = zones.get(session.site__time_zone)
         if zone is None:
             zone = zones[session.site__time_zone] = zoneinfo.ZoneInfo(session.site__time_zone)
@@ -91,8 +92,9 @@ def calendar_lines(*, sessions: list, show_site: bool = False) -> list[tuple[Cal
             is_cancelled=session.status == SessionStatus.CANCELLED,
         )
         end = _minutes(ends) if ends.date() == starts.date() else 24 * 60
-        lines.append((line, _minutes(starts), end))
-    return lines
+        return line, _minutes(starts), end
+
+    return [[line_of(session) for session in day.sessions] for day in days]
 
 
 def _block(item: GridItem) -> str:
@@ -113,9 +115,8 @@ def calendar_grid(*, days: list[WeekDay], today: date, focus: date,
     """The week's sessions on the grid, each at its site's wall-clock time, each day's blocks
     rendered (GridDay.html)."""
     grid_days = []
-    for day in days:
-        items = [GridItem(start=start, end=end, payload=line) for line, start, end
-                 in calendar_lines(sessions=day.sessions, show_site=show_site)]
+    for day, lines in zip(days, calendar_lines(days=days, show_site=show_site), strict=True):
+        items = [GridItem(start=start, end=end, payload=line) for line, start, end in lines]
         grid_days.append(GridDay(day=day.day, weekday=day.day.weekday(), items=items))
     grid = time_grid(days=grid_days, today=today, focus=focus)
     for day in grid.days:

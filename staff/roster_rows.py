@@ -101,12 +101,14 @@ def roster_rows(*, session: TherapySession, attendances: list[Attendance],
                   "btn-primary" if status == value else "btn-outline-primary", label)
                  for value, label in labels))
         minutes = attendance.minutes_attended
-        marked_by = attendance.marked_by
         marked_text = ""
-        if marked_by is not None:
+        if attendance.marked_by_id is not None:
             at = marked_clock(attendance.marked_at.astimezone(zone)) \
                 if attendance.marked_at else ""
-            marked_text = f"· by {marked_by.get_full_name() or marked_by.username} {at}"
+            # As User.get_full_name(), or the username.
+            name = (f"{attendance.marked_by_first_name} {attendance.marked_by_last_name}".strip()
+                    or attendance.marked_by_username)
+            marked_text = f"· by {name} {at}"
         rows.append(RosterRow(
             attendance=attendance, form=forms.get(attendance.pk),
             mark_url=urls.mark(attendance.pk), chart_url=urls.chart(attendance.participant.code),
@@ -190,7 +192,7 @@ def roster_rows_html(*, rows: list[RosterRow], session: TherapySession, markable
                 confirmation = confirmations[a.confirmation] = _CONFIRMATION.format(
                     escape(a.confirmation), escape(str(a.get_confirmation_display())))
         makeup = (_MAKEUP if a.enrollment_id and session.track_id
-                  and a.enrollment.track_id != session.track_id else "")
+                  and a.enrollment_track_id != session.track_id else "")
         controls = ""
         if markable and row.can_mark:
             controls = _CONTROLS.format(pk=pk, duration=duration_text,

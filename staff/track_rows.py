@@ -14,26 +14,26 @@ from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 
 from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl
-from participants.models import Enrollment, EnrollmentStatus
+from participants.models import EnrollmentStatus
+from sessions.selectors.care import TrackPerson
 
 # As the template's loop wrote each row (its blank lines are the loop tags' lines).
 _ROW = ('\n      <li class="list-group-item d-flex justify-content-between"><a href="{}">{}</a>'
         '<span>{} · since {}</span></li>\n      ')
 
 
-def in_care_html(*, enrollments: list[Enrollment]) -> SafeString:
+def in_care_html(*, people: list[TrackPerson]) -> SafeString:
     chart = RowUrl("participant_chart", placeholder=PLACEHOLDER_CODE)
     statuses = {value: escape(str(label)) for value, label in EnrollmentStatus.choices}
     days: dict = {}
     parts = []
-    for enrollment in enrollments:
-        person = enrollment.participant
-        day = enrollment.admission_date
+    for person in people:
+        day = person.admission_date
         if day not in days:
             # What |date:"MONTH_DAY_FORMAT" calls; "" for a missing date, as the filter gave.
             days[day] = escape(date_format(day, "MONTH_DAY_FORMAT")) if day else ""
         parts.append(_ROW.format(
             escape(chart(person.code)), escape(person.full_name),
-            statuses.get(enrollment.status, escape(enrollment.status)), days[day]))
+            statuses.get(person.status, escape(person.status)), days[day]))
     # Safe: every value above was escaped.
     return mark_safe("".join(parts))

@@ -3,13 +3,14 @@
 Each returns lists with their related rows fetched, so a page costs a fixed number of queries
 whatever the number of people.
 """
+import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Exists, F, OuterRef, Q
 
 from participants.models import ContinuingCarePlan, Enrollment, EnrollmentStatus, Participant
-from participants.selectors import Seats, track_seats
+from participants.selectors import Seats, seats_among
 from programs.models import Closure, Track, WeeklySlot
 
 from ..models import (
@@ -20,10 +21,37 @@ from .ledger import HoursLedger, hours_ledger
 
 
 @dataclass
+class TrackPerson:
+    """One person on a track's page: their enrollment's status and days, their name and code
+    (plain values: a full track is a hundred rows or more, and building an enrollment and a
+    participant instance for each, some sixty fields, was most of reading them)."""
+
+    pk: int  # the enrollment's
+    track_id: int
+    status: str
+    admission_date: date | None
+    waitlisted_at: datetime | None
+    seat_offered_at: datetime | None
+    code: uuid.UUID  # the participant's
+    first_name: str
+    last_name: str
+    position: int = 0  # place in the waitlist's queue
+
+    @property
+    def full_name(self) -> str:  # as Participant.full_name
+        return f"{self.first_name} {self.last_name}"
+
+
+_TRACK_PERSON_FIELDS = ("pk", "track_id", "status", "admission_date", "waitlisted_at",
+                        "seat_offered_at", "participant__code", "participant__first_name",
+                        "participant__last_name")
+
+
+@dataclass
 class TrackPeople:
     track: Track
-    in_care: list[Enrollment]
-    waitlist: list[Enrollment]  # queue order; each has .position
+    in_care: list[TrackPerson]
+    waitlist: list[TrackPerson]  # queue order; each has .position
     seats: Seats
 
     @property
@@ -36,21 +64,18 @@ class TrackPeople:
 
 
 def track_people(*, track: Track) -> TrackPeople:
-    rows = list(Enrollment.objects.filter(
+    rows = [TrackPerson(*values) for values in Enrollment.objects.filter(
         track=track, status__in=(*EnrollmentStatus.seat_holding(), EnrollmentStatus.WAITLISTED))
-        # Only what the track page shows of each: a full track is a hundred rows or more.
-        .select_related("participant")
-        .only("track_id", "participant_id", "status", "admission_date", "waitlisted_at",
-              "seat_offered_at", "participant__code", "participant__first_name",
-              "participant__last_name")
-        .order_by("participant__last_name", "participant__first_name", "pk"))
+        .order_by("participant__last_name", "participant__first_name", "pk")
+        .values_list(*_TRACK_PERSON_FIELDS)]
     in_care = [e for e in rows if e.status in EnrollmentStatus.seat_holding()]
     waitlist = sorted((e for e in rows if e.status == EnrollmentStatus.WAITLISTED),
                       key=lambda e: (e.waitlisted_at, e.pk))
     for position, enrollment in enumerate(waitlist, start=1):
         enrollment.position = position
+    # Every seat is among these rows: counted from them, not by another query.
     return TrackPeople(track=track, in_care=in_care, waitlist=waitlist,
-                       seats=track_seats(tracks=[track])[track.pk])
+                       seats=seats_among(track=track, enrollments=rows))
 
 
 def track_slots(*, track: Track) -> list[WeeklySlot]:

@@ -46,15 +46,18 @@ class CalendarFilterForm(forms.Form):
                                    widget=staff_widgets.Select)
 
     def __init__(self, *args, sites, rooms, facilitators, tracks, **kwargs):
+        """`rooms`, `facilitators` and `tracks` are pages.calendar_filter_choices' rows."""
         super().__init__(*args, **kwargs)
         several = len(sites) > 1
         self.fields["site"].choices = [(s.pk, s.name) for s in sites]
         any_choice = [("", _("Any"))]
         self.fields["room"].choices = any_choice + [
-            (r.pk, f"{r.site.name} · {r.name}" if several else r.name) for r in rooms]
+            (r.pk, f"{r.site__name} · {r.name}" if several else r.name) for r in rooms]
+        # As User.get_full_name() and Track.__str__ name them.
         self.fields["facilitator"].choices = any_choice + [
-            (u.pk, u.get_full_name() or u.username) for u in facilitators]
-        self.fields["track"].choices = any_choice + [(t.pk, str(t)) for t in tracks]
+            (u.pk, f"{u.first_name} {u.last_name}".strip() or u.username) for u in facilitators]
+        self.fields["track"].choices = any_choice + [
+            (t.pk, f"{t.program__name} — {t.name}") for t in tracks]
         # These apply as soon as they change (static/js/app.js submits the form through htmx).
         for name in ("site", "room", "facilitator", "track"):
             self.fields[name].widget.attrs["data-autosubmit"] = ""

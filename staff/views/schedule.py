@@ -42,7 +42,7 @@ def track_detail(request: HttpRequest, pk: int) -> HttpResponse:
     people = care.track_people(track=track)
     return render(request, "staff/programs/track_detail.html", {
         "track": track, "people": people,
-        "in_care_html": in_care_html(enrollments=people.in_care),
+        "in_care_html": in_care_html(people=people.in_care),
         "slots": slots, "timetable": timetable_hours(track=track, slots=slots),
         "counts": care.track_session_counts(track=track, today=today),
         "can_enroll": can_enroll(request.user),

@@ -35,6 +35,7 @@ from sessions.selectors import chart as chart_reads
 from sessions.selectors.contacts import session_contacts
 from sessions.selectors.ledger import participant_ids_at_risk
 from reminders import selectors as reminder_reads
+from reports.tally import tally_expected_count
 from sessions.services.attendance import (
     attendance_mark,
     attendance_mark_rest_present,
@@ -101,7 +102,8 @@ def week_calendar(request: HttpRequest) -> HttpResponse:
     days = pages.week_calendar(site_ids=chosen, week_start=week_start,
                                room_id=filters.get("room"),
                                facilitator_id=filters.get("facilitator"),
-                               track_id=filters.get("track"))
+                               track_id=filters.get("track"),
+                               expected_count=tally_expected_count())
     grid = calendar_grid(days=days, today=today, focus=focus, show_site=len(chosen) > 1)
     return render(request, "staff/sessions/calendar.html", {
         "form": form, "grid": grid, "week_start": week_start,

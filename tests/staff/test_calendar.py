@@ -184,3 +184,20 @@ def test_its_blocks_keep_their_markup(as_clinician, site, track, clinician):
             '</span> <span class="tg-title">Check-in</span></a>\n'
             '<span class="tg-meta tg-group">Individual</span>\n'
             '<span class="tg-meta">No room · No facilitator · 0 expected</span>') in page
+
+
+def test_its_expected_count_follows_every_attendance_write(as_clinician, track):
+    """The count comes from the session's attendance tally (reports.SessionTally): marking
+    someone absent keeps them counted, a bulk cancellation by the clinic takes them out."""
+    group, people = make_group_session(track, size=4, title="Tallied group")
+    people[0].status = "absent"
+    people[0].save()
+
+    def count_shown() -> str:
+        page = as_clinician.get(reverse("calendar")).content.decode()
+        block = page.split(f'href="/sessions/{group.pk}/roster/"', 1)[1]
+        return block.split(" expected</span>", 1)[0].rsplit(" · ", 1)[1]
+
+    assert count_shown() == "4"
+    type(people[0]).objects.filter(pk__in=[p.pk for p in people[1:]]).update(status="cancelled")
+    assert count_shown() == "1"
