@@ -32,6 +32,7 @@ from .models import (
     ExcusedAbsenceRequest,
     FollowUp,
     TherapySession,
+    WeekHours,
 )
 from .services.enrollment import (
     enrollment_admit_from_waitlist, enrollment_resume, enrollment_withdraw,
@@ -389,3 +390,13 @@ class ContactAttendanceAdmin(MarkedAtTheSiteMixin, admin.ModelAdmin):
     date_hierarchy = "marked_at"
     list_select_related = ("session__session_type", "session__site", "contact", "marked_by")
     autocomplete_fields = ("session", "contact")
+
+
+@admin.register(WeekHours)
+class WeekHoursAdmin(ReadOnlyModelAdmin):
+    """The week's sums the database triggers keep (migration 0009): to check, never to edit."""
+    list_display = ("week", "participant", "session_type", "attended_minutes", "offered_minutes",
+                    "expected_minutes", "excused_minutes")
+    list_select_related = ("participant", "session_type")
+    date_hierarchy = "week"
+    search_fields = ("participant__last_name", "participant__record_number")
