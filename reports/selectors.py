@@ -862,8 +862,10 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
         "s AS MATERIALIZED (SELECT q.id, q.local_date, q.code, "
         "(EXTRACT(EPOCH FROM (q.ends_at - q.starts_at)) * 1000000)::bigint AS length "
         f"FROM ({sessions_sql}) q), "
-        "days AS (SELECT a.participant_id, s.local_date, s.code, COUNT(*) AS sessions, "
-        f"SUM(COALESCE(a.minutes_attended * %s::bigint, s.length)) AS length "
+        # Plain integers per day, so the lines' sums are too: numeric sums did not fit in
+        # work_mem and were written to disk.
+        "days AS (SELECT a.participant_id, s.local_date, s.code, COUNT(*)::int AS sessions, "
+        "SUM(COALESCE(a.minutes_attended * %s::bigint, s.length))::bigint AS length "
         f"FROM s JOIN ({attended_sql}) a ON a.session_id = s.id GROUP BY 1, 2, 3) "
         "SELECT d.participant_id, date_trunc('week', d.local_date)::date AS week, d.code, "
         "COALESCE(r.unit, 'session') AS unit, SUM(d.sessions)::int AS sessions, "
