@@ -110,7 +110,7 @@ def _scope(clinic, **kwargs):
     return reports.ReportScope(**values)
 
 
-def _counted_by_hand(scope):
+def _counted_by_hand(scope, rules=RULES):
     """(week, last name, first name, participant id, code) -> the line, from the rows."""
     days = defaultdict(lambda: [0, Fraction(0)])  # (participant, date, code) -> sessions, minutes
     rows = Attendance.objects.select_related("session__session_type", "session__track",
@@ -136,7 +136,7 @@ def _counted_by_hand(scope):
     lines = defaultdict(lambda: {"sessions": 0, "days": 0, "minutes": Fraction(0), "units": 0})
     for (participant, local_date, code), (sessions, minutes) in days.items():
         week = local_date - dt.timedelta(days=local_date.weekday())
-        rule = RULES.get(code, {"unit": "session"})
+        rule = rules.get(code, {"unit": "session"})
         line = lines[(week, participant.last_name, participant.first_name, participant.pk, code,
                       participant)]
         line["sessions"] += sessions
@@ -146,7 +146,7 @@ def _counted_by_hand(scope):
             line["units"] += int(minutes > 0 and minutes >= rule["min_minutes"])
         else:
             line["units"] += sessions
-    return [(key[5].record_number, key[0], key[4], RULES.get(key[4], {}).get("unit", "session"),
+    return [(key[5].record_number, key[0], key[4], rules.get(key[4], {}).get("unit", "session"),
              line["sessions"], line["days"], floor(line["minutes"] + Fraction(1, 2)),
              line["units"])
             for key, line in sorted(lines.items(), key=lambda item: item[0][:5])]
@@ -208,3 +208,16 @@ def test_it_rounds_minutes_from_exact_sums(clinic):
         lines = [reports.billing_line(row) for row in cursor.fetchall()]
     (zed,) = [line for line in lines if line.participant.startswith("Zed,")]
     assert (zed.sessions, zed.days, zed.minutes, zed.units) == (3, 1, 183, 1)
+
+
+def test_it_bills_every_code_per_session_when_the_clinic_sets_no_rules(clinic, settings):
+    settings.REPORT_BILLING_RULES = {}
+    scope = _scope(clinic)
+    expected = _counted_by_hand(scope, rules={})
+
+    with connection.cursor() as cursor:
+        cursor.execute(*reports.billing_lines_sql(scope))
+        lines = [_as_tuple(reports.billing_line(row)) for row in cursor.fetchall()]
+    assert lines == expected
+    assert all(unit == "session" and units == sessions
+               for _r, _w, _c, unit, sessions, _d, _m, units in lines)
