@@ -10,6 +10,9 @@ fragments each of them puts in its own query:
   (a day with no attended minutes never counts; a code without a day rule needs no minimum);
 - `units_sql(minutes, sessions, rule)` is the units one day of one code yields under its rule:
   per-diem codes one unit per day meeting the minimum, every other code one unit per session.
+
+Both take `per_minute`, the units `minutes` is counted in: the billing report sums whole
+microseconds (`MICROSECONDS_PER_MINUTE`), exact integers, instead of fractional minutes.
 """
 from __future__ import annotations
 
@@ -40,18 +43,26 @@ def billing_rules() -> list[BillingRule]:
 def rules_cte() -> tuple[str, tuple]:
     """`rules(code, unit, min_minutes) AS (VALUES ...)`, to follow a WITH, and its params."""
     rules = billing_rules()
-    values = ", ".join(["(%s, %s, %s)"] * len(rules)) or "(NULL, NULL, NULL)"
+    # Typed when empty: an untyped NULL is text, and COALESCE(min_minutes, 0) would not parse.
+    values = (", ".join(["(%s, %s, %s)"] * len(rules))
+              or "(NULL::varchar, NULL::varchar, NULL::integer)")
     params = tuple(p for r in rules for p in (r.code, r.unit, r.min_minutes))
     return f"rules(code, unit, min_minutes) AS (VALUES {values})", params
 
 
-def day_counts_sql(minutes: str, rule: str = "r") -> str:
-    """SQL true when a day with `minutes` of a code meets its day rule (alias `rule`)."""
-    return (f"({minutes} > 0 AND {minutes} >= COALESCE(CASE WHEN {rule}.unit = 'day' "
-            f"THEN {rule}.min_minutes END, 0))")
+MICROSECONDS_PER_MINUTE = 60_000_000
 
 
-def units_sql(minutes: str, sessions: str, rule: str = "r") -> str:
+def day_counts_sql(minutes: str, rule: str = "r", *, per_minute: int = 1) -> str:
+    """SQL true when a day with `minutes` of a code meets its day rule (alias `rule`);
+    `minutes` is counted in 1/`per_minute` minutes."""
+    minimum = f"COALESCE(CASE WHEN {rule}.unit = 'day' THEN {rule}.min_minutes END, 0)"
+    if per_minute != 1:
+        minimum = f"({minimum}::bigint * {int(per_minute)})"
+    return f"({minutes} > 0 AND {minutes} >= {minimum})"
+
+
+def units_sql(minutes: str, sessions: str, rule: str = "r", *, per_minute: int = 1) -> str:
     """SQL for the billing units of one day of one code: its rule's unit decides."""
-    return (f"(CASE WHEN {rule}.unit = 'day' THEN ({day_counts_sql(minutes, rule)})::int "
-            f"ELSE {sessions} END)")
+    counts = day_counts_sql(minutes, rule, per_minute=per_minute)
+    return f"(CASE WHEN {rule}.unit = 'day' THEN ({counts})::int ELSE {sessions} END)"
