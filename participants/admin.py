@@ -4,6 +4,7 @@ from functools import cached_property
 from html import escape
 
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.templatetags.admin_list import (
     ResultList, result_headers, result_hidden_fields, results,
 )
@@ -19,7 +20,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from programs.phones import MobilePhoneField
 from iop_clinic.admin_mixins import (
@@ -113,6 +114,17 @@ _PLACEHOLDER = "987654321"
 _TEXT_FIELDS = (models.CharField, models.TextField, models.EmailField, models.SlugField)
 
 
+# FastChangelistMixin.action_checkbox's markup in its cell, as Django's rows write it.
+_CHECKBOX_CELL = ('<td class="action-checkbox"><input type="checkbox" name="{name}" value="{pk}" '
+                  'class="action-select" aria-label="{label}"></td>')
+
+
+def _select_label() -> str:
+    """The checkbox's label with "{}" for the row, as action_checkbox passes it to format_html
+    (which leaves the translation itself as it is and escapes the row's name)."""
+    return gettext("Select this object for an action - {}")
+
+
 def _html(value) -> str:
     """What format_html does to each value: keep safe strings, escape the rest."""
     return value.__html__() if hasattr(value, "__html__") else escape(str(value))
@@ -193,6 +205,11 @@ class PreparedRowsChangeList(ChangeList):
                 if not hasattr(admin_, name) or name == "__str__":
                     return None
                 method = getattr(admin_, name)
+                if getattr(method, "__func__", None) is FastChangelistMixin.action_checkbox:
+                    # Its markup with the label translated once a page, not once a row.
+                    columns.append(("checkbox", name, _select_label(), "action-checkbox", None,
+                                    empty, False))
+                    continue
                 classes = "action-checkbox" if name == "action_checkbox" else f"field-{name}"
                 columns.append(("method", name, method, classes, tag if link else None,
                                 getattr(method, "empty_value_display", empty),
@@ -238,6 +255,11 @@ class PreparedRowsChangeList(ChangeList):
         for result in self.result_list:
             cells = []
             for kind, name, target, classes, tag, empty, boolean in columns:
+                if kind == "checkbox":
+                    cells.append(_CHECKBOX_CELL.format(
+                        name=ACTION_CHECKBOX_NAME, pk=escape(str(result.pk)),
+                        label=target.format(escape(str(result)))))
+                    continue
                 if kind == "method":
                     value = target(result)
                     if isinstance(value, str) and value.strip() == "":
