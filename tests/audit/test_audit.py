@@ -4,8 +4,9 @@ import datetime as dt
 import pytest
 from auditlog.context import set_actor
 from auditlog.models import LogEntry
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AccessEvent, AuditRecordImmutable
 from audit.registry import AUDITED_MODELS
@@ -135,6 +136,20 @@ def test_it_records_the_viewer_and_page(clinician):
     assert event.what == "attendance history"
     assert event.path == f"/participants/{participant.code}/"
     assert event.remote_addr == "192.0.2.10"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_records_a_view_in_one_statement_outside_a_transaction(clinician):
+    """As a page runs (autocommit, no request transaction): the INSERT alone, no BEGIN and
+    COMMIT around it, which were two more round trips on every chart and portal page."""
+    participant = factories.ParticipantFactory()
+    viewed_by(clinician, participant)  # the content type is cached from now on
+
+    with CaptureQueriesContext(connection) as captured:
+        event = viewed_by(clinician, participant, what="schedule")
+
+    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["INSERT"]
+    assert AccessEvent.objects.filter(pk=event.pk, what="schedule").exists()
 
 
 def test_it_refuses_to_change_or_delete_audit_records(clinician):

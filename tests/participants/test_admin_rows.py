@@ -63,3 +63,34 @@ def test_it_counts_the_people_once_and_still_shows_the_total_beside_a_search(adm
 
     searched = admin_client.get(url, {"q": "Bea"})
     assert "1 result" in searched.text and "3 total" in searched.text
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_its_date_cells_read_as_djangos_through_a_year_of_times(language, settings):
+    from django.contrib.admin.utils import display_for_field
+    from django.utils import timezone, translation
+
+    from participants.admin import _DateTimeCells
+    from participants.models import Participant
+
+    field = Participant._meta.get_field("created_at")
+    start = dt.datetime(2026, 1, 1, 0, 0, tzinfo=dt.UTC)
+    # Every 53 minutes for a year: both DST changes, midnight and noon, every month and weekday.
+    moments = [start + dt.timedelta(minutes=53 * i) for i in range(0, 10_000)]
+    moments += [dt.datetime(2026, 3, 1, 5, 0, tzinfo=dt.UTC),  # midnight in New York
+                dt.datetime(2026, 7, 1, 16, 0, tzinfo=dt.UTC)]  # noon
+    with translation.override(language), timezone.override("America/New_York"):
+        cells = _DateTimeCells.for_page()
+        assert [cells.text(m) for m in moments] == [
+            display_for_field(m, field, "-") for m in moments]
+
+
+def test_a_date_format_with_seconds_or_zones_is_left_to_django(monkeypatch):
+    from participants import admin as participants_admin
+
+    for fmt, planned in (("M j, Y, g:i A", True), ("N j, Y, P", True), ("M j, Y, g:i:s A", False),
+                         ("M j, Y, g:i A T", False), (r"\a\t g:i A", True)):
+        monkeypatch.setattr(participants_admin.formats, "get_format", lambda name, f=fmt: f)
+        cells = participants_admin._DateTimeCells.for_page()
+        assert (cells is not None) == planned, fmt
+    assert cells.text(dt.datetime(2026, 7, 1, 16, 5, tzinfo=dt.UTC)).startswith("at ")
