@@ -1,9 +1,11 @@
 """The caseload list: participants with their current enrollment, filtered and sorted."""
 from collections.abc import Collection
 
+from django.contrib.auth import get_user_model
 from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
+from programs.models import Site, Track
 
 # The enrollment a participant's row shows: the one holding a seat, else the latest.
 _SEAT_FIRST = ("seat_rank", "-admission_date", "-pk")
@@ -62,3 +64,21 @@ def caseload(*, participants: QuerySet[Participant], site_id: int | None = None,
     if only_ids is not None:
         queryset = queryset.filter(pk__in=sorted(only_ids))
     return queryset.order_by(*SORTS.get(sort, SORTS["name"])).values(*CASELOAD_FIELDS)
+
+
+def caseload_filter_choices(*, site_ids: list[int]) -> dict:
+    """What the caseload's menus list, as named tuples of the columns their labels show: my
+    sites (None at one site, where there is nothing to choose), their tracks ("program —
+    name") and their active staff (full name or username)."""
+    return {
+        "sites": (list(Site.objects.filter(pk__in=site_ids).order_by("name")
+                       .values_list("pk", "name", named=True))
+                  if len(site_ids) > 1 else None),
+        "tracks": list(Track.objects.filter(site_id__in=site_ids)
+                       .order_by("program__name", "name")
+                       .values_list("pk", "name", "program__name", named=True)),
+        "clinicians": list(get_user_model().objects.filter(sites__in=site_ids, is_active=True)
+                           .distinct().order_by("last_name", "first_name", "pk")
+                           .values_list("pk", "username", "first_name", "last_name",
+                                        named=True)),
+    }

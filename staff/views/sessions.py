@@ -28,7 +28,6 @@ from staff.forms.care import (
 )
 from staff.forms.caseload import CaseloadForm
 from participants.selectors import chart_contacts
-from programs.models import Track
 from sessions.models import Attendance, AttendanceStatus
 from sessions.selectors import care, caseload, pages
 from sessions.selectors import chart as chart_reads
@@ -253,15 +252,8 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def participant_search(request: HttpRequest) -> HttpResponse:
     """The caseload: my sites' participants, searched, filtered and sorted, a page at a time."""
     site_ids = site_ids_for(request.user)
-    # The menus read only what their labels show (a track is "program — name", a clinician
-    # their full name or username).
-    form = CaseloadForm(
-        request.GET or None,
-        sites=(sites_for(request.user).only("pk", "name").order_by("name")
-               if len(site_ids) > 1 else None),
-        tracks=Track.objects.filter(site_id__in=site_ids).select_related("program")
-        .only("pk", "name", "program__name").order_by("program__name", "name"),
-        clinicians=staff_at(site_ids).only("pk", "username", "first_name", "last_name"))
+    form = CaseloadForm(request.GET or None,
+                        **caseload.caseload_filter_choices(site_ids=site_ids))
     participants = participants_for(request.user)
     filters = form.cleaned_data if form.is_valid() else {}
     query = (filters.get("q") or "").strip()
@@ -269,10 +261,8 @@ def participant_search(request: HttpRequest) -> HttpResponse:
         participants = pages.participant_search(participants=participants, query=query)
     queryset = caseload.caseload(
         participants=participants,
-        site_id=filters["site"].pk if filters.get("site") else None,
-        track_id=filters["track"].pk if filters.get("track") else None,
-        status=filters.get("status") or "",
-        clinician_id=filters["clinician"].pk if filters.get("clinician") else None,
+        site_id=filters.get("site"), track_id=filters.get("track"),
+        status=filters.get("status") or "", clinician_id=filters.get("clinician"),
         # Today's at-risk rule (the ledger's), this week at my sites; the staff decorator made
         # my site's zone current, so "today" is the clinic's.
         only_ids=(participant_ids_at_risk(site_ids=site_ids, today=timezone.localdate())
