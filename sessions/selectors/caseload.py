@@ -46,17 +46,19 @@ def caseload(*, participants: QuerySet[Participant], site_id: int | None = None,
     Subqueries rather than a join: a participant with five enrollments is still one row, and
     the page costs the same two queries (count and page) at any size.
     """
-    # One queryset for the four subqueries: building it is most of their cost in Python.
+    # One queryset for the subqueries: building it is most of their cost in Python.
     current = _current_enrollment()
     queryset = (participants
                 .annotate(current_status=Subquery(current.values("status")[:1]),
                           current_track=Subquery(current.values("track__name")[:1]),
-                          current_track_id=Subquery(current.values("track_id")[:1]),
                           current_admission=Subquery(current.values("admission_date")[:1])))
     if site_id:
         queryset = queryset.filter(home_site_id=site_id)
     if track_id:
-        queryset = queryset.filter(current_track_id=track_id)
+        # Only to filter on: each subquery compiled is a tenth of the page's Python.
+        queryset = queryset.alias(
+            current_track_id=Subquery(current.values("track_id")[:1])
+        ).filter(current_track_id=track_id)
     if status:
         queryset = queryset.filter(current_status=status)
     if clinician_id:
