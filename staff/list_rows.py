@@ -4,10 +4,13 @@ so their templates do no work per row.
 A page of 25 resolved a `{% url %}`, labels and date filters per row in the template (the
 caseload also looped over every status to find each row's label); here each URL is reversed
 once a page and completed per row, and each label and date is formatted once a page.
+
+Rows are dicts (TypedDict), not dataclasses: the template looks a variable's name up as a dict
+key first and, on an object, pays for the exception before trying the attribute.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TypedDict
 
 from django.utils import formats, timezone
 
@@ -18,8 +21,7 @@ from staff.chart_rows import PageFormats
 
 
 
-@dataclass
-class FollowUpListRow:
+class FollowUpListRow(TypedDict):
     url: str
     name: str
     kind: str
@@ -51,8 +53,7 @@ def followup_list_rows(followups) -> list[FollowUpListRow]:
     return rows
 
 
-@dataclass
-class CaseloadRow:
+class CaseloadRow(TypedDict):
     chart_url: str
     name: str
     record_number: str
