@@ -43,7 +43,7 @@ from sessions.services.attendance import (
 from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_grid
 from staff.chart_rows import chart_rows
-from staff.list_rows import caseload_rows, followup_list_rows
+from staff.list_rows import caseload_rows, caseload_rows_html, followup_list_rows, followup_rows_html
 from staff.roster_rows import roster_rows, roster_rows_html, sheet_rows_html
 from staff.views.sheets import blank_rows
 
@@ -217,8 +217,9 @@ def followup_list(request: HttpRequest) -> HttpResponse:
         status = form.cleaned_data["status"]
     queryset = pages.followup_list(site_ids=site_ids, assignee_id=assignee_id, status=status)
     page = Paginator(queryset, FOLLOWUP_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = followup_list_rows(page.object_list)
     return render(request, "staff/sessions/followup_list.html", {
-        "form": form, "page_obj": page, "followups": followup_list_rows(page.object_list),
+        "form": form, "page_obj": page, "followups": rows, "rows_html": followup_rows_html(rows),
         "show_notes": can_write_clinical_notes(request.user),
     })
 
@@ -275,9 +276,10 @@ def participant_search(request: HttpRequest) -> HttpResponse:
     wants_results = (request.htmx and request.htmx.target == "results"
                      and not request.htmx.history_restore_request)
     template = "staff/participants/_results.html" if wants_results else "staff/participants/search.html"
+    rows, at_risk = caseload_rows(page.object_list), bool(filters.get("at_risk"))
     return render(request, template, {"form": form, "page_obj": page, "filtered": filtered,
-                                      "rows": caseload_rows(page.object_list),
-                                      "at_risk": bool(filters.get("at_risk"))})
+                                      "rows": rows, "at_risk": at_risk,
+                                      "rows_html": caseload_rows_html(rows, at_risk=at_risk)})
 
 
 def _page_number(request: HttpRequest, name: str) -> int:
