@@ -42,6 +42,7 @@ from sessions.services.attendance import (
 )
 from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_grid
+from staff.timegrid import grid_html
 from staff.chart_rows import chart_rows
 from staff.list_rows import caseload_rows, caseload_rows_html, followup_list_rows, followup_rows_html
 from staff.roster_rows import roster_rows, roster_rows_html, sheet_rows_html
@@ -106,6 +107,8 @@ def week_calendar(request: HttpRequest) -> HttpResponse:
     grid = calendar_grid(days=days, today=today, focus=focus, show_site=len(chosen) > 1)
     return render(request, "staff/sessions/calendar.html", {
         "form": form, "grid": grid, "week_start": week_start,
+        "grid_html": grid_html(grid, grid_id="week", day_view=True, dated=True,
+                               empty_text="No sessions."),
         "week_end": week_start + timedelta(days=6), "today": today, "focus": focus,
         "links": _calendar_links(request.GET, focus, week_start),
         "several_sites": len(sites) > 1,
