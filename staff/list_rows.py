@@ -4,12 +4,20 @@ so their templates do no work per row.
 A page of 25 resolved a `{% url %}`, labels and date filters per row in the template (the
 caseload also looped over every status to find each row's label); here each URL is reversed
 once a page and completed per row, and each label and date is formatted once a page.
+
+Rows are dicts (TypedDict), not dataclasses: the template looks a variable's name up as a dict
+key first and, on an object, pays for the exception before trying the attribute. The pages
+print each table's rows written here (`followup_rows_html`, `caseload_rows_html`), every value
+escaped as the template's autoescaping did (html.escape is what it calls): the templates' row
+loops, kept for comparison (tests/staff/test_list_rows.py), were half of their pages' templates.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from html import escape
+from typing import TypedDict
 
 from django.utils import formats, timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl, choice_labels
 from participants.models import EnrollmentStatus
@@ -18,8 +26,7 @@ from staff.chart_rows import PageFormats
 
 
 
-@dataclass
-class FollowUpListRow:
+class FollowUpListRow(TypedDict):
     url: str
     name: str
     kind: str
@@ -51,8 +58,7 @@ def followup_list_rows(followups) -> list[FollowUpListRow]:
     return rows
 
 
-@dataclass
-class CaseloadRow:
+class CaseloadRow(TypedDict):
     chart_url: str
     name: str
     record_number: str
@@ -93,3 +99,54 @@ def caseload_rows(participants) -> list[CaseloadRow]:
             since=days[admitted] if admitted else "",
             home_site=p["home_site__name"] or "", clinician=clinician or "—"))
     return rows
+
+
+# One row as templates/staff/sessions/followup_list.html's loop wrote it.
+_FOLLOWUP_ROW = """
+  <tr>
+    <td><a href="{url}">{name}</a></td>
+    <td>{kind}</td>
+    <td class="followup-day">{week}{about}</td>
+    <td>{assignee}</td>
+    <td>{created}</td>
+    <td>{status}</td>
+  </tr>
+  """
+
+
+def followup_rows_html(rows: list[FollowUpListRow]) -> SafeString:
+    # Safe: every value is escaped.
+    return mark_safe("".join(_FOLLOWUP_ROW.format(
+        url=escape(r["url"]), name=escape(r["name"]), kind=escape(r["kind"]),
+        week="week of " if r["is_week"] else "", about=escape(r["about"]),
+        assignee=escape(r["assignee"]), created=escape(r["created"]),
+        status=escape(r["status"])) for r in rows))
+
+
+# One row as templates/staff/participants/_results.html's loop wrote it.
+_CASELOAD_ROW = """
+  <tr>
+    <td><a href="{url}">{name}</a>{at_risk}</td>
+    <td>{record_number}</td>
+    <td>{status}</td>
+    <td>{track}{since}</td>
+    <td>{home_site}</td>
+    <td>{clinician}</td>
+  </tr>
+  """
+_AT_RISK = ' <span class="badge text-bg-warning">At risk</span>'
+_NOT_ENROLLED = '<span class="text-body-secondary">Not enrolled</span>'
+_STATUS = '<span class="badge text-bg-{}">{}</span>'
+_SINCE = '<div class="small text-body-secondary">since {}</div>'
+
+
+def caseload_rows_html(rows: list[CaseloadRow], *, at_risk: bool) -> SafeString:
+    # Safe: every value is escaped.
+    return mark_safe("".join(_CASELOAD_ROW.format(
+        url=escape(r["chart_url"]), name=escape(r["name"]), at_risk=_AT_RISK if at_risk else "",
+        record_number=escape(r["record_number"]),
+        status=(_STATUS.format(escape(r["badge_class"]), escape(r["status_label"]))
+                if r["status"] else _NOT_ENROLLED),
+        track=escape(r["track"]),
+        since=_SINCE.format(escape(r["since"])) if r["since"] else "",
+        home_site=escape(r["home_site"]), clinician=escape(r["clinician"])) for r in rows))

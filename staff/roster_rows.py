@@ -20,7 +20,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from iop_clinic.formatting import clinic_format, clock
 from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl
-from sessions.models import Attendance, AttendanceStatus, TherapySession
+from sessions.models import AttendanceStatus, TherapySession
+from sessions.selectors.pages import RosterEntry
 
 _BADGE = {
     AttendanceStatus.EXPECTED: "text-bg-light border",
@@ -37,7 +38,7 @@ def _clock_has_no_seconds() -> bool:
 
 @dataclass
 class RosterRow:
-    attendance: Attendance
+    attendance: RosterEntry
     form: Any
     mark_url: str
     chart_url: str
@@ -67,7 +68,7 @@ class RosterUrls:
         return self._chart(code)
 
 
-def roster_rows(*, session: TherapySession, attendances: list[Attendance],
+def roster_rows(*, session: TherapySession, attendances: list[RosterEntry],
                 choices: list[tuple[str, Any]], forms: dict[int, Any] | None = None,
                 ) -> list[RosterRow]:
     urls = RosterUrls(session)
@@ -214,7 +215,7 @@ _SHEET_ROW = ('\n      <tr><td class="sheet-n">{}</td><td class="sheet-name">{},
               '        <td>{}</td><td></td><td></td><td></td></tr>\n      ')
 
 
-def sheet_rows_html(*, attendances: list[Attendance]) -> SafeString:
+def sheet_rows_html(*, attendances: list[RosterEntry]) -> SafeString:
     """The sign-in sheet's numbered rows (_sign_in_sheet.html's loop), written in one go."""
     # Safe: every value is escaped; the numbers are a counter.
     return mark_safe("".join(

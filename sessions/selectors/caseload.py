@@ -1,9 +1,11 @@
 """The caseload list: participants with their current enrollment, filtered and sorted."""
 from collections.abc import Collection
 
+from django.contrib.auth import get_user_model
 from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
+from programs.models import Site, Track
 
 # The enrollment a participant's row shows: the one holding a seat, else the latest.
 _SEAT_FIRST = ("seat_rank", "-admission_date", "-pk")
@@ -44,17 +46,19 @@ def caseload(*, participants: QuerySet[Participant], site_id: int | None = None,
     Subqueries rather than a join: a participant with five enrollments is still one row, and
     the page costs the same two queries (count and page) at any size.
     """
-    # One queryset for the four subqueries: building it is most of their cost in Python.
+    # One queryset for the subqueries: building it is most of their cost in Python.
     current = _current_enrollment()
     queryset = (participants
                 .annotate(current_status=Subquery(current.values("status")[:1]),
                           current_track=Subquery(current.values("track__name")[:1]),
-                          current_track_id=Subquery(current.values("track_id")[:1]),
                           current_admission=Subquery(current.values("admission_date")[:1])))
     if site_id:
         queryset = queryset.filter(home_site_id=site_id)
     if track_id:
-        queryset = queryset.filter(current_track_id=track_id)
+        # Only to filter on: each subquery compiled is a tenth of the page's Python.
+        queryset = queryset.alias(
+            current_track_id=Subquery(current.values("track_id")[:1])
+        ).filter(current_track_id=track_id)
     if status:
         queryset = queryset.filter(current_status=status)
     if clinician_id:
@@ -62,3 +66,21 @@ def caseload(*, participants: QuerySet[Participant], site_id: int | None = None,
     if only_ids is not None:
         queryset = queryset.filter(pk__in=sorted(only_ids))
     return queryset.order_by(*SORTS.get(sort, SORTS["name"])).values(*CASELOAD_FIELDS)
+
+
+def caseload_filter_choices(*, site_ids: list[int]) -> dict:
+    """What the caseload's menus list, as named tuples of the columns their labels show: my
+    sites (None at one site, where there is nothing to choose), their tracks ("program —
+    name") and their active staff (full name or username)."""
+    return {
+        "sites": (list(Site.objects.filter(pk__in=site_ids).order_by("name")
+                       .values_list("pk", "name", named=True))
+                  if len(site_ids) > 1 else None),
+        "tracks": list(Track.objects.filter(site_id__in=site_ids)
+                       .order_by("program__name", "name")
+                       .values_list("pk", "name", "program__name", named=True)),
+        "clinicians": list(get_user_model().objects.filter(sites__in=site_ids, is_active=True)
+                           .distinct().order_by("last_name", "first_name", "pk")
+                           .values_list("pk", "username", "first_name", "last_name",
+                                        named=True)),
+    }

@@ -1,11 +1,13 @@
 """Reads behind the staff pages, each a fixed number of queries whatever the data size."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Expression, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Expression, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.roles import Role
@@ -205,35 +207,69 @@ def calendar_filter_choices(*, site_ids: list[int]) -> dict:
     }
 
 
-# What a roster row and the sign-in sheet show of each row and its people: a hundred rows of
-# a participant's thirty columns, a user's and an enrollment's were most of building them.
-ROSTER_FIELDS = (
-    "session_id", "participant_id", "enrollment_id", "marked_by_id", "status",
-    "minutes_attended", "note", "marked_at", "confirmation",
-    "participant__code", "participant__first_name", "participant__last_name",
+class RosterPerson(NamedTuple):
+    """The participant of a roster row: what the row and the sign-in sheet show."""
+
+    code: uuid.UUID
+    first_name: str
+    last_name: str
+
+    @property
+    def full_name(self) -> str:  # as Participant.full_name
+        return f"{self.first_name} {self.last_name}"
+
+
+class RosterEntry(NamedTuple):
+    """One attendance row of a roster, with its participant's names and of who marked it and
+    of its enrollment only the columns a row shows. Read as plain rows: a hundred Attendance
+    and Participant instances (even with most fields deferred) were a fifth of the roster's
+    Python."""
+
+    pk: int
+    status: str
+    minutes_attended: int | None
+    note: str
+    marked_at: datetime | None
+    confirmation: str
+    enrollment_id: int | None
+    marked_by_id: int | None
+    marked_by_username: str | None
+    marked_by_first_name: str | None
+    marked_by_last_name: str | None
+    enrollment_track_id: int | None
+    participant: RosterPerson
+
+    def get_confirmation_display(self) -> str:  # as Attendance.get_confirmation_display()
+        labels = Attendance._meta.get_field("confirmation").flatchoices
+        return str(dict(labels).get(self.confirmation, self.confirmation))
+
+
+# RosterEntry's columns in order, its participant's last.
+_ROSTER_COLUMNS = (
+    "pk", "status", "minutes_attended", "note", "marked_at", "confirmation", "enrollment_id",
+    "marked_by_id", "marked_by__username", "marked_by__first_name", "marked_by__last_name",
+    "enrollment__track_id", "participant__code", "participant__first_name",
+    "participant__last_name",
 )
 
 
-def _roster_rows() -> QuerySet[Attendance]:
-    """Rows with their participant; of who marked them and of their enrollment only the
-    columns a row shows (`marked_by_username`, `marked_by_first_name`, `marked_by_last_name`,
-    `enrollment_track_id`): a User and an Enrollment instance a row, even with most of their
-    fields deferred, were a third of reading a roster of a hundred."""
-    return (Attendance.objects.select_related("participant").only(*ROSTER_FIELDS)
-            .annotate(marked_by_username=F("marked_by__username"),
-                      marked_by_first_name=F("marked_by__first_name"),
-                      marked_by_last_name=F("marked_by__last_name"),
-                      enrollment_track_id=F("enrollment__track_id")))
+def _roster_entries(rows: QuerySet[Attendance]) -> list[RosterEntry]:
+    return [RosterEntry(*values[:-3], RosterPerson(*values[-3:]))
+            for values in rows.values_list(*_ROSTER_COLUMNS)]
 
 
-def roster(*, session: TherapySession) -> list[Attendance]:
+def roster(*, session: TherapySession) -> list[RosterEntry]:
     """Everyone expected at the session, by name, with who marked them."""
-    return list(_roster_rows().filter(session=session)
-                .order_by("participant__last_name", "participant__first_name", "pk"))
+    return _roster_entries(Attendance.objects.filter(session=session)
+                           .order_by("participant__last_name", "participant__first_name", "pk"))
 
 
-def roster_row(*, attendance_pk: int, session: TherapySession) -> Attendance:
-    return _roster_rows().get(pk=attendance_pk, session=session)
+def roster_row(*, attendance_pk: int, session: TherapySession) -> RosterEntry:
+    """One row of the session's roster (a marking's answer); Attendance.DoesNotExist if none."""
+    rows = _roster_entries(Attendance.objects.filter(pk=attendance_pk, session=session))
+    if not rows:
+        raise Attendance.DoesNotExist
+    return rows[0]
 
 
 def expected_left(*, session: TherapySession) -> int:

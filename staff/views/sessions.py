@@ -28,7 +28,6 @@ from staff.forms.care import (
 )
 from staff.forms.caseload import CaseloadForm
 from participants.selectors import chart_contacts
-from programs.models import Track
 from sessions.models import Attendance, AttendanceStatus
 from sessions.selectors import care, caseload, pages
 from sessions.selectors import chart as chart_reads
@@ -43,8 +42,9 @@ from sessions.services.attendance import (
 )
 from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_grid
+from staff.timegrid import grid_html
 from staff.chart_rows import chart_rows
-from staff.list_rows import caseload_rows, followup_list_rows
+from staff.list_rows import caseload_rows, caseload_rows_html, followup_list_rows, followup_rows_html
 from staff.roster_rows import roster_rows, roster_rows_html, sheet_rows_html
 from staff.views.sheets import blank_rows
 
@@ -107,6 +107,8 @@ def week_calendar(request: HttpRequest) -> HttpResponse:
     grid = calendar_grid(days=days, today=today, focus=focus, show_site=len(chosen) > 1)
     return render(request, "staff/sessions/calendar.html", {
         "form": form, "grid": grid, "week_start": week_start,
+        "grid_html": grid_html(grid, grid_id="week", day_view=True, dated=True,
+                               empty_text="No sessions."),
         "week_end": week_start + timedelta(days=6), "today": today, "focus": focus,
         "links": _calendar_links(request.GET, focus, week_start),
         "several_sites": len(sites) > 1,
@@ -218,8 +220,9 @@ def followup_list(request: HttpRequest) -> HttpResponse:
         status = form.cleaned_data["status"]
     queryset = pages.followup_list(site_ids=site_ids, assignee_id=assignee_id, status=status)
     page = Paginator(queryset, FOLLOWUP_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = followup_list_rows(page.object_list)
     return render(request, "staff/sessions/followup_list.html", {
-        "form": form, "page_obj": page, "followups": followup_list_rows(page.object_list),
+        "form": form, "page_obj": page, "followups": rows, "rows_html": followup_rows_html(rows),
         "show_notes": can_write_clinical_notes(request.user),
     })
 
@@ -253,15 +256,8 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def participant_search(request: HttpRequest) -> HttpResponse:
     """The caseload: my sites' participants, searched, filtered and sorted, a page at a time."""
     site_ids = site_ids_for(request.user)
-    # The menus read only what their labels show (a track is "program — name", a clinician
-    # their full name or username).
-    form = CaseloadForm(
-        request.GET or None,
-        sites=(sites_for(request.user).only("pk", "name").order_by("name")
-               if len(site_ids) > 1 else None),
-        tracks=Track.objects.filter(site_id__in=site_ids).select_related("program")
-        .only("pk", "name", "program__name").order_by("program__name", "name"),
-        clinicians=staff_at(site_ids).only("pk", "username", "first_name", "last_name"))
+    form = CaseloadForm(request.GET or None,
+                        **caseload.caseload_filter_choices(site_ids=site_ids))
     participants = participants_for(request.user)
     filters = form.cleaned_data if form.is_valid() else {}
     query = (filters.get("q") or "").strip()
@@ -269,10 +265,8 @@ def participant_search(request: HttpRequest) -> HttpResponse:
         participants = pages.participant_search(participants=participants, query=query)
     queryset = caseload.caseload(
         participants=participants,
-        site_id=filters["site"].pk if filters.get("site") else None,
-        track_id=filters["track"].pk if filters.get("track") else None,
-        status=filters.get("status") or "",
-        clinician_id=filters["clinician"].pk if filters.get("clinician") else None,
+        site_id=filters.get("site"), track_id=filters.get("track"),
+        status=filters.get("status") or "", clinician_id=filters.get("clinician"),
         # Today's at-risk rule (the ledger's), this week at my sites; the staff decorator made
         # my site's zone current, so "today" is the clinic's.
         only_ids=(participant_ids_at_risk(site_ids=site_ids, today=timezone.localdate())
@@ -285,9 +279,10 @@ def participant_search(request: HttpRequest) -> HttpResponse:
     wants_results = (request.htmx and request.htmx.target == "results"
                      and not request.htmx.history_restore_request)
     template = "staff/participants/_results.html" if wants_results else "staff/participants/search.html"
+    rows, at_risk = caseload_rows(page.object_list), bool(filters.get("at_risk"))
     return render(request, template, {"form": form, "page_obj": page, "filtered": filtered,
-                                      "rows": caseload_rows(page.object_list),
-                                      "at_risk": bool(filters.get("at_risk"))})
+                                      "rows": rows, "at_risk": at_risk,
+                                      "rows_html": caseload_rows_html(rows, at_risk=at_risk)})
 
 
 def _page_number(request: HttpRequest, name: str) -> int:

@@ -201,3 +201,35 @@ def test_its_expected_count_follows_every_attendance_write(as_clinician, track):
     assert count_shown() == "4"
     type(people[0]).objects.filter(pk__in=[p.pk for p in people[1:]]).update(status="cancelled")
     assert count_shown() == "1"
+
+
+@pytest.mark.parametrize("options", [
+    {"grid_id": "week", "day_view": True, "dated": True, "empty_text": "No sessions."},
+    {"grid_id": "t<1>", "heading": "h3", "dated": False, "empty_text": ""},
+])
+def test_its_grid_is_written_as_the_grid_template_writes_it(options):
+    """The week calendar writes staff/_timegrid.html in Python (staff.timegrid.grid_html): the
+    same bytes for today, the focused day, other days, empty days, either heading."""
+    import datetime as dt
+
+    from django.template.loader import render_to_string
+    from django.utils.safestring import mark_safe
+
+    from staff.timegrid import GridDay, GridItem, grid_html, time_grid
+
+    monday = dt.date(2026, 3, 9)
+    days = []
+    for offset in range(7):
+        items = ([GridItem(start=9 * 60 + 15 * offset, end=11 * 60, payload=None),
+                  GridItem(start=10 * 60, end=22 * 60, payload=None)] if offset in (0, 2, 3)
+                 else [])
+        days.append(GridDay(day=monday + dt.timedelta(days=offset), weekday=offset,
+                            items=items, label=f"Day <{offset}>",
+                            html=mark_safe(f"<li>block {offset}</li>") if items else ""))
+    grid = time_grid(days=days, today=monday + dt.timedelta(days=2),
+                     focus=monday + dt.timedelta(days=3))
+
+    written = grid_html(grid, **options)
+
+    assert written == render_to_string("staff/_timegrid.html", {"grid": grid, **options})
+    assert "tg-day-empty" in written and 'aria-current="date"' in written

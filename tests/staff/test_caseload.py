@@ -1,7 +1,9 @@
 """The participants page as a caseload: filters, sort, paging, empty states, query budget."""
 import datetime as dt
+import re
 
 import pytest
+from django.test.html import parse_html
 from django.urls import reverse
 from django.utils import timezone
 
@@ -63,6 +65,57 @@ def test_it_ignores_a_filter_value_from_another_site(as_front_desk, caseload, ot
     assert response.status_code == 200
     assert response.context["form"].errors["track"]
 
+
+
+def _menu(html: str, name: str):
+    return parse_html(re.search(rf'<select name="{name}".*?</select>', html, re.S).group(0))
+
+
+@pytest.mark.parametrize("chosen", [False, True])
+def test_its_menus_write_what_model_choice_fields_wrote(client, caseload, site, other_site,
+                                                        clinician, chosen):
+    """The menus are filled from plain rows; they list, label and keep the choice as Django's
+    ModelChoiceField (over the models' own labels) did, at a director's two sites."""
+    from django import forms
+
+    from accounts.models import User
+    from programs.models import Site, Track
+    from staff.forms.widgets import Select
+    from tests.auth import sign_in
+
+    nameless = factories.StaffFactory(role=Role.CLINICIAN, sites=[site], first_name="",
+                                      last_name="", username="zed")
+    factories.TrackFactory(site=other_site, name="Weekends")
+    boss = factories.StaffFactory(role=Role.DIRECTOR, sites=[site, other_site])
+    sign_in(client, boss)
+    query = ({"site": other_site.pk, "track": caseload["other_track"].pk,
+              "clinician": nameless.pk} if chosen else {})
+    html = client.get(reverse("participant_search"), query).content.decode()
+
+    class Staff(forms.ModelChoiceField):
+        def label_from_instance(self, obj):
+            return obj.get_full_name() or obj.username
+
+    both = [site.pk, other_site.pk]  # the class body below has a field named `site`
+
+    class Reference(forms.Form):
+        site = forms.ModelChoiceField(Site.objects.filter(pk__in=both)
+                                      .order_by("name"), required=False,
+                                      empty_label="All my sites", widget=Select)
+        track = forms.ModelChoiceField(Track.objects.filter(site__in=both)
+                                       .order_by("program__name", "name"), required=False,
+                                       empty_label="Any track", widget=Select)
+        clinician = Staff(User.objects.filter(sites__in=both, is_active=True)
+                          .distinct().order_by("last_name", "first_name", "pk"),
+                          required=False, empty_label="Anyone", widget=Select)
+
+    reference = Reference(query or None)
+    for name in ("site", "track", "clinician"):
+        reference.fields[name].widget.attrs.update({"data-autosubmit": "",
+                                                    "class": "form-select"})
+        expected = parse_html(str(reference[name].as_widget()))
+        assert _menu(html, name) == expected
+    assert "zed" in html and f"{clinician.first_name} {clinician.last_name}" in html
 
 def test_it_says_what_to_do_when_nothing_matches(as_front_desk, site):
     empty = as_front_desk.get(reverse("participant_search")).content.decode()

@@ -202,3 +202,37 @@ def test_its_sign_in_sheet_rows_are_written_as_the_sheet_template_writes_them(tr
 
     assert written == render_to_string("staff/sessions/_sign_in_sheet.html", context)
     assert "O&#x27;Brien &lt;Jr&gt;" in written and "Excused" in written
+
+
+def test_its_rows_read_what_the_attendance_models_hold(clinician, track):
+    """pages.roster reads plain rows (RosterEntry), not model instances: each must say what
+    the Attendance, its participant, its marker and its enrollment say, in the roster's order."""
+    from sessions.selectors import pages
+
+    session, rows = make_group_session(track, size=4)
+    Attendance.objects.filter(pk=rows[0].pk).update(
+        status="late", minutes_attended=40, note="Bus", marked_by=clinician,
+        marked_at=dt.datetime(2026, 1, 5, 18, tzinfo=dt.UTC), confirmation="cant_come")
+    Attendance.objects.filter(pk=rows[1].pk).update(enrollment=None, confirmation="confirmed")
+
+    entries = pages.roster(session=session)
+
+    expected = sorted(Attendance.objects.filter(session=session).select_related(
+        "participant", "marked_by", "enrollment"),
+        key=lambda a: (a.participant.last_name, a.participant.first_name, a.pk))
+    assert [e.pk for e in entries] == [a.pk for a in expected]
+    for entry, a in zip(entries, expected, strict=True):
+        assert (entry.status, entry.minutes_attended, entry.note, entry.marked_at,
+                entry.confirmation, entry.enrollment_id, entry.marked_by_id) == (
+            a.status, a.minutes_attended, a.note, a.marked_at, a.confirmation,
+            a.enrollment_id, a.marked_by_id)
+        assert entry.get_confirmation_display() == a.get_confirmation_display()
+        assert entry.enrollment_track_id == (a.enrollment.track_id if a.enrollment else None)
+        assert (entry.marked_by_username, entry.marked_by_first_name) == (
+            (a.marked_by.username, a.marked_by.first_name) if a.marked_by else (None, None))
+        assert (entry.participant.code, entry.participant.full_name,
+                entry.participant.last_name) == (a.participant.code, a.participant.full_name,
+                                                 a.participant.last_name)
+    assert pages.roster_row(attendance_pk=rows[0].pk, session=session) in entries
+    with pytest.raises(Attendance.DoesNotExist):
+        pages.roster_row(attendance_pk=rows[0].pk, session=make_group_session(track, size=1)[0])
