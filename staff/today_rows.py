@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString
 
 from iop_clinic.formatting import clock, day as day_text
 from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl, choice_labels
-from sessions.models import SessionStatus, TherapySession
+from sessions.models import FollowUp, SessionStatus, TherapySession
 
 def _chart_url() -> RowUrl:
     return RowUrl("participant_chart", placeholder=PLACEHOLDER_CODE)
@@ -47,13 +47,21 @@ def session_rows(sessions: list[dict]) -> list[SessionRow]:
     """The day's sessions (pages.day_sessions) as the list shows them."""
     roster = RowUrl("roster")
     zones: dict = {}
+    clocks: dict = {}  # (zone, instant) -> "6:00 PM": a day's sessions share a few times
+
+    def clock_at(moment, zone_name: str) -> str:
+        text = clocks.get((zone_name, moment))
+        if text is None:
+            zone = zones.get(zone_name)
+            if zone is None:
+                zone = zones[zone_name] = ZoneInfo(zone_name)
+            text = clocks[zone_name, moment] = clock(moment.astimezone(zone))
+        return text
+
     kinds = choice_labels(TherapySession, "kind")
     rows = []
     for session in sessions:
-        zone = zones.get(session["site__time_zone"])
-        if zone is None:
-            zone = zones[session["site__time_zone"]] = ZoneInfo(session["site__time_zone"])
-        start = clock(session["starts_at"].astimezone(zone))
+        start = clock_at(session["starts_at"], session["site__time_zone"])
         if session["participant_id"] is not None:
             who = f"{session['participant__first_name']} {session['participant__last_name']} · "
         elif session["track_id"] is not None:
@@ -66,7 +74,7 @@ def session_rows(sessions: list[dict]) -> list[SessionRow]:
                            f"{session['facilitator__last_name']}").strip()
         rows.append(SessionRow(
             cancelled=session["status"] == SessionStatus.CANCELLED,
-            time_text=f"{start} – {clock(session['ends_at'].astimezone(zone))}",
+            time_text=f"{start} – {clock_at(session['ends_at'], session['site__time_zone'])}",
             start_text=start,
             kind_label=kinds.get(session["kind"], session["kind"]),
             title=session["title"] or session["session_type__name"],
@@ -135,17 +143,19 @@ class FollowUpPerson:
 def followup_rows(people) -> list[FollowUpPerson]:
     """Open follow-ups by person (pages.open_followups_by_person) as the box shows them."""
     detail = RowUrl("followup_detail")
-    kinds: dict | None = None
+    kinds = choice_labels(FollowUp, "kind")
+    days: dict = {}
     rows = []
     for person in people:
-        row = FollowUpPerson(name=person.participant.full_name)
+        row = FollowUpPerson(name=person.participant_name)
         for followup in person.followups:
-            if kinds is None:
-                kinds = choice_labels(type(followup), "kind")
-            prefix = "week of " if followup.week_start and not followup.missed_on else ""
+            about = followup["about_date"]
+            if about not in days:
+                days[about] = day_text(about) or "—"
+            prefix = "week of " if followup["week_start"] and not followup["missed_on"] else ""
             row.followups.append(FollowUpLine(
-                url=detail(followup.pk), kind_label=kinds.get(followup.kind, followup.kind),
-                day_text=f"{prefix}{day_text(followup.about_date) or '—'}"))
+                url=detail(followup["pk"]), kind_label=kinds.get(followup["kind"], followup["kind"]),
+                day_text=f"{prefix}{days[about]}"))
         rows.append(row)
     return rows
 

@@ -4,8 +4,14 @@ The loops below are board.html's as they were before the items moved to staff/to
 the rows hold the texts a page can meet, markup characters and quotes included, so a value
 that is not escaped (or escaped twice) shows as a difference.
 """
+import datetime as dt
+
+import pytest
 from django.template import Context, Template
 from django.test.html import parse_html
+from django.urls import reverse
+
+from sessions.models import FollowUp
 
 from staff.today_rows import (
     AlertRow,
@@ -18,6 +24,9 @@ from staff.today_rows import (
     followup_items,
     session_items,
 )
+from tests import factories
+
+from .conftest import MONDAY
 
 TRICKY = ["O'Brien & <Sons>", 'Say "hi"', "Zoë · café", "plain"]
 
@@ -120,3 +129,32 @@ def test_it_writes_the_failed_reminders_as_the_template_did():
 
     assert parse_html(failed_reminder_items(reminders)) == rendered(
         FAILED_LOOP, failed_reminders=reminders)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_now")
+def test_todays_follow_up_box_says_which_week_or_day_each_is_about(as_front_desk, site, track):
+    """The box reads follow-ups as plain values (about_date in SQL): each line says the day it
+    is about as the follow-up does (FollowUp.about_date), in that order, under the person."""
+    person = factories.ParticipantFactory(home_site=site, first_name="Ines", last_name="Ruiz")
+    enrollment = factories.EnrollmentFactory(participant=person, track=track)
+    missed = FollowUp.objects.create(participant=person, enrollment=enrollment,
+                                     kind="unexcused_absence", missed_on=MONDAY + dt.timedelta(2))
+    week = FollowUp.objects.create(participant=person, enrollment=enrollment,
+                                   kind="below_minimum_hours", week_start=MONDAY)
+    other = factories.ParticipantFactory(home_site=site, first_name="Ann", last_name="<Bo>")
+    FollowUp.objects.create(participant=other, kind="unexcused_absence", missed_on=MONDAY)
+
+    page = as_front_desk.get(reverse("home")).content.decode()
+
+    box = page.split('id="followups-heading"')[1].split("</section>")[0]
+    people = box.split("followup-person")[1:]
+    assert [p.split('<span class="fw-semibold">')[1].split("</span>")[0] for p in people] == [
+        "Ines Ruiz", "Ann &lt;Bo&gt;"]  # the longest waiting first
+    assert [week.about_date, missed.about_date] == [MONDAY, MONDAY + dt.timedelta(2)]
+    assert (f'<li><a href="{reverse("followup_detail", args=[week.pk])}">Week below the '
+            'minimum hours</a> · <span class="followup-day">week of Mon, Jan 5</span></li>'
+            ) in people[0]
+    assert people[0].index("week of Mon, Jan 5") < people[0].index("Wed, Jan 7")
+    assert (f'<li><a href="{reverse("followup_detail", args=[missed.pk])}">Unexcused '
+            'absence</a> · <span class="followup-day">Wed, Jan 7</span></li>') in people[0]
