@@ -365,7 +365,8 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime) -> tu
     ledger counts them). The sums cannot know the clock, so the only attendance read is what the
     clock changes, found through the (session, status) index: marks on sessions that have not
     started (the ledger reads them as still expected: not attended, and ahead from today on),
-    and rows still expected on the week's days before today (unmarked, not ahead). In a clinic
+    and rows still expected on the week's days before today (unmarked, not ahead). Both are
+    index ranges of a session (`<>` would read every row of every session ahead). In a clinic
     that marks its sessions both are a handful of rows; summing the week's attendance itself
     read 30,000 rows at 2,000 people. Whether a type counts is read live from the session type.
     The WHERE keeps a superset of the weeks at risk (attended + ahead under the minimum, rounded
@@ -374,7 +375,6 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime) -> tu
     monday = _monday(today)
     sunday = monday + timedelta(days=6)
     attended = tuple(AttendanceStatus.attended())
-    marked = list(AttendanceStatus.marked())
     marks = ", ".join(["%s"] * len(attended))
     sql = f"""
         WITH judged AS (
@@ -402,24 +402,33 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime) -> tu
             WHERE s.local_date >= %s AND s.local_date <= %s AND s.status = %s
               AND st.counts_toward_hours
         ),
-        clocked AS (
-            -- (session, status) pairs, so each is one probe of the (session, status) index.
-            SELECT w.id, m.status, w.length,
-                   CASE WHEN w.local_date >= %s THEN w.length ELSE 0 END AS ahead_change
-            FROM week w CROSS JOIN unnest(%s::text[]) AS m(status)
-            WHERE w.starts_at > %s
-            UNION ALL
-            SELECT w.id, %s, w.length, -w.length AS ahead_change
-            FROM week w WHERE w.local_date < %s
-        ),
         changes AS (
-            SELECT a.participant_id,
-                   SUM(CASE WHEN a.status IN ({marks})
-                            THEN COALESCE(a.minutes_attended, c.length) ELSE 0 END) AS not_held,
+            SELECT c.participant_id,
+                   SUM(CASE WHEN c.status IN ({marks})
+                            THEN COALESCE(c.minutes_attended, c.length) ELSE 0 END) AS not_held,
                    SUM(c.ahead_change) AS ahead_change
-            FROM clocked c
-            JOIN {Attendance._meta.db_table} a ON a.session_id = c.id AND a.status = c.status
-            GROUP BY a.participant_id
+            FROM (
+                -- Marked (not expected, not cancelled) on sessions not started: two ranges of
+                -- the (session, status) index a session, below and above "expected".
+                SELECT a.participant_id, a.status, a.minutes_attended, w.length,
+                       CASE WHEN w.local_date >= %s THEN w.length ELSE 0 END AS ahead_change
+                FROM week w JOIN {Attendance._meta.db_table} a
+                     ON a.session_id = w.id AND a.status < %s
+                WHERE w.starts_at > %s AND a.status <> %s
+                UNION ALL
+                SELECT a.participant_id, a.status, a.minutes_attended, w.length,
+                       CASE WHEN w.local_date >= %s THEN w.length ELSE 0 END
+                FROM week w JOIN {Attendance._meta.db_table} a
+                     ON a.session_id = w.id AND a.status > %s
+                WHERE w.starts_at > %s AND a.status <> %s
+                UNION ALL
+                -- Still expected on the days before today: unmarked, not ahead.
+                SELECT a.participant_id, a.status, a.minutes_attended, w.length, -w.length
+                FROM week w JOIN {Attendance._meta.db_table} a
+                     ON a.session_id = w.id AND a.status = %s
+                WHERE w.local_date < %s
+            ) c
+            GROUP BY c.participant_id
         )
         SELECT j.participant_id, j.min_weekly_hours,
                h.attended - COALESCE(c.not_held, 0) AS attended,
@@ -429,13 +438,15 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime) -> tu
         WHERE h.attended - COALESCE(c.not_held, 0) + h.expected + COALESCE(c.ahead_change, 0)
               < j.min_weekly_hours * 60 + 1
     """
+    expected, cancelled = AttendanceStatus.EXPECTED.value, AttendanceStatus.CANCELLED.value
+    not_started = (today, expected, now, cancelled)
     params = (
         EnrollmentStatus.ACTIVE.value, tuple(site_ids), monday, sunday,  # judged
         monday,  # stored
         monday, sunday, SessionStatus.SCHEDULED.value,  # week
-        today, marked, now,  # marks on sessions not started
-        AttendanceStatus.EXPECTED.value, today,  # unmarked before today
-        *attended,
+        *attended,  # changes
+        *not_started, *not_started,  # marked below and above "expected", not started
+        expected, today,  # unmarked before today
     )
     return sql, params
 
