@@ -236,13 +236,16 @@ class FailedReminderRow:
 def failed_reminder_rows(reminders) -> list[FailedReminderRow]:
     chart = _chart_url()
     channels = reasons = None
+    days: dict = {}  # the last week's failures share a few visit days
     rows = []
     for reminder in reminders:
         if channels is None:
             channels = choice_labels(type(reminder), "channel")
             reasons = choice_labels(type(reminder), "reason")
+        if reminder.visit_date not in days:
+            days[reminder.visit_date] = day_text(reminder.visit_date)
         text = (f"{channels.get(reminder.channel, reminder.channel)} for "
-                f"{day_text(reminder.visit_date)} · {reasons.get(reminder.reason, reminder.reason)}")
+                f"{days[reminder.visit_date]} · {reasons.get(reminder.reason, reminder.reason)}")
         if reminder.detail:
             text += f" ({reminder.detail})"
         rows.append(FailedReminderRow(chart_url=chart(reminder.participant.code),
