@@ -4,6 +4,11 @@ The day list, the follow-ups and the other boxes resolved URLs, time zones, labe
 chains per row: about a third of the page's time at a clinic of 2,000. Here each URL is
 reversed once a page and completed per row, and every text is formatted once, exactly as the
 template wrote it (the HTML a user sees is unchanged).
+
+The longest boxes (the day's sessions, the follow-ups, the authorization alerts, the failed
+reminders) are also written out here as their list items (`*_items`, with format_html, so every
+value is escaped as the template escaped it): looping over a hundred-odd rows in the template,
+a variable lookup and a filter at a time, was still a third of the page's CPU.
 """
 from __future__ import annotations
 
@@ -11,10 +16,12 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from iop_clinic.formatting import clock, day as day_text
 from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl, choice_labels
-from sessions.models import SessionStatus, TherapySession
+from sessions.models import FollowUp, SessionStatus, TherapySession
 
 def _chart_url() -> RowUrl:
     return RowUrl("participant_chart", placeholder=PLACEHOLDER_CODE)
@@ -40,13 +47,21 @@ def session_rows(sessions: list[dict]) -> list[SessionRow]:
     """The day's sessions (pages.day_sessions) as the list shows them."""
     roster = RowUrl("roster")
     zones: dict = {}
+    clocks: dict = {}  # (zone, instant) -> "6:00 PM": a day's sessions share a few times
+
+    def clock_at(moment, zone_name: str) -> str:
+        text = clocks.get((zone_name, moment))
+        if text is None:
+            zone = zones.get(zone_name)
+            if zone is None:
+                zone = zones[zone_name] = ZoneInfo(zone_name)
+            text = clocks[zone_name, moment] = clock(moment.astimezone(zone))
+        return text
+
     kinds = choice_labels(TherapySession, "kind")
     rows = []
     for session in sessions:
-        zone = zones.get(session["site__time_zone"])
-        if zone is None:
-            zone = zones[session["site__time_zone"]] = ZoneInfo(session["site__time_zone"])
-        start = clock(session["starts_at"].astimezone(zone))
+        start = clock_at(session["starts_at"], session["site__time_zone"])
         if session["participant_id"] is not None:
             who = f"{session['participant__first_name']} {session['participant__last_name']} · "
         elif session["track_id"] is not None:
@@ -59,7 +74,7 @@ def session_rows(sessions: list[dict]) -> list[SessionRow]:
                            f"{session['facilitator__last_name']}").strip()
         rows.append(SessionRow(
             cancelled=session["status"] == SessionStatus.CANCELLED,
-            time_text=f"{start} – {clock(session['ends_at'].astimezone(zone))}",
+            time_text=f"{start} – {clock_at(session['ends_at'], session['site__time_zone'])}",
             start_text=start,
             kind_label=kinds.get(session["kind"], session["kind"]),
             title=session["title"] or session["session_type__name"],
@@ -71,6 +86,45 @@ def session_rows(sessions: list[dict]) -> list[SessionRow]:
             roster_url=roster(session["pk"]),
         ))
     return rows
+
+
+_SESSION_ITEM = """
+      <li class="list-group-item d-flex flex-wrap gap-2 align-items-center justify-content-between{cancelled_class}">
+        <div class="me-auto">
+          <div class="fw-semibold">
+            <span class="session-time">{time_text}</span>
+            <span class="badge text-bg-secondary ms-1">{kind_label}</span>
+            <span class="session-title">{title}</span>
+            {cancelled_badge}
+          </div>
+          <div class="small text-body-secondary">
+            {who_text}
+            {room_text} · {facilitator_text}
+          </div>
+        </div>
+        <div class="text-nowrap small" aria-label="Marked {marked} of {expected} expected">
+          <span class="fw-semibold">{marked}</span> / {expected} marked
+        </div>
+        {roster_link}
+      </li>
+"""  # noqa: E501 (the template's lines)
+_ROSTER_LINK = ('<a class="btn btn-primary btn-tap" href="{}">Roster<span class="visually-hidden">'
+                ' for {} at {}</span></a>')
+_CANCELLED_BADGE = SafeString('<span class="badge text-bg-danger">Cancelled</span>')
+
+
+def session_items(rows: list[SessionRow]) -> SafeString:
+    """The day list's items, as board.html's loop wrote them (the site is never named: the
+    template's `sessions_sites_many` was never set)."""
+    return format_html_join("", _SESSION_ITEM, (dict(
+        cancelled_class=" session-cancelled" if row.cancelled else "",
+        time_text=row.time_text, kind_label=row.kind_label, title=row.title,
+        cancelled_badge=_CANCELLED_BADGE if row.cancelled else "",
+        who_text=row.who_text, room_text=row.room_text, facilitator_text=row.facilitator_text,
+        marked=row.marked_count, expected=row.expected_count,
+        roster_link="" if row.cancelled else format_html(
+            _ROSTER_LINK, row.roster_url, row.title, row.start_text),
+    ) for row in rows))
 
 
 @dataclass
@@ -89,19 +143,40 @@ class FollowUpPerson:
 def followup_rows(people) -> list[FollowUpPerson]:
     """Open follow-ups by person (pages.open_followups_by_person) as the box shows them."""
     detail = RowUrl("followup_detail")
-    kinds: dict | None = None
+    kinds = choice_labels(FollowUp, "kind")
+    days: dict = {}
     rows = []
     for person in people:
-        row = FollowUpPerson(name=person.participant.full_name)
+        row = FollowUpPerson(name=person.participant_name)
         for followup in person.followups:
-            if kinds is None:
-                kinds = choice_labels(type(followup), "kind")
-            prefix = "week of " if followup.week_start and not followup.missed_on else ""
+            about = followup["about_date"]
+            if about not in days:
+                days[about] = day_text(about) or "—"
+            prefix = "week of " if followup["week_start"] and not followup["missed_on"] else ""
             row.followups.append(FollowUpLine(
-                url=detail(followup.pk), kind_label=kinds.get(followup.kind, followup.kind),
-                day_text=f"{prefix}{day_text(followup.about_date) or '—'}"))
+                url=detail(followup["pk"]), kind_label=kinds.get(followup["kind"], followup["kind"]),
+                day_text=f"{prefix}{days[about]}"))
         rows.append(row)
     return rows
+
+
+_PERSON_ITEM = """
+        <li class="list-group-item followup-person">
+          <span class="fw-semibold">{}</span>
+          <ul class="list-unstyled small mb-0">{}
+          </ul>
+        </li>
+"""
+_FOLLOWUP_LINE = """
+            <li><a href="{}">{}</a> · <span class="followup-day">{}</span></li>"""
+
+
+def followup_items(people: list[FollowUpPerson]) -> SafeString:
+    """The follow-up box's items (a person and their open follow-ups), as board.html wrote them."""
+    return format_html_join("", _PERSON_ITEM, (
+        (person.name, format_html_join("", _FOLLOWUP_LINE, (
+            (line.url, line.kind_label, line.day_text) for line in person.followups)))
+        for person in people))
 
 
 @dataclass
@@ -139,6 +214,18 @@ def alert_rows(alerts) -> list[AlertRow]:
             for alert in alerts]
 
 
+_ALERT_ITEM = """
+  <li class="list-group-item authorization-alert" data-kind="{}"><a href="{}">{}</a>
+    <div class="text-body-secondary">{}</div></li>
+"""
+
+
+def alert_items(rows: list[AlertRow]) -> SafeString:
+    """The authorization alerts' items (staff/authorizations/_alerts.html's list)."""
+    return format_html_join("", _ALERT_ITEM, (
+        (row.kind, row.chart_url, row.participant, row.message) for row in rows))
+
+
 @dataclass
 class FailedReminderRow:
     chart_url: str
@@ -149,18 +236,33 @@ class FailedReminderRow:
 def failed_reminder_rows(reminders) -> list[FailedReminderRow]:
     chart = _chart_url()
     channels = reasons = None
+    days: dict = {}  # the last week's failures share a few visit days
     rows = []
     for reminder in reminders:
         if channels is None:
             channels = choice_labels(type(reminder), "channel")
             reasons = choice_labels(type(reminder), "reason")
+        if reminder.visit_date not in days:
+            days[reminder.visit_date] = day_text(reminder.visit_date)
         text = (f"{channels.get(reminder.channel, reminder.channel)} for "
-                f"{day_text(reminder.visit_date)} · {reasons.get(reminder.reason, reminder.reason)}")
+                f"{days[reminder.visit_date]} · {reasons.get(reminder.reason, reminder.reason)}")
         if reminder.detail:
             text += f" ({reminder.detail})"
         rows.append(FailedReminderRow(chart_url=chart(reminder.participant.code),
                                       name=reminder.participant.full_name, text=text))
     return rows
+
+
+_FAILED_REMINDER_ITEM = """
+        <li class="list-group-item failed-reminder-row"><a href="{}">{}</a>
+          <div class="text-body-secondary">{}</div></li>
+"""
+
+
+def failed_reminder_items(rows: list[FailedReminderRow]) -> SafeString:
+    """The failed-reminder box's items, as board.html wrote them."""
+    return format_html_join("", _FAILED_REMINDER_ITEM, (
+        (row.chart_url, row.name, row.text) for row in rows))
 
 
 @dataclass

@@ -40,7 +40,7 @@ from participants.models import Enrollment, EnrollmentStatus
 from programs.models import Program, SessionType, Track
 from programs.selectors import site_today
 
-from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession
+from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession, WeekHours
 
 _HOUR = Decimal(60)
 
@@ -357,22 +357,25 @@ def _judged_enrollments(*, site_ids: list[int], today: date) -> dict:
 
 
 def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime) -> tuple[str, tuple]:
-    """This week's sums per judged participant, with the ledger's row rules, keeping only the
+    """This week's minutes per judged participant, with the ledger's row rules, keeping only the
     weeks that may be at risk.
 
-    The week's counting, scheduled sessions come first (the day index), then their attendance
-    rows of the judged participants, summed per person before anything is joined to them (a
-    join through participant, enrollments, track and program for each of a week's 30,000 rows
-    at 2,000 people was most of the cost). Rows the clinic cancelled, or at cancelled sessions,
-    are left out as the ledger leaves them out. The HAVING-like filter keeps a superset of the
-    weeks at risk (attended + ahead under the minimum, rounded up): `judge_week` decides.
+    The week's sums come from the trigger-kept `WeekHours` (a row per person and session type:
+    attended, expected and offered minutes of the counting rows, whole minutes a row as the
+    ledger counts them). The sums cannot know the clock, so the only attendance read is what the
+    clock changes, found through the (session, status) index: marks on sessions that have not
+    started (the ledger reads them as still expected: not attended, and ahead from today on),
+    and rows still expected on the week's days before today (unmarked, not ahead). Both are
+    index ranges of a session (`<>` would read every row of every session ahead). In a clinic
+    that marks its sessions both are a handful of rows; summing the week's attendance itself
+    read 30,000 rows at 2,000 people. Whether a type counts is read live from the session type.
+    The WHERE keeps a superset of the weeks at risk (attended + ahead under the minimum, rounded
+    up): `judge_week` decides.
     """
     monday = _monday(today)
     sunday = monday + timedelta(days=6)
     attended = tuple(AttendanceStatus.attended())
     marks = ", ".join(["%s"] * len(attended))
-    length = "(s.ends_at - s.starts_at)"
-    held = f"s.starts_at <= %s AND a.status IN ({marks})"
     sql = f"""
         WITH judged AS (
             SELECT e.participant_id, pr.min_weekly_hours
@@ -382,38 +385,68 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime) -> tu
             WHERE e.status = %s AND t.site_id IN %s AND e.admission_date <= %s
               AND e.planned_end_date >= %s AND pr.min_weekly_hours > 0
         ),
+        stored AS (
+            SELECT h.participant_id, SUM(h.attended_minutes) AS attended,
+                   SUM(h.expected_minutes) AS expected, SUM(h.offered_minutes) AS offered
+            FROM {WeekHours._meta.db_table} h
+            JOIN {SessionType._meta.db_table} st ON st.id = h.session_type_id
+            WHERE h.week = %s AND st.counts_toward_hours
+              AND h.participant_id IN (SELECT participant_id FROM judged)
+            GROUP BY h.participant_id
+        ),
         week AS (
-            SELECT a.participant_id,
-                   SUM(a.minutes_attended) FILTER (
-                       WHERE {held} AND a.minutes_attended IS NOT NULL) AS recorded_minutes,
-                   SUM({length}) FILTER (
-                       WHERE {held} AND a.minutes_attended IS NULL) AS unrecorded_length,
-                   SUM({length}) FILTER (
-                       WHERE s.local_date >= %s AND (a.status = %s OR s.starts_at > %s))
-                       AS ahead_length,
-                   SUM({length}) AS offered_length
+            SELECT s.id, s.starts_at, s.local_date,
+                   FLOOR(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)::bigint AS length
             FROM {TherapySession._meta.db_table} s
             JOIN {SessionType._meta.db_table} st ON st.id = s.session_type_id
-            JOIN {Attendance._meta.db_table} a ON a.session_id = s.id
-            WHERE s.local_date >= %s AND s.local_date <= %s AND st.counts_toward_hours
-              AND s.status = %s AND a.status <> %s
-              AND a.participant_id IN (SELECT participant_id FROM judged)
-            GROUP BY a.participant_id
+            WHERE s.local_date >= %s AND s.local_date <= %s AND s.status = %s
+              AND st.counts_toward_hours
+        ),
+        changes AS (
+            SELECT c.participant_id,
+                   SUM(CASE WHEN c.status IN ({marks})
+                            THEN COALESCE(c.minutes_attended, c.length) ELSE 0 END) AS not_held,
+                   SUM(c.ahead_change) AS ahead_change
+            FROM (
+                -- Marked (not expected, not cancelled) on sessions not started: two ranges of
+                -- the (session, status) index a session, below and above "expected".
+                SELECT a.participant_id, a.status, a.minutes_attended, w.length,
+                       CASE WHEN w.local_date >= %s THEN w.length ELSE 0 END AS ahead_change
+                FROM week w JOIN {Attendance._meta.db_table} a
+                     ON a.session_id = w.id AND a.status < %s
+                WHERE w.starts_at > %s AND a.status <> %s
+                UNION ALL
+                SELECT a.participant_id, a.status, a.minutes_attended, w.length,
+                       CASE WHEN w.local_date >= %s THEN w.length ELSE 0 END
+                FROM week w JOIN {Attendance._meta.db_table} a
+                     ON a.session_id = w.id AND a.status > %s
+                WHERE w.starts_at > %s AND a.status <> %s
+                UNION ALL
+                -- Still expected on the days before today: unmarked, not ahead.
+                SELECT a.participant_id, a.status, a.minutes_attended, w.length, -w.length
+                FROM week w JOIN {Attendance._meta.db_table} a
+                     ON a.session_id = w.id AND a.status = %s
+                WHERE w.local_date < %s
+            ) c
+            GROUP BY c.participant_id
         )
-        SELECT w.participant_id, j.min_weekly_hours, w.recorded_minutes, w.unrecorded_length,
-               w.ahead_length, w.offered_length
-        FROM week w JOIN judged j ON j.participant_id = w.participant_id
-        WHERE COALESCE(w.recorded_minutes, 0)
-              + FLOOR(EXTRACT(EPOCH FROM COALESCE(w.unrecorded_length, INTERVAL '0')) / 60)
-              + FLOOR(EXTRACT(EPOCH FROM COALESCE(w.ahead_length, INTERVAL '0')) / 60)
+        SELECT j.participant_id, j.min_weekly_hours,
+               h.attended - COALESCE(c.not_held, 0) AS attended,
+               h.expected + COALESCE(c.ahead_change, 0) AS ahead, h.offered
+        FROM judged j JOIN stored h ON h.participant_id = j.participant_id
+        LEFT JOIN changes c ON c.participant_id = j.participant_id
+        WHERE h.attended - COALESCE(c.not_held, 0) + h.expected + COALESCE(c.ahead_change, 0)
               < j.min_weekly_hours * 60 + 1
     """
+    expected, cancelled = AttendanceStatus.EXPECTED.value, AttendanceStatus.CANCELLED.value
+    not_started = (today, expected, now, cancelled)
     params = (
-        EnrollmentStatus.ACTIVE.value, tuple(site_ids), monday, sunday,
-        now, *attended,  # recorded
-        now, *attended,  # unrecorded
-        today, AttendanceStatus.EXPECTED.value, now,  # ahead
-        monday, sunday, SessionStatus.SCHEDULED.value, AttendanceStatus.CANCELLED.value,
+        EnrollmentStatus.ACTIVE.value, tuple(site_ids), monday, sunday,  # judged
+        monday,  # stored
+        monday, sunday, SessionStatus.SCHEDULED.value,  # week
+        *attended,  # changes
+        *not_started, *not_started,  # marked below and above "expected", not started
+        expected, today,  # unmarked before today
     )
     return sql, params
 
@@ -421,11 +454,11 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime) -> tu
 def _weeks_at_risk(*, site_ids: list[int], today: date, now: datetime) -> dict[int, LedgerWeek]:
     """Participant id -> this week, for everyone at risk this week; one query.
 
-    It sums, per participant, only this week's attendance with the ledger's row rules (the
-    query starts from the week's sessions, so its cost follows one week, not the whole
-    history), together with the program's minimum; each week is then judged by `judge_week`,
-    the ledger's own rule. Someone with nothing offered this week is short because of the
-    clinic, never at risk, so starting from attendance misses nobody.
+    It reads, per participant, this week's minutes with the ledger's row rules (the stored sums
+    and the few rows the clock changes, see `_weeks_at_risk_sql`), together with the program's
+    minimum; each week is then judged by `judge_week`, the ledger's own rule. Someone with
+    nothing offered this week is short because of the clinic, never at risk, so starting from
+    the stored sums misses nobody.
     """
     if not site_ids:
         return {}
@@ -436,17 +469,16 @@ def _weeks_at_risk(*, site_ids: list[int], today: date, now: datetime) -> dict[i
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     weeks: dict[int, LedgerWeek] = {}
-    for participant_id, hours, recorded, unrecorded, ahead_length, offered in rows:
+    for participant_id, hours, attended_minutes, ahead_minutes, offered in rows:
         minimum = _minimum_minutes(hours)
-        attended = (recorded or 0) + _minutes(unrecorded)
-        ahead = _minutes(ahead_length)
+        attended, ahead = int(attended_minutes), int(ahead_minutes)
         if attended + ahead >= minimum:
             continue  # judge_week never calls this week at risk
         week = LedgerWeek(
             iso_year=0, iso_week=0, week_start=monday, week_end=sunday, days_in_window=7,
             minimum_hours=Decimal(hours or 0), is_current=True, is_finished=False,
             attended_minutes=attended, scheduled_ahead_minutes=ahead,
-            offered_minutes=_minutes(offered),
+            offered_minutes=int(offered),
         )
         judge_week(week, minimum=minimum, is_active=True)
         if week.at_risk:
@@ -484,6 +516,3 @@ def participants_at_risk(*, site_ids: list[int], today: date,
                               minimum_hours=week.minimum_hours))
     return at_risk
 
-
-def _minutes(length: timedelta | None) -> int:
-    return int(length.total_seconds() // 60) if length else 0

@@ -47,20 +47,22 @@ def home(request: HttpRequest) -> HttpResponse:
         "outbox": outbox if outbox and outbox.degraded else None,
         "form": form, "day": day, "today": today,
         "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
-        "session_rows": today_rows.session_rows(pages.day_sessions(site_ids=site_ids, day=day)),
+        "session_items": today_rows.session_items(
+            today_rows.session_rows(pages.day_sessions(site_ids=site_ids, day=day))),
         "followups_mine": followups_mine,
-        "followup_people": today_rows.followup_rows(pages.open_followups_by_person(
-            site_ids=site_ids, assignee=request.user if followups_mine else None)),
+        "followup_items": today_rows.followup_items(today_rows.followup_rows(
+            pages.open_followups_by_person(
+                site_ids=site_ids, assignee=request.user if followups_mine else None))),
         "open_followup_count": pages.open_followup_count(site_ids=site_ids),
         "can_mark": can_mark_attendance(request.user),
         "at_risk": today_rows.at_risk_rows(participants_at_risk(site_ids=site_ids, today=today)),
         "pending_excuses": (today_rows.excuse_rows(care.pending_excuses(site_ids=site_ids))
                             if may_review_excuses else []),
         "offered_seats": today_rows.offer_rows(care.offered_seats(site_ids=site_ids)),
-        "failed_reminders": today_rows.failed_reminder_rows(
-            reminder_reads.failed_reminders(site_ids=site_ids, today=today)),
+        "failed_reminder_items": today_rows.failed_reminder_items(today_rows.failed_reminder_rows(
+            reminder_reads.failed_reminders(site_ids=site_ids, today=today))),
         # The first ALERTS_SHOWN, and how many more the report has.
-        "authorization_alerts": today_rows.alert_rows(alerts),
+        "authorization_alert_items": today_rows.alert_items(today_rows.alert_rows(alerts)),
         "authorization_alerts_more": max(alert_count - ALERTS_SHOWN, 0),
         "can_enroll": can_enroll(request.user),
         "can_review_excuses": may_review_excuses,
