@@ -99,7 +99,7 @@ _SESSION_ITEM = """
           </div>
           <div class="small text-body-secondary">
             {who_text}
-            {room_text} · {facilitator_text}
+            {room_text} · {facilitator_text}{site_text}
           </div>
         </div>
         <div class="text-nowrap small" aria-label="Marked {marked} of {expected} expected">
@@ -113,14 +113,15 @@ _ROSTER_LINK = ('<a class="btn btn-primary btn-tap" href="{}">Roster<span class=
 _CANCELLED_BADGE = SafeString('<span class="badge text-bg-danger">Cancelled</span>')
 
 
-def session_items(rows: list[SessionRow]) -> SafeString:
-    """The day list's items, as board.html's loop wrote them (the site is never named: the
-    template's `sessions_sites_many` was never set)."""
+def session_items(rows: list[SessionRow], *, name_sites: bool = False) -> SafeString:
+    """The day list's items, as board.html's loop wrote them, each naming its site when
+    `name_sites` (someone working at several sites sees their sessions side by side)."""
     return format_html_join("", _SESSION_ITEM, (dict(
         cancelled_class=" session-cancelled" if row.cancelled else "",
         time_text=row.time_text, kind_label=row.kind_label, title=row.title,
         cancelled_badge=_CANCELLED_BADGE if row.cancelled else "",
         who_text=row.who_text, room_text=row.room_text, facilitator_text=row.facilitator_text,
+        site_text=format_html(" · {}", row.site_name) if name_sites else "",
         marked=row.marked_count, expected=row.expected_count,
         roster_link="" if row.cancelled else format_html(
             _ROSTER_LINK, row.roster_url, row.title, row.start_text),

@@ -48,7 +48,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "form": form, "day": day, "today": today,
         "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
         "session_items": today_rows.session_items(
-            today_rows.session_rows(pages.day_sessions(site_ids=site_ids, day=day))),
+            today_rows.session_rows(pages.day_sessions(site_ids=site_ids, day=day)),
+            name_sites=len(site_ids) > 1),
         "followups_mine": followups_mine,
         "followup_items": today_rows.followup_items(today_rows.followup_rows(
             pages.open_followups_by_person(

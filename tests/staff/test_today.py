@@ -6,7 +6,7 @@ from django.urls import reverse
 from sessions.services.attendance import attendance_mark
 from tests import factories
 
-from .conftest import MONDAY, make_group_session
+from .conftest import MONDAY, login, make_group_session
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -55,6 +55,19 @@ def test_it_leaves_out_other_sites_sessions(as_clinician, other_site):
     other_track = factories.TrackFactory(site=other_site)
     make_group_session(other_track, size=1, title="Elsewhere")
     assert "Elsewhere" not in as_clinician.get(reverse("home")).content.decode()
+
+
+def test_it_names_each_sessions_site_for_someone_at_two_sites(site, track):
+    uptown = factories.SiteFactory(time_zone="America/New_York")
+    make_group_session(track, size=1, hour=9, title="Main group")
+    make_group_session(factories.TrackFactory(site=uptown), size=1, hour=10, title="Uptown group")
+    both = factories.StaffFactory(role="clinician", sites=[site, uptown])
+    one = factories.StaffFactory(role="clinician", sites=[site])
+
+    page = login(both).get(reverse("home")).content.decode()
+    assert f"· {site.name}" in page and f"· {uptown.name}" in page
+    # At one site the site goes without saying.
+    assert f"· {site.name}" not in login(one).get(reverse("home")).content.decode()
 
 
 def test_it_shows_my_open_follow_ups(as_clinician, group_session, front_desk):
