@@ -65,7 +65,7 @@ from participants.models import (
     Participant,
     StepDownLevel,
 )
-from programs.models import SessionKind, Site, Track, Weekday
+from programs.models import SessionKind, SessionType, Site, Track, Weekday
 
 from reports.models import SessionTally
 from sessions.models import (
@@ -548,70 +548,80 @@ def _attendance_row(label: str, values: dict) -> AttendanceRow:
         absent=values["n_absent"], excused=values["n_excused"], unmarked=values["n_unmarked"])
 
 
-def _below_minimum(scope: ReportScope, monday: date) -> list[BelowMinimum]:
-    """Enrollments whose full ISO week from `monday` is under the program minimum. One query:
-    the week's minutes per participant come from the trigger-kept sums (`WeekHours`, a row per
-    person and session type) and are joined to the enrollments; only the rows still unmarked on
-    the week's days before today are read from attendance (the sums cannot know which day is
-    today): they are "unmarked" rather than ahead."""
-    sunday = monday + timedelta(days=6)
+def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, list[BelowMinimum]]:
+    """Per week from each of `mondays`: the enrollments whose full ISO week is under the
+    program minimum. One query for all the weeks: the week's minutes per participant come from
+    the trigger-kept sums (`WeekHours`, a row per person, week and session type) and are joined
+    to the enrollments; only the rows still unmarked on the week's days before today are read
+    from attendance (the sums cannot know which day is today): they are "unmarked" rather than
+    ahead.
+
+    The enrollments of any of the weeks are read once (a WITH query, which PostgreSQL computes
+    once however often it is referred to) and limit the week sums and unmarked rows read; each
+    week then keeps those in their window (admitted by its Monday, not discharged or planned to
+    end before its Sunday)."""
+    first, last = min(mondays), max(mondays)
     enrollments = (
         Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED,
-                                  admission_date__lte=monday,
+                                  admission_date__lte=last,
                                   track__program__min_weekly_hours__gt=0)
-        .filter(Q(discharge_date__gte=sunday)
-                | Q(discharge_date__isnull=True, planned_end_date__gte=sunday))
+        .filter(Q(discharge_date__gte=first + timedelta(days=6))
+                | Q(discharge_date__isnull=True, planned_end_date__gte=first + timedelta(days=6)))
         .order_by()
         .values("id", "participant_id", "participant__code", "participant__first_name",
                 "participant__last_name", "participant__record_number", "track__name",
-                "track__program__min_weekly_hours")
-    )
-    people = enrollments.values("participant_id")
-    week = (
-        WeekHours.objects.filter(week=monday, session_type__counts_toward_hours=True,
-                                 participant_id__in=people)
-        .values("participant_id").order_by()
-        .annotate(attended=Sum("attended_minutes"), offered=Sum("offered_minutes"),
-                  expected=Sum("expected_minutes"), excused=Sum("excused_minutes"))
-    )
-    unmarked = (
-        Attendance.objects.filter(
-            session__local_date__gte=monday, session__local_date__lte=sunday,
-            session__local_date__lt=scope.today, session__status=SessionStatus.SCHEDULED,
-            session__session_type__counts_toward_hours=True, status=AttendanceStatus.EXPECTED,
-            participant_id__in=people)
-        .values("participant_id").order_by()
-        .annotate(minutes=Sum(_length()))
+                "track__program__min_weekly_hours", "admission_date", "discharge_date",
+                "planned_end_date")
     )
     e_sql, e_params = _subquery_sql(enrollments)
-    w_sql, w_params = _subquery_sql(week)
-    u_sql, u_params = _subquery_sql(unmarked)
+    hours, session_type = WeekHours._meta.db_table, SessionType._meta.db_table
+    attendance, session = Attendance._meta.db_table, TherapySession._meta.db_table
+    weeks = ", ".join(["(%s::date)"] * len(mondays))
     rows = _fetch(
-        "SELECT e.participant__code, e.participant__first_name, e.participant__last_name, "
-        "e.participant__record_number, e.track__name, e.track__program__min_weekly_hours, "
-        "COALESCE(w.attended, 0), COALESCE(w.offered, 0), "
+        f"WITH e AS ({e_sql}), "
+        # Minutes per participant and week, of the session types that count toward the hours.
+        "w AS (SELECT h.participant_id, h.week, SUM(h.attended_minutes) AS attended, "
+        "SUM(h.offered_minutes) AS offered, SUM(h.expected_minutes) AS expected, "
+        f"SUM(h.excused_minutes) AS excused FROM {hours} h "
+        f"JOIN {session_type} st ON st.id = h.session_type_id AND st.counts_toward_hours "
+        "WHERE h.week = ANY(%s) AND h.participant_id IN (SELECT participant_id FROM e) "
+        "GROUP BY 1, 2), "
+        # Minutes still unmarked at the weeks' held sessions before today.
+        "u AS (SELECT a.participant_id, date_trunc('week', s.local_date)::date AS week, "
+        f"SUM({_SESSION_LENGTH}) AS minutes FROM {attendance} a "
+        f"JOIN {session} s ON s.id = a.session_id "
+        f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
+        "WHERE s.local_date >= %s AND s.local_date <= %s AND s.local_date < %s "
+        "AND s.status = %s AND a.status = %s "
+        "AND a.participant_id IN (SELECT participant_id FROM e) GROUP BY 1, 2) "
+        "SELECT m.monday, e.participant__code, e.participant__first_name, "
+        "e.participant__last_name, e.participant__record_number, e.track__name, "
+        "e.track__program__min_weekly_hours, COALESCE(w.attended, 0), COALESCE(w.offered, 0), "
         "COALESCE(w.expected, 0) - COALESCE(u.minutes, 0), COALESCE(w.excused, 0), "
-        f"COALESCE(u.minutes, 0) FROM ({e_sql}) AS e LEFT JOIN ({w_sql}) AS w "
-        f"ON w.participant_id = e.participant_id LEFT JOIN ({u_sql}) AS u "
-        "ON u.participant_id = e.participant_id "
+        f"COALESCE(u.minutes, 0) FROM (VALUES {weeks}) AS m (monday) "
+        "JOIN e ON e.admission_date <= m.monday AND (e.discharge_date >= m.monday + 6 "
+        "OR (e.discharge_date IS NULL AND e.planned_end_date >= m.monday + 6)) "
+        "LEFT JOIN w ON w.participant_id = e.participant_id AND w.week = m.monday "
+        "LEFT JOIN u ON u.participant_id = e.participant_id AND u.week = m.monday "
         "WHERE COALESCE(w.attended, 0) + COALESCE(w.expected, 0) - COALESCE(u.minutes, 0) "
         "< e.track__program__min_weekly_hours * 60 "
-        "ORDER BY e.participant__last_name, e.participant__first_name, e.id",
-        (*e_params, *w_params, *u_params))
-    return [
-        BelowMinimum(week_start=monday, participant_code=str(code),
-                     participant=f"{last}, {first}", record_number=record, track=track,
-                     minimum_hours=Decimal(minimum), attended_minutes=round(att),
-                     offered_minutes=round(off), ahead_minutes=round(ahead),
-                     excused_minutes=round(exc), unmarked_minutes=round(unmarked),
-                     today=scope.today)
-        for code, first, last, record, track, minimum, att, off, ahead, exc, unmarked in rows
-    ]
+        "ORDER BY m.monday, e.participant__last_name, e.participant__first_name, e.id",
+        (*e_params, list(mondays), first, last + timedelta(days=6), scope.today,
+         SessionStatus.SCHEDULED.value, AttendanceStatus.EXPECTED.value, *mondays))
+    found: dict[date, list[BelowMinimum]] = {monday: [] for monday in mondays}
+    for monday, code, first_name, last_name, record, track, minimum, att, off, ahead, exc, \
+            unmarked in rows:
+        found[monday].append(BelowMinimum(
+            week_start=monday, participant_code=str(code), participant=f"{last_name}, {first_name}",
+            record_number=record, track=track, minimum_hours=Decimal(minimum),
+            attended_minutes=round(att), offered_minutes=round(off), ahead_minutes=round(ahead),
+            excused_minutes=round(exc), unmarked_minutes=round(unmarked), today=scope.today))
+    return found
 
 
 def attendance_report(*, scope: ReportScope) -> AttendanceReport:
     """Rates overall and by track, kind, weekday and time of day; who is below the weekly
-    minimum this week and last. Three queries."""
+    minimum this week and last. Two queries."""
     cells = _attendance_cells(scope)
     total = _roll_up(cells, lambda cell: "all").get("all", dict.fromkeys(_SUMMED, 0))
     kinds, weekdays = dict(SessionKind.choices), dict(Weekday.choices)
@@ -621,6 +631,7 @@ def attendance_report(*, scope: ReportScope) -> AttendanceReport:
     by_part = _roll_up(cells, lambda cell: cell["part"])
     this_monday = scope.today - timedelta(days=scope.today.weekday())
     last_monday = this_monday - timedelta(days=7)
+    below = _below_minimum(scope, (this_monday, last_monday))
     return AttendanceReport(
         total=_attendance_row("All sessions", total),
         by_track=[_attendance_row(label, values) for label, values in by_track],
@@ -629,8 +640,8 @@ def attendance_report(*, scope: ReportScope) -> AttendanceReport:
                     for day, values in by_weekday],
         by_time_of_day=[_attendance_row(label, by_part[key]) for key, label in _TIME_OF_DAY
                         if key in by_part],
-        below_this_week=_below_minimum(scope, this_monday),
-        below_last_week=_below_minimum(scope, last_monday), this_week=this_monday,
+        below_this_week=below[this_monday], below_last_week=below[last_monday],
+        this_week=this_monday,
         last_week=last_monday)
 
 
