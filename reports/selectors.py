@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from typing import Any
 
 from django.db import connection
@@ -401,9 +402,10 @@ class BelowMinimum:
     def ahead_hours(self) -> Decimal:
         return _hours(self.ahead_minutes)
 
-    @property
+    @cached_property
     def judged(self) -> LedgerWeek:
-        """This week as the hours ledger judges it (issue 13's `judge_week`, the one rule)."""
+        """This week as the hours ledger judges it (issue 13's `judge_week`, the one rule);
+        judged once, for the reason and its label."""
         sunday = self.week_start + timedelta(days=6)
         iso = self.week_start.isocalendar()
         week = LedgerWeek(
