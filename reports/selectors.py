@@ -675,62 +675,72 @@ class OutcomesReport:
 
 
 def outcomes_report(*, scope: ReportScope) -> OutcomesReport:
-    """Admissions, discharges by reason, completion, length of stay, step-down. Four queries."""
+    """Admissions, discharges by reason, completion, length of stay, step-down. One query: the
+    enrollments admitted in the range (`a`) and those ended in it (`e`) are each compiled once
+    and read once, and each measure is a row of the answer."""
     admitted = Enrollment.objects.filter(
         _enrollment_q(scope), status__in=ADMITTED,
-        admission_date__gte=scope.date_from, admission_date__lte=scope.date_to)
-    earlier = Enrollment.objects.filter(
-        participant_id=OuterRef("participant_id"), status__in=ADMITTED,
-        admission_date__lt=OuterRef("admission_date"))
-    counts = admitted.aggregate(
-        n=Count("pk"), readmitted=Count("pk", filter=Q(Exists(earlier))))
-
+        admission_date__gte=scope.date_from, admission_date__lte=scope.date_to,
+    ).order_by().values("id", "participant_id", "admission_date")
     ended = Enrollment.objects.filter(
         _enrollment_q(scope), status__in=EnrollmentStatus.ended(),
-        discharge_date__gte=scope.date_from, discharge_date__lte=scope.date_to)
-    reasons = dict(DischargeReason.choices)
-    found = dict(ended.values("discharge_reason").order_by("discharge_reason")
-                 .annotate(n=Count("pk")).values_list("discharge_reason", "n"))
-    discharges = [ReasonCount(key=key, label=str(label), count=found.get(key, 0))
-                  for key, label in reasons.items()]
-
-    hours = (
-        Attendance.objects.filter(
-            enrollment_id__in=ended.order_by().values("pk"), status__in=ATTENDED,
-            session__status=SessionStatus.SCHEDULED,
-            session__session_type__counts_toward_hours=True,
-            session__local_date__gte=F("enrollment__admission_date"),
-            session__local_date__lte=F("enrollment__discharge_date"))
-        .values("enrollment_id").order_by()
-        .annotate(m=Sum(Coalesce(F("minutes_attended"), _length(), output_field=FloatField())))
-    )
-    stays = ended.order_by().annotate(
+        discharge_date__gte=scope.date_from, discharge_date__lte=scope.date_to,
+    ).order_by().annotate(
         days=DaysBetween(F("discharge_date"), F("admission_date")) + 1,
-    ).values("id", "days", "status")
-    stays_sql, stays_params = _subquery_sql(stays)
-    hours_sql, hours_params = _subquery_sql(hours)
-    # Over derived tables joined once, so each stay's hours are summed once.
-    ((days_mean, days_median, hours_mean, hours_median, n, completed),) = _fetch(
-        "SELECT AVG(e.days), percentile_cont(0.5) WITHIN GROUP (ORDER BY e.days), "
+    ).values("id", "days", "status", "discharge_reason", "admission_date", "discharge_date")
+    a_sql, a_params = _subquery_sql(admitted)
+    e_sql, e_params = _subquery_sql(ended)
+    enrollment, plan = Enrollment._meta.db_table, ContinuingCarePlan._meta.db_table
+    attendance, session = Attendance._meta.db_table, TherapySession._meta.db_table
+    session_type = SessionType._meta.db_table
+    admitted_statuses = [str(status) for status in ADMITTED]
+    measures = _fetch(
+        f"WITH a AS ({a_sql}), e AS ({e_sql}), "
+        # Length of stay in attended hours: the hours attended (sessions counting toward the
+        # weekly hours) on the enrollment's own rows, admission to discharge.
+        "h AS (SELECT r.enrollment_id, "
+        f"SUM(COALESCE(r.minutes_attended, {_SESSION_LENGTH})) AS m FROM {attendance} r "
+        f"JOIN e ON e.id = r.enrollment_id JOIN {session} s ON s.id = r.session_id "
+        f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
+        "WHERE r.status = ANY(%s) AND s.status = %s AND s.local_date >= e.admission_date "
+        "AND s.local_date <= e.discharge_date GROUP BY 1) "
+        # (what, key, count, a second count, days mean, days median, hours mean, hours median)
+        "SELECT 'admitted', NULL, COUNT(*), COUNT(*) FILTER (WHERE EXISTS ("
+        f"SELECT 1 FROM {enrollment} earlier WHERE earlier.participant_id = a.participant_id "
+        "AND earlier.status = ANY(%s) AND earlier.admission_date < a.admission_date)), "
+        "NULL::numeric, NULL::float8, NULL::numeric, NULL::float8 FROM a "
+        # Over the ended enrollments joined once to their hours, so each stay counts once.
+        "UNION ALL SELECT 'stay', NULL, COUNT(*), COUNT(*) FILTER (WHERE e.status = %s), "
+        "AVG(e.days), percentile_cont(0.5) WITHIN GROUP (ORDER BY e.days), "
         "AVG(COALESCE(h.m, 0) / 60.0), "
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY COALESCE(h.m, 0) / 60.0), COUNT(*), "
-        f"COUNT(*) FILTER (WHERE e.status = %s) FROM ({stays_sql}) AS e "
-        f"LEFT JOIN ({hours_sql}) AS h ON h.enrollment_id = e.id",
-        (EnrollmentStatus.COMPLETED.value, *stays_params, *hours_params))
-    stay = {"days_mean": days_mean, "days_median": days_median, "hours_mean": hours_mean,
-            "hours_median": hours_median, "n": n, "completed": completed}
-    levels = dict(StepDownLevel.choices)
-    plans = dict(ContinuingCarePlan.objects.filter(enrollment__in=ended)
-                 .values("step_down_level").order_by("step_down_level")
-                 .annotate(n=Count("pk")).values_list("step_down_level", "n"))
-    step_down = [ReasonCount(key=key, label=str(label), count=plans.get(key, 0))
-                 for key, label in levels.items()]
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY COALESCE(h.m, 0) / 60.0) "
+        "FROM e LEFT JOIN h ON h.enrollment_id = e.id "
+        "UNION ALL SELECT 'reason', e.discharge_reason, COUNT(*), NULL, NULL, NULL, NULL, NULL "
+        "FROM e GROUP BY 2 "
+        "UNION ALL SELECT 'plan', p.step_down_level, COUNT(*), NULL, NULL, NULL, NULL, NULL "
+        f"FROM {plan} p WHERE p.enrollment_id IN (SELECT id FROM e) GROUP BY 2",
+        (*a_params, *e_params, [str(status) for status in ATTENDED],
+         SessionStatus.SCHEDULED.value, admitted_statuses, EnrollmentStatus.COMPLETED.value))
+    found: dict[str, dict] = {"reason": {}, "plan": {}}
+    for what, key, n, second, days_mean, days_median, hours_mean, hours_median in measures:
+        if what == "admitted":
+            admissions, readmissions = n, second
+        elif what == "stay":
+            discharged, completed = n, second
+            stay = (days_mean, days_median, hours_mean, hours_median)
+        else:
+            found[what][key] = n
+    discharges = [ReasonCount(key=key, label=str(label), count=found["reason"].get(key, 0))
+                  for key, label in DischargeReason.choices]
+    step_down = [ReasonCount(key=key, label=str(label), count=found["plan"].get(key, 0))
+                 for key, label in StepDownLevel.choices]
+    days_mean, days_median, hours_mean, hours_median = stay
     return OutcomesReport(
-        admissions=counts["n"], readmissions=counts["readmitted"], discharges=discharges,
-        discharged=stay["n"], completed=stay["completed"],
-        stay_days_mean=_decimal(stay["days_mean"]), stay_days_median=_decimal(stay["days_median"]),
-        stay_hours_mean=_decimal(stay["hours_mean"]),
-        stay_hours_median=_decimal(stay["hours_median"]), step_down=step_down)
+        admissions=admissions, readmissions=readmissions, discharges=discharges,
+        discharged=discharged, completed=completed,
+        stay_days_mean=_decimal(days_mean), stay_days_median=_decimal(days_median),
+        stay_hours_mean=_decimal(hours_mean), stay_hours_median=_decimal(hours_median),
+        step_down=step_down)
 
 
 # --- 4. Access -----------------------------------------------------------------------------
