@@ -142,7 +142,7 @@ class ReportFilterForm(forms.Form):
             if isinstance(field, RowChoiceField):
                 field.set_rows(menus[name])
             # The classes crispy-forms' bootstrap5 field gave these widgets: the page renders
-            # them with templates/staff/reports/_filter_field.html, at a tenth of the cost.
+            # them with staff_fields.report_filter_field, at a tenth of the cost.
             widget = field.widget
             widget.attrs["class"] = ("select form-select" if isinstance(widget, forms.Select)
                                      else "dateinput form-control")

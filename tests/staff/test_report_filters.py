@@ -147,3 +147,26 @@ def test_it_scopes_the_report_to_the_chosen_ids(clinic):
                             caseload_of=mine)
     assert form.is_valid() and form.scope().clinician_id == mine.pk
     assert form.scope().site_ids == tuple(clinic["site_ids"])
+
+
+# templates/staff/reports/_filter_field.html, which the pages included once a field.
+FILTER_FIELD = """<div id="div_{{ field.auto_id }}" class="mb-3"><label for="{{ field.id_for_label }}" class="form-label">{{ field.label }}</label>{{ field }}{% if field.errors %}<div id="{{ field.errors.field_id }}_error" class="invalid-feedback">{% for error in field.errors %}<p id="error_{{ forloop.counter }}_{{ field.auto_id }}"><strong>{{ error }}</strong></p>{% endfor %}</div>{% endif %}</div>"""  # noqa: E501
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("data", [
+    None, {"site": "", "date_from": "2026-02-02"},
+    {"site": "x", "program": "99999", "track": "1", "clinician": "<b>", "date_from": "soon",
+     "date_to": "0001-01-01"}])
+def test_each_filter_field_reads_as_the_include_wrote_it(clinic, data):
+    from django.template import Context, Template
+
+    from staff.templatetags.staff_fields import report_filter_field
+
+    form = ReportFilterForm(data, site_ids=clinic["site_ids"], today=TODAY,
+                            may_choose_clinician=True)
+    form.is_valid()
+    for name in form.fields:
+        ours = report_filter_field(form[name])
+        assert ours == Template(FILTER_FIELD).render(Context({"field": form[name]})), name
+        assert ("invalid-feedback" in ours) == bool(data and form[name].errors)
