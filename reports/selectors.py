@@ -44,8 +44,6 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import (
-    Aggregate,
-    Avg,
     Count,
     Exists,
     F,
@@ -56,7 +54,7 @@ from django.db.models import (
     Q,
     Sum,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 
 from participants.models import (
     ContinuingCarePlan,
@@ -190,17 +188,6 @@ class WaitDays(Func):
 
 _SUMMED = ("held_minutes", "attended_minutes", "excused_minutes", "n_attended", "n_absent",
            "n_excused", "n_unmarked")
-
-
-class Percentile(Aggregate):
-    """PostgreSQL's percentile_cont: Percentile("days", fraction=0.5) is the median."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, *, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
 
 
 def _length():
@@ -757,37 +744,57 @@ class AccessReport:
     left_waitlist: int
 
 
+# On the waitlist on the Sunday of the week from w.monday (SQL over an enrollment as e.*):
+# waitlisted by then, and not yet admitted or withdrawn.
+_WAITING_ON_SUNDAY = (
+    "e.waitlisted_at IS NOT NULL AND e.waitlisted_at::date <= w.monday + 6 AND ("
+    "e.status = 'waitlisted' OR (e.status IN ('" + "', '".join(ADMITTED) + "') "
+    "AND e.admission_date > w.monday + 6) "
+    "OR (e.status = 'withdrawn' AND e.updated_at::date > w.monday + 6))")
+
+
 def access_report(*, scope: ReportScope) -> AccessReport:
-    """Referral-to-admission wait, the waitlist week by week, offers. Three queries."""
-    admitted = Enrollment.objects.filter(
-        _enrollment_q(scope), status__in=ADMITTED,
-        admission_date__gte=scope.date_from, admission_date__lte=scope.date_to,
-    ).annotate(wait=WaitDays(F("admission_date"), F("created_at"), F("track__site__time_zone")))
-    waits = admitted.aggregate(
-        n=Count("pk"), median=Percentile("wait", fraction=0.5),
-        p90=Percentile("wait", fraction=0.9), mean=Avg("wait"))
-    mine = Enrollment.objects.filter(_enrollment_q(scope))
-    now = mine.aggregate(
-        waiting=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED)),
-        offers=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED,
-                                    seat_offered_at__isnull=False)),
-        left=Count("pk", filter=Q(status=EnrollmentStatus.WITHDRAWN, waitlisted_at__isnull=False,
-                                  updated_at__date__gte=scope.date_from,
-                                  updated_at__date__lte=scope.date_to)),
-    )
-    statuses = "', '".join(ADMITTED)
-    trend = _week_counts(
-        scope,
-        "e.waitlisted_at IS NOT NULL AND e.waitlisted_at::date <= w.monday + 6 AND ("
-        f"e.status = 'waitlisted' OR (e.status IN ('{statuses}') "
-        "AND e.admission_date > w.monday + 6) "
-        "OR (e.status = 'withdrawn' AND e.updated_at::date > w.monday + 6))",
-        mine)
+    """Referral-to-admission wait, the waitlist week by week, offers. One query: the scope's
+    enrollments are compiled once (with each one's wait and the day of its last change, in
+    the current time zone as a `__date` lookup reads it) and read once; each measure is a row
+    of the answer, a week's count a row a week."""
+    mine = Enrollment.objects.filter(_enrollment_q(scope)).order_by().annotate(
+        wait=WaitDays(F("admission_date"), F("created_at"), F("track__site__time_zone")),
+        changed_on=TruncDate("updated_at"),
+    ).values("id", "status", "admission_date", "waitlisted_at", "seat_offered_at", "updated_at",
+             "wait", "changed_on")
+    m_sql, m_params = _subquery_sql(mine)
+    first, last = _mondays(scope)
+    waitlisted, withdrawn = EnrollmentStatus.WAITLISTED.value, EnrollmentStatus.WITHDRAWN.value
+    rows = _fetch(
+        f"WITH e AS ({m_sql}) "
+        # (what, week, count, second count, third count, median, 90th percentile, mean)
+        "SELECT 'wait', NULL::date, COUNT(*), NULL::bigint, NULL::bigint, "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY e.wait), "
+        "percentile_cont(0.9) WITHIN GROUP (ORDER BY e.wait), AVG(e.wait) FROM e "
+        "WHERE e.status = ANY(%s) AND e.admission_date >= %s AND e.admission_date <= %s "
+        "UNION ALL SELECT 'now', NULL, COUNT(*) FILTER (WHERE e.status = %s), "
+        "COUNT(*) FILTER (WHERE e.status = %s AND e.seat_offered_at IS NOT NULL), "
+        "COUNT(*) FILTER (WHERE e.status = %s AND e.waitlisted_at IS NOT NULL "
+        "AND e.changed_on >= %s AND e.changed_on <= %s), NULL, NULL, NULL FROM e "
+        "UNION ALL SELECT 'week', w.monday, COUNT(e.id), NULL, NULL, NULL, NULL, NULL FROM ("
+        "SELECT d::date AS monday FROM generate_series(%s::date, %s::date, interval '7 days') "
+        f"AS d) AS w LEFT JOIN e ON {_WAITING_ON_SUNDAY} GROUP BY 2 ORDER BY 1, 2",
+        (*m_params, [str(status) for status in ADMITTED], scope.date_from, scope.date_to,
+         waitlisted, waitlisted, withdrawn, scope.date_from, scope.date_to, first, last))
+    trend = []
+    for what, monday, n, second, third, median, p90, mean in rows:
+        if what == "wait":
+            admitted, waits = n, (median, p90, mean)
+        elif what == "now":
+            waiting, offers, left = n, second, third
+        else:
+            trend.append(WeekCount(week_start=monday, count=n))
+    median, p90, mean = waits
     return AccessReport(
-        admitted=waits["n"], wait_median_days=_decimal(waits["median"]),
-        wait_p90_days=_decimal(waits["p90"]), wait_mean_days=_decimal(waits["mean"]),
-        waitlist_trend=trend, waiting_now=now["waiting"], offers_open=now["offers"],
-        left_waitlist=now["left"])
+        admitted=admitted, wait_median_days=_decimal(median), wait_p90_days=_decimal(p90),
+        wait_mean_days=_decimal(mean), waitlist_trend=trend, waiting_now=waiting,
+        offers_open=offers, left_waitlist=left)
 
 
 # --- 5. Billing units ----------------------------------------------------------------------
