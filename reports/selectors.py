@@ -39,12 +39,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from typing import Any
 
 from django.db import connection
 from django.db.models import (
-    Aggregate,
-    Avg,
     Count,
     Exists,
     F,
@@ -55,7 +54,7 @@ from django.db.models import (
     Q,
     Sum,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import TruncDate
 
 from participants.models import (
     ContinuingCarePlan,
@@ -65,7 +64,7 @@ from participants.models import (
     Participant,
     StepDownLevel,
 )
-from programs.models import SessionKind, Site, Track, Weekday
+from programs.models import SessionKind, SessionType, Site, Track, Weekday
 
 from reports.models import SessionTally
 from sessions.models import (
@@ -195,21 +194,6 @@ class WaitDays(Func):
 
 _SUMMED = ("held_minutes", "attended_minutes", "excused_minutes", "n_attended", "n_absent",
            "n_excused", "n_unmarked")
-
-
-class Percentile(Aggregate):
-    """PostgreSQL's percentile_cont: Percentile("days", fraction=0.5) is the median."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, *, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
-def _length():
-    return Minutes(F("session__ends_at"), F("session__starts_at"))
 
 
 def _ratio(part, whole, places: str = "0.1") -> Decimal | None:
@@ -407,9 +391,10 @@ class BelowMinimum:
     def ahead_hours(self) -> Decimal:
         return _hours(self.ahead_minutes)
 
-    @property
+    @cached_property
     def judged(self) -> LedgerWeek:
-        """This week as the hours ledger judges it (issue 13's `judge_week`, the one rule)."""
+        """This week as the hours ledger judges it (issue 13's `judge_week`, the one rule);
+        judged once, for the reason and its label."""
         sunday = self.week_start + timedelta(days=6)
         iso = self.week_start.isocalendar()
         week = LedgerWeek(
@@ -554,70 +539,80 @@ def _attendance_row(label: str, values: dict) -> AttendanceRow:
         absent=values["n_absent"], excused=values["n_excused"], unmarked=values["n_unmarked"])
 
 
-def _below_minimum(scope: ReportScope, monday: date) -> list[BelowMinimum]:
-    """Enrollments whose full ISO week from `monday` is under the program minimum. One query:
-    the week's minutes per participant come from the trigger-kept sums (`WeekHours`, a row per
-    person and session type) and are joined to the enrollments; only the rows still unmarked on
-    the week's days before today are read from attendance (the sums cannot know which day is
-    today): they are "unmarked" rather than ahead."""
-    sunday = monday + timedelta(days=6)
+def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, list[BelowMinimum]]:
+    """Per week from each of `mondays`: the enrollments whose full ISO week is under the
+    program minimum. One query for all the weeks: the week's minutes per participant come from
+    the trigger-kept sums (`WeekHours`, a row per person, week and session type) and are joined
+    to the enrollments; only the rows still unmarked on the week's days before today are read
+    from attendance (the sums cannot know which day is today): they are "unmarked" rather than
+    ahead.
+
+    The enrollments of any of the weeks are read once (a WITH query, which PostgreSQL computes
+    once however often it is referred to) and limit the week sums and unmarked rows read; each
+    week then keeps those in their window (admitted by its Monday, not discharged or planned to
+    end before its Sunday)."""
+    first, last = min(mondays), max(mondays)
     enrollments = (
         Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED,
-                                  admission_date__lte=monday,
+                                  admission_date__lte=last,
                                   track__program__min_weekly_hours__gt=0)
-        .filter(Q(discharge_date__gte=sunday)
-                | Q(discharge_date__isnull=True, planned_end_date__gte=sunday))
+        .filter(Q(discharge_date__gte=first + timedelta(days=6))
+                | Q(discharge_date__isnull=True, planned_end_date__gte=first + timedelta(days=6)))
         .order_by()
         .values("id", "participant_id", "participant__code", "participant__first_name",
                 "participant__last_name", "participant__record_number", "track__name",
-                "track__program__min_weekly_hours")
-    )
-    people = enrollments.values("participant_id")
-    week = (
-        WeekHours.objects.filter(week=monday, session_type__counts_toward_hours=True,
-                                 participant_id__in=people)
-        .values("participant_id").order_by()
-        .annotate(attended=Sum("attended_minutes"), offered=Sum("offered_minutes"),
-                  expected=Sum("expected_minutes"), excused=Sum("excused_minutes"))
-    )
-    unmarked = (
-        Attendance.objects.filter(
-            session__local_date__gte=monday, session__local_date__lte=sunday,
-            session__local_date__lt=scope.today, session__status=SessionStatus.SCHEDULED,
-            session__session_type__counts_toward_hours=True, status=AttendanceStatus.EXPECTED,
-            participant_id__in=people)
-        .values("participant_id").order_by()
-        .annotate(minutes=Sum(_length()))
+                "track__program__min_weekly_hours", "admission_date", "discharge_date",
+                "planned_end_date")
     )
     e_sql, e_params = _subquery_sql(enrollments)
-    w_sql, w_params = _subquery_sql(week)
-    u_sql, u_params = _subquery_sql(unmarked)
+    hours, session_type = WeekHours._meta.db_table, SessionType._meta.db_table
+    attendance, session = Attendance._meta.db_table, TherapySession._meta.db_table
+    weeks = ", ".join(["(%s::date)"] * len(mondays))
     rows = _fetch(
-        "SELECT e.participant__code, e.participant__first_name, e.participant__last_name, "
-        "e.participant__record_number, e.track__name, e.track__program__min_weekly_hours, "
-        "COALESCE(w.attended, 0), COALESCE(w.offered, 0), "
+        f"WITH e AS ({e_sql}), "
+        # Minutes per participant and week, of the session types that count toward the hours.
+        "w AS (SELECT h.participant_id, h.week, SUM(h.attended_minutes) AS attended, "
+        "SUM(h.offered_minutes) AS offered, SUM(h.expected_minutes) AS expected, "
+        f"SUM(h.excused_minutes) AS excused FROM {hours} h "
+        f"JOIN {session_type} st ON st.id = h.session_type_id AND st.counts_toward_hours "
+        "WHERE h.week = ANY(%s) AND h.participant_id IN (SELECT participant_id FROM e) "
+        "GROUP BY 1, 2), "
+        # Minutes still unmarked at the weeks' held sessions before today.
+        "u AS (SELECT a.participant_id, date_trunc('week', s.local_date)::date AS week, "
+        f"SUM({_SESSION_LENGTH}) AS minutes FROM {attendance} a "
+        f"JOIN {session} s ON s.id = a.session_id "
+        f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
+        "WHERE s.local_date >= %s AND s.local_date <= %s AND s.local_date < %s "
+        "AND s.status = %s AND a.status = %s "
+        "AND a.participant_id IN (SELECT participant_id FROM e) GROUP BY 1, 2) "
+        "SELECT m.monday, e.participant__code, e.participant__first_name, "
+        "e.participant__last_name, e.participant__record_number, e.track__name, "
+        "e.track__program__min_weekly_hours, COALESCE(w.attended, 0), COALESCE(w.offered, 0), "
         "COALESCE(w.expected, 0) - COALESCE(u.minutes, 0), COALESCE(w.excused, 0), "
-        f"COALESCE(u.minutes, 0) FROM ({e_sql}) AS e LEFT JOIN ({w_sql}) AS w "
-        f"ON w.participant_id = e.participant_id LEFT JOIN ({u_sql}) AS u "
-        "ON u.participant_id = e.participant_id "
+        f"COALESCE(u.minutes, 0) FROM (VALUES {weeks}) AS m (monday) "
+        "JOIN e ON e.admission_date <= m.monday AND (e.discharge_date >= m.monday + 6 "
+        "OR (e.discharge_date IS NULL AND e.planned_end_date >= m.monday + 6)) "
+        "LEFT JOIN w ON w.participant_id = e.participant_id AND w.week = m.monday "
+        "LEFT JOIN u ON u.participant_id = e.participant_id AND u.week = m.monday "
         "WHERE COALESCE(w.attended, 0) + COALESCE(w.expected, 0) - COALESCE(u.minutes, 0) "
         "< e.track__program__min_weekly_hours * 60 "
-        "ORDER BY e.participant__last_name, e.participant__first_name, e.id",
-        (*e_params, *w_params, *u_params))
-    return [
-        BelowMinimum(week_start=monday, participant_code=str(code),
-                     participant=f"{last}, {first}", record_number=record, track=track,
-                     minimum_hours=Decimal(minimum), attended_minutes=round(att),
-                     offered_minutes=round(off), ahead_minutes=round(ahead),
-                     excused_minutes=round(exc), unmarked_minutes=round(unmarked),
-                     today=scope.today)
-        for code, first, last, record, track, minimum, att, off, ahead, exc, unmarked in rows
-    ]
+        "ORDER BY m.monday, e.participant__last_name, e.participant__first_name, e.id",
+        (*e_params, list(mondays), first, last + timedelta(days=6), scope.today,
+         SessionStatus.SCHEDULED.value, AttendanceStatus.EXPECTED.value, *mondays))
+    found: dict[date, list[BelowMinimum]] = {monday: [] for monday in mondays}
+    for monday, code, first_name, last_name, record, track, minimum, att, off, ahead, exc, \
+            unmarked in rows:
+        found[monday].append(BelowMinimum(
+            week_start=monday, participant_code=str(code), participant=f"{last_name}, {first_name}",
+            record_number=record, track=track, minimum_hours=Decimal(minimum),
+            attended_minutes=round(att), offered_minutes=round(off), ahead_minutes=round(ahead),
+            excused_minutes=round(exc), unmarked_minutes=round(unmarked), today=scope.today))
+    return found
 
 
 def attendance_report(*, scope: ReportScope) -> AttendanceReport:
     """Rates overall and by track, kind, weekday and time of day; who is below the weekly
-    minimum this week and last. Three queries."""
+    minimum this week and last. Two queries."""
     cells = _attendance_cells(scope)
     total = _roll_up(cells, lambda cell: "all").get("all", dict.fromkeys(_SUMMED, 0))
     kinds, weekdays = dict(SessionKind.choices), dict(Weekday.choices)
@@ -627,6 +622,7 @@ def attendance_report(*, scope: ReportScope) -> AttendanceReport:
     by_part = _roll_up(cells, lambda cell: cell["part"])
     this_monday = scope.today - timedelta(days=scope.today.weekday())
     last_monday = this_monday - timedelta(days=7)
+    below = _below_minimum(scope, (this_monday, last_monday))
     return AttendanceReport(
         total=_attendance_row("All sessions", total),
         by_track=[_attendance_row(label, values) for label, values in by_track],
@@ -635,8 +631,8 @@ def attendance_report(*, scope: ReportScope) -> AttendanceReport:
                     for day, values in by_weekday],
         by_time_of_day=[_attendance_row(label, by_part[key]) for key, label in _TIME_OF_DAY
                         if key in by_part],
-        below_this_week=_below_minimum(scope, this_monday),
-        below_last_week=_below_minimum(scope, last_monday), this_week=this_monday,
+        below_this_week=below[this_monday], below_last_week=below[last_monday],
+        this_week=this_monday,
         last_week=last_monday)
 
 
@@ -668,62 +664,72 @@ class OutcomesReport:
 
 
 def outcomes_report(*, scope: ReportScope) -> OutcomesReport:
-    """Admissions, discharges by reason, completion, length of stay, step-down. Four queries."""
+    """Admissions, discharges by reason, completion, length of stay, step-down. One query: the
+    enrollments admitted in the range (`a`) and those ended in it (`e`) are each compiled once
+    and read once, and each measure is a row of the answer."""
     admitted = Enrollment.objects.filter(
         _enrollment_q(scope), status__in=ADMITTED,
-        admission_date__gte=scope.date_from, admission_date__lte=scope.date_to)
-    earlier = Enrollment.objects.filter(
-        participant_id=OuterRef("participant_id"), status__in=ADMITTED,
-        admission_date__lt=OuterRef("admission_date"))
-    counts = admitted.aggregate(
-        n=Count("pk"), readmitted=Count("pk", filter=Q(Exists(earlier))))
-
+        admission_date__gte=scope.date_from, admission_date__lte=scope.date_to,
+    ).order_by().values("id", "participant_id", "admission_date")
     ended = Enrollment.objects.filter(
         _enrollment_q(scope), status__in=EnrollmentStatus.ended(),
-        discharge_date__gte=scope.date_from, discharge_date__lte=scope.date_to)
-    reasons = dict(DischargeReason.choices)
-    found = dict(ended.values("discharge_reason").order_by("discharge_reason")
-                 .annotate(n=Count("pk")).values_list("discharge_reason", "n"))
-    discharges = [ReasonCount(key=key, label=str(label), count=found.get(key, 0))
-                  for key, label in reasons.items()]
-
-    hours = (
-        Attendance.objects.filter(
-            enrollment_id__in=ended.order_by().values("pk"), status__in=ATTENDED,
-            session__status=SessionStatus.SCHEDULED,
-            session__session_type__counts_toward_hours=True,
-            session__local_date__gte=F("enrollment__admission_date"),
-            session__local_date__lte=F("enrollment__discharge_date"))
-        .values("enrollment_id").order_by()
-        .annotate(m=Sum(Coalesce(F("minutes_attended"), _length(), output_field=FloatField())))
-    )
-    stays = ended.order_by().annotate(
+        discharge_date__gte=scope.date_from, discharge_date__lte=scope.date_to,
+    ).order_by().annotate(
         days=DaysBetween(F("discharge_date"), F("admission_date")) + 1,
-    ).values("id", "days", "status")
-    stays_sql, stays_params = _subquery_sql(stays)
-    hours_sql, hours_params = _subquery_sql(hours)
-    # Over derived tables joined once, so each stay's hours are summed once.
-    ((days_mean, days_median, hours_mean, hours_median, n, completed),) = _fetch(
-        "SELECT AVG(e.days), percentile_cont(0.5) WITHIN GROUP (ORDER BY e.days), "
+    ).values("id", "days", "status", "discharge_reason", "admission_date", "discharge_date")
+    a_sql, a_params = _subquery_sql(admitted)
+    e_sql, e_params = _subquery_sql(ended)
+    enrollment, plan = Enrollment._meta.db_table, ContinuingCarePlan._meta.db_table
+    attendance, session = Attendance._meta.db_table, TherapySession._meta.db_table
+    session_type = SessionType._meta.db_table
+    admitted_statuses = [str(status) for status in ADMITTED]
+    measures = _fetch(
+        f"WITH a AS ({a_sql}), e AS ({e_sql}), "
+        # Length of stay in attended hours: the hours attended (sessions counting toward the
+        # weekly hours) on the enrollment's own rows, admission to discharge.
+        "h AS (SELECT r.enrollment_id, "
+        f"SUM(COALESCE(r.minutes_attended, {_SESSION_LENGTH})) AS m FROM {attendance} r "
+        f"JOIN e ON e.id = r.enrollment_id JOIN {session} s ON s.id = r.session_id "
+        f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
+        "WHERE r.status = ANY(%s) AND s.status = %s AND s.local_date >= e.admission_date "
+        "AND s.local_date <= e.discharge_date GROUP BY 1) "
+        # (what, key, count, a second count, days mean, days median, hours mean, hours median)
+        "SELECT 'admitted', NULL, COUNT(*), COUNT(*) FILTER (WHERE EXISTS ("
+        f"SELECT 1 FROM {enrollment} earlier WHERE earlier.participant_id = a.participant_id "
+        "AND earlier.status = ANY(%s) AND earlier.admission_date < a.admission_date)), "
+        "NULL::numeric, NULL::float8, NULL::numeric, NULL::float8 FROM a "
+        # Over the ended enrollments joined once to their hours, so each stay counts once.
+        "UNION ALL SELECT 'stay', NULL, COUNT(*), COUNT(*) FILTER (WHERE e.status = %s), "
+        "AVG(e.days), percentile_cont(0.5) WITHIN GROUP (ORDER BY e.days), "
         "AVG(COALESCE(h.m, 0) / 60.0), "
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY COALESCE(h.m, 0) / 60.0), COUNT(*), "
-        f"COUNT(*) FILTER (WHERE e.status = %s) FROM ({stays_sql}) AS e "
-        f"LEFT JOIN ({hours_sql}) AS h ON h.enrollment_id = e.id",
-        (EnrollmentStatus.COMPLETED.value, *stays_params, *hours_params))
-    stay = {"days_mean": days_mean, "days_median": days_median, "hours_mean": hours_mean,
-            "hours_median": hours_median, "n": n, "completed": completed}
-    levels = dict(StepDownLevel.choices)
-    plans = dict(ContinuingCarePlan.objects.filter(enrollment__in=ended)
-                 .values("step_down_level").order_by("step_down_level")
-                 .annotate(n=Count("pk")).values_list("step_down_level", "n"))
-    step_down = [ReasonCount(key=key, label=str(label), count=plans.get(key, 0))
-                 for key, label in levels.items()]
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY COALESCE(h.m, 0) / 60.0) "
+        "FROM e LEFT JOIN h ON h.enrollment_id = e.id "
+        "UNION ALL SELECT 'reason', e.discharge_reason, COUNT(*), NULL, NULL, NULL, NULL, NULL "
+        "FROM e GROUP BY 2 "
+        "UNION ALL SELECT 'plan', p.step_down_level, COUNT(*), NULL, NULL, NULL, NULL, NULL "
+        f"FROM {plan} p WHERE p.enrollment_id IN (SELECT id FROM e) GROUP BY 2",
+        (*a_params, *e_params, [str(status) for status in ATTENDED],
+         SessionStatus.SCHEDULED.value, admitted_statuses, EnrollmentStatus.COMPLETED.value))
+    found: dict[str, dict] = {"reason": {}, "plan": {}}
+    for what, key, n, second, days_mean, days_median, hours_mean, hours_median in measures:
+        if what == "admitted":
+            admissions, readmissions = n, second
+        elif what == "stay":
+            discharged, completed = n, second
+            stay = (days_mean, days_median, hours_mean, hours_median)
+        else:
+            found[what][key] = n
+    discharges = [ReasonCount(key=key, label=str(label), count=found["reason"].get(key, 0))
+                  for key, label in DischargeReason.choices]
+    step_down = [ReasonCount(key=key, label=str(label), count=found["plan"].get(key, 0))
+                 for key, label in StepDownLevel.choices]
+    days_mean, days_median, hours_mean, hours_median = stay
     return OutcomesReport(
-        admissions=counts["n"], readmissions=counts["readmitted"], discharges=discharges,
-        discharged=stay["n"], completed=stay["completed"],
-        stay_days_mean=_decimal(stay["days_mean"]), stay_days_median=_decimal(stay["days_median"]),
-        stay_hours_mean=_decimal(stay["hours_mean"]),
-        stay_hours_median=_decimal(stay["hours_median"]), step_down=step_down)
+        admissions=admissions, readmissions=readmissions, discharges=discharges,
+        discharged=discharged, completed=completed,
+        stay_days_mean=_decimal(days_mean), stay_days_median=_decimal(days_median),
+        stay_hours_mean=_decimal(hours_mean), stay_hours_median=_decimal(hours_median),
+        step_down=step_down)
 
 
 # --- 4. Access -----------------------------------------------------------------------------
@@ -740,37 +746,57 @@ class AccessReport:
     left_waitlist: int
 
 
+# On the waitlist on the Sunday of the week from w.monday (SQL over an enrollment as e.*):
+# waitlisted by then, and not yet admitted or withdrawn.
+_WAITING_ON_SUNDAY = (
+    "e.waitlisted_at IS NOT NULL AND e.waitlisted_at::date <= w.monday + 6 AND ("
+    "e.status = 'waitlisted' OR (e.status IN ('" + "', '".join(ADMITTED) + "') "
+    "AND e.admission_date > w.monday + 6) "
+    "OR (e.status = 'withdrawn' AND e.updated_at::date > w.monday + 6))")
+
+
 def access_report(*, scope: ReportScope) -> AccessReport:
-    """Referral-to-admission wait, the waitlist week by week, offers. Three queries."""
-    admitted = Enrollment.objects.filter(
-        _enrollment_q(scope), status__in=ADMITTED,
-        admission_date__gte=scope.date_from, admission_date__lte=scope.date_to,
-    ).annotate(wait=WaitDays(F("admission_date"), F("created_at"), F("track__site__time_zone")))
-    waits = admitted.aggregate(
-        n=Count("pk"), median=Percentile("wait", fraction=0.5),
-        p90=Percentile("wait", fraction=0.9), mean=Avg("wait"))
-    mine = Enrollment.objects.filter(_enrollment_q(scope))
-    now = mine.aggregate(
-        waiting=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED)),
-        offers=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED,
-                                    seat_offered_at__isnull=False)),
-        left=Count("pk", filter=Q(status=EnrollmentStatus.WITHDRAWN, waitlisted_at__isnull=False,
-                                  updated_at__date__gte=scope.date_from,
-                                  updated_at__date__lte=scope.date_to)),
-    )
-    statuses = "', '".join(ADMITTED)
-    trend = _week_counts(
-        scope,
-        "e.waitlisted_at IS NOT NULL AND e.waitlisted_at::date <= w.monday + 6 AND ("
-        f"e.status = 'waitlisted' OR (e.status IN ('{statuses}') "
-        "AND e.admission_date > w.monday + 6) "
-        "OR (e.status = 'withdrawn' AND e.updated_at::date > w.monday + 6))",
-        mine)
+    """Referral-to-admission wait, the waitlist week by week, offers. One query: the scope's
+    enrollments are compiled once (with each one's wait and the day of its last change, in
+    the current time zone as a `__date` lookup reads it) and read once; each measure is a row
+    of the answer, a week's count a row a week."""
+    mine = Enrollment.objects.filter(_enrollment_q(scope)).order_by().annotate(
+        wait=WaitDays(F("admission_date"), F("created_at"), F("track__site__time_zone")),
+        changed_on=TruncDate("updated_at"),
+    ).values("id", "status", "admission_date", "waitlisted_at", "seat_offered_at", "updated_at",
+             "wait", "changed_on")
+    m_sql, m_params = _subquery_sql(mine)
+    first, last = _mondays(scope)
+    waitlisted, withdrawn = EnrollmentStatus.WAITLISTED.value, EnrollmentStatus.WITHDRAWN.value
+    rows = _fetch(
+        f"WITH e AS ({m_sql}) "
+        # (what, week, count, second count, third count, median, 90th percentile, mean)
+        "SELECT 'wait', NULL::date, COUNT(*), NULL::bigint, NULL::bigint, "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY e.wait), "
+        "percentile_cont(0.9) WITHIN GROUP (ORDER BY e.wait), AVG(e.wait) FROM e "
+        "WHERE e.status = ANY(%s) AND e.admission_date >= %s AND e.admission_date <= %s "
+        "UNION ALL SELECT 'now', NULL, COUNT(*) FILTER (WHERE e.status = %s), "
+        "COUNT(*) FILTER (WHERE e.status = %s AND e.seat_offered_at IS NOT NULL), "
+        "COUNT(*) FILTER (WHERE e.status = %s AND e.waitlisted_at IS NOT NULL "
+        "AND e.changed_on >= %s AND e.changed_on <= %s), NULL, NULL, NULL FROM e "
+        "UNION ALL SELECT 'week', w.monday, COUNT(e.id), NULL, NULL, NULL, NULL, NULL FROM ("
+        "SELECT d::date AS monday FROM generate_series(%s::date, %s::date, interval '7 days') "
+        f"AS d) AS w LEFT JOIN e ON {_WAITING_ON_SUNDAY} GROUP BY 2 ORDER BY 1, 2",
+        (*m_params, [str(status) for status in ADMITTED], scope.date_from, scope.date_to,
+         waitlisted, waitlisted, withdrawn, scope.date_from, scope.date_to, first, last))
+    trend = []
+    for what, monday, n, second, third, median, p90, mean in rows:
+        if what == "wait":
+            admitted, waits = n, (median, p90, mean)
+        elif what == "now":
+            waiting, offers, left = n, second, third
+        else:
+            trend.append(WeekCount(week_start=monday, count=n))
+    median, p90, mean = waits
     return AccessReport(
-        admitted=waits["n"], wait_median_days=_decimal(waits["median"]),
-        wait_p90_days=_decimal(waits["p90"]), wait_mean_days=_decimal(waits["mean"]),
-        waitlist_trend=trend, waiting_now=now["waiting"], offers_open=now["offers"],
-        left_waitlist=now["left"])
+        admitted=admitted, wait_median_days=_decimal(median), wait_p90_days=_decimal(p90),
+        wait_mean_days=_decimal(mean), waitlist_trend=trend, waiting_now=waiting,
+        offers_open=offers, left_waitlist=left)
 
 
 # --- 5. Billing units ----------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Server-rendered SVG charts for the report pages: geometry here, markup in templates.
+"""Server-rendered SVG charts for the report pages: geometry here, markup in templates (the
+repeated marks, a bar's three elements or a week's dot, written here: a template loop over them
+was a chart's main cost).
 
 Why our own: the charts are a handful of bars and lines. Rendering them as SVG in the page needs
 no script and no style attribute (sizes are SVG geometry attributes, colours are classes in
@@ -12,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 WIDTH = 640
@@ -43,6 +47,10 @@ class Bar:
     @property
     def short_label(self) -> str:
         # What |truncatechars:30 wrote, once a bar rather than through a template filter.
+        # Truncator normalizes (NFC) and looks up its translated ellipsis even for a label that
+        # fits, 40 µs a bar; a short ASCII label is its own normal form and is never cut.
+        if len(self.label) <= 30 and self.label.isascii():
+            return self.label
         return Truncator(self.label).chars(30)
 
 
@@ -67,6 +75,19 @@ class BarChart:
         if not self.bars:
             return "No figures in this range."
         return "; ".join(f"{bar.label}: {bar.display}" for bar in self.bars) + "."
+
+    @property
+    def marks(self) -> SafeString:
+        """Each bar's label, bar and value, as templates/staff/reports/_bar_chart.html's loop
+        wrote them (its blank lines included), escaped by format_html as autoescaping did."""
+        return format_html_join("", _BAR, (
+            (self.label_x, bar.text_y, bar.short_label, self.label_width, bar.y, bar.width,
+             self.bar_height, bar.text_x, bar.text_y, bar.display) for bar in self.bars))
+
+
+_BAR = ('\n    <text class="chart-label" x="{}" y="{}">{}</text>'
+        '\n    <rect class="chart-bar" x="{}" y="{}" width="{}" height="{}"/>'
+        '\n    <text class="chart-value" x="{}" y="{}">{}</text>\n    ')
 
 
 def bar_chart(title: str, items: list[tuple[str, float | Decimal | None, str]],
@@ -110,6 +131,18 @@ class LineChart:
     @property
     def polyline(self) -> str:
         return " ".join(f"{p.x},{p.y}" for p in self.points)
+
+    @property
+    def dots(self) -> SafeString:
+        """A dot a week, as templates/staff/reports/_line_chart.html's loop wrote them."""
+        return format_html_join("", '<circle class="chart-dot" cx="{}" cy="{}" r="3"/>',
+                                ((p.x, p.y) for p in self.points))
+
+    @property
+    def tick_labels(self) -> SafeString:
+        """The weeks labelled under the axis, as the template's loop wrote them."""
+        return format_html_join("", '<text class="chart-tick" x="{}" y="{}">{}</text>',
+                                ((tick.x, self.height - 8, tick.label) for tick in self.ticks))
 
     @property
     def description(self) -> str:

@@ -1,16 +1,19 @@
 """The reports' filter form: site, program, track, clinician and dates, limited to the asker."""
 from datetime import date, timedelta
+from functools import cache
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
+from django.db import connection
+from django.db.models import CharField, F, Value
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
 from programs.models import Program, Site, Track
 from reports.selectors import ReportScope
 from staff.forms.care import validate_plausible_date
-from staff.forms.programs import StaffChoiceField, staff_at
+from staff.forms.programs import staff_at
 from staff.forms.widgets import Select
 
 # A year and a bit: enough for an annual report, short enough to answer in time.
@@ -18,35 +21,106 @@ MAX_RANGE_DAYS = 370
 DEFAULT_WEEKS = 12
 
 
-class ListedChoiceIterator(forms.models.ModelChoiceIterator):
-    """The choices read with one plain query. Django's iterator reads them with
-    `QuerySet.iterator()`, which on PostgreSQL opens a server-side cursor: three round trips
-    (DECLARE, FETCH, CLOSE) for each of the filter's few sites, programs, tracks and clinicians,
-    a third of the report pages' queries."""
+# --- The menus: (id, label) rows of the asker's sites, read in one query --------------------
 
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        for obj in self.queryset:
-            yield self.choice(obj)
+_MENU_COLUMNS = ("kind", "ident", "a", "b", "c")
 
 
-class TrackChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.name} ({obj.site.name})"
+@cache
+def _menus_statement(vendor: str, *, sites: int, clinicians: bool) -> tuple[str, tuple]:
+    """SQL and parameters of the menus' query (`filter_menus`), compiled by the ORM once per
+    process and number of sites: compiling the union of four querysets cost more CPU than
+    running it, on every report page. Site ids -1, -2, ... stand for the asker's sites; they
+    are replaced by the real ids (parameters) when it runs, so no row is kept."""
+    site_ids = [-n for n in range(1, sites + 1)]
+    blank = Value("", output_field=CharField())
+
+    def rows(queryset, kind: str, a: str, b=blank, c=blank):
+        # (kind, id, a, b, c): a, b and the id are the menu's order, as each menu sorted itself.
+        return queryset.annotate(kind=Value(kind), ident=F("pk"), a=F(a), b=b, c=c).order_by(
+            ).values_list(*_MENU_COLUMNS)
+
+    parts = [
+        rows(Site.objects.filter(pk__in=site_ids), "site", "name"),
+        rows(Program.objects.filter(tracks__site_id__in=site_ids).distinct(), "program", "name"),
+        rows(Track.objects.filter(site_id__in=site_ids), "track", "site__name", F("name")),
+    ]
+    if clinicians:
+        parts.append(rows(staff_at(site_ids, roles=[Role.CLINICIAN]), "clinician", "last_name",
+                          F("first_name"), F("username")))
+    union = parts[0].union(*parts[1:], all=True).order_by("kind", "a", "b", "ident")
+    return union.query.sql_with_params()
+
+
+def filter_menus(*, site_ids: list[int], clinicians: bool) -> dict[str, list[tuple[int, str]]]:
+    """(id, label) of the sites, the programs run there, their tracks and (with `clinicians`)
+    the active clinicians at them, labelled as the pages name them (a track with its site, a
+    person by full name or else username). One query, none without sites."""
+    menus: dict[str, list[tuple[int, str]]] = {
+        "site": [], "program": [], "track": [], "clinician": []}
+    if not site_ids:
+        return menus
+    sql, params = _menus_statement(connection.vendor, sites=len(site_ids),
+                                   clinicians=clinicians)
+    params = [site_ids[-param - 1] if type(param) is int and param < 0 else param
+              for param in params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    for kind, pk, a, b, c in found:
+        if kind == "track":
+            label = f"{b} ({a})"  # Track.__str__: its name and its site's
+        elif kind == "clinician":
+            label = f"{b} {a}".strip() or c  # User.get_full_name(), else the username
+        else:
+            label = a
+        menus[kind].append((pk, label))
+    return menus
+
+
+class RowChoiceField(forms.ChoiceField):
+    """A menu of (id, label) rows, cleaned to the chosen id: what ModelChoiceField accepts and
+    answers (its error included), without building a model instance per option or reading the
+    chosen row again."""
+
+    default_error_messages = {
+        "invalid_choice": forms.ModelChoiceField.default_error_messages["invalid_choice"]}
+
+    def __init__(self, *, empty_label, **kwargs):
+        super().__init__(**kwargs)
+        self.empty_label = empty_label
+        self.ids: frozenset[int] = frozenset()
+
+    def set_rows(self, rows: list[tuple[int, str]]) -> None:
+        self.choices = [("", self.empty_label), *rows]
+        self.ids = frozenset(pk for pk, _label in rows)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        ProhibitNullCharactersValidator()(value)
+        try:
+            pk = int(value)  # as the primary key's lookup reads it
+        except (TypeError, ValueError):
+            pk = None
+        if pk not in self.ids:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                  params={"value": value})
+        return pk
+
+    def validate(self, value):
+        forms.Field.validate(self, value)  # required or not; to_python checked the choice
 
 
 class ReportFilterForm(forms.Form):
-    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none(), required=False,
-                                  empty_label=_("All my sites"), widget=Select)
-    program = forms.ModelChoiceField(label=_("Program"), queryset=Program.objects.none(),
-                                     required=False, empty_label=_("All programs"),
-                                     widget=Select)
-    track = TrackChoiceField(label=_("Track"), queryset=Track.objects.none(), required=False,
-                             empty_label=_("All tracks"), widget=Select)
-    clinician = StaffChoiceField(label=_("Clinician's caseload"),
-                                 queryset=get_user_model().objects.none(), required=False,
-                                 empty_label=_("Everyone"), widget=Select)
+    site = RowChoiceField(label=_("Site"), required=False, empty_label=_("All my sites"),
+                          widget=Select)
+    program = RowChoiceField(label=_("Program"), required=False,
+                             empty_label=_("All programs"), widget=Select)
+    track = RowChoiceField(label=_("Track"), required=False, empty_label=_("All tracks"),
+                           widget=Select)
+    clinician = RowChoiceField(label=_("Clinician's caseload"), required=False,
+                               empty_label=_("Everyone"), widget=Select)
     date_from = forms.DateField(label=_("From"), required=False,
                                 validators=[validate_plausible_date],
                                 widget=forms.DateInput(attrs={"type": "date"}))
@@ -61,27 +135,17 @@ class ReportFilterForm(forms.Form):
         self.site_ids = list(site_ids)
         self.today = today
         self.caseload_of = caseload_of
-        for field in self.fields.values():
-            if isinstance(field, forms.ModelChoiceField):
-                field.iterator = ListedChoiceIterator  # before the querysets below
+        if not may_choose_clinician:
+            del self.fields["clinician"]
+        menus = filter_menus(site_ids=self.site_ids, clinicians=may_choose_clinician)
+        for name, field in self.fields.items():
+            if isinstance(field, RowChoiceField):
+                field.set_rows(menus[name])
             # The classes crispy-forms' bootstrap5 field gave these widgets: the page renders
-            # them with templates/staff/reports/_filter_field.html, at a tenth of the cost.
+            # them with staff_fields.report_filter_field, at a tenth of the cost.
             widget = field.widget
             widget.attrs["class"] = ("select form-select" if isinstance(widget, forms.Select)
                                      else "dateinput form-control")
-        # Each menu reads only the columns its labels show (the filter needs only the picked
-        # row's id): a program or a user row is a dozen columns more to read and build.
-        self.fields["site"].queryset = Site.objects.filter(pk__in=self.site_ids).only("name")
-        self.fields["program"].queryset = Program.objects.filter(
-            tracks__site_id__in=self.site_ids).distinct().order_by("name").only("name")
-        self.fields["track"].queryset = (Track.objects.filter(site_id__in=self.site_ids)
-                                         .select_related("site").order_by("site__name", "name")
-                                         .only("name", "site__name"))
-        if may_choose_clinician:
-            self.fields["clinician"].queryset = staff_at(
-                self.site_ids, roles=[Role.CLINICIAN]).only("first_name", "last_name", "username")
-        else:
-            del self.fields["clinician"]
 
     def _post_clean(self):
         super()._post_clean()
@@ -112,12 +176,10 @@ class ReportFilterForm(forms.Form):
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
         start, end = self.default_range()
         site = data.get("site")
-        clinician = self.caseload_of or data.get("clinician")
+        clinician = self.caseload_of.pk if self.caseload_of else data.get("clinician")
         return ReportScope(
-            site_ids=(site.pk,) if site else tuple(self.site_ids),
+            site_ids=(site,) if site else tuple(self.site_ids),
             date_from=data.get("date_from", start), date_to=data.get("date_to", end),
-            today=self.today,
-            program_id=data["program"].pk if data.get("program") else None,
-            track_id=data["track"].pk if data.get("track") else None,
-            clinician_id=clinician.pk if clinician else None,
+            today=self.today, program_id=data.get("program"), track_id=data.get("track"),
+            clinician_id=clinician,
         )

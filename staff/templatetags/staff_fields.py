@@ -13,7 +13,7 @@ from __future__ import annotations
 from django import forms, template
 from django.conf import settings
 from django.forms.widgets import Input
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 
@@ -59,3 +59,20 @@ def as_plain_crispy_field(field: forms.BoundField) -> str:
     _with_crispy_class(field.field.widget, "form-select" if is_select else "form-control")
     return format_html('<div id="div_{}" class="mb-3"><label for="{}" class="form-label">{}</label>'
                        '{}</div>', field.auto_id, field.id_for_label, field.label, field)
+
+
+@register.filter
+def report_filter_field(field: forms.BoundField) -> str:
+    """A report filter's field as templates/staff/reports/_filter_field.html wrote it (crispy's
+    Bootstrap 5 markup, the classes set by the form), errors included, without an include and
+    its context a field: the report pages show six."""
+    errors = field.errors
+    feedback = ""
+    if errors:
+        feedback = format_html(
+            '<div id="{}_error" class="invalid-feedback">{}</div>', errors.field_id,
+            format_html_join("", '<p id="error_{}_{}"><strong>{}</strong></p>',
+                             ((n, field.auto_id, error) for n, error in enumerate(errors, 1))))
+    return format_html('<div id="div_{}" class="mb-3"><label for="{}" class="form-label">{}</label>'
+                       '{}{}</div>', field.auto_id, field.id_for_label, field.label, field,
+                       feedback)

@@ -28,7 +28,7 @@ from reports import exports
 from reports.models import ReportExport, ReportExportStatus
 from reports import selectors
 from reports.tasks import export_report
-from staff import charts
+from staff import charts, report_rows
 from staff.access import site_ids_for, staff_required
 from staff.forms.reports import ReportFilterForm
 
@@ -113,7 +113,8 @@ def _week_label(monday) -> str:
 def _census_context(scope):
     report = selectors.census_report(scope=scope)
     return {
-        "report": report,
+        "report": report, "tracks_html": report_rows.census_rows_html(report.tracks),
+        "trend_html": report_rows.weeks_rows_html(report.trend),
         "chart": charts.line_chart("People in care by week", [
             (_week_label(w.week_start), w.count) for w in report.trend]),
         "seats_chart": charts.bar_chart("Seats free per track", [
@@ -128,8 +129,11 @@ def _attendance_context(scope):
         "chart": charts.bar_chart("Attendance rate by track (minutes attended of minutes held)", [
             (row.label, row.rate, f"{row.rate}%" if row.rate is not None else "no sessions held")
             for row in report.by_track], scale_max=100),
-        "groups": [("Track", report.by_track), ("Session kind", report.by_kind),
-                   ("Weekday", report.by_weekday), ("Time of day", report.by_time_of_day)],
+        "groups": [(heading, report_rows.attendance_rows_html(rows)) for heading, rows in (
+            ("Track", report.by_track), ("Session kind", report.by_kind),
+            ("Weekday", report.by_weekday), ("Time of day", report.by_time_of_day))],
+        "below_this_week_html": report_rows.below_minimum_rows_html(report.below_this_week),
+        "below_last_week_html": report_rows.below_minimum_rows_html(report.below_last_week),
     }
 
 
@@ -137,7 +141,8 @@ def _outcomes_context(scope):
     report = selectors.outcomes_report(scope=scope)
     shown = [d for d in report.discharges if d.count]
     return {
-        "report": report,
+        "report": report, "discharges_html": report_rows.counts_rows_html(report.discharges),
+        "step_down_html": report_rows.counts_rows_html(report.step_down),
         "chart": charts.bar_chart("Discharges by reason", [
             (d.label, d.count, str(d.count)) for d in shown]),
     }
@@ -146,7 +151,7 @@ def _outcomes_context(scope):
 def _access_context(scope):
     report = selectors.access_report(scope=scope)
     return {
-        "report": report,
+        "report": report, "trend_html": report_rows.weeks_rows_html(report.waitlist_trend),
         "chart": charts.line_chart("People on the waitlist by week", [
             (_week_label(w.week_start), w.count) for w in report.waitlist_trend]),
     }
@@ -167,7 +172,7 @@ def _billing_context(scope):
 def _staff_load_context(scope):
     rows = selectors.staff_load_report(scope=scope)
     return {
-        "rows": rows,
+        "rows": rows, "rows_html": report_rows.staff_load_rows_html(rows),
         "chart": charts.bar_chart("Participant-hours per clinician", [
             (row.clinician, row.participant_hours, f"{row.participant_hours} h")
             for row in rows]),

@@ -164,7 +164,7 @@ def test_it_answers_in_a_fixed_number_of_queries(w, name, django_assert_max_num_
     from tests.factories import AttendanceFactory, EnrollmentFactory, ParticipantFactory
 
     selector = getattr(reports, f"{name}_report")
-    budget = {"census": 2, "attendance": 3, "outcomes": 4, "access": 3, "billing": 2,
+    budget = {"census": 2, "attendance": 2, "outcomes": 1, "access": 1, "billing": 2,
               "staff_load": 1}[name]
     with django_assert_max_num_queries(budget):
         selector(scope=w.scope())

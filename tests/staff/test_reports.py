@@ -19,9 +19,9 @@ from tests.reports.world import FROM, NOW, build_report_world
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 PAGES = ("census", "attendance", "outcomes", "access", "billing", "staff_load")
-# Ten for the signed-in request and the filter form's choices, plus the report's own queries.
-BUDGETS = {"census": 12, "attendance": 13, "outcomes": 14, "access": 13, "billing": 12,
-           "staff_load": 11}
+# Seven for the signed-in request and the filter form's menus (one query), plus the report's own.
+BUDGETS = {"census": 9, "attendance": 9, "outcomes": 8, "access": 8, "billing": 9,
+           "staff_load": 8}
 
 
 @pytest.fixture

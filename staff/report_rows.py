@@ -1,0 +1,138 @@
+"""The report pages' table rows as ready-made HTML, so their templates do no work per row.
+
+A report page shows a few tables of a dozen to a few dozen rows, each of six to eight numbers;
+resolving and localizing every cell through the template engine (`{{ row.held_hours }}` reads
+the settings and the active language's formats once a value) was a third of the attendance
+page's Python. Here every value is written as the template wrote it (`Numbers` below, `|date`
+through the same function) and escaped by format_html, as autoescaping did. Each function
+returns what its template's `{% for %}` loop wrote, blank lines included, so the pages are the
+same to the byte; tests/staff/test_report_rows.py compares them with those loops' output.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils import formats
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+
+from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl
+
+
+class Numbers:
+    """`{{ number }}` as the template writes it (formats.localize), without reading the
+    settings and formats once a value: where localizing writes an int as str() does and a
+    Decimal as its plain digits with a point (English, no thousands separator: every staff
+    page), that is what this writes; in any other case it asks localize itself."""
+
+    def __init__(self) -> None:
+        self._plain = (formats.localize(1234567) == "1234567"
+                       and formats.localize(Decimal("-1234.50")) == "-1234.50")
+
+    def __call__(self, value) -> str:
+        if self._plain:
+            if type(value) is int:
+                return str(value)
+            if type(value) is Decimal:
+                return f"{value:f}"
+        return formats.localize(value)
+
+
+def _percent(value, number: Numbers) -> str:
+    # {% if value is not None %}{{ value }}%{% else %}—{% endif %}
+    return f"{number(value)}%" if value is not None else "—"
+
+
+def _rows(row_format: str, cells, empty: str = "") -> SafeString:
+    """Each row as `{% for %}` wrote it: the loop's body, blank lines included; `empty` is the
+    `{% empty %}` branch's output."""
+    return format_html_join("", row_format, cells) or SafeString(empty)
+
+
+# --- Attendance ----------------------------------------------------------------------------
+
+_ATTENDANCE_ROW = (
+    '\n  <tr><th scope="row">{}</th><td class="text-end">{}</td><td class="text-end">{}</td>'
+    '<td class="text-end">{}</td><td class="text-end">{}</td><td class="text-end">{}</td>'
+    '<td class="text-end">{}</td></tr>\n  ')
+
+
+def attendance_rows_html(rows) -> SafeString:
+    """templates/staff/reports/_attendance_rows.html's rows (AttendanceRow)."""
+    number = Numbers()
+    return _rows(_ATTENDANCE_ROW, (
+        (row.label, number(row.held_hours), number(row.attended_hours),
+         _percent(row.rate, number), _percent(row.no_show_rate, number),
+         number(row.excused_hours), number(row.unmarked)) for row in rows),
+        empty='<tr><td colspan="7">No sessions held in this range.</td></tr>\n  ')
+
+
+_BELOW_ROW = (
+    '\n  <tr><th scope="row"><a href="{}">{}</a></th><td>{}</td><td class="text-end">{} h</td>'
+    '<td class="text-end">{} h</td><td class="text-end">{} h</td><td class="text-end">{} h</td>'
+    '<td data-reason="{}">{}</td></tr>\n  ')
+
+
+def below_minimum_rows_html(rows) -> SafeString:
+    """templates/staff/reports/_below_minimum.html's rows (BelowMinimum)."""
+    number = Numbers()
+    chart = RowUrl("participant_chart", placeholder=PLACEHOLDER_CODE)
+    cells = []
+    for b in rows:
+        cells.append((chart(b.participant_code), b.participant, b.track,
+                      number(b.minimum_hours), number(b.attended_hours), number(b.ahead_hours),
+                      number(b.offered_hours), b.reason, b.reason_label))
+    return _rows(_BELOW_ROW, cells, empty='<tr><td colspan="7">Nobody.</td></tr>\n  ')
+
+
+# --- Census, access, outcomes, staff load --------------------------------------------------
+
+_CENSUS_ROW = (
+    '\n  <tr><td>{}</td><th scope="row">{} <span class="small text-body-secondary">{}</span>'
+    '</th><td class="text-end">{}</td><td class="text-end">{}</td><td class="text-end">{}</td>'
+    '<td class="text-end">{}</td><td class="text-end">{}</td><td class="text-end">{}</td>'
+    '</tr>\n  ')
+
+
+def census_rows_html(tracks) -> SafeString:
+    """templates/staff/reports/census.html's rows per track (CensusTrack)."""
+    number = Numbers()
+    return _rows(_CENSUS_ROW, (
+        (t.site, t.track, t.program, number(t.capacity), number(t.active), number(t.on_hold),
+         number(t.waitlisted), number(t.offered), number(t.seats_free)) for t in tracks),
+        empty='<tr><td colspan="8">No active tracks match.</td></tr>\n  ')
+
+
+_WEEK_ROW = ('<tr><th scope="row"><time datetime="{}">{}</time></th>'
+             '<td class="text-end">{}</td></tr>')
+
+
+def weeks_rows_html(weeks) -> SafeString:
+    """templates/staff/reports/_weeks_table.html's rows (WeekCount)."""
+    number = Numbers()
+    return _rows(_WEEK_ROW, (
+        # |date:'Y-m-d' and |date (formats.date_format, as the filter calls it)
+        (w.week_start.isoformat(), formats.date_format(w.week_start), number(w.count))
+        for w in weeks))
+
+
+_COUNT_ROW = '<tr><th scope="row">{}</th><td class="text-end">{}</td></tr>'
+
+
+def counts_rows_html(rows) -> SafeString:
+    """templates/staff/reports/_counts_table.html's rows (ReasonCount)."""
+    number = Numbers()
+    return _rows(_COUNT_ROW, ((row.label, number(row.count)) for row in rows))
+
+
+_STAFF_LOAD_ROW = ('<tr><th scope="row">{}</th><td class="text-end">{}</td>'
+                   '<td class="text-end">{}</td><td class="text-end">{}</td></tr>\n  ')
+
+
+def staff_load_rows_html(rows) -> SafeString:
+    """templates/staff/reports/staff_load.html's rows (StaffLoadRow)."""
+    number = Numbers()
+    return _rows(_STAFF_LOAD_ROW, (
+        (row.clinician, number(row.sessions), number(row.session_hours),
+         number(row.participant_hours)) for row in rows),
+        empty='<tr><td colspan="4">No sessions held in this range.</td></tr>')
