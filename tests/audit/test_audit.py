@@ -195,3 +195,18 @@ def test_it_lists_access_events_in_the_admin_within_a_query_budget(
 
     with django_assert_max_num_queries(12):
         assert client.get("/admin/audit/accessevent/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_records_a_view_in_one_statement_outside_a_transaction(clinician):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    participant = factories.ParticipantFactory()
+
+    with CaptureQueriesContext(connection) as captured:
+        event = viewed_by(clinician, participant)
+
+    # Autocommit: the INSERT commits by itself, with no BEGIN and COMMIT around it.
+    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["INSERT"]
+    assert AccessEvent.objects.get(pk=event.pk).participant_id == participant.pk
