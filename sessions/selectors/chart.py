@@ -129,7 +129,9 @@ def participant_chart(*, participant: Participant, today: date) -> ParticipantCh
     return ParticipantChart(
         participant=participant,
         consents=list(participant.consents.order_by("channel", "-given_at")),
-        enrollments=list(participant.enrollments.select_related("track__program", "track__site")
+        # With each one's continuing-care plan (one to one): chart_care reads them here.
+        enrollments=list(participant.enrollments
+                         .select_related("track__program", "track__site", "care_plan")
                          .order_by("-admission_date", "-pk")),
         upcoming=upcoming,
         history=history,
