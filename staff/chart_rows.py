@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from html import escape
 from zoneinfo import ZoneInfo
 
 from django.utils import formats, timezone
+from django.utils.translation import get_language
 from django.utils.safestring import SafeString, mark_safe
 
 from iop_clinic.formatting import clinic_format, clock, day, when
@@ -30,6 +32,18 @@ MAKEUP_KINDS = ("group", "workshop")
 _ZONE_OR_DATE_SPECIFIERS = set("eIOTZUcr")
 
 
+# A calendar day's text in a language and format, kept across pages (a chart shows some fifty
+# days, and formatting one cost about 15 µs): the words of the calendar, nothing about anyone.
+@lru_cache(maxsize=4096)
+def _day_text(language: str | None, day_format: str, value: date) -> str:
+    return day(value)
+
+
+@lru_cache(maxsize=4096)
+def _month_day_text(language: str | None, month_day_format: str, value: date) -> str:
+    return formats.date_format(value, "MONTH_DAY_FORMAT")
+
+
 class PageFormats:
     """`|day`, `|when` and number localizing, each value once a page.
 
@@ -43,6 +57,8 @@ class PageFormats:
         self._days: dict[date, str] = {}
         self._times: dict[time, str] = {}
         self._numbers: dict[tuple[type, str], str] = {}
+        self._day_key = (get_language(), clinic_format("DAY_FORMAT"))
+        self._month_day_key = (get_language(), formats.get_format("MONTH_DAY_FORMAT"))
         time_format = clinic_format("TIME_FORMAT")
         self._split_when = (
             clinic_format("WHEN_FORMAT") == f'{clinic_format("DAY_FORMAT")}, {time_format}'
@@ -51,6 +67,8 @@ class PageFormats:
     def day(self, value: date | None) -> str:
         if value is None:
             return ""
+        if type(value) is date:  # not a datetime: equal instants in two zones print apart
+            return _day_text(*self._day_key, value)
         text = self._days.get(value)
         if text is None:
             text = self._days[value] = day(value)
@@ -64,6 +82,10 @@ class PageFormats:
         if time_text is None:
             time_text = self._times[key] = clock(value)
         return f"{self.day(value.date())}, {time_text}"
+
+    def month_day(self, value: date) -> str:
+        """`|date:"MONTH_DAY_FORMAT"`."""
+        return _month_day_text(*self._month_day_key, value)
 
     def number(self, value) -> str:
         # By its text, not its value: Decimal("9.0") == Decimal("9.00") but they print apart.
@@ -224,17 +246,9 @@ def _reminders(reminders: list[Reminder], fmt: PageFormats) -> list[ReminderRow]
             for r in reminders]
 
 
-def _month_day(value: date, cache: dict[date, str]) -> str:
-    text = cache.get(value)
-    if text is None:
-        text = cache[value] = formats.date_format(value, "MONTH_DAY_FORMAT")
-    return text
-
-
 def _ledger_weeks(ledger: HoursLedger | None, fmt: PageFormats) -> list[LedgerRow]:
     if ledger is None:
         return []
-    seen: dict[date, str] = {}
     rows = []
     for w in ledger.weeks:
         counts_against = w.counts_against
@@ -242,7 +256,7 @@ def _ledger_weeks(ledger: HoursLedger | None, fmt: PageFormats) -> list[LedgerRo
             css_class=("table-warning" if w.at_risk else "table-danger" if counts_against
                        else "") + (" fw-semibold" if w.is_current else ""),
             week=w.week_start.isoformat(),
-            days=f"{_month_day(w.week_start, seen)}–{_month_day(w.week_end, seen)}",
+            days=f"{fmt.month_day(w.week_start)}–{fmt.month_day(w.week_end)}",
             is_current=w.is_current, is_full_week=w.is_full_week,
             attended=fmt.number(w.attended_hours),
             ahead=fmt.number(w.scheduled_hours_ahead),

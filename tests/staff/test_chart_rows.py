@@ -6,6 +6,7 @@ import zoneinfo
 import pytest
 from django.urls import reverse
 from django.utils import translation
+from django.utils.formats import date_format
 
 from iop_clinic.formatting import day, when
 from sessions.models import ExcusedAbsenceRequest, FollowUp
@@ -33,6 +34,18 @@ def test_page_formats_write_days_and_times_as_the_filters_do(language):
         for moment in moments * 2:  # the second round comes from the page's caches
             assert formats.when(moment) == when(moment)
             assert formats.day(moment.date()) == day(moment.date())
+            assert formats.month_day(moment.date()) == date_format(moment.date(),
+                                                                   "MONTH_DAY_FORMAT")
+
+
+def test_page_formats_keep_each_language_its_own_words():
+    monday = dt.date(2026, 1, 5)
+    with translation.override("en"):
+        english = PageFormats().day(monday), PageFormats().month_day(monday)
+    with translation.override("es"):
+        spanish = PageFormats().day(monday), PageFormats().month_day(monday)
+        assert spanish == (day(monday), date_format(monday, "MONTH_DAY_FORMAT"))
+    assert english == ("Mon, Jan 5", "Jan 5") and spanish != english
 
 
 def test_page_formats_print_each_number_as_written():
