@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
+from html import escape
 from zoneinfo import ZoneInfo
 
 from django.utils import formats, timezone
+from django.utils.translation import get_language
+from django.utils.safestring import SafeString, mark_safe
 
 from iop_clinic.formatting import clinic_format, clock, day, when
 from iop_clinic.page_rows import RowUrl, choice_labels
@@ -28,6 +32,18 @@ MAKEUP_KINDS = ("group", "workshop")
 _ZONE_OR_DATE_SPECIFIERS = set("eIOTZUcr")
 
 
+# A calendar day's text in a language and format, kept across pages (a chart shows some fifty
+# days, and formatting one cost about 15 µs): the words of the calendar, nothing about anyone.
+@lru_cache(maxsize=4096)
+def _day_text(language: str | None, day_format: str, value: date) -> str:
+    return day(value)
+
+
+@lru_cache(maxsize=4096)
+def _month_day_text(language: str | None, month_day_format: str, value: date) -> str:
+    return formats.date_format(value, "MONTH_DAY_FORMAT")
+
+
 class PageFormats:
     """`|day`, `|when` and number localizing, each value once a page.
 
@@ -41,6 +57,8 @@ class PageFormats:
         self._days: dict[date, str] = {}
         self._times: dict[time, str] = {}
         self._numbers: dict[tuple[type, str], str] = {}
+        self._day_key = (get_language(), clinic_format("DAY_FORMAT"))
+        self._month_day_key = (get_language(), formats.get_format("MONTH_DAY_FORMAT"))
         time_format = clinic_format("TIME_FORMAT")
         self._split_when = (
             clinic_format("WHEN_FORMAT") == f'{clinic_format("DAY_FORMAT")}, {time_format}'
@@ -49,6 +67,8 @@ class PageFormats:
     def day(self, value: date | None) -> str:
         if value is None:
             return ""
+        if type(value) is date:  # not a datetime: equal instants in two zones print apart
+            return _day_text(*self._day_key, value)
         text = self._days.get(value)
         if text is None:
             text = self._days[value] = day(value)
@@ -62,6 +82,10 @@ class PageFormats:
         if time_text is None:
             time_text = self._times[key] = clock(value)
         return f"{self.day(value.date())}, {time_text}"
+
+    def month_day(self, value: date) -> str:
+        """`|date:"MONTH_DAY_FORMAT"`."""
+        return _month_day_text(*self._month_day_key, value)
 
     def number(self, value) -> str:
         # By its text, not its value: Decimal("9.0") == Decimal("9.00") but they print apart.
@@ -141,6 +165,12 @@ class ChartRows:
     followups: list[FollowUpRow]
     reminders: list[ReminderRow]
     ledger_weeks: list[LedgerRow]
+    # The same rows written out as the chart's loops wrote them (see the *_html functions).
+    upcoming_html: SafeString = SafeString()
+    history_html: SafeString = SafeString()
+    followups_html: SafeString = SafeString()
+    reminders_html: SafeString = SafeString()
+    ledger_html: SafeString = SafeString()
 
 
 def _title(visit: dict) -> str:
@@ -216,17 +246,9 @@ def _reminders(reminders: list[Reminder], fmt: PageFormats) -> list[ReminderRow]
             for r in reminders]
 
 
-def _month_day(value: date, cache: dict[date, str]) -> str:
-    text = cache.get(value)
-    if text is None:
-        text = cache[value] = formats.date_format(value, "MONTH_DAY_FORMAT")
-    return text
-
-
 def _ledger_weeks(ledger: HoursLedger | None, fmt: PageFormats) -> list[LedgerRow]:
     if ledger is None:
         return []
-    seen: dict[date, str] = {}
     rows = []
     for w in ledger.weeks:
         counts_against = w.counts_against
@@ -234,7 +256,7 @@ def _ledger_weeks(ledger: HoursLedger | None, fmt: PageFormats) -> list[LedgerRo
             css_class=("table-warning" if w.at_risk else "table-danger" if counts_against
                        else "") + (" fw-semibold" if w.is_current else ""),
             week=w.week_start.isoformat(),
-            days=f"{_month_day(w.week_start, seen)}–{_month_day(w.week_end, seen)}",
+            days=f"{fmt.month_day(w.week_start)}–{fmt.month_day(w.week_end)}",
             is_current=w.is_current, is_full_week=w.is_full_week,
             attended=fmt.number(w.attended_hours),
             ahead=fmt.number(w.scheduled_hours_ahead),
@@ -246,13 +268,142 @@ def _ledger_weeks(ledger: HoursLedger | None, fmt: PageFormats) -> list[LedgerRo
     return rows
 
 
+# The chart's row loops, written in Python: the template's loops were a third of the page's
+# time. Each keeps the loop's markup and whitespace; every value goes through html.escape,
+# which is what autoescaping calls (tests/staff/test_chart_rows.py compares each with the loop).
+_UPCOMING = ('\n      <li class="list-group-item">{when} · <a href="{url}">{title}</a> · {room}'
+             '{makeup}</li>\n      ')
+_MAKEUP_BADGE = ' · <span class="badge text-bg-light border makeup-badge">Make-up</span>'
+_MAKEUP_CANCEL = (' <form method="post" action="{url}" class="d-inline">{csrf}<button type="submit"'
+                  ' class="btn btn-link btn-sm p-0 align-baseline">Cancel make-up<span'
+                  ' class="visually-hidden"> on {day}</span></button></form>')
+_CSRF_INPUT = '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+
+
+def upcoming_html(rows: list[UpcomingRow], *, can_schedule: bool, csrf_token) -> SafeString:
+    """The coming visits' list items. `csrf_token` is called only if a cancel form is shown."""
+    csrf = None
+    parts = []
+    for a in rows:
+        makeup = ""
+        if a.is_makeup:
+            makeup = _MAKEUP_BADGE
+            if can_schedule:
+                if csrf is None:
+                    csrf = _CSRF_INPUT.format(escape(str(csrf_token())))
+                makeup += _MAKEUP_CANCEL.format(url=escape(a.cancel_url), csrf=csrf,
+                                                day=escape(a.day))
+        parts.append(_UPCOMING.format(when=escape(a.when), url=escape(a.roster_url),
+                                      title=escape(a.title), room=escape(a.room),
+                                      makeup=makeup))
+    # Safe: every value above was escaped.
+    return mark_safe("".join(parts))
+
+
+_HISTORY = ('\n      <tr>\n        <td>{day}</td>\n        <td>{session}</td>\n'
+            '        <td>{status}{makeup}</td>\n        <td>{minutes}</td>\n      </tr>\n      ')
+
+
+def history_html(rows: list[HistoryRow]) -> SafeString:
+    """The attendance history's table rows."""
+    parts = []
+    for a in rows:
+        title = escape(a.title)
+        session = (f"<s>{title}</s>" if a.is_cancelled
+                   else f'<a href="{escape(a.roster_url)}">{title}</a>')
+        makeup = ""
+        if a.made_up_on:
+            makeup = f' · <span class="made-up">made up {escape(a.made_up_on)}</span>'
+        elif a.makeup_url:
+            makeup = (f' · <a href="{escape(a.makeup_url)}">Make-up<span class="visually-hidden">'
+                      f' for {escape(a.day)}</span></a>')
+        parts.append(_HISTORY.format(day=escape(a.day), session=session,
+                                     status=escape(a.status_label), makeup=makeup,
+                                     minutes=escape(a.minutes)))
+    # Safe: every value above was escaped.
+    return mark_safe("".join(parts))
+
+
+_FOLLOWUP = ('\n      <li class="list-group-item"><a href="{url}">{kind}</a> · {created} · {status}'
+             ' · {assignee}\n        {note}</li>\n      ')
+
+
+def followups_html(rows: list[FollowUpRow], *, show_notes: bool) -> SafeString:
+    """The follow-ups' list items; outcome notes only for those who see clinical notes."""
+    # Safe: every value is escaped.
+    return mark_safe("".join(_FOLLOWUP.format(
+        url=escape(f.url), kind=escape(f.kind), created=escape(f.created),
+        status=escape(f.status), assignee=escape(f.assignee),
+        note=(f'<div class="outcome-note">{escape(f.outcome_note)}</div>'
+              if show_notes and f.outcome_note else ""))
+        for f in rows))
+
+
+_REMINDER = ('\n        <tr class="reminder-row">\n          <td>{day}</td>\n'
+             '          <td>{kind}, {channel}</td>\n          <td>{status}{reason}</td>\n'
+             '        </tr>\n      ')
+
+
+def reminders_html(rows: list[ReminderRow]) -> SafeString:
+    """The reminder table's rows."""
+    # Safe: every value is escaped.
+    return mark_safe("".join(_REMINDER.format(
+        day=escape(r.day), kind=escape(r.kind), channel=escape(r.channel),
+        status=escape(r.status),
+        reason=f'<div class="text-body-secondary">{escape(r.reason)}</div>' if r.reason else "")
+        for r in rows))
+
+
+_LEDGER = ('\n      <tr class="{css_class}" data-week="{week}">\n'
+           '        <td>{days}{current}</td>\n'
+           '        <td class="attended-hours">{attended} h</td>\n'
+           '        <td>{ahead} h</td>\n'
+           '        <td>{minimum}</td>\n'
+           '        <td>{offered} h</td>\n'
+           '        <td>{state}</td>\n'
+           '      </tr>\n      ')
+_SHORT_REASON = '<span class="small short-reason" data-reason="{}">{}</span>'
+
+
+def _ledger_state(w: LedgerRow) -> str:
+    if w.at_risk:
+        return '<span class="badge text-bg-warning">At risk</span>'
+    if w.below_minimum:
+        badge = "text-bg-danger" if w.counts_against else "text-bg-secondary"
+        return (f'<span class="badge {badge}">Below minimum</span> '
+                + _SHORT_REASON.format(escape(w.short_reason), escape(w.short_reason_label)))
+    if w.short_reason:
+        return _SHORT_REASON.format(escape(w.short_reason), escape(w.short_reason_label))
+    return "Met" if w.is_finished else "—"
+
+
+def ledger_html(rows: list[LedgerRow]) -> SafeString:
+    """The hours ledger's weeks."""
+    # Safe: every value is escaped; the state's markup is constant around escaped values.
+    return mark_safe("".join(_LEDGER.format(
+        css_class=escape(w.css_class), week=escape(w.week), days=escape(w.days),
+        current=" (this week)" if w.is_current else "", attended=escape(w.attended),
+        ahead=escape(w.ahead),
+        minimum=f"{escape(w.minimum)} h" if w.is_full_week else "partial week",
+        offered=escape(w.offered), state=_ledger_state(w))
+        for w in rows))
+
+
 def chart_rows(*, chart: ParticipantChart, reminders: list[Reminder],
-               ledger: HoursLedger | None, can_schedule: bool) -> ChartRows:
+               ledger: HoursLedger | None, can_schedule: bool, show_notes: bool = False,
+               csrf_token=str) -> ChartRows:
     fmt, roster = PageFormats(), RowUrl("roster")
-    return ChartRows(
+    rows = ChartRows(
         upcoming=_upcoming(chart.upcoming, fmt, roster),
         history=_history(chart.history, fmt, roster, can_schedule=can_schedule),
         followups=_followups(chart.followups),
         reminders=_reminders(reminders, fmt),
         ledger_weeks=_ledger_weeks(ledger, fmt))
+    rows.upcoming_html = upcoming_html(rows.upcoming, can_schedule=can_schedule,
+                                       csrf_token=csrf_token)
+    rows.history_html = history_html(rows.history)
+    rows.followups_html = followups_html(rows.followups, show_notes=show_notes)
+    rows.reminders_html = reminders_html(rows.reminders)
+    rows.ledger_html = ledger_html(rows.ledger_weeks)
+    return rows
 

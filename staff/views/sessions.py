@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -305,6 +306,7 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
     reminders = reminder_reads.reminder_page(
         participant=participant, today=today, number=_page_number(request, "reminders_page"))
     may_schedule = can_schedule(request.user)
+    show_notes = can_write_clinical_notes(request.user)
     return render(request, "staff/participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,
         "care": care_reads,
@@ -312,9 +314,10 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
                                                participant=participant, today=today),
         "reminders": reminders,
         "rows": chart_rows(chart=chart, reminders=reminders.rows, ledger=care_reads.ledger,
-                           can_schedule=may_schedule),
+                           can_schedule=may_schedule, show_notes=show_notes,
+                           csrf_token=lambda: get_token(request)),
         "contacts": contacts,
-        "show_notes": can_write_clinical_notes(request.user),
+        "show_notes": show_notes,
         "can_enroll": can_enroll(request.user),
         "can_schedule": may_schedule,
         "can_discharge": can_discharge(request.user, participant),

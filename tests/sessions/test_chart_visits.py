@@ -1,0 +1,100 @@
+"""The chart's coming and past visits, read in one SQL statement (sessions/selectors/chart.py),
+are the rows the two querysets it replaced read, in the same order, with the same make-up days."""
+import datetime as dt
+import itertools
+
+import pytest
+from django.db.models import OuterRef, Q, Subquery
+
+from sessions.models import Attendance, AttendanceStatus, SessionStatus
+from sessions.selectors import chart
+from sessions.selectors.makeups import live_makeups
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 3, 11)
+_FIELDS = ("pk", "status", "makeup_for_id", "session_id", "session__title",
+           "session__session_type__name", "session__local_date", "session__starts_at")
+
+
+def _as_the_querysets_read_them(participant, today):
+    visits = Attendance.objects.filter(participant=participant)
+    upcoming = (visits.filter(session__local_date__gte=today,
+                              session__status=SessionStatus.SCHEDULED)
+                .exclude(status__in=AttendanceStatus.marked())
+                .order_by("session__starts_at", "pk")
+                .values(*_FIELDS, "session__site__time_zone",
+                        "session__room__name")[:chart.CHART_UPCOMING_LIMIT])
+    history = (visits.filter(Q(session__local_date__lt=today)
+                             | Q(status__in=AttendanceStatus.marked()))
+               .annotate(made_up_on=Subquery(
+                   live_makeups().filter(makeup_for=OuterRef("pk"))
+                   .order_by("session__starts_at").values("session__local_date")[:1]))
+               .order_by("-session__starts_at", "-pk")
+               .values(*_FIELDS, "minutes_attended", "session__status", "session__kind",
+                       "made_up_on")[:chart.CHART_HISTORY_LIMIT])
+    return list(upcoming), list(history)
+
+
+@pytest.fixture
+def person():
+    """Five weeks of visits around TODAY of every kind the chart tells apart."""
+    site = factories.SiteFactory(time_zone="America/Chicago")
+    track = factories.TrackFactory(site=site)
+    room = factories.RoomFactory(site=site, name="Oak <room>")
+    person = factories.ParticipantFactory(home_site=site)
+    other = factories.ParticipantFactory(home_site=site)
+    statuses = itertools.cycle(["expected", "present", "absent", "excused", "late",
+                                "cancelled", "left_early", "expected"])
+    rows = []
+    for n in range(40):
+        day = TODAY + dt.timedelta(days=n - 22)
+        # Two sessions at the same hour on some days: the order falls back on the row's id.
+        for hour in ((23, 23) if n % 7 == 0 else (23,)):
+            starts = dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
+            session = factories.TherapySessionFactory(
+                track=track, site=site, starts_at=starts, local_date=day,
+                title="" if n % 3 == 0 else f"Group {n}", room=room if n % 2 else None,
+                kind="workshop" if n % 5 == 0 else "group",
+                status=SessionStatus.CANCELLED if n % 9 == 4 else SessionStatus.SCHEDULED)
+            status = next(statuses)
+            if day >= TODAY:  # coming: mostly expected, some excused ahead (marked: past list)
+                status = "excused" if n % 6 == 0 else "expected"
+            rows.append(factories.AttendanceFactory(
+                session=session, participant=person, status=status,
+                minutes_attended=90 if status in ("present", "late") else None))
+            factories.AttendanceFactory(session=session, participant=other, status="present")
+    missed = [r for r in rows if r.status in ("absent", "excused")]
+    hosts = [r for r in rows if r.session.local_date >= TODAY and r.status == "expected"
+             and r.session.status == SessionStatus.SCHEDULED]
+    # A live make-up, a later second one (the earlier day wins), one the clinic cancelled and
+    # one missed too (neither counts), and a make-up of a make-up.
+    for row, host in zip(missed[:4], hosts):
+        Attendance.objects.filter(pk=host.pk).update(makeup_for=row)
+    Attendance.objects.filter(pk=hosts[4].pk).update(makeup_for=missed[0])
+    Attendance.objects.filter(pk=hosts[5].pk).update(makeup_for=missed[4], status="absent")
+    cancelled_host = next(r for r in rows if r.session.status == SessionStatus.CANCELLED)
+    Attendance.objects.filter(pk=cancelled_host.pk).update(makeup_for=missed[5])
+    Attendance.objects.filter(pk=hosts[6].pk).update(makeup_for=hosts[0])
+    return person
+
+
+@pytest.mark.parametrize("limits", [(30, 60), (4, 5), (100, 100)])
+def test_it_reads_what_the_querysets_read(person, monkeypatch, limits):
+    monkeypatch.setattr(chart, "CHART_UPCOMING_LIMIT", limits[0])
+    monkeypatch.setattr(chart, "CHART_HISTORY_LIMIT", limits[1])
+
+    upcoming, history = chart.chart_visits(participant_id=person.pk, today=TODAY)
+
+    assert (upcoming, history) == _as_the_querysets_read_them(person, TODAY)
+    assert upcoming and history
+    if limits == (100, 100):
+        assert any(v["made_up_on"] for v in history)
+        assert any(v["session__room__name"] is None for v in upcoming)
+        assert any(v["session__status"] == SessionStatus.CANCELLED for v in history)
+
+
+def test_a_participant_without_visits_has_none(person):
+    nobody = factories.ParticipantFactory()
+    assert chart.chart_visits(participant_id=nobody.pk, today=TODAY) == ([], [])
