@@ -102,7 +102,7 @@ class AuthorizationFigures:
     runs_out_on: date | None
     after_end: Decimal
     after_end_from: date | None
-    superseded: bool
+    superseded: bool  # as the alert rule needs it: False unless ended or scheduled after the end
     alert_kinds: list[str]  # the alert rule's verdict (`_alert_kinds_sql`), in shown order
     alerts: list[AuthorizationAlert] = field(default_factory=list)
 
@@ -267,7 +267,10 @@ def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: boo
         usage_params = ()
         source = _t(AuthorizationUsage)
     # `superseded` comes from a lateral join, not an EXISTS in the select list: the alert rule
-    # reads it three times, and PostgreSQL ran an EXISTS once for each mention.
+    # reads it three times, and PostgreSQL ran an EXISTS once for each mention. The rule reads
+    # it only for an authorization that has ended or has units scheduled after its end, so the
+    # join looks for a later one only then (a one-time filter, checked before the index scan):
+    # probing for each of 1,000 current authorizations was a fifth of Today's alert query.
     sql = f"""
         SELECT * FROM (
           SELECT figures.*, {_alert_kinds_sql()} AS alert_kinds FROM (
@@ -289,7 +292,8 @@ def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: boo
             LEFT JOIN {source} u ON u.authorization_id = au.id
             LEFT JOIN LATERAL (
                 SELECT o.id FROM {_t(Authorization)} o
-                WHERE o.enrollment_id = au.enrollment_id AND o.id <> au.id
+                WHERE (au.end_date < %s OR u.after_end_from IS NOT NULL)
+                  AND o.enrollment_id = au.enrollment_id AND o.id <> au.id
                   AND o.service_code = au.service_code
                   AND o.status IN (%s, %s) AND o.end_date > au.end_date
                 LIMIT 1) later ON true
@@ -298,7 +302,7 @@ def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: boo
         ) rows
     """
     params = (*(s.value for s in USAGE_STATUSES), today, today, today, today,
-              EnrollmentStatus.ACTIVE.value, *usage_params, AuthorizationStatus.APPROVED.value,
+              EnrollmentStatus.ACTIVE.value, *usage_params, today, AuthorizationStatus.APPROVED.value,
               AuthorizationStatus.REQUESTED.value, *where_params)
     if alerts_only:
         sql += " WHERE cardinality(alert_kinds) > 0"
