@@ -460,6 +460,8 @@ def authorization_alerts_first(*, site_ids, today: date,
         return [], 0
     # Unfiltered: unnest() drops the rows with no alert, and a filter on the rule too made
     # PostgreSQL plan the rule's expression once more (planning took longer than running).
+    # OFFSET 0 keeps the rows a subquery planned on its own: pulled up into this query, its
+    # joins were ordered together with the unnest (2.9 ms of planning at 2,000, now 1.5).
     sql, params = _alerts_sql(ids, today=today, alerts_only=False)
     on_date = " ".join(f"WHEN '{kind}' THEN rows.{column}"
                        for kind, column in ALERT_DATE_COLUMN.items())
@@ -468,7 +470,7 @@ def authorization_alerts_first(*, site_ids, today: date,
     # the alert's place in its rule.
     rows = _fetch(f"""
         SELECT rows.*, alert.kind, COUNT(*) OVER () AS alert_count
-        FROM ({sql}) rows CROSS JOIN LATERAL unnest(rows.alert_kinds) WITH ORDINALITY
+        FROM ({sql} OFFSET 0) rows CROSS JOIN LATERAL unnest(rows.alert_kinds) WITH ORDINALITY
                                              AS alert (kind, n)
         ORDER BY CASE alert.kind {on_date} END, rows.participant COLLATE "C", rows.end_date,
                  rows.id, alert.n
