@@ -102,7 +102,7 @@ class AuthorizationFigures:
     runs_out_on: date | None
     after_end: Decimal
     after_end_from: date | None
-    superseded: bool
+    superseded: bool  # as the alert rule needs it: False unless ended or scheduled after the end
     alert_kinds: list[str]  # the alert rule's verdict (`_alert_kinds_sql`), in shown order
     alerts: list[AuthorizationAlert] = field(default_factory=list)
 
@@ -267,7 +267,10 @@ def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: boo
         usage_params = ()
         source = _t(AuthorizationUsage)
     # `superseded` comes from a lateral join, not an EXISTS in the select list: the alert rule
-    # reads it three times, and PostgreSQL ran an EXISTS once for each mention.
+    # reads it three times, and PostgreSQL ran an EXISTS once for each mention. The rule reads
+    # it only for an authorization that has ended or has units scheduled after its end, so the
+    # join looks for a later one only then (a one-time filter, checked before the index scan):
+    # probing for each of 1,000 current authorizations was a fifth of Today's alert query.
     sql = f"""
         SELECT * FROM (
           SELECT figures.*, {_alert_kinds_sql()} AS alert_kinds FROM (
@@ -289,7 +292,8 @@ def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: boo
             LEFT JOIN {source} u ON u.authorization_id = au.id
             LEFT JOIN LATERAL (
                 SELECT o.id FROM {_t(Authorization)} o
-                WHERE o.enrollment_id = au.enrollment_id AND o.id <> au.id
+                WHERE (au.end_date < %s OR u.after_end_from IS NOT NULL)
+                  AND o.enrollment_id = au.enrollment_id AND o.id <> au.id
                   AND o.service_code = au.service_code
                   AND o.status IN (%s, %s) AND o.end_date > au.end_date
                 LIMIT 1) later ON true
@@ -298,7 +302,7 @@ def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: boo
         ) rows
     """
     params = (*(s.value for s in USAGE_STATUSES), today, today, today, today,
-              EnrollmentStatus.ACTIVE.value, *usage_params, AuthorizationStatus.APPROVED.value,
+              EnrollmentStatus.ACTIVE.value, *usage_params, today, AuthorizationStatus.APPROVED.value,
               AuthorizationStatus.REQUESTED.value, *where_params)
     if alerts_only:
         sql += " WHERE cardinality(alert_kinds) > 0"
@@ -456,6 +460,8 @@ def authorization_alerts_first(*, site_ids, today: date,
         return [], 0
     # Unfiltered: unnest() drops the rows with no alert, and a filter on the rule too made
     # PostgreSQL plan the rule's expression once more (planning took longer than running).
+    # OFFSET 0 keeps the rows a subquery planned on its own: pulled up into this query, its
+    # joins were ordered together with the unnest (2.9 ms of planning at 2,000, now 1.5).
     sql, params = _alerts_sql(ids, today=today, alerts_only=False)
     on_date = " ".join(f"WHEN '{kind}' THEN rows.{column}"
                        for kind, column in ALERT_DATE_COLUMN.items())
@@ -464,7 +470,7 @@ def authorization_alerts_first(*, site_ids, today: date,
     # the alert's place in its rule.
     rows = _fetch(f"""
         SELECT rows.*, alert.kind, COUNT(*) OVER () AS alert_count
-        FROM ({sql}) rows CROSS JOIN LATERAL unnest(rows.alert_kinds) WITH ORDINALITY
+        FROM ({sql} OFFSET 0) rows CROSS JOIN LATERAL unnest(rows.alert_kinds) WITH ORDINALITY
                                              AS alert (kind, n)
         ORDER BY CASE alert.kind {on_date} END, rows.participant COLLATE "C", rows.end_date,
                  rows.id, alert.n

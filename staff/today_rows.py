@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString
 
 from iop_clinic.formatting import clock, day as day_text
 from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl, choice_labels
+from reminders.models import Reminder
 from sessions.models import FollowUp, SessionStatus, TherapySession
 
 def _chart_url() -> RowUrl:
@@ -235,22 +236,23 @@ class FailedReminderRow:
 
 
 def failed_reminder_rows(reminders) -> list[FailedReminderRow]:
+    """Failed reminders (reminders.selectors.failed_reminders) as the box shows them."""
     chart = _chart_url()
     channels = reasons = None
     days: dict = {}  # the last week's failures share a few visit days
     rows = []
     for reminder in reminders:
         if channels is None:
-            channels = choice_labels(type(reminder), "channel")
-            reasons = choice_labels(type(reminder), "reason")
+            channels = choice_labels(Reminder, "channel")
+            reasons = choice_labels(Reminder, "reason")
         if reminder.visit_date not in days:
             days[reminder.visit_date] = day_text(reminder.visit_date)
         text = (f"{channels.get(reminder.channel, reminder.channel)} for "
                 f"{days[reminder.visit_date]} · {reasons.get(reminder.reason, reminder.reason)}")
         if reminder.detail:
             text += f" ({reminder.detail})"
-        rows.append(FailedReminderRow(chart_url=chart(reminder.participant.code),
-                                      name=reminder.participant.full_name, text=text))
+        rows.append(FailedReminderRow(chart_url=chart(reminder.participant_code),
+                                      name=reminder.participant_name, text=text))
     return rows
 
 
