@@ -1,18 +1,20 @@
-"""`portal_form`: crispy-forms' Bootstrap 5 markup for the portal's small choice forms, written
-in Python.
+"""`portal_form`: crispy-forms' Bootstrap 5 markup for the portal's small forms, written in
+Python.
 
 `{{ form|crispy }}` renders each field through some fifteen small templates; on the reminder
 settings page its two forms (two sets of radio buttons and a tick box) were three quarters of
-the page's rendering. For a form whose fields are all radio buttons or a tick box (labelled, with
-an id, with or without help text and errors) this writes the same elements and attributes, and so
-the same accessibility (fieldset and legend, aria-describedby, aria-invalid, required), without
-the templates' blank lines; any other form goes to crispy's own filter.
+the page's rendering. For a form whose fields are all radio buttons, tick boxes, text boxes or
+text areas (labelled, with an id, with or without help text and errors) this writes the same
+elements and attributes, and so the same accessibility (fieldset and legend, aria-describedby,
+aria-invalid, required), without the templates' blank lines; any other form goes to crispy's
+own filter.
 tests/portal/test_portal_fields.py compares both as HTML, in English and Spanish.
 """
 from __future__ import annotations
 
 from django import forms, template
 from django.conf import settings
+from django.forms.widgets import Input
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -21,13 +23,21 @@ from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form, optgr
 
 register = template.Library()
 
-_REQUIRED_MARK = mark_safe('<span class="asteriskField">*</span>')  # nosec B308 B703: a constant
+_REQUIRED_MARK = mark_safe('<span class="asteriskField">*</span>')  # a constant
 
 
 def _is_radio(field: forms.BoundField) -> bool:
     widget = field.field.widget
     return isinstance(widget, forms.RadioSelect) and not isinstance(
         widget, forms.CheckboxSelectMultiple)
+
+
+def _is_text(field: forms.BoundField) -> bool:
+    """A box crispy gives the form-control class: a text-like <input> or a <textarea>."""
+    widget = field.field.widget
+    return isinstance(widget, forms.Textarea) or (
+        isinstance(widget, Input) and not isinstance(
+            widget, (forms.CheckboxInput, forms.FileInput, forms.RadioSelect)))
 
 
 def _is_plain(form: forms.BaseForm) -> bool:
@@ -39,7 +49,7 @@ def _is_plain(form: forms.BaseForm) -> bool:
         if _is_radio(field):
             if not field.use_fieldset:
                 return False
-        elif not isinstance(field.field.widget, forms.CheckboxInput):
+        elif not (isinstance(field.field.widget, forms.CheckboxInput) or _is_text(field)):
             return False
     return True
 
@@ -59,7 +69,7 @@ def _help_text(field: forms.BoundField) -> str:
     if not field.help_text:
         return ""
     return format_html('<div id="{}_helptext" class="form-text">{}</div>', field.auto_id,
-                       mark_safe(field.help_text))  # nosec B308 B703: crispy's |safe
+                       mark_safe(field.help_text))  # as crispy's |safe
 
 
 def _attrs(attrs: dict) -> str:
@@ -129,10 +139,29 @@ def _checkbox(field: forms.BoundField) -> str:
         _errors(field), _help_text(field))
 
 
+def _text(field: forms.BoundField) -> str:
+    """bootstrap5/field.html and layout/help_text_and_errors.html for a text box."""
+    _with_class(field.field.widget,
+                "form-control is-invalid" if field.errors else "form-control")
+    required = field.field.required
+    return format_html(
+        '<div id="div_{}" class="mb-3{}"><label for="{}" class="form-label{}">{}{}</label>{}{}{}'
+        "</div>", field.auto_id, _css_classes(field), field.id_for_label,
+        " requiredField" if required else "", field.label, _REQUIRED_MARK if required else "",
+        field, _errors(field), _help_text(field))
+
+
+def _field(field: forms.BoundField) -> str:
+    if _is_radio(field):
+        return _radio(field)
+    if isinstance(field.field.widget, forms.CheckboxInput):
+        return _checkbox(field)
+    return _text(field)
+
+
 @register.filter
 def portal_form(form: forms.BaseForm) -> str:
     """What `{{ form|crispy }}` writes, without its templates for a form of choices."""
     if not _is_plain(form):
         return as_crispy_form(form)
-    return format_html_join("", "{}", (
-        (_radio(field) if _is_radio(field) else _checkbox(field),) for field in form))
+    return format_html_join("", "{}", ((_field(field),) for field in form))

@@ -8,7 +8,9 @@ from django import forms
 from django.test.html import parse_html
 from django.utils import translation
 
-from portal.forms import ExcuseRequestForm, LanguageForm, ReminderPreferencesForm
+from accounts.models import User
+from portal.forms import (ExcuseRequestForm, LanguageForm, PortalSetPasswordForm,
+                          ReminderPreferencesForm, SignInLinkForm)
 from portal.templatetags.portal_fields import portal_form
 
 
@@ -61,12 +63,62 @@ def test_odd_labels_and_values_read_as_crispy_writes_them(data):
     assert ours == crispys
 
 
+def _password_form(data):
+    # Not saved: the form only reads the user's name and e-mail for its similarity check.
+    return PortalSetPasswordForm(User(username="ana", email="ana@example.com"), data)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("make", [
+    lambda: ExcuseRequestForm(),
+    lambda: ExcuseRequestForm({"reason": ""}),
+    lambda: ExcuseRequestForm({"reason": "x" * 5000}),
+    lambda: ExcuseRequestForm({"reason": "Sick <kid> & fever"}),
+    lambda: SignInLinkForm(),
+    lambda: SignInLinkForm({"email": "not an address"}),
+    lambda: SignInLinkForm({"email": "ana@example.com"}),
+    lambda: _password_form(None),
+    lambda: _password_form({"new_password1": "ana", "new_password2": "anna"}),
+])
+def test_the_text_forms_read_as_crispy_writes_them(language, make):
+    with translation.override(language):
+        form = make()
+        if form.is_bound:
+            form.is_valid()
+        ours, crispys = _both(lambda: form)
+        assert ours == crispys
+        # And on a fresh copy, whose widgets crispy has not changed yet.
+        assert parse_html(portal_form(make())) == parse_html(as_crispy_form(make()))
+
+
+def test_a_refused_password_is_announced_as_crispy_does():
+    ours = portal_form(_password_form({"new_password1": "ana", "new_password2": "anna"}))
+    assert 'aria-invalid="true"' in ours and 'class="invalid-feedback"' in ours
+
+
 class Mixed(forms.Form):
     agreed = forms.BooleanField(label="Agreed", required=False)
-    note = forms.CharField(label="Note", required=False)
+    menu = forms.ChoiceField(label="Menu", choices=[("a", "A")])
 
 
-@pytest.mark.parametrize("make", [lambda: Mixed(), lambda: ExcuseRequestForm({"reason": ""}),
+class Hidden(forms.Form):
+    note = forms.CharField(label="Note")
+    secret = forms.CharField(widget=forms.HiddenInput)
+
+
+class Upload(forms.Form):
+    file = forms.FileField(label="File")
+
+
+class Complaint(forms.Form):
+    note = forms.CharField(label="Note")
+
+    def clean(self):
+        raise forms.ValidationError("Not now")
+
+
+@pytest.mark.parametrize("make", [lambda: Mixed(), lambda: Hidden({}), lambda: Upload(),
+                                  lambda: Complaint({"note": "x"}),
                                   lambda: Odd(prefix="x", auto_id=False)])
 def test_any_other_form_is_crispys_own(make):
     assert portal_form(make()) == as_crispy_form(make())
