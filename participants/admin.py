@@ -7,10 +7,12 @@ from html import escape
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.templatetags.admin_list import (
-    ResultList, result_headers, result_hidden_fields, results,
+    ResultList, date_hierarchy, result_headers, result_hidden_fields, results,
 )
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.utils import _get_non_gfk_field, display_for_field, display_for_value, quote
+from django.contrib.admin.utils import (
+    _get_non_gfk_field, display_for_field, display_for_value, get_fields_from_path, quote,
+)
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist
@@ -22,6 +24,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import dateformat, formats, timezone
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy as _
 
 from programs.phones import MobilePhoneField
@@ -187,6 +190,10 @@ def _html(value) -> str:
     return value.__html__() if hasattr(value, "__html__") else escape(str(value))
 
 
+# No month has 32 days: a list's first 32 distinct days, if there are that many, span two months.
+_MORE_THAN_A_MONTH_OF_DAYS = 32
+
+
 class PreparedRowsChangeList(ChangeList):
     """A changelist whose rows are written with the column decisions made once a page.
 
@@ -228,6 +235,64 @@ class PreparedRowsChangeList(ChangeList):
         self.multi_page = multi_page
         self.paginator = paginator
         return None
+
+    @cached_property
+    def date_hierarchy_context(self) -> dict | None:
+        """The context of Django's {% date_hierarchy %}, its first level read in one query.
+
+        With no date chosen, Django reads the earliest and latest date, then the days, months
+        or years between them: two queries. Here the first 32 distinct days come first: fewer
+        than that, and they are every day of the list, which says the level and its choices
+        (a young list, within a month, is the usual case); 32 or more span months, and the
+        months say the level (and are its choices) in the second query. A date chosen
+        already is Django's own, as are the context's links and titles.
+        """
+        field_name = self.date_hierarchy
+        if not field_name:
+            return None
+        prefix = f"{field_name}__"
+        year_field, month_field, day_field = (f"{prefix}year", f"{prefix}month", f"{prefix}day")
+        if any(self.params.get(name) for name in (year_field, month_field, day_field)):
+            return date_hierarchy(self)
+        field = get_fields_from_path(self.model, field_name)[-1]
+        read = (self.queryset.datetimes if isinstance(field, models.DateTimeField)
+                else self.queryset.dates)
+
+        def link(filters: dict) -> str:
+            return self.get_query_string(filters, [prefix])
+
+        days = list(read(field_name, "day")[:_MORE_THAN_A_MONTH_OF_DAYS])
+        if len(days) < _MORE_THAN_A_MONTH_OF_DAYS:
+            months = list({(day.year, day.month): day.replace(day=1) for day in days}.values())
+        else:
+            months = list(read(field_name, "month"))
+        if len(months) == 1:
+            year, month = days[0].year, days[0].month
+            return {
+                "show": True,
+                "back": {"link": link({year_field: year}), "title": str(year)},
+                "choices": [{
+                    "link": link({year_field: year, month_field: month, day_field: day.day}),
+                    "title": capfirst(formats.date_format(day, "MONTH_DAY_FORMAT")),
+                } for day in days],
+            }
+        if months and months[0].year == months[-1].year:
+            year = months[0].year
+            return {
+                "show": True,
+                "back": {"link": link({}), "title": gettext("All dates")},
+                "choices": [{
+                    "link": link({year_field: year, month_field: month.month}),
+                    "title": capfirst(formats.date_format(month, "YEAR_MONTH_FORMAT")),
+                } for month in months],
+            }
+        years = dict.fromkeys(month.year for month in months)
+        return {
+            "show": True,
+            "back": None,
+            "choices": [{"link": link({year_field: str(year)}), "title": str(year)}
+                        for year in years],
+        }
 
     @cached_property
     def results_context(self) -> dict:
