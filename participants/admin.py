@@ -21,9 +21,13 @@ from django.core.validators import EMPTY_VALUES
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template import Context
+from django.template.base import render_value_in_context
+from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import dateformat, formats, timezone
-from django.utils.safestring import mark_safe
+from django.utils.encoding import iri_to_uri
+from django.utils.safestring import SafeData, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy as _
 
@@ -190,6 +194,30 @@ def _html(value) -> str:
     return value.__html__() if hasattr(value, "__html__") else escape(str(value))
 
 
+# What admin/filter.html writes, piece by piece (a test compares the two, byte for byte).
+_FILTER_TEMPLATE = "admin/filter.html"
+_FILTER_HEAD = '\n<details data-filter-title="{title}" open>\n  <summary>\n    {heading}\n  </summary>\n  <ul>\n  '
+_FILTER_CHOICE = '\n    <li{selected}>\n    <a href="{href}">{display}</a></li>\n  '
+_FILTER_TAIL = "\n  </ul>\n</details>\n"
+_AUTOESCAPED = Context()  # what {{ value }} does in a template: localize, then escape
+
+
+def _filter_html(spec, choices: list[dict]) -> str:
+    """A list filter as Django's {% admin_list_filter %} writes it with admin/filter.html."""
+    title = render_value_in_context(spec.title, _AUTOESCAPED)
+    parts = [_FILTER_HEAD.format(
+        title=title, heading=gettext(" By %(filter_title)s ") % {"filter_title": title})]
+    for choice in choices:
+        query = choice["query_string"]
+        href = iri_to_uri(str(query))
+        parts.append(_FILTER_CHOICE.format(
+            selected=' class="selected"' if choice.get("selected") else "",
+            href=href if isinstance(query, SafeData) else escape(href),
+            display=render_value_in_context(choice.get("display", ""), _AUTOESCAPED)))
+    parts.append(_FILTER_TAIL)
+    return "".join(parts)
+
+
 # No month has 32 days: a list's first 32 distinct days, if there are that many, span two months.
 _MORE_THAN_A_MONTH_OF_DAYS = 32
 
@@ -293,6 +321,23 @@ class PreparedRowsChangeList(ChangeList):
             "choices": [{"link": link({year_field: str(year)}), "title": str(year)}
                         for year in years],
         }
+
+    def filters_html(self) -> str:
+        """The list filters as {% admin_list_filter %} writes them, one after the other.
+
+        Each filter's choices are Django's; admin/filter.html, rendered once a filter, is
+        written here (about 1.5 ms a page for four filters). A filter with a template of
+        its own still gets it."""
+        parts = []
+        for spec in self.filter_specs:
+            choices = list(spec.choices(self))
+            if spec.template == _FILTER_TEMPLATE:
+                parts.append(_filter_html(spec, choices))
+            else:
+                parts.append(get_template(spec.template).render(
+                    {"title": spec.title, "choices": choices, "spec": spec}))
+        # Safe: every value was escaped as the template's autoescaping does.
+        return mark_safe("".join(parts))
 
     @cached_property
     def results_context(self) -> dict:
