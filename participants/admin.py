@@ -23,6 +23,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template import Context
 from django.template.base import render_value_in_context
+from django.template.defaultfilters import capfirst as capfirst_filter
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import dateformat, formats, timezone
@@ -218,6 +219,39 @@ def _filter_html(spec, choices: list[dict]) -> str:
     return "".join(parts)
 
 
+# What admin/change_list_results.html writes around and between its rows (a test compares).
+_RESULTS_TEMPLATE = "admin/change_list_results.html"
+_RESULTS_HEAD = '\n\n\n<div class="results">\n<table id="result_list">\n<thead>\n<tr>\n'
+_RESULTS_BODY = "\n</tr>\n</thead>\n<tbody>\n"
+_RESULTS_TAIL = "\n</tbody>\n</table>\n</div>\n\n"
+_SORT_OPTIONS = ('\n       <div class="sortoptions">\n         <a class="sortremove" href="{remove}" '
+                 'title="{remove_title}"></a>\n         {priority}\n         <a href="{toggle}" '
+                 'class="toggle {direction}" title="{toggle_title}"></a>\n       </div>\n   ')
+
+
+def _header_html(header: dict, num_sorted_fields: int) -> str:
+    """One column heading as admin/change_list_results.html writes it."""
+    parts = [f'\n<th scope="col"{_html(header["class_attrib"])}>\n   ']
+    if header["sortable"] and header["sort_priority"] > 0:
+        priority = ""
+        if num_sorted_fields > 1:
+            number = render_value_in_context(header["sort_priority"], _AUTOESCAPED)
+            title = gettext("Sorting priority: %(priority_number)s") % {"priority_number": number}
+            priority = f'<span class="sortpriority" title="{title}">{number}</span>'
+        parts.append(_SORT_OPTIONS.format(
+            remove=escape(header["url_remove"]), toggle=escape(header["url_toggle"]),
+            remove_title=escape(gettext("Remove from sorting")), priority=priority,
+            direction="ascending" if header["ascending"] else "descending",
+            toggle_title=escape(gettext("Toggle sorting"))))
+    text = _html(capfirst_filter(header["text"]))
+    if header["sortable"]:
+        text = f'<a href="{escape(header["url_primary"])}">{text}</a>'
+    else:
+        text = f"<span>{text}</span>"
+    parts.append(f'\n   <div class="text">{text}</div>\n   <div class="clear"></div>\n</th>')
+    return "".join(parts)
+
+
 # No month has 32 days: a list's first 32 distinct days, if there are that many, span two months.
 _MORE_THAN_A_MONTH_OF_DAYS = 32
 
@@ -337,6 +371,30 @@ class PreparedRowsChangeList(ChangeList):
                 parts.append(get_template(spec.template).render(
                     {"title": spec.title, "choices": choices, "spec": spec}))
         # Safe: every value was escaped as the template's autoescaping does.
+        return mark_safe("".join(parts))
+
+    def results_html(self) -> str:
+        """The result table as admin/change_list_results.html writes it from results_context.
+
+        The template looks up each row, each cell and each heading's six values through the
+        template engine: some 2 ms a page for 50 rows written already. Rows with a form
+        (list_editable) and hidden fields get the template itself."""
+        context = self.results_context
+        results = context["results"]
+        if context["result_hidden_fields"] or any(getattr(row, "form", None) for row in results):
+            return get_template(_RESULTS_TEMPLATE).render(context)
+        if not results:
+            return "\n\n\n"
+        sorted_fields = context["num_sorted_fields"]
+        parts = [_RESULTS_HEAD]
+        parts.extend(_header_html(header, sorted_fields) for header in context["result_headers"])
+        parts.append(_RESULTS_BODY)
+        for row in results:
+            parts.append("\n\n<tr>")
+            parts.extend(_html(cell) for cell in row)
+            parts.append("</tr>\n")
+        parts.append(_RESULTS_TAIL)
+        # Safe: each cell was safe already; every other value was escaped as autoescaping does.
         return mark_safe("".join(parts))
 
     @cached_property
