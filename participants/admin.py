@@ -8,7 +8,8 @@ from django.contrib import admin
 from django import forms
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, ActionForm
 from django.contrib.admin.templatetags.admin_list import (
-    ResultList, date_hierarchy, result_headers, result_hidden_fields, results,
+    ResultList, date_hierarchy, pagination, paginator_number, result_headers,
+    result_hidden_fields, results,
 )
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import (
@@ -463,6 +464,30 @@ class PreparedRowsChangeList(ChangeList):
             parts.append("</tr>\n")
         parts.append(_RESULTS_TAIL)
         # Safe: each cell was safe already; every other value was escaped as autoescaping does.
+        return mark_safe("".join(parts))
+
+    def pagination_html(self) -> str:
+        """admin/pagination.html, written here from Django's {% pagination %} context and
+        its page links (paginator_number): the template's include and loop, about 0.4 ms."""
+        context = pagination(self)
+        parts = ['\n\n<p class="paginator">\n']
+        if context["pagination_required"]:
+            parts.append("\n")
+            parts.extend(f"\n    {paginator_number(self, i)}\n" for i in context["page_range"])
+            parts.append("\n")
+        name = (self.opts.verbose_name if self.result_count == 1
+                else self.opts.verbose_name_plural)
+        parts.append(f"\n{render_value_in_context(self.result_count, _AUTOESCAPED)} "
+                     f"{render_value_in_context(name, _AUTOESCAPED)}\n")
+        if context["show_all_url"]:
+            parts.append(f'<a href="{escape(context["show_all_url"])}" class="showall">'
+                         f'{escape(gettext("Show all"))}</a>')
+        parts.append("\n")
+        if self.formset and self.result_count:
+            parts.append(f'<input type="submit" name="_save" class="default" '
+                         f'value="{escape(gettext("Save"))}">')
+        parts.append("\n</p>\n")
+        # Safe: the page links are format_html's; every other value was escaped here.
         return mark_safe("".join(parts))
 
     @cached_property

@@ -118,3 +118,27 @@ def test_its_result_table_is_djangos_template(admin_client, query, language):
     assert ours in response.content.decode()
     if query.get("o", "").count(".") >= 1:
         assert 'class="sortpriority"' in ours
+
+
+@pytest.mark.parametrize("query", [{}, {"p": "7"}, {"p": "13"}, {"all": ""}, {"q": "Ann 3"},
+                                   {"q": "nobody"}])
+def test_its_page_links_are_djangos(admin_client, monkeypatch, query):
+    from django.contrib.admin.templatetags.admin_list import pagination
+    from django.template.loader import get_template
+
+    from participants.admin import ParticipantAdmin
+
+    monkeypatch.setattr(ParticipantAdmin, "list_per_page", 2)
+    site = factories.SiteFactory()
+    for i in range(25):
+        factories.ParticipantFactory(home_site=site, first_name="Ann", last_name=f"Lee {i}")
+
+    response = admin_client.get(reverse("admin:participants_participant_changelist"), query)
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    ours = cl.pagination_html()
+
+    assert ours == get_template("admin/pagination.html").render(pagination(cl))
+    assert ours in response.content.decode()
+    if not query:
+        assert "…" in ours and 'class="showall"' in ours
