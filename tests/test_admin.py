@@ -266,7 +266,7 @@ CHANGELISTS = {
     "programs_track": (build_tracks, 10),
     "programs_weeklyslot": (build_weekly_slots, 7),
     "programs_closure": (build_closures, 9),
-    "participants_participant": (build_participants, 8),
+    "participants_participant": (build_participants, 6),
     "participants_contactconsent": (build_consents, 8),
     "participants_contact": (build_contacts, 7),
     "participants_disclosureconsent": (build_disclosure_consents, 8),

@@ -94,3 +94,51 @@ def test_a_date_format_with_seconds_or_zones_is_left_to_django(monkeypatch):
         cells = participants_admin._DateTimeCells.for_page()
         assert (cells is not None) == planned, fmt
     assert cells.text(dt.datetime(2026, 7, 1, 16, 5, tzinfo=dt.UTC)).startswith("at ")
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("query", [{}, {"o": "3"}, {"o": "-3.2"}, {"o": "8.-3.2"}, {"q": "nobody"},
+                                   {"q": "Ann", "o": "-8"}])
+def test_its_result_table_is_djangos_template(admin_client, query, language):
+    from django.template.loader import get_template
+    from django.utils import translation
+
+    site = factories.SiteFactory(name="North <& Co>")
+    for first, last in (("Ann", "<b>Lee</b>"), ("Ann", "Moss"), ("Bea", "O'Neil")):
+        factories.ParticipantFactory(home_site=site, first_name=first, last_name=last)
+
+    with translation.override(language):
+        response = admin_client.get(reverse("admin:participants_participant_changelist"), query)
+        assert response.status_code == 200
+        cl = response.context["cl"]
+        ours = cl.results_html()
+        djangos = get_template("admin/change_list_results.html").render(cl.results_context)
+
+    assert ours == djangos
+    assert ours in response.content.decode()
+    if query.get("o", "").count(".") >= 1:
+        assert 'class="sortpriority"' in ours
+
+
+@pytest.mark.parametrize("query", [{}, {"p": "7"}, {"p": "13"}, {"all": ""}, {"q": "Ann 3"},
+                                   {"q": "nobody"}])
+def test_its_page_links_are_djangos(admin_client, monkeypatch, query):
+    from django.contrib.admin.templatetags.admin_list import pagination
+    from django.template.loader import get_template
+
+    from participants.admin import ParticipantAdmin
+
+    monkeypatch.setattr(ParticipantAdmin, "list_per_page", 2)
+    site = factories.SiteFactory()
+    for i in range(25):
+        factories.ParticipantFactory(home_site=site, first_name="Ann", last_name=f"Lee {i}")
+
+    response = admin_client.get(reverse("admin:participants_participant_changelist"), query)
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    ours = cl.pagination_html()
+
+    assert ours == get_template("admin/pagination.html").render(pagination(cl))
+    assert ours in response.content.decode()
+    if not query:
+        assert "…" in ours and 'class="showall"' in ours

@@ -1,0 +1,64 @@
+"""The participants changelist writes its list filters itself (participants/admin.py,
+PreparedRowsChangeList.filters_html): they must be Django's own, byte for byte."""
+import pytest
+from django.contrib.admin.templatetags.admin_list import admin_list_filter
+from django.urls import reverse
+from django.utils import translation
+
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clinic():
+    north = factories.SiteFactory(name='North <& "Co">')
+    south = factories.SiteFactory(name="South")
+    track = factories.TrackFactory(site=north, name="Evening & weekend")
+    ann = factories.ParticipantFactory(home_site=north, first_name="Ann", reminder_channels="sms",
+                                       language="es")
+    factories.ParticipantFactory(home_site=south, first_name="Bea")
+    factories.EnrollmentFactory(participant=ann, track=track, status="active")
+    return {"north": north, "south": south}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("query", [
+    {}, {"home_site__id__exact": "north"}, {"enrollment_status": "active"},
+    {"reminder_channels__exact": "sms"}, {"language__exact": "es", "q": "Ann"},
+    {"_facets": "True"}, {"_facets": "True", "home_site__id__exact": "south"},
+    {"home_site__isnull": "True"},
+])
+def test_its_filters_are_djangos(admin_client, clinic, query, language):
+    query = {k: (clinic[v].pk if v in clinic else v) for k, v in query.items()}
+
+    with translation.override(language):
+        response = admin_client.get(reverse("admin:participants_participant_changelist"), query)
+        assert response.status_code == 200
+        cl = response.context["cl"]
+        ours = cl.filters_html()
+        djangos = "".join(admin_list_filter(cl, spec) for spec in cl.filter_specs)
+
+    assert ours == djangos
+    assert ours in response.content.decode()
+    assert "North &lt;&amp; &quot;Co&quot;&gt;" in ours
+
+
+def test_a_filter_with_a_template_of_its_own_keeps_it(admin_client, clinic, monkeypatch):
+    from participants.admin import EnrollmentStatusFilter
+    from participants.models import EnrollmentStatus
+
+    monkeypatch.setattr(EnrollmentStatusFilter, "template", "admin/filter.html ", raising=False)
+    monkeypatch.setattr("participants.admin.get_template", lambda name: _Template(name))
+    response = admin_client.get(reverse("admin:participants_participant_changelist"))
+
+    statuses = len(EnrollmentStatus.choices) + 1  # and "All"
+    assert f"[admin/filter.html : {statuses} choices]" in response.content.decode()
+
+
+class _Template:
+    def __init__(self, name):
+        self.name = name
+
+    def render(self, context):
+        return f"[{self.name}: {len(context['choices'])} choices]"
