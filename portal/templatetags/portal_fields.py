@@ -13,13 +13,14 @@ tests/portal/test_portal_fields.py compares both as HTML, in English and Spanish
 from __future__ import annotations
 
 from django import forms, template
-from django.conf import settings
 from django.forms.widgets import Input
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form, optgroups
+
+from iop_clinic.forms import with_crispy_class
 
 register = template.Library()
 
@@ -104,23 +105,6 @@ def _radio(field: forms.BoundField) -> str:
         format_html_join("", "{}", ((row,) for row in rows)), _help_text(field))
 
 
-def _with_class(widget: forms.Widget, bootstrap_class: str) -> None:
-    """crispy_forms_field.CrispyFieldNode: the widget's class gains its class name in lower
-    case and the Bootstrap classes (on the form's own copy of the widget, as crispy does)."""
-    class_name = widget.__class__.__name__.lower()
-    class_name = getattr(settings, "CRISPY_CLASS_CONVERTERS", {}).get(class_name, class_name)
-    css_class = widget.attrs.get("class", "")
-    if css_class:
-        if css_class.find(class_name) == -1:
-            css_class += " %s" % class_name
-    else:
-        css_class = class_name
-    for name in bootstrap_class.split():
-        if name not in css_class.split():
-            css_class += " " + name
-    widget.attrs["class"] = css_class
-
-
 def _css_classes(field: forms.BoundField) -> str:
     css_classes = field.css_classes()
     return f" {css_classes}" if css_classes else ""
@@ -128,7 +112,7 @@ def _css_classes(field: forms.BoundField) -> str:
 
 def _checkbox(field: forms.BoundField) -> str:
     """bootstrap5/field.html and layout/help_text_and_errors.html for a CheckboxInput."""
-    _with_class(field.field.widget,
+    with_crispy_class(field.field.widget,
                 "form-check-input is-invalid" if field.errors else "form-check-input")
     required = field.field.required
     return format_html(
@@ -141,7 +125,7 @@ def _checkbox(field: forms.BoundField) -> str:
 
 def _text(field: forms.BoundField) -> str:
     """bootstrap5/field.html and layout/help_text_and_errors.html for a text box."""
-    _with_class(field.field.widget,
+    with_crispy_class(field.field.widget,
                 "form-control is-invalid" if field.errors else "form-control")
     required = field.field.required
     return format_html(

@@ -11,11 +11,12 @@ tests/staff/test_staff_fields.py compares both as HTML.
 from __future__ import annotations
 
 from django import forms, template
-from django.conf import settings
 from django.forms.widgets import Input
 from django.utils.html import format_html, format_html_join
 
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
+
+from iop_clinic.forms import with_crispy_class
 
 register = template.Library()
 
@@ -33,30 +34,13 @@ def _is_plain(field: forms.BoundField) -> bool:
             and not field.use_fieldset)
 
 
-def _with_crispy_class(widget: forms.Widget, bootstrap_class: str) -> None:
-    """crispy_forms_field.CrispyFieldNode: the widget's class gains its class name in lower
-    case and the Bootstrap class (on the form's own copy of the widget, as crispy does)."""
-    class_name = widget.__class__.__name__.lower()
-    class_name = getattr(settings, "CRISPY_CLASS_CONVERTERS", {}).get(class_name, class_name)
-    css_class = widget.attrs.get("class", "")
-    if css_class:
-        if css_class.find(class_name) == -1:
-            css_class += " %s" % class_name
-    else:
-        css_class = class_name
-    for name in bootstrap_class.split():
-        if name not in css_class.split():
-            css_class += " " + name
-    widget.attrs["class"] = css_class
-
-
 @register.filter
 def as_plain_crispy_field(field: forms.BoundField) -> str:
     """What `{{ field|as_crispy_field }}` writes, without its templates for a plain field."""
     if not _is_plain(field):
         return as_crispy_field(field)
     is_select = isinstance(field.field.widget, forms.Select)
-    _with_crispy_class(field.field.widget, "form-select" if is_select else "form-control")
+    with_crispy_class(field.field.widget, "form-select" if is_select else "form-control")
     return format_html('<div id="div_{}" class="mb-3"><label for="{}" class="form-label">{}</label>'
                        '{}</div>', field.auto_id, field.id_for_label, field.label, field)
 
