@@ -1,11 +1,12 @@
 """The caseload list: participants with their current enrollment, filtered and sorted."""
 from collections.abc import Collection
 
-from django.contrib.auth import get_user_model
 from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
-from programs.models import Site, Track
+from programs.models import Site
+
+from .pages import staff_menu_rows, track_menu_rows
 
 # The enrollment a participant's row shows: the one holding a seat, else the latest.
 _SEAT_FIRST = ("seat_rank", "-admission_date", "-pk")
@@ -76,11 +77,6 @@ def caseload_filter_choices(*, site_ids: list[int]) -> dict:
         "sites": (list(Site.objects.filter(pk__in=site_ids).order_by("name")
                        .values_list("pk", "name", named=True))
                   if len(site_ids) > 1 else None),
-        "tracks": list(Track.objects.filter(site_id__in=site_ids)
-                       .order_by("program__name", "name")
-                       .values_list("pk", "name", "program__name", named=True)),
-        "clinicians": list(get_user_model().objects.filter(sites__in=site_ids, is_active=True)
-                           .distinct().order_by("last_name", "first_name", "pk")
-                           .values_list("pk", "username", "first_name", "last_name",
-                                        named=True)),
+        "tracks": track_menu_rows(site_ids=site_ids),
+        "clinicians": staff_menu_rows(site_ids=site_ids),
     }

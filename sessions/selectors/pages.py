@@ -227,14 +227,22 @@ def calendar_filter_choices(*, site_ids: list[int]) -> dict:
     return {
         "rooms": list(Room.objects.filter(site_id__in=site_ids).order_by("site__name", "name")
                       .values_list("pk", "name", "site__name", named=True)),
-        "tracks": list(Track.objects.filter(site_id__in=site_ids)
-                       .order_by("program__name", "name")
-                       .values_list("pk", "name", "program__name", named=True)),
-        "facilitators": list(get_user_model().objects.filter(sites__in=site_ids, is_active=True)
-                             .distinct().order_by("last_name", "first_name", "pk")
-                             .values_list("pk", "username", "first_name", "last_name",
-                                          named=True)),
+        "tracks": track_menu_rows(site_ids=site_ids),
+        "facilitators": staff_menu_rows(site_ids=site_ids),
     }
+
+
+def track_menu_rows(*, site_ids: list[int]) -> list:
+    """These sites' tracks for a filter menu ("program — name"), as named tuples."""
+    return list(Track.objects.filter(site_id__in=site_ids).order_by("program__name", "name")
+                .values_list("pk", "name", "program__name", named=True))
+
+
+def staff_menu_rows(*, site_ids: list[int]) -> list:
+    """These sites' active staff for a filter menu (full name or username), as named tuples."""
+    return list(get_user_model().objects.filter(sites__in=site_ids, is_active=True).distinct()
+                .order_by("last_name", "first_name", "pk")
+                .values_list("pk", "username", "first_name", "last_name", named=True))
 
 
 class RosterPerson(NamedTuple):
