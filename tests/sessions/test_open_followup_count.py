@@ -33,7 +33,7 @@ def test_it_counts_open_follow_ups_by_home_site_or_session_site():
             resolved_at=timezone.now() if status == FollowUpStatus.RESOLVED else None)
     followups = list(FollowUp.objects.select_related("participant", "session"))
 
-    for chosen in ([], [sites[0]], [sites[1]], [sites[0], sites[2]], sites):
+    for chosen in ([], [sites[0]], [sites[1]], [sites[0], sites[2]], [sites[2], sites[1]], sites):
         site_ids = [site.pk for site in chosen]
         expected = sum(1 for f in followups
                        if f.status == FollowUpStatus.OPEN and _belongs(f, site_ids))
