@@ -8,7 +8,7 @@ from functools import cache
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Count, Expression, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -96,6 +96,16 @@ def _followups_at(site_ids: list[int]) -> Q:
     return Q(participant__home_site_id__in=site_ids) | Q(session__site_id__in=site_ids)
 
 
+def _followups_at_by_subquery(site_ids: list[int]) -> Q:
+    """_followups_at with both sides as subqueries, for counting: the OR keeps the planner from
+    narrowing rows through either join, so it hashes every participant and session anyway, and
+    the two hashed subqueries are cheaper to plan and to run (Today's count 4.5 -> 3.4 ms at
+    2,000). Lists keep the joins: they read the names and stop at their limit early."""
+    return (Q(participant_id__in=Participant.objects.filter(home_site_id__in=site_ids)
+              .values("pk"))
+            | Q(session_id__in=TherapySession.objects.filter(site_id__in=site_ids).values("pk")))
+
+
 def default_followup_assignee(user) -> str:
     """The follow-up view that holds this person's work: "me" for clinicians, who are assigned
     absences, "" (everyone at my sites) for front desk, who never are, and for directors, who
@@ -148,10 +158,31 @@ def open_followups_by_person(*, site_ids: list[int], assignee=None,
     return list(people.values())
 
 
+@cache
+def _open_followup_count_statement(alias: str, vendor: str, sites: int) -> tuple[str, tuple]:
+    """SQL and parameters of "how many open follow-ups at `sites` sites", compiled by the ORM
+    once per process and number of sites, with site `n` (from 0) standing as the id `-1 - n`.
+    Compiling the two subqueries cost about half a millisecond of every Today page, more than
+    their rows do; only the site ids (parameters) change, so the statement can't go stale."""
+    rows = (FollowUp.objects.using(alias)
+            .filter(status=FollowUpStatus.OPEN)
+            .filter(_followups_at_by_subquery([-1 - n for n in range(sites)]))
+            .order_by().values("pk"))
+    sql, params = rows.query.get_compiler(using=alias).as_sql()
+    return f"SELECT COUNT(*) FROM ({sql}) open_followups", params
+
+
 def open_followup_count(*, site_ids: list[int]) -> int:
-    return (FollowUp.objects.filter(status=FollowUpStatus.OPEN)
-            .filter(_followups_at(site_ids))
-            .count())
+    """How many open follow-ups these sites hold (as `_followups_at`), in one query."""
+    if not site_ids:
+        return 0
+    alias = router.db_for_read(FollowUp)
+    connection = connections[alias]
+    sql, params = _open_followup_count_statement(alias, connection.vendor, len(site_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [site_ids[-1 - param] if isinstance(param, int) and param < 0
+                             else param for param in params])
+        return cursor.fetchone()[0]
 
 
 # What the follow-up list shows of each: a page of follow-ups built with their participant,
