@@ -32,8 +32,9 @@ else re-derives these figures. Decisions (tests pin them down):
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.utils import timezone
 
 from participants.models import Enrollment, EnrollmentStatus
@@ -210,6 +211,66 @@ def _window(enrollment: Enrollment) -> tuple[date, date]:
     return enrollment.admission_date, enrollment.discharge_date or enrollment.planned_end_date
 
 
+# What the ledger's attendance query is compiled with, replaced by the real values when it runs.
+_ANY_PARTICIPANT = -1
+_ANY_START = date(1, 1, 1)
+_ANY_END = date(1, 1, 2)
+_LEDGER_COLUMNS = ("status", "minutes_attended", "session__starts_at", "session__ends_at",
+                   "session__local_date", "session__session_type__counts_toward_hours")
+
+
+def _ledger_queryset(*, participant_id: int, start: date, end: date, alias: str | None = None):
+    """The participant's not-cancelled attendance at not-cancelled sessions dated in the window,
+    as (status, minutes attended, start, end, local date, counts toward hours) rows."""
+    return Attendance.objects.using(alias).filter(
+        participant_id=participant_id,
+        session__local_date__gte=start, session__local_date__lte=end,
+    ).exclude(status=AttendanceStatus.CANCELLED).exclude(
+        session__status=SessionStatus.CANCELLED,
+    ).values_list(*_LEDGER_COLUMNS).order_by()  # sums need no order; Attendance's default
+    # ordering joined the participant to sort
+
+
+@cache
+def _ledger_statement(alias: str, vendor: str) -> tuple[str, tuple, tuple, list]:
+    """SQL of `_ledger_queryset`, compiled by the ORM once per process, with the position of
+    each parameter that changes (participant id, window start and end; the statuses left out
+    are constants) and the columns read. Compiling the four-table values query was most of the
+    ledger's CPU on the chart and the portal; only parameters change between runs, so the
+    statement can't go stale, and no row is kept."""
+    ops = connections[alias].ops
+    compiler = _ledger_queryset(participant_id=_ANY_PARTICIPANT, start=_ANY_START,
+                                end=_ANY_END, alias=alias).query.get_compiler(using=alias)
+    sql, params = compiler.as_sql()
+    sentinels = {_ANY_PARTICIPANT: "participant", ops.adapt_datefield_value(_ANY_START): "start",
+                 ops.adapt_datefield_value(_ANY_END): "end"}
+    slots = tuple(sentinels.get(param) for param in params)
+    if sorted(slot for slot in slots if slot) != ["end", "participant", "start"]:
+        raise AssertionError("the ledger query's parameters are not the expected ones")
+    columns = [column for column, _sql, _alias in compiler.select]
+    return sql, params, slots, columns
+
+
+def _ledger_rows(*, participant_id: int, start: date, end: date) -> list[tuple]:
+    """The rows of `_ledger_queryset`, read through the statement compiled once per process."""
+    alias = router.db_for_read(Attendance)
+    connection_ = connections[alias]
+    sql, params, slots, columns = _ledger_statement(alias, connection_.vendor)
+    ops = connection_.ops
+    values = {"participant": participant_id, "start": ops.adapt_datefield_value(start),
+              "end": ops.adapt_datefield_value(end)}
+    with connection_.cursor() as cursor:
+        cursor.execute(sql, [param if slot is None else values[slot]
+                             for param, slot in zip(params, slots, strict=True)])
+        rows = cursor.fetchall()
+    # The ORM's conversions of raw values (none on PostgreSQL; SQLite's dates and booleans).
+    compiler = Attendance.objects.all().query.get_compiler(using=alias)
+    if converters := compiler.get_converters(columns):
+        rows = list(compiler.apply_converters(rows, converters))
+    return rows
+
+
+
 def hours_ledger(*, enrollment: Enrollment, today: date | None = None,
                  now: datetime | None = None) -> HoursLedger:
     """One row per ISO week of the enrollment window, plus totals. Two queries at most.
@@ -244,15 +305,7 @@ def hours_ledger(*, enrollment: Enrollment, today: date | None = None,
         )
         monday += timedelta(days=7)
 
-    rows = Attendance.objects.filter(
-        participant_id=enrollment.participant_id,
-        session__local_date__gte=start, session__local_date__lte=end,
-    ).exclude(status=AttendanceStatus.CANCELLED).exclude(
-        session__status=SessionStatus.CANCELLED,
-    ).values_list(
-        "status", "minutes_attended", "session__starts_at", "session__ends_at",
-        "session__local_date", "session__session_type__counts_toward_hours",
-    ).order_by()  # sums need no order; Attendance's default joined the participant to sort
+    rows = _ledger_rows(participant_id=enrollment.participant_id, start=start, end=end)
     for status, minutes, starts_at, ends_at, local_date, counts in rows:
         week = weeks[_monday(local_date)]
         length = int((ends_at - starts_at).total_seconds() // 60)
