@@ -80,11 +80,13 @@ def _forget_date_words(*, setting, **kwargs) -> None:
         _date_words.cache_clear()
 
 
-def _translate(message: str, **values: str) -> str:
+def _fill(translated: str, **values: str) -> str:
     """What {% blocktranslate with name=value %} says, as plain text the template escapes
     whole (blocktranslate escaped only the values; the same page while the translations hold
-    no <, >, &, ' or ", and the same text on screen whatever they hold)."""
-    return gettext(message) % values
+    no <, >, &, ' or ", and the same text on screen whatever they hold). Callers pass
+    gettext("literal"), never a variable: makemessages finds only literal messages, and a
+    message it misses loses its translation at the next `make messages`."""
+    return translated % values
 
 
 class _Words:
@@ -132,9 +134,9 @@ class _Words:
     def day_heading(self, day: date) -> str:
         words = self.date("long", day)
         if day == self.today:
-            return _translate("Today, %(day)s", day=words)
+            return _fill(gettext("Today, %(day)s"), day=words)
         if day == self.tomorrow:
-            return _translate("Tomorrow, %(day)s", day=words)
+            return _fill(gettext("Tomorrow, %(day)s"), day=words)
         return capfirst(words)
 
     def excuse_url(self, session_id: int) -> str:
@@ -233,8 +235,8 @@ def schedule_rows(schedule: Schedule) -> ScheduleRows:
         today=schedule.today,
         next_day=_day_row(schedule.next_day, words) if schedule.next_day else None,
         this_week_html=_days_html(schedule.this_week, words),
-        later_weeks=[WeekRow(summary=_translate(
-                         "Week of %(week)s", week=words.date("month_day", week_start)),
+        later_weeks=[WeekRow(summary=_fill(gettext("Week of %(week)s"),
+                                           week=words.date("month_day", week_start)),
                          days_html=_days_html(days, words))
                      for week_start, days in schedule.later_weeks],
         history=[_history_row(visit, words) for visit in schedule.history])
@@ -256,8 +258,8 @@ def reminder_rows(reminders: list[Reminder]) -> list[ReminderRow]:
         if channel is None:
             channel = channels[reminder.channel] = reminder.get_channel_display()
         rows.append(ReminderRow(
-            when=_translate("%(channel)s on %(when)s", channel=channel,
-                                 when=when_text(timezone.localtime(reminder.due_at))),
-            visit=_translate("for your visit on %(day)s",
-                                  day=_date_words(language, "short", reminder.visit_date))))
+            when=_fill(gettext("%(channel)s on %(when)s"), channel=channel,
+                       when=when_text(timezone.localtime(reminder.due_at))),
+            visit=_fill(gettext("for your visit on %(day)s"),
+                        day=_date_words(language, "short", reminder.visit_date))))
     return rows
