@@ -8,6 +8,7 @@ from functools import lru_cache
 from django.db import connections, router
 from django.db.models import Case, F, IntegerField, Value, When
 
+from iop_clinic.compiled import compile_once
 from participants.models import Participant
 
 from reminders.models import Reminder, ReminderKind, ReminderStatus
@@ -85,18 +86,14 @@ def _reminder_page_statement(alias: str, vendor: str, low: int, high: int) -> tu
     participant and the date (parameters) change, so the statement can't go stale."""
     compiler = _reminder_page_queryset(participant_id=_ANY_PARTICIPANT, today=_ANY_TODAY,
                                        alias=alias)[low:high].query.get_compiler(using=alias)
-    sql, params = compiler.as_sql()
-    sentinels = {_ANY_PARTICIPANT: "participant",
-                 connections[alias].ops.adapt_datefield_value(_ANY_TODAY): "today"}
-    slots = tuple(sentinels.get(param) for param in params)
-    if {slot for slot in slots if slot} != {"participant", "today"}:
-        raise AssertionError("the reminder page query's parameters are not the expected ones")
+    query = compile_once(compiler, {
+        _ANY_PARTICIPANT: "participant",
+        connections[alias].ops.adapt_datefield_value(_ANY_TODAY): "today"}, what="reminder page")
     klass_info, select = compiler.klass_info, compiler.select
     if compiler.annotation_col_map or klass_info.get("related_klass_infos") \
             or klass_info["select_fields"] != list(range(len(select))):
         raise AssertionError("the reminder page query reads other columns than expected")
-    columns = [column for column, _sql, _alias in select]
-    return sql, params, slots, columns, [column.target.attname for column in columns]
+    return query, [column.target.attname for column in query.columns]
 
 
 def _reminder_page_rows(*, participant_id: int, today: date, low: int, high: int) -> list:
@@ -104,18 +101,9 @@ def _reminder_page_rows(*, participant_id: int, today: date, low: int, high: int
     the statement compiled once per process."""
     alias = router.db_for_read(Reminder)
     connection_ = connections[alias]
-    sql, params, slots, columns, names = _reminder_page_statement(alias, connection_.vendor,
-                                                                  low, high)
-    values = {"participant": participant_id,
-              "today": connection_.ops.adapt_datefield_value(today)}
-    with connection_.cursor() as cursor:
-        cursor.execute(sql, [param if slot is None else values[slot]
-                             for param, slot in zip(params, slots, strict=True)])
-        rows = cursor.fetchall()
-    # The ORM's conversions of raw values (none on PostgreSQL; SQLite's dates).
-    compiler = Reminder.objects.all().query.get_compiler(using=alias)
-    if converters := compiler.get_converters(columns):
-        rows = list(compiler.apply_converters(rows, converters))
+    query, names = _reminder_page_statement(alias, connection_.vendor, low, high)
+    rows = query.rows({"participant": participant_id,
+                       "today": connection_.ops.adapt_datefield_value(today)})
     return [Reminder.from_db(alias, names, row) for row in rows]
 
 

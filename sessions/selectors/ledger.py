@@ -37,6 +37,7 @@ from functools import cache
 from django.db import connection, connections, router
 from django.utils import timezone
 
+from iop_clinic.compiled import CompiledQuery, compile_once
 from participants.models import Enrollment, EnrollmentStatus
 from programs.models import Program, SessionType, Track
 from programs.selectors import site_today
@@ -232,43 +233,26 @@ def _ledger_queryset(*, participant_id: int, start: date, end: date, alias: str 
 
 
 @cache
-def _ledger_statement(alias: str, vendor: str) -> tuple[str, tuple, tuple, list]:
-    """SQL of `_ledger_queryset`, compiled by the ORM once per process, with the position of
-    each parameter that changes (participant id, window start and end; the statuses left out
-    are constants) and the columns read. Compiling the four-table values query was most of the
-    ledger's CPU on the chart and the portal; only parameters change between runs, so the
-    statement can't go stale, and no row is kept."""
+def _ledger_statement(alias: str, vendor: str) -> CompiledQuery:
+    """`_ledger_queryset`, compiled by the ORM once per process (iop_clinic.compiled): compiling
+    the four-table values query was most of the ledger's CPU on the chart and the portal; only
+    the participant and the window's ends (parameters) change between runs."""
     ops = connections[alias].ops
     compiler = _ledger_queryset(participant_id=_ANY_PARTICIPANT, start=_ANY_START,
                                 end=_ANY_END, alias=alias).query.get_compiler(using=alias)
-    sql, params = compiler.as_sql()
-    sentinels = {_ANY_PARTICIPANT: "participant", ops.adapt_datefield_value(_ANY_START): "start",
-                 ops.adapt_datefield_value(_ANY_END): "end"}
-    slots = tuple(sentinels.get(param) for param in params)
-    if sorted(slot for slot in slots if slot) != ["end", "participant", "start"]:
-        raise AssertionError("the ledger query's parameters are not the expected ones")
-    columns = [column for column, _sql, _alias in compiler.select]
-    return sql, params, slots, columns
+    return compile_once(compiler, {_ANY_PARTICIPANT: "participant",
+                                   ops.adapt_datefield_value(_ANY_START): "start",
+                                   ops.adapt_datefield_value(_ANY_END): "end"}, what="ledger")
 
 
 def _ledger_rows(*, participant_id: int, start: date, end: date) -> list[tuple]:
     """The rows of `_ledger_queryset`, read through the statement compiled once per process."""
     alias = router.db_for_read(Attendance)
     connection_ = connections[alias]
-    sql, params, slots, columns = _ledger_statement(alias, connection_.vendor)
     ops = connection_.ops
-    values = {"participant": participant_id, "start": ops.adapt_datefield_value(start),
-              "end": ops.adapt_datefield_value(end)}
-    with connection_.cursor() as cursor:
-        cursor.execute(sql, [param if slot is None else values[slot]
-                             for param, slot in zip(params, slots, strict=True)])
-        rows = cursor.fetchall()
-    # The ORM's conversions of raw values (none on PostgreSQL; SQLite's dates and booleans).
-    compiler = Attendance.objects.all().query.get_compiler(using=alias)
-    if converters := compiler.get_converters(columns):
-        rows = list(compiler.apply_converters(rows, converters))
-    return rows
-
+    return _ledger_statement(alias, connection_.vendor).rows({
+        "participant": participant_id, "start": ops.adapt_datefield_value(start),
+        "end": ops.adapt_datefield_value(end)})
 
 
 def hours_ledger(*, enrollment: Enrollment, today: date | None = None,
