@@ -79,6 +79,15 @@ def on_exit(server):
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
+def when_ready(server):
+    # Before the first fork: what each worker would otherwise redo on its first requests, at
+    # start and after every max_requests recycle (iop_clinic/warmup.py). No database, no Redis.
+    if server.cfg.preload_app:
+        from iop_clinic.warmup import warm
+
+        server.log.info("Warmed before forking: %s", warm())
+
+
 def post_fork(server, worker):
     # preload_app imported Django in the master; make sure no database connection opened there
     # is shared by the forked workers.
