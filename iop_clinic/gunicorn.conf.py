@@ -3,6 +3,7 @@
 Every value can be moved from the environment. Sync workers: each request holds one worker, so
 a slow request blocks only its own worker, and the timeout below kills a worker stuck longer.
 """
+import gc
 import multiprocessing
 import os
 import shutil
@@ -86,6 +87,11 @@ def when_ready(server):
         from iop_clinic.warmup import warm
 
         server.log.info("Warmed before forking: %s", warm())
+        # What the master holds now lives as long as the workers: out of the collector's sight,
+        # a worker's full collections neither walk it nor copy its memory pages (Python's gc
+        # documentation advises freeze() before fork for this).
+        gc.collect()
+        gc.freeze()
 
 
 def post_fork(server, worker):
