@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from accounts.access import is_portal_user
+from accounts.backends import legacy_backend_session
 from accounts.twofactor import two_factor_required
 
 # Session keys. Epoch seconds keep the JSON session serializer happy.
@@ -78,6 +79,9 @@ class SessionTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Before anything reads request.user (this is where it is first read): a session from
+        # before accounts.backends.UserBackend names Django's backend, which is no longer listed.
+        legacy_backend_session(request.session)
         if request.user.is_authenticated:
             now = timezone.now()
             session = request.session

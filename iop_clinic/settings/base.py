@@ -157,10 +157,12 @@ if "postgresql" in DATABASES["default"]["ENGINE"] and _pg_options:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-# Axes first: it refuses a locked-out username before any password is checked.
+# Axes first: it refuses a locked-out username before any password is checked. Then Django's
+# ModelBackend, reading each request's user through a statement compiled once
+# (accounts/backends.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.UserBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
