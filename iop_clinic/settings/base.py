@@ -95,7 +95,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    # auditlog's middleware, without a signal receiver connected and dropped on every request.
+    "iop_clinic.audit_context.AuditContextMiddleware",
     # django-axes wants to be last: it turns a lockout raised by authenticate() into a 429.
     "axes.middleware.AxesMiddleware",
 ]
