@@ -86,7 +86,8 @@ MIDDLEWARE = [
     "iop_clinic.language.ParticipantFacingLanguageMiddleware",
     # Under everything below, so it sees the final response (and the user) of every page.
     "iop_clinic.security.no_store.NoStoreWhenSignedInMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # django-otp's OTPMiddleware, reading the verified device through a compiled statement.
+    "accounts.middleware.VerifiedDeviceMiddleware",
     # Log-off first: an expired session must not reach the two-factor gate or any view.
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.TwoFactorRequiredMiddleware",
