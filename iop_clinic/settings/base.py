@@ -74,7 +74,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Header middleware sits above WhiteNoise so static responses carry the headers too.
     "iop_clinic.security.headers.PermissionsPolicyMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's CSPMiddleware, the policy's text built once (iop_clinic/security/csp.py).
+    "iop_clinic.security.csp.CachedPolicyCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A NUL in a query string or form field is refused before anything reads it (400).
     "iop_clinic.security.nul_bytes.RejectNulBytesMiddleware",
