@@ -13,6 +13,7 @@ from django.db.models import Count, Expression, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.roles import Role
+from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
 from participants.models import Participant
 from programs.models import Room, SessionType, Site, Track
 
@@ -159,17 +160,19 @@ def open_followups_by_person(*, site_ids: list[int], assignee=None,
 
 
 @cache
-def _open_followup_count_statement(alias: str, vendor: str, sites: int) -> tuple[str, tuple]:
-    """SQL and parameters of "how many open follow-ups at `sites` sites", compiled by the ORM
-    once per process and number of sites, with site `n` (from 0) standing as the id `-1 - n`.
-    Compiling the two subqueries cost about half a millisecond of every Today page, more than
-    their rows do; only the site ids (parameters) change, so the statement can't go stale."""
+def _open_followup_count_statement(alias: str, vendor: str, sites: int) -> CompiledQuery:
+    """"How many open follow-ups at `sites` sites", compiled by the ORM once per process and
+    number of sites (iop_clinic.compiled), the site ids standing as `id_sentinels`. Compiling
+    the two subqueries cost about half a millisecond of every Today page, more than their rows
+    do; only the site ids (parameters) change, so the statement can't go stale."""
+    site_ids, sentinels = id_sentinels("sites", sites)
     rows = (FollowUp.objects.using(alias)
             .filter(status=FollowUpStatus.OPEN)
-            .filter(_followups_at_by_subquery([-1 - n for n in range(sites)]))
+            .filter(_followups_at_by_subquery(site_ids))
             .order_by().values("pk"))
-    sql, params = rows.query.get_compiler(using=alias).as_sql()
-    return f"SELECT COUNT(*) FROM ({sql}) open_followups", params
+    query = compile_once(rows.query.get_compiler(using=alias), sentinels,
+                         what="open follow-up count")
+    return query.with_sql(f"SELECT COUNT(*) FROM ({query.sql}) open_followups", columns=[])
 
 
 def open_followup_count(*, site_ids: list[int]) -> int:
@@ -177,12 +180,8 @@ def open_followup_count(*, site_ids: list[int]) -> int:
     if not site_ids:
         return 0
     alias = router.db_for_read(FollowUp)
-    connection = connections[alias]
-    sql, params = _open_followup_count_statement(alias, connection.vendor, len(site_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [site_ids[-1 - param] if isinstance(param, int) and param < 0
-                             else param for param in params])
-        return cursor.fetchone()[0]
+    return _open_followup_count_statement(alias, connections[alias].vendor, len(site_ids)).rows(
+        {"sites": site_ids})[0][0]
 
 
 # What the follow-up list shows of each: a page of follow-ups built with their participant,
