@@ -31,25 +31,20 @@ _ANY_USER = -1
 
 
 @cache
-def _user_statement(alias: str, vendor: str) -> tuple[CompiledQuery, list[str]]:
-    """`User.objects.filter(pk=...)` as ModelBackend.get_user runs it, compiled once a process,
-    with the names of the columns it reads (every concrete field, in order)."""
+def _user_statement(alias: str, vendor: str) -> CompiledQuery:
+    """`User.objects.filter(pk=...)` as ModelBackend.get_user runs it, compiled once a process."""
     compiler = User._default_manager.using(alias).filter(pk=_ANY_USER).order_by().query \
         .get_compiler(using=alias)
-    query = compile_once(compiler, {_ANY_USER: "user"}, what="signed-in user")
-    klass_info = compiler.klass_info
-    if compiler.annotation_col_map or klass_info.get("related_klass_infos") \
-            or klass_info["select_fields"] != list(range(len(compiler.select))):
-        raise AssertionError("the signed-in user query reads other columns than expected")
-    return query, [column.target.attname for column in query.columns]
+    return compile_once(compiler, {_ANY_USER: "user"}, what="signed-in user", model=User)
 
 
 def user_by_id(user_id) -> User | None:
     """The user with this id, as `User._default_manager.get(pk=user_id)` finds it, or None."""
     alias = router.db_for_read(User)
-    query, names = _user_statement(alias, connections[alias].vendor)
-    rows = query.rows({"user": User._meta.pk.get_db_prep_value(user_id, connections[alias])})
-    return User.from_db(alias, names, rows[0]) if rows else None
+    query = _user_statement(alias, connections[alias].vendor)
+    found = query.objects({"user": User._meta.pk.get_db_prep_value(user_id, connections[alias])},
+                          limit=1)
+    return found[0] if found else None
 
 
 class UserBackend(ModelBackend):

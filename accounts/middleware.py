@@ -83,15 +83,10 @@ _ANY_DEVICE = -1
 @cache
 def _device_statement(alias: str, vendor: str, model: type[Device]):
     """`model.objects.filter(id=...).first()` as django-otp's Device.from_persistent_id runs it,
-    compiled once a process (iop_clinic.compiled), with the names of the columns it reads."""
+    compiled once a process (iop_clinic.compiled)."""
     compiler = model.objects.using(alias).filter(id=_ANY_DEVICE).order_by("pk")[:1].query \
         .get_compiler(using=alias)
-    query = compile_once(compiler, {_ANY_DEVICE: "device"}, what="verified device")
-    klass_info = compiler.klass_info
-    if compiler.annotation_col_map or klass_info.get("related_klass_infos") \
-            or klass_info["select_fields"] != list(range(len(compiler.select))):
-        raise AssertionError("the verified device query reads other columns than expected")
-    return query, [column.target.attname for column in query.columns]
+    return compile_once(compiler, {_ANY_DEVICE: "device"}, what="verified device", model=model)
 
 
 def device_from_persistent_id(persistent_id: str) -> Device | None:
@@ -107,9 +102,9 @@ def device_from_persistent_id(persistent_id: str) -> Device | None:
     if not issubclass(model, Device):
         return None
     alias = router.db_for_read(model)
-    query, names = _device_statement(alias, connections[alias].vendor, model)
-    rows = query.rows({"device": device_id})
-    return model.from_db(alias, names, rows[0]) if rows else None
+    found = _device_statement(alias, connections[alias].vendor, model).objects(
+        {"device": device_id}, limit=1)
+    return found[0] if found else None
 
 
 class VerifiedDeviceMiddleware(OTPMiddleware):
