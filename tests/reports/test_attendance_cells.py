@@ -1,14 +1,14 @@
-"""The attendance report sums session lengths in whole microseconds and turns them into minutes
+"""The attendance and staff load reports sum session lengths in whole microseconds and turns them into minutes
 in Python; pinned against the numeric SQL it replaced (EXTRACT(EPOCH ...) / 60 per session,
 summed by PostgreSQL), with sessions of odd lengths (seconds, half minutes) added to the report
 clinic, for the tally and for the live count behind a caseload or track filter."""
 import datetime as dt
 
 import pytest
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, FloatField, Q, Sum
 
 from reports import selectors as reports
-from sessions.models import Attendance
+from sessions.models import Attendance, TherapySession
 from tests import factories
 from tests.reports.world import build_report_world
 
@@ -104,11 +104,11 @@ def w():
     world = build_report_world()
     # Sessions whose lengths are not whole minutes: 47.5 minutes and 50 minutes 20 seconds.
     group = factories.TherapySessionFactory(
-        track=world.t1, site=world.site, session_type__name="Odd group",
+        track=world.t1, site=world.site, session_type__name="Odd group", facilitator=world.lead,
         starts_at=dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.UTC),
         ends_at=dt.datetime(2026, 2, 3, 14, 47, 30, tzinfo=dt.UTC))
     other = factories.TherapySessionFactory(
-        track=world.t1, site=world.site, session_type=group.session_type,
+        track=world.t1, site=world.site, session_type=group.session_type, facilitator=world.lead,
         starts_at=dt.datetime(2026, 2, 5, 23, 0, tzinfo=dt.UTC),
         ends_at=dt.datetime(2026, 2, 5, 23, 50, 20, tzinfo=dt.UTC))
     Attendance.objects.bulk_create([
@@ -136,3 +136,30 @@ def test_it_sums_the_same_minutes_from_the_rows_for_a_caseload(w):
     scope = w.scope(clinician_id=w.clinician.pk)
     assert not reports._uses_tally(scope)
     assert _new_rows(scope) == _old_rows(scope)
+
+
+def _old_staff_load(scope) -> list[tuple]:
+    """The staff load's query before the microsecond sums (numeric minutes per session)."""
+    length = reports.Minutes(F("ends_at"), F("starts_at"))
+    rows = (
+        TherapySession.objects.filter(
+            site_id__in=scope.site_ids, status="scheduled", facilitator__isnull=False,
+            local_date__gte=scope.date_from, local_date__lte=scope.held_until)
+        .values("facilitator_id").order_by("facilitator_id")
+        .annotate(n=Count("pk"), minutes=Sum(length),
+                  participant_minutes=Sum(F("report_tally__recorded_minutes")
+                                          + F("report_tally__unrecorded") * length,
+                                          output_field=FloatField())))
+    return [(row["facilitator_id"], row["n"], round(row["minutes"] or 0),
+             round(row["participant_minutes"] or 0)) for row in rows]
+
+
+def test_it_sums_each_clinicians_load_as_the_numeric_sql_did(w):
+    scope = w.scope()
+    new = sorted((row.clinician_id, row.sessions, row.session_minutes, row.participant_minutes)
+                 for row in reports.staff_load_report(scope=scope))
+    assert new == _old_staff_load(scope)
+    # Lee led the held group sessions (S1, S2, S5, S6: S3 and S4 were cancelled, S7 is after
+    # today) and the two odd ones: 47.5 + 50 1/3 minutes more.
+    lead = next(row for row in new if row[0] == w.lead.pk)
+    assert lead[2] == round(4 * 180 + 47.5 + 50 + 1 / 3)
