@@ -41,6 +41,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import cached_property
+from operator import add
 from typing import Any
 
 from django.db import connection
@@ -537,14 +538,21 @@ def _attendance_cells_live(scope: ReportScope) -> list[dict]:
             for row in _fetch(_cells_sql(inner_sql), ("Individual and family sessions", *params))]
 
 
-def _roll_up(cells: list[dict], key) -> dict:
-    """Add the cells up by `key(cell)`, keeping first-seen order."""
-    groups: dict = {}
+_NO_SUMS = (0,) * len(_CELL_SUMS)
+
+
+def _roll_up(cells: list[dict], groupings: tuple[str, ...]) -> dict[str, dict]:
+    """Add the cells up by each of `groupings` (a cell's key, or "all" for one group) in one
+    pass: per grouping, each key's sums (a tuple in `_CELL_SUMS`' order), keys in first-seen
+    order."""
+    found: dict[str, dict] = {grouping: {} for grouping in groupings}
     for cell in cells:
-        group = groups.setdefault(key(cell), dict.fromkeys(_CELL_SUMS, 0))
-        for name in _CELL_SUMS:
-            group[name] += cell[name] or 0
-    return groups
+        sums = tuple([cell[name] or 0 for name in _CELL_SUMS])
+        for grouping, groups in found.items():
+            key = "all" if grouping == "all" else cell[grouping]
+            before = groups.get(key)
+            groups[key] = sums if before is None else tuple(map(add, before, sums))
+    return found
 
 
 def _whole_minutes(microseconds) -> int:
@@ -553,14 +561,13 @@ def _whole_minutes(microseconds) -> int:
     return round(Fraction(int(microseconds), MICROSECONDS_PER_MINUTE))
 
 
-def _attendance_row(label: str, values: dict) -> AttendanceRow:
-    attended_us = (values["recorded_minutes"] * MICROSECONDS_PER_MINUTE
-                   + values["unrecorded_us"])
+def _attendance_row(label: str, sums: tuple) -> AttendanceRow:
+    held_us, recorded, unrecorded_us, excused_us, attended, absent, excused, unmarked = sums
     return AttendanceRow(
-        label=label, held_minutes=_whole_minutes(values["held_us"]),
-        attended_minutes=_whole_minutes(attended_us),
-        excused_minutes=_whole_minutes(values["excused_us"]), attended=values["n_attended"],
-        absent=values["n_absent"], excused=values["n_excused"], unmarked=values["n_unmarked"])
+        label=label, held_minutes=_whole_minutes(held_us),
+        attended_minutes=_whole_minutes(recorded * MICROSECONDS_PER_MINUTE + unrecorded_us),
+        excused_minutes=_whole_minutes(excused_us), attended=attended, absent=absent,
+        excused=excused, unmarked=unmarked)
 
 
 def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, list[BelowMinimum]]:
@@ -644,13 +651,14 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
 def attendance_report(*, scope: ReportScope) -> AttendanceReport:
     """Rates overall and by track, kind, weekday and time of day; who is below the weekly
     minimum this week and last. Two queries."""
-    cells = _attendance_cells(scope)
-    total = _roll_up(cells, lambda cell: "all").get("all", dict.fromkeys(_CELL_SUMS, 0))
+    groups = _roll_up(_attendance_cells(scope),
+                      ("all", "track_label", "session__kind", "weekday", "part"))
+    total = groups["all"].get("all", _NO_SUMS)
     kinds, weekdays = dict(SessionKind.choices), dict(Weekday.choices)
-    by_track = sorted(_roll_up(cells, lambda cell: cell["track_label"]).items())
-    by_kind = sorted(_roll_up(cells, lambda cell: cell["session__kind"]).items())
-    by_weekday = sorted(_roll_up(cells, lambda cell: cell["weekday"]).items())
-    by_part = _roll_up(cells, lambda cell: cell["part"])
+    by_track = sorted(groups["track_label"].items())
+    by_kind = sorted(groups["session__kind"].items())
+    by_weekday = sorted(groups["weekday"].items())
+    by_part = groups["part"]
     this_monday = scope.today - timedelta(days=scope.today.weekday())
     last_monday = this_monday - timedelta(days=7)
     below = _below_minimum(scope, (this_monday, last_monday))
