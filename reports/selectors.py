@@ -40,11 +40,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, lru_cache
 from operator import add
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import (
     BigIntegerField,
     Count,
@@ -67,6 +67,7 @@ from participants.models import (
     Participant,
     StepDownLevel,
 )
+from iop_clinic.compiled import CompiledQuery, compile_once
 from programs.models import SessionKind, SessionType, Site, Track, Weekday
 
 from reports.models import SessionTally
@@ -240,6 +241,56 @@ def _subquery_sql(queryset) -> tuple[str, tuple]:
     return sql, tuple(params)
 
 
+# A report's querysets cost more Python to build and compile than PostgreSQL takes to run them
+# at a clinic's size. `_scope_sql` compiles each once a process and shape of scope (how many
+# sites, which filters, how many days), with sentinels in place of the scope's values and days,
+# and runs it with the real ones (iop_clinic.compiled). Only SQL text is kept. A builder takes
+# the scope and the days it reads, and reads no other date of the scope: a value derived from a
+# sentinel would be compiled as a constant, so compiling refuses a constant date or id in the
+# sentinels' range.
+_SITE_SENTINEL = -7_100_000  # the i-th site id: this - i
+_FILTER_SENTINELS = {"program_id": -7_200_001, "track_id": -7_200_002,
+                     "clinician_id": -7_200_003}
+_DAY_SENTINEL = date(1901, 1, 1)  # the i-th day: this + i days
+
+
+def _scope_sql(build, scope: ReportScope, *days: date) -> tuple[str, tuple]:
+    """`_subquery_sql(build(scope, *days))`, from SQL compiled once per shape of scope."""
+    if not scope.site_ids:  # the ORM answers an empty IN with no query at all
+        return _subquery_sql(build(scope, *days))
+    filters = tuple(name for name in _FILTER_SENTINELS if getattr(scope, name))
+    compiled = _compiled_scope_sql(build, connection.alias, len(scope.site_ids), filters,
+                                   len(days))
+    values = {f"site{i}": site_id for i, site_id in enumerate(scope.site_ids)}
+    values |= {name: getattr(scope, name) for name in filters}
+    values |= {f"day{i}": connection.ops.adapt_datefield_value(day)
+               for i, day in enumerate(days)}
+    return compiled.sql, tuple(param if slot is None else values[slot]
+                               for param, slot in zip(compiled.params, compiled.slots,
+                                                      strict=True))
+
+
+@lru_cache(maxsize=256)
+def _compiled_scope_sql(build, alias: str, n_sites: int, filters: tuple[str, ...],
+                        n_days: int) -> CompiledQuery:
+    site_ids = tuple(_SITE_SENTINEL - i for i in range(n_sites))
+    days = tuple(_DAY_SENTINEL + timedelta(days=i) for i in range(n_days))
+    scope = ReportScope(site_ids=site_ids, date_from=date.min, date_to=date.min,
+                        today=date.min, **{name: _FILTER_SENTINELS[name] for name in filters})
+    ops = connections[alias].ops
+    sentinels = {site_id: f"site{i}" for i, site_id in enumerate(site_ids)}
+    sentinels |= {_FILTER_SENTINELS[name]: name for name in filters}
+    sentinels |= {ops.adapt_datefield_value(day): f"day{i}" for i, day in enumerate(days)}
+    query = build(scope, *days).query
+    compiled = compile_once(query.get_compiler(using=alias), sentinels,
+                            what=f"report's {build.__name__}")
+    for param, slot in zip(compiled.params, compiled.slots, strict=True):
+        if slot is None and (isinstance(param, date) or (
+                type(param) is int and param <= _SITE_SENTINEL + 1)):
+            raise AssertionError(f"{build.__name__} compiled a scope's value as a constant")
+    return compiled
+
+
 # --- 1. Census -----------------------------------------------------------------------------
 
 @dataclass
@@ -288,8 +339,8 @@ def _week_counts(scope: ReportScope, condition: str, queryset) -> list[WeekCount
     return [WeekCount(week_start=monday, count=count) for monday, count in rows]
 
 
-def census_report(*, scope: ReportScope) -> CensusReport:
-    """Seats and enrollments per track now, and people in care week by week. Two queries."""
+def _census_tracks(scope: ReportScope):
+    """Per track: its seats and enrollments by status (the caseload's, seats taken by anyone)."""
     # The site, program and track filters apply to the tracks; the caseload to the counts.
     mine = (Q(enrollments__participant__primary_clinician_id=scope.clinician_id)
             if scope.clinician_id else Q())
@@ -300,7 +351,7 @@ def census_report(*, scope: ReportScope) -> CensusReport:
         tracks = tracks.filter(pk=scope.track_id)
     waitlisted = Q(enrollments__status=EnrollmentStatus.WAITLISTED)
     offered = waitlisted & Q(enrollments__seat_offered_at__isnull=False)
-    rows = (
+    return (
         tracks.annotate(
             n_active=Count("enrollments", filter=mine & Q(enrollments__status="active")),
             n_on_hold=Count("enrollments", filter=mine & Q(enrollments__status="on_hold")),
@@ -314,20 +365,28 @@ def census_report(*, scope: ReportScope) -> CensusReport:
         .values_list("pk", "site__name", "program__name", "name", "capacity", "n_active",
                      "n_on_hold", "n_waitlisted", "n_offered", "n_taken")
     )
+
+
+def _in_care(scope: ReportScope):
+    return (Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED).order_by()
+            .values("admission_date", "discharge_date"))
+
+
+def census_report(*, scope: ReportScope) -> CensusReport:
+    """Seats and enrollments per track now, and people in care week by week. Two queries."""
+    rows = _fetch(*_scope_sql(_census_tracks, scope))
     census = [
         CensusTrack(track_id=pk, site=site, program=program, track=name, capacity=capacity,
                     active=active, on_hold=on_hold, waitlisted=waiting, offered=offers,
                     seats_free=max(capacity - taken, 0))
         for pk, site, program, name, capacity, active, on_hold, waiting, offers, taken in rows
     ]
-    in_care = Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED)
     # An enrollment is in care in the week of `monday` when admitted by its Sunday and not
     # discharged before it: its admission's Monday <= monday <= its discharge's Monday. Counted
     # per (admission week, discharge week) first, the weeks are joined to a few hundred rows,
     # whatever the number of enrollments.
     first, last = _mondays(scope)
-    rows_sql, rows_params = _subquery_sql(in_care.order_by().values(
-        "admission_date", "discharge_date"))
+    rows_sql, rows_params = _scope_sql(_in_care, scope)
     rows = _fetch(
         "SELECT w.monday, COALESCE(SUM(e.n), 0)::int FROM (SELECT d::date AS monday "
         "FROM generate_series(%s::date, %s::date, interval '7 days') AS d) AS w "
@@ -570,6 +629,21 @@ def _attendance_row(label: str, sums: tuple) -> AttendanceRow:
         excused=excused, unmarked=unmarked)
 
 
+def _below_enrollments(scope: ReportScope, admitted_by: date, ends_from: date):
+    """The enrollments `_below_minimum` weighs: admitted by the last week's Monday, not ended
+    (or planned to end) before the first week's Sunday, in a program with a weekly minimum."""
+    return (
+        Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED,
+                                  admission_date__lte=admitted_by,
+                                  track__program__min_weekly_hours__gt=0)
+        .filter(Q(discharge_date__gte=ends_from)
+                | Q(discharge_date__isnull=True, planned_end_date__gte=ends_from))
+        .order_by()
+        .values("id", "participant_id", "track_id", "track__program__min_weekly_hours",
+                "admission_date", "discharge_date", "planned_end_date")
+    )
+
+
 def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, list[BelowMinimum]]:
     """Per week from each of `mondays`: the enrollments whose full ISO week is under the
     program minimum. One query for all the weeks: the week's minutes per participant come from
@@ -585,17 +659,7 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
     them, and the week sums add integers (a week's minutes fit in one; PostgreSQL's SUM of a
     bigint is numeric, and slower)."""
     first, last = min(mondays), max(mondays)
-    enrollments = (
-        Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED,
-                                  admission_date__lte=last,
-                                  track__program__min_weekly_hours__gt=0)
-        .filter(Q(discharge_date__gte=first + timedelta(days=6))
-                | Q(discharge_date__isnull=True, planned_end_date__gte=first + timedelta(days=6)))
-        .order_by()
-        .values("id", "participant_id", "track_id", "track__program__min_weekly_hours",
-                "admission_date", "discharge_date", "planned_end_date")
-    )
-    e_sql, e_params = _subquery_sql(enrollments)
+    e_sql, e_params = _scope_sql(_below_enrollments, scope, last, first + timedelta(days=6))
     hours, session_type = WeekHours._meta.db_table, SessionType._meta.db_table
     attendance, session = Attendance._meta.db_table, TherapySession._meta.db_table
     participant, track = Participant._meta.db_table, Track._meta.db_table
@@ -702,22 +766,28 @@ class OutcomesReport:
         return _ratio(self.completed, self.discharged)
 
 
+def _admitted_in(scope: ReportScope, first: date, last: date):
+    return Enrollment.objects.filter(
+        _enrollment_q(scope), status__in=ADMITTED,
+        admission_date__gte=first, admission_date__lte=last,
+    ).order_by().values("id", "participant_id", "admission_date")
+
+
+def _ended_in(scope: ReportScope, first: date, last: date):
+    return Enrollment.objects.filter(
+        _enrollment_q(scope), status__in=EnrollmentStatus.ended(),
+        discharge_date__gte=first, discharge_date__lte=last,
+    ).order_by().annotate(
+        days=DaysBetween(F("discharge_date"), F("admission_date")) + 1,
+    ).values("id", "days", "status", "discharge_reason", "admission_date", "discharge_date")
+
+
 def outcomes_report(*, scope: ReportScope) -> OutcomesReport:
     """Admissions, discharges by reason, completion, length of stay, step-down. One query: the
     enrollments admitted in the range (`a`) and those ended in it (`e`) are each compiled once
     and read once, and each measure is a row of the answer."""
-    admitted = Enrollment.objects.filter(
-        _enrollment_q(scope), status__in=ADMITTED,
-        admission_date__gte=scope.date_from, admission_date__lte=scope.date_to,
-    ).order_by().values("id", "participant_id", "admission_date")
-    ended = Enrollment.objects.filter(
-        _enrollment_q(scope), status__in=EnrollmentStatus.ended(),
-        discharge_date__gte=scope.date_from, discharge_date__lte=scope.date_to,
-    ).order_by().annotate(
-        days=DaysBetween(F("discharge_date"), F("admission_date")) + 1,
-    ).values("id", "days", "status", "discharge_reason", "admission_date", "discharge_date")
-    a_sql, a_params = _subquery_sql(admitted)
-    e_sql, e_params = _subquery_sql(ended)
+    a_sql, a_params = _scope_sql(_admitted_in, scope, scope.date_from, scope.date_to)
+    e_sql, e_params = _scope_sql(_ended_in, scope, scope.date_from, scope.date_to)
     enrollment, plan = Enrollment._meta.db_table, ContinuingCarePlan._meta.db_table
     attendance, session = Attendance._meta.db_table, TherapySession._meta.db_table
     session_type = SessionType._meta.db_table
