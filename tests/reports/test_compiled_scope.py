@@ -4,6 +4,7 @@ import datetime as dt
 import itertools
 
 import pytest
+from django.utils import timezone
 
 from reports import selectors as reports
 from reports.selectors import ReportScope
@@ -12,7 +13,8 @@ from tests.reports.world import build_report_world
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 BUILDERS = [(reports._census_tracks, 0), (reports._in_care, 0),
-            (reports._below_enrollments, 2), (reports._admitted_in, 2), (reports._ended_in, 2)]
+            (reports._below_enrollments, 2), (reports._admitted_in, 2), (reports._ended_in, 2),
+            (reports._access_enrollments, 0)]
 
 
 def _scopes(site_ids: tuple[int, ...]):
@@ -32,6 +34,15 @@ def test_it_compiles_the_same_sql_and_parameters_as_the_orm(build, n_days):
                 chosen = pair[:n_days]
                 assert reports._scope_sql(build, scope, *chosen) == reports._subquery_sql(
                     build(scope, *chosen)), (build.__name__, scope, chosen)
+
+
+def test_it_compiles_the_current_time_zone_as_the_orm_does():
+    scope = next(_scopes((7, 9)))
+    for zone in ("America/New_York", "America/Los_Angeles", "UTC"):
+        with timezone.override(zone):
+            sql, params = reports._scope_sql(reports._access_enrollments, scope)
+            assert (sql, params) == reports._subquery_sql(reports._access_enrollments(scope))
+            assert zone in params
 
 
 def test_it_refuses_a_builder_that_reads_a_date_of_the_scope():
