@@ -1080,12 +1080,12 @@ class StaffLoadRow:
         return _hours(self.participant_minutes)
 
 
-def staff_load_report(*, scope: ReportScope) -> list[StaffLoadRow]:
-    """Per facilitator: sessions held, their hours, and participant-hours attended (from the
-    sessions' attendance tallies). One query."""
+def _staff_load_rows(scope: ReportScope, first: date, last: date):
+    """Per facilitator of the sessions held from `first` to `last`: sessions, their length and
+    participants' attended time (microseconds, minutes recorded and microseconds not)."""
     sessions = TherapySession.objects.filter(
         site_id__in=scope.site_ids, status=SessionStatus.SCHEDULED, facilitator__isnull=False,
-        local_date__gte=scope.date_from, local_date__lte=scope.held_until)
+        local_date__gte=first, local_date__lte=last)
     if scope.program_id or scope.track_id:
         # A personal session counts for the track its participant is enrolled in.
         enrolled = Enrollment.objects.filter(participant_id=OuterRef("participant_id"))
@@ -1100,7 +1100,7 @@ def staff_load_report(*, scope: ReportScope) -> list[StaffLoadRow]:
     if scope.clinician_id:
         sessions = sessions.filter(facilitator_id=scope.clinician_id)
     length = Microseconds(F("ends_at"), F("starts_at"))
-    rows = (
+    return (
         sessions.values("facilitator_id", "facilitator__first_name", "facilitator__last_name",
                         "facilitator__username")
         .order_by("facilitator__last_name", "facilitator__first_name", "facilitator_id")
@@ -1108,15 +1108,22 @@ def staff_load_report(*, scope: ReportScope) -> list[StaffLoadRow]:
         .annotate(n=Count("pk"), session_us=Sum(length),
                   recorded=Sum("report_tally__recorded_minutes"),
                   unrecorded_us=Sum(F("report_tally__unrecorded") * length))
+        .values_list("facilitator_id", "facilitator__first_name", "facilitator__last_name",
+                     "facilitator__username", "n", "session_us", "recorded", "unrecorded_us")
     )
+
+
+def staff_load_report(*, scope: ReportScope) -> list[StaffLoadRow]:
+    """Per facilitator: sessions held, their hours, and participant-hours attended (from the
+    sessions' attendance tallies). One query."""
+    rows = _fetch(*_scope_sql(_staff_load_rows, scope, scope.date_from, scope.held_until))
     return [
         StaffLoadRow(
-            clinician_id=row["facilitator_id"],
-            clinician=(f"{row['facilitator__first_name']} {row['facilitator__last_name']}".strip()
-                       or row["facilitator__username"]),
-            sessions=row["n"], session_minutes=_whole_minutes(row["session_us"] or 0),
+            clinician_id=facilitator_id,
+            clinician=f"{first_name} {last_name}".strip() or username,
+            sessions=n, session_minutes=_whole_minutes(session_us or 0),
             participant_minutes=_whole_minutes(
-                int(row["recorded"] or 0) * MICROSECONDS_PER_MINUTE
-                + (row["unrecorded_us"] or 0)))
-        for row in rows
+                int(recorded or 0) * MICROSECONDS_PER_MINUTE + (unrecorded_us or 0)))
+        for facilitator_id, first_name, last_name, username, n, session_us, recorded,
+        unrecorded_us in rows
     ]

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 BUILDERS = [(reports._census_tracks, 0), (reports._in_care, 0),
             (reports._below_enrollments, 2), (reports._admitted_in, 2), (reports._ended_in, 2),
-            (reports._access_enrollments, 0)]
+            (reports._access_enrollments, 0), (reports._staff_load_rows, 2)]
 
 
 def _scopes(site_ids: tuple[int, ...]):
@@ -54,9 +54,12 @@ def test_it_refuses_a_builder_that_reads_a_date_of_the_scope():
         reports._scope_sql(reads_the_range, scope)
 
 
-def test_the_census_reads_the_same_rows_as_the_orm():
+def test_the_census_and_staff_load_read_the_same_rows_as_the_orm():
     w = build_report_world()
-    for scope in (w.scope(), w.scope(clinician_id=w.clinician.pk), w.scope(track_id=w.t1.pk),
+    for scope in (w.scope(), w.scope(clinician_id=w.lead.pk), w.scope(track_id=w.t1.pk),
                   w.scope(program_id=w.program.pk)):
         rows = reports._fetch(*reports._scope_sql(reports._census_tracks, scope))
         assert rows and rows == list(reports._census_tracks(scope))
+        days = (scope.date_from, scope.held_until)
+        rows = reports._fetch(*reports._scope_sql(reports._staff_load_rows, scope, *days))
+        assert rows and rows == list(reports._staff_load_rows(scope, *days))
