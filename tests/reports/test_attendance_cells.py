@@ -1,0 +1,165 @@
+"""The attendance and staff load reports sum session lengths in whole microseconds and turns them into minutes
+in Python; pinned against the numeric SQL it replaced (EXTRACT(EPOCH ...) / 60 per session,
+summed by PostgreSQL), with sessions of odd lengths (seconds, half minutes) added to the report
+clinic, for the tally and for the live count behind a caseload or track filter."""
+import datetime as dt
+
+import pytest
+from django.db.models import Count, F, FloatField, Q, Sum
+
+from reports import selectors as reports
+from sessions.models import Attendance, TherapySession
+from tests import factories
+from tests.reports.world import build_report_world
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+# The cells query as it was before the microsecond sums (reports/selectors.py, _cells_sql).
+_OLD_LENGTH = "(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)"
+_OLD_CELLS = (
+    "SELECT COALESCE(t.name, %s) AS track_label, s.kind AS session__kind, "
+    "EXTRACT(ISODOW FROM s.local_date)::int AS weekday, "
+    "CASE WHEN EXTRACT(HOUR FROM (s.starts_at AT TIME ZONE site.time_zone)) >= 17 THEN 'evening' "
+    "WHEN EXTRACT(HOUR FROM (s.starts_at AT TIME ZONE site.time_zone)) >= 12 THEN 'afternoon' "
+    "ELSE 'morning' END AS part, "
+    f"SUM((a.attended + a.absent) * {_OLD_LENGTH}), "
+    f"SUM(COALESCE(a.recorded, 0) + a.unrecorded * {_OLD_LENGTH}), "
+    f"SUM(a.excused * {_OLD_LENGTH}), SUM(a.attended), SUM(a.absent), SUM(a.excused), "
+    "SUM(a.unmarked) FROM ({counts}) AS a JOIN iop_sessions_therapysession s "
+    "ON s.id = a.session_id JOIN programs_site site ON site.id = s.site_id "
+    "LEFT JOIN programs_track t ON t.id = s.track_id {where} GROUP BY 1, 2, 3, 4"
+)
+_OLD_NAMES = ("track", "kind", "weekday", "part", "held", "attended_minutes", "excused",
+              "attended", "absent", "n_excused", "unmarked")
+
+
+def _old_cells(scope) -> list[dict]:
+    """The cells as the old SQL summed them, over the same per-session counts."""
+    if reports._uses_tally(scope):
+        counts = ("SELECT session_id, attended, absent, excused, unmarked, "
+                  "recorded_minutes AS recorded, unrecorded FROM reports_session_tally")
+        where = ("WHERE s.site_id = ANY(%s) AND s.status = 'scheduled' AND s.local_date >= %s "
+                 "AND s.local_date <= %s AND a.attended + a.absent + a.excused + a.unmarked > 0")
+        params = ("Individual and family sessions", list(scope.site_ids), scope.date_from,
+                  scope.held_until)
+    else:
+        attended = reports.ATTENDED
+        counted = (
+            Attendance.objects.filter(reports._held_attendance_q(scope))
+            .values("session_id").order_by().annotate(
+                recorded=Sum("minutes_attended", filter=Q(status__in=attended)),
+                unrecorded=Count("pk", filter=Q(status__in=attended,
+                                                minutes_attended__isnull=True)),
+                attended=Count("pk", filter=Q(status__in=attended)),
+                absent=Count("pk", filter=Q(status="absent")),
+                excused=Count("pk", filter=Q(status="excused")),
+                unmarked=Count("pk", filter=Q(status="expected"))))
+        counts, inner = counted.query.sql_with_params()
+        where, params = "", ("Individual and family sessions", *inner)
+    rows = reports._fetch(_OLD_CELLS.replace("{counts}", counts).replace("{where}", where),
+                          params)
+    return [dict(zip(_OLD_NAMES, row, strict=True)) for row in rows]
+
+
+def _old_rows(scope) -> dict[str, list[tuple]]:
+    """Each grouping's (label, held, attended, excused minutes, counts) as the old code had it."""
+    cells = _old_cells(scope)
+
+    def grouped(key) -> list[tuple]:
+        sums: dict = {}
+        for cell in cells:
+            group = sums.setdefault(key(cell), [0] * 7)
+            for i, name in enumerate(("held", "attended_minutes", "excused", "attended",
+                                      "absent", "n_excused", "unmarked")):
+                group[i] += cell[name] or 0
+        return [(label, round(g[0]), round(g[1]), round(g[2]), *g[3:])
+                for label, g in sorted(sums.items())]
+
+    return {"total": grouped(lambda cell: "all"), "track": grouped(lambda cell: cell["track"]),
+            "kind": grouped(lambda cell: cell["kind"]),
+            "weekday": grouped(lambda cell: cell["weekday"]),
+            "part": grouped(lambda cell: cell["part"])}
+
+
+def _new_rows(scope) -> dict[str, list[tuple]]:
+    report = reports.attendance_report(scope=scope)
+
+    def plain(rows, labels) -> list[tuple]:
+        return sorted((label, r.held_minutes, r.attended_minutes, r.excused_minutes, r.attended,
+                       r.absent, r.excused, r.unmarked) for label, r in zip(labels, rows,
+                                                                            strict=True))
+
+    cells = reports._attendance_cells(scope)
+    kinds = sorted({cell["session__kind"] for cell in cells})
+    weekdays = sorted({cell["weekday"] for cell in cells})
+    parts = [key for key, _ in reports._TIME_OF_DAY if key in {cell["part"] for cell in cells}]
+    return {"total": plain([report.total], ["all"]) if cells else [],
+            "track": plain(report.by_track, [r.label for r in report.by_track]),
+            "kind": plain(report.by_kind, kinds), "weekday": plain(report.by_weekday, weekdays),
+            "part": plain(report.by_time_of_day, parts)}
+
+
+@pytest.fixture
+def w():
+    world = build_report_world()
+    # Sessions whose lengths are not whole minutes: 47.5 minutes and 50 minutes 20 seconds.
+    group = factories.TherapySessionFactory(
+        track=world.t1, site=world.site, session_type__name="Odd group", facilitator=world.lead,
+        starts_at=dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2026, 2, 3, 14, 47, 30, tzinfo=dt.UTC))
+    other = factories.TherapySessionFactory(
+        track=world.t1, site=world.site, session_type=group.session_type, facilitator=world.lead,
+        starts_at=dt.datetime(2026, 2, 5, 23, 0, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2026, 2, 5, 23, 50, 20, tzinfo=dt.UTC))
+    Attendance.objects.bulk_create([
+        Attendance(session=group, participant=world.avery, status="present"),
+        Attendance(session=group, participant=world.blake, status="absent"),
+        Attendance(session=group, participant=world.casey, status="excused"),
+        Attendance(session=other, participant=world.avery, status="late", minutes_attended=31),
+        Attendance(session=other, participant=world.blake, status="present"),
+        Attendance(session=other, participant=world.casey, status="absent"),
+    ])
+    return world
+
+
+def test_it_sums_the_same_minutes_as_the_numeric_sql_it_replaced(w):
+    scope = w.scope()
+    assert reports._uses_tally(scope)
+    new = _new_rows(scope)
+    assert new == _old_rows(scope)
+    # Attended: the world's 750 minutes, then 47.5 (Avery, nothing recorded), 31 (Avery,
+    # recorded) and 50 1/3 (Blake, nothing recorded): 878.83, rounded once.
+    assert new["total"][0][2] == 879
+
+
+def test_it_sums_the_same_minutes_from_the_rows_for_a_caseload(w):
+    scope = w.scope(clinician_id=w.clinician.pk)
+    assert not reports._uses_tally(scope)
+    assert _new_rows(scope) == _old_rows(scope)
+
+
+def _old_staff_load(scope) -> list[tuple]:
+    """The staff load's query before the microsecond sums (numeric minutes per session)."""
+    length = reports.Minutes(F("ends_at"), F("starts_at"))
+    rows = (
+        TherapySession.objects.filter(
+            site_id__in=scope.site_ids, status="scheduled", facilitator__isnull=False,
+            local_date__gte=scope.date_from, local_date__lte=scope.held_until)
+        .values("facilitator_id").order_by("facilitator_id")
+        .annotate(n=Count("pk"), minutes=Sum(length),
+                  participant_minutes=Sum(F("report_tally__recorded_minutes")
+                                          + F("report_tally__unrecorded") * length,
+                                          output_field=FloatField())))
+    return [(row["facilitator_id"], row["n"], round(row["minutes"] or 0),
+             round(row["participant_minutes"] or 0)) for row in rows]
+
+
+def test_it_sums_each_clinicians_load_as_the_numeric_sql_did(w):
+    scope = w.scope()
+    new = sorted((row.clinician_id, row.sessions, row.session_minutes, row.participant_minutes)
+                 for row in reports.staff_load_report(scope=scope))
+    assert new == _old_staff_load(scope)
+    # Lee led the held group sessions (S1, S2, S5, S6: S3 and S4 were cancelled, S7 is after
+    # today) and the two odd ones: 47.5 + 50 1/3 minutes more.
+    lead = next(row for row in new if row[0] == w.lead.pk)
+    assert lead[2] == round(4 * 180 + 47.5 + 50 + 1 / 3)
