@@ -139,9 +139,17 @@ _ANY_ASSIGNEE = -10_000  # what the open follow-ups query is compiled with
 
 def _open_followups_queryset(*, site_ids: list[int], assignee_id: int | None,
                              alias: str | None = None) -> QuerySet:
+    # Someone's own follow-ups are few: finding the sites' sessions as a list (a hashed
+    # subquery) beats joining each follow-up to its session (1.0 -> 0.5 ms for a clinician at
+    # 2,000). Everyone's at the sites are many, read in order until the box is full: the join
+    # stops early, the list would be built first (0.3 -> 1.6 ms for a director).
+    at_sites = _followups_at(site_ids) if assignee_id is None else (
+        Q(participant__home_site_id__in=site_ids)
+        | Q(session_id__in=TherapySession.objects.using(alias).filter(site_id__in=site_ids)
+            .values("pk")))
     queryset = (FollowUp.objects.using(alias)
                 .filter(status=FollowUpStatus.OPEN)
-                .filter(_followups_at(site_ids))
+                .filter(at_sites)
                 .order_by("created_at", "pk")
                 .values(*OPEN_FOLLOWUP_FIELDS[:-1], about_date=Coalesce("missed_on", "week_start")))
     if assignee_id is not None:

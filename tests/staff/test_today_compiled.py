@@ -77,8 +77,11 @@ def build(site, other_site, clinician, people: int):
             **({"status": "waitlisted", "waitlisted_at": now,
                 "seat_offered_at": now - dt.timedelta(hours=n % 5)} if n % 2
                else {"status": "active"}))
+        # Now and then a session at the other site: the follow-up belongs to both.
+        elsewhere = other_site if where == site else site
         session = factories.TherapySessionFactory(
-            track=track, starts_at=dt.datetime(2026, 1, 5 + n % 6, 18, tzinfo=dt.UTC))
+            track=track if n % 7 != 3 else factories.TrackFactory(site=elsewhere),
+            starts_at=dt.datetime(2026, 1, 5 + n % 6, 18, tzinfo=dt.UTC))
         attendance = factories.AttendanceFactory(session=session, participant=person,
                                                  status="expected")
         ExcusedAbsenceRequest.objects.create(
