@@ -258,10 +258,11 @@ def _alert_kinds_sql() -> str:
     return sql
 
 
-def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: bool,
-                      alerts_only: bool = False,
-                      ending_within: int | None = None) -> tuple[str, tuple]:
-    """`_figures_sql` before its order."""
+def _figures_inner_sql(where: str, where_params: tuple, *, today: date,
+                       live: bool) -> tuple[str, tuple]:
+    """One row per authorization matching `where` (over au, e and t) with its usage and what
+    the alert rule reads (`_alert_kinds_sql`, `_ALERT_JOIN`), the columns of
+    `AuthorizationFigures` up to `superseded`, in no order."""
     if live:
         usage, usage_params = usage_sql(where, where_params, today=today)
         source = f"({usage})"
@@ -274,8 +275,6 @@ def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: boo
     # join looks for a later one only then (a one-time filter, checked before the index scan):
     # probing for each of 1,000 current authorizations was a fifth of Today's alert query.
     sql = f"""
-        SELECT * FROM (
-          SELECT figures.*, {_alert_kinds_sql()} AS alert_kinds FROM (
             SELECT au.id, au.enrollment_id, py.name AS payer, au.member_id, au.number,
                    au.level_of_care, au.unit, au.service_code, au.units_authorized,
                    au.start_date, au.end_date, au.next_review_date, au.status, au.note,
@@ -300,12 +299,25 @@ def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: boo
                   AND o.status IN (%s, %s) AND o.end_date > au.end_date
                 LIMIT 1) later ON true
             WHERE {where}
+    """
+    params = (EnrollmentStatus.ACTIVE.value, *usage_params, today,
+              AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value,
+              *where_params)
+    return sql, params
+
+
+def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: bool,
+                      alerts_only: bool = False,
+                      ending_within: int | None = None) -> tuple[str, tuple]:
+    """`_figures_sql` before its order."""
+    inner, inner_params = _figures_inner_sql(where, where_params, today=today, live=live)
+    sql = f"""
+        SELECT * FROM (
+          SELECT figures.*, {_alert_kinds_sql()} AS alert_kinds FROM ({inner}
           ) figures
         ) rows
     """
-    params = (*(s.value for s in USAGE_STATUSES), today, today, today, today,
-              EnrollmentStatus.ACTIVE.value, *usage_params, today, AuthorizationStatus.APPROVED.value,
-              AuthorizationStatus.REQUESTED.value, *where_params)
+    params = (*(s.value for s in USAGE_STATUSES), today, today, today, today, *inner_params)
     if alerts_only:
         sql += " WHERE cardinality(alert_kinds) > 0"
     elif ending_within is not None:
@@ -460,6 +472,28 @@ def authorization_alerts(*, site_ids, today: date) -> list[AuthorizationAlert]:
     return sorted(alerts, key=_alert_order)
 
 
+# `_alert_kinds_sql`'s rule as a join of each authorization (`figures`) with the kinds of alert
+# (`kind (n, name)`, n the kind's place in the rule): the rows it raises, one per alert.
+_ALERT_KINDS = (AlertKind.EXPIRED, AlertKind.OVER_UNITS, AlertKind.AFTER_END,
+                AlertKind.LOW_UNITS, AlertKind.REVIEW_DUE)
+_ALERT_JOIN = """
+    figures.status IN (%s, %s) AND figures.enrollment_active
+    AND CASE WHEN figures.end_date < %s AND NOT figures.superseded THEN kind.n = 1
+             ELSE CASE kind.n
+                  WHEN 2 THEN figures.over_from IS NOT NULL
+                  WHEN 3 THEN figures.after_end_from IS NOT NULL AND NOT figures.superseded
+                  WHEN 4 THEN figures.end_date >= %s AND figures.units_authorized - figures.used
+                                                        <= figures.authorization_alert_units
+                  WHEN 5 THEN figures.end_date >= %s AND figures.next_review_date
+                                                        <= %s + figures.authorization_review_days
+                  ELSE false END
+        END"""
+
+
+def _alert_join_params(today: date) -> tuple:
+    return (*(s.value for s in USAGE_STATUSES), today, today, today, today)
+
+
 def authorization_alerts_first(*, site_ids, today: date,
                                shown: int) -> tuple[list[AuthorizationAlert], int]:
     """The first `shown` of `authorization_alerts` in the same order, and how many there are
@@ -468,28 +502,35 @@ def authorization_alerts_first(*, site_ids, today: date,
     ids = tuple(site_ids)
     if not ids:
         return [], 0
-    # Unfiltered: unnest() drops the rows with no alert, and a filter on the rule too made
-    # PostgreSQL plan the rule's expression once more (planning took longer than running).
-    # OFFSET 0 keeps the rows a subquery planned on its own: pulled up into this query, its
-    # joins were ordered together with the unnest (2.9 ms of planning at 2,000, now 1.5).
-    sql, params = _alerts_sql(ids, today=today, alerts_only=False)
-    on_date = " ".join(f"WHEN '{kind}' THEN rows.{column}"
-                       for kind, column in ALERT_DATE_COLUMN.items())
+    inner, params = _figures_inner_sql(
+        "e.status = %s AND t.site_id IN %s AND au.status IN %s",
+        (EnrollmentStatus.ACTIVE.value, ids, tuple(s.value for s in USAGE_STATUSES)),
+        today=today, live=False)
+    kinds = ", ".join(f"({n}, '{kind}')" for n, kind in enumerate(_ALERT_KINDS, start=1))
+    on_date = " ".join(f"WHEN {n} THEN figures.{ALERT_DATE_COLUMN[kind]}"
+                       for n, kind in enumerate(_ALERT_KINDS, start=1))
+    # One row per alert: each authorization joined with the kinds its rule raises. Building an
+    # array of kinds for each of 1,000 authorizations and unnesting it cost more (about 0.7 of
+    # 5.6 ms at 2,000, planning included); materializing the figures, or ordering narrower
+    # rows and reading the figures of the shown ones again, cost more still (planning, or
+    # writing out 1,000 rows). OFFSET 0 keeps the authorizations' joins planned on their own
+    # (pulled up, their order was planned together with the kinds': 2.9 ms of planning).
     # authorization_alerts' order: by date, then person (Python compares names by code
     # point, as the "C" collation does), then the authorization's place (end date, id) and
     # the alert's place in its rule.
     rows = _fetch(f"""
-        SELECT rows.*, alert.kind, COUNT(*) OVER () AS alert_count
-        FROM ({sql} OFFSET 0) rows CROSS JOIN LATERAL unnest(rows.alert_kinds) WITH ORDINALITY
-                                             AS alert (kind, n)
-        ORDER BY CASE alert.kind {on_date} END, rows.participant COLLATE "C", rows.end_date,
-                 rows.id, alert.n
+        SELECT figures.*, kind.name, COUNT(*) OVER () AS alert_count
+        FROM ({inner} OFFSET 0) figures
+        JOIN (VALUES {kinds}) kind (n, name) ON {_ALERT_JOIN}
+        ORDER BY CASE kind.n {on_date} END, figures.participant COLLATE "C", figures.end_date,
+                 figures.id, kind.n
         LIMIT %s
-    """, (*params, max(shown, 1)))
+    """, (*params, *_alert_join_params(today), max(shown, 1)))
     keyed = []  # (on_date, person, position, alert): sorted() kept ties in this order
     for values in rows:
-        row = AuthorizationFigures(*values[:14], str(values[14]), *values[15:-2])
-        alert = _alert(row, _alert_part(row, values[-2], today=today))
+        kind = values[-2]
+        row = AuthorizationFigures(*values[:14], str(values[14]), *values[15:-2], [kind])
+        alert = _alert(row, _alert_part(row, kind, today=today))
         keyed.append((*_alert_order(alert), len(keyed), alert))
     count = rows[0][-1] if rows else 0
     missing = missing_authorizations(site_ids=ids)

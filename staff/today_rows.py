@@ -6,8 +6,8 @@ reversed once a page and completed per row, and every text is formatted once, ex
 template wrote it (the HTML a user sees is unchanged).
 
 The longest boxes (the day's sessions, the follow-ups, the authorization alerts, the failed
-reminders) are also written out here as their list items (`*_items`, with format_html, so every
-value is escaped as the template escaped it): looping over a hundred-odd rows in the template,
+reminders) are also written out here as their list items (`*_items`, every value escaped as the
+template escaped it, each distinct text once): looping over a hundred-odd rows in the template,
 a variable lookup and a filter at a time, was still a third of the page's CPU.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
 
 from iop_clinic.formatting import clock, day as day_text
@@ -46,6 +46,8 @@ class SessionRow:
 
 def session_rows(sessions: list[dict]) -> list[SessionRow]:
     """The day's sessions (pages.day_sessions) as the list shows them."""
+    if not sessions:
+        return []
     roster = RowUrl("roster")
     zones: dict = {}
     clocks: dict = {}  # (zone, instant) -> "6:00 PM": a day's sessions share a few times
@@ -114,19 +116,42 @@ _ROSTER_LINK = ('<a class="btn btn-primary btn-tap" href="{}">Roster<span class=
 _CANCELLED_BADGE = SafeString('<span class="badge text-bg-danger">Cancelled</span>')
 
 
+def _escaper():
+    """conditional_escape, done once per distinct text of a page's list: a day's sessions share
+    a few times, kinds, rooms, facilitators and tracks."""
+    done: dict = {}
+
+    def escaped(text) -> str:
+        key = (type(text), text)
+        out = done.get(key)
+        if out is None:
+            out = done[key] = conditional_escape(text)
+        return out
+    return escaped
+
+
 def session_items(rows: list[SessionRow], *, name_sites: bool = False) -> SafeString:
     """The day list's items, as board.html's loop wrote them, each naming its site when
-    `name_sites` (someone working at several sites sees their sessions side by side)."""
-    return format_html_join("", _SESSION_ITEM, (dict(
-        cancelled_class=" session-cancelled" if row.cancelled else "",
-        time_text=row.time_text, kind_label=row.kind_label, title=row.title,
-        cancelled_badge=_CANCELLED_BADGE if row.cancelled else "",
-        who_text=row.who_text, room_text=row.room_text, facilitator_text=row.facilitator_text,
-        site_text=format_html(" · {}", row.site_name) if name_sites else "",
-        marked=row.marked_count, expected=row.expected_count,
-        roster_link="" if row.cancelled else format_html(
-            _ROSTER_LINK, row.roster_url, row.title, row.start_text),
-    ) for row in rows))
+    `name_sites` (someone working at several sites sees their sessions side by side).
+
+    What format_html_join did (every value conditionally escaped, then formatted), with each
+    distinct text escaped once and no format_html per item: about half the list's time."""
+    e = _escaper()
+    items = []
+    for row in rows:
+        title, start = e(row.title), e(row.start_text)
+        items.append(_SESSION_ITEM.format(
+            cancelled_class=" session-cancelled" if row.cancelled else "",
+            time_text=e(row.time_text), kind_label=e(row.kind_label), title=title,
+            cancelled_badge=_CANCELLED_BADGE if row.cancelled else "",
+            who_text=e(row.who_text), room_text=e(row.room_text),
+            facilitator_text=e(row.facilitator_text),
+            site_text=f" · {e(row.site_name)}" if name_sites else "",
+            marked=row.marked_count, expected=row.expected_count,
+            roster_link="" if row.cancelled else _ROSTER_LINK.format(e(row.roster_url), title,
+                                                                      start),
+        ))
+    return SafeString("".join(items))
 
 
 @dataclass
@@ -144,6 +169,8 @@ class FollowUpPerson:
 
 def followup_rows(people) -> list[FollowUpPerson]:
     """Open follow-ups by person (pages.open_followups_by_person) as the box shows them."""
+    if not people:
+        return []
     detail = RowUrl("followup_detail")
     kinds = choice_labels(FollowUp, "kind")
     days: dict = {}
@@ -174,11 +201,12 @@ _FOLLOWUP_LINE = """
 
 
 def followup_items(people: list[FollowUpPerson]) -> SafeString:
-    """The follow-up box's items (a person and their open follow-ups), as board.html wrote them."""
-    return format_html_join("", _PERSON_ITEM, (
-        (person.name, format_html_join("", _FOLLOWUP_LINE, (
-            (line.url, line.kind_label, line.day_text) for line in person.followups)))
-        for person in people))
+    """The follow-up box's items (a person and their open follow-ups), as board.html wrote them
+    (as format_html_join did, each distinct text escaped once)."""
+    e = _escaper()
+    return SafeString("".join(_PERSON_ITEM.format(e(person.name), "".join(
+        _FOLLOWUP_LINE.format(e(line.url), e(line.kind_label), e(line.day_text))
+        for line in person.followups)) for person in people))
 
 
 @dataclass
@@ -192,6 +220,8 @@ class AtRiskRow:
 
 
 def at_risk_rows(at_risk) -> list[AtRiskRow]:
+    if not at_risk:
+        return []  # no URL to reverse (a box is often empty)
     chart = _chart_url()
     return [AtRiskRow(chart_url=chart(row.participant.code), name=row.participant.full_name,
                       attended_hours=row.attended_hours,
@@ -210,6 +240,8 @@ class AlertRow:
 
 def alert_rows(alerts) -> list[AlertRow]:
     """The authorization alerts shown (the first few of authorization_alerts)."""
+    if not alerts:
+        return []
     chart = _chart_url()
     return [AlertRow(kind=alert.kind, chart_url=chart(alert.participant_code),
                      participant=alert.participant, message=alert.message)
@@ -223,9 +255,11 @@ _ALERT_ITEM = """
 
 
 def alert_items(rows: list[AlertRow]) -> SafeString:
-    """The authorization alerts' items (staff/authorizations/_alerts.html's list)."""
-    return format_html_join("", _ALERT_ITEM, (
-        (row.kind, row.chart_url, row.participant, row.message) for row in rows))
+    """The authorization alerts' items (staff/authorizations/_alerts.html's list), as
+    format_html_join wrote them, each distinct text escaped once."""
+    e = _escaper()
+    return SafeString("".join(_ALERT_ITEM.format(
+        e(row.kind), e(row.chart_url), e(row.participant), e(row.message)) for row in rows))
 
 
 @dataclass
@@ -237,6 +271,8 @@ class FailedReminderRow:
 
 def failed_reminder_rows(reminders) -> list[FailedReminderRow]:
     """Failed reminders (reminders.selectors.failed_reminders) as the box shows them."""
+    if not reminders:
+        return []
     chart = _chart_url()
     channels = reasons = None
     days: dict = {}  # the last week's failures share a few visit days
@@ -263,9 +299,11 @@ _FAILED_REMINDER_ITEM = """
 
 
 def failed_reminder_items(rows: list[FailedReminderRow]) -> SafeString:
-    """The failed-reminder box's items, as board.html wrote them."""
-    return format_html_join("", _FAILED_REMINDER_ITEM, (
-        (row.chart_url, row.name, row.text) for row in rows))
+    """The failed-reminder box's items, as board.html wrote them (as format_html_join did,
+    each distinct text escaped once)."""
+    e = _escaper()
+    return SafeString("".join(_FAILED_REMINDER_ITEM.format(
+        e(row.chart_url), e(row.name), e(row.text)) for row in rows))
 
 
 @dataclass
@@ -281,6 +319,8 @@ class OfferRow:
 
 def offer_rows(offers: list[dict]) -> list[OfferRow]:
     """Seats offered and not answered yet (care.offered_seats) as the box shows them."""
+    if not offers:
+        return []  # four URLs not reversed: the box is empty most days
     chart, track = _chart_url(), RowUrl("track_detail")
     admit, decline = RowUrl("waitlist_admit"), RowUrl("waitlist_pass")
     return [OfferRow(chart_url=chart(offer["participant__code"]),
@@ -300,6 +340,8 @@ class ExcuseRow:
 
 def excuse_rows(excuses: list[dict]) -> list[ExcuseRow]:
     """Excused-absence requests waiting for review (care.pending_excuses) as the box shows them."""
+    if not excuses:
+        return []
     review = RowUrl("excuse_review", placeholder=PLACEHOLDER_CODE)
     back = f"?next={reverse('home')}"
     return [ExcuseRow(review_url=review(excuse["code"]) + back,

@@ -1,0 +1,135 @@
+"""Today's boxes of open follow-ups, offered seats and excuses waiting for review run statements
+the ORM compiles once a process; they read what the ORM querysets they replace read.
+
+The references below are those querysets as they were: the same rows, in the same order, at one
+site and at two, with few rows and with more than a box shows.
+"""
+import datetime as dt
+
+import pytest
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from participants.models import Enrollment
+from sessions.models import ExcusedAbsenceRequest, FollowUp
+from sessions.selectors import care, pages
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+MONDAY = dt.date(2026, 1, 5)
+NAMES = ["O'Brien & <Sons>", "Zoë", "Ana", "Émile"]
+
+
+def orm_open_followups(*, site_ids, assignee=None, rows=100):
+    queryset = (FollowUp.objects.filter(status="open")
+                .filter(pages._followups_at(site_ids)).order_by("created_at", "pk")
+                .values("pk", "participant_id", "kind", "week_start", "missed_on",
+                        "participant__first_name", "participant__last_name",
+                        about_date=Coalesce("missed_on", "week_start")))
+    if assignee is not None:
+        queryset = queryset.filter(assignee=assignee)
+    return list(queryset[:rows])
+
+
+def orm_grouped(rows, limit=20):
+    """open_followups_by_person's grouping as it was, over the ORM's rows."""
+    people = {}
+    for followup in rows:
+        entry = people.get(followup["participant_id"])
+        if entry is None:
+            if len(people) >= limit:
+                continue
+            entry = people[followup["participant_id"]] = pages.PersonFollowUps(
+                f"{followup['participant__first_name']} {followup['participant__last_name']}", [])
+        entry.followups.append(followup)
+    for entry in people.values():
+        entry.followups.sort(key=lambda f: (f["about_date"] or dt.date.min, f["pk"]))
+    return list(people.values())
+
+
+def orm_offered_seats(*, site_ids):
+    return list(Enrollment.objects.filter(
+        track__site_id__in=site_ids, status="waitlisted", seat_offered_at__isnull=False)
+        .order_by("seat_offered_at", "pk")
+        .values("pk", "track_id", "track__name", "seat_offered_at",
+                "track__program__seat_offer_hours", "participant__code",
+                "participant__first_name", "participant__last_name")[:50])
+
+
+def orm_pending_excuses(*, site_ids):
+    return list(ExcusedAbsenceRequest.objects.filter(
+        status="pending", attendance__session__site_id__in=site_ids)
+        .order_by("attendance__session__starts_at").values(
+        "code", "attendance__participant__first_name", "attendance__participant__last_name",
+        "attendance__session__local_date")[:50])
+
+
+def build(site, other_site, clinician, people: int):
+    now = timezone.now()
+    for n in range(people):
+        where = site if n % 3 else other_site
+        person = factories.ParticipantFactory(home_site=where, first_name=NAMES[n % 4],
+                                              last_name=f"Ruiz {n}")
+        track = factories.TrackFactory(site=where)
+        factories.EnrollmentFactory(
+            participant=person, track=track,
+            **({"status": "waitlisted", "waitlisted_at": now,
+                "seat_offered_at": now - dt.timedelta(hours=n % 5)} if n % 2
+               else {"status": "active"}))
+        # Now and then a session at the other site: the follow-up belongs to both.
+        elsewhere = other_site if where == site else site
+        session = factories.TherapySessionFactory(
+            track=track if n % 7 != 3 else factories.TrackFactory(site=elsewhere),
+            starts_at=dt.datetime(2026, 1, 5 + n % 6, 18, tzinfo=dt.UTC))
+        attendance = factories.AttendanceFactory(session=session, participant=person,
+                                                 status="expected")
+        ExcusedAbsenceRequest.objects.create(
+            attendance=attendance, reason="Doctor", requested_at=now,
+            **({"status": "pending"} if n % 4 else {"status": "declined", "decided_at": now}))
+        for k in range(n % 4):
+            FollowUp.objects.create(
+                participant=person, kind="below_minimum_hours",
+                week_start=MONDAY - dt.timedelta(weeks=k), assignee=clinician if k else None,
+                session=session if k == 2 else None, status="open" if n % 5 else "resolved",
+                resolved_at=None if n % 5 else now)
+
+
+@pytest.mark.parametrize("people", [4, 40])
+def test_the_boxes_read_what_the_orm_read(site, other_site, clinician, people):
+    build(site, other_site, clinician, people)
+
+    for site_ids in ([site.pk], [site.pk, other_site.pk], [other_site.pk]):
+        for assignee in (None, clinician):
+            expected = orm_grouped(orm_open_followups(site_ids=site_ids, assignee=assignee))
+            assert pages.open_followups_by_person(site_ids=site_ids,
+                                                  assignee=assignee) == expected
+        offers = care.offered_seats(site_ids=site_ids)
+        assert [{k: v for k, v in o.items() if k != "offer_expires_at"} for o in offers] \
+            == orm_offered_seats(site_ids=site_ids)
+        assert care.pending_excuses(site_ids=site_ids) == orm_pending_excuses(site_ids=site_ids)
+    assert care.offered_seats(site_ids=[]) == care.pending_excuses(site_ids=[]) == []
+    assert pages.open_followups_by_person(site_ids=[]) == []
+    both = [site.pk, other_site.pk]
+    assert orm_offered_seats(site_ids=both) and orm_pending_excuses(site_ids=both)
+    assert orm_open_followups(site_ids=both, assignee=clinician)
+    if people == 40:  # more people than the box names, and two follow-ups of some
+        assert len(orm_grouped(orm_open_followups(site_ids=both))) == 20
+        assert any(len(p.followups) > 1 for p in orm_grouped(orm_open_followups(site_ids=both)))
+
+
+def test_a_statement_is_compiled_once_and_run_with_each_requests_values(
+        site, other_site, clinician, django_assert_num_queries):
+    build(site, other_site, clinician, 8)
+    care.pending_excuses(site_ids=[site.pk])
+    before = care._by_sites_statement.cache_info()
+
+    with django_assert_num_queries(1):
+        here = care.pending_excuses(site_ids=[site.pk])
+    with django_assert_num_queries(1):
+        there = care.pending_excuses(site_ids=[other_site.pk])
+
+    after = care._by_sites_statement.cache_info()
+    assert after.hits == before.hits + 2 and after.misses == before.misses
+    assert here == orm_pending_excuses(site_ids=[site.pk])
+    assert there == orm_pending_excuses(site_ids=[other_site.pk]) and here != there
