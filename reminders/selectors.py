@@ -8,7 +8,7 @@ from functools import lru_cache
 from django.db import connections, router
 from django.db.models import Case, F, IntegerField, Value, When
 
-from iop_clinic.compiled import compile_once
+from iop_clinic.compiled import compile_once, id_sentinels
 from participants.models import Participant
 
 from reminders.models import Reminder, ReminderKind, ReminderStatus
@@ -44,16 +44,14 @@ _ANY_SINCE = date(1, 1, 4)  # what the failed-reminders query is compiled with
 @lru_cache(maxsize=32)
 def _failed_reminders_statement(alias: str, vendor: str, sites: int, limit: int):
     """SQL of `_failed_reminders_queryset(...)[:limit]` for `sites` sites, compiled by the ORM
-    once per process, with site `n` (from 0) standing as the id `-1 - n`. Compiling it was
+    once per process, the sites standing as `id_sentinels`. Compiling it was
     about half a millisecond of every Today page, running it a tenth of that; only the sites
     and the first day (parameters) change, so the statement can't go stale."""
+    site_ids, sentinels = id_sentinels("sites", sites)
     compiler = _failed_reminders_queryset(
-        site_ids=[-1 - n for n in range(sites)], since=_ANY_SINCE,
-        alias=alias)[:limit].query.get_compiler(using=alias)
-    return compile_once(compiler, {
-        **{-1 - n: f"site{n}" for n in range(sites)},
-        connections[alias].ops.adapt_datefield_value(_ANY_SINCE): "since"},
-        what="failed reminders")
+        site_ids=site_ids, since=_ANY_SINCE, alias=alias)[:limit].query.get_compiler(using=alias)
+    sentinels[connections[alias].ops.adapt_datefield_value(_ANY_SINCE)] = "since"
+    return compile_once(compiler, sentinels, what="failed reminders")
 
 
 def failed_reminders(*, site_ids: Iterable[int], today: date, days: int = 7,
@@ -71,7 +69,7 @@ def failed_reminders(*, site_ids: Iterable[int], today: date, days: int = 7,
     connection_ = connections[alias]
     query = _failed_reminders_statement(alias, connection_.vendor, len(site_ids), limit)
     rows = query.rows({
-        **{f"site{n}": site for n, site in enumerate(site_ids)},
+        "sites": site_ids,
         "since": connection_.ops.adapt_datefield_value(today - timedelta(days=days))})
     return [FailedReminder(pk=pk, participant_code=str(code),
                            participant_name=f"{first_name} {last_name}", visit_date=visit_date,

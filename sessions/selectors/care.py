@@ -11,7 +11,7 @@ from functools import lru_cache
 from django.db import connections, router
 from django.db.models import Count, Exists, F, OuterRef, Q
 
-from iop_clinic.compiled import CompiledQuery, compile_once
+from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
 
 from participants.models import ContinuingCarePlan, Enrollment, EnrollmentStatus, Participant
 from participants.selectors import Seats, seats_among
@@ -133,7 +133,7 @@ def site_closures(*, site_ids: list[int], today: date) -> list[Closure]:
 
 # Today's boxes of offered seats and excuses waiting for review are small queries the ORM took
 # longer to compile (about half a millisecond each) than PostgreSQL to run: they are compiled
-# once a process and number of sites, site `n` (from 0) standing as the id `-1 - n`, and run
+# once a process and number of sites, the sites standing as `id_sentinels`, and run
 # with each request's sites. Only SQL text is kept; the sites are parameters, so a statement
 # can't go stale.
 OFFERED_SEAT_FIELDS = ("pk", "track_id", "track__name", "seat_offered_at",
@@ -167,9 +167,9 @@ def _by_sites_statement(what: str, alias: str, vendor: str, sites: int) -> Compi
     """`what` ("offered seats" or "pending excuses") at `sites` sites, compiled once."""
     queryset = {"offered seats": _offered_seats_queryset,
                 "pending excuses": _pending_excuses_queryset}[what]
-    compiler = queryset(site_ids=[-1 - n for n in range(sites)],
-                        alias=alias).query.get_compiler(using=alias)
-    return compile_once(compiler, {-1 - n: f"site{n}" for n in range(sites)}, what=what)
+    site_ids, sentinels = id_sentinels("sites", sites)
+    compiler = queryset(site_ids=site_ids, alias=alias).query.get_compiler(using=alias)
+    return compile_once(compiler, sentinels, what=what)
 
 
 def _rows_at_sites(what: str, model, site_ids: list[int], names: tuple) -> list[dict]:
@@ -177,7 +177,7 @@ def _rows_at_sites(what: str, model, site_ids: list[int], names: tuple) -> list[
         return []
     alias = router.db_for_read(model)
     query = _by_sites_statement(what, alias, connections[alias].vendor, len(site_ids))
-    rows = query.rows({f"site{n}": site for n, site in enumerate(site_ids)})
+    rows = query.rows({"sites": site_ids})
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 

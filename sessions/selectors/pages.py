@@ -172,13 +172,13 @@ def _open_followups_queryset(*, site_ids: list[int], assignee_id: int | None,
 def _open_followups_statement(alias: str, vendor: str, sites: int, mine: bool,
                               rows: int) -> CompiledQuery:
     """SQL of the oldest `rows` open follow-ups at `sites` sites (assigned to someone: `mine`),
-    compiled by the ORM once per process, with site `n` (from 0) standing as the id `-1 - n`:
+    compiled by the ORM once per process, the sites standing as `id_sentinels`:
     compiling it was about half a millisecond of every Today page. Only the sites and the
     assignee (parameters) change, so the statement can't go stale."""
+    site_ids, sentinels = id_sentinels("sites", sites)
     compiler = _open_followups_queryset(
-        site_ids=[-1 - n for n in range(sites)], assignee_id=_ANY_ASSIGNEE if mine else None,
+        site_ids=site_ids, assignee_id=_ANY_ASSIGNEE if mine else None,
         alias=alias)[:rows].query.get_compiler(using=alias)
-    sentinels = {-1 - n: f"site{n}" for n in range(sites)}
     if mine:
         sentinels[_ANY_ASSIGNEE] = "assignee"
     return compile_once(compiler, sentinels, what="open follow-ups")
@@ -199,7 +199,7 @@ def open_followups_by_person(*, site_ids: list[int], assignee=None,
     alias = router.db_for_read(FollowUp)
     query = _open_followups_statement(alias, connections[alias].vendor, len(site_ids),
                                       assignee is not None, limit * 5)
-    values = {f"site{n}": site for n, site in enumerate(site_ids)}
+    values = {"sites": site_ids}
     if assignee is not None:
         values["assignee"] = assignee.pk
     people: dict[int, PersonFollowUps] = {}
