@@ -2,12 +2,13 @@
 
 Visits and follow-ups come back as plain dicts of the columns the chart shows: ninety visits
 built as an attendance, a session, a site, a room and a session type each were a fifth of the
-chart's time. The visits, the consents and the follow-ups are one SQL statement written out
+chart's time. The visits, the consents, the follow-ups and the excuse requests are one SQL statement written out
 here: Django took longer to compile their querysets (the make-up subquery most) than
 PostgreSQL took to run them. Two queries whatever the size of the clinic.
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -16,26 +17,28 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from participants.models import ContactConsent, Enrollment, Participant
 
-from ..models import AttendanceStatus, SessionStatus
+from ..models import AttendanceStatus, ExcuseStatus, SessionStatus
 from .makeups import LIVE_MAKEUP_STATUSES
 
 CHART_HISTORY_LIMIT = 60
 CHART_UPCOMING_LIMIT = 30
+CHART_EXCUSES_LIMIT = 50
 
 
 def _placeholders(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-# One statement for four lists, each its own arm, told apart by `part`: up to 30 coming visits,
+# One statement for five lists, each its own arm, told apart by `part`: up to 30 coming visits,
 # soonest first, and up to 60 past or marked ones, latest first (each its own ORDER BY and LIMIT
 # inside a derived table: SQLite allows neither in a UNION's arms); the contact consents; the
-# follow-ups. A past visit carries the day of the live make-up booked for it, if any
-# (made_up_on). The consents' and follow-ups' columns ride in the visits' columns of their type
-# (named in each arm), with `place`, their order, and two columns of their own (`moment2`,
-# `note`). Four statements cost three more round trips, and compiling the three ORM querysets
-# took more CPU than the statements took to run.
-_PART_COMING, _PART_PAST, _PART_CONSENT, _PART_FOLLOWUP = 0, 1, 2, 3
+# follow-ups; up to 50 excused-absence requests waiting for an answer, by the visit's time. A
+# past visit carries the day of the live make-up booked for it, if any (made_up_on). The other
+# lists' columns ride in the visits' columns of their type (named in each arm), with `place`,
+# their order, and two columns of their own (`moment2`, `note`). Five statements cost four
+# more round trips, and compiling the four ORM querysets took more CPU than the statements
+# took to run.
+_PART_COMING, _PART_PAST, _PART_CONSENT, _PART_FOLLOWUP, _PART_EXCUSE = 0, 1, 2, 3, 4
 _LISTS_SQL = f"""
 SELECT * FROM (
   SELECT {_PART_COMING} AS part, a.id, a.status, a.makeup_for_id, a.session_id, s.title,
@@ -89,6 +92,22 @@ SELECT {_PART_FOLLOWUP}, f.id, f.status, NULL, NULL, f.kind /* title */,
 FROM iop_sessions_followup f
 LEFT JOIN accounts_user u ON u.id = f.assignee_id
 WHERE f.participant_id = %s
+UNION ALL
+SELECT * FROM (
+  SELECT {_PART_EXCUSE}, x.id, CAST(NULL AS text), CAST(NULL AS integer),
+         CAST(NULL AS integer), CAST(NULL AS text), st.name /* type_name */, s.local_date,
+         x.requested_at /* starts_at */, CAST(NULL AS text), CAST(NULL AS text),
+         CAST(NULL AS integer), CAST(NULL AS text), CAST(NULL AS text), CAST(NULL AS date),
+         ROW_NUMBER() OVER (ORDER BY s.starts_at, x.id),
+         CAST(NULL AS timestamp with time zone), CAST(x.code AS text) /* note */
+  FROM iop_sessions_excusedabsencerequest x
+  JOIN iop_sessions_attendance a ON a.id = x.attendance_id
+  JOIN iop_sessions_therapysession s ON s.id = a.session_id
+  JOIN programs_sessiontype st ON st.id = s.session_type_id
+  WHERE a.participant_id = %s AND x.status = %s
+  ORDER BY s.starts_at, x.id
+  LIMIT %s
+) AS excuses
 """
 
 _CONSENT_FIELDS = ["id", "participant_id", "channel", "given_at", "source", "revoked_at",
@@ -117,23 +136,26 @@ class ChartLists:
     history: list[dict]
     consents: list[ContactConsent]
     followups: list[dict]
+    excuses: list[dict]
 
 
 def chart_lists(*, participant_id: int, today: date) -> ChartLists:
     """The chart's coming visits (not marked yet, of scheduled sessions from today on) and its
     past ones (before today, or marked already), as dicts of the columns the chart shows; its
-    contact consents (by channel, newest first); its follow-ups (by status, newest first), as
-    dicts. One query."""
+    contact consents (by channel, newest first); its follow-ups (by status, newest first) and its
+    excused-absence requests waiting for an answer (by the visit's time: code, requested_at,
+    local_date and session_type), as dicts. One query."""
     with connection.cursor() as cursor:
         cursor.execute(_LISTS_SQL, (
             participant_id, today, SessionStatus.SCHEDULED, *AttendanceStatus.marked(),
             CHART_UPCOMING_LIMIT,
             SessionStatus.SCHEDULED, *LIVE_MAKEUP_STATUSES,
             participant_id, today, *AttendanceStatus.marked(), CHART_HISTORY_LIMIT,
-            participant_id, participant_id))
+            participant_id, participant_id,
+            participant_id, ExcuseStatus.PENDING, CHART_EXCUSES_LIMIT))
         rows = cursor.fetchall()
-    lists = ChartLists(upcoming=[], history=[], consents=[], followups=[])
-    consents, followups = [], []
+    lists = ChartLists(upcoming=[], history=[], consents=[], followups=[], excuses=[])
+    consents, followups, excuses = [], [], []
     for (part, pk, status, makeup_for_id, session_id, title, type_name, local_date,
          starts_at, time_zone, room_name, minutes, session_status, kind, made_up_on,
          place, moment2, note) in rows:
@@ -147,6 +169,11 @@ def chart_lists(*, participant_id: int, today: date) -> ChartLists:
                 "pk": pk, "kind": title, "status": status, "created_at": _moment(starts_at),
                 "outcome_note": note, "assignee__first_name": type_name,
                 "assignee__last_name": time_zone}))
+            continue
+        if part == _PART_EXCUSE:
+            excuses.append((place, {
+                "code": uuid.UUID(note), "requested_at": _moment(starts_at),
+                "local_date": _day(local_date), "session_type": type_name}))
             continue
         visit = {"pk": pk, "status": status, "makeup_for_id": makeup_for_id,
                  "session_id": session_id, "session__title": title,
@@ -164,6 +191,7 @@ def chart_lists(*, participant_id: int, today: date) -> ChartLists:
     lists.history.sort(key=lambda v: (v["session__starts_at"], v["pk"]), reverse=True)
     lists.consents = [consent for _place, consent in sorted(consents, key=lambda p: p[0])]
     lists.followups = [followup for _place, followup in sorted(followups, key=lambda p: p[0])]
+    lists.excuses = [excuse for _place, excuse in sorted(excuses, key=lambda p: p[0])]
     return lists
 
 
@@ -175,6 +203,9 @@ class ParticipantChart:
     upcoming: list[dict]
     history: list[dict]
     followups: list[dict]
+    # Excused-absence requests waiting for an answer: dicts of code, requested_at, local_date
+    # and session_type.
+    excuses: list[dict]
 
 
 def participant_chart(*, participant: Participant, today: date) -> ParticipantChart:
@@ -190,4 +221,5 @@ def participant_chart(*, participant: Participant, today: date) -> ParticipantCh
         upcoming=lists.upcoming,
         history=lists.history,
         followups=lists.followups,
+        excuses=lists.excuses,
     )

@@ -1,14 +1,16 @@
-"""The chart's coming and past visits, consents and follow-ups, read in one SQL statement
-(sessions/selectors/chart.py), are the rows the four querysets it replaced read, in the same
-order, with the same make-up days."""
+"""The chart's coming and past visits, consents, follow-ups and waiting excuse requests, read in
+one SQL statement (sessions/selectors/chart.py), are the rows the five querysets it replaced
+read, in the same order, with the same make-up days."""
 import datetime as dt
 import itertools
 
 import pytest
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 
 from participants.models import ContactConsent
-from sessions.models import Attendance, AttendanceStatus, FollowUp, SessionStatus
+from sessions.models import (
+    Attendance, AttendanceStatus, ExcusedAbsenceRequest, ExcuseStatus, FollowUp, SessionStatus,
+)
 from sessions.selectors import chart
 from sessions.selectors.makeups import live_makeups
 from tests import factories
@@ -153,7 +155,40 @@ def test_it_reads_the_consents_and_followups_the_querysets_read(person, count):
         assert any(f["outcome_note"] for f in lists.followups)
 
 
+def _excuses_as_the_queryset_reads_them(participant, limit):
+    return list(ExcusedAbsenceRequest.objects
+                .filter(status=ExcuseStatus.PENDING, attendance__participant=participant)
+                # The page's queryset left two visits at the same time in either order; the
+                # statement orders them as asked.
+                .order_by("attendance__session__starts_at", "pk")
+                .values("code", "requested_at",
+                        local_date=F("attendance__session__local_date"),
+                        session_type=F("attendance__session__session_type__name"))[:limit])
+
+
+@pytest.mark.parametrize("limit", [50, 3])
+def test_it_reads_the_waiting_excuse_requests_the_queryset_read(person, monkeypatch, limit):
+    monkeypatch.setattr(chart, "CHART_EXCUSES_LIMIT", limit)
+    visits = list(Attendance.objects.filter(participant=person).order_by("-pk"))
+    asked = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+    for n, visit in enumerate(visits[:12]):  # created out of the visits' order
+        decided = n % 4 == 3  # answered already: not shown
+        ExcusedAbsenceRequest.objects.create(
+            attendance=visit, reason="Work", requested_at=asked + dt.timedelta(hours=n),
+            status=ExcuseStatus.APPROVED if decided else ExcuseStatus.PENDING,
+            decided_at=asked if decided else None)
+    someone_else = Attendance.objects.exclude(participant=person).first()
+    ExcusedAbsenceRequest.objects.create(attendance=someone_else, reason="Work",
+                                         requested_at=asked)
+
+    excuses = chart.chart_lists(participant_id=person.pk, today=TODAY).excuses
+
+    assert excuses == _excuses_as_the_queryset_reads_them(person, limit)
+    assert len(excuses) == min(limit, 9)
+
+
 def test_a_participant_without_visits_has_none(person):
     nobody = factories.ParticipantFactory()
     lists = chart.chart_lists(participant_id=nobody.pk, today=TODAY)
-    assert (lists.upcoming, lists.history, lists.consents, lists.followups) == ([], [], [], [])
+    assert (lists.upcoming, lists.history, lists.consents, lists.followups,
+            lists.excuses) == ([], [], [], [], [])
