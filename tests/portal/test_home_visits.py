@@ -71,7 +71,8 @@ def _excuse(attendance, *, hours_before, status="pending", note=""):
 def varied(alice, bob, site, schedule, track):
     """Alice's schedule with every difference the page tells apart: excuse requests answered
     and not (the newest one counts), a session without a room, one cancelled, one of another
-    program with a shorter notice and no enrollment of hers, and two at the same hour."""
+    program with a shorter notice and no enrollment of hers, two at the same hour, and one of
+    that program booked under her enrollment."""
     mar_12, mar_16, mar_18 = dt.date(2026, 3, 12), dt.date(2026, 3, 16), dt.date(2026, 3, 18)
     _excuse(attendance_at(alice, mar_12), hours_before=30, status="declined", note="Sorry & <no>")
     _excuse(attendance_at(alice, mar_12), hours_before=2)  # newer: pending
@@ -91,6 +92,14 @@ def varied(alice, bob, site, schedule, track):
             track=other_track, site=site, starts_at=starts.astimezone(dt.UTC),
             ends_at=(starts + dt.timedelta(hours=1)).astimezone(dt.UTC))
         factories.AttendanceFactory(session=session, participant=alice, enrollment=None)
+    # One of the other program's, but booked under her enrollment: her program's 48 hours'
+    # notice, not its 2, so no excuse 30 hours ahead.
+    starts = NOW + dt.timedelta(hours=30)
+    session = factories.TherapySessionFactory(
+        track=other_track, site=site, starts_at=starts.astimezone(dt.UTC),
+        ends_at=(starts + dt.timedelta(hours=1)).astimezone(dt.UTC))
+    factories.AttendanceFactory(session=session, participant=alice,
+                                enrollment=alice.enrollments.get())
     return alice
 
 
@@ -109,6 +118,8 @@ def test_it_reads_what_the_querysets_read(varied, now, limit, hours_later):
         assert any(v.room_name is None for v in ahead)
         assert any(v.is_cancelled for v in ahead)
         assert any(v.can_excuse for v in ahead) and not all(v.can_excuse for v in ahead)
+        booked_under_hers = next(v for v in ahead if v.starts == NOW + dt.timedelta(hours=30))
+        assert not booked_under_hers.can_excuse
         assert len(past) == min(limit, 5)  # Mar 2, 4, 5 and 9, and the other program's
 
 
