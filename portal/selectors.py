@@ -366,8 +366,10 @@ def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_L
     participant = state.participant
     zone = participant.zone
     default_notice = _default_notice_hours(state)
+    # As the ORM prepares a date-time (as it is on PostgreSQL; naive UTC text on SQLite).
+    moment = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(_HOME_VISITS_SQL, (participant.pk, now, participant.pk, now, limit))
+        cursor.execute(_HOME_VISITS_SQL, (participant.pk, moment, participant.pk, moment, limit))
         rows = cursor.fetchall()
     ahead, past = [], []
     for (part, session_id, starts_at, ends_at, kind, room_id, room_name, alias, address,
