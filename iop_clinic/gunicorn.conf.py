@@ -3,6 +3,7 @@
 Every value can be moved from the environment. Sync workers: each request holds one worker, so
 a slow request blocks only its own worker, and the timeout below kills a worker stuck longer.
 """
+import gc
 import multiprocessing
 import os
 import shutil
@@ -77,6 +78,20 @@ def child_exit(server, worker):
 def on_exit(server):
     if _OWN_METRICS_DIR:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def when_ready(server):
+    # Before the first fork: what each worker would otherwise redo on its first requests, at
+    # start and after every max_requests recycle (iop_clinic/warmup.py). No database, no Redis.
+    if server.cfg.preload_app:
+        from iop_clinic.warmup import warm
+
+        server.log.info("Warmed before forking: %s", warm())
+        # What the master holds now lives as long as the workers: out of the collector's sight,
+        # a worker's full collections neither walk it nor copy its memory pages (Python's gc
+        # documentation advises freeze() before fork for this).
+        gc.collect()
+        gc.freeze()
 
 
 def post_fork(server, worker):

@@ -318,7 +318,7 @@ def invitation(request, token: str):
             services.portal_invitation_accept(token=token, set_password_form=form)
         except ValidationError:
             return _link_invalid(request)
-        login(request, link.user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, link.user, backend="accounts.backends.UserBackend")
         messages.success(request, _("Your password is set. Welcome!"))
         return redirect("portal-home")
     response = render(request, "portal/invitation.html", {
@@ -354,7 +354,7 @@ def sign_in(request, token: str):
             link = services.portal_link_use(token=token, purpose=PortalLinkPurpose.SIGN_IN)
         except ValidationError:
             return _link_invalid(request)
-        login(request, link.user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, link.user, backend="accounts.backends.UserBackend")
         return redirect("portal-home")
     response = render(request, "portal/sign_in_confirm.html")
     response["Referrer-Policy"] = "no-referrer"

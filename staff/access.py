@@ -24,7 +24,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import connection, connections, router
 from django.db.models import Exists, F, OuterRef, QuerySet, Value
-from django.db.models.query import get_related_populators
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -33,6 +32,7 @@ from accounts.access import has_any_role, is_portal_user, is_staff_member
 from accounts.models import User
 from accounts.roles import Role
 from authorizations.models import Authorization
+from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
 from participants.models import Enrollment, Participant
 from programs.models import Site, Track
 from programs.selectors import programs_at
@@ -106,11 +106,11 @@ _ANY_USER = -1
 
 
 @cache
-def _access_statement(vendor: str, *, all_sites: bool) -> tuple[str, tuple]:
-    """SQL and parameters of the access query (`_load_access`), compiled by the ORM once per
-    process: compiling this union costs about ten times the CPU of running it, on every staff
-    page. Only the user's id changes from one request to the next (it is a parameter, filled in
-    by `_load_access`), so the statement can't go stale; no row is kept, only the SQL text."""
+def _access_statement(alias: str, vendor: str, *, all_sites: bool) -> CompiledQuery:
+    """The access query (`_load_access`), compiled by the ORM once per process
+    (iop_clinic.compiled): compiling this union costs about ten times the CPU of running it, on
+    every staff page. Only the user's id changes from one request to the next (a parameter), so
+    the statement can't go stale; no row is kept, only the SQL text."""
     columns = ("kind", "ident", "label")
     groups = Group.objects.filter(user=_ANY_USER).annotate(
         kind=Value("group"), ident=F("pk"), label=F("name"))
@@ -121,7 +121,8 @@ def _access_statement(vendor: str, *, all_sites: bool) -> tuple[str, tuple]:
     rows = groups.order_by().values_list(*columns).union(
         sites.order_by().values_list(*columns), participant.order_by().values_list(*columns),
         all=True)
-    return rows.query.sql_with_params()
+    return compile_once(rows.query.get_compiler(using=alias), {_ANY_USER: "user"},
+                        what="access")
 
 
 def _load_access(user: User) -> None:
@@ -135,10 +136,8 @@ def _load_access(user: User) -> None:
     """
     if not user.is_authenticated or getattr(user, "_site_rows_cache", None) is not None:
         return
-    sql, params = _access_statement(connection.vendor, all_sites=user.is_superuser)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk if param == _ANY_USER else param for param in params])
-        rows = cursor.fetchall()
+    rows = _access_statement(connection.alias, connection.vendor,
+                             all_sites=user.is_superuser).rows({"user": user.pk})
     group_rows, site_rows, is_participant = [], [], False
     for kind, ident, label in rows:
         if kind == "group":
@@ -226,36 +225,24 @@ def _session_query(site_ids, pk) -> QuerySet:
 _ONE_OBJECT_QUERIES = {"participant": (Participant, _participant_query, "code"),
                        "session": (TherapySession, _session_query, "id")}
 # The key the one-object queries are compiled with, replaced by the real one when they run;
-# the site ids are compiled as -1, -2, ... (no real id is negative).
+# the site ids are compiled as `id_sentinels` (no real id is negative).
 _ANY_KEY = {"participant": uuid.UUID(int=0), "session": -(2**31)}
 
 
 @cache
-def _one_object_statement(kind: str, alias: str, vendor: str, site_count: int) -> tuple:
-    """SQL of a `get_*_or_404` query for a user with `site_count` sites, compiled by the ORM once
-    per process, with what turns its row into objects as the ORM does (ModelIterable): the
-    select_related joins cost more to compile (~1.5-2 ms on the chart and the roster) than to
-    run. The site ids and the object's key are parameters, so the statement can't go stale; no
-    row is kept, nor anything tied to one thread's database connection."""
-    model, build, _key = _ONE_OBJECT_QUERIES[kind]
-    site_sentinels = [-(index + 1) for index in range(site_count)]
-    queryset = build(site_sentinels, _ANY_KEY[kind]).using(alias)
-    compiler = queryset.query.get_compiler(using=alias)
-    sql, params = compiler.as_sql()
-    sentinels = {site: index for index, site in enumerate(site_sentinels)}
-    key_field = model._meta.get_field(_key)
+def _one_object_statement(kind: str, alias: str, vendor: str, site_count: int) -> CompiledQuery:
+    """A `get_*_or_404` query for a user with `site_count` sites, compiled by the ORM once per
+    process (iop_clinic.compiled), building its objects as the ORM does: the select_related
+    joins cost more to compile (~1.5-2 ms on the chart and the roster) than to run. The site
+    ids and the object's key are parameters, so the statement can't go stale; no row is kept,
+    nor anything tied to one thread's database connection."""
+    model, build, key_name = _ONE_OBJECT_QUERIES[kind]
+    site_sentinels, sentinels = id_sentinels("sites", site_count)
+    compiler = build(site_sentinels, _ANY_KEY[kind]).using(alias).query.get_compiler(
+        using=alias)
+    key_field = model._meta.get_field(key_name)
     sentinels[key_field.get_db_prep_value(_ANY_KEY[kind], connections[alias])] = "key"
-    slots = tuple(sentinels.get(param) for param in params)
-    if {slot for slot in slots if slot is not None} != {"key", *range(site_count)}:
-        raise AssertionError(f"the {kind} query's parameters are not the expected ones")
-    select, klass_info = compiler.select, compiler.klass_info
-    if compiler.annotation_col_map or klass_info["model"] is not model:
-        raise AssertionError(f"the {kind} query reads other columns than expected")
-    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-    init_list = [column[0].target.attname for column in select[start:end]]
-    columns = [column for column, _sql, _alias in select[:compiler.col_count]]
-    return (sql, params, slots, columns, (start, end), init_list,
-            get_related_populators(klass_info, select, alias))
+    return compile_once(compiler, sentinels, what=kind, model=model)
 
 
 def _get_one_or_404(kind: str, user: User, key) -> object:
@@ -275,25 +262,13 @@ def _get_one_or_404(kind: str, user: User, key) -> object:
         low, high = connection_.ops.integer_field_range(key_field.get_internal_type())
         if (low is not None and key < low) or (high is not None and key > high):
             raise Http404(f"No {model._meta.object_name} matches the given query.")
-    sql, params, slots, columns, (start, end), init_list, populators = _one_object_statement(
-        kind, alias, connection_.vendor, len(site_ids))
-    with connection_.cursor() as cursor:
-        cursor.execute(sql, [param if slot is None else key if slot == "key" else site_ids[slot]
-                             for param, slot in zip(params, slots, strict=True)])
-        rows = cursor.fetchmany(2)
-    if not rows:
+    found = _one_object_statement(kind, alias, connection_.vendor, len(site_ids)).objects(
+        {"sites": site_ids, "key": key}, limit=2)
+    if not found:
         raise Http404(f"No {model._meta.object_name} matches the given query.")
-    if len(rows) > 1:  # the keys are unique; as get() would say
+    if len(found) > 1:  # the keys are unique; as get() would say
         raise model.MultipleObjectsReturned(f"get() returned more than one {model.__name__}")
-    # The ORM's conversions of raw values (none on PostgreSQL; SQLite's dates, booleans...).
-    compiler = model.objects.all().query.get_compiler(using=alias)
-    row = rows[0]
-    if converters := compiler.get_converters(columns):
-        row = next(compiler.apply_converters([row], converters))
-    obj = model.from_db(alias, init_list, row[start:end])
-    for populator in populators:
-        populator.populate(row, obj)
-    return obj
+    return found[0]
 
 
 def get_participant_or_404(user: User, code) -> object:

@@ -9,7 +9,8 @@ Rows are dicts (TypedDict), not dataclasses: the template looks a variable's nam
 key first and, on an object, pays for the exception before trying the attribute. The pages
 print each table's rows written here (`followup_rows_html`, `caseload_rows_html`), every value
 escaped as the template's autoescaping did (html.escape is what it calls): the templates' row
-loops, kept for comparison (tests/staff/test_list_rows.py), were half of their pages' templates.
+loops were half of their pages' templates. Those loops now live only in
+tests/staff/test_list_rows.py, which compares each page with them, byte for byte.
 """
 from __future__ import annotations
 
@@ -101,7 +102,8 @@ def caseload_rows(participants) -> list[CaseloadRow]:
     return rows
 
 
-# One row as templates/staff/sessions/followup_list.html's loop wrote it.
+# One row as templates/staff/sessions/followup_list.html's loop wrote it (its copy:
+# tests/staff/test_list_rows.py FOLLOWUP_LOOP).
 _FOLLOWUP_ROW = """
   <tr>
     <td><a href="{url}">{name}</a></td>
@@ -123,7 +125,8 @@ def followup_rows_html(rows: list[FollowUpListRow]) -> SafeString:
         status=escape(r["status"])) for r in rows))
 
 
-# One row as templates/staff/participants/_results.html's loop wrote it.
+# One row as templates/staff/participants/_results.html's loop wrote it (its copy:
+# tests/staff/test_list_rows.py CASELOAD_LOOP).
 _CASELOAD_ROW = """
   <tr>
     <td><a href="{url}">{name}</a>{at_risk}</td>

@@ -5,8 +5,9 @@ and five status buttons in the template cost about a millisecond a row. Here eac
 reversed once and completed per row, and the buttons are built with format_html.
 
 The roster page's rows are written out here too (`roster_rows_html`): including
-_roster_row.html a hundred times was still half of the page's time. The row that answers a
-marking (with its form's values and errors) stays in that template.
+_roster_row.html a hundred times was still half of the page's time. A marking's answer prints
+the same row (`roster_row_html`) in that template; a refused marking's row, with its form's
+values and errors, is written by the template itself.
 """
 from __future__ import annotations
 
@@ -125,12 +126,9 @@ def roster_rows(*, session: TherapySession, attendances: list[RosterEntry],
 
 
 
-# A row of the roster page, byte for byte what _roster_row.html's form-less branch wrote when
-# it was included once a row (its blank lines are the template tags' lines).
-_ROW = """
-
-
-<li class="list-group-item roster-row" id="attendance-{pk}">
+# A marked row (no form), byte for byte what _roster_row.html's form-less branch wrote (kept in
+# tests/staff/test_roster.py, ROW_TEMPLATE, which compares the two).
+_ROW = """<li class="list-group-item roster-row" id="attendance-{pk}">
   <form method="post" action="{mark_url}"
         hx-post="{mark_url}" hx-target="#attendance-{pk}" hx-swap="outerHTML"
         class="row g-2 align-items-end">
@@ -148,12 +146,10 @@ _ROW = """
     </div>
     {controls}
   </form>
-</li>
-
-
-
-
-"""
+</li>"""
+# Around each row of the roster page, the lines _roster_row.html's tags wrote when the page
+# included it once a row.
+_BEFORE_ROW, _AFTER_ROW = "\n\n\n", "\n\n\n\n\n"
 _CONTROLS = """
     <div class="col-4 col-md-2">
       <label class="form-label small mb-0" for="minutes-{pk}">Minutes</label>
@@ -176,39 +172,57 @@ _MAKEUP = '<span class="badge text-bg-light border makeup-badge">Make-up</span>'
 _CONFIRMATION = ('<span class="badge text-bg-light border" data-confirmation="{}">{}</span>')
 
 
-def roster_rows_html(*, rows: list[RosterRow], session: TherapySession, markable: bool,
-                     duration: int, csrf_input: str) -> SafeString:
-    """The roster page's rows as one string, every value escaped as the template's
-    autoescaping did (html.escape is what it calls)."""
-    duration_text = str(duration)
-    confirmations: dict[str, str] = {}
-    parts = []
-    for row in rows:
-        a = row.attendance
+class _RowWriter:
+    """Writes form-less rows, every value escaped as the template's autoescaping did
+    (html.escape is what it calls); a confirmation's badge is built once a page."""
+
+    def __init__(self, *, session: TherapySession, markable: bool, duration: int,
+                 csrf_input: str) -> None:
+        self.session, self.markable, self.csrf_input = session, markable, csrf_input
+        self.duration_text = str(duration)
+        self.confirmations: dict[str, str] = {}
+
+    def __call__(self, row: RosterRow) -> str:
+        a, session, markable = row.attendance, self.session, self.markable
         pk = escape(row.pk)
         confirmation = ""
         if a.confirmation:
-            confirmation = confirmations.get(a.confirmation, "")
+            confirmation = self.confirmations.get(a.confirmation, "")
             if not confirmation:
-                confirmation = confirmations[a.confirmation] = _CONFIRMATION.format(
+                confirmation = self.confirmations[a.confirmation] = _CONFIRMATION.format(
                     escape(a.confirmation), escape(str(a.get_confirmation_display())))
         makeup = (_MAKEUP if a.enrollment_id and session.track_id
                   and a.enrollment_track_id != session.track_id else "")
         controls = ""
         if markable and row.can_mark:
-            controls = _CONTROLS.format(pk=pk, duration=duration_text,
+            controls = _CONTROLS.format(pk=pk, duration=self.duration_text,
                                         minutes_value=escape(row.minutes_value),
                                         note=escape(a.note), buttons=row.buttons)
-        parts.append(_ROW.format(
-            pk=pk, mark_url=escape(row.mark_url), csrf_input=csrf_input,
+        return _ROW.format(
+            pk=pk, mark_url=escape(row.mark_url), csrf_input=self.csrf_input,
             chart_url=escape(row.chart_url), name=escape(row.name),
             badge_class=escape(row.badge_class), status=escape(a.status),
             status_label=escape(row.status_label), makeup=makeup, confirmation=confirmation,
             minutes_text=escape(row.minutes_text), marked_text=escape(row.marked_text),
             note=f"<div>{escape(a.note)}</div>" if a.note and not markable else "",
-            controls=controls))
-    # Safe: every value above was escaped; csrf_input and the buttons are SafeStrings.
-    return mark_safe("".join(parts))
+            controls=controls)
+
+
+def roster_rows_html(*, rows: list[RosterRow], session: TherapySession, markable: bool,
+                     duration: int, csrf_input: str) -> SafeString:
+    """The roster page's rows as one string."""
+    write = _RowWriter(session=session, markable=markable, duration=duration,
+                       csrf_input=csrf_input)
+    # Safe: every value is escaped; csrf_input and the buttons are SafeStrings.
+    return mark_safe("".join(f"{_BEFORE_ROW}{write(row)}{_AFTER_ROW}" for row in rows))
+
+
+def roster_row_html(*, row: RosterRow, session: TherapySession, markable: bool, duration: int,
+                    csrf_input: str) -> SafeString:
+    """One marked row, as the answer to a marking prints it (in _roster_row.html)."""
+    # Safe: every value is escaped; csrf_input and the buttons are SafeStrings.
+    return mark_safe(_RowWriter(session=session, markable=markable, duration=duration,
+                                csrf_input=csrf_input)(row))
 
 
 _SHEET_ROW = ('\n      <tr><td class="sheet-n">{}</td><td class="sheet-name">{}, {}</td>\n'

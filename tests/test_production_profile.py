@@ -104,3 +104,7 @@ def test_it_serves_hashed_compressed_static_files_and_pages(gunicorn):
         health = json.loads(response.read())
     # No Celery worker runs here, so the whole is "degraded"; this process itself serves.
     assert (health["database"], health["broker"]) == ("ok", "ok")
+
+    # The master compiled the templates and URL lookups before forking the workers.
+    log = (static_root.parent / "gunicorn.log").read_text()
+    assert "Warmed before forking: URLs (" in log, log

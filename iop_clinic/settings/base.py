@@ -74,7 +74,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Header middleware sits above WhiteNoise so static responses carry the headers too.
     "iop_clinic.security.headers.PermissionsPolicyMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's CSPMiddleware, the policy's text built once (iop_clinic/security/csp.py).
+    "iop_clinic.security.csp.CachedPolicyCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A NUL in a query string or form field is refused before anything reads it (400).
     "iop_clinic.security.nul_bytes.RejectNulBytesMiddleware",
@@ -86,7 +87,8 @@ MIDDLEWARE = [
     "iop_clinic.language.ParticipantFacingLanguageMiddleware",
     # Under everything below, so it sees the final response (and the user) of every page.
     "iop_clinic.security.no_store.NoStoreWhenSignedInMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # django-otp's OTPMiddleware, reading the verified device through a compiled statement.
+    "accounts.middleware.VerifiedDeviceMiddleware",
     # Log-off first: an expired session must not reach the two-factor gate or any view.
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.TwoFactorRequiredMiddleware",
@@ -95,7 +97,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    # auditlog's middleware, without a signal receiver connected and dropped on every request.
+    "iop_clinic.audit_context.AuditContextMiddleware",
     # django-axes wants to be last: it turns a lockout raised by authenticate() into a 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -157,10 +160,12 @@ if "postgresql" in DATABASES["default"]["ENGINE"] and _pg_options:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-# Axes first: it refuses a locked-out username before any password is checked.
+# Axes first: it refuses a locked-out username before any password is checked. Then Django's
+# ModelBackend, reading each request's user through a statement compiled once
+# (accounts/backends.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.UserBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -9,10 +9,22 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import connection, connections, router
-from django.db.models import Count, Expression, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    CharField,
+    Count,
+    Expression,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
+from django.db.models.utils import create_namedtuple_class
 
 from accounts.roles import Role
+from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
 from participants.models import Participant
 from programs.models import Room, SessionType, Site, Track
 
@@ -159,17 +171,19 @@ def open_followups_by_person(*, site_ids: list[int], assignee=None,
 
 
 @cache
-def _open_followup_count_statement(alias: str, vendor: str, sites: int) -> tuple[str, tuple]:
-    """SQL and parameters of "how many open follow-ups at `sites` sites", compiled by the ORM
-    once per process and number of sites, with site `n` (from 0) standing as the id `-1 - n`.
-    Compiling the two subqueries cost about half a millisecond of every Today page, more than
-    their rows do; only the site ids (parameters) change, so the statement can't go stale."""
+def _open_followup_count_statement(alias: str, vendor: str, sites: int) -> CompiledQuery:
+    """"How many open follow-ups at `sites` sites", compiled by the ORM once per process and
+    number of sites (iop_clinic.compiled), the site ids standing as `id_sentinels`. Compiling
+    the two subqueries cost about half a millisecond of every Today page, more than their rows
+    do; only the site ids (parameters) change, so the statement can't go stale."""
+    site_ids, sentinels = id_sentinels("sites", sites)
     rows = (FollowUp.objects.using(alias)
             .filter(status=FollowUpStatus.OPEN)
-            .filter(_followups_at_by_subquery([-1 - n for n in range(sites)]))
+            .filter(_followups_at_by_subquery(site_ids))
             .order_by().values("pk"))
-    sql, params = rows.query.get_compiler(using=alias).as_sql()
-    return f"SELECT COUNT(*) FROM ({sql}) open_followups", params
+    query = compile_once(rows.query.get_compiler(using=alias), sentinels,
+                         what="open follow-up count")
+    return query.with_sql(f"SELECT COUNT(*) FROM ({query.sql}) open_followups", columns=[])
 
 
 def open_followup_count(*, site_ids: list[int]) -> int:
@@ -177,12 +191,8 @@ def open_followup_count(*, site_ids: list[int]) -> int:
     if not site_ids:
         return 0
     alias = router.db_for_read(FollowUp)
-    connection = connections[alias]
-    sql, params = _open_followup_count_statement(alias, connection.vendor, len(site_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [site_ids[-1 - param] if isinstance(param, int) and param < 0
-                             else param for param in params])
-        return cursor.fetchone()[0]
+    return _open_followup_count_statement(alias, connections[alias].vendor, len(site_ids)).rows(
+        {"sites": site_ids})[0][0]
 
 
 # What the follow-up list shows of each: a page of follow-ups built with their participant,
@@ -221,19 +231,13 @@ CALENDAR_FIELDS = (
 )
 
 
-def week_calendar(*, site_ids: list[int], week_start: date, room_id: int | None = None,
-                  facilitator_id: int | None = None, track_id: int | None = None,
-                  expected_count: Expression | None = None) -> list[WeekDay]:
-    """Seven days from `week_start` at these sites, sessions in time order, filters applied.
-
-    Each session is a named tuple of CALENDAR_FIELDS, with the count of people expected (the
-    calendar shows no marked count, so it is not counted: each count reads every row of the
-    session's attendance). `expected_count` replaces that count with another expression of
-    the same number (the staff calendar reads the reports' per-session tally)."""
-    days = [WeekDay(day=week_start + timedelta(days=offset)) for offset in range(7)]
+def _week_queryset(*, site_ids: list[int], week_start: date, week_end: date,
+                   room_id: int | None, facilitator_id: int | None, track_id: int | None,
+                   expected_count: Expression | None) -> QuerySet:
+    """The week's sessions as `week_calendar` reads them (rows of CALENDAR_FIELDS)."""
     queryset = (TherapySession.objects
                 .filter(site_id__in=site_ids, local_date__gte=week_start,
-                        local_date__lte=week_start + timedelta(days=6)))
+                        local_date__lte=week_end))
     if room_id:
         queryset = queryset.filter(room_id=room_id)
     if facilitator_id:
@@ -243,24 +247,125 @@ def week_calendar(*, site_ids: list[int], week_start: date, room_id: int | None 
     if expected_count is None:
         expected_count = _attendance_count(
             Attendance.objects.exclude(status=AttendanceStatus.CANCELLED))
-    queryset = queryset.annotate(expected_count=expected_count)
+    return (queryset.annotate(expected_count=expected_count).order_by("starts_at", "pk")
+            .values_list(*CALENDAR_FIELDS))
+
+
+# What the week query is compiled with, replaced by the real values when it runs: the sites
+# as id_sentinels (-1, -2, ...), the filters' ids far below them.
+_ANY_WEEK_START, _ANY_WEEK_END = date(1, 1, 1), date(1, 1, 2)
+_ANY_ROOM, _ANY_FACILITATOR, _ANY_TRACK = -(2**31), -(2**31) + 1, -(2**31) + 2
+
+
+@cache
+def _week_statement(alias: str, vendor: str, sites: int, *, room: bool, facilitator: bool,
+                    track: bool, expected_count: Expression | None) -> CompiledQuery:
+    """`_week_queryset` for `sites` sites and these filters, compiled by the ORM once per
+    process (iop_clinic.compiled): planning the seven-table query was about half of its CPU
+    (~1 ms of the calendar). Only the sites, the week and the filters' ids (parameters) change
+    between runs, so the statement can't go stale; no row is kept. `expected_count` is part of
+    the key: an expression equal to another of the same terms (as Django's are)."""
+    site_ids, sentinels = id_sentinels("sites", sites)
+    ops = connections[alias].ops
+    sentinels[ops.adapt_datefield_value(_ANY_WEEK_START)] = "start"
+    sentinels[ops.adapt_datefield_value(_ANY_WEEK_END)] = "end"
+    for wanted, sentinel, name in [(room, _ANY_ROOM, "room"),
+                                   (facilitator, _ANY_FACILITATOR, "facilitator"),
+                                   (track, _ANY_TRACK, "track")]:
+        if wanted:
+            sentinels[sentinel] = name
+    queryset = _week_queryset(
+        site_ids=site_ids, week_start=_ANY_WEEK_START, week_end=_ANY_WEEK_END,
+        room_id=_ANY_ROOM if room else None,
+        facilitator_id=_ANY_FACILITATOR if facilitator else None,
+        track_id=_ANY_TRACK if track else None, expected_count=expected_count)
+    query = queryset.query
+    if [*query.extra_select, *query.values_select, *query.annotation_select] != list(
+            CALENDAR_FIELDS):
+        raise AssertionError("the week query reads other columns than expected")
+    return compile_once(query.get_compiler(using=alias), sentinels, what="week")
+
+
+def week_calendar(*, site_ids: list[int], week_start: date, room_id: int | None = None,
+                  facilitator_id: int | None = None, track_id: int | None = None,
+                  expected_count: Expression | None = None) -> list[WeekDay]:
+    """Seven days from `week_start` at these sites, sessions in time order, filters applied.
+
+    Each session is a named tuple of CALENDAR_FIELDS, with the count of people expected (the
+    calendar shows no marked count, so it is not counted: each count reads every row of the
+    session's attendance). `expected_count` replaces that count with another expression of
+    the same number (the staff calendar reads the reports' per-session tally). The query
+    runs through a statement compiled once per process (`_week_statement`)."""
+    days = [WeekDay(day=week_start + timedelta(days=offset)) for offset in range(7)]
+    if not site_ids:  # as filter(site_id__in=[]): nothing
+        return days
+    alias = router.db_for_read(TherapySession)
+    ops = connections[alias].ops
+    statement = _week_statement(alias, connections[alias].vendor, len(site_ids),
+                                room=bool(room_id), facilitator=bool(facilitator_id),
+                                track=bool(track_id), expected_count=expected_count)
+    rows = statement.rows({"sites": site_ids,
+                           "start": ops.adapt_datefield_value(week_start),
+                           "end": ops.adapt_datefield_value(week_start + timedelta(days=6)),
+                           "room": room_id, "facilitator": facilitator_id, "track": track_id})
     by_day = {d.day: d for d in days}
-    for session in (queryset.order_by("starts_at", "pk")
-                    .values_list(*CALENDAR_FIELDS, named=True)):
+    row_class = create_namedtuple_class(*CALENDAR_FIELDS)  # as values_list(named=True) builds
+    new = tuple.__new__
+    for row in rows:
+        session = new(row_class, row)
         by_day[session.local_date].sessions.append(session)
     return days
 
 
+# The calendar's menus, read in one query: (kind, id, a, b, c) rows, a and b in each menu's
+# order (rooms by site and name, tracks by program and name, staff by last and first name).
+_CALENDAR_MENU_COLUMNS = ("kind", "ident", "a", "b", "c")
+_CALENDAR_MENUS = {  # kind: (the menu's name, its row's fields, from (ident, a, b, c))
+    "room": ("rooms", ("pk", "name", "site__name"), lambda i, a, b, c: (i, b, a)),
+    "track": ("tracks", ("pk", "name", "program__name"), lambda i, a, b, c: (i, b, a)),
+    "staff": ("facilitators", ("pk", "username", "first_name", "last_name"),
+              lambda i, a, b, c: (i, c, b, a)),
+}
+
+
+@cache
+def _calendar_menus_statement(alias: str, vendor: str, sites: int) -> CompiledQuery:
+    """The three menus' union (`calendar_filter_choices`), compiled by the ORM once per process
+    and number of sites: three queries compiled on every calendar page cost ~1.9 ms of CPU.
+    The sites stand as id_sentinels, replaced by the real ids (parameters) when it runs."""
+    site_ids, sentinels = id_sentinels("sites", sites)
+    blank = Value("", output_field=CharField())
+
+    def rows(queryset, kind: str, a: str, b: str, c=blank):
+        return queryset.annotate(kind=Value(kind), ident=F("pk"), a=F(a), b=F(b), c=c).order_by(
+            ).values_list(*_CALENDAR_MENU_COLUMNS)
+
+    union = rows(Room.objects.filter(site_id__in=site_ids), "room", "site__name", "name").union(
+        rows(Track.objects.filter(site_id__in=site_ids), "track", "program__name", "name"),
+        rows(get_user_model().objects.filter(sites__in=site_ids, is_active=True).distinct(),
+             "staff", "last_name", "first_name", F("username")),
+        all=True).order_by("kind", "a", "b", "ident")
+    return compile_once(union.query.get_compiler(using=alias), sentinels,
+                        what="calendar menus")
+
+
 def calendar_filter_choices(*, site_ids: list[int]) -> dict:
     """The rooms, tracks and active staff of these sites, for the calendar's filters, as named
-    tuples of the few columns a menu shows: built as model instances (with their site's,
-    program's and whole user rows) they were a tenth of the calendar's Python."""
-    return {
-        "rooms": list(Room.objects.filter(site_id__in=site_ids).order_by("site__name", "name")
-                      .values_list("pk", "name", "site__name", named=True)),
-        "tracks": track_menu_rows(site_ids=site_ids),
-        "facilitators": staff_menu_rows(site_ids=site_ids),
-    }
+    tuples of the few columns a menu shows (those `values_list(..., named=True)` would give:
+    rooms (pk, name, site__name), tracks (pk, name, program__name), facilitators (pk,
+    username, first_name, last_name)), read in one query: built as model instances (with their
+    site's, program's and whole user rows) they were a tenth of the calendar's Python."""
+    menus: dict[str, list] = {name: [] for name, _fields, _row in _CALENDAR_MENUS.values()}
+    if not site_ids:
+        return menus
+    alias = router.db_for_read(Room)
+    statement = _calendar_menus_statement(alias, connections[alias].vendor, len(site_ids))
+    built = {kind: (menus[name], create_namedtuple_class(*fields), row)
+             for kind, (name, fields, row) in _CALENDAR_MENUS.items()}
+    for kind, ident, a, b, c in statement.rows({"sites": site_ids}):
+        menu, row_class, row = built[kind]
+        menu.append(row_class(*row(ident, a, b, c)))
+    return menus
 
 
 def track_menu_rows(*, site_ids: list[int]) -> list:

@@ -10,6 +10,7 @@ from django.db.models import CharField, F, Value
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
+from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
 from programs.models import Program, Site, Track
 from reports.selectors import ReportScope
 from staff.forms.care import validate_plausible_date
@@ -27,12 +28,13 @@ _MENU_COLUMNS = ("kind", "ident", "a", "b", "c")
 
 
 @cache
-def _menus_statement(vendor: str, *, sites: int, clinicians: bool) -> tuple[str, tuple]:
-    """SQL and parameters of the menus' query (`filter_menus`), compiled by the ORM once per
-    process and number of sites: compiling the union of four querysets cost more CPU than
-    running it, on every report page. Site ids -1, -2, ... stand for the asker's sites; they
-    are replaced by the real ids (parameters) when it runs, so no row is kept."""
-    site_ids = [-n for n in range(1, sites + 1)]
+def _menus_statement(alias: str, vendor: str, *, sites: int,
+                     clinicians: bool) -> CompiledQuery:
+    """The menus' query (`filter_menus`), compiled by the ORM once per process and number of
+    sites (iop_clinic.compiled): compiling the union of four querysets cost more CPU than
+    running it, on every report page. The asker's sites stand as `id_sentinels`, replaced by
+    the real ids (parameters) when it runs, so no row is kept."""
+    site_ids, sentinels = id_sentinels("sites", sites)
     blank = Value("", output_field=CharField())
 
     def rows(queryset, kind: str, a: str, b=blank, c=blank):
@@ -49,7 +51,7 @@ def _menus_statement(vendor: str, *, sites: int, clinicians: bool) -> tuple[str,
         parts.append(rows(staff_at(site_ids, roles=[Role.CLINICIAN]), "clinician", "last_name",
                           F("first_name"), F("username")))
     union = parts[0].union(*parts[1:], all=True).order_by("kind", "a", "b", "ident")
-    return union.query.sql_with_params()
+    return compile_once(union.query.get_compiler(using=alias), sentinels, what="report menus")
 
 
 def filter_menus(*, site_ids: list[int], clinicians: bool) -> dict[str, list[tuple[int, str]]]:
@@ -60,13 +62,8 @@ def filter_menus(*, site_ids: list[int], clinicians: bool) -> dict[str, list[tup
         "site": [], "program": [], "track": [], "clinician": []}
     if not site_ids:
         return menus
-    sql, params = _menus_statement(connection.vendor, sites=len(site_ids),
-                                   clinicians=clinicians)
-    params = [site_ids[-param - 1] if type(param) is int and param < 0 else param
-              for param in params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
+    found = _menus_statement(connection.alias, connection.vendor, sites=len(site_ids),
+                             clinicians=clinicians).rows({"sites": site_ids})
     for kind, pk, a, b, c in found:
         if kind == "track":
             label = f"{b} ({a})"  # Track.__str__: its name and its site's

@@ -46,7 +46,7 @@ from staff.calendar_rows import calendar_grid
 from staff.timegrid import grid_html
 from staff.chart_rows import chart_rows
 from staff.list_rows import caseload_rows, caseload_rows_html, followup_list_rows, followup_rows_html
-from staff.roster_rows import roster_rows, roster_rows_html, sheet_rows_html
+from staff.roster_rows import roster_row_html, roster_rows, roster_rows_html, sheet_rows_html
 from staff.views.sheets import blank_rows
 
 SEARCH_PAGE_SIZE = 25
@@ -183,6 +183,10 @@ def attendance_mark_view(request: HttpRequest, pk: int, attendance_pk: int) -> H
     row = pages.roster_row(attendance_pk=attendance.pk, session=session)
     context["row"] = roster_rows(session=session, attendances=[row], choices=context["choices"],
                                  forms={row.pk: form})[0]
+    if form is None:  # marked: the row as the roster page writes it
+        context["row_html"] = roster_row_html(
+            row=context["row"], session=session, markable=context["markable"],
+            duration=context["duration"], csrf_input=context["csrf_input"])
     # The "rest present" button's count travels along as an out-of-band swap.
     context["oob"] = True
     context["expected_left"] = pages.expected_left(session=session)

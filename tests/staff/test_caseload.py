@@ -53,6 +53,21 @@ def test_it_filters_the_caseload(as_front_desk, caseload, query, expected):
     assert _names(as_front_desk.get(reverse("participant_search"), query)) == expected
 
 
+def test_a_track_lists_whoever_is_on_it_now_not_whoever_was(as_front_desk, caseload, site):
+    """Fay moved from Mornings to the first track: an old enrollment on a track is not enough."""
+    moved = factories.ParticipantFactory(home_site=site, first_name="Fay", last_name="Fox")
+    factories.EnrollmentFactory(participant=moved, track=caseload["other_track"],
+                                status="discharged", admission_date=dt.date(2026, 1, 5),
+                                discharge_date=dt.date(2026, 2, 1), discharge_reason="other")
+    factories.EnrollmentFactory(participant=moved, track=caseload["track"], status="active",
+                                admission_date=dt.date(2026, 2, 2))
+    url = reverse("participant_search")
+
+    assert _names(as_front_desk.get(url, {"track": caseload["other_track"].pk})) == ["Baker"]
+    assert _names(as_front_desk.get(url, {"track": caseload["track"].pk})) == [
+        "Alvarez", "Chen", "Fox"]
+
+
 def test_it_filters_by_track_and_clinician(as_front_desk, caseload, clinician):
     url = reverse("participant_search")
     assert _names(as_front_desk.get(url, {"track": caseload["other_track"].pk})) == ["Baker"]

@@ -1,0 +1,71 @@
+"""iop_clinic.compiled: a statement compiled once with sentinels runs with each call's values,
+reads what the ORM query reads (rows, or model instances with their select_related objects),
+and refuses to compile when the ORM did not put the sentinels where they were promised."""
+import pytest
+from django.db.models import Value
+
+from iop_clinic.compiled import compile_once, id_sentinels
+from sessions.models import TherapySession
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(obj):
+    if obj is None:
+        return None
+    return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+
+
+def _sessions(site_ids, title):
+    return TherapySession.objects.filter(site_id__in=site_ids, title=title).select_related(
+        "site", "room", "facilitator").order_by("pk")
+
+
+@pytest.fixture
+def sessions(site, other_site):
+    third = factories.SiteFactory(name="Third")
+    return [factories.TherapySessionFactory(site=s, track=factories.TrackFactory(site=s),
+                                            title=title, room=room, facilitator=None)
+            for s, title, room in [(site, "Group A", factories.RoomFactory(site=site)),
+                                   (site, "Group B", None),
+                                   (other_site, "Group A", None),
+                                   (third, "Group A", factories.RoomFactory(site=third))]]
+
+
+def test_a_list_of_ids_and_a_value_fill_their_slots_as_the_orm_query_reads(sessions):
+    site_ids = sorted({s.site_id for s in sessions})
+    for count in (1, 2, 3):
+        ids, sentinels = id_sentinels("sites", count)
+        compiler = _sessions(ids, "any title").query.get_compiler(using="default")
+        query = compile_once(compiler, {**sentinels, "any title": "title"}, what="test",
+                             model=TherapySession)
+        for chosen in ([site_ids[0], site_ids[1], site_ids[2]][:count],
+                       [site_ids[-1], site_ids[0], site_ids[1]][:count]):
+            for title in ("Group A", "Group B", "none"):
+                expected = list(_sessions(chosen, title))
+                got = query.objects({"sites": chosen, "title": title})
+                assert [_fields(o) for o in got] == [_fields(o) for o in expected]
+                for obj, orm in zip(got, expected, strict=True):
+                    assert not obj._state.adding and obj._state.db == "default"
+                    for name in ("site", "room", "facilitator"):
+                        field = TherapySession._meta.get_field(name)
+                        assert field.is_cached(obj)
+                        assert _fields(field.get_cached_value(obj)) == _fields(
+                            getattr(orm, name))
+                assert len(query.objects({"sites": chosen, "title": title}, limit=1)) == min(
+                    1, len(expected))
+                counted = query.with_sql(f"SELECT COUNT(*) FROM ({query.sql}) found",
+                                         columns=[])
+                assert counted.rows({"sites": chosen, "title": title}) == [(len(expected),)]
+
+
+def test_it_refuses_sentinels_the_orm_did_not_compile_as_parameters(sessions):
+    ids, sentinels = id_sentinels("sites", 2)
+    compiler = _sessions(ids, "any title").query.get_compiler(using="default")
+    with pytest.raises(AssertionError, match="the test query's parameters"):
+        compile_once(compiler, {**sentinels, "another title": "title"}, what="test")
+    annotated = _sessions(ids, "any title").annotate(extra=Value(1))
+    with pytest.raises(AssertionError, match="reads other columns"):
+        compile_once(annotated.query.get_compiler(using="default"),
+                     {**sentinels, "any title": "title"}, what="test", model=TherapySession)
