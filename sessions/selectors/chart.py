@@ -11,9 +11,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.utils.dateparse import parse_date, parse_datetime
+
+from iop_clinic.compiled import CompiledQuery, compile_once
 
 from participants.models import ContactConsent, Enrollment, Participant
 
@@ -208,6 +211,37 @@ class ParticipantChart:
     excuses: list[dict]
 
 
+# The participant id the enrollments query is compiled with, replaced by the real one when it
+# runs.
+_ANY_PARTICIPANT = -1
+_ENROLLMENT_PARTICIPANT = Enrollment._meta.get_field("participant")
+
+
+@cache
+def _enrollments_statement(alias: str, vendor: str) -> CompiledQuery:
+    """"A participant's enrollments, newest first, with their track, program, site and
+    continuing-care plan", compiled by the ORM once per process (iop_clinic.compiled) and built
+    as the ORM builds them: compiling the four select_related joins cost about 1 ms of the
+    chart's CPU, more than running them. Only the participant's id changes (a parameter)."""
+    queryset = (Enrollment.objects.using(alias).filter(participant_id=_ANY_PARTICIPANT)
+                .select_related("track__program", "track__site", "care_plan")
+                .order_by("-admission_date", "-pk"))
+    return compile_once(queryset.query.get_compiler(using=alias),
+                        {_ANY_PARTICIPANT: "participant"}, what="chart enrollments",
+                        model=Enrollment)
+
+
+def chart_enrollments(*, participant: Participant) -> list[Enrollment]:
+    """What `participant.enrollments.select_related("track__program", "track__site",
+    "care_plan").order_by("-admission_date", "-pk")` gives, each knowing its participant."""
+    alias = router.db_for_read(Enrollment)
+    enrollments = _enrollments_statement(alias, connections[alias].vendor).objects(
+        {"participant": participant.pk})
+    for enrollment in enrollments:  # as the related manager does
+        _ENROLLMENT_PARTICIPANT.set_cached_value(enrollment, participant)
+    return enrollments
+
+
 def participant_chart(*, participant: Participant, today: date) -> ParticipantChart:
     """Two queries: the lists (`chart_lists`) and the enrollments."""
     lists = chart_lists(participant_id=participant.pk, today=today)
@@ -215,9 +249,7 @@ def participant_chart(*, participant: Participant, today: date) -> ParticipantCh
         participant=participant,
         consents=lists.consents,
         # With each one's continuing-care plan (one to one): chart_care reads them here.
-        enrollments=list(participant.enrollments
-                         .select_related("track__program", "track__site", "care_plan")
-                         .order_by("-admission_date", "-pk")),
+        enrollments=chart_enrollments(participant=participant),
         upcoming=lists.upcoming,
         history=lists.history,
         followups=lists.followups,
