@@ -51,9 +51,8 @@ def home(request):
     state = selectors.portal_state(participant=request.participant)
     now = timezone.now()
     # Only what the page shows: the visits ahead and the latest few past ones.
-    schedule = selectors.schedule_for(
-        state=state, visits=selectors.upcoming_visits_for(state=state, now=now),
-        history=selectors.history_for(state=state, now=now), now=now)
+    visits, history = selectors.home_visits_for(state=state, now=now)
+    schedule = selectors.schedule_for(state=state, visits=visits, history=history, now=now)
     return render(request, "portal/home.html", {
         "state": state,
         "schedule": schedule_rows(schedule),

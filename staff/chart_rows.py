@@ -220,7 +220,7 @@ def _labels_of(choices) -> dict[str, str]:
     return {value: str(label) for value, label in choices.choices}
 
 
-def _followups(followups: list[dict]) -> list[FollowUpRow]:
+def _followups(followups: list[dict], fmt: PageFormats) -> list[FollowUpRow]:
     detail = RowUrl("followup_detail")
     kinds, statuses = choice_labels(FollowUp, "kind"), choice_labels(FollowUp, "status")
     rows = []
@@ -228,9 +228,9 @@ def _followups(followups: list[dict]) -> list[FollowUpRow]:
         name = f"{followup['assignee__first_name'] or ''} {followup['assignee__last_name'] or ''}"
         rows.append(FollowUpRow(
             url=detail(followup["pk"]), kind=kinds.get(followup["kind"], followup["kind"]),
-            # |date shows an aware time in the current zone (the staff decorator's site).
-            created=formats.date_format(timezone.localtime(followup["created_at"]),
-                                        "MONTH_DAY_FORMAT"),
+            # |date shows an aware time in the current zone (the staff decorator's site);
+            # MONTH_DAY_FORMAT reads only its day.
+            created=fmt.month_day(timezone.localtime(followup["created_at"]).date()),
             status=statuses.get(followup["status"], followup["status"]),
             assignee=name.strip() or "Unassigned", outcome_note=followup["outcome_note"]))
     return rows
@@ -396,7 +396,7 @@ def chart_rows(*, chart: ParticipantChart, reminders: list[Reminder],
     rows = ChartRows(
         upcoming=_upcoming(chart.upcoming, fmt, roster),
         history=_history(chart.history, fmt, roster, can_schedule=can_schedule),
-        followups=_followups(chart.followups),
+        followups=_followups(chart.followups, fmt),
         reminders=_reminders(reminders, fmt),
         ledger_weeks=_ledger_weeks(ledger, fmt))
     rows.upcoming_html = upcoming_html(rows.upcoming, can_schedule=can_schedule,

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from django.db import connections, router
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
 
@@ -206,8 +206,6 @@ class ChartCare:
     ledger: HoursLedger | None
     care_plans: list[ContinuingCarePlan]
     followup_sessions: list[TherapySession] = field(default_factory=list)
-    # Dicts of code, requested_at, local_date and session_type.
-    excuses: list[dict] = field(default_factory=list)
 
 
 def _care_plans(*, participant: Participant, enrollments: list[Enrollment]):
@@ -226,7 +224,8 @@ def _care_plans(*, participant: Participant, enrollments: list[Enrollment]):
 
 
 def chart_care(*, participant: Participant, enrollments: list[Enrollment]) -> ChartCare:
-    """The hours ledger of the current (or latest) enrollment, care plans, pending excuses.
+    """The hours ledger of the current (or latest) enrollment, care plans and their follow-up
+    sessions (the chart's pending excuse requests come with its lists: chart.chart_lists).
 
     `enrollments` are all the participant's; read with their care plans, they save a query."""
     current = next((e for e in enrollments if e.status in EnrollmentStatus.seat_holding()), None)
@@ -240,15 +239,6 @@ def chart_care(*, participant: Participant, enrollments: list[Enrollment]) -> Ch
         care_plan_id__in=[plan.pk for plan in plans])
         .select_related("site", "facilitator", "session_type").order_by("starts_at")[:20]
     ) if plans else []
-    # The chart shows of each request its code, when it was asked and the visit's day and
-    # type: four columns, not five model instances of all theirs.
-    excuses = list(ExcusedAbsenceRequest.objects
-                   .filter(status=ExcuseStatus.PENDING, attendance__participant=participant)
-                   .order_by("attendance__session__starts_at")
-                   .values("code", "requested_at",
-                           local_date=F("attendance__session__local_date"),
-                           session_type=F("attendance__session__session_type__name"))[:50])
-    return ChartCare(ledger=ledger, care_plans=plans, followup_sessions=followup_sessions,
-                     excuses=excuses)
+    return ChartCare(ledger=ledger, care_plans=plans, followup_sessions=followup_sessions)
 
 

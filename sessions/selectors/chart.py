@@ -2,41 +2,54 @@
 
 Visits and follow-ups come back as plain dicts of the columns the chart shows: ninety visits
 built as an attendance, a session, a site, a room and a session type each were a fifth of the
-chart's time. The coming and the past visits are one SQL statement written out here: Django
-took longer to compile the two querysets (the make-up subquery most) than PostgreSQL took to
-run them. Four queries whatever the size of the clinic.
+chart's time. The visits, the consents, the follow-ups and the excuse requests are one SQL statement written out
+here: Django took longer to compile their querysets (the make-up subquery most) than
+PostgreSQL took to run them. Two queries whatever the size of the clinic.
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.utils.dateparse import parse_date, parse_datetime
+
+from iop_clinic.compiled import CompiledQuery, compile_once
 
 from participants.models import ContactConsent, Enrollment, Participant
 
-from ..models import AttendanceStatus, SessionStatus
+from ..models import AttendanceStatus, ExcuseStatus, SessionStatus
 from .makeups import LIVE_MAKEUP_STATUSES
 
 CHART_HISTORY_LIMIT = 60
 CHART_UPCOMING_LIMIT = 30
+CHART_EXCUSES_LIMIT = 50
 
 
 def _placeholders(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-# Up to 30 coming visits, soonest first, and up to 60 past or marked ones, latest first, each
-# its own ORDER BY and LIMIT inside a derived table (SQLite allows neither in a UNION's arms).
-# A past visit carries the day of the live make-up booked for it, if any (made_up_on).
-_VISITS_SQL = f"""
+# One statement for five lists, each its own arm, told apart by `part`: up to 30 coming visits,
+# soonest first, and up to 60 past or marked ones, latest first (each its own ORDER BY and LIMIT
+# inside a derived table: SQLite allows neither in a UNION's arms); the contact consents; the
+# follow-ups; up to 50 excused-absence requests waiting for an answer, by the visit's time. A
+# past visit carries the day of the live make-up booked for it, if any (made_up_on). The other
+# lists' columns ride in the visits' columns of their type (named in each arm), with `place`,
+# their order, and two columns of their own (`moment2`, `note`). Five statements cost four
+# more round trips, and compiling the four ORM querysets took more CPU than the statements
+# took to run.
+_PART_COMING, _PART_PAST, _PART_CONSENT, _PART_FOLLOWUP, _PART_EXCUSE = 0, 1, 2, 3, 4
+_LISTS_SQL = f"""
 SELECT * FROM (
-  SELECT 0 AS upcoming, a.id, a.status, a.makeup_for_id, a.session_id, s.title,
+  SELECT {_PART_COMING} AS part, a.id, a.status, a.makeup_for_id, a.session_id, s.title,
          st.name AS type_name, s.local_date, s.starts_at, site.time_zone,
          room.name AS room_name, CAST(NULL AS integer) AS minutes_attended,
          CAST(NULL AS varchar(20)) AS session_status, CAST(NULL AS varchar(20)) AS kind,
-         CAST(NULL AS date) AS made_up_on
+         CAST(NULL AS date) AS made_up_on, CAST(NULL AS integer) AS place,
+         CAST(NULL AS timestamp with time zone) AS moment2, CAST(NULL AS text) AS note
   FROM iop_sessions_attendance a
   JOIN iop_sessions_therapysession s ON s.id = a.session_id
   JOIN programs_sessiontype st ON st.id = s.session_type_id
@@ -49,15 +62,16 @@ SELECT * FROM (
 ) AS coming
 UNION ALL
 SELECT * FROM (
-  SELECT 1, a.id, a.status, a.makeup_for_id, a.session_id, s.title, st.name, s.local_date,
-         s.starts_at, NULL, NULL, a.minutes_attended, s.status, s.kind,
+  SELECT {_PART_PAST}, a.id, a.status, a.makeup_for_id, a.session_id, s.title, st.name,
+         s.local_date, s.starts_at, NULL, NULL, a.minutes_attended, s.status, s.kind,
          (SELECT ms.local_date
           FROM iop_sessions_attendance m
           JOIN iop_sessions_therapysession ms ON ms.id = m.session_id
           WHERE m.makeup_for_id = a.id AND ms.status = %s
             AND m.status IN ({_placeholders(LIVE_MAKEUP_STATUSES)})
           ORDER BY ms.starts_at
-          LIMIT 1)
+          LIMIT 1),
+         CAST(NULL AS integer), CAST(NULL AS timestamp with time zone), CAST(NULL AS text)
   FROM iop_sessions_attendance a
   JOIN iop_sessions_therapysession s ON s.id = a.session_id
   JOIN programs_sessiontype st ON st.id = s.session_type_id
@@ -66,7 +80,41 @@ SELECT * FROM (
   ORDER BY s.starts_at DESC, a.id DESC
   LIMIT %s
 ) AS past
+UNION ALL
+SELECT {_PART_CONSENT}, c.id, c.channel /* status */, NULL, NULL, c.source /* title */,
+       c.revoked_source /* type_name */, NULL, c.given_at /* starts_at */, NULL, NULL, NULL,
+       NULL, NULL, NULL, ROW_NUMBER() OVER (ORDER BY c.channel, c.given_at DESC, c.id),
+       c.revoked_at, NULL
+FROM participants_contactconsent c
+WHERE c.participant_id = %s
+UNION ALL
+SELECT {_PART_FOLLOWUP}, f.id, f.status, NULL, NULL, f.kind /* title */,
+       u.first_name /* type_name */, NULL, f.created_at /* starts_at */,
+       u.last_name /* time_zone */, NULL, NULL, NULL, NULL, NULL,
+       ROW_NUMBER() OVER (ORDER BY f.status, f.created_at DESC, f.id), NULL, f.outcome_note
+FROM iop_sessions_followup f
+LEFT JOIN accounts_user u ON u.id = f.assignee_id
+WHERE f.participant_id = %s
+UNION ALL
+SELECT * FROM (
+  SELECT {_PART_EXCUSE}, x.id, CAST(NULL AS text), CAST(NULL AS integer),
+         CAST(NULL AS integer), CAST(NULL AS text), st.name /* type_name */, s.local_date,
+         x.requested_at /* starts_at */, CAST(NULL AS text), CAST(NULL AS text),
+         CAST(NULL AS integer), CAST(NULL AS text), CAST(NULL AS text), CAST(NULL AS date),
+         ROW_NUMBER() OVER (ORDER BY s.starts_at, x.id),
+         CAST(NULL AS timestamp with time zone), CAST(x.code AS text) /* note */
+  FROM iop_sessions_excusedabsencerequest x
+  JOIN iop_sessions_attendance a ON a.id = x.attendance_id
+  JOIN iop_sessions_therapysession s ON s.id = a.session_id
+  JOIN programs_sessiontype st ON st.id = s.session_type_id
+  WHERE a.participant_id = %s AND x.status = %s
+  ORDER BY s.starts_at, x.id
+  LIMIT %s
+) AS excuses
 """
+
+_CONSENT_FIELDS = ["id", "participant_id", "channel", "given_at", "source", "revoked_at",
+                   "revoked_source"]
 
 
 def _day(value) -> date | None:
@@ -75,7 +123,9 @@ def _day(value) -> date | None:
     return parse_date(value) if isinstance(value, str) else value
 
 
-def _moment(value) -> datetime:
+def _moment(value) -> datetime | None:
+    if value is None:
+        return None
     if isinstance(value, str):
         value = parse_datetime(value)
     if value.tzinfo is None:  # SQLite keeps UTC without its offset
@@ -83,35 +133,69 @@ def _moment(value) -> datetime:
     return value
 
 
-def chart_visits(*, participant_id: int, today: date) -> tuple[list[dict], list[dict]]:
+@dataclass
+class ChartLists:
+    upcoming: list[dict]
+    history: list[dict]
+    consents: list[ContactConsent]
+    followups: list[dict]
+    excuses: list[dict]
+
+
+def chart_lists(*, participant_id: int, today: date) -> ChartLists:
     """The chart's coming visits (not marked yet, of scheduled sessions from today on) and its
-    past ones (before today, or marked already), as dicts of the columns the chart shows. One
-    query."""
+    past ones (before today, or marked already), as dicts of the columns the chart shows; its
+    contact consents (by channel, newest first); its follow-ups (by status, newest first) and its
+    excused-absence requests waiting for an answer (by the visit's time: code, requested_at,
+    local_date and session_type), as dicts. One query."""
     with connection.cursor() as cursor:
-        cursor.execute(_VISITS_SQL, (
+        cursor.execute(_LISTS_SQL, (
             participant_id, today, SessionStatus.SCHEDULED, *AttendanceStatus.marked(),
             CHART_UPCOMING_LIMIT,
             SessionStatus.SCHEDULED, *LIVE_MAKEUP_STATUSES,
-            participant_id, today, *AttendanceStatus.marked(), CHART_HISTORY_LIMIT))
+            participant_id, today, *AttendanceStatus.marked(), CHART_HISTORY_LIMIT,
+            participant_id, participant_id,
+            participant_id, ExcuseStatus.PENDING, CHART_EXCUSES_LIMIT))
         rows = cursor.fetchall()
-    upcoming, history = [], []
-    for (is_past, pk, status, makeup_for_id, session_id, title, type_name, local_date,
-         starts_at, time_zone, room_name, minutes, session_status, kind, made_up_on) in rows:
+    lists = ChartLists(upcoming=[], history=[], consents=[], followups=[], excuses=[])
+    consents, followups, excuses = [], [], []
+    for (part, pk, status, makeup_for_id, session_id, title, type_name, local_date,
+         starts_at, time_zone, room_name, minutes, session_status, kind, made_up_on,
+         place, moment2, note) in rows:
+        if part == _PART_CONSENT:
+            consents.append((place, ContactConsent.from_db(connection.alias, _CONSENT_FIELDS, (
+                pk, participant_id, status, _moment(starts_at), title, _moment(moment2),
+                type_name))))
+            continue
+        if part == _PART_FOLLOWUP:
+            followups.append((place, {
+                "pk": pk, "kind": title, "status": status, "created_at": _moment(starts_at),
+                "outcome_note": note, "assignee__first_name": type_name,
+                "assignee__last_name": time_zone}))
+            continue
+        if part == _PART_EXCUSE:
+            excuses.append((place, {
+                "code": uuid.UUID(note), "requested_at": _moment(starts_at),
+                "local_date": _day(local_date), "session_type": type_name}))
+            continue
         visit = {"pk": pk, "status": status, "makeup_for_id": makeup_for_id,
                  "session_id": session_id, "session__title": title,
                  "session__session_type__name": type_name,
                  "session__local_date": _day(local_date), "session__starts_at": _moment(starts_at)}
-        if is_past:
+        if part == _PART_PAST:
             visit.update({"minutes_attended": minutes, "session__status": session_status,
                           "session__kind": kind, "made_up_on": _day(made_up_on)})
-            history.append(visit)
+            lists.history.append(visit)
         else:
             visit.update({"session__site__time_zone": time_zone, "session__room__name": room_name})
-            upcoming.append(visit)
+            lists.upcoming.append(visit)
     # A UNION's rows come in no promised order: each list is put back in its own.
-    upcoming.sort(key=lambda v: (v["session__starts_at"], v["pk"]))
-    history.sort(key=lambda v: (v["session__starts_at"], v["pk"]), reverse=True)
-    return upcoming, history
+    lists.upcoming.sort(key=lambda v: (v["session__starts_at"], v["pk"]))
+    lists.history.sort(key=lambda v: (v["session__starts_at"], v["pk"]), reverse=True)
+    lists.consents = [consent for _place, consent in sorted(consents, key=lambda p: p[0])]
+    lists.followups = [followup for _place, followup in sorted(followups, key=lambda p: p[0])]
+    lists.excuses = [excuse for _place, excuse in sorted(excuses, key=lambda p: p[0])]
+    return lists
 
 
 @dataclass
@@ -122,20 +206,52 @@ class ParticipantChart:
     upcoming: list[dict]
     history: list[dict]
     followups: list[dict]
+    # Excused-absence requests waiting for an answer: dicts of code, requested_at, local_date
+    # and session_type.
+    excuses: list[dict]
+
+
+# The participant id the enrollments query is compiled with, replaced by the real one when it
+# runs.
+_ANY_PARTICIPANT = -1
+_ENROLLMENT_PARTICIPANT = Enrollment._meta.get_field("participant")
+
+
+@cache
+def _enrollments_statement(alias: str, vendor: str) -> CompiledQuery:
+    """"A participant's enrollments, newest first, with their track, program, site and
+    continuing-care plan", compiled by the ORM once per process (iop_clinic.compiled) and built
+    as the ORM builds them: compiling the four select_related joins cost about 1 ms of the
+    chart's CPU, more than running them. Only the participant's id changes (a parameter)."""
+    queryset = (Enrollment.objects.using(alias).filter(participant_id=_ANY_PARTICIPANT)
+                .select_related("track__program", "track__site", "care_plan")
+                .order_by("-admission_date", "-pk"))
+    return compile_once(queryset.query.get_compiler(using=alias),
+                        {_ANY_PARTICIPANT: "participant"}, what="chart enrollments",
+                        model=Enrollment)
+
+
+def chart_enrollments(*, participant: Participant) -> list[Enrollment]:
+    """What `participant.enrollments.select_related("track__program", "track__site",
+    "care_plan").order_by("-admission_date", "-pk")` gives, each knowing its participant."""
+    alias = router.db_for_read(Enrollment)
+    enrollments = _enrollments_statement(alias, connections[alias].vendor).objects(
+        {"participant": participant.pk})
+    for enrollment in enrollments:  # as the related manager does
+        _ENROLLMENT_PARTICIPANT.set_cached_value(enrollment, participant)
+    return enrollments
 
 
 def participant_chart(*, participant: Participant, today: date) -> ParticipantChart:
-    upcoming, history = chart_visits(participant_id=participant.pk, today=today)
+    """Two queries: the lists (`chart_lists`) and the enrollments."""
+    lists = chart_lists(participant_id=participant.pk, today=today)
     return ParticipantChart(
         participant=participant,
-        consents=list(participant.consents.order_by("channel", "-given_at")),
+        consents=lists.consents,
         # With each one's continuing-care plan (one to one): chart_care reads them here.
-        enrollments=list(participant.enrollments
-                         .select_related("track__program", "track__site", "care_plan")
-                         .order_by("-admission_date", "-pk")),
-        upcoming=upcoming,
-        history=history,
-        followups=list(participant.followups.order_by("status", "-created_at").values(
-            "pk", "kind", "status", "created_at", "outcome_note",
-            "assignee__first_name", "assignee__last_name")),
+        enrollments=chart_enrollments(participant=participant),
+        upcoming=lists.upcoming,
+        history=lists.history,
+        followups=lists.followups,
+        excuses=lists.excuses,
     )

@@ -44,7 +44,7 @@ def test_it_keeps_the_portal_pages_on_fixed_budgets(alice_client, alice, track, 
         attendance_expect(enrollments=[enrollment])
         now.shift(dt.timedelta(weeks=extra_weeks // 2))
     token = calendar_token_regenerate(participant=alice)
-    for name, budget in (("portal-home", 11), ("portal-progress", 10),
+    for name, budget in (("portal-home", 10), ("portal-progress", 10),
                          ("portal-reminders", 9), ("portal-my-record", 14)):
         with django_assert_max_num_queries(budget, info=name):
             assert alice_client.get(reverse(name)).status_code == 200

@@ -103,7 +103,7 @@ def test_it_costs_no_extra_query_in_spanish(spanish_alice, alice_client, track, 
         make_sessions(track, room, weeks=extra_weeks, weekdays=(1, 4))
         now.shift(dt.timedelta(weeks=extra_weeks // 2))
     token = calendar_token_regenerate(participant=spanish_alice)
-    for name, budget in (("portal-home", 11), ("portal-progress", 10),
+    for name, budget in (("portal-home", 10), ("portal-progress", 10),
                          ("portal-reminders", 9)):
         with django_assert_max_num_queries(budget, info=name):
             assert alice_client.get(reverse(name)).status_code == 200

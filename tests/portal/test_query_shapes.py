@@ -24,8 +24,7 @@ def test_it_gives_each_participant_their_own_rows_from_the_shared_shapes(alice, 
 
     for person in (alice, bob, alice):  # the shapes are built by the first call, then reused
         state = selectors.portal_state(participant=person)
-        ahead = selectors.upcoming_visits_for(state=state, now=moment)
-        past = selectors.history_for(state=state, now=moment, limit=4)
+        ahead, past = selectors.home_visits_for(state=state, now=moment, limit=4)
         feed = selectors.feed_events_for(state=state, now=moment)
 
         assert [(v.session_id, v.status) for v in ahead] == _fresh(
@@ -39,6 +38,6 @@ def test_it_gives_each_participant_their_own_rows_from_the_shared_shapes(alice, 
         assert state.enrollment.participant_id == person.pk
         assert len(ahead) == 5 and len(past) == 4 and feed
         assert (AttendanceStatus.EXCUSED in {v.status for v in ahead}) == (person == bob)
-    for shape in (selectors._state_rows, selectors._upcoming_rows, selectors._history_rows,
-                  selectors._feed_rows, selectors._feed_state_rows, selectors._reminder_rows):
+    for shape in (selectors._state_rows, selectors._feed_rows, selectors._feed_state_rows,
+                  selectors._reminder_rows):
         assert shape()._result_cache is None  # a shape holds no one's rows

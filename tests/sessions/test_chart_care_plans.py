@@ -38,8 +38,9 @@ def test_the_chart_reads_each_plan_with_its_enrollment(person, django_assert_num
     expected = list(ContinuingCarePlan.objects.filter(enrollment__participant=person)
                     .order_by("-created_at"))
 
-    # The hours ledger, the plans' follow-up sessions and the excuses; no query for the plans.
-    with django_assert_num_queries(3):
+    # The hours ledger and the plans' follow-up sessions (the excuses come with the chart's
+    # lists); no query for the plans.
+    with django_assert_num_queries(2):
         care = chart_care(participant=person, enrollments=enrollments)
 
     assert care.care_plans == expected and len(expected) == 2

@@ -36,6 +36,8 @@ def test_page_formats_write_days_and_times_as_the_filters_do(language):
             assert formats.day(moment.date()) == day(moment.date())
             assert formats.month_day(moment.date()) == date_format(moment.date(),
                                                                    "MONTH_DAY_FORMAT")
+            # A follow-up's |date:"MONTH_DAY_FORMAT" of its aware time reads only the day.
+            assert formats.month_day(moment.date()) == date_format(moment, "MONTH_DAY_FORMAT")
 
 
 def test_page_formats_keep_each_language_its_own_words():

@@ -175,10 +175,10 @@ def test_the_chart_with_contacts_keeps_a_fixed_budget(as_front_desk, site, size,
                                 visit_date=dt.date(2026, 1, 6), kind="day_before",
                                 channel="email", due_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
                                 send_before=dt.datetime(2026, 1, 6, tzinfo=dt.UTC))
-    # 17 at both sizes: the chart of a participant not enrolled, and three for the contacts,
+    # 14 at both sizes: the chart of a participant not enrolled, and three for the contacts,
     # their consents and their reminders (the chart's budget with everything on it:
     # tests/staff/test_participants.py).
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(14):
         page = as_front_desk.get(reverse("participant_chart", args=[participant.code]))
     assert page.content.decode().count("contact-row") == size
 

@@ -114,7 +114,7 @@ def test_it_keeps_fixed_query_budgets(as_clinician, site, track, clinician, size
         as_clinician.get(reverse("participant_search"), {"q": "Budget"})
     # The chart also records the view (audit) and reads the hours ledger, care plans, excuses
     # and the reminder history; +2: the authorizations' usage and the enrollments' payers.
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(16):
         as_clinician.get(reverse("participant_chart", args=[charted.code]))
 
 

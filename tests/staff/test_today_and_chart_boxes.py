@@ -65,7 +65,7 @@ def test_it_keeps_the_boxes_within_fixed_budgets(as_clinician, site, size,
         assert as_clinician.get(reverse("home")).status_code == 200
     # The chart reads follow-up sessions only for someone with a care plan; the authorizations
     # world's chart (tests/authorizations/test_pages.py) adds its usage, payers and contacts.
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(11):
         chart = as_clinician.get(reverse("participant_chart", args=[participant.code]))
         assert chart.status_code == 200
 
