@@ -877,7 +877,7 @@ _BILLING_LINES = (
     "COALESCE(r.unit, 'session') AS unit, SUM(d.sessions)::int AS sessions, "
     "COUNT(*)::int AS days, ROUND(SUM(d.length) / %s)::int AS minutes, "
     f"SUM({units_sql('d.length', 'd.sessions', per_minute=MICROSECONDS_PER_MINUTE)})::int "
-    "AS units FROM days d LEFT JOIN rules r ON r.code = d.code GROUP BY 1, 2, 3, 4"
+    "AS units FROM days d LEFT JOIN rules r ON r.code = d.code GROUP BY 1, 3, 2, 4"
 )
 
 
@@ -913,10 +913,12 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
     sql = (
         f"WITH {rules_sql}, "
         # A day's rows of other sites or tracks (a participant moved, a personal session)
-        # are one day of the code, as when the report read attendance.
+        # are one day of the code, as when the report read attendance. Grouped in the order
+        # of reports_billing_day_key, which holds every column read: a range is summed from
+        # the index as it comes, then the days into lines per participant and code.
         "days AS (SELECT b.participant_id, b.local_date, b.service_code AS code, "
         "SUM(b.sessions)::int AS sessions, SUM(b.length)::bigint AS length "
-        f"FROM {table} b{joins} WHERE {' AND '.join(where)} GROUP BY 1, 2, 3) "
+        f"FROM {table} b{joins} WHERE {' AND '.join(where)} GROUP BY 1, 3, 2) "
         f"{_BILLING_LINES}"
     )
     return sql, (*rule_params, *params, MICROSECONDS_PER_MINUTE)

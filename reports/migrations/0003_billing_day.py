@@ -28,8 +28,20 @@ ATTENDANCE, SESSIONS = "iop_sessions_attendance", "iop_sessions_therapysession"
 TYPES, ENROLLMENTS = "programs_sessiontype", "participants_enrollment"
 # The key, as the unique index and every ON CONFLICT name it: a track-less row (a personal
 # session's row without an enrollment) conflicts with its kind through COALESCE(track_id, 0).
-KEY = "local_date, participant_id, service_code, site_id, (COALESCE(track_id, 0))"
+# In the order the report groups by (participant, code, day), and holding what it reads, so a
+# long range is summed from the index alone as it comes, without a hash table or a sort (at
+# 2,000 participants: 82,000 rows for 12 weeks; hashed, they spilled to disk).
+KEY = "participant_id, service_code, local_date, site_id, (COALESCE(track_id, 0))"
 INDEX = f"CREATE UNIQUE INDEX reports_billing_day_key ON reports_billing_day ({KEY})"
+PG_INDEX = f"""{INDEX} INCLUDE (track_id, sessions, length);
+-- A short range (the page's last week, 2,000 of 82,000 rows) by date: the rows come in date
+-- order (the backfill's and each day's own), so a block range index of a few pages finds them.
+CREATE INDEX reports_billing_day_date ON reports_billing_day USING brin (local_date)
+    WITH (pages_per_range = 16);
+-- The planner's estimate of the days a range holds: without it, it guesses a tenth of the rows
+-- and hashes them instead of reading the index in order.
+CREATE STATISTICS reports_billing_day_days (ndistinct)
+    ON participant_id, service_code, local_date FROM reports_billing_day;"""
 
 # An attended row at a held session of a type with a service code: one session, and the
 # minutes recorded or else the session's length, in whole microseconds (exact integers, as the
@@ -156,7 +168,7 @@ CREATE TRIGGER {prefix}_delete AFTER DELETE ON {table} REFERENCING OLD TABLE AS 
 
 
 FORWARD = "\n".join([
-    INDEX + ";",
+    PG_INDEX,
     *(_pg_function(table) for table in SOURCES),
     *(_pg_triggers(table) for table in SOURCES),
     # The backfill, after the triggers: every attended row there is.
@@ -168,7 +180,8 @@ FORWARD = "\n".join([
 BACKWARD = "\n".join(
     [f"DROP TRIGGER IF EXISTS reports_{function}_{op} ON {table};"
      for table, (function, *_rest) in SOURCES.items() for op in ("insert", "update", "delete")]
-    + [f"DROP FUNCTION IF EXISTS {function}();" for function, *_rest in SOURCES.values()])
+    + [f"DROP FUNCTION IF EXISTS {function}();" for function, *_rest in SOURCES.values()]
+    + ["DROP STATISTICS IF EXISTS reports_billing_day_days;"])
 
 
 # The embedded default (`make run`) runs on SQLite, which has no statement triggers nor
