@@ -85,13 +85,34 @@ def _pg_rows(*, sign: int, attendance: str = ATTENDANCE, sessions: str = SESSION
                           more=more)
 
 
+def _changed_sql(columns: str) -> str:
+    old = ", ".join(f"o.{c.strip()}" for c in columns.split(","))
+    new = ", ".join(f"n.{c.strip()}" for c in columns.split(","))
+    return (f"SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id "
+            f"WHERE ({old}) IS DISTINCT FROM ({new})")
+
+
 def _changed(alias: str, columns: str) -> str:
     """Only the rows of the statement whose `columns` changed (an update of anything else moves
     nothing and reads nothing more)."""
-    old = ", ".join(f"o.{c.strip()}" for c in columns.split(","))
-    new = ", ".join(f"n.{c.strip()}" for c in columns.split(","))
-    return (f" AND {alias}.id IN (SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id "
-            f"WHERE ({old}) IS DISTINCT FROM ({new}))")
+    return f" AND {alias}.id IN ({_changed_sql(columns)})"
+
+
+# A statement that cannot move a billing day returns at once, before any lock or join: attendance
+# rows never attended (a schedule's "expected" rows, marks of absent or excused), and updates of
+# what billing does not read (a session's title or facilitator, an enrollment's status, a note).
+def _nothing_to_do(table: str, columns: str) -> dict[str, str]:
+    if table == ATTENDANCE:
+        attended = f"SELECT 1 FROM {{}} WHERE status IN {ATTENDED}"
+        return {"INSERT": f"NOT EXISTS ({attended.format('new_rows')})",
+                "DELETE": f"NOT EXISTS ({attended.format('old_rows')})",
+                "UPDATE": f"NOT EXISTS ({_changed_sql(columns)} AND "
+                          f"(n.status IN {ATTENDED} OR o.status IN {ATTENDED}))"}
+    return {"UPDATE": f"NOT EXISTS ({_changed_sql(columns)})"}
+
+
+def _skip(condition: str | None) -> str:
+    return f"IF {condition} THEN RETURN NULL; END IF;" if condition else ""
 
 
 SOURCES = {
@@ -136,16 +157,20 @@ def _pg_function(table: str) -> str:
     new = _pg_rows(sign=1, **{argument: "new_rows"}).rstrip()
     old = _pg_rows(sign=-1, **{argument: "old_rows"}).rstrip()
     moved = _changed(alias, columns)
+    skip = _nothing_to_do(table, columns)
     return f"""
 CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
+        {_skip(skip.get("INSERT"))}
         {locks.get("INSERT", "")}
         {DELTA.format(rows=new)}
     ELSIF TG_OP = 'DELETE' THEN
+        {_skip(skip.get("DELETE"))}
         {locks.get("DELETE", "")}
         {DELTA.format(rows=old)}
     ELSE
+        {_skip(skip.get("UPDATE"))}
         {locks.get("UPDATE", "")}
         {DELTA.format(rows=new + moved + " UNION ALL " + old + moved)}
     END IF;
