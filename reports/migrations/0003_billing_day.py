@@ -142,13 +142,13 @@ SOURCES = {
 # them, while a session update moves the rows it reads from the old day to the new (and an
 # enrollment update from the old track to the new). Without a lock between the two, a mark and
 # a reschedule of the same session in two transactions each miss the other's change. So the
-# attendance trigger first takes a share lock on the sessions of its attended rows, and on the
-# enrollments of those at personal sessions (in id order), which waits for an uncommitted change
-# of them and makes their own update wait for the mark; the sums that follow are then read in a
-# fresh snapshot (READ COMMITTED takes one a statement). Rows never attended (a schedule's
-# "expected" rows) lock nothing. A service code changed while the same type's attendance is
-# being marked is not guarded (types are few and shared by every session: locking them would
-# serialise all marking); the admin changes codes, rarely.
+# attendance trigger first takes a share lock on the sessions of its attended rows, on the
+# enrollments of those at personal sessions and on the sessions' types (each in id order), which
+# waits for an uncommitted change of them and makes their own update wait for the mark; the sums
+# that follow are then read in a fresh snapshot (READ COMMITTED takes one a statement). Share
+# locks do not wait for one another, so marks never wait for marks: a type's lock only makes an
+# admin's change of its service code wait for the marks in flight (and them for it). Rows never
+# attended (a schedule's "expected" rows) lock nothing.
 def _lock(*tables: str) -> str:
     attended = " UNION ".join(f"SELECT session_id, enrollment_id FROM {table} "
                               f"WHERE status IN {ATTENDED}" for table in tables)
@@ -156,7 +156,10 @@ def _lock(*tables: str) -> str:
                      f"({attended}) r) ORDER BY id FOR SHARE") + "\n        "
             + _dynamic(f"SELECT 1 FROM {ENROLLMENTS} WHERE id IN (SELECT r.enrollment_id "
                        f"FROM ({attended}) r JOIN {SESSIONS} s ON s.id = r.session_id "
-                       "WHERE s.track_id IS NULL) ORDER BY id FOR SHARE"))
+                       "WHERE s.track_id IS NULL) ORDER BY id FOR SHARE") + "\n        "
+            + _dynamic(f"SELECT 1 FROM {TYPES} WHERE id IN (SELECT s.session_type_id "
+                       f"FROM ({attended}) r JOIN {SESSIONS} s ON s.id = r.session_id) "
+                       "ORDER BY id FOR SHARE"))
 
 
 _LOCKS = {"INSERT": _lock("new_rows"), "DELETE": _lock("old_rows"),
