@@ -90,3 +90,44 @@ class SessionTally(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.session_id}: {self.attended} attended"
+
+
+class BillingDay(models.Model):
+    """Attended sessions and their length per participant, day, site, service code and track,
+    kept by PostgreSQL triggers (migration 0003), so the billing report groups one row per
+    participant and day instead of every attended attendance row.
+
+    A row sums the attendance rows marked present, late or left early at held (scheduled)
+    sessions whose type has a service code: `sessions` of them and their `length` in whole
+    microseconds (`minutes_attended` when recorded, else the session's length), exact integers.
+    `track` is the session's, or for a personal session the track of the attendance row's
+    enrollment (none when it has none), as the report's program and track filters read it.
+    Every write that moves a line goes through statement triggers in the writer's transaction:
+    attendance (marks, minutes, the enrollment or session of a row, inserts, deletes), sessions
+    (cancelled or restored, rescheduled, moved to another site, track or type, deleted), a
+    session type's service code and an enrollment's track. What depends on the day or the
+    person (held until today, the caseload filter) and the billing rules are applied when read.
+    """
+
+    # No database constraint, cascade or index of their own: the triggers own these rows (a row
+    # whose sessions were all unmarked or deleted stays at zero; readers skip it), and readers
+    # find them by the key's unique index, which starts with the date.
+    participant = models.ForeignKey("participants.Participant", on_delete=models.DO_NOTHING,
+                                    db_constraint=False, db_index=False, related_name="+")
+    local_date = models.DateField(_("local date"))
+    site = models.ForeignKey("programs.Site", on_delete=models.DO_NOTHING, db_constraint=False,
+                             db_index=False, related_name="+")
+    service_code = models.CharField(_("billing/service code"), max_length=12)
+    track = models.ForeignKey("programs.Track", on_delete=models.DO_NOTHING, db_constraint=False,
+                              db_index=False, null=True, related_name="+")
+    sessions = models.IntegerField(default=0)
+    length = models.BigIntegerField(default=0)  # microseconds attended
+
+    class Meta:
+        db_table = "reports_billing_day"
+        # The triggers' ON CONFLICT target is a unique index of the migration's own, on
+        # (local_date, participant, service_code, site, COALESCE(track, 0)): one SQL for
+        # PostgreSQL and SQLite, where a track-less row would otherwise never conflict.
+
+    def __str__(self) -> str:
+        return f"participant {self.participant_id}, {self.local_date} {self.service_code}"
