@@ -525,9 +525,32 @@ def feed_events_for(*, state: PortalState, now: datetime) -> list[FeedEvent]:
 
 
 def upcoming_reminders_for(*, participant: Participant, limit: int = 10) -> list[Reminder]:
-    """The participant's reminders still to go out, soonest first: when and how, never the text."""
-    return list(_reminder_rows().filter(participant=participant,
-                                        send_before__gt=timezone.now())[:limit])
+    """The participant's reminders still to go out, soonest first: when and how, never the text.
+    One query."""
+    alias = router.db_for_read(Reminder)
+    connection = connections[alias]
+    return _reminders_statement(alias, connection.vendor, limit).objects({
+        "participant": participant.pk,
+        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+    })
+
+
+# The time the reminders query is compiled with, replaced by the real one when it runs.
+_ANY_TIME = datetime(1901, 1, 1, tzinfo=UTC)
+
+
+@cache
+def _reminders_statement(alias: str, vendor: str, limit: int) -> CompiledQuery:
+    """_reminder_rows for one participant after a time, compiled by the ORM once per process
+    (iop_clinic.compiled): compiling it was most of its ~0.6 ms CPU on the reminder settings
+    page. Only the participant's id and the time change (parameters); no row is kept."""
+    queryset = _reminder_rows().using(alias).filter(
+        participant_id=_ANY_PARTICIPANT, send_before__gt=_ANY_TIME)[:limit]
+    ops = connections[alias].ops
+    return compile_once(queryset.query.get_compiler(using=alias),
+                        {_ANY_PARTICIPANT: "participant",
+                         ops.adapt_datetimefield_value(_ANY_TIME): "now"},
+                        what="upcoming reminders", model=Reminder)
 
 
 @_shape

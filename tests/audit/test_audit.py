@@ -4,7 +4,10 @@ import datetime as dt
 import pytest
 from auditlog.context import set_actor
 from auditlog.models import LogEntry
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, transaction
+from django.db.models.signals import post_save
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
@@ -149,6 +152,58 @@ def test_it_records_a_view_in_one_statement_outside_a_transaction(clinician):
         event = viewed_by(clinician, participant, what="schedule")
 
     assert [q["sql"].split()[0] for q in captured.captured_queries] == ["INSERT"]
+    assert AccessEvent.objects.filter(pk=event.pk, what="schedule").exists()
+
+
+def _stored(event_id) -> dict:
+    row = AccessEvent.objects.filter(pk=event_id).values().get()
+    del row["id"]
+    return row
+
+
+@pytest.mark.parametrize("case", ["clinician, IPv4", "anonymous, no address", "IPv6, long texts",
+                                  "a chart row"])
+def test_it_records_a_view_as_the_orm_saved_it(clinician, case):
+    """The INSERT written once (not compiled by save() on every page) stores the row the
+    ORM's create() stored: the same values in every column, read back from the database."""
+    participant = factories.ParticipantFactory()
+    obj, user, what, address = participant, clinician, "chart", "192.0.2.10"
+    path = f"/participants/{participant.code}/"
+    if case == "anonymous, no address":
+        user, address = AnonymousUser(), None
+    elif case == "IPv6, long texts":
+        what, path, address = "w" * 150, "/p" * 200, "::ffff:192.0.2.1"
+    elif case == "a chart row":
+        obj = factories.EnrollmentFactory(participant=participant)
+    request = RequestFactory().get(path, REMOTE_ADDR=address or "")
+    request.user = user
+
+    event = audit_access(request=request, obj=obj, what=what)
+
+    orm = AccessEvent.objects.create(
+        at=event.at, actor=user if user.is_authenticated else None,
+        participant_id=participant.pk, content_type=ContentType.objects.get_for_model(obj),
+        object_pk=str(obj.pk), object_repr=str(obj)[:200], what=what[:100],
+        path=request.path[:300], remote_addr=address)
+    assert _stored(event.pk) == _stored(orm.pk)
+    assert event.pk != orm.pk and not event._state.adding
+    assert AccessEvent.objects.get(pk=event.pk).at == event.at
+
+
+def test_it_sends_the_save_signals_if_anything_listens_to_them(clinician):
+    participant = factories.ParticipantFactory()
+    saved = []
+
+    def receiver(sender, instance, created, **kwargs):
+        saved.append((instance.what, created))
+
+    post_save.connect(receiver, sender=AccessEvent, weak=False)
+    try:
+        event = viewed_by(clinician, participant, what="schedule")
+    finally:
+        post_save.disconnect(receiver, sender=AccessEvent)
+
+    assert saved == [("schedule", True)]
     assert AccessEvent.objects.filter(pk=event.pk, what="schedule").exists()
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from portal import selectors
+from reminders.models import Reminder
 from sessions.models import Attendance, AttendanceStatus
 
 pytestmark = pytest.mark.django_db
@@ -41,3 +42,37 @@ def test_it_gives_each_participant_their_own_rows_from_the_shared_shapes(alice, 
     for shape in (selectors._state_rows, selectors._feed_rows, selectors._feed_state_rows,
                   selectors._reminder_rows):
         assert shape()._result_cache is None  # a shape holds no one's rows
+
+
+def _shown(reminders) -> list[tuple]:
+    return [(r.pk, r.participant_id, r.visit_date, r.kind, r.channel, r.due_at, r.status,
+             r.get_deferred_fields()) for r in reminders]
+
+
+@pytest.mark.parametrize("count", [3, 14])
+def test_it_lists_the_reminders_still_to_go_as_the_orm_query_did(alice, bob, site, now, count):
+    """The reminders query compiled once a process gives each participant the rows (and the
+    same deferred instances) the ORM's query gave, at most ten."""
+    moment = timezone.now()
+
+    def reminder(participant, hours, *, status="pending", channel="sms", kind="day_before"):
+        visit = moment + dt.timedelta(hours=hours)
+        return Reminder.objects.create(
+            participant=participant, site=site, visit_date=visit.date(), kind=kind,
+            channel=channel, status=status, due_at=visit - dt.timedelta(hours=20),
+            send_before=visit, sent_at=moment if status == "sent" else None,
+            claimed_at=moment if status == "claimed" else None)
+
+    for n in range(count):
+        reminder(alice, 30 + 24 * n, channel="sms" if n % 2 else "email",
+                 status="claimed" if n == 1 else "pending")
+    reminder(alice, -2)  # too late to go
+    reminder(alice, 50, status="sent", kind="same_day")
+    reminder(bob, 40)
+
+    for person in (alice, bob, alice):  # compiled by the first call, then reused
+        shown = selectors.upcoming_reminders_for(participant=person)
+
+        assert _shown(shown) == _shown(selectors._reminder_rows().filter(
+            participant=person, send_before__gt=moment)[:10])
+        assert len(shown) == (min(count, 10) if person == alice else 1)
