@@ -415,11 +415,12 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime,
     attended = tuple(AttendanceStatus.attended())
     marks = ", ".join(["%s"] * len(attended))
     # With people: the board's columns too (code, names), in the order the board lists them.
-    person_columns = ", p.code, p.first_name, p.last_name" if people else ""
-    person_join = (f"\n        JOIN {Participant._meta.db_table} p ON p.id = j.participant_id"
-                   if people else "")
-    person_order = ("\n        ORDER BY p.last_name, p.first_name, j.enrollment_id"
-                    if people else "")
+    # Scalar subqueries, read only for the rows returned: joining the participants cost
+    # ~0.45 ms of execution at 2,000 even with nobody at risk; these cost ~0.05 of planning.
+    person = f"(SELECT p.{{}} FROM {Participant._meta.db_table} p WHERE p.id = j.participant_id)"
+    person_columns = "".join(f",\n               {person.format(column)} AS {column}"
+                             for column in ("code", "first_name", "last_name")) if people else ""
+    person_order = ("\n        ORDER BY last_name, first_name, j.enrollment_id" if people else "")
     sql = f"""
         WITH judged AS (
             SELECT e.participant_id, e.id AS enrollment_id, pr.min_weekly_hours
@@ -478,7 +479,7 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime,
                h.attended - COALESCE(c.not_held, 0) AS attended,
                h.expected + COALESCE(c.ahead_change, 0) AS ahead, h.offered{person_columns}
         FROM judged j JOIN stored h ON h.participant_id = j.participant_id
-        LEFT JOIN changes c ON c.participant_id = j.participant_id{person_join}
+        LEFT JOIN changes c ON c.participant_id = j.participant_id
         WHERE h.attended - COALESCE(c.not_held, 0) + h.expected + COALESCE(c.ahead_change, 0)
               < j.min_weekly_hours * 60 + 1{person_order}
     """
