@@ -25,7 +25,7 @@ authorization and who have none (`missing_authorizations`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -497,8 +497,9 @@ def _alert_join_params(today: date) -> tuple:
 def authorization_alerts_first(*, site_ids, today: date,
                                shown: int) -> tuple[list[AuthorizationAlert], int]:
     """The first `shown` of `authorization_alerts` in the same order, and how many there are
-    in all; the same two queries. Today shows 25 of some 900 alerts at 2,000 people: SQL
-    orders and counts them, and only those shown are read."""
+    in all; one query (the missing authorizations joined in; `authorization_alerts` reads
+    them apart). Today shows 25 of some 900 alerts at 2,000 people: SQL orders and counts
+    them, and only those shown are read."""
     ids = tuple(site_ids)
     if not ids:
         return [], 0
@@ -518,26 +519,37 @@ def authorization_alerts_first(*, site_ids, today: date,
     # authorization_alerts' order: by date, then person (Python compares names by code
     # point, as the "C" collation does), then the authorization's place (end date, id) and
     # the alert's place in its rule.
+    # The missing authorizations (`missing_authorizations`) join as padded rows: payer, code
+    # and name in the figures' columns, the admission date as the date. Ties keep the order
+    # authorization_alerts' stable sort kept: an authorization's alerts before a missing one
+    # (src), the missing ones in their own query's order (last name, then person).
     rows = _fetch(f"""
-        SELECT figures.*, kind.name, COUNT(*) OVER () AS alert_count
-        FROM ({inner} OFFSET 0) figures
-        JOIN (VALUES {kinds}) kind (n, name) ON {_ALERT_JOIN}
-        ORDER BY CASE kind.n {on_date} END, figures.participant COLLATE "C", figures.end_date,
-                 figures.id, kind.n
+        SELECT alerts.*, COUNT(*) OVER () AS alert_count FROM (
+            SELECT figures.*, kind.name AS kind, kind.n, CASE kind.n {on_date} END AS on_date,
+                   0 AS src, NULL::text AS last_name, NULL::bigint AS person_id
+            FROM ({inner} OFFSET 0) figures
+            JOIN (VALUES {kinds}) kind (n, name) ON {_ALERT_JOIN}
+            UNION ALL
+            SELECT NULL, NULL, py.name, {_MISSING_PADDING}, p.code::text,
+                   p.first_name || ' ' || p.last_name, {_MISSING_PADDING_AFTER},
+                   NULL, NULL, e.admission_date, 1, p.last_name, p.id
+            {_MISSING_FROM}
+        ) alerts
+        ORDER BY alerts.on_date, alerts.participant COLLATE "C", alerts.src, alerts.end_date,
+                 alerts.id, alerts.n, alerts.last_name, alerts.person_id
         LIMIT %s
-    """, (*params, *_alert_join_params(today), max(shown, 1)))
-    keyed = []  # (on_date, person, position, alert): sorted() kept ties in this order
+    """, (*params, *_alert_join_params(today), *_missing_params(ids), max(shown, 1)))
+    alerts = []
     for values in rows:
-        kind = values[-2]
-        row = AuthorizationFigures(*values[:14], str(values[14]), *values[15:-2], [kind])
-        alert = _alert(row, _alert_part(row, kind, today=today))
-        keyed.append((*_alert_order(alert), len(keyed), alert))
-    count = rows[0][-1] if rows else 0
-    missing = missing_authorizations(site_ids=ids)
-    for alert in missing:
-        keyed.append((*_alert_order(alert), len(keyed), alert))
-    keyed.sort(key=lambda k: k[:3])
-    return [k[3] for k in keyed[:shown]], count + len(missing)
+        kind, src = values[_FIGURE_COLUMNS], values[_FIGURE_COLUMNS + 3]
+        if src:
+            alerts.append(_missing_alert(values[14], values[15], values[2],
+                                         values[_FIGURE_COLUMNS + 2]))
+            continue
+        row = AuthorizationFigures(*values[:14], str(values[14]),
+                                   *values[15:_FIGURE_COLUMNS], [kind])
+        alerts.append(_alert(row, _alert_part(row, kind, today=today)))
+    return alerts[:shown], (rows[0][-1] if rows else 0)
 
 
 def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
@@ -548,6 +560,16 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
         return []
     rows = _fetch(f"""
         SELECT p.code::text, p.first_name || ' ' || p.last_name, py.name, e.admission_date
+        {_MISSING_FROM}
+        ORDER BY e.admission_date, p.last_name, p.id
+    """, _missing_params(ids))
+    return [_missing_alert(code, name, payer, admitted) for code, name, payer, admitted in rows]
+
+
+# The enrollments `missing_authorizations` reads (params: `_missing_params`); also joined into
+# `authorization_alerts_first`'s statement, padded to the figures' columns (`_FIGURE_COLUMNS`
+# of them; payer is the 3rd, code and name the 15th and 16th).
+_MISSING_FROM = f"""
         FROM {_t(Coverage)} c
         JOIN {_t(Payer)} py ON py.id = c.payer_id AND py.requires_authorization
         JOIN {_t(Enrollment)} e ON e.id = c.enrollment_id AND e.status = %s
@@ -555,14 +577,21 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
         JOIN {_t(Participant)} p ON p.id = e.participant_id
         WHERE NOT EXISTS (SELECT 1 FROM {_t(Authorization)} au
                           WHERE au.enrollment_id = e.id AND au.payer_id = c.payer_id
-                            AND au.status IN %s)
-        ORDER BY e.admission_date, p.last_name, p.id
-    """, (EnrollmentStatus.ACTIVE.value, ids,
-          (AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value)))
-    return [AuthorizationAlert(
+                            AND au.status IN %s)"""
+_FIGURE_COLUMNS = len(fields(AuthorizationFigures)) - 2  # the SQL has no kinds, no alerts
+_MISSING_PADDING = ", ".join(["NULL"] * (14 - 3))
+_MISSING_PADDING_AFTER = ", ".join(["NULL"] * (_FIGURE_COLUMNS - 16))
+
+
+def _missing_params(ids: tuple) -> tuple:
+    return (EnrollmentStatus.ACTIVE.value, ids,
+            (AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value))
+
+
+def _missing_alert(code, name: str, payer: str, admitted: date) -> AuthorizationAlert:
+    return AuthorizationAlert(
         kind=AlertKind.MISSING, participant_code=str(code), participant=name,
-        text=MISSING_TEXT, params={"payer": payer, "date": admitted},
-        on_date=admitted) for code, name, payer, admitted in rows]
+        text=MISSING_TEXT, params={"payer": payer, "date": admitted}, on_date=admitted)
 
 
 def missing_for_coverage(*, coverage: Coverage | None, figures: list[AuthorizationFigures],

@@ -220,10 +220,11 @@ class AtRiskRow:
 
 
 def at_risk_rows(at_risk) -> list[AtRiskRow]:
+    """Rows of `ledger.people_at_risk` (code, name and hours read in its one statement)."""
     if not at_risk:
         return []  # no URL to reverse (a box is often empty)
     chart = _chart_url()
-    return [AtRiskRow(chart_url=chart(row.participant.code), name=row.participant.full_name,
+    return [AtRiskRow(chart_url=chart(row.code), name=row.full_name,
                       attended_hours=row.attended_hours,
                       scheduled_hours_ahead=row.scheduled_hours_ahead,
                       minimum_hours=row.minimum_hours, shortfall_hours=row.shortfall_hours)

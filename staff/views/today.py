@@ -16,7 +16,7 @@ from staff import today_rows
 from sessions.selectors import care, pages
 from reminders import selectors as reminder_reads
 from reminders.health import outbox_vitals
-from sessions.selectors.ledger import participants_at_risk
+from sessions.selectors.ledger import people_at_risk
 
 ALERTS_SHOWN = 25
 
@@ -56,7 +56,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 site_ids=site_ids, assignee=request.user if followups_mine else None))),
         "open_followup_count": pages.open_followup_count(site_ids=site_ids),
         "can_mark": can_mark_attendance(request.user),
-        "at_risk": today_rows.at_risk_rows(participants_at_risk(site_ids=site_ids, today=today)),
+        "at_risk": today_rows.at_risk_rows(people_at_risk(site_ids=site_ids, today=today)),
         "pending_excuses": (today_rows.excuse_rows(care.pending_excuses(site_ids=site_ids))
                             if may_review_excuses else []),
         "offered_seats": today_rows.offer_rows(care.offered_seats(site_ids=site_ids)),

@@ -32,7 +32,7 @@ def test_it_gives_the_first_alerts_in_the_same_order_and_counts_them_all(
     authorization_usage_refresh(today=TODAY)
     every = authorization_alerts(site_ids=[w.site.pk], today=TODAY)
 
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(1):
         first, count = authorization_alerts_first(site_ids=[w.site.pk], today=TODAY, shown=3)
 
     assert count == len(every) and count > 3
@@ -66,7 +66,36 @@ def test_it_orders_every_kind_of_alert_as_the_whole_list_does(django_assert_max_
     assert over_and_after_end.pk in {a.authorization_id for a in every}
 
     for shown in (1, 3, len(every)):
-        with django_assert_max_num_queries(2):
+        with django_assert_max_num_queries(1):
+            first, count = authorization_alerts_first(site_ids=[w.site.pk], today=TODAY,
+                                                      shown=shown)
+        assert count == len(every)
+        assert first == every[:shown]
+        assert [a.message for a in first] == [a.message for a in every[:shown]]
+
+
+def test_missing_authorizations_take_their_place_among_ties(django_assert_max_num_queries):
+    """Same date, same name: an authorization's alert before a missing one, missing ones by last
+    name then person, as `authorization_alerts` (two queries, a stable sort) orders them."""
+    w = build_world(review_days=7)
+    worlds = [w] + [build_world(site=w.site) for _ in range(4)]  # all "Avery Adams", Monday
+    strict, _ = Payer.objects.get_or_create(name="Strict Plan (invented)",
+                                            defaults={"requires_authorization": True})
+    # One name, split two ways: the later person's last name sorts first.
+    for world, (first, last) in zip(worlds[3:], [("Avery", "Lee Adams"), ("Avery Lee", "Adams")]):
+        world.participant.first_name, world.participant.last_name = first, last
+        world.participant.save()
+    worlds[0].authorize(next_review_date=MONDAY)  # review due on the admission day
+    for world in worlds:
+        Coverage.objects.filter(enrollment=world.enrollment).delete()
+        Coverage.objects.create(enrollment=world.enrollment, payer=strict)  # none for it
+    authorization_usage_refresh(today=TODAY)
+    every = authorization_alerts(site_ids=[w.site.pk], today=TODAY)
+    assert [a.kind for a in every].count("missing") == 5 and len(every) == 6
+    assert len({(a.on_date, a.participant) for a in every}) == 2  # ties, two groups
+
+    for shown in range(1, len(every) + 1):
+        with django_assert_max_num_queries(1):
             first, count = authorization_alerts_first(site_ids=[w.site.pk], today=TODAY,
                                                       shown=shown)
         assert count == len(every)

@@ -11,7 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from sessions.selectors.ledger import hours_ledger, participants_at_risk
+from participants.models import Participant
+from sessions.selectors.ledger import hours_ledger, participants_at_risk, people_at_risk
 from tests.factories import EnrollmentFactory, SessionTypeFactory, TrackFactory
 
 from .test_ledger import at_local, attend, session
@@ -65,3 +66,17 @@ def test_it_judges_every_week_as_the_ledger_does(site, other_site, people,
     assert {row.enrollment.pk: (row.attended_minutes, row.scheduled_ahead_minutes)
             for row in rows} == expected
     assert expected and len(expected) < people  # the mix has people on both sides
+
+    # Today's box reads the same people, hours and order in one statement (names tied on
+    # purpose: every third person is "Sam Okafor", so the enrollment decides their order).
+    Participant.objects.filter(
+        pk__in=[e.participant_id for e in enrollments[::3]]).update(first_name="Sam",
+                                                                   last_name="Okafor")
+    rows = participants_at_risk(site_ids=[site.pk], today=WEDNESDAY, now=now)
+    with django_assert_max_num_queries(1):
+        shown = people_at_risk(site_ids=[site.pk], today=WEDNESDAY, now=now)
+    assert [(p.code, p.full_name, p.attended_hours, p.scheduled_hours_ahead, p.minimum_hours,
+             p.shortfall_hours) for p in shown] == [
+        (r.participant.code, r.participant.full_name, r.attended_hours, r.scheduled_hours_ahead,
+         r.minimum_hours, r.shortfall_hours) for r in rows]
+    assert sum(p.full_name == "Sam Okafor" for p in shown) > 1

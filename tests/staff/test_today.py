@@ -84,9 +84,10 @@ def test_it_keeps_a_fixed_query_budget(as_clinician, track, clinician, front_des
     for hour in range(8, 8 + sessions_count):
         _session, rows = make_group_session(track, size=4, hour=hour, facilitator=clinician)
         attendance_mark(attendance=rows[0], status="absent", by=front_desk)
-    # 13: the at-risk box sums the week in one query and fetches who is at risk in another;
-    # +2: authorization alerts (usage of every authorization, payers with none recorded).
-    with django_assert_max_num_queries(15):
+    # 12: the at-risk box reads the week and who is at risk in one query (it took two);
+    # +1: authorization alerts (usage of every authorization and payers with none recorded,
+    # one statement).
+    with django_assert_max_num_queries(13):
         assert as_clinician.get(reverse("home")).status_code == 200
 
 
@@ -174,8 +175,34 @@ def test_it_keeps_a_directors_budget_with_the_warning(as_director, track, clinic
         _session, rows = make_group_session(track, size=4, hour=hour, facilitator=clinician)
         attendance_mark(attendance=rows[0], status="absent", by=front_desk)
     fail_reminders(track.site, 11)
-    # The clinician's 15 (13, and 2 for the authorization alerts), and the two that read the
+    # The clinician's 13 (12, and 1 for the authorization alerts), and the two that read the
     # outbox for the warning (reminders/health.py).
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(15):
         page = as_director.get(reverse("home")).content.decode()
     assert outbox_alert(page) is not None
+
+
+def test_it_lists_who_is_at_risk_without_a_query_more(as_clinician, track, front_desk,
+                                                    django_assert_max_num_queries):
+    """Someone at risk costs the page no query more (10; it was 12, one for the names, one for
+    the missing authorizations): the week's statement also reads their name and code."""
+    monday, rows = make_group_session(track, size=2, hour=9)  # over by Monday 20:00
+    for day in (7, 8):  # Wednesday and Thursday evenings, ahead
+        later = factories.TherapySessionFactory(
+            track=track, site=track.site, session_type=monday.session_type,
+            starts_at=dt.datetime.combine(MONDAY + dt.timedelta(days=day - 5), dt.time(18),
+                                          tzinfo=track.site.zone).astimezone(dt.UTC))
+        for row in rows:
+            factories.AttendanceFactory(session=later, participant=row.participant,
+                                        enrollment=row.enrollment)
+    attendance_mark(attendance=rows[0], status="absent", by=front_desk)
+    attendance_mark(attendance=rows[1], status="present", by=front_desk)
+    as_clinician.get(reverse("home"))  # the session's reads, as in the budget above
+
+    with django_assert_max_num_queries(10):
+        page = as_clinician.get(reverse("home")).content.decode()
+
+    box = page[page.index('data-include-point="at-risk"'):]
+    box = box[:box.index("</section>")]
+    assert rows[0].participant.full_name in box
+    assert rows[1].participant.full_name not in box

@@ -59,9 +59,10 @@ def test_it_keeps_the_boxes_within_fixed_budgets(as_clinician, site, size,
         person = factories.ParticipantFactory(home_site=site)
         make_reminder(person, status="failed", reason="permanent_error")
         make_reminder(participant, status="sent", visit=MONDAY - dt.timedelta(days=offset))
-    # 13: the at-risk box sums the week in one query and fetches who is at risk in another;
-    # +2: authorization alerts (usage of every authorization, payers with none recorded).
-    with django_assert_max_num_queries(15):
+    # 12: the at-risk box reads the week and who is at risk in one query (it took two);
+    # +1: authorization alerts (usage of every authorization and payers with none recorded,
+    # one statement).
+    with django_assert_max_num_queries(13):
         assert as_clinician.get(reverse("home")).status_code == 200
     # The chart reads follow-up sessions only for someone with a care plan; the authorizations
     # world's chart (tests/authorizations/test_pages.py) adds its usage, payers and contacts.

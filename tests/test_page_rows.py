@@ -1,0 +1,29 @@
+"""`RowUrl` completes the same URL `reverse` gives, under whatever prefix the site is served at,
+although it keeps the reversed halves of argument-less URL names per process."""
+import uuid
+
+from django.urls import reverse, set_script_prefix
+
+from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl
+
+
+def test_row_urls_match_reverse_and_follow_the_script_prefix():
+    code = uuid.uuid4()
+    assert RowUrl("participant_chart", placeholder=PLACEHOLDER_CODE)(code) == reverse(
+        "participant_chart", args=[code])
+    assert RowUrl("followup_detail")(42) == reverse("followup_detail", args=[42])
+    set_script_prefix("/clinic/")
+    try:
+        url = RowUrl("participant_chart", placeholder=PLACEHOLDER_CODE)(code)
+        assert url == reverse("participant_chart", args=[code])
+        assert url.startswith("/clinic/")
+    finally:
+        set_script_prefix("/")
+    assert RowUrl("followup_detail")(42) == reverse("followup_detail", args=[42])
+
+
+def test_leading_arguments_are_not_kept():
+    before = dict(RowUrl._halves)
+    assert RowUrl("attendance_mark", args=(7,))(9) == reverse("attendance_mark", args=[7, 9])
+    assert RowUrl("attendance_mark", args=(8,))(9) == reverse("attendance_mark", args=[8, 9])
+    assert not [key for key in RowUrl._halves if key not in before and key[0] == "attendance_mark"]
