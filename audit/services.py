@@ -27,7 +27,7 @@ from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, router, transaction
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import pre_save
 from django.dispatch.dispatcher import _make_id
 from django.http import HttpRequest
 from django.utils import timezone
@@ -46,7 +46,10 @@ class BulkAction(IntEnum):
 def audit_access(*, request: HttpRequest, obj: models.Model, what: str) -> AccessEvent:
     """Record that `request.user` viewed `obj` (a participant or a row of their chart)."""
     user = request.user if request.user.is_authenticated else None
-    event = AccessEvent(
+    # One INSERT is atomic by itself, so no transaction of our own: a page's query count grows
+    # by one. (atomic(savepoint=False) wrapped it in BEGIN and COMMIT on every chart and portal
+    # page, two more round trips, outside a transaction as pages run.)
+    return AccessEvent.objects.create(
         actor=user,
         participant_id=participant_id_for(obj),
         content_type=ContentType.objects.get_for_model(obj),
@@ -56,62 +59,6 @@ def audit_access(*, request: HttpRequest, obj: models.Model, what: str) -> Acces
         path=request.path[:300],
         remote_addr=request.META.get("REMOTE_ADDR") or None,
     )
-    # One INSERT is atomic by itself, so no transaction of our own: a page's query count grows
-    # by one. (atomic(savepoint=False) wrapped it in BEGIN and COMMIT on every chart and portal
-    # page, two more round trips, outside a transaction as pages run.)
-    _insert_access_event(event)
-    return event
-
-
-# Every chart and portal page records a view: the ORM's save() built and compiled the same
-# INSERT each time (~0.4 ms CPU of a ~6 ms portal page). The statement's text is kept a process
-# per database (SQL text only, no values); the values are prepared by the fields as the ORM
-# prepares them (pre_save, get_db_prep_save), each a parameter.
-_ACCESS_INSERTS: dict[str, tuple[str, list[models.Field], bool]] = {}
-
-
-def _access_insert(connection) -> tuple[str, list[models.Field], bool]:
-    """The INSERT of one AccessEvent on `connection`, its fields in order, and whether it
-    returns the new id (else the backend's last_insert_id gives it)."""
-    found = _ACCESS_INSERTS.get(connection.alias)
-    if found is not None:
-        return found
-    meta = AccessEvent._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    if any(hasattr(f, "get_placeholder") for f in fields):
-        raise AssertionError("an AccessEvent field needs a placeholder of its own")
-    quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
-    returns = connection.features.can_return_columns_from_insert
-    if returns:
-        returning, _ = connection.ops.return_insert_columns([meta.pk])
-        sql = f"{sql} {returning}"
-    found = _ACCESS_INSERTS[connection.alias] = (sql, fields, returns)
-    return found
-
-
-def _insert_access_event(event: AccessEvent) -> None:
-    """INSERT `event` as `event.save()` would (the same row), without compiling it each time.
-    Should anything ever listen to AccessEvent's saves, the ORM saves it, signals and all."""
-    if pre_save.has_listeners(AccessEvent) or post_save.has_listeners(AccessEvent):
-        event.save(force_insert=True)
-        return
-    alias = router.db_for_write(AccessEvent, instance=event)
-    connection = connections[alias]
-    sql, fields, returns = _access_insert(connection)
-    params = [field.get_db_prep_save(field.pre_save(event, True), connection=connection)
-              for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if returns:
-            pk = cursor.fetchone()[0]
-        else:
-            pk = connection.ops.last_insert_id(cursor, AccessEvent._meta.db_table,
-                                               AccessEvent._meta.pk.column)
-    event.pk = pk
-    event._state.adding = False
-    event._state.db = alias
 
 
 def audit_export(*, request: HttpRequest, sites: Sequence[models.Model], what: str,
