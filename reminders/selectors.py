@@ -8,7 +8,7 @@ from functools import lru_cache
 from django.db import connections, router
 from django.db.models import Case, F, IntegerField, Value, When
 
-from iop_clinic.compiled import compile_once, id_sentinels
+from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
 from participants.models import Participant
 
 from reminders.models import Reminder, ReminderKind, ReminderStatus
@@ -107,7 +107,7 @@ _ANY_TODAY = date(1, 1, 3)
 
 
 @lru_cache(maxsize=64)
-def _reminder_page_statement(alias: str, vendor: str, low: int, high: int) -> tuple:
+def _reminder_page_statement(alias: str, vendor: str, low: int, high: int) -> CompiledQuery:
     """SQL of one page of `_reminder_page_queryset` (the page's limits are written in the SQL,
     hence one statement per page asked for; only the first few ever are), compiled by the ORM
     once per process, with what turns a row into a Reminder as the ORM does. Compiling the
@@ -115,14 +115,10 @@ def _reminder_page_statement(alias: str, vendor: str, low: int, high: int) -> tu
     participant and the date (parameters) change, so the statement can't go stale."""
     compiler = _reminder_page_queryset(participant_id=_ANY_PARTICIPANT, today=_ANY_TODAY,
                                        alias=alias)[low:high].query.get_compiler(using=alias)
-    query = compile_once(compiler, {
+    return compile_once(compiler, {
         _ANY_PARTICIPANT: "participant",
-        connections[alias].ops.adapt_datefield_value(_ANY_TODAY): "today"}, what="reminder page")
-    klass_info, select = compiler.klass_info, compiler.select
-    if compiler.annotation_col_map or klass_info.get("related_klass_infos") \
-            or klass_info["select_fields"] != list(range(len(select))):
-        raise AssertionError("the reminder page query reads other columns than expected")
-    return query, [column.target.attname for column in query.columns]
+        connections[alias].ops.adapt_datefield_value(_ANY_TODAY): "today"}, what="reminder page",
+        model=Reminder)
 
 
 def _reminder_page_rows(*, participant_id: int, today: date, low: int, high: int) -> list:
@@ -130,10 +126,9 @@ def _reminder_page_rows(*, participant_id: int, today: date, low: int, high: int
     the statement compiled once per process."""
     alias = router.db_for_read(Reminder)
     connection_ = connections[alias]
-    query, names = _reminder_page_statement(alias, connection_.vendor, low, high)
-    rows = query.rows({"participant": participant_id,
-                       "today": connection_.ops.adapt_datefield_value(today)})
-    return [Reminder.from_db(alias, names, row) for row in rows]
+    query = _reminder_page_statement(alias, connection_.vendor, low, high)
+    return query.objects({"participant": participant_id,
+                          "today": connection_.ops.adapt_datefield_value(today)})
 
 
 def reminder_page(*, participant: Participant, today: date, number: int = 1,
