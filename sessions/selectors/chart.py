@@ -200,13 +200,17 @@ def chart_lists(*, participant_id: int, today: date,
         rows = cursor.fetchall()
     lists = ChartLists(upcoming=[], history=[], consents=[], followups=[], excuses=[])
     consents, followups, excuses, ledger_rows = [], [], [], []
+    native = connection.vendor == "postgresql"
     for (part, pk, status, makeup_for_id, session_id, title, type_name, local_date,
          starts_at, time_zone, room_name, minutes, session_status, kind, made_up_on,
          place, moment2, note) in rows:
         if part == _PART_LEDGER:
             # As the ledger's values query gives them: (status, minutes attended, start, end,
-            # local date, whether the type counts toward hours).
-            ledger_rows.append((status, minutes, _moment(starts_at), _moment(moment2),
+            # local date, whether the type counts toward hours). PostgreSQL gives aware times
+            # and dates already: two hundred rows needn't be looked at again.
+            ledger_rows.append((status, minutes, starts_at, moment2, local_date, bool(place))
+                               if native else
+                               (status, minutes, _moment(starts_at), _moment(moment2),
                                 _day(local_date), bool(place)))
             continue
         if part == _PART_CONSENT:
