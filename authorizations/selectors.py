@@ -30,12 +30,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.utils.formats import date_format, get_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import get_language
 
+from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Program, SessionType, Track
 from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
@@ -636,8 +637,7 @@ def chart_authorizations(*, enrollments, participant, today: date) -> ChartAutho
     alert. Two queries."""
     ids = [e.pk for e in enrollments]
     figures = authorization_figures(enrollment_ids=ids, today=today)
-    coverages = {c.enrollment_id: c for c in Coverage.objects.filter(enrollment_id__in=ids)
-                 .select_related("payer")} if ids else {}
+    coverages = {c.enrollment_id: c for c in _chart_coverages(ids)} if ids else {}
     by_enrollment = {e.pk: ChartEnrollmentAuthorizations(
         enrollment=e, coverage=coverages.get(e.pk),
         authorizations=[f for f in figures if f.enrollment_id == e.pk]) for e in enrollments}
@@ -652,6 +652,26 @@ def chart_authorizations(*, enrollments, participant, today: date) -> ChartAutho
         if missing is not None:
             alerts.append(missing)
     return ChartAuthorizations(enrollments=list(by_enrollment.values()), alerts=alerts)
+
+
+@lru_cache(maxsize=16)
+def _coverages_statement(alias: str, vendor: str, count: int) -> CompiledQuery:
+    """"These `count` enrollments' coverages with their payer", compiled by the ORM once per
+    process and number of enrollments (iop_clinic.compiled): compiling it cost the chart about
+    0.4 ms of CPU, more than running it. Only the enrollment ids change (parameters)."""
+    ids, sentinels = id_sentinels("enrollments", count)
+    queryset = (Coverage.objects.using(alias).filter(enrollment_id__in=ids)
+                .select_related("payer"))
+    return compile_once(queryset.query.get_compiler(using=alias), sentinels,
+                        what="chart coverages", model=Coverage)
+
+
+def _chart_coverages(enrollment_ids: list[int]) -> list[Coverage]:
+    """What `Coverage.objects.filter(enrollment_id__in=enrollment_ids).select_related("payer")`
+    gives. One query."""
+    alias = router.db_for_read(Coverage)
+    return _coverages_statement(alias, connections[alias].vendor, len(enrollment_ids)).objects(
+        {"enrollments": enrollment_ids})
 
 
 @dataclass

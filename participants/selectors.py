@@ -1,9 +1,12 @@
 """Reads about participants: consent, and the waitlist of a track."""
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db import connections, router
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 
+from iop_clinic.compiled import CompiledQuery, compile_once
 from programs.models import Track
 
 from .models import (
@@ -141,12 +144,31 @@ class ContactOnChart:
     reminders: list = field(default_factory=list)
 
 
+# The participant id the contacts query is compiled with, replaced by the real one when it runs.
+_ANY_PARTICIPANT = -1
+
+
+@cache
+def _contacts_statement(alias: str, vendor: str) -> CompiledQuery:
+    """"A participant's contacts not removed", compiled by the ORM once per process
+    (iop_clinic.compiled): compiling it cost the chart more CPU (~0.8 ms) than PostgreSQL took
+    to run it, for the many people who have no contact. Only the participant's id changes."""
+    queryset = Contact.objects.using(alias).filter(participant_id=_ANY_PARTICIPANT,
+                                                   removed_at__isnull=True)
+    return compile_once(queryset.query.get_compiler(using=alias),
+                        {_ANY_PARTICIPANT: "participant"}, what="chart contacts", model=Contact)
+
+
 def chart_contacts(*, participant: Participant, today) -> list[ContactOnChart]:
-    """The participant's contacts (not removed) with their consents: two queries at most."""
-    contacts = (Contact.objects.filter(participant=participant, removed_at__isnull=True)
-                .prefetch_related(Prefetch(
-                    "disclosure_consents",
-                    queryset=DisclosureConsent.objects.order_by("-recorded_at", "-pk"))))
+    """The participant's contacts (not removed) with their consents prefetched (newest first):
+    two queries at most, one for someone without contacts."""
+    alias = router.db_for_read(Contact)
+    contacts = _contacts_statement(alias, connections[alias].vendor).objects(
+        {"participant": participant.pk})
+    if contacts:
+        prefetch_related_objects(contacts, Prefetch(
+            "disclosure_consents",
+            queryset=DisclosureConsent.objects.order_by("-recorded_at", "-pk")))
     rows = []
     for contact in contacts:
         consents = list(contact.disclosure_consents.all())

@@ -5,7 +5,7 @@ import uuid
 from django.urls import reverse, set_script_prefix
 
 from iop_clinic import fixed_urls
-from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl
+from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl, choice_labels
 
 
 def test_row_urls_match_reverse_and_follow_the_script_prefix():
@@ -29,3 +29,18 @@ def test_leading_arguments_are_not_kept():
     assert RowUrl("attendance_mark", args=(8,))(9) == reverse("attendance_mark", args=[8, 9])
     assert not [key for key in fixed_urls._urls
                 if key not in before and key[0] == "attendance_mark"]
+
+
+def test_choice_labels_are_those_get_display_shows_in_each_language():
+    from django.utils import translation
+
+    from reminders.models import Reminder, ReminderChannel
+
+    reminder = Reminder(channel=ReminderChannel.EMAIL)
+    for language in ("en", "es", "en"):
+        with translation.override(language):
+            labels = choice_labels(Reminder, "channel")
+            assert labels[ReminderChannel.EMAIL] == reminder.get_channel_display()
+            assert set(labels) == {value for value, _label in ReminderChannel.choices}
+    with translation.override("es"):
+        assert choice_labels(Reminder, "channel")[ReminderChannel.EMAIL] == "Correo electrónico"

@@ -21,7 +21,7 @@ from ..models import (
     Attendance, AttendanceStatus, ExcusedAbsenceRequest, ExcuseStatus, SessionStatus,
     TherapySession,
 )
-from .ledger import HoursLedger, hours_ledger
+from .ledger import HoursLedger, hours_ledger, ledger_enrollment
 
 
 @dataclass
@@ -223,15 +223,18 @@ def _care_plans(*, participant: Participant, enrollments: list[Enrollment]):
     return sorted(plans, key=lambda plan: plan.created_at, reverse=True)
 
 
-def chart_care(*, participant: Participant, enrollments: list[Enrollment]) -> ChartCare:
-    """The hours ledger of the current (or latest) enrollment, care plans and their follow-up
-    sessions (the chart's pending excuse requests come with its lists: chart.chart_lists).
+def chart_care(*, participant: Participant, enrollments: list[Enrollment],
+               ledger_rows: list[tuple] | None = None) -> ChartCare:
+    """The hours ledger of the current (or latest) enrollment (`ledger_enrollment`), care plans
+    and their follow-up sessions (the chart's pending excuse requests come with its lists:
+    chart.chart_lists).
 
-    `enrollments` are all the participant's; read with their care plans, they save a query."""
-    current = next((e for e in enrollments if e.status in EnrollmentStatus.seat_holding()), None)
-    if current is None:
-        current = next((e for e in enrollments if e.status in EnrollmentStatus.ended()), None)
-    ledger = hours_ledger(enrollment=current) if current is not None else None
+    `enrollments` are all the participant's; read with their care plans, they save a query.
+    `ledger_rows`, the ledger's attendance rows when the chart read them with its lists
+    (`ParticipantChart.ledger_rows`), save another."""
+    current = ledger_enrollment(enrollments)
+    ledger = (hours_ledger(enrollment=current, rows=ledger_rows)
+              if current is not None else None)
     plans = _care_plans(participant=participant, enrollments=enrollments)
     # Follow-up sessions hang off a care plan: without a plan (anyone not yet discharged)
     # there are none to read.

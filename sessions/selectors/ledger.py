@@ -208,8 +208,18 @@ class HoursLedger:
         return next((w for w in self.weeks if w.is_current), None)
 
 
-def _window(enrollment: Enrollment) -> tuple[date, date]:
+def ledger_window(enrollment: Enrollment) -> tuple[date, date]:
+    """The first and last day the enrollment's ledger counts."""
     return enrollment.admission_date, enrollment.discharge_date or enrollment.planned_end_date
+
+
+def ledger_enrollment(enrollments: list[Enrollment]) -> Enrollment | None:
+    """Whose hours a chart shows, of a participant's enrollments (newest first): the first
+    holding a seat, else the first that ended, else none."""
+    current = next((e for e in enrollments if e.status in EnrollmentStatus.seat_holding()), None)
+    if current is None:
+        current = next((e for e in enrollments if e.status in EnrollmentStatus.ended()), None)
+    return current
 
 
 # What the ledger's attendance query is compiled with, replaced by the real values when it runs.
@@ -256,11 +266,13 @@ def _ledger_rows(*, participant_id: int, start: date, end: date) -> list[tuple]:
 
 
 def hours_ledger(*, enrollment: Enrollment, today: date | None = None,
-                 now: datetime | None = None) -> HoursLedger:
+                 now: datetime | None = None, rows: list[tuple] | None = None) -> HoursLedger:
     """One row per ISO week of the enrollment window, plus totals. Two queries at most.
 
     Counts the participant's attendance at sessions dated inside the window (track and personal
     sessions alike). `today` defaults to the date at the track's site, `now` to the clock.
+    `rows`: the rows `_ledger_queryset` gives for the participant and `ledger_window`, when the
+    caller read them already (the chart reads them with its lists); else one query reads them.
     """
     if not _has_related(enrollment, "track") or not _has_related(enrollment.track, "program") \
             or not _has_related(enrollment.track, "site"):
@@ -272,7 +284,7 @@ def hours_ledger(*, enrollment: Enrollment, today: date | None = None,
         today = site_today(site=track.site)
     minimum_hours = Decimal(track.program.min_weekly_hours or 0)
     minimum = _minimum_minutes(minimum_hours)
-    start, end = _window(enrollment)
+    start, end = ledger_window(enrollment)
 
     ledger = HoursLedger(enrollment=enrollment, today=today, minimum_hours=minimum_hours,
                          track_end=track.end_date)
@@ -289,7 +301,8 @@ def hours_ledger(*, enrollment: Enrollment, today: date | None = None,
         )
         monday += timedelta(days=7)
 
-    rows = _ledger_rows(participant_id=enrollment.participant_id, start=start, end=end)
+    if rows is None:
+        rows = _ledger_rows(participant_id=enrollment.participant_id, start=start, end=end)
     for status, minutes, starts_at, ends_at, local_date, counts in rows:
         week = weeks[_monday(local_date)]
         length = int((ends_at - starts_at).total_seconds() // 60)

@@ -306,7 +306,8 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
         contact_ids=[row.contact.pk for row in contacts], today=today)
     for row in contacts:
         row.reminders = told.get(row.contact.pk, [])
-    care_reads = care.chart_care(participant=participant, enrollments=chart.enrollments)
+    care_reads = care.chart_care(participant=participant, enrollments=chart.enrollments,
+                                 ledger_rows=chart.ledger_rows)
     reminders = reminder_reads.reminder_page(
         participant=participant, today=today, number=_page_number(request, "reminders_page"))
     may_schedule = can_schedule(request.user)

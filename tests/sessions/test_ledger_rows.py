@@ -7,7 +7,9 @@ from decimal import Decimal
 import pytest
 
 from sessions.models import Attendance
+from sessions.selectors import chart
 from sessions.selectors import ledger as ledger_module
+from sessions.selectors.care import chart_care
 from sessions.selectors.ledger import _ledger_queryset, _ledger_rows, hours_ledger
 from tests.factories import (
     EnrollmentFactory,
@@ -90,3 +92,37 @@ def test_one_query_runs_for_the_rows(clinic, django_assert_num_queries):
               "end": dt.date(2026, 1, 28)}
     with django_assert_num_queries(1):
         _ledger_rows(**window)
+
+
+def test_the_charts_lists_read_the_rows_the_orm_query_reads(clinic):
+    """The chart reads the ledger's rows with its lists (chart.chart_lists, one statement)."""
+    for enrollment in clinic:
+        for start, end in [(dt.date(2026, 1, 7), dt.date(2026, 1, 28)),
+                           (dt.date(2026, 1, 1), dt.date(2026, 2, 9)),
+                           (dt.date(2026, 1, 12), dt.date(2026, 1, 12)),
+                           (dt.date(2025, 1, 1), dt.date(2025, 12, 31))]:
+            lists = chart.chart_lists(participant_id=enrollment.participant_id,
+                                      today=dt.date(2026, 1, 20), ledger_window=(start, end))
+            rows = sorted(lists.ledger_rows, key=repr)
+            assert rows == _orm_rows(participant_id=enrollment.participant_id, start=start,
+                                     end=end)
+            if start.year == 2025 or end - start > dt.timedelta(days=7):
+                assert (rows != []) == (start.year == 2026)
+    no_window = chart.chart_lists(participant_id=clinic[0].participant_id,
+                                  today=dt.date(2026, 1, 20))
+    assert no_window.ledger_rows is None
+
+
+def test_the_charts_ledger_is_the_ledger_in_one_query_fewer(clinic, django_assert_num_queries):
+    person = clinic[0].participant
+    today = dt.date(2026, 1, 20)
+    with django_assert_num_queries(2):  # the enrollments, the lists
+        read = chart.participant_chart(participant=person, today=today)
+    assert read.ledger_rows is not None
+    with django_assert_num_queries(0):
+        from_lists = chart_care(participant=person, enrollments=read.enrollments,
+                                ledger_rows=read.ledger_rows).ledger
+    alone = hours_ledger(enrollment=read.enrollments[0])
+    assert vars(from_lists) | {"weeks": [vars(w) for w in from_lists.weeks]} \
+        == vars(alone) | {"weeks": [vars(w) for w in alone.weeks]}
+    assert from_lists.minutes_attended and from_lists.enrollment == clinic[0]

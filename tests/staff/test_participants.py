@@ -112,9 +112,10 @@ def test_it_keeps_fixed_query_budgets(as_clinician, site, track, clinician, size
     # The caseload's track and clinician filters cost a query each (issue 14), at any size.
     with django_assert_max_num_queries(10):
         as_clinician.get(reverse("participant_search"), {"q": "Budget"})
-    # The chart also records the view (audit) and reads the hours ledger, care plans, excuses
-    # and the reminder history; +2: the authorizations' usage and the enrollments' payers.
-    with django_assert_max_num_queries(16):
+    # The chart also records the view (audit) and reads care plans, excuses and the reminder
+    # history (the hours ledger's rows come with its lists); +2: the authorizations' usage and
+    # the enrollments' payers.
+    with django_assert_max_num_queries(15):
         as_clinician.get(reverse("participant_chart", args=[charted.code]))
 
 
