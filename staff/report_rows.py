@@ -143,3 +143,45 @@ def staff_load_rows_html(rows) -> SafeString:
         (row.clinician, number(row.sessions), number(row.session_hours),
          number(row.participant_hours)) for row in rows),
         empty='<tr><td colspan="4">No sessions held in this range.</td></tr>')
+
+
+# --- Billing -------------------------------------------------------------------------------
+
+_BILLING_EMPTY = '<tr><td colspan="7">Nothing billable in this range.</td></tr>'
+_BILLING_SUMMARY_ROW = (
+    '<tr><th scope="row">{}</th><td>{}</td><td class="text-end">{}</td>'
+    '<td class="text-end">{}</td><td class="text-end">{}</td><td class="text-end">{}</td>'
+    '<td class="text-end">{}</td></tr>\n  ')
+_BILLING_LINE_ROW = (
+    '<tr><td>{}</td><th scope="row">{} <span class="small text-body-secondary">{}</span></th>'
+    '<td>{}</td><td class="text-end">{}</td><td class="text-end">{}</td>'
+    '<td class="text-end">{}</td><td class="text-end">{}</td></tr>\n  ')
+
+
+def _dates():
+    """`{{ day|date }}` (formats.date_format, as the filter calls it), once a distinct day: the
+    billing lines of a page are all of one week."""
+    written: dict = {}
+
+    def write(day) -> str:
+        if day not in written:
+            written[day] = formats.date_format(day)
+        return written[day]
+    return write
+
+
+def billing_summary_rows_html(rows) -> SafeString:
+    """templates/staff/reports/billing.html's rows per week and code (BillingSummary)."""
+    number, date = Numbers(), _dates()
+    return _rows(_BILLING_SUMMARY_ROW, (
+        (date(s.week_start), s.service_code, number(s.participants), number(s.sessions),
+         number(s.days), number(s.hours), number(s.units)) for s in rows), empty=_BILLING_EMPTY)
+
+
+def billing_lines_rows_html(lines) -> SafeString:
+    """templates/staff/reports/billing.html's lines per participant (BillingLine)."""
+    number, date = Numbers(), _dates()
+    return _rows(_BILLING_LINE_ROW, (
+        (date(line.week_start), line.participant, line.record_number, line.service_code,
+         number(line.sessions), number(line.days), number(line.minutes), number(line.units))
+        for line in lines), empty=_BILLING_EMPTY)

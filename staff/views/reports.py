@@ -163,7 +163,8 @@ def _billing_context(scope):
     for row in report.summary:  # a few rows per week and code, not per participant
         per_code[row.service_code] = per_code.get(row.service_code, 0) + row.units
     return {
-        "report": report,
+        "report": report, "summary_html": report_rows.billing_summary_rows_html(report.summary),
+        "lines_html": report_rows.billing_lines_rows_html(report.lines),
         "chart": charts.bar_chart("Units per service code", [
             (code, units, str(units)) for code, units in sorted(per_code.items())]),
     }

@@ -9,7 +9,16 @@ from django.template import Context, Template
 from django.test.html import parse_html
 from django.utils import formats, translation
 
-from reports.selectors import AttendanceRow, BelowMinimum, CensusTrack, ReasonCount, StaffLoadRow, WeekCount
+from reports.selectors import (
+    AttendanceRow,
+    BelowMinimum,
+    BillingLine,
+    BillingSummary,
+    CensusTrack,
+    ReasonCount,
+    StaffLoadRow,
+    WeekCount,
+)
 from staff import charts, report_rows
 
 TODAY = dt.date(2026, 2, 18)
@@ -41,6 +50,12 @@ COUNTS_LOOP = """{% for row in rows %}<tr><th scope="row">{{ row.label }}</th><t
 
 STAFF_LOAD_LOOP = """{% for row in rows %}<tr><th scope="row">{{ row.clinician }}</th><td class="text-end">{{ row.sessions }}</td><td class="text-end">{{ row.session_hours }}</td><td class="text-end">{{ row.participant_hours }}</td></tr>
   {% empty %}<tr><td colspan="4">No sessions held in this range.</td></tr>{% endfor %}"""  # noqa: E501
+
+BILLING_SUMMARY_LOOP = """{% for s in rows %}<tr><th scope="row">{{ s.week_start|date }}</th><td>{{ s.service_code }}</td><td class="text-end">{{ s.participants }}</td><td class="text-end">{{ s.sessions }}</td><td class="text-end">{{ s.days }}</td><td class="text-end">{{ s.hours }}</td><td class="text-end">{{ s.units }}</td></tr>
+  {% empty %}<tr><td colspan="7">Nothing billable in this range.</td></tr>{% endfor %}"""  # noqa: E501
+
+BILLING_LINES_LOOP = """{% for line in rows %}<tr><td>{{ line.week_start|date }}</td><th scope="row">{{ line.participant }} <span class="small text-body-secondary">{{ line.record_number }}</span></th><td>{{ line.service_code }}</td><td class="text-end">{{ line.sessions }}</td><td class="text-end">{{ line.days }}</td><td class="text-end">{{ line.minutes }}</td><td class="text-end">{{ line.units }}</td></tr>
+  {% empty %}<tr><td colspan="7">Nothing billable in this range.</td></tr>{% endfor %}"""  # noqa: E501
 
 BAR_LOOP = """{% for bar in chart.bars %}
     <text class="chart-label" x="{{ chart.label_x }}" y="{{ bar.text_y }}">{{ bar.label|truncatechars:30 }}</text>
@@ -86,6 +101,16 @@ def test_the_tables_rows_are_what_the_template_loops_wrote(empty):
             WeekCount(dt.date(2026, 1, 5), 0), WeekCount(dt.date(2026, 12, 28), 12_345)]),
         (report_rows.counts_rows_html, COUNTS_LOOP, [
             ReasonCount("a", "Transferred <elsewhere>", 3), ReasonCount("b", "Other", 0)]),
+        (report_rows.billing_summary_rows_html, BILLING_SUMMARY_LOOP, [
+            BillingSummary(dt.date(2026, 2, 9), "H0015", 12, 40, 30, 5401, 28),
+            BillingSummary(dt.date(2026, 2, 9), "<90853>", 0, 0, 0, 29, 0),
+            BillingSummary(dt.date(2026, 12, 28), "A&B", 1, 1, 1, 1_000_000, 1)]),
+        (report_rows.billing_lines_rows_html, BILLING_LINES_LOOP, [
+            BillingLine(CODE, "O'Neil, <Kim>", "R&1", dt.date(2026, 2, 9), "H0015", "day", 5, 4,
+                        725, 3),
+            BillingLine(CODE, "Doe, Jo", "", dt.date(2026, 2, 9), "<x>", "session", 0, 0, 0, 0),
+            BillingLine(CODE, '"Q"', "R2", dt.date(2026, 1, 5), "90853", "session", 12, 3,
+                        1_234_567, 12)]),
         (report_rows.staff_load_rows_html, STAFF_LOAD_LOOP, [
             StaffLoadRow(1, "Kim O'Neil", 12, 2160, 20_000), StaffLoadRow(2, "<b>", 0, 0, 1)]),
     ]
