@@ -151,6 +151,22 @@ def test_it_shows_the_today_board_on_a_tablet(tablet, live_server, track, clinic
     assert page.js_errors == []
 
 
+def test_it_keeps_todays_day_picker_on_one_line_on_a_phone(chromium, live_server, clinician):
+    context = chromium.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    _sign_in(page, live_server, clinician)
+
+    back, forward = (page.get_by_role("link", name=name).bounding_box()
+                     for name in ("Previous day", "Next day"))
+    show = page.get_by_role("button", name="Show", exact=True).bounding_box()
+    # The arrows and Show share one line: the next-day arrow used to wrap under the date.
+    assert back["y"] == forward["y"] == show["y"]
+    assert forward["x"] + forward["width"] <= 360
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()
+
+
 def test_it_loads_no_asset_from_another_host(tablet, live_server, clinician):
     requested = []
     tablet.on("request", lambda request: requested.append(request.url))
