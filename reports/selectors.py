@@ -681,16 +681,17 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
     from attendance (the sums cannot know which day is today): they are "unmarked" rather than
     ahead.
 
-    The enrollments of any of the weeks are read once (a WITH query, which PostgreSQL computes
-    once however often it is referred to); each week keeps those in their window (admitted by
-    its Monday, not discharged or planned to end before its Sunday). What the query does once a
-    week's enrollment (4,000 times at 2,000 participants) is integer arithmetic: the week sums
-    add integers (a week's minutes fit in one; PostgreSQL's SUM of a bigint is numeric, and
+    Each week keeps the scope's enrollments in its window (admitted by its Monday, not
+    discharged or planned to end before its Sunday). The query is one grouping and one join: the
+    week sums and the unmarked rows are grouped together per person and week (the unmarked ones
+    are few) without looking each person up in the enrollments first (a hash of 2,000 ids probed
+    8,000 times), and the join to each week's enrollments keeps the scope's; joining the
+    unmarked rows apart hashed the 4,000 enrollment-weeks once more. What is done once an
+    enrollment-week (4,000 at 2,000 participants) is integer arithmetic: the week sums add
+    integers (a week's minutes fit in one; PostgreSQL's SUM of a bigint is numeric, and
     slower), the unmarked time is summed in whole microseconds as the cells are, and the
-    minimum (numeric(4, 1) hours: a whole number of minutes) is compared in minutes. The week
-    sums are grouped over the weeks' rows of the counting types without looking each person up
-    in the enrollments first (a hash of 2,000 ids probed 8,000 times): the join to each week's
-    enrollments keeps the scope's. Names are read for the few enrollments found short only."""
+    minimum (numeric(4, 1) hours: a whole number of minutes) is compared in minutes. Names are
+    read for the few enrollments found short only."""
     first, last = min(mondays), max(mondays)
     e_sql, e_params = _scope_sql(_below_enrollments, scope, last, first + timedelta(days=6))
     hours, session_type = WeekHours._meta.db_table, SessionType._meta.db_table
@@ -700,20 +701,23 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
     person = f"(SELECT p.{{}} FROM {participant} p WHERE p.id = b.participant_id)"
     rows = _fetch(
         f"WITH e AS ({e_sql}), "
-        # Minutes per participant and week, of the session types that count toward the hours.
-        "w AS (SELECT h.participant_id, h.week, SUM(h.attended_minutes::int) AS attended, "
-        "SUM(h.offered_minutes::int) AS offered, SUM(h.expected_minutes::int) AS expected, "
-        f"SUM(h.excused_minutes::int) AS excused FROM {hours} h "
+        # Minutes per participant and week, of the session types that count toward the hours,
+        # and the microseconds still unmarked at the weeks' held sessions before today: one
+        # grouping of both (SUM leaves out the other's NULLs), so one join to the enrollments.
+        "w AS (SELECT x.participant_id, x.week, SUM(x.attended) AS attended, "
+        "SUM(x.offered) AS offered, SUM(x.expected) AS expected, SUM(x.excused) AS excused, "
+        "SUM(x.us)::bigint AS unmarked FROM ("
+        "SELECT h.participant_id, h.week, h.attended_minutes::int AS attended, "
+        "h.offered_minutes::int AS offered, h.expected_minutes::int AS expected, "
+        f"h.excused_minutes::int AS excused, NULL::bigint AS us FROM {hours} h "
         "WHERE h.week = ANY(%s) AND h.session_type_id = ANY(ARRAY("
-        f"SELECT st.id FROM {session_type} st WHERE st.counts_toward_hours)) GROUP BY 1, 2), "
-        # Microseconds still unmarked at the weeks' held sessions before today.
-        "u AS (SELECT a.participant_id, date_trunc('week', s.local_date)::date AS week, "
-        f"SUM({_SESSION_MICROSECONDS})::bigint AS us FROM {attendance} a "
+        f"SELECT st.id FROM {session_type} st WHERE st.counts_toward_hours)) "
+        "UNION ALL SELECT a.participant_id, date_trunc('week', s.local_date)::date, "
+        f"NULL, NULL, NULL, NULL, {_SESSION_MICROSECONDS} FROM {attendance} a "
         f"JOIN {session} s ON s.id = a.session_id "
         f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
         "WHERE s.local_date >= %s AND s.local_date <= %s AND s.local_date < %s "
-        "AND s.status = %s AND a.status = %s "
-        "AND a.participant_id IN (SELECT participant_id FROM e) GROUP BY 1, 2), "
+        "AND s.status = %s AND a.status = %s) AS x GROUP BY 1, 2), "
         # Each week's enrollments, with the minimum in minutes.
         "k AS (SELECT m.monday, e.id, e.participant_id, e.track_id, "
         "e.track__program__min_weekly_hours AS minimum, "
@@ -726,11 +730,10 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
         "b AS (SELECT k.monday, k.id, k.participant_id, k.track_id, k.minimum, "
         "COALESCE(w.attended, 0) AS attended, COALESCE(w.offered, 0) AS offered, "
         "COALESCE(w.expected, 0) AS expected, COALESCE(w.excused, 0) AS excused, "
-        "COALESCE(u.us, 0) AS unmarked "
+        "COALESCE(w.unmarked, 0) AS unmarked "
         "FROM k LEFT JOIN w ON w.participant_id = k.participant_id AND w.week = k.monday "
-        "LEFT JOIN u ON u.participant_id = k.participant_id AND u.week = k.monday "
         "WHERE (COALESCE(w.attended, 0) + COALESCE(w.expected, 0) - k.minimum_minutes)::bigint "
-        f"* {MICROSECONDS_PER_MINUTE} < COALESCE(u.us, 0)) "
+        f"* {MICROSECONDS_PER_MINUTE} < COALESCE(w.unmarked, 0)) "
         f"SELECT b.monday, {person.format('code')}, {person.format('first_name')} AS first_name, "
         f"{person.format('last_name')} AS last_name, {person.format('record_number')}, "
         f"(SELECT t.name FROM {track} t WHERE t.id = b.track_id), b.minimum, b.attended, "
