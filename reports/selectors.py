@@ -419,23 +419,25 @@ class AttendanceRow:
     excused: int
     unmarked: int
 
-    @property
+    # Each figure is worked out once (cached_property): the page reads the rates for the chart
+    # and again for the tables.
+    @cached_property
     def rate(self) -> Decimal | None:
         return _ratio(self.attended_minutes, self.held_minutes)
 
-    @property
+    @cached_property
     def no_show_rate(self) -> Decimal | None:
         return _ratio(self.absent, self.attended + self.absent)
 
-    @property
+    @cached_property
     def held_hours(self) -> Decimal:
         return _hours(self.held_minutes)
 
-    @property
+    @cached_property
     def attended_hours(self) -> Decimal:
         return _hours(self.attended_minutes)
 
-    @property
+    @cached_property
     def excused_hours(self) -> Decimal:
         return _hours(self.excused_minutes)
 
