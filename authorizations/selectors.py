@@ -37,6 +37,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import get_language
 
 from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
+from iop_clinic.sql_params import execute
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Program, SessionType, Track
 from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
@@ -130,7 +131,7 @@ def _t(model) -> str:
 
 def _fetch(sql: str, params) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         return cursor.fetchall()
 
 
@@ -142,7 +143,12 @@ def usage_sql(where: str, where_params: tuple, *, today: date) -> tuple[str, tup
     rules_sql, rules_params = rules_cte()
     attended = tuple(AttendanceStatus.attended())
     marks = ", ".join(["%s"] * len(attended))
-    length = "EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60"
+    if connection.vendor == "postgresql":
+        length = "EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60"
+        as_int, as_num, per_hour = "::int::numeric", "::numeric", "60"
+    else:  # SQLite (`make run`): whole seconds from its datetime text; booleans are 0 and 1
+        length = "(strftime('%%s', s.ends_at) - strftime('%%s', s.starts_at)) / 60"
+        as_int, as_num, per_hour = "", "", "60.0"
     done = f"at.status IN ({marks}) AND s.local_date <= %s"
     ahead = "at.status = %s AND s.local_date >= %s"
     sql = f"""
@@ -173,15 +179,15 @@ def usage_sql(where: str, where_params: tuple, *, today: date) -> tuple[str, tup
         units AS (
             SELECT d.auth_id, d.local_date, d.local_date > a.end_date AS after_end,
                    a.units_authorized,
-                   (CASE a.unit WHEN 'day' THEN ({day_counts_sql('d.done_min')})::int::numeric
-                                WHEN 'session' THEN d.done_n::numeric
-                                ELSE (d.done_min / 60)::numeric END) AS used,
+                   (CASE a.unit WHEN 'day' THEN ({day_counts_sql('d.done_min')}){as_int}
+                                WHEN 'session' THEN d.done_n{as_num}
+                                ELSE (d.done_min / {per_hour}){as_num} END) AS used,
                    (CASE a.unit
                         WHEN 'day' THEN (NOT {day_counts_sql('d.done_min')}
                                          AND {day_counts_sql('(d.done_min + d.ahead_min)')}
-                                         )::int::numeric
-                        WHEN 'session' THEN d.ahead_n::numeric
-                        ELSE (d.ahead_min / 60)::numeric END) AS ahead
+                                         ){as_int}
+                        WHEN 'session' THEN d.ahead_n{as_num}
+                        ELSE (d.ahead_min / {per_hour}){as_num} END) AS ahead
             FROM days d JOIN a ON a.id = d.auth_id
             LEFT JOIN rules r ON r.code = a.service_code
         ),

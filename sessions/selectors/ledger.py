@@ -38,6 +38,7 @@ from django.db import connection, connections, router
 from django.utils import timezone
 
 from iop_clinic.compiled import CompiledQuery, compile_once
+from iop_clinic.sql_params import execute
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Program, SessionType, Track
 from programs.selectors import site_today
@@ -524,7 +525,7 @@ def _weeks_at_risk(*, site_ids: list[int], today: date, now: datetime) -> dict[i
     sunday = monday + timedelta(days=6)
     sql, params = _weeks_at_risk_sql(site_ids=site_ids, today=today, now=now)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         rows = cursor.fetchall()
     weeks: dict[int, LedgerWeek] = {}
     for participant_id, hours, attended_minutes, ahead_minutes, offered in rows:
@@ -613,7 +614,7 @@ def people_at_risk(*, site_ids: list[int], today: date,
     sql, params = _weeks_at_risk_sql(site_ids=site_ids, today=today, now=now or timezone.now(),
                                      people=True)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         rows = cursor.fetchall()
     people: list[AtRiskPerson] = []
     for _pid, hours, attended, ahead, offered, code, first_name, last_name in rows:
