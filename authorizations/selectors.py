@@ -569,7 +569,7 @@ def authorization_alerts_first(*, site_ids, today: date,
                 UNION ALL
                 SELECT NULL, e.participant_id, c.payer_id, {_MISSING_PADDING},
                        e.admission_date, 1
-                {_MISSING_FROM}
+                {_MISSING_FROM.format(participants="")}
             ) alerts
             ORDER BY alerts.on_date
             FETCH FIRST %s ROWS WITH TIES
@@ -604,23 +604,25 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
         return []
     rows = _fetch(f"""
         SELECT p.code::text, p.first_name || ' ' || p.last_name, py.name, e.admission_date
-        {_MISSING_FROM}
+        {_MISSING_FROM.format(participants=_MISSING_PARTICIPANTS)}
         ORDER BY e.admission_date, p.last_name, p.id
     """, _missing_params(ids))
     return [_missing_alert(code, name, payer, admitted) for code, name, payer, admitted in rows]
 
 
-# The enrollments `missing_authorizations` reads (params: `_missing_params`); also joined into
-# `authorization_alerts_first`'s statement, padded to its narrow alerts' columns.
+# The enrollments `missing_authorizations` reads (params: `_missing_params`), and a join of
+# their participants (p) to place between them; also in `authorization_alerts_first`'s
+# statement, padded to its narrow alerts' columns, which names the people it shows only.
 _MISSING_FROM = f"""
         FROM {_t(Coverage)} c
         JOIN {_t(Payer)} py ON py.id = c.payer_id AND py.requires_authorization
         JOIN {_t(Enrollment)} e ON e.id = c.enrollment_id AND e.status = %s
         JOIN {_t(Track)} t ON t.id = e.track_id AND t.site_id IN %s
-        JOIN {_t(Participant)} p ON p.id = e.participant_id
+        {{participants}}
         WHERE NOT EXISTS (SELECT 1 FROM {_t(Authorization)} au
                           WHERE au.enrollment_id = e.id AND au.payer_id = c.payer_id
                             AND au.status IN %s)"""
+_MISSING_PARTICIPANTS = f"JOIN {_t(Participant)} p ON p.id = e.participant_id"
 _FIGURE_COLUMNS = len(fields(AuthorizationFigures)) - 2  # the SQL has no kinds, no alerts
 _MISSING_PADDING = ", ".join(["NULL"] * 12)  # enrollment_active to kind.n
 
