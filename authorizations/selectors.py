@@ -261,8 +261,8 @@ def _alert_kinds_sql() -> str:
 def _figures_inner_sql(where: str, where_params: tuple, *, today: date,
                        live: bool) -> tuple[str, tuple]:
     """One row per authorization matching `where` (over au, e and t) with its usage and what
-    the alert rule reads (`_alert_kinds_sql`, `_ALERT_JOIN`), the columns of
-    `AuthorizationFigures` up to `superseded`, in no order."""
+    the alert rule reads (`_alert_kinds_sql`), the columns of `AuthorizationFigures` up to
+    `superseded`, in no order."""
     if live:
         usage, usage_params = usage_sql(where, where_params, today=today)
         source = f"({usage})"
