@@ -280,11 +280,7 @@ def _figures_inner_sql(where: str, where_params: tuple, *, today: date,
                    au.level_of_care, au.unit, au.service_code, au.units_authorized,
                    au.start_date, au.end_date, au.next_review_date, au.status, au.note,
                    p.code::text AS code, p.first_name || ' ' || p.last_name AS participant,
-                   e.status = %s AS enrollment_active,
-                   pr.authorization_alert_units, pr.authorization_review_days,
-                   COALESCE(u.used, 0) AS used, COALESCE(u.scheduled, 0) AS scheduled,
-                   u.over_from, u.runs_out_on, COALESCE(u.after_end, 0) AS after_end,
-                   u.after_end_from, later.id IS NOT NULL AS superseded
+                   {_RULE_FIGURES}
             FROM {_t(Authorization)} au
             JOIN {_t(Payer)} py ON py.id = au.payer_id
             JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
@@ -298,6 +294,16 @@ def _figures_inner_sql(where: str, where_params: tuple, *, today: date,
     params = (EnrollmentStatus.ACTIVE.value, *usage_params, *_later_params(today),
               *where_params)
     return sql, params
+
+
+# What the alert rule reads of an authorization (over e, pr, its usage u and `_LATER_JOIN`),
+# the columns of `AuthorizationFigures` from `enrollment_active` to `superseded`; its one
+# param is EnrollmentStatus.ACTIVE.
+_RULE_FIGURES = """e.status = %s AS enrollment_active,
+                   pr.authorization_alert_units, pr.authorization_review_days,
+                   COALESCE(u.used, 0) AS used, COALESCE(u.scheduled, 0) AS scheduled,
+                   u.over_from, u.runs_out_on, COALESCE(u.after_end, 0) AS after_end,
+                   u.after_end_from, later.id IS NOT NULL AS superseded"""
 
 
 # `later.id`: another approved or requested authorization of the same enrollment and service
@@ -552,12 +558,7 @@ def authorization_alerts_first(*, site_ids, today: date,
                        0 AS src
                 FROM (
                     SELECT au.id, au.payer_id, au.status, au.units_authorized, au.end_date,
-                           au.next_review_date, e.participant_id,
-                           e.status = %s AS enrollment_active,
-                           pr.authorization_alert_units, pr.authorization_review_days,
-                           COALESCE(u.used, 0) AS used, COALESCE(u.scheduled, 0) AS scheduled,
-                           u.over_from, u.runs_out_on, COALESCE(u.after_end, 0) AS after_end,
-                           u.after_end_from, later.id IS NOT NULL AS superseded
+                           au.next_review_date, e.participant_id, {_RULE_FIGURES}
                     FROM {_t(Authorization)} au
                     JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
                     JOIN {_t(Track)} t ON t.id = e.track_id
