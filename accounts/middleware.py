@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
+from django.utils.functional import LazyObject, cached_property, empty
 from django_otp.middleware import OTPMiddleware
 from django_otp.models import Device
 
@@ -120,6 +120,18 @@ class VerifiedDeviceMiddleware(OTPMiddleware):
         return device_from_persistent_id(self._normalize_persistent_id(persistent_id))
 
 
+def read_user(user):
+    """The user object itself behind request.user's lazy stand-ins (Django's and django-otp's,
+    one inside the other), reading it now as the first attribute read would. Each later read
+    of request.user (a page reads it a few hundred times: roles, menus, the access checks) then
+    skips two proxies; the object is the same one, read for this request."""
+    while isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
+    return user
+
+
 class SessionTimeoutMiddleware:
     """Automatic log-off: staff after STAFF_IDLE_TIMEOUT_MINUTES idle or
     STAFF_ABSOLUTE_TIMEOUT_HOURS after login; participants after PARTICIPANT_IDLE_TIMEOUT_MINUTES
@@ -133,6 +145,7 @@ class SessionTimeoutMiddleware:
         # Before anything reads request.user (this is where it is first read): a session from
         # before accounts.backends.UserBackend names Django's backend, which is no longer listed.
         legacy_backend_session(request.session)
+        request.user = read_user(request.user)
         if request.user.is_authenticated:
             now = timezone.now()
             session = request.session

@@ -286,8 +286,8 @@ def _alert_kinds_sql() -> str:
 def _figures_inner_sql(where: str, where_params: tuple, *, today: date,
                        live: bool) -> tuple[str, tuple]:
     """One row per authorization matching `where` (over au, e and t) with its usage and what
-    the alert rule reads (`_alert_kinds_sql`, `_ALERT_JOIN`), the columns of
-    `AuthorizationFigures` up to `superseded`, in no order."""
+    the alert rule reads (`_alert_kinds_sql`), the columns of `AuthorizationFigures` up to
+    `superseded`, in no order."""
     if live:
         usage, usage_params = usage_sql(where, where_params, today=today)
         source = f"({usage})"
@@ -304,11 +304,7 @@ def _figures_inner_sql(where: str, where_params: tuple, *, today: date,
                    au.level_of_care, au.unit, au.service_code, au.units_authorized,
                    au.start_date, au.end_date, au.next_review_date, au.status, au.note,
                    p.code::text AS code, p.first_name || ' ' || p.last_name AS participant,
-                   e.status = %s AS enrollment_active,
-                   pr.authorization_alert_units, pr.authorization_review_days,
-                   COALESCE(u.used, 0) AS used, COALESCE(u.scheduled, 0) AS scheduled,
-                   u.over_from, u.runs_out_on, COALESCE(u.after_end, 0) AS after_end,
-                   u.after_end_from, later.id IS NOT NULL AS superseded
+                   {_RULE_FIGURES}
             FROM {_t(Authorization)} au
             JOIN {_t(Payer)} py ON py.id = au.payer_id
             JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
@@ -316,23 +312,41 @@ def _figures_inner_sql(where: str, where_params: tuple, *, today: date,
             JOIN {_t(Track)} t ON t.id = e.track_id
             JOIN {_t(Program)} pr ON pr.id = t.program_id
             LEFT JOIN {source} u ON u.authorization_id = au.id
-            LEFT JOIN LATERAL (
+            {_LATER_JOIN}
+            WHERE {where}
+    """
+    params = (EnrollmentStatus.ACTIVE.value, *usage_params, *_later_params(today),
+              *where_params)
+    if connection.vendor != "postgresql":
+        return _sqlite_inner(sql), (EnrollmentStatus.ACTIVE.value, *_later_params(today),
+                                    *usage_params, *where_params)
+    return sql, params
+
+
+# What the alert rule reads of an authorization (over e, pr, its usage u and `_LATER_JOIN`),
+# the columns of `AuthorizationFigures` from `enrollment_active` to `superseded`; its one
+# param is EnrollmentStatus.ACTIVE.
+_RULE_FIGURES = """e.status = %s AS enrollment_active,
+                   pr.authorization_alert_units, pr.authorization_review_days,
+                   COALESCE(u.used, 0) AS used, COALESCE(u.scheduled, 0) AS scheduled,
+                   u.over_from, u.runs_out_on, COALESCE(u.after_end, 0) AS after_end,
+                   u.after_end_from, later.id IS NOT NULL AS superseded"""
+
+
+# `later.id`: another approved or requested authorization of the same enrollment and service
+# code that ends later (`superseded`), looked for only where the alert rule reads it (over au
+# and its usage u; params: `_later_params`).
+_LATER_JOIN = f"""LEFT JOIN LATERAL (
                 SELECT o.id FROM {_t(Authorization)} o
                 WHERE (au.end_date < %s OR u.after_end_from IS NOT NULL)
                   AND o.enrollment_id = au.enrollment_id AND o.id <> au.id
                   AND o.service_code = au.service_code
                   AND o.status IN (%s, %s) AND o.end_date > au.end_date
-                LIMIT 1) later ON true
-            WHERE {where}
-    """
-    params = (EnrollmentStatus.ACTIVE.value, *usage_params, today,
-              AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value,
-              *where_params)
-    if connection.vendor != "postgresql":
-        return _sqlite_inner(sql), (
-            EnrollmentStatus.ACTIVE.value, today, AuthorizationStatus.APPROVED.value,
-            AuthorizationStatus.REQUESTED.value, *usage_params, *where_params)
-    return sql, params
+                LIMIT 1) later ON true"""
+
+
+def _later_params(today: date) -> tuple:
+    return (today, AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value)
 
 
 def _sqlite_inner(sql: str) -> str:
@@ -568,42 +582,72 @@ def authorization_alerts_first(*, site_ids, today: date,
     if connection.vendor != "postgresql":  # SQLite (`make run`): every alert, then the first
         alerts = authorization_alerts(site_ids=ids, today=today)
         return alerts[:shown], len(alerts)
-    inner, params = _figures_inner_sql(
-        "e.status = %s AND t.site_id IN %s AND au.status IN %s",
-        (EnrollmentStatus.ACTIVE.value, ids, tuple(s.value for s in USAGE_STATUSES)),
-        today=today, live=False)
     kinds = ", ".join(f"({n}, '{kind}')" for n, kind in enumerate(_ALERT_KINDS, start=1))
     on_date = " ".join(f"WHEN {n} THEN figures.{ALERT_DATE_COLUMN[kind]}"
                        for n, kind in enumerate(_ALERT_KINDS, start=1))
-    # One row per alert: each authorization joined with the kinds its rule raises. Building an
-    # array of kinds for each of 1,000 authorizations and unnesting it cost more (about 0.7 of
-    # 5.6 ms at 2,000, planning included); materializing the figures, or ordering narrower
-    # rows and reading the figures of the shown ones again, cost more still (planning, or
-    # writing out 1,000 rows). OFFSET 0 keeps the authorizations' joins planned on their own
-    # (pulled up, their order was planned together with the kinds': 2.9 ms of planning).
+    # Two steps in one statement. First the alerts as narrow rows, one per alert (each
+    # authorization joined with the kinds its rule raises, `_ALERT_JOIN`; the missing
+    # authorizations of `missing_authorizations` beside them), all counted, and only those
+    # dated up to the `shown`th kept (WITH TIES: every alert of that last date). Then the
+    # names, payers and authorizations' text for those few, and authorization_alerts' whole
+    # order. Carrying the names and text through all ~900 alerts of 2,000 people was a third
+    # of the statement's time (and joining participants and payers there, a third of its
+    # planning). OFFSET 0 keeps the authorizations' joins planned on their own (pulled up,
+    # their order was planned together with the kinds').
     # authorization_alerts' order: by date, then person (Python compares names by code
     # point, as the "C" collation does), then the authorization's place (end date, id) and
-    # the alert's place in its rule.
-    # The missing authorizations (`missing_authorizations`) join as padded rows: payer, code
-    # and name in the figures' columns, the admission date as the date. Ties keep the order
-    # authorization_alerts' stable sort kept: an authorization's alerts before a missing one
-    # (src), the missing ones in their own query's order (last name, then person).
+    # the alert's place in its rule. Ties keep the order authorization_alerts' stable sort
+    # kept: an authorization's alerts before a missing one (src), the missing ones in their
+    # own query's order (last name, then person).
     rows = _fetch(f"""
-        SELECT alerts.*, COUNT(*) OVER () AS alert_count FROM (
-            SELECT figures.*, kind.name AS kind, kind.n, CASE kind.n {on_date} END AS on_date,
-                   0 AS src, NULL::text AS last_name, NULL::bigint AS person_id
-            FROM ({inner} OFFSET 0) figures
-            JOIN (VALUES {kinds}) kind (n, name) ON {_ALERT_JOIN}
-            UNION ALL
-            SELECT NULL, NULL, py.name, {_MISSING_PADDING}, p.code::text,
-                   p.first_name || ' ' || p.last_name, {_MISSING_PADDING_AFTER},
-                   NULL, NULL, e.admission_date, 1, p.last_name, p.id
-            {_MISSING_FROM}
-        ) alerts
-        ORDER BY alerts.on_date, alerts.participant COLLATE "C", alerts.src, alerts.end_date,
-                 alerts.id, alerts.n, alerts.last_name, alerts.person_id
+        SELECT au.id, au.enrollment_id, py.name, au.member_id, au.number, au.level_of_care,
+               au.unit, au.service_code, au.units_authorized, au.start_date, au.end_date,
+               au.next_review_date, au.status, au.note,
+               p.code::text, p.first_name || ' ' || p.last_name,
+               head.enrollment_active, head.authorization_alert_units,
+               head.authorization_review_days, head.used, head.scheduled, head.over_from,
+               head.runs_out_on, head.after_end, head.after_end_from, head.superseded,
+               head.kind, head.n, head.on_date, head.src,
+               CASE head.src WHEN 1 THEN p.last_name END AS last_name,
+               CASE head.src WHEN 1 THEN p.id END AS person_id, head.alert_count
+        FROM (
+            SELECT alerts.*, COUNT(*) OVER () AS alert_count FROM (
+                SELECT figures.id, figures.participant_id, figures.payer_id,
+                       figures.enrollment_active, figures.authorization_alert_units,
+                       figures.authorization_review_days, figures.used, figures.scheduled,
+                       figures.over_from, figures.runs_out_on, figures.after_end,
+                       figures.after_end_from, figures.superseded,
+                       kind.name AS kind, kind.n, CASE kind.n {on_date} END AS on_date,
+                       0 AS src
+                FROM (
+                    SELECT au.id, au.payer_id, au.status, au.units_authorized, au.end_date,
+                           au.next_review_date, e.participant_id, {_RULE_FIGURES}
+                    FROM {_t(Authorization)} au
+                    JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
+                    JOIN {_t(Track)} t ON t.id = e.track_id
+                    JOIN {_t(Program)} pr ON pr.id = t.program_id
+                    LEFT JOIN {_t(AuthorizationUsage)} u ON u.authorization_id = au.id
+                    {_LATER_JOIN}
+                    WHERE e.status = %s AND t.site_id IN %s AND au.status IN %s
+                    OFFSET 0) figures
+                JOIN (VALUES {kinds}) kind (n, name) ON {_ALERT_JOIN}
+                UNION ALL
+                SELECT NULL, e.participant_id, c.payer_id, {_MISSING_PADDING},
+                       e.admission_date, 1
+                {_MISSING_FROM.format(participants="")}
+            ) alerts
+            ORDER BY alerts.on_date
+            FETCH FIRST %s ROWS WITH TIES
+        ) head
+        JOIN {_t(Participant)} p ON p.id = head.participant_id
+        JOIN {_t(Payer)} py ON py.id = head.payer_id
+        LEFT JOIN {_t(Authorization)} au ON au.id = head.id
+        ORDER BY head.on_date, (p.first_name || ' ' || p.last_name) COLLATE "C", head.src,
+                 au.end_date, au.id, head.n, last_name, person_id
         LIMIT %s
-    """, (*params, *_alert_join_params(today), *_missing_params(ids), max(shown, 1)))
+    """, (EnrollmentStatus.ACTIVE.value, *_later_params(today), EnrollmentStatus.ACTIVE.value,
+          ids, tuple(s.value for s in USAGE_STATUSES), *_alert_join_params(today),
+          *_missing_params(ids), max(shown, 1), max(shown, 1)))
     alerts = []
     for values in rows:
         kind, src = values[_FIGURE_COLUMNS], values[_FIGURE_COLUMNS + 3]
@@ -626,7 +670,7 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
     code = "p.code::text" if connection.vendor == "postgresql" else "p.code"
     rows = _fetch(f"""
         SELECT {code}, p.first_name || ' ' || p.last_name, py.name, e.admission_date
-        {_MISSING_FROM}
+        {_MISSING_FROM.format(participants=_MISSING_PARTICIPANTS)}
         ORDER BY e.admission_date, p.last_name, p.id
     """, _missing_params(ids))
     if connection.vendor != "postgresql":  # SQLite: the code as stored, the date as text
@@ -636,21 +680,21 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
     return [_missing_alert(code, name, payer, admitted) for code, name, payer, admitted in rows]
 
 
-# The enrollments `missing_authorizations` reads (params: `_missing_params`); also joined into
-# `authorization_alerts_first`'s statement, padded to the figures' columns (`_FIGURE_COLUMNS`
-# of them; payer is the 3rd, code and name the 15th and 16th).
+# The enrollments `missing_authorizations` reads (params: `_missing_params`), and a join of
+# their participants (p) to place between them; also in `authorization_alerts_first`'s
+# statement, padded to its narrow alerts' columns, which names the people it shows only.
 _MISSING_FROM = f"""
         FROM {_t(Coverage)} c
         JOIN {_t(Payer)} py ON py.id = c.payer_id AND py.requires_authorization
         JOIN {_t(Enrollment)} e ON e.id = c.enrollment_id AND e.status = %s
         JOIN {_t(Track)} t ON t.id = e.track_id AND t.site_id IN %s
-        JOIN {_t(Participant)} p ON p.id = e.participant_id
+        {{participants}}
         WHERE NOT EXISTS (SELECT 1 FROM {_t(Authorization)} au
                           WHERE au.enrollment_id = e.id AND au.payer_id = c.payer_id
                             AND au.status IN %s)"""
+_MISSING_PARTICIPANTS = f"JOIN {_t(Participant)} p ON p.id = e.participant_id"
 _FIGURE_COLUMNS = len(fields(AuthorizationFigures)) - 2  # the SQL has no kinds, no alerts
-_MISSING_PADDING = ", ".join(["NULL"] * (14 - 3))
-_MISSING_PADDING_AFTER = ", ".join(["NULL"] * (_FIGURE_COLUMNS - 16))
+_MISSING_PADDING = ", ".join(["NULL"] * 12)  # enrollment_active to kind.n
 
 
 def _missing_params(ids: tuple) -> tuple:

@@ -86,3 +86,25 @@ def test_another_users_device_does_not_verify(client, superuser, director, verif
 
     assert response.status_code == 302  # the superuser's own device is still there: verify
     assert unquote(response["Location"]) == f"{VERIFY}?next=/admin/"
+
+
+def test_a_page_reads_the_user_object_itself_with_its_verified_device(client, superuser,
+                                                                     verified_login):
+    """Past the log-off check, request.user is the user read for this request, not the lazy
+    stand-ins of Django and django-otp: the same user, with django-otp's device and
+    `is_verified`, read afresh at the next request."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
+    anonymous = client.get("/admin/login/").wsgi_request.user
+    assert type(anonymous) is AnonymousUser and not anonymous.is_verified()
+
+    _verified_admin_page(client, superuser, verified_login)
+    first = client.get("/admin/").wsgi_request.user
+    assert type(first) is User and first.pk == superuser.pk
+    assert first.is_verified() and first.otp_device.user_id == superuser.pk
+
+    User.objects.filter(pk=superuser.pk).update(first_name="Renamed")
+    second = client.get("/admin/").wsgi_request.user
+    assert second is not first and second.first_name == "Renamed" and second.is_verified()

@@ -68,3 +68,21 @@ def test_it_reads_the_days_sessions_as_the_orm_did(site, other_site, clinician):
     assert (first["expected_count"], first["marked_count"]) == (3, 2)
     assert first["starts_at"] == at(15)  # aware, as the ORM gives it
     assert day_sessions(site_ids=[], day=DAY) == []
+
+
+def test_its_counts_follow_marks_removals_and_sessions_nobody_is_booked_into(site):
+    """The counts come from the tally the database keeps: marking in bulk, removing rows and a
+    session without any row read as the attendance rows themselves do."""
+    track = factories.TrackFactory(site=site)
+    group = factories.TherapySessionFactory(track=track, starts_at=at(15))
+    for status in ("expected", "expected", "present", "absent", "cancelled"):
+        factories.AttendanceFactory(session=group, status=status)
+    factories.TherapySessionFactory(track=track, starts_at=at(16))  # nobody booked
+
+    Attendance.objects.filter(session=group, status="expected").update(status="late")
+    Attendance.objects.filter(session=group, status="absent").delete()
+    Attendance.objects.filter(session=group, status="cancelled").update(status="expected")
+
+    rows = day_sessions(site_ids=[site.pk], day=DAY)
+    assert rows == orm_day_sessions(site_ids=[site.pk], day=DAY)
+    assert [(row["expected_count"], row["marked_count"]) for row in rows] == [(4, 3), (0, 0)]
