@@ -67,6 +67,7 @@ from participants.models import (
     StepDownLevel,
 )
 from iop_clinic.compiled import CompiledQuery, compile_once
+from iop_clinic.sql_params import execute
 from programs.models import SessionKind, SessionType, Site, Track, Weekday
 
 from reports.models import BillingDay, SessionTally
@@ -238,7 +239,7 @@ def _mondays(scope: ReportScope) -> tuple[date, date]:
 
 def _fetch(sql: str, params) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         return cursor.fetchall()
 
 
@@ -394,6 +395,9 @@ def census_report(*, scope: ReportScope) -> CensusReport:
     # whatever the number of enrollments.
     first, last = _mondays(scope)
     rows_sql, rows_params = _scope_sql(_in_care, scope)
+    if connection.vendor != "postgresql":
+        return CensusReport(tracks=census, trend=_sqlite_in_care_weeks(
+            rows_sql, rows_params, first=first, last=last))
     rows = _fetch(
         "SELECT w.monday, COALESCE(SUM(e.n), 0)::int FROM (SELECT d::date AS monday "
         "FROM generate_series(%s::date, %s::date, interval '7 days') AS d) AS w "
@@ -404,6 +408,26 @@ def census_report(*, scope: ReportScope) -> CensusReport:
         "GROUP BY 1 ORDER BY 1", (first, last, *rows_params))
     trend = [WeekCount(week_start=monday, count=count) for monday, count in rows]
     return CensusReport(tracks=census, trend=trend)
+
+
+def _sqlite_in_care_weeks(rows_sql: str, rows_params: tuple, *, first: date,
+                          last: date) -> list[WeekCount]:
+    """`census_report`'s weeks in care on SQLite (`make run`), which has no generate_series,
+    date_trunc or casts: the Mondays from a recursive CTE, each date's Monday by date()."""
+    def monday(column: str) -> str:
+        return f"date({column}, 'weekday 0', '-6 days')"
+
+    rows = _fetch(
+        "WITH RECURSIVE w(monday) AS (SELECT date(%s) UNION ALL "
+        "SELECT date(monday, '+7 days') FROM w WHERE monday < date(%s)) "
+        "SELECT w.monday, COALESCE(SUM(e.n), 0) FROM w "
+        f"LEFT JOIN (SELECT {monday('r.admission_date')} AS admitted, "
+        f"{monday('r.discharge_date')} AS discharged, COUNT(*) AS n "
+        f"FROM ({rows_sql}) AS r GROUP BY 1, 2) AS e "
+        "ON e.admitted <= w.monday AND (e.discharged IS NULL OR e.discharged >= w.monday) "
+        "GROUP BY 1 ORDER BY 1", (first, last, *rows_params))
+    return [WeekCount(week_start=date.fromisoformat(monday), count=count)
+            for monday, count in rows]
 
 
 # --- 2. Attendance -------------------------------------------------------------------------

@@ -38,7 +38,7 @@ pages = [
     ("clinician", "/participants/"), ("clinician", "/participants/?at_risk=on"),
     ("clinician", "/follow-ups/"), ("director", "/authorizations/ending/"),
     ("director", "/programs/"), ("director", f"/programs/tracks/{track.pk}/"),
-    ("director", "/reports/"),
+    ("director", "/reports/"), ("director", "/reports/census/"),
     ("participant", "/portal/"), ("participant", "/portal/progress/"),
     ("participant", "/portal/reminders/"), ("participant", "/portal/calendar/"),
     ("participant", "/portal/my-record/"),
