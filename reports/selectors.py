@@ -175,6 +175,11 @@ class Minutes(Func):
     arg_joiner = " - "
     output_field = FloatField()
 
+    def as_sqlite(self, compiler, connection, **extra):
+        """SQLite (`make run`): Django's own exact difference of its datetime text."""
+        return self.as_sql(compiler, connection, arg_joiner=", ", **extra,
+                           template="(django_timestamp_diff(%(expressions)s) / 60000000.0)")
+
 
 class Microseconds(Func):
     """Whole microseconds between two timestamps, as a bigint: Microseconds("ends_at",
@@ -185,6 +190,11 @@ class Microseconds(Func):
     template = "(date_part('epoch', %(expressions)s) * 1000000)::bigint"
     arg_joiner = " - "
     output_field = BigIntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        """SQLite (`make run`): Django's own difference of its datetime text, in microseconds."""
+        return self.as_sql(compiler, connection, arg_joiner=", ", **extra,
+                           template="django_timestamp_diff(%(expressions)s)")
 
 
 class DaysBetween(Func):
