@@ -41,6 +41,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property, lru_cache
 from typing import Any
+import uuid
 
 from django.db import connection, connections
 from django.db.models import (
@@ -1077,6 +1078,16 @@ _BILLING_LINES = (
     f"SUM({units_sql('d.length', 'd.sessions', per_minute=MICROSECONDS_PER_MINUTE)})::int "
     "AS units FROM days d LEFT JOIN rules r ON r.code = d.code GROUP BY 1, 3, 2, 4"
 )
+# `_BILLING_LINES` on SQLite (`make run`): no date_trunc or casts (its integers stay integers,
+# its true values are 1), the week's Monday by date(), minutes divided as reals and rounded.
+_BILLING_LINES_SQLITE = (
+    "SELECT d.participant_id, date(d.local_date, 'weekday 0', '-6 days') AS week, d.code, "
+    "COALESCE(r.unit, 'session') AS unit, SUM(d.sessions) AS sessions, "
+    "COUNT(*) AS days, CAST(ROUND(SUM(d.length) * 1.0 / %s) AS INTEGER) AS minutes, "
+    "SUM(" + units_sql("d.length", "d.sessions", per_minute=MICROSECONDS_PER_MINUTE)
+    .replace("::bigint", "").replace("::int", "") + ") "
+    "AS units FROM days d LEFT JOIN rules r ON r.code = d.code GROUP BY 1, 3, 2, 4"
+)
 
 
 def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
@@ -1092,9 +1103,11 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
     line, as before.
     """
     table, track_table = BillingDay._meta.db_table, Track._meta.db_table
-    where = ["b.site_id = ANY(%s)", "b.local_date >= %s", "b.local_date <= %s",
-             "b.sessions <> 0"]
-    params: list = [list(scope.site_ids), scope.date_from, scope.held_until]
+    native = connection.vendor == "postgresql"  # else SQLite (`make run`): no arrays or casts
+    where = ["b.site_id = ANY(%s)" if native else "b.site_id IN %s", "b.local_date >= %s",
+             "b.local_date <= %s", "b.sessions <> 0"]
+    params: list = [list(scope.site_ids) if native else tuple(scope.site_ids), scope.date_from,
+                    scope.held_until]
     joins = ""
     if scope.program_id:
         joins = f" JOIN {track_table} t ON t.id = b.track_id"
@@ -1108,6 +1121,12 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
                      "WHERE primary_clinician_id = %s)")
         params.append(scope.clinician_id)
     rules_sql, rule_params = rules_cte()
+    if not native:
+        return (f"WITH {rules_sql}, days AS (SELECT b.participant_id, b.local_date, "
+                "b.service_code AS code, SUM(b.sessions) AS sessions, SUM(b.length) AS length "
+                f"FROM {table} b{joins} WHERE {' AND '.join(where)} GROUP BY 1, 3, 2) "
+                f"{_BILLING_LINES_SQLITE}",
+                (*rule_params, *params, MICROSECONDS_PER_MINUTE))
     sql = (
         f"WITH {rules_sql}, "
         # A day's rows of other sites or tracks (a participant moved, a personal session)
@@ -1173,6 +1192,8 @@ def billing_lines_sql(scope: ReportScope, *, limit: int | None = None,
 
 def billing_line(row) -> BillingLine:
     code, name, record, week, service, unit, sessions, days, minutes, units = row[:10]
+    if isinstance(week, str):  # SQLite (`make run`): the week and code as text
+        week, code = date.fromisoformat(week), uuid.UUID(code)
     return BillingLine(participant_code=str(code), participant=name, record_number=record,
                        week_start=week, service_code=service, unit=unit, sessions=sessions,
                        days=days, minutes=minutes, units=units)
@@ -1190,7 +1211,8 @@ def billing_report(*, scope: ReportScope, line_limit: int = 200,
     last_week = replace(scope, date_from=max(scope.date_from, _mondays(scope)[1]))
     rows = _fetch(*billing_lines_sql(last_week, limit=line_limit, live=live))
     return BillingReport(
-        summary=[BillingSummary(week_start=w, service_code=c, participants=p, sessions=s,
+        summary=[BillingSummary(week_start=date.fromisoformat(w) if isinstance(w, str) else w,
+                                service_code=c, participants=p, sessions=s,
                                 days=d, minutes=m, units=u)
                  for w, c, p, s, d, m, u in summary_rows],
         lines=[billing_line(row) for row in rows], line_count=rows[0][-1] if rows else 0,

@@ -39,7 +39,7 @@ pages = [
     ("clinician", "/follow-ups/"), ("director", "/authorizations/ending/"),
     ("director", "/programs/"), ("director", f"/programs/tracks/{track.pk}/"),
     ("director", "/reports/"), ("director", "/reports/census/"),
-    ("director", "/reports/staff-load/"),
+    ("director", "/reports/staff-load/"), ("director", "/reports/billing/"),
     ("participant", "/portal/"), ("participant", "/portal/progress/"),
     ("participant", "/portal/reminders/"), ("participant", "/portal/calendar/"),
     ("participant", "/portal/my-record/"),
