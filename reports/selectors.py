@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property, lru_cache
+import statistics
 from typing import Any
 import uuid
 
@@ -204,6 +205,11 @@ class DaysBetween(Func):
     template = "(%(expressions)s)"
     arg_joiner = " - "
     output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        """SQLite (`make run`) keeps dates as text: the days between their Julian day numbers."""
+        return self.as_sql(compiler, connection, arg_joiner=") - julianday(", **extra,
+                           template="CAST(julianday(%(expressions)s) AS INTEGER)")
 
 
 class WaitDays(Func):
@@ -562,6 +568,7 @@ _CELL_SUMS = ("held_us", "recorded_minutes", "unrecorded_us", "excused_us", "n_a
               "n_absent", "n_excused", "n_unmarked")
 _CELL_NAMES = ("track_label", "session__kind", "weekday", "part", *_CELL_SUMS)
 _SESSION_LENGTH = "(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)"
+_SQLITE_SESSION_LENGTH = "(django_timestamp_diff(s.ends_at, s.starts_at) / 60000000.0)"
 _SESSION_MICROSECONDS = "(date_part('epoch', s.ends_at - s.starts_at) * 1000000)::bigint"
 
 
@@ -876,33 +883,58 @@ def outcomes_report(*, scope: ReportScope) -> OutcomesReport:
     attendance, session = Attendance._meta.db_table, TherapySession._meta.db_table
     session_type = SessionType._meta.db_table
     admitted_statuses = [str(status) for status in ADMITTED]
-    measures = _fetch(
+    attended_statuses = [str(status) for status in ATTENDED]
+    # SQLite (`make run`): IN tuples for arrays, no casts, and the medians (no percentile_cont)
+    # from the stays themselves, read by a second statement.
+    native = connection.vendor == "postgresql"
+    any_of = "= ANY(%s)" if native else "IN %s"
+    length = _SESSION_LENGTH if native else _SQLITE_SESSION_LENGTH
+    nulls = "NULL::numeric, NULL::float8, NULL::numeric, NULL::float8" if native else (
+        "NULL, NULL, NULL, NULL")
+    days_median, hours_median = (
+        ("percentile_cont(0.5) WITHIN GROUP (ORDER BY e.days)",
+         "percentile_cont(0.5) WITHIN GROUP (ORDER BY COALESCE(h.m, 0) / 60.0)")
+        if native else ("NULL", "NULL"))
+    if not native:
+        admitted_statuses, attended_statuses = tuple(admitted_statuses), tuple(attended_statuses)
+    with_sql = (
         f"WITH a AS ({a_sql}), e AS ({e_sql}), "
         # Length of stay in attended hours: the hours attended (sessions counting toward the
         # weekly hours) on the enrollment's own rows, admission to discharge.
         "h AS (SELECT r.enrollment_id, "
-        f"SUM(COALESCE(r.minutes_attended, {_SESSION_LENGTH})) AS m FROM {attendance} r "
+        f"SUM(COALESCE(r.minutes_attended, {length})) AS m FROM {attendance} r "
         f"JOIN e ON e.id = r.enrollment_id JOIN {session} s ON s.id = r.session_id "
         f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
-        "WHERE r.status = ANY(%s) AND s.status = %s AND s.local_date >= e.admission_date "
-        "AND s.local_date <= e.discharge_date GROUP BY 1) "
+        f"WHERE r.status {any_of} AND s.status = %s AND s.local_date >= e.admission_date "
+        "AND s.local_date <= e.discharge_date GROUP BY 1) ")
+    measures = _fetch(
+        with_sql +
         # (what, key, count, a second count, days mean, days median, hours mean, hours median)
         "SELECT 'admitted', NULL, COUNT(*), COUNT(*) FILTER (WHERE EXISTS ("
         f"SELECT 1 FROM {enrollment} earlier WHERE earlier.participant_id = a.participant_id "
-        "AND earlier.status = ANY(%s) AND earlier.admission_date < a.admission_date)), "
-        "NULL::numeric, NULL::float8, NULL::numeric, NULL::float8 FROM a "
+        f"AND earlier.status {any_of} AND earlier.admission_date < a.admission_date)), "
+        f"{nulls} FROM a "
         # Over the ended enrollments joined once to their hours, so each stay counts once.
         "UNION ALL SELECT 'stay', NULL, COUNT(*), COUNT(*) FILTER (WHERE e.status = %s), "
-        "AVG(e.days), percentile_cont(0.5) WITHIN GROUP (ORDER BY e.days), "
+        f"AVG(e.days), {days_median}, "
         "AVG(COALESCE(h.m, 0) / 60.0), "
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY COALESCE(h.m, 0) / 60.0) "
+        f"{hours_median} "
         "FROM e LEFT JOIN h ON h.enrollment_id = e.id "
         "UNION ALL SELECT 'reason', e.discharge_reason, COUNT(*), NULL, NULL, NULL, NULL, NULL "
         "FROM e GROUP BY 2 "
         "UNION ALL SELECT 'plan', p.step_down_level, COUNT(*), NULL, NULL, NULL, NULL, NULL "
         f"FROM {plan} p WHERE p.enrollment_id IN (SELECT id FROM e) GROUP BY 2",
-        (*a_params, *e_params, [str(status) for status in ATTENDED],
+        (*a_params, *e_params, attended_statuses,
          SessionStatus.SCHEDULED.value, admitted_statuses, EnrollmentStatus.COMPLETED.value))
+    if not native:
+        stays = _fetch(with_sql + "SELECT e.days, COALESCE(h.m, 0) / 60.0 FROM e "
+                       "LEFT JOIN h ON h.enrollment_id = e.id",
+                       (*a_params, *e_params, attended_statuses, SessionStatus.SCHEDULED.value))
+        medians = ((statistics.median(row[0] for row in stays),
+                    statistics.median(row[1] for row in stays))
+                   if stays else (None, None))
+        measures = [(*row[:5], medians[0], row[6], medians[1]) if row[0] == "stay" else row
+                    for row in measures]
     found: dict[str, dict] = {"reason": {}, "plan": {}}
     for what, key, n, second, days_mean, days_median, hours_mean, hours_median in measures:
         if what == "admitted":

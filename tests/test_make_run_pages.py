@@ -40,7 +40,7 @@ pages = [
     ("director", "/programs/"), ("director", f"/programs/tracks/{track.pk}/"),
     ("director", "/reports/"), ("director", "/reports/census/"),
     ("director", "/reports/staff-load/"), ("director", "/reports/billing/"),
-    ("director", "/reports/billing/export/csv/"),
+    ("director", "/reports/billing/export/csv/"), ("director", "/reports/outcomes/"),
     ("participant", "/portal/"), ("participant", "/portal/progress/"),
     ("participant", "/portal/reminders/"), ("participant", "/portal/calendar/"),
     ("participant", "/portal/my-record/"),
