@@ -223,6 +223,15 @@ class WaitDays(Func):
         return (f"GREATEST({admitted} - (({created}) AT TIME ZONE {zone})::date, 0)",
                 (*p1, *p2, *p3))
 
+    def as_sqlite(self, compiler, connection, **extra):  # noqa: ARG002 - Func's signature
+        """SQLite (`make run`): the site's date of `created_at` by Django's own function, the
+        days between by julianday; MAX of two values is SQLite's GREATEST."""
+        parts = [compiler.compile(expression) for expression in self.get_source_expressions()]
+        (admitted, p1), (created, p2), (zone, p3) = parts
+        return (f"MAX(CAST(julianday({admitted}) - julianday(django_datetime_cast_date("
+                f"{created}, {zone}, %s)) AS INTEGER), 0)",
+                (*p1, *p2, *p3, connection.timezone_name))
+
 
 # The Decimals the helpers below divide and round by, made once: parsing them again for every
 # figure was a third of what a report table's row cost.
@@ -978,6 +987,23 @@ _WAITING_ON_SUNDAY = (
     "e.status = 'waitlisted' OR (e.status IN ('" + "', '".join(ADMITTED) + "') "
     "AND e.admission_date > w.monday + 6) "
     "OR (e.status = 'withdrawn' AND e.updated_at::date > w.monday + 6))")
+# The same on SQLite (`make run`), whose dates and times are text.
+_WAITING_ON_SUNDAY_SQLITE = (
+    "e.waitlisted_at IS NOT NULL AND date(e.waitlisted_at) <= date(w.monday, '+6 days') AND ("
+    "e.status = 'waitlisted' OR (e.status IN ('" + "', '".join(ADMITTED) + "') "
+    "AND e.admission_date > date(w.monday, '+6 days')) "
+    "OR (e.status = 'withdrawn' AND date(e.updated_at) > date(w.monday, '+6 days')))")
+
+
+def _percentile_cont(values: list, fraction: float) -> float | None:
+    """PostgreSQL's percentile_cont over `values`: linear between the two nearest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _access_enrollments(scope: ReportScope):
@@ -996,6 +1022,8 @@ def access_report(*, scope: ReportScope) -> AccessReport:
     m_sql, m_params = _scope_sql(_access_enrollments, scope)
     first, last = _mondays(scope)
     waitlisted, withdrawn = EnrollmentStatus.WAITLISTED.value, EnrollmentStatus.WITHDRAWN.value
+    if connection.vendor != "postgresql":
+        return _sqlite_access_report(scope, m_sql, m_params, first=first, last=last)
     rows = _fetch(
         # Not materialized: each branch then computes only the columns it reads (the wait and
         # the day of the last change take a time zone conversion a row) and filters as it
@@ -1028,6 +1056,37 @@ def access_report(*, scope: ReportScope) -> AccessReport:
         admitted=admitted, wait_median_days=_decimal(median), wait_p90_days=_decimal(p90),
         wait_mean_days=_decimal(mean), waitlist_trend=trend, waiting_now=waiting,
         offers_open=offers, left_waitlist=left)
+
+
+def _sqlite_access_report(scope: ReportScope, m_sql: str, m_params: tuple, *, first: date,
+                          last: date) -> AccessReport:
+    """`access_report` on SQLite (`make run`): the same measures in three statements, the
+    waits' median and 90th percentile in Python (no percentile_cont), the weeks from a
+    recursive CTE (no generate_series)."""
+    waitlisted, withdrawn = EnrollmentStatus.WAITLISTED.value, EnrollmentStatus.WITHDRAWN.value
+    waits = [wait for (wait,) in _fetch(
+        f"WITH e AS ({m_sql}) SELECT e.wait FROM e WHERE e.status IN %s "
+        "AND e.admission_date >= %s AND e.admission_date <= %s",
+        (*m_params, tuple(str(status) for status in ADMITTED), scope.date_from,
+         scope.date_to))]
+    ((waiting, offers, left),) = _fetch(
+        f"WITH e AS ({m_sql}) SELECT COUNT(*) FILTER (WHERE e.status = %s), "
+        "COUNT(*) FILTER (WHERE e.status = %s AND e.seat_offered_at IS NOT NULL), "
+        "COUNT(*) FILTER (WHERE e.status = %s AND e.waitlisted_at IS NOT NULL "
+        "AND e.changed_on >= %s AND e.changed_on <= %s) FROM e",
+        (*m_params, waitlisted, waitlisted, withdrawn, scope.date_from, scope.date_to))
+    weeks = _fetch(
+        f"WITH RECURSIVE e AS ({m_sql}), w(monday) AS (SELECT date(%s) UNION ALL "
+        "SELECT date(monday, '+7 days') FROM w WHERE monday < date(%s)) "
+        f"SELECT w.monday, COUNT(e.id) FROM w LEFT JOIN e ON {_WAITING_ON_SUNDAY_SQLITE} "
+        "GROUP BY 1 ORDER BY 1", (*m_params, first, last))
+    return AccessReport(
+        admitted=len(waits), wait_median_days=_decimal(_percentile_cont(waits, 0.5)),
+        wait_p90_days=_decimal(_percentile_cont(waits, 0.9)),
+        wait_mean_days=_decimal(sum(waits) / len(waits) if waits else None),
+        waitlist_trend=[WeekCount(week_start=date.fromisoformat(monday), count=n)
+                        for monday, n in weeks],
+        waiting_now=waiting or 0, offers_open=offers or 0, left_waitlist=left or 0)
 
 
 # --- 5. Billing units ----------------------------------------------------------------------

@@ -41,6 +41,7 @@ pages = [
     ("director", "/reports/"), ("director", "/reports/census/"),
     ("director", "/reports/staff-load/"), ("director", "/reports/billing/"),
     ("director", "/reports/billing/export/csv/"), ("director", "/reports/outcomes/"),
+    ("director", "/reports/access/"),
     ("participant", "/portal/"), ("participant", "/portal/progress/"),
     ("participant", "/portal/reminders/"), ("participant", "/portal/calendar/"),
     ("participant", "/portal/my-record/"),
