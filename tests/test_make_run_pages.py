@@ -41,7 +41,7 @@ pages = [
     ("director", "/reports/"), ("director", "/reports/census/"),
     ("director", "/reports/staff-load/"), ("director", "/reports/billing/"),
     ("director", "/reports/billing/export/csv/"), ("director", "/reports/outcomes/"),
-    ("director", "/reports/access/"),
+    ("director", "/reports/access/"), ("director", "/reports/attendance/"),
     ("participant", "/portal/"), ("participant", "/portal/progress/"),
     ("participant", "/portal/reminders/"), ("participant", "/portal/calendar/"),
     ("participant", "/portal/my-record/"),
