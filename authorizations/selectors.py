@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+import uuid
 
 from django.db import connection, connections, router
 from django.utils.formats import date_format, get_format
@@ -37,6 +38,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import get_language
 
 from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
+from iop_clinic.sql_params import execute
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Program, SessionType, Track
 from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
@@ -130,7 +132,7 @@ def _t(model) -> str:
 
 def _fetch(sql: str, params) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         return cursor.fetchall()
 
 
@@ -142,7 +144,12 @@ def usage_sql(where: str, where_params: tuple, *, today: date) -> tuple[str, tup
     rules_sql, rules_params = rules_cte()
     attended = tuple(AttendanceStatus.attended())
     marks = ", ".join(["%s"] * len(attended))
-    length = "EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60"
+    if connection.vendor == "postgresql":
+        length = "EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60"
+        as_int, as_num, per_hour = "::int::numeric", "::numeric", "60"
+    else:  # SQLite (`make run`): whole seconds from its datetime text; booleans are 0 and 1
+        length = "(strftime('%%s', s.ends_at) - strftime('%%s', s.starts_at)) / 60"
+        as_int, as_num, per_hour = "", "", "60.0"
     done = f"at.status IN ({marks}) AND s.local_date <= %s"
     ahead = "at.status = %s AND s.local_date >= %s"
     sql = f"""
@@ -173,15 +180,15 @@ def usage_sql(where: str, where_params: tuple, *, today: date) -> tuple[str, tup
         units AS (
             SELECT d.auth_id, d.local_date, d.local_date > a.end_date AS after_end,
                    a.units_authorized,
-                   (CASE a.unit WHEN 'day' THEN ({day_counts_sql('d.done_min')})::int::numeric
-                                WHEN 'session' THEN d.done_n::numeric
-                                ELSE (d.done_min / 60)::numeric END) AS used,
+                   (CASE a.unit WHEN 'day' THEN ({day_counts_sql('d.done_min')}){as_int}
+                                WHEN 'session' THEN d.done_n{as_num}
+                                ELSE (d.done_min / {per_hour}){as_num} END) AS used,
                    (CASE a.unit
                         WHEN 'day' THEN (NOT {day_counts_sql('d.done_min')}
                                          AND {day_counts_sql('(d.done_min + d.ahead_min)')}
-                                         )::int::numeric
-                        WHEN 'session' THEN d.ahead_n::numeric
-                        ELSE (d.ahead_min / 60)::numeric END) AS ahead
+                                         ){as_int}
+                        WHEN 'session' THEN d.ahead_n{as_num}
+                        ELSE (d.ahead_min / {per_hour}){as_num} END) AS ahead
             FROM days d JOIN a ON a.id = d.auth_id
             LEFT JOIN rules r ON r.code = a.service_code
         ),
@@ -239,7 +246,24 @@ def _alert_kinds_sql() -> str:
     authorization raises, in the order they are shown. Only approved or expired
     authorizations of active participants raise any; one that expired (and nothing later
     took over) raises only that. Over units, after the end (unless superseded), few units
-    left, and a utilization review within the program's days each raise one."""
+    left, and a utilization review within the program's days each raise one. On SQLite
+    (`make run`), which has no arrays, the kinds come as one text, each followed by a comma
+    (`_sqlite_figures` splits it)."""
+    if connection.vendor != "postgresql":
+        return f"""
+        CASE WHEN figures.status NOT IN (%s, %s) OR NOT figures.enrollment_active THEN ''
+             WHEN figures.end_date < %s AND NOT figures.superseded THEN '{AlertKind.EXPIRED},'
+             ELSE CASE WHEN figures.over_from IS NOT NULL THEN '{AlertKind.OVER_UNITS},'
+                       ELSE '' END
+                  || CASE WHEN figures.after_end_from IS NOT NULL AND NOT figures.superseded
+                          THEN '{AlertKind.AFTER_END},' ELSE '' END
+                  || CASE WHEN figures.end_date >= %s AND figures.units_authorized
+                                   - figures.used <= figures.authorization_alert_units
+                          THEN '{AlertKind.LOW_UNITS},' ELSE '' END
+                  || CASE WHEN figures.end_date >= %s AND figures.next_review_date
+                                   <= date(%s, figures.authorization_review_days || ' days')
+                          THEN '{AlertKind.REVIEW_DUE},' ELSE '' END
+        END"""
     sql = f"""
         CASE WHEN figures.status NOT IN (%s, %s) OR NOT figures.enrollment_active
                  THEN ARRAY[]::text[]
@@ -293,6 +317,9 @@ def _figures_inner_sql(where: str, where_params: tuple, *, today: date,
     """
     params = (EnrollmentStatus.ACTIVE.value, *usage_params, *_later_params(today),
               *where_params)
+    if connection.vendor != "postgresql":
+        return _sqlite_inner(sql), (EnrollmentStatus.ACTIVE.value, *_later_params(today),
+                                    *usage_params, *where_params)
     return sql, params
 
 
@@ -322,6 +349,18 @@ def _later_params(today: date) -> tuple:
     return (today, AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value)
 
 
+def _sqlite_inner(sql: str) -> str:
+    """`_figures_inner_sql` for SQLite, which has no lateral join and no ::text: the later
+    authorization is looked for in the select list (its parameters so come before the usage's)
+    and the code is read as stored (`_sqlite_figures` writes it as a UUID)."""
+    head, lateral = sql.split("            LEFT JOIN LATERAL (")
+    subquery, where = lateral.split(") later ON true")
+    head = head.replace("p.code::text AS code", "p.code AS code").replace(
+        "later.id IS NOT NULL AS superseded", f"({subquery.strip()}) IS NOT NULL AS superseded")
+    select, rest = head.split("            FROM ", 1)
+    return select + "            FROM " + rest + where
+
+
 def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: bool,
                       alerts_only: bool = False,
                       ending_within: int | None = None) -> tuple[str, tuple]:
@@ -335,7 +374,8 @@ def _figures_rows_sql(where: str, where_params: tuple, *, today: date, live: boo
     """
     params = (*(s.value for s in USAGE_STATUSES), today, today, today, today, *inner_params)
     if alerts_only:
-        sql += " WHERE cardinality(alert_kinds) > 0"
+        sql += (" WHERE cardinality(alert_kinds) > 0" if connection.vendor == "postgresql"
+                else " WHERE alert_kinds <> ''")
     elif ending_within is not None:
         until = today + timedelta(days=ending_within)
         sql += """
@@ -443,9 +483,29 @@ def _figure(value: Decimal) -> str:
     return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}".rstrip("0")
 
 
+_DATE_COLUMNS = frozenset(i for i, f in enumerate(fields(AuthorizationFigures))
+                          if "date" in str(f.type) and f.name != "alert_kinds")
+_DECIMAL_COLUMNS = frozenset(i for i, f in enumerate(fields(AuthorizationFigures))
+                             if f.type == "Decimal")
+
+
+def _sqlite_figures(values: tuple) -> tuple:
+    """A row of `_figures_sql` from SQLite as PostgreSQL gives it: dates and decimals as
+    such (SQLite returns text and floats), the code as a UUID, the alert kinds as a list."""
+    values = [date.fromisoformat(v) if i in _DATE_COLUMNS and isinstance(v, str)
+              else Decimal(str(v)) if i in _DECIMAL_COLUMNS and isinstance(v, (int, float))
+              else v for i, v in enumerate(values)]
+    values[14] = uuid.UUID(str(values[14]))
+    values[-1] = values[-1].split(",")[:-1]
+    return tuple(values)
+
+
 def _figures(sql: str, params, *, today: date) -> list[AuthorizationFigures]:
     rows = []
+    sqlite = connection.vendor != "postgresql"
     for values in _fetch(sql, params):
+        if sqlite:
+            values = _sqlite_figures(values)
         row = AuthorizationFigures(*values[:14], str(values[14]), *values[15:])
         row.alerts = _alerts(row, today=today)
         rows.append(row)
@@ -519,6 +579,9 @@ def authorization_alerts_first(*, site_ids, today: date,
     ids = tuple(site_ids)
     if not ids:
         return [], 0
+    if connection.vendor != "postgresql":  # SQLite (`make run`): every alert, then the first
+        alerts = authorization_alerts(site_ids=ids, today=today)
+        return alerts[:shown], len(alerts)
     kinds = ", ".join(f"({n}, '{kind}')" for n, kind in enumerate(_ALERT_KINDS, start=1))
     on_date = " ".join(f"WHEN {n} THEN figures.{ALERT_DATE_COLUMN[kind]}"
                        for n, kind in enumerate(_ALERT_KINDS, start=1))
@@ -604,11 +667,16 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
     ids = tuple(site_ids)
     if not ids:
         return []
+    code = "p.code::text" if connection.vendor == "postgresql" else "p.code"
     rows = _fetch(f"""
-        SELECT p.code::text, p.first_name || ' ' || p.last_name, py.name, e.admission_date
+        SELECT {code}, p.first_name || ' ' || p.last_name, py.name, e.admission_date
         {_MISSING_FROM.format(participants=_MISSING_PARTICIPANTS)}
         ORDER BY e.admission_date, p.last_name, p.id
     """, _missing_params(ids))
+    if connection.vendor != "postgresql":  # SQLite: the code as stored, the date as text
+        rows = [(uuid.UUID(str(code)), name, payer,
+                 date.fromisoformat(admitted) if isinstance(admitted, str) else admitted)
+                for code, name, payer, admitted in rows]
     return [_missing_alert(code, name, payer, admitted) for code, name, payer, admitted in rows]
 
 

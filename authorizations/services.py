@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from iop_clinic.sql_params import execute
 from participants.models import Enrollment, EnrollmentStatus
 from programs.models import Site
 
@@ -157,10 +158,13 @@ def _usage_store(where: str, params: tuple, *, today: date) -> int:
     table = AuthorizationUsage._meta.db_table
     columns = "used, scheduled, over_from, runs_out_on, after_end, after_end_from"
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute(
+            cursor,
             f"INSERT INTO {table} (authorization_id, {columns}, as_of, refreshed_at) "
             f"SELECT u.*, %s, %s FROM ({usage}) u "
-            f"ON CONFLICT (authorization_id) DO UPDATE SET "
+            # SQLite reads ON after a SELECT's FROM as a join's unless a WHERE comes between.
+            + ("" if connection.vendor == "postgresql" else "WHERE true ") +
+            "ON CONFLICT (authorization_id) DO UPDATE SET "
             + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*columns.split(", "), "as_of",
                                                          "refreshed_at")),
             (today, timezone.now(), *usage_params))

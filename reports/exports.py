@@ -26,6 +26,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from iop_clinic.sql_params import execute
 from participants.models import Enrollment
 
 from .models import ReportExport, ReportExportStatus
@@ -132,7 +133,7 @@ def _access(scope: r.ReportScope) -> list[Section]:
 def _billing_rows(scope: r.ReportScope) -> Iterator[list]:
     sql, params = r.billing_lines_sql(scope)
     with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         while rows := cursor.fetchmany(CHUNK):
             for row in rows:
                 line = r.billing_line(row)
@@ -145,7 +146,7 @@ def _billing(scope: r.ReportScope, *, count: bool = False) -> list[Section]:
     if count:
         sql, params = r.billing_lines_sql(scope)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) x", params)
+            execute(cursor, f"SELECT COUNT(*) FROM ({sql}) x", params)
             total = cursor.fetchone()[0]
     return [Section("Billing units", ["Week starting", "Record number", "Participant",
                                       "Service code", "Unit", "Sessions", "Days", "Minutes",

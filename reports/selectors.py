@@ -40,7 +40,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property, lru_cache
+import statistics
 from typing import Any
+import uuid
 
 from django.db import connection, connections
 from django.db.models import (
@@ -67,6 +69,7 @@ from participants.models import (
     StepDownLevel,
 )
 from iop_clinic.compiled import CompiledQuery, compile_once
+from iop_clinic.sql_params import execute
 from programs.models import SessionKind, SessionType, Site, Track, Weekday
 
 from reports.models import BillingDay, SessionTally
@@ -174,6 +177,11 @@ class Minutes(Func):
     arg_joiner = " - "
     output_field = FloatField()
 
+    def as_sqlite(self, compiler, connection, **extra):
+        """SQLite (`make run`): Django's own exact difference of its datetime text."""
+        return self.as_sql(compiler, connection, arg_joiner=", ", **extra,
+                           template="(django_timestamp_diff(%(expressions)s) / 60000000.0)")
+
 
 class Microseconds(Func):
     """Whole microseconds between two timestamps, as a bigint: Microseconds("ends_at",
@@ -185,6 +193,11 @@ class Microseconds(Func):
     arg_joiner = " - "
     output_field = BigIntegerField()
 
+    def as_sqlite(self, compiler, connection, **extra):
+        """SQLite (`make run`): Django's own difference of its datetime text, in microseconds."""
+        return self.as_sql(compiler, connection, arg_joiner=", ", **extra,
+                           template="django_timestamp_diff(%(expressions)s)")
+
 
 class DaysBetween(Func):
     """later - earlier, for two dates: a whole number of days (PostgreSQL date arithmetic)."""
@@ -192,6 +205,11 @@ class DaysBetween(Func):
     template = "(%(expressions)s)"
     arg_joiner = " - "
     output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        """SQLite (`make run`) keeps dates as text: the days between their Julian day numbers."""
+        return self.as_sql(compiler, connection, arg_joiner=") - julianday(", **extra,
+                           template="CAST(julianday(%(expressions)s) AS INTEGER)")
 
 
 class WaitDays(Func):
@@ -204,6 +222,15 @@ class WaitDays(Func):
         (admitted, p1), (created, p2), (zone, p3) = parts
         return (f"GREATEST({admitted} - (({created}) AT TIME ZONE {zone})::date, 0)",
                 (*p1, *p2, *p3))
+
+    def as_sqlite(self, compiler, connection, **extra):  # noqa: ARG002 - Func's signature
+        """SQLite (`make run`): the site's date of `created_at` by Django's own function, the
+        days between by julianday; MAX of two values is SQLite's GREATEST."""
+        parts = [compiler.compile(expression) for expression in self.get_source_expressions()]
+        (admitted, p1), (created, p2), (zone, p3) = parts
+        return (f"MAX(CAST(julianday({admitted}) - julianday(django_datetime_cast_date("
+                f"{created}, {zone}, %s)) AS INTEGER), 0)",
+                (*p1, *p2, *p3, connection.timezone_name))
 
 
 # The Decimals the helpers below divide and round by, made once: parsing them again for every
@@ -238,7 +265,7 @@ def _mondays(scope: ReportScope) -> tuple[date, date]:
 
 def _fetch(sql: str, params) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         return cursor.fetchall()
 
 
@@ -394,6 +421,9 @@ def census_report(*, scope: ReportScope) -> CensusReport:
     # whatever the number of enrollments.
     first, last = _mondays(scope)
     rows_sql, rows_params = _scope_sql(_in_care, scope)
+    if connection.vendor != "postgresql":
+        return CensusReport(tracks=census, trend=_sqlite_in_care_weeks(
+            rows_sql, rows_params, first=first, last=last))
     rows = _fetch(
         "SELECT w.monday, COALESCE(SUM(e.n), 0)::int FROM (SELECT d::date AS monday "
         "FROM generate_series(%s::date, %s::date, interval '7 days') AS d) AS w "
@@ -404,6 +434,26 @@ def census_report(*, scope: ReportScope) -> CensusReport:
         "GROUP BY 1 ORDER BY 1", (first, last, *rows_params))
     trend = [WeekCount(week_start=monday, count=count) for monday, count in rows]
     return CensusReport(tracks=census, trend=trend)
+
+
+def _sqlite_in_care_weeks(rows_sql: str, rows_params: tuple, *, first: date,
+                          last: date) -> list[WeekCount]:
+    """`census_report`'s weeks in care on SQLite (`make run`), which has no generate_series,
+    date_trunc or casts: the Mondays from a recursive CTE, each date's Monday by date()."""
+    def monday(column: str) -> str:
+        return f"date({column}, 'weekday 0', '-6 days')"
+
+    rows = _fetch(
+        "WITH RECURSIVE w(monday) AS (SELECT date(%s) UNION ALL "
+        "SELECT date(monday, '+7 days') FROM w WHERE monday < date(%s)) "
+        "SELECT w.monday, COALESCE(SUM(e.n), 0) FROM w "
+        f"LEFT JOIN (SELECT {monday('r.admission_date')} AS admitted, "
+        f"{monday('r.discharge_date')} AS discharged, COUNT(*) AS n "
+        f"FROM ({rows_sql}) AS r GROUP BY 1, 2) AS e "
+        "ON e.admitted <= w.monday AND (e.discharged IS NULL OR e.discharged >= w.monday) "
+        "GROUP BY 1 ORDER BY 1", (first, last, *rows_params))
+    return [WeekCount(week_start=date.fromisoformat(monday), count=count)
+            for monday, count in rows]
 
 
 # --- 2. Attendance -------------------------------------------------------------------------
@@ -527,6 +577,7 @@ _CELL_SUMS = ("held_us", "recorded_minutes", "unrecorded_us", "excused_us", "n_a
               "n_absent", "n_excused", "n_unmarked")
 _CELL_NAMES = ("track_label", "session__kind", "weekday", "part", *_CELL_SUMS)
 _SESSION_LENGTH = "(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)"
+_SQLITE_SESSION_LENGTH = "(django_timestamp_diff(s.ends_at, s.starts_at) / 60000000.0)"
 _SESSION_MICROSECONDS = "(date_part('epoch', s.ends_at - s.starts_at) * 1000000)::bigint"
 
 
@@ -559,6 +610,32 @@ def _cells_sql(counts_sql: str, where: str = "") -> str:
     )
 
 
+# `_cells_sql` on SQLite (`make run`): Django's own functions for the session's length and its
+# hour in the site's zone, the ISO weekday from strftime's (Sunday 0), no casts, and no OFFSET
+# (SQLite takes one only after a LIMIT).
+_SQLITE_CELLS = (
+    ("SUM((x.attended + x.absent) * x.us)::bigint", "SUM((x.attended + x.absent) * x.us)"),
+    ("SUM(COALESCE(x.recorded, 0))::bigint", "SUM(COALESCE(x.recorded, 0))"),
+    ("SUM(x.unrecorded * x.us)::bigint", "SUM(x.unrecorded * x.us)"),
+    ("SUM(x.excused * x.us)::bigint", "SUM(x.excused * x.us)"),
+    ("date_part('isodow', s.local_date)::int",
+     "((CAST(strftime('%%w', s.local_date) AS INTEGER) + 6) %% 7 + 1)"),
+    ("date_part('hour', s.starts_at AT TIME ZONE site.time_zone)",
+     "django_datetime_extract('hour', s.starts_at, site.time_zone, 'UTC')"),
+    (_SESSION_MICROSECONDS, "django_timestamp_diff(s.ends_at, s.starts_at)"),
+    (" OFFSET 0) AS x", ") AS x"),
+    ("s.site_id = ANY(%s)", "s.site_id IN %s"),
+)
+
+
+def _sqlite_cells(sql: str) -> str:
+    for postgresql, sqlite in _SQLITE_CELLS:
+        if postgresql != "s.site_id = ANY(%s)":
+            assert postgresql in sql, postgresql
+        sql = sql.replace(postgresql, sqlite)
+    return sql
+
+
 def _uses_tally(scope: ReportScope) -> bool:
     """Whether the per-session tally answers: only when every row of a session counts, i.e. no
     caseload filter (per participant) and no program or track filter (which places a personal
@@ -570,8 +647,16 @@ def _attendance_cells_sql(scope: ReportScope) -> tuple[str, tuple]:
     """The cells' query: over the held sessions' tallies (one row per session, whatever the
     number of participants) when the scope allows, else over the attendance rows summed per
     session first."""
-    if not _uses_tally(scope):
-        return _attendance_cells_live_sql(scope)
+    if connection.vendor != "postgresql":
+        sql, params = (_attendance_cells_live_sql if not _uses_tally(scope)
+                       else _attendance_cells_tally_sql)(scope)
+        return _sqlite_cells(sql), tuple(tuple(p) if isinstance(p, list) else p for p in params)
+    return _attendance_cells_tally_sql(scope) if _uses_tally(scope) else (
+        _attendance_cells_live_sql(scope))
+
+
+def _attendance_cells_tally_sql(scope: ReportScope) -> tuple[str, tuple]:
+    """`_attendance_cells_sql` over the tallies."""
     counts = (
         "SELECT session_id, attended, absent, excused, unmarked, recorded_minutes AS recorded, "
         f"unrecorded FROM {SessionTally._meta.db_table}"
@@ -629,6 +714,8 @@ def _attendance_groups(scope: ReportScope) -> dict[str, dict]:
     cells up (GROUPING SETS over the few hundred cells), which cost less than half of what adding
     them up here did (about 0.1 against 0.7 ms at 2,000 participants, and 32 rows fetched
     instead of 200)."""
+    if connection.vendor != "postgresql":  # SQLite (`make run`): no GROUPING SETS
+        return _sqlite_attendance_groups(_attendance_cells(scope))
     cells_sql, params = _attendance_cells_sql(scope)
     keys = ", ".join(_GROUPINGS[1:])
     sums = ", ".join(f"SUM({name})::bigint" for name in _CELL_SUMS)
@@ -646,6 +733,51 @@ def _attendance_groups(scope: ReportScope) -> dict[str, dict]:
         key = "all" if index == 0 else values[index - 1]
         found[_GROUPINGS[index]][key] = tuple([value or 0 for value in values[n_keys:]])
     return found
+
+
+def _sqlite_attendance_groups(cells: list[dict]) -> dict[str, dict]:
+    """`_attendance_groups` added up in Python from the cells (SQLite has no GROUPING SETS)."""
+    found: dict[str, dict] = {grouping: {} for grouping in _GROUPINGS}
+    for cell in cells:
+        sums = tuple(int(cell[name] or 0) for name in _CELL_SUMS)
+        for grouping in _GROUPINGS:
+            key = "all" if grouping == "all" else cell[grouping]
+            before = found[grouping].get(key, _NO_SUMS)
+            found[grouping][key] = tuple(a + b for a, b in zip(before, sums, strict=True))
+    found["all"].setdefault("all", _NO_SUMS)
+    return found
+
+
+# `_below_minimum`'s statement on SQLite (`make run`): no casts, arrays or date_trunc, the
+# weeks' Mondays as a VALUES subquery (SQLite names its columns column1, ...), date arithmetic
+# by date().
+_SQLITE_BELOW = (
+    ("SUM(x.us)::bigint", "SUM(x.us)"),
+    ("h.attended_minutes::int", "h.attended_minutes"),
+    ("h.offered_minutes::int", "h.offered_minutes"),
+    ("h.expected_minutes::int", "h.expected_minutes"),
+    ("h.excused_minutes::int", "h.excused_minutes"),
+    ("NULL::bigint AS us", "NULL AS us"),
+    ("h.week = ANY(%s) AND h.session_type_id = ANY(ARRAY(", "h.week IN %s AND h.session_type_id IN ("),
+    ("st.counts_toward_hours)) UNION ALL", "st.counts_toward_hours) UNION ALL"),
+    ("date_trunc('week', s.local_date)::date", "date(s.local_date, 'weekday 0', '-6 days')"),
+    (_SESSION_MICROSECONDS, "django_timestamp_diff(s.ends_at, s.starts_at)"),
+    ("(e.track__program__min_weekly_hours * 60)::int",
+     "CAST(ROUND(e.track__program__min_weekly_hours * 60) AS INTEGER)"),
+    ("(%s::date)", "(%s)"),
+    ("AS m (monday)", ""),
+    ("FROM (VALUES ", "FROM (SELECT column1 AS monday FROM (VALUES "),
+    ("JOIN e ON e.admission_date <= m.monday", ") AS m JOIN e ON e.admission_date <= m.monday"),
+    ("m.monday + 6", "date(m.monday, '+6 days')"),
+    ("- k.minimum_minutes)::bigint", "- k.minimum_minutes)"),
+)
+
+
+def _sqlite_below_fetch(sql: str, params: tuple) -> list[tuple]:
+    for postgresql, sqlite in _SQLITE_BELOW:
+        assert postgresql in sql, postgresql
+        sql = sql.replace(postgresql, sqlite)
+    return _fetch(sql, tuple(tuple(p) if isinstance(p, list) else p for p in params))
 
 
 def _whole_minutes(microseconds) -> int:
@@ -708,7 +840,8 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
     participant, track = Participant._meta.db_table, Track._meta.db_table
     weeks = ", ".join(["(%s::date)"] * len(mondays))
     person = f"(SELECT p.{{}} FROM {participant} p WHERE p.id = b.participant_id)"
-    rows = _fetch(
+    fetch = _fetch if connection.vendor == "postgresql" else _sqlite_below_fetch
+    rows = fetch(
         f"WITH e AS ({e_sql}), "
         # Minutes per participant and week, of the session types that count toward the hours,
         # and the microseconds still unmarked at the weeks' held sessions before today: one
@@ -751,6 +884,9 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
         (*e_params, list(mondays), first, last + timedelta(days=6), scope.today,
          SessionStatus.SCHEDULED.value, AttendanceStatus.EXPECTED.value, *mondays))
     found: dict[date, list[BelowMinimum]] = {monday: [] for monday in mondays}
+    if connection.vendor != "postgresql":  # SQLite: the week, code and minimum as text/real
+        rows = [(date.fromisoformat(row[0]), uuid.UUID(row[1]), *row[2:6],
+                 Decimal(str(row[6])), *row[7:]) for row in rows]
     for monday, code, first_name, last_name, record, track, minimum, att, off, expected, exc, \
             unmarked_us in rows:
         found[monday].append(BelowMinimum(
@@ -841,33 +977,58 @@ def outcomes_report(*, scope: ReportScope) -> OutcomesReport:
     attendance, session = Attendance._meta.db_table, TherapySession._meta.db_table
     session_type = SessionType._meta.db_table
     admitted_statuses = [str(status) for status in ADMITTED]
-    measures = _fetch(
+    attended_statuses = [str(status) for status in ATTENDED]
+    # SQLite (`make run`): IN tuples for arrays, no casts, and the medians (no percentile_cont)
+    # from the stays themselves, read by a second statement.
+    native = connection.vendor == "postgresql"
+    any_of = "= ANY(%s)" if native else "IN %s"
+    length = _SESSION_LENGTH if native else _SQLITE_SESSION_LENGTH
+    nulls = "NULL::numeric, NULL::float8, NULL::numeric, NULL::float8" if native else (
+        "NULL, NULL, NULL, NULL")
+    days_median, hours_median = (
+        ("percentile_cont(0.5) WITHIN GROUP (ORDER BY e.days)",
+         "percentile_cont(0.5) WITHIN GROUP (ORDER BY COALESCE(h.m, 0) / 60.0)")
+        if native else ("NULL", "NULL"))
+    if not native:
+        admitted_statuses, attended_statuses = tuple(admitted_statuses), tuple(attended_statuses)
+    with_sql = (
         f"WITH a AS ({a_sql}), e AS ({e_sql}), "
         # Length of stay in attended hours: the hours attended (sessions counting toward the
         # weekly hours) on the enrollment's own rows, admission to discharge.
         "h AS (SELECT r.enrollment_id, "
-        f"SUM(COALESCE(r.minutes_attended, {_SESSION_LENGTH})) AS m FROM {attendance} r "
+        f"SUM(COALESCE(r.minutes_attended, {length})) AS m FROM {attendance} r "
         f"JOIN e ON e.id = r.enrollment_id JOIN {session} s ON s.id = r.session_id "
         f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
-        "WHERE r.status = ANY(%s) AND s.status = %s AND s.local_date >= e.admission_date "
-        "AND s.local_date <= e.discharge_date GROUP BY 1) "
+        f"WHERE r.status {any_of} AND s.status = %s AND s.local_date >= e.admission_date "
+        "AND s.local_date <= e.discharge_date GROUP BY 1) ")
+    measures = _fetch(
+        with_sql +
         # (what, key, count, a second count, days mean, days median, hours mean, hours median)
         "SELECT 'admitted', NULL, COUNT(*), COUNT(*) FILTER (WHERE EXISTS ("
         f"SELECT 1 FROM {enrollment} earlier WHERE earlier.participant_id = a.participant_id "
-        "AND earlier.status = ANY(%s) AND earlier.admission_date < a.admission_date)), "
-        "NULL::numeric, NULL::float8, NULL::numeric, NULL::float8 FROM a "
+        f"AND earlier.status {any_of} AND earlier.admission_date < a.admission_date)), "
+        f"{nulls} FROM a "
         # Over the ended enrollments joined once to their hours, so each stay counts once.
         "UNION ALL SELECT 'stay', NULL, COUNT(*), COUNT(*) FILTER (WHERE e.status = %s), "
-        "AVG(e.days), percentile_cont(0.5) WITHIN GROUP (ORDER BY e.days), "
+        f"AVG(e.days), {days_median}, "
         "AVG(COALESCE(h.m, 0) / 60.0), "
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY COALESCE(h.m, 0) / 60.0) "
+        f"{hours_median} "
         "FROM e LEFT JOIN h ON h.enrollment_id = e.id "
         "UNION ALL SELECT 'reason', e.discharge_reason, COUNT(*), NULL, NULL, NULL, NULL, NULL "
         "FROM e GROUP BY 2 "
         "UNION ALL SELECT 'plan', p.step_down_level, COUNT(*), NULL, NULL, NULL, NULL, NULL "
         f"FROM {plan} p WHERE p.enrollment_id IN (SELECT id FROM e) GROUP BY 2",
-        (*a_params, *e_params, [str(status) for status in ATTENDED],
+        (*a_params, *e_params, attended_statuses,
          SessionStatus.SCHEDULED.value, admitted_statuses, EnrollmentStatus.COMPLETED.value))
+    if not native:
+        stays = _fetch(with_sql + "SELECT e.days, COALESCE(h.m, 0) / 60.0 FROM e "
+                       "LEFT JOIN h ON h.enrollment_id = e.id",
+                       (*a_params, *e_params, attended_statuses, SessionStatus.SCHEDULED.value))
+        medians = ((statistics.median(row[0] for row in stays),
+                    statistics.median(row[1] for row in stays))
+                   if stays else (None, None))
+        measures = [(*row[:5], medians[0], row[6], medians[1]) if row[0] == "stay" else row
+                    for row in measures]
     found: dict[str, dict] = {"reason": {}, "plan": {}}
     for what, key, n, second, days_mean, days_median, hours_mean, hours_median in measures:
         if what == "admitted":
@@ -911,6 +1072,23 @@ _WAITING_ON_SUNDAY = (
     "e.status = 'waitlisted' OR (e.status IN ('" + "', '".join(ADMITTED) + "') "
     "AND e.admission_date > w.monday + 6) "
     "OR (e.status = 'withdrawn' AND e.updated_at::date > w.monday + 6))")
+# The same on SQLite (`make run`), whose dates and times are text.
+_WAITING_ON_SUNDAY_SQLITE = (
+    "e.waitlisted_at IS NOT NULL AND date(e.waitlisted_at) <= date(w.monday, '+6 days') AND ("
+    "e.status = 'waitlisted' OR (e.status IN ('" + "', '".join(ADMITTED) + "') "
+    "AND e.admission_date > date(w.monday, '+6 days')) "
+    "OR (e.status = 'withdrawn' AND date(e.updated_at) > date(w.monday, '+6 days')))")
+
+
+def _percentile_cont(values: list, fraction: float) -> float | None:
+    """PostgreSQL's percentile_cont over `values`: linear between the two nearest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _access_enrollments(scope: ReportScope):
@@ -929,6 +1107,8 @@ def access_report(*, scope: ReportScope) -> AccessReport:
     m_sql, m_params = _scope_sql(_access_enrollments, scope)
     first, last = _mondays(scope)
     waitlisted, withdrawn = EnrollmentStatus.WAITLISTED.value, EnrollmentStatus.WITHDRAWN.value
+    if connection.vendor != "postgresql":
+        return _sqlite_access_report(scope, m_sql, m_params, first=first, last=last)
     rows = _fetch(
         # Not materialized: each branch then computes only the columns it reads (the wait and
         # the day of the last change take a time zone conversion a row) and filters as it
@@ -961,6 +1141,37 @@ def access_report(*, scope: ReportScope) -> AccessReport:
         admitted=admitted, wait_median_days=_decimal(median), wait_p90_days=_decimal(p90),
         wait_mean_days=_decimal(mean), waitlist_trend=trend, waiting_now=waiting,
         offers_open=offers, left_waitlist=left)
+
+
+def _sqlite_access_report(scope: ReportScope, m_sql: str, m_params: tuple, *, first: date,
+                          last: date) -> AccessReport:
+    """`access_report` on SQLite (`make run`): the same measures in three statements, the
+    waits' median and 90th percentile in Python (no percentile_cont), the weeks from a
+    recursive CTE (no generate_series)."""
+    waitlisted, withdrawn = EnrollmentStatus.WAITLISTED.value, EnrollmentStatus.WITHDRAWN.value
+    waits = [wait for (wait,) in _fetch(
+        f"WITH e AS ({m_sql}) SELECT e.wait FROM e WHERE e.status IN %s "
+        "AND e.admission_date >= %s AND e.admission_date <= %s",
+        (*m_params, tuple(str(status) for status in ADMITTED), scope.date_from,
+         scope.date_to))]
+    ((waiting, offers, left),) = _fetch(
+        f"WITH e AS ({m_sql}) SELECT COUNT(*) FILTER (WHERE e.status = %s), "
+        "COUNT(*) FILTER (WHERE e.status = %s AND e.seat_offered_at IS NOT NULL), "
+        "COUNT(*) FILTER (WHERE e.status = %s AND e.waitlisted_at IS NOT NULL "
+        "AND e.changed_on >= %s AND e.changed_on <= %s) FROM e",
+        (*m_params, waitlisted, waitlisted, withdrawn, scope.date_from, scope.date_to))
+    weeks = _fetch(
+        f"WITH RECURSIVE e AS ({m_sql}), w(monday) AS (SELECT date(%s) UNION ALL "
+        "SELECT date(monday, '+7 days') FROM w WHERE monday < date(%s)) "
+        f"SELECT w.monday, COUNT(e.id) FROM w LEFT JOIN e ON {_WAITING_ON_SUNDAY_SQLITE} "
+        "GROUP BY 1 ORDER BY 1", (*m_params, first, last))
+    return AccessReport(
+        admitted=len(waits), wait_median_days=_decimal(_percentile_cont(waits, 0.5)),
+        wait_p90_days=_decimal(_percentile_cont(waits, 0.9)),
+        wait_mean_days=_decimal(sum(waits) / len(waits) if waits else None),
+        waitlist_trend=[WeekCount(week_start=date.fromisoformat(monday), count=n)
+                        for monday, n in weeks],
+        waiting_now=waiting or 0, offers_open=offers or 0, left_waitlist=left or 0)
 
 
 # --- 5. Billing units ----------------------------------------------------------------------
@@ -1043,6 +1254,16 @@ _BILLING_LINES = (
     f"SUM({units_sql('d.length', 'd.sessions', per_minute=MICROSECONDS_PER_MINUTE)})::int "
     "AS units FROM days d LEFT JOIN rules r ON r.code = d.code GROUP BY 1, 3, 2, 4"
 )
+# `_BILLING_LINES` on SQLite (`make run`): no date_trunc or casts (its integers stay integers,
+# its true values are 1), the week's Monday by date(), minutes divided as reals and rounded.
+_BILLING_LINES_SQLITE = (
+    "SELECT d.participant_id, date(d.local_date, 'weekday 0', '-6 days') AS week, d.code, "
+    "COALESCE(r.unit, 'session') AS unit, SUM(d.sessions) AS sessions, "
+    "COUNT(*) AS days, CAST(ROUND(SUM(d.length) * 1.0 / %s) AS INTEGER) AS minutes, "
+    "SUM(" + units_sql("d.length", "d.sessions", per_minute=MICROSECONDS_PER_MINUTE)
+    .replace("::bigint", "").replace("::int", "") + ") "
+    "AS units FROM days d LEFT JOIN rules r ON r.code = d.code GROUP BY 1, 3, 2, 4"
+)
 
 
 def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
@@ -1058,9 +1279,11 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
     line, as before.
     """
     table, track_table = BillingDay._meta.db_table, Track._meta.db_table
-    where = ["b.site_id = ANY(%s)", "b.local_date >= %s", "b.local_date <= %s",
-             "b.sessions <> 0"]
-    params: list = [list(scope.site_ids), scope.date_from, scope.held_until]
+    native = connection.vendor == "postgresql"  # else SQLite (`make run`): no arrays or casts
+    where = ["b.site_id = ANY(%s)" if native else "b.site_id IN %s", "b.local_date >= %s",
+             "b.local_date <= %s", "b.sessions <> 0"]
+    params: list = [list(scope.site_ids) if native else tuple(scope.site_ids), scope.date_from,
+                    scope.held_until]
     joins = ""
     if scope.program_id:
         joins = f" JOIN {track_table} t ON t.id = b.track_id"
@@ -1074,6 +1297,12 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
                      "WHERE primary_clinician_id = %s)")
         params.append(scope.clinician_id)
     rules_sql, rule_params = rules_cte()
+    if not native:
+        return (f"WITH {rules_sql}, days AS (SELECT b.participant_id, b.local_date, "
+                "b.service_code AS code, SUM(b.sessions) AS sessions, SUM(b.length) AS length "
+                f"FROM {table} b{joins} WHERE {' AND '.join(where)} GROUP BY 1, 3, 2) "
+                f"{_BILLING_LINES_SQLITE}",
+                (*rule_params, *params, MICROSECONDS_PER_MINUTE))
     sql = (
         f"WITH {rules_sql}, "
         # A day's rows of other sites or tracks (a participant moved, a personal session)
@@ -1139,6 +1368,8 @@ def billing_lines_sql(scope: ReportScope, *, limit: int | None = None,
 
 def billing_line(row) -> BillingLine:
     code, name, record, week, service, unit, sessions, days, minutes, units = row[:10]
+    if isinstance(week, str):  # SQLite (`make run`): the week and code as text
+        week, code = date.fromisoformat(week), uuid.UUID(code)
     return BillingLine(participant_code=str(code), participant=name, record_number=record,
                        week_start=week, service_code=service, unit=unit, sessions=sessions,
                        days=days, minutes=minutes, units=units)
@@ -1156,7 +1387,8 @@ def billing_report(*, scope: ReportScope, line_limit: int = 200,
     last_week = replace(scope, date_from=max(scope.date_from, _mondays(scope)[1]))
     rows = _fetch(*billing_lines_sql(last_week, limit=line_limit, live=live))
     return BillingReport(
-        summary=[BillingSummary(week_start=w, service_code=c, participants=p, sessions=s,
+        summary=[BillingSummary(week_start=date.fromisoformat(w) if isinstance(w, str) else w,
+                                service_code=c, participants=p, sessions=s,
                                 days=d, minutes=m, units=u)
                  for w, c, p, s, d, m, u in summary_rows],
         lines=[billing_line(row) for row in rows], line_count=rows[0][-1] if rows else 0,

@@ -29,6 +29,7 @@ else re-derives these figures. Decisions (tests pin them down):
   person, never past the track's end date (a cohort's end): when the weeks owed don't fit before
   it, `cannot_complete_by_end` says so. For an ended enrollment, its discharge date.
 """
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -38,6 +39,7 @@ from django.db import connection, connections, router
 from django.utils import timezone
 
 from iop_clinic.compiled import CompiledQuery, compile_once
+from iop_clinic.sql_params import execute
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Program, SessionType, Track
 from programs.selectors import site_today
@@ -434,6 +436,10 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime,
     person_columns = "".join(f",\n               {person.format(column)} AS {column}"
                              for column in ("code", "first_name", "last_name")) if people else ""
     person_order = ("\n        ORDER BY last_name, first_name, j.enrollment_id" if people else "")
+    length = "FLOOR(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)::bigint"
+    if connection.vendor != "postgresql":  # SQLite (`make run`): its datetimes are UTC text
+        length = "(strftime('%%s', s.ends_at) - strftime('%%s', s.starts_at)) / 60"
+        now = connection.ops.adapt_datetimefield_value(now)
     sql = f"""
         WITH judged AS (
             SELECT e.participant_id, e.id AS enrollment_id, pr.min_weekly_hours
@@ -454,7 +460,7 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime,
         ),
         week AS (
             SELECT s.id, s.starts_at, s.local_date,
-                   FLOOR(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)::bigint AS length
+                   {length} AS length
             FROM {TherapySession._meta.db_table} s
             JOIN {SessionType._meta.db_table} st ON st.id = s.session_type_id
             WHERE s.local_date >= %s AND s.local_date <= %s AND s.status = %s
@@ -524,7 +530,7 @@ def _weeks_at_risk(*, site_ids: list[int], today: date, now: datetime) -> dict[i
     sunday = monday + timedelta(days=6)
     sql, params = _weeks_at_risk_sql(site_ids=site_ids, today=today, now=now)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         rows = cursor.fetchall()
     weeks: dict[int, LedgerWeek] = {}
     for participant_id, hours, attended_minutes, ahead_minutes, offered in rows:
@@ -539,6 +545,8 @@ def _week_if_at_risk(hours, attended_minutes, ahead_minutes, offered, *, monday:
                      sunday: date) -> LedgerWeek | None:
     """This week as `judge_week` judges it from one row of `_weeks_at_risk_sql`, or None when
     it is not at risk."""
+    if isinstance(hours, float):  # SQLite's decimals
+        hours = Decimal(str(hours))
     minimum = _minimum_minutes(hours)
     attended, ahead = int(attended_minutes), int(ahead_minutes)
     if attended + ahead >= minimum:
@@ -613,14 +621,15 @@ def people_at_risk(*, site_ids: list[int], today: date,
     sql, params = _weeks_at_risk_sql(site_ids=site_ids, today=today, now=now or timezone.now(),
                                      people=True)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         rows = cursor.fetchall()
     people: list[AtRiskPerson] = []
     for _pid, hours, attended, ahead, offered, code, first_name, last_name in rows:
         week = _week_if_at_risk(hours, attended, ahead, offered, monday=monday, sunday=sunday)
         if week is not None:
             people.append(AtRiskPerson(
-                code=code, full_name=f"{first_name} {last_name}",  # as Participant.full_name
+                code=code if connection.vendor == "postgresql" else uuid.UUID(code),
+                full_name=f"{first_name} {last_name}",  # as Participant.full_name
                 attended_minutes=week.attended_minutes,
                 scheduled_ahead_minutes=week.scheduled_ahead_minutes,
                 minimum_hours=week.minimum_hours))

@@ -188,6 +188,15 @@ def test_it_adds_the_cells_up_by_each_grouping_as_python_did(w):
     assert len(reports._attendance_groups(scope=w.scope())["track_label"]) == 2
 
 
+def test_sqlites_sums_in_python_equal_the_grouping_sets(w):
+    """SQLite (`make run`) has no GROUPING SETS: the cells are added up in Python there."""
+    scopes = [w.scope(), w.scope(clinician_id=w.clinician.pk),
+              w.scope(date_from=dt.date(2025, 1, 5), date_to=dt.date(2025, 1, 9))]
+    for scope in scopes:
+        assert (reports._sqlite_attendance_groups(reports._attendance_cells(scope))
+                == reports._attendance_groups(scope)), scope
+
+
 # The below-minimum query before the unmarked time was summed in microseconds: numeric minutes
 # a session (EXTRACT(EPOCH ...) / 60), compared and subtracted as numerics.
 _OLD_BELOW = (
