@@ -44,8 +44,9 @@ def rules_cte() -> tuple[str, tuple]:
     """`rules(code, unit, min_minutes) AS (VALUES ...)`, to follow a WITH, and its params."""
     rules = billing_rules()
     # Typed when empty: an untyped NULL is text, and COALESCE(min_minutes, 0) would not parse.
+    # CAST, not `::`: SQLite (`make run`) has no `::`.
     values = (", ".join(["(%s, %s, %s)"] * len(rules))
-              or "(NULL::varchar, NULL::varchar, NULL::integer)")
+              or "(CAST(NULL AS varchar), CAST(NULL AS varchar), CAST(NULL AS integer))")
     params = tuple(p for r in rules for p in (r.code, r.unit, r.min_minutes))
     return f"rules(code, unit, min_minutes) AS (VALUES {values})", params
 
