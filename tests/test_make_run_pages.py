@@ -55,12 +55,45 @@ for who, url in pages:
     if who not in clients:
         clients[who] = sign_in(Client(raise_request_exception=False), users.get(username=who))
     statuses[f"{who} {url}"] = clients[who].get(url).status_code
+
+# Then the writes a first visit makes, through the SQLite row triggers (tallies, week hours,
+# billing days): from the roster, one visit changed to absent, one to late with its minutes,
+# and the rest of the session marked present.
+from sessions.models import Attendance
+from staff.access import site_ids_for
+from django.db.models import Count
+held = (TherapySession.objects
+        .filter(site_id__in=site_ids_for(users.get(username="clinician")),
+                starts_at__lte=timezone.now(), status="scheduled", attendances__status="present")
+        .annotate(present=Count("attendances")).filter(present__gte=2)
+        .order_by("-starts_at").first())
+row = (Attendance.objects.filter(session=held, status="present")
+       .select_related("participant").order_by("pk").first())
+marker = clients["clinician"]
+statuses["mark absent"] = marker.post(
+    f"/sessions/{row.session_id}/roster/{row.pk}/", {"status": "absent", "note": ""}).status_code
+late = Attendance.objects.filter(session_id=row.session_id, status="present").exclude(pk=row.pk).first()
+statuses["mark late"] = marker.post(f"/sessions/{row.session_id}/roster/{late.pk}/",
+                                    {"status": "late", "minutes": "30", "note": ""}).status_code
+statuses["rest present"] = marker.post(
+    f"/sessions/{row.session_id}/roster/rest-present/").status_code
+row.refresh_from_db()
+late.refresh_from_db()
+statuses["after: status"] = [row.status, late.status, late.minutes_attended]
+statuses["after: expected"] = Attendance.objects.filter(session_id=row.session_id,
+                                                        status="expected").count()
+for who, url in [("clinician", f"/sessions/{row.session_id}/roster/"),
+                 ("clinician", f"/participants/{row.participant.code}/"), ("clinician", "/"),
+                 ("clinician", "/follow-ups/"), ("director", "/reports/attendance/"),
+                 ("director", "/reports/billing/")]:
+    statuses[f"after: {who} {url}"] = clients[who].get(url).status_code
 print(json.dumps(statuses))
 """
 
 
 @pytest.mark.e2e
 def test_demo_clinic_seeds_and_its_pages_answer_on_sqlite(tmp_path):
+    """And marking a visit absent and the rest present from the roster works there."""
     env = newcomer_env(tmp_path)
     for command in (["migrate", "--noinput", "-v", "0"], ["seed_demo"]):
         done = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env,
@@ -71,4 +104,8 @@ def test_demo_clinic_seeds_and_its_pages_answer_on_sqlite(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     statuses = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [statuses.pop(f"{step}") for step in ("mark absent", "mark late", "rest present")] \
+        == [302, 302, 302]
+    assert statuses.pop("after: status") == ["absent", "late", 30]
+    assert statuses.pop("after: expected") == 0
     assert statuses and {page: status for page, status in statuses.items() if status != 200} == {}
