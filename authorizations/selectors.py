@@ -325,12 +325,14 @@ def _figures_inner_sql(where: str, where_params: tuple, *, today: date,
 
 # What the alert rule reads of an authorization (over e, pr, its usage u and `_LATER_JOIN`),
 # the columns of `AuthorizationFigures` from `enrollment_active` to `superseded`; its one
-# param is EnrollmentStatus.ACTIVE.
-_RULE_FIGURES = """e.status = %s AS enrollment_active,
-                   pr.authorization_alert_units, pr.authorization_review_days,
+# param is EnrollmentStatus.ACTIVE. `_RULE_FIGURES_OVER` reads the program's columns from
+# another relation than pr (`program`).
+_RULE_FIGURES_OVER = """e.status = %s AS enrollment_active,
+                   {program}.authorization_alert_units, {program}.authorization_review_days,
                    COALESCE(u.used, 0) AS used, COALESCE(u.scheduled, 0) AS scheduled,
                    u.over_from, u.runs_out_on, COALESCE(u.after_end, 0) AS after_end,
                    u.after_end_from, later.id IS NOT NULL AS superseded"""
+_RULE_FIGURES = _RULE_FIGURES_OVER.format(program="pr")
 
 
 # `later.id`: another approved or requested authorization of the same enrollment and service
@@ -593,13 +595,23 @@ def authorization_alerts_first(*, site_ids, today: date,
     # order. Carrying the names and text through all ~900 alerts of 2,000 people was a third
     # of the statement's time (and joining participants and payers there, a third of its
     # planning). OFFSET 0 keeps the authorizations' joins planned on their own (pulled up,
-    # their order was planned together with the kinds').
+    # their order was planned together with the kinds'). The active enrollments at the sites
+    # (`here`) are found once for both the authorizations and the missing ones: joining
+    # enrollments, tracks and programs in each was a quarter of the statement's planning.
     # authorization_alerts' order: by date, then person (Python compares names by code
     # point, as the "C" collation does), then the authorization's place (end date, id) and
     # the alert's place in its rule. Ties keep the order authorization_alerts' stable sort
     # kept: an authorization's alerts before a missing one (src), the missing ones in their
     # own query's order (last name, then person).
     rows = _fetch(f"""
+        WITH here AS MATERIALIZED (
+            SELECT e.id, e.participant_id, e.status, e.admission_date,
+                   pr.authorization_alert_units, pr.authorization_review_days
+            FROM {_t(Enrollment)} e
+            JOIN {_t(Track)} t ON t.id = e.track_id
+            JOIN {_t(Program)} pr ON pr.id = t.program_id
+            WHERE e.status = %s AND t.site_id IN %s
+        )
         SELECT au.id, au.enrollment_id, py.name, au.member_id, au.number, au.level_of_care,
                au.unit, au.service_code, au.units_authorized, au.start_date, au.end_date,
                au.next_review_date, au.status, au.note,
@@ -621,20 +633,20 @@ def authorization_alerts_first(*, site_ids, today: date,
                        0 AS src
                 FROM (
                     SELECT au.id, au.payer_id, au.status, au.units_authorized, au.end_date,
-                           au.next_review_date, e.participant_id, {_RULE_FIGURES}
+                           au.next_review_date, e.participant_id,
+                           {_RULE_FIGURES_OVER.format(program="e")}
                     FROM {_t(Authorization)} au
-                    JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
-                    JOIN {_t(Track)} t ON t.id = e.track_id
-                    JOIN {_t(Program)} pr ON pr.id = t.program_id
+                    JOIN here e ON e.id = au.enrollment_id
                     LEFT JOIN {_t(AuthorizationUsage)} u ON u.authorization_id = au.id
                     {_LATER_JOIN}
-                    WHERE e.status = %s AND t.site_id IN %s AND au.status IN %s
+                    WHERE au.status IN %s
                     OFFSET 0) figures
                 JOIN (VALUES {kinds}) kind (n, name) ON {_ALERT_JOIN}
                 UNION ALL
                 SELECT NULL, e.participant_id, c.payer_id, {_MISSING_PADDING},
                        e.admission_date, 1
-                {_MISSING_FROM.format(participants="")}
+                {_MISSING_FROM.format(enrollments="JOIN here e ON e.id = c.enrollment_id",
+                                      participants="")}
             ) alerts
             ORDER BY alerts.on_date
             FETCH FIRST %s ROWS WITH TIES
@@ -645,9 +657,10 @@ def authorization_alerts_first(*, site_ids, today: date,
         ORDER BY head.on_date, (p.first_name || ' ' || p.last_name) COLLATE "C", head.src,
                  au.end_date, au.id, head.n, last_name, person_id
         LIMIT %s
-    """, (EnrollmentStatus.ACTIVE.value, *_later_params(today), EnrollmentStatus.ACTIVE.value,
-          ids, tuple(s.value for s in USAGE_STATUSES), *_alert_join_params(today),
-          *_missing_params(ids), max(shown, 1), max(shown, 1)))
+    """, (EnrollmentStatus.ACTIVE.value, ids,  # here
+          EnrollmentStatus.ACTIVE.value, *_later_params(today),  # the rule's figures
+          tuple(s.value for s in USAGE_STATUSES), *_alert_join_params(today),
+          _MISSING_STATUSES, max(shown, 1), max(shown, 1)))
     alerts = []
     for values in rows:
         kind, src = values[_FIGURE_COLUMNS], values[_FIGURE_COLUMNS + 3]
@@ -670,7 +683,8 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
     code = "p.code::text" if connection.vendor == "postgresql" else "p.code"
     rows = _fetch(f"""
         SELECT {code}, p.first_name || ' ' || p.last_name, py.name, e.admission_date
-        {_MISSING_FROM.format(participants=_MISSING_PARTICIPANTS)}
+        {_MISSING_FROM.format(enrollments=_MISSING_ENROLLMENTS,
+                              participants=_MISSING_PARTICIPANTS)}
         ORDER BY e.admission_date, p.last_name, p.id
     """, _missing_params(ids))
     if connection.vendor != "postgresql":  # SQLite: the code as stored, the date as text
@@ -680,26 +694,32 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
     return [_missing_alert(code, name, payer, admitted) for code, name, payer, admitted in rows]
 
 
-# The enrollments `missing_authorizations` reads (params: `_missing_params`), and a join of
-# their participants (p) to place between them; also in `authorization_alerts_first`'s
-# statement, padded to its narrow alerts' columns, which names the people it shows only.
+# The enrollments `missing_authorizations` reads (params: `_missing_params`; `enrollments`:
+# `_MISSING_ENROLLMENTS`), and a join of their participants (p) to place between them; also in
+# `authorization_alerts_first`'s statement (over the enrollments it has already found, its
+# only param the statuses), padded to its narrow alerts' columns, which names the people it
+# shows only.
 _MISSING_FROM = f"""
         FROM {_t(Coverage)} c
         JOIN {_t(Payer)} py ON py.id = c.payer_id AND py.requires_authorization
-        JOIN {_t(Enrollment)} e ON e.id = c.enrollment_id AND e.status = %s
-        JOIN {_t(Track)} t ON t.id = e.track_id AND t.site_id IN %s
+        {{enrollments}}
         {{participants}}
         WHERE NOT EXISTS (SELECT 1 FROM {_t(Authorization)} au
                           WHERE au.enrollment_id = e.id AND au.payer_id = c.payer_id
                             AND au.status IN %s)"""
 _MISSING_PARTICIPANTS = f"JOIN {_t(Participant)} p ON p.id = e.participant_id"
+# The active enrollments at the sites (params: EnrollmentStatus.ACTIVE, the site ids).
+_MISSING_ENROLLMENTS = f"""JOIN {_t(Enrollment)} e ON e.id = c.enrollment_id AND e.status = %s
+        JOIN {_t(Track)} t ON t.id = e.track_id AND t.site_id IN %s"""
 _FIGURE_COLUMNS = len(fields(AuthorizationFigures)) - 2  # the SQL has no kinds, no alerts
 _MISSING_PADDING = ", ".join(["NULL"] * 12)  # enrollment_active to kind.n
 
 
 def _missing_params(ids: tuple) -> tuple:
-    return (EnrollmentStatus.ACTIVE.value, ids,
-            (AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value))
+    return (EnrollmentStatus.ACTIVE.value, ids, _MISSING_STATUSES)
+
+
+_MISSING_STATUSES = (AuthorizationStatus.APPROVED.value, AuthorizationStatus.REQUESTED.value)
 
 
 def _missing_alert(code, name: str, payer: str, admitted: date) -> AuthorizationAlert:

@@ -214,11 +214,20 @@ def open_followups_by_person(*, site_ids: list[int], assignee=None,
     alias = router.db_for_read(FollowUp)
     query = _open_followups_statement(alias, connections[alias].vendor, len(site_ids),
                                       assignee is not None, limit * 5)
-    values = {"sites": site_ids}
+    return _by_person(query.rows(_open_followups_values(site_ids, assignee)), limit)
+
+
+def _open_followups_values(site_ids: list[int], assignee) -> dict:
+    values: dict = {"sites": site_ids}
     if assignee is not None:
         values["assignee"] = assignee.pk
+    return values
+
+
+def _by_person(rows, limit: int) -> list[PersonFollowUps]:
+    """Rows of `_open_followups_statement` (OPEN_FOLLOWUP_FIELDS) grouped by participant."""
     people: dict[int, PersonFollowUps] = {}
-    for row in query.rows(values):
+    for row in rows:
         followup = dict(zip(OPEN_FOLLOWUP_FIELDS, row, strict=True))
         entry = people.get(followup["participant_id"])
         if entry is None:
@@ -232,6 +241,43 @@ def open_followups_by_person(*, site_ids: list[int], assignee=None,
     for entry in people.values():
         entry.followups.sort(key=lambda f: (f["about_date"] or date.min, f["pk"]))
     return list(people.values())
+
+
+@cache
+def _open_followups_counted_statement(alias: str, vendor: str, sites: int, mine: bool,
+                                      rows: int) -> CompiledQuery:
+    """`_open_followups_statement` with `open_followup_count`'s statement as one more column,
+    the last (an uncorrelated subquery: PostgreSQL counts once, not once a row)."""
+    listed = _open_followups_statement(alias, vendor, sites, mine, rows)
+    counted = _open_followup_count_statement(alias, vendor, sites)
+    select, sep, rest = listed.sql.partition(" FROM ")
+    # The list's select reads columns only (no subquery, no parameter): the count's
+    # parameters come first, before the list's FROM and WHERE.
+    if (not select.startswith("SELECT ") or "(SELECT" in select or "%s" in select or not sep
+            or listed.width is not None):
+        raise AssertionError("the open follow-ups query's select is not the expected one")
+    return CompiledQuery(
+        alias=alias, sql=f"{select}, ({counted.sql}) AS open_followup_count{sep}{rest}",
+        params=(*counted.params, *listed.params), slots=(*counted.slots, *listed.slots),
+        columns=listed.columns, converts=listed.converts)
+
+
+def open_followups_and_count(*, site_ids: list[int], assignee=None,
+                             limit: int = 20) -> tuple[list[PersonFollowUps], int]:
+    """`open_followups_by_person` and `open_followup_count` (every open follow-up at these
+    sites, whoever it is assigned to), as Today shows them: one statement, the count read
+    beside the list (a statement less on every Today page); a second, the count alone, only
+    when the list is empty."""
+    site_ids = list(site_ids)
+    if not site_ids:
+        return [], 0
+    alias = router.db_for_read(FollowUp)
+    query = _open_followups_counted_statement(alias, connections[alias].vendor, len(site_ids),
+                                              assignee is not None, limit * 5)
+    rows = query.rows(_open_followups_values(site_ids, assignee))
+    if not rows:
+        return [], open_followup_count(site_ids=site_ids)
+    return _by_person([row[:-1] for row in rows], limit), rows[0][-1]
 
 
 @cache

@@ -43,6 +43,10 @@ def home(request: HttpRequest) -> HttpResponse:
     outbox = outbox_vitals() if request.user.is_director else None
     alerts, alert_count = authorization_alerts_first(site_ids=site_ids, today=today,
                                                      shown=ALERTS_SHOWN)
+    # The box's follow-ups (mine, or everyone's) and how many are open at my sites, in one
+    # statement.
+    followups, open_followup_count = pages.open_followups_and_count(
+        site_ids=site_ids, assignee=request.user if followups_mine else None)
     return render(request, "staff/today/board.html", {
         "outbox": outbox if outbox and outbox.degraded else None,
         "form": form, "day": day, "today": today,
@@ -51,10 +55,8 @@ def home(request: HttpRequest) -> HttpResponse:
             today_rows.session_rows(pages.day_sessions(site_ids=site_ids, day=day)),
             name_sites=len(site_ids) > 1),
         "followups_mine": followups_mine,
-        "followup_items": today_rows.followup_items(today_rows.followup_rows(
-            pages.open_followups_by_person(
-                site_ids=site_ids, assignee=request.user if followups_mine else None))),
-        "open_followup_count": pages.open_followup_count(site_ids=site_ids),
+        "followup_items": today_rows.followup_items(today_rows.followup_rows(followups)),
+        "open_followup_count": open_followup_count,
         "can_mark": can_mark_attendance(request.user),
         "at_risk": today_rows.at_risk_rows(people_at_risk(site_ids=site_ids, today=today)),
         "pending_excuses": (today_rows.excuse_rows(care.pending_excuses(site_ids=site_ids))

@@ -86,8 +86,8 @@ def test_it_keeps_a_fixed_query_budget(as_clinician, track, clinician, front_des
         attendance_mark(attendance=rows[0], status="absent", by=front_desk)
     # 12: the at-risk box reads the week and who is at risk in one query (it took two);
     # +1: authorization alerts (usage of every authorization and payers with none recorded,
-    # one statement).
-    with django_assert_max_num_queries(13):
+    # one statement); -1: the follow-ups and their count are read together.
+    with django_assert_max_num_queries(12):
         assert as_clinician.get(reverse("home")).status_code == 200
 
 
@@ -175,17 +175,19 @@ def test_it_keeps_a_directors_budget_with_the_warning(as_director, track, clinic
         _session, rows = make_group_session(track, size=4, hour=hour, facilitator=clinician)
         attendance_mark(attendance=rows[0], status="absent", by=front_desk)
     fail_reminders(track.site, 11)
-    # The clinician's 13 (12, and 1 for the authorization alerts), and the two that read the
-    # outbox for the warning (reminders/health.py).
-    with django_assert_max_num_queries(15):
+    # The clinician's 12 (11 with the follow-ups and their count read together, and 1 for the
+    # authorization alerts), and the two that read the outbox for the warning
+    # (reminders/health.py).
+    with django_assert_max_num_queries(14):
         page = as_director.get(reverse("home")).content.decode()
     assert outbox_alert(page) is not None
 
 
 def test_it_lists_who_is_at_risk_without_a_query_more(as_clinician, track, front_desk,
                                                     django_assert_max_num_queries):
-    """Someone at risk costs the page no query more (10; it was 12, one for the names, one for
-    the missing authorizations): the week's statement also reads their name and code."""
+    """Someone at risk costs the page no query more (9; it was 12, one for the names, one for
+    the missing authorizations, one for the open follow-ups' count): the week's statement also
+    reads their name and code."""
     monday, rows = make_group_session(track, size=2, hour=9)  # over by Monday 20:00
     for day in (7, 8):  # Wednesday and Thursday evenings, ahead
         later = factories.TherapySessionFactory(
@@ -199,7 +201,7 @@ def test_it_lists_who_is_at_risk_without_a_query_more(as_clinician, track, front
     attendance_mark(attendance=rows[1], status="present", by=front_desk)
     as_clinician.get(reverse("home"))  # the session's reads, as in the budget above
 
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(9):
         page = as_clinician.get(reverse("home")).content.decode()
 
     box = page[page.index('data-include-point="at-risk"'):]

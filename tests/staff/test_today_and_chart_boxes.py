@@ -61,7 +61,7 @@ def test_it_keeps_the_boxes_within_fixed_budgets(as_clinician, site, size,
         make_reminder(participant, status="sent", visit=MONDAY - dt.timedelta(days=offset))
     # 12: the at-risk box reads the week and who is at risk in one query (it took two);
     # +1: authorization alerts (usage of every authorization and payers with none recorded,
-    # one statement).
+    # one statement); the follow-ups' count is read with them only when someone has some.
     with django_assert_max_num_queries(13):
         assert as_clinician.get(reverse("home")).status_code == 200
     # The chart reads follow-up sessions only for someone with a care plan; the authorizations

@@ -133,3 +133,24 @@ def test_a_statement_is_compiled_once_and_run_with_each_requests_values(
     assert after.hits == before.hits + 2 and after.misses == before.misses
     assert here == orm_pending_excuses(site_ids=[site.pk])
     assert there == orm_pending_excuses(site_ids=[other_site.pk]) and here != there
+
+
+@pytest.mark.parametrize("people", [0, 4, 40])
+def test_todays_follow_ups_and_their_count_come_in_one_statement(
+        site, other_site, clinician, front_desk, people, django_assert_num_queries):
+    """Today's follow-up box and its "N open at your site" link: the list (mine, or everyone's)
+    and the count of every open follow-up at my sites, read together; with no follow-up in the
+    list (the front desk is assigned none), the count alone after it."""
+    build(site, other_site, clinician, people)
+
+    for site_ids in ([site.pk], [site.pk, other_site.pk], [other_site.pk]):
+        for assignee in (None, clinician, front_desk):
+            expected = (orm_grouped(orm_open_followups(site_ids=site_ids, assignee=assignee)),
+                        FollowUp.objects.filter(status="open")
+                        .filter(pages._followups_at(site_ids)).count())
+            with django_assert_num_queries(1 if expected[0] else 2):
+                found = pages.open_followups_and_count(site_ids=site_ids, assignee=assignee)
+            assert found == expected
+    assert pages.open_followups_and_count(site_ids=[]) == ([], 0)
+    if people == 40:
+        assert pages.open_followups_and_count(site_ids=[site.pk], assignee=clinician)[0]
