@@ -6,6 +6,8 @@ import pytest
 from django.db import connection
 
 from reports import selectors as reports
+from sessions.models import Attendance, TherapySession
+from tests import factories
 from tests.reports.world import FROM, TODAY, build_report_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -68,6 +70,26 @@ def test_it_lists_who_is_below_the_weekly_minimum_and_why(w):
     assert (avery.participant, avery.attended_minutes, avery.ahead_minutes,
             avery.offered_minutes, avery.excused_minutes, avery.reason) == (
         "Adams, Avery", 60, 180, 420, 180, "at_risk")
+
+
+def test_it_lists_someone_below_only_because_of_rows_left_unmarked(w):
+    # Dale, admitted this Monday (so only this week is judged), is expected at Monday's S5 and
+    # tonight's S6: the 6 h minimum on paper, but Monday is over and was never marked: 3 h
+    # unmarked, 3 h ahead, so below this week, with nothing else that would list Dale.
+    dale = factories.ParticipantFactory(home_site=w.site, first_name="Dale", last_name="Dunn")
+    enrollment = factories.EnrollmentFactory(participant=dale, track=w.t1,
+                                             admission_date=dt.date(2026, 2, 16))
+    Attendance.objects.bulk_create([
+        Attendance(session=session, participant=dale, enrollment=enrollment, status="expected")
+        for session in TherapySession.objects.filter(
+            track=w.t1, local_date__in=[dt.date(2026, 2, 16), dt.date(2026, 2, 18)])])
+
+    report = reports.attendance_report(scope=w.scope())
+
+    assert [(b.participant, b.attended_minutes, b.ahead_minutes, b.unmarked_minutes)
+            for b in report.below_this_week] == [("Adams, Avery", 60, 180, 0),
+                                                 ("Dunn, Dale", 0, 180, 180)]
+    assert "Dunn, Dale" not in [b.participant for b in report.below_last_week]
 
 
 def test_it_limits_attendance_to_the_caseload(w):
