@@ -1333,8 +1333,13 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
         # are one day of the code, as when the report read attendance. Grouped in the order
         # of reports_billing_day_key, which holds every column read: a range is summed from
         # the index as it comes, then the days into lines per participant and code.
+        # A day's microseconds summed as two integers, its length's multiples of 2^31 and
+        # what remains (each row's length = (length >> 31) * 2^31 + (length & (2^31 - 1)),
+        # exactly, and the products and sums are checked for overflow): a sum of bigints is
+        # a numeric, made and cast back once a day (a tenth of the summary's time at 2,000).
         "WITH days AS (SELECT b.participant_id, b.local_date, b.service_code AS code, "
-        "SUM(b.sessions)::int AS sessions, SUM(b.length)::bigint AS length "
+        "SUM(b.sessions)::int AS sessions, SUM((b.length >> 31)::int) * 2147483648 "
+        "+ SUM((b.length & 2147483647)::int) AS length "
         f"FROM {table} b{joins} WHERE {' AND '.join(where)} GROUP BY 1, 3, 2) "
         f"{lines_sql}"
     )
