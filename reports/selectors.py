@@ -1290,20 +1290,10 @@ _BILLING_LINES_SQLITE = (
 )
 
 
-def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
-    """One line per participant, week and service code: sessions, days, minutes and units.
-
-    Read from the billing days (reports.BillingDay, kept by triggers): one row per participant,
-    day, code, site and track, which hold the attended sessions of the day and their length in
-    whole microseconds, exact integers (at 2,000 participants some 82,000 rows in all, against
-    219,000 attended attendance rows). What depends on the day or on the person is applied
-    here: held until today at the latest, the program and track filters (a personal session's
-    row counts for its enrollment's track, as `_session_track_q`), the caseload (the
-    participant's current primary clinician), and the billing rules. Minutes are rounded per
-    line, as before.
-    """
+def _billing_days_from(scope: ReportScope, native: bool) -> tuple[str, list]:
+    """`FROM reports_billing_day b ... WHERE ...`: the billing days' rows the scope reads (see
+    `_billing_lines_sql`), and its params."""
     table, track_table = BillingDay._meta.db_table, Track._meta.db_table
-    native = connection.vendor == "postgresql"  # else SQLite (`make run`): no arrays or casts
     where = ["b.site_id = ANY(%s)" if native else "b.site_id IN %s", "b.local_date >= %s",
              "b.local_date <= %s", "b.sessions <> 0"]
     params: list = [list(scope.site_ids) if native else tuple(scope.site_ids), scope.date_from,
@@ -1320,11 +1310,28 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
         where.append(f"b.participant_id IN (SELECT id FROM {Participant._meta.db_table} "
                      "WHERE primary_clinician_id = %s)")
         params.append(scope.clinician_id)
+    return f"FROM {table} b{joins} WHERE {' AND '.join(where)}", params
+
+
+def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
+    """One line per participant, week and service code: sessions, days, minutes and units.
+
+    Read from the billing days (reports.BillingDay, kept by triggers): one row per participant,
+    day, code, site and track, which hold the attended sessions of the day and their length in
+    whole microseconds, exact integers (at 2,000 participants some 82,000 rows in all, against
+    219,000 attended attendance rows). What depends on the day or on the person is applied
+    here: held until today at the latest, the program and track filters (a personal session's
+    row counts for its enrollment's track, as `_session_track_q`), the caseload (the
+    participant's current primary clinician), and the billing rules. Minutes are rounded per
+    line, as before.
+    """
+    native = connection.vendor == "postgresql"  # else SQLite (`make run`): no arrays or casts
+    rows_sql, params = _billing_days_from(scope, native)
     if not native:
         rules_sql, rule_params = rules_cte()
         return (f"WITH {rules_sql}, days AS (SELECT b.participant_id, b.local_date, "
                 "b.service_code AS code, SUM(b.sessions) AS sessions, SUM(b.length) AS length "
-                f"FROM {table} b{joins} WHERE {' AND '.join(where)} GROUP BY 1, 3, 2) "
+                f"{rows_sql} GROUP BY 1, 3, 2) "
                 f"{_BILLING_LINES_SQLITE}",
                 (*rule_params, *params, MICROSECONDS_PER_MINUTE))
     lines_sql, lines_params = _billing_lines_pg()
@@ -1340,10 +1347,47 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
         "WITH days AS (SELECT b.participant_id, b.local_date, b.service_code AS code, "
         "SUM(b.sessions)::int AS sessions, SUM((b.length >> 31)::int) * 2147483648 "
         "+ SUM((b.length & 2147483647)::int) AS length "
-        f"FROM {table} b{joins} WHERE {' AND '.join(where)} GROUP BY 1, 3, 2) "
+        f"{rows_sql} GROUP BY 1, 3, 2) "
         f"{lines_sql}"
     )
     return sql, (*params, *lines_params)
+
+
+def _billing_summary_pg(scope: ReportScope) -> tuple[str, tuple]:
+    """`billing_report`'s summary on PostgreSQL straight from the billing days' rows, and its
+    params: per week and code, the lines, sessions, days, minutes and units, and the lines it
+    cannot count this way (then the caller counts from the days, `_billing_lines_sql`).
+
+    The rows are grouped once, into lines (participant, week, code), instead of into days and
+    then lines (at 2,000 participants 82,000 rows, nearly as many days, 18,000 lines). A line's
+    sessions and microseconds are its rows' sums either way, its minutes rounded from them; its
+    days are the weekdays it has rows on (a bit each, counted); its units are its rows' units
+    (`units_case_sql`), which are its days' units when no day has more than one row. A day of
+    more than one row (the participant at two sites or tracks that day) only matters for a
+    per-diem code, whose minimum is met by the day's sum: such lines are counted in the last
+    column."""
+    rows_sql, rows_params = _billing_days_from(scope, native=True)
+    day_codes = [rule.code for rule in billing_rules() if rule.unit == "day"]
+    units, units_params = units_case_sql("b.service_code", "b.length", "b.sessions",
+                                         per_minute=MICROSECONDS_PER_MINUTE)
+    weekday = "((b.local_date - DATE '0001-01-01') %% 7)"  # 0001-01-01 was a Monday: 0
+    days = " + ".join(f"((d.weekdays >> {bit}) & 1)" for bit in range(7))
+    uncounted = (f"l.days <> l.line_rows AND l.code IN ({', '.join(['%s'] * len(day_codes))})"
+                 if day_codes else "FALSE")
+    sql = (
+        "SELECT week, code, COUNT(*), SUM(sessions), SUM(days), SUM(minutes), SUM(units), "
+        f"COUNT(*) FILTER (WHERE {uncounted}) FROM ("
+        f"SELECT d.week, d.code, d.line_rows, d.sessions, {days} AS days, "
+        "ROUND(d.length::numeric / %s)::int AS minutes, d.units FROM ("
+        f"SELECT b.participant_id, b.local_date - {weekday} AS week, b.service_code AS code, "
+        f"COUNT(*) AS line_rows, bit_or(1 << {weekday}) AS weekdays, "
+        "SUM(b.sessions)::int AS sessions, "
+        # As the days' microseconds in `_billing_lines_sql`: two integer sums, exact.
+        "SUM((b.length >> 31)::int) * 2147483648 + SUM((b.length & 2147483647)::int) AS length, "
+        f"SUM({units})::int AS units {rows_sql} GROUP BY 1, 3, 2) d) l "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    return sql, (*day_codes, MICROSECONDS_PER_MINUTE, *units_params, *rows_params)
 
 
 def _billing_lines_live_sql(scope: ReportScope) -> tuple[str, tuple]:
@@ -1407,17 +1451,27 @@ def billing_line(row) -> BillingLine:
 def billing_report(*, scope: ReportScope, line_limit: int = 200,
                    live: bool = False) -> BillingReport:
     """Units per service code and week over the range, and the lines per participant of the
-    range's last week (at most `line_limit`; the export holds every week's). Two queries.
+    range's last week (at most `line_limit`; the export holds every week's). Two queries (three
+    when the summary must be counted from the days, see `_billing_summary_pg`).
     `live`: as `billing_lines_sql`."""
-    lines_sql, params = (_billing_lines_live_sql if live else _billing_lines_sql)(scope)
-    # One line per participant, week and code: on PostgreSQL from the billing days
-    # (`_billing_lines_pg`, grouped by just those), counting lines counts the participants
-    # without sorting some 18,000 lines for a distinct count.
-    one_per_person = not live and connection.vendor == "postgresql"
-    participants = "COUNT(*)" if one_per_person else "COUNT(DISTINCT participant_id)"
-    summary_rows = _fetch(
-        f"SELECT week, code, {participants}, SUM(sessions), SUM(days), "
-        f"SUM(minutes), SUM(units) FROM ({lines_sql}) l GROUP BY 1, 2 ORDER BY 1, 2", params)
+    native = connection.vendor == "postgresql"
+    summary_rows = None
+    if native and not live:
+        summary_rows = _fetch(*_billing_summary_pg(scope))
+        # A per-diem code's day in more than one row (rare: the participant at two sites or
+        # tracks that day): the whole summary from the days instead.
+        summary_rows = (None if any(row[7] for row in summary_rows)
+                        else [row[:7] for row in summary_rows])
+    if summary_rows is None:
+        lines_sql, params = (_billing_lines_live_sql if live else _billing_lines_sql)(scope)
+        # One line per participant, week and code: on PostgreSQL from the billing days
+        # (`_billing_lines_pg`, grouped by just those), counting lines counts the participants
+        # without sorting some 18,000 lines for a distinct count.
+        participants = ("COUNT(*)" if native and not live
+                        else "COUNT(DISTINCT participant_id)")
+        summary_rows = _fetch(
+            f"SELECT week, code, {participants}, SUM(sessions), SUM(days), "
+            f"SUM(minutes), SUM(units) FROM ({lines_sql}) l GROUP BY 1, 2 ORDER BY 1, 2", params)
     last_week = replace(scope, date_from=max(scope.date_from, _mondays(scope)[1]))
     rows = _fetch(*billing_lines_sql(last_week, limit=line_limit, live=live))
     return BillingReport(

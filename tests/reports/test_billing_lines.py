@@ -248,3 +248,27 @@ def test_a_per_diem_code_without_a_minimum_bills_only_days_with_minutes(clinic, 
                   if line.service_code == "H0015" and line is not yoo]
         assert h0015.units == 1 + sum(line.units for line in others)
         assert h0015.participants == 1 + len(others)
+
+
+def test_a_per_diem_day_at_two_sites_meets_its_minimum_with_both(clinic):
+    """100 minutes at each of two sites on one day is one day of 200 minutes: one unit of a
+    180-minute per-diem code, in the line and in the week's summary (each site's row alone would
+    fall short)."""
+    sites = (clinic["site"].pk, clinic["tracks"][2].site_id)
+    participant = factories.ParticipantFactory(home_site=clinic["site"], last_name="Xu")
+    day = dt.date(2026, 2, 20)
+    for site_id, hour in zip(sites, (9, 13), strict=True):
+        session = factories.TherapySessionFactory(
+            track=None, site_id=site_id, session_type=factories.SessionTypeFactory(
+                kind=SessionKind.INDIVIDUAL, service_code="H0015"),
+            kind=SessionKind.INDIVIDUAL, participant=participant, starts_at=_at(day, hour),
+            ends_at=_at(day, hour) + dt.timedelta(minutes=100))
+        factories.AttendanceFactory(session=session, participant=participant, status="present")
+
+    scope = _scope(clinic, site_ids=sites, date_from=dt.date(2026, 2, 16), date_to=day, today=day)
+    report, live = (reports.billing_report(scope=scope, live=flag) for flag in (False, True))
+    (xu,) = [line for line in report.lines if line.participant.startswith("Xu,")]
+    assert (xu.sessions, xu.days, xu.minutes, xu.units) == (2, 1, 200, 1)
+    (h0015,) = [s for s in report.summary if s.service_code == "H0015"]
+    assert h0015.units == sum(line.units for line in report.lines if line.service_code == "H0015")
+    assert report.summary == live.summary
