@@ -1371,7 +1371,10 @@ def _billing_summary_pg(scope: ReportScope) -> tuple[str, tuple]:
     units, units_params = units_case_sql("b.service_code", "b.length", "b.sessions",
                                          per_minute=MICROSECONDS_PER_MINUTE)
     weekday = "((b.local_date - DATE '0001-01-01') %% 7)"  # 0001-01-01 was a Monday: 0
-    days = " + ".join(f"((d.weekdays >> {bit}) & 1)" for bit in range(7))
+    # The bits set, as text: the same time as adding up the seven bits, and fewer operators in
+    # the planner's eyes (it expects as many lines as rows: past some 40 weeks of a clinic of
+    # 2,000, the statement's cost would pass jit_above_cost sooner, and compiling costs ~30 ms).
+    days = "length(replace(d.weekdays::bit(7)::text, '0', ''))"
     uncounted = (f"l.days <> l.line_rows AND l.code IN ({', '.join(['%s'] * len(day_codes))})"
                  if day_codes else "FALSE")
     sql = (
