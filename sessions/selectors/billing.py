@@ -13,6 +13,11 @@ fragments each of them puts in its own query:
 
 Both take `per_minute`, the units `minutes` is counted in: the billing report sums whole
 microseconds (`MICROSECONDS_PER_MINUTE`), exact integers, instead of fractional minutes.
+
+`unit_case_sql(code)` and `units_case_sql(code, minutes, sessions)` are the same rules written
+inline, as a CASE on the service code with the rules as params, for a query that would
+otherwise join `rules` to every one of tens of thousands of rows (the rules are few, and known
+when the query is built): `COALESCE(r.unit, 'session')` and `units_sql(...)` without the join.
 """
 from __future__ import annotations
 
@@ -67,3 +72,27 @@ def units_sql(minutes: str, sessions: str, rule: str = "r", *, per_minute: int =
     """SQL for the billing units of one day of one code: its rule's unit decides."""
     counts = day_counts_sql(minutes, rule, per_minute=per_minute)
     return f"(CASE WHEN {rule}.unit = 'day' THEN ({counts})::int ELSE {sessions} END)"
+
+
+def unit_case_sql(code: str) -> tuple[str, tuple]:
+    """SQL for the unit ('day' or 'session') of the service code `code` under the rules, as
+    `COALESCE(r.unit, 'session')` joined to `rules_cte()`, and its params."""
+    rules = billing_rules()
+    if not rules:
+        return "'session'", ()
+    whens = " ".join(["WHEN %s THEN %s"] * len(rules))
+    return (f"(CASE {code} {whens} ELSE 'session' END)",
+            tuple(p for r in rules for p in (r.code, r.unit)))
+
+
+def units_case_sql(code: str, minutes: str, sessions: str, *,
+                   per_minute: int = 1) -> tuple[str, tuple]:
+    """SQL for the billing units of one day of the service code `code`, as `units_sql` joined
+    to `rules_cte()`, and its params: per-diem codes one unit when the day meets the minimum
+    (`day_counts_sql`: some minutes, and at least the minimum), every other code its sessions."""
+    day_rules = [r for r in billing_rules() if r.unit == "day"]
+    if not day_rules:
+        return sessions, ()
+    whens = " ".join([f"WHEN %s THEN ({minutes} > 0 AND {minutes} >= %s)::int"] * len(day_rules))
+    return (f"(CASE {code} {whens} ELSE {sessions} END)",
+            tuple(p for r in day_rules for p in (r.code, int(r.min_minutes) * int(per_minute))))

@@ -221,3 +221,54 @@ def test_it_bills_every_code_per_session_when_the_clinic_sets_no_rules(clinic, s
     assert lines == expected
     assert all(unit == "session" and units == sessions
                for _r, _w, _c, unit, sessions, _d, _m, units in lines)
+
+
+def test_a_per_diem_code_without_a_minimum_bills_only_days_with_minutes(clinic, settings):
+    """A day rule of no minimum still needs some minutes: a day attended for 0 minutes (as
+    recorded) is a day of the code but no unit, on the lines, the summary and the live count."""
+    settings.REPORT_BILLING_RULES = RULES | {"H0015": {"unit": "day", "min_minutes": 0}}
+    site = clinic["site"]
+    participant = factories.ParticipantFactory(home_site=site, last_name="Yoo")
+    code = factories.SessionTypeFactory(kind=SessionKind.INDIVIDUAL, service_code="H0015")
+    days = [dt.date(2026, 2, 16), dt.date(2026, 2, 17)]
+    for day, minutes in zip(days, (0, 1), strict=True):
+        session = factories.TherapySessionFactory(
+            track=None, site=site, session_type=code, kind=SessionKind.INDIVIDUAL,
+            participant=participant, starts_at=_at(day, 9), ends_at=_at(day, 10))
+        factories.AttendanceFactory(session=session, participant=participant, status="present",
+                                    minutes_attended=minutes)
+
+    scope = _scope(clinic, date_from=days[0], date_to=days[1], today=days[1])
+    for live in (False, True):
+        report = reports.billing_report(scope=scope, live=live)
+        (yoo,) = [line for line in report.lines if line.participant.startswith("Yoo,")]
+        assert (yoo.unit, yoo.sessions, yoo.days, yoo.minutes, yoo.units) == ("day", 2, 2, 1, 1)
+        (h0015,) = [s for s in report.summary if s.service_code == "H0015"]
+        others = [line for line in report.lines
+                  if line.service_code == "H0015" and line is not yoo]
+        assert h0015.units == 1 + sum(line.units for line in others)
+        assert h0015.participants == 1 + len(others)
+
+
+def test_a_per_diem_day_at_two_sites_meets_its_minimum_with_both(clinic):
+    """100 minutes at each of two sites on one day is one day of 200 minutes: one unit of a
+    180-minute per-diem code, in the line and in the week's summary (each site's row alone would
+    fall short)."""
+    sites = (clinic["site"].pk, clinic["tracks"][2].site_id)
+    participant = factories.ParticipantFactory(home_site=clinic["site"], last_name="Xu")
+    day = dt.date(2026, 2, 20)
+    for site_id, hour in zip(sites, (9, 13), strict=True):
+        session = factories.TherapySessionFactory(
+            track=None, site_id=site_id, session_type=factories.SessionTypeFactory(
+                kind=SessionKind.INDIVIDUAL, service_code="H0015"),
+            kind=SessionKind.INDIVIDUAL, participant=participant, starts_at=_at(day, hour),
+            ends_at=_at(day, hour) + dt.timedelta(minutes=100))
+        factories.AttendanceFactory(session=session, participant=participant, status="present")
+
+    scope = _scope(clinic, site_ids=sites, date_from=dt.date(2026, 2, 16), date_to=day, today=day)
+    report, live = (reports.billing_report(scope=scope, live=flag) for flag in (False, True))
+    (xu,) = [line for line in report.lines if line.participant.startswith("Xu,")]
+    assert (xu.sessions, xu.days, xu.minutes, xu.units) == (2, 1, 200, 1)
+    (h0015,) = [s for s in report.summary if s.service_code == "H0015"]
+    assert h0015.units == sum(line.units for line in report.lines if line.service_code == "H0015")
+    assert report.summary == live.summary
