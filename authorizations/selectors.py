@@ -770,7 +770,12 @@ def chart_authorizations(*, enrollments, participant, today: date) -> ChartAutho
     alert. Two queries."""
     ids = [e.pk for e in enrollments]
     figures = authorization_figures(enrollment_ids=ids, today=today)
-    coverages = {c.enrollment_id: c for c in _chart_coverages(ids)} if ids else {}
+    if all(_ENROLLMENT_COVERAGE.is_cached(e) for e in enrollments):
+        # Read with the enrollments (select_related("coverage__payer"), as the chart's are):
+        # no query of their own.
+        coverages = {e.pk: _ENROLLMENT_COVERAGE.get_cached_value(e) for e in enrollments}
+    else:
+        coverages = {c.enrollment_id: c for c in _chart_coverages(ids)} if ids else {}
     by_enrollment = {e.pk: ChartEnrollmentAuthorizations(
         enrollment=e, coverage=coverages.get(e.pk),
         authorizations=[f for f in figures if f.enrollment_id == e.pk]) for e in enrollments}
@@ -785,6 +790,10 @@ def chart_authorizations(*, enrollments, participant, today: date) -> ChartAutho
         if missing is not None:
             alerts.append(missing)
     return ChartAuthorizations(enrollments=list(by_enrollment.values()), alerts=alerts)
+
+
+# Enrollment.coverage, the reverse one-to-one: cached (None for no coverage) by select_related.
+_ENROLLMENT_COVERAGE = Coverage._meta.get_field("enrollment").remote_field
 
 
 @lru_cache(maxsize=16)

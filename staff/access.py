@@ -222,11 +222,17 @@ def _session_query(site_ids, pk) -> QuerySet:
     ).filter(pk=pk).order_by()  # as get() runs it: one row needs no order
 
 
+def _track_query(site_ids, pk) -> QuerySet:
+    return Track.objects.filter(site_id__in=site_ids).select_related("program", "site").filter(
+        pk=pk).order_by()  # as get() runs it: one row needs no order
+
+
 _ONE_OBJECT_QUERIES = {"participant": (Participant, _participant_query, "code"),
-                       "session": (TherapySession, _session_query, "id")}
+                       "session": (TherapySession, _session_query, "id"),
+                       "track": (Track, _track_query, "id")}
 # The key the one-object queries are compiled with, replaced by the real one when they run;
 # the site ids are compiled as `id_sentinels` (no real id is negative).
-_ANY_KEY = {"participant": uuid.UUID(int=0), "session": -(2**31)}
+_ANY_KEY = {"participant": uuid.UUID(int=0), "session": -(2**31), "track": -(2**31)}
 
 
 @cache
@@ -291,7 +297,9 @@ def get_program_or_404(user: User, pk: int) -> object:
 
 
 def get_track_or_404(user: User, pk: int) -> object:
-    return get_object_or_404(tracks_for(user).select_related("program", "site"), pk=pk)
+    """A track at one of my sites, with its program and site (`tracks_for`), through the
+    statement compiled once (compiling its joins was ~0.5 ms of the track page's CPU)."""
+    return _get_one_or_404("track", user, pk)
 
 
 def get_enrollment_or_404(user: User, pk: int) -> object:

@@ -275,12 +275,14 @@ _ENROLLMENT_PARTICIPANT = Enrollment._meta.get_field("participant")
 
 @cache
 def _enrollments_statement(alias: str, vendor: str) -> CompiledQuery:
-    """"A participant's enrollments, newest first, with their track, program, site and
-    continuing-care plan", compiled by the ORM once per process (iop_clinic.compiled) and built
-    as the ORM builds them: compiling the four select_related joins cost about 1 ms of the
-    chart's CPU, more than running them. Only the participant's id changes (a parameter)."""
+    """"A participant's enrollments, newest first, with their track, program, site,
+    continuing-care plan and coverage (with its payer)", compiled by the ORM once per process
+    (iop_clinic.compiled) and built as the ORM builds them: compiling the select_related joins
+    cost about 1 ms of the chart's CPU, more than running them. Only the participant's id
+    changes (a parameter). The coverages were a statement of their own (the chart's
+    Authorizations section reads them, `authorizations.selectors.chart_authorizations`)."""
     queryset = (Enrollment.objects.using(alias).filter(participant_id=_ANY_PARTICIPANT)
-                .select_related("track__program", "track__site", "care_plan")
+                .select_related("track__program", "track__site", "care_plan", "coverage__payer")
                 .order_by("-admission_date", "-pk"))
     return compile_once(queryset.query.get_compiler(using=alias),
                         {_ANY_PARTICIPANT: "participant"}, what="chart enrollments",
@@ -289,7 +291,8 @@ def _enrollments_statement(alias: str, vendor: str) -> CompiledQuery:
 
 def chart_enrollments(*, participant: Participant) -> list[Enrollment]:
     """What `participant.enrollments.select_related("track__program", "track__site",
-    "care_plan").order_by("-admission_date", "-pk")` gives, each knowing its participant."""
+    "care_plan", "coverage__payer").order_by("-admission_date", "-pk")` gives, each knowing
+    its participant."""
     alias = router.db_for_read(Enrollment)
     enrollments = _enrollments_statement(alias, connections[alias].vendor).objects(
         {"participant": participant.pk})

@@ -30,7 +30,7 @@ from sessions.services.schedule import (
 )
 from reminders.selectors import notice_people_count, notices_noted_people
 from staff.timetable_rows import preview_grid, timetable_grid
-from staff.track_rows import in_care_html
+from staff.track_rows import in_care_html, slots_html
 
 
 
@@ -43,7 +43,8 @@ def track_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "staff/programs/track_detail.html", {
         "track": track, "people": people,
         "in_care_html": in_care_html(people=people.in_care),
-        "slots": slots, "timetable": timetable_hours(track=track, slots=slots),
+        "slots": slots, "slots_html": slots_html(slots=slots),
+        "timetable": timetable_hours(track=track, slots=slots),
         "counts": care.track_session_counts(track=track, today=today),
         "can_enroll": can_enroll(request.user),
         "can_manage": can_manage_programs(request.user),

@@ -180,9 +180,9 @@ def test_it_keeps_the_pages_within_fixed_budgets(w, as_director, site, size,
         w.attend(day(n % 10), minutes=60, hour=8 + n % 3)
     code = w.participant.code
     # The chart: its own 11 (no follow-up sessions to read without a care plan; the hours
-    # ledger's rows come with its lists) + the authorizations' usage (1), the enrollments'
-    # payers (1) and the family contacts (1).
-    budgets = {reverse("participant_chart", args=[code]): 14,
+    # ledger's rows come with its lists) + the authorizations' usage (1) and the family
+    # contacts (1); the enrollments' payers come with the enrollments.
+    budgets = {reverse("participant_chart", args=[code]): 13,
                reverse("review_packet", args=[code]): 12,
                reverse("authorizations_expiring"): 7,
                reverse("authorization_new", args=[w.enrollment.pk]): 9,

@@ -95,3 +95,34 @@ def test_someone_without_enrollments_has_none():
     assert chart.chart_enrollments(participant=nobody) == []
     assert portal_reads.portal_state(participant=nobody).enrollment is None
     assert not Enrollment.objects.filter(participant=nobody).exists()
+
+
+def test_the_chart_reads_each_enrollments_payer_with_it(person, django_assert_num_queries):
+    """Coverages (and payers) come with the chart's enrollments: its Authorizations section
+    reads no statement of its own for them, and finds what the coverages query found."""
+    from authorizations.models import Coverage, Payer
+    from authorizations.selectors import chart_authorizations
+
+    payers = [Payer.objects.create(name="Plan A (invented)", requires_authorization=True),
+              Payer.objects.create(name="Plan B (invented)", phone="555-0100")]
+    for n, enrollment in enumerate(person.enrollments.order_by("pk")[:2]):
+        Coverage.objects.create(enrollment=enrollment, payer=payers[n], member_id=f"M-{n}")
+    enrollments = chart.chart_enrollments(participant=person)
+    with django_assert_num_queries(0):
+        payers = {e.pk: (e.coverage.payer.name, e.coverage.member_id)
+                  for e in enrollments if hasattr(e, "coverage")}
+    assert payers == {c.enrollment_id: (c.payer.name, c.member_id)
+                      for c in Coverage.objects.filter(enrollment__participant=person)}
+    assert len(payers) == 2
+
+    today = dt.date(2026, 3, 2)
+    with django_assert_num_queries(1):  # the authorizations' usage only
+        read = chart_authorizations(enrollments=enrollments, participant=person, today=today)
+    plain = list(person.enrollments.order_by("-admission_date", "-pk"))
+    with django_assert_num_queries(2):  # and the coverages, for enrollments read without them
+        expected = chart_authorizations(enrollments=plain, participant=person, today=today)
+    assert [(e.enrollment.pk, e.coverage and _fields(e.coverage),
+             e.coverage and _fields(e.coverage.payer)) for e in read.enrollments] == [
+        (e.enrollment.pk, e.coverage and _fields(e.coverage),
+         e.coverage and _fields(e.coverage.payer)) for e in expected.enrollments]
+    assert [a.__dict__ for a in read.alerts] == [a.__dict__ for a in expected.alerts]

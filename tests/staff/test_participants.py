@@ -113,9 +113,9 @@ def test_it_keeps_fixed_query_budgets(as_clinician, site, track, clinician, size
     with django_assert_max_num_queries(10):
         as_clinician.get(reverse("participant_search"), {"q": "Budget"})
     # The chart also records the view (audit) and reads care plans, excuses and the reminder
-    # history (the hours ledger's rows come with its lists); +2: the authorizations' usage and
-    # the enrollments' payers.
-    with django_assert_max_num_queries(15):
+    # history (the hours ledger's rows come with its lists); +1: the authorizations' usage (the
+    # enrollments' payers come with them).
+    with django_assert_max_num_queries(14):
         as_clinician.get(reverse("participant_chart", args=[charted.code]))
 
 

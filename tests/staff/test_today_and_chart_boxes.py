@@ -65,8 +65,8 @@ def test_it_keeps_the_boxes_within_fixed_budgets(as_clinician, site, size,
     with django_assert_max_num_queries(13):
         assert as_clinician.get(reverse("home")).status_code == 200
     # The chart reads follow-up sessions only for someone with a care plan; the authorizations
-    # world's chart (tests/authorizations/test_pages.py) adds its usage, payers and contacts.
-    with django_assert_max_num_queries(11):
+    # world's chart (tests/authorizations/test_pages.py) adds its usage and contacts.
+    with django_assert_max_num_queries(10):
         chart = as_clinician.get(reverse("participant_chart", args=[participant.code]))
         assert chart.status_code == 200
 
