@@ -11,12 +11,12 @@ from django.db import connection
 from sessions.selectors.billing import rules_cte
 
 RULES_READ = "SELECT code, unit, COALESCE(min_minutes, 0) FROM rules ORDER BY code"
+# No rules (every code per session), and one per-diem rule.
+CASES = [({}, [(None, None, 0)]),
+         ({"H0015": {"unit": "day", "min_minutes": 180}}, [("H0015", "day", 180)])]
 
 
-@pytest.mark.parametrize(("rules", "expected"), [
-    ({}, [(None, None, 0)]),
-    ({"H0015": {"unit": "day", "min_minutes": 180}}, [("H0015", "day", 180)]),
-])
+@pytest.mark.parametrize(("rules", "expected"), CASES)
 def test_it_reads_the_rules_on_sqlite(settings, rules, expected):
     settings.REPORT_BILLING_RULES = rules
     sql, params = rules_cte()
@@ -27,10 +27,7 @@ def test_it_reads_the_rules_on_sqlite(settings, rules, expected):
 
 @pytest.mark.django_db
 @pytest.mark.postgres
-@pytest.mark.parametrize(("rules", "expected"), [
-    ({}, [(None, None, 0)]),
-    ({"H0015": {"unit": "day", "min_minutes": 180}}, [("H0015", "day", 180)]),
-])
+@pytest.mark.parametrize(("rules", "expected"), CASES)
 def test_it_reads_the_rules_on_postgresql(settings, rules, expected):
     settings.REPORT_BILLING_RULES = rules
     sql, params = rules_cte()
