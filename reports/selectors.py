@@ -848,10 +848,16 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
 
     # Below in week i: in its window, and attended + expected - unmarked under the minimum, in
     # microseconds. Params: Monday, Sunday, Sunday.
+    def short(attended: str, expected: str, minimum: str, unmarked: str) -> str:
+        # Below the minimum: attended + expected - unmarked < minimum, in microseconds.
+        return (f"({attended} + {expected} - {minimum})::bigint "
+                f"* {MICROSECONDS_PER_MINUTE} < {unmarked}")
+
     below = " OR ".join(
-        f"({in_window('e')} AND (COALESCE(w{i}.attended, 0) + COALESCE(w{i}.expected, 0) - "
-        "(e.track__program__min_weekly_hours * 60)::int)::bigint "
-        f"* {MICROSECONDS_PER_MINUTE} < COALESCE(u.unmarked{i}, 0))" for i in weeks)
+        f"({in_window('e')} AND "
+        + short(f"COALESCE(w{i}.attended, 0)", f"COALESCE(w{i}.expected, 0)",
+                "(e.track__program__min_weekly_hours * 60)::int", f"COALESCE(u.unmarked{i}, 0)")
+        + ")" for i in weeks)
     fetch = _fetch if connection.vendor == "postgresql" else _sqlite_below_fetch
     rows = fetch(
         f"WITH e AS ({e_sql}), "
@@ -888,9 +894,9 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
         + " UNION ALL ".join(
             "SELECT %s::date AS monday, c.id, c.participant_id, c.track_id, c.minimum, "
             + ", ".join(f"c.{name}{i} AS {name}" for name in sums)
-            + f", c.unmarked{i} AS unmarked FROM c WHERE {in_window('c')} "
-            f"AND (c.attended{i} + c.expected{i} - c.minimum_minutes)::bigint "
-            f"* {MICROSECONDS_PER_MINUTE} < c.unmarked{i}" for i in weeks)
+            + f", c.unmarked{i} AS unmarked FROM c WHERE {in_window('c')} AND "
+            + short(f"c.attended{i}", f"c.expected{i}", "c.minimum_minutes", f"c.unmarked{i}")
+            for i in weeks)
         + ") "
         f"SELECT b.monday, {person.format('code')}, {person.format('first_name')} AS first_name, "
         f"{person.format('last_name')} AS last_name, {person.format('record_number')}, "

@@ -204,7 +204,11 @@ def sessions_for(user: User) -> QuerySet:
 
 
 def tracks_for(user: User) -> QuerySet:
-    return Track.objects.filter(site_id__in=site_ids_for(user))
+    return _tracks_at(site_ids_for(user))
+
+
+def _tracks_at(site_ids) -> QuerySet:
+    return Track.objects.filter(site_id__in=site_ids)
 
 
 def followups_for(user: User) -> QuerySet:
@@ -223,7 +227,7 @@ def _session_query(site_ids, pk) -> QuerySet:
 
 
 def _track_query(site_ids, pk) -> QuerySet:
-    return Track.objects.filter(site_id__in=site_ids).select_related("program", "site").filter(
+    return _tracks_at(site_ids).select_related("program", "site").filter(
         pk=pk).order_by()  # as get() runs it: one row needs no order
 
 

@@ -57,12 +57,14 @@ def clinic(site):
     return people
 
 
+# Ledger windows: three weeks, past the data on both sides, one day, a year with no rows.
+WINDOWS = [(dt.date(2026, 1, 7), dt.date(2026, 1, 28)), (dt.date(2026, 1, 1), dt.date(2026, 2, 9)),
+           (dt.date(2026, 1, 12), dt.date(2026, 1, 12)), (dt.date(2025, 1, 1), dt.date(2025, 12, 31))]
+
+
 def test_the_compiled_statement_reads_what_the_orm_query_reads(clinic):
     for enrollment in clinic:
-        for start, end in [(dt.date(2026, 1, 7), dt.date(2026, 1, 28)),
-                           (dt.date(2026, 1, 1), dt.date(2026, 2, 9)),
-                           (dt.date(2026, 1, 12), dt.date(2026, 1, 12)),
-                           (dt.date(2025, 1, 1), dt.date(2025, 12, 31))]:
+        for start, end in WINDOWS:
             window = {"participant_id": enrollment.participant_id, "start": start, "end": end}
             rows = sorted((tuple(row) for row in _ledger_rows(**window)), key=repr)
             assert rows == _orm_rows(**window)
@@ -97,10 +99,7 @@ def test_one_query_runs_for_the_rows(clinic, django_assert_num_queries):
 def test_the_charts_lists_read_the_rows_the_orm_query_reads(clinic):
     """The chart reads the ledger's rows with its lists (chart.chart_lists, one statement)."""
     for enrollment in clinic:
-        for start, end in [(dt.date(2026, 1, 7), dt.date(2026, 1, 28)),
-                           (dt.date(2026, 1, 1), dt.date(2026, 2, 9)),
-                           (dt.date(2026, 1, 12), dt.date(2026, 1, 12)),
-                           (dt.date(2025, 1, 1), dt.date(2025, 12, 31))]:
+        for start, end in WINDOWS:
             lists = chart.chart_lists(participant_id=enrollment.participant_id,
                                       today=dt.date(2026, 1, 20), ledger_window=(start, end))
             rows = sorted(lists.ledger_rows, key=repr)
