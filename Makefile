@@ -7,6 +7,9 @@ PORT ?= 8000
 # The base of every absolute link in emails; follows PORT unless given (make run PUBLIC_BASE_URL=...).
 PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test`: two keep both cores busy while one waits on a browser or
+# a Celery process (TEST_WORKERS=0 runs in one process, e.g. to read a failure's output in order).
+TEST_WORKERS ?= 2
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint messages migrate seed bench bench-web bench-explain bench-schedule bench-import backup restore clean
@@ -50,7 +53,7 @@ lint: install
 	$(BIN)/ruff check .
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --numprocesses=$(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/reminders.py

@@ -1,8 +1,30 @@
 """The test suite: fast hashing, in-memory email, plain static storage."""
+import os
+import re
+
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import *  # noqa: F401,F403
-from .base import env
+
+def _redis_database_of_this_worker() -> None:
+    """Under pytest-xdist each worker (gw0, gw1, ...) uses the next Redis database after
+    REDIS_URL's, so one worker's purge of the broker queue or flush of its Redis never takes
+    another's tasks or keys. Set in the environment, before the base settings read it, so the
+    Celery workers and web servers a test starts inherit the same database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("REDIS_URL", "")
+    if not (worker.startswith("gw") and url):
+        return
+    match = re.fullmatch(r"(redis://[^/]*)(?:/(\d*))?", url)
+    if match is None:
+        raise ImproperlyConfigured("REDIS_URL for the tests must be redis://host:port[/db]")
+    database = (int(match.group(2) or 0) + int(worker[2:])) % 16
+    os.environ["REDIS_URL"] = f"{match.group(1)}/{database}"
+
+
+_redis_database_of_this_worker()
+
+from .base import *  # noqa: E402,F401,F403
+from .base import env  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="test-only-secret-key-not-for-production")
