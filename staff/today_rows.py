@@ -13,6 +13,7 @@ a variable lookup and a filter at a time, was still a third of the page's CPU.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import html
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
@@ -120,8 +121,14 @@ def _escaper():
     """conditional_escape, done once per distinct text of a page's list: a day's sessions share
     a few times, kinds, rooms, facilitators and tracks."""
     done: dict = {}
+    plain: dict = {}  # plain str: conditional_escape's result without its lazy checks
 
     def escaped(text) -> str:
+        if type(text) is str:
+            out = plain.get(text)
+            if out is None:
+                out = plain[text] = html.escape(text)
+            return out
         key = (type(text), text)
         out = done.get(key)
         if out is None:

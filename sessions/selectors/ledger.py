@@ -439,9 +439,16 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime,
                              for column in ("code", "first_name", "last_name")) if people else ""
     person_order = ("\n        ORDER BY last_name, first_name, h.enrollment_id" if people else "")
     length = "FLOOR(EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) / 60)::bigint"
+    # The stored rows of the types that count, the types read first (an array of a few ids):
+    # as a join of the session types, it was one more table in the plan's join search, ~0.15
+    # of ~0.9 ms of planning at 2,000 (execution unchanged).
+    counting = (f"SELECT st.id FROM {SessionType._meta.db_table} st "
+                "WHERE st.counts_toward_hours")
+    counting_types = f"= ANY(ARRAY({counting}))"
     if connection.vendor != "postgresql":  # SQLite (`make run`): its datetimes are UTC text
         length = "(strftime('%%s', s.ends_at) - strftime('%%s', s.starts_at)) / 60"
         now = connection.ops.adapt_datetimefield_value(now)
+        counting_types = f"IN ({counting})"  # no arrays
     sql = f"""
         WITH stored AS (
             SELECT e.participant_id, e.id AS enrollment_id, pr.min_weekly_hours,
@@ -451,10 +458,9 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime,
             JOIN {Track._meta.db_table} t ON t.id = e.track_id
             JOIN {Program._meta.db_table} pr ON pr.id = t.program_id
             JOIN {WeekHours._meta.db_table} h ON h.participant_id = e.participant_id
-            JOIN {SessionType._meta.db_table} st ON st.id = h.session_type_id
             WHERE e.status = %s AND t.site_id IN %s AND e.admission_date <= %s
               AND e.planned_end_date >= %s AND pr.min_weekly_hours > 0
-              AND h.week = %s AND st.counts_toward_hours
+              AND h.week = %s AND h.session_type_id {counting_types}
             GROUP BY e.id, e.participant_id, pr.min_weekly_hours
         ),
         week AS (

@@ -10,6 +10,9 @@ import pytest
 from django.template import Context, Template
 from django.test.html import parse_html
 from django.urls import reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy
 
 from sessions.models import FollowUp
 
@@ -19,6 +22,7 @@ from staff.today_rows import (
     FollowUpLine,
     FollowUpPerson,
     SessionRow,
+    _escaper,
     alert_items,
     failed_reminder_items,
     followup_items,
@@ -158,3 +162,13 @@ def test_todays_follow_up_box_says_which_week_or_day_each_is_about(as_front_desk
     assert people[0].index("week of Mon, Jan 5") < people[0].index("Wed, Jan 7")
     assert (f'<li><a href="{reverse("followup_detail", args=[missed.pk])}">Unexcused '
             'absence</a> · <span class="followup-day">Wed, Jan 7</span></li>') in people[0]
+
+
+def test_each_text_is_escaped_as_the_template_escapes_it():
+    escaped = _escaper()
+    values = [*TRICKY, SafeString("<b>kept</b>"), "<b>kept</b>", gettext_lazy("A & B"), 12, 12.0,
+              True, 1, "12"]
+    for _ in range(2):  # the second time from what the first one kept
+        assert [escaped(value) for value in values] == [conditional_escape(v) for v in values]
+    assert escaped("<b>kept</b>") == "&lt;b&gt;kept&lt;/b&gt;"
+    assert escaped(SafeString("<b>kept</b>")) == "<b>kept</b>"
