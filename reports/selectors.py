@@ -827,7 +827,10 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
     attendance (the tally is kept by triggers, as the week sums are; a session is cheaper to
     look up there than in the attendance index). The few enrollments found below are then
     split into their weeks. 4.4 -> 3.5 ms of execution at 2,000 participants (0.15 ms more
-    planning); in a clinic that leaves a fifth of a fortnight's rows unmarked, no slower. What is
+    planning); in a clinic that leaves a fifth of a fortnight's rows unmarked, no slower. Both
+    weeks' sums are grouped in one pass over their rows (a FILTER a week) and joined once, and
+    the names of those found come by a join, not five subqueries a row: 4.2 -> 3.9 ms of
+    execution and 1.09 -> 0.91 ms of planning (minimums of 80, interleaved). What is
     done once an enrollment is integer arithmetic (the week sums add integers; the minimum,
     numeric(4, 1) hours, is a whole number of minutes). Names are read for the few enrollments
     found short only."""
@@ -838,7 +841,6 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
     attendance, session = Attendance._meta.db_table, TherapySession._meta.db_table
     participant, track = Participant._meta.db_table, Track._meta.db_table
     tally = SessionTally._meta.db_table
-    person = f"(SELECT p.{{}} FROM {participant} p WHERE p.id = b.participant_id)"
     weeks = range(len(mondays))
     sums = ("attended", "offered", "expected", "excused")
 
@@ -855,20 +857,20 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
 
     below = " OR ".join(
         f"({in_window('e')} AND "
-        + short(f"COALESCE(w{i}.attended, 0)", f"COALESCE(w{i}.expected, 0)",
+        + short(f"COALESCE(w.attended{i}, 0)", f"COALESCE(w.expected{i}, 0)",
                 "(e.track__program__min_weekly_hours * 60)::int", f"COALESCE(u.unmarked{i}, 0)")
         + ")" for i in weeks)
     fetch = _fetch if connection.vendor == "postgresql" else _sqlite_below_fetch
     rows = fetch(
         f"WITH e AS ({e_sql}), "
-        # Minutes per participant in each week, of the session types that count toward the
-        # hours.
-        + "".join(
-            f"w{i} AS (SELECT h.participant_id, "
-            + ", ".join(f"SUM(h.{name}_minutes::int) AS {name}" for name in sums)
-            + f" FROM {hours} h WHERE h.week = %s AND h.session_type_id = ANY(ARRAY("
-            f"SELECT st.id FROM {session_type} st WHERE st.counts_toward_hours)) GROUP BY 1), "
-            for i in weeks)
+        # Minutes per participant in each week (a column a week and sum), of the session types
+        # that count toward the hours: the weeks' rows grouped in one pass.
+        + "w AS (SELECT h.participant_id, "
+        + ", ".join(f"SUM(h.{name}_minutes::int) FILTER (WHERE h.week = %s) AS {name}{i}"
+                    for i in weeks for name in sums)
+        + f" FROM {hours} h WHERE h.week IN ({', '.join(['%s'] * len(mondays))}) "
+        f"AND h.session_type_id = ANY(ARRAY("
+        f"SELECT st.id FROM {session_type} st WHERE st.counts_toward_hours)) GROUP BY 1), "
         # The microseconds still unmarked per participant at each week's held sessions before
         # today (params: each week's Monday and Sunday).
         + "u AS (SELECT a.participant_id, "
@@ -884,11 +886,10 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
         "c AS MATERIALIZED (SELECT e.id, e.participant_id, e.track_id, e.admission_date, "
         "e.discharge_date, e.planned_end_date, e.track__program__min_weekly_hours AS minimum, "
         "(e.track__program__min_weekly_hours * 60)::int AS minimum_minutes, "
-        + ", ".join(f"COALESCE(w{i}.{name}, 0) AS {name}{i}" for i in weeks for name in sums)
+        + ", ".join(f"COALESCE(w.{name}{i}, 0) AS {name}{i}" for i in weeks for name in sums)
         + ", " + ", ".join(f"COALESCE(u.unmarked{i}, 0) AS unmarked{i}" for i in weeks)
-        + " FROM e "
-        + " ".join(f"LEFT JOIN w{i} ON w{i}.participant_id = e.participant_id" for i in weeks)
-        + f" LEFT JOIN u ON u.participant_id = e.participant_id WHERE {below}), "
+        + " FROM e LEFT JOIN w ON w.participant_id = e.participant_id "
+        f"LEFT JOIN u ON u.participant_id = e.participant_id WHERE {below}), "
         # Those below, week by week.
         "b AS ("
         + " UNION ALL ".join(
@@ -898,12 +899,12 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
             + short(f"c.attended{i}", f"c.expected{i}", "c.minimum_minutes", f"c.unmarked{i}")
             for i in weeks)
         + ") "
-        f"SELECT b.monday, {person.format('code')}, {person.format('first_name')} AS first_name, "
-        f"{person.format('last_name')} AS last_name, {person.format('record_number')}, "
-        f"(SELECT t.name FROM {track} t WHERE t.id = b.track_id), b.minimum, b.attended, "
-        "b.offered, b.expected, b.excused, b.unmarked "
-        "FROM b ORDER BY b.monday, last_name, first_name, b.id",
-        (*e_params, *mondays,
+        "SELECT b.monday, p.code, p.first_name, p.last_name, p.record_number, t.name, b.minimum, "
+        "b.attended, b.offered, b.expected, b.excused, b.unmarked "
+        f"FROM b JOIN {participant} p ON p.id = b.participant_id "
+        f"JOIN {track} t ON t.id = b.track_id "
+        "ORDER BY b.monday, p.last_name, p.first_name, b.id",
+        (*e_params, *(monday for monday in mondays for _name in sums), *mondays,
          *(day for monday, sunday in zip(mondays, sundays, strict=True) for day in (monday, sunday)),
          first, last + timedelta(days=6), scope.today,
          SessionStatus.SCHEDULED.value, AttendanceStatus.EXPECTED.value,

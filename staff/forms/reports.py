@@ -15,7 +15,7 @@ from programs.models import Program, Site, Track
 from reports.selectors import ReportScope
 from staff.forms.care import validate_plausible_date
 from staff.forms.programs import staff_at
-from staff.forms.widgets import Select
+from staff.forms.widgets import DateInput, Select
 
 # A year and a bit: enough for an annual report, short enough to answer in time.
 MAX_RANGE_DAYS = 370
@@ -120,9 +120,9 @@ class ReportFilterForm(forms.Form):
                                empty_label=_("Everyone"), widget=Select)
     date_from = forms.DateField(label=_("From"), required=False,
                                 validators=[validate_plausible_date],
-                                widget=forms.DateInput(attrs={"type": "date"}))
+                                widget=DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, validators=[validate_plausible_date],
-                              widget=forms.DateInput(attrs={"type": "date"}))
+                              widget=DateInput(attrs={"type": "date"}))
 
     def __init__(self, data=None, *, site_ids: list[int], today: date, caseload_of=None,
                  may_choose_clinician: bool = False):

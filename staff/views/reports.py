@@ -16,7 +16,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -105,9 +104,10 @@ def report_index(request: HttpRequest) -> HttpResponse:
 
 # --- The pages -----------------------------------------------------------------------------
 
-def _week_label(monday) -> str:
+def _week_labels(weeks) -> list[str]:
     # The language's month-and-day ("Nov 30"), as the tables beside the chart write dates.
-    return date_format(monday, "MONTH_DAY_FORMAT")
+    month_day = report_rows.date_texts("MONTH_DAY_FORMAT")
+    return [month_day(w.week_start) for w in weeks]
 
 
 def _census_context(scope):
@@ -116,7 +116,8 @@ def _census_context(scope):
         "report": report, "tracks_html": report_rows.census_rows_html(report.tracks),
         "trend_html": report_rows.weeks_rows_html(report.trend),
         "chart": charts.line_chart("People in care by week", [
-            (_week_label(w.week_start), w.count) for w in report.trend]),
+            (label, w.count) for label, w in zip(_week_labels(report.trend), report.trend,
+                                                 strict=True)]),
         "seats_chart": charts.bar_chart("Seats free per track", [
             (t.track, t.seats_free, f"{t.seats_free} of {t.capacity}") for t in report.tracks]),
     }
@@ -153,7 +154,8 @@ def _access_context(scope):
     return {
         "report": report, "trend_html": report_rows.weeks_rows_html(report.waitlist_trend),
         "chart": charts.line_chart("People on the waitlist by week", [
-            (_week_label(w.week_start), w.count) for w in report.waitlist_trend]),
+            (label, w.count) for label, w in zip(_week_labels(report.waitlist_trend),
+                                                 report.waitlist_trend, strict=True)]),
     }
 
 

@@ -141,3 +141,14 @@ def test_numbers_are_written_as_localize_writes_them(language):
     with translation.override(language):
         number = report_rows.Numbers()
         assert [number(value) for value in values] == [formats.localize(v) for v in values]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_days_are_written_as_the_date_filter_writes_them_in_each_language(language):
+    days = [dt.date(2026, 1, 5), dt.date(2026, 3, 1), dt.date(2026, 12, 28)]
+    with translation.override(language):
+        for name in ("DATE_FORMAT", "MONTH_DAY_FORMAT"):
+            text = report_rows.date_texts(name)
+            assert [text(day) for day in days] == [formats.date_format(d, name) for d in days]
+        weeks = [WeekCount(day, 1) for day in days]
+        assert report_rows.weeks_rows_html(weeks) == _old(WEEKS_LOOP, rows=weeks)

@@ -1,4 +1,6 @@
-"""staff.forms.widgets.Select writes Django's <select> markup itself (staff/forms/widgets.py)."""
+"""staff.forms.widgets.Select and DateInput write Django's markup themselves (staff/forms/widgets.py)."""
+import datetime as dt
+
 import pytest
 from django import forms
 from django.utils.translation import gettext_lazy
@@ -21,3 +23,13 @@ def test_grouped_choices_keep_djangos_template():
     ours = widgets.Select(choices=grouped).render("room", 2)
     assert ours == forms.Select(choices=grouped).render("room", 2)
     assert "<optgroup" in ours
+
+
+@pytest.mark.parametrize("value", [None, "", dt.date(2026, 3, 1), "2026-13-45", '"><b>&'])
+def test_the_date_input_writes_what_djangos_writes(value):
+    attrs = {"class": "dateinput form-control", "id": "id_date_from", "required": True,
+             "disabled": False}
+    ours = widgets.DateInput(attrs={"type": "date"}).render("date_from", value, attrs=attrs)
+    assert ours == forms.DateInput(attrs={"type": "date"}).render("date_from", value,
+                                                                    attrs=attrs)
+    assert ours.startswith('<input type="date" name="date_from"')
