@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import get_language
 
+from iop_clinic import prepared
 from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
 from iop_clinic.sql_params import execute
 from participants.models import Enrollment, EnrollmentStatus, Participant
@@ -130,9 +131,11 @@ def _t(model) -> str:
     return model._meta.db_table
 
 
-def _fetch(sql: str, params) -> list[tuple]:
+def _fetch(sql: str, params, *, prepare: bool = False) -> list[tuple]:
+    """The rows; with `prepare`, through a statement prepared once a connection
+    (iop_clinic.prepared: every str parameter a constant)."""
     with connection.cursor() as cursor:
-        execute(cursor, sql, params)
+        (prepared.execute if prepare else execute)(cursor, sql, params)
         return cursor.fetchall()
 
 
@@ -660,7 +663,7 @@ def authorization_alerts_first(*, site_ids, today: date,
     """, (EnrollmentStatus.ACTIVE.value, ids,  # here
           EnrollmentStatus.ACTIVE.value, *_later_params(today),  # the rule's figures
           tuple(s.value for s in USAGE_STATUSES), *_alert_join_params(today),
-          _MISSING_STATUSES, max(shown, 1), max(shown, 1)))
+          _MISSING_STATUSES, max(shown, 1), max(shown, 1)), prepare=True)
     alerts = []
     for values in rows:
         kind, src = values[_FIGURE_COLUMNS], values[_FIGURE_COLUMNS + 3]

@@ -21,6 +21,8 @@ from django.db.models.query import get_related_populators
 from django.db.models.sql import Query
 from django.db.models.sql.compiler import SQLCompiler
 
+from iop_clinic.prepared import execute as prepared_execute
+
 Slot = str | tuple[str, int] | None
 
 
@@ -55,13 +57,17 @@ class CompiledQuery:
     # Whether the ORM converts any column's values on this database (never on PostgreSQL):
     # looking for converters, each run, cost ~0.1 ms for a statement of 95 columns.
     converts: bool = True
+    # Run as a statement prepared once a connection (iop_clinic.prepared): for the hottest
+    # page statements, whose str parameters are constants.
+    prepared: bool = False
 
     def with_sql(self, sql: str, *, columns: list) -> CompiledQuery:
         """The same parameters around other SQL (the compiled statement wrapped, e.g. counted),
         whose select reads `columns`; it builds no instances."""
         return CompiledQuery(alias=self.alias, sql=sql, params=self.params, slots=self.slots,
                              columns=columns,
-                             converts=bool(_converters(self.alias, columns)))
+                             converts=bool(_converters(self.alias, columns)),
+                             prepared=self.prepared)
 
     def _params(self, values: dict[str, object]) -> list:
         return [param if slot is None else values[slot] if type(slot) is str
@@ -73,7 +79,10 @@ class CompiledQuery:
         prepared for the database), converted as the ORM converts them (nothing on PostgreSQL;
         SQLite's dates, booleans...)."""
         with connections[self.alias].cursor() as cursor:
-            cursor.execute(self.sql, self._params(values))
+            if self.prepared:
+                prepared_execute(cursor, self.sql, self._params(values))
+            else:
+                cursor.execute(self.sql, self._params(values))
             rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
         if self.width is not None:
             rows = [row[:self.width] for row in rows]
@@ -104,7 +113,7 @@ def _converters(alias: str, columns: list) -> dict:
 
 
 def compile_once(compiler: SQLCompiler, sentinels: dict[object, Slot], *, what: str,
-                 model: type[Model] | None = None) -> CompiledQuery:
+                 model: type[Model] | None = None, prepared: bool = False) -> CompiledQuery:
     """`compiler`'s SQL, with the slots of `sentinels` (database-prepared sentinel value -> the
     name its real value is given under in `CompiledQuery.rows`). With `model`, the query must
     read that model's rows (and select_related ones, nothing else): `objects` builds them."""
@@ -127,4 +136,4 @@ def compile_once(compiler: SQLCompiler, sentinels: dict[object, Slot], *, what: 
     return CompiledQuery(
         alias=compiler.using, sql=sql, params=tuple(params), slots=slots, columns=columns,
         width=compiler.col_count if compiler.has_extra_select else None, instances=instances,
-        converts=bool(_converters(compiler.using, columns)))
+        converts=bool(_converters(compiler.using, columns)), prepared=prepared)

@@ -51,7 +51,7 @@ def _failed_reminders_statement(alias: str, vendor: str, sites: int, limit: int)
     compiler = _failed_reminders_queryset(
         site_ids=site_ids, since=_ANY_SINCE, alias=alias)[:limit].query.get_compiler(using=alias)
     sentinels[connections[alias].ops.adapt_datefield_value(_ANY_SINCE)] = "since"
-    return compile_once(compiler, sentinels, what="failed reminders")
+    return compile_once(compiler, sentinels, what="failed reminders", prepared=True)
 
 
 def failed_reminders(*, site_ids: Iterable[int], today: date, days: int = 7,

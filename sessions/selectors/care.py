@@ -216,7 +216,7 @@ def _by_sites_statement(what: str, alias: str, vendor: str, sites: int) -> Compi
                 "pending excuses": _pending_excuses_queryset}[what]
     site_ids, sentinels = id_sentinels("sites", sites)
     compiler = queryset(site_ids=site_ids, alias=alias).query.get_compiler(using=alias)
-    return compile_once(compiler, sentinels, what=what)
+    return compile_once(compiler, sentinels, what=what, prepared=True)
 
 
 def _rows_at_sites(what: str, model, site_ids: list[int], names: tuple) -> list[dict]:

@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.utils import create_namedtuple_class
 
 from accounts.roles import Role
+from iop_clinic import prepared
 from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
 from participants.models import Participant
 from programs.models import Room, SessionType, Site, Track
@@ -113,7 +114,7 @@ def day_sessions(*, site_ids: list[int], day: date) -> list[dict]:
         return []
     native = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        cursor.execute(_day_sessions_sql(len(site_ids), connection.vendor), (
+        prepared.execute(cursor, _day_sessions_sql(len(site_ids), connection.vendor), (
             AttendanceStatus.CANCELLED.value, *AttendanceStatus.marked(), *site_ids, day))
         if native:
             return [dict(zip(DAY_SESSION_FIELDS, (*row[:-1], *row[-1]), strict=True))
@@ -259,7 +260,7 @@ def _open_followups_counted_statement(alias: str, vendor: str, sites: int, mine:
     return CompiledQuery(
         alias=alias, sql=f"{select}, ({counted.sql}) AS open_followup_count{sep}{rest}",
         params=(*counted.params, *listed.params), slots=(*counted.slots, *listed.slots),
-        columns=listed.columns, converts=listed.converts)
+        columns=listed.columns, converts=listed.converts, prepared=True)
 
 
 def open_followups_and_count(*, site_ids: list[int], assignee=None,
