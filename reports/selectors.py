@@ -72,7 +72,7 @@ from iop_clinic.compiled import CompiledQuery, compile_once
 from iop_clinic.sql_params import execute
 from programs.models import SessionKind, SessionType, Site, Track, Weekday
 
-from reports.models import BillingDay, SessionTally
+from reports.models import WEEKDAYS, BillingDay, BillingLineRows, BillingWeek, SessionTally
 from sessions.models import (
     Attendance,
     AttendanceStatus,
@@ -1316,14 +1316,20 @@ _BILLING_LINES_SQLITE = (
 )
 
 
-def _billing_days_from(scope: ReportScope, native: bool) -> tuple[str, list]:
+def _billing_days_from(scope: ReportScope, native: bool, *,
+                       weeks: tuple[date, date] | None = None) -> tuple[str, list]:
     """`FROM reports_billing_day b ... WHERE ...`: the billing days' rows the scope reads (see
-    `_billing_lines_sql`), and its params."""
+    `_billing_lines_sql`), and its params. With `weeks` (first and last Monday), the billing
+    weeks' rows of those weeks instead (reports_billing_week, PostgreSQL), under the same
+    filters."""
     table, track_table = BillingDay._meta.db_table, Track._meta.db_table
-    where = ["b.site_id = ANY(%s)" if native else "b.site_id IN %s", "b.local_date >= %s",
-             "b.local_date <= %s", "b.sessions <> 0"]
-    params: list = [list(scope.site_ids) if native else tuple(scope.site_ids), scope.date_from,
-                    scope.held_until]
+    dates: list = [scope.date_from, scope.held_until]
+    if weeks:
+        table, dates = BillingWeek._meta.db_table, list(weeks)
+    column = "b.week" if weeks else "b.local_date"
+    where = ["b.site_id = ANY(%s)" if native else "b.site_id IN %s", f"{column} >= %s",
+             f"{column} <= %s", "b.sessions <> 0"]
+    params: list = [list(scope.site_ids) if native else tuple(scope.site_ids), *dates]
     joins = ""
     if scope.program_id:
         joins = f" JOIN {track_table} t ON t.id = b.track_id"
@@ -1379,44 +1385,97 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
     return sql, (*params, *lines_params)
 
 
-def _billing_summary_pg(scope: ReportScope) -> tuple[str, tuple]:
-    """`billing_report`'s summary on PostgreSQL straight from the billing days' rows, and its
-    params: per week and code, the lines, sessions, days, minutes and units, and the lines it
-    cannot count this way (then the caller counts from the days, `_billing_lines_sql`).
-
-    The rows are grouped once, into lines (participant, week, code), instead of into days and
-    then lines (at 2,000 participants 82,000 rows, nearly as many days, 18,000 lines). A line's
-    sessions and microseconds are its rows' sums either way, its minutes rounded from them; its
-    days are the weekdays it has rows on (a bit each, counted); its units are its rows' units
-    (`units_case_sql`), which are its days' units when no day has more than one row. A day of
-    more than one row (the participant at two sites or tracks that day) only matters for a
-    per-diem code, whose minimum is met by the day's sum: such lines are counted in the last
-    column."""
-    rows_sql, rows_params = _billing_days_from(scope, native=True)
-    day_codes = [rule.code for rule in billing_rules() if rule.unit == "day"]
-    units, units_params = units_case_sql("b.service_code", "b.length", "b.sessions",
+def _billing_week_rows_sql(scope: ReportScope, first: date, last: date,
+                           days: range) -> tuple[str, list]:
+    """The billing weeks' rows from Monday `first` to Monday `last` counting their `days` only
+    (0 Monday .. 6 Sunday), each as one participant's day rows of the week would be counted:
+    its sessions and microseconds, its days with sessions (a bit each), their number, and their
+    units (`units_case_sql`, each day against the minimum)."""
+    rows_sql, params = _billing_days_from(scope, native=True, weeks=(first, last))
+    whole = len(days) == 7
+    sessions = [f"b.sessions_{WEEKDAYS[day]}" for day in days]
+    lengths = [f"b.length_{WEEKDAYS[day]}" for day in days]
+    counted = "b.sessions" if whole else f"({' + '.join(sessions)})"
+    units, units_params = units_case_sql("b.service_code", lengths, counted,
                                          per_minute=MICROSECONDS_PER_MINUTE)
-    weekday = "((b.local_date - DATE '0001-01-01') %% 7)"  # 0001-01-01 was a Monday: 0
-    # The bits set, as text: the same time as adding up the seven bits, and fewer operators in
-    # the planner's eyes (it expects as many lines as rows: past some 40 weeks of a clinic of
-    # 2,000, the statement's cost would pass jit_above_cost sooner, and compiling costs ~30 ms).
-    days = "length(replace(d.weekdays::bit(7)::text, '0', ''))"
-    uncounted = (f"l.days <> l.line_rows AND l.code IN ({', '.join(['%s'] * len(day_codes))})"
+    weekdays = " | ".join(f"(({column} <> 0)::int << {day})"
+                          for column, day in zip(sessions, days, strict=True))
+    day_rows = " + ".join(f"({column} <> 0)::int" for column in sessions)
+    sql = (f"SELECT b.participant_id, b.week, b.service_code AS code, {counted} AS sessions, "
+           f"{'b.length' if whole else '(' + ' + '.join(lengths) + ')'} AS length, "
+           f"{weekdays} AS weekdays, {day_rows} AS day_rows, {units} AS units {rows_sql}")
+    if not whole:
+        sql += f" AND {counted} <> 0"
+    return sql, [*units_params, *params]
+
+
+def _billing_summary_pg(scope: ReportScope) -> tuple[str, tuple]:
+    """`billing_report`'s summary on PostgreSQL from the billing weeks' rows, and its params:
+    per week and code, the lines, sessions, days, minutes and units, and the lines it cannot
+    count this way (then the caller counts from the days, `_billing_lines_sql`).
+
+    A billing week (reports.BillingWeek, kept from the days by triggers) holds a participant's
+    day rows of a week, code, site and track, each day's sums beside the week's (at 2,000
+    participants 18,000 rows for 12 weeks, against 82,000 days). The range's first and last
+    weeks count the days of theirs that the range holds (the range starts on any day and ends
+    today at the latest), every week between them all seven.
+
+    Nearly every line (participant, week, code) is one such row, and a row's line is its own
+    figures: its minutes rounded from its microseconds, its days those with sessions, its units
+    its days'. Those rows are added up per week and code as they are; only the rows of lines
+    that have more than one (reports.BillingLineRows: the participant at two sites or tracks
+    that week, a few) are grouped into lines first: sessions and microseconds summed, minutes
+    rounded from the sum, days the weekdays with sessions (a bit each, counted), units its
+    rows' units, which are its days' units when no day of it has more than one row. A day of
+    more than one row only matters for a per-diem code, whose minimum is met by the day's sum:
+    such lines are counted in the last column."""
+    first, last = _mondays(replace(scope, date_to=scope.held_until))
+    start, end = scope.date_from.weekday(), scope.held_until.weekday()
+    week = timedelta(days=7)
+    if scope.date_from > scope.held_until:  # nothing held yet: no week (first > last)
+        arms = [(first + week, first, range(7))]
+    elif first == last:
+        arms = [(first, last, range(start, end + 1))]
+    else:
+        whole_from = first if start == 0 else first + week
+        whole_to = last if end == 6 else last - week
+        arms = ([(first, first, range(start, 7))] if start else []) + (
+            [(whole_from, whole_to, range(7))] if whole_from <= whole_to else []) + (
+            [(last, last, range(end + 1))] if end != 6 else [])
+    parts = [_billing_week_rows_sql(scope, *arm) for arm in arms]
+    rows_sql = " UNION ALL ".join(sql for sql, _params in parts)
+    rows_params = [param for _sql, params in parts for param in params]
+    day_codes = [rule.code for rule in billing_rules() if rule.unit == "day"]
+    # A grouped line's days: the bits set, counted as text (fewer operators in the planner's
+    # eyes than adding up seven bits: a long range reaches jit_above_cost later).
+    days = "length(replace(g.weekdays::bit(7)::text, '0', ''))"
+    uncounted = (f"g.line IS NOT NULL AND {days} <> g.day_rows "
+                 f"AND g.code IN ({', '.join(['%s'] * len(day_codes))})"
                  if day_codes else "FALSE")
+    lines = BillingLineRows._meta.db_table
     sql = (
-        "SELECT week, code, COUNT(*), SUM(sessions), SUM(days), SUM(minutes), SUM(units), "
+        "SELECT week, code, SUM(CASE WHEN g.line IS NULL THEN g.rows ELSE 1 END), "
+        f"SUM(sessions), SUM(CASE WHEN g.line IS NULL THEN g.day_rows ELSE {days} END), "
+        "SUM(CASE WHEN g.line IS NULL THEN g.row_minutes "
+        "ELSE ROUND(g.length::numeric / %s)::int END), SUM(units), "
         f"COUNT(*) FILTER (WHERE {uncounted}) FROM ("
-        f"SELECT d.week, d.code, d.line_rows, d.sessions, {days} AS days, "
-        "ROUND(d.length::numeric / %s)::int AS minutes, d.units FROM ("
-        f"SELECT b.participant_id, b.local_date - {weekday} AS week, b.service_code AS code, "
-        f"COUNT(*) AS line_rows, bit_or(1 << {weekday}) AS weekdays, "
-        "SUM(b.sessions)::int AS sessions, "
-        # As the days' microseconds in `_billing_lines_sql`: two integer sums, exact.
-        "SUM((b.length >> 31)::int) * 2147483648 + SUM((b.length & 2147483647)::int) AS length, "
-        f"SUM({units})::int AS units {rows_sql} GROUP BY 1, 3, 2) d) l "
+        # Grouped per week, code and line: every row of a one-row line in its week and code's
+        # group (line NULL), the rows of a line of more than one in their line's.
+        "SELECT r.week, r.code, r.line, COUNT(*) AS rows, SUM(r.sessions) AS sessions, "
+        "SUM(r.day_rows) AS day_rows, bit_or(r.weekdays) AS weekdays, "
+        # A row's minutes rounded half up in integers (its microseconds are never negative),
+        # as ROUND(microseconds / 60,000,000) would; a line's microseconds summed as two
+        # integers, exact (as the days' in `_billing_lines_sql`).
+        "SUM(((r.length + 30000000) / 60000000)::int) AS row_minutes, "
+        "SUM((r.length >> 31)::int) * 2147483648 + SUM((r.length & 2147483647)::int) AS length, "
+        "SUM(r.units) AS units FROM ("
+        "SELECT q.*, CASE WHEN (q.week, q.participant_id, q.code) IN ("
+        f"SELECT week, participant_id, service_code FROM {lines} "
+        "WHERE rows > 1 AND week >= %s AND week <= %s) THEN q.participant_id END AS line "
+        f"FROM ({rows_sql}) q) r GROUP BY 1, 2, 3) g "
         "GROUP BY 1, 2 ORDER BY 1, 2"
     )
-    return sql, (*day_codes, MICROSECONDS_PER_MINUTE, *units_params, *rows_params)
+    return sql, (MICROSECONDS_PER_MINUTE, *day_codes, first, last, *rows_params)
 
 
 def _billing_lines_live_sql(scope: ReportScope) -> tuple[str, tuple]:
