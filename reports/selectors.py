@@ -1284,26 +1284,6 @@ _BILLING_LINES = (
 )
 
 
-def _billing_lines_pg() -> tuple[str, tuple]:
-    """`_BILLING_LINES` from the billing days on PostgreSQL, and its params: the same lines, in
-    fewer steps per day (at 2,000 participants some 82,000 days for the page's 12 weeks). The
-    rules are written inline as a CASE on the code (`unit_case_sql`) instead of joined to each
-    day; the week's Monday is worked out on the date itself (date_trunc takes a timestamptz:
-    time-zone work per day; 0001-01-01 was a Monday); and the days are grouped by participant,
-    week and code alone, the unit following from the code. The live report keeps
-    `_BILLING_LINES`, so the tests that pin the two equal check one form against the other."""
-    unit, unit_params = unit_case_sql("d.code")
-    units, units_params = units_case_sql("d.code", "d.length", "d.sessions",
-                                         per_minute=MICROSECONDS_PER_MINUTE)
-    return (
-        "SELECT d.participant_id, d.local_date - (d.local_date - DATE '0001-01-01') %% 7 AS week, "
-        f"d.code, {unit} AS unit, SUM(d.sessions)::int AS sessions, COUNT(*)::int AS days, "
-        f"ROUND(SUM(d.length) / %s)::int AS minutes, SUM({units})::int AS units "
-        "FROM days d GROUP BY 1, 3, 2",
-        (*unit_params, MICROSECONDS_PER_MINUTE, *units_params),
-    )
-
-
 # `_BILLING_LINES` on SQLite (`make run`): no date_trunc or casts (its integers stay integers,
 # its true values are 1), the week's Monday by date(), minutes divided as reals and rounded.
 _BILLING_LINES_SQLITE = (
@@ -1348,49 +1328,54 @@ def _billing_days_from(scope: ReportScope, native: bool, *,
 def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
     """One line per participant, week and service code: sessions, days, minutes and units.
 
-    Read from the billing days (reports.BillingDay, kept by triggers): one row per participant,
-    day, code, site and track, which hold the attended sessions of the day and their length in
-    whole microseconds, exact integers (at 2,000 participants some 82,000 rows in all, against
-    219,000 attended attendance rows). What depends on the day or on the person is applied
-    here: held until today at the latest, the program and track filters (a personal session's
-    row counts for its enrollment's track, as `_session_track_q`), the caseload (the
-    participant's current primary clinician), and the billing rules. Minutes are rounded per
-    line, as before.
+    Read from the billing weeks on PostgreSQL (reports.BillingWeek, `_billing_weeks_sql`: a
+    participant's days of a week, code, site and track, each day's sums beside the week's, at
+    2,000 participants 18,000 rows for 12 weeks and 2,000 for the page's last week whatever its
+    day), on SQLite (`make run`) from the billing days (reports.BillingDay): both kept by
+    triggers, holding the attended sessions and their length in whole microseconds, exact
+    integers. What depends on the day or on the person is applied here: held until today at
+    the latest, the program and track filters (a personal session's row counts for its
+    enrollment's track, as `_session_track_q`), the caseload (the participant's current primary
+    clinician), and the billing rules. Minutes are rounded per line, as before. The live report
+    keeps `_BILLING_LINES` on the attendance rows, so the tests that pin the two equal check one
+    form against the other.
     """
-    native = connection.vendor == "postgresql"  # else SQLite (`make run`): no arrays or casts
-    rows_sql, params = _billing_days_from(scope, native)
-    if not native:
+    if connection.vendor != "postgresql":  # SQLite (`make run`): no arrays or casts
+        rows_sql, params = _billing_days_from(scope, native=False)
         rules_sql, rule_params = rules_cte()
         return (f"WITH {rules_sql}, days AS (SELECT b.participant_id, b.local_date, "
                 "b.service_code AS code, SUM(b.sessions) AS sessions, SUM(b.length) AS length "
                 f"{rows_sql} GROUP BY 1, 3, 2) "
                 f"{_BILLING_LINES_SQLITE}",
                 (*rule_params, *params, MICROSECONDS_PER_MINUTE))
-    lines_sql, lines_params = _billing_lines_pg()
+    rows_sql, rows_params = _billing_weeks_sql(scope, by_day=True)
+    unit, unit_params = unit_case_sql("r.code")
+    # A per-diem code's units from the line's days, each day's microseconds summed over the
+    # line's rows (a participant at two sites or tracks that day: one day, its minimum met by
+    # the sum).
+    units, units_params = units_case_sql("r.code", [f"SUM(r.day_{day})" for day in range(7)],
+                                         "SUM(r.sessions)", per_minute=MICROSECONDS_PER_MINUTE)
     sql = (
-        # A day's rows of other sites or tracks (a participant moved, a personal session)
-        # are one day of the code, as when the report read attendance. Grouped in the order
-        # of reports_billing_day_key, which holds every column read: a range is summed from
-        # the index as it comes, then the days into lines per participant and code.
-        # A day's microseconds summed as two integers, its length's multiples of 2^31 and
+        f"SELECT r.participant_id, r.week, r.code, {unit} AS unit, "
+        "SUM(r.sessions)::int AS sessions, "
+        "length(replace(bit_or(r.weekdays)::bit(7)::text, '0', ''))::int AS days, "
+        # A line's microseconds summed as two integers, its length's multiples of 2^31 and
         # what remains (each row's length = (length >> 31) * 2^31 + (length & (2^31 - 1)),
-        # exactly, and the products and sums are checked for overflow): a sum of bigints is
-        # a numeric, made and cast back once a day (a tenth of the summary's time at 2,000).
-        "WITH days AS (SELECT b.participant_id, b.local_date, b.service_code AS code, "
-        "SUM(b.sessions)::int AS sessions, SUM((b.length >> 31)::int) * 2147483648 "
-        "+ SUM((b.length & 2147483647)::int) AS length "
-        f"{rows_sql} GROUP BY 1, 3, 2) "
-        f"{lines_sql}"
+        # exactly, and the products and sums are checked for overflow), instead of a numeric.
+        "ROUND((SUM((r.length >> 31)::int) * 2147483648 "
+        "+ SUM((r.length & 2147483647)::int))::numeric / %s)::int AS minutes, "
+        f"({units})::int AS units FROM ({rows_sql}) r GROUP BY 1, 3, 2"
     )
-    return sql, (*params, *lines_params)
+    return sql, (*unit_params, MICROSECONDS_PER_MINUTE, *units_params, *rows_params)
 
 
-def _billing_week_rows_sql(scope: ReportScope, first: date, last: date,
-                           days: range) -> tuple[str, list]:
+def _billing_week_rows_sql(scope: ReportScope, first: date, last: date, days: range, *,
+                           by_day: bool = False) -> tuple[str, list]:
     """The billing weeks' rows from Monday `first` to Monday `last` counting their `days` only
     (0 Monday .. 6 Sunday), each as one participant's day rows of the week would be counted:
     its sessions and microseconds, its days with sessions (a bit each), their number, and their
-    units (`units_case_sql`, each day against the minimum)."""
+    units (`units_case_sql`, each day against the minimum). `by_day`: and each day's
+    microseconds (`day_0` .. `day_6`, 0 for a day not counted)."""
     rows_sql, params = _billing_days_from(scope, native=True, weeks=(first, last))
     whole = len(days) == 7
     sessions = [f"b.sessions_{WEEKDAYS[day]}" for day in days]
@@ -1403,16 +1388,42 @@ def _billing_week_rows_sql(scope: ReportScope, first: date, last: date,
     day_rows = " + ".join(f"({column} <> 0)::int" for column in sessions)
     sql = (f"SELECT b.participant_id, b.week, b.service_code AS code, {counted} AS sessions, "
            f"{'b.length' if whole else '(' + ' + '.join(lengths) + ')'} AS length, "
-           f"{weekdays} AS weekdays, {day_rows} AS day_rows, {units} AS units {rows_sql}")
+           f"{weekdays} AS weekdays, {day_rows} AS day_rows, {units} AS units")
+    if by_day:
+        sql += "".join(f", {f'b.length_{WEEKDAYS[day]}' if day in days else '0::bigint'} "
+                       f"AS day_{day}" for day in range(7))
+    sql += f" {rows_sql}"
     if not whole:
         sql += f" AND {counted} <> 0"
     return sql, [*units_params, *params]
 
 
+def _billing_weeks_sql(scope: ReportScope, *, by_day: bool = False) -> tuple[str, list]:
+    """The billing weeks' rows the scope reads (`_billing_week_rows_sql`), and their params:
+    the range's first and last weeks counting the days of theirs it holds (it starts on any
+    day and ends today at the latest), every week between them all seven."""
+    first, last = _mondays(replace(scope, date_to=scope.held_until))
+    start, end = scope.date_from.weekday(), scope.held_until.weekday()
+    week = timedelta(days=7)
+    if scope.date_from > scope.held_until:  # nothing held yet: no week (first > last)
+        arms = [(first + week, first, range(7))]
+    elif first == last:
+        arms = [(first, last, range(start, end + 1))]
+    else:
+        whole_from = first if start == 0 else first + week
+        whole_to = last if end == 6 else last - week
+        arms = ([(first, first, range(start, 7))] if start else []) + (
+            [(whole_from, whole_to, range(7))] if whole_from <= whole_to else []) + (
+            [(last, last, range(end + 1))] if end != 6 else [])
+    parts = [_billing_week_rows_sql(scope, *arm, by_day=by_day) for arm in arms]
+    return (" UNION ALL ".join(sql for sql, _params in parts),
+            [param for _sql, params in parts for param in params])
+
+
 def _billing_summary_pg(scope: ReportScope) -> tuple[str, tuple]:
     """`billing_report`'s summary on PostgreSQL from the billing weeks' rows, and its params:
     per week and code, the lines, sessions, days, minutes and units, and the lines it cannot
-    count this way (then the caller counts from the days, `_billing_lines_sql`).
+    count this way (then the caller counts from the lines, `_billing_lines_sql`).
 
     A billing week (reports.BillingWeek, kept from the days by triggers) holds a participant's
     day rows of a week, code, site and track, each day's sums beside the week's (at 2,000
@@ -1430,21 +1441,7 @@ def _billing_summary_pg(scope: ReportScope) -> tuple[str, tuple]:
     more than one row only matters for a per-diem code, whose minimum is met by the day's sum:
     such lines are counted in the last column."""
     first, last = _mondays(replace(scope, date_to=scope.held_until))
-    start, end = scope.date_from.weekday(), scope.held_until.weekday()
-    week = timedelta(days=7)
-    if scope.date_from > scope.held_until:  # nothing held yet: no week (first > last)
-        arms = [(first + week, first, range(7))]
-    elif first == last:
-        arms = [(first, last, range(start, end + 1))]
-    else:
-        whole_from = first if start == 0 else first + week
-        whole_to = last if end == 6 else last - week
-        arms = ([(first, first, range(start, 7))] if start else []) + (
-            [(whole_from, whole_to, range(7))] if whole_from <= whole_to else []) + (
-            [(last, last, range(end + 1))] if end != 6 else [])
-    parts = [_billing_week_rows_sql(scope, *arm) for arm in arms]
-    rows_sql = " UNION ALL ".join(sql for sql, _params in parts)
-    rows_params = [param for _sql, params in parts for param in params]
+    rows_sql, rows_params = _billing_weeks_sql(scope)
     day_codes = [rule.code for rule in billing_rules() if rule.unit == "day"]
     # A grouped line's days: the bits set, counted as text (fewer operators in the planner's
     # eyes than adding up seven bits: a long range reaches jit_above_cost later).
@@ -1540,20 +1537,21 @@ def billing_report(*, scope: ReportScope, line_limit: int = 200,
                    live: bool = False) -> BillingReport:
     """Units per service code and week over the range, and the lines per participant of the
     range's last week (at most `line_limit`; the export holds every week's). Two queries (three
-    when the summary must be counted from the days, see `_billing_summary_pg`).
+    when the summary must be counted from the lines, see `_billing_summary_pg`).
     `live`: as `billing_lines_sql`."""
     native = connection.vendor == "postgresql"
     summary_rows = None
     if native and not live:
         summary_rows = _fetch(*_billing_summary_pg(scope))
         # A per-diem code's day in more than one row (rare: the participant at two sites or
-        # tracks that day): the whole summary from the days instead.
+        # tracks that day): the whole summary from the lines instead, which sum each day's
+        # microseconds over the line's rows.
         summary_rows = (None if any(row[7] for row in summary_rows)
                         else [row[:7] for row in summary_rows])
     if summary_rows is None:
         lines_sql, params = (_billing_lines_live_sql if live else _billing_lines_sql)(scope)
-        # One line per participant, week and code: on PostgreSQL from the billing days
-        # (`_billing_lines_pg`, grouped by just those), counting lines counts the participants
+        # One line per participant, week and code: on PostgreSQL from the billing weeks
+        # (`_billing_lines_sql`, grouped by just those), counting lines counts the participants
         # without sorting some 18,000 lines for a distinct count.
         participants = ("COUNT(*)" if native and not live
                         else "COUNT(DISTINCT participant_id)")
