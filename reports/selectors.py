@@ -1507,15 +1507,14 @@ def _billing_lines_live_sql(scope: ReportScope) -> tuple[str, tuple]:
 def billing_lines_sql(scope: ReportScope, *, limit: int | None = None,
                       live: bool = False) -> tuple[str, tuple]:
     """Every billing line with the participant's code, name and record number, in order (the
-    export streams it with a server-side cursor). With `limit`, the first lines only, each row
-    ending with the number of lines in all. `live` counts the attendance rows themselves instead
-    of the billing days (for the tests that pin one against the other)."""
+    export streams it with a server-side cursor). With `limit`, the first lines only (their
+    number in all is the summary's, see `billing_report`). `live` counts the attendance rows
+    themselves instead of the billing days (for the tests that pin one against the other)."""
     lines_sql, params = (_billing_lines_live_sql if live else _billing_lines_sql)(scope)
     table = Participant._meta.db_table
-    total = ", COUNT(*) OVER ()" if limit is not None else ""
     sql = (
         f"SELECT p.code, p.last_name || ', ' || p.first_name, p.record_number, l.week, l.code, "
-        f"l.unit, l.sessions, l.days, l.minutes, l.units{total} FROM ({lines_sql}) l "
+        f"l.unit, l.sessions, l.days, l.minutes, l.units FROM ({lines_sql}) l "
         f"JOIN {table} p ON p.id = l.participant_id "
         "ORDER BY l.week, p.last_name, p.first_name, p.id, l.code"
     )
@@ -1558,14 +1557,18 @@ def billing_report(*, scope: ReportScope, line_limit: int = 200,
         summary_rows = _fetch(
             f"SELECT week, code, {participants}, SUM(sessions), SUM(days), "
             f"SUM(minutes), SUM(units) FROM ({lines_sql}) l GROUP BY 1, 2 ORDER BY 1, 2", params)
-    last_week = replace(scope, date_from=max(scope.date_from, _mondays(scope)[1]))
+    summary = [BillingSummary(week_start=date.fromisoformat(w) if isinstance(w, str) else w,
+                              service_code=c, participants=p, sessions=s,
+                              days=d, minutes=m, units=u)
+               for w, c, p, s, d, m, u in summary_rows]
+    last_monday = _mondays(scope)[1]
+    last_week = replace(scope, date_from=max(scope.date_from, last_monday))
     rows = _fetch(*billing_lines_sql(last_week, limit=line_limit, live=live))
     return BillingReport(
-        summary=[BillingSummary(week_start=date.fromisoformat(w) if isinstance(w, str) else w,
-                                service_code=c, participants=p, sessions=s,
-                                days=d, minutes=m, units=u)
-                 for w, c, p, s, d, m, u in summary_rows],
-        lines=[billing_line(row) for row in rows], line_count=rows[0][-1] if rows else 0,
+        summary=summary, lines=[billing_line(row) for row in rows],
+        # The last week's lines are its summary's (a line is a participant of a week and code,
+        # over the same days): counted there, not by the lines' statement over every line.
+        line_count=sum(row.participants for row in summary if row.week_start == last_monday),
         rules=billing_rules(), lines_from=last_week.date_from)
 
 

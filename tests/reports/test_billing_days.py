@@ -130,6 +130,11 @@ def _assert_same(clinic) -> None:
                         for flag in (False, True))
         assert (report.summary, report.lines, report.line_count) == (
             live.summary, live.lines, live.line_count)
+        # "the first 25 of N lines": N is every line of the range's last week.
+        last_monday = scope.date_to - dt.timedelta(days=scope.date_to.weekday())
+        assert report.line_count == len([line for line in lines
+                                         if line.week_start == last_monday])
+        assert report.lines == [line for line in lines if line.week_start == last_monday][:25]
     # The export writes the same lines (the last scope's: both sites, every week).
     (section,) = exports._billing(scope, count=True)
     assert section.count == len(lines)
