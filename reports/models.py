@@ -95,7 +95,8 @@ class SessionTally(models.Model):
 class BillingDay(models.Model):
     """Attended sessions and their length per participant, day, site, service code and track,
     kept by PostgreSQL triggers (migration 0003), so the billing report groups one row per
-    participant and day instead of every attended attendance row.
+    participant and day instead of every attended attendance row (on PostgreSQL it reads their
+    weeks, BillingWeek, kept from these rows in turn).
 
     A row sums the attendance rows marked present, late or left early at held (scheduled)
     sessions whose type has a service code: `sessions` of them and their `length` in whole
