@@ -1451,10 +1451,12 @@ def _billing_summary_pg(scope: ReportScope) -> tuple[str, tuple]:
                  if day_codes else "FALSE")
     lines = BillingLineRows._meta.db_table
     sql = (
-        "SELECT week, code, SUM(CASE WHEN g.line IS NULL THEN g.rows ELSE 1 END), "
-        f"SUM(sessions), SUM(CASE WHEN g.line IS NULL THEN g.day_rows ELSE {days} END), "
+        # Integers, as the days' summary gave (a sum of bigints is a numeric; a few groups).
+        "SELECT week, code, SUM(CASE WHEN g.line IS NULL THEN g.rows ELSE 1 END)::bigint, "
+        "SUM(sessions)::bigint, "
+        f"SUM(CASE WHEN g.line IS NULL THEN g.day_rows ELSE {days} END)::bigint, "
         "SUM(CASE WHEN g.line IS NULL THEN g.row_minutes "
-        "ELSE ROUND(g.length::numeric / %s)::int END), SUM(units), "
+        "ELSE ROUND(g.length::numeric / %s)::int END)::bigint, SUM(units)::bigint, "
         f"COUNT(*) FILTER (WHERE {uncounted}) FROM ("
         # Grouped per week, code and line: every row of a one-row line in its week and code's
         # group (line NULL), the rows of a line of more than one in their line's.

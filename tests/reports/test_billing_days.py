@@ -130,6 +130,10 @@ def _assert_same(clinic) -> None:
                         for flag in (False, True))
         assert (report.summary, report.lines, report.line_count) == (
             live.summary, live.lines, live.line_count)
+        # Whole numbers, as the days gave them (a Decimal would compare equal and print the
+        # same, yet is not what the report's callers and exports were written for).
+        assert {type(value) for row in report.summary for value in (
+            row.participants, row.sessions, row.days, row.minutes, row.units)} <= {int}
         # "the first 25 of N lines": N is every line of the range's last week.
         last_monday = scope.date_to - dt.timedelta(days=scope.date_to.weekday())
         assert report.line_count == len([line for line in lines
