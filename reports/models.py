@@ -1,5 +1,7 @@
 """Background exports of the reports: who asked for what, progress, and the expiring file."""
+import operator
 import uuid
+from functools import reduce
 
 from django.conf import settings
 from django.db import models
@@ -139,6 +141,14 @@ class BillingDay(models.Model):
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+def days_with_sessions(weight) -> models.Expression:
+    """The sum over the week's days with sessions of `weight(index)` (0 Monday .. 6 Sunday)."""
+    return reduce(operator.add, [
+        models.Case(models.When(~Q(**{f"sessions_{day}": 0}), then=models.Value(weight(index))),
+                    default=models.Value(0))
+        for index, day in enumerate(WEEKDAYS)])
+
+
 class BillingWeek(models.Model):
     """The billing days (BillingDay) of a participant, service code, site and track summed per
     week, with each day's sums beside the week's, kept by PostgreSQL statement triggers on
@@ -179,6 +189,12 @@ class BillingWeek(models.Model):
     length_fri = models.BigIntegerField(default=0)
     length_sat = models.BigIntegerField(default=0)
     length_sun = models.BigIntegerField(default=0)
+    # Worked out by the database on every write of the row: the days with sessions, as bits
+    # (Monday 1 .. Sunday 64) and counted, which the summary reads of every row.
+    weekdays = models.GeneratedField(expression=days_with_sessions(lambda index: 1 << index),
+                                     output_field=models.IntegerField(), db_persist=True)
+    days = models.GeneratedField(expression=days_with_sessions(lambda index: 1),
+                                 output_field=models.IntegerField(), db_persist=True)
 
     class Meta:
         db_table = "reports_billing_week"

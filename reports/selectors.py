@@ -1383,9 +1383,9 @@ def _billing_week_rows_sql(scope: ReportScope, first: date, last: date, days: ra
     counted = "b.sessions" if whole else f"({' + '.join(sessions)})"
     units, units_params = units_case_sql("b.service_code", lengths, counted,
                                          per_minute=MICROSECONDS_PER_MINUTE)
-    weekdays = " | ".join(f"(({column} <> 0)::int << {day})"
-                          for column, day in zip(sessions, days, strict=True))
-    day_rows = " + ".join(f"({column} <> 0)::int" for column in sessions)
+    # A whole week's days with sessions are worked out when the row is written.
+    weekdays = "b.weekdays" if whole else f"(b.weekdays & {sum(1 << day for day in days)})"
+    day_rows = "b.days" if whole else " + ".join(f"({column} <> 0)::int" for column in sessions)
     sql = (f"SELECT b.participant_id, b.week, b.service_code AS code, {counted} AS sessions, "
            f"{'b.length' if whole else '(' + ' + '.join(lengths) + ')'} AS length, "
            f"{weekdays} AS weekdays, {day_rows} AS day_rows, {units} AS units")

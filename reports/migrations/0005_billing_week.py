@@ -17,8 +17,12 @@ transactions wait for each other's commit (they did not before).
 Creating the triggers locks reports_billing_day against writes until this migration commits (so
 against every write that moves a billing day), so the backfill that follows misses no day.
 """
+import operator
+from functools import reduce
+
 import django.db.models.deletion
 from django.db import migrations, models
+from django.db.models import Q
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as reports.models.WEEKDAYS
@@ -121,6 +125,14 @@ DROP FUNCTION IF EXISTS billing_week_from_days();
 """
 
 
+def _days_with_sessions(weight) -> models.Expression:
+    """As reports.models.days_with_sessions, as of this migration."""
+    return reduce(operator.add, [
+        models.Case(models.When(~Q(**{f"sessions_{day}": 0}), then=models.Value(weight(index))),
+                    default=models.Value(0))
+        for index, day in enumerate(WEEKDAYS)])
+
+
 def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(FORWARD, params=None)
@@ -162,6 +174,12 @@ class Migration(migrations.Migration):
                 ('length_fri', models.BigIntegerField(default=0)),
                 ('length_sat', models.BigIntegerField(default=0)),
                 ('length_sun', models.BigIntegerField(default=0)),
+                ('weekdays', models.GeneratedField(
+                    db_persist=True, expression=_days_with_sessions(lambda index: 1 << index),
+                    output_field=models.IntegerField())),
+                ('days', models.GeneratedField(
+                    db_persist=True, expression=_days_with_sessions(lambda index: 1),
+                    output_field=models.IntegerField())),
                 ('participant', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='participants.participant')),
                 ('site', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='programs.site')),
                 ('track', models.ForeignKey(db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='programs.track')),
