@@ -1349,6 +1349,10 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
                 f"{_BILLING_LINES_SQLITE}",
                 (*rule_params, *params, MICROSECONDS_PER_MINUTE))
     rows_sql, rows_params = _billing_weeks_sql(scope, by_day=True)
+    first, last = _mondays(replace(scope, date_to=scope.held_until))
+    split = (f"(r.week, r.participant_id, r.code) IN (SELECT week, participant_id, service_code "
+             f"FROM {BillingLineRows._meta.db_table} WHERE rows > 1 AND week >= %s "
+             "AND week <= %s)")
     unit, unit_params = unit_case_sql("r.code")
     # A per-diem code's units from the line's days, each day's microseconds summed over the
     # line's rows (a participant at two sites or tracks that day: one day, its minimum met by
@@ -1356,6 +1360,13 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
     units, units_params = units_case_sql("r.code", [f"SUM(r.day_{day})" for day in range(7)],
                                          "SUM(r.sessions)", per_minute=MICROSECONDS_PER_MINUTE)
     sql = (
+        # A line of one row (nearly all, see `_billing_summary_pg`) is that row: its minutes
+        # rounded half up in integers (microseconds are never negative), as ROUND would.
+        f"SELECT r.participant_id, r.week, r.code, {unit} AS unit, r.sessions::int AS sessions, "
+        "r.day_rows::int AS days, ((r.length + 30000000) / 60000000)::int AS minutes, "
+        "r.units::int AS units "
+        f"FROM ({rows_sql}) r WHERE NOT {split} UNION ALL "
+        # The rows of the lines of more than one, grouped into lines.
         f"SELECT r.participant_id, r.week, r.code, {unit} AS unit, "
         "SUM(r.sessions)::int AS sessions, "
         "length(replace(bit_or(r.weekdays)::bit(7)::text, '0', ''))::int AS days, "
@@ -1364,9 +1375,10 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
         # exactly, and the products and sums are checked for overflow), instead of a numeric.
         "ROUND((SUM((r.length >> 31)::int) * 2147483648 "
         "+ SUM((r.length & 2147483647)::int))::numeric / %s)::int AS minutes, "
-        f"({units})::int AS units FROM ({rows_sql}) r GROUP BY 1, 3, 2"
+        f"({units})::int AS units FROM ({rows_sql}) r WHERE {split} GROUP BY 1, 3, 2"
     )
-    return sql, (*unit_params, MICROSECONDS_PER_MINUTE, *units_params, *rows_params)
+    return sql, (*unit_params, *rows_params, first, last, *unit_params,
+                 MICROSECONDS_PER_MINUTE, *units_params, *rows_params, first, last)
 
 
 def _billing_week_rows_sql(scope: ReportScope, first: date, last: date, days: range, *,
