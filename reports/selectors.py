@@ -72,7 +72,7 @@ from iop_clinic.compiled import CompiledQuery, compile_once
 from iop_clinic.sql_params import execute
 from programs.models import SessionKind, SessionType, Site, Track, Weekday
 
-from reports.models import BillingDay, SessionTally
+from reports.models import WEEKDAYS, BillingDay, BillingLineRows, BillingWeek, SessionTally
 from sessions.models import (
     Attendance,
     AttendanceStatus,
@@ -1285,26 +1285,6 @@ _BILLING_LINES = (
 )
 
 
-def _billing_lines_pg() -> tuple[str, tuple]:
-    """`_BILLING_LINES` from the billing days on PostgreSQL, and its params: the same lines, in
-    fewer steps per day (at 2,000 participants some 82,000 days for the page's 12 weeks). The
-    rules are written inline as a CASE on the code (`unit_case_sql`) instead of joined to each
-    day; the week's Monday is worked out on the date itself (date_trunc takes a timestamptz:
-    time-zone work per day; 0001-01-01 was a Monday); and the days are grouped by participant,
-    week and code alone, the unit following from the code. The live report keeps
-    `_BILLING_LINES`, so the tests that pin the two equal check one form against the other."""
-    unit, unit_params = unit_case_sql("d.code")
-    units, units_params = units_case_sql("d.code", "d.length", "d.sessions",
-                                         per_minute=MICROSECONDS_PER_MINUTE)
-    return (
-        "SELECT d.participant_id, d.local_date - (d.local_date - DATE '0001-01-01') %% 7 AS week, "
-        f"d.code, {unit} AS unit, SUM(d.sessions)::int AS sessions, COUNT(*)::int AS days, "
-        f"ROUND(SUM(d.length) / %s)::int AS minutes, SUM({units})::int AS units "
-        "FROM days d GROUP BY 1, 3, 2",
-        (*unit_params, MICROSECONDS_PER_MINUTE, *units_params),
-    )
-
-
 # `_BILLING_LINES` on SQLite (`make run`): no date_trunc or casts (its integers stay integers,
 # its true values are 1), the week's Monday by date(), minutes divided as reals and rounded.
 _BILLING_LINES_SQLITE = (
@@ -1317,14 +1297,20 @@ _BILLING_LINES_SQLITE = (
 )
 
 
-def _billing_days_from(scope: ReportScope, native: bool) -> tuple[str, list]:
+def _billing_days_from(scope: ReportScope, native: bool, *,
+                       weeks: tuple[date, date] | None = None) -> tuple[str, list]:
     """`FROM reports_billing_day b ... WHERE ...`: the billing days' rows the scope reads (see
-    `_billing_lines_sql`), and its params."""
+    `_billing_lines_sql`), and its params. With `weeks` (first and last Monday), the billing
+    weeks' rows of those weeks instead (reports_billing_week, PostgreSQL), under the same
+    filters."""
     table, track_table = BillingDay._meta.db_table, Track._meta.db_table
-    where = ["b.site_id = ANY(%s)" if native else "b.site_id IN %s", "b.local_date >= %s",
-             "b.local_date <= %s", "b.sessions <> 0"]
-    params: list = [list(scope.site_ids) if native else tuple(scope.site_ids), scope.date_from,
-                    scope.held_until]
+    dates: list = [scope.date_from, scope.held_until]
+    if weeks:
+        table, dates = BillingWeek._meta.db_table, list(weeks)
+    column = "b.week" if weeks else "b.local_date"
+    where = ["b.site_id = ANY(%s)" if native else "b.site_id IN %s", f"{column} >= %s",
+             f"{column} <= %s", "b.sessions <> 0"]
+    params: list = [list(scope.site_ids) if native else tuple(scope.site_ids), *dates]
     joins = ""
     if scope.program_id:
         joins = f" JOIN {track_table} t ON t.id = b.track_id"
@@ -1343,81 +1329,165 @@ def _billing_days_from(scope: ReportScope, native: bool) -> tuple[str, list]:
 def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
     """One line per participant, week and service code: sessions, days, minutes and units.
 
-    Read from the billing days (reports.BillingDay, kept by triggers): one row per participant,
-    day, code, site and track, which hold the attended sessions of the day and their length in
-    whole microseconds, exact integers (at 2,000 participants some 82,000 rows in all, against
-    219,000 attended attendance rows). What depends on the day or on the person is applied
-    here: held until today at the latest, the program and track filters (a personal session's
-    row counts for its enrollment's track, as `_session_track_q`), the caseload (the
-    participant's current primary clinician), and the billing rules. Minutes are rounded per
-    line, as before.
+    Read from the billing weeks on PostgreSQL (reports.BillingWeek, `_billing_weeks_sql`: a
+    participant's days of a week, code, site and track, each day's sums beside the week's, at
+    2,000 participants 18,000 rows for 12 weeks and 2,000 for the page's last week whatever its
+    day), on SQLite (`make run`) from the billing days (reports.BillingDay): both kept by
+    triggers, holding the attended sessions and their length in whole microseconds, exact
+    integers. What depends on the day or on the person is applied here: held until today at
+    the latest, the program and track filters (a personal session's row counts for its
+    enrollment's track, as `_session_track_q`), the caseload (the participant's current primary
+    clinician), and the billing rules. Minutes are rounded per line, as before. The live report
+    keeps `_BILLING_LINES` on the attendance rows, so the tests that pin the two equal check one
+    form against the other.
     """
-    native = connection.vendor == "postgresql"  # else SQLite (`make run`): no arrays or casts
-    rows_sql, params = _billing_days_from(scope, native)
-    if not native:
+    if connection.vendor != "postgresql":  # SQLite (`make run`): no arrays or casts
+        rows_sql, params = _billing_days_from(scope, native=False)
         rules_sql, rule_params = rules_cte()
         return (f"WITH {rules_sql}, days AS (SELECT b.participant_id, b.local_date, "
                 "b.service_code AS code, SUM(b.sessions) AS sessions, SUM(b.length) AS length "
                 f"{rows_sql} GROUP BY 1, 3, 2) "
                 f"{_BILLING_LINES_SQLITE}",
                 (*rule_params, *params, MICROSECONDS_PER_MINUTE))
-    lines_sql, lines_params = _billing_lines_pg()
+    rows_sql, rows_params = _billing_weeks_sql(scope, by_day=True)
+    first, last = _mondays(replace(scope, date_to=scope.held_until))
+    split = (f"(r.week, r.participant_id, r.code) IN (SELECT week, participant_id, service_code "
+             f"FROM {BillingLineRows._meta.db_table} WHERE rows > 1 AND week >= %s "
+             "AND week <= %s)")
+    unit, unit_params = unit_case_sql("r.code")
+    # A per-diem code's units from the line's days, each day's microseconds summed over the
+    # line's rows (a participant at two sites or tracks that day: one day, its minimum met by
+    # the sum).
+    units, units_params = units_case_sql("r.code", [f"SUM(r.day_{day})" for day in range(7)],
+                                         "SUM(r.sessions)", per_minute=MICROSECONDS_PER_MINUTE)
     sql = (
-        # A day's rows of other sites or tracks (a participant moved, a personal session)
-        # are one day of the code, as when the report read attendance. Grouped in the order
-        # of reports_billing_day_key, which holds every column read: a range is summed from
-        # the index as it comes, then the days into lines per participant and code.
-        # A day's microseconds summed as two integers, its length's multiples of 2^31 and
+        # A line of one row (nearly all, see `_billing_summary_pg`) is that row: its minutes
+        # rounded half up in integers (microseconds are never negative), as ROUND would.
+        f"SELECT r.participant_id, r.week, r.code, {unit} AS unit, r.sessions::int AS sessions, "
+        "r.day_rows::int AS days, ((r.length + 30000000) / 60000000)::int AS minutes, "
+        "r.units::int AS units "
+        f"FROM ({rows_sql}) r WHERE NOT {split} UNION ALL "
+        # The rows of the lines of more than one, grouped into lines.
+        f"SELECT r.participant_id, r.week, r.code, {unit} AS unit, "
+        "SUM(r.sessions)::int AS sessions, "
+        "length(replace(bit_or(r.weekdays)::bit(7)::text, '0', ''))::int AS days, "
+        # A line's microseconds summed as two integers, its length's multiples of 2^31 and
         # what remains (each row's length = (length >> 31) * 2^31 + (length & (2^31 - 1)),
-        # exactly, and the products and sums are checked for overflow): a sum of bigints is
-        # a numeric, made and cast back once a day (a tenth of the summary's time at 2,000).
-        "WITH days AS (SELECT b.participant_id, b.local_date, b.service_code AS code, "
-        "SUM(b.sessions)::int AS sessions, SUM((b.length >> 31)::int) * 2147483648 "
-        "+ SUM((b.length & 2147483647)::int) AS length "
-        f"{rows_sql} GROUP BY 1, 3, 2) "
-        f"{lines_sql}"
+        # exactly, and the products and sums are checked for overflow), instead of a numeric.
+        "ROUND((SUM((r.length >> 31)::int) * 2147483648 "
+        "+ SUM((r.length & 2147483647)::int))::numeric / %s)::int AS minutes, "
+        f"({units})::int AS units FROM ({rows_sql}) r WHERE {split} GROUP BY 1, 3, 2"
     )
-    return sql, (*params, *lines_params)
+    return sql, (*unit_params, *rows_params, first, last, *unit_params,
+                 MICROSECONDS_PER_MINUTE, *units_params, *rows_params, first, last)
+
+
+def _billing_week_rows_sql(scope: ReportScope, first: date, last: date, days: range, *,
+                           by_day: bool = False) -> tuple[str, list]:
+    """The billing weeks' rows from Monday `first` to Monday `last` counting their `days` only
+    (0 Monday .. 6 Sunday), each as one participant's day rows of the week would be counted:
+    its sessions and microseconds, its days with sessions (a bit each), their number, and their
+    units (`units_case_sql`, each day against the minimum). `by_day`: and each day's
+    microseconds (`day_0` .. `day_6`, 0 for a day not counted)."""
+    rows_sql, params = _billing_days_from(scope, native=True, weeks=(first, last))
+    whole = len(days) == 7
+    sessions = [f"b.sessions_{WEEKDAYS[day]}" for day in days]
+    lengths = [f"b.length_{WEEKDAYS[day]}" for day in days]
+    counted = "b.sessions" if whole else f"({' + '.join(sessions)})"
+    units, units_params = units_case_sql("b.service_code", lengths, counted,
+                                         per_minute=MICROSECONDS_PER_MINUTE)
+    # A whole week's days with sessions are worked out when the row is written.
+    weekdays = "b.weekdays" if whole else f"(b.weekdays & {sum(1 << day for day in days)})"
+    day_rows = "b.days" if whole else " + ".join(f"({column} <> 0)::int" for column in sessions)
+    sql = (f"SELECT b.participant_id, b.week, b.service_code AS code, {counted} AS sessions, "
+           f"{'b.length' if whole else '(' + ' + '.join(lengths) + ')'} AS length, "
+           f"{weekdays} AS weekdays, {day_rows} AS day_rows, {units} AS units")
+    if by_day:
+        sql += "".join(f", {f'b.length_{WEEKDAYS[day]}' if day in days else '0::bigint'} "
+                       f"AS day_{day}" for day in range(7))
+    sql += f" {rows_sql}"
+    if not whole:
+        sql += f" AND {counted} <> 0"
+    return sql, [*units_params, *params]
+
+
+def _billing_weeks_sql(scope: ReportScope, *, by_day: bool = False) -> tuple[str, list]:
+    """The billing weeks' rows the scope reads (`_billing_week_rows_sql`), and their params:
+    the range's first and last weeks counting the days of theirs it holds (it starts on any
+    day and ends today at the latest), every week between them all seven."""
+    first, last = _mondays(replace(scope, date_to=scope.held_until))
+    start, end = scope.date_from.weekday(), scope.held_until.weekday()
+    week = timedelta(days=7)
+    if scope.date_from > scope.held_until:  # nothing held yet: no week (first > last)
+        arms = [(first + week, first, range(7))]
+    elif first == last:
+        arms = [(first, last, range(start, end + 1))]
+    else:
+        whole_from = first if start == 0 else first + week
+        whole_to = last if end == 6 else last - week
+        arms = ([(first, first, range(start, 7))] if start else []) + (
+            [(whole_from, whole_to, range(7))] if whole_from <= whole_to else []) + (
+            [(last, last, range(end + 1))] if end != 6 else [])
+    parts = [_billing_week_rows_sql(scope, *arm, by_day=by_day) for arm in arms]
+    return (" UNION ALL ".join(sql for sql, _params in parts),
+            [param for _sql, params in parts for param in params])
 
 
 def _billing_summary_pg(scope: ReportScope) -> tuple[str, tuple]:
-    """`billing_report`'s summary on PostgreSQL straight from the billing days' rows, and its
-    params: per week and code, the lines, sessions, days, minutes and units, and the lines it
-    cannot count this way (then the caller counts from the days, `_billing_lines_sql`).
+    """`billing_report`'s summary on PostgreSQL from the billing weeks' rows, and its params:
+    per week and code, the lines, sessions, days, minutes and units, and the lines it cannot
+    count this way (then the caller counts from the lines, `_billing_lines_sql`).
 
-    The rows are grouped once, into lines (participant, week, code), instead of into days and
-    then lines (at 2,000 participants 82,000 rows, nearly as many days, 18,000 lines). A line's
-    sessions and microseconds are its rows' sums either way, its minutes rounded from them; its
-    days are the weekdays it has rows on (a bit each, counted); its units are its rows' units
-    (`units_case_sql`), which are its days' units when no day has more than one row. A day of
-    more than one row (the participant at two sites or tracks that day) only matters for a
-    per-diem code, whose minimum is met by the day's sum: such lines are counted in the last
-    column."""
-    rows_sql, rows_params = _billing_days_from(scope, native=True)
+    A billing week (reports.BillingWeek, kept from the days by triggers) holds a participant's
+    day rows of a week, code, site and track, each day's sums beside the week's (at 2,000
+    participants 18,000 rows for 12 weeks, against 82,000 days). The range's first and last
+    weeks count the days of theirs that the range holds (the range starts on any day and ends
+    today at the latest), every week between them all seven.
+
+    Nearly every line (participant, week, code) is one such row, and a row's line is its own
+    figures: its minutes rounded from its microseconds, its days those with sessions, its units
+    its days'. Those rows are added up per week and code as they are; only the rows of lines
+    that have more than one (reports.BillingLineRows: the participant at two sites or tracks
+    that week, a few) are grouped into lines first: sessions and microseconds summed, minutes
+    rounded from the sum, days the weekdays with sessions (a bit each, counted), units its
+    rows' units, which are its days' units when no day of it has more than one row. A day of
+    more than one row only matters for a per-diem code, whose minimum is met by the day's sum:
+    such lines are counted in the last column."""
+    first, last = _mondays(replace(scope, date_to=scope.held_until))
+    rows_sql, rows_params = _billing_weeks_sql(scope)
     day_codes = [rule.code for rule in billing_rules() if rule.unit == "day"]
-    units, units_params = units_case_sql("b.service_code", "b.length", "b.sessions",
-                                         per_minute=MICROSECONDS_PER_MINUTE)
-    weekday = "((b.local_date - DATE '0001-01-01') %% 7)"  # 0001-01-01 was a Monday: 0
-    # The bits set, as text: the same time as adding up the seven bits, and fewer operators in
-    # the planner's eyes (it expects as many lines as rows: past some 40 weeks of a clinic of
-    # 2,000, the statement's cost would pass jit_above_cost sooner, and compiling costs ~30 ms).
-    days = "length(replace(d.weekdays::bit(7)::text, '0', ''))"
-    uncounted = (f"l.days <> l.line_rows AND l.code IN ({', '.join(['%s'] * len(day_codes))})"
+    # A grouped line's days: the bits set, counted as text (fewer operators in the planner's
+    # eyes than adding up seven bits: a long range reaches jit_above_cost later).
+    days = "length(replace(g.weekdays::bit(7)::text, '0', ''))"
+    uncounted = (f"g.line IS NOT NULL AND {days} <> g.day_rows "
+                 f"AND g.code IN ({', '.join(['%s'] * len(day_codes))})"
                  if day_codes else "FALSE")
+    lines = BillingLineRows._meta.db_table
     sql = (
-        "SELECT week, code, COUNT(*), SUM(sessions), SUM(days), SUM(minutes), SUM(units), "
+        # Integers, as the days' summary gave (a sum of bigints is a numeric; a few groups).
+        "SELECT week, code, SUM(CASE WHEN g.line IS NULL THEN g.rows ELSE 1 END)::bigint, "
+        "SUM(sessions)::bigint, "
+        f"SUM(CASE WHEN g.line IS NULL THEN g.day_rows ELSE {days} END)::bigint, "
+        "SUM(CASE WHEN g.line IS NULL THEN g.row_minutes "
+        "ELSE ROUND(g.length::numeric / %s)::int END)::bigint, SUM(units)::bigint, "
         f"COUNT(*) FILTER (WHERE {uncounted}) FROM ("
-        f"SELECT d.week, d.code, d.line_rows, d.sessions, {days} AS days, "
-        "ROUND(d.length::numeric / %s)::int AS minutes, d.units FROM ("
-        f"SELECT b.participant_id, b.local_date - {weekday} AS week, b.service_code AS code, "
-        f"COUNT(*) AS line_rows, bit_or(1 << {weekday}) AS weekdays, "
-        "SUM(b.sessions)::int AS sessions, "
-        # As the days' microseconds in `_billing_lines_sql`: two integer sums, exact.
-        "SUM((b.length >> 31)::int) * 2147483648 + SUM((b.length & 2147483647)::int) AS length, "
-        f"SUM({units})::int AS units {rows_sql} GROUP BY 1, 3, 2) d) l "
+        # Grouped per week, code and line: every row of a one-row line in its week and code's
+        # group (line NULL), the rows of a line of more than one in their line's.
+        "SELECT r.week, r.code, r.line, COUNT(*) AS rows, SUM(r.sessions) AS sessions, "
+        "SUM(r.day_rows) AS day_rows, bit_or(r.weekdays) AS weekdays, "
+        # A row's minutes rounded half up in integers (its microseconds are never negative),
+        # as ROUND(microseconds / 60,000,000) would; a line's microseconds summed as two
+        # integers, exact (as the days' in `_billing_lines_sql`).
+        "SUM(((r.length + 30000000) / 60000000)::int) AS row_minutes, "
+        "SUM((r.length >> 31)::int) * 2147483648 + SUM((r.length & 2147483647)::int) AS length, "
+        "SUM(r.units) AS units FROM ("
+        "SELECT q.*, CASE WHEN (q.week, q.participant_id, q.code) IN ("
+        f"SELECT week, participant_id, service_code FROM {lines} "
+        "WHERE rows > 1 AND week >= %s AND week <= %s) THEN q.participant_id END AS line "
+        f"FROM ({rows_sql}) q) r GROUP BY 1, 2, 3) g "
         "GROUP BY 1, 2 ORDER BY 1, 2"
     )
-    return sql, (*day_codes, MICROSECONDS_PER_MINUTE, *units_params, *rows_params)
+    return sql, (MICROSECONDS_PER_MINUTE, *day_codes, first, last, *rows_params)
 
 
 def _billing_lines_live_sql(scope: ReportScope) -> tuple[str, tuple]:
@@ -1452,15 +1522,14 @@ def _billing_lines_live_sql(scope: ReportScope) -> tuple[str, tuple]:
 def billing_lines_sql(scope: ReportScope, *, limit: int | None = None,
                       live: bool = False) -> tuple[str, tuple]:
     """Every billing line with the participant's code, name and record number, in order (the
-    export streams it with a server-side cursor). With `limit`, the first lines only, each row
-    ending with the number of lines in all. `live` counts the attendance rows themselves instead
-    of the billing days (for the tests that pin one against the other)."""
+    export streams it with a server-side cursor). With `limit`, the first lines only (their
+    number in all is the summary's, see `billing_report`). `live` counts the attendance rows
+    themselves instead of the billing days (for the tests that pin one against the other)."""
     lines_sql, params = (_billing_lines_live_sql if live else _billing_lines_sql)(scope)
     table = Participant._meta.db_table
-    total = ", COUNT(*) OVER ()" if limit is not None else ""
     sql = (
         f"SELECT p.code, p.last_name || ', ' || p.first_name, p.record_number, l.week, l.code, "
-        f"l.unit, l.sessions, l.days, l.minutes, l.units{total} FROM ({lines_sql}) l "
+        f"l.unit, l.sessions, l.days, l.minutes, l.units FROM ({lines_sql}) l "
         f"JOIN {table} p ON p.id = l.participant_id "
         "ORDER BY l.week, p.last_name, p.first_name, p.id, l.code"
     )
@@ -1482,34 +1551,39 @@ def billing_report(*, scope: ReportScope, line_limit: int = 200,
                    live: bool = False) -> BillingReport:
     """Units per service code and week over the range, and the lines per participant of the
     range's last week (at most `line_limit`; the export holds every week's). Two queries (three
-    when the summary must be counted from the days, see `_billing_summary_pg`).
+    when the summary must be counted from the lines, see `_billing_summary_pg`).
     `live`: as `billing_lines_sql`."""
     native = connection.vendor == "postgresql"
     summary_rows = None
     if native and not live:
         summary_rows = _fetch(*_billing_summary_pg(scope))
         # A per-diem code's day in more than one row (rare: the participant at two sites or
-        # tracks that day): the whole summary from the days instead.
+        # tracks that day): the whole summary from the lines instead, which sum each day's
+        # microseconds over the line's rows.
         summary_rows = (None if any(row[7] for row in summary_rows)
                         else [row[:7] for row in summary_rows])
     if summary_rows is None:
         lines_sql, params = (_billing_lines_live_sql if live else _billing_lines_sql)(scope)
-        # One line per participant, week and code: on PostgreSQL from the billing days
-        # (`_billing_lines_pg`, grouped by just those), counting lines counts the participants
+        # One line per participant, week and code: on PostgreSQL from the billing weeks
+        # (`_billing_lines_sql`, grouped by just those), counting lines counts the participants
         # without sorting some 18,000 lines for a distinct count.
         participants = ("COUNT(*)" if native and not live
                         else "COUNT(DISTINCT participant_id)")
         summary_rows = _fetch(
             f"SELECT week, code, {participants}, SUM(sessions), SUM(days), "
             f"SUM(minutes), SUM(units) FROM ({lines_sql}) l GROUP BY 1, 2 ORDER BY 1, 2", params)
-    last_week = replace(scope, date_from=max(scope.date_from, _mondays(scope)[1]))
+    summary = [BillingSummary(week_start=date.fromisoformat(w) if isinstance(w, str) else w,
+                              service_code=c, participants=p, sessions=s,
+                              days=d, minutes=m, units=u)
+               for w, c, p, s, d, m, u in summary_rows]
+    last_monday = _mondays(scope)[1]
+    last_week = replace(scope, date_from=max(scope.date_from, last_monday))
     rows = _fetch(*billing_lines_sql(last_week, limit=line_limit, live=live))
     return BillingReport(
-        summary=[BillingSummary(week_start=date.fromisoformat(w) if isinstance(w, str) else w,
-                                service_code=c, participants=p, sessions=s,
-                                days=d, minutes=m, units=u)
-                 for w, c, p, s, d, m, u in summary_rows],
-        lines=[billing_line(row) for row in rows], line_count=rows[0][-1] if rows else 0,
+        summary=summary, lines=[billing_line(row) for row in rows],
+        # The last week's lines are its summary's (a line is a participant of a week and code,
+        # over the same days): counted there, not by the lines' statement over every line.
+        line_count=sum(row.participants for row in summary if row.week_start == last_monday),
         rules=billing_rules(), lines_from=last_week.date_from)
 
 

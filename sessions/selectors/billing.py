@@ -21,6 +21,7 @@ when the query is built): `COALESCE(r.unit, 'session')` and `units_sql(...)` wit
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -85,14 +86,20 @@ def unit_case_sql(code: str) -> tuple[str, tuple]:
             tuple(p for r in rules for p in (r.code, r.unit)))
 
 
-def units_case_sql(code: str, minutes: str, sessions: str, *,
+def units_case_sql(code: str, minutes: str | Sequence[str], sessions: str, *,
                    per_minute: int = 1) -> tuple[str, tuple]:
     """SQL for the billing units of one day of the service code `code`, as `units_sql` joined
     to `rules_cte()`, and its params: per-diem codes one unit when the day meets the minimum
-    (`day_counts_sql`: some minutes, and at least the minimum), every other code its sessions."""
+    (`day_counts_sql`: some minutes, and at least the minimum), every other code its sessions.
+    `minutes` may be several days' minutes (a week's days, by day): per-diem codes then one
+    unit for each day that meets the minimum, `sessions` being the days' sessions."""
     day_rules = [r for r in billing_rules() if r.unit == "day"]
     if not day_rules:
         return sessions, ()
-    whens = " ".join([f"WHEN %s THEN ({minutes} > 0 AND {minutes} >= %s)::int"] * len(day_rules))
+    days = [minutes] if isinstance(minutes, str) else list(minutes)
+    counts = " + ".join(f"({day} > 0 AND {day} >= %s)::int" for day in days)
+    whens = " ".join([f"WHEN %s THEN {counts}" if len(days) == 1
+                      else f"WHEN %s THEN ({counts})"] * len(day_rules))
     return (f"(CASE {code} {whens} ELSE {sessions} END)",
-            tuple(p for r in day_rules for p in (r.code, int(r.min_minutes) * int(per_minute))))
+            tuple(p for r in day_rules
+                  for p in (r.code, *[int(r.min_minutes) * int(per_minute)] * len(days))))

@@ -14,7 +14,7 @@ from participants.models import Enrollment
 from programs.models import SessionType
 from reports import exports
 from reports import selectors as reports
-from reports.models import BillingDay
+from reports.models import WEEKDAYS, BillingDay, BillingLineRows, BillingWeek
 from sessions.models import Attendance, AttendanceStatus, TherapySession
 from tests import factories
 from tests.reports import test_billing_lines as oracle
@@ -22,7 +22,8 @@ from tests.reports import test_billing_lines as oracle
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 clinic = oracle.clinic  # the oracle's invented clinic: codes, rules, odd lengths, personal sessions
-FILTERS = ["none", "track", "program", "clinician", "last week", "both sites"]
+FILTERS = ["none", "track", "program", "clinician", "last week", "mid-week", "in a week",
+           "not held yet", "both sites"]
 
 
 def _scopes(clinic):
@@ -31,6 +32,12 @@ def _scopes(clinic):
         "none": {}, "track": {"track_id": clinic["tracks"][0].pk},
         "program": {"program_id": clinic["p2"].pk}, "clinician": {"clinician_id": clinic["kim"].pk},
         "last week": {"date_from": dt.date(2026, 2, 23)},
+        # Weeks cut on both sides (the summary counts the days of such weeks the range holds):
+        # from a Tuesday to a Thursday two weeks later, from a Wednesday to the Thursday, and
+        # a range that starts after today.
+        "mid-week": {"date_from": dt.date(2026, 2, 3), "today": dt.date(2026, 2, 19)},
+        "in a week": {"date_from": dt.date(2026, 2, 11), "today": dt.date(2026, 2, 12)},
+        "not held yet": {"date_from": dt.date(2026, 2, 20), "today": dt.date(2026, 2, 19)},
         "both sites": {"site_ids": (clinic["site"].pk, other_site),
                        "date_from": dt.date(2026, 1, 26), "today": dt.date(2026, 3, 2)},
     }[name]) for name in FILTERS]
@@ -65,6 +72,47 @@ def _stored_days() -> dict[tuple, tuple[int, int]]:
     return stored
 
 
+def _weeks_of(days: dict[tuple, tuple[int, int]]) -> dict[tuple, dict[str, int]]:
+    """What the weeks table must hold: the days summed per (Monday, participant, code, site,
+    track), each day's sums beside the week's (sums of zero left out)."""
+    weeks = defaultdict(lambda: defaultdict(int))
+    for (day, *key), (sessions, length) in days.items():
+        week, weekday = weeks[(day - dt.timedelta(days=day.weekday()), *key)], WEEKDAYS[
+            day.weekday()]
+        for column, value in (("sessions", sessions), ("length", length)):
+            week[column] += value
+            week[f"{column}_{weekday}"] += value
+    return {key: {column: value for column, value in sums.items() if value}
+            for key, sums in weeks.items()}
+
+
+def _stored_weeks() -> dict[tuple, dict[str, int]]:
+    stored = {}
+    for row in BillingWeek.objects.all():
+        key = (row.week, row.participant_id, row.service_code, row.site_id, row.track_id)
+        assert key not in stored
+        sums = {column: getattr(row, column) for column in (
+            "sessions", "length", *(f"{c}_{day}" for c in ("sessions", "length")
+                                    for day in WEEKDAYS))}
+        if any(sums.values()):
+            stored[key] = {column: value for column, value in sums.items() if value}
+    return stored
+
+
+def _line_rows_of(weeks: dict[tuple, dict[str, int]]) -> dict[tuple, int]:
+    """Each line's (Monday, participant, code) number of week rows with sessions."""
+    rows = defaultdict(int)
+    for (week, participant, code, _site, _track), sums in weeks.items():
+        if sums.get("sessions"):
+            rows[(week, participant, code)] += 1
+    return dict(rows)
+
+
+def _stored_line_rows() -> dict[tuple, int]:
+    return {(row.week, row.participant_id, row.service_code): row.rows
+            for row in BillingLineRows.objects.exclude(rows=0)}
+
+
 def _lines(scope, *, live: bool) -> list[reports.BillingLine]:
     with connection.cursor() as cursor:
         cursor.execute(*reports.billing_lines_sql(scope, live=live))
@@ -73,6 +121,8 @@ def _lines(scope, *, live: bool) -> list[reports.BillingLine]:
 
 def _assert_same(clinic) -> None:
     assert _stored_days() == _live_days()
+    assert _stored_weeks() == _weeks_of(_live_days())
+    assert _stored_line_rows() == _line_rows_of(_weeks_of(_live_days()))
     for scope in _scopes(clinic):
         lines = _lines(scope, live=False)
         assert lines == _lines(scope, live=True)
@@ -80,6 +130,15 @@ def _assert_same(clinic) -> None:
                         for flag in (False, True))
         assert (report.summary, report.lines, report.line_count) == (
             live.summary, live.lines, live.line_count)
+        # Whole numbers, as the days gave them (a Decimal would compare equal and print the
+        # same, yet is not what the report's callers and exports were written for).
+        assert {type(value) for row in report.summary for value in (
+            row.participants, row.sessions, row.days, row.minutes, row.units)} <= {int}
+        # "the first 25 of N lines": N is every line of the range's last week.
+        last_monday = scope.date_to - dt.timedelta(days=scope.date_to.weekday())
+        assert report.line_count == len([line for line in lines
+                                         if line.week_start == last_monday])
+        assert report.lines == [line for line in lines if line.week_start == last_monday][:25]
     # The export writes the same lines (the last scope's: both sites, every week).
     (section,) = exports._billing(scope, count=True)
     assert section.count == len(lines)
@@ -150,6 +209,9 @@ def test_it_keeps_the_days_and_the_report_equal_to_the_rows_through_every_kind_o
     TherapySession.objects.filter(track=tracks[1], local_date=dt.date(2026, 2, 10)).update(
         local_date=dt.date(2026, 2, 11), starts_at=oracle._at(dt.date(2026, 2, 11), 8),
         ends_at=oracle._at(dt.date(2026, 2, 11), 10))
+    # Some participants' weeks now have rows at two tracks or sites: the summary groups
+    # those lines before adding them up.
+    assert max(_stored_line_rows().values()) > 1
     _assert_same(clinic)
 
     # A session type's service code changed, removed, and given back.
@@ -207,6 +269,18 @@ def test_it_rolls_back_with_the_rows_it_sums(clinic):
         raise RuntimeError
     assert _stored_days() == before
     _assert_same(clinic)
+
+
+def test_the_weeks_backfill_sums_the_days_already_there(clinic):
+    """The migration that adds the weeks fills them from the days it finds: the same weeks as
+    the triggers keep."""
+    migration = importlib.import_module("reports.migrations.0005_billing_week")
+    kept = _stored_weeks(), _stored_line_rows()
+    assert all(kept) and max(kept[1].values()) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM reports_billing_week; DELETE FROM reports_billing_line_rows")
+        cursor.execute(migration.BACKFILL)
+    assert (_stored_weeks(), _stored_line_rows()) == kept
 
 
 def test_the_embedded_defaults_row_triggers_keep_the_same_sums_on_sqlite():

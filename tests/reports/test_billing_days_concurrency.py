@@ -14,7 +14,15 @@ from programs.models import SessionType
 from sessions.models import Attendance
 from tests.concurrency import write_side_by_side
 
-from .test_billing_days import _live_days, _stored_days, clinic  # noqa: F401 (fixture)
+from .test_billing_days import (  # noqa: F401 (clinic: a fixture)
+    _line_rows_of,
+    _live_days,
+    _stored_days,
+    _stored_line_rows,
+    _stored_weeks,
+    _weeks_of,
+    clinic,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -34,3 +42,27 @@ def test_a_mark_and_a_service_code_change_at_once_leave_the_days_right(clinic, f
     assert Attendance.objects.get(pk=row.pk).status == "present"
     assert SessionType.objects.get(pk=type_pk).service_code == "T1017"
     assert _stored_days() == _live_days()
+
+
+@pytest.mark.parametrize("first", ["earlier day", "later day"])
+def test_two_marks_of_one_week_at_once_leave_its_week_right(clinic, first):  # noqa: F811
+    """Two marks of one participant on two days of one week, in two transactions at once: both
+    add to the same billing week (and its line's count of rows), one after the other."""
+    rows = (Attendance.objects.exclude(status__in=["present", "late", "left_early"])
+            .exclude(session__session_type__service_code="").filter(session__status="scheduled")
+            .select_related("session").order_by("participant_id", "session__local_date"))
+    pairs = [(a, b) for a, b in zip(rows, rows[1:], strict=False)
+             if a.participant_id == b.participant_id
+             and a.session.local_date.isocalendar()[:2] == b.session.local_date.isocalendar()[:2]
+             and a.session.local_date != b.session.local_date
+             and a.session.session_type.service_code == b.session.session_type.service_code]
+    one, other = pairs[0]
+
+    write_side_by_side({
+        "earlier day": lambda: Attendance.objects.filter(pk=one.pk).update(status="present"),
+        "later day": lambda: Attendance.objects.filter(pk=other.pk).update(status="late")},
+        first)
+
+    assert _stored_days() == _live_days()
+    assert _stored_weeks() == _weeks_of(_live_days())
+    assert _stored_line_rows() == _line_rows_of(_weeks_of(_live_days()))
