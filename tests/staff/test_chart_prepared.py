@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
+from tests import factories
 from tests.auth import sign_in
 from tests.authorizations.world import MONDAY, TODAY, build_world
 
@@ -62,3 +63,18 @@ def test_a_new_connection_prepares_the_charts_statements_again(w, as_director):
     assert again == page
     assert len(prepares(statements)) >= 4
     assert {sql.split()[1] for sql in prepares(statements)} <= prepared_names()
+
+
+def test_it_reads_the_chart_of_someone_never_enrolled_the_same(site, as_director):
+    # No enrollment: no hours-ledger window (NULL dates in the lists' statement), no usage.
+    with time_machine.travel(dt.datetime.combine(TODAY, dt.time(17)), tick=False):
+        person = factories.ParticipantFactory(home_site=site)
+        url = reverse("participant_chart", args=[person.code])
+        with transaction.atomic():
+            plain = page_html(as_director, url)
+        first = page_html(as_director, url)
+        second, statements = statements_of(as_director, url)
+
+    assert first == second == plain
+    assert person.full_name in plain
+    assert len(executed(statements)) >= 3 and not prepares(statements)
