@@ -505,10 +505,11 @@ def _sqlite_figures(values: tuple) -> tuple:
     return tuple(values)
 
 
-def _figures(sql: str, params, *, today: date) -> list[AuthorizationFigures]:
+def _figures(sql: str, params, *, today: date,
+             prepare: bool = False) -> list[AuthorizationFigures]:
     rows = []
     sqlite = connection.vendor != "postgresql"
-    for values in _fetch(sql, params):
+    for values in _fetch(sql, params, prepare=prepare):
         if sqlite:
             values = _sqlite_figures(values)
         row = AuthorizationFigures(*values[:14], str(values[14]), *values[15:])
@@ -518,12 +519,15 @@ def _figures(sql: str, params, *, today: date) -> list[AuthorizationFigures]:
 
 
 def authorization_figures(*, enrollment_ids, today: date) -> list[AuthorizationFigures]:
-    """Every authorization of these enrollments with its usage and alerts. One query."""
+    """Every authorization of these enrollments with its usage and alerts. One query,
+    prepared once a connection (planning it took ~1.6 ms of each chart at 2,000 participants;
+    the generic plan is the same): the ids are one person's enrollments, a statement per
+    count of them, so a few at most."""
     ids = tuple(enrollment_ids)
     if not ids:
         return []
     sql, params = _figures_sql("au.enrollment_id IN %s", (ids,), today=today, live=True)
-    return _figures(sql, params, today=today)
+    return _figures(sql, params, today=today, prepare=True)
 
 
 def _alerts_sql(ids: tuple, *, today: date, alerts_only: bool = True) -> tuple[str, tuple]:

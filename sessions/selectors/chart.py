@@ -16,6 +16,7 @@ from functools import cache
 from django.db import connection, connections, router
 from django.utils.dateparse import parse_date, parse_datetime
 
+from iop_clinic import prepared
 from iop_clinic.compiled import CompiledQuery, compile_once
 
 from participants.models import ContactConsent, Enrollment, Participant
@@ -188,8 +189,10 @@ def chart_lists(*, participant_id: int, today: date,
     local_date and session_type), as dicts; with `ledger_window` (first and last day), the rows
     the hours ledger reads for it (`hours_ledger(rows=...)`), in no order. One query."""
     start, end = ledger_window or (None, None)
+    # Prepared once a connection (iop_clinic.prepared): planning took ~0.6 ms of each chart at
+    # 2,000 participants, and the generic plan is the same.
     with connection.cursor() as cursor:
-        cursor.execute(_lists_sql(connection.vendor), (
+        prepared.execute(cursor, _lists_sql(connection.vendor), (
             participant_id,  # mine
             today, SessionStatus.SCHEDULED, *AttendanceStatus.marked(), CHART_UPCOMING_LIMIT,
             SessionStatus.SCHEDULED, *LIVE_MAKEUP_STATUSES,
@@ -286,7 +289,7 @@ def _enrollments_statement(alias: str, vendor: str) -> CompiledQuery:
                 .order_by("-admission_date", "-pk"))
     return compile_once(queryset.query.get_compiler(using=alias),
                         {_ANY_PARTICIPANT: "participant"}, what="chart enrollments",
-                        model=Enrollment)
+                        model=Enrollment, prepared=True)
 
 
 def chart_enrollments(*, participant: Participant) -> list[Enrollment]:

@@ -51,7 +51,10 @@ def _menus_statement(alias: str, vendor: str, *, sites: int,
         parts.append(rows(staff_at(site_ids, roles=[Role.CLINICIAN]), "clinician", "last_name",
                           F("first_name"), F("username")))
     union = parts[0].union(*parts[1:], all=True).order_by("kind", "a", "b", "ident")
-    return compile_once(union.query.get_compiler(using=alias), sentinels, what="report menus")
+    # Prepared once a connection (iop_clinic.prepared): planning the union took ~0.35 ms of every
+    # report page at 2,000 participants, and its generic plan is the same.
+    return compile_once(union.query.get_compiler(using=alias), sentinels, what="report menus",
+                        prepared=True)
 
 
 def filter_menus(*, site_ids: list[int], clinicians: bool) -> dict[str, list[tuple[int, str]]]:
