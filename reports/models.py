@@ -94,7 +94,30 @@ class SessionTally(models.Model):
         return f"session {self.session_id}: {self.attended} attended"
 
 
-class BillingDay(models.Model):
+class BillingSums(models.Model):
+    """A participant's attended sessions of a service code at a site and track, and their
+    length: BillingDay's per day, BillingWeek's per week.
+
+    No database constraint, cascade or index of their own: the triggers own these rows (a row
+    whose sessions were all unmarked or deleted stays at zero; readers skip it), and readers
+    find them by their migration's unique index on (day or week, participant, service_code,
+    site, COALESCE(track, 0)), which starts with the date."""
+
+    participant = models.ForeignKey("participants.Participant", on_delete=models.DO_NOTHING,
+                                    db_constraint=False, db_index=False, related_name="+")
+    site = models.ForeignKey("programs.Site", on_delete=models.DO_NOTHING, db_constraint=False,
+                             db_index=False, related_name="+")
+    service_code = models.CharField(_("billing/service code"), max_length=12)
+    track = models.ForeignKey("programs.Track", on_delete=models.DO_NOTHING, db_constraint=False,
+                              db_index=False, null=True, related_name="+")
+    sessions = models.IntegerField(default=0)
+    length = models.BigIntegerField(default=0)  # microseconds attended
+
+    class Meta:
+        abstract = True
+
+
+class BillingDay(BillingSums):
     """Attended sessions and their length per participant, day, site, service code and track,
     kept by PostgreSQL triggers (migration 0003), so the billing report groups one row per
     participant and day instead of every attended attendance row (on PostgreSQL it reads their
@@ -112,19 +135,7 @@ class BillingDay(models.Model):
     person (held until today, the caseload filter) and the billing rules are applied when read.
     """
 
-    # No database constraint, cascade or index of their own: the triggers own these rows (a row
-    # whose sessions were all unmarked or deleted stays at zero; readers skip it), and readers
-    # find them by the key's unique index, which starts with the date.
-    participant = models.ForeignKey("participants.Participant", on_delete=models.DO_NOTHING,
-                                    db_constraint=False, db_index=False, related_name="+")
     local_date = models.DateField(_("local date"))
-    site = models.ForeignKey("programs.Site", on_delete=models.DO_NOTHING, db_constraint=False,
-                             db_index=False, related_name="+")
-    service_code = models.CharField(_("billing/service code"), max_length=12)
-    track = models.ForeignKey("programs.Track", on_delete=models.DO_NOTHING, db_constraint=False,
-                              db_index=False, null=True, related_name="+")
-    sessions = models.IntegerField(default=0)
-    length = models.BigIntegerField(default=0)  # microseconds attended
 
     class Meta:
         db_table = "reports_billing_day"
@@ -149,7 +160,7 @@ def days_with_sessions(weight) -> models.Expression:
         for index, day in enumerate(WEEKDAYS)])
 
 
-class BillingWeek(models.Model):
+class BillingWeek(BillingSums):
     """The billing days (BillingDay) of a participant, service code, site and track summed per
     week, with each day's sums beside the week's, kept by PostgreSQL statement triggers on
     reports_billing_day (migration 0005), so the billing report's weekly summary reads one row
@@ -163,18 +174,7 @@ class BillingWeek(models.Model):
     the report sums the days and this table stays empty.
     """
 
-    # As BillingDay's: no constraint, cascade or index of their own; the migration's unique
-    # index (week, participant, service_code, site, COALESCE(track, 0)) is the triggers' key.
-    participant = models.ForeignKey("participants.Participant", on_delete=models.DO_NOTHING,
-                                    db_constraint=False, db_index=False, related_name="+")
     week = models.DateField(_("week (Monday)"))
-    site = models.ForeignKey("programs.Site", on_delete=models.DO_NOTHING, db_constraint=False,
-                             db_index=False, related_name="+")
-    service_code = models.CharField(_("billing/service code"), max_length=12)
-    track = models.ForeignKey("programs.Track", on_delete=models.DO_NOTHING, db_constraint=False,
-                              db_index=False, null=True, related_name="+")
-    sessions = models.IntegerField(default=0)
-    length = models.BigIntegerField(default=0)  # microseconds attended
     sessions_mon = models.IntegerField(default=0)
     sessions_tue = models.IntegerField(default=0)
     sessions_wed = models.IntegerField(default=0)

@@ -68,6 +68,25 @@ def make_group_session(track, *, size: int, day: dt.date = MONDAY, hour: int = 1
     return session, attendances
 
 
+def make_someone_at_risk(track, *, by, facilitator=None):
+    """Monday 9:00's group of two with two evening sessions ahead (Wednesday, Thursday): the
+    first marked absent (no longer able to reach the week's minimum), the second present."""
+    monday, rows = make_group_session(track, size=2, hour=9, facilitator=facilitator)
+    for day in (7, 8):
+        later = factories.TherapySessionFactory(
+            track=track, site=track.site, session_type=monday.session_type,
+            starts_at=dt.datetime.combine(MONDAY + dt.timedelta(days=day - 5), dt.time(18),
+                                          tzinfo=track.site.zone).astimezone(dt.UTC))
+        for row in rows:
+            factories.AttendanceFactory(session=later, participant=row.participant,
+                                        enrollment=row.enrollment)
+    from sessions.services.attendance import attendance_mark
+
+    attendance_mark(attendance=rows[0], status="absent", by=by)
+    attendance_mark(attendance=rows[1], status="present", by=by)
+    return rows
+
+
 @pytest.fixture
 def group_session(track, clinician):
     return make_group_session(track, size=3, facilitator=clinician)

@@ -3,7 +3,7 @@ with the CSRF tokens and nonces blanked, what the connection has prepared, and o
 statements."""
 import re
 
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 
@@ -34,3 +34,21 @@ def executed(statements: list[str]) -> set[str]:
 
 def prepares(statements: list[str]) -> list[str]:
     return [sql for sql in statements if sql.startswith("PREPARE ")]
+
+
+def read_plain_then_prepared(client, url: str, *, at_least: int, budget: int) -> str:
+    """The page inside a transaction (statements run plainly there), then twice outside: the
+    three read the same, and the second request only EXECUTEs (at least `at_least` statements,
+    each prepared by the first) within the page's query budget. Returns the plain page."""
+    with transaction.atomic():
+        plain = page_html(client, url)
+        assert not prepared_names()
+    first = page_html(client, url)
+    prepared = prepared_names()
+    second, statements = statements_of(client, url)
+
+    assert first == second == plain
+    assert len(executed(statements)) >= at_least and executed(statements) <= prepared
+    assert not prepares(statements)
+    assert len(statements) <= budget
+    return plain

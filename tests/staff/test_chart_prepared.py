@@ -14,7 +14,8 @@ from tests import factories
 from tests.auth import sign_in
 from tests.authorizations.world import MONDAY, TODAY, build_world
 
-from .prepared_pages import executed, page_html, prepared_names, prepares, statements_of
+from .prepared_pages import (executed, page_html, prepared_names, prepares,
+                             read_plain_then_prepared, statements_of)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres,
               pytest.mark.skipif(connection.vendor != "postgresql",
@@ -39,19 +40,10 @@ def as_director(director):
 
 def test_it_reads_the_same_chart_through_prepared_statements(w, as_director):
     url = reverse("participant_chart", args=[w.participant.code])
-    with transaction.atomic():  # inside a transaction the statements run plainly
-        plain = page_html(as_director, url)
-        assert not prepared_names()
-    first = page_html(as_director, url)
-    prepared = prepared_names()
-    second, statements = statements_of(as_director, url)
-
-    assert first == second == plain
+    # 13: the chart's budget (tests/authorizations/test_pages.py)
+    plain = read_plain_then_prepared(as_director, url, at_least=4, budget=13)
     section = plain.split('id="authorizations-heading"')[1].split('id="ledger-heading"')[0]
     assert "PA-77" in section and '<td class="text-end units-used">2</td>' in section
-    assert len(executed(statements)) >= 4 and executed(statements) <= prepared
-    assert not prepares(statements)
-    assert len(statements) <= 13  # the chart's budget (tests/authorizations/test_pages.py)
 
 
 def test_a_new_connection_prepares_the_charts_statements_again(w, as_director):

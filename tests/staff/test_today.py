@@ -6,7 +6,7 @@ from django.urls import reverse
 from sessions.services.attendance import attendance_mark
 from tests import factories
 
-from .conftest import MONDAY, login, make_group_session
+from .conftest import MONDAY, login, make_group_session, make_someone_at_risk
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -188,17 +188,7 @@ def test_it_lists_who_is_at_risk_without_a_query_more(as_clinician, track, front
     """Someone at risk costs the page no query more (9; it was 12, one for the names, one for
     the missing authorizations, one for the open follow-ups' count): the week's statement also
     reads their name and code."""
-    monday, rows = make_group_session(track, size=2, hour=9)  # over by Monday 20:00
-    for day in (7, 8):  # Wednesday and Thursday evenings, ahead
-        later = factories.TherapySessionFactory(
-            track=track, site=track.site, session_type=monday.session_type,
-            starts_at=dt.datetime.combine(MONDAY + dt.timedelta(days=day - 5), dt.time(18),
-                                          tzinfo=track.site.zone).astimezone(dt.UTC))
-        for row in rows:
-            factories.AttendanceFactory(session=later, participant=row.participant,
-                                        enrollment=row.enrollment)
-    attendance_mark(attendance=rows[0], status="absent", by=front_desk)
-    attendance_mark(attendance=rows[1], status="present", by=front_desk)
+    rows = make_someone_at_risk(track, by=front_desk)
     as_clinician.get(reverse("home"))  # the session's reads, as in the budget above
 
     with django_assert_max_num_queries(9):
