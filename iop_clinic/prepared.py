@@ -100,7 +100,9 @@ def _statement(sql: str, shape: tuple) -> tuple[str, str, str]:
 
     text = _MARK.sub(one, sql)
     declared = f" ({', '.join(types)})" if types else ""
-    name = "iop_" + hashlib.sha1(f"{declared} {text}".encode()).hexdigest()[:20]
+    # A name for the statement, not a secret: any stable digest of its text would do.
+    digest = hashlib.sha1(f"{declared} {text}".encode(), usedforsecurity=False).hexdigest()
+    name = "iop_" + digest[:20]
     arguments = f" ({', '.join(['%s'] * len(types))})" if types else ""
     return name, f"PREPARE {name}{declared} AS {text}", f"EXECUTE {name}{arguments}"
 
