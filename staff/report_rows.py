@@ -179,21 +179,9 @@ _BILLING_LINE_ROW = (
     '<td class="text-end">{}</td><td class="text-end">{}</td></tr>\n  ')
 
 
-def _dates():
-    """`{{ day|date }}` (formats.date_format, as the filter calls it), once a distinct day: the
-    billing lines of a page are all of one week."""
-    written: dict = {}
-
-    def write(day) -> str:
-        if day not in written:
-            written[day] = formats.date_format(day)
-        return written[day]
-    return write
-
-
 def billing_summary_rows_html(rows) -> SafeString:
     """templates/staff/reports/billing.html's rows per week and code (BillingSummary)."""
-    number, date = Numbers(), _dates()
+    number, date = Numbers(), date_texts()
     return _rows(_BILLING_SUMMARY_ROW, (
         (date(s.week_start), s.service_code, number(s.participants), number(s.sessions),
          number(s.days), number(s.hours), number(s.units)) for s in rows), empty=_BILLING_EMPTY)
@@ -201,7 +189,7 @@ def billing_summary_rows_html(rows) -> SafeString:
 
 def billing_lines_rows_html(lines) -> SafeString:
     """templates/staff/reports/billing.html's lines per participant (BillingLine)."""
-    number, date = Numbers(), _dates()
+    number, date = Numbers(), date_texts()
     return _rows(_BILLING_LINE_ROW, (
         (date(line.week_start), line.participant, line.record_number, line.service_code,
          number(line.sessions), number(line.days), number(line.minutes), number(line.units))
