@@ -37,9 +37,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import get_language
 
-from iop_clinic import prepared
+from iop_clinic.prepared import fetchall
 from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
-from iop_clinic.sql_params import execute
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Program, SessionType, Track
 from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
@@ -130,13 +129,6 @@ class AuthorizationFigures:
 def _t(model) -> str:
     return model._meta.db_table
 
-
-def _fetch(sql: str, params, *, prepare: bool = False) -> list[tuple]:
-    """The rows; with `prepare`, through a statement prepared once a connection
-    (iop_clinic.prepared: every str parameter a constant)."""
-    with connection.cursor() as cursor:
-        (prepared.execute if prepare else execute)(cursor, sql, params)
-        return cursor.fetchall()
 
 
 def usage_sql(where: str, where_params: tuple, *, today: date) -> tuple[str, tuple]:
@@ -509,7 +501,7 @@ def _figures(sql: str, params, *, today: date,
              prepare: bool = False) -> list[AuthorizationFigures]:
     rows = []
     sqlite = connection.vendor != "postgresql"
-    for values in _fetch(sql, params, prepare=prepare):
+    for values in fetchall(sql, params, prepare=prepare):
         if sqlite:
             values = _sqlite_figures(values)
         row = AuthorizationFigures(*values[:14], str(values[14]), *values[15:])
@@ -610,7 +602,7 @@ def authorization_alerts_first(*, site_ids, today: date,
     # the alert's place in its rule. Ties keep the order authorization_alerts' stable sort
     # kept: an authorization's alerts before a missing one (src), the missing ones in their
     # own query's order (last name, then person).
-    rows = _fetch(f"""
+    rows = fetchall(f"""
         WITH here AS MATERIALIZED (
             SELECT e.id, e.participant_id, e.status, e.admission_date,
                    pr.authorization_alert_units, pr.authorization_review_days
@@ -688,7 +680,7 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
     if not ids:
         return []
     code = "p.code::text" if connection.vendor == "postgresql" else "p.code"
-    rows = _fetch(f"""
+    rows = fetchall(f"""
         SELECT {code}, p.first_name || ' ' || p.last_name, py.name, e.admission_date
         {_MISSING_FROM.format(enrollments=_MISSING_ENROLLMENTS,
                               participants=_MISSING_PARTICIPANTS)}

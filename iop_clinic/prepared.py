@@ -31,12 +31,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
+from iop_clinic.sql_params import PLACEHOLDERS
 from iop_clinic.sql_params import execute as execute_plain
 
 MAX_PER_CONNECTION = 64
-_MARK = re.compile(r"%%|%s")
 # feature_not_supported ("cached plan must not change result type", after ALTER TABLE) and
 # invalid_sql_statement_name (the server no longer has it: DISCARD ALL, DEALLOCATE ALL).
 _PREPARE_AGAIN = {"0A000", "26000"}
@@ -98,7 +98,7 @@ def _statement(sql: str, shape: tuple) -> tuple[str, str, str]:
         numbers = [f"${n}" for n in range(first, len(types) + 1)]
         return numbers[0] if kind == "value" else "(" + ", ".join(numbers) + ")"
 
-    text = _MARK.sub(one, sql)
+    text = PLACEHOLDERS.sub(one, sql)
     declared = f" ({', '.join(types)})" if types else ""
     # A name for the statement, not a secret: any stable digest of its text would do.
     digest = hashlib.sha1(f"{declared} {text}".encode(), usedforsecurity=False).hexdigest()
@@ -171,3 +171,12 @@ def _prepare(cursor, prepared: _Prepared, name: str, prepare: str) -> bool:
         return False
     prepared.names[name] = None
     return True
+
+
+def fetchall(sql: str, params: Sequence, *, prepare: bool = False) -> list[tuple]:
+    """The rows of `sql` on the default connection (a tuple parameter for `IN %s`); with
+    `prepare`, through a statement prepared once a connection (`execute`: every str parameter
+    a constant)."""
+    with connection.cursor() as cursor:
+        (execute if prepare else execute_plain)(cursor, sql, params)
+        return cursor.fetchall()

@@ -7,7 +7,8 @@ becomes one `%s` per member. On PostgreSQL the statement and parameters go throu
 import re
 from collections.abc import Sequence
 
-_MARK = re.compile(r"%%|%s")
+# A placeholder or an escaped percent sign, as psycopg2 reads them.
+PLACEHOLDERS = re.compile(r"%%|%s")
 
 
 def expand_in(vendor: str, sql: str, params: Sequence) -> tuple[str, Sequence]:
@@ -28,7 +29,7 @@ def expand_in(vendor: str, sql: str, params: Sequence) -> tuple[str, Sequence]:
         flat.extend(value)
         return "(" + ", ".join(["%s"] * len(value)) + ")"
 
-    return _MARK.sub(one, sql), flat
+    return PLACEHOLDERS.sub(one, sql), flat
 
 
 def execute(cursor, sql: str, params: Sequence) -> None:

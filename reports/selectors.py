@@ -68,9 +68,8 @@ from participants.models import (
     Participant,
     StepDownLevel,
 )
-from iop_clinic import prepared
+from iop_clinic.prepared import fetchall
 from iop_clinic.compiled import CompiledQuery, compile_once
-from iop_clinic.sql_params import execute
 from programs.models import SessionKind, SessionType, Site, Track, Weekday
 
 from reports.models import WEEKDAYS, BillingDay, BillingLineRows, BillingWeek, SessionTally
@@ -266,13 +265,6 @@ def _mondays(scope: ReportScope) -> tuple[date, date]:
     return first, last
 
 
-def _fetch(sql: str, params, *, prepare: bool = False) -> list[tuple]:
-    """The rows; with `prepare`, through a statement prepared once a connection
-    (iop_clinic.prepared: every str parameter a constant)."""
-    with connection.cursor() as cursor:
-        (prepared.execute if prepare else execute)(cursor, sql, params)
-        return cursor.fetchall()
-
 
 def _subquery_sql(queryset) -> tuple[str, tuple]:
     sql, params = queryset.query.sql_with_params()
@@ -374,7 +366,7 @@ def _week_counts(scope: ReportScope, condition: str, queryset) -> list[WeekCount
         "%s::date, %s::date, interval '7 days') AS d) AS w "
         f"LEFT JOIN ({rows_sql}) AS e ON {condition} GROUP BY 1 ORDER BY 1"
     )
-    rows = _fetch(sql, (first, last, *rows_params))
+    rows = fetchall(sql, (first, last, *rows_params))
     return [WeekCount(week_start=monday, count=count) for monday, count in rows]
 
 
@@ -413,7 +405,7 @@ def _in_care(scope: ReportScope):
 
 def census_report(*, scope: ReportScope) -> CensusReport:
     """Seats and enrollments per track now, and people in care week by week. Two queries."""
-    rows = _fetch(*_scope_sql(_census_tracks, scope))
+    rows = fetchall(*_scope_sql(_census_tracks, scope))
     census = [
         CensusTrack(track_id=pk, site=site, program=program, track=name, capacity=capacity,
                     active=active, on_hold=on_hold, waitlisted=waiting, offered=offers,
@@ -429,7 +421,7 @@ def census_report(*, scope: ReportScope) -> CensusReport:
     if connection.vendor != "postgresql":
         return CensusReport(tracks=census, trend=_sqlite_in_care_weeks(
             rows_sql, rows_params, first=first, last=last))
-    rows = _fetch(
+    rows = fetchall(
         "SELECT w.monday, COALESCE(SUM(e.n), 0)::int FROM (SELECT d::date AS monday "
         "FROM generate_series(%s::date, %s::date, interval '7 days') AS d) AS w "
         "LEFT JOIN (SELECT date_trunc('week', r.admission_date)::date AS admitted, "
@@ -448,7 +440,7 @@ def _sqlite_in_care_weeks(rows_sql: str, rows_params: tuple, *, first: date,
     def monday(column: str) -> str:
         return f"date({column}, 'weekday 0', '-6 days')"
 
-    rows = _fetch(
+    rows = fetchall(
         "WITH RECURSIVE w(monday) AS (SELECT date(%s) UNION ALL "
         "SELECT date(monday, '+7 days') FROM w WHERE monday < date(%s)) "
         "SELECT w.monday, COALESCE(SUM(e.n), 0) FROM w "
@@ -683,7 +675,7 @@ def _attendance_cells(scope: ReportScope) -> list[dict]:
     """Sums per (track, kind, ISO weekday, part of the day): at most a few hundred rows, which
     the report adds up into its groupings (`_attendance_groups`). One query."""
     return [dict(zip(_CELL_NAMES, row, strict=True))
-            for row in _fetch(*_attendance_cells_sql(scope))]
+            for row in fetchall(*_attendance_cells_sql(scope))]
 
 
 def _attendance_cells_live_sql(scope: ReportScope) -> tuple[str, tuple]:
@@ -710,7 +702,7 @@ def _attendance_cells_live_sql(scope: ReportScope) -> tuple[str, tuple]:
 def _attendance_cells_live(scope: ReportScope) -> list[dict]:
     """`_attendance_cells` from the attendance rows themselves."""
     return [dict(zip(_CELL_NAMES, row, strict=True))
-            for row in _fetch(*_attendance_cells_live_sql(scope))]
+            for row in fetchall(*_attendance_cells_live_sql(scope))]
 
 
 _NO_SUMS = (0,) * len(_CELL_SUMS)
@@ -728,7 +720,7 @@ def _attendance_groups(scope: ReportScope) -> dict[str, dict]:
     cells_sql, params = _attendance_cells_sql(scope)
     keys = ", ".join(_GROUPINGS[1:])
     sums = ", ".join(f"SUM({name})::bigint" for name in _CELL_SUMS)
-    rows = _fetch(f"SELECT GROUPING({keys}), {keys}, {sums} FROM ({cells_sql}) AS c "
+    rows = fetchall(f"SELECT GROUPING({keys}), {keys}, {sums} FROM ({cells_sql}) AS c "
                   f"GROUP BY GROUPING SETS ((), {', '.join(f'({key})' for key in _GROUPINGS[1:])})",
                   params)
     found: dict[str, dict] = {grouping: {} for grouping in _GROUPINGS}
@@ -775,7 +767,7 @@ def _sqlite_below_fetch(sql: str, params: tuple) -> list[tuple]:
     for postgresql, sqlite in _SQLITE_BELOW:
         assert postgresql in sql, postgresql
         sql = sql.replace(postgresql, sqlite)
-    return _fetch(sql, tuple(tuple(p) if isinstance(p, list) else p for p in params))
+    return fetchall(sql, tuple(tuple(p) if isinstance(p, list) else p for p in params))
 
 
 def _whole_minutes(microseconds) -> int:
@@ -851,13 +843,12 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
         return (f"{table}.admission_date <= %s AND ({table}.discharge_date >= %s "
                 f"OR ({table}.discharge_date IS NULL AND {table}.planned_end_date >= %s))")
 
-    # Below in week i: in its window, and attended + expected - unmarked under the minimum, in
-    # microseconds. Params: Monday, Sunday, Sunday.
     def short(attended: str, expected: str, minimum: str, unmarked: str) -> str:
         # Below the minimum: attended + expected - unmarked < minimum, in microseconds.
         return (f"({attended} + {expected} - {minimum})::bigint "
                 f"* {MICROSECONDS_PER_MINUTE} < {unmarked}")
 
+    # Below in some week i: in its window and short (params: each week's Monday, Sunday, Sunday).
     below = " OR ".join(
         f"({in_window('e')} AND "
         + short(f"COALESCE(w.attended{i}, 0)", f"COALESCE(w.expected{i}, 0)",
@@ -866,7 +857,7 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
     # Prepared once a connection on PostgreSQL (iop_clinic.prepared): planning it took ~1.1 ms
     # of the report at 2,000 participants; the generic plan reads the same indexes. A statement
     # per shape of scope (number of sites, filters), as `_scope_sql` compiles them.
-    fetch = (partial(_fetch, prepare=True) if connection.vendor == "postgresql"
+    fetch = (partial(fetchall, prepare=True) if connection.vendor == "postgresql"
              else _sqlite_below_fetch)
     rows = fetch(
         f"WITH e AS ({e_sql}), "
@@ -1037,7 +1028,7 @@ def outcomes_report(*, scope: ReportScope) -> OutcomesReport:
         f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
         f"WHERE r.status {any_of} AND s.status = %s AND s.local_date >= e.admission_date "
         "AND s.local_date <= e.discharge_date GROUP BY 1) ")
-    measures = _fetch(
+    measures = fetchall(
         with_sql +
         # (what, key, count, a second count, days mean, days median, hours mean, hours median)
         "SELECT 'admitted', NULL, COUNT(*), COUNT(*) FILTER (WHERE EXISTS ("
@@ -1057,7 +1048,7 @@ def outcomes_report(*, scope: ReportScope) -> OutcomesReport:
         (*a_params, *e_params, attended_statuses,
          SessionStatus.SCHEDULED.value, admitted_statuses, EnrollmentStatus.COMPLETED.value))
     if not native:
-        stays = _fetch(with_sql + "SELECT e.days, COALESCE(h.m, 0) / 60.0 FROM e "
+        stays = fetchall(with_sql + "SELECT e.days, COALESCE(h.m, 0) / 60.0 FROM e "
                        "LEFT JOIN h ON h.enrollment_id = e.id",
                        (*a_params, *e_params, attended_statuses, SessionStatus.SCHEDULED.value))
         medians = ((statistics.median(row[0] for row in stays),
@@ -1145,7 +1136,7 @@ def access_report(*, scope: ReportScope) -> AccessReport:
     waitlisted, withdrawn = EnrollmentStatus.WAITLISTED.value, EnrollmentStatus.WITHDRAWN.value
     if connection.vendor != "postgresql":
         return _sqlite_access_report(scope, m_sql, m_params, first=first, last=last)
-    rows = _fetch(
+    rows = fetchall(
         # Not materialized: each branch then computes only the columns it reads (the wait and
         # the day of the last change take a time zone conversion a row) and filters as it
         # scans (3.2 -> 2.5 ms at 2,000 participants, planning included).
@@ -1185,18 +1176,18 @@ def _sqlite_access_report(scope: ReportScope, m_sql: str, m_params: tuple, *, fi
     waits' median and 90th percentile in Python (no percentile_cont), the weeks from a
     recursive CTE (no generate_series)."""
     waitlisted, withdrawn = EnrollmentStatus.WAITLISTED.value, EnrollmentStatus.WITHDRAWN.value
-    waits = [wait for (wait,) in _fetch(
+    waits = [wait for (wait,) in fetchall(
         f"WITH e AS ({m_sql}) SELECT e.wait FROM e WHERE e.status IN %s "
         "AND e.admission_date >= %s AND e.admission_date <= %s",
         (*m_params, tuple(str(status) for status in ADMITTED), scope.date_from,
          scope.date_to))]
-    ((waiting, offers, left),) = _fetch(
+    ((waiting, offers, left),) = fetchall(
         f"WITH e AS ({m_sql}) SELECT COUNT(*) FILTER (WHERE e.status = %s), "
         "COUNT(*) FILTER (WHERE e.status = %s AND e.seat_offered_at IS NOT NULL), "
         "COUNT(*) FILTER (WHERE e.status = %s AND e.waitlisted_at IS NOT NULL "
         "AND e.changed_on >= %s AND e.changed_on <= %s) FROM e",
         (*m_params, waitlisted, waitlisted, withdrawn, scope.date_from, scope.date_to))
-    weeks = _fetch(
+    weeks = fetchall(
         f"WITH RECURSIVE e AS ({m_sql}), w(monday) AS (SELECT date(%s) UNION ALL "
         "SELECT date(monday, '+7 days') FROM w WHERE monday < date(%s)) "
         f"SELECT w.monday, COUNT(e.id) FROM w LEFT JOIN e ON {_WAITING_ON_SUNDAY_SQLITE} "
@@ -1333,6 +1324,32 @@ def _billing_days_from(scope: ReportScope, native: bool, *,
     return f"FROM {table} b{joins} WHERE {' AND '.join(where)}", params
 
 
+def _split_line(alias: str) -> str:
+    """Whether `alias`'s billing week row is one of a line (participant, week, code) of more
+    than one row (reports.BillingLineRows: the participant at two sites or tracks that week);
+    params: the range's first and last Monday."""
+    return (f"({alias}.week, {alias}.participant_id, {alias}.code) IN (SELECT week, "
+            f"participant_id, service_code FROM {BillingLineRows._meta.db_table} "
+            "WHERE rows > 1 AND week >= %s AND week <= %s)")
+
+
+# A billing week row's minutes (r), rounded half up in integers (its microseconds are never
+# negative), as ROUND(microseconds / 60,000,000) would.
+_ROW_MINUTES = "((r.length + 30000000) / 60000000)::int"
+# A line's microseconds (its rows r) summed as two integers, its length's multiples of 2^31 and
+# what remains (each row's length = (length >> 31) * 2^31 + (length & (2^31 - 1)), exactly,
+# and the products and sums are checked for overflow), instead of a numeric.
+_EXACT_LENGTH_SUM = ("(SUM((r.length >> 31)::int) * 2147483648 "
+                     "+ SUM((r.length & 2147483647)::int))")
+
+
+def _days_set(bits: str) -> str:
+    """The number of days with sessions in `bits` (bit(7) of weekdays), counted as text: fewer
+    operators in the planner's eyes than adding up seven bits (a long range reaches
+    jit_above_cost later)."""
+    return f"length(replace({bits}::bit(7)::text, '0', ''))"
+
+
 def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
     """One line per participant, week and service code: sessions, days, minutes and units.
 
@@ -1358,9 +1375,7 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
                 (*rule_params, *params, MICROSECONDS_PER_MINUTE))
     rows_sql, rows_params = _billing_weeks_sql(scope, by_day=True)
     first, last = _mondays(replace(scope, date_to=scope.held_until))
-    split = (f"(r.week, r.participant_id, r.code) IN (SELECT week, participant_id, service_code "
-             f"FROM {BillingLineRows._meta.db_table} WHERE rows > 1 AND week >= %s "
-             "AND week <= %s)")
+    split = _split_line("r")
     unit, unit_params = unit_case_sql("r.code")
     # A per-diem code's units from the line's days, each day's microseconds summed over the
     # line's rows (a participant at two sites or tracks that day: one day, its minimum met by
@@ -1368,21 +1383,15 @@ def _billing_lines_sql(scope: ReportScope) -> tuple[str, tuple]:
     units, units_params = units_case_sql("r.code", [f"SUM(r.day_{day})" for day in range(7)],
                                          "SUM(r.sessions)", per_minute=MICROSECONDS_PER_MINUTE)
     sql = (
-        # A line of one row (nearly all, see `_billing_summary_pg`) is that row: its minutes
-        # rounded half up in integers (microseconds are never negative), as ROUND would.
+        # A line of one row (nearly all, see `_billing_summary_pg`) is that row.
         f"SELECT r.participant_id, r.week, r.code, {unit} AS unit, r.sessions::int AS sessions, "
-        "r.day_rows::int AS days, ((r.length + 30000000) / 60000000)::int AS minutes, "
-        "r.units::int AS units "
+        f"r.day_rows::int AS days, {_ROW_MINUTES} AS minutes, r.units::int AS units "
         f"FROM ({rows_sql}) r WHERE NOT {split} UNION ALL "
         # The rows of the lines of more than one, grouped into lines.
         f"SELECT r.participant_id, r.week, r.code, {unit} AS unit, "
         "SUM(r.sessions)::int AS sessions, "
-        "length(replace(bit_or(r.weekdays)::bit(7)::text, '0', ''))::int AS days, "
-        # A line's microseconds summed as two integers, its length's multiples of 2^31 and
-        # what remains (each row's length = (length >> 31) * 2^31 + (length & (2^31 - 1)),
-        # exactly, and the products and sums are checked for overflow), instead of a numeric.
-        "ROUND((SUM((r.length >> 31)::int) * 2147483648 "
-        "+ SUM((r.length & 2147483647)::int))::numeric / %s)::int AS minutes, "
+        f"{_days_set('bit_or(r.weekdays)')}::int AS days, "
+        f"ROUND({_EXACT_LENGTH_SUM}::numeric / %s)::int AS minutes, "
         f"({units})::int AS units FROM ({rows_sql}) r WHERE {split} GROUP BY 1, 3, 2"
     )
     return sql, (*unit_params, *rows_params, first, last, *unit_params,
@@ -1463,13 +1472,10 @@ def _billing_summary_pg(scope: ReportScope) -> tuple[str, tuple]:
     first, last = _mondays(replace(scope, date_to=scope.held_until))
     rows_sql, rows_params = _billing_weeks_sql(scope)
     day_codes = [rule.code for rule in billing_rules() if rule.unit == "day"]
-    # A grouped line's days: the bits set, counted as text (fewer operators in the planner's
-    # eyes than adding up seven bits: a long range reaches jit_above_cost later).
-    days = "length(replace(g.weekdays::bit(7)::text, '0', ''))"
+    days = _days_set("g.weekdays")  # a grouped line's days
     uncounted = (f"g.line IS NOT NULL AND {days} <> g.day_rows "
                  f"AND g.code IN ({', '.join(['%s'] * len(day_codes))})"
                  if day_codes else "FALSE")
-    lines = BillingLineRows._meta.db_table
     sql = (
         # Integers, as the days' summary gave (a sum of bigints is a numeric; a few groups).
         "SELECT week, code, SUM(CASE WHEN g.line IS NULL THEN g.rows ELSE 1 END)::bigint, "
@@ -1482,15 +1488,9 @@ def _billing_summary_pg(scope: ReportScope) -> tuple[str, tuple]:
         # group (line NULL), the rows of a line of more than one in their line's.
         "SELECT r.week, r.code, r.line, COUNT(*) AS rows, SUM(r.sessions) AS sessions, "
         "SUM(r.day_rows) AS day_rows, bit_or(r.weekdays) AS weekdays, "
-        # A row's minutes rounded half up in integers (its microseconds are never negative),
-        # as ROUND(microseconds / 60,000,000) would; a line's microseconds summed as two
-        # integers, exact (as the days' in `_billing_lines_sql`).
-        "SUM(((r.length + 30000000) / 60000000)::int) AS row_minutes, "
-        "SUM((r.length >> 31)::int) * 2147483648 + SUM((r.length & 2147483647)::int) AS length, "
+        f"SUM({_ROW_MINUTES}) AS row_minutes, {_EXACT_LENGTH_SUM} AS length, "
         "SUM(r.units) AS units FROM ("
-        "SELECT q.*, CASE WHEN (q.week, q.participant_id, q.code) IN ("
-        f"SELECT week, participant_id, service_code FROM {lines} "
-        "WHERE rows > 1 AND week >= %s AND week <= %s) THEN q.participant_id END AS line "
+        f"SELECT q.*, CASE WHEN {_split_line('q')} THEN q.participant_id END AS line "
         f"FROM ({rows_sql}) q) r GROUP BY 1, 2, 3) g "
         "GROUP BY 1, 2 ORDER BY 1, 2"
     )
@@ -1563,7 +1563,7 @@ def billing_report(*, scope: ReportScope, line_limit: int = 200,
     native = connection.vendor == "postgresql"
     summary_rows = None
     if native and not live:
-        summary_rows = _fetch(*_billing_summary_pg(scope))
+        summary_rows = fetchall(*_billing_summary_pg(scope))
         # A per-diem code's day in more than one row (rare: the participant at two sites or
         # tracks that day): the whole summary from the lines instead, which sum each day's
         # microseconds over the line's rows.
@@ -1576,7 +1576,7 @@ def billing_report(*, scope: ReportScope, line_limit: int = 200,
         # without sorting some 18,000 lines for a distinct count.
         participants = ("COUNT(*)" if native and not live
                         else "COUNT(DISTINCT participant_id)")
-        summary_rows = _fetch(
+        summary_rows = fetchall(
             f"SELECT week, code, {participants}, SUM(sessions), SUM(days), "
             f"SUM(minutes), SUM(units) FROM ({lines_sql}) l GROUP BY 1, 2 ORDER BY 1, 2", params)
     summary = [BillingSummary(week_start=date.fromisoformat(w) if isinstance(w, str) else w,
@@ -1585,7 +1585,7 @@ def billing_report(*, scope: ReportScope, line_limit: int = 200,
                for w, c, p, s, d, m, u in summary_rows]
     last_monday = _mondays(scope)[1]
     last_week = replace(scope, date_from=max(scope.date_from, last_monday))
-    rows = _fetch(*billing_lines_sql(last_week, limit=line_limit, live=live))
+    rows = fetchall(*billing_lines_sql(last_week, limit=line_limit, live=live))
     return BillingReport(
         summary=summary, lines=[billing_line(row) for row in rows],
         # The last week's lines are its summary's (a line is a participant of a week and code,
@@ -1649,7 +1649,7 @@ def _staff_load_rows(scope: ReportScope, first: date, last: date):
 def staff_load_report(*, scope: ReportScope) -> list[StaffLoadRow]:
     """Per facilitator: sessions held, their hours, and participant-hours attended (from the
     sessions' attendance tallies). One query."""
-    rows = _fetch(*_scope_sql(_staff_load_rows, scope, scope.date_from, scope.held_until))
+    rows = fetchall(*_scope_sql(_staff_load_rows, scope, scope.date_from, scope.held_until))
     return [
         StaffLoadRow(
             clinician_id=facilitator_id,

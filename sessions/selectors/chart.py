@@ -16,7 +16,7 @@ from functools import cache
 from django.db import connection, connections, router
 from django.utils.dateparse import parse_date, parse_datetime
 
-from iop_clinic import prepared
+from iop_clinic.prepared import fetchall
 from iop_clinic.compiled import CompiledQuery, compile_once
 
 from participants.models import ContactConsent, Enrollment, Participant
@@ -191,16 +191,14 @@ def chart_lists(*, participant_id: int, today: date,
     start, end = ledger_window or (None, None)
     # Prepared once a connection (iop_clinic.prepared): planning took ~0.6 ms of each chart at
     # 2,000 participants, and the generic plan is the same.
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, _lists_sql(connection.vendor), (
-            participant_id,  # mine
-            today, SessionStatus.SCHEDULED, *AttendanceStatus.marked(), CHART_UPCOMING_LIMIT,
-            SessionStatus.SCHEDULED, *LIVE_MAKEUP_STATUSES,
-            today, *AttendanceStatus.marked(), CHART_HISTORY_LIMIT,
-            participant_id, participant_id,
-            ExcuseStatus.PENDING, CHART_EXCUSES_LIMIT,
-            start, end, AttendanceStatus.CANCELLED, SessionStatus.CANCELLED))
-        rows = cursor.fetchall()
+    rows = fetchall(_lists_sql(connection.vendor), (
+        participant_id,  # mine
+        today, SessionStatus.SCHEDULED, *AttendanceStatus.marked(), CHART_UPCOMING_LIMIT,
+        SessionStatus.SCHEDULED, *LIVE_MAKEUP_STATUSES,
+        today, *AttendanceStatus.marked(), CHART_HISTORY_LIMIT,
+        participant_id, participant_id,
+        ExcuseStatus.PENDING, CHART_EXCUSES_LIMIT,
+        start, end, AttendanceStatus.CANCELLED, SessionStatus.CANCELLED), prepare=True)
     lists = ChartLists(upcoming=[], history=[], consents=[], followups=[], excuses=[])
     consents, followups, excuses, ledger_rows = [], [], [], []
     native = connection.vendor == "postgresql"

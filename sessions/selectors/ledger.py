@@ -38,7 +38,7 @@ from functools import cache
 from django.db import connection, connections, router
 from django.utils import timezone
 
-from iop_clinic import prepared
+from iop_clinic.prepared import fetchall
 from iop_clinic.compiled import CompiledQuery, compile_once
 from iop_clinic.sql_params import execute
 from participants.models import Enrollment, EnrollmentStatus, Participant
@@ -626,9 +626,7 @@ def people_at_risk(*, site_ids: list[int], today: date,
     sunday = monday + timedelta(days=6)
     sql, params = _weeks_at_risk_sql(site_ids=site_ids, today=today, now=now or timezone.now(),
                                      people=True)
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, sql, params)
-        rows = cursor.fetchall()
+    rows = fetchall(sql, params, prepare=True)
     people: list[AtRiskPerson] = []
     for _pid, hours, attended, ahead, offered, code, first_name, last_name in rows:
         week = _week_if_at_risk(hours, attended, ahead, offered, monday=monday, sunday=sunday)

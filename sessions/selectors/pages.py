@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.utils import create_namedtuple_class
 
 from accounts.roles import Role
-from iop_clinic import prepared
+from iop_clinic.prepared import fetchall
 from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
 from participants.models import Participant
 from programs.models import Room, SessionType, Site, Track
@@ -113,13 +113,13 @@ def day_sessions(*, site_ids: list[int], day: date) -> list[dict]:
     if not site_ids:
         return []
     native = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, _day_sessions_sql(len(site_ids), connection.vendor), (
-            AttendanceStatus.CANCELLED.value, *AttendanceStatus.marked(), *site_ids, day))
-        if native:
-            return [dict(zip(DAY_SESSION_FIELDS, (*row[:-1], *row[-1]), strict=True))
-                    for row in cursor.fetchall()]
-        rows = [dict(zip(DAY_SESSION_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    found = fetchall(_day_sessions_sql(len(site_ids), connection.vendor), (
+        AttendanceStatus.CANCELLED.value, *AttendanceStatus.marked(), *site_ids, day),
+        prepare=True)
+    if native:
+        return [dict(zip(DAY_SESSION_FIELDS, (*row[:-1], *row[-1]), strict=True))
+                for row in found]
+    rows = [dict(zip(DAY_SESSION_FIELDS, row, strict=True)) for row in found]
     for row in rows:  # SQLite: naive UTC datetimes, as its Django backend reads them
         for name in ("starts_at", "ends_at"):
             row[name] = connection.ops.convert_datetimefield_value(row[name], None, connection)

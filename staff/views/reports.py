@@ -104,10 +104,11 @@ def report_index(request: HttpRequest) -> HttpResponse:
 
 # --- The pages -----------------------------------------------------------------------------
 
-def _week_labels(weeks) -> list[str]:
-    # The language's month-and-day ("Nov 30"), as the tables beside the chart write dates.
+def _weeks_chart(title: str, weeks):
+    """A line chart of WeekCounts, each week by the language's month-and-day ("Nov 30"), as
+    the tables beside the chart write dates."""
     month_day = report_rows.date_texts("MONTH_DAY_FORMAT")
-    return [month_day(w.week_start) for w in weeks]
+    return charts.line_chart(title, [(month_day(w.week_start), w.count) for w in weeks])
 
 
 def _census_context(scope):
@@ -115,9 +116,7 @@ def _census_context(scope):
     return {
         "report": report, "tracks_html": report_rows.census_rows_html(report.tracks),
         "trend_html": report_rows.weeks_rows_html(report.trend),
-        "chart": charts.line_chart("People in care by week", [
-            (label, w.count) for label, w in zip(_week_labels(report.trend), report.trend,
-                                                 strict=True)]),
+        "chart": _weeks_chart("People in care by week", report.trend),
         "seats_chart": charts.bar_chart("Seats free per track", [
             (t.track, t.seats_free, f"{t.seats_free} of {t.capacity}") for t in report.tracks]),
     }
@@ -153,9 +152,7 @@ def _access_context(scope):
     report = selectors.access_report(scope=scope)
     return {
         "report": report, "trend_html": report_rows.weeks_rows_html(report.waitlist_trend),
-        "chart": charts.line_chart("People on the waitlist by week", [
-            (label, w.count) for label, w in zip(_week_labels(report.waitlist_trend),
-                                                 report.waitlist_trend, strict=True)]),
+        "chart": _weeks_chart("People on the waitlist by week", report.waitlist_trend),
     }
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.db.models import Count, F, FloatField, Q, Sum
 
+from iop_clinic.prepared import fetchall
 from reports import selectors as reports
 from sessions.models import Attendance, TherapySession
 from tests import factories
@@ -56,7 +57,7 @@ def _old_cells(scope) -> list[dict]:
                 unmarked=Count("pk", filter=Q(status="expected"))))
         counts, inner = counted.query.sql_with_params()
         where, params = "", ("Individual and family sessions", *inner)
-    rows = reports._fetch(_OLD_CELLS.replace("{counts}", counts).replace("{where}", where),
+    rows = fetchall(_OLD_CELLS.replace("{counts}", counts).replace("{where}", where),
                           params)
     return [dict(zip(_OLD_NAMES, row, strict=True)) for row in rows]
 
@@ -233,7 +234,7 @@ _OLD_BELOW = (
 def _old_below(scope, this_monday: dt.date, last_monday: dt.date) -> list[tuple]:
     e_sql, e_params = reports._subquery_sql(reports._below_enrollments(
         scope, this_monday, last_monday + dt.timedelta(days=6)))
-    rows = reports._fetch(_OLD_BELOW.replace("{e}", e_sql), (
+    rows = fetchall(_OLD_BELOW.replace("{e}", e_sql), (
         *e_params, [this_monday, last_monday], last_monday, this_monday + dt.timedelta(days=6),
         scope.today, this_monday, last_monday))
     return [(monday, str(code), att, off, round(ahead), exc, round(unmarked))

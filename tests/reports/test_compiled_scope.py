@@ -6,6 +6,7 @@ import itertools
 import pytest
 from django.utils import timezone
 
+from iop_clinic.prepared import fetchall
 from reports import selectors as reports
 from reports.selectors import ReportScope
 from tests.reports.world import build_report_world
@@ -58,8 +59,8 @@ def test_the_census_and_staff_load_read_the_same_rows_as_the_orm():
     w = build_report_world()
     for scope in (w.scope(), w.scope(clinician_id=w.lead.pk), w.scope(track_id=w.t1.pk),
                   w.scope(program_id=w.program.pk)):
-        rows = reports._fetch(*reports._scope_sql(reports._census_tracks, scope))
+        rows = fetchall(*reports._scope_sql(reports._census_tracks, scope))
         assert rows and rows == list(reports._census_tracks(scope))
         days = (scope.date_from, scope.held_until)
-        rows = reports._fetch(*reports._scope_sql(reports._staff_load_rows, scope, *days))
+        rows = fetchall(*reports._scope_sql(reports._staff_load_rows, scope, *days))
         assert rows and rows == list(reports._staff_load_rows(scope, *days))
