@@ -26,7 +26,12 @@ from tests.auth import sign_in
 
 settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
 users = get_user_model().objects
-session = TherapySession.objects.filter(local_date=timezone.localdate()).first()
+from staff.access import site_ids_for
+# A session of today at the clinician's sites (after midnight UTC, the first of "today" could
+# be another site's, which the clinician may not open).
+session = TherapySession.objects.filter(
+    local_date=timezone.localdate(),
+    site_id__in=site_ids_for(users.get(username="clinician"))).order_by("starts_at").first()
 person = Participant.objects.get(user__username="participant")
 track = Track.objects.first()
 pages = [
@@ -60,7 +65,6 @@ for who, url in pages:
 # billing days): from the roster, one visit changed to absent, one to late with its minutes,
 # and the rest of the session marked present.
 from sessions.models import Attendance
-from staff.access import site_ids_for
 from django.db.models import Count
 held = (TherapySession.objects
         .filter(site_id__in=site_ids_for(users.get(username="clinician")),
