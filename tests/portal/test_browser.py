@@ -15,6 +15,7 @@ from django.test import Client
 from participants.portal_accounts import portal_invite
 from sessions.services.expected import attendance_expect
 from tests import factories
+from tests.screenshots import full_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,8 +32,7 @@ def phone(chromium):
 
 
 def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"portal-{name}.png"), full_page=True)
+    full_page(page, ARTIFACTS / f"portal-{name}.png")
 
 
 def sign_in_as(context, live_server, user) -> None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from sessions.models import Attendance
 from tests.auth import needs_second_factor, sign_in
+from tests.screenshots import full_page
 
 from .conftest import make_group_session
 
@@ -42,8 +43,7 @@ def _today_at(site):
 
 
 def _shoot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    full_page(page, ARTIFACTS / name)
 
 
 def _nav_to(page, name: str) -> None:
