@@ -8,7 +8,10 @@ through Django's test client as the persona who uses it, and runs EXPLAIN (ANALY
 every SELECT the page made. It prints, per page, the query count, the summed execution time and
 the slowest query; and for every query it flags what does not scale with the page but with the
 clinic: a sequential scan of a table over 20,000 rows, or more than 20,000 rows read to answer
-it. A page is checked when it has no flag. Nothing here asserts a time.
+it. Statements prepared once a connection (iop_clinic.prepared) are explained through their
+EXECUTE, and flagged when their generic plan, which PostgreSQL may keep from a connection's sixth
+run, runs slower than one planned for the request's values. A page is checked when it has no
+flag. Nothing here asserts a time.
 """
 from __future__ import annotations
 
@@ -58,15 +61,42 @@ def walk(plan: dict):
         yield from walk(child)
 
 
-def explain(sql: str, params, sizes: dict[str, int]) -> tuple[float, list[str]]:
-    """Execution milliseconds of one query and what in its plan grows with the clinic."""
+def _plan(sql: str, params) -> dict:
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
         document = cursor.fetchone()[0]
     document = json.loads(document) if isinstance(document, str) else document
-    top = document[0]
+    return document[0]
+
+
+def _plan_as(mode: str, sql: str) -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET plan_cache_mode = {mode}")
+    try:
+        return _plan(sql, None)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET plan_cache_mode")
+
+
+def generic_plan(sql: str) -> tuple[str, list[str]]:
+    """For a statement prepared by iop_clinic.prepared (`EXECUTE name(...)`): whether its
+    generic plan, which PostgreSQL keeps from a connection's sixth run when it estimates it no
+    dearer, runs slower than a plan made for the request's values. Estimates can be wrong, so
+    this is the check to run when a statement opts in or the data grows (best of three each)."""
+    custom = min(_plan_as("force_custom_plan", sql)["Execution Time"] for _ in range(3))
+    generic = min(_plan_as("force_generic_plan", sql)["Execution Time"] for _ in range(3))
+    figures = f"generic plan {generic:.2f} ms, planned for its values {custom:.2f} ms"
+    return figures, [figures] if generic > 1.5 * custom + 0.3 else []
+
+
+def explain(sql: str, params, sizes: dict[str, int]) -> tuple[float, list[str]]:
+    """Execution milliseconds of one query and what in its plan grows with the clinic."""
+    top = _plan(sql, params)
     flags = []
     for node in walk(top["Plan"]):
         relation = node.get("Relation Name")
@@ -77,6 +107,17 @@ def explain(sql: str, params, sizes: dict[str, int]) -> tuple[float, list[str]]:
         elif relation and rows_read > ROWS_READ_LIMIT:
             flags.append(f"{node['Node Type'].lower()} {relation} reads {rows_read:,} rows")
     return top["Execution Time"], flags
+
+
+def prepared_text(sql: str) -> str:
+    """The statement behind `EXECUTE name(...)`, as the connection prepared it."""
+    from django.db import connection
+
+    name = sql.split()[1].split("(")[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [name])
+        found = cursor.fetchone()
+    return " ".join(found[0].split()) if found else "(not prepared on this connection)"
 
 
 def main() -> None:
@@ -141,15 +182,21 @@ def main() -> None:
         total, slowest, page_flags = 0.0, 0.0, []
         for query in captured.captured_queries:
             sql = query["sql"]
-            if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            prepared = sql.lstrip().upper().startswith("EXECUTE")
+            if not prepared and not sql.lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
-            # The captured SQL has its parameters interpolated already.
+            # The captured SQL has its parameters interpolated already; a prepared statement's
+            # EXECUTE runs on this connection, where the page's request prepared it.
             ms, flags = explain(sql, None, sizes)
+            if prepared:
+                figures, generic_flags = generic_plan(sql)
+                flags += generic_flags
+                sql = f"{sql} -- {figures} -- {prepared_text(sql)}"
             total += ms
             slowest = max(slowest, ms)
             page_flags += flags
             if flags or args.all:
-                details.append((page.name, ms, flags, sql[:300]))
+                details.append((page.name, ms, flags, sql[:300 if not prepared else 600]))
         print(f"| {page.name} | {len(captured.captured_queries)} | {total:.1f} | {slowest:.1f} "
               f"| {'; '.join(sorted(set(page_flags))) or 'none'} |")
     if details:
