@@ -1648,7 +1648,10 @@ def billing_report(*, scope: ReportScope, line_limit: int = 200,
     native = connection.vendor == "postgresql"
     summary_rows = None
     if native and not live:
-        summary_rows = fetchall(*_billing_summary_pg(scope))
+        # Prepared once a connection (iop_clinic.prepared; its str parameters are the rules'
+        # codes): planning it took ~0.7 ms at 2,000 participants, and its generic plan reads
+        # the same indexes (statement ~2.6 -> ~1.6 ms min).
+        summary_rows = fetchall(*_billing_summary_pg(scope), prepare=True)
         # A per-diem code's day in more than one row (rare: the participant at two sites or
         # tracks that day): the whole summary from the lines instead, which sum each day's
         # microseconds over the line's rows.
@@ -1670,7 +1673,9 @@ def billing_report(*, scope: ReportScope, line_limit: int = 200,
                for w, c, p, s, d, m, u in summary_rows]
     last_monday = _mondays(scope)[1]
     last_week = replace(scope, date_from=max(scope.date_from, last_monday))
-    rows = fetchall(*billing_lines_sql(last_week, limit=line_limit, live=live))
+    # Prepared as the summary (not the live form, the tests' yardstick): ~3.5 -> ~2.6 ms min.
+    rows = fetchall(*billing_lines_sql(last_week, limit=line_limit, live=live),
+                    prepare=native and not live)
     return BillingReport(
         summary=summary, lines=[billing_line(row) for row in rows],
         # The last week's lines are its summary's (a line is a participant of a week and code,
