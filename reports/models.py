@@ -165,7 +165,7 @@ class BillingWeek(BillingSums):
     week, with each day's sums beside the week's, kept by PostgreSQL statement triggers on
     reports_billing_day (migration 0005), so the billing report's weekly summary reads one row
     per participant and week (at 2,000 participants 18,000 rows for 12 weeks) instead of one a
-    day (82,000).
+    day (82,000); the weeks a range holds whole, through their sums (BillingWeekSums).
 
     A day's sessions and microseconds are kept, not its units: the billing rules (settings) are
     applied when read, per day, as on the days. Every write to the days is a trigger's, in the
