@@ -188,9 +188,22 @@ def billing_summary_rows_html(rows) -> SafeString:
 
 
 def billing_lines_rows_html(lines) -> SafeString:
-    """templates/staff/reports/billing.html's lines per participant (BillingLine)."""
+    """templates/staff/reports/billing.html's lines per participant (BillingLine): up to 200
+    lines of eight cells. Each week's date is written and escaped once, and a whole number
+    written as str() writes it (digits and a sign) is not escaped: nothing in it could be."""
     number, date = Numbers(), date_texts()
-    return _rows(_BILLING_LINE_ROW, (
-        (date(line.week_start), line.participant, line.record_number, line.service_code,
-         number(line.sessions), number(line.days), number(line.minutes), number(line.units))
-        for line in lines), empty=_BILLING_EMPTY)
+    weeks: dict = {}
+
+    def figure(value) -> str:
+        return str(value) if number._plain and type(value) is int else _escape(number(value))
+
+    rows = []
+    for line in lines:
+        week = weeks.get(line.week_start)
+        if week is None:
+            week = weeks[line.week_start] = _escape(date(line.week_start))
+        rows.append(_BILLING_LINE_ROW.format(
+            week, _escape(line.participant), _escape(line.record_number),
+            _escape(line.service_code), figure(line.sessions), figure(line.days),
+            figure(line.minutes), figure(line.units)))
+    return mark_safe("".join(rows) or _BILLING_EMPTY)

@@ -14,7 +14,7 @@ from participants.models import Enrollment
 from programs.models import SessionType
 from reports import exports
 from reports import selectors as reports
-from reports.models import WEEKDAYS, BillingDay, BillingLineRows, BillingWeek
+from reports.models import WEEKDAYS, BillingDay, BillingLineRows, BillingWeek, BillingWeekSums
 from sessions.models import Attendance, AttendanceStatus, TherapySession
 from tests import factories
 from tests.reports import test_billing_lines as oracle
@@ -113,6 +113,37 @@ def _stored_line_rows() -> dict[tuple, int]:
             for row in BillingLineRows.objects.exclude(rows=0)}
 
 
+def _week_sums_of(weeks: dict[tuple, dict[str, int]]) -> dict[tuple, tuple[int, ...]]:
+    """What the weeks' sums must hold, per (Monday, code, site, track, length): at length -1
+    the week rows with sessions (row_days 0, rows, sessions, days with sessions, minutes
+    rounded half up a row), at a day's microseconds the rows' days of that length
+    (row_days); sums of zero left out."""
+    sums = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for (week, _participant, code, site, track), row in weeks.items():
+        if not row.get("sessions"):
+            continue
+        own = sums[(week, code, site, track, -1)]
+        own[1] += 1
+        own[2] += row["sessions"]
+        own[3] += sum(1 for day in WEEKDAYS if row.get(f"sessions_{day}"))
+        own[4] += (row.get("length", 0) + 30_000_000) // 60_000_000
+        for day in WEEKDAYS:
+            if row.get(f"length_{day}"):
+                sums[(week, code, site, track, row[f"length_{day}"])][0] += 1
+    return {key: tuple(value) for key, value in sums.items() if any(value)}
+
+
+def _stored_week_sums() -> dict[tuple, tuple[int, ...]]:
+    stored = {}
+    for row in BillingWeekSums.objects.all():
+        key = (row.week, row.service_code, row.site_id, row.track_id, row.length)
+        assert key not in stored
+        value = (row.row_days, row.rows, row.sessions, row.days, row.minutes)
+        if any(value):
+            stored[key] = value
+    return stored
+
+
 def _lines(scope, *, live: bool) -> list[reports.BillingLine]:
     with connection.cursor() as cursor:
         cursor.execute(*reports.billing_lines_sql(scope, live=live))
@@ -123,6 +154,7 @@ def _assert_same(clinic) -> None:
     assert _stored_days() == _live_days()
     assert _stored_weeks() == _weeks_of(_live_days())
     assert _stored_line_rows() == _line_rows_of(_weeks_of(_live_days()))
+    assert _stored_week_sums() == _week_sums_of(_weeks_of(_live_days()))
     for scope in _scopes(clinic):
         lines = _lines(scope, live=False)
         assert lines == _lines(scope, live=True)
@@ -281,6 +313,28 @@ def test_the_weeks_backfill_sums_the_days_already_there(clinic):
         cursor.execute("DELETE FROM reports_billing_week; DELETE FROM reports_billing_line_rows")
         cursor.execute(migration.BACKFILL)
     assert (_stored_weeks(), _stored_line_rows()) == kept
+
+
+def test_the_week_sums_backfill_adds_up_the_weeks_already_there(clinic):
+    """The migration that adds the weeks' sums fills them from the weeks it finds: the same
+    sums as the triggers keep."""
+    migration = importlib.import_module("reports.migrations.0006_billing_week_sums")
+    kept = _stored_week_sums()
+    assert kept
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM reports_billing_week_sums")
+        cursor.execute(migration.BACKFILL)
+    assert _stored_week_sums() == kept
+
+
+def test_the_summary_of_whole_weeks_reads_their_sums(clinic):
+    """The weeks a range holds whole come from their sums (a caseload's from the weeks'
+    rows): with the sums emptied, the summary of those weeks is no longer the live one."""
+    scope = _scopes(clinic)[FILTERS.index("both sites")]
+    live = reports.billing_report(scope=scope, live=True).summary
+    assert reports.billing_report(scope=scope).summary == live
+    BillingWeekSums.objects.all().delete()
+    assert reports.billing_report(scope=scope).summary != live
 
 
 def test_the_embedded_defaults_row_triggers_keep_the_same_sums_on_sqlite():

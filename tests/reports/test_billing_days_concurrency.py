@@ -19,7 +19,9 @@ from .test_billing_days import (  # noqa: F401 (clinic: a fixture)
     _live_days,
     _stored_days,
     _stored_line_rows,
+    _stored_week_sums,
     _stored_weeks,
+    _week_sums_of,
     _weeks_of,
     clinic,
 )
@@ -66,3 +68,24 @@ def test_two_marks_of_one_week_at_once_leave_its_week_right(clinic, first):  # n
     assert _stored_days() == _live_days()
     assert _stored_weeks() == _weeks_of(_live_days())
     assert _stored_line_rows() == _line_rows_of(_weeks_of(_live_days()))
+
+
+@pytest.mark.parametrize("first", ["one", "other"])
+def test_two_marks_of_two_people_at_one_track_at_once_leave_its_sums_right(clinic, first):  # noqa: F811
+    """Two marks of two participants at one session (so one track, week and code), in two
+    transactions at once: both add to the same weeks' sums (reports_billing_week_sums), one
+    after the other."""
+    rows = (Attendance.objects.exclude(status__in=["present", "late", "left_early"])
+            .exclude(session__session_type__service_code="").filter(session__status="scheduled")
+            .order_by("session_id", "participant_id"))
+    pairs = [(a, b) for a, b in zip(rows, rows[1:], strict=False)
+             if a.session_id == b.session_id and a.participant_id != b.participant_id]
+    one, other = pairs[0]
+
+    write_side_by_side({
+        "one": lambda: Attendance.objects.filter(pk=one.pk).update(status="present"),
+        "other": lambda: Attendance.objects.filter(pk=other.pk).update(status="late")},
+        first)
+
+    assert _stored_weeks() == _weeks_of(_live_days())
+    assert _stored_week_sums() == _week_sums_of(_weeks_of(_live_days()))
