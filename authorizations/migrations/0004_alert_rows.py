@@ -176,7 +176,17 @@ CREATE TRIGGER {name} AFTER {event.upper()} ON {table}
     return sql
 
 
-FORWARD = (REFRESH + "".join(_triggers(table) for table in TABLES)
+# Each refresh deletes and inserts an enrollment's rows, and a page holding a changed row loses
+# its all-visible bit: Today's index-only read then fetches those rows from the table (1.4 ms
+# instead of 0.9 at 2,000). The table is small (~5,000 rows, ~60 pages), so autovacuum may visit
+# it after a few hundred changed rows instead of a fifth of the table.
+VACUUM_OFTEN = """
+ALTER TABLE authorizations_alert_row SET (
+    autovacuum_vacuum_threshold = 200, autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_insert_threshold = 200, autovacuum_vacuum_insert_scale_factor = 0);
+"""
+
+FORWARD = (REFRESH + VACUUM_OFTEN + "".join(_triggers(table) for table in TABLES)
            + "SELECT authorizations_alert_rows_refresh(ARRAY(SELECT id FROM "
              "participants_enrollment WHERE status = 'active' ORDER BY id));\n"
            + "ANALYZE authorizations_alert_row;\n")
