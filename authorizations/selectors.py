@@ -550,36 +550,19 @@ def authorization_alerts(*, site_ids, today: date) -> list[AuthorizationAlert]:
     return sorted(alerts, key=_alert_order)
 
 
-# `_alert_kinds_sql`'s rule as a join of each authorization (`figures`) with the kinds of alert
-# (`kind (n, name)`, n the kind's place in the rule): the rows it raises, one per alert.
+# The kinds of alert in their places in the rule (`_alert_kinds_sql`), as AuthorizationAlertRow
+# numbers them (migration 0004); a missing authorization's kind comes after them.
 _ALERT_KINDS = (AlertKind.EXPIRED, AlertKind.OVER_UNITS, AlertKind.AFTER_END,
                 AlertKind.LOW_UNITS, AlertKind.REVIEW_DUE)
-# A missing authorization's kind in AuthorizationAlertRow (after `_ALERT_KINDS`' places).
 MISSING_KIND = len(_ALERT_KINDS) + 1
-_ALERT_JOIN = """
-    figures.status IN (%s, %s) AND figures.enrollment_active
-    AND CASE WHEN figures.end_date < %s AND NOT figures.superseded THEN kind.n = 1
-             ELSE CASE kind.n
-                  WHEN 2 THEN figures.over_from IS NOT NULL
-                  WHEN 3 THEN figures.after_end_from IS NOT NULL AND NOT figures.superseded
-                  WHEN 4 THEN figures.end_date >= %s AND figures.units_authorized - figures.used
-                                                        <= figures.authorization_alert_units
-                  WHEN 5 THEN figures.end_date >= %s AND figures.next_review_date
-                                                        <= %s + figures.authorization_review_days
-                  ELSE false END
-        END"""
-
-
-def _alert_join_params(today: date) -> tuple:
-    return (*(s.value for s in USAGE_STATUSES), today, today, today, today)
 
 
 def authorization_alerts_first(*, site_ids, today: date,
                                shown: int) -> tuple[list[AuthorizationAlert], int]:
     """The first `shown` of `authorization_alerts` in the same order, and how many there are
-    in all; one query (the missing authorizations joined in; `authorization_alerts` reads
-    them apart). Today shows 25 of some 900 alerts at 2,000 people: SQL orders and counts
-    them, and only those shown are read."""
+    in all; one query over the kept alert rows (the missing authorizations among them;
+    `authorization_alerts` works the rule out and reads them apart). Today shows 25 of some
+    900 alerts at 2,000 people: SQL orders and counts them, and only those shown are read."""
     ids = tuple(site_ids)
     if not ids:
         return [], 0
@@ -667,10 +650,8 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
 
 
 # The enrollments `missing_authorizations` reads (params: `_missing_params`; `enrollments`:
-# `_MISSING_ENROLLMENTS`), and a join of their participants (p) to place between them; also in
-# `authorization_alerts_first`'s statement (over the enrollments it has already found, its
-# only param the statuses), padded to its narrow alerts' columns, which names the people it
-# shows only.
+# `_MISSING_ENROLLMENTS`), and a join of their participants (p) to place between them. The
+# alert rows' refresh (migration 0004) writes the same rule in its own SQL.
 _MISSING_FROM = f"""
         FROM {_t(Coverage)} c
         JOIN {_t(Payer)} py ON py.id = c.payer_id AND py.requires_authorization
@@ -684,7 +665,6 @@ _MISSING_PARTICIPANTS = f"JOIN {_t(Participant)} p ON p.id = e.participant_id"
 _MISSING_ENROLLMENTS = f"""JOIN {_t(Enrollment)} e ON e.id = c.enrollment_id AND e.status = %s
         JOIN {_t(Track)} t ON t.id = e.track_id AND t.site_id IN %s"""
 _FIGURE_COLUMNS = len(fields(AuthorizationFigures)) - 2  # the SQL has no kinds, no alerts
-_MISSING_PADDING = ", ".join(["NULL"] * 12)  # enrollment_active to kind.n
 
 
 def _missing_params(ids: tuple) -> tuple:
