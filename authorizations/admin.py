@@ -5,8 +5,17 @@ figure for it; the chart shows used, scheduled and remaining."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from iop_clinic.admin_mixins import ReadOnlyModelAdmin
+
 from .services import authorization_usage_refresh
-from .models import Authorization, AuthorizationOverride, AuthorizationUsage, Coverage, Payer
+from .models import (
+    Authorization,
+    AuthorizationAlertRow,
+    AuthorizationOverride,
+    AuthorizationUsage,
+    Coverage,
+    Payer,
+)
 
 
 @admin.register(Payer)
@@ -91,3 +100,14 @@ class AuthorizationUsageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuthorizationAlertRow)
+class AuthorizationAlertRowAdmin(ReadOnlyModelAdmin):
+    """The alerts the database triggers keep for Today (migration 0004): to check, never to
+    edit."""
+
+    list_display = ("on_date", "kind", "participant", "authorization", "payer", "site",
+                    "shown_from", "shown_until")
+    list_select_related = ("participant", "authorization__payer", "payer", "site")
+    date_hierarchy = "on_date"

@@ -196,3 +196,47 @@ class AuthorizationUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.authorization}: {self.used} used, {self.scheduled} scheduled"
+
+
+class AuthorizationAlertRow(models.Model):
+    """One alert Today may show, and the days it is shown (never typed, never a page cache).
+
+    Kept by PostgreSQL triggers (migration 0004) in the transaction of every write that moves
+    what the alert rule reads: authorizations, their stored usage, coverage, payers, enrollments,
+    tracks and programs. Each of an enrollment's rows is derived again from those tables when
+    any of them changes, with the rule of `selectors._alert_kinds_sql` written as ranges of
+    "today": the part of the rule that reads today's date is `shown_from` and `shown_until`
+    (either open), compared when Today reads them, so the alerts still follow the calendar.
+    Today's box counts and orders the rows of its sites shown today instead of working out the
+    rule for every authorization of the site on each view. SQLite (`make run`) has no triggers:
+    the table stays empty there and Today works the rule out as before."""
+
+    site = models.ForeignKey("programs.Site", on_delete=models.DO_NOTHING, db_constraint=False,
+                             db_index=False, related_name="+")
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.DO_NOTHING, db_constraint=False,
+                                   db_index=False, related_name="+")
+    participant = models.ForeignKey("participants.Participant", on_delete=models.DO_NOTHING,
+                                    db_constraint=False, db_index=False, related_name="+")
+    authorization = models.ForeignKey(Authorization, on_delete=models.DO_NOTHING, null=True,
+                                      db_constraint=False, db_index=False, related_name="+")
+    payer = models.ForeignKey(Payer, on_delete=models.DO_NOTHING, db_constraint=False,
+                              db_index=False, related_name="+")
+    # The kind's place in the rule (selectors._ALERT_KINDS, then 6 for a missing authorization).
+    kind = models.PositiveSmallIntegerField()
+    on_date = models.DateField(null=True)
+    shown_from = models.DateField(null=True)
+    shown_until = models.DateField(null=True)
+
+    class Meta:
+        db_table = "authorizations_alert_row"
+        verbose_name = _("authorization alert")
+        verbose_name_plural = _("authorization alerts")
+        indexes = [
+            # Today's box reads the index alone: its site's rows by date, each row's days shown
+            # and what it joins for the rows it shows.
+            models.Index(fields=["site", "on_date"],
+                         include=["shown_from", "shown_until", "kind", "authorization",
+                                  "participant", "payer"],
+                         name="authorizations_alert_site"),
+            models.Index(fields=["enrollment"], name="authorizations_alert_enrol"),
+        ]

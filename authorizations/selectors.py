@@ -47,6 +47,7 @@ from sessions.selectors.billing import day_counts_sql, rules_cte
 from .models import (
     Authorization,
     AuthorizationStatus,
+    AuthorizationAlertRow,
     AuthorizationUnit,
     AuthorizationUsage,
     Coverage,
@@ -549,117 +550,72 @@ def authorization_alerts(*, site_ids, today: date) -> list[AuthorizationAlert]:
     return sorted(alerts, key=_alert_order)
 
 
-# `_alert_kinds_sql`'s rule as a join of each authorization (`figures`) with the kinds of alert
-# (`kind (n, name)`, n the kind's place in the rule): the rows it raises, one per alert.
+# The kinds of alert in their places in the rule (`_alert_kinds_sql`), as AuthorizationAlertRow
+# numbers them (migration 0004); a missing authorization's kind comes after them.
 _ALERT_KINDS = (AlertKind.EXPIRED, AlertKind.OVER_UNITS, AlertKind.AFTER_END,
                 AlertKind.LOW_UNITS, AlertKind.REVIEW_DUE)
-_ALERT_JOIN = """
-    figures.status IN (%s, %s) AND figures.enrollment_active
-    AND CASE WHEN figures.end_date < %s AND NOT figures.superseded THEN kind.n = 1
-             ELSE CASE kind.n
-                  WHEN 2 THEN figures.over_from IS NOT NULL
-                  WHEN 3 THEN figures.after_end_from IS NOT NULL AND NOT figures.superseded
-                  WHEN 4 THEN figures.end_date >= %s AND figures.units_authorized - figures.used
-                                                        <= figures.authorization_alert_units
-                  WHEN 5 THEN figures.end_date >= %s AND figures.next_review_date
-                                                        <= %s + figures.authorization_review_days
-                  ELSE false END
-        END"""
-
-
-def _alert_join_params(today: date) -> tuple:
-    return (*(s.value for s in USAGE_STATUSES), today, today, today, today)
+MISSING_KIND = len(_ALERT_KINDS) + 1
 
 
 def authorization_alerts_first(*, site_ids, today: date,
                                shown: int) -> tuple[list[AuthorizationAlert], int]:
     """The first `shown` of `authorization_alerts` in the same order, and how many there are
-    in all; one query (the missing authorizations joined in; `authorization_alerts` reads
-    them apart). Today shows 25 of some 900 alerts at 2,000 people: SQL orders and counts
-    them, and only those shown are read."""
+    in all; one query over the kept alert rows (the missing authorizations among them;
+    `authorization_alerts` works the rule out and reads them apart). Today shows 25 of some
+    900 alerts at 2,000 people: SQL orders and counts them, and only those shown are read."""
     ids = tuple(site_ids)
     if not ids:
         return [], 0
     if connection.vendor != "postgresql":  # SQLite (`make run`): every alert, then the first
         alerts = authorization_alerts(site_ids=ids, today=today)
         return alerts[:shown], len(alerts)
-    kinds = ", ".join(f"({n}, '{kind}')" for n, kind in enumerate(_ALERT_KINDS, start=1))
-    on_date = " ".join(f"WHEN {n} THEN figures.{ALERT_DATE_COLUMN[kind]}"
-                       for n, kind in enumerate(_ALERT_KINDS, start=1))
-    # Two steps in one statement. First the alerts as narrow rows, one per alert (each
-    # authorization joined with the kinds its rule raises, `_ALERT_JOIN`; the missing
-    # authorizations of `missing_authorizations` beside them), all counted, and only those
-    # dated up to the `shown`th kept (WITH TIES: every alert of that last date). Then the
-    # names, payers and authorizations' text for those few, and authorization_alerts' whole
-    # order. Carrying the names and text through all ~900 alerts of 2,000 people was a third
-    # of the statement's time (and joining participants and payers there, a third of its
-    # planning). OFFSET 0 keeps the authorizations' joins planned on their own (pulled up,
-    # their order was planned together with the kinds'). The active enrollments at the sites
-    # (`here`) are found once for both the authorizations and the missing ones: joining
-    # enrollments, tracks and programs in each was a quarter of the statement's planning.
+    # The alerts shown today are the kept rows (AuthorizationAlertRow, migration 0004: the
+    # rule worked out by triggers whenever what it reads changes, its comparisons with today's
+    # date left as each row's first and last day shown), so the statement reads the site's rows
+    # and nothing else to count and order them: working the rule out for each of some 1,000
+    # authorizations of 2,000 people took ~4 ms of each view. Only the rows dated up to the
+    # `shown`th are kept (WITH TIES: every alert of that last date); the names, payers,
+    # authorizations' text, usage and program settings are read for those few. The rule's
+    # `superseded` as it reads it (looked for only for an authorization that has ended or has
+    # units scheduled after its end) is looked for again for them, as the figures have it.
     # authorization_alerts' order: by date, then person (Python compares names by code
     # point, as the "C" collation does), then the authorization's place (end date, id) and
     # the alert's place in its rule. Ties keep the order authorization_alerts' stable sort
     # kept: an authorization's alerts before a missing one (src), the missing ones in their
     # own query's order (last name, then person).
+    kinds = ", ".join(f"'{kind}'" for kind in (*_ALERT_KINDS, AlertKind.MISSING))
     rows = fetchall(f"""
-        WITH here AS MATERIALIZED (
-            SELECT e.id, e.participant_id, e.status, e.admission_date,
-                   pr.authorization_alert_units, pr.authorization_review_days
-            FROM {_t(Enrollment)} e
-            JOIN {_t(Track)} t ON t.id = e.track_id
-            JOIN {_t(Program)} pr ON pr.id = t.program_id
-            WHERE e.status = %s AND t.site_id IN %s
-        )
         SELECT au.id, au.enrollment_id, py.name, au.member_id, au.number, au.level_of_care,
                au.unit, au.service_code, au.units_authorized, au.start_date, au.end_date,
                au.next_review_date, au.status, au.note,
                p.code::text, p.first_name || ' ' || p.last_name,
-               head.enrollment_active, head.authorization_alert_units,
-               head.authorization_review_days, head.used, head.scheduled, head.over_from,
-               head.runs_out_on, head.after_end, head.after_end_from, head.superseded,
-               head.kind, head.n, head.on_date, head.src,
+               {_RULE_FIGURES},
+               (ARRAY[{kinds}])[head.kind] AS kind, head.kind AS n, head.on_date, head.src,
                CASE head.src WHEN 1 THEN p.last_name END AS last_name,
                CASE head.src WHEN 1 THEN p.id END AS person_id, head.alert_count
         FROM (
-            SELECT alerts.*, COUNT(*) OVER () AS alert_count FROM (
-                SELECT figures.id, figures.participant_id, figures.payer_id,
-                       figures.enrollment_active, figures.authorization_alert_units,
-                       figures.authorization_review_days, figures.used, figures.scheduled,
-                       figures.over_from, figures.runs_out_on, figures.after_end,
-                       figures.after_end_from, figures.superseded,
-                       kind.name AS kind, kind.n, CASE kind.n {on_date} END AS on_date,
-                       0 AS src
-                FROM (
-                    SELECT au.id, au.payer_id, au.status, au.units_authorized, au.end_date,
-                           au.next_review_date, e.participant_id,
-                           {_RULE_FIGURES_OVER.format(program="e")}
-                    FROM {_t(Authorization)} au
-                    JOIN here e ON e.id = au.enrollment_id
-                    LEFT JOIN {_t(AuthorizationUsage)} u ON u.authorization_id = au.id
-                    {_LATER_JOIN}
-                    WHERE au.status IN %s
-                    OFFSET 0) figures
-                JOIN (VALUES {kinds}) kind (n, name) ON {_ALERT_JOIN}
-                UNION ALL
-                SELECT NULL, e.participant_id, c.payer_id, {_MISSING_PADDING},
-                       e.admission_date, 1
-                {_MISSING_FROM.format(enrollments="JOIN here e ON e.id = c.enrollment_id",
-                                      participants="")}
-            ) alerts
-            ORDER BY alerts.on_date
+            SELECT r.authorization_id, r.participant_id, r.payer_id, r.kind, r.on_date,
+                   (r.kind = {MISSING_KIND})::int AS src, COUNT(*) OVER () AS alert_count
+            FROM {_t(AuthorizationAlertRow)} r
+            WHERE r.site_id IN %s AND (r.shown_from IS NULL OR r.shown_from <= %s)
+              AND (r.shown_until IS NULL OR r.shown_until >= %s)
+            ORDER BY r.on_date
             FETCH FIRST %s ROWS WITH TIES
         ) head
         JOIN {_t(Participant)} p ON p.id = head.participant_id
         JOIN {_t(Payer)} py ON py.id = head.payer_id
-        LEFT JOIN {_t(Authorization)} au ON au.id = head.id
+        LEFT JOIN {_t(Authorization)} au ON au.id = head.authorization_id
+        LEFT JOIN {_t(Enrollment)} e ON e.id = au.enrollment_id
+        LEFT JOIN {_t(Track)} t ON t.id = e.track_id
+        LEFT JOIN {_t(Program)} pr ON pr.id = t.program_id
+        LEFT JOIN {_t(AuthorizationUsage)} u ON u.authorization_id = au.id
+        {_LATER_JOIN}
         ORDER BY head.on_date, (p.first_name || ' ' || p.last_name) COLLATE "C", head.src,
-                 au.end_date, au.id, head.n, last_name, person_id
+                 au.end_date, au.id, head.kind, last_name, person_id
         LIMIT %s
-    """, (EnrollmentStatus.ACTIVE.value, ids,  # here
-          EnrollmentStatus.ACTIVE.value, *_later_params(today),  # the rule's figures
-          tuple(s.value for s in USAGE_STATUSES), *_alert_join_params(today),
-          _MISSING_STATUSES, max(shown, 1), max(shown, 1)), prepare=True)
+    """, (EnrollmentStatus.ACTIVE.value,  # the head's figures
+          ids, today, today, max(shown, 1),  # the rows shown today
+          *_later_params(today), max(shown, 1)), prepare=True)
     alerts = []
     for values in rows:
         kind, src = values[_FIGURE_COLUMNS], values[_FIGURE_COLUMNS + 3]
@@ -694,10 +650,8 @@ def missing_authorizations(*, site_ids) -> list[AuthorizationAlert]:
 
 
 # The enrollments `missing_authorizations` reads (params: `_missing_params`; `enrollments`:
-# `_MISSING_ENROLLMENTS`), and a join of their participants (p) to place between them; also in
-# `authorization_alerts_first`'s statement (over the enrollments it has already found, its
-# only param the statuses), padded to its narrow alerts' columns, which names the people it
-# shows only.
+# `_MISSING_ENROLLMENTS`), and a join of their participants (p) to place between them. The
+# alert rows' refresh (migration 0004) writes the same rule in its own SQL.
 _MISSING_FROM = f"""
         FROM {_t(Coverage)} c
         JOIN {_t(Payer)} py ON py.id = c.payer_id AND py.requires_authorization
@@ -711,7 +665,6 @@ _MISSING_PARTICIPANTS = f"JOIN {_t(Participant)} p ON p.id = e.participant_id"
 _MISSING_ENROLLMENTS = f"""JOIN {_t(Enrollment)} e ON e.id = c.enrollment_id AND e.status = %s
         JOIN {_t(Track)} t ON t.id = e.track_id AND t.site_id IN %s"""
 _FIGURE_COLUMNS = len(fields(AuthorizationFigures)) - 2  # the SQL has no kinds, no alerts
-_MISSING_PADDING = ", ".join(["NULL"] * 12)  # enrollment_active to kind.n
 
 
 def _missing_params(ids: tuple) -> tuple:
