@@ -1,6 +1,6 @@
 """Admin for who is in care: participants, consents, enrollments, continuing-care plans."""
 import datetime
-from functools import cached_property
+from functools import cache, cached_property
 from operator import attrgetter
 from html import escape
 
@@ -617,6 +617,16 @@ class PreparedRowsChangeList(ChangeList):
         return rows
 
 
+@cache
+def _participants_with_active_track() -> QuerySet[Participant]:
+    """Participants with the name of their active enrollment's track, built once a process and
+    cloned for each request, as a class's `queryset` attribute is: building and resolving the
+    subquery was ~0.3 ms of every participants changelist and change page."""
+    active = Enrollment.objects.filter(participant=OuterRef("pk"), status=EnrollmentStatus.ACTIVE)
+    return Participant._default_manager.annotate(
+        _active_track=Subquery(active.values("track__name")[:1]))
+
+
 @admin.register(Participant)
 class ParticipantAdmin(FastChangelistMixin, admin.ModelAdmin):
     list_display = ("record_number", "last_name", "first_name", "home_site", "active_track",
@@ -652,10 +662,10 @@ class ParticipantAdmin(FastChangelistMixin, admin.ModelAdmin):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Participant]:
-        active = Enrollment.objects.filter(participant=OuterRef("pk"), status=EnrollmentStatus.ACTIVE)
-        return super().get_queryset(request).annotate(
-            _active_track=Subquery(active.values("track__name")[:1]),
-        )
+        # As ModelAdmin.get_queryset, from the annotated queryset built once.
+        queryset = _participants_with_active_track().all()
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
 
     @admin.display(description=_("active track"), ordering="_active_track")
     def active_track(self, participant: Participant) -> str:
