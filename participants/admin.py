@@ -1,4 +1,5 @@
 """Admin for who is in care: participants, consents, enrollments, continuing-care plans."""
+import dataclasses
 import datetime
 from functools import cache, cached_property
 from operator import attrgetter
@@ -20,7 +21,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import InvalidPage
 from django.core.validators import EMPTY_VALUES
-from django.db import models
+from django.db import connections, models
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template import Context
@@ -35,6 +36,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy as _
 
 from programs.phones import MobilePhoneField
+from iop_clinic.compiled import CompiledQuery, compile_once
 from iop_clinic.admin_mixins import (
     FastChangelistMixin, LabelledTabularInline, ReadOnlyModelAdmin, SharedChoicesInlineMixin,
     changelist_url,
@@ -325,6 +327,51 @@ def _django_actions(context) -> str:
 _MORE_THAN_A_MONTH_OF_DAYS = 32
 
 
+class _CompiledPages:
+    """An unfiltered changelist's rows for its Paginator: the count as the ORM reads it, each
+    page (a slice) through the changelist query compiled once a process per admin and sort
+    (iop_clinic.compiled), its rows built into the objects, select_related objects and
+    annotations the ORM builds. Compiling the page's select_related joins, annotation and
+    ordering cost more Python (~0.4 ms) than running it."""
+
+    _statements: dict[tuple, CompiledQuery] = {}
+
+    def __init__(self, queryset: QuerySet, page: CompiledQuery) -> None:
+        self._queryset = queryset
+        self._page = page
+
+    @classmethod
+    def of(cls, changelist: ChangeList) -> "_CompiledPages | None":
+        """The pages of `changelist`, or None where its query is not one of a kind compiled
+        here: filtered or searched (a WHERE), sliced, distinct or sorted by an expression."""
+        queryset = changelist.queryset
+        query = queryset.query
+        if (query.where or query.distinct or query.is_sliced or query.extra
+                or not all(isinstance(name, str) for name in query.order_by)):
+            return None
+        alias = queryset.db
+        select_related = query.select_related
+        key = (type(changelist.model_admin), alias, connections[alias].vendor,
+               tuple(query.order_by), query.default_ordering, query.standard_ordering,
+               repr(select_related) if isinstance(select_related, dict) else select_related,
+               tuple(query.annotations))
+        page = cls._statements.get(key)
+        if page is None:
+            compiled = compile_once(query.get_compiler(using=alias), {},
+                                    what="changelist page", model=queryset.model)
+            page = cls._statements[key] = dataclasses.replace(
+                compiled, sql=f"{compiled.sql} LIMIT %s OFFSET %s",
+                params=(*compiled.params, 0, 0), slots=(*compiled.slots, "limit", "offset"))
+        return cls(queryset, page)
+
+    def count(self) -> int:
+        return self._queryset.count()
+
+    def __getitem__(self, page: slice) -> list:
+        start = page.start or 0
+        return self._page.objects({"limit": page.stop - start, "offset": start})
+
+
 class PreparedRowsChangeList(ChangeList):
     """A changelist whose rows are written with the column decisions made once a page.
 
@@ -346,7 +393,8 @@ class PreparedRowsChangeList(ChangeList):
         filter, search or date chosen (no WHERE at all) that is the same COUNT twice."""
         if self.queryset.query.where or not self.model_admin.show_full_result_count:
             return super().get_results(request)
-        paginator = self.model_admin.get_paginator(request, self.queryset, self.list_per_page)
+        paginator = self.model_admin.get_paginator(
+            request, _CompiledPages.of(self) or self.queryset, self.list_per_page)
         result_count = full_result_count = paginator.count
         can_show_all = result_count <= self.list_max_show_all
         multi_page = result_count > self.list_per_page
