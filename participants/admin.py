@@ -440,7 +440,7 @@ class PreparedRowsChangeList(ChangeList):
         def link(filters: dict) -> str:
             return self.get_query_string(filters, [prefix])
 
-        days = list(read(field_name, "day")[:_MORE_THAN_A_MONTH_OF_DAYS])
+        days = self._first_days(field_name, read)
         if len(days) < _MORE_THAN_A_MONTH_OF_DAYS:
             months = list({(day.year, day.month): day.replace(day=1) for day in days}.values())
         else:
@@ -472,6 +472,27 @@ class PreparedRowsChangeList(ChangeList):
             "choices": [{"link": link({year_field: str(year)}), "title": str(year)}
                         for year in years],
         }
+
+    # The first days' statement of an unfiltered list, compiled once a process per admin,
+    # database, field and time zone (the zone is written into the SQL).
+    _days_statements: dict[tuple, CompiledQuery] = {}
+
+    def _first_days(self, field_name: str, read) -> list:
+        """The list's first _MORE_THAN_A_MONTH_OF_DAYS distinct days of `field_name`, as
+        `read` (the queryset's dates or datetimes) gives them; when nothing narrows the list,
+        through its statement compiled once (compiling it cost more than running it)."""
+        query = self.queryset.query
+        if query.where or query.distinct or query.is_sliced:
+            return list(read(field_name, "day")[:_MORE_THAN_A_MONTH_OF_DAYS])
+        alias = self.queryset.db
+        key = (type(self.model_admin), alias, connections[alias].vendor, field_name,
+               timezone.get_current_timezone_name())
+        statement = self._days_statements.get(key)
+        if statement is None:
+            days = read(field_name, "day")[:_MORE_THAN_A_MONTH_OF_DAYS]
+            statement = self._days_statements[key] = compile_once(
+                days.query.get_compiler(using=alias), {}, what="changelist days")
+        return [day for day, in statement.rows({})]
 
     def filters_html(self) -> str:
         """The list filters as {% admin_list_filter %} writes them, one after the other.
