@@ -43,6 +43,7 @@ class _Instances:
     end: int
     init_list: list[str]
     populators: list
+    annotations: tuple[tuple[str, int], ...] = ()  # (attribute, column) of each annotation
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ class CompiledQuery:
             obj = built.model.from_db(self.alias, built.init_list, row[built.start:built.end])
             for populator in built.populators:
                 populator.populate(row, obj)
+            for name, column in built.annotations:
+                setattr(obj, name, row[column])
             found.append(obj)
         return found
 
@@ -116,7 +119,8 @@ def compile_once(compiler: SQLCompiler, sentinels: dict[object, Slot], *, what: 
                  model: type[Model] | None = None, prepared: bool = False) -> CompiledQuery:
     """`compiler`'s SQL, with the slots of `sentinels` (database-prepared sentinel value -> the
     name its real value is given under in `CompiledQuery.rows`). With `model`, the query must
-    read that model's rows (and select_related ones, nothing else): `objects` builds them."""
+    read that model's rows (with select_related ones and annotations, nothing else): `objects`
+    builds them, each annotation an attribute, as the ORM does."""
     sql, params = compiler.as_sql()
     slots = tuple(sentinels.get(param) for param in params)
     if {slot for slot in slots if slot is not None} != set(sentinels.values()):
@@ -125,13 +129,14 @@ def compile_once(compiler: SQLCompiler, sentinels: dict[object, Slot], *, what: 
     instances = None
     if model is not None:
         klass_info = compiler.klass_info
-        if compiler.annotation_col_map or not klass_info or klass_info["model"] is not model:
+        if not klass_info or klass_info["model"] is not model:
             raise AssertionError(f"the {what} query reads other columns than expected")
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         instances = _Instances(
             model=model, start=start, end=end,
             init_list=[column[0].target.attname for column in select[start:end]],
-            populators=get_related_populators(klass_info, select, compiler.using))
+            populators=get_related_populators(klass_info, select, compiler.using),
+            annotations=tuple(compiler.annotation_col_map.items()))
     columns = [column for column, _sql, _alias in select[:compiler.col_count]]
     return CompiledQuery(
         alias=compiler.using, sql=sql, params=tuple(params), slots=slots, columns=columns,

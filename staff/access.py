@@ -188,10 +188,11 @@ def sites_for(user: User) -> QuerySet:
 
 def participants_for(user: User) -> QuerySet:
     """Participants whose home site is one of mine, or who are enrolled in a track at one."""
-    return _participants_at(site_ids_for(user))
+    return participants_at(site_ids_for(user))
 
 
-def _participants_at(site_ids) -> QuerySet:
+def participants_at(site_ids) -> QuerySet:
+    """participants_for a user with these sites."""
     enrolled_here = Enrollment.objects.filter(participant=OuterRef("pk"),
                                               track__site_id__in=site_ids)
     return Participant.objects.filter(home_site_id__in=site_ids) | Participant.objects.filter(
@@ -216,7 +217,7 @@ def followups_for(user: User) -> QuerySet:
 
 
 def _participant_query(site_ids, code) -> QuerySet:
-    return _participants_at(site_ids).select_related("home_site", "primary_clinician").filter(
+    return participants_at(site_ids).select_related("home_site", "primary_clinician").filter(
         code=code).order_by()  # as get() runs it: one row needs no order
 
 

@@ -2,9 +2,10 @@
 reads what the ORM query reads (rows, or model instances with their select_related objects),
 and refuses to compile when the ORM did not put the sentinels where they were promised."""
 import pytest
-from django.db.models import Value
+from django.db.models import F, Value
 
 from iop_clinic.compiled import compile_once, id_sentinels
+from programs.models import Site
 from sessions.models import TherapySession
 from tests import factories
 
@@ -65,7 +66,22 @@ def test_it_refuses_sentinels_the_orm_did_not_compile_as_parameters(sessions):
     compiler = _sessions(ids, "any title").query.get_compiler(using="default")
     with pytest.raises(AssertionError, match="the test query's parameters"):
         compile_once(compiler, {**sentinels, "another title": "title"}, what="test")
-    annotated = _sessions(ids, "any title").annotate(extra=Value(1))
     with pytest.raises(AssertionError, match="reads other columns"):
-        compile_once(annotated.query.get_compiler(using="default"),
-                     {**sentinels, "any title": "title"}, what="test", model=TherapySession)
+        compile_once(_sessions(ids, "any title").query.get_compiler(using="default"),
+                     {**sentinels, "any title": "title"}, what="test", model=Site)
+
+
+def test_annotations_are_attributes_of_the_objects_as_the_orm_sets_them(sessions):
+    site_ids = sorted({s.site_id for s in sessions})
+    ids, sentinels = id_sentinels("sites", 3)
+
+    def annotated(site_ids, title):
+        return _sessions(site_ids, title).annotate(site_name=F("site__name"), one=Value(1))
+
+    query = compile_once(annotated(ids, "any title").query.get_compiler(using="default"),
+                         {**sentinels, "any title": "title"}, what="test", model=TherapySession)
+    got = query.objects({"sites": site_ids, "title": "Group A"})
+    expected = list(annotated(site_ids, "Group A"))
+    assert len(got) == 3
+    assert [(_fields(o), o.site_name, o.one) for o in got] == [
+        (_fields(o), o.site_name, o.one) for o in expected]

@@ -1,12 +1,15 @@
 """The caseload list: participants with their current enrollment, filtered and sorted."""
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from functools import cache
 
+from django.db import connections, router
 from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 
+from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Site
 
-from .pages import staff_menu_rows, track_menu_rows
+from .pages import participant_search, search_words, staff_menu_rows, track_menu_rows
 
 # The enrollment a participant's row shows: the one holding a seat, else the latest.
 _SEAT_FIRST = ("seat_rank", "-admission_date", "-pk")
@@ -72,6 +75,82 @@ def caseload(*, participants: QuerySet[Participant], site_id: int | None = None,
     if only_ids is not None:
         queryset = queryset.filter(pk__in=sorted(only_ids))
     return queryset.order_by(*SORTS.get(sort, SORTS["name"])).values(*CASELOAD_FIELDS)
+
+
+# What the compiled caseload statements are compiled with, in place of a request's values (no
+# id is negative; the words and the status are no one's text).
+_ANY_ID = {"site": -(2**31), "track": -(2**31) + 1, "clinician": -(2**31) + 2}
+_ANY_STATUS = "any-status-f3a9"
+_ANY_WORD = "anyword{}x7q"
+
+
+@cache
+def _caseload_statements(scope: Callable[[list[int]], QuerySet[Participant]], alias: str,
+                         vendor: str, shape: tuple) -> tuple[CompiledQuery, CompiledQuery,
+                                                             tuple[str, ...]]:
+    """The caseload's count and page statements for one shape of request (how many sites and
+    search words; whether a site, track, status or clinician is chosen; the sort), compiled by
+    the ORM once per process (iop_clinic.compiled) from `caseload` itself, with its field
+    names. Building and compiling the access rule, the search and the three current-enrollment
+    subqueries was about a third of the page's Python, more than running them; every value is
+    a parameter, so the statements can't go stale."""
+    sites, words, site, track, status, clinician, sort = shape
+    site_ids, sentinels = id_sentinels("sites", sites)
+    like = connections[alias].ops.prep_for_like_query
+    participants = scope(site_ids).using(alias)
+    if words:
+        participants = participant_search(
+            participants=participants,
+            query=" ".join(_ANY_WORD.format(n) for n in range(words)))
+        sentinels.update({f"%{like(_ANY_WORD.format(n))}%": ("words", n) for n in range(words)})
+    chosen = {name: _ANY_ID[name] if chosen else None
+              for name, chosen in (("site", site), ("track", track), ("clinician", clinician))}
+    sentinels.update({_ANY_ID[name]: name for name, value in chosen.items() if value})
+    if status:
+        sentinels[_ANY_STATUS] = "status"
+    queryset = caseload(participants=participants, site_id=chosen["site"],
+                        track_id=chosen["track"], clinician_id=chosen["clinician"],
+                        status=_ANY_STATUS if status else "", sort=sort)
+    query = queryset.query
+    names = (*query.extra_select, *query.values_select, *query.annotation_select)
+    page = compile_once(query.get_compiler(using=alias), sentinels, what="caseload page")
+    page = CompiledQuery(alias=alias, sql=f"{page.sql} LIMIT %s OFFSET %s",
+                         params=(*page.params, 0, 0), slots=(*page.slots, "limit", "offset"),
+                         columns=page.columns, width=page.width, converts=page.converts)
+    counted = compile_once(queryset.order_by().values("pk").query.get_compiler(using=alias),
+                           sentinels, what="caseload count")
+    count = counted.with_sql(f"SELECT COUNT(*) FROM ({counted.sql}) caseload", columns=[])
+    return count, page, names
+
+
+class CaseloadPages:
+    """The caseload's rows for Django's Paginator, each read with the statements of
+    `_caseload_statements`: `count()` and a slice (a page) are what a Paginator asks of a
+    list; each is one query, as the queryset's count and slice were."""
+
+    def __init__(self, *, scope: Callable[[list[int]], QuerySet[Participant]],
+                 site_ids: list[int], query: str = "", site_id: int | None = None,
+                 track_id: int | None = None, status: str = "",
+                 clinician_id: int | None = None, sort: str = "name") -> None:
+        words = search_words(query)
+        alias = router.db_for_read(Participant)
+        like = connections[alias].ops.prep_for_like_query
+        shape = (len(site_ids), len(words), bool(site_id), bool(track_id), bool(status),
+                 bool(clinician_id), sort if sort in SORTS else "name")
+        self._count, self._page, self._names = _caseload_statements(
+            scope, alias, connections[alias].vendor, shape)
+        self._values = {"sites": list(site_ids), "words": [f"%{like(w)}%" for w in words],
+                        "site": site_id, "track": track_id, "status": status,
+                        "clinician": clinician_id}
+
+    def count(self) -> int:
+        return self._count.rows(self._values)[0][0]
+
+    def __getitem__(self, page: slice) -> list[dict]:
+        start, stop = page.start or 0, page.stop
+        rows = self._page.rows({**self._values, "limit": stop - start, "offset": start})
+        names = self._names
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def caseload_filter_choices(*, site_ids: list[int]) -> dict:

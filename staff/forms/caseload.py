@@ -3,7 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from participants.models import EnrollmentStatus
-from staff.forms.widgets import Select
+from staff.forms.widgets import CheckboxInput, Select
 
 SORT_CHOICES = [("name", _("Name")), ("record", _("Record number")),
                 ("admitted", _("Admitted, newest first")), ("site", _("Home site"))]
@@ -24,7 +24,8 @@ class CaseloadForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False, widget=Select)
     clinician = _id_menu(_("Primary clinician"), _("Anyone"))
     # Today's rule: can no longer reach the program's weekly hours (the results say so).
-    at_risk = forms.BooleanField(label=_("At risk this week"), required=False)
+    at_risk = forms.BooleanField(label=_("At risk this week"), required=False,
+                                 widget=CheckboxInput)
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES,
                              widget=Select)
 

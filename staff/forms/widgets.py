@@ -52,9 +52,24 @@ class DateInput(forms.DateInput):
     class name ("dateinput")."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        # {% if widget.value != None %} value="{{ widget.value|stringformat:'s' }}"{% endif %}
-        shown = "" if widget["value"] is None else f' value="{conditional_escape(widget["value"])}"'
-        return mark_safe(f'<input type="{conditional_escape(widget["type"])}" '
-                         f'name="{conditional_escape(widget["name"])}"{shown}'
-                         f'{_attrs(widget["attrs"])}>')
+        return _input_html(self.get_context(name, value, attrs)["widget"])
+
+
+class CheckboxInput(forms.CheckboxInput):
+    """A checkbox written in Python, as DateInput is: input.html and attrs.html cost about
+    0.15 ms a box (the caseload's "at risk" filter). Django's value and attributes (checked
+    when its check_test says so), its markup byte for byte.
+
+    Named CheckboxInput, as Django's is: crispy-forms reads the widget's class name."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return _input_html(self.get_context(name, value, attrs)["widget"])
+
+
+def _input_html(widget: dict) -> str:
+    """django/forms/widgets/input.html and attrs.html for a widget's context, in Python."""
+    # {% if widget.value != None %} value="{{ widget.value|stringformat:'s' }}"{% endif %}
+    shown = "" if widget["value"] is None else f' value="{conditional_escape(widget["value"])}"'
+    return mark_safe(f'<input type="{conditional_escape(widget["type"])}" '
+                     f'name="{conditional_escape(widget["name"])}"{shown}'
+                     f'{_attrs(widget["attrs"])}>')

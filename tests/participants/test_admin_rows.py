@@ -142,3 +142,39 @@ def test_its_page_links_are_djangos(admin_client, monkeypatch, query):
     assert ours in response.content.decode()
     if not query:
         assert "…" in ours and 'class="showall"' in ours
+
+
+@pytest.mark.parametrize("order", [None, "-2.1", "5", "-5.3", "8", "4.-1"])
+def test_an_unfiltered_lists_pages_are_the_orm_querys_pages(admin_client, monkeypatch, order):
+    """The unfiltered list reads its pages through a statement compiled once (_CompiledPages):
+    each page holds the rows, home sites, clinicians and active tracks the ORM query reads,
+    in every sort, and builds no query of its own per row."""
+    from participants.admin import ParticipantAdmin
+
+    monkeypatch.setattr(ParticipantAdmin, "list_per_page", 2)
+    site = factories.SiteFactory(name="North")
+    clinician = factories.StaffFactory(first_name="Dana", last_name="Oak", sites=[site])
+    tracks = [factories.TrackFactory(site=site, name=name) for name in ("Evenings", "Days")]
+    for n, (first, last) in enumerate([("Ann", "Lee"), ("Bo", "Lee"), ("Cy", "Moss"),
+                                       ("Di", "Abe"), ("Ed", "Zed")]):
+        person = factories.ParticipantFactory(
+            home_site=site, first_name=first, last_name=last,
+            primary_clinician=clinician if n % 2 else None)
+        if n != 2:
+            factories.EnrollmentFactory(participant=person, track=tracks[n % 2], status="active")
+    url = reverse("admin:participants_participant_changelist")
+
+    seen = []
+    for page in (1, 2, 3):
+        query = {"p": page, **({"o": order} if order else {})}
+        cl = admin_client.get(url, query).context["cl"]
+        assert isinstance(cl.result_list, list)  # read through the compiled statement
+        expected = list(cl.queryset[(page - 1) * 2:page * 2])
+        with CaptureQueriesContext(connection) as reads:
+            got = [(p.pk, p.record_number, str(p.home_site), str(p.primary_clinician),
+                    p._active_track) for p in cl.result_list]
+        assert not reads.captured_queries
+        assert got == [(p.pk, p.record_number, str(p.home_site), str(p.primary_clinician),
+                        p._active_track) for p in expected]
+        seen += [row[0] for row in got]
+    assert len(seen) == len(set(seen)) == 5

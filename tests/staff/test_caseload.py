@@ -253,3 +253,52 @@ def test_today_links_its_at_risk_box_to_the_filtered_caseload(as_clinician, week
     box = html.split('id="at-risk-heading"')[1].split("</section>")[0]
     assert "Ferreira" in box
     assert f'href="{reverse("participant_search")}?at_risk=on"' in box
+
+
+@pytest.mark.parametrize("sites", ["one", "both"])
+@pytest.mark.parametrize("chosen", [
+    {}, {"query": "a"}, {"query": "  al   VAR "}, {"query": "e l i c h"},
+    {"query": "50%"}, {"query": "l_b"}, {"query": "x\\y"},
+    {"status": "active"}, {"status": "discharged", "sort": "admitted"},
+    {"sort": "record"}, {"sort": "site"}, {"sort": "nonsense"},
+    {"query": "a", "status": "waitlisted", "sort": "site"},
+    {"track": "track"}, {"track": "other_track", "query": "b"},
+    {"clinician": True}, {"clinician": True, "track": "track", "status": "active"},
+    {"site": True, "query": "e"},
+])
+def test_its_compiled_statements_list_what_the_orm_query_lists(caseload, site, other_site,
+                                                                clinician, sites, chosen):
+    """Every shape of request (sites, words, each filter, each sort) pages through the same
+    rows, and counts the same, as the caseload queryset it was compiled from."""
+    from django.core.paginator import Paginator
+
+    from sessions.selectors import caseload as selectors
+    from staff.access import participants_at
+
+    odd = factories.ParticipantFactory(home_site=other_site, first_name="Al_b 50%",
+                                       last_name="X\\y")
+    factories.EnrollmentFactory(participant=odd, track=caseload["track"], status="active")
+    # Found by "l_b" and "50%" only if _ and % were taken as LIKE's wildcards.
+    factories.ParticipantFactory(home_site=site, first_name="Lub 50x", last_name="Xzy")
+    site_ids = [site.pk] if sites == "one" else [site.pk, other_site.pk]
+    values = {"query": chosen.get("query", ""),
+              "site_id": site.pk if chosen.get("site") else None,
+              "track_id": caseload[chosen["track"]].pk if chosen.get("track") else None,
+              "status": chosen.get("status", ""),
+              "clinician_id": clinician.pk if chosen.get("clinician") else None,
+              "sort": chosen.get("sort", "name")}
+    participants = participants_at(site_ids)
+    if values["query"].strip():
+        participants = selectors.participant_search(participants=participants,
+                                                    query=values["query"].strip())
+    expected = selectors.caseload(participants=participants,
+                                  **{k: v for k, v in values.items() if k != "query"})
+    compiled = selectors.CaseloadPages(scope=participants_at, site_ids=site_ids, **values)
+
+    if values["query"] in ("50%", "l_b", "x\\y"):
+        assert [row["last_name"] for row in compiled[0:100]] == ["X\\y"]
+    assert compiled.count() == expected.count()
+    assert compiled[0:100] == list(expected)
+    for number in (1, 2, 3):
+        assert (list(Paginator(compiled, 2).get_page(number))
+                == list(Paginator(expected, 2).get_page(number)))

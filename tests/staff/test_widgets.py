@@ -1,4 +1,4 @@
-"""staff.forms.widgets.Select and DateInput write Django's markup themselves (staff/forms/widgets.py)."""
+"""staff.forms.widgets.Select, DateInput and CheckboxInput write Django's markup themselves (staff/forms/widgets.py)."""
 import datetime as dt
 
 import pytest
@@ -33,3 +33,12 @@ def test_the_date_input_writes_what_djangos_writes(value):
     assert ours == forms.DateInput(attrs={"type": "date"}).render("date_from", value,
                                                                     attrs=attrs)
     assert ours.startswith('<input type="date" name="date_from"')
+
+
+@pytest.mark.parametrize("value", [None, "", False, True, "on", "0", "false", 1, '"><b>&'])
+def test_the_checkbox_writes_what_djangos_writes(value):
+    attrs = {"class": "form-check-input", "id": "id_at_risk", "data-autosubmit": "",
+             "required": False, "disabled": False}
+    ours = widgets.CheckboxInput().render("at_risk", value, attrs=attrs)
+    assert ours == forms.CheckboxInput().render("at_risk", value, attrs=attrs)
+    assert (" checked" in ours) == bool(forms.CheckboxInput().check_test(value))
