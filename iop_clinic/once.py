@@ -19,10 +19,12 @@ What keeps it right:
 - Values are small sets (a URL name, a role's yes/no, a site's alias), never a person's data;
   a stretch keeps at most MAX_KEPT combinations and renders the others without keeping them.
 """
+import weakref
+
 from django import template
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.template.base import Node, NodeList
+from django.template.base import Node, NodeList, token_kwargs
 from django.template.defaulttags import CsrfTokenNode
 from django.template.loader_tags import BlockNode
 from django.urls import get_script_prefix, get_urlconf
@@ -31,16 +33,19 @@ from django.utils.translation import get_language
 
 register = template.Library()
 
-MAX_KEPT = 256
+# The staff menu's combinations are its page's URL name (about 100) by the roles' flags (a few),
+# a few kilobytes each: room for all of them.
+MAX_KEPT = 1024
 
-# Every OnceNode's kept text, so a change of settings can forget them all.
-_kept: list[dict] = []
+# Every OnceNode, so a change of settings can forget what they all kept (weakly: a template
+# compiled from a string and dropped takes its node with it).
+_nodes: weakref.WeakSet = weakref.WeakSet()
 
 
 @receiver(setting_changed)
 def _forget_rendered(**kwargs) -> None:
-    for kept in _kept:
-        kept.clear()
+    for node in list(_nodes):
+        node.kept.clear()
 
 
 def _frozen(value):
@@ -59,7 +64,7 @@ class OnceNode(Node):
         self.nodelist = nodelist
         self.values = values
         self.kept: dict[tuple, SafeString] = {}
-        _kept.append(self.kept)
+        _nodes.add(self)
 
     def render(self, context) -> SafeString:
         values = {name: value.resolve(context) for name, value in self.values.items()}
@@ -76,7 +81,7 @@ class OnceNode(Node):
 @register.tag("once")
 def do_once(parser, token) -> OnceNode:
     bits = token.split_contents()
-    values = template.base.token_kwargs(bits[1:], parser, support_legacy=False)
+    values = token_kwargs(bits[1:], parser, support_legacy=False)
     if len(values) != len(bits) - 1:
         raise template.TemplateSyntaxError(
             f"{bits[0]} takes only name=value arguments, got {token.contents!r}")
