@@ -28,7 +28,7 @@ from django.template.base import Node, NodeList, token_kwargs
 from django.template.defaulttags import CsrfTokenNode
 from django.template.loader_tags import BlockNode
 from django.urls import get_script_prefix, get_urlconf
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
 register = template.Library()
@@ -72,7 +72,7 @@ class OnceNode(Node):
                *((name, _frozen(value)) for name, value in values.items()))
         text = self.kept.get(key)
         if text is None:
-            text = mark_safe(self.nodelist.render(context.new(values)))
+            text = self.nodelist.render(context.new(values))  # a SafeString
             if len(self.kept) < MAX_KEPT:
                 self.kept[key] = text
         return text
