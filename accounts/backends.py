@@ -32,10 +32,12 @@ _ANY_USER = -1
 
 @cache
 def _user_statement(alias: str, vendor: str) -> CompiledQuery:
-    """`User.objects.filter(pk=...)` as ModelBackend.get_user runs it, compiled once a process."""
+    """`User.objects.filter(pk=...)` as ModelBackend.get_user runs it, compiled once a process
+    and prepared once a connection (iop_clinic.prepared): every signed-in request runs it."""
     compiler = User._default_manager.using(alias).filter(pk=_ANY_USER).order_by().query \
         .get_compiler(using=alias)
-    return compile_once(compiler, {_ANY_USER: "user"}, what="signed-in user", model=User)
+    return compile_once(compiler, {_ANY_USER: "user"}, what="signed-in user", model=User,
+                        prepared=True)
 
 
 def user_by_id(user_id) -> User | None:

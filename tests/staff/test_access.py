@@ -75,6 +75,23 @@ def test_it_shows_programs_in_the_navigation_to_directors_only(as_director, as_c
     assert reverse("program_list") not in as_clinician.get(reverse("home")).content.decode()
 
 
+def test_each_staff_member_sees_their_own_navigation(as_director, as_clinician, director,
+                                                      clinician):
+    for _ in range(2):  # the second time from what the first kept
+        for client, user, manages in ((as_director, director, True),
+                                      (as_clinician, clinician, False)):
+            for url, current in ((reverse("home"), reverse("home")),
+                                 (reverse("calendar"), reverse("calendar"))):
+                navigation = client.get(url).content.decode().split("</nav>")[0]
+                assert (reverse("program_list") in navigation) is manages
+                assert f'aria-current="page" href="{current}"' in navigation
+                assert navigation.count('aria-current="page"') == 1
+                assert user.get_full_name() in navigation
+                other = clinician if user == director else director
+                assert other.get_full_name() not in navigation
+                assert 'name="csrfmiddlewaretoken"' in navigation
+
+
 def test_it_answers_404_for_another_sites_objects(as_outsider, group_session, track):
     session, (first, *_rest) = group_session
     followup = FollowUp.objects.create(participant=first.participant, kind="unexcused_absence",
