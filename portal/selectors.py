@@ -153,8 +153,10 @@ def _state_rows() -> QuerySet[Enrollment]:
     return _state_enrollments().select_related("track__program", "track__site", "care_plan")
 
 
-# The participant id the state query is compiled with, replaced by the real one when it runs.
+# The participant id and the time the portal's queries are compiled with, replaced by the
+# real ones when they run.
 _ANY_PARTICIPANT = -1
+_ANY_TIME = datetime(1901, 1, 1, tzinfo=UTC)
 
 
 @cache
@@ -194,11 +196,29 @@ def _feed_state_rows() -> QuerySet[Enrollment]:
             .only(*_FEED_STATE_FIELDS))
 
 
+# The calendar token hash the feed's state query is compiled with (no hash looks like it),
+# replaced by the real one when it runs.
+_ANY_TOKEN_HASH = "(any calendar token)"
+
+
+@cache
+def _feed_state_statement(alias: str, vendor: str) -> CompiledQuery:
+    """_feed_state_rows for one calendar token, compiled by the ORM once per process
+    (iop_clinic.compiled): filtering and compiling its joins again on every poll cost more
+    CPU than running it. Only the token's hash changes (a parameter)."""
+    queryset = _feed_state_rows().using(alias).filter(
+        participant__calendar_token=_ANY_TOKEN_HASH)
+    return compile_once(queryset.query.get_compiler(using=alias),
+                        {_ANY_TOKEN_HASH: "token_hash"}, what="feed state", model=Enrollment)
+
+
 def feed_state(*, token_hash: str) -> PortalState | None:
     """The portal state of the participant whose calendar token this is, None for no one. One
     query (the participant comes with their enrollments), two for someone with none yet: the
     feed, polled by every subscribed phone, was a third a query of its own."""
-    rows = list(_feed_state_rows().filter(participant__calendar_token=token_hash))
+    alias = router.db_for_read(Enrollment)
+    rows = _feed_state_statement(alias, connections[alias].vendor).objects(
+        {"token_hash": token_hash})
     if rows:
         return _state_of(rows[0].participant, rows)
     participant = (Participant.objects.select_related("home_site")
@@ -506,12 +526,29 @@ def _feed_rows() -> QuerySet[Attendance]:
                          "session__site__address"))
 
 
+@cache
+def _feed_rows_statement(alias: str, vendor: str) -> CompiledQuery:
+    """_feed_rows for one participant's sessions ending after a time, compiled by the ORM once
+    per process (iop_clinic.compiled): filtering and compiling it on every poll cost about
+    as much CPU as reading its rows. The participant and the time are its parameters."""
+    queryset = _feed_rows().using(alias).filter(participant_id=_ANY_PARTICIPANT,
+                                                session__ends_at__gte=_ANY_TIME)
+    return compile_once(queryset.query.get_compiler(using=alias),
+                        {_ANY_PARTICIPANT: "participant",
+                         connections[alias].ops.adapt_datetimefield_value(_ANY_TIME): "since"},
+                        what="feed events")
+
+
 def feed_events_for(*, state: PortalState, now: datetime) -> list[FeedEvent]:
     """The visits the calendar feed carries, in time order: those ahead and those of the last
     FEED_PAST_DAYS days, as plain values. One query: a feed of 70 visits spent more time
     building Attendance, TherapySession and Site instances than writing its text."""
-    rows = _feed_rows().filter(participant=state.participant,
-                               session__ends_at__gte=now - timedelta(days=FEED_PAST_DAYS))
+    alias = router.db_for_read(Attendance)
+    connection_ = connections[alias]
+    rows = _feed_rows_statement(alias, connection_.vendor).rows({
+        "participant": state.participant.pk,
+        "since": connection_.ops.adapt_datetimefield_value(now - timedelta(days=FEED_PAST_DAYS)),
+    })
     events = []
     for (session_id, starts_at, ends_at, updated_at, marked_at, session_status, status,
          care_plan_id, alias, address) in rows:
@@ -533,10 +570,6 @@ def upcoming_reminders_for(*, participant: Participant, limit: int = 10) -> list
         "participant": participant.pk,
         "now": connection.ops.adapt_datetimefield_value(timezone.now()),
     })
-
-
-# The time the reminders query is compiled with, replaced by the real one when it runs.
-_ANY_TIME = datetime(1901, 1, 1, tzinfo=UTC)
 
 
 @cache
