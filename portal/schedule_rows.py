@@ -26,7 +26,9 @@ from django.utils.text import capfirst
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
-from iop_clinic.formatting import clock, day as short_day, long_day, when as when_text
+from iop_clinic.formatting import (
+    clinic_format, clock, day as short_day, long_day, when as when_text,
+)
 from iop_clinic.page_rows import RowUrl
 from reminders.models import Reminder
 from sessions.models import AttendanceStatus, ExcuseStatus, SessionKind
@@ -77,10 +79,25 @@ def _date_words(language: str, style: str, day: date) -> str:
     return date_filter(day, "MONTH_DAY_FORMAT")
 
 
+# (language, UTC offset, time of day) -> "6:00 PM": kept like _date_words.
+_clocks: dict[tuple, str] = {}
+
+
+def _clock_words(language: str, moment: datetime) -> str:
+    key = (language, moment.utcoffset(), moment.time())
+    text = _clocks.get(key)
+    if text is None:
+        if len(_clocks) >= 4096:
+            _clocks.clear()
+        text = _clocks[key] = clock(moment)
+    return text
+
+
 @receiver(setting_changed)
 def _forget_date_words(*, setting, **kwargs) -> None:
     if setting in {"FORMAT_MODULE_PATH", "LANGUAGE_CODE", "LANGUAGES", "USE_L10N"}:
         _date_words.cache_clear()
+        _clocks.clear()
 
 
 def _fill(translated: str, **values: str) -> str:
@@ -271,17 +288,27 @@ class ReminderRow:
 
 
 def reminder_rows(reminders: list[Reminder]) -> list[ReminderRow]:
-    """When and how each coming reminder goes out, in the active language and time zone."""
+    """When and how each coming reminder goes out, in the active language and time zone.
+
+    "When" is the short day and the clock time, each kept once a process per language (as
+    the schedule's are), while WHEN_FORMAT is DAY_FORMAT and TIME_FORMAT joined by a comma
+    (both languages' are): formatting each date-time whole was most of the list's time."""
     language = get_language()
+    zone = timezone.get_current_timezone()
+    composed = clinic_format("WHEN_FORMAT") == (
+        f"{clinic_format('DAY_FORMAT')}, {clinic_format('TIME_FORMAT')}")
+    when_words = gettext("%(channel)s on %(when)s")
+    visit_words = gettext("for your visit on %(day)s")
     channels: dict[str, str] = {}
     rows = []
     for reminder in reminders:
         channel = channels.get(reminder.channel)
         if channel is None:
             channel = channels[reminder.channel] = reminder.get_channel_display()
+        due = reminder.due_at.astimezone(zone)
+        when = (f"{_date_words(language, 'short', due.date())}, {_clock_words(language, due)}"
+                if composed else when_text(due))
         rows.append(ReminderRow(
-            when=_fill(gettext("%(channel)s on %(when)s"), channel=channel,
-                       when=when_text(timezone.localtime(reminder.due_at))),
-            visit=_fill(gettext("for your visit on %(day)s"),
-                        day=_date_words(language, "short", reminder.visit_date))))
+            when=_fill(when_words, channel=channel, when=when),
+            visit=_fill(visit_words, day=_date_words(language, "short", reminder.visit_date))))
     return rows

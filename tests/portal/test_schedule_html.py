@@ -100,3 +100,28 @@ def test_it_writes_the_visits_and_days_format_html_wrote(language):
     assert "<b>" not in new_visits and "tai &lt;chi&gt;" in new_visits
     if language == "es":
         assert "Cancelada" in new_visits
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("zone", ["America/New_York", "America/Los_Angeles", "UTC"])
+def test_the_coming_reminders_read_as_the_when_filter_wrote_them(language, zone):
+    """Each reminder's day and time of day, kept once a process, read as |when wrote the
+    whole date-time in the participant's zone, across a change of clocks."""
+    from django.utils import timezone
+    from django.utils.translation import gettext
+
+    from iop_clinic.formatting import day, when
+    from reminders.models import Reminder
+
+    start = dt.datetime(2026, 10, 30, 11, 0, tzinfo=dt.UTC)  # the US clocks change on Nov 1
+    reminders = [Reminder(channel=channel, due_at=start + dt.timedelta(hours=7 * n),
+                          visit_date=(start + dt.timedelta(days=n)).date())
+                 for n, channel in zip(range(12), itertools.cycle(["sms", "email"]))]
+    with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone)):
+        rows = schedule_rows.reminder_rows(reminders)
+        expected = [(gettext("%(channel)s on %(when)s") % {
+            "channel": r.get_channel_display(), "when": when(timezone.localtime(r.due_at))},
+            gettext("for your visit on %(day)s") % {"day": day(r.visit_date)})
+            for r in reminders]
+
+    assert [(row.when, row.visit) for row in rows] == expected
