@@ -13,6 +13,7 @@ notes' own) was still most of the schedule's time.
 """
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -29,7 +30,8 @@ from django.utils.translation import get_language, gettext
 from iop_clinic.formatting import (
     clinic_format, clock, day as short_day, long_day, when as when_text,
 )
-from iop_clinic.page_rows import RowUrl
+from iop_clinic.fixed_urls import reverse_once
+from iop_clinic.page_rows import PLACEHOLDER_PK
 from reminders.models import Reminder
 from sessions.models import AttendanceStatus, ExcuseStatus, SessionKind
 
@@ -98,6 +100,9 @@ def _forget_date_words(*, setting, **kwargs) -> None:
     if setting in {"FORMAT_MODULE_PATH", "LANGUAGE_CODE", "LANGUAGES", "USE_L10N"}:
         _date_words.cache_clear()
         _clocks.clear()
+    if setting in {"FORMAT_MODULE_PATH", "LANGUAGE_CODE", "LANGUAGES", "USE_L10N",
+                   "LOCALE_PATHS"}:
+        _kept_words.clear()
 
 
 def _fill(translated: str, **values: str) -> str:
@@ -110,12 +115,13 @@ def _fill(translated: str, **values: str) -> str:
 
 
 class _Words:
-    """The labels of one page, translated once, in the language active when it is made."""
+    """The labels of the schedule, translated and escaped once a process per language (they
+    depend on nothing else: translating and escaping them again on every page was a fifth of
+    the schedule's time), with the page's own day and excuse link (`for_page`)."""
 
-    def __init__(self, *, today: date) -> None:
+    def __init__(self) -> None:
+        """The labels in the language active now; `for_page` adds the page's own."""
         self.language = get_language()
-        self.today = today
-        self.tomorrow = date.fromordinal(today.toordinal() + 1)
         self.kinds = {
             SessionKind.INDIVIDUAL: gettext("Individual session"),
             SessionKind.GROUP: gettext("Group session"),
@@ -129,10 +135,10 @@ class _Words:
         self.still_expected = gettext("We still expect you.")
         self.excuse_approved = gettext("Your excused absence was approved.")
         self.ask_excuse = gettext("Ask to be excused")
+        self.today_words = gettext("Today, %(day)s")
+        self.tomorrow_words = gettext("Tomorrow, %(day)s")
         self.statuses = {value: str(label) for value, label in AttendanceStatus.choices}
-        self._clocks: dict = {}
-        self._excuse = RowUrl("portal-excuse")
-        # The markup that reads the same on every visit, escaped once a page.
+        # The markup that reads the same on every visit, escaped once.
         self.cancelled_badge = _BADGE.format("text-bg-danger", escape(self.cancelled))
         self.excused_badge = _BADGE.format("text-bg-secondary", escape(self.excused))
         self.requested_badge = _BADGE.format("text-bg-warning", escape(self.excuse_requested))
@@ -141,6 +147,28 @@ class _Words:
         self.still_expected_words = escape(self.still_expected)
         self.approved_note = _APPROVED.format(escape(self.excuse_approved))
         self.ask_excuse_words = escape(self.ask_excuse)
+        # A schedule has a few distinct times of day, rooms and kinds: each written once.
+        self._times: dict[tuple, str] = {}
+        self._places: dict[tuple, str] = {}
+        self.today = self.tomorrow = None
+        self._excuse_head = self._excuse_tail = ""
+
+    @classmethod
+    def for_page(cls, *, today: date) -> "_Words":
+        """The active language's labels, with this page's today and excuse link."""
+        kept = _kept_words.get(get_language())
+        if kept is None:
+            kept = _kept_words[get_language()] = cls()
+        words = copy(kept)  # the labels and their dicts shared, the page's own set below
+        words.today = today
+        words.tomorrow = date.fromordinal(today.toordinal() + 1)
+        # The link's markup around the session id (digits, nothing to escape), escaped once:
+        # the URL's prefix can change from one request to the next, so not kept.
+        head, tail = reverse_once("portal-excuse", (PLACEHOLDER_PK,)).rsplit(
+            str(PLACEHOLDER_PK), 1)
+        words._excuse_head = _EXCUSE_LINK_HEAD.format(escape(head))
+        words._excuse_tail = _EXCUSE_LINK_TAIL.format(escape(tail), words.ask_excuse_words)
+        return words
 
     def status_badge(self, status: str) -> str:
         badge = self._status_badges.get(status)
@@ -150,11 +178,16 @@ class _Words:
         return badge
 
     def clock(self, moment: datetime) -> str:
-        # A schedule has a few distinct times of day: each is formatted once.
-        key = (moment.utcoffset(), moment.time())
-        text = self._clocks.get(key)
+        return _clock_words(self.language, moment)
+
+    def time_range(self, starts: datetime, ends: datetime) -> str:
+        """"6:00 PM – 9:00 PM", escaped."""
+        key = (starts.utcoffset(), starts.time(), ends.utcoffset(), ends.time())
+        text = self._times.get(key)
         if text is None:
-            text = self._clocks[key] = clock(moment)
+            if len(self._times) >= _KEPT:
+                self._times.clear()
+            text = self._times[key] = escape(f"{self.clock(starts)} – {self.clock(ends)}")
         return text
 
     def kind(self, kind: str) -> str:
@@ -164,19 +197,38 @@ class _Words:
                 else kind
         return label
 
+    def place(self, kind: str, room_name: str | None) -> str:
+        """"Group session · Room 2", escaped."""
+        key = (kind, room_name)
+        text = self._places.get(key)
+        if text is None:
+            if len(self._places) >= _KEPT:
+                self._places.clear()
+            label = self.kind(kind)
+            text = self._places[key] = escape(
+                label if room_name is None else f"{label} · {room_name}")
+        return text
+
     def date(self, style: str, day: date) -> str:
         return _date_words(self.language, style, day)
 
     def day_heading(self, day: date) -> str:
         words = self.date("long", day)
         if day == self.today:
-            return _fill(gettext("Today, %(day)s"), day=words)
+            return _fill(self.today_words, day=words)
         if day == self.tomorrow:
-            return _fill(gettext("Tomorrow, %(day)s"), day=words)
+            return _fill(self.tomorrow_words, day=words)
         return capfirst(words)
 
-    def excuse_url(self, session_id: int) -> str:
-        return self._excuse(session_id)
+    def excuse_link(self, session_id: int) -> str:
+        """_EXCUSE_LINK for this session, its URL escaped."""
+        return f"{self._excuse_head}{session_id}{self._excuse_tail}"
+
+
+# Language -> its _Words (labels only: today and the excuse link are each page's).
+_kept_words: dict[str | None, _Words] = {}
+# At most this many times of day or rooms kept a language; then they are written afresh.
+_KEPT = 4096
 
 
 # A visit and a day, byte for byte what _visits.html and _days.html wrote (their blank lines
@@ -200,6 +252,9 @@ _BADGE = '\n        <span class="badge {}">{}</span>\n      '
 _DECLINED = '\n    <p class="small mb-1 mt-1"><strong>{}</strong> {} {}</p>\n  '
 _APPROVED = '\n    <p class="small mb-1 mt-1">{}</p>\n  '
 _EXCUSE_LINK = '\n    <a class="btn btn-sm btn-outline-primary mt-2" href="{}">{}</a>\n  '
+# _EXCUSE_LINK in two, around the session id in its URL: the URL's head, then its tail and words.
+_EXCUSE_LINK_HEAD = '\n    <a class="btn btn-sm btn-outline-primary mt-2" href="{}'
+_EXCUSE_LINK_TAIL = '{}">{}</a>\n  '
 _DAY = """<section class="portal-day" aria-labelledby="{anchor}">
   <h3 class="h6 mb-1" id="{anchor}">{heading}</h3>
   <ul class="list-unstyled mb-0">
@@ -223,20 +278,18 @@ def _visit_html(visit: UpcomingVisit, words: _Words) -> str:
         badge = words.requested_badge
     else:
         badge = ""
-    time = escape(f"{words.clock(visit.starts)} – {words.clock(visit.ends)}")
-    label = words.kind(visit.kind)
+    time = words.time_range(visit.starts, visit.ends)
     return _VISIT.format(
         " is-cancelled" if cancelled else "",
         f"<s>{time}</s>" if cancelled else time,
-        escape(label if visit.room_name is None else f"{label} · {visit.room_name}"),
+        words.place(visit.kind, visit.room_name),
         badge,
         _DECLINED.format(words.declined_words, escape(visit.excuse_note),
                          words.still_expected_words)
         if excuse_status == ExcuseStatus.DECLINED and status == AttendanceStatus.EXPECTED
         else "",
         words.approved_note if excuse_status == ExcuseStatus.APPROVED else "",
-        _EXCUSE_LINK.format(escape(words.excuse_url(visit.session_id)), words.ask_excuse_words)
-        if visit.can_excuse else "")
+        words.excuse_link(visit.session_id) if visit.can_excuse else "")
 
 
 def _visits_html(visits: list[UpcomingVisit], words: _Words) -> SafeString:
@@ -269,7 +322,7 @@ def _history_row(visit: PastVisit, words: _Words) -> HistoryRow:
 
 def schedule_rows(schedule: Schedule) -> ScheduleRows:
     """The schedule's days, weeks and history as strings in the active language and zone."""
-    words = _Words(today=schedule.today)
+    words = _Words.for_page(today=schedule.today)
     return ScheduleRows(
         today=schedule.today,
         next_day=_day_row(schedule.next_day, words) if schedule.next_day else None,

@@ -1,11 +1,13 @@
 """The portal home's days and visits, written with str.format and html.escape
 (portal/schedule_rows.py), are byte for byte what format_html wrote before, in English and
 Spanish, for every badge, note and link a visit can show and values holding <, >, &, ' and "."""
+import contextlib
 import datetime as dt
 import itertools
 import zoneinfo
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 from django.utils.html import format_html, format_html_join
 
@@ -44,7 +46,8 @@ def _old_visit_parts(visit, words):
         else "",
         format_html(_APPROVED, words.excuse_approved)
         if excuse_status == ExcuseStatus.APPROVED else "",
-        format_html(_EXCUSE_LINK, words.excuse_url(visit.session_id), words.ask_excuse)
+        format_html(_EXCUSE_LINK, reverse("portal-excuse", args=[visit.session_id]),
+                    words.ask_excuse)
         if visit.can_excuse else "")
 
 
@@ -56,6 +59,17 @@ def _old_days_html(days, words):
     return format_html_join("", _DAY, (
         {"anchor": f"day-{day.day:%Y%m%d}", "heading": words.day_heading(day.day),
          "visits": _old_visits_html(day.visits, words)} for day in days))
+
+
+@contextlib.contextmanager
+def _script_prefix(prefix: str):
+    from django.urls import get_script_prefix, set_script_prefix
+    before = get_script_prefix()
+    set_script_prefix(prefix)
+    try:
+        yield
+    finally:
+        set_script_prefix(before)
 
 
 def _visits():
@@ -81,17 +95,21 @@ def _visits():
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
-def test_it_writes_the_visits_and_days_format_html_wrote(language):
+@pytest.mark.parametrize("prefix", ["/", "/clinic&co/"])
+def test_it_writes_the_visits_and_days_format_html_wrote(language, prefix):
+    """Also with the labels kept from an earlier page (the second _Words of a language) and
+    behind a URL prefix that needs escaping."""
     visits = _visits()
     days = [VisitDay(TODAY + dt.timedelta(days=d),
                      [v for v in visits if v.starts.date() == TODAY + dt.timedelta(days=d)])
             for d in range(9)]
-    with translation.override(language):
-        words = schedule_rows._Words(today=TODAY)
+    schedule_rows._kept_words.clear()
+    with translation.override(language), _script_prefix(prefix):
+        words = schedule_rows._Words.for_page(today=TODAY)
         new_visits = schedule_rows._visits_html(visits, words)
-        old_visits = _old_visits_html(visits, schedule_rows._Words(today=TODAY))
+        old_visits = _old_visits_html(visits, schedule_rows._Words.for_page(today=TODAY))
         new_days = schedule_rows._days_html(days, words)
-        old_days = _old_days_html(days, schedule_rows._Words(today=TODAY))
+        old_days = _old_days_html(days, schedule_rows._Words.for_page(today=TODAY))
 
     assert new_visits == old_visits
     assert new_days == old_days
