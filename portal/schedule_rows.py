@@ -65,7 +65,9 @@ class ScheduleRows:
     next_day: DayRow | None
     this_week_html: SafeString  # "" when nothing else is on this week
     later_weeks: list[WeekRow]
+    later_weeks_html: SafeString  # the weeks' <details>, the first open
     history: list[HistoryRow]
+    history_html: SafeString  # the history's <li> items
 
 
 @lru_cache(maxsize=2048)
@@ -320,18 +322,49 @@ def _history_row(visit: PastVisit, words: _Words) -> HistoryRow:
                                                                              visit.status))
 
 
+# A week of "Coming weeks" and a visit of the history, byte for byte what home.html's loops
+# wrote (a loop's text runs from after {% for %} to before {% endfor %}).
+_WEEK = """
+    <details class="portal-week"{open}>
+      <summary>{summary}</summary>
+      {days}
+    </details>
+  """
+_PAST_VISIT = """
+      <li class="portal-visit d-flex justify-content-between gap-2">
+        <span>{when}</span>
+        <span>{status}</span>
+      </li>
+      """
+
+
+def _weeks_html(weeks: list[WeekRow]) -> SafeString:
+    # Safe: the summaries escaped here, the days' markup escaped by _days_html.
+    return mark_safe("".join([
+        _WEEK.format(open=" open" if n == 0 else "", summary=escape(week.summary),
+                     days=week.days_html) for n, week in enumerate(weeks)]))
+
+
+def _history_html(history: list[HistoryRow]) -> SafeString:
+    # Safe: every value escaped.
+    return mark_safe("".join([_PAST_VISIT.format(when=escape(row.when), status=escape(row.status))
+                              for row in history]))
+
+
 def schedule_rows(schedule: Schedule) -> ScheduleRows:
     """The schedule's days, weeks and history as strings in the active language and zone."""
     words = _Words.for_page(today=schedule.today)
+    week_of = gettext("Week of %(week)s")
+    later_weeks = [WeekRow(summary=_fill(week_of, week=words.date("month_day", week_start)),
+                           days_html=_days_html(days, words))
+                   for week_start, days in schedule.later_weeks]
+    history = [_history_row(visit, words) for visit in schedule.history]
     return ScheduleRows(
         today=schedule.today,
         next_day=_day_row(schedule.next_day, words) if schedule.next_day else None,
         this_week_html=_days_html(schedule.this_week, words),
-        later_weeks=[WeekRow(summary=_fill(gettext("Week of %(week)s"),
-                                           week=words.date("month_day", week_start)),
-                         days_html=_days_html(days, words))
-                     for week_start, days in schedule.later_weeks],
-        history=[_history_row(visit, words) for visit in schedule.history])
+        later_weeks=later_weeks, later_weeks_html=_weeks_html(later_weeks),
+        history=history, history_html=_history_html(history))
 
 
 @dataclass(slots=True)

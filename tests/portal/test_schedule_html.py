@@ -143,3 +143,34 @@ def test_the_coming_reminders_read_as_the_when_filter_wrote_them(language, zone)
             for r in reminders]
 
     assert [(row.when, row.visit) for row in rows] == expected
+
+
+_OLD_WEEKS = """{% for week in weeks %}
+    <details class="portal-week"{% if forloop.first %} open{% endif %}>
+      <summary>{{ week.summary }}</summary>
+      {{ week.days_html }}
+    </details>
+  {% endfor %}"""
+_OLD_HISTORY = """{% for visit in history %}
+      <li class="portal-visit d-flex justify-content-between gap-2">
+        <span>{{ visit.when }}</span>
+        <span>{{ visit.status }}</span>
+      </li>
+      {% endfor %}"""
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_it_writes_the_coming_weeks_and_history_home_html_looped_over(count):
+    from django.template import engines
+    from django.utils.safestring import mark_safe
+
+    weeks = [schedule_rows.WeekRow(summary=f"Week <{n}> & 'co'",
+                                   days_html=mark_safe(f"<section>{n}</section>\n"))
+             for n in range(count)]
+    history = [schedule_rows.HistoryRow(when=f"Mon, Nov {n} <6:00 PM>", status='"Absent" & co')
+               for n in range(count * 4)]
+    loop = engines["django"].from_string
+
+    assert schedule_rows._weeks_html(weeks) == loop(_OLD_WEEKS).render({"weeks": weeks})
+    assert schedule_rows._history_html(history) == loop(_OLD_HISTORY).render(
+        {"history": history})
