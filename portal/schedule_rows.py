@@ -62,6 +62,7 @@ class HistoryRow:
 @dataclass(slots=True)
 class ScheduleRows:
     today: date
+    today_words: str  # "Monday, November 30, 2026"
     next_day: DayRow | None
     this_week_html: SafeString  # "" when nothing else is on this week
     later_weeks: list[WeekRow]
@@ -137,8 +138,8 @@ class _Words:
         self.still_expected = gettext("We still expect you.")
         self.excuse_approved = gettext("Your excused absence was approved.")
         self.ask_excuse = gettext("Ask to be excused")
-        self.today_words = gettext("Today, %(day)s")
-        self.tomorrow_words = gettext("Tomorrow, %(day)s")
+        self.today_heading = gettext("Today, %(day)s")
+        self.tomorrow_heading = gettext("Tomorrow, %(day)s")
         self.statuses = {value: str(label) for value, label in AttendanceStatus.choices}
         # The markup that reads the same on every visit, escaped once.
         self.cancelled_badge = _BADGE.format("text-bg-danger", escape(self.cancelled))
@@ -217,9 +218,9 @@ class _Words:
     def day_heading(self, day: date) -> str:
         words = self.date("long", day)
         if day == self.today:
-            return _fill(self.today_words, day=words)
+            return _fill(self.today_heading, day=words)
         if day == self.tomorrow:
-            return _fill(self.tomorrow_words, day=words)
+            return _fill(self.tomorrow_heading, day=words)
         return capfirst(words)
 
     def excuse_link(self, session_id: int) -> str:
@@ -360,7 +361,7 @@ def schedule_rows(schedule: Schedule) -> ScheduleRows:
                    for week_start, days in schedule.later_weeks]
     history = [_history_row(visit, words) for visit in schedule.history]
     return ScheduleRows(
-        today=schedule.today,
+        today=schedule.today, today_words=words.date("long", schedule.today),
         next_day=_day_row(schedule.next_day, words) if schedule.next_day else None,
         this_week_html=_days_html(schedule.this_week, words),
         later_weeks=later_weeks, later_weeks_html=_weeks_html(later_weeks),
