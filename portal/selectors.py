@@ -413,17 +413,23 @@ def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_L
         cursor.execute(_HOME_VISITS_SQL, (participant.pk, moment, participant.pk, moment, limit))
         rows = cursor.fetchall()
     ahead, past = [], []
+    # PostgreSQL gives aware date-times already; SQLite's text needs _moment.
+    as_read = connection.vendor == "postgresql"
+    discharged = state.is_discharged  # else every visit is shown (_shown)
     for (part, session_id, starts_at, ends_at, kind, room_id, room_name, alias, address,
          session_status, status, care_plan_id, notice_hours, excuse_status,
          excuse_note) in rows:
-        starts_at = _moment(starts_at)
+        if not as_read:
+            starts_at = _moment(starts_at)
         if part == _PAST:
             past.append((starts_at, session_id,
                          PastVisit(starts_at.astimezone(zone),
                                    _is_cancelled(session_status, status), status)))
             continue
-        ends_at = _moment(ends_at)
-        if not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id, now=now):
+        if not as_read:
+            ends_at = _moment(ends_at)
+        if discharged and not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id,
+                                     now=now):
             continue
         ahead.append((starts_at, session_id, UpcomingVisit(
             session_id=session_id, starts=starts_at.astimezone(zone),
