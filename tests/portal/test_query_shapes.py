@@ -107,3 +107,29 @@ def test_it_finds_the_feeds_participant_as_the_orm_query_did(alice, bob, track):
         assert _state_shown(state) == _state_shown(selectors._state_of(rows[0].participant, rows))
         assert state.participant.pk == person.pk
     assert selectors.feed_state(token_hash=token_hash("not a token")) is None
+
+
+def test_it_finds_standing_sms_consent_as_the_orm_query_did(alice, bob, site):
+    """The reminder settings' tick box: SMS consent given and not revoked, of this person."""
+    from participants.models import ConsentChannel, ConsentSource, ContactConsent
+    from participants.portal_accounts import sms_consent_standing
+    from participants.services import consent_give, consent_revoke
+    from tests import factories
+
+    carol = factories.ParticipantFactory(home_site=site)
+    source = ConsentSource.PORTAL
+
+    def orm(person):
+        return ContactConsent.objects.filter(participant=person, channel=ConsentChannel.SMS,
+                                             revoked_at__isnull=True).exists()
+
+    consent_give(participant=alice, channel=ConsentChannel.SMS, source=source)
+    consent_give(participant=bob, channel=ConsentChannel.EMAIL, source=source)
+    consent_give(participant=carol, channel=ConsentChannel.SMS, source=source)
+    consent_revoke(participant=carol, channel=ConsentChannel.SMS, source=source)
+    for person in (alice, bob, carol, alice):  # compiled by the first call, then reused
+        assert sms_consent_standing(person) == orm(person)
+    assert [sms_consent_standing(p) for p in (alice, bob, carol)] == [True, False, False]
+
+    consent_give(participant=carol, channel=ConsentChannel.SMS, source=source)
+    assert sms_consent_standing(carol) is True
