@@ -144,8 +144,10 @@ def calendar(request):
         "participant": participant, "new_url": new_url,
         "webcal_url": re.sub(r"^https?://", "webcal://", new_url) if new_url else None,
         "has_feed": bool(participant.calendar_token), "nav": "calendar",
-        "address_form": CalendarAddressForm(
-            initial={"shows_address": participant.calendar_shows_address}),
+        # The tick box is written by the template: it needs the field's words and the
+        # setting, not a form (building one deep-copies its fields on every view).
+        "address_field": CalendarAddressForm.base_fields["shows_address"],
+        "shows_address": participant.calendar_shows_address,
     })
 
 
