@@ -399,3 +399,20 @@ def reminder_rows(reminders: list[Reminder]) -> list[ReminderRow]:
             when=_fill(when_words, channel=channel, when=when),
             visit=_fill(visit_words, day=_date_words(language, "short", reminder.visit_date))))
     return rows
+
+
+# A coming reminder, byte for byte what the reminder settings' loop wrote.
+_REMINDER = """
+          <li class="py-1">
+            {when}
+            <span class="text-body-secondary small">{visit}</span>
+          </li>
+        """
+
+
+def reminders_html(rows: list[ReminderRow]) -> SafeString:
+    """The coming reminders' <li> items, every value escaped (a template loop cost ~15 µs a
+    reminder)."""
+    # Safe: every value escaped.
+    return mark_safe("".join([_REMINDER.format(when=escape(row.when), visit=escape(row.visit))
+                              for row in rows]))

@@ -29,7 +29,7 @@ from participants import portal_accounts as services
 
 from . import selectors
 from .record import participant_record, record_content, record_filename
-from .schedule_rows import reminder_rows, schedule_rows
+from .schedule_rows import reminder_rows, reminders_html, schedule_rows
 from .access import participant_required
 from .feed import feed_render
 from .forms import (
@@ -104,11 +104,11 @@ def reminders(request):
             else:
                 messages.success(request, _("Your reminder settings are saved."))
                 return redirect("portal-reminders")
+    upcoming = reminder_rows(selectors.upcoming_reminders_for(participant=participant))
     return render(request, "portal/reminders.html", {
         "form": form, "language_form": language_form, "participant": participant,
         "nav": "reminders", "sms_consent": sms_consent,
-        "upcoming_reminders": reminder_rows(
-            selectors.upcoming_reminders_for(participant=participant)),
+        "upcoming_reminders": upcoming, "upcoming_reminders_html": reminders_html(upcoming),
     })
 
 

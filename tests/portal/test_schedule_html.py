@@ -174,3 +174,23 @@ def test_it_writes_the_coming_weeks_and_history_home_html_looped_over(count):
     assert schedule_rows._weeks_html(weeks) == loop(_OLD_WEEKS).render({"weeks": weeks})
     assert schedule_rows._history_html(history) == loop(_OLD_HISTORY).render(
         {"history": history})
+
+
+_OLD_REMINDERS = """{% for reminder in upcoming_reminders %}
+          <li class="py-1">
+            {{ reminder.when }}
+            <span class="text-body-secondary small">{{ reminder.visit }}</span>
+          </li>
+        {% endfor %}"""
+
+
+@pytest.mark.parametrize("count", [0, 1, 10])
+def test_it_writes_the_coming_reminders_the_settings_page_looped_over(count):
+    from django.template import engines
+
+    rows = [schedule_rows.ReminderRow(when=f"Text <message> & 'co' on Mon, Nov {n}",
+                                      visit=f'for your "visit" on Tue, Dec {n}')
+            for n in range(count)]
+
+    assert schedule_rows.reminders_html(rows) == engines["django"].from_string(
+        _OLD_REMINDERS).render({"upcoming_reminders": rows})
