@@ -556,9 +556,11 @@ def feed_events_for(*, state: PortalState, now: datetime) -> list[FeedEvent]:
         "since": connection_.ops.adapt_datetimefield_value(now - timedelta(days=FEED_PAST_DAYS)),
     })
     events = []
+    discharged = state.is_discharged  # else every visit is shown (_shown)
     for (session_id, starts_at, ends_at, updated_at, marked_at, session_status, status,
          care_plan_id, alias, address) in rows:
-        if not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id, now=now):
+        if discharged and not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id,
+                                     now=now):
             continue
         events.append(FeedEvent(
             session_id, starts_at, ends_at,
