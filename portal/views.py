@@ -29,6 +29,7 @@ from participants import portal_accounts as services
 
 from . import selectors
 from .record import participant_record, record_content, record_filename
+from .progress_card import progress_card_html
 from .schedule_rows import reminder_rows, reminders_html, schedule_rows
 from .access import participant_required
 from .feed import feed_render
@@ -66,8 +67,11 @@ def home(request):
 def progress(request):
     audit_access(request=request, obj=request.participant, what="portal: progress")
     state = selectors.portal_state(participant=request.participant)
+    progress = selectors.progress_for(state=state)
     return render(request, "portal/progress.html", {
-        "state": state, "progress": selectors.progress_for(state=state), "nav": "progress",
+        "state": state, "progress": progress, "nav": "progress",
+        "progress_html": progress and progress_card_html(
+            progress, is_discharged=state.is_discharged),
     })
 
 
