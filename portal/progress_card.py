@@ -1,5 +1,5 @@
-"""The progress page's two cards (this week's hours, the program overall) as one string, so the
-page's template does no work per figure.
+"""The progress page's two cards (this week's hours, the program overall) and the home page's
+hours card as strings, so the pages' templates do no work per figure.
 
 Byte for byte what progress.html's {% translate %}, {% blocktranslate %}, {% if %} and variable
 tags wrote (tests/portal/test_progress_card.py renders the old template beside it): a label as
@@ -15,6 +15,8 @@ from html import escape
 from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
+
+from iop_clinic.fixed_urls import reverse_once
 
 from .selectors import Progress
 from .templatetags.portal_words import day_date, hours
@@ -42,6 +44,20 @@ aria-valuenow="{attended}" aria-valuemin="0" aria-valuemax="{minimum}">
       <div><dt>{finish_label}</dt><dd>{finish}</dd></div>
     </dl>
     {cannot_complete}
+  </div>
+</section>
+"""
+# home.html's card, between {% if progress and not state.is_discharged %} and {% endif %}.
+_HOME_CARD = """
+<section class="card portal-card mb-3 no-print" aria-labelledby="week-hours">
+  <div class="card-body">
+    <h2 class="h5 card-title" id="week-hours">{this_weeks_hours}</h2>
+    <p class="mb-1">{hours_of_minimum}</p>
+    <div class="progress mb-2" role="progressbar" aria-label="{attended_label}" \
+aria-valuenow="{attended}" aria-valuemin="0" aria-valuemax="{minimum}">
+      <div class="progress-bar portal-bar-{bar_step}"></div>
+    </div>
+    <a href="{progress_url}">{see_my_progress}</a>
   </div>
 </section>
 """
@@ -75,6 +91,10 @@ class _Labels:
         self.weeks_remaining = gettext("Weeks remaining")
         self.completed_on = gettext("Completed on")
         self.expected_to_finish = gettext("Expected to finish")
+        self.this_weeks_hours = gettext("This week's hours")
+        self.hours_of_minimum = gettext(
+            '<span class="portal-big">%(attended)s</span> of %(minimum)s hours')
+        self.see_my_progress = gettext("See my progress")
         self.cannot_complete = gettext(
             "The weeks below the minimum can no longer be made up before the program ends on "
             "%(end)s. Please talk to your clinician.")
@@ -88,12 +108,32 @@ def _value(value) -> str:
     return escape(str(localize(value)))
 
 
-def progress_card_html(progress: Progress, *, is_discharged: bool) -> SafeString:
-    """The two cards of progress.html for `progress`, in the active language."""
+def _words() -> _Labels:
     language = get_language()
     words = _labels.get(language)
     if words is None:
         words = _labels[language] = _Labels()
+    return words
+
+
+def home_card_html(progress: Progress) -> SafeString:
+    """home.html's "This week's hours" card for `progress`, in the active language."""
+    words = _words()
+    # Safe: the labels are the template's trusted literals' translations, every value escaped.
+    return mark_safe(_HOME_CARD.format(
+        this_weeks_hours=words.this_weeks_hours,
+        hours_of_minimum=words.hours_of_minimum % {
+            "attended": hours(progress.attended_hours, 1),
+            "minimum": hours(progress.minimum_hours, "-1")},
+        attended_label=words.attended_label, attended=_value(progress.attended_hours),
+        minimum=_value(progress.minimum_hours), bar_step=_value(progress.bar_step),
+        progress_url=escape(reverse_once("portal-progress")),
+        see_my_progress=words.see_my_progress))
+
+
+def progress_card_html(progress: Progress, *, is_discharged: bool) -> SafeString:
+    """The two cards of progress.html for `progress`, in the active language."""
+    words = _words()
     still = hours(progress.still_scheduled_hours, 1)
     if is_discharged:
         note = "\n    "

@@ -29,7 +29,7 @@ from participants import portal_accounts as services
 
 from . import selectors
 from .record import participant_record, record_content, record_filename
-from .progress_card import progress_card_html
+from .progress_card import home_card_html, progress_card_html
 from .schedule_rows import reminder_rows, reminders_html, schedule_rows
 from .access import participant_required
 from .feed import feed_render
@@ -54,10 +54,12 @@ def home(request):
     # Only what the page shows: the visits ahead and the latest few past ones.
     visits, history = selectors.home_visits_for(state=state, now=now)
     schedule = selectors.schedule_for(state=state, visits=visits, history=history, now=now)
+    progress = selectors.progress_for(state=state)
     return render(request, "portal/home.html", {
         "state": state,
         "schedule": schedule_rows(schedule),
-        "progress": selectors.progress_for(state=state),
+        "progress": progress,
+        "progress_html": home_card_html(progress) if progress else "",
         "nav": "home",
     })
 

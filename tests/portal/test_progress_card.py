@@ -1,4 +1,4 @@
-"""The progress page's cards written in Python (portal/progress_card.py) read, byte for byte, as
+"""The progress page's cards and the home page's hours card written in Python (portal/progress_card.py) read, byte for byte, as
 progress.html's tags wrote them, in English and Spanish, for every branch the cards tell apart."""
 import datetime as dt
 import itertools
@@ -50,6 +50,22 @@ _OLD = """{% load portal_words %}
 """
 
 
+# home.html's card as it was, between {% if progress and not state.is_discharged %} and
+# {% endif %}.
+_OLD_HOME = """{% load fixed_urls portal_words %}
+<section class="card portal-card mb-3 no-print" aria-labelledby="week-hours">
+  <div class="card-body">
+    <h2 class="h5 card-title" id="week-hours">{% translate "This week's hours" %}</h2>
+    <p class="mb-1">{% blocktranslate trimmed with attended=progress.attended_hours|hours:1 minimum=progress.minimum_hours|hours:"-1" %}<span class="portal-big">{{ attended }}</span> of {{ minimum }} hours{% endblocktranslate %}</p>
+    <div class="progress mb-2" role="progressbar" aria-label="{% translate 'Hours attended this week' %}" aria-valuenow="{{ progress.attended_hours }}" aria-valuemin="0" aria-valuemax="{{ progress.minimum_hours }}">
+      <div class="progress-bar portal-bar-{{ progress.bar_step }}"></div>
+    </div>
+    <a href="{% fixed_url 'portal-progress' %}">{% translate "See my progress" %}</a>
+  </div>
+</section>
+"""
+
+
 def _progresses():
     combos = itertools.product(
         [Decimal("0.00"), Decimal("7.50"), Decimal("12.25")],  # attended
@@ -79,3 +95,13 @@ def test_it_writes_what_the_progress_template_wrote(language, discharged):
             state = SimpleNamespace(is_discharged=discharged)
             assert progress_card.progress_card_html(progress, is_discharged=discharged) == (
                 old.render({"progress": progress, "state": state})), progress
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_it_writes_what_the_home_templates_hours_card_wrote(language):
+    old = engines["django"].from_string(_OLD_HOME)
+    progress_card._labels.clear()
+    with translation.override(language):
+        for progress in _progresses():
+            assert progress_card.home_card_html(progress) == old.render(
+                {"progress": progress}), progress
