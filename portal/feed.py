@@ -5,6 +5,7 @@ site's neutral alias (and its street address only if the participant turned that
 description, kind, topic or clinician. It carries the visits ahead and those of the last
 FEED_PAST_DAYS days (portal/selectors.py): a phone keeps what it already has, and a leaked link shows less.
 """
+import hashlib
 import uuid
 from datetime import UTC, datetime
 
@@ -28,6 +29,28 @@ def event_uid(*, participant: Participant, session_id: int) -> str:
     return f"{uuid.uuid5(_UID_NAMESPACE, f'{participant.code}:{session_id}')}@calendar"
 
 
+# The hex digit of a UUID's variant nibble (10xx) for each hex digit a hash gives there.
+_VARIANT = "89ab89ab89ab89ab"
+
+
+def _uids(participant: Participant):
+    """event_uid for one participant's sessions: uuid.uuid5's SHA-1 of the namespace and the
+    name, its version and variant bits set and written as str(UUID) writes them, without
+    building a UUID object for each event (that was a fifth of the feed's time). The namespace
+    and the participant's part of the name are hashed into a copy once a feed.
+    tests/portal/test_feed_text.py compares it with event_uid."""
+    start = hashlib.sha1(_UID_NAMESPACE.bytes + f"{participant.code}:".encode(),
+                         usedforsecurity=False)
+
+    def uid(session_id: int) -> str:
+        sha = start.copy()
+        sha.update(str(session_id).encode())
+        h = sha.hexdigest()
+        return (f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-"
+                f"{h[20:32]}@calendar")
+    return uid
+
+
 def _content_line(name: str, text: str) -> str:
     """A property with a TEXT value, escaped and folded by icalendar's own helpers, CRLF ended.
 
@@ -41,8 +64,8 @@ def _content_line(name: str, text: str) -> str:
 def _utc(moment: datetime) -> str:
     """A UTC DATE-TIME as icalendar writes one (no fraction of a second): ASCII, 16 octets."""
     m = moment.astimezone(UTC)
-    return (f"{m.year:04d}{m.month:02d}{m.day:02d}"
-            f"T{m.hour:02d}{m.minute:02d}{m.second:02d}Z")
+    # %-formatting: half the time of the same f-string's six format specs.
+    return "%04d%02d%02dT%02d%02d%02dZ" % (m.year, m.month, m.day, m.hour, m.minute, m.second)
 
 
 def feed_render(*, participant: Participant, events: list[FeedEvent]) -> bytes:
@@ -57,6 +80,7 @@ def feed_render(*, participant: Participant, events: list[FeedEvent]) -> bytes:
         summary = _content_line("SUMMARY", str(EVENT_TITLE))
     locations: dict[tuple[str, str], str] = {}
     shows_address = participant.calendar_shows_address
+    uid_of = _uids(participant)
     out = ["BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Appointments//EN\r\n"
            "CALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\n",
            _content_line("X-WR-CALNAME", participant.home_site.public_alias),
@@ -69,7 +93,7 @@ def feed_render(*, participant: Participant, events: list[FeedEvent]) -> bytes:
                 "LOCATION", ", ".join(p for p in place if p))
         changed = event.changed
         stamp = _utc(changed)
-        uid = event_uid(participant=participant, session_id=event.session_id)
+        uid = uid_of(event.session_id)
         state = ("STATUS:CONFIRMED\r\nTRANSP:OPAQUE\r\n" if event.is_expected
                  else "STATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n")
         out.append(

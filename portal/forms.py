@@ -24,6 +24,9 @@ class SignInLinkForm(forms.Form):
 
 
 class ReminderPreferencesForm(forms.Form):
+    # Unbound, its markup is its initial values' in the language (portal_fields.portal_form).
+    markup_from_initial = True
+
     channels = forms.ChoiceField(label=_("How should we remind you?"),
                                  choices=ReminderChannels.choices, widget=forms.RadioSelect)
     sms_consent = forms.BooleanField(
@@ -36,6 +39,9 @@ class ReminderPreferencesForm(forms.Form):
 class LanguageForm(forms.Form):
     # Each language named in itself, so someone who cannot read the current one finds theirs.
     NATIVE_NAMES = {"en": "English", "es": "Español"}
+    # Unbound, its markup is its initial value's in the language (portal_fields.portal_form);
+    # its choices come from settings.LANGUAGES, whose change empties the kept markup.
+    markup_from_initial = True
 
     language = forms.ChoiceField(label=_("Language"), widget=forms.RadioSelect,
                                  help_text=_("Of these pages, your reminders and our messages."))

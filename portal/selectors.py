@@ -153,8 +153,10 @@ def _state_rows() -> QuerySet[Enrollment]:
     return _state_enrollments().select_related("track__program", "track__site", "care_plan")
 
 
-# The participant id the state query is compiled with, replaced by the real one when it runs.
+# The participant id and the time the portal's queries are compiled with, replaced by the
+# real ones when they run.
 _ANY_PARTICIPANT = -1
+_ANY_TIME = datetime(1901, 1, 1, tzinfo=UTC)
 
 
 @cache
@@ -194,11 +196,29 @@ def _feed_state_rows() -> QuerySet[Enrollment]:
             .only(*_FEED_STATE_FIELDS))
 
 
+# The calendar token hash the feed's state query is compiled with (no hash looks like it),
+# replaced by the real one when it runs.
+_ANY_TOKEN_HASH = "(any calendar token)"
+
+
+@cache
+def _feed_state_statement(alias: str, vendor: str) -> CompiledQuery:
+    """_feed_state_rows for one calendar token, compiled by the ORM once per process
+    (iop_clinic.compiled): filtering and compiling its joins again on every poll cost more
+    CPU than running it. Only the token's hash changes (a parameter)."""
+    queryset = _feed_state_rows().using(alias).filter(
+        participant__calendar_token=_ANY_TOKEN_HASH)
+    return compile_once(queryset.query.get_compiler(using=alias),
+                        {_ANY_TOKEN_HASH: "token_hash"}, what="feed state", model=Enrollment)
+
+
 def feed_state(*, token_hash: str) -> PortalState | None:
     """The portal state of the participant whose calendar token this is, None for no one. One
     query (the participant comes with their enrollments), two for someone with none yet: the
     feed, polled by every subscribed phone, was a third a query of its own."""
-    rows = list(_feed_state_rows().filter(participant__calendar_token=token_hash))
+    alias = router.db_for_read(Enrollment)
+    rows = _feed_state_statement(alias, connections[alias].vendor).objects(
+        {"token_hash": token_hash})
     if rows:
         return _state_of(rows[0].participant, rows)
     participant = (Participant.objects.select_related("home_site")
@@ -393,17 +413,23 @@ def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_L
         cursor.execute(_HOME_VISITS_SQL, (participant.pk, moment, participant.pk, moment, limit))
         rows = cursor.fetchall()
     ahead, past = [], []
+    # PostgreSQL gives aware date-times already; SQLite's text needs _moment.
+    as_read = connection.vendor == "postgresql"
+    discharged = state.is_discharged  # else every visit is shown (_shown)
     for (part, session_id, starts_at, ends_at, kind, room_id, room_name, alias, address,
          session_status, status, care_plan_id, notice_hours, excuse_status,
          excuse_note) in rows:
-        starts_at = _moment(starts_at)
+        if not as_read:
+            starts_at = _moment(starts_at)
         if part == _PAST:
             past.append((starts_at, session_id,
                          PastVisit(starts_at.astimezone(zone),
                                    _is_cancelled(session_status, status), status)))
             continue
-        ends_at = _moment(ends_at)
-        if not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id, now=now):
+        if not as_read:
+            ends_at = _moment(ends_at)
+        if discharged and not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id,
+                                     now=now):
             continue
         ahead.append((starts_at, session_id, UpcomingVisit(
             session_id=session_id, starts=starts_at.astimezone(zone),
@@ -506,16 +532,35 @@ def _feed_rows() -> QuerySet[Attendance]:
                          "session__site__address"))
 
 
+@cache
+def _feed_rows_statement(alias: str, vendor: str) -> CompiledQuery:
+    """_feed_rows for one participant's sessions ending after a time, compiled by the ORM once
+    per process (iop_clinic.compiled): filtering and compiling it on every poll cost about
+    as much CPU as reading its rows. The participant and the time are its parameters."""
+    queryset = _feed_rows().using(alias).filter(participant_id=_ANY_PARTICIPANT,
+                                                session__ends_at__gte=_ANY_TIME)
+    return compile_once(queryset.query.get_compiler(using=alias),
+                        {_ANY_PARTICIPANT: "participant",
+                         connections[alias].ops.adapt_datetimefield_value(_ANY_TIME): "since"},
+                        what="feed events")
+
+
 def feed_events_for(*, state: PortalState, now: datetime) -> list[FeedEvent]:
     """The visits the calendar feed carries, in time order: those ahead and those of the last
     FEED_PAST_DAYS days, as plain values. One query: a feed of 70 visits spent more time
     building Attendance, TherapySession and Site instances than writing its text."""
-    rows = _feed_rows().filter(participant=state.participant,
-                               session__ends_at__gte=now - timedelta(days=FEED_PAST_DAYS))
+    alias = router.db_for_read(Attendance)
+    connection_ = connections[alias]
+    rows = _feed_rows_statement(alias, connection_.vendor).rows({
+        "participant": state.participant.pk,
+        "since": connection_.ops.adapt_datetimefield_value(now - timedelta(days=FEED_PAST_DAYS)),
+    })
     events = []
+    discharged = state.is_discharged  # else every visit is shown (_shown)
     for (session_id, starts_at, ends_at, updated_at, marked_at, session_status, status,
          care_plan_id, alias, address) in rows:
-        if not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id, now=now):
+        if discharged and not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id,
+                                     now=now):
             continue
         events.append(FeedEvent(
             session_id, starts_at, ends_at,
@@ -533,10 +578,6 @@ def upcoming_reminders_for(*, participant: Participant, limit: int = 10) -> list
         "participant": participant.pk,
         "now": connection.ops.adapt_datetimefield_value(timezone.now()),
     })
-
-
-# The time the reminders query is compiled with, replaced by the real one when it runs.
-_ANY_TIME = datetime(1901, 1, 1, tzinfo=UTC)
 
 
 @cache

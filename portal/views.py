@@ -29,7 +29,8 @@ from participants import portal_accounts as services
 
 from . import selectors
 from .record import participant_record, record_content, record_filename
-from .schedule_rows import reminder_rows, schedule_rows
+from .progress_card import home_card_html, progress_card_html
+from .schedule_rows import reminder_rows, reminders_html, schedule_rows
 from .access import participant_required
 from .feed import feed_render
 from .forms import (
@@ -53,10 +54,12 @@ def home(request):
     # Only what the page shows: the visits ahead and the latest few past ones.
     visits, history = selectors.home_visits_for(state=state, now=now)
     schedule = selectors.schedule_for(state=state, visits=visits, history=history, now=now)
+    progress = selectors.progress_for(state=state)
     return render(request, "portal/home.html", {
         "state": state,
         "schedule": schedule_rows(schedule),
-        "progress": selectors.progress_for(state=state),
+        "progress": progress,
+        "progress_html": home_card_html(progress) if progress else "",
         "nav": "home",
     })
 
@@ -66,8 +69,11 @@ def home(request):
 def progress(request):
     audit_access(request=request, obj=request.participant, what="portal: progress")
     state = selectors.portal_state(participant=request.participant)
+    progress = selectors.progress_for(state=state)
     return render(request, "portal/progress.html", {
-        "state": state, "progress": selectors.progress_for(state=state), "nav": "progress",
+        "state": state, "progress": progress, "nav": "progress",
+        "progress_html": progress and progress_card_html(
+            progress, is_discharged=state.is_discharged),
     })
 
 
@@ -104,11 +110,11 @@ def reminders(request):
             else:
                 messages.success(request, _("Your reminder settings are saved."))
                 return redirect("portal-reminders")
+    upcoming = reminder_rows(selectors.upcoming_reminders_for(participant=participant))
     return render(request, "portal/reminders.html", {
         "form": form, "language_form": language_form, "participant": participant,
         "nav": "reminders", "sms_consent": sms_consent,
-        "upcoming_reminders": reminder_rows(
-            selectors.upcoming_reminders_for(participant=participant)),
+        "upcoming_reminders": upcoming, "upcoming_reminders_html": reminders_html(upcoming),
     })
 
 
@@ -144,8 +150,10 @@ def calendar(request):
         "participant": participant, "new_url": new_url,
         "webcal_url": re.sub(r"^https?://", "webcal://", new_url) if new_url else None,
         "has_feed": bool(participant.calendar_token), "nav": "calendar",
-        "address_form": CalendarAddressForm(
-            initial={"shows_address": participant.calendar_shows_address}),
+        # The tick box is written by the template: it needs the field's words and the
+        # setting, not a form (building one deep-copies its fields on every view).
+        "address_field": CalendarAddressForm.base_fields["shows_address"],
+        "shows_address": participant.calendar_shows_address,
     })
 
 

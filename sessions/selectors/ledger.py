@@ -306,14 +306,20 @@ def hours_ledger(*, enrollment: Enrollment, today: date | None = None,
 
     if rows is None:
         rows = _ledger_rows(participant_id=enrollment.participant_id, start=start, end=end)
+    # Looked up once, not once a row: a chart or portal page reads a few hundred rows, and
+    # finding each row's week and the attended statuses again was a third of the loop.
+    attended, expected = AttendanceStatus.attended(), AttendanceStatus.EXPECTED
+    week_of: dict[date, LedgerWeek] = {}
     for status, minutes, starts_at, ends_at, local_date, counts in rows:
-        week = weeks[_monday(local_date)]
+        week = week_of.get(local_date)
+        if week is None:
+            week = week_of[local_date] = weeks[_monday(local_date)]
         length = int((ends_at - starts_at).total_seconds() // 60)
         if counts:
             week.offered_minutes += length
         if starts_at > now:
-            status = AttendanceStatus.EXPECTED  # not held yet, whatever was marked
-        if status in AttendanceStatus.attended():
+            status = expected  # not held yet, whatever was marked
+        if status in attended:
             credited = length if minutes is None else minutes
             ledger.sessions_attended += 1
             ledger.minutes_attended += credited

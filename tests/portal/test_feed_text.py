@@ -12,7 +12,7 @@ from django.urls import reverse
 from icalendar import Calendar, Event, vText
 
 from participants.portal_accounts import calendar_token_regenerate
-from portal.feed import EVENT_TITLE, event_uid, feed_render
+from portal.feed import EVENT_TITLE, _uids, event_uid, feed_render
 from portal.selectors import FeedEvent
 
 # Characters TEXT escaping and folding care about, and some that take 2-4 octets in UTF-8.
@@ -80,6 +80,22 @@ def test_it_writes_what_icalendar_writes_for_any_text_time_and_id(seed, settings
         expected = _reference(participant, events)
 
     assert feed_render(participant=participant, events=events) == expected
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_its_event_ids_are_the_uuid5_ids_calendars_already_hold(seed):
+    """A phone keeps each event by its UID: the feed's faster writing must give the same ids,
+    or every subscribed calendar would show each visit twice."""
+    rng = random.Random(seed)
+    participant = SimpleNamespace(code=uuid.UUID(int=rng.getrandbits(128)))
+    session_ids = [1, 9, 10, 2**31 - 1, 2**63 - 1, *(rng.randint(1, 10**9) for _ in range(200))]
+    uid = _uids(participant)
+
+    assert [uid(i) for i in session_ids] == [
+        event_uid(participant=participant, session_id=i) for i in session_ids]
+    assert event_uid(participant=participant, session_id=7) == (
+        f"{uuid.uuid5(uuid.UUID('3a1f6f0e-5c2b-4f57-9a51-8b0c3f3b2d11'), f'{participant.code}:7')}"
+        "@calendar")
 
 
 @pytest.mark.django_db

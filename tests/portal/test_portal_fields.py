@@ -122,3 +122,36 @@ class Complaint(forms.Form):
                                   lambda: Odd(prefix="x", auto_id=False)])
 def test_any_other_form_is_crispys_own(make):
     assert portal_form(make()) == as_crispy_form(make())
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_kept_markup_of_the_settings_forms_is_their_own_initial_values(language):
+    """The reminder and language forms are written once a process per language and initial
+    values: each choice the participant made still shows ticked, in their language."""
+    from portal.templatetags import portal_fields
+
+    portal_fields._markups.clear()
+    made = [
+        *(lambda c=c, s=s: ReminderPreferencesForm(initial={"channels": c, "sms_consent": s})
+          for c in ("email", "sms", "both", "none") for s in (True, False)),
+        *(lambda code=code: LanguageForm(initial={"language": code}) for code in ("en", "es")),
+    ]
+    with translation.override(language):
+        first = [portal_form(make()) for make in made]
+        again = [portal_form(make()) for make in made]  # from the kept markup
+        fresh = [portal_fields._written(make()) for make in made]
+
+    assert again == first == fresh
+    assert len(set(first)) == len(made)
+    assert 'value="es" id="id_language_1" required checked' in first[-1]
+    assert len(portal_fields._markups) == len(made)
+
+
+def test_a_filled_in_form_is_never_kept():
+    from portal.templatetags import portal_fields
+
+    portal_fields._markups.clear()
+    portal_form(ReminderPreferencesForm({"channels": "sms"}))
+    portal_form(LanguageForm({"language": "fr"}))
+
+    assert not portal_fields._markups

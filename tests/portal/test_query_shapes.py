@@ -76,3 +76,60 @@ def test_it_lists_the_reminders_still_to_go_as_the_orm_query_did(alice, bob, sit
         assert _shown(shown) == _shown(selectors._reminder_rows().filter(
             participant=person, send_before__gt=moment)[:10])
         assert len(shown) == (min(count, 10) if person == alice else 1)
+
+
+def _state_shown(state) -> tuple:
+    enrollment = state.enrollment
+    participant = state.participant
+    return (participant.pk, participant.code, participant.language,
+            participant.calendar_shows_address, participant.home_site.public_alias,
+            participant.get_deferred_fields(), enrollment.pk, enrollment.status,
+            enrollment.track.program.seat_offer_hours, enrollment.get_deferred_fields(),
+            state.is_discharged, state.offer_open)
+
+
+def test_it_finds_the_feeds_participant_as_the_orm_query_did(alice, bob, track):
+    """The feed's state query compiled once a process finds the token's owner, with the same
+    fields loaded (and deferred) as the ORM's query; an unknown token finds no one."""
+    from participants.portal_accounts import calendar_token_regenerate, token_hash
+    from tests import factories
+
+    moment = timezone.now()
+    factories.EnrollmentFactory(participant=bob, track=track, status="waitlisted",
+                                waitlisted_at=moment - dt.timedelta(days=3),
+                                seat_offered_at=moment - dt.timedelta(hours=1))
+    for person in (alice, bob, alice):  # compiled by the first call, then reused
+        token = calendar_token_regenerate(participant=person)
+        state = selectors.feed_state(token_hash=token_hash(token))
+        rows = list(selectors._feed_state_rows().filter(
+            participant__calendar_token=token_hash(token)))
+
+        assert _state_shown(state) == _state_shown(selectors._state_of(rows[0].participant, rows))
+        assert state.participant.pk == person.pk
+    assert selectors.feed_state(token_hash=token_hash("not a token")) is None
+
+
+def test_it_finds_standing_sms_consent_as_the_orm_query_did(alice, bob, site):
+    """The reminder settings' tick box: SMS consent given and not revoked, of this person."""
+    from participants.models import ConsentChannel, ConsentSource, ContactConsent
+    from participants.portal_accounts import sms_consent_standing
+    from participants.services import consent_give, consent_revoke
+    from tests import factories
+
+    carol = factories.ParticipantFactory(home_site=site)
+    source = ConsentSource.PORTAL
+
+    def orm(person):
+        return ContactConsent.objects.filter(participant=person, channel=ConsentChannel.SMS,
+                                             revoked_at__isnull=True).exists()
+
+    consent_give(participant=alice, channel=ConsentChannel.SMS, source=source)
+    consent_give(participant=bob, channel=ConsentChannel.EMAIL, source=source)
+    consent_give(participant=carol, channel=ConsentChannel.SMS, source=source)
+    consent_revoke(participant=carol, channel=ConsentChannel.SMS, source=source)
+    for person in (alice, bob, carol, alice):  # compiled by the first call, then reused
+        assert sms_consent_standing(person) == orm(person)
+    assert [sms_consent_standing(p) for p in (alice, bob, carol)] == [True, False, False]
+
+    consent_give(participant=carol, channel=ConsentChannel.SMS, source=source)
+    assert sms_consent_standing(carol) is True
