@@ -29,7 +29,6 @@ from participants import portal_accounts as services
 
 from . import selectors
 from .record import participant_record, record_content, record_filename
-from .progress_card import home_card_html, progress_card_html
 from .schedule_rows import reminder_rows, reminders_html, schedule_rows
 from .access import participant_required
 from .feed import feed_render
@@ -54,12 +53,10 @@ def home(request):
     # Only what the page shows: the visits ahead and the latest few past ones.
     visits, history = selectors.home_visits_for(state=state, now=now)
     schedule = selectors.schedule_for(state=state, visits=visits, history=history, now=now)
-    progress = selectors.progress_for(state=state)
     return render(request, "portal/home.html", {
         "state": state,
         "schedule": schedule_rows(schedule),
-        "progress": progress,
-        "progress_html": home_card_html(progress) if progress else "",
+        "progress": selectors.progress_for(state=state),
         "nav": "home",
     })
 
@@ -69,11 +66,8 @@ def home(request):
 def progress(request):
     audit_access(request=request, obj=request.participant, what="portal: progress")
     state = selectors.portal_state(participant=request.participant)
-    progress = selectors.progress_for(state=state)
     return render(request, "portal/progress.html", {
-        "state": state, "progress": progress, "nav": "progress",
-        "progress_html": progress and progress_card_html(
-            progress, is_discharged=state.is_discharged),
+        "state": state, "progress": selectors.progress_for(state=state), "nav": "progress",
     })
 
 
