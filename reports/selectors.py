@@ -1302,13 +1302,27 @@ _BILLING_LINES_SQLITE = (
 )
 
 
+def _track_filters(scope: ReportScope, alias: str, where: list[str], params: list) -> str:
+    """The scope's program and track filters on `alias`'s track_id, added to `where` and
+    `params`; the join they need (none, or the tracks as t)."""
+    joins = ""
+    if scope.program_id:
+        joins = f" JOIN {Track._meta.db_table} t ON t.id = {alias}.track_id"
+        where.append("t.program_id = %s")
+        params.append(scope.program_id)
+    if scope.track_id:
+        where.append(f"{alias}.track_id = %s")
+        params.append(scope.track_id)
+    return joins
+
+
 def _billing_days_from(scope: ReportScope, native: bool, *,
                        weeks: tuple[date, date] | None = None) -> tuple[str, list]:
     """`FROM reports_billing_day b ... WHERE ...`: the billing days' rows the scope reads (see
     `_billing_lines_sql`), and its params. With `weeks` (first and last Monday), the billing
     weeks' rows of those weeks instead (reports_billing_week, PostgreSQL), under the same
     filters."""
-    table, track_table = BillingDay._meta.db_table, Track._meta.db_table
+    table = BillingDay._meta.db_table
     dates: list = [scope.date_from, scope.held_until]
     if weeks:
         table, dates = BillingWeek._meta.db_table, list(weeks)
@@ -1316,14 +1330,7 @@ def _billing_days_from(scope: ReportScope, native: bool, *,
     where = ["b.site_id = ANY(%s)" if native else "b.site_id IN %s", f"{column} >= %s",
              f"{column} <= %s", "b.sessions <> 0"]
     params: list = [list(scope.site_ids) if native else tuple(scope.site_ids), *dates]
-    joins = ""
-    if scope.program_id:
-        joins = f" JOIN {track_table} t ON t.id = b.track_id"
-        where.append("t.program_id = %s")
-        params.append(scope.program_id)
-    if scope.track_id:
-        where.append("b.track_id = %s")
-        params.append(scope.track_id)
+    joins = _track_filters(scope, "b", where, params)
     if scope.clinician_id:
         where.append(f"b.participant_id IN (SELECT id FROM {Participant._meta.db_table} "
                      "WHERE primary_clinician_id = %s)")
@@ -1545,17 +1552,10 @@ def _billing_week_sums_sql(scope: ReportScope, first: date, last: date) -> tuple
     minutes rounded from the summed microseconds), as the rows' summary groups them. Its
     sessions and units are its rows' either way. A per-diem code's units are its days whose
     microseconds meet the minimum (the sums count the days of each length)."""
-    table, track_table = BillingWeekSums._meta.db_table, Track._meta.db_table
+    table = BillingWeekSums._meta.db_table
     where, params = ["s.site_id = ANY(%s)", "s.week >= %s", "s.week <= %s"], [
         list(scope.site_ids), first, last]
-    joins = ""
-    if scope.program_id:
-        joins = f" JOIN {track_table} t ON t.id = s.track_id"
-        where.append("t.program_id = %s")
-        params.append(scope.program_id)
-    if scope.track_id:
-        where.append("s.track_id = %s")
-        params.append(scope.track_id)
+    joins = _track_filters(scope, "s", where, params)
     day_rules = [rule for rule in billing_rules() if rule.unit == "day"]
     # A length's days count toward a per-diem code's units when they meet its minimum (the
     # weeks' own row, length -1, holds none); every other code's units are its sessions.
