@@ -415,7 +415,6 @@ def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_L
     ahead, past = [], []
     # PostgreSQL gives aware date-times already; SQLite's text needs _moment.
     as_read = connection.vendor == "postgresql"
-    discharged = state.is_discharged  # else every visit is shown (_shown)
     for (part, session_id, starts_at, ends_at, kind, room_id, room_name, alias, address,
          session_status, status, care_plan_id, notice_hours, excuse_status,
          excuse_note) in rows:
@@ -428,8 +427,7 @@ def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_L
             continue
         if not as_read:
             ends_at = _moment(ends_at)
-        if discharged and not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id,
-                                     now=now):
+        if not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id, now=now):
             continue
         ahead.append((starts_at, session_id, UpcomingVisit(
             session_id=session_id, starts=starts_at.astimezone(zone),
@@ -556,11 +554,9 @@ def feed_events_for(*, state: PortalState, now: datetime) -> list[FeedEvent]:
         "since": connection_.ops.adapt_datetimefield_value(now - timedelta(days=FEED_PAST_DAYS)),
     })
     events = []
-    discharged = state.is_discharged  # else every visit is shown (_shown)
     for (session_id, starts_at, ends_at, updated_at, marked_at, session_status, status,
          care_plan_id, alias, address) in rows:
-        if discharged and not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id,
-                                     now=now):
+        if not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id, now=now):
             continue
         events.append(FeedEvent(
             session_id, starts_at, ends_at,
