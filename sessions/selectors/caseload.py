@@ -153,6 +153,25 @@ class CaseloadPages:
         return [dict(zip(names, row, strict=True)) for row in rows]
 
 
+def caseload_rows(*, scope: Callable[[list[int]], QuerySet[Participant]], site_ids: list[int],
+                  query: str = "", only_ids: Collection[int] | None = None,
+                  site_id: int | None = None, track_id: int | None = None, status: str = "",
+                  clinician_id: int | None = None, sort: str = "name"
+                  ) -> "CaseloadPages | QuerySet[Participant]":
+    """The caseload of `scope(site_ids)` (the participants these sites may see), searched for
+    `query`'s words and filtered, for a Paginator: through the statements compiled once a
+    process (CaseloadPages), or, for `only_ids` (whose count varies) or no site, `caseload`'s
+    queryset. The same rows either way."""
+    chosen = {"site_id": site_id, "track_id": track_id, "status": status,
+              "clinician_id": clinician_id, "sort": sort}
+    if site_ids and only_ids is None:
+        return CaseloadPages(scope=scope, site_ids=site_ids, query=query, **chosen)
+    participants = scope(site_ids)
+    if query:
+        participants = participant_search(participants=participants, query=query)
+    return caseload(participants=participants, only_ids=only_ids, **chosen)
+
+
 def caseload_filter_choices(*, site_ids: list[int]) -> dict:
     """What the caseload's menus list, as named tuples of the columns their labels show: my
     sites (None at one site, where there is nothing to choose), their tracks ("program —

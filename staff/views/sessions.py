@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import can_discharge, can_enroll, can_mark_attendance, can_schedule, can_write_clinical_notes
 
-from staff.access import get_followup_or_404, get_participant_or_404, get_session_or_404, participants_at, participants_for, site_ids_for, sites_for, staff_required
+from staff.access import get_followup_or_404, get_participant_or_404, get_session_or_404, participants_at, site_ids_for, sites_for, staff_required
 from audit.services import audit_access
 from authorizations.selectors import chart_authorizations
 from iop_clinic.forms import add_service_errors
@@ -265,23 +265,15 @@ def participant_search(request: HttpRequest) -> HttpResponse:
                         **caseload.caseload_filter_choices(site_ids=site_ids))
     filters = form.cleaned_data if form.is_valid() else {}
     query = (filters.get("q") or "").strip()
-    chosen = {"site_id": filters.get("site"), "track_id": filters.get("track"),
-              "status": filters.get("status") or "", "clinician_id": filters.get("clinician"),
-              "sort": filters.get("sort") or "name"}
-    if site_ids and not filters.get("at_risk"):
-        # The same rows through statements compiled once per process.
-        listed = caseload.CaseloadPages(scope=participants_at, site_ids=site_ids, query=query,
-                                        **chosen)
-    else:
-        participants = participants_for(request.user)
-        if query:
-            participants = pages.participant_search(participants=participants, query=query)
-        listed = caseload.caseload(
-            participants=participants, **chosen,
-            # Today's at-risk rule (the ledger's), this week at my sites; the staff decorator
-            # made my site's zone current, so "today" is the clinic's.
-            only_ids=(participant_ids_at_risk(site_ids=site_ids, today=timezone.localdate())
-                      if filters.get("at_risk") else None))
+    listed = caseload.caseload_rows(
+        scope=participants_at, site_ids=site_ids, query=query,
+        site_id=filters.get("site"), track_id=filters.get("track"),
+        status=filters.get("status") or "", clinician_id=filters.get("clinician"),
+        # Today's at-risk rule (the ledger's), this week at my sites; the staff decorator made
+        # my site's zone current, so "today" is the clinic's.
+        only_ids=(participant_ids_at_risk(site_ids=site_ids, today=timezone.localdate())
+                  if filters.get("at_risk") else None),
+        sort=filters.get("sort") or "name")
     page = Paginator(listed, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
     filtered = any(filters.get(name)
                    for name in ("q", "site", "track", "status", "clinician", "at_risk"))
