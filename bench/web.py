@@ -13,7 +13,12 @@ bench/urls.py) on 127.0.0.1 only. Then, page by page, it measures:
   and the time PostgreSQL took for those queries;
 - under load: wrk (Debian package `wrk`) with --connections connections for --duration seconds
   (after a one-second warm-up): requests per second, p50/p95/p99 latency, and the share of the
-  anonymous no-op view's requests per second measured in the same run.
+  anonymous no-op view's requests per second measured in the same run;
+- where the machine's time went under load: the CPU milliseconds per request of the gunicorn
+  processes (Python: middleware, views, templates, the database driver) and of the PostgreSQL
+  backends serving the scratch database (planning and running the queries), read from /proc
+  before and after the measured run. With two cores, a page's req/s is bounded by about
+  2,000 / (web + db + wrk's own share) per request, so these say which side to cut.
 
 Every page must answer 200 before it is measured; a page that errors stops the benchmark. The
 load never leaves 127.0.0.1 and each run is bounded by --duration. Nothing here asserts a time.
@@ -62,7 +67,8 @@ class Figures:
     p95: float = 0.0
     p99: float = 0.0
     errors: int = 0
-
+    web_cpu_ms: float = 0.0
+    db_cpu_ms: float = 0.0
 
 
 
@@ -178,7 +184,94 @@ def in_process(client, path: str) -> tuple[float, int, float]:
     return statistics.median(times), queries, sql_ms
 
 
-def load(url: str, cookie: str, *, duration: int, connections: int) -> dict[str, float]:
+def _cpu_ticks(pid: int) -> int | None:
+    """User + system clock ticks of a process so far, or None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+
+
+def _process_group(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuWatch:
+    """CPU ticks spent by changing sets of processes while wrk runs, polled every 0.1 s.
+
+    gunicorn replaces a worker after max_requests (and its database connection with it), so the
+    processes are listed again at each poll: one that appears counts from zero, one that goes
+    counts what it had spent at its last poll (the tenth of a second before it exits is lost).
+    """
+
+    def __init__(self, sides):
+        import threading
+
+        self.sides = sides  # {"web": callable returning pids, ...}
+        self.start = {side: {} for side in sides}
+        self.last = {side: {} for side in sides}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _poll(self, first: bool = False) -> None:
+        for side, list_pids in self.sides.items():
+            for pid in list_pids():
+                ticks = _cpu_ticks(pid)
+                if ticks is None:
+                    continue
+                if first:
+                    self.start[side][pid] = ticks
+                self.start[side].setdefault(pid, 0)
+                self.last[side][pid] = ticks
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.1):
+            self._poll()
+
+    def __enter__(self):
+        self._poll(first=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self._poll()
+
+    def ticks(self, side: str) -> int:
+        return sum(self.last[side][pid] - self.start[side][pid] for pid in self.last[side])
+
+
+def _backend_lister(database: str):
+    """A callable listing the PostgreSQL backends connected to the database (one connection)."""
+    import psycopg2
+
+    parsed = urlparse(os.environ["DATABASE_URL"])
+    connection = psycopg2.connect(dbname="postgres", user=parsed.username or "postgres",
+                                  password=parsed.password, host=parsed.hostname or "127.0.0.1",
+                                  port=parsed.port or 5432)
+    connection.autocommit = True
+
+    def backends() -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])
+            return [row[0] for row in cursor.fetchall()]
+
+    backends.close = connection.close
+    return backends
+
+
+def load(url: str, cookie: str, *, duration: int, connections: int,
+         cpu_of: dict | None = None) -> dict[str, float]:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
                "-s", str(HERE / "wrk_report.lua"), url]
     if cookie:
@@ -186,17 +279,24 @@ def load(url: str, cookie: str, *, duration: int, connections: int) -> dict[str,
     # Warm-up: let each worker open its connection and fill its caches.
     warm_up = [c if not c.startswith("-d") else "-d1s" for c in command]
     subprocess.run(warm_up, check=True, capture_output=True, timeout=60)
-    result = subprocess.run(command, check=True, capture_output=True, text=True,
-                            timeout=duration + 60)
+    with CpuWatch(cpu_of or {}) as watch:
+        result = subprocess.run(command, check=True, capture_output=True, text=True,
+                                timeout=duration + 60)
+    spent = {side: watch.ticks(side) for side in (cpu_of or {})}
     match = re.search(r"RESULT (.*)", result.stdout)
     if not match:
         raise SystemExit(f"wrk printed no result:\n{result.stdout}\n{result.stderr}")
     values = dict(item.split("=") for item in match.group(1).split())
     seconds = int(values["duration_us"]) / 1e6
+    requests = max(int(values["requests"]), 1)
+    per_request_ms = {side: ticks * 1000 / os.sysconf("SC_CLK_TCK") / requests
+                      for side, ticks in spent.items()}
     return {"rps": int(values["requests"]) / seconds,
             "p50": int(values["p50"]) / 1000, "p95": int(values["p95"]) / 1000,
             "p99": int(values["p99"]) / 1000,
-            "errors": int(values["status_errors"]) + int(values["socket_errors"])}
+            "errors": int(values["status_errors"]) + int(values["socket_errors"]),
+            "web_cpu_ms": per_request_ms.get("web", 0.0),
+            "db_cpu_ms": per_request_ms.get("db", 0.0)}
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -282,16 +382,22 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
              "--workers", "3", "--bind", f"127.0.0.1:{port}", "iop_clinic.wsgi"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_port(port, gunicorn)
+
+        backends = _backend_lister(name)
+        group = gunicorn.pid
+        cpu_of = {"web": lambda: _process_group(group), "db": backends}
         for figure in figures:
             path = static_path if figure.page.path == "STATIC" else figure.page.path
             target = f"http://127.0.0.1:{port}{path}"
             check_answers(target, cookies[figure.page.who])
             result = load(target, cookies[figure.page.who], duration=args.duration,
-                          connections=args.connections)
+                          connections=args.connections, cpu_of=cpu_of)
+            figure.web_cpu_ms, figure.db_cpu_ms = result["web_cpu_ms"], result["db_cpu_ms"]
             figure.rps, figure.p50, figure.p95, figure.p99 = (
                 result["rps"], result["p50"], result["p95"], result["p99"])
             figure.errors = int(result["errors"])
             print(f"  {figure.page.name:<22} {figure.rps:8.1f} req/s", flush=True)
+        backends.close()
         return figures
     finally:
         if gunicorn is not None and gunicorn.poll() is None:
@@ -309,16 +415,19 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
 def print_table(size: int, figures: list[Figures], connections: int) -> None:
     noop = next(f for f in figures if f.page.name == "no-op (anonymous)")
     print(f"\n{size} participants; gunicorn 3 sync workers, wrk {connections} connections; "
-          f"share = req/s / anonymous no-op req/s")
+          f"share = req/s / anonymous no-op req/s; web / db CPU ms = CPU per request under "
+          f"load of the gunicorn processes / of the database's backends")
     header = (f"| {'page':<22} | {'req/s':>7} | {'share':>6} | {'p50 ms':>7} | {'p95 ms':>7} | "
-              f"{'p99 ms':>7} | {'errors':>6} | {'queries':>7} | {'SQL ms':>7} | {'1 req ms':>8} |")
+              f"{'p99 ms':>7} | {'errors':>6} | {'queries':>7} | {'SQL ms':>7} | {'1 req ms':>8} | "
+              f"{'web CPU ms':>10} | {'db CPU ms':>9} |")
     print(header)
     print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
     for f in figures:
         share = 100 * f.rps / noop.rps if noop.rps else 0
         print(f"| {f.page.name:<22} | {f.rps:7.1f} | {share:5.1f}% | {f.p50:7.1f} | "
               f"{f.p95:7.1f} | {f.p99:7.1f} | {f.errors:6d} | {f.queries:7d} | "
-              f"{f.sql_ms:7.1f} | {f.in_process_ms:8.1f} |")
+              f"{f.sql_ms:7.1f} | {f.in_process_ms:8.1f} | {f.web_cpu_ms:10.2f} | "
+              f"{f.db_cpu_ms:9.2f} |")
 
 
 def main() -> None:
