@@ -327,6 +327,70 @@ def followup_list(
     return queryset.values(*FOLLOWUP_LIST_FIELDS)
 
 
+# What the follow-up list's statements are compiled with, in place of a request's status and
+# assignee (no id is negative; the status is no follow-up's).
+_ANY_LIST_ASSIGNEE = -(2**31)
+_ANY_LIST_STATUS = "any-status-7d2c"
+
+
+@cache
+def _followup_list_statements(alias: str, vendor: str, sites: int, status: bool,
+                              assignee: bool) -> tuple[CompiledQuery, CompiledQuery, tuple]:
+    """The follow-up list's count and page statements for `sites` sites (a status chosen or
+    not, an assignee or not), compiled by the ORM once per process (iop_clinic.compiled) from
+    `followup_list` itself, with its rows' names: building and compiling the list's filters
+    for the count and again for the page cost more Python than running them. Every value is a
+    parameter, so the statements can't go stale."""
+    site_ids, sentinels = id_sentinels("sites", sites)
+    if status:
+        sentinels[_ANY_LIST_STATUS] = "status"
+    if assignee:
+        sentinels[_ANY_LIST_ASSIGNEE] = "assignee"
+    queryset = followup_list(site_ids=site_ids,
+                             assignee_id=_ANY_LIST_ASSIGNEE if assignee else None,
+                             status=_ANY_LIST_STATUS if status else "").using(alias)
+    query = queryset.query
+    names = (*query.extra_select, *query.values_select, *query.annotation_select)
+    page = compile_once(query.get_compiler(using=alias), sentinels, what="follow-up list page")
+    page = CompiledQuery(alias=alias, sql=f"{page.sql} LIMIT %s OFFSET %s",
+                         params=(*page.params, 0, 0), slots=(*page.slots, "limit", "offset"),
+                         columns=page.columns, width=page.width, converts=page.converts)
+    counted = compile_once(queryset.order_by().values("pk").query.get_compiler(using=alias),
+                           sentinels, what="follow-up list count")
+    count = counted.with_sql(f"SELECT COUNT(*) FROM ({counted.sql}) followups", columns=[])
+    return count, page, names
+
+
+class FollowUpPages:
+    """The follow-up list's rows (dicts of FOLLOWUP_LIST_FIELDS) for Django's Paginator, read
+    with `_followup_list_statements`: `count()` and a slice (a page) are what a Paginator asks
+    of a list; each is one query, as the queryset's count and slice were."""
+
+    def __init__(self, *, site_ids: list[int], assignee_id: int | None, status: str) -> None:
+        alias = router.db_for_read(FollowUp)
+        self._count, self._page, self._names = _followup_list_statements(
+            alias, connections[alias].vendor, len(site_ids), bool(status), bool(assignee_id))
+        self._values = {"sites": list(site_ids), "status": status, "assignee": assignee_id}
+
+    def count(self) -> int:
+        return self._count.rows(self._values)[0][0]
+
+    def __getitem__(self, page: slice) -> list[dict]:
+        start = page.start or 0
+        rows = self._page.rows({**self._values, "limit": page.stop - start, "offset": start})
+        names = self._names
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def followup_list_pages(*, site_ids: list[int], assignee_id: int | None,
+                        status: str) -> "FollowUpPages | QuerySet[FollowUp]":
+    """`followup_list` for a Paginator: through the statements compiled once a process
+    (FollowUpPages), or, with no site (nothing to list), its queryset. The same rows."""
+    if not site_ids:
+        return followup_list(site_ids=site_ids, assignee_id=assignee_id, status=status)
+    return FollowUpPages(site_ids=site_ids, assignee_id=assignee_id, status=status)
+
+
 @dataclass
 class WeekDay:
     day: date

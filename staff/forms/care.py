@@ -88,9 +88,13 @@ class FollowUpFilterForm(forms.Form):
     )
 
     def __init__(self, *args, assignees, **kwargs):
+        """`assignees`: users, or rows with their pk, first_name, last_name and username
+        (sessions.selectors.pages.staff_menu_rows)."""
         super().__init__(*args, **kwargs)
+        # As User.get_full_name() (or the username) names them.
         self.fields["assignee"].choices = [("me", _("Me")), ("", _("Anyone"))] + [
-            (str(u.pk), u.get_full_name() or u.username) for u in assignees]
+            (str(u.pk), f"{u.first_name} {u.last_name}".strip() or u.username)
+            for u in assignees]
 
 
 # --- Intake, profile, consent, enrollment and scheduling (round 2) --------------------------

@@ -19,7 +19,6 @@ from staff.access import get_followup_or_404, get_participant_or_404, get_sessio
 from audit.services import audit_access
 from authorizations.selectors import chart_authorizations
 from iop_clinic.forms import add_service_errors
-from staff.forms.programs import staff_at
 
 from staff.forms.care import (
     AttendanceMarkForm,
@@ -214,7 +213,7 @@ def roster_rest_present(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def followup_list(request: HttpRequest) -> HttpResponse:
     site_ids = site_ids_for(request.user)
-    people = list(staff_at(site_ids))
+    people = pages.staff_menu_rows(site_ids=site_ids)
     default = pages.default_followup_assignee(request.user)
     form = FollowUpFilterForm(request.GET or {"assignee": default, "status": "open"},
                               assignees=people)
@@ -223,8 +222,8 @@ def followup_list(request: HttpRequest) -> HttpResponse:
         raw = form.cleaned_data["assignee"]
         assignee_id = request.user.pk if raw == "me" else (int(raw) if raw else None)
         status = form.cleaned_data["status"]
-    queryset = pages.followup_list(site_ids=site_ids, assignee_id=assignee_id, status=status)
-    page = Paginator(queryset, FOLLOWUP_PAGE_SIZE).get_page(request.GET.get("page"))
+    listed = pages.followup_list_pages(site_ids=site_ids, assignee_id=assignee_id, status=status)
+    page = Paginator(listed, FOLLOWUP_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = followup_list_rows(page.object_list)
     return render(request, "staff/sessions/followup_list.html", {
         "form": form, "page_obj": page, "followups": rows, "rows_html": followup_rows_html(rows),

@@ -62,3 +62,28 @@ class _Template:
 
     def render(self, context):
         return f"[{self.name}: {len(context['choices'])} choices]"
+
+
+def test_its_home_site_filter_lists_the_sites_django_lists(admin_client, clinic,
+                                                           django_assert_max_num_queries):
+    """The home-site filter reads the sites through a statement compiled once a process
+    (CompiledRelatedFieldListFilter): every site, named and ordered as Django's own filter
+    lists them, a site added since included."""
+    from django.contrib.admin import RelatedFieldListFilter
+
+    from participants.admin import CompiledRelatedFieldListFilter
+
+    url = reverse("admin:participants_participant_changelist")
+    for name in ("Aardvark Hill", "Zephyr <Bay>"):
+        cl = admin_client.get(url).context["cl"]
+        spec = cl.filter_specs[0]
+        assert type(spec) is CompiledRelatedFieldListFilter
+        field, admin_ = spec.field, cl.model_admin
+        request = admin_client.get(url).wsgi_request
+        djangos = RelatedFieldListFilter.field_choices(spec, field, request, admin_)
+        with django_assert_max_num_queries(1):
+            ours = spec.field_choices(field, request, admin_)
+        assert ours == djangos
+        assert [label for _pk, label in ours] == sorted(label for _pk, label in ours)
+        factories.SiteFactory(name=name)
+    assert len(ours) == 3 and 'North <& "Co">' in dict(ours).values()

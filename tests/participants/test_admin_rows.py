@@ -178,3 +178,39 @@ def test_an_unfiltered_lists_pages_are_the_orm_querys_pages(admin_client, monkey
                         p._active_track) for p in expected]
         seen += [row[0] for row in got]
     assert len(seen) == len(set(seen)) == 5
+
+
+@pytest.mark.parametrize("query", [{}, {"q": "Ann"}, {"o": "-3"}, {"enrollment_status": "active"}])
+def test_its_rows_read_only_the_columns_they_show(admin_client, query):
+    """The list's rows read ParticipantAdmin.list_only's columns (not the email, phone, birth
+    date...) and show them, each checkbox's label too, without another query; the change
+    page and the actions still read whole rows."""
+    from participants.admin import ParticipantAdmin
+
+    site = factories.SiteFactory(name="North")
+    clinician = factories.StaffFactory(first_name="Dana", last_name="Oak", sites=[site])
+    track = factories.TrackFactory(site=site, name="Evenings")
+    for first, doctor in (("Ann", clinician), ("Ann", None), ("Bea", clinician)):
+        person = factories.ParticipantFactory(home_site=site, first_name=first,
+                                              primary_clinician=doctor)
+        factories.EnrollmentFactory(participant=person, track=track, status="active")
+
+    response = admin_client.get(reverse("admin:participants_participant_changelist"), query)
+
+    cl = response.context["cl"]
+    rows = list(cl.result_list)
+    assert len(rows) >= 2
+    for person in rows:
+        assert {"email", "phone", "date_of_birth", "code"} <= person.get_deferred_fields()
+    with CaptureQueriesContext(connection) as reads:
+        prepared = cl._prepared_results()
+        djangos = ["".join(items_for_result(cl, result, None)) for result in rows]
+    assert not reads.captured_queries
+    assert ["".join(row) for row in prepared] == djangos
+    page = response.content.decode()
+    assert "Dana Oak" in page and "Evenings" in page
+    request = response.wsgi_request
+    admin_ = cl.model_admin
+    assert isinstance(admin_, ParticipantAdmin)
+    assert not admin_.get_queryset(request).first().get_deferred_fields()
+    assert not cl.get_queryset(request).first().get_deferred_fields()

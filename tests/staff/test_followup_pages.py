@@ -91,3 +91,62 @@ def test_it_keeps_a_fixed_query_budget_on_the_detail_page(as_clinician, track, f
     followup = rows[-1].followups.first()
     with django_assert_max_num_queries(7):
         assert as_clinician.get(reverse("followup_detail", args=[followup.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("status", ["", "open", "resolved"])
+@pytest.mark.parametrize("assigned", [False, True])
+@pytest.mark.parametrize("sites", [1, 2])
+def test_its_compiled_pages_are_the_querysets_pages(status, assigned, sites,
+                                                    django_assert_num_queries):
+    """The list reads its count and each page through statements compiled once a process
+    (pages.FollowUpPages): the same follow-ups, in the same order, as followup_list's queryset,
+    for every status, assignee and number of sites, one query each."""
+    import datetime as dt
+
+    from django.core.paginator import Paginator
+    from django.utils import timezone
+
+    from sessions.models import FollowUp
+    from sessions.selectors import pages
+    from tests import factories
+
+    north, south, elsewhere = (factories.SiteFactory(name=name)
+                               for name in ("North", "South", "Elsewhere"))
+    dana, lee = (factories.StaffFactory(first_name=name, last_name="Oak")
+                 for name in ("Dana", "Lee"))
+    at_south = factories.TherapySessionFactory(track=factories.TrackFactory(site=south))
+    for n in range(7):
+        home = (north, south, elsewhere)[n % 3]
+        person = factories.ParticipantFactory(home_site=home, first_name=f"P{n}")
+        resolved = n % 4 == 0
+        FollowUp.objects.create(
+            participant=person, kind="below_minimum_hours", week_start=dt.date(2026, 3, 2),
+            assignee=(dana, lee, None)[n % 3], status="resolved" if resolved else "open",
+            resolved_at=timezone.now() if resolved else None,
+            # one follow-up of someone elsewhere is about a session at South
+            session=at_south if n == 2 else None)
+    site_ids = [north.pk, south.pk][:sites]
+    assignee_id = dana.pk if assigned else None
+
+    queryset = pages.followup_list(site_ids=site_ids, assignee_id=assignee_id, status=status)
+    expected = list(queryset)
+    if sites == 2 and not status and not assigned:
+        assert len(expected) == 6  # all but the follow-up elsewhere about no session here
+    listed = pages.followup_list_pages(site_ids=site_ids, assignee_id=assignee_id,
+                                       status=status)
+    with django_assert_num_queries(1):
+        assert listed.count() == len(expected)
+    got = []
+    for number in Paginator(listed, 2).page_range:
+        with django_assert_num_queries(1):
+            got += listed[(number - 1) * 2:number * 2]
+    assert got == expected
+    assert set(FollowUp.objects.values_list("status", flat=True)) == {"open", "resolved"}
+
+
+def test_it_lists_nothing_for_someone_with_no_site(as_clinician, clinician):
+    from sessions.selectors import pages
+
+    assert list(pages.followup_list_pages(site_ids=[], assignee_id=None, status="")) == []
+    clinician.sites.clear()
+    assert "No follow-ups match." in as_clinician.get(reverse("followup_list")).content.decode()
