@@ -452,15 +452,23 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime,
     counting = (f"SELECT st.id FROM {SessionType._meta.db_table} st "
                 "WHERE st.counts_toward_hours")
     counting_types = f"= ANY(ARRAY({counting}))"
+    # The stored minutes summed as float8 and read back as bigint: SUM(bigint) keeps a numeric
+    # state for each person summed, a float8 sum a plain double (~0.15 of ~2.7 ms of execution
+    # at 2,000). Exact: a double holds every integer below 2**53 (some 17 billion years of
+    # minutes) and adds such integers without rounding. The clock's changes are cast back to
+    # bigint too, so the WHERE below adds up ~1,000 rows in integers, not numerics (~0.13 ms).
+    total = "SUM(h.{}::float8)::bigint"
     if connection.vendor != "postgresql":  # SQLite (`make run`): its datetimes are UTC text
         length = "(strftime('%%s', s.ends_at) - strftime('%%s', s.starts_at)) / 60"
         now = connection.ops.adapt_datetimefield_value(now)
         counting_types = f"IN ({counting})"  # no arrays
+        total = "SUM(h.{})"  # integers already
     sql = f"""
         WITH stored AS (
             SELECT e.participant_id, e.id AS enrollment_id, pr.min_weekly_hours,
-                   SUM(h.attended_minutes) AS attended,
-                   SUM(h.expected_minutes) AS expected, SUM(h.offered_minutes) AS offered
+                   {total.format("attended_minutes")} AS attended,
+                   {total.format("expected_minutes")} AS expected,
+                   {total.format("offered_minutes")} AS offered
             FROM {Enrollment._meta.db_table} e
             JOIN {Track._meta.db_table} t ON t.id = e.track_id
             JOIN {Program._meta.db_table} pr ON pr.id = t.program_id
@@ -480,9 +488,10 @@ def _weeks_at_risk_sql(*, site_ids: list[int], today: date, now: datetime,
         ),
         changes AS (
             SELECT c.participant_id,
-                   SUM(CASE WHEN c.status IN ({marks})
-                            THEN COALESCE(c.minutes_attended, c.length) ELSE 0 END) AS not_held,
-                   SUM(c.ahead_change) AS ahead_change
+                   CAST(SUM(CASE WHEN c.status IN ({marks})
+                                 THEN COALESCE(c.minutes_attended, c.length) ELSE 0 END)
+                        AS bigint) AS not_held,
+                   CAST(SUM(c.ahead_change) AS bigint) AS ahead_change
             FROM (
                 -- Marked (not expected, not cancelled) on sessions not started: two ranges of
                 -- the (session, status) index a session, below and above "expected".
