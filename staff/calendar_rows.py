@@ -28,7 +28,7 @@ from .timegrid import GridDay, GridItem, TimeGrid, time_grid
 _HEAD_CANCELLED = ('<span class="tg-time">{}</span> <span class="tg-title">{}</span> '
                    '<span class="badge text-bg-danger">Cancelled</span>')
 _HEAD_LINKED = '<a href="{}"><span class="tg-time">{}</span> <span class="tg-title">{}</span></a>'
-_CARD = '{}\n<span class="tg-meta tg-group">{}</span>\n<span class="tg-meta">{}</span></div>\n</li>\n      '
+_TAIL = '\n<span class="tg-meta tg-group">{}</span>\n<span class="tg-meta">{}</span></div>\n</li>\n      '
 
 
 @dataclass
@@ -54,21 +54,28 @@ def calendar_lines(*, days: list[WeekDay],
     A week of a clinic's sessions repeats a few dozen times of day, titles, tracks, rooms and
     facilitators: each text is formatted and escaped once a page (html.escape, what the
     template's autoescaping called: formatting was a tenth of the calendar's time at 150
-    sessions a week, escaping eight values a block as much again). Escaping works character by
-    character, so the escaped parts joined are the joined text escaped."""
+    sessions a week, escaping eight values a block as much again)."""
     roster = RowUrl("roster")
     # The roster URL is its reversed halves around the session's id (digits).
     roster_url = roster if roster.html_safe else (lambda pk: escape(roster(pk)))
     kinds = choice_labels(TherapySession, "kind")
-    escaped: dict[str, str] = {}
     times: dict[tuple, str] = {}
+    # A block's title and what follows its head (track, room, facilitator, count), escaped,
+    # by the values they are written from: a group's sessions repeat them all week.
+    texts: dict[tuple, tuple[str, str]] = {}
     zones: dict[str, zoneinfo.ZoneInfo] = {}
 
-    def esc(text: str) -> str:
-        found = escaped.get(text)
-        if found is None:
-            found = escaped[text] = escape(text)
-        return found
+    def texts_of(session) -> tuple[str, str]:
+        facilitator = (f"{session.facilitator__first_name} {session.facilitator__last_name}"
+                       .strip() if session.facilitator__first_name is not None else "")
+        details = [session.room__name or "No room", facilitator or "No facilitator",
+                   f"{session.expected_count} expected"]
+        if show_site:
+            details.insert(0, session.site__name)
+        group = (session.track__name if session.track_id
+                 else kinds.get(session.kind, session.kind))
+        return (escape(session.title or session.session_type__name),
+                _TAIL.format(escape(group), escape(" · ".join(details))))
 
     def line_of(session) -> tuple[CalendarLine, int, int]:
         zone = zones.get(session.site__time_zone)
@@ -81,23 +88,21 @@ def calendar_lines(*, days: list[WeekDay],
         time_text = times.get(key)
         if time_text is None:
             time_text = times[key] = escape(f"{clock(starts)} – {clock(ends)}")
-        facilitator = (f"{session.facilitator__first_name} {session.facilitator__last_name}"
-                       .strip() if session.facilitator__first_name is not None else "")
-        details = (f"{esc(session.room__name or 'No room')} · "
-                   f"{esc(facilitator or 'No facilitator')} · {session.expected_count} expected")
-        if show_site:
-            details = f"{esc(session.site__name)} · {details}"
-        title = esc(session.title or session.session_type__name)
+        shown = (session.title, session.session_type__name, session.track_id,
+                 session.track__name, session.kind, session.room__name,
+                 session.facilitator__first_name, session.facilitator__last_name,
+                 session.expected_count, session.site__name)
+        found = texts.get(shown)
+        if found is None:
+            found = texts[shown] = texts_of(session)
+        title, tail = found
         is_cancelled = session.status == SessionStatus.CANCELLED
         head = (_HEAD_CANCELLED.format(time_text, title) if is_cancelled
                 else _HEAD_LINKED.format(roster_url(session.pk), time_text, title))
-        group = esc(session.track__name if session.track_id
-                    else kinds.get(session.kind, session.kind))
         start = start_time.hour * 60 + start_time.minute
         end = (end_time.hour * 60 + end_time.minute if ends.date() == starts.date()
                else 24 * 60)
-        return CalendarLine(card=_CARD.format(head, group, details),
-                            is_cancelled=is_cancelled), start, end
+        return CalendarLine(card=head + tail, is_cancelled=is_cancelled), start, end
 
     return [[line_of(session) for session in day.sessions] for day in days]
 
