@@ -394,7 +394,7 @@ def _week_statement(alias: str, vendor: str, sites: int, *, room: bool, facilita
     if [*query.extra_select, *query.values_select, *query.annotation_select] != list(
             CALENDAR_FIELDS):
         raise AssertionError("the week query reads other columns than expected")
-    return compile_once(query.get_compiler(using=alias), sentinels, what="week")
+    return compile_once(query.get_compiler(using=alias), sentinels, what="week", prepared=True)
 
 
 def week_calendar(*, site_ids: list[int], week_start: date, room_id: int | None = None,
