@@ -256,10 +256,11 @@ def _one_object_statement(kind: str, alias: str, vendor: str, site_count: int) -
         using=alias)
     key_field = model._meta.get_field(key_name)
     sentinels[key_field.get_db_prep_value(_ANY_KEY[kind], connections[alias])] = "key"
-    # The chart's participant is prepared once a connection (iop_clinic.prepared): planning it
-    # took ~0.2 ms of each chart at 2,000 participants, its generic plan is the same.
+    # The chart's participant and the session pages' session are prepared once a connection
+    # (iop_clinic.prepared): planning them took ~0.2 ms of each chart and ~0.5 ms of each
+    # roster at 2,000 participants (a session's six joins); their generic plans are the same.
     return compile_once(compiler, sentinels, what=kind, model=model,
-                        prepared=kind == "participant")
+                        prepared=kind in ("participant", "session"))
 
 
 def _get_one_or_404(kind: str, user: User, key) -> object:

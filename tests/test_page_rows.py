@@ -44,3 +44,38 @@ def test_choice_labels_are_those_get_display_shows_in_each_language():
             assert set(labels) == {value for value, _label in ReminderChannel.choices}
     with translation.override("es"):
         assert choice_labels(Reminder, "channel")[ReminderChannel.EMAIL] == "Correo electrónico"
+
+
+def test_the_label_filter_shows_what_get_display_shows_for_every_choice():
+    """`{{ obj|label:"field" }}` (iop_clinic.choice_labels, the chart's labels) prints what
+    `{{ obj.get_field_display }}` printed, for every choice of every field the chart labels so,
+    in each language, and a value outside the choices as itself."""
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from participants.models import (
+        Contact,
+        ContactConsent,
+        ContinuingCarePlan,
+        DisclosureConsent,
+        Enrollment,
+        Participant,
+    )
+    from reminders.models import Reminder
+
+    fields = {Participant: ["reminder_channels", "language"], ContactConsent: ["channel", "source"],
+              Enrollment: ["status", "discharge_reason"], ContinuingCarePlan: ["step_down_level"],
+              Contact: ["relationship", "language", "reminder_channels"],
+              DisclosureConsent: ["signed_by"],
+              Reminder: ["kind", "channel", "status", "reason"]}
+    for model, names in fields.items():
+        for name in names:
+            source = Template('{% load choice_labels %}{{ obj|label:"' + name + '" }}|'
+                              "{{ obj.get_" + name + "_display }}")
+            values = [value for value, _label in model._meta.get_field(name).flatchoices]
+            for value in [*values, "not-a-choice", ""]:
+                obj = model(**{name: value})
+                for language in ("en", "es"):
+                    with translation.override(language):
+                        new, old = source.render(Context({"obj": obj})).split("|")
+                    assert new == old, (model.__name__, name, value, language)

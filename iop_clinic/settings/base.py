@@ -122,7 +122,8 @@ TEMPLATES = [
             # |day, |long_day, |when, |clock in every template (one format per language), and
             # {% translate %} / {% blocktranslate %} without a {% load i18n %} in each.
             "builtins": ["iop_clinic.formatting", "django.templatetags.i18n"],
-            "libraries": {"fixed_urls": "iop_clinic.fixed_urls", "once": "iop_clinic.once"},
+            "libraries": {"fixed_urls": "iop_clinic.fixed_urls", "once": "iop_clinic.once",
+                          "choice_labels": "iop_clinic.choice_labels"},
         },
     },
 ]

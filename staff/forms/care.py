@@ -37,7 +37,8 @@ class CalendarFilterForm(forms.Form):
                                           widget=forms.CheckboxSelectMultiple)
     week = forms.DateField(label=_("Go to date"), required=False,
                            validators=[validate_plausible_date],
-                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+                           widget=staff_widgets.DateInput(attrs={"type": "date"},
+                                                          format="%Y-%m-%d"))
     room = forms.TypedChoiceField(label=_("Room"), coerce=int, required=False, empty_value=None,
                                   widget=staff_widgets.Select)
     facilitator = forms.TypedChoiceField(label=_("Facilitator"), coerce=int, required=False,

@@ -43,6 +43,24 @@ def test_it_shows_an_aware_time_in_the_zone_it_was_put_in():
                   m=MOMENT) == "Mon, Nov 30, 3:05 PM"
 
 
+def test_it_writes_each_language_its_own_day_and_hour_page_after_page():
+    """Days and wall-clock hours are formatted once a process (formatting._date_text): a
+    Spanish page after an English one, and back, shows each its own words."""
+    from django.utils import translation
+
+    monday = dt.date(2026, 11, 30)
+    source = "{{ d|day }} · {{ d|long_day }} · {{ t|clock }}"
+    with translation.override("en"):
+        english = render(source, d=monday, t=dt.time(18, 5))
+    with translation.override("es"):
+        spanish = render(source, d=monday, t=dt.time(18, 5))
+    with translation.override("en"):
+        assert render(source, d=monday, t=dt.time(18, 5)) == english
+
+    assert english == "Mon, Nov 30 · Monday, November 30, 2026 · 6:05 PM"
+    assert spanish != english and "nov" in spanish.lower()
+
+
 def test_it_leaves_nothing_for_a_missing_value():
     assert render("[{{ m|clock }}{{ m|day }}{{ m|when }}]", m=None) == "[]"
 
