@@ -712,6 +712,18 @@ def _attendance_cells_live(scope: ReportScope) -> list[dict]:
             for row in fetchall(*_attendance_cells_live_sql(scope))]
 
 
+def _dates_written(params) -> tuple:
+    """`params` with each date as its ISO text, which iop_clinic.prepared writes into the
+    prepared statement (a str is a constant there) instead of leaving a `$n`: PostgreSQL's
+    generic plan then knows the range it reads, as a plan made for the values would. As `$n`
+    the cells' range was guessed at a few sessions (nested loops, 5.5 against 3.4 ms at 2,000
+    participants) and the below-minimum list's windows at a few enrollments (about 0.5 ms
+    slower). One statement per date range, kept at most MAX_PER_CONNECTION on a connection:
+    the below-minimum dates follow from today's, the cells' from the filter's (a page's
+    default range changes once a day)."""
+    return tuple(param.isoformat() if isinstance(param, date) else param for param in params)
+
+
 _NO_SUMS = (0,) * len(_CELL_SUMS)
 _GROUPINGS = ("all", "track_label", "session__kind", "weekday", "part")
 
@@ -727,9 +739,11 @@ def _attendance_groups(scope: ReportScope) -> dict[str, dict]:
     cells_sql, params = _attendance_cells_sql(scope)
     keys = ", ".join(_GROUPINGS[1:])
     sums = ", ".join(f"SUM({name})::bigint" for name in _CELL_SUMS)
+    # Prepared once a connection (iop_clinic.prepared), the dates written into the statement
+    # (`_dates_written`): planning it was ~0.45 ms of the report at 2,000 participants.
     rows = fetchall(f"SELECT GROUPING({keys}), {keys}, {sums} FROM ({cells_sql}) AS c "
-                  f"GROUP BY GROUPING SETS ((), {', '.join(f'({key})' for key in _GROUPINGS[1:])})",
-                  params)
+                    f"GROUP BY GROUPING SETS ((), {', '.join(f'({key})' for key in _GROUPINGS[1:])})",
+                    _dates_written(params), prepare=True)
     found: dict[str, dict] = {grouping: {} for grouping in _GROUPINGS}
     # GROUPING() sets a bit for each key left out, the first key's the highest: grouped by the
     # i-th key, only its bit is clear. Grouped by none, the sums are NULL when there is no cell.
@@ -867,8 +881,9 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
                 f"COALESCE(u.unmarked{i}, 0)")
         + ")" for i in weeks)
     # Prepared once a connection on PostgreSQL (iop_clinic.prepared): planning it took ~1.1 ms
-    # of the report at 2,000 participants; the generic plan reads the same indexes. A statement
-    # per shape of scope (number of sites, filters), as `_scope_sql` compiles them.
+    # of the report at 2,000 participants. A statement per shape of scope (number of sites,
+    # filters), as `_scope_sql` compiles them, and per today: its dates are written into the
+    # statement (`_dates_written`), so that the generic plan is the one made for them.
     fetch = (partial(fetchall, prepare=True) if connection.vendor == "postgresql"
              else _sqlite_below_fetch)
     rows = fetch(
@@ -917,14 +932,16 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
         f"AND {counted} "
         "GROUP BY b.monday, b.id, p.id, t.id, b.minimum, b.unmarked "
         "ORDER BY b.monday, p.last_name, p.first_name, b.id",
-        (*e_params, *mondays, *mondays,
-         *(day for monday, sunday in zip(mondays, sundays, strict=True) for day in (monday, sunday)),
-         first, last + timedelta(days=6), scope.today,
-         SessionStatus.SCHEDULED.value, AttendanceStatus.EXPECTED.value,
-         *(day for monday, sunday in zip(mondays, sundays, strict=True)
-           for day in (monday, sunday, sunday)),
-         *(day for monday, sunday in zip(mondays, sundays, strict=True)
-           for day in (monday, monday, sunday, sunday))))
+        _dates_written((
+            *e_params, *mondays, *mondays,
+            *(day for monday, sunday in zip(mondays, sundays, strict=True)
+              for day in (monday, sunday)),
+            first, last + timedelta(days=6), scope.today,
+            SessionStatus.SCHEDULED.value, AttendanceStatus.EXPECTED.value,
+            *(day for monday, sunday in zip(mondays, sundays, strict=True)
+              for day in (monday, sunday, sunday)),
+            *(day for monday, sunday in zip(mondays, sundays, strict=True)
+              for day in (monday, monday, sunday, sunday)))))
     found: dict[date, list[BelowMinimum]] = {monday: [] for monday in mondays}
     if connection.vendor != "postgresql":  # SQLite: the week, code and minimum as text/real
         rows = [(date.fromisoformat(row[0]), uuid.UUID(row[1]), *row[2:6],

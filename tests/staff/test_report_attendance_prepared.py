@@ -1,6 +1,7 @@
-"""The attendance report's "below the minimum" statement and the report menus are prepared once
-a database connection (iop_clinic.prepared), then only EXECUTEd: the report reads the same as
-with plain statements, and a later request on the connection prepares nothing more."""
+"""The attendance report's two statements (its cells, "below the minimum") and the report menus
+are prepared once a database connection (iop_clinic.prepared), then only EXECUTEd: the report
+reads the same as with plain statements, and a later request on the connection prepares nothing
+more. The statements carry their dates written in (reports.selectors._dates_written)."""
 import pytest
 import time_machine
 from django.db import connection
@@ -26,5 +27,13 @@ def w():
 def test_it_reads_the_same_report_through_a_prepared_statement(w):
     director = sign_in(Client(), w.director)
     # 9: the report's budget (tests/staff/test_reports.py)
-    plain = read_plain_then_prepared(director, reverse("report_attendance"), at_least=2, budget=9)
+    plain = read_plain_then_prepared(director, reverse("report_attendance"), at_least=3, budget=9)
     assert "Can no longer reach the minimum this week" in plain  # someone found below
+
+
+def test_it_reads_the_same_caseload_through_a_prepared_statement(w):
+    """A clinician's report sums their caseload's attendance rows (not the per-session tallies):
+    that statement too is prepared and reads the same."""
+    clinician = sign_in(Client(), w.clinician)
+    plain = read_plain_then_prepared(clinician, reverse("report_attendance"), at_least=3, budget=9)
+    assert "Attendance rate 92.9%" in plain and "your caseload only" in plain
