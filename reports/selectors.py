@@ -720,8 +720,9 @@ def _dates_written(params) -> tuple:
     participants) and the below-minimum list's windows at a few enrollments (about 0.5 ms
     slower). One statement per date range, kept at most MAX_PER_CONNECTION on a connection:
     the below-minimum dates follow from today's, the cells' from the filter's (a page's
-    default range changes once a day)."""
-    return tuple(param.isoformat() if isinstance(param, date) else param for param in params)
+    default range changes once a day). Dates only: a time written in would make a statement
+    per request."""
+    return tuple(param.isoformat() if type(param) is date else param for param in params)
 
 
 _NO_SUMS = (0,) * len(_CELL_SUMS)
