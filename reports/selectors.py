@@ -850,8 +850,8 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
     execution and 1.09 -> 0.91 ms of planning (minimums of 80, interleaved). The pass over
     every participant's rows sums only what the test reads (attended + expected, one sum a
     week instead of four); the four figures shown are summed afterwards for the few found,
-    from their own rows (the week sums' unique index): 4.3 -> 3.5 ms of execution (medians of
-    30, interleaved). What is done once an enrollment is integer arithmetic (the week sums add
+    from their own rows (the week sums' unique index): 4.3 -> 3.5 ms of execution (plans
+    made for the values, medians of 30, interleaved). What is done once an enrollment is integer arithmetic (the week sums add
     integers; the minimum, numeric(4, 1) hours, is a whole number of minutes). Names are read
     for the few enrollments found short only."""
     first, last = min(mondays), max(mondays)
