@@ -851,9 +851,9 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
     every participant's rows sums only what the test reads (attended + expected, one sum a
     week instead of four); the four figures shown are summed afterwards for the few found,
     from their own rows (the week sums' unique index): 4.3 -> 3.5 ms of execution (plans
-    made for the values, medians of 30, interleaved). What is done once an enrollment is integer arithmetic (the week sums add
-    integers; the minimum, numeric(4, 1) hours, is a whole number of minutes). Names are read
-    for the few enrollments found short only."""
+    made for the values, medians of 30, interleaved). What is done once an enrollment is
+    integer arithmetic (the week sums add integers; the minimum, numeric(4, 1) hours, is a
+    whole number of minutes). Names are read for the few enrollments found short only."""
     first, last = min(mondays), max(mondays)
     sundays = [monday + timedelta(days=6) for monday in mondays]
     e_sql, e_params = _scope_sql(_below_enrollments, scope, last, first + timedelta(days=6))
