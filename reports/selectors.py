@@ -712,6 +712,19 @@ def _attendance_cells_live(scope: ReportScope) -> list[dict]:
             for row in fetchall(*_attendance_cells_live_sql(scope))]
 
 
+def _dates_written(params) -> tuple:
+    """`params` with each date as its ISO text, which iop_clinic.prepared writes into the
+    prepared statement (a str is a constant there) instead of leaving a `$n`: PostgreSQL's
+    generic plan then knows the range it reads, as a plan made for the values would. As `$n`
+    the cells' range was guessed at a few sessions (nested loops, 5.5 against 3.4 ms at 2,000
+    participants) and the below-minimum list's windows at a few enrollments (about 0.5 ms
+    slower). One statement per date range, kept at most MAX_PER_CONNECTION on a connection:
+    the below-minimum dates follow from today's, the cells' from the filter's (a page's
+    default range changes once a day). Dates only: a time written in would make a statement
+    per request."""
+    return tuple(param.isoformat() if type(param) is date else param for param in params)
+
+
 _NO_SUMS = (0,) * len(_CELL_SUMS)
 _GROUPINGS = ("all", "track_label", "session__kind", "weekday", "part")
 
@@ -727,9 +740,11 @@ def _attendance_groups(scope: ReportScope) -> dict[str, dict]:
     cells_sql, params = _attendance_cells_sql(scope)
     keys = ", ".join(_GROUPINGS[1:])
     sums = ", ".join(f"SUM({name})::bigint" for name in _CELL_SUMS)
+    # Prepared once a connection (iop_clinic.prepared), the dates written into the statement
+    # (`_dates_written`): planning it was ~0.45 ms of the report at 2,000 participants.
+    sets = ", ".join(f"({key})" for key in _GROUPINGS[1:])
     rows = fetchall(f"SELECT GROUPING({keys}), {keys}, {sums} FROM ({cells_sql}) AS c "
-                  f"GROUP BY GROUPING SETS ((), {', '.join(f'({key})' for key in _GROUPINGS[1:])})",
-                  params)
+                    f"GROUP BY GROUPING SETS ((), {sets})", _dates_written(params), prepare=True)
     found: dict[str, dict] = {grouping: {} for grouping in _GROUPINGS}
     # GROUPING() sets a bit for each key left out, the first key's the highest: grouped by the
     # i-th key, only its bit is clear. Grouped by none, the sums are NULL when there is no cell.
@@ -760,7 +775,7 @@ def _sqlite_attendance_groups(cells: list[dict]) -> dict[str, dict]:
 # specific ones before the casts they contain).
 _SQLITE_BELOW = (
     ("h.session_type_id = ANY(ARRAY(", "h.session_type_id IN ("),
-    ("st.counts_toward_hours)) GROUP BY", "st.counts_toward_hours) GROUP BY"),
+    ("st.counts_toward_hours))", "st.counts_toward_hours)"),
     (_SESSION_MICROSECONDS, "django_timestamp_diff(s.ends_at, s.starts_at)"),
     ("(e.track__program__min_weekly_hours * 60)::int",
      "CAST(ROUND(e.track__program__min_weekly_hours * 60) AS INTEGER)"),
@@ -832,10 +847,13 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
     planning); in a clinic that leaves a fifth of a fortnight's rows unmarked, no slower. Both
     weeks' sums are grouped in one pass over their rows (a FILTER a week) and joined once, and
     the names of those found come by a join, not five subqueries a row: 4.2 -> 3.9 ms of
-    execution and 1.09 -> 0.91 ms of planning (minimums of 80, interleaved). What is
-    done once an enrollment is integer arithmetic (the week sums add integers; the minimum,
-    numeric(4, 1) hours, is a whole number of minutes). Names are read for the few enrollments
-    found short only."""
+    execution and 1.09 -> 0.91 ms of planning (minimums of 80, interleaved). The pass over
+    every participant's rows sums only what the test reads (attended + expected, one sum a
+    week instead of four); the four figures shown are summed afterwards for the few found,
+    from their own rows (the week sums' unique index): 4.3 -> 3.5 ms of execution (plans
+    made for the values, medians of 30, interleaved). What is done once an enrollment is
+    integer arithmetic (the week sums add integers; the minimum, numeric(4, 1) hours, is a
+    whole number of minutes). Names are read for the few enrollments found short only."""
     first, last = min(mondays), max(mondays)
     sundays = [monday + timedelta(days=6) for monday in mondays]
     e_sql, e_params = _scope_sql(_below_enrollments, scope, last, first + timedelta(days=6))
@@ -845,37 +863,39 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
     tally = SessionTally._meta.db_table
     weeks = range(len(mondays))
     sums = ("attended", "offered", "expected", "excused")
+    counted = (f"h.session_type_id = ANY(ARRAY("
+               f"SELECT st.id FROM {session_type} st WHERE st.counts_toward_hours))")
 
     def in_window(table: str) -> str:  # params: the week's Monday, Sunday, Sunday
         return (f"{table}.admission_date <= %s AND ({table}.discharge_date >= %s "
                 f"OR ({table}.discharge_date IS NULL AND {table}.planned_end_date >= %s))")
 
-    def short(attended: str, expected: str, minimum: str, unmarked: str) -> str:
-        # Below the minimum: attended + expected - unmarked < minimum, in microseconds.
-        return (f"({attended} + {expected} - {minimum})::bigint "
-                f"* {MICROSECONDS_PER_MINUTE} < {unmarked}")
+    def short(total: str, minimum: str, unmarked: str) -> str:
+        # Below the minimum: attended + expected (the total) - unmarked < minimum, in
+        # microseconds.
+        return f"({total} - {minimum})::bigint * {MICROSECONDS_PER_MINUTE} < {unmarked}"
 
     # Below in some week i: in its window and short (params: each week's Monday, Sunday, Sunday).
     below = " OR ".join(
         f"({in_window('e')} AND "
-        + short(f"COALESCE(w.attended{i}, 0)", f"COALESCE(w.expected{i}, 0)",
-                "(e.track__program__min_weekly_hours * 60)::int", f"COALESCE(u.unmarked{i}, 0)")
+        + short(f"COALESCE(w.total{i}, 0)", "(e.track__program__min_weekly_hours * 60)::int",
+                f"COALESCE(u.unmarked{i}, 0)")
         + ")" for i in weeks)
     # Prepared once a connection on PostgreSQL (iop_clinic.prepared): planning it took ~1.1 ms
-    # of the report at 2,000 participants; the generic plan reads the same indexes. A statement
-    # per shape of scope (number of sites, filters), as `_scope_sql` compiles them.
+    # of the report at 2,000 participants. A statement per shape of scope (number of sites,
+    # filters), as `_scope_sql` compiles them, and per today: its dates are written into the
+    # statement (`_dates_written`), so that the generic plan is the one made for them.
     fetch = (partial(fetchall, prepare=True) if connection.vendor == "postgresql"
              else _sqlite_below_fetch)
     rows = fetch(
         f"WITH e AS ({e_sql}), "
-        # Minutes per participant in each week (a column a week and sum), of the session types
-        # that count toward the hours: the weeks' rows grouped in one pass.
+        # Attended + expected minutes per participant in each week (a column a week), of the
+        # session types that count toward the hours: the weeks' rows grouped in one pass.
         + "w AS (SELECT h.participant_id, "
-        + ", ".join(f"SUM(h.{name}_minutes::int) FILTER (WHERE h.week = %s) AS {name}{i}"
-                    for i in weeks for name in sums)
+        + ", ".join("SUM(h.attended_minutes::int + h.expected_minutes::int) "
+                    f"FILTER (WHERE h.week = %s) AS total{i}" for i in weeks)
         + f" FROM {hours} h WHERE h.week IN ({', '.join(['%s'] * len(mondays))}) "
-        f"AND h.session_type_id = ANY(ARRAY("
-        f"SELECT st.id FROM {session_type} st WHERE st.counts_toward_hours)) GROUP BY 1), "
+        f"AND {counted} GROUP BY 1), "
         # The microseconds still unmarked per participant at each week's held sessions before
         # today (params: each week's Monday and Sunday).
         + "u AS (SELECT a.participant_id, "
@@ -887,36 +907,42 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
         "AND s.status = %s AND a.status = %s "
         f"AND (SELECT ta.unmarked FROM {tally} ta WHERE ta.session_id = s.id) > 0 "
         "GROUP BY 1), "
-        # The enrollments below in some week, with each week's sums.
+        # The enrollments below in some week, with each week's total and unmarked time.
         "c AS MATERIALIZED (SELECT e.id, e.participant_id, e.track_id, e.admission_date, "
         "e.discharge_date, e.planned_end_date, e.track__program__min_weekly_hours AS minimum, "
         "(e.track__program__min_weekly_hours * 60)::int AS minimum_minutes, "
-        + ", ".join(f"COALESCE(w.{name}{i}, 0) AS {name}{i}" for i in weeks for name in sums)
-        + ", " + ", ".join(f"COALESCE(u.unmarked{i}, 0) AS unmarked{i}" for i in weeks)
+        + ", ".join(f"COALESCE(w.total{i}, 0) AS total{i}, "
+                    f"COALESCE(u.unmarked{i}, 0) AS unmarked{i}" for i in weeks)
         + " FROM e LEFT JOIN w ON w.participant_id = e.participant_id "
         f"LEFT JOIN u ON u.participant_id = e.participant_id WHERE {below}), "
         # Those below, week by week.
         "b AS ("
         + " UNION ALL ".join(
             "SELECT %s::date AS monday, c.id, c.participant_id, c.track_id, c.minimum, "
-            + ", ".join(f"c.{name}{i} AS {name}" for name in sums)
-            + f", c.unmarked{i} AS unmarked FROM c WHERE {in_window('c')} AND "
-            + short(f"c.attended{i}", f"c.expected{i}", "c.minimum_minutes", f"c.unmarked{i}")
+            f"c.unmarked{i} AS unmarked FROM c WHERE {in_window('c')} AND "
+            + short(f"c.total{i}", "c.minimum_minutes", f"c.unmarked{i}")
             for i in weeks)
         + ") "
+        # Their week's four sums, from their own rows of the week sums.
         "SELECT b.monday, p.code, p.first_name, p.last_name, p.record_number, t.name, b.minimum, "
-        "b.attended, b.offered, b.expected, b.excused, b.unmarked "
+        + ", ".join(f"COALESCE(SUM(h.{name}_minutes::int), 0)" for name in sums)
+        + ", b.unmarked "
         f"FROM b JOIN {participant} p ON p.id = b.participant_id "
         f"JOIN {track} t ON t.id = b.track_id "
+        f"LEFT JOIN {hours} h ON h.week = b.monday AND h.participant_id = b.participant_id "
+        f"AND {counted} "
+        "GROUP BY b.monday, b.id, p.id, t.id, b.minimum, b.unmarked "
         "ORDER BY b.monday, p.last_name, p.first_name, b.id",
-        (*e_params, *(monday for monday in mondays for _name in sums), *mondays,
-         *(day for monday, sunday in zip(mondays, sundays, strict=True) for day in (monday, sunday)),
-         first, last + timedelta(days=6), scope.today,
-         SessionStatus.SCHEDULED.value, AttendanceStatus.EXPECTED.value,
-         *(day for monday, sunday in zip(mondays, sundays, strict=True)
-           for day in (monday, sunday, sunday)),
-         *(day for monday, sunday in zip(mondays, sundays, strict=True)
-           for day in (monday, monday, sunday, sunday))))
+        _dates_written((
+            *e_params, *mondays, *mondays,
+            *(day for monday, sunday in zip(mondays, sundays, strict=True)
+              for day in (monday, sunday)),
+            first, last + timedelta(days=6), scope.today,
+            SessionStatus.SCHEDULED.value, AttendanceStatus.EXPECTED.value,
+            *(day for monday, sunday in zip(mondays, sundays, strict=True)
+              for day in (monday, sunday, sunday)),
+            *(day for monday, sunday in zip(mondays, sundays, strict=True)
+              for day in (monday, monday, sunday, sunday)))))
     found: dict[date, list[BelowMinimum]] = {monday: [] for monday in mondays}
     if connection.vendor != "postgresql":  # SQLite: the week, code and minimum as text/real
         rows = [(date.fromisoformat(row[0]), uuid.UUID(row[1]), *row[2:6],
