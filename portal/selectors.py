@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from iop_clinic.compiled import CompiledQuery, compile_once
+from iop_clinic.prepared import fetchall
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Program
@@ -164,11 +165,12 @@ def _state_statement(alias: str, vendor: str) -> CompiledQuery:
     """_state_rows for one participant, compiled by the ORM once per process
     (iop_clinic.compiled) and built as the ORM builds them: even with its shape kept,
     compiling its four select_related joins cost about 1 ms of every portal page's CPU, more
-    than running it. Only the participant's id changes (a parameter)."""
+    than running it. Only the participant's id changes (a parameter). Prepared once a
+    connection (iop_clinic.prepared): PostgreSQL took ~0.3 ms to plan it, ~0.05 to run it."""
     queryset = _state_rows().using(alias).filter(participant_id=_ANY_PARTICIPANT)
     return compile_once(queryset.query.get_compiler(using=alias),
                         {_ANY_PARTICIPANT: "participant"}, what="portal state",
-                        model=Enrollment)
+                        model=Enrollment, prepared=True)
 
 
 def portal_state(*, participant: Participant) -> PortalState:
@@ -348,48 +350,77 @@ class PastVisit(NamedTuple):
 # and note. Two querysets cost a round trip more, and compiling them (the two subqueries and
 # seven joins most) took more CPU than PostgreSQL took to run them. The notice is read in two
 # small subqueries rather than four more joins: PostgreSQL took longer to plan a nine-table
-# join (~1.3 ms at 2,000 participants) than to run it; 0.7 ms so.
+# join (~1.3 ms at 2,000 participants) than to run it. Only a visit booked under another
+# enrollment than the portal's reads them: the portal's own enrollment's notice comes as a
+# parameter (its program is loaded already), so the subqueries no longer run for each visit
+# ahead (~0.3 ms at 2,000). The participant's visits are read once (`mine`), then split at
+# `now`: each arm read the sessions again. On PostgreSQL each row finds its session by primary
+# key (a LATERAL subquery that OFFSET 0 keeps from being pulled up), as the chart's lists do
+# (sessions/selectors/chart.py): joined, the planner read the whole sessions table to hash a
+# participant's two hundred rows. The statement is prepared once a connection
+# (iop_clinic.prepared): planning it cost more than half its time.
 _AHEAD, _PAST = 0, 1
+_VISIT_SESSION_COLUMNS = ("s.starts_at, s.ends_at, s.kind, s.room_id, s.site_id, s.track_id, "
+                          "s.status, s.care_plan_id")
+_VISIT_SESSION_OF_ROW = {
+    "postgresql": f"""CROSS JOIN LATERAL (
+    SELECT {_VISIT_SESSION_COLUMNS} FROM iop_sessions_therapysession s
+    WHERE s.id = a.session_id OFFSET 0) s""",
+    # SQLite has no LATERAL; its planner looks sessions up by key anyway.
+    None: "JOIN iop_sessions_therapysession s ON s.id = a.session_id",
+}
 _HOME_VISITS_SQL = f"""
+WITH mine AS MATERIALIZED (
+  SELECT a.id, a.session_id, a.status, a.enrollment_id, s.starts_at, s.ends_at, s.kind,
+         s.room_id, s.site_id, s.track_id, s.status AS session_status, s.care_plan_id
+  FROM iop_sessions_attendance a
+  {{session_of_row}}
+  WHERE a.participant_id = %s
+)
 SELECT * FROM (
-  SELECT {_AHEAD} AS part, a.session_id, s.starts_at, s.ends_at, s.kind, s.room_id,
-         room.name AS room_name, site.public_alias, site.address, s.status AS session_status,
-         a.status, s.care_plan_id,
+  SELECT {_AHEAD} AS part, m.session_id, m.starts_at, m.ends_at, m.kind, m.room_id,
+         room.name AS room_name, site.public_alias, site.address, m.session_status,
+         m.status, m.care_plan_id,
          COALESCE(
+           CASE WHEN m.enrollment_id = %s THEN %s END,
            (SELECT p.excused_notice_hours FROM participants_enrollment e
             JOIN programs_track t ON t.id = e.track_id
             JOIN programs_program p ON p.id = t.program_id
-            WHERE e.id = a.enrollment_id),
+            WHERE e.id = m.enrollment_id),
            (SELECT p.excused_notice_hours FROM programs_track t
             JOIN programs_program p ON p.id = t.program_id
-            WHERE t.id = s.track_id)) AS notice_hours,
+            WHERE t.id = m.track_id)) AS notice_hours,
          (SELECT x.status FROM iop_sessions_excusedabsencerequest x
-          WHERE x.attendance_id = a.id ORDER BY x.requested_at DESC, x.id DESC
+          WHERE x.attendance_id = m.id ORDER BY x.requested_at DESC, x.id DESC
           LIMIT 1) AS excuse_status,
          (SELECT x.decision_note FROM iop_sessions_excusedabsencerequest x
-          WHERE x.attendance_id = a.id ORDER BY x.requested_at DESC, x.id DESC
+          WHERE x.attendance_id = m.id ORDER BY x.requested_at DESC, x.id DESC
           LIMIT 1) AS excuse_note
-  FROM iop_sessions_attendance a
-  JOIN iop_sessions_therapysession s ON s.id = a.session_id
-  LEFT JOIN programs_room room ON room.id = s.room_id
-  JOIN programs_site site ON site.id = s.site_id
-  WHERE a.participant_id = %s AND s.ends_at >= %s
-  ORDER BY s.starts_at, a.session_id
+  FROM mine m
+  LEFT JOIN programs_room room ON room.id = m.room_id
+  JOIN programs_site site ON site.id = m.site_id
+  WHERE m.ends_at >= %s
+  ORDER BY m.starts_at, m.session_id
 ) AS ahead
 UNION ALL
 SELECT * FROM (
-  SELECT {_PAST}, a.session_id, s.starts_at, CAST(NULL AS timestamp with time zone),
+  SELECT {_PAST}, m.session_id, m.starts_at, CAST(NULL AS timestamp with time zone),
          CAST(NULL AS varchar(20)), CAST(NULL AS integer), CAST(NULL AS varchar(100)),
-         CAST(NULL AS varchar(100)), CAST(NULL AS text), s.status, a.status,
+         CAST(NULL AS varchar(100)), CAST(NULL AS text), m.session_status, m.status,
          CAST(NULL AS integer), CAST(NULL AS integer), CAST(NULL AS varchar(20)),
          CAST(NULL AS text)
-  FROM iop_sessions_attendance a
-  JOIN iop_sessions_therapysession s ON s.id = a.session_id
-  WHERE a.participant_id = %s AND s.ends_at < %s
-  ORDER BY s.starts_at DESC, a.session_id DESC
+  FROM mine m
+  WHERE m.ends_at < %s
+  ORDER BY m.starts_at DESC, m.session_id DESC
   LIMIT %s
 ) AS past
 """
+
+
+@cache
+def _home_visits_sql(vendor: str) -> str:
+    return _HOME_VISITS_SQL.format(
+        session_of_row=_VISIT_SESSION_OF_ROW.get(vendor, _VISIT_SESSION_OF_ROW[None]))
 
 
 def _moment(value) -> datetime:
@@ -407,11 +438,12 @@ def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_L
     participant = state.participant
     zone = participant.zone
     default_notice = _default_notice_hours(state)
+    # The portal's own enrollment, whose notice is default_notice; no row's (-1) without one.
+    enrollment_id = state.enrollment.pk if state.enrollment else -1
     # As the ORM prepares a date-time (as it is on PostgreSQL; naive UTC text on SQLite).
     moment = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(_HOME_VISITS_SQL, (participant.pk, moment, participant.pk, moment, limit))
-        rows = cursor.fetchall()
+    rows = fetchall(_home_visits_sql(connection.vendor), (participant.pk, enrollment_id, default_notice, moment,
+                                       moment, limit), prepare=True)
     ahead, past = [], []
     # PostgreSQL gives aware date-times already; SQLite's text needs _moment.
     as_read = connection.vendor == "postgresql"

@@ -128,3 +128,29 @@ def test_someone_without_visits_has_none(site, track, now):
     factories.EnrollmentFactory(participant=person, track=track)
     state = selectors.portal_state(participant=person)
     assert selectors.home_visits_for(state=state, now=NOW) == ([], [])
+
+
+def test_it_reads_the_notice_of_the_enrollment_a_visit_was_booked_under(alice, site, now):
+    """A visit kept from an earlier enrollment in a program with 2 hours' notice: that
+    program's notice, not her current one's 48 hours (the portal's own enrollment's notice
+    comes with the statement, any other's is read)."""
+    earlier = factories.EnrollmentFactory(
+        participant=alice, status="discharged", admission_date=dt.date(2025, 9, 1),
+        planned_end_date=dt.date(2025, 11, 30), discharge_date=dt.date(2025, 11, 30),
+        discharge_reason="completed",
+        track=factories.TrackFactory(site=site, program=factories.ProgramFactory(
+            excused_notice_hours=2)))
+    starts = NOW + dt.timedelta(hours=6)
+    session = factories.TherapySessionFactory(
+        track=earlier.track, site=site, starts_at=starts.astimezone(dt.UTC),
+        ends_at=(starts + dt.timedelta(hours=1)).astimezone(dt.UTC))
+    factories.AttendanceFactory(session=session, participant=alice, enrollment=earlier)
+    state = selectors.portal_state(participant=alice)
+    assert state.enrollment != earlier
+
+    ahead, past = selectors.home_visits_for(state=state, now=NOW)
+
+    assert (ahead, past) == _as_the_querysets_read_them(state, NOW, selectors.HISTORY_LIMIT)
+    assert [v.can_excuse for v in ahead if v.session_id == session.pk] == [True]
+    assert not any(v.can_excuse for v in ahead if v.starts < NOW + dt.timedelta(hours=48)
+                   and v.session_id != session.pk)
