@@ -13,7 +13,7 @@ from django.db import connection, connections, router
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 
 from iop_clinic.compiled import CompiledQuery, compile_once
 from iop_clinic.prepared import fetchall
@@ -24,7 +24,7 @@ from sessions.models import (
     Attendance, AttendanceStatus, ExcusedAbsenceRequest, ExcuseStatus, SessionStatus,
 )
 from reminders.models import Reminder, ReminderStatus
-from sessions.selectors.ledger import hours_ledger
+from sessions.selectors.ledger import hours_ledger, ledger_window
 from sessions.services.offers import offer_is_open
 
 # The portal home shows this many past visits, newest first; "My record" has them all.
@@ -354,14 +354,17 @@ class PastVisit(NamedTuple):
 # enrollment than the portal's reads them: the portal's own enrollment's notice comes as a
 # parameter (its program is loaded already), so the subqueries no longer run for each visit
 # ahead (~0.3 ms at 2,000). The participant's visits are read once (`mine`), then split at
-# `now`: each arm read the sessions again. On PostgreSQL each row finds its session by primary
+# `now`: each arm read the sessions again. The hours ledger's rows in its enrollment's window
+# (`ledger._ledger_queryset`'s, for `hours_ledger(rows=...)`) come from `mine` too, in a third
+# arm with three columns of their own: a query of their own read the same rows and sessions
+# again (~0.6 ms at 2,000). On PostgreSQL each row finds its session by primary
 # key (a LATERAL subquery that OFFSET 0 keeps from being pulled up), as the chart's lists do
 # (sessions/selectors/chart.py): joined, the planner read the whole sessions table to hash a
 # participant's two hundred rows. The statement is prepared once a connection
 # (iop_clinic.prepared): planning it cost more than half its time.
-_AHEAD, _PAST = 0, 1
+_AHEAD, _PAST, _LEDGER = 0, 1, 2
 _VISIT_SESSION_COLUMNS = ("s.starts_at, s.ends_at, s.kind, s.room_id, s.site_id, s.track_id, "
-                          "s.status, s.care_plan_id")
+                          "s.status, s.care_plan_id, s.local_date, s.session_type_id")
 _VISIT_SESSION_OF_ROW = {
     "postgresql": f"""CROSS JOIN LATERAL (
     SELECT {_VISIT_SESSION_COLUMNS} FROM iop_sessions_therapysession s
@@ -371,8 +374,9 @@ _VISIT_SESSION_OF_ROW = {
 }
 _HOME_VISITS_SQL = f"""
 WITH mine AS MATERIALIZED (
-  SELECT a.id, a.session_id, a.status, a.enrollment_id, s.starts_at, s.ends_at, s.kind,
-         s.room_id, s.site_id, s.track_id, s.status AS session_status, s.care_plan_id
+  SELECT a.id, a.session_id, a.status, a.enrollment_id, a.minutes_attended, s.starts_at,
+         s.ends_at, s.kind, s.room_id, s.site_id, s.track_id, s.status AS session_status,
+         s.care_plan_id, s.local_date, s.session_type_id
   FROM iop_sessions_attendance a
   {{session_of_row}}
   WHERE a.participant_id = %s
@@ -395,7 +399,9 @@ SELECT * FROM (
           LIMIT 1) AS excuse_status,
          (SELECT x.decision_note FROM iop_sessions_excusedabsencerequest x
           WHERE x.attendance_id = m.id ORDER BY x.requested_at DESC, x.id DESC
-          LIMIT 1) AS excuse_note
+          LIMIT 1) AS excuse_note,
+         CAST(NULL AS integer) AS minutes_attended, CAST(NULL AS date) AS local_date,
+         CAST(NULL AS boolean) AS counts
   FROM mine m
   LEFT JOIN programs_room room ON room.id = m.room_id
   JOIN programs_site site ON site.id = m.site_id
@@ -408,12 +414,19 @@ SELECT * FROM (
          CAST(NULL AS varchar(20)), CAST(NULL AS integer), CAST(NULL AS varchar(100)),
          CAST(NULL AS varchar(100)), CAST(NULL AS text), m.session_status, m.status,
          CAST(NULL AS integer), CAST(NULL AS integer), CAST(NULL AS varchar(20)),
-         CAST(NULL AS text)
+         CAST(NULL AS text), CAST(NULL AS integer), CAST(NULL AS date), CAST(NULL AS boolean)
   FROM mine m
   WHERE m.ends_at < %s
   ORDER BY m.starts_at DESC, m.session_id DESC
   LIMIT %s
 ) AS past
+UNION ALL
+SELECT {_LEDGER}, m.session_id, m.starts_at, m.ends_at, NULL, NULL, NULL, NULL, NULL,
+       m.session_status, m.status, NULL, NULL, NULL, NULL, m.minutes_attended, m.local_date,
+       (SELECT st.counts_toward_hours FROM programs_sessiontype st
+        WHERE st.id = m.session_type_id)
+FROM mine m
+WHERE m.local_date >= %s AND m.local_date <= %s AND m.status <> %s AND m.session_status <> %s
 """
 
 
@@ -423,6 +436,10 @@ def _home_visits_sql(vendor: str) -> str:
         session_of_row=_VISIT_SESSION_OF_ROW.get(vendor, _VISIT_SESSION_OF_ROW[None]))
 
 
+def _day(value) -> date:
+    return parse_date(value) if isinstance(value, str) else value
+
+
 def _moment(value) -> datetime:
     # SQLite hands a date-time back as text, in UTC without its offset; PostgreSQL as aware.
     if isinstance(value, str):
@@ -430,28 +447,50 @@ def _moment(value) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+class HomeVisits(NamedTuple):
+    ahead: list[UpcomingVisit]
+    past: list[PastVisit]
+    # The hours ledger's rows for the portal's enrollment (`hours_ledger(rows=...)`); none
+    # without one.
+    ledger_rows: list[tuple]
+
+
+# The window of no enrollment: no day is in it.
+_NO_WINDOW = (date.max, date.min)
+
+
 def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_LIMIT
-                    ) -> tuple[list[UpcomingVisit], list[PastVisit]]:
+                    ) -> HomeVisits:
     """The visits not over yet, in time order, each with its newest excuse request and whether
-    an excuse may be asked for; and the latest `limit` visits already over, newest first. One
-    query, as plain values."""
+    an excuse may be asked for; the latest `limit` visits already over, newest first; and the
+    rows the hours ledger reads for the portal's enrollment. One query, as plain values."""
     participant = state.participant
     zone = participant.zone
     default_notice = _default_notice_hours(state)
     # The portal's own enrollment, whose notice is default_notice; no row's (-1) without one.
     enrollment_id = state.enrollment.pk if state.enrollment else -1
+    start, end = ledger_window(state.enrollment) if state.enrollment else _NO_WINDOW
     # As the ORM prepares a date-time (as it is on PostgreSQL; naive UTC text on SQLite).
     moment = connection.ops.adapt_datetimefield_value(now)
-    rows = fetchall(_home_visits_sql(connection.vendor), (participant.pk, enrollment_id, default_notice, moment,
-                                       moment, limit), prepare=True)
-    ahead, past = [], []
-    # PostgreSQL gives aware date-times already; SQLite's text needs _moment.
+    rows = fetchall(_home_visits_sql(connection.vendor), (
+        participant.pk, enrollment_id, default_notice, moment,  # mine, ahead
+        moment, limit,  # past
+        start, end, AttendanceStatus.CANCELLED.value, SessionStatus.CANCELLED.value,  # ledger
+    ), prepare=True)
+    ahead, past, ledger_rows = [], [], []
+    # PostgreSQL gives aware date-times, dates and booleans already; SQLite's text needs
+    # _moment and parse_date, its integers bool.
     as_read = connection.vendor == "postgresql"
     for (part, session_id, starts_at, ends_at, kind, room_id, room_name, alias, address,
          session_status, status, care_plan_id, notice_hours, excuse_status,
-         excuse_note) in rows:
+         excuse_note, minutes_attended, local_date, counts) in rows:
         if not as_read:
             starts_at = _moment(starts_at)
+        if part == _LEDGER:
+            if not as_read:
+                ends_at, local_date, counts = _moment(ends_at), _day(local_date), bool(counts)
+            ledger_rows.append((status, minutes_attended, starts_at, ends_at, local_date, counts))
+            continue
         if part == _PAST:
             past.append((starts_at, session_id,
                          PastVisit(starts_at.astimezone(zone),
@@ -475,7 +514,8 @@ def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_L
     # A UNION's rows come in no promised order: each list is put back in its own.
     ahead.sort(key=lambda row: row[:2])
     past.sort(key=lambda row: row[:2], reverse=True)
-    return [visit for *_key, visit in ahead], [visit for *_key, visit in past]
+    return HomeVisits([visit for *_key, visit in ahead], [visit for *_key, visit in past],
+                      ledger_rows)
 
 
 def _week_start(day: date) -> date:
@@ -510,18 +550,20 @@ def _hours(minutes: int) -> Decimal:
     return (Decimal(minutes) / Decimal(60)).quantize(Decimal("0.1"))
 
 
-def progress_for(*, state: PortalState, now: datetime | None = None) -> Progress | None:
+def progress_for(*, state: PortalState, now: datetime | None = None,
+                 ledger_rows: list[tuple] | None = None) -> Progress | None:
     """This week's hours against the minimum and the program totals. None without enrollment.
 
     The numbers come from the staff's hours ledger, so a participant and their clinician always
-    see the same hours, attendance and projected completion date.
+    see the same hours, attendance and projected completion date. `ledger_rows`: the ledger's
+    rows when the caller read them already (`home_visits_for`); else one query reads them.
     """
     enrollment = state.enrollment
     if enrollment is None:
         return None
     now = now or timezone.now()
     today = now.astimezone(state.participant.zone).date()
-    ledger = hours_ledger(enrollment=enrollment, today=today, now=now)
+    ledger = hours_ledger(enrollment=enrollment, today=today, now=now, rows=ledger_rows)
     week = ledger.current_week
     attended = week.attended_hours if week else Decimal(0)
     percent = ledger.attendance_percent
