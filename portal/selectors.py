@@ -13,9 +13,10 @@ from django.db import connection, connections, router
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 
 from iop_clinic.compiled import CompiledQuery, compile_once
+from iop_clinic.prepared import fetchall
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Program
@@ -23,7 +24,7 @@ from sessions.models import (
     Attendance, AttendanceStatus, ExcusedAbsenceRequest, ExcuseStatus, SessionStatus,
 )
 from reminders.models import Reminder, ReminderStatus
-from sessions.selectors.ledger import hours_ledger
+from sessions.selectors.ledger import hours_ledger, ledger_window
 from sessions.services.offers import offer_is_open
 
 # The portal home shows this many past visits, newest first; "My record" has them all.
@@ -164,11 +165,12 @@ def _state_statement(alias: str, vendor: str) -> CompiledQuery:
     """_state_rows for one participant, compiled by the ORM once per process
     (iop_clinic.compiled) and built as the ORM builds them: even with its shape kept,
     compiling its four select_related joins cost about 1 ms of every portal page's CPU, more
-    than running it. Only the participant's id changes (a parameter)."""
+    than running it. Only the participant's id changes (a parameter). Prepared once a
+    connection (iop_clinic.prepared): PostgreSQL took ~0.3 ms to plan it, ~0.05 to run it."""
     queryset = _state_rows().using(alias).filter(participant_id=_ANY_PARTICIPANT)
     return compile_once(queryset.query.get_compiler(using=alias),
                         {_ANY_PARTICIPANT: "participant"}, what="portal state",
-                        model=Enrollment)
+                        model=Enrollment, prepared=True)
 
 
 def portal_state(*, participant: Participant) -> PortalState:
@@ -348,48 +350,94 @@ class PastVisit(NamedTuple):
 # and note. Two querysets cost a round trip more, and compiling them (the two subqueries and
 # seven joins most) took more CPU than PostgreSQL took to run them. The notice is read in two
 # small subqueries rather than four more joins: PostgreSQL took longer to plan a nine-table
-# join (~1.3 ms at 2,000 participants) than to run it; 0.7 ms so.
-_AHEAD, _PAST = 0, 1
+# join (~1.3 ms at 2,000 participants) than to run it. Only a visit booked under another
+# enrollment than the portal's reads them: the portal's own enrollment's notice comes as a
+# parameter (its program is loaded already), so the subqueries no longer run for each visit
+# ahead (~0.3 ms at 2,000). The participant's visits are read once (`mine`), then split at
+# `now`: each arm read the sessions again. The hours ledger's rows in its enrollment's window
+# (`ledger._ledger_queryset`'s, for `hours_ledger(rows=...)`) come from `mine` too, in a third
+# arm with three columns of their own: a query of their own read the same rows and sessions
+# again (~0.6 ms at 2,000). On PostgreSQL each row finds its session by primary
+# key (a LATERAL subquery that OFFSET 0 keeps from being pulled up), as the chart's lists do
+# (sessions/selectors/chart.py): joined, the planner read the whole sessions table to hash a
+# participant's two hundred rows. The statement is prepared once a connection
+# (iop_clinic.prepared): planning it cost more than half its time.
+_AHEAD, _PAST, _LEDGER = 0, 1, 2
+_VISIT_SESSION_COLUMNS = ("s.starts_at, s.ends_at, s.kind, s.room_id, s.site_id, s.track_id, "
+                          "s.status, s.care_plan_id, s.local_date, s.session_type_id")
+_VISIT_SESSION_OF_ROW = {
+    "postgresql": f"""CROSS JOIN LATERAL (
+    SELECT {_VISIT_SESSION_COLUMNS} FROM iop_sessions_therapysession s
+    WHERE s.id = a.session_id OFFSET 0) s""",
+    # SQLite has no LATERAL; its planner looks sessions up by key anyway.
+    None: "JOIN iop_sessions_therapysession s ON s.id = a.session_id",
+}
 _HOME_VISITS_SQL = f"""
+WITH mine AS MATERIALIZED (
+  SELECT a.id, a.session_id, a.status, a.enrollment_id, a.minutes_attended, s.starts_at,
+         s.ends_at, s.kind, s.room_id, s.site_id, s.track_id, s.status AS session_status,
+         s.care_plan_id, s.local_date, s.session_type_id
+  FROM iop_sessions_attendance a
+  {{session_of_row}}
+  WHERE a.participant_id = %s
+)
 SELECT * FROM (
-  SELECT {_AHEAD} AS part, a.session_id, s.starts_at, s.ends_at, s.kind, s.room_id,
-         room.name AS room_name, site.public_alias, site.address, s.status AS session_status,
-         a.status, s.care_plan_id,
+  SELECT {_AHEAD} AS part, m.session_id, m.starts_at, m.ends_at, m.kind, m.room_id,
+         room.name AS room_name, site.public_alias, site.address, m.session_status,
+         m.status, m.care_plan_id,
          COALESCE(
+           CASE WHEN m.enrollment_id = %s THEN %s END,
            (SELECT p.excused_notice_hours FROM participants_enrollment e
             JOIN programs_track t ON t.id = e.track_id
             JOIN programs_program p ON p.id = t.program_id
-            WHERE e.id = a.enrollment_id),
+            WHERE e.id = m.enrollment_id),
            (SELECT p.excused_notice_hours FROM programs_track t
             JOIN programs_program p ON p.id = t.program_id
-            WHERE t.id = s.track_id)) AS notice_hours,
+            WHERE t.id = m.track_id)) AS notice_hours,
          (SELECT x.status FROM iop_sessions_excusedabsencerequest x
-          WHERE x.attendance_id = a.id ORDER BY x.requested_at DESC, x.id DESC
+          WHERE x.attendance_id = m.id ORDER BY x.requested_at DESC, x.id DESC
           LIMIT 1) AS excuse_status,
          (SELECT x.decision_note FROM iop_sessions_excusedabsencerequest x
-          WHERE x.attendance_id = a.id ORDER BY x.requested_at DESC, x.id DESC
-          LIMIT 1) AS excuse_note
-  FROM iop_sessions_attendance a
-  JOIN iop_sessions_therapysession s ON s.id = a.session_id
-  LEFT JOIN programs_room room ON room.id = s.room_id
-  JOIN programs_site site ON site.id = s.site_id
-  WHERE a.participant_id = %s AND s.ends_at >= %s
-  ORDER BY s.starts_at, a.session_id
+          WHERE x.attendance_id = m.id ORDER BY x.requested_at DESC, x.id DESC
+          LIMIT 1) AS excuse_note,
+         CAST(NULL AS integer) AS minutes_attended, CAST(NULL AS date) AS local_date,
+         CAST(NULL AS boolean) AS counts
+  FROM mine m
+  LEFT JOIN programs_room room ON room.id = m.room_id
+  JOIN programs_site site ON site.id = m.site_id
+  WHERE m.ends_at >= %s
+  ORDER BY m.starts_at, m.session_id
 ) AS ahead
 UNION ALL
 SELECT * FROM (
-  SELECT {_PAST}, a.session_id, s.starts_at, CAST(NULL AS timestamp with time zone),
+  SELECT {_PAST}, m.session_id, m.starts_at, CAST(NULL AS timestamp with time zone),
          CAST(NULL AS varchar(20)), CAST(NULL AS integer), CAST(NULL AS varchar(100)),
-         CAST(NULL AS varchar(100)), CAST(NULL AS text), s.status, a.status,
+         CAST(NULL AS varchar(100)), CAST(NULL AS text), m.session_status, m.status,
          CAST(NULL AS integer), CAST(NULL AS integer), CAST(NULL AS varchar(20)),
-         CAST(NULL AS text)
-  FROM iop_sessions_attendance a
-  JOIN iop_sessions_therapysession s ON s.id = a.session_id
-  WHERE a.participant_id = %s AND s.ends_at < %s
-  ORDER BY s.starts_at DESC, a.session_id DESC
+         CAST(NULL AS text), CAST(NULL AS integer), CAST(NULL AS date), CAST(NULL AS boolean)
+  FROM mine m
+  WHERE m.ends_at < %s
+  ORDER BY m.starts_at DESC, m.session_id DESC
   LIMIT %s
 ) AS past
+UNION ALL
+SELECT {_LEDGER}, m.session_id, m.starts_at, m.ends_at, NULL, NULL, NULL, NULL, NULL,
+       m.session_status, m.status, NULL, NULL, NULL, NULL, m.minutes_attended, m.local_date,
+       (SELECT st.counts_toward_hours FROM programs_sessiontype st
+        WHERE st.id = m.session_type_id)
+FROM mine m
+WHERE m.local_date >= %s AND m.local_date <= %s AND m.status <> %s AND m.session_status <> %s
 """
+
+
+@cache
+def _home_visits_sql(vendor: str) -> str:
+    return _HOME_VISITS_SQL.format(
+        session_of_row=_VISIT_SESSION_OF_ROW.get(vendor, _VISIT_SESSION_OF_ROW[None]))
+
+
+def _day(value) -> date:
+    return parse_date(value) if isinstance(value, str) else value
 
 
 def _moment(value) -> datetime:
@@ -399,27 +447,50 @@ def _moment(value) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+class HomeVisits(NamedTuple):
+    ahead: list[UpcomingVisit]
+    past: list[PastVisit]
+    # The hours ledger's rows for the portal's enrollment (`hours_ledger(rows=...)`); none
+    # without one.
+    ledger_rows: list[tuple]
+
+
+# The window of no enrollment: no day is in it.
+_NO_WINDOW = (date.max, date.min)
+
+
 def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_LIMIT
-                    ) -> tuple[list[UpcomingVisit], list[PastVisit]]:
+                    ) -> HomeVisits:
     """The visits not over yet, in time order, each with its newest excuse request and whether
-    an excuse may be asked for; and the latest `limit` visits already over, newest first. One
-    query, as plain values."""
+    an excuse may be asked for; the latest `limit` visits already over, newest first; and the
+    rows the hours ledger reads for the portal's enrollment. One query, as plain values."""
     participant = state.participant
     zone = participant.zone
     default_notice = _default_notice_hours(state)
+    # The portal's own enrollment, whose notice is default_notice; no row's (-1) without one.
+    enrollment_id = state.enrollment.pk if state.enrollment else -1
+    start, end = ledger_window(state.enrollment) if state.enrollment else _NO_WINDOW
     # As the ORM prepares a date-time (as it is on PostgreSQL; naive UTC text on SQLite).
     moment = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(_HOME_VISITS_SQL, (participant.pk, moment, participant.pk, moment, limit))
-        rows = cursor.fetchall()
-    ahead, past = [], []
-    # PostgreSQL gives aware date-times already; SQLite's text needs _moment.
+    rows = fetchall(_home_visits_sql(connection.vendor), (
+        participant.pk, enrollment_id, default_notice, moment,  # mine, ahead
+        moment, limit,  # past
+        start, end, AttendanceStatus.CANCELLED.value, SessionStatus.CANCELLED.value,  # ledger
+    ), prepare=True)
+    ahead, past, ledger_rows = [], [], []
+    # PostgreSQL gives aware date-times, dates and booleans already; SQLite's text needs
+    # _moment and parse_date, its integers bool.
     as_read = connection.vendor == "postgresql"
     for (part, session_id, starts_at, ends_at, kind, room_id, room_name, alias, address,
          session_status, status, care_plan_id, notice_hours, excuse_status,
-         excuse_note) in rows:
+         excuse_note, minutes_attended, local_date, counts) in rows:
         if not as_read:
             starts_at = _moment(starts_at)
+        if part == _LEDGER:
+            if not as_read:
+                ends_at, local_date, counts = _moment(ends_at), _day(local_date), bool(counts)
+            ledger_rows.append((status, minutes_attended, starts_at, ends_at, local_date, counts))
+            continue
         if part == _PAST:
             past.append((starts_at, session_id,
                          PastVisit(starts_at.astimezone(zone),
@@ -443,7 +514,8 @@ def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_L
     # A UNION's rows come in no promised order: each list is put back in its own.
     ahead.sort(key=lambda row: row[:2])
     past.sort(key=lambda row: row[:2], reverse=True)
-    return [visit for *_key, visit in ahead], [visit for *_key, visit in past]
+    return HomeVisits([visit for *_key, visit in ahead], [visit for *_key, visit in past],
+                      ledger_rows)
 
 
 def _week_start(day: date) -> date:
@@ -478,18 +550,20 @@ def _hours(minutes: int) -> Decimal:
     return (Decimal(minutes) / Decimal(60)).quantize(Decimal("0.1"))
 
 
-def progress_for(*, state: PortalState, now: datetime | None = None) -> Progress | None:
+def progress_for(*, state: PortalState, now: datetime | None = None,
+                 ledger_rows: list[tuple] | None = None) -> Progress | None:
     """This week's hours against the minimum and the program totals. None without enrollment.
 
     The numbers come from the staff's hours ledger, so a participant and their clinician always
-    see the same hours, attendance and projected completion date.
+    see the same hours, attendance and projected completion date. `ledger_rows`: the ledger's
+    rows when the caller read them already (`home_visits_for`); else one query reads them.
     """
     enrollment = state.enrollment
     if enrollment is None:
         return None
     now = now or timezone.now()
     today = now.astimezone(state.participant.zone).date()
-    ledger = hours_ledger(enrollment=enrollment, today=today, now=now)
+    ledger = hours_ledger(enrollment=enrollment, today=today, now=now, rows=ledger_rows)
     week = ledger.current_week
     attended = week.attended_hours if week else Decimal(0)
     percent = ledger.attendance_percent

@@ -50,13 +50,16 @@ def home(request):
     audit_access(request=request, obj=request.participant, what="portal: schedule")
     state = selectors.portal_state(participant=request.participant)
     now = timezone.now()
-    # Only what the page shows: the visits ahead and the latest few past ones.
-    visits, history = selectors.home_visits_for(state=state, now=now)
-    schedule = selectors.schedule_for(state=state, visits=visits, history=history, now=now)
+    # Only what the page shows: the visits ahead and the latest few past ones; with them, the
+    # hours ledger's rows for the progress card.
+    visits = selectors.home_visits_for(state=state, now=now)
+    schedule = selectors.schedule_for(state=state, visits=visits.ahead, history=visits.past,
+                                      now=now)
     return render(request, "portal/home.html", {
         "state": state,
         "schedule": schedule_rows(schedule),
-        "progress": selectors.progress_for(state=state),
+        "progress": selectors.progress_for(state=state, now=now,
+                                           ledger_rows=visits.ledger_rows),
         "nav": "home",
     })
 

@@ -9,6 +9,7 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from portal import selectors
+from sessions.selectors import ledger
 from sessions.models import Attendance, ExcusedAbsenceRequest, SessionStatus
 from tests import factories
 
@@ -109,7 +110,7 @@ def test_it_reads_what_the_querysets_read(varied, now, limit, hours_later):
     moment = NOW + dt.timedelta(hours=hours_later)
     state = selectors.portal_state(participant=varied)
 
-    ahead, past = selectors.home_visits_for(state=state, now=moment, limit=limit)
+    ahead, past, _ledger_rows = selectors.home_visits_for(state=state, now=moment, limit=limit)
 
     assert (ahead, past) == _as_the_querysets_read_them(state, moment, limit)
     assert past or hours_later == 0
@@ -127,4 +128,64 @@ def test_someone_without_visits_has_none(site, track, now):
     person = factories.ParticipantFactory(home_site=site)
     factories.EnrollmentFactory(participant=person, track=track)
     state = selectors.portal_state(participant=person)
-    assert selectors.home_visits_for(state=state, now=NOW) == ([], [])
+    assert selectors.home_visits_for(state=state, now=NOW) == ([], [], [])
+
+
+def test_it_reads_the_notice_of_the_enrollment_a_visit_was_booked_under(alice, site, now):
+    """A visit kept from an earlier enrollment in a program with 2 hours' notice: that
+    program's notice, not her current one's 48 hours (the portal's own enrollment's notice
+    comes with the statement, any other's is read)."""
+    earlier = factories.EnrollmentFactory(
+        participant=alice, status="discharged", admission_date=dt.date(2025, 9, 1),
+        planned_end_date=dt.date(2025, 11, 30), discharge_date=dt.date(2025, 11, 30),
+        discharge_reason="completed",
+        track=factories.TrackFactory(site=site, program=factories.ProgramFactory(
+            excused_notice_hours=2)))
+    starts = NOW + dt.timedelta(hours=6)
+    session = factories.TherapySessionFactory(
+        track=earlier.track, site=site, starts_at=starts.astimezone(dt.UTC),
+        ends_at=(starts + dt.timedelta(hours=1)).astimezone(dt.UTC))
+    factories.AttendanceFactory(session=session, participant=alice, enrollment=earlier)
+    state = selectors.portal_state(participant=alice)
+    assert state.enrollment != earlier
+
+    ahead, past, _ledger_rows = selectors.home_visits_for(state=state, now=NOW)
+
+    assert (ahead, past) == _as_the_querysets_read_them(state, NOW, selectors.HISTORY_LIMIT)
+    assert [v.can_excuse for v in ahead if v.session_id == session.pk] == [True]
+    assert not any(v.can_excuse for v in ahead if v.starts < NOW + dt.timedelta(hours=48)
+                   and v.session_id != session.pk)
+
+
+@pytest.mark.parametrize("hours_later", [0, 30, 24 * 9])
+def test_it_reads_the_hours_ledgers_rows_with_the_visits(varied, now, hours_later):
+    """The ledger's rows come with the visits: those the ledger's own query reads for the
+    portal's enrollment (cancelled ones and the other program's sessions outside its window
+    left out as there), and the progress they give is the one the ledger's query gives."""
+    moment = NOW + dt.timedelta(hours=hours_later)
+    state = selectors.portal_state(participant=varied)
+    factories.AttendanceFactory(  # a session before her enrollment: outside the window
+        session=factories.TherapySessionFactory(
+            track=state.enrollment.track, site=state.enrollment.track.site,
+            starts_at=dt.datetime(2026, 2, 20, 23, tzinfo=dt.UTC),
+            ends_at=dt.datetime(2026, 2, 21, 1, tzinfo=dt.UTC)),
+        participant=varied, enrollment=None)
+    start, end = ledger.ledger_window(state.enrollment)
+
+    visits = selectors.home_visits_for(state=state, now=moment)
+
+    assert sorted(visits.ledger_rows, key=repr) == sorted(
+        (tuple(row) for row in ledger._ledger_queryset(
+            participant_id=varied.pk, start=start, end=end)), key=repr)
+    assert len(visits.ledger_rows) < Attendance.objects.filter(participant=varied).count()
+    assert selectors.progress_for(state=state, now=moment, ledger_rows=visits.ledger_rows) \
+        == selectors.progress_for(state=state, now=moment)
+
+
+def test_someone_without_an_enrollment_has_no_ledger_rows(alice, now):
+    state = selectors.portal_state(participant=alice)
+    state.enrollment = None  # as for someone referred only
+
+    visits = selectors.home_visits_for(state=state, now=NOW)
+
+    assert visits.ahead and visits.ledger_rows == []

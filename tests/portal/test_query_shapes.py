@@ -25,7 +25,7 @@ def test_it_gives_each_participant_their_own_rows_from_the_shared_shapes(alice, 
 
     for person in (alice, bob, alice):  # the shapes are built by the first call, then reused
         state = selectors.portal_state(participant=person)
-        ahead, past = selectors.home_visits_for(state=state, now=moment, limit=4)
+        ahead, past, _ledger_rows = selectors.home_visits_for(state=state, now=moment, limit=4)
         feed = selectors.feed_events_for(state=state, now=moment)
 
         assert [(v.session_id, v.status) for v in ahead] == _fresh(
