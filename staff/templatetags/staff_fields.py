@@ -10,9 +10,12 @@ tests/staff/test_staff_fields.py compares both as HTML.
 """
 from __future__ import annotations
 
+import html
+
 from django import forms, template
 from django.forms.widgets import Input
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 
@@ -57,6 +60,15 @@ def report_filter_field(field: forms.BoundField) -> str:
             '<div id="{}_error" class="invalid-feedback">{}</div>', errors.field_id,
             format_html_join("", '<p id="error_{}_{}"><strong>{}</strong></p>',
                              ((n, field.auto_id, error) for n, error in enumerate(errors, 1))))
-    return format_html('<div id="div_{}" class="mb-3"><label for="{}" class="form-label">{}</label>'
-                       '{}{}</div>', field.auto_id, field.id_for_label, field.label, field,
-                       feedback)
+    # format_html's escaping (conditional_escape) without its lazy-string wrapper per value.
+    return mark_safe(_FILTER_FIELD.format(*map(_escape, (
+        field.auto_id, field.id_for_label, field.label, field, feedback))))
+
+
+_FILTER_FIELD = ('<div id="div_{}" class="mb-3"><label for="{}" class="form-label">{}</label>'
+                 '{}{}</div>')
+
+
+def _escape(value) -> str:
+    """conditional_escape: a safe value (a widget, the feedback) as it is, any other escaped."""
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
