@@ -88,9 +88,13 @@ class BarChart:
     def marks(self) -> SafeString:
         """Each bar's label, bar and value, as templates/staff/reports/_bar_chart.html's loop
         wrote them (its blank lines included), escaped by format_html as autoescaping did."""
-        return mark_safe("".join([_BAR.format(*map(_escape, (
-            self.label_x, bar.text_y, bar.short_label, self.label_width, bar.y, bar.width,
-            self.bar_height, bar.text_x, bar.text_y, bar.display))) for bar in self.bars]))
+        # The chart's own numbers are escaped once, not once a bar; a bar's geometry is
+        # _svg_number's digits (nothing to escape); its label and value are escaped.
+        label_x, label_width, bar_height = map(_escape, (
+            self.label_x, self.label_width, self.bar_height))
+        return mark_safe("".join([_BAR.format(
+            label_x, bar.text_y, _escape(bar.short_label), label_width, bar.y, bar.width,
+            bar_height, bar.text_x, bar.text_y, _escape(bar.display)) for bar in self.bars]))
 
 
 _BAR = ('\n    <text class="chart-label" x="{}" y="{}">{}</text>'
@@ -143,13 +147,14 @@ class LineChart:
     @property
     def dots(self) -> SafeString:
         """A dot a week, as templates/staff/reports/_line_chart.html's loop wrote them."""
-        return mark_safe("".join([_DOT.format(_escape(p.x), _escape(p.y)) for p in self.points]))
+        # x and y are _svg_number's digits: nothing to escape.
+        return mark_safe("".join([_DOT.format(p.x, p.y) for p in self.points]))
 
     @property
     def tick_labels(self) -> SafeString:
         """The weeks labelled under the axis, as the template's loop wrote them."""
         y = _escape(self.height - 8)
-        return mark_safe("".join([_TICK.format(_escape(tick.x), y, _escape(tick.label))
+        return mark_safe("".join([_TICK.format(tick.x, y, _escape(tick.label))
                                   for tick in self.ticks]))
 
     @property

@@ -46,9 +46,15 @@ def _figures(number: Numbers) -> Callable[[object], str]:
     """A number as `number` writes it, escaped: where that is plain digits (an int's str(), a
     Decimal's digits and point) there is nothing to escape, and escaping every cell was most
     of a table's time."""
+    if not number._plain:
+        return lambda value: _escape(number(value))
+
     def figure(value) -> str:
-        if number._plain and type(value) in (int, Decimal):
-            return number(value)
+        kind = type(value)
+        if kind is int:
+            return str(value)
+        if kind is Decimal:
+            return f"{value:f}"
         return _escape(number(value))
     return figure
 

@@ -57,9 +57,10 @@ class Select(forms.Select):
             option_value = "" if option_value is None else str(option_value)
             is_selected = not selected and option_value in chosen
             selected |= is_selected
+            # conditional_escape, without the lazy-string wrapper of django.utils.html.escape
+            label = label.__html__() if hasattr(label, "__html__") else escape(str(label))
             options.append(f'\n  <option value="{escape(option_value)}"'
-                           f'{" selected" if is_selected else ""}>'
-                           f"{conditional_escape(label)}</option>\n")
+                           f'{" selected" if is_selected else ""}>{label}</option>\n')
         return mark_safe(f'<select name="{escape(str(name))}"'
                          f'{_attrs(self.build_attrs(self.attrs, attrs))}>{"".join(options)}\n</select>')
 
