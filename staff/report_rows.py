@@ -16,6 +16,8 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import formats
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -30,8 +32,15 @@ class Numbers:
     page), that is what this writes; in any other case it asks localize itself."""
 
     def __init__(self) -> None:
-        self._plain = (formats.localize(1234567) == "1234567"
-                       and formats.localize(Decimal("-1234.50")) == "-1234.50")
+        # Asked once a process and language (two localize calls cost about 15 µs, and a report
+        # page writes three or four tables and charts); a change of settings asks again.
+        language = get_language()
+        plain = _plain_languages.get(language)
+        if plain is None:
+            plain = _plain_languages[language] = (
+                formats.localize(1234567) == "1234567"
+                and formats.localize(Decimal("-1234.50")) == "-1234.50")
+        self._plain = plain
 
     def __call__(self, value) -> str:
         if self._plain:
@@ -40,6 +49,16 @@ class Numbers:
             if type(value) is Decimal:
                 return f"{value:f}"
         return formats.localize(value)
+
+
+# Per language: does localize write numbers plainly (Numbers)? Formats come from the settings
+# and the languages' format modules, so only a change of settings (a test's) can change this.
+_plain_languages: dict[str | None, bool] = {}
+
+
+@receiver(setting_changed)
+def _forget_plain_languages(**kwargs) -> None:
+    _plain_languages.clear()
 
 
 def _figures(number: Numbers) -> Callable[[object], str]:

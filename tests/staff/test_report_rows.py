@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.template import Context, Template
+from django.test import override_settings
 from django.test.html import parse_html
 from django.utils import formats, translation
 
@@ -203,3 +204,11 @@ def test_days_are_written_as_the_date_filter_writes_them_in_each_language(langua
             assert [text(day) for day in days] == [formats.date_format(d, name) for d in days]
         weeks = [WeekCount(day, 1) for day in days]
         assert report_rows.weeks_rows_html(weeks) == _old(WEEKS_LOOP, rows=weeks)
+
+
+def test_numbers_follow_a_change_of_settings():
+    # Numbers asks localize once a language and process; a change of settings asks again.
+    assert report_rows.Numbers()(1234567) == "1234567"
+    with override_settings(USE_THOUSAND_SEPARATOR=True):
+        assert report_rows.Numbers()(1234567) == formats.localize(1234567) == "1,234,567"
+    assert report_rows.Numbers()(1234567) == "1234567"
