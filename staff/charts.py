@@ -239,5 +239,14 @@ def figure_html(chart: BarChart | LineChart, chart_id: str) -> SafeString:
         id=_escape(chart_id), width=_escape(number(chart.width)),
         height=_escape(number(chart.height)), title=_escape(chart.title),
         description=_escape(chart.description), left=_escape(number(chart.left)),
-        bottom=_escape(number(chart.bottom)), top=_escape(floatformat(chart.top, "-1")),
+        bottom=_escape(number(chart.bottom)), top=_top_text(chart.top, number),
         polyline=polyline, dots=chart.dots, ticks=chart.tick_labels))
+
+
+def _top_text(top: float, number) -> str:
+    """`{{ chart.top|floatformat:"-1" }}`: a whole number (a count, the usual top) as its
+    digits, which is what floatformat writes for one where numbers are written plainly; any
+    other value through floatformat itself."""
+    if number._plain and float(top).is_integer():
+        return str(int(top))
+    return _escape(floatformat(top, "-1"))

@@ -181,6 +181,7 @@ def test_the_charts_figures_are_what_their_templates_wrote(language):
                 (bars, BAR_FIGURE), (charts.bar_chart("None", []), BAR_FIGURE),
                 (charts.line_chart("In care <weekly>", weeks), LINE_FIGURE),
                 (charts.line_chart("Half", [("Jan 5", Decimal("2.5"))]), LINE_FIGURE),
+                (charts.line_chart("Big", [("Jan 5", 12_345_678), ("Jan 12", 0)]), LINE_FIGURE),
                 (charts.line_chart("Empty", []), LINE_FIGURE)):
             ours = charts.figure_html(chart, "chart-x")
             assert ours == _old(template, chart=chart, id="chart-x"), chart.title
