@@ -1720,11 +1720,13 @@ class StaffLoadRow:
     session_minutes: int
     participant_minutes: int
 
-    @property
+    # Worked out once (cached_property), as AttendanceRow's figures: the page reads the
+    # participant-hours for its chart and its table.
+    @cached_property
     def session_hours(self) -> Decimal:
         return _hours(self.session_minutes)
 
-    @property
+    @cached_property
     def participant_hours(self) -> Decimal:
         return _hours(self.participant_minutes)
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import html
 
-from django.utils.html import format_html_join
+from django.template.defaultfilters import floatformat
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
@@ -88,9 +88,13 @@ class BarChart:
     def marks(self) -> SafeString:
         """Each bar's label, bar and value, as templates/staff/reports/_bar_chart.html's loop
         wrote them (its blank lines included), escaped by format_html as autoescaping did."""
-        return mark_safe("".join([_BAR.format(*map(_escape, (
-            self.label_x, bar.text_y, bar.short_label, self.label_width, bar.y, bar.width,
-            self.bar_height, bar.text_x, bar.text_y, bar.display))) for bar in self.bars]))
+        # The chart's own numbers are escaped once, not once a bar; a bar's geometry is
+        # _svg_number's digits (nothing to escape); its label and value are escaped.
+        label_x, label_width, bar_height = map(_escape, (
+            self.label_x, self.label_width, self.bar_height))
+        return mark_safe("".join([_BAR.format(
+            label_x, bar.text_y, _escape(bar.short_label), label_width, bar.y, bar.width,
+            bar_height, bar.text_x, bar.text_y, _escape(bar.display)) for bar in self.bars]))
 
 
 _BAR = ('\n    <text class="chart-label" x="{}" y="{}">{}</text>'
@@ -143,14 +147,15 @@ class LineChart:
     @property
     def dots(self) -> SafeString:
         """A dot a week, as templates/staff/reports/_line_chart.html's loop wrote them."""
-        return format_html_join("", '<circle class="chart-dot" cx="{}" cy="{}" r="3"/>',
-                                ((p.x, p.y) for p in self.points))
+        # x and y are _svg_number's digits: nothing to escape.
+        return mark_safe("".join([_DOT.format(p.x, p.y) for p in self.points]))
 
     @property
     def tick_labels(self) -> SafeString:
         """The weeks labelled under the axis, as the template's loop wrote them."""
-        return format_html_join("", '<text class="chart-tick" x="{}" y="{}">{}</text>',
-                                ((tick.x, self.height - 8, tick.label) for tick in self.ticks))
+        y = _escape(self.height - 8)
+        return mark_safe("".join([_TICK.format(tick.x, y, _escape(tick.label))
+                                  for tick in self.ticks]))
 
     @property
     def description(self) -> str:
@@ -161,6 +166,13 @@ class LineChart:
         return (f"{len(self.points)} weeks from {self.points[0].label} to "
                 f"{self.points[-1].label}: lowest {low.value:g} (week of {low.label}), highest "
                 f"{high.value:g} (week of {high.label}), last {self.points[-1].value:g}.")
+
+
+# A week's dot and a tick's label, written as format_html_join wrote them (each value escaped
+# as format_html escapes it, see _escape): its lazy-string wrapper per value was most of a line
+# chart's time.
+_DOT = '<circle class="chart-dot" cx="{}" cy="{}" r="3"/>'
+_TICK = '<text class="chart-tick" x="{}" y="{}">{}</text>'
 
 
 def line_chart(title: str, items: list[tuple[str, float]]) -> LineChart:
@@ -177,3 +189,64 @@ def line_chart(title: str, items: list[tuple[str, float]]) -> LineChart:
     every = max(len(chart.points) // 6, 1)
     chart.ticks = chart.points[::every]
     return chart
+
+
+# --- A chart as its <figure> ---------------------------------------------------------------
+
+# templates/staff/reports/_bar_chart.html and _line_chart.html as they wrote a chart, the blank
+# line their opening comment left and the file's last newline included: an {% include %} of
+# them, about twenty variables and a filter resolved by the template engine, cost more than the
+# chart's own marks. Every value is escaped as autoescaping did (_escape), every number written
+# as the template wrote it (report_rows.Numbers).
+_BAR_FIGURE = (
+    '\n<figure class="mb-3">\n  <svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+    'aria-labelledby="{id}-title {id}-desc" id="{id}">\n'
+    '    <title id="{id}-title">{title}</title>\n'
+    '    <desc id="{id}-desc">{description}</desc>\n'
+    '    <line class="chart-axis" x1="{label_width}" y1="0" x2="{label_width}" y2="{height}"/>\n'
+    '    {marks}\n  </svg>\n'
+    '  <figcaption class="small text-body-secondary">{title}. The table below holds the same '
+    'figures.</figcaption>\n</figure>\n')
+_LINE_FIGURE = (
+    '\n<figure class="mb-3">\n  <svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+    'aria-labelledby="{id}-title {id}-desc" id="{id}">\n'
+    '    <title id="{id}-title">{title}</title>\n'
+    '    <desc id="{id}-desc">{description}</desc>\n'
+    '    <line class="chart-axis" x1="{left}" y1="{bottom}" x2="{width}" y2="{bottom}"/>\n'
+    '    <line class="chart-axis" x1="{left}" y1="10" x2="{left}" y2="{bottom}"/>\n'
+    '    <text class="chart-tick" x="4" y="24">{top}</text>\n'
+    '    <text class="chart-tick" x="4" y="{bottom}">0</text>\n'
+    '    {polyline}\n    {dots}\n    {ticks}\n  </svg>\n'
+    '  <figcaption class="small text-body-secondary">{title}. The table below holds the same '
+    'figures.</figcaption>\n</figure>\n')
+
+
+def figure_html(chart: BarChart | LineChart, chart_id: str) -> SafeString:
+    """The chart as templates/staff/reports/_bar_chart.html or _line_chart.html wrote it
+    (`{% include ... with chart=chart id=chart_id %}`), to the byte."""
+    from staff.report_rows import Numbers  # staff.report_rows' rows never draw charts
+
+    number = Numbers()
+    if isinstance(chart, BarChart):
+        return mark_safe(_BAR_FIGURE.format(
+            id=_escape(chart_id), width=_escape(number(chart.width)),
+            height=_escape(number(chart.height)), title=_escape(chart.title),
+            description=_escape(chart.description),
+            label_width=_escape(number(chart.label_width)), marks=chart.marks))
+    polyline = (f'<polyline class="chart-line" points="{_escape(chart.polyline)}"/>'
+                if chart.points else "")
+    return mark_safe(_LINE_FIGURE.format(
+        id=_escape(chart_id), width=_escape(number(chart.width)),
+        height=_escape(number(chart.height)), title=_escape(chart.title),
+        description=_escape(chart.description), left=_escape(number(chart.left)),
+        bottom=_escape(number(chart.bottom)), top=_top_text(chart.top, number),
+        polyline=polyline, dots=chart.dots, ticks=chart.tick_labels))
+
+
+def _top_text(top: float, number) -> str:
+    """`{{ chart.top|floatformat:"-1" }}`: a whole number (a count, the usual top) as its
+    digits, which is what floatformat writes for one where numbers are written plainly; any
+    other value through floatformat itself."""
+    if number._plain and float(top).is_integer():
+        return str(int(top))
+    return _escape(floatformat(top, "-1"))

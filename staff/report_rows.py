@@ -16,6 +16,8 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import formats
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -30,8 +32,15 @@ class Numbers:
     page), that is what this writes; in any other case it asks localize itself."""
 
     def __init__(self) -> None:
-        self._plain = (formats.localize(1234567) == "1234567"
-                       and formats.localize(Decimal("-1234.50")) == "-1234.50")
+        # Asked once a process and language (two localize calls cost about 15 µs, and a report
+        # page writes three or four tables and charts); a change of settings asks again.
+        language = get_language()
+        plain = _plain_languages.get(language)
+        if plain is None:
+            plain = _plain_languages[language] = (
+                formats.localize(1234567) == "1234567"
+                and formats.localize(Decimal("-1234.50")) == "-1234.50")
+        self._plain = plain
 
     def __call__(self, value) -> str:
         if self._plain:
@@ -40,6 +49,33 @@ class Numbers:
             if type(value) is Decimal:
                 return f"{value:f}"
         return formats.localize(value)
+
+
+# Per language: does localize write numbers plainly (Numbers)? Formats come from the settings
+# and the languages' format modules, so only a change of settings (a test's) can change this.
+_plain_languages: dict[str | None, bool] = {}
+
+
+@receiver(setting_changed)
+def _forget_plain_languages(**kwargs) -> None:
+    _plain_languages.clear()
+
+
+def _figures(number: Numbers) -> Callable[[object], str]:
+    """A number as `number` writes it, escaped: where that is plain digits (an int's str(), a
+    Decimal's digits and point) there is nothing to escape, and escaping every cell was most
+    of a table's time."""
+    if not number._plain:
+        return lambda value: _escape(number(value))
+
+    def figure(value) -> str:
+        kind = type(value)
+        if kind is int:
+            return str(value)
+        if kind is Decimal:
+            return f"{value:f}"
+        return _escape(number(value))
+    return figure
 
 
 def _percent(value, number: Numbers) -> str:
@@ -124,11 +160,12 @@ _CENSUS_ROW = (
 
 def census_rows_html(tracks) -> SafeString:
     """templates/staff/reports/census.html's rows per track (CensusTrack)."""
-    number = Numbers()
-    return _rows(_CENSUS_ROW, (
-        (t.site, t.track, t.program, number(t.capacity), number(t.active), number(t.on_hold),
-         number(t.waitlisted), number(t.offered), number(t.seats_free)) for t in tracks),
-        empty='<tr><td colspan="8">No active tracks match.</td></tr>\n  ')
+    figure = _figures(Numbers())
+    return mark_safe("".join([_CENSUS_ROW.format(
+        _escape(t.site), _escape(t.track), _escape(t.program), figure(t.capacity),
+        figure(t.active), figure(t.on_hold), figure(t.waitlisted), figure(t.offered),
+        figure(t.seats_free)) for t in tracks])
+        or '<tr><td colspan="8">No active tracks match.</td></tr>\n  ')
 
 
 _WEEK_ROW = ('<tr><th scope="row"><time datetime="{}">{}</time></th>'
@@ -137,11 +174,12 @@ _WEEK_ROW = ('<tr><th scope="row"><time datetime="{}">{}</time></th>'
 
 def weeks_rows_html(weeks) -> SafeString:
     """templates/staff/reports/_weeks_table.html's rows (WeekCount)."""
-    number, date_text = Numbers(), date_texts()
-    return _rows(_WEEK_ROW, (
-        # |date:'Y-m-d' and |date (formats.date_format, as the filter calls it)
-        (w.week_start.isoformat(), date_text(w.week_start), number(w.count))
-        for w in weeks))
+    figure, date_text = _figures(Numbers()), date_texts()
+    # |date:'Y-m-d' (ISO digits and dashes: nothing to escape) and |date (formats.date_format,
+    # as the filter calls it)
+    return mark_safe("".join([_WEEK_ROW.format(
+        w.week_start.isoformat(), _escape(date_text(w.week_start)), figure(w.count))
+        for w in weeks]))
 
 
 _COUNT_ROW = '<tr><th scope="row">{}</th><td class="text-end">{}</td></tr>'
@@ -149,8 +187,9 @@ _COUNT_ROW = '<tr><th scope="row">{}</th><td class="text-end">{}</td></tr>'
 
 def counts_rows_html(rows) -> SafeString:
     """templates/staff/reports/_counts_table.html's rows (ReasonCount)."""
-    number = Numbers()
-    return _rows(_COUNT_ROW, ((row.label, number(row.count)) for row in rows))
+    figure = _figures(Numbers())
+    return mark_safe("".join([_COUNT_ROW.format(_escape(row.label), figure(row.count))
+                              for row in rows]))
 
 
 _STAFF_LOAD_ROW = ('<tr><th scope="row">{}</th><td class="text-end">{}</td>'
@@ -159,11 +198,11 @@ _STAFF_LOAD_ROW = ('<tr><th scope="row">{}</th><td class="text-end">{}</td>'
 
 def staff_load_rows_html(rows) -> SafeString:
     """templates/staff/reports/staff_load.html's rows (StaffLoadRow)."""
-    number = Numbers()
-    return _rows(_STAFF_LOAD_ROW, (
-        (row.clinician, number(row.sessions), number(row.session_hours),
-         number(row.participant_hours)) for row in rows),
-        empty='<tr><td colspan="4">No sessions held in this range.</td></tr>')
+    figure = _figures(Numbers())
+    return mark_safe("".join([_STAFF_LOAD_ROW.format(
+        _escape(row.clinician), figure(row.sessions), figure(row.session_hours),
+        figure(row.participant_hours)) for row in rows])
+        or '<tr><td colspan="4">No sessions held in this range.</td></tr>')
 
 
 # --- Billing -------------------------------------------------------------------------------

@@ -92,7 +92,10 @@ class RowChoiceField(forms.ChoiceField):
         self.ids: frozenset[int] = frozenset()
 
     def set_rows(self, rows: list[tuple[int, str]]) -> None:
-        self.choices = [("", self.empty_label), *rows]
+        # What `self.choices = ...` keeps, without normalize_choices walking every option
+        # twice (the field's setter, then the widget's: half the form's construction): the
+        # rows are already (id, label) pairs, the normalized form.
+        self._choices = self.widget._choices = [("", self.empty_label), *map(tuple, rows)]
         self.ids = frozenset(pk for pk, _label in rows)
 
     def to_python(self, value):

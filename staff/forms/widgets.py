@@ -26,6 +26,10 @@ class Select(forms.Select):
     class name ("select")."""
 
     def render(self, name, value, attrs=None, renderer=None):
+        choices = self.choices
+        if (type(choices) is list and not self.allow_multiple_selected
+                and not any(isinstance(label, (list, tuple)) for _value, label in choices)):
+            return self._render_flat(name, value, attrs, choices)
         context = self.get_context(name, value, attrs)
         groups = context["widget"]["optgroups"]
         if any(group_name for group_name, _options, _index in groups):
@@ -40,6 +44,25 @@ class Select(forms.Select):
             for _name, choices, _index in groups for option in choices)
         return mark_safe(f'<select name="{escape(str(widget["name"]))}"{_attrs(widget["attrs"])}>'
                          f"{options}\n</select>")
+
+    def _render_flat(self, name, value, attrs, choices: list) -> str:
+        """What render writes for a flat list of choices (a report's menus: a few dozen
+        options), without get_context's option dictionaries: the same attributes (build_attrs),
+        the same chosen values (format_value) and the same first-match selection as
+        ChoiceWidget.optgroups, each value and label escaped as above."""
+        chosen = self.format_value(value)
+        selected = False
+        options = []
+        for option_value, label in choices:
+            option_value = "" if option_value is None else str(option_value)
+            is_selected = not selected and option_value in chosen
+            selected |= is_selected
+            # conditional_escape, without the lazy-string wrapper of django.utils.html.escape
+            label = label.__html__() if hasattr(label, "__html__") else escape(str(label))
+            options.append(f'\n  <option value="{escape(option_value)}"'
+                           f'{" selected" if is_selected else ""}>{label}</option>\n')
+        return mark_safe(f'<select name="{escape(str(name))}"'
+                         f'{_attrs(self.build_attrs(self.attrs, attrs))}>{"".join(options)}\n</select>')
 
 
 class DateInput(forms.DateInput):

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import has_any_role
 from accounts.roles import Role
 from audit.services import audit_export
+from iop_clinic.fixed_urls import reverse_once
 from programs.models import Site
 from reports import exports
 from reports.models import ReportExport, ReportExportStatus
@@ -194,16 +195,23 @@ def report_page(request: HttpRequest, report: str) -> HttpResponse:
     _check_role(request.user, spec)
     form = _filter_form(request, request.GET or None)
     context = {"spec": spec, "form": form, "query": _query(form),
-               "reports": visible_reports(request.user),
                "formats": exports.FORMATS,
                # ".../export/" : the templates add "csv/" or "xlsx/" (and "background/").
-               "export_url": reverse(f"report_{report}_export", args=["csv"])[:-len("csv/")]}
+               "export_url": reverse_once(f"report_{report}_export", ("csv",))[:-len("csv/")]}
     if not form.is_bound or form.is_valid():
         scope = form.scope()
         context |= {"scope": scope, "caseload": scope.clinician_id is not None,
-                    "long_range": _is_long(scope)}
+                    "long_range": _is_long(scope), "range_texts": _range_texts(scope)}
         context |= CONTEXTS[report](scope)
     return render(request, f"staff/reports/{report}.html", context)
+
+
+def _range_texts(scope) -> dict[str, str]:
+    """The range's days as the layout writes them, `|date:'Y-m-d'` and `|date`, each day's
+    text found once a process (report_rows.date_texts)."""
+    day = report_rows.date_texts()
+    return {"from_iso": scope.date_from.isoformat(), "from": day(scope.date_from),
+            "to_iso": scope.date_to.isoformat(), "to": day(scope.date_to)}
 
 
 # --- Exports -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.template import Context, Template
+from django.test import override_settings
 from django.test.html import parse_html
 from django.utils import formats, translation
 
@@ -66,6 +67,36 @@ BAR_LOOP = """{% for bar in chart.bars %}
 DOTS_LOOP = """{% for point in chart.points %}<circle class="chart-dot" cx="{{ point.x }}" cy="{{ point.y }}" r="3"/>{% endfor %}"""  # noqa: E501
 TICKS_LOOP = """{% for tick in chart.ticks %}<text class="chart-tick" x="{{ tick.x }}" y="{{ chart.height|add:'-8' }}">{{ tick.label }}</text>{% endfor %}"""  # noqa: E501
 
+# templates/staff/reports/_bar_chart.html and _line_chart.html as they were before
+# staff.charts.figure_html wrote the charts.
+BAR_FIGURE = """{# A horizontal bar chart (staff/charts.py): geometry as SVG attributes, colours from classes. #}
+<figure class="mb-3">
+  <svg class="chart" viewBox="0 0 {{ chart.width }} {{ chart.height }}" role="img" aria-labelledby="{{ id }}-title {{ id }}-desc" id="{{ id }}">
+    <title id="{{ id }}-title">{{ chart.title }}</title>
+    <desc id="{{ id }}-desc">{{ chart.description }}</desc>
+    <line class="chart-axis" x1="{{ chart.label_width }}" y1="0" x2="{{ chart.label_width }}" y2="{{ chart.height }}"/>
+    {{ chart.marks }}{# each bar's label, bar and value: BarChart.marks #}
+  </svg>
+  <figcaption class="small text-body-secondary">{{ chart.title }}. The table below holds the same figures.</figcaption>
+</figure>
+"""  # noqa: E501
+LINE_FIGURE = """{# A line over weeks (staff/charts.py): geometry as SVG attributes, colours from classes. #}
+<figure class="mb-3">
+  <svg class="chart" viewBox="0 0 {{ chart.width }} {{ chart.height }}" role="img" aria-labelledby="{{ id }}-title {{ id }}-desc" id="{{ id }}">
+    <title id="{{ id }}-title">{{ chart.title }}</title>
+    <desc id="{{ id }}-desc">{{ chart.description }}</desc>
+    <line class="chart-axis" x1="{{ chart.left }}" y1="{{ chart.bottom }}" x2="{{ chart.width }}" y2="{{ chart.bottom }}"/>
+    <line class="chart-axis" x1="{{ chart.left }}" y1="10" x2="{{ chart.left }}" y2="{{ chart.bottom }}"/>
+    <text class="chart-tick" x="4" y="24">{{ chart.top|floatformat:"-1" }}</text>
+    <text class="chart-tick" x="4" y="{{ chart.bottom }}">0</text>
+    {% if chart.points %}<polyline class="chart-line" points="{{ chart.polyline }}"/>{% endif %}
+    {{ chart.dots }}{# LineChart.dots and .tick_labels #}
+    {{ chart.tick_labels }}
+  </svg>
+  <figcaption class="small text-body-secondary">{{ chart.title }}. The table below holds the same figures.</figcaption>
+</figure>
+"""  # noqa: E501
+
 
 def _attendance_rows():
     return [
@@ -89,8 +120,14 @@ def _below_rows():
             below(week_start=dt.date(2026, 2, 16), ahead_minutes=61, minimum_hours=Decimal(9))]
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("empty", [False, True])
-def test_the_tables_rows_are_what_the_template_loops_wrote(empty):
+def test_the_tables_rows_are_what_the_template_loops_wrote(empty, language):
+    with translation.override(language):
+        _compare_tables(empty)
+
+
+def _compare_tables(empty):
     cases = [
         (report_rows.attendance_rows_html, ATTENDANCE_LOOP, _attendance_rows()),
         (report_rows.below_minimum_rows_html, BELOW_LOOP, _below_rows()),
@@ -135,6 +172,22 @@ def test_the_chart_marks_are_what_the_template_loops_wrote():
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
+def test_the_charts_figures_are_what_their_templates_wrote(language):
+    bars = charts.bar_chart("Seats <free> & taken", [
+        ("North · Evenings", 3, "3 of 12"), ('"Days"', None, "none"), ("Big", 12_345, "12345")])
+    weeks = [(f"Nov {day}", day % 7 * 1000) for day in range(1, 14)]
+    with translation.override(language):
+        for chart, template in (
+                (bars, BAR_FIGURE), (charts.bar_chart("None", []), BAR_FIGURE),
+                (charts.line_chart("In care <weekly>", weeks), LINE_FIGURE),
+                (charts.line_chart("Half", [("Jan 5", Decimal("2.5"))]), LINE_FIGURE),
+                (charts.line_chart("Big", [("Jan 5", 12_345_678), ("Jan 12", 0)]), LINE_FIGURE),
+                (charts.line_chart("Empty", []), LINE_FIGURE)):
+            ours = charts.figure_html(chart, "chart-x")
+            assert ours == _old(template, chart=chart, id="chart-x"), chart.title
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
 def test_numbers_are_written_as_localize_writes_them(language):
     values = [0, 7, 1234567, -3, Decimal("0.0"), Decimal("12.5"), Decimal("1234.50"),
               Decimal("-0.5"), Decimal("6.00"), 2.5, None, True]
@@ -152,3 +205,11 @@ def test_days_are_written_as_the_date_filter_writes_them_in_each_language(langua
             assert [text(day) for day in days] == [formats.date_format(d, name) for d in days]
         weeks = [WeekCount(day, 1) for day in days]
         assert report_rows.weeks_rows_html(weeks) == _old(WEEKS_LOOP, rows=weeks)
+
+
+def test_numbers_follow_a_change_of_settings():
+    # Numbers asks localize once a language and process; a change of settings asks again.
+    assert report_rows.Numbers()(1234567) == "1234567"
+    with override_settings(USE_THOUSAND_SEPARATOR=True):
+        assert report_rows.Numbers()(1234567) == formats.localize(1234567) == "1,234,567"
+    assert report_rows.Numbers()(1234567) == "1234567"

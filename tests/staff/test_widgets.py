@@ -3,6 +3,7 @@ import datetime as dt
 
 import pytest
 from django import forms
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
 from staff.forms import widgets
@@ -42,3 +43,19 @@ def test_the_checkbox_writes_what_djangos_writes(value):
     ours = widgets.CheckboxInput().render("at_risk", value, attrs=attrs)
     assert ours == forms.CheckboxInput().render("at_risk", value, attrs=attrs)
     assert (" checked" in ours) == bool(forms.CheckboxInput().check_test(value))
+
+
+@pytest.mark.parametrize("value", [None, "", "1", 1, '"><b>&'])
+def test_a_flat_menu_selects_the_first_match_as_django_does(value):
+    # Written without get_context's option dictionaries: a value listed twice, None as a value
+    # and markup in values and labels come out as Django's template wrote them.
+    choices = [(None, "None"), (1, "One"), ("1", "One again"), ('"><b>&', "<i>Odd</i>"),
+               (5, mark_safe("<b>Safe</b>")), (6, gettext_lazy("Any"))]
+    ours = widgets.Select(choices=choices).render("pick", value, attrs={"id": "id_pick"})
+    assert ours == forms.Select(choices=choices).render("pick", value, attrs={"id": "id_pick"})
+    assert ours.count(" selected") == 1
+
+
+def test_menus_from_a_callable_keep_djangos_options():
+    ours = widgets.Select(choices=lambda: CHOICES).render("room", "2")
+    assert ours == forms.Select(choices=lambda: CHOICES).render("room", "2")
