@@ -13,7 +13,7 @@ ORM's ModelIterable builds, so Django's internals for that are read here only.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import connections
 from django.db.models import Model
@@ -142,3 +142,18 @@ def compile_once(compiler: SQLCompiler, sentinels: dict[object, Slot], *, what: 
         alias=compiler.using, sql=sql, params=tuple(params), slots=slots, columns=columns,
         width=compiler.col_count if compiler.has_extra_select else None, instances=instances,
         converts=bool(_converters(compiler.using, columns)), prepared=prepared)
+
+
+def compile_pages(queryset, sentinels: dict[object, Slot], *, alias: str, what: str,
+                  model: type[Model] | None = None) -> tuple[CompiledQuery, CompiledQuery]:
+    """A paged list's two statements, compiled once as `compile_once` compiles one: its rows'
+    count (the queryset's count(), as `SELECT COUNT(*)` around its ids) and a page of its rows
+    (the query with `LIMIT %s OFFSET %s`, whose values are given as "limit" and "offset").
+    These are what a Paginator asks of a queryset (caseload, follow-ups, the admin's lists)."""
+    rows = compile_once(queryset.query.get_compiler(using=alias), sentinels,
+                        what=f"{what} page", model=model)
+    page = replace(rows, sql=f"{rows.sql} LIMIT %s OFFSET %s", params=(*rows.params, 0, 0),
+                   slots=(*rows.slots, "limit", "offset"))
+    ids = compile_once(queryset.order_by().values("pk").query.get_compiler(using=alias),
+                       sentinels, what=f"{what} count")
+    return ids.with_sql(f"SELECT COUNT(*) FROM ({ids.sql}) listed", columns=[]), page

@@ -1,5 +1,4 @@
 """Admin for who is in care: participants, consents, enrollments, continuing-care plans."""
-import dataclasses
 import datetime
 from functools import cache, cached_property
 from operator import attrgetter
@@ -37,7 +36,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy as _
 
 from programs.phones import MobilePhoneField
-from iop_clinic.compiled import CompiledQuery, compile_once
+from iop_clinic.compiled import CompiledQuery, compile_once, compile_pages
 from iop_clinic.admin_mixins import (
     FastChangelistMixin, LabelledTabularInline, ReadOnlyModelAdmin, SharedChoicesInlineMixin,
     changelist_url,
@@ -389,16 +388,8 @@ class _CompiledPages:
                query.deferred_loading[1])
         statements = cls._statements.get(key)
         if statements is None:
-            compiled = compile_once(query.get_compiler(using=alias), {},
-                                    what="changelist page", model=queryset.model)
-            page = dataclasses.replace(
-                compiled, sql=f"{compiled.sql} LIMIT %s OFFSET %s",
-                params=(*compiled.params, 0, 0), slots=(*compiled.slots, "limit", "offset"))
-            # Every row of the table, as the queryset's count() counts them.
-            rows = compile_once(queryset.order_by().values("pk").query.get_compiler(using=alias),
-                                {}, what="changelist count")
-            count = rows.with_sql(f"SELECT COUNT(*) FROM ({rows.sql}) listed", columns=[])
-            statements = cls._statements[key] = (count, page)
+            statements = cls._statements[key] = compile_pages(
+                queryset, {}, alias=alias, what="changelist", model=queryset.model)
         return cls(*statements)
 
     def count(self) -> int:

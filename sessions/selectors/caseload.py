@@ -5,7 +5,7 @@ from functools import cache
 from django.db import connections, router
 from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 
-from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
+from iop_clinic.compiled import CompiledQuery, compile_pages, id_sentinels
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Site
 
@@ -113,13 +113,7 @@ def _caseload_statements(scope: Callable[[list[int]], QuerySet[Participant]], al
                         status=_ANY_STATUS if status else "", sort=sort)
     query = queryset.query
     names = (*query.extra_select, *query.values_select, *query.annotation_select)
-    page = compile_once(query.get_compiler(using=alias), sentinels, what="caseload page")
-    page = CompiledQuery(alias=alias, sql=f"{page.sql} LIMIT %s OFFSET %s",
-                         params=(*page.params, 0, 0), slots=(*page.slots, "limit", "offset"),
-                         columns=page.columns, width=page.width, converts=page.converts)
-    counted = compile_once(queryset.order_by().values("pk").query.get_compiler(using=alias),
-                           sentinels, what="caseload count")
-    count = counted.with_sql(f"SELECT COUNT(*) FROM ({counted.sql}) caseload", columns=[])
+    count, page = compile_pages(queryset, sentinels, alias=alias, what="caseload")
     return count, page, names
 
 

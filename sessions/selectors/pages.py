@@ -25,7 +25,7 @@ from django.db.models.utils import create_namedtuple_class
 
 from accounts.roles import Role
 from iop_clinic.prepared import fetchall
-from iop_clinic.compiled import CompiledQuery, compile_once, id_sentinels
+from iop_clinic.compiled import CompiledQuery, compile_once, compile_pages, id_sentinels
 from participants.models import Participant
 from programs.models import Room, SessionType, Site, Track
 
@@ -351,13 +351,7 @@ def _followup_list_statements(alias: str, vendor: str, sites: int, status: bool,
                              status=_ANY_LIST_STATUS if status else "").using(alias)
     query = queryset.query
     names = (*query.extra_select, *query.values_select, *query.annotation_select)
-    page = compile_once(query.get_compiler(using=alias), sentinels, what="follow-up list page")
-    page = CompiledQuery(alias=alias, sql=f"{page.sql} LIMIT %s OFFSET %s",
-                         params=(*page.params, 0, 0), slots=(*page.slots, "limit", "offset"),
-                         columns=page.columns, width=page.width, converts=page.converts)
-    counted = compile_once(queryset.order_by().values("pk").query.get_compiler(using=alias),
-                           sentinels, what="follow-up list count")
-    count = counted.with_sql(f"SELECT COUNT(*) FROM ({counted.sql}) followups", columns=[])
+    count, page = compile_pages(queryset, sentinels, alias=alias, what="follow-up list")
     return count, page, names
 
 
