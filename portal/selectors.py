@@ -13,10 +13,10 @@ from django.db import connection, connections, router
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from iop_clinic.compiled import CompiledQuery, compile_once
 from iop_clinic.prepared import fetchall
+from iop_clinic.sql_params import read_date, read_moment
 
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Program
@@ -436,15 +436,6 @@ def _home_visits_sql(vendor: str) -> str:
         session_of_row=_VISIT_SESSION_OF_ROW.get(vendor, _VISIT_SESSION_OF_ROW[None]))
 
 
-def _day(value) -> date:
-    return parse_date(value) if isinstance(value, str) else value
-
-
-def _moment(value) -> datetime:
-    # SQLite hands a date-time back as text, in UTC without its offset; PostgreSQL as aware.
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class HomeVisits(NamedTuple):
@@ -479,16 +470,17 @@ def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_L
     ), prepare=True)
     ahead, past, ledger_rows = [], [], []
     # PostgreSQL gives aware date-times, dates and booleans already; SQLite's text needs
-    # _moment and parse_date, its integers bool.
+    # read_moment and read_date, its integers bool.
     as_read = connection.vendor == "postgresql"
     for (part, session_id, starts_at, ends_at, kind, room_id, room_name, alias, address,
          session_status, status, care_plan_id, notice_hours, excuse_status,
          excuse_note, minutes_attended, local_date, counts) in rows:
         if not as_read:
-            starts_at = _moment(starts_at)
+            starts_at = read_moment(starts_at)
         if part == _LEDGER:
             if not as_read:
-                ends_at, local_date, counts = _moment(ends_at), _day(local_date), bool(counts)
+                ends_at, local_date = read_moment(ends_at), read_date(local_date)
+                counts = bool(counts)
             ledger_rows.append((status, minutes_attended, starts_at, ends_at, local_date, counts))
             continue
         if part == _PAST:
@@ -497,7 +489,7 @@ def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_L
                                    _is_cancelled(session_status, status), status)))
             continue
         if not as_read:
-            ends_at = _moment(ends_at)
+            ends_at = read_moment(ends_at)
         if not _shown(state=state, ends_at=ends_at, care_plan_id=care_plan_id, now=now):
             continue
         ahead.append((starts_at, session_id, UpcomingVisit(

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
 
 from django.db import connection, connections, router
-from django.utils.dateparse import parse_date, parse_datetime
 
 from iop_clinic.prepared import fetchall
 from iop_clinic.compiled import CompiledQuery, compile_once
+from iop_clinic.sql_params import read_date, read_moment
 
 from participants.models import ContactConsent, Enrollment, Participant
 
@@ -152,20 +152,6 @@ _CONSENT_FIELDS = ["id", "participant_id", "channel", "given_at", "source", "rev
                    "revoked_source"]
 
 
-def _day(value) -> date | None:
-    # SQLite may hand a date back as text (outside a column its type is lost); PostgreSQL
-    # as a date.
-    return parse_date(value) if isinstance(value, str) else value
-
-
-def _moment(value) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value.tzinfo is None:  # SQLite keeps UTC without its offset
-        value = value.replace(tzinfo=UTC)
-    return value
 
 
 @dataclass
@@ -211,32 +197,33 @@ def chart_lists(*, participant_id: int, today: date,
             # and dates already: two hundred rows needn't be looked at again.
             ledger_rows.append((status, minutes, starts_at, moment2, local_date, bool(place))
                                if native else
-                               (status, minutes, _moment(starts_at), _moment(moment2),
-                                _day(local_date), bool(place)))
+                               (status, minutes, read_moment(starts_at), read_moment(moment2),
+                                read_date(local_date), bool(place)))
             continue
         if part == _PART_CONSENT:
             consents.append((place, ContactConsent.from_db(connection.alias, _CONSENT_FIELDS, (
-                pk, participant_id, status, _moment(starts_at), title, _moment(moment2),
+                pk, participant_id, status, read_moment(starts_at), title, read_moment(moment2),
                 type_name))))
             continue
         if part == _PART_FOLLOWUP:
             followups.append((place, {
-                "pk": pk, "kind": title, "status": status, "created_at": _moment(starts_at),
+                "pk": pk, "kind": title, "status": status, "created_at": read_moment(starts_at),
                 "outcome_note": note, "assignee__first_name": type_name,
                 "assignee__last_name": time_zone}))
             continue
         if part == _PART_EXCUSE:
             excuses.append((place, {
-                "code": uuid.UUID(note), "requested_at": _moment(starts_at),
-                "local_date": _day(local_date), "session_type": type_name}))
+                "code": uuid.UUID(note), "requested_at": read_moment(starts_at),
+                "local_date": read_date(local_date), "session_type": type_name}))
             continue
         visit = {"pk": pk, "status": status, "makeup_for_id": makeup_for_id,
                  "session_id": session_id, "session__title": title,
                  "session__session_type__name": type_name,
-                 "session__local_date": _day(local_date), "session__starts_at": _moment(starts_at)}
+                 "session__local_date": read_date(local_date),
+                 "session__starts_at": read_moment(starts_at)}
         if part == _PART_PAST:
             visit.update({"minutes_attended": minutes, "session__status": session_status,
-                          "session__kind": kind, "made_up_on": _day(made_up_on)})
+                          "session__kind": kind, "made_up_on": read_date(made_up_on)})
             lists.history.append(visit)
         else:
             visit.update({"session__site__time_zone": time_zone, "session__room__name": room_name})

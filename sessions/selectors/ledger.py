@@ -31,16 +31,15 @@ else re-derives these figures. Decisions (tests pin them down):
 """
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from django.db import connection
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from iop_clinic.prepared import fetchall
-from iop_clinic.sql_params import execute
+from iop_clinic.sql_params import execute, read_date, read_moment
 from participants.models import Enrollment, EnrollmentStatus, Participant
 from programs.models import Program, SessionType, Track
 from programs.selectors import site_today
@@ -283,18 +282,10 @@ def _ledger_rows(*, participant_id: int, start: date, end: date) -> list[tuple]:
     if connection.vendor == "postgresql":
         return rows
     # SQLite hands back text and integers where the ORM gives date-times, dates and booleans.
-    return [(status, minutes, _moment(starts_at), _moment(ends_at), _day(local_date),
+    return [(status, minutes, read_moment(starts_at), read_moment(ends_at), read_date(local_date),
              bool(counts)) for status, minutes, starts_at, ends_at, local_date, counts in rows]
 
 
-def _day(value) -> date:
-    return parse_date(value) if isinstance(value, str) else value
-
-
-def _moment(value) -> datetime:
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def hours_ledger(*, enrollment: Enrollment, today: date | None = None,
