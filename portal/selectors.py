@@ -25,6 +25,7 @@ from sessions.models import (
 )
 from reminders.models import Reminder, ReminderStatus
 from sessions.selectors.ledger import hours_ledger, ledger_window
+from sessions.selectors.session_of_row import session_of_row
 from sessions.services.offers import offer_is_open
 
 # The portal home shows this many past visits, newest first; "My record" has them all.
@@ -365,13 +366,6 @@ class PastVisit(NamedTuple):
 _AHEAD, _PAST, _LEDGER = 0, 1, 2
 _VISIT_SESSION_COLUMNS = ("s.starts_at, s.ends_at, s.kind, s.room_id, s.site_id, s.track_id, "
                           "s.status, s.care_plan_id, s.local_date, s.session_type_id")
-_VISIT_SESSION_OF_ROW = {
-    "postgresql": f"""CROSS JOIN LATERAL (
-    SELECT {_VISIT_SESSION_COLUMNS} FROM iop_sessions_therapysession s
-    WHERE s.id = a.session_id OFFSET 0) s""",
-    # SQLite has no LATERAL; its planner looks sessions up by key anyway.
-    None: "JOIN iop_sessions_therapysession s ON s.id = a.session_id",
-}
 _HOME_VISITS_SQL = f"""
 WITH mine AS MATERIALIZED (
   SELECT a.id, a.session_id, a.status, a.enrollment_id, a.minutes_attended, s.starts_at,
@@ -432,8 +426,7 @@ WHERE m.local_date >= %s AND m.local_date <= %s AND m.status <> %s AND m.session
 
 @cache
 def _home_visits_sql(vendor: str) -> str:
-    return _HOME_VISITS_SQL.format(
-        session_of_row=_VISIT_SESSION_OF_ROW.get(vendor, _VISIT_SESSION_OF_ROW[None]))
+    return _HOME_VISITS_SQL.format(session_of_row=session_of_row(vendor, _VISIT_SESSION_COLUMNS))
 
 
 

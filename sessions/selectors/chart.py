@@ -24,6 +24,7 @@ from participants.models import ContactConsent, Enrollment, Participant
 from ..models import AttendanceStatus, ExcuseStatus, SessionStatus
 from .ledger import ledger_enrollment, ledger_window
 from .makeups import LIVE_MAKEUP_STATUSES
+from .session_of_row import session_of_row
 
 CHART_HISTORY_LIMIT = 60
 CHART_UPCOMING_LIMIT = 30
@@ -54,13 +55,6 @@ def _placeholders(values) -> str:
 _PART_COMING, _PART_PAST, _PART_CONSENT, _PART_FOLLOWUP, _PART_EXCUSE, _PART_LEDGER = range(6)
 _SESSION_COLUMNS = ("s.title, s.session_type_id, s.site_id, s.room_id, s.local_date, "
                     "s.starts_at, s.ends_at, s.status, s.kind")
-_SESSION_OF_ROW = {
-    "postgresql": f"""CROSS JOIN LATERAL (
-    SELECT {_SESSION_COLUMNS} FROM iop_sessions_therapysession s
-    WHERE s.id = a.session_id OFFSET 0) s""",
-    # SQLite has no LATERAL; its planner looks sessions up by key anyway.
-    None: "JOIN iop_sessions_therapysession s ON s.id = a.session_id",
-}
 _TYPE_NAME = "(SELECT st.name FROM programs_sessiontype st WHERE st.id = m.session_type_id)"
 _LISTS_SQL = f"""
 WITH mine AS (
@@ -145,7 +139,7 @@ WHERE m.local_date >= %s AND m.local_date <= %s AND m.status <> %s AND m.session
 
 @cache
 def _lists_sql(vendor: str) -> str:
-    return _LISTS_SQL.format(session_of_row=_SESSION_OF_ROW.get(vendor, _SESSION_OF_ROW[None]))
+    return _LISTS_SQL.format(session_of_row=session_of_row(vendor, _SESSION_COLUMNS))
 
 
 _CONSENT_FIELDS = ["id", "participant_id", "channel", "given_at", "source", "revoked_at",

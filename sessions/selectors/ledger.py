@@ -45,6 +45,7 @@ from programs.models import Program, SessionType, Track
 from programs.selectors import site_today
 
 from ..models import Attendance, AttendanceStatus, SessionStatus, TherapySession, WeekHours
+from .session_of_row import session_of_row
 
 _HOUR = Decimal(60)
 
@@ -250,13 +251,6 @@ def _ledger_queryset(*, participant_id: int, start: date, end: date, alias: str 
 # window's sessions and looked for the participant at each (~35 ms). Driven by the participant,
 # it is prepared once a connection (iop_clinic.prepared), which saves planning it (~0.25 ms).
 # The session type's flag is a scalar subquery, as in the chart.
-_LEDGER_SESSION_OF_ROW = {
-    "postgresql": """CROSS JOIN LATERAL (
-    SELECT s.starts_at, s.ends_at, s.local_date, s.status, s.session_type_id
-    FROM iop_sessions_therapysession s WHERE s.id = a.session_id OFFSET 0) s""",
-    # SQLite has no LATERAL; its planner looks sessions up by key anyway.
-    None: "JOIN iop_sessions_therapysession s ON s.id = a.session_id",
-}
 _LEDGER_SQL = """
 SELECT a.status, a.minutes_attended, s.starts_at, s.ends_at, s.local_date,
        (SELECT st.counts_toward_hours FROM programs_sessiontype st
@@ -270,8 +264,8 @@ WHERE a.participant_id = %s AND a.status <> %s AND s.status <> %s
 
 @cache
 def _ledger_sql(vendor: str) -> str:
-    return _LEDGER_SQL.format(
-        session_of_row=_LEDGER_SESSION_OF_ROW.get(vendor, _LEDGER_SESSION_OF_ROW[None]))
+    return _LEDGER_SQL.format(session_of_row=session_of_row(
+        vendor, "s.starts_at, s.ends_at, s.local_date, s.status, s.session_type_id"))
 
 
 def _ledger_rows(*, participant_id: int, start: date, end: date) -> list[tuple]:
