@@ -47,6 +47,7 @@ import uuid
 from django.db import connection, connections
 from django.db.models import (
     BigIntegerField,
+    BooleanField,
     Count,
     Exists,
     F,
@@ -55,6 +56,7 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Q,
+    Subquery,
     Sum,
 )
 from django.db.models.functions import TruncDate
@@ -168,11 +170,27 @@ def _session_track_q(scope: ReportScope, prefix: str = "session__") -> Q:
     return q
 
 
+class _AmongIds(Func):
+    """`column = ANY(ARRAY(subquery))` (PostgreSQL): the subquery runs first, once, and its ids
+    are looked up in the column's index."""
+
+    template = "(%(expressions)s))"
+    arg_joiner = " = ANY(ARRAY"
+    output_field = BooleanField()
+
+
 def _held_attendance_q(scope: ReportScope) -> Q:
     q = Q(session__site_id__in=scope.site_ids, session__status=SessionStatus.SCHEDULED,
           session__local_date__gte=scope.date_from, session__local_date__lte=scope.held_until)
     q &= ~Q(status=AttendanceStatus.CANCELLED) & _session_track_q(scope)
-    if scope.clinician_id:
+    if scope.clinician_id and connection.vendor == "postgresql":
+        # The caseload's ids first, then their rows by the attendance's participant index: as
+        # a join (or IN, a semi-join) PostgreSQL read every attendance row of the clinic to
+        # find the caseload's, a twentieth of them (at 2,000 participants, 360,000 rows for
+        # 18,000: 55 against 10 ms).
+        q &= Q(_AmongIds(F("participant_id"), Subquery(
+            Participant.objects.filter(primary_clinician_id=scope.clinician_id).values("pk"))))
+    elif scope.clinician_id:
         q &= Q(participant__primary_clinician_id=scope.clinician_id)
     return q
 
@@ -887,6 +905,11 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
     # statement (`_dates_written`), so that the generic plan is the one made for them.
     fetch = (partial(fetchall, prepare=True) if connection.vendor == "postgresql"
              else _sqlite_below_fetch)
+    # A caseload's participants only (the enrollments' own, a twentieth of a clinic's): the week
+    # sums and the unmarked rows of everyone else would be grouped for nothing (7.4 -> 5.0 ms
+    # at 2,000 participants).
+    caseload = (" AND {}.participant_id IN (SELECT e.participant_id FROM e)"
+                if scope.clinician_id else "")
     rows = fetch(
         f"WITH e AS ({e_sql}), "
         # Attended + expected minutes per participant in each week (a column a week), of the
@@ -895,7 +918,7 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
         + ", ".join("SUM(h.attended_minutes::int + h.expected_minutes::int) "
                     f"FILTER (WHERE h.week = %s) AS total{i}" for i in weeks)
         + f" FROM {hours} h WHERE h.week IN ({', '.join(['%s'] * len(mondays))}) "
-        f"AND {counted} GROUP BY 1), "
+        f"AND {counted}{caseload.format('h')} GROUP BY 1), "
         # The microseconds still unmarked per participant at each week's held sessions before
         # today (params: each week's Monday and Sunday).
         + "u AS (SELECT a.participant_id, "
@@ -905,8 +928,8 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
         f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
         "WHERE s.local_date >= %s AND s.local_date <= %s AND s.local_date < %s "
         "AND s.status = %s AND a.status = %s "
-        f"AND (SELECT ta.unmarked FROM {tally} ta WHERE ta.session_id = s.id) > 0 "
-        "GROUP BY 1), "
+        f"AND (SELECT ta.unmarked FROM {tally} ta WHERE ta.session_id = s.id) > 0"
+        f"{caseload.format('a')} GROUP BY 1), "
         # The enrollments below in some week, with each week's total and unmarked time.
         "c AS MATERIALIZED (SELECT e.id, e.participant_id, e.track_id, e.admission_date, "
         "e.discharge_date, e.planned_end_date, e.track__program__min_weekly_hours AS minimum, "

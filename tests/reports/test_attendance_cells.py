@@ -2,6 +2,7 @@
 in Python; pinned against the numeric SQL it replaced (EXTRACT(EPOCH ...) / 60 per session,
 summed by PostgreSQL), with sessions of odd lengths (seconds, half minutes) added to the report
 clinic, for the tally and for the live count behind a caseload or track filter."""
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -45,8 +46,13 @@ def _old_cells(scope) -> list[dict]:
                   scope.held_until)
     else:
         attended = reports.ATTENDED
+        # The caseload as a plain join on the participant (the report looks the caseload's ids
+        # up first, then their rows).
+        held = reports._held_attendance_q(dataclasses.replace(scope, clinician_id=None))
+        if scope.clinician_id:
+            held &= Q(participant__primary_clinician_id=scope.clinician_id)
         counted = (
-            Attendance.objects.filter(reports._held_attendance_q(scope))
+            Attendance.objects.filter(held)
             .values("session_id").order_by().annotate(
                 recorded=Sum("minutes_attended", filter=Q(status__in=attended)),
                 unrecorded=Count("pk", filter=Q(status__in=attended,
@@ -137,6 +143,19 @@ def test_it_sums_the_same_minutes_from_the_rows_for_a_caseload(w):
     scope = w.scope(clinician_id=w.clinician.pk)
     assert not reports._uses_tally(scope)
     assert _new_rows(scope) == _old_rows(scope)
+
+
+def test_a_caseload_counts_its_own_rows_only_within_the_other_filters(w):
+    # Blake and Casey, not in Kim's caseload, sit in the same sessions as Avery.
+    mine = w.scope(clinician_id=w.clinician.pk)
+    # Avery's rows only: attended S1, S2, the individual and the two odd sessions; excused S5;
+    # S6 unmarked (S7 is after the range's held days).
+    assert _new_rows(mine)["total"][0][4:] == (5, 0, 1, 1)
+    for scope in (w.scope(clinician_id=w.clinician.pk, track_id=w.t1.pk),
+                  w.scope(clinician_id=w.clinician.pk, program_id=w.program.pk),
+                  w.scope(clinician_id=w.lead.pk)):  # the lead's caseload is empty
+        assert _new_rows(scope) == _old_rows(scope)
+    assert _new_rows(w.scope(clinician_id=w.lead.pk))["total"] == []
 
 
 def _old_staff_load(scope) -> list[tuple]:
@@ -257,7 +276,7 @@ def test_it_finds_who_is_below_the_minimum_as_the_numeric_sql_did(w):
         Attendance(session=tuesday, participant=w.casey, status="expected"),
         Attendance(session=thursday, participant=w.casey, status="expected"),
     ])
-    seen = 0
+    seen = seen_avery = 0
     for today in (dt.date(2026, 2, 18), dt.date(2026, 2, 20), dt.date(2026, 2, 22),
                   dt.date(2026, 2, 24)):
         scope = w.scope(date_to=today, today=today)
@@ -267,4 +286,13 @@ def test_it_finds_who_is_below_the_minimum_as_the_numeric_sql_did(w):
                   for b in report.below_last_week + report.below_this_week]
         assert listed == _old_below(scope, report.this_week, report.last_week), today
         seen += sum(1 for row in listed if row[-1])
+        # Kim's caseload (Avery): the same rows, Avery's only.
+        mine = reports.attendance_report(scope=w.scope(date_to=today, today=today,
+                                                       clinician_id=w.clinician.pk))
+        assert [(b.week_start, b.participant_code, b.attended_minutes, b.offered_minutes,
+                 b.ahead_minutes, b.excused_minutes, b.unmarked_minutes)
+                for b in mine.below_last_week + mine.below_this_week] == [
+            row for row in listed if row[1] == str(w.avery.code)], today
+        seen_avery += sum(1 for row in listed if row[1] == str(w.avery.code))
     assert seen  # unmarked odd minutes were listed
+    assert seen_avery  # and Avery was among those listed
