@@ -37,7 +37,7 @@ _OLD_NAMES = ("track", "kind", "weekday", "part", "held", "attended_minutes", "e
 
 def _old_cells(scope) -> list[dict]:
     """The cells as the old SQL summed them, over the same per-session counts."""
-    if reports._uses_tally(scope):
+    if not (scope.clinician_id or scope.program_id or scope.track_id):
         counts = ("SELECT session_id, attended, absent, excused, unmarked, "
                   "recorded_minutes AS recorded, unrecorded FROM reports_session_tally")
         where = ("WHERE s.site_id = ANY(%s) AND s.status = 'scheduled' AND s.local_date >= %s "
@@ -158,6 +158,53 @@ def test_a_caseload_counts_its_own_rows_only_within_the_other_filters(w):
     assert _new_rows(w.scope(clinician_id=w.lead.pk))["total"] == []
 
 
+def test_a_program_or_track_counts_its_sessions_whole_and_personal_rows_by_enrollment(w):
+    # Another program at the site: a group session of its own track, and a personal session
+    # whose rows count by each row's enrollment (Blake's in the other program, Avery's in T1).
+    other = factories.TrackFactory(site=w.site, program=factories.ProgramFactory(name="Other"),
+                                   name="T9", start_date=dt.date(2026, 1, 5))
+    group = factories.TherapySessionFactory(
+        track=other, site=w.site, facilitator=w.lead,
+        starts_at=dt.datetime(2026, 2, 10, 15, 0, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2026, 2, 10, 16, 0, tzinfo=dt.UTC))
+    personal = factories.TherapySessionFactory(  # a family session of Blake's, Avery there too
+        track=None, site=w.site, facilitator=w.lead, participant=w.blake, kind="family",
+        starts_at=dt.datetime(2026, 2, 11, 15, 0, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2026, 2, 11, 15, 30, tzinfo=dt.UTC))
+    blake_there = factories.EnrollmentFactory(participant=w.blake, track=other,
+                                              admission_date=dt.date(2026, 1, 5))
+    avery_in_t1 = w.avery.enrollments.get(track=w.t1)
+    Attendance.objects.bulk_create([
+        Attendance(session=group, participant=w.blake, enrollment=blake_there, status="present"),
+        Attendance(session=group, participant=w.casey, status="absent"),
+        Attendance(session=personal, participant=w.blake, enrollment=blake_there,
+                   status="late", minutes_attended=20),
+        Attendance(session=personal, participant=w.avery, enrollment=avery_in_t1,
+                   status="present"),
+    ])
+    w.blake.primary_clinician = w.clinician  # Kim's caseload: Avery and Blake
+    w.blake.save()
+    filters = [{"program_id": w.program.pk}, {"program_id": other.program_id},
+               {"track_id": w.t1.pk}, {"track_id": other.pk},
+               {"program_id": w.program.pk, "track_id": w.t1.pk},
+               {"program_id": w.program.pk, "track_id": other.pk}]
+    scopes = [w.scope(**kwargs) for kwargs in filters] + [
+        w.scope(clinician_id=w.clinician.pk, **kwargs) for kwargs in filters]
+    for scope in scopes:
+        # As counted from the rows themselves, each placed by _session_track_q (the tally's
+        # triggers kept the tallies).
+        assert _new_rows(scope) == _old_rows(scope), scope
+        assert sorted(reports._attendance_cells(scope), key=repr) == sorted(
+            reports._attendance_cells_live(scope), key=repr), scope
+    # The other program: its session whole (Blake present, Casey absent) and Blake's late row
+    # of the personal session; not Avery's.
+    assert _new_rows(w.scope(program_id=other.program_id))["total"][0][4:] == (2, 1, 0, 0)
+    assert _new_rows(w.scope(program_id=w.program.pk, track_id=other.pk))["total"] == []
+    # Kim's caseload in the other program: Blake's present and late rows, not Casey's absence.
+    assert _new_rows(w.scope(clinician_id=w.clinician.pk, program_id=other.program_id))[
+        "total"][0][4:] == (2, 0, 0, 0)
+
+
 def _old_staff_load(scope) -> list[tuple]:
     """The staff load's query before the microsecond sums (numeric minutes per session)."""
     length = reports.Minutes(F("ends_at"), F("starts_at"))
@@ -201,6 +248,7 @@ def _rolled_up(cells: list[dict]) -> dict[str, dict]:
 
 def test_it_adds_the_cells_up_by_each_grouping_as_python_did(w):
     scopes = [w.scope(), w.scope(clinician_id=w.clinician.pk), w.scope(track_id=w.t1.pk),
+              w.scope(program_id=w.program.pk),
               w.scope(date_from=dt.date(2025, 1, 5), date_to=dt.date(2025, 1, 9))]
     for scope in scopes:
         cells = reports._attendance_cells(scope)
@@ -210,7 +258,7 @@ def test_it_adds_the_cells_up_by_each_grouping_as_python_did(w):
 
 def test_sqlites_sums_in_python_equal_the_grouping_sets(w):
     """SQLite (`make run`) has no GROUPING SETS: the cells are added up in Python there."""
-    scopes = [w.scope(), w.scope(clinician_id=w.clinician.pk),
+    scopes = [w.scope(), w.scope(clinician_id=w.clinician.pk), w.scope(track_id=w.t1.pk),
               w.scope(date_from=dt.date(2025, 1, 5), date_to=dt.date(2025, 1, 9))]
     for scope in scopes:
         assert (reports._sqlite_attendance_groups(reports._attendance_cells(scope))
