@@ -114,6 +114,9 @@ def bench_environment(workdir: Path) -> dict[str, str]:
 
 
 def pages_for(clinic) -> list[Page]:
+    from django.contrib.auth import get_user_model
+
+    clinician_id = get_user_model().objects.get(username=clinic.clinician_username).pk
     return [
         Page("no-op (anonymous)", "/bench/noop", "anonymous"),
         Page("no-op (signed in)", "/bench/noop-signed-in", "staff"),
@@ -138,6 +141,10 @@ def pages_for(clinic) -> list[Page]:
         # The reports as a director sees them by default: every site, the last twelve weeks.
         *(Page(f"report {slug}", f"/reports/{slug.replace('_', '-')}/", "admin")
           for slug in ("census", "attendance", "outcomes", "access", "billing", "staff_load")),
+        # A director's filter by clinician (a clinician's own default is their caseload too):
+        # attendance is the one report read from attendance rows per participant.
+        Page("report attendance (one clinician)", f"/reports/attendance/?clinician={clinician_id}",
+             "admin"),
     ]
 
 

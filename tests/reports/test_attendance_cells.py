@@ -2,6 +2,7 @@
 in Python; pinned against the numeric SQL it replaced (EXTRACT(EPOCH ...) / 60 per session,
 summed by PostgreSQL), with sessions of odd lengths (seconds, half minutes) added to the report
 clinic, for the tally and for the live count behind a caseload or track filter."""
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -36,7 +37,7 @@ _OLD_NAMES = ("track", "kind", "weekday", "part", "held", "attended_minutes", "e
 
 def _old_cells(scope) -> list[dict]:
     """The cells as the old SQL summed them, over the same per-session counts."""
-    if reports._uses_tally(scope):
+    if not (scope.clinician_id or scope.program_id or scope.track_id):
         counts = ("SELECT session_id, attended, absent, excused, unmarked, "
                   "recorded_minutes AS recorded, unrecorded FROM reports_session_tally")
         where = ("WHERE s.site_id = ANY(%s) AND s.status = 'scheduled' AND s.local_date >= %s "
@@ -45,8 +46,13 @@ def _old_cells(scope) -> list[dict]:
                   scope.held_until)
     else:
         attended = reports.ATTENDED
+        # The caseload as a plain join on the participant (the report looks the caseload's ids
+        # up first, then their rows).
+        held = reports._held_attendance_q(dataclasses.replace(scope, clinician_id=None))
+        if scope.clinician_id:
+            held &= Q(participant__primary_clinician_id=scope.clinician_id)
         counted = (
-            Attendance.objects.filter(reports._held_attendance_q(scope))
+            Attendance.objects.filter(held)
             .values("session_id").order_by().annotate(
                 recorded=Sum("minutes_attended", filter=Q(status__in=attended)),
                 unrecorded=Count("pk", filter=Q(status__in=attended,
@@ -139,6 +145,66 @@ def test_it_sums_the_same_minutes_from_the_rows_for_a_caseload(w):
     assert _new_rows(scope) == _old_rows(scope)
 
 
+def test_a_caseload_counts_its_own_rows_only_within_the_other_filters(w):
+    # Blake and Casey, not in Kim's caseload, sit in the same sessions as Avery.
+    mine = w.scope(clinician_id=w.clinician.pk)
+    # Avery's rows only: attended S1, S2, the individual and the two odd sessions; excused S5;
+    # S6 unmarked (S7 is after the range's held days).
+    assert _new_rows(mine)["total"][0][4:] == (5, 0, 1, 1)
+    for scope in (w.scope(clinician_id=w.clinician.pk, track_id=w.t1.pk),
+                  w.scope(clinician_id=w.clinician.pk, program_id=w.program.pk),
+                  w.scope(clinician_id=w.lead.pk)):  # the lead's caseload is empty
+        assert _new_rows(scope) == _old_rows(scope)
+    assert _new_rows(w.scope(clinician_id=w.lead.pk))["total"] == []
+
+
+def test_a_program_or_track_counts_its_sessions_whole_and_personal_rows_by_enrollment(w):
+    # Another program at the site: a group session of its own track, and a personal session
+    # whose rows count by each row's enrollment (Blake's in the other program, Avery's in T1).
+    other = factories.TrackFactory(site=w.site, program=factories.ProgramFactory(name="Other"),
+                                   name="T9", start_date=dt.date(2026, 1, 5))
+    group = factories.TherapySessionFactory(
+        track=other, site=w.site, facilitator=w.lead,
+        starts_at=dt.datetime(2026, 2, 10, 15, 0, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2026, 2, 10, 16, 0, tzinfo=dt.UTC))
+    personal = factories.TherapySessionFactory(  # a family session of Blake's, Avery there too
+        track=None, site=w.site, facilitator=w.lead, participant=w.blake, kind="family",
+        starts_at=dt.datetime(2026, 2, 11, 15, 0, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2026, 2, 11, 15, 30, tzinfo=dt.UTC))
+    blake_there = factories.EnrollmentFactory(participant=w.blake, track=other,
+                                              admission_date=dt.date(2026, 1, 5))
+    avery_in_t1 = w.avery.enrollments.get(track=w.t1)
+    Attendance.objects.bulk_create([
+        Attendance(session=group, participant=w.blake, enrollment=blake_there, status="present"),
+        Attendance(session=group, participant=w.casey, status="absent"),
+        Attendance(session=personal, participant=w.blake, enrollment=blake_there,
+                   status="late", minutes_attended=20),
+        Attendance(session=personal, participant=w.avery, enrollment=avery_in_t1,
+                   status="present"),
+    ])
+    w.blake.primary_clinician = w.clinician  # Kim's caseload: Avery and Blake
+    w.blake.save()
+    filters = [{"program_id": w.program.pk}, {"program_id": other.program_id},
+               {"track_id": w.t1.pk}, {"track_id": other.pk},
+               {"program_id": w.program.pk, "track_id": w.t1.pk},
+               {"program_id": w.program.pk, "track_id": other.pk}]
+    scopes = [w.scope(**kwargs) for kwargs in filters] + [
+        w.scope(clinician_id=w.clinician.pk, **kwargs) for kwargs in filters]
+    for scope in scopes:
+        # As counted from the rows themselves, each placed by _session_track_q (the tally's
+        # triggers kept the tallies).
+        assert _new_rows(scope) == _old_rows(scope), scope
+        assert sorted(reports._attendance_cells(scope), key=repr) == sorted(
+            reports._attendance_cells_live(scope), key=repr), scope
+    # The other program: its session whole (Blake present, Casey absent) and Blake's late row
+    # of the personal session; not Avery's.
+    assert _new_rows(w.scope(program_id=other.program_id))["total"][0][4:] == (2, 1, 0, 0)
+    assert _new_rows(w.scope(program_id=w.program.pk, track_id=other.pk))["total"] == []
+    # Kim's caseload in the other program: Blake's present and late rows, not Casey's absence.
+    assert _new_rows(w.scope(clinician_id=w.clinician.pk, program_id=other.program_id))[
+        "total"][0][4:] == (2, 0, 0, 0)
+
+
 def _old_staff_load(scope) -> list[tuple]:
     """The staff load's query before the microsecond sums (numeric minutes per session)."""
     length = reports.Minutes(F("ends_at"), F("starts_at"))
@@ -182,6 +248,7 @@ def _rolled_up(cells: list[dict]) -> dict[str, dict]:
 
 def test_it_adds_the_cells_up_by_each_grouping_as_python_did(w):
     scopes = [w.scope(), w.scope(clinician_id=w.clinician.pk), w.scope(track_id=w.t1.pk),
+              w.scope(program_id=w.program.pk),
               w.scope(date_from=dt.date(2025, 1, 5), date_to=dt.date(2025, 1, 9))]
     for scope in scopes:
         cells = reports._attendance_cells(scope)
@@ -191,7 +258,7 @@ def test_it_adds_the_cells_up_by_each_grouping_as_python_did(w):
 
 def test_sqlites_sums_in_python_equal_the_grouping_sets(w):
     """SQLite (`make run`) has no GROUPING SETS: the cells are added up in Python there."""
-    scopes = [w.scope(), w.scope(clinician_id=w.clinician.pk),
+    scopes = [w.scope(), w.scope(clinician_id=w.clinician.pk), w.scope(track_id=w.t1.pk),
               w.scope(date_from=dt.date(2025, 1, 5), date_to=dt.date(2025, 1, 9))]
     for scope in scopes:
         assert (reports._sqlite_attendance_groups(reports._attendance_cells(scope))
@@ -257,7 +324,7 @@ def test_it_finds_who_is_below_the_minimum_as_the_numeric_sql_did(w):
         Attendance(session=tuesday, participant=w.casey, status="expected"),
         Attendance(session=thursday, participant=w.casey, status="expected"),
     ])
-    seen = 0
+    seen = seen_avery = 0
     for today in (dt.date(2026, 2, 18), dt.date(2026, 2, 20), dt.date(2026, 2, 22),
                   dt.date(2026, 2, 24)):
         scope = w.scope(date_to=today, today=today)
@@ -267,4 +334,13 @@ def test_it_finds_who_is_below_the_minimum_as_the_numeric_sql_did(w):
                   for b in report.below_last_week + report.below_this_week]
         assert listed == _old_below(scope, report.this_week, report.last_week), today
         seen += sum(1 for row in listed if row[-1])
+        # Kim's caseload (Avery): the same rows, Avery's only.
+        mine = reports.attendance_report(scope=w.scope(date_to=today, today=today,
+                                                       clinician_id=w.clinician.pk))
+        assert [(b.week_start, b.participant_code, b.attended_minutes, b.offered_minutes,
+                 b.ahead_minutes, b.excused_minutes, b.unmarked_minutes)
+                for b in mine.below_last_week + mine.below_this_week] == [
+            row for row in listed if row[1] == str(w.avery.code)], today
+        seen_avery += sum(1 for row in listed if row[1] == str(w.avery.code))
     assert seen  # unmarked odd minutes were listed
+    assert seen_avery  # and Avery was among those listed
