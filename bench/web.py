@@ -116,7 +116,10 @@ def bench_environment(workdir: Path) -> dict[str, str]:
 def pages_for(clinic) -> list[Page]:
     from django.contrib.auth import get_user_model
 
+    from programs.models import Track
+
     clinician_id = get_user_model().objects.get(username=clinic.clinician_username).pk
+    program_id = Track.objects.get(pk=clinic.track_ids[0]).program_id
     return [
         Page("no-op (anonymous)", "/bench/noop", "anonymous"),
         Page("no-op (signed in)", "/bench/noop-signed-in", "staff"),
@@ -144,6 +147,8 @@ def pages_for(clinic) -> list[Page]:
         # A director's filter by clinician (a clinician's own default is their caseload too):
         # attendance is the one report read from attendance rows per participant.
         Page("report attendance (one clinician)", f"/reports/attendance/?clinician={clinician_id}",
+             "admin"),
+        Page("report attendance (one program)", f"/reports/attendance/?program={program_id}",
              "admin"),
     ]
 
