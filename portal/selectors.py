@@ -24,7 +24,9 @@ from sessions.models import (
     Attendance, AttendanceStatus, ExcusedAbsenceRequest, ExcuseStatus, SessionStatus,
 )
 from reminders.models import Reminder, ReminderStatus
-from sessions.selectors.ledger import hours_ledger, ledger_window
+from sessions.selectors.ledger import (
+    counts_toward_hours_sql, hours_ledger, ledger_rows_params, ledger_rows_where, ledger_window,
+)
 from sessions.selectors.session_of_row import session_of_row
 from sessions.services.offers import offer_is_open
 
@@ -417,10 +419,10 @@ SELECT * FROM (
 UNION ALL
 SELECT {_LEDGER}, m.session_id, m.starts_at, m.ends_at, NULL, NULL, NULL, NULL, NULL,
        m.session_status, m.status, NULL, NULL, NULL, NULL, m.minutes_attended, m.local_date,
-       (SELECT st.counts_toward_hours FROM programs_sessiontype st
-        WHERE st.id = m.session_type_id)
+       {counts_toward_hours_sql("m.session_type_id")}
 FROM mine m
-WHERE m.local_date >= %s AND m.local_date <= %s AND m.status <> %s AND m.session_status <> %s
+WHERE {ledger_rows_where(status="m.status", session_status="m.session_status",
+                         local_date="m.local_date")}
 """
 
 
@@ -459,7 +461,7 @@ def home_visits_for(*, state: PortalState, now: datetime, limit: int = HISTORY_L
     rows = fetchall(_home_visits_sql(connection.vendor), (
         participant.pk, enrollment_id, default_notice, moment,  # mine, ahead
         moment, limit,  # past
-        start, end, AttendanceStatus.CANCELLED.value, SessionStatus.CANCELLED.value,  # ledger
+        *ledger_rows_params(start, end),  # ledger
     ), prepare=True)
     ahead, past, ledger_rows = [], [], []
     # PostgreSQL gives aware date-times, dates and booleans already; SQLite's text needs

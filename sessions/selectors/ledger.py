@@ -251,14 +251,32 @@ def _ledger_queryset(*, participant_id: int, start: date, end: date, alias: str 
 # window's sessions and looked for the participant at each (~35 ms). Driven by the participant,
 # it is prepared once a connection (iop_clinic.prepared), which saves planning it (~0.25 ms).
 # The session type's flag is a scalar subquery, as in the chart.
-_LEDGER_SQL = """
+def ledger_rows_where(*, status: str, session_status: str, local_date: str) -> str:
+    """Which of a participant's attendance rows the ledger reads (`_ledger_queryset`), over
+    these column expressions of a raw statement: dated in the window, neither the row nor its
+    session cancelled. Its values: `ledger_rows_params`. The portal home reads the ledger's
+    rows with its visits through this too."""
+    return (f"{local_date} >= %s AND {local_date} <= %s AND {status} <> %s "
+            f"AND {session_status} <> %s")
+
+
+def ledger_rows_params(start: date, end: date) -> tuple:
+    return start, end, AttendanceStatus.CANCELLED.value, SessionStatus.CANCELLED.value
+
+
+def counts_toward_hours_sql(session_type_id: str) -> str:
+    """The ledger's last column: whether the session's type counts toward the hours."""
+    return (f"(SELECT st.counts_toward_hours FROM programs_sessiontype st "
+            f"WHERE st.id = {session_type_id})")
+
+
+_LEDGER_SQL = f"""
 SELECT a.status, a.minutes_attended, s.starts_at, s.ends_at, s.local_date,
-       (SELECT st.counts_toward_hours FROM programs_sessiontype st
-        WHERE st.id = s.session_type_id)
+       {counts_toward_hours_sql("s.session_type_id")}
 FROM iop_sessions_attendance a
-{session_of_row}
-WHERE a.participant_id = %s AND a.status <> %s AND s.status <> %s
-  AND s.local_date >= %s AND s.local_date <= %s
+{{session_of_row}}
+WHERE a.participant_id = %s
+  AND {ledger_rows_where(status="a.status", session_status="s.status", local_date="s.local_date")}
 """
 
 
@@ -270,16 +288,13 @@ def _ledger_sql(vendor: str) -> str:
 
 def _ledger_rows(*, participant_id: int, start: date, end: date) -> list[tuple]:
     """The rows of `_ledger_queryset`, read through `_LEDGER_SQL`. One query."""
-    rows = fetchall(_ledger_sql(connection.vendor), (
-        participant_id, AttendanceStatus.CANCELLED.value, SessionStatus.CANCELLED.value,
-        start, end), prepare=True)
+    rows = fetchall(_ledger_sql(connection.vendor),
+                    (participant_id, *ledger_rows_params(start, end)), prepare=True)
     if connection.vendor == "postgresql":
         return rows
     # SQLite hands back text and integers where the ORM gives date-times, dates and booleans.
     return [(status, minutes, read_moment(starts_at), read_moment(ends_at), read_date(local_date),
              bool(counts)) for status, minutes, starts_at, ends_at, local_date, counts in rows]
-
-
 
 
 def hours_ledger(*, enrollment: Enrollment, today: date | None = None,
