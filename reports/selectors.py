@@ -156,17 +156,19 @@ def _enrollment_q(scope: ReportScope, prefix: str = "") -> Q:
     return q
 
 
-def _session_track_q(scope: ReportScope, prefix: str = "session__") -> Q:
+def _session_track_q(scope: ReportScope, prefix: str = "session__", *,
+                     personal: bool = True) -> Q:
     """Program and track filters for sessions: a personal session counts for the track of the
-    enrollment its attendance row belongs to."""
+    enrollment its attendance row belongs to (`personal=False`: sessions with a track only)."""
     q = Q()
-    if scope.program_id:
-        q &= (Q(**{f"{prefix}track__program_id": scope.program_id})
-              | Q(**{f"{prefix}track__isnull": True,
-                     "enrollment__track__program_id": scope.program_id}))
-    if scope.track_id:
-        q &= (Q(**{f"{prefix}track_id": scope.track_id})
-              | Q(**{f"{prefix}track__isnull": True, "enrollment__track_id": scope.track_id}))
+    for chosen, track, enrollment in (
+            (scope.program_id, "track__program_id", "enrollment__track__program_id"),
+            (scope.track_id, "track_id", "enrollment__track_id")):
+        if chosen:
+            q_one = Q(**{f"{prefix}{track}": chosen})
+            if personal:
+                q_one |= Q(**{f"{prefix}track__isnull": True, enrollment: chosen})
+            q &= q_one
     return q
 
 
@@ -757,13 +759,8 @@ def _personal_session_counts(scope: ReportScope, first: date, last: date):
 def _tracked_session_counts(scope: ReportScope, first: date, last: date):
     """The held rows of the sessions whose track is in the scope's program and track filters,
     from `first` to `last`, counted per session."""
-    tracks = Q()
-    if scope.program_id:
-        tracks &= Q(session__track__program_id=scope.program_id)
-    if scope.track_id:
-        tracks &= Q(session__track_id=scope.track_id)
-    return _per_session_counts(Attendance.objects.filter(
-        _held_attendance_q(_in_days(scope, first, last), tracks)))
+    return _per_session_counts(Attendance.objects.filter(_held_attendance_q(
+        _in_days(scope, first, last), _session_track_q(scope, personal=False))))
 
 
 def _attendance_cells(scope: ReportScope) -> list[dict]:
