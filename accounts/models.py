@@ -6,6 +6,12 @@ from django.utils.translation import gettext_lazy as _
 from .roles import Role, role_group_name
 
 
+def staff_name(first_name: str, last_name: str, username: str) -> str:
+    """How a user is named from a row's columns, as `User.get_full_name()` or, without a name,
+    the username: menus and lists that read users as plain rows, not instances."""
+    return f"{first_name} {last_name}".strip() or username
+
+
 class User(AbstractUser):
     """One login per person (HIPAA: unique user identification), staff or participant."""
 

@@ -62,6 +62,8 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from accounts.models import staff_name
+
 from participants.models import (
     ContinuingCarePlan,
     DischargeReason,
@@ -1872,7 +1874,7 @@ def staff_load_report(*, scope: ReportScope) -> list[StaffLoadRow]:
     return [
         StaffLoadRow(
             clinician_id=facilitator_id,
-            clinician=f"{first_name} {last_name}".strip() or username,
+            clinician=staff_name(first_name, last_name, username),
             sessions=n, session_minutes=_whole_minutes(session_us or 0),
             participant_minutes=_whole_minutes(
                 int(recorded or 0) * MICROSECONDS_PER_MINUTE + (unrecorded_us or 0)))

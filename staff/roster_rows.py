@@ -19,6 +19,8 @@ from typing import Any
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from accounts.models import staff_name
+
 from iop_clinic.formatting import clinic_format, clock
 from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl
 from sessions.models import AttendanceStatus, TherapySession
@@ -112,9 +114,8 @@ def roster_rows(*, session: TherapySession, attendances: list[RosterEntry],
         if attendance.marked_by_id is not None:
             at = marked_clock(attendance.marked_at.astimezone(zone)) \
                 if attendance.marked_at else ""
-            # As User.get_full_name(), or the username.
-            name = (f"{attendance.marked_by_first_name} {attendance.marked_by_last_name}".strip()
-                    or attendance.marked_by_username)
+            name = staff_name(attendance.marked_by_first_name, attendance.marked_by_last_name,
+                              attendance.marked_by_username)
             marked_text = f"· by {name} {at}"
         rows.append(RosterRow(
             attendance=attendance, form=forms.get(attendance.pk),

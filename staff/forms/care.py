@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import staff_name
+
 from programs.phones import MobilePhoneField
 from staff.forms.programs import StaffChoiceField, notify_field
 from staff.forms import widgets as staff_widgets
@@ -54,9 +56,9 @@ class CalendarFilterForm(forms.Form):
         any_choice = [("", _("Any"))]
         self.fields["room"].choices = any_choice + [
             (r.pk, f"{r.site__name} · {r.name}" if several else r.name) for r in rooms]
-        # As User.get_full_name() and Track.__str__ name them.
+        # Tracks as Track.__str__ names them.
         self.fields["facilitator"].choices = any_choice + [
-            (u.pk, f"{u.first_name} {u.last_name}".strip() or u.username) for u in facilitators]
+            (u.pk, staff_name(u.first_name, u.last_name, u.username)) for u in facilitators]
         self.fields["track"].choices = any_choice + [
             (t.pk, f"{t.program__name} — {t.name}") for t in tracks]
         # These apply as soon as they change (static/js/app.js submits the form through htmx).
@@ -92,9 +94,8 @@ class FollowUpFilterForm(forms.Form):
         """`assignees`: users, or rows with their pk, first_name, last_name and username
         (sessions.selectors.pages.staff_menu_rows)."""
         super().__init__(*args, **kwargs)
-        # As User.get_full_name() (or the username) names them.
         self.fields["assignee"].choices = [("me", _("Me")), ("", _("Anyone"))] + [
-            (str(u.pk), f"{u.first_name} {u.last_name}".strip() or u.username)
+            (str(u.pk), staff_name(u.first_name, u.last_name, u.username))
             for u in assignees]
 
 

@@ -2,6 +2,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import staff_name
+
 from participants.models import EnrollmentStatus
 from staff.forms.widgets import CheckboxInput, Select
 
@@ -38,11 +40,11 @@ class CaseloadForm(forms.Form):
         else:
             self.fields["site"].choices = [("", _("All my sites"))] + [
                 (s.pk, s.name) for s in sites]
-        # As Track.__str__ and User.get_full_name() (or the username) name them.
+        # Tracks as Track.__str__ names them.
         self.fields["track"].choices = [("", _("Any track"))] + [
             (t.pk, f"{t.program__name} — {t.name}") for t in tracks]
         self.fields["clinician"].choices = [("", _("Anyone"))] + [
-            (u.pk, f"{u.first_name} {u.last_name}".strip() or u.username) for u in clinicians]
+            (u.pk, staff_name(u.first_name, u.last_name, u.username)) for u in clinicians]
         self.fields["status"].choices = [("", _("Any status"))] + list(EnrollmentStatus.choices)
         for name in ("site", "track", "status", "clinician", "sort"):
             if name in self.fields:
