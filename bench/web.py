@@ -4,7 +4,7 @@
         [--sizes 200,2000] [--duration 10] [--connections 8] [--keep] [--reuse] [--only today,feed]
 
 For each size it builds the invented clinic of bench/clinic.py in a scratch database
-`<DATABASE_URL name>_web<size>` (kept with --keep, reused as it is with --reuse), collects the
+`<DATABASE_URL name>_web<size>` (kept with --keep; reused as it is, and kept, with --reuse), collects the
 static files with the production storage, and serves the clinic with the production profile
 (iop_clinic/gunicorn.conf.py, 3 sync workers, production settings plus the no-op views of
 bench/urls.py) on 127.0.0.1 only. Then, page by page, it measures:
@@ -420,7 +420,7 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
                 os.killpg(gunicorn.pid, signal.SIGKILL)
                 gunicorn.wait()
         connections.close_all()
-        if not args.keep:
+        if not args.keep and not reuse:  # a reused clinic was kept on purpose: never drop it
             admin_sql(f'DROP DATABASE IF EXISTS "{name}"')
 
 
@@ -449,7 +449,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     parser.add_argument("--reuse", action="store_true",
-                        help="reuse a kept scratch database as it is (migrations still run)")
+                        help="reuse a kept scratch database as it is (migrations still run; it is kept afterwards)")
     parser.add_argument("--only", default="", help="comma-separated page names (no-ops always)")
     args = parser.parse_args()
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
