@@ -256,6 +256,21 @@ def test_it_adds_the_cells_up_by_each_grouping_as_python_did(w):
     assert len(reports._attendance_groups(scope=w.scope())["track_label"]) == 2
 
 
+def test_the_sites_are_bound_one_value_each_and_no_sites_is_no_cells(w):
+    """The sites as `IN ($1, ...)` (a generic plan PostgreSQL keeps, not one planned a run),
+    with the same cells as `= ANY` of their array; no sites: `= ANY` of an empty array."""
+    other = factories.SiteFactory()
+    for scope in (w.scope(site_ids=(w.site.pk, other.pk)), w.scope(program_id=w.program.pk)):
+        sql, params = reports._attendance_cells_sql(scope)
+        assert "s.site_id IN %s" in sql and tuple(scope.site_ids) in params
+        old_sql = sql.replace("s.site_id IN %s", "s.site_id = ANY(%s)")
+        old_params = tuple(list(p) if p == tuple(scope.site_ids) else p for p in params)
+        assert fetchall(sql, params) == fetchall(old_sql, old_params)
+        assert fetchall(sql, params)
+    assert reports._attendance_cells(w.scope(site_ids=())) == []
+    assert reports._attendance_groups(w.scope(site_ids=()))["all"] == {"all": reports._NO_SUMS}
+
+
 def test_sqlites_sums_in_python_equal_the_grouping_sets(w):
     """SQLite (`make run`) has no GROUPING SETS: the cells are added up in Python there."""
     scopes = [w.scope(), w.scope(clinician_id=w.clinician.pk), w.scope(track_id=w.t1.pk),
