@@ -158,6 +158,30 @@ def test_a_caseload_counts_its_own_rows_only_within_the_other_filters(w):
     assert _new_rows(w.scope(clinician_id=w.lead.pk))["total"] == []
 
 
+def test_a_caseload_counts_only_held_sessions_of_its_sites_and_range(w):
+    """A caseload's rows are counted per session whatever the session, then only the held
+    sessions of the scope's sites and days kept: not a row at another site, at a session the
+    clinic cancelled (the row itself left present), nor after the range's held days."""
+    stranger = Attendance.objects.get(session__site=w.other_site).participant
+    stranger.primary_clinician = w.clinician
+    stranger.save()
+    cancelled = factories.TherapySessionFactory(
+        track=w.t1, site=w.site, session_type__name="Called off", facilitator=w.lead,
+        status="cancelled", starts_at=dt.datetime(2026, 2, 10, 15, 0, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2026, 2, 10, 16, 0, tzinfo=dt.UTC))
+    Attendance.objects.create(session=cancelled, participant=w.avery, status="present")
+    mine = w.scope(clinician_id=w.clinician.pk)
+    assert _new_rows(mine) == _old_rows(mine)
+    # Avery's rows as before the stranger and the called-off session.
+    assert _new_rows(mine)["total"][0][4:] == (5, 0, 1, 1)
+    both = w.scope(clinician_id=w.clinician.pk, site_ids=(w.site.pk, w.other_site.pk))
+    assert _new_rows(both) == _old_rows(both)
+    assert _new_rows(both)["total"][0][4:] == (6, 0, 1, 1)
+    for scope in (mine, both, w.scope(clinician_id=w.clinician.pk, date_to=dt.date(2026, 2, 4))):
+        assert sorted(reports._attendance_cells(scope), key=repr) == sorted(
+            reports._attendance_cells_live(scope), key=repr), scope
+
+
 def test_a_program_or_track_counts_its_sessions_whole_and_personal_rows_by_enrollment(w):
     # Another program at the site: a group session of its own track, and a personal session
     # whose rows count by each row's enrollment (Blake's in the other program, Avery's in T1).
