@@ -616,9 +616,10 @@ _SQLITE_SESSION_LENGTH = "(django_timestamp_diff(s.ends_at, s.starts_at) / 60000
 _SESSION_MICROSECONDS = "(date_part('epoch', s.ends_at - s.starts_at) * 1000000)::bigint"
 
 
-def _cells_sql(counts_sql: str, where: str = "") -> str:
+def _cells_sql(counts_sql: str, where: str = "", *more: tuple[str, str]) -> str:
     """Label and sum per-session counts (attended, absent, excused, unmarked, recorded,
-    unrecorded, as `a`; sessions as `s`) into the report's cells.
+    unrecorded, as `a`; sessions as `s`) into the report's cells; `more` parts (counts, where)
+    are grouped so too and added (their parameters after the first part's, in order).
 
     The sessions' counts are first added up per track id, kind, ISO weekday, part of the day
     (0 morning, 1 afternoon, 2 evening) and length: each session's hour in the site's time zone
@@ -630,6 +631,15 @@ def _cells_sql(counts_sql: str, where: str = "") -> str:
     against 2.61 ms of execution)."""
     session, track, site = (TherapySession._meta.db_table, Track._meta.db_table,
                             Site._meta.db_table)
+    grouped = " UNION ALL ".join(
+        f"SELECT s.track_id, s.kind, {_ISO_WEEKDAY} AS weekday, {_PART_OF_DAY} AS part, "
+        f"{_SESSION_MICROSECONDS} AS us, SUM(a.attended + a.absent) AS held, "
+        "SUM(COALESCE(a.recorded, 0)) AS recorded, SUM(a.unrecorded) AS unrecorded, "
+        "SUM(a.excused) AS excused, SUM(a.attended) AS attended, SUM(a.absent) AS absent, "
+        f"SUM(a.unmarked) AS unmarked FROM ({part_counts}) AS a "
+        f"JOIN {session} s ON s.id = a.session_id JOIN {site} site ON site.id = s.site_id "
+        f"{part_where} GROUP BY 1, 2, 3, 4, 5"
+        for part_counts, part_where in ((counts_sql, where), *more))
     return (
         "SELECT COALESCE(t.name, %s) AS track_label, y.kind AS session__kind, y.weekday, "
         "CASE y.part WHEN 2 THEN 'evening' WHEN 1 THEN 'afternoon' ELSE 'morning' END AS part, "
@@ -639,13 +649,7 @@ def _cells_sql(counts_sql: str, where: str = "") -> str:
         "SUM(y.excused * y.us)::bigint AS excused_us, SUM(y.attended)::bigint AS n_attended, "
         "SUM(y.absent)::bigint AS n_absent, SUM(y.excused)::bigint AS n_excused, "
         "SUM(y.unmarked)::bigint AS n_unmarked "
-        f"FROM (SELECT s.track_id, s.kind, {_ISO_WEEKDAY} AS weekday, {_PART_OF_DAY} AS part, "
-        f"{_SESSION_MICROSECONDS} AS us, SUM(a.attended + a.absent) AS held, "
-        "SUM(COALESCE(a.recorded, 0)) AS recorded, SUM(a.unrecorded) AS unrecorded, "
-        "SUM(a.excused) AS excused, SUM(a.attended) AS attended, SUM(a.absent) AS absent, "
-        f"SUM(a.unmarked) AS unmarked FROM ({counts_sql}) AS a "
-        f"JOIN {session} s ON s.id = a.session_id JOIN {site} site ON site.id = s.site_id "
-        f"{where} GROUP BY 1, 2, 3, 4, 5) AS y "
+        f"FROM ({grouped}) AS y "
         f"LEFT JOIN {track} t ON t.id = y.track_id GROUP BY 1, 2, 3, 4"
     )
 
@@ -739,17 +743,11 @@ def _attendance_cells_by_track_sql(scope: ReportScope) -> tuple[str, tuple]:
     20-27 with the caseload's ids first and the look-up)."""
     days = (scope.date_from, scope.held_until)
     personal_sql, personal_params = _session_counts_sql(_personal_session_counts, scope, *days)
-    personal = ("SELECT p.session_id, p.attended, p.absent, p.excused, p.unmarked, p.recorded, "
-                f"p.unrecorded, TRUE FROM ({personal_sql}) AS p")
     if not scope.clinician_id:
-        counts = (f"{_TALLY_COUNTS}, FALSE AS personal FROM {SessionTally._meta.db_table} "
-                  f"UNION ALL {personal}")
-        count_params = personal_params
+        counts = f"{_TALLY_COUNTS} FROM {SessionTally._meta.db_table}"
+        count_params: tuple = ()
     else:
-        tracked_sql, tracked_params = _session_counts_sql(_tracked_session_counts, scope, *days)
-        counts = ("SELECT k.session_id, k.attended, k.absent, k.excused, k.unmarked, k.recorded, "
-                  f"k.unrecorded, FALSE AS personal FROM ({tracked_sql}) AS k UNION ALL {personal}")
-        count_params = (*tracked_params, *personal_params)
+        counts, count_params = _session_counts_sql(_tracked_session_counts, scope, *days)
     # The sessions with a track, in the filter (the personal ones are filtered already).
     where: list[str] = []
     filters: list = []
@@ -761,10 +759,14 @@ def _attendance_cells_by_track_sql(scope: ReportScope) -> tuple[str, tuple]:
         where.append("s.track_id = %s")
         filters.append(scope.track_id)
     held_sql, sites = _tally_held(scope)
-    held = f"{held_sql} AND (a.personal OR ({' AND '.join(where)}))"
-    return _cells_sql(counts, held), (
-        "Individual and family sessions", *count_params, sites,
-        SessionStatus.SCHEDULED.value, scope.date_from, scope.held_until, *filters)
+    held = (sites, SessionStatus.SCHEDULED.value, scope.date_from, scope.held_until)
+    # The tracked sessions' counts and the personal ones' are grouped apart, then added up:
+    # as one UNION ALL of both counts joined to their sessions (the personal ones kept by a
+    # flag), PostgreSQL appended and filtered the 3,600 tallies before the join.
+    return _cells_sql(counts, f"{held_sql} AND {' AND '.join(where)}",
+                      (personal_sql, held_sql)), (
+        "Individual and family sessions", *count_params, *held, *filters,
+        *personal_params, *held)
 
 
 def _in_days(scope: ReportScope, first: date, last: date) -> ReportScope:
