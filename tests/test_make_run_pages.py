@@ -47,6 +47,8 @@ pages = [
     ("director", "/reports/staff-load/"), ("director", "/reports/billing/"),
     ("director", "/reports/billing/export/csv/"), ("director", "/reports/outcomes/"),
     ("director", "/reports/access/"), ("director", "/reports/attendance/"),
+    ("director", f"/reports/attendance/?clinician={users.get(username='clinician').pk}"),
+    ("director", f"/reports/attendance/?program={track.program_id}"),
     ("participant", "/portal/"), ("participant", "/portal/progress/"),
     ("participant", "/portal/reminders/"), ("participant", "/portal/calendar/"),
     ("participant", "/portal/my-record/"),

@@ -158,6 +158,30 @@ def test_a_caseload_counts_its_own_rows_only_within_the_other_filters(w):
     assert _new_rows(w.scope(clinician_id=w.lead.pk))["total"] == []
 
 
+def test_a_caseload_counts_only_held_sessions_of_its_sites_and_range(w):
+    """A caseload's rows are counted per session whatever the session, then only the held
+    sessions of the scope's sites and days kept: not a row at another site, at a session the
+    clinic cancelled (the row itself left present), nor after the range's held days."""
+    stranger = Attendance.objects.get(session__site=w.other_site).participant
+    stranger.primary_clinician = w.clinician
+    stranger.save()
+    cancelled = factories.TherapySessionFactory(
+        track=w.t1, site=w.site, session_type__name="Called off", facilitator=w.lead,
+        status="cancelled", starts_at=dt.datetime(2026, 2, 10, 15, 0, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2026, 2, 10, 16, 0, tzinfo=dt.UTC))
+    Attendance.objects.create(session=cancelled, participant=w.avery, status="present")
+    mine = w.scope(clinician_id=w.clinician.pk)
+    assert _new_rows(mine) == _old_rows(mine)
+    # Avery's rows as before the stranger and the called-off session.
+    assert _new_rows(mine)["total"][0][4:] == (5, 0, 1, 1)
+    both = w.scope(clinician_id=w.clinician.pk, site_ids=(w.site.pk, w.other_site.pk))
+    assert _new_rows(both) == _old_rows(both)
+    assert _new_rows(both)["total"][0][4:] == (6, 0, 1, 1)
+    for scope in (mine, both, w.scope(clinician_id=w.clinician.pk, date_to=dt.date(2026, 2, 4))):
+        assert sorted(reports._attendance_cells(scope), key=repr) == sorted(
+            reports._attendance_cells_live(scope), key=repr), scope
+
+
 def test_a_program_or_track_counts_its_sessions_whole_and_personal_rows_by_enrollment(w):
     # Another program at the site: a group session of its own track, and a personal session
     # whose rows count by each row's enrollment (Blake's in the other program, Avery's in T1).
@@ -254,6 +278,21 @@ def test_it_adds_the_cells_up_by_each_grouping_as_python_did(w):
         cells = reports._attendance_cells(scope)
         assert reports._attendance_groups(scope) == _rolled_up(cells), scope
     assert len(reports._attendance_groups(scope=w.scope())["track_label"]) == 2
+
+
+def test_the_sites_are_bound_one_value_each_and_no_sites_is_no_cells(w):
+    """The sites as `IN ($1, ...)` (a generic plan PostgreSQL keeps, not one planned a run),
+    with the same cells as `= ANY` of their array; no sites: `= ANY` of an empty array."""
+    other = factories.SiteFactory()
+    for scope in (w.scope(site_ids=(w.site.pk, other.pk)), w.scope(program_id=w.program.pk)):
+        sql, params = reports._attendance_cells_sql(scope)
+        assert "s.site_id IN %s" in sql and tuple(scope.site_ids) in params
+        old_sql = sql.replace("s.site_id IN %s", "s.site_id = ANY(%s)")
+        old_params = tuple(list(p) if p == tuple(scope.site_ids) else p for p in params)
+        assert fetchall(sql, params) == fetchall(old_sql, old_params)
+        assert fetchall(sql, params)
+    assert reports._attendance_cells(w.scope(site_ids=())) == []
+    assert reports._attendance_groups(w.scope(site_ids=()))["all"] == {"all": reports._NO_SUMS}
 
 
 def test_sqlites_sums_in_python_equal_the_grouping_sets(w):
