@@ -29,9 +29,11 @@ class AccessEvent(models.Model):
         help_text=_("Users who looked at records are deactivated, never deleted."),
     )
     # No database constraint: the event outlives the participant's row if that is ever removed.
+    # No index of its own either: the (participant, at) index below serves every read by
+    # participant, and each index is one more write on every chart and portal page.
     participant = models.ForeignKey(
         "participants.Participant", verbose_name=_("participant"), on_delete=models.DO_NOTHING,
-        db_constraint=False, null=True, blank=True, related_name="+",
+        db_constraint=False, db_index=False, null=True, blank=True, related_name="+",
     )
     content_type = models.ForeignKey(ContentType, verbose_name=_("record type"),
                                      on_delete=models.PROTECT, related_name="+")

@@ -112,9 +112,11 @@ def _is_constant(value) -> bool:
         isinstance(value, tuple) and bool(value) and all(isinstance(v, str) for v in value))
 
 
-def execute(cursor, sql: str, params: Sequence) -> None:
+def execute(cursor, sql: str, params: Sequence, *, constants: bool = True) -> None:
     """`cursor.execute(sql, params)` (a tuple parameter for `IN %s`, as iop_clinic.sql_params),
-    through a statement prepared on this connection where that is safe (the module's doc)."""
+    through a statement prepared on this connection where that is safe (the module's doc).
+    With `constants=False` every value is a parameter, str ones too (a person's text): for a
+    statement whose str values are not the code's constants."""
     db = cursor.db
     if (db.vendor != "postgresql" or db.in_atomic_block or not db.get_autocommit()
             or any(isinstance(p, tuple) and not p for p in params)):
@@ -122,7 +124,7 @@ def execute(cursor, sql: str, params: Sequence) -> None:
         return
     shape, values = [], []
     for param in params:
-        if _is_constant(param):
+        if constants and _is_constant(param):
             # As psycopg2 writes it in the plain statement ('open', ('a', 'b')).
             shape.append(("constant", cursor.cursor.mogrify("%s", (param,)).decode()))
         elif isinstance(param, tuple):

@@ -641,14 +641,16 @@ def upcoming_reminders_for(*, participant: Participant, limit: int = 10) -> list
 def _reminders_statement(alias: str, vendor: str, limit: int) -> CompiledQuery:
     """_reminder_rows for one participant after a time, compiled by the ORM once per process
     (iop_clinic.compiled): compiling it was most of its ~0.6 ms CPU on the reminder settings
-    page. Only the participant's id and the time change (parameters); no row is kept."""
+    page. Only the participant's id and the time change (parameters); no row is kept. Prepared
+    once a connection (iop_clinic.prepared; its str parameters are the statuses, constants):
+    PostgreSQL took ~0.1 ms to plan it, five times what running it takes."""
     queryset = _reminder_rows().using(alias).filter(
         participant_id=_ANY_PARTICIPANT, send_before__gt=_ANY_TIME)[:limit]
     ops = connections[alias].ops
     return compile_once(queryset.query.get_compiler(using=alias),
                         {_ANY_PARTICIPANT: "participant",
                          ops.adapt_datetimefield_value(_ANY_TIME): "now"},
-                        what="upcoming reminders", model=Reminder)
+                        what="upcoming reminders", model=Reminder, prepared=True)
 
 
 @_shape

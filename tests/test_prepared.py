@@ -39,6 +39,23 @@ def test_it_prepares_once_and_then_executes_with_each_calls_values(probe):
     assert _read([3, 1], "two") == ([(1, "one"), (3, "three")], ["EXECUTE"])
 
 
+def test_it_leaves_str_values_as_parameters_when_they_are_not_constants(probe):
+    def read(other_than):
+        with CaptureQueriesContext(connection) as captured, connection.cursor() as cursor:
+            prepared.execute(cursor, PROBE, ((1, 2), other_than), constants=False)
+            rows = cursor.fetchall()
+        return rows, [query["sql"].split()[0] for query in captured.captured_queries]
+
+    # A person's text (a name, a page's path) is a value: one statement whatever it says.
+    assert read("one") == ([(2, "two")], ["PREPARE", "EXECUTE"])
+    assert read("two") == ([(1, "one")], ["EXECUTE"])
+    assert read("it's") == ([(1, "one"), (2, "two")], ["EXECUTE"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        [(text,)] = cursor.fetchall()
+    assert "'" not in text
+
+
 def test_it_prepares_again_after_a_migration_changed_the_table(probe):
     _read([1])
     with connection.cursor() as cursor:
