@@ -16,6 +16,7 @@ from staff import today_rows
 from sessions.selectors import care, pages
 from reminders import selectors as reminder_reads
 from reminders.health import outbox_vitals
+from reports.tally import SESSION_COUNTS
 from sessions.selectors.ledger import people_at_risk
 
 ALERTS_SHOWN = 25
@@ -47,12 +48,15 @@ def home(request: HttpRequest) -> HttpResponse:
     # statement.
     followups, open_followup_count = pages.open_followups_and_count(
         site_ids=site_ids, assignee=request.user if followups_mine else None)
+    # The day list's counts read the attendance tally that reports keeps (SESSION_COUNTS),
+    # handed in: sessions may not import reports.
     return render(request, "staff/today/board.html", {
         "outbox": outbox if outbox and outbox.degraded else None,
         "form": form, "day": day, "today": today,
         "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
         "session_items": today_rows.session_items(
-            today_rows.session_rows(pages.day_sessions(site_ids=site_ids, day=day)),
+            today_rows.session_rows(pages.day_sessions(site_ids=site_ids, day=day,
+                                                       counts=SESSION_COUNTS)),
             name_sites=len(site_ids) > 1),
         "followups_mine": followups_mine,
         "followup_items": today_rows.followup_items(today_rows.followup_rows(followups)),
