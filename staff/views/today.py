@@ -48,8 +48,8 @@ def home(request: HttpRequest) -> HttpResponse:
     # statement.
     followups, open_followup_count = pages.open_followups_and_count(
         site_ids=site_ids, assignee=request.user if followups_mine else None)
-    # The day list's counts read the attendance tally that reports keeps (SESSION_COUNTS),
-    # handed in: sessions may not import reports.
+    # The day list's counts and the at-risk box's clock-dependent rows read the attendance
+    # tally that reports keeps (SESSION_COUNTS), handed in: sessions may not import reports.
     return render(request, "staff/today/board.html", {
         "outbox": outbox if outbox and outbox.degraded else None,
         "form": form, "day": day, "today": today,
@@ -62,7 +62,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "followup_items": today_rows.followup_items(today_rows.followup_rows(followups)),
         "open_followup_count": open_followup_count,
         "can_mark": can_mark_attendance(request.user),
-        "at_risk": today_rows.at_risk_rows(people_at_risk(site_ids=site_ids, today=today)),
+        "at_risk": today_rows.at_risk_rows(people_at_risk(site_ids=site_ids, today=today,
+                                                          counts=SESSION_COUNTS)),
         "pending_excuses": (today_rows.excuse_rows(care.pending_excuses(site_ids=site_ids))
                             if may_review_excuses else []),
         "offered_seats": today_rows.offer_rows(care.offered_seats(site_ids=site_ids)),
