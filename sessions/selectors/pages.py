@@ -20,6 +20,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.db.models.utils import create_namedtuple_class
 
@@ -150,14 +151,33 @@ def _followups_at(site_ids: list[int]) -> Q:
     return Q(participant__home_site_id__in=site_ids) | Q(session__site_id__in=site_ids)
 
 
+def _open_followup_session_at(site_ids: list[int]) -> Q:
+    """For open follow-ups only: the follow-up's session is held at one of these sites, as a
+    list of the sessions open follow-ups are about (DISTINCT, 300 at 2,000), each one's site
+    read by its primary key. It grows with the open follow-ups, not with the clinic's history,
+    and looks each session up once, not once a follow-up (300 look-ups instead of 1,067)."""
+    marks = ", ".join(["%s"] * len(site_ids))
+    return Q(session_id__in=RawSQL(
+        f"SELECT d.session_id FROM (SELECT DISTINCT f.session_id FROM {FollowUp._meta.db_table} f"
+        f" WHERE f.status = %s) d WHERE (SELECT s.site_id FROM {TherapySession._meta.db_table} s"
+        f" WHERE s.id = d.session_id) IN ({marks})",
+        (FollowUpStatus.OPEN, *site_ids)))
+
+
 def _followups_at_by_subquery(site_ids: list[int]) -> Q:
-    """_followups_at with both sides as subqueries, for counting: the OR keeps the planner from
-    narrowing rows through either join, so it hashes every participant and session anyway, and
-    the two hashed subqueries are cheaper to plan and to run (Today's count 4.5 -> 3.4 ms at
-    2,000). Lists keep the joins: they read the names and stop at their limit early."""
+    """_followups_at for counting open follow-ups, both sides as subqueries: the OR keeps the
+    planner from narrowing rows through either join, so it hashes every participant and
+    session anyway, and subqueries are cheaper to plan and to run (Today's count 4.5 -> 3.4 ms
+    at 2,000). Lists keep the joins: they read the names and stop at their limit early.
+
+    The session's side is `_open_followup_session_at`, not a list of the sites' sessions
+    (`session_id IN (...)`, or EXISTS, which PostgreSQL hashes the same way): that held every
+    session the sites ever held. For a clinician at 2,000 the list read 130 buffers, and 525
+    with a year more of sessions (fastest 1.0-1.2 -> 3.0-4.1 ms); this reads 977 either way,
+    in about the time the list took at 12 weeks (1.1-1.2 ms)."""
     return (Q(participant_id__in=Participant.objects.filter(home_site_id__in=site_ids)
               .values("pk"))
-            | Q(session_id__in=TherapySession.objects.filter(site_id__in=site_ids).values("pk")))
+            | _open_followup_session_at(site_ids))
 
 
 def default_followup_assignee(user) -> str:
