@@ -73,11 +73,14 @@ def test_the_count_equals_the_orm_definition_on_its_own_and_beside_todays_list()
             assert pages.open_followups_and_count(site_ids=site_ids, assignee=assignee)[1] == orm
 
 
-def test_the_count_does_not_list_the_sites_sessions():
+def test_todays_follow_up_statements_do_not_list_the_sites_sessions():
     """A list of the sites' sessions (`session_id IN (SELECT ... WHERE site_id IN ...)`, or an
-    EXISTS PostgreSQL hashes as one) holds every session ever held there: the count would grow
-    with the clinic's history. It looks sessions up by primary key."""
+    EXISTS PostgreSQL hashes as one) holds every session ever held there: the count and the
+    "mine" list would grow with the clinic's history. They look sessions up by primary key."""
     listing = 'FROM "iop_sessions_therapysession" U0 WHERE U0."site_id" IN'
     count = pages._open_followup_count_statement("default", "postgresql", 2).sql
     assert listing not in count and "EXISTS" not in count
     assert "SELECT DISTINCT f.session_id" in count and '"participant_id" IN (SELECT' in count
+    for mine in (True, False):
+        listed = pages._open_followups_counted_statement("default", "postgresql", 2, mine, 100).sql
+        assert listing not in listed and "EXISTS" not in listed
