@@ -4,6 +4,9 @@ from __future__ import annotations
 from django.db.models import F
 from django.db.models.functions import Coalesce
 
+from reports.models import SessionTally
+from sessions.selectors.session_counts import ALIAS, SessionCounts
+
 
 def tally_expected_count() -> Coalesce:
     """How many people a therapy session expects (its attendance rows not cancelled by the
@@ -15,3 +18,12 @@ def tally_expected_count() -> Coalesce:
     no tally row has never had attendance: 0."""
     return Coalesce(F("report_tally__attended") + F("report_tally__absent")
                     + F("report_tally__excused") + F("report_tally__unmarked"), 0)
+
+
+# The tally as the sessions selectors read it (Today's day list and at-risk box): the staff
+# views hand it in, since sessions may not import reports.
+SESSION_COUNTS = SessionCounts(
+    table=SessionTally._meta.db_table,
+    marked=f"{ALIAS}.attended + {ALIAS}.absent + {ALIAS}.excused",
+    unmarked=f"{ALIAS}.unmarked",
+)

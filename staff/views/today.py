@@ -16,6 +16,7 @@ from staff import today_rows
 from sessions.selectors import care, pages
 from reminders import selectors as reminder_reads
 from reminders.health import outbox_vitals
+from reports.tally import SESSION_COUNTS
 from sessions.selectors.ledger import people_at_risk
 
 ALERTS_SHOWN = 25
@@ -47,18 +48,22 @@ def home(request: HttpRequest) -> HttpResponse:
     # statement.
     followups, open_followup_count = pages.open_followups_and_count(
         site_ids=site_ids, assignee=request.user if followups_mine else None)
+    # The day list's counts and the at-risk box's clock-dependent rows read the attendance
+    # tally that reports keeps (SESSION_COUNTS), handed in: sessions may not import reports.
     return render(request, "staff/today/board.html", {
         "outbox": outbox if outbox and outbox.degraded else None,
         "form": form, "day": day, "today": today,
         "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
         "session_items": today_rows.session_items(
-            today_rows.session_rows(pages.day_sessions(site_ids=site_ids, day=day)),
+            today_rows.session_rows(pages.day_sessions(site_ids=site_ids, day=day,
+                                                       counts=SESSION_COUNTS)),
             name_sites=len(site_ids) > 1),
         "followups_mine": followups_mine,
         "followup_items": today_rows.followup_items(today_rows.followup_rows(followups)),
         "open_followup_count": open_followup_count,
         "can_mark": can_mark_attendance(request.user),
-        "at_risk": today_rows.at_risk_rows(people_at_risk(site_ids=site_ids, today=today)),
+        "at_risk": today_rows.at_risk_rows(people_at_risk(site_ids=site_ids, today=today,
+                                                          counts=SESSION_COUNTS)),
         "pending_excuses": (today_rows.excuse_rows(care.pending_excuses(site_ids=site_ids))
                             if may_review_excuses else []),
         "offered_seats": today_rows.offer_rows(care.offered_seats(site_ids=site_ids)),

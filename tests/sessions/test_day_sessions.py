@@ -11,6 +11,7 @@ import pytest
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
+from reports.tally import SESSION_COUNTS
 from sessions.models import Attendance, AttendanceStatus, TherapySession
 from sessions.selectors.pages import DAY_SESSION_FIELDS, day_sessions
 from tests import factories
@@ -36,7 +37,13 @@ def at(hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 1, 5, hour, minute, tzinfo=dt.UTC)
 
 
-def test_it_reads_the_days_sessions_as_the_orm_did(site, other_site, clinician):
+# Without counts, the attendance rows are counted; with the tally handed in (as Today does),
+# its kept row is read: both must give the ORM's counts.
+COUNTS = pytest.mark.parametrize("counts", [None, SESSION_COUNTS], ids=["rows", "tally"])
+
+
+@COUNTS
+def test_it_reads_the_days_sessions_as_the_orm_did(site, other_site, clinician, counts):
     track = factories.TrackFactory(site=site)
     room = factories.RoomFactory(site=site, name="Room <A>")
     individual = factories.SessionTypeFactory(kind="individual", name="Counselling")
@@ -60,17 +67,18 @@ def test_it_reads_the_days_sessions_as_the_orm_did(site, other_site, clinician):
             factories.AttendanceFactory(session=session, status=status)
 
     for site_ids in ([site.pk], [site.pk, other_site.pk], [other_site.pk]):
-        rows = day_sessions(site_ids=site_ids, day=DAY)
+        rows = day_sessions(site_ids=site_ids, day=DAY, counts=counts)
         assert rows == orm_day_sessions(site_ids=site_ids, day=DAY)
-    assert [row["pk"] for row in day_sessions(site_ids=[site.pk], day=DAY)] == [
+    assert [row["pk"] for row in day_sessions(site_ids=[site.pk], day=DAY, counts=counts)] == [
         sessions[2].pk, sessions[0].pk, sessions[1].pk, sessions[3].pk]
-    first = day_sessions(site_ids=[site.pk], day=DAY)[1]
+    first = day_sessions(site_ids=[site.pk], day=DAY, counts=counts)[1]
     assert (first["expected_count"], first["marked_count"]) == (3, 2)
     assert first["starts_at"] == at(15)  # aware, as the ORM gives it
-    assert day_sessions(site_ids=[], day=DAY) == []
+    assert day_sessions(site_ids=[], day=DAY, counts=counts) == []
 
 
-def test_its_counts_follow_marks_removals_and_sessions_nobody_is_booked_into(site):
+@COUNTS
+def test_its_counts_follow_marks_removals_and_sessions_nobody_is_booked_into(site, counts):
     """The counts come from the tally the database keeps: marking in bulk, removing rows and a
     session without any row read as the attendance rows themselves do."""
     track = factories.TrackFactory(site=site)
@@ -83,6 +91,6 @@ def test_its_counts_follow_marks_removals_and_sessions_nobody_is_booked_into(sit
     Attendance.objects.filter(session=group, status="absent").delete()
     Attendance.objects.filter(session=group, status="cancelled").update(status="expected")
 
-    rows = day_sessions(site_ids=[site.pk], day=DAY)
+    rows = day_sessions(site_ids=[site.pk], day=DAY, counts=counts)
     assert rows == orm_day_sessions(site_ids=[site.pk], day=DAY)
     assert [(row["expected_count"], row["marked_count"]) for row in rows] == [(4, 3), (0, 0)]

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from participants.models import Participant
+from reports.tally import SESSION_COUNTS
 from sessions.selectors.ledger import hours_ledger, participants_at_risk, people_at_risk
 from tests.factories import EnrollmentFactory, SessionTypeFactory, TrackFactory
 
@@ -80,3 +81,10 @@ def test_it_judges_every_week_as_the_ledger_does(site, other_site, people,
         (r.participant.code, r.participant.full_name, r.attended_hours, r.scheduled_hours_ahead,
          r.minimum_hours, r.shortfall_hours) for r in rows]
     assert sum(p.full_name == "Sam Okafor" for p in shown) > 1
+
+    # As Today reads it, with the attendance tally handed in (the clock's rows looked for only
+    # on sessions whose kept counts say they have some): the same people, hours and order.
+    with django_assert_max_num_queries(1):
+        kept = people_at_risk(site_ids=[site.pk], today=WEDNESDAY, now=now,
+                              counts=SESSION_COUNTS)
+    assert kept == shown

@@ -5,6 +5,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from reports.models import SessionTally
+
 from .conftest import make_someone_at_risk
 from .prepared_pages import (page_html, prepared_names, prepares, read_plain_then_prepared,
                              statements_of)
@@ -34,3 +36,15 @@ def test_a_new_connection_prepares_them_again(as_clinician, busy_day):
     assert again == page
     assert len(prepares(statements)) >= 6
     assert {sql.split()[1] for sql in prepares(statements)} <= prepared_names()
+
+
+def test_its_day_list_and_at_risk_box_read_the_attendance_tally(as_clinician, busy_day):
+    """The view hands reports' attendance tally to both selectors (sessions may not import
+    reports): the day list's counts and the at-risk box's look-ups read it, nothing else does."""
+    page_html(as_clinician, reverse("home"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name LIKE 'iop_%%'")
+        tallied = [statement for (statement,) in cursor.fetchall()
+                   if SessionTally._meta.db_table in statement]
+    assert len(tallied) == 2
+    assert sum("WITH stored AS" in statement for statement in tallied) == 1  # the at-risk box
