@@ -690,13 +690,23 @@ class PreparedRowsChangeList(ChangeList):
             {"preserved_filters": self.preserved_filters, "opts": self.opts}, url)
         # The id sits in the path, before any preserved filters that might hold the same digits.
         url_head, url_tail = url.split(_PLACEHOLDER, 1)
+        # html.escape replaces character by character: the URL's fixed parts are escaped once a
+        # page and an integer key's digits need none, and a text shown again (a choice's label,
+        # a site, a track) is escaped once a page.
+        href_head, href_tail = escape(url_head), escape(url_tail)
+        pk_attname = self.pk_attname
+        escaped: dict[str, str] = {}
         rows = []
         for result in self.result_list:
+            key = getattr(result, pk_attname)
+            href = (f"{href_head}{key}{href_tail}" if type(key) is int
+                    else escape(f"{url_head}{quote(key)}{url_tail}"))
             cells = []
             for kind, name, target, classes, tag, empty, boolean in columns:
                 if kind == "checkbox":
+                    pk = result.pk
                     cells.append(_CHECKBOX_CELL.format(
-                        name=ACTION_CHECKBOX_NAME, pk=escape(str(result.pk)),
+                        name=ACTION_CHECKBOX_NAME, pk=pk if type(pk) is int else escape(str(pk)),
                         label=target.format(escape(str(result)))))
                     continue
                 if kind == "method":
@@ -708,7 +718,8 @@ class PreparedRowsChangeList(ChangeList):
                         classes += " nowrap"
                 elif kind == "relation":
                     related = getattr(result, name)
-                    shown = empty if related is None else related
+                    shown = (empty if related is None else related
+                             if hasattr(related, "__html__") else str(related))
                 else:
                     value = getattr(result, name)
                     if isinstance(value, str) and value.strip() == "":
@@ -723,12 +734,16 @@ class PreparedRowsChangeList(ChangeList):
                     else:
                         shown = display_for_field(value, target, empty,
                                                   avoid_link=tag is not None)
-                if tag is None:
-                    cells.append(f'<td class="{classes}">{_html(shown)}</td>')
+                if type(shown) is str:  # what _html does to it, once a page for each text
+                    html = escaped.get(shown)
+                    if html is None:
+                        html = escaped[shown] = escape(shown)
                 else:
-                    href = escape(f"{url_head}{quote(getattr(result, self.pk_attname))}{url_tail}")
-                    cells.append(f'<{tag} class="{classes}"><a href="{href}">{_html(shown)}</a>'
-                                 f"</{tag}>")
+                    html = _html(shown)
+                if tag is None:
+                    cells.append(f'<td class="{classes}">{html}</td>')
+                else:
+                    cells.append(f'<{tag} class="{classes}"><a href="{href}">{html}</a></{tag}>')
             # Safe: every value was escaped (or was a safe string already), as format_html does.
             rows.append(ResultList(None, [mark_safe("".join(cells))]))
         return rows
