@@ -18,7 +18,7 @@ from django.utils import formats, timezone
 from django.utils.translation import get_language
 from django.utils.safestring import SafeString, mark_safe
 
-from iop_clinic.formatting import clinic_format, clock, day, when
+from iop_clinic.formatting import clinic_format, clock, day, number_text, when
 from iop_clinic.page_rows import RowUrl, choice_labels
 from reminders.models import Reminder
 from sessions.models import AttendanceStatus, FollowUp, SessionStatus
@@ -92,7 +92,7 @@ class PageFormats:
         key = (type(value), str(value))
         text = self._numbers.get(key)
         if text is None:
-            text = self._numbers[key] = formats.localize(value)
+            text = self._numbers[key] = number_text(value)
         return text
 
 

@@ -269,3 +269,22 @@ def test_the_chart_asks_for_a_csrf_token_only_for_a_cancel_form():
 
     upcoming_html(rows[:1], can_schedule=True, csrf_token=refuse)
     upcoming_html(rows, can_schedule=False, csrf_token=refuse)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_number_text_writes_numbers_as_localize_does(language, settings):
+    from decimal import Decimal
+
+    from django.utils.formats import localize
+
+    from iop_clinic.formatting import number_text
+
+    values = [Decimal("9.0"), Decimal("9.00"), Decimal("1234.5"), Decimal("-0.25"), 45, 12345,
+              0, 2.5, 1e20, True, None, "3.5"]
+    with translation.override(language):
+        for value in values * 2:  # the second round comes from the kept texts
+            assert number_text(value) == localize(value)
+    settings.USE_THOUSAND_SEPARATOR = True  # a change of settings forgets the kept texts
+    with translation.override(language):
+        assert number_text(Decimal("1234.5")) == localize(Decimal("1234.5"))
+        assert number_text(12345) == localize(12345) != "12345"
