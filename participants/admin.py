@@ -236,6 +236,40 @@ _FILTER_TAIL = "\n  </ul>\n</details>\n"
 _AUTOESCAPED = Context()  # what {{ value }} does in a template: localize, then escape
 
 
+def _value(mapping: dict, key: str):
+    """{{ mapping.key }}'s value: the template's empty string for a missing key."""
+    value = mapping.get(key, "") if isinstance(mapping, dict) else getattr(mapping, key, "")
+    return "" if value is None else value
+
+
+def _text(value) -> str:
+    """{{ value }} written as a template writes it: localized, then escaped."""
+    return render_value_in_context(value, _AUTOESCAPED)
+
+
+def _date_hierarchy_html(context: dict | None) -> str:
+    """admin/date_hierarchy.html as the list's template included it (with show, back and
+    choices only, when there is a context): the include, its blocks and its loop cost about
+    0.2 ms a page. A test compares the two, byte for byte."""
+    if not context:
+        return ""
+    if not context.get("show"):
+        return "\n"
+    parts = ['\n<nav class="toplinks">\n\n\n']
+    back = context.get("back")
+    if back:
+        parts.append(f'<a href="{_text(_value(back, "link"))}" class="date-back">&lsaquo; '
+                     f'{_text(_value(back, "title"))}</a>')
+    parts.append("\n\n\n")
+    for choice in context.get("choices") or ():
+        title = _text(_value(choice, "title"))
+        link = _value(choice, "link")
+        parts.append(f'\n<a href="{_text(link)}">{title}</a>\n' if link else f"\n{title}\n")
+    parts.append("\n\n\n</nav>\n\n")
+    # Safe: every value was escaped as the template's autoescaping does.
+    return mark_safe("".join(parts))
+
+
 def _filter_html(spec, choices: list[dict]) -> str:
     """A list filter as Django's {% admin_list_filter %} writes it with admin/filter.html."""
     title = render_value_in_context(spec.title, _AUTOESCAPED)
@@ -538,6 +572,11 @@ class PreparedRowsChangeList(ChangeList):
             statement = self._days_statements[key] = compile_once(
                 days.query.get_compiler(using=alias), {}, what="changelist days")
         return [day for day, in statement.rows({})]
+
+    def date_hierarchy_html(self) -> str:
+        """{% block date_hierarchy %} of the list's template: admin/date_hierarchy.html for
+        date_hierarchy_context, written here (_date_hierarchy_html)."""
+        return _date_hierarchy_html(self.date_hierarchy_context)
 
     def filters_html(self) -> str:
         """The list filters as {% admin_list_filter %} writes them, one after the other.
