@@ -280,10 +280,20 @@ _MAKEUP_CANCEL = (' <form method="post" action="{url}" class="d-inline">{csrf}<b
 _CSRF_INPUT = '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
 
 
+class _Escaped(dict):
+    """html.escape of each text, once a page: the chart's rows repeat their days, titles,
+    labels and rooms (escape is ~0.4 µs a call, some 400 a chart)."""
+
+    def __missing__(self, text: str) -> str:
+        escaped = self[text] = escape(text)
+        return escaped
+
+
 def upcoming_html(rows: list[UpcomingRow], *, can_schedule: bool, csrf_token) -> SafeString:
     """The coming visits' list items. `csrf_token` is called only if a cancel form is shown."""
     csrf = None
     parts = []
+    e = _Escaped()
     for a in rows:
         makeup = ""
         if a.is_makeup:
@@ -292,10 +302,9 @@ def upcoming_html(rows: list[UpcomingRow], *, can_schedule: bool, csrf_token) ->
                 if csrf is None:
                     csrf = _CSRF_INPUT.format(escape(str(csrf_token())))
                 makeup += _MAKEUP_CANCEL.format(url=escape(a.cancel_url), csrf=csrf,
-                                                day=escape(a.day))
-        parts.append(_UPCOMING.format(when=escape(a.when), url=escape(a.roster_url),
-                                      title=escape(a.title), room=escape(a.room),
-                                      makeup=makeup))
+                                                day=e[a.day])
+        parts.append(_UPCOMING.format(when=e[a.when], url=escape(a.roster_url),
+                                      title=e[a.title], room=e[a.room], makeup=makeup))
     # Safe: every value above was escaped.
     return mark_safe("".join(parts))
 
@@ -307,19 +316,19 @@ _HISTORY = ('\n      <tr>\n        <td>{day}</td>\n        <td>{session}</td>\n'
 def history_html(rows: list[HistoryRow]) -> SafeString:
     """The attendance history's table rows."""
     parts = []
+    e = _Escaped()
     for a in rows:
-        title = escape(a.title)
+        title = e[a.title]
         session = (f"<s>{title}</s>" if a.is_cancelled
                    else f'<a href="{escape(a.roster_url)}">{title}</a>')
         makeup = ""
         if a.made_up_on:
-            makeup = f' · <span class="made-up">made up {escape(a.made_up_on)}</span>'
+            makeup = f' · <span class="made-up">made up {e[a.made_up_on]}</span>'
         elif a.makeup_url:
             makeup = (f' · <a href="{escape(a.makeup_url)}">Make-up<span class="visually-hidden">'
-                      f' for {escape(a.day)}</span></a>')
-        parts.append(_HISTORY.format(day=escape(a.day), session=session,
-                                     status=escape(a.status_label), makeup=makeup,
-                                     minutes=escape(a.minutes)))
+                      f' for {e[a.day]}</span></a>')
+        parts.append(_HISTORY.format(day=e[a.day], session=session, status=e[a.status_label],
+                                     makeup=makeup, minutes=e[a.minutes]))
     # Safe: every value above was escaped.
     return mark_safe("".join(parts))
 
