@@ -230,15 +230,18 @@ def compile_once(compiler: SQLCompiler, sentinels: dict[object, Slot], *, what: 
 
 
 def compile_pages(queryset, sentinels: dict[object, Slot], *, alias: str, what: str,
-                  model: type[Model] | None = None) -> tuple[CompiledQuery, CompiledQuery]:
+                  model: type[Model] | None = None,
+                  prepared: bool = False) -> tuple[CompiledQuery, CompiledQuery]:
     """A paged list's two statements, compiled once as `compile_once` compiles one: its rows'
     count (the queryset's count(), as `SELECT COUNT(*)` around its ids) and a page of its rows
     (the query with `LIMIT %s OFFSET %s`, whose values are given as "limit" and "offset").
-    These are what a Paginator asks of a queryset (caseload, follow-ups, the admin's lists)."""
+    These are what a Paginator asks of a queryset (caseload, follow-ups, the admin's lists).
+    With `prepared`, both run as statements prepared once a connection (iop_clinic.prepared:
+    every str parameter must be a constant)."""
     rows = compile_once(queryset.query.get_compiler(using=alias), sentinels,
-                        what=f"{what} page", model=model)
+                        what=f"{what} page", model=model, prepared=prepared)
     page = replace(rows, sql=f"{rows.sql} LIMIT %s OFFSET %s", params=(*rows.params, 0, 0),
                    slots=(*rows.slots, "limit", "offset"))
     ids = compile_once(queryset.order_by().values("pk").query.get_compiler(using=alias),
-                       sentinels, what=f"{what} count")
+                       sentinels, what=f"{what} count", prepared=prepared)
     return ids.with_sql(f"SELECT COUNT(*) FROM ({ids.sql}) listed", columns=[]), page

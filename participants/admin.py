@@ -422,8 +422,12 @@ class _CompiledPages:
                query.deferred_loading[1])
         statements = cls._statements.get(key)
         if statements is None:
+            # Prepared once a connection (iop_clinic.prepared): an unfiltered list's only str
+            # parameters are the code's constants (the active track's status); planning its
+            # page's joins and subquery was PostgreSQL's work on every page.
             statements = cls._statements[key] = compile_pages(
-                queryset, {}, alias=alias, what="changelist", model=queryset.model)
+                queryset, {}, alias=alias, what="changelist", model=queryset.model,
+                prepared=True)
         return cls(*statements)
 
     def count(self) -> int:
