@@ -8,6 +8,8 @@ arguments are constants: `reverse_once` keeps the answer per (name, arguments, s
 URLconf), and forgets it when a test swaps the configuration. Only for constant arguments (no
 row keys), so the cache stays as small as the set of URL names the code uses.
 """
+import uuid
+
 from django import template
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -36,3 +38,27 @@ def reverse_once(name: str, args: tuple = ()) -> str:
 @register.simple_tag
 def fixed_url(name: str) -> str:
     return reverse_once(name)
+
+
+# `{% key_url 'name' key %}`: `{% url 'name' key %}` for a URL whose one argument is a row's key
+# (an id or a UUID code), reversed once per process with a placeholder and completed by string
+# joining (what page_rows.RowUrl does for rows): the chart reversed a dozen such URLs a page,
+# ~12 µs each. Only the URL pattern is kept, never the key. An id or UUID is written into a
+# path as reverse() writes it (digits, hex and hyphens need no quoting); any other value, or a
+# negative id no pattern takes, is reversed as {% url %} would.
+_KEY_PLACEHOLDERS = {int: 987654321, uuid.UUID: uuid.UUID(int=0)}
+
+
+def key_url_halves(name: str, kind: type) -> tuple[str, str]:
+    placeholder = _KEY_PLACEHOLDERS[kind]
+    head, tail = reverse_once(name, (placeholder,)).rsplit(str(placeholder), 1)
+    return head, tail
+
+
+@register.simple_tag
+def key_url(name: str, key) -> str:
+    kind = type(key)
+    if kind not in _KEY_PLACEHOLDERS or (kind is int and key < 0):
+        return reverse(name, args=(key,))
+    head, tail = key_url_halves(name, kind)
+    return f"{head}{key}{tail}"

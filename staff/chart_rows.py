@@ -18,7 +18,7 @@ from django.utils import formats, timezone
 from django.utils.translation import get_language
 from django.utils.safestring import SafeString, mark_safe
 
-from iop_clinic.formatting import clinic_format, clock, day, when
+from iop_clinic.formatting import clinic_format, clock, day, number_text, when
 from iop_clinic.page_rows import RowUrl, choice_labels
 from reminders.models import Reminder
 from sessions.models import AttendanceStatus, FollowUp, SessionStatus
@@ -92,7 +92,7 @@ class PageFormats:
         key = (type(value), str(value))
         text = self._numbers.get(key)
         if text is None:
-            text = self._numbers[key] = formats.localize(value)
+            text = self._numbers[key] = number_text(value)
         return text
 
 
@@ -280,10 +280,20 @@ _MAKEUP_CANCEL = (' <form method="post" action="{url}" class="d-inline">{csrf}<b
 _CSRF_INPUT = '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
 
 
+class _Escaped(dict):
+    """html.escape of each text, once a page: the chart's rows repeat their days, titles,
+    labels and rooms (escape is ~0.4 µs a call, some 400 a chart)."""
+
+    def __missing__(self, text: str) -> str:
+        escaped = self[text] = escape(text)
+        return escaped
+
+
 def upcoming_html(rows: list[UpcomingRow], *, can_schedule: bool, csrf_token) -> SafeString:
     """The coming visits' list items. `csrf_token` is called only if a cancel form is shown."""
     csrf = None
     parts = []
+    e = _Escaped()
     for a in rows:
         makeup = ""
         if a.is_makeup:
@@ -292,10 +302,9 @@ def upcoming_html(rows: list[UpcomingRow], *, can_schedule: bool, csrf_token) ->
                 if csrf is None:
                     csrf = _CSRF_INPUT.format(escape(str(csrf_token())))
                 makeup += _MAKEUP_CANCEL.format(url=escape(a.cancel_url), csrf=csrf,
-                                                day=escape(a.day))
-        parts.append(_UPCOMING.format(when=escape(a.when), url=escape(a.roster_url),
-                                      title=escape(a.title), room=escape(a.room),
-                                      makeup=makeup))
+                                                day=e[a.day])
+        parts.append(_UPCOMING.format(when=e[a.when], url=escape(a.roster_url),
+                                      title=e[a.title], room=e[a.room], makeup=makeup))
     # Safe: every value above was escaped.
     return mark_safe("".join(parts))
 
@@ -307,19 +316,19 @@ _HISTORY = ('\n      <tr>\n        <td>{day}</td>\n        <td>{session}</td>\n'
 def history_html(rows: list[HistoryRow]) -> SafeString:
     """The attendance history's table rows."""
     parts = []
+    e = _Escaped()
     for a in rows:
-        title = escape(a.title)
+        title = e[a.title]
         session = (f"<s>{title}</s>" if a.is_cancelled
                    else f'<a href="{escape(a.roster_url)}">{title}</a>')
         makeup = ""
         if a.made_up_on:
-            makeup = f' · <span class="made-up">made up {escape(a.made_up_on)}</span>'
+            makeup = f' · <span class="made-up">made up {e[a.made_up_on]}</span>'
         elif a.makeup_url:
             makeup = (f' · <a href="{escape(a.makeup_url)}">Make-up<span class="visually-hidden">'
-                      f' for {escape(a.day)}</span></a>')
-        parts.append(_HISTORY.format(day=escape(a.day), session=session,
-                                     status=escape(a.status_label), makeup=makeup,
-                                     minutes=escape(a.minutes)))
+                      f' for {e[a.day]}</span></a>')
+        parts.append(_HISTORY.format(day=e[a.day], session=session, status=e[a.status_label],
+                                     makeup=makeup, minutes=e[a.minutes]))
     # Safe: every value above was escaped.
     return mark_safe("".join(parts))
 
@@ -407,3 +416,76 @@ def chart_rows(*, chart: ParticipantChart, reminders: list[Reminder],
     rows.ledger_html = ledger_html(rows.ledger_weeks)
     return rows
 
+
+
+# staff/authorizations/_table.html as the chart includes it for each enrollment, written in
+# Python: the include, its loop and some twenty lookups and filters a row cost ~0.4 ms of a chart
+# with one authorization. tests/staff/test_chart_rows.py compares the two, byte for byte.
+_AUTH_HEAD = (
+    '<div class="table-responsive"><table class="table table-sm authorizations">\n'
+    '  <caption class="visually-hidden">Authorizations{caption}</caption>\n'
+    '  <thead><tr><th scope="col">Payer and number</th><th scope="col">Status</th>'
+    '<th scope="col">Covers</th><th scope="col">Dates</th>'
+    '<th scope="col" class="text-end">Authorized</th><th scope="col" class="text-end">Used</th>'
+    '<th scope="col" class="text-end">Scheduled</th><th scope="col" class="text-end">Left</th>'
+    '<th scope="col">Next review</th>{actions}</tr></thead>\n  <tbody>\n  ')
+_AUTH_ACTIONS = '<th scope="col"><span class="visually-hidden">Actions</span></th>'
+_AUTH_ROW = (
+    '\n  <tr class="authorization-row" data-number="{number}">\n'
+    '    <td>{payer}{numbered}{member}</td>\n'
+    '    <td>{status}</td>\n'
+    '    <td>{service_code} per {unit} · LOC {level_of_care}</td>\n'
+    '    <td class="text-nowrap">{start} – {end}</td>\n'
+    '    <td class="text-end">{authorized}</td>\n'
+    '    <td class="text-end units-used">{used}</td>\n'
+    '    <td class="text-end units-scheduled">{scheduled}</td>\n'
+    '    <td class="text-end units-left">{left}</td>\n'
+    '    <td>{review}</td>\n'
+    '    {edit}\n'
+    '  </tr>\n'
+    '  {note}\n  ')
+_AUTH_EDIT = ('<td><a class="btn btn-outline-secondary btn-sm" href="{url}">Change<span'
+              ' class="visually-hidden"> {payer} {number}</span></a></td>')
+_AUTH_NOTE = ('<tr><td colspan="{span}" class="small text-body-secondary">{note}</td></tr>')
+_AUTH_TAIL = "\n  </tbody>\n</table></div>\n"
+
+
+def authorizations_table_html(authorizations, *, can_edit, caption, show_notes) -> SafeString:
+    """What {% include "staff/authorizations/_table.html" with authorizations=... can_edit=...
+    caption=... %} writes on the chart (show_notes from the chart's context)."""
+    from django.template.base import render_value_in_context
+    from django.template.context import Context
+    from django.template.defaultfilters import floatformat
+
+    from iop_clinic.fixed_urls import key_url
+    from iop_clinic.formatting import calendar_date
+
+    context = Context()
+
+    def text(value) -> str:  # {{ value }}: localized, then escaped
+        return render_value_in_context(value, context)
+
+    parts = [_AUTH_HEAD.format(caption=f" {text(caption)}" if caption else "",
+                               actions=_AUTH_ACTIONS if can_edit else "")]
+    for a in authorizations:
+        number, payer = text(a.number), text(a.payer)
+        parts.append(_AUTH_ROW.format(
+            number=number, payer=payer,
+            numbered=f" · {number}" if a.number else "",
+            member=(f'<div class="small text-body-secondary">member {text(a.member_id)}</div>'
+                    if a.member_id else ""),
+            status=text(a.get_status_display()), service_code=text(a.service_code),
+            unit=text(str(a.get_unit_display()).lower()), level_of_care=text(a.level_of_care),
+            start=text(calendar_date(a.start_date)), end=text(calendar_date(a.end_date)),
+            authorized=text(a.units_authorized), used=text(floatformat(a.used, "-2")),
+            scheduled=text(floatformat(a.scheduled, "-2")),
+            left=text(floatformat(a.remaining, "-2")),
+            review=text(calendar_date(a.next_review_date) or "—"),
+            edit=(_AUTH_EDIT.format(url=text(key_url("authorization_edit", a.id)), payer=payer,
+                                    number=number) if can_edit else ""),
+            note=(_AUTH_NOTE.format(span=10 if can_edit else 9, note=text(a.note))
+                  if a.note and show_notes else "")))
+    parts.append(_AUTH_TAIL)
+    # Safe: every value went through render_value_in_context (localized and escaped), as the
+    # template's {{ }} do; floatformat's text is safe already.
+    return mark_safe("".join(parts))

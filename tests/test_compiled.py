@@ -85,3 +85,52 @@ def test_annotations_are_attributes_of_the_objects_as_the_orm_sets_them(sessions
     assert len(got) == 3
     assert [(_fields(o), o.site_name, o.one) for o in got] == [
         (_fields(o), o.site_name, o.one) for o in expected]
+
+
+def _state(obj):
+    """Everything an instance holds: its attributes in order (deferred ones absent), its state,
+    and the same for each select_related object it caches."""
+    if obj is None:
+        return None
+    attributes = [(name, value) for name, value in obj.__dict__.items() if name != "_state"]
+    cached = {name: _state(value) for name, value in obj._state.fields_cache.items()}
+    return (type(obj), attributes, obj._state.adding, obj._state.db, cached,
+            obj.get_deferred_fields())
+
+
+@pytest.mark.parametrize("only", [None, ("title", "starts_at", "site__name", "room__name",
+                                           "facilitator__username")])
+def test_instances_built_plainly_are_those_the_orm_builds(sessions, only):
+    """`objects` fills a plain model's instances itself (not through from_db): the same
+    attributes in the same order, state, select_related objects and deferred fields as the
+    ORM's, and with a pre_init or post_init receiver it goes through from_db again."""
+    from django.db.models.signals import post_init, pre_init
+
+    site_ids = sorted({s.site_id for s in sessions})
+    ids, sentinels = id_sentinels("sites", 3)
+
+    def read(site_ids, title):
+        rows = _sessions(site_ids, title)
+        return rows.only(*only) if only else rows
+
+    query = compile_once(read(ids, "any title").query.get_compiler(using="default"),
+                         {**sentinels, "any title": "title"}, what="test", model=TherapySession)
+    assert query.instances.plain_models is not None
+    expected = [_state(o) for o in read(site_ids, "Group A")]
+    assert len(expected) == 3
+    assert [_state(o) for o in query.objects({"sites": site_ids, "title": "Group A"})] == expected
+
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(sender)
+
+    for signal in (pre_init, post_init):
+        signal.connect(receiver, sender=Site)
+        try:
+            got = query.objects({"sites": site_ids, "title": "Group A"})
+        finally:
+            signal.disconnect(receiver, sender=Site)
+        assert [_state(o) for o in got] == expected
+        assert seen == [Site] * 3
+        seen.clear()

@@ -43,7 +43,7 @@ from sessions.services.attendance import (
 from sessions.services.followups import followup_resolve
 from staff.calendar_rows import calendar_grid
 from staff.timegrid import grid_html
-from staff.chart_rows import chart_rows
+from staff.chart_rows import authorizations_table_html, chart_rows
 from staff.list_rows import caseload_rows, caseload_rows_html, followup_list_rows, followup_rows_html
 from staff.roster_rows import roster_row_html, roster_rows, roster_rows_html, sheet_rows_html
 from staff.views.sheets import blank_rows
@@ -308,18 +308,24 @@ def participant_chart(request: HttpRequest, code) -> HttpResponse:
         participant=participant, today=today, number=_page_number(request, "reminders_page"))
     may_schedule = can_schedule(request.user)
     show_notes = can_write_clinical_notes(request.user)
+    may_enroll = can_enroll(request.user)
+    authorizations = chart_authorizations(enrollments=chart.enrollments,
+                                          participant=participant, today=today)
+    for entry in authorizations.enrollments:
+        entry.table_html = authorizations_table_html(
+            entry.authorizations, can_edit=may_enroll, caption=entry.enrollment.track.name,
+            show_notes=show_notes)
     return render(request, "staff/participants/chart.html", {
         "chart": chart, "participant": participant, "today": today,
         "care": care_reads,
-        "authorizations": chart_authorizations(enrollments=chart.enrollments,
-                                               participant=participant, today=today),
+        "authorizations": authorizations,
         "reminders": reminders,
         "rows": chart_rows(chart=chart, reminders=reminders.rows, ledger=care_reads.ledger,
                            can_schedule=may_schedule, show_notes=show_notes,
                            csrf_token=lambda: get_token(request)),
         "contacts": contacts,
         "show_notes": show_notes,
-        "can_enroll": can_enroll(request.user),
+        "can_enroll": may_enroll,
         "can_schedule": may_schedule,
         "can_discharge": can_discharge(request.user, participant),
     })

@@ -88,3 +88,25 @@ def test_the_page_shows_the_days_and_drills_down(admin_client):
                                 "created_at__day": "9"})
     assert drilled.context["cl"].result_count == 2
     assert 'class="date-back">&lsaquo; March 2026</a>' in drilled.text
+
+
+@pytest.mark.parametrize("context", [
+    None, {}, {"show": False},
+    {"show": True, "back": None, "choices": []},
+    {"show": True, "back": {"link": "?a=1&b=<2>", "title": "All dates"},
+     "choices": [{"link": "?created_at__year=2026&x=\"y\"", "title": "March <9>"},
+                 {"title": "2026"}, {"link": "", "title": 2025}]},
+    {"show": True, "back": {"link": "?created_at__year=2026", "title": "2026"},
+     "choices": [{"link": "?m=1", "title": "January"}, {"link": "?m=2", "title": "February"}]},
+])
+def test_the_drill_down_is_written_as_its_template_writes_it(context):
+    from django.template.loader import get_template
+
+    from participants.admin import _date_hierarchy_html
+
+    expected = ""
+    if context:
+        expected = get_template("admin/date_hierarchy.html").render(
+            {"show": context.get("show"), "back": context.get("back"),
+             "choices": context.get("choices")})
+    assert _date_hierarchy_html(context) == expected

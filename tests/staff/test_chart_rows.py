@@ -269,3 +269,77 @@ def test_the_chart_asks_for_a_csrf_token_only_for_a_cancel_form():
 
     upcoming_html(rows[:1], can_schedule=True, csrf_token=refuse)
     upcoming_html(rows, can_schedule=False, csrf_token=refuse)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_number_text_writes_numbers_as_localize_does(language, settings):
+    from decimal import Decimal
+
+    from django.utils.formats import localize
+
+    from iop_clinic.formatting import number_text
+
+    values = [Decimal("9.0"), Decimal("9.00"), Decimal("1234.5"), Decimal("-0.25"), 45, 12345,
+              0, 2.5, 1e20, True, None, "3.5"]
+    with translation.override(language):
+        for value in values * 2:  # the second round comes from the kept texts
+            assert number_text(value) == localize(value)
+    settings.USE_THOUSAND_SEPARATOR = True  # a change of settings forgets the kept texts
+    with translation.override(language):
+        assert number_text(Decimal("1234.5")) == localize(Decimal("1234.5"))
+        assert number_text(12345) == localize(12345) != "12345"
+
+
+class _Figures:
+    """What staff/authorizations/_table.html reads of an AuthorizationFigures."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+    @property
+    def remaining(self):
+        from decimal import Decimal
+
+        return Decimal(self.units_authorized) - self.used
+
+    def get_status_display(self):
+        return translation.gettext_lazy("Active") if self.status == "active" else self.status
+
+    def get_unit_display(self):
+        return self.unit
+
+
+def _authorizations():
+    from decimal import Decimal
+
+    return [
+        _Figures(id=7, number="A-1 <x>", payer="Payer & Sons", member_id="M'1",
+                 status="active", service_code="H0015", unit="Day", level_of_care="2.1",
+                 start_date=dt.date(2026, 1, 5), end_date=dt.date(2026, 3, 31),
+                 next_review_date=dt.date(2026, 2, 1), units_authorized=1234,
+                 used=Decimal("12.50"), scheduled=Decimal("3"), note="Call <first> & \"ask\""),
+        _Figures(id=8, number="", payer="Medicaid", member_id="", status="expired",
+                 service_code="S9480", unit="Hour", level_of_care="",
+                 start_date=dt.date(2025, 12, 1), end_date=dt.date(2025, 12, 31),
+                 next_review_date=None, units_authorized=0,
+                 used=Decimal("0.333"), scheduled=Decimal("0"), note=""),
+    ]
+
+
+@pytest.mark.parametrize("can_edit", [True, False])
+@pytest.mark.parametrize("show_notes", [True, False])
+@pytest.mark.parametrize("caption", ["IOP <evening>", ""])
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_authorizations_table_is_written_as_its_template_writes_it(can_edit, show_notes,
+                                                                       caption, language):
+    from django.template.loader import get_template
+
+    from staff.chart_rows import authorizations_table_html
+
+    with translation.override(language):
+        for rows in (_authorizations(), _authorizations()[1:]):
+            expected = get_template("staff/authorizations/_table.html").render({
+                "authorizations": rows, "can_edit": can_edit, "caption": caption,
+                "show_notes": show_notes})
+            assert authorizations_table_html(rows, can_edit=can_edit, caption=caption,
+                                             show_notes=show_notes) == expected
