@@ -369,22 +369,25 @@ def _listed_followup_session_at(site_ids: list[int], *, status: str,
     each one's site read by its primary key. The join it replaces (`_followups_at`) hashed every
     session the clinic ever held (3,600 at the bench's 12 weeks, 13,680 with a year more), so
     the list's count and page grew with the clinic's history; this grows with the follow-ups
-    listed. `+ 0` keeps PostgreSQL from reading the follow-ups in session order through their
+    listed. Only follow-ups of people not at home at these sites need it (the others are listed
+    by their home site), so only their sessions are looked up: a clinician's whole list at one
+    of two sites looks up 1,110 sessions, not 2,220 (7,363 -> 4,074 buffers), a director's at
+    both none. `+ 0` keeps PostgreSQL from reading the follow-ups in session order through their
     session index to make them distinct (15,000 buffers for the resolved ones, not 330)."""
     if not site_ids:
         return Q(pk__in=[])
-    where, params = [], []
+    marks = ", ".join(["%s"] * len(site_ids))
+    where, params = [f"(p.home_site_id IN ({marks})) IS NOT TRUE"], [*site_ids]
     if status:
         where.append("f.status = %s")
         params.append(status)
     if assignee_id:
         where.append("f.assignee_id = %s")
         params.append(assignee_id)
-    chosen = f" WHERE {' AND '.join(where)}" if where else ""
-    marks = ", ".join(["%s"] * len(site_ids))
     return Q(session_id__in=RawSQL(
         f"SELECT d.session_id FROM (SELECT DISTINCT f.session_id + 0 AS session_id"
-        f" FROM {FollowUp._meta.db_table} f{chosen}) d WHERE (SELECT s.site_id"
+        f" FROM {FollowUp._meta.db_table} f JOIN {Participant._meta.db_table} p"
+        f" ON p.id = f.participant_id WHERE {' AND '.join(where)}) d WHERE (SELECT s.site_id"
         f" FROM {TherapySession._meta.db_table} s WHERE s.id = d.session_id) IN ({marks})",
         (*params, *site_ids)))
 
