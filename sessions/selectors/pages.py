@@ -405,16 +405,32 @@ def _followup_list_queryset(*, site_ids: list[int], assignee_id: int | None, sta
     return queryset.values(*FOLLOWUP_LIST_FIELDS)
 
 
+def _followup_list_session_at(site_ids: list[int], *, status: str, assignee_id: int | None,
+                              joined: bool) -> Q:
+    """The session's side of the follow-up list's "at these sites". Everyone's resolved or whole
+    list (`joined`) keeps the join with the sessions: those lists read every follow-up the
+    sites ever had (4 for each session held on the bench), and the join's hash of every session
+    (443 buffers at 12 weeks, 641 with a year more of sessions) costs less than looking up the
+    1,110 sessions of a clinician's other-site follow-ups (4,074-4,524 buffers either way,
+    +8 ms a request). The open list and one person's list look up only their follow-ups'
+    sessions (`_listed_followup_session_at`), flat with the clinic's history."""
+    if joined:
+        return Q(session__site_id__in=site_ids)
+    return _listed_followup_session_at(site_ids, status=status, assignee_id=assignee_id)
+
+
 def followup_list(
     *, site_ids: list[int], assignee_id: int | None, status: str,
 ) -> QuerySet[FollowUp]:
     """The follow-ups at these sites (as `_followups_at`), newest first, as dicts of
-    FOLLOWUP_LIST_FIELDS. The session's side looks up only the sessions listed follow-ups are
-    about (`_listed_followup_session_at`), so it does not grow with the clinic's history."""
+    FOLLOWUP_LIST_FIELDS. The open list's and one person's session side looks up only the
+    sessions listed follow-ups are about (`_followup_list_session_at`), so it does not grow
+    with the clinic's history."""
     return _followup_list_queryset(
         site_ids=site_ids, assignee_id=assignee_id, status=status,
-        session_at=_listed_followup_session_at(site_ids, status=status,
-                                               assignee_id=assignee_id))
+        session_at=_followup_list_session_at(
+            site_ids, status=status, assignee_id=assignee_id,
+            joined=not assignee_id and status != FollowUpStatus.OPEN))
 
 
 # What the follow-up list's statements are compiled with, in place of a request's status and
@@ -428,7 +444,7 @@ def _followup_list_statements(alias: str, vendor: str, sites: int, status: bool 
                               assignee: bool) -> tuple[CompiledQuery, CompiledQuery, tuple]:
     """The follow-up list's count and page statements for `sites` sites (a status chosen or
     not, an assignee or not), compiled by the ORM once per process (iop_clinic.compiled) from
-    `followup_list` itself, with its rows' names: building and compiling the list's filters
+    `followup_list`'s queryset, with its rows' names: building and compiling the list's filters
     for the count and again for the page cost more Python than running them. Every value is a
     parameter, so the statements can't go stale.
 
@@ -436,7 +452,8 @@ def _followup_list_statements(alias: str, vendor: str, sites: int, status: bool 
     and stops at its last row, so its session's side is `_session_at` (a look-up by primary key
     for each follow-up read whose person is not at home there, 107-322 buffers at 2,000):
     the list of the open follow-ups' sessions would be built in full before the first row
-    (390-1,308 buffers). The count reads every listed follow-up either way."""
+    (390-1,308 buffers). The count reads every listed follow-up either way. Everyone's resolved
+    or whole list keeps the join (see `_followup_list_session_at`)."""
     site_ids, sentinels = id_sentinels("sites", sites)
     if status:
         sentinels[_ANY_LIST_STATUS] = "status"
@@ -444,7 +461,11 @@ def _followup_list_statements(alias: str, vendor: str, sites: int, status: bool 
         sentinels[_ANY_LIST_ASSIGNEE] = "assignee"
     values = {"site_ids": site_ids, "assignee_id": _ANY_LIST_ASSIGNEE if assignee else None,
               "status": _ANY_LIST_STATUS if status else ""}
-    queryset = followup_list(**values).using(alias)
+    joined = not assignee and status != FollowUpStatus.OPEN
+    queryset = _followup_list_queryset(
+        **values, session_at=_followup_list_session_at(
+            site_ids, status=values["status"], assignee_id=values["assignee_id"],
+            joined=joined)).using(alias)
     query = queryset.query
     names = (*query.extra_select, *query.values_select, *query.annotation_select)
     count, page = compile_pages(queryset, sentinels, alias=alias, what="follow-up list")
