@@ -362,18 +362,75 @@ FOLLOWUP_LIST_FIELDS = ("pk", "kind", "status", "created_at", "missed_on", "week
                         "assignee__first_name", "assignee__last_name")
 
 
-def followup_list(
-    *, site_ids: list[int], assignee_id: int | None, status: str,
-) -> QuerySet[FollowUp]:
-    """The follow-ups at these sites, newest first, as dicts of FOLLOWUP_LIST_FIELDS."""
+def _listed_followup_session_at(site_ids: list[int], *, status: str,
+                                assignee_id: int | None) -> Q:
+    """For the follow-up list: the follow-up's session is held at one of these sites, as a list
+    of the sessions the follow-ups of this status and assignee (either may be any) are about,
+    each one's site read by its primary key. The join it replaces (`_followups_at`) hashed every
+    session the clinic ever held (3,600 at the bench's 12 weeks, 13,680 with a year more), so
+    the list's count and page grew with the clinic's history; this grows with the follow-ups
+    listed. Only follow-ups of people not at home at these sites need it (the others are listed
+    by their home site), so only their sessions are looked up: a clinician's whole list at one
+    of two sites looks up 1,110 sessions, not 2,220 (7,363 -> 4,074 buffers), a director's at
+    both none. `+ 0` keeps PostgreSQL from reading the follow-ups in session order through their
+    session index to make them distinct (15,000 buffers for the resolved ones, not 330)."""
+    if not site_ids:
+        return Q(pk__in=[])
+    marks = ", ".join(["%s"] * len(site_ids))
+    where, params = [f"(p.home_site_id IN ({marks})) IS NOT TRUE"], [*site_ids]
+    if status:
+        where.append("f.status = %s")
+        params.append(status)
+    if assignee_id:
+        where.append("f.assignee_id = %s")
+        params.append(assignee_id)
+    return Q(session_id__in=RawSQL(
+        f"SELECT d.session_id FROM (SELECT DISTINCT f.session_id + 0 AS session_id"
+        f" FROM {FollowUp._meta.db_table} f JOIN {Participant._meta.db_table} p"
+        f" ON p.id = f.participant_id WHERE {' AND '.join(where)}) d WHERE (SELECT s.site_id"
+        f" FROM {TherapySession._meta.db_table} s WHERE s.id = d.session_id) IN ({marks})",
+        (*params, *site_ids)))
+
+
+def _followup_list_queryset(*, site_ids: list[int], assignee_id: int | None, status: str,
+                            session_at: Q) -> QuerySet[FollowUp]:
+    """The follow-up list with `session_at` as the session's side of "at these sites"."""
     queryset = (FollowUp.objects
-                .filter(_followups_at(site_ids))
+                .filter(Q(participant__home_site_id__in=site_ids) | session_at)
                 .order_by("-created_at", "-pk"))
     if status:
         queryset = queryset.filter(status=status)
     if assignee_id:
         queryset = queryset.filter(assignee_id=assignee_id)
     return queryset.values(*FOLLOWUP_LIST_FIELDS)
+
+
+def _followup_list_session_at(site_ids: list[int], *, status: str, assignee_id: int | None,
+                              joined: bool) -> Q:
+    """The session's side of the follow-up list's "at these sites". Everyone's resolved or whole
+    list (`joined`) keeps the join with the sessions: those lists read every follow-up the
+    sites ever had (4 for each session held on the bench), and the join's hash of every session
+    (443 buffers at 12 weeks, 641 with a year more of sessions) costs less than looking up the
+    1,110 sessions of a clinician's other-site follow-ups (4,074-4,524 buffers either way,
+    +8 ms a request). The open list and one person's list look up only their follow-ups'
+    sessions (`_listed_followup_session_at`), flat with the clinic's history."""
+    if joined:
+        return Q(session__site_id__in=site_ids)
+    return _listed_followup_session_at(site_ids, status=status, assignee_id=assignee_id)
+
+
+def followup_list(
+    *, site_ids: list[int], assignee_id: int | None, status: str,
+) -> QuerySet[FollowUp]:
+    """The follow-ups at these sites (as `_followups_at`), newest first, as dicts of
+    FOLLOWUP_LIST_FIELDS. The open list's and one person's session side looks up only the
+    sessions listed follow-ups are about (`_followup_list_session_at`), so it does not grow
+    with the clinic's history."""
+    return _followup_list_queryset(
+        site_ids=site_ids, assignee_id=assignee_id, status=status,
+        session_at=_followup_list_session_at(
+            site_ids, status=status, assignee_id=assignee_id,
+            joined=not assignee_id and status != FollowUpStatus.OPEN))
 
 
 # What the follow-up list's statements are compiled with, in place of a request's status and
@@ -383,24 +440,38 @@ _ANY_LIST_STATUS = "any-status-7d2c"
 
 
 @cache
-def _followup_list_statements(alias: str, vendor: str, sites: int, status: bool,
+def _followup_list_statements(alias: str, vendor: str, sites: int, status: bool | str,
                               assignee: bool) -> tuple[CompiledQuery, CompiledQuery, tuple]:
     """The follow-up list's count and page statements for `sites` sites (a status chosen or
     not, an assignee or not), compiled by the ORM once per process (iop_clinic.compiled) from
-    `followup_list` itself, with its rows' names: building and compiling the list's filters
+    `followup_list`'s queryset, with its rows' names: building and compiling the list's filters
     for the count and again for the page cost more Python than running them. Every value is a
-    parameter, so the statements can't go stale."""
+    parameter, so the statements can't go stale.
+
+    With `status` "open" the page reads the open follow-ups newest first through their index
+    and stops at its last row, so its session's side is `_session_at` (a look-up by primary key
+    for each follow-up read whose person is not at home there, 107-322 buffers at 2,000):
+    the list of the open follow-ups' sessions would be built in full before the first row
+    (390-1,308 buffers). The count reads every listed follow-up either way. Everyone's resolved
+    or whole list keeps the join (see `_followup_list_session_at`)."""
     site_ids, sentinels = id_sentinels("sites", sites)
     if status:
         sentinels[_ANY_LIST_STATUS] = "status"
     if assignee:
         sentinels[_ANY_LIST_ASSIGNEE] = "assignee"
-    queryset = followup_list(site_ids=site_ids,
-                             assignee_id=_ANY_LIST_ASSIGNEE if assignee else None,
-                             status=_ANY_LIST_STATUS if status else "").using(alias)
+    values = {"site_ids": site_ids, "assignee_id": _ANY_LIST_ASSIGNEE if assignee else None,
+              "status": _ANY_LIST_STATUS if status else ""}
+    joined = not assignee and status != FollowUpStatus.OPEN
+    queryset = _followup_list_queryset(
+        **values, session_at=_followup_list_session_at(
+            site_ids, status=values["status"], assignee_id=values["assignee_id"],
+            joined=joined)).using(alias)
     query = queryset.query
     names = (*query.extra_select, *query.values_select, *query.annotation_select)
     count, page = compile_pages(queryset, sentinels, alias=alias, what="follow-up list")
+    if status == FollowUpStatus.OPEN:
+        walked = _followup_list_queryset(**values, session_at=_session_at(site_ids)).using(alias)
+        _count, page = compile_pages(walked, sentinels, alias=alias, what="follow-up list")
     return count, page, names
 
 
@@ -411,8 +482,9 @@ class FollowUpPages:
 
     def __init__(self, *, site_ids: list[int], assignee_id: int | None, status: str) -> None:
         alias = router.db_for_read(FollowUp)
+        chosen = status if status == FollowUpStatus.OPEN else bool(status)
         self._count, self._page, self._names = _followup_list_statements(
-            alias, connections[alias].vendor, len(site_ids), bool(status), bool(assignee_id))
+            alias, connections[alias].vendor, len(site_ids), chosen, bool(assignee_id))
         self._values = {"sites": list(site_ids), "status": status, "assignee": assignee_id}
 
     def count(self) -> int:

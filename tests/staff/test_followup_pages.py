@@ -150,3 +150,91 @@ def test_it_lists_nothing_for_someone_with_no_site(as_clinician, clinician):
     assert list(pages.followup_list_pages(site_ids=[], assignee_id=None, status="")) == []
     clinician.sites.clear()
     assert "No follow-ups match." in as_clinician.get(reverse("followup_list")).content.decode()
+
+
+def _old_followup_list(*, site_ids, assignee_id, status):
+    """The follow-up list as it was defined before its session side was a list of the listed
+    follow-ups' sessions: `_followups_at`, which joins the person and the session."""
+    from sessions.models import FollowUp
+    from sessions.selectors import pages
+
+    queryset = (FollowUp.objects.filter(pages._followups_at(site_ids))
+                .order_by("-created_at", "-pk"))
+    if status:
+        queryset = queryset.filter(status=status)
+    if assignee_id:
+        queryset = queryset.filter(assignee_id=assignee_id)
+    return list(queryset.values(*pages.FOLLOWUP_LIST_FIELDS))
+
+
+@pytest.mark.parametrize("status", ["", "open", "resolved"])
+@pytest.mark.parametrize("assigned", [False, True])
+def test_its_pages_equal_the_join_definition_across_sites(status, assigned):
+    """The list looks up only the sessions its follow-ups are about (so it does not grow with
+    the clinic's history of sessions); the old definition joined every session. Both list the
+    same follow-ups in the same order, and count them the same, for every pairing of a home
+    site with a session at each site or none, each status and assignee, and every choice of
+    sites, including sites whose sessions only other sites' people missed."""
+    import datetime as dt
+    import itertools
+
+    from django.core.paginator import Paginator
+    from django.utils import timezone
+
+    from sessions.models import FollowUp
+    from sessions.selectors import pages
+    from tests import factories
+
+    sites = [factories.SiteFactory(name=f"Site {n}") for n in range(3)]
+    sessions = [factories.TherapySessionFactory(track=factories.TrackFactory(site=site))
+                for site in sites]
+    dana, lee = (factories.StaffFactory(first_name=name, last_name="Oak")
+                 for name in ("Dana", "Lee"))
+    missed = itertools.count()
+    for home, session, state, assignee in itertools.product(
+            sites, [None, *sessions], ["open", "resolved"], [dana, lee, None]):
+        FollowUp.objects.create(
+            participant=factories.ParticipantFactory(home_site=home),
+            session=session, assignee=assignee, kind="unexcused_absence", status=state,
+            missed_on=dt.date(2026, 1, 1) + dt.timedelta(days=next(missed)),
+            resolved_at=timezone.now() if state == "resolved" else None)
+    assignee_id = dana.pk if assigned else None
+
+    for chosen in ([sites[0]], [sites[1]], [sites[0], sites[2]], [sites[2], sites[1]], sites):
+        site_ids = [site.pk for site in chosen]
+        expected = _old_followup_list(site_ids=site_ids, assignee_id=assignee_id, status=status)
+        assert expected  # every choice lists some
+        assert list(pages.followup_list(site_ids=site_ids, assignee_id=assignee_id,
+                                        status=status)) == expected
+        listed = pages.followup_list_pages(site_ids=site_ids, assignee_id=assignee_id,
+                                           status=status)
+        assert listed.count() == len(expected)
+        got = []
+        for number in Paginator(listed, 5).page_range:
+            got += listed[(number - 1) * 5:number * 5]
+        assert got == expected
+    # One site, every status and assignee: its own people's (4 session choices x 2 statuses x
+    # 3 assignees) and the other two sites' people's about its session (2 x 2 x 3).
+    everything = _old_followup_list(site_ids=[sites[0].pk], assignee_id=None, status="")
+    assert len(everything) == 4 * 2 * 3 + 2 * 2 * 3
+
+
+def test_the_open_or_ones_own_list_does_not_join_or_list_every_session():
+    """A join with the sessions, or a list of the sites' sessions, reads every session the
+    clinic ever held; the open list's and one person's count and page look up only the listed
+    follow-ups' sessions. Everyone's resolved or whole list reads every follow-up the sites ever
+    had, and keeps the join, which costs less there than the look-ups."""
+    from sessions.selectors import pages
+
+    for status, assignee in [("open", False), ("open", True), (True, True), (False, True)]:
+        count, page, _names = pages._followup_list_statements("default", "postgresql", 2,
+                                                              status, assignee)
+        for statement in (count, page):
+            assert '"iop_sessions_therapysession" ON' not in statement.sql
+            assert 'WHERE U0."site_id" IN' not in statement.sql
+        assert "SELECT DISTINCT f.session_id + 0" in count.sql
+    for status in (True, False):
+        count, page, _names = pages._followup_list_statements("default", "postgresql", 2,
+                                                              status, False)
+        for statement in (count, page):
+            assert 'LEFT OUTER JOIN "iop_sessions_therapysession" ON' in statement.sql
