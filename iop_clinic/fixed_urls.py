@@ -40,25 +40,29 @@ def fixed_url(name: str) -> str:
     return reverse_once(name)
 
 
-# `{% key_url 'name' key %}`: `{% url 'name' key %}` for a URL whose one argument is a row's key
-# (an id or a UUID code), reversed once per process with a placeholder and completed by string
-# joining (what page_rows.RowUrl does for rows): the chart reversed a dozen such URLs a page,
-# ~12 µs each. Only the URL pattern is kept, never the key. An id or UUID is written into a
-# path as reverse() writes it (digits, hex and hyphens need no quoting); any other value, or a
-# negative id no pattern takes, is reversed as {% url %} would.
-_KEY_PLACEHOLDERS = {int: 987654321, uuid.UUID: uuid.UUID(int=0)}
+# What a URL taking one row key is reversed with, once a process: a key no row has (an id, or a
+# UUID code), so that the URL's halves around it can be completed with any row's key.
+PLACEHOLDER_PK = 987654321
+PLACEHOLDER_CODE = uuid.UUID(int=0)
+_PLACEHOLDERS = {int: PLACEHOLDER_PK, uuid.UUID: PLACEHOLDER_CODE}
 
 
-def key_url_halves(name: str, kind: type) -> tuple[str, str]:
-    placeholder = _KEY_PLACEHOLDERS[kind]
+def url_halves(name: str, placeholder=PLACEHOLDER_PK) -> tuple[str, str]:
+    """The URL `name` takes with one key, as the text before and after that key (`reverse_once`
+    with the placeholder): a row's URL is `head + key + tail` (page_rows.RowUrl, key_url)."""
     head, tail = reverse_once(name, (placeholder,)).rsplit(str(placeholder), 1)
     return head, tail
 
 
+# `{% key_url 'name' key %}`: `{% url 'name' key %}` for a URL whose one argument is a row's key
+# (an id or a UUID code), completed from `url_halves`: the chart reversed a dozen such URLs a
+# page, ~12 µs each. Only the URL pattern is kept, never the key. An id or UUID is written into
+# a path as reverse() writes it (digits, hex and hyphens need no quoting); any other value, or a
+# negative id no pattern takes, is reversed as {% url %} would.
 @register.simple_tag
 def key_url(name: str, key) -> str:
-    kind = type(key)
-    if kind not in _KEY_PLACEHOLDERS or (kind is int and key < 0):
+    placeholder = _PLACEHOLDERS.get(type(key))
+    if placeholder is None or (placeholder is PLACEHOLDER_PK and key < 0):
         return reverse(name, args=(key,))
-    head, tail = key_url_halves(name, kind)
+    head, tail = url_halves(name, placeholder)
     return f"{head}{key}{tail}"

@@ -37,6 +37,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from programs.phones import MobilePhoneField
 from iop_clinic.compiled import CompiledQuery, compile_once, compile_pages
+from iop_clinic.page_rows import EscapedOnce
 from iop_clinic.admin_mixins import (
     FastChangelistMixin, LabelledTabularInline, ReadOnlyModelAdmin, SharedChoicesInlineMixin,
     changelist_url,
@@ -738,7 +739,7 @@ class PreparedRowsChangeList(ChangeList):
         # a site, a track) is escaped once a page.
         href_head, href_tail = escape(url_head), escape(url_tail)
         pk_attname = self.pk_attname
-        escaped: dict[str, str] = {}
+        escaped = EscapedOnce()
         rows = []
         for result in self.result_list:
             key = getattr(result, pk_attname)
@@ -777,12 +778,8 @@ class PreparedRowsChangeList(ChangeList):
                     else:
                         shown = display_for_field(value, target, empty,
                                                   avoid_link=tag is not None)
-                if type(shown) is str:  # what _html does to it, once a page for each text
-                    html = escaped.get(shown)
-                    if html is None:
-                        html = escaped[shown] = escape(shown)
-                else:
-                    html = _html(shown)
+                # What _html does to a plain text, once a page for each text.
+                html = escaped[shown] if type(shown) is str else _html(shown)
                 if tag is None:
                     cells.append(f'<td class="{classes}">{html}</td>')
                 else:

@@ -30,8 +30,7 @@ from django.utils.translation import get_language, gettext
 from iop_clinic.formatting import (
     clinic_format, clock, day as short_day, long_day, when as when_text,
 )
-from iop_clinic.fixed_urls import reverse_once
-from iop_clinic.page_rows import PLACEHOLDER_PK
+from iop_clinic.fixed_urls import url_halves
 from reminders.models import Reminder
 from sessions.models import AttendanceStatus, ExcuseStatus, SessionKind
 
@@ -167,8 +166,7 @@ class _Words:
         words.tomorrow = date.fromordinal(today.toordinal() + 1)
         # The link's markup around the session id (digits, nothing to escape), escaped once:
         # the URL's prefix can change from one request to the next, so not kept.
-        head, tail = reverse_once("portal-excuse", (PLACEHOLDER_PK,)).rsplit(
-            str(PLACEHOLDER_PK), 1)
+        head, tail = url_halves("portal-excuse")
         words._excuse_head = _EXCUSE_LINK_HEAD.format(escape(head))
         words._excuse_tail = _EXCUSE_LINK_TAIL.format(escape(tail), words.ask_excuse_words)
         return words

@@ -79,3 +79,14 @@ def test_the_label_filter_shows_what_get_display_shows_for_every_choice():
                     with translation.override(language):
                         new, old = source.render(Context({"obj": obj})).split("|")
                     assert new == old, (model.__name__, name, value, language)
+
+
+def test_escaped_once_escapes_each_text_as_html_escape_does():
+    from html import escape
+
+    from iop_clinic.page_rows import EscapedOnce
+
+    escaped = EscapedOnce()
+    for text in ('<b>"Ana" & O\'Neil</b>', "Group room", '<b>"Ana" & O\'Neil</b>', ""):
+        assert escaped[text] == escape(text)
+    assert len(escaped) == 3  # each distinct text kept once
