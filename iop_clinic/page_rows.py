@@ -6,6 +6,8 @@
   patterns, never data; leading arguments are row keys, reversed every time). A Today page
   reversed 6 to 8 of them (~0.1 ms).
 - `EscapedOnce`: each distinct text of a page escaped once.
+- `template_text`: `{{ value }}` as a template writes it (localized, then escaped), for rows
+  written in Python in place of a template.
 - `choice_labels`: a choice field's labels, read once a process and language;
   `get_FOO_display()` rebuilds and hashes the field's whole choice list on every call.
 """
@@ -16,12 +18,15 @@ from functools import lru_cache
 from html import escape
 from types import MappingProxyType
 
+from django.template.base import render_value_in_context
+from django.template.context import Context
 from django.urls import reverse
 from django.utils.translation import get_language
 
 from iop_clinic.fixed_urls import PLACEHOLDER_CODE, PLACEHOLDER_PK, url_halves
 
-__all__ = ["PLACEHOLDER_CODE", "PLACEHOLDER_PK", "EscapedOnce", "RowUrl", "choice_labels"]
+__all__ = ["PLACEHOLDER_CODE", "PLACEHOLDER_PK", "EscapedOnce", "RowUrl", "choice_labels",
+           "template_text"]
 
 
 class RowUrl:
@@ -53,6 +58,16 @@ class EscapedOnce(dict):
     def __missing__(self, text: str) -> str:
         escaped = self[text] = escape(text)
         return escaped
+
+
+# What {{ value }} renders with in a template: autoescape on, localization and time zones as
+# the settings have them. Read, never written, so one is shared.
+_AUTOESCAPED = Context()
+
+
+def template_text(value) -> str:
+    """`{{ value }}` written as a template writes it: localized, then escaped."""
+    return render_value_in_context(value, _AUTOESCAPED)
 
 
 def choice_labels(model, name: str) -> Mapping[str, str]:

@@ -23,8 +23,6 @@ from django.core.validators import EMPTY_VALUES
 from django.db import connections, models, router
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponseRedirect
-from django.template import Context
-from django.template.base import render_value_in_context
 from django.template.defaultfilters import capfirst as capfirst_filter
 from django.template.loader import get_template, select_template
 from django.urls import NoReverseMatch, reverse
@@ -37,7 +35,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from programs.phones import MobilePhoneField
 from iop_clinic.compiled import CompiledQuery, compile_once, compile_pages
-from iop_clinic.page_rows import EscapedOnce
+from iop_clinic.page_rows import EscapedOnce, template_text
 from iop_clinic.admin_mixins import (
     FastChangelistMixin, LabelledTabularInline, ReadOnlyModelAdmin, SharedChoicesInlineMixin,
     changelist_url,
@@ -234,18 +232,12 @@ _FILTER_TEMPLATE = "admin/filter.html"
 _FILTER_HEAD = '\n<details data-filter-title="{title}" open>\n  <summary>\n    {heading}\n  </summary>\n  <ul>\n  '
 _FILTER_CHOICE = '\n    <li{selected}>\n    <a href="{href}">{display}</a></li>\n  '
 _FILTER_TAIL = "\n  </ul>\n</details>\n"
-_AUTOESCAPED = Context()  # what {{ value }} does in a template: localize, then escape
 
 
 def _value(mapping: dict, key: str):
     """{{ mapping.key }}'s value: the template's empty string for a missing key."""
     value = mapping.get(key, "") if isinstance(mapping, dict) else getattr(mapping, key, "")
     return "" if value is None else value
-
-
-def _text(value) -> str:
-    """{{ value }} written as a template writes it: localized, then escaped."""
-    return render_value_in_context(value, _AUTOESCAPED)
 
 
 def _date_hierarchy_html(context: dict | None) -> str:
@@ -259,13 +251,13 @@ def _date_hierarchy_html(context: dict | None) -> str:
     parts = ['\n<nav class="toplinks">\n\n\n']
     back = context.get("back")
     if back:
-        parts.append(f'<a href="{_text(_value(back, "link"))}" class="date-back">&lsaquo; '
-                     f'{_text(_value(back, "title"))}</a>')
+        parts.append(f'<a href="{template_text(_value(back, "link"))}" class="date-back">&lsaquo; '
+                     f'{template_text(_value(back, "title"))}</a>')
     parts.append("\n\n\n")
     for choice in context.get("choices") or ():
-        title = _text(_value(choice, "title"))
+        title = template_text(_value(choice, "title"))
         link = _value(choice, "link")
-        parts.append(f'\n<a href="{_text(link)}">{title}</a>\n' if link else f"\n{title}\n")
+        parts.append(f'\n<a href="{template_text(link)}">{title}</a>\n' if link else f"\n{title}\n")
     parts.append("\n\n\n</nav>\n\n")
     # Safe: every value was escaped as the template's autoescaping does.
     return mark_safe("".join(parts))
@@ -273,7 +265,7 @@ def _date_hierarchy_html(context: dict | None) -> str:
 
 def _filter_html(spec, choices: list[dict]) -> str:
     """A list filter as Django's {% admin_list_filter %} writes it with admin/filter.html."""
-    title = render_value_in_context(spec.title, _AUTOESCAPED)
+    title = template_text(spec.title)
     parts = [_FILTER_HEAD.format(
         title=title, heading=gettext(" By %(filter_title)s ") % {"filter_title": title})]
     for choice in choices:
@@ -282,7 +274,7 @@ def _filter_html(spec, choices: list[dict]) -> str:
         parts.append(_FILTER_CHOICE.format(
             selected=' class="selected"' if choice.get("selected") else "",
             href=href if isinstance(query, SafeData) else escape(href),
-            display=render_value_in_context(choice.get("display", ""), _AUTOESCAPED)))
+            display=template_text(choice.get("display", ""))))
     parts.append(_FILTER_TAIL)
     return "".join(parts)
 
@@ -303,7 +295,7 @@ def _header_html(header: dict, num_sorted_fields: int) -> str:
     if header["sortable"] and header["sort_priority"] > 0:
         priority = ""
         if num_sorted_fields > 1:
-            number = render_value_in_context(header["sort_priority"], _AUTOESCAPED)
+            number = template_text(header["sort_priority"])
             title = gettext("Sorting priority: %(priority_number)s") % {"priority_number": number}
             priority = f'<span class="sortpriority" title="{title}">{number}</span>'
         parts.append(_SORT_OPTIONS.format(
@@ -359,22 +351,20 @@ def actions_html(context) -> str:
         more = ""
         if cl.result_count != shown:
             select_all = gettext("Select all %(total_count)s %(module_name)s") % {
-                "total_count": render_value_in_context(cl.result_count, _AUTOESCAPED),
-                "module_name": render_value_in_context(context.get("module_name", ""),
-                                                       _AUTOESCAPED)}
+                "total_count": template_text(cl.result_count),
+                "module_name": template_text(context.get("module_name", ""))}
             more = _ACTIONS_ACROSS_PAGES.format(
-                note_all=render_value_in_context(context.get("selection_note_all", ""),
-                                                 _AUTOESCAPED),
+                note_all=template_text(context.get("selection_note_all", "")),
                 across=escape(gettext("Click here to select the objects across all pages")),
                 select_all=select_all, clear=escape(gettext("Clear selection")))
         counter = _ACTIONS_COUNTER.format(
-            shown=render_value_in_context(shown, _AUTOESCAPED), more=more,
-            note=render_value_in_context(context.get("selection_note", ""), _AUTOESCAPED))
+            shown=template_text(shown), more=more,
+            note=template_text(context.get("selection_note", "")))
     # Safe: every value was escaped as the templates' autoescaping does.
     return mark_safe(_ACTIONS.format(
-        label=render_value_in_context(field.label, _AUTOESCAPED), attrs=attrs, options=options,
+        label=template_text(field.label), attrs=attrs, options=options,
         run=escape(gettext("Run the selected action")),
-        index=render_value_in_context(context.get("action_index") or 0, _AUTOESCAPED),
+        index=template_text(context.get("action_index") or 0),
         go=escape(gettext("Go")), counter=counter))
 
 
@@ -635,8 +625,8 @@ class PreparedRowsChangeList(ChangeList):
             parts.append("\n")
         name = (self.opts.verbose_name if self.result_count == 1
                 else self.opts.verbose_name_plural)
-        parts.append(f"\n{render_value_in_context(self.result_count, _AUTOESCAPED)} "
-                     f"{render_value_in_context(name, _AUTOESCAPED)}\n")
+        parts.append(f"\n{template_text(self.result_count)} "
+                     f"{template_text(name)}\n")
         if context["show_all_url"]:
             parts.append(f'<a href="{escape(context["show_all_url"])}" class="showall">'
                          f'{escape(gettext("Show all"))}</a>')

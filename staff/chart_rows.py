@@ -19,7 +19,7 @@ from django.utils.translation import get_language
 from django.utils.safestring import SafeString, mark_safe
 
 from iop_clinic.formatting import clinic_format, clock, day, number_text, when
-from iop_clinic.page_rows import EscapedOnce, RowUrl, choice_labels
+from iop_clinic.page_rows import EscapedOnce, RowUrl, choice_labels, template_text
 from reminders.models import Reminder
 from sessions.models import AttendanceStatus, FollowUp, SessionStatus
 from sessions.selectors.chart import ParticipantChart
@@ -444,18 +444,12 @@ _AUTH_TAIL = "\n  </tbody>\n</table></div>\n"
 def authorizations_table_html(authorizations, *, can_edit, caption, show_notes) -> SafeString:
     """What {% include "staff/authorizations/_table.html" with authorizations=... can_edit=...
     caption=... %} writes on the chart (show_notes from the chart's context)."""
-    from django.template.base import render_value_in_context
-    from django.template.context import Context
     from django.template.defaultfilters import floatformat
 
     from iop_clinic.fixed_urls import key_url
     from iop_clinic.formatting import calendar_date
 
-    context = Context()
-
-    def text(value) -> str:  # {{ value }}: localized, then escaped
-        return render_value_in_context(value, context)
-
+    text = template_text  # {{ value }}: localized, then escaped
     parts = [_AUTH_HEAD.format(caption=f" {text(caption)}" if caption else "",
                                actions=_AUTH_ACTIONS if can_edit else "")]
     for a in authorizations:
@@ -477,6 +471,6 @@ def authorizations_table_html(authorizations, *, can_edit, caption, show_notes) 
             note=(_AUTH_NOTE.format(span=10 if can_edit else 9, note=text(a.note))
                   if a.note and show_notes else "")))
     parts.append(_AUTH_TAIL)
-    # Safe: every value went through render_value_in_context (localized and escaped), as the
+    # Safe: every value went through template_text (localized and escaped), as the
     # template's {{ }} do; floatformat's text is safe already.
     return mark_safe("".join(parts))

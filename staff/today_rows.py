@@ -13,7 +13,6 @@ a variable lookup and a filter at a time, was still a third of the page's CPU.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-import html
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
@@ -21,7 +20,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
 
 from iop_clinic.formatting import clock, day as day_text
-from iop_clinic.page_rows import PLACEHOLDER_CODE, RowUrl, choice_labels
+from iop_clinic.page_rows import PLACEHOLDER_CODE, EscapedOnce, RowUrl, choice_labels
 from reminders.models import Reminder
 from sessions.models import FollowUp, SessionStatus, TherapySession
 
@@ -119,16 +118,15 @@ _CANCELLED_BADGE = SafeString('<span class="badge text-bg-danger">Cancelled</spa
 
 def _escaper():
     """conditional_escape, done once per distinct text of a page's list: a day's sessions share
-    a few times, kinds, rooms, facilitators and tracks."""
+    a few times, kinds, rooms, facilitators and tracks. Plain `str` texts through
+    `EscapedOnce` (html.escape, conditional_escape's result without its lazy checks); others
+    (lazy or safe strings) by conditional_escape, each once too."""
+    plain = EscapedOnce()
     done: dict = {}
-    plain: dict = {}  # plain str: conditional_escape's result without its lazy checks
 
     def escaped(text) -> str:
         if type(text) is str:
-            out = plain.get(text)
-            if out is None:
-                out = plain[text] = html.escape(text)
-            return out
+            return plain[text]
         key = (type(text), text)
         out = done.get(key)
         if out is None:

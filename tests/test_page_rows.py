@@ -90,3 +90,22 @@ def test_escaped_once_escapes_each_text_as_html_escape_does():
     for text in ('<b>"Ana" & O\'Neil</b>', "Group room", '<b>"Ana" & O\'Neil</b>', ""):
         assert escaped[text] == escape(text)
     assert len(escaped) == 3  # each distinct text kept once
+
+
+def test_template_text_writes_what_a_template_writes_for_each_kind_of_value():
+    import datetime
+    from decimal import Decimal
+
+    from django.template import engines
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy, override
+
+    from iop_clinic.page_rows import template_text
+
+    template = engines["django"].from_string("{{ value }}")
+    values = ['<b>"Ana" & O\'Neil</b>', mark_safe("<em>kept</em>"), gettext_lazy("Group"), 1500,
+              Decimal("12.5"), 2.25, datetime.date(2026, 12, 2), None, "", True]
+    for language in ("en", "es"):  # localized numbers and dates differ
+        with override(language):
+            for value in values:
+                assert template_text(value) == template.render({"value": value}), value
