@@ -2,6 +2,7 @@
 
     DATABASE_URL=postgres://... [REDIS_URL=redis://...] python bench/web.py \
         [--sizes 200,2000] [--duration 10] [--connections 8] [--keep] [--reuse] [--only today,feed]
+        [--no-bracket]
 
 For each size it builds the invented clinic of bench/clinic.py in a scratch database
 `<DATABASE_URL name>_web<size>` (kept with --keep; reused as it is, and kept, with --reuse), collects the
@@ -14,6 +15,11 @@ bench/urls.py) on 127.0.0.1 only. Then, page by page, it measures:
 - under load: wrk (Debian package `wrk`) with --connections connections for --duration seconds
   (after a one-second warm-up): requests per second, p50/p95/p99 latency, and the share of the
   anonymous no-op view's requests per second measured in the same run;
+- the same share against the host's speed at that moment ("near share"): the anonymous no-op
+  is measured again right after every page, and each page is set against the mean of the no-op
+  runs either side of it (this host's speed drifted by up to half within minutes, so one no-op
+  at the start was a poor yardstick for pages measured ten minutes later); `--no-bracket`
+  measures it once, as before (half the run's time);
 - where the machine's time went under load: the CPU milliseconds per request of the gunicorn
   processes (Python: middleware, views, templates, the database driver) and of the PostgreSQL
   backends serving the scratch database (planning and running the queries), read from /proc
@@ -69,6 +75,17 @@ class Figures:
     errors: int = 0
     web_cpu_ms: float = 0.0
     db_cpu_ms: float = 0.0
+    # The anonymous no-op's req/s measured just before and just after this page (--bracket).
+    noop_near: tuple[float, float] | None = None
+
+    @property
+    def near_share(self) -> float | None:
+        """req/s as a share of the mean of the no-op runs either side of this page's: what the
+        share is when the host's speed drifts during the run."""
+        if not self.noop_near:
+            return None
+        mean = sum(self.noop_near) / 2
+        return 100 * self.rps / mean if mean else 0.0
 
 
 
@@ -398,6 +415,8 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
         backends = _backend_lister(name)
         group = gunicorn.pid
         cpu_of = {"web": lambda: _process_group(group), "db": backends}
+        noop_target = f"http://127.0.0.1:{port}/bench/noop"
+        last_noop = None
         for figure in figures:
             path = static_path if figure.page.path == "STATIC" else figure.page.path
             target = f"http://127.0.0.1:{port}{path}"
@@ -409,6 +428,15 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
                 result["rps"], result["p50"], result["p95"], result["p99"])
             figure.errors = int(result["errors"])
             print(f"  {figure.page.name:<22} {figure.rps:8.1f} req/s", flush=True)
+            if args.bracket:
+                if figure.page.name == "no-op (anonymous)":
+                    last_noop = figure.rps
+                elif last_noop is not None:
+                    # The no-op again, right after the page: the page's share is taken against
+                    # the no-op either side of it, not only the one at the start of the run.
+                    after = load(noop_target, "", duration=args.duration,
+                                 connections=args.connections)["rps"]
+                    figure.noop_near, last_noop = (last_noop, after), after
         backends.close()
         return figures
     finally:
@@ -432,11 +460,22 @@ def print_table(size: int, figures: list[Figures], connections: int) -> None:
     header = (f"| {'page':<22} | {'req/s':>7} | {'share':>6} | {'p50 ms':>7} | {'p95 ms':>7} | "
               f"{'p99 ms':>7} | {'errors':>6} | {'queries':>7} | {'SQL ms':>7} | {'1 req ms':>8} | "
               f"{'web CPU ms':>10} | {'db CPU ms':>9} |")
+    bracketed = any(f.noop_near for f in figures)
+    if bracketed:
+        header = header.replace(" share |", " share | near share |")
+        runs = [noop.rps, *(f.noop_near[1] for f in figures if f.noop_near)]
+        print(f"near share = req/s / the mean of the anonymous no-op measured just before and "
+              f"just after the page; the no-op ran {len(runs)} times in this run, "
+              f"{min(runs):.1f}-{max(runs):.1f} req/s")
     print(header)
     print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
     for f in figures:
         share = 100 * f.rps / noop.rps if noop.rps else 0
-        print(f"| {f.page.name:<22} | {f.rps:7.1f} | {share:5.1f}% | {f.p50:7.1f} | "
+        near = ""
+        if bracketed:
+            near = (f" {f.near_share:9.1f}% |" if f.near_share is not None
+                    else f" {'':>10} |")
+        print(f"| {f.page.name:<22} | {f.rps:7.1f} | {share:5.1f}% |{near} {f.p50:7.1f} | "
               f"{f.p95:7.1f} | {f.p99:7.1f} | {f.errors:6d} | {f.queries:7d} | "
               f"{f.sql_ms:7.1f} | {f.in_process_ms:8.1f} | {f.web_cpu_ms:10.2f} | "
               f"{f.db_cpu_ms:9.2f} |")
@@ -451,6 +490,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse a kept scratch database as it is (migrations still run; it is kept afterwards)")
     parser.add_argument("--only", default="", help="comma-separated page names (no-ops always)")
+    parser.add_argument("--no-bracket", dest="bracket", action="store_false",
+                        help="measure the anonymous no-op once, not again after every page")
     args = parser.parse_args()
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -471,6 +512,7 @@ def main() -> None:
                            "--duration", str(args.duration),
                            "--connections", str(args.connections)]
                 command += ["--keep"] * args.keep + ["--reuse"] * args.reuse
+                command += ["--no-bracket"] * (not args.bracket)
                 if args.only:
                     command += ["--only", ",".join(args.only)]
                 subprocess.run(command, check=True)
