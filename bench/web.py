@@ -26,6 +26,7 @@ load never leaves 127.0.0.1 and each run is bounded by --duration. Nothing here 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import secrets
@@ -69,6 +70,7 @@ class Figures:
     errors: int = 0
     web_cpu_ms: float = 0.0
     db_cpu_ms: float = 0.0
+    writes: dict | None = None  # with --write-rate: the marks made during the measured run
 
 
 
@@ -108,6 +110,9 @@ def bench_environment(workdir: Path) -> dict[str, str]:
             "PUBLIC_BASE_URL": "https://clinic.example.org",
             "SMS_BACKEND": sms_backend(),
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            # Production settings read EMAIL_URL only (without it, the local MTA): the
+            # follow-up emails of --write-rate's absences stay in memory too.
+            "EMAIL_URL": "memorymail://",
             "DJANGO_STATIC_ROOT": str(workdir / "static"),
             "LOG_LEVEL": "WARNING", "GUNICORN_LOG_LEVEL": "warning",
             "PYTHONPATH": str(ROOT)}
@@ -292,8 +297,10 @@ def load(url: str, cookie: str, *, duration: int, connections: int,
     warm_up = [c if not c.startswith("-d") else "-d1s" for c in command]
     subprocess.run(warm_up, check=True, capture_output=True, timeout=60)
     with CpuWatch(cpu_of or {}) as watch:
+        window_start = time.monotonic()
         result = subprocess.run(command, check=True, capture_output=True, text=True,
                                 timeout=duration + 60)
+        window_end = time.monotonic()
     spent = {side: watch.ticks(side) for side in (cpu_of or {})}
     match = re.search(r"RESULT (.*)", result.stdout)
     if not match:
@@ -308,7 +315,54 @@ def load(url: str, cookie: str, *, duration: int, connections: int,
             "p99": int(values["p99"]) / 1000,
             "errors": int(values["status_errors"]) + int(values["socket_errors"]),
             "web_cpu_ms": per_request_ms.get("web", 0.0),
-            "db_cpu_ms": per_request_ms.get("db", 0.0)}
+            "db_cpu_ms": per_request_ms.get("db", 0.0),
+            "writer_cpu_ms_total": spent.get("writer", 0) * 1000 / os.sysconf("SC_CLK_TCK"),
+            "window": (window_start, window_end)}
+
+
+class Writer:
+    """bench/writer.py in its own process, marking attendance while the pages are measured."""
+
+    def __init__(self, *, rate: float, env: dict[str, str], workdir: Path, max_seconds: float):
+        self.ready_file, self.result_file = workdir / "writer-ready.json", workdir / "writer.json"
+        for file in (self.ready_file, self.result_file):
+            file.unlink(missing_ok=True)
+        # stdout and stderr are the benchmark's: a traceback shows, and no pipe can fill up.
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.writer", "--rate", str(rate),
+             "--ready", str(self.ready_file), "--result", str(self.result_file),
+             "--max-seconds", str(max_seconds)],
+            cwd=ROOT, env=env, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while not self.ready_file.exists():
+            self.alive()
+            if time.monotonic() > deadline:
+                raise SystemExit("bench/writer.py was not ready in two minutes")
+            time.sleep(0.1)
+        time.sleep(0.05)  # written in one call; let it land whole
+        self.ready = json.loads(self.ready_file.read_text())
+
+    def alive(self) -> None:
+        if self.process.poll() is not None:
+            raise SystemExit(f"bench/writer.py exited ({self.process.returncode}); see above")
+
+    def processes(self) -> list[int]:
+        return [self.process.pid, self.ready["backend_pid"]]
+
+    def finish(self) -> list:
+        from bench.writer import Mark
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            raise SystemExit("bench/writer.py did not stop when told") from None
+        if not self.result_file.exists():
+            raise SystemExit(f"bench/writer.py exited ({self.process.returncode}) with no result")
+        return [Mark(**m) for m in json.loads(self.result_file.read_text())]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -356,7 +410,7 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
     from django.core.management import call_command
     from django.db import connections
 
-    gunicorn = None
+    gunicorn = writer = None
     try:
         call_command("migrate", verbosity=0)
         from bench.clinic import build_clinic, clinic_find
@@ -398,20 +452,48 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
         backends = _backend_lister(name)
         group = gunicorn.pid
         cpu_of = {"web": lambda: _process_group(group), "db": backends}
+        if args.write_rate:
+            # One writer for the whole run: each page is judged by the marks started during its
+            # measured run. Its backend's CPU is the writes' cost, not the pages'.
+            writer = Writer(rate=args.write_rate, env=env,
+                            workdir=Path(env["DJANGO_STATIC_ROOT"]).parent,
+                            max_seconds=len(figures) * (args.duration + 60) + 120)
+            print(f"  writer: {args.write_rate:g} marks/s on {writer.ready['rows']} attendance "
+                  f"rows of {writer.ready['day']}", flush=True)
+            writer_backend = writer.ready["backend_pid"]
+            cpu_of = {**cpu_of, "db": lambda: [p for p in backends() if p != writer_backend],
+                      "writer": writer.processes}
+        windows = []
         for figure in figures:
             path = static_path if figure.page.path == "STATIC" else figure.page.path
             target = f"http://127.0.0.1:{port}{path}"
             check_answers(target, cookies[figure.page.who])
+            if writer is not None:
+                writer.alive()
             result = load(target, cookies[figure.page.who], duration=args.duration,
                           connections=args.connections, cpu_of=cpu_of)
+            windows.append((result["window"], result["writer_cpu_ms_total"]))
             figure.web_cpu_ms, figure.db_cpu_ms = result["web_cpu_ms"], result["db_cpu_ms"]
             figure.rps, figure.p50, figure.p95, figure.p99 = (
                 result["rps"], result["p50"], result["p95"], result["p99"])
             figure.errors = int(result["errors"])
             print(f"  {figure.page.name:<22} {figure.rps:8.1f} req/s", flush=True)
+        if writer is not None:
+            from bench.writer import summary
+
+            marks = writer.finish()
+            writer = None
+            for figure, ((start, end), writer_cpu_ms) in zip(figures, windows):
+                figure.writes = summary(marks, start=start, end=end)
+                figure.writes["cpu_ms"] = writer_cpu_ms / max(figure.writes["marks"], 1)
         backends.close()
         return figures
     finally:
+        if writer is not None:
+            try:
+                writer.finish()
+            except SystemExit:
+                pass  # already failing: the first error is the one to show
         if gunicorn is not None and gunicorn.poll() is None:
             os.killpg(gunicorn.pid, signal.SIGTERM)
             try:
@@ -440,6 +522,27 @@ def print_table(size: int, figures: list[Figures], connections: int) -> None:
               f"{f.p95:7.1f} | {f.p99:7.1f} | {f.errors:6d} | {f.queries:7d} | "
               f"{f.sql_ms:7.1f} | {f.in_process_ms:8.1f} | {f.web_cpu_ms:10.2f} | "
               f"{f.db_cpu_ms:9.2f} |")
+    if any(f.writes for f in figures):
+        print_writes(figures)
+
+
+def print_writes(figures: list[Figures]) -> None:
+    print("\nattendance marked during each page's measured run (bench/writer.py, one process, "
+          "through attendance_mark); mark ms = the service call, commit included; req/write = "
+          "req/s / marks/s, the requests a clinic-wide write-generation cache key would serve "
+          "between two invalidations at this rate; mark CPU ms = the writer's process and its "
+          "backend per mark; behind = marks started over one interval late")
+    header = (f"| {'page':<22} | {'req/s':>7} | {'marks':>5} | {'marks/s':>7} | "
+              f"{'mark p50 ms':>11} | {'mark p95 ms':>11} | {'req/write':>9} | "
+              f"{'mark CPU ms':>11} | {'behind':>6} | {'refused':>7} |")
+    print(header)
+    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    for f in figures:
+        w = f.writes
+        per_write = f.rps / w["per_second"] if w["per_second"] else float("inf")
+        print(f"| {f.page.name:<22} | {f.rps:7.1f} | {w['marks']:5d} | {w['per_second']:7.2f} | "
+              f"{w['p50']:11.1f} | {w['p95']:11.1f} | {per_write:9.1f} | {w['cpu_ms']:11.1f} | "
+              f"{w['behind']:6d} | {w['refused']:7d} |")
 
 
 def main() -> None:
@@ -451,6 +554,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse a kept scratch database as it is (migrations still run; it is kept afterwards)")
     parser.add_argument("--only", default="", help="comma-separated page names (no-ops always)")
+    parser.add_argument("--write-rate", type=float, default=0.0,
+                        help="attendance marks a second during the load (bench/writer.py)")
     args = parser.parse_args()
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -459,9 +564,10 @@ def main() -> None:
         sys.exit("bench/web.py needs wrk: apt-get install wrk")
     if not 1 <= args.duration <= 120 or not 1 <= args.connections <= 64:
         sys.exit("--duration must be 1-120 seconds and --connections 1-64")
+    if not 0 <= args.write_rate <= 50:
+        sys.exit("--write-rate must be 0-50 marks a second")
     workdir = Path(tempfile.mkdtemp(prefix="iop-bench-web-"))
     env = {**os.environ, **bench_environment(workdir)}
-    env.pop("EMAIL_URL", None)  # the locmem backend above, whatever the shell says
     results = []
     try:
         for size in [int(s) for s in args.sizes.split(",")]:
@@ -469,7 +575,8 @@ def main() -> None:
             if len(args.sizes.split(",")) > 1:
                 command = [sys.executable, __file__, "--sizes", str(size),
                            "--duration", str(args.duration),
-                           "--connections", str(args.connections)]
+                           "--connections", str(args.connections),
+                           "--write-rate", str(args.write_rate)]
                 command += ["--keep"] * args.keep + ["--reuse"] * args.reuse
                 if args.only:
                     command += ["--only", ",".join(args.only)]
