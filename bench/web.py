@@ -2,6 +2,7 @@
 
     DATABASE_URL=postgres://... [REDIS_URL=redis://...] python bench/web.py \
         [--sizes 200,2000] [--duration 10] [--connections 8] [--keep] [--reuse] [--only today,feed]
+        [--write-rate 3]
 
 For each size it builds the invented clinic of bench/clinic.py in a scratch database
 `<DATABASE_URL name>_web<size>` (kept with --keep; reused as it is, and kept, with --reuse), collects the
@@ -19,6 +20,20 @@ bench/urls.py) on 127.0.0.1 only. Then, page by page, it measures:
   backends serving the scratch database (planning and running the queries), read from /proc
   before and after the measured run. With two cores, a page's req/s is bounded by about
   2,000 / (web + db + wrk's own share) per request, so these say which side to cut.
+
+With --write-rate R (marks a second; default 0, no write at all), a clinic taking attendance
+runs beside the load, as at session starts (2,000 participants: about 2,000 marks in a
+morning's first ten minutes, ~3 a second): bench/writer.py, one process for the whole run,
+marks attendance through `attendance_mark` (the roster's mark buttons' service: row lock,
+audit, kept tallies, follow-ups, authorization usage, as in production) at a steady R a second
+on the latest day with started sessions (today's once the first has started, else the day
+before's), moving each row to another status. A second table gives, per page, the marks
+started during its measured run, the achieved marks/s, the mark's latency p50/p95 (the service
+call, commit included), the requests per write (req/s / marks/s: what a clinic-wide
+write-generation cache key would serve between two invalidations at this load), the writer's
+CPU per mark (its process and its backend, which the pages' db column leaves out) and the
+marks that fell behind their schedule. Marks change statuses: no attendance row is added, each
+re-mark keeps its change and audit row, and absences their follow-ups, as in a clinic.
 
 Every page must answer 200 before it is measured; a page that errors stops the benchmark. The
 load never leaves 127.0.0.1 and each run is bounded by --duration. Nothing here asserts a time.
