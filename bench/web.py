@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://... [REDIS_URL=redis://...] python bench/web.py \
         [--sizes 200,2000] [--duration 10] [--connections 8] [--keep] [--reuse] [--only today,feed]
-        [--no-bracket]
+        [--no-bracket] [--write-rate 3]
 
 For each size it builds the invented clinic of bench/clinic.py in a scratch database
 `<DATABASE_URL name>_web<size>` (kept with --keep; reused as it is, and kept, with --reuse), collects the
@@ -26,12 +26,27 @@ bench/urls.py) on 127.0.0.1 only. Then, page by page, it measures:
   before and after the measured run. With two cores, a page's req/s is bounded by about
   2,000 / (web + db + wrk's own share) per request, so these say which side to cut.
 
+With --write-rate R (marks a second; default 0, no write at all), a clinic taking attendance
+runs beside the load, as at session starts (2,000 participants: about 2,000 marks in a
+morning's first ten minutes, ~3 a second): bench/writer.py, one process for the whole run,
+marks attendance through `attendance_mark` (the roster's mark buttons' service: row lock,
+audit, kept tallies, follow-ups, authorization usage, as in production) at a steady R a second
+on the latest day with started sessions (today's once the first has started, else the day
+before's), moving each row to another status. A second table gives, per page, the marks
+started during its measured run, the achieved marks/s, the mark's latency p50/p95 (the service
+call, commit included), the requests per write (req/s / marks/s: what a clinic-wide
+write-generation cache key would serve between two invalidations at this load), the writer's
+CPU per mark (its process and its backend, which the pages' db column leaves out) and the
+marks that fell behind their schedule. Marks change statuses: no attendance row is added, each
+re-mark keeps its change and audit row, and absences their follow-ups, as in a clinic.
+
 Every page must answer 200 before it is measured; a page that errors stops the benchmark. The
 load never leaves 127.0.0.1 and each run is bounded by --duration. Nothing here asserts a time.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import secrets
@@ -75,6 +90,7 @@ class Figures:
     errors: int = 0
     web_cpu_ms: float = 0.0
     db_cpu_ms: float = 0.0
+    writes: dict | None = None  # with --write-rate: the marks made during the measured run
     # The anonymous no-op's req/s measured just before and just after this page (--bracket).
     noop_near: tuple[float, float] | None = None
 
@@ -125,6 +141,9 @@ def bench_environment(workdir: Path) -> dict[str, str]:
             "PUBLIC_BASE_URL": "https://clinic.example.org",
             "SMS_BACKEND": sms_backend(),
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            # Production settings read EMAIL_URL only (without it, the local MTA): the
+            # follow-up emails of --write-rate's absences stay in memory too.
+            "EMAIL_URL": "memorymail://",
             "DJANGO_STATIC_ROOT": str(workdir / "static"),
             "LOG_LEVEL": "WARNING", "GUNICORN_LOG_LEVEL": "warning",
             "PYTHONPATH": str(ROOT)}
@@ -309,8 +328,10 @@ def load(url: str, cookie: str, *, duration: int, connections: int,
     warm_up = [c if not c.startswith("-d") else "-d1s" for c in command]
     subprocess.run(warm_up, check=True, capture_output=True, timeout=60)
     with CpuWatch(cpu_of or {}) as watch:
+        window_start = time.monotonic()
         result = subprocess.run(command, check=True, capture_output=True, text=True,
                                 timeout=duration + 60)
+        window_end = time.monotonic()
     spent = {side: watch.ticks(side) for side in (cpu_of or {})}
     match = re.search(r"RESULT (.*)", result.stdout)
     if not match:
@@ -325,7 +346,54 @@ def load(url: str, cookie: str, *, duration: int, connections: int,
             "p99": int(values["p99"]) / 1000,
             "errors": int(values["status_errors"]) + int(values["socket_errors"]),
             "web_cpu_ms": per_request_ms.get("web", 0.0),
-            "db_cpu_ms": per_request_ms.get("db", 0.0)}
+            "db_cpu_ms": per_request_ms.get("db", 0.0),
+            "writer_cpu_ms_total": spent.get("writer", 0) * 1000 / os.sysconf("SC_CLK_TCK"),
+            "window": (window_start, window_end)}
+
+
+class Writer:
+    """bench/writer.py in its own process, marking attendance while the pages are measured."""
+
+    def __init__(self, *, rate: float, env: dict[str, str], workdir: Path, max_seconds: float):
+        self.ready_file, self.result_file = workdir / "writer-ready.json", workdir / "writer.json"
+        for file in (self.ready_file, self.result_file):
+            file.unlink(missing_ok=True)
+        # stdout and stderr are the benchmark's: a traceback shows, and no pipe can fill up.
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.writer", "--rate", str(rate),
+             "--ready", str(self.ready_file), "--result", str(self.result_file),
+             "--max-seconds", str(max_seconds)],
+            cwd=ROOT, env=env, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while not self.ready_file.exists():
+            self.alive()
+            if time.monotonic() > deadline:
+                raise SystemExit("bench/writer.py was not ready in two minutes")
+            time.sleep(0.1)
+        time.sleep(0.05)  # written in one call; let it land whole
+        self.ready = json.loads(self.ready_file.read_text())
+
+    def alive(self) -> None:
+        if self.process.poll() is not None:
+            raise SystemExit(f"bench/writer.py exited ({self.process.returncode}); see above")
+
+    def processes(self) -> list[int]:
+        return [self.process.pid, self.ready["backend_pid"]]
+
+    def finish(self) -> list:
+        from bench.writer import Mark
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            raise SystemExit("bench/writer.py did not stop when told") from None
+        if not self.result_file.exists():
+            raise SystemExit(f"bench/writer.py exited ({self.process.returncode}) with no result")
+        return [Mark(**m) for m in json.loads(self.result_file.read_text())]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -373,7 +441,7 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
     from django.core.management import call_command
     from django.db import connections
 
-    gunicorn = None
+    gunicorn = writer = None
     try:
         call_command("migrate", verbosity=0)
         from bench.clinic import build_clinic, clinic_find
@@ -417,12 +485,27 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
         cpu_of = {"web": lambda: _process_group(group), "db": backends}
         noop_target = f"http://127.0.0.1:{port}/bench/noop"
         last_noop = None
+        if args.write_rate:
+            # One writer for the whole run: each page is judged by the marks started during its
+            # measured run. Its backend's CPU is the writes' cost, not the pages'.
+            writer = Writer(rate=args.write_rate, env=env,
+                            workdir=Path(env["DJANGO_STATIC_ROOT"]).parent,
+                            max_seconds=len(figures) * (args.duration + 60) * (1 + args.bracket) + 120)
+            print(f"  writer: {args.write_rate:g} marks/s on {writer.ready['rows']} attendance "
+                  f"rows of {writer.ready['day']}", flush=True)
+            writer_backend = writer.ready["backend_pid"]
+            cpu_of = {**cpu_of, "db": lambda: [p for p in backends() if p != writer_backend],
+                      "writer": writer.processes}
+        windows = []
         for figure in figures:
             path = static_path if figure.page.path == "STATIC" else figure.page.path
             target = f"http://127.0.0.1:{port}{path}"
             check_answers(target, cookies[figure.page.who])
+            if writer is not None:
+                writer.alive()
             result = load(target, cookies[figure.page.who], duration=args.duration,
                           connections=args.connections, cpu_of=cpu_of)
+            windows.append((result["window"], result["writer_cpu_ms_total"]))
             figure.web_cpu_ms, figure.db_cpu_ms = result["web_cpu_ms"], result["db_cpu_ms"]
             figure.rps, figure.p50, figure.p95, figure.p99 = (
                 result["rps"], result["p50"], result["p95"], result["p99"])
@@ -437,9 +520,22 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
                     after = load(noop_target, "", duration=args.duration,
                                  connections=args.connections)["rps"]
                     figure.noop_near, last_noop = (last_noop, after), after
+        if writer is not None:
+            from bench.writer import summary
+
+            marks = writer.finish()
+            writer = None
+            for figure, ((start, end), writer_cpu_ms) in zip(figures, windows):
+                figure.writes = summary(marks, start=start, end=end)
+                figure.writes["cpu_ms"] = writer_cpu_ms / max(figure.writes["marks"], 1)
         backends.close()
         return figures
     finally:
+        if writer is not None:
+            try:
+                writer.finish()
+            except SystemExit:
+                pass  # already failing: the first error is the one to show
         if gunicorn is not None and gunicorn.poll() is None:
             os.killpg(gunicorn.pid, signal.SIGTERM)
             try:
@@ -479,6 +575,27 @@ def print_table(size: int, figures: list[Figures], connections: int) -> None:
               f"{f.p95:7.1f} | {f.p99:7.1f} | {f.errors:6d} | {f.queries:7d} | "
               f"{f.sql_ms:7.1f} | {f.in_process_ms:8.1f} | {f.web_cpu_ms:10.2f} | "
               f"{f.db_cpu_ms:9.2f} |")
+    if any(f.writes for f in figures):
+        print_writes(figures)
+
+
+def print_writes(figures: list[Figures]) -> None:
+    print("\nattendance marked during each page's measured run (bench/writer.py, one process, "
+          "through attendance_mark); mark ms = the service call, commit included; req/write = "
+          "req/s / marks/s, the requests a clinic-wide write-generation cache key would serve "
+          "between two invalidations at this rate; mark CPU ms = the writer's process and its "
+          "backend per mark; behind = marks started over one interval late")
+    header = (f"| {'page':<22} | {'req/s':>7} | {'marks':>5} | {'marks/s':>7} | "
+              f"{'mark p50 ms':>11} | {'mark p95 ms':>11} | {'req/write':>9} | "
+              f"{'mark CPU ms':>11} | {'behind':>6} | {'refused':>7} |")
+    print(header)
+    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    for f in figures:
+        w = f.writes
+        per_write = f.rps / w["per_second"] if w["per_second"] else float("inf")
+        print(f"| {f.page.name:<22} | {f.rps:7.1f} | {w['marks']:5d} | {w['per_second']:7.2f} | "
+              f"{w['p50']:11.1f} | {w['p95']:11.1f} | {per_write:9.1f} | {w['cpu_ms']:11.1f} | "
+              f"{w['behind']:6d} | {w['refused']:7d} |")
 
 
 def main() -> None:
@@ -492,6 +609,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated page names (no-ops always)")
     parser.add_argument("--no-bracket", dest="bracket", action="store_false",
                         help="measure the anonymous no-op once, not again after every page")
+    parser.add_argument("--write-rate", type=float, default=0.0,
+                        help="attendance marks a second during the load (bench/writer.py)")
     args = parser.parse_args()
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -500,9 +619,10 @@ def main() -> None:
         sys.exit("bench/web.py needs wrk: apt-get install wrk")
     if not 1 <= args.duration <= 120 or not 1 <= args.connections <= 64:
         sys.exit("--duration must be 1-120 seconds and --connections 1-64")
+    if not 0 <= args.write_rate <= 50:
+        sys.exit("--write-rate must be 0-50 marks a second")
     workdir = Path(tempfile.mkdtemp(prefix="iop-bench-web-"))
     env = {**os.environ, **bench_environment(workdir)}
-    env.pop("EMAIL_URL", None)  # the locmem backend above, whatever the shell says
     results = []
     try:
         for size in [int(s) for s in args.sizes.split(",")]:
@@ -510,7 +630,8 @@ def main() -> None:
             if len(args.sizes.split(",")) > 1:
                 command = [sys.executable, __file__, "--sizes", str(size),
                            "--duration", str(args.duration),
-                           "--connections", str(args.connections)]
+                           "--connections", str(args.connections),
+                           "--write-rate", str(args.write_rate)]
                 command += ["--keep"] * args.keep + ["--reuse"] * args.reuse
                 command += ["--no-bracket"] * (not args.bracket)
                 if args.only:
