@@ -1,6 +1,7 @@
 """Every query of every page, explained at a real clinic's size (figures, not a test).
 
     DATABASE_URL=postgres://... python bench/explain.py [--size 2000] [--only Today,chart] [--all]
+        [--reuse] [--history-weeks 26] [--loose-ends]
 
 Builds (or, with --reuse, reuses) the invented clinic of bench/clinic.py in the scratch database
 `<DATABASE_URL name>_web<size>` that `make bench-web --keep` leaves, requests each page once
@@ -121,11 +122,14 @@ def prepared_text(sql: str) -> str:
 
 
 def main() -> None:
+    from bench.web import add_clinic_arguments
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--only", default="", help="comma-separated page names")
     parser.add_argument("--all", action="store_true", help="print every query, not only flagged")
     parser.add_argument("--reuse", action="store_true", help="reuse the scratch database")
+    add_clinic_arguments(parser)
     args = parser.parse_args()
 
     from urllib.parse import urlparse
@@ -158,7 +162,9 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", verbosity=0, interactive=False)
-    clinic = clinic_find() if reuse else build_clinic(participants=args.size)
+    clinic = (clinic_find() if reuse else
+              build_clinic(participants=args.size, history_weeks=args.history_weeks,
+                           loose_ends=args.loose_ends))
     clients = signed_in_clients(clinic)
     sizes = table_rows()
     wanted = {n.strip() for n in args.only.split(",") if n.strip()}

@@ -2,6 +2,7 @@
 
     DATABASE_URL=postgres://... [REDIS_URL=redis://...] python bench/web.py \
         [--sizes 200,2000] [--duration 10] [--connections 8] [--keep] [--reuse] [--only today,feed]
+        [--history-weeks 26] [--loose-ends]
 
 For each size it builds the invented clinic of bench/clinic.py in a scratch database
 `<DATABASE_URL name>_web<size>` (kept with --keep; reused as it is, and kept, with --reuse), collects the
@@ -22,6 +23,8 @@ bench/urls.py) on 127.0.0.1 only. Then, page by page, it measures:
 
 Every page must answer 200 before it is measured; a page that errors stops the benchmark. The
 load never leaves 127.0.0.1 and each run is bounded by --duration. Nothing here asserts a time.
+--history-weeks and --loose-ends build a lived-in clinic instead of the standard one (see
+bench/history.py); keep it in a database of its own name, so the standard one stays comparable.
 """
 from __future__ import annotations
 
@@ -70,6 +73,15 @@ class Figures:
     web_cpu_ms: float = 0.0
     db_cpu_ms: float = 0.0
 
+
+
+def add_clinic_arguments(parser: argparse.ArgumentParser) -> None:
+    """How lived-in a newly built clinic is (bench/history.py); a reused one stays as it was."""
+    parser.add_argument("--history-weeks", type=int, default=0, metavar="N",
+                        help="earlier cohorts over the N weeks before the current ones "
+                             "(default 0: the standard clinic)")
+    parser.add_argument("--loose-ends", action="store_true",
+                        help="a few unmarked rows on past days, excuse requests, a waitlist")
 
 
 def database_exists(name: str) -> bool:
@@ -365,7 +377,8 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
             clinic = clinic_find()
             print(f"size {size}: reusing {name}")
         else:
-            clinic = build_clinic(participants=size)
+            clinic = build_clinic(participants=size, history_weeks=args.history_weeks,
+                                  loose_ends=args.loose_ends)
             print(f"size {size}: built {name} in {clinic.seconds:.0f}s")
         call_command("collectstatic", verbosity=0, interactive=False)
         from django.contrib.staticfiles.storage import staticfiles_storage
@@ -451,6 +464,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse a kept scratch database as it is (migrations still run; it is kept afterwards)")
     parser.add_argument("--only", default="", help="comma-separated page names (no-ops always)")
+    add_clinic_arguments(parser)
     args = parser.parse_args()
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -471,6 +485,8 @@ def main() -> None:
                            "--duration", str(args.duration),
                            "--connections", str(args.connections)]
                 command += ["--keep"] * args.keep + ["--reuse"] * args.reuse
+                command += ["--history-weeks", str(args.history_weeks)]
+                command += ["--loose-ends"] * args.loose_ends
                 if args.only:
                     command += ["--only", ",".join(args.only)]
                 subprocess.run(command, check=True)
