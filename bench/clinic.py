@@ -12,6 +12,11 @@ a hash of the ids so every run is the same); each absence has its follow-up (ope
 week, resolved before); every visit day has a day-before email and a same-day SMS reminder (sent
 in the past, pending ahead, a few failed); nine in ten enrollments have an approved payer
 authorization (see `add_authorizations`). No name or number in it belongs to anyone.
+
+`history_weeks` adds the earlier cohorts of a clinic that went live that many weeks before the
+current cohorts began, and `loose_ends` the unmarked rows, excuse requests and waitlist a lived-in
+clinic has (bench/history.py); both are off by default, so the standard clinic stays the one
+every earlier figure was measured on.
 """
 from __future__ import annotations
 
@@ -52,7 +57,8 @@ def _monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = False) -> Clinic:
+def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = False,
+                 history_weeks: int = 0, loose_ends: bool = False) -> Clinic:
     """Build the clinic in the current (empty, migrated) database; returns where things are."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -68,6 +74,10 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
     from sessions.models import Attendance, TherapySession
     from sessions.services.schedule import schedule_generate
 
+    from bench import history
+
+    if history_weeks < 0:
+        raise ValueError("history_weeks cannot be negative")
     started = time.perf_counter()
     tz = zoneinfo.ZoneInfo(zone)
     today = timezone.now().astimezone(tz).date()
@@ -122,6 +132,15 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
     for track in tracks:
         schedule_generate(track=track)
     log(f"{TherapySession.objects.count()} sessions scheduled by schedule_generate")
+    earlier = []
+    window_start = start - dt.timedelta(weeks=history_weeks)
+    if history_weeks:
+        earlier = history.add_history_tracks(tracks=tracks, start=start, weeks=WEEKS,
+                                             history_weeks=history_weeks)
+        with connection.cursor() as cursor:
+            history.add_history_sessions(cursor=cursor, track_ids=[old.pk for old, _, _ in earlier],
+                                         window_start=window_start, zone=zone)
+        log(f"{len(earlier)} earlier cohorts from {window_start} scheduled")
 
     people = Participant.objects.bulk_create([
         Participant(record_number=f"B{i:06d}", first_name=f"Pat{i}", last_name=f"Bench{i % 997}",
@@ -141,6 +160,16 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
         for p in people for channel in ("email", "sms")
     ], batch_size=4000)
     log(f"{len(people)} participants enrolled")
+    next_number = len(people)
+    if earlier:
+        added, ended = history.add_history_people(
+            earlier=earlier, current_people=people, leads=leads, per_track=per_track,
+            first_number=next_number, now=now)
+        next_number += added
+        log(f"{added} earlier participants and {ended} ended enrollments")
+    if loose_ends:
+        next_number += history.add_waitlist(tracks=tracks, leads=leads, first_number=next_number,
+                                            today=today, now=now)
 
     with transaction.atomic(), connection.cursor() as cursor:
         # Everyone is expected at every session of their track; the past is marked.
@@ -162,6 +191,10 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
                            ELSE 'left_early' END) END AS status
                 FROM (SELECT abs(hashtext(s.id || '-' || e.participant_id)) %% 100 AS h) r) m
         """, {"today": today})
+        if earlier:
+            history.add_history_attendance(cursor=cursor)
+        if loose_ends:
+            history.unmark_some(cursor=cursor, today=today)
         cursor.execute("""
             INSERT INTO iop_sessions_followup
                 (participant_id, enrollment_id, kind, assignee_id, status, outcome_note,
@@ -203,10 +236,14 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
             CROSS JOIN (VALUES ('day_before', 'email', interval '24 hours'),
                                ('same_day', 'sms', interval '2 hours')) AS k(kind, channel, ahead)
         """, {"now": now})
+        if loose_ends:
+            history.add_excuse_requests(cursor=cursor, today=today, now=now)
+        if earlier:
+            history.add_history_access(cursor=cursor, window_start=window_start, zone=zone)
         # Statistics first: the usage refresh in add_authorizations plans its joins on them
         # (without, it took minutes at 2,000 participants instead of seconds).
         cursor.execute("ANALYZE")
-        add_authorizations(cursor=cursor, today=today)
+        add_authorizations(cursor=cursor, today=today, ended=bool(earlier))
         cursor.execute("ANALYZE")
     log(f"{Attendance.objects.count()} attendance rows, follow-ups, reminders and "
         "authorizations inserted")
@@ -237,11 +274,14 @@ def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = Fa
     )
 
 
-def add_authorizations(*, cursor, today: dt.date) -> None:
+def add_authorizations(*, cursor, today: dt.date, ended: bool = False) -> None:
     """Payers, a coverage row for every active enrollment and, for nine in ten of them, an
     approved per-diem H0015 authorization over the enrollment's twelve weeks (units, review
     dates and an early end for one in fifty spread by a hash of the ids, so some raise alerts);
-    the tenth has none, so Today reads every kind of alert at size."""
+    the tenth has none, so Today reads every kind of alert at size. With `ended`, the completed
+    and discharged enrollments of the clinic's history have theirs too, over their planned weeks
+    and with no review ahead."""
+    statuses = ["active", "completed", "discharged"] if ended else ["active"]
     cursor.execute("""
         INSERT INTO authorizations_payer (name, requires_authorization, phone, is_active)
         VALUES ('Lakeside Health Plan (bench)', true, '+15550000001', true),
@@ -253,9 +293,9 @@ def add_authorizations(*, cursor, today: dt.date) -> None:
         SELECT e.id, py.id, 'MB' || e.id, now()
         FROM participants_enrollment e
         JOIN authorizations_payer py ON py.name = (ARRAY['Lakeside Health Plan (bench)',
-            'Harbor Mutual (bench)', 'County Behavioral Fund (bench)'])[1 + e.id % 3]
-        WHERE e.status = 'active'
-    """)
+            'Harbor Mutual (bench)', 'County Behavioral Fund (bench)'])[1 + e.id %% 3]
+        WHERE e.status = ANY(%(statuses)s)
+    """, {"statuses": statuses})
     cursor.execute("""
         INSERT INTO authorizations_authorization
             (enrollment_id, payer_id, member_id, number, level_of_care, unit, service_code,
@@ -263,14 +303,15 @@ def add_authorizations(*, cursor, today: dt.date) -> None:
              created_at, updated_at, created_by_id)
         SELECT e.id, c.payer_id, c.member_id, 'BA' || e.id, '2.1', 'day', 'H0015',
                20 + abs(hashtext('units' || e.id)) %% 40, e.admission_date,
-               CASE WHEN abs(hashtext('end' || e.id)) %% 50 = 0 THEN %(today)s::date - 3
-                    ELSE e.planned_end_date END,
-               %(today)s::date + abs(hashtext('review' || e.id)) %% 30, 'approved', '',
-               now(), now(), NULL
+               CASE WHEN e.status = 'active' AND abs(hashtext('end' || e.id)) %% 50 = 0
+                    THEN %(today)s::date - 3 ELSE e.planned_end_date END,
+               CASE WHEN e.status = 'active'
+                    THEN %(today)s::date + abs(hashtext('review' || e.id)) %% 30 END,
+               'approved', '', now(), now(), NULL
         FROM participants_enrollment e
         JOIN authorizations_coverage c ON c.enrollment_id = e.id
-        WHERE e.status = 'active' AND e.id %% 10 <> 0
-    """, {"today": today})
+        WHERE e.status = ANY(%(statuses)s) AND e.id %% 10 <> 0
+    """, {"today": today, "statuses": statuses})
     # Usage is derived from attendance by the service the signals and beat call (one statement).
     from authorizations.services import authorization_usage_refresh
 
@@ -296,7 +337,7 @@ def clinic_find(*, new_feed_token: bool = True) -> Clinic:
              .filter(n__gt=0, attendances__status="present").order_by("-starts_at").first())
     people = list(Participant.objects.order_by("pk").values_list("code", flat=True)[:TRACKS + 1])
     return Clinic(
-        participants=Participant.objects.count(),
+        participants=Participant.objects.filter(enrollments__status="active").count(),
         site_ids=list(Site.objects.order_by("pk").values_list("pk", flat=True)),
         track_ids=[t.pk for t in tracks], clinician_username=tracks[0].lead_clinician.username,
         admin_username="bench-admin", portal_username="bench-portal",

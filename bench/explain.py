@@ -1,6 +1,7 @@
 """Every query of every page, explained at a real clinic's size (figures, not a test).
 
     DATABASE_URL=postgres://... python bench/explain.py [--size 2000] [--only Today,chart] [--all]
+        [--reuse] [--history-weeks 26] [--loose-ends]
 
 Builds (or, with --reuse, reuses) the invented clinic of bench/clinic.py in the scratch database
 `<DATABASE_URL name>_web<size>` that `make bench-web --keep` leaves, requests each page once
@@ -94,8 +95,9 @@ def generic_plan(sql: str) -> tuple[str, list[str]]:
     return figures, [figures] if generic > 1.5 * custom + 0.3 else []
 
 
-def explain(sql: str, params, sizes: dict[str, int]) -> tuple[float, list[str]]:
-    """Execution milliseconds of one query and what in its plan grows with the clinic."""
+def explain(sql: str, params, sizes: dict[str, int]) -> tuple[float, list[str], int]:
+    """Execution milliseconds of one query, what in its plan grows with the clinic, and the
+    shared buffers it touched (hit + read: steadier than time, the figure to compare sizes by)."""
     top = _plan(sql, params)
     flags = []
     for node in walk(top["Plan"]):
@@ -106,7 +108,8 @@ def explain(sql: str, params, sizes: dict[str, int]) -> tuple[float, list[str]]:
             flags.append(f"seq scan {relation} ({sizes[relation]:,} rows)")
         elif relation and rows_read > ROWS_READ_LIMIT:
             flags.append(f"{node['Node Type'].lower()} {relation} reads {rows_read:,} rows")
-    return top["Execution Time"], flags
+    buffers = top["Plan"].get("Shared Hit Blocks", 0) + top["Plan"].get("Shared Read Blocks", 0)
+    return top["Execution Time"], flags, buffers
 
 
 def prepared_text(sql: str) -> str:
@@ -121,11 +124,14 @@ def prepared_text(sql: str) -> str:
 
 
 def main() -> None:
+    from bench.web import add_clinic_arguments
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--only", default="", help="comma-separated page names")
     parser.add_argument("--all", action="store_true", help="print every query, not only flagged")
     parser.add_argument("--reuse", action="store_true", help="reuse the scratch database")
+    add_clinic_arguments(parser)
     args = parser.parse_args()
 
     from urllib.parse import urlparse
@@ -158,7 +164,9 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", verbosity=0, interactive=False)
-    clinic = clinic_find() if reuse else build_clinic(participants=args.size)
+    clinic = (clinic_find() if reuse else
+              build_clinic(participants=args.size, history_weeks=args.history_weeks,
+                           loose_ends=args.loose_ends))
     clients = signed_in_clients(clinic)
     sizes = table_rows()
     wanted = {n.strip() for n in args.only.split(",") if n.strip()}
@@ -168,8 +176,8 @@ def main() -> None:
 
     print(f"\n{args.size} participants; flags: seq scan of a table over {BIG_TABLE_ROWS:,} rows "
           f"or over {ROWS_READ_LIMIT:,} rows read by one plan node\n")
-    print("| page | queries | SQL ms (EXPLAIN ANALYZE) | slowest ms | flags |")
-    print("|---|---|---|---|---|")
+    print("| page | queries | SQL ms (EXPLAIN ANALYZE) | slowest ms | buffers | flags |")
+    print("|---|---|---|---|---|---|")
     details = []
     for page in pages:
         client = clients[page.who]
@@ -179,7 +187,7 @@ def main() -> None:
         if response.status_code != 200:
             print(f"| {page.name} | answered {response.status_code} | | | |")
             continue
-        total, slowest, page_flags = 0.0, 0.0, []
+        total, slowest, page_flags, page_buffers = 0.0, 0.0, [], 0
         for query in captured.captured_queries:
             sql = query["sql"]
             prepared = sql.lstrip().upper().startswith("EXECUTE")
@@ -187,22 +195,25 @@ def main() -> None:
                 continue
             # The captured SQL has its parameters interpolated already; a prepared statement's
             # EXECUTE runs on this connection, where the page's request prepared it.
-            ms, flags = explain(sql, None, sizes)
+            ms, flags, buffers = explain(sql, None, sizes)
             if prepared:
                 figures, generic_flags = generic_plan(sql)
                 flags += generic_flags
                 sql = f"{sql} -- {figures} -- {prepared_text(sql)}"
             total += ms
+            page_buffers += buffers
             slowest = max(slowest, ms)
             page_flags += flags
             if flags or args.all:
-                details.append((page.name, ms, flags, sql[:300 if not prepared else 600]))
+                details.append((page.name, ms, buffers, flags,
+                                sql[:300 if not prepared else 600]))
         print(f"| {page.name} | {len(captured.captured_queries)} | {total:.1f} | {slowest:.1f} "
+              f"| {page_buffers:,} "
               f"| {'; '.join(sorted(set(page_flags))) or 'none'} |")
     if details:
         print("\nQueries with flags" + (" (and all others)" if args.all else "") + ":")
-        for page_name, ms, flags, sql in details:
-            print(f"- {page_name}: {ms:.1f} ms {'; '.join(flags)}\n    {sql}")
+        for page_name, ms, buffers, flags, sql in details:
+            print(f"- {page_name}: {ms:.1f} ms, {buffers:,} buffers {'; '.join(flags)}\n    {sql}")
 
 
 if __name__ == "__main__":

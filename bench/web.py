@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://... [REDIS_URL=redis://...] python bench/web.py \
         [--sizes 200,2000] [--duration 10] [--connections 8] [--keep] [--reuse] [--only today,feed]
-        [--no-bracket] [--write-rate 3]
+        [--no-bracket] [--write-rate 3] [--history-weeks 26] [--loose-ends]
 
 For each size it builds the invented clinic of bench/clinic.py in a scratch database
 `<DATABASE_URL name>_web<size>` (kept with --keep; reused as it is, and kept, with --reuse), collects the
@@ -42,6 +42,8 @@ re-mark keeps its change and audit row, and absences their follow-ups, as in a c
 
 Every page must answer 200 before it is measured; a page that errors stops the benchmark. The
 load never leaves 127.0.0.1 and each run is bounded by --duration. Nothing here asserts a time.
+--history-weeks and --loose-ends build a lived-in clinic instead of the standard one (see
+bench/history.py); keep it in a database of its own name, so the standard one stays comparable.
 """
 from __future__ import annotations
 
@@ -103,6 +105,15 @@ class Figures:
         mean = sum(self.noop_near) / 2
         return 100 * self.rps / mean if mean else 0.0
 
+
+
+def add_clinic_arguments(parser: argparse.ArgumentParser) -> None:
+    """How lived-in a newly built clinic is (bench/history.py); a reused one stays as it was."""
+    parser.add_argument("--history-weeks", type=int, default=0, metavar="N",
+                        help="earlier cohorts over the N weeks before the current ones "
+                             "(default 0: the standard clinic)")
+    parser.add_argument("--loose-ends", action="store_true",
+                        help="a few unmarked rows on past days, excuse requests, a waitlist")
 
 
 def database_exists(name: str) -> bool:
@@ -450,7 +461,8 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
             clinic = clinic_find()
             print(f"size {size}: reusing {name}")
         else:
-            clinic = build_clinic(participants=size)
+            clinic = build_clinic(participants=size, history_weeks=args.history_weeks,
+                                  loose_ends=args.loose_ends)
             print(f"size {size}: built {name} in {clinic.seconds:.0f}s")
         call_command("collectstatic", verbosity=0, interactive=False)
         from django.contrib.staticfiles.storage import staticfiles_storage
@@ -611,6 +623,7 @@ def main() -> None:
                         help="measure the anonymous no-op once, not again after every page")
     parser.add_argument("--write-rate", type=float, default=0.0,
                         help="attendance marks a second during the load (bench/writer.py)")
+    add_clinic_arguments(parser)
     args = parser.parse_args()
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -634,6 +647,8 @@ def main() -> None:
                            "--write-rate", str(args.write_rate)]
                 command += ["--keep"] * args.keep + ["--reuse"] * args.reuse
                 command += ["--no-bracket"] * (not args.bracket)
+                command += ["--history-weeks", str(args.history_weeks)]
+                command += ["--loose-ends"] * args.loose_ends
                 if args.only:
                     command += ["--only", ",".join(args.only)]
                 subprocess.run(command, check=True)
