@@ -182,6 +182,58 @@ def test_a_caseload_counts_only_held_sessions_of_its_sites_and_range(w):
             reports._attendance_cells_live(scope), key=repr), scope
 
 
+def test_a_caseload_with_history_counts_only_its_rows_in_the_range(w):
+    """A caseload keeps the people discharged long ago (their primary clinician stays) and its
+    members' rows from before the range: none of them counts, whether or not the session was
+    held, nor a follow-up booked after the range's held days; the cells stay the live count's
+    and the old SQL's (a guard for any bound on the caseload's rows by the range)."""
+    # Casey's earlier cohort (Oct-Dec 2025) and a follow-up after today, now Kim's caseload.
+    w.casey.primary_clinician = w.clinician
+    w.casey.save()
+    earlier = w.casey.enrollments.get(status="completed")
+    old_group = factories.SessionTypeFactory(name="Old group")
+    long_ago = [factories.TherapySessionFactory(
+        track=earlier.track, site=w.site, session_type=old_group, facilitator=w.lead,
+        starts_at=dt.datetime(2025, 11, day, 23, 0, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2025, 11, day, 23, 50, 20, tzinfo=dt.UTC)) for day in (3, 5, 10)]
+    follow_up = factories.TherapySessionFactory(
+        track=None, site=w.site, session_type__name="Check-in", session_type__kind="individual",
+        kind="individual", participant=w.casey, facilitator=w.clinician,
+        starts_at=dt.datetime(2026, 3, 3, 15, 0, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2026, 3, 3, 15, 30, tzinfo=dt.UTC))
+    # A member discharged before the range, with every row before it.
+    gone = factories.ParticipantFactory(home_site=w.site, primary_clinician=w.clinician)
+    gone_enrollment = factories.EnrollmentFactory(
+        participant=gone, track=earlier.track, admission_date=dt.date(2025, 10, 6),
+        status="discharged", discharge_date=dt.date(2025, 11, 20),
+        discharge_reason="non_attendance")
+    Attendance.objects.bulk_create([
+        Attendance(session=long_ago[0], participant=w.casey, enrollment=earlier, status="present"),
+        Attendance(session=long_ago[1], participant=w.casey, enrollment=earlier, status="late",
+                   minutes_attended=20),
+        Attendance(session=long_ago[2], participant=w.casey, enrollment=earlier,
+                   status="excused"),
+        Attendance(session=long_ago[0], participant=gone, enrollment=gone_enrollment,
+                   status="absent"),
+        Attendance(session=long_ago[1], participant=gone, enrollment=gone_enrollment,
+                   status="present", minutes_attended=40),
+        Attendance(session=follow_up, participant=w.casey, status="present"),
+    ])
+    mine = w.scope(clinician_id=w.clinician.pk)
+    assert _new_rows(mine) == _old_rows(mine)
+    # Avery's rows (5 attended, 1 excused, 1 unmarked) and Casey's in the range: the odd
+    # sessions excused and absent, S5 present, S6 unmarked; nothing from November nor March.
+    assert _new_rows(mine)["total"][0][4:] == (6, 1, 2, 2)
+    autumn = w.scope(clinician_id=w.clinician.pk, date_from=dt.date(2025, 11, 1),
+                     date_to=dt.date(2025, 11, 30))
+    # November alone: Casey's three rows and the discharged member's two.
+    assert _new_rows(autumn) == _old_rows(autumn)
+    assert _new_rows(autumn)["total"][0][4:] == (3, 1, 1, 0)
+    for scope in (mine, autumn, w.scope(clinician_id=w.clinician.pk, date_to=dt.date(2026, 2, 4))):
+        assert sorted(reports._attendance_cells(scope), key=repr) == sorted(
+            reports._attendance_cells_live(scope), key=repr), scope
+
+
 def test_a_program_or_track_counts_its_sessions_whole_and_personal_rows_by_enrollment(w):
     # Another program at the site: a group session of its own track, and a personal session
     # whose rows count by each row's enrollment (Blake's in the other program, Avery's in T1).
