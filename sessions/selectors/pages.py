@@ -154,10 +154,12 @@ def _followups_at(site_ids: list[int]) -> Q:
 
 
 def _followups_at_by_subquery(site_ids: list[int]) -> Q:
-    """_followups_at for counting open follow-ups, the person's side as a subquery: the OR keeps
-    the planner from narrowing rows through the join, so it hashes every participant anyway,
-    and a subquery is cheaper to plan and to run (Today's count 4.5 -> 3.4 ms at 2,000). Lists
-    keep the join: they read the names and stop at their limit early."""
+    """_followups_at for counting follow-ups, the person's side as a subquery (hashed once): the
+    OR keeps the planner from narrowing rows through a join, which would read every follow-up's
+    row; this way a count reads an index that includes the person and the session's site, and
+    nothing else of the follow-ups (Today's count at 2,000: 56 buffers, where looking up the
+    open follow-ups' sessions read 1,116). Lists keep the join: they read the names and stop at
+    their limit early."""
     return (Q(participant_id__in=Participant.objects.filter(home_site_id__in=site_ids)
               .values("pk"))
             | Q(session_site_id__in=site_ids))

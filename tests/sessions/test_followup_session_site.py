@@ -128,3 +128,19 @@ def test_deleting_the_session_empties_the_site_as_the_session(sites):
     followup.refresh_from_db()
     assert (followup.session_id, followup.session_site_id) == (None, None)
     assert _stored() == _live()
+
+
+def test_the_audit_trail_leaves_it_out_on_both_paths(sites):
+    """The database keeps it from the session; a save's instance does not even hold it."""
+    from auditlog.models import LogEntry
+
+    from sessions.services.audited import rows_create
+
+    north, south, _ = sites
+    one = _followup(_session_at(north), home=south)
+    [bulk] = rows_create(model=FollowUp, objects=[FollowUp(
+        participant=factories.ParticipantFactory(home_site=south), session=_session_at(north),
+        kind="below_minimum_hours", week_start=MISSED)])
+    for followup in (one, bulk):
+        entry = LogEntry.objects.get_for_object(followup).get()
+        assert "session" in entry.changes_dict and "session_site" not in entry.changes_dict
