@@ -45,7 +45,9 @@ AUDITED_MODELS: list[AuditedModel] = [
     # Individual and family sessions belong to one participant; group sessions to none.
     AuditedModel("iop_sessions.TherapySession", "participant_id"),
     AuditedModel("iop_sessions.Attendance", "participant_id"),
-    AuditedModel("iop_sessions.FollowUp", "participant_id"),
+    # The session's site is the session's, kept on the follow-up by the database: no one
+    # changes it, and the instance a save audits does not hold it.
+    AuditedModel("iop_sessions.FollowUp", "participant_id", exclude_fields=("session_site",)),
     AuditedModel("iop_sessions.ContactAttendance", "contact.participant_id"),
     AuditedModel("iop_sessions.ExcusedAbsenceRequest", "attendance.participant_id"),
     AuditedModel("authorizations.Coverage", "enrollment.participant_id"),

@@ -37,7 +37,7 @@ from django.utils.encoding import smart_str
 from iop_clinic.prepared import execute as prepared_execute
 
 from .models import AccessEvent
-from .registry import participant_id_for
+from .registry import audited_model_for, participant_id_for
 
 
 class BulkAction(IntEnum):
@@ -183,8 +183,11 @@ def audit_bulk(*, model: type[models.Model], objects: Iterable[models.Model],
         actor = actor if getattr(actor, "is_authenticated", False) else None
     content_type = ContentType.objects.get_for_model(model)
     now = timezone.now()
+    entry = audited_model_for(model)
+    left_out = set(entry.exclude_fields) if entry else set()  # as auditlog's signals leave them
     names = list(fields) if fields else [
-        f.name for f in model._meta.concrete_fields if not f.primary_key
+        f.name for f in model._meta.concrete_fields
+        if not f.primary_key and f.name not in left_out
     ]
     # Looked up once, not once per row and field: a census import audits 78,000 rows.
     recorded = [(name, model._meta.get_field(name)) for name in names]

@@ -20,9 +20,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import In
 from django.db.models.utils import create_namedtuple_class
 
 from accounts.roles import Role
@@ -148,47 +146,23 @@ def day_sessions(*, site_ids: list[int], day: date,
 
 
 def _followups_at(site_ids: list[int]) -> Q:
-    """A follow-up belongs to a site through the person's home site or the session it is about."""
-    return Q(participant__home_site_id__in=site_ids) | Q(session__site_id__in=site_ids)
-
-
-def _session_at(site_ids: list[int]) -> Q:
-    """The follow-up's session is held at one of these sites, its site read by the session's
-    primary key (a scalar subquery, run for each follow-up the other side of an OR left): a
-    list of the sites' sessions (`session_id IN (...)`, or EXISTS, which PostgreSQL hashes the
-    same way) holds every session the sites ever held, so it grew with the clinic's history;
-    the look-ups grow only with the open follow-ups. No session: NULL, at no site."""
-    return Q(In(Subquery(TherapySession.objects.filter(pk=OuterRef("session_id"))
-                         .order_by().values("site_id")), site_ids))
-
-
-def _open_followup_session_at(site_ids: list[int]) -> Q:
-    """For open follow-ups only: the follow-up's session is held at one of these sites, as a
-    list of the sessions open follow-ups are about (DISTINCT, 300 at 2,000), each one's site
-    read by its primary key. It grows with the open follow-ups, not with the clinic's history,
-    and looks each session up once, not once a follow-up (300 look-ups instead of 1,067)."""
-    marks = ", ".join(["%s"] * len(site_ids))
-    return Q(session_id__in=RawSQL(
-        f"SELECT d.session_id FROM (SELECT DISTINCT f.session_id FROM {FollowUp._meta.db_table} f"
-        f" WHERE f.status = %s) d WHERE (SELECT s.site_id FROM {TherapySession._meta.db_table} s"
-        f" WHERE s.id = d.session_id) IN ({marks})",
-        (FollowUpStatus.OPEN, *site_ids)))
+    """A follow-up belongs to a site through the person's home site or the session it is about,
+    whose site the follow-up keeps (`FollowUp.session_site`, kept by the database): read with
+    the follow-up, not by joining or looking up the sessions, so no list or count of follow-ups
+    grows with the clinic's history of sessions. No session: no session site."""
+    return Q(participant__home_site_id__in=site_ids) | Q(session_site_id__in=site_ids)
 
 
 def _followups_at_by_subquery(site_ids: list[int]) -> Q:
-    """_followups_at for counting open follow-ups, both sides as subqueries: the OR keeps the
-    planner from narrowing rows through either join, so it hashes every participant and
-    session anyway, and subqueries are cheaper to plan and to run (Today's count 4.5 -> 3.4 ms
-    at 2,000). Lists keep the joins: they read the names and stop at their limit early.
-
-    The session's side is `_open_followup_session_at`, not a list of the sites' sessions
-    (`session_id IN (...)`, or EXISTS, which PostgreSQL hashes the same way): that held every
-    session the sites ever held. For a clinician at 2,000 the list read 130 buffers, and 525
-    with a year more of sessions (fastest 1.0-1.2 -> 3.0-4.1 ms); this reads 977 either way,
-    in about the time the list took at 12 weeks (1.1-1.2 ms)."""
+    """_followups_at for counting follow-ups, the person's side as a subquery (hashed once): the
+    OR keeps the planner from narrowing rows through a join, which would read every follow-up's
+    row; this way a count reads an index that includes the person and the session's site, and
+    nothing else of the follow-ups (Today's count at 2,000: 56 buffers, where looking up the
+    open follow-ups' sessions read 1,116). Lists keep the join: they read the names and stop at
+    their limit early."""
     return (Q(participant_id__in=Participant.objects.filter(home_site_id__in=site_ids)
               .values("pk"))
-            | _open_followup_session_at(site_ids))
+            | Q(session_site_id__in=site_ids))
 
 
 def default_followup_assignee(user) -> str:
@@ -216,13 +190,7 @@ _ANY_ASSIGNEE = -10_000  # what the open follow-ups query is compiled with
 
 def _open_followups_queryset(*, site_ids: list[int], assignee_id: int | None,
                              alias: str | None = None) -> QuerySet:
-    # Someone's own follow-ups are few: looking up the session of each not matched by home
-    # site (`_session_at`) beats joining each follow-up to its session (1.0 -> 0.5 ms for a
-    # clinician at 2,000), and unlike a list of the sites' sessions it does not grow with the
-    # clinic's history. Everyone's at the sites are many, read in order until the box is full:
-    # the join stops early, a list would be built first (0.3 -> 1.6 ms for a director).
-    at_sites = _followups_at(site_ids) if assignee_id is None else (
-        Q(participant__home_site_id__in=site_ids) | _session_at(site_ids))
+    at_sites = _followups_at(site_ids)
     queryset = (FollowUp.objects.using(alias)
                 .filter(status=FollowUpStatus.OPEN)
                 .filter(at_sites)
@@ -362,75 +330,29 @@ FOLLOWUP_LIST_FIELDS = ("pk", "kind", "status", "created_at", "missed_on", "week
                         "assignee__first_name", "assignee__last_name")
 
 
-def _listed_followup_session_at(site_ids: list[int], *, status: str,
-                                assignee_id: int | None) -> Q:
-    """For the follow-up list: the follow-up's session is held at one of these sites, as a list
-    of the sessions the follow-ups of this status and assignee (either may be any) are about,
-    each one's site read by its primary key. The join it replaces (`_followups_at`) hashed every
-    session the clinic ever held (3,600 at the bench's 12 weeks, 13,680 with a year more), so
-    the list's count and page grew with the clinic's history; this grows with the follow-ups
-    listed. Only follow-ups of people not at home at these sites need it (the others are listed
-    by their home site), so only their sessions are looked up: a clinician's whole list at one
-    of two sites looks up 1,110 sessions, not 2,220 (7,363 -> 4,074 buffers), a director's at
-    both none. `+ 0` keeps PostgreSQL from reading the follow-ups in session order through their
-    session index to make them distinct (15,000 buffers for the resolved ones, not 330)."""
-    if not site_ids:
-        return Q(pk__in=[])
-    marks = ", ".join(["%s"] * len(site_ids))
-    where, params = [f"(p.home_site_id IN ({marks})) IS NOT TRUE"], [*site_ids]
-    if status:
-        where.append("f.status = %s")
-        params.append(status)
-    if assignee_id:
-        where.append("f.assignee_id = %s")
-        params.append(assignee_id)
-    return Q(session_id__in=RawSQL(
-        f"SELECT d.session_id FROM (SELECT DISTINCT f.session_id + 0 AS session_id"
-        f" FROM {FollowUp._meta.db_table} f JOIN {Participant._meta.db_table} p"
-        f" ON p.id = f.participant_id WHERE {' AND '.join(where)}) d WHERE (SELECT s.site_id"
-        f" FROM {TherapySession._meta.db_table} s WHERE s.id = d.session_id) IN ({marks})",
-        (*params, *site_ids)))
-
-
 def _followup_list_queryset(*, site_ids: list[int], assignee_id: int | None, status: str,
-                            session_at: Q) -> QuerySet[FollowUp]:
-    """The follow-up list with `session_at` as the session's side of "at these sites"."""
-    queryset = (FollowUp.objects
-                .filter(Q(participant__home_site_id__in=site_ids) | session_at)
-                .order_by("-created_at", "-pk"))
+                            counted: bool = False) -> QuerySet[FollowUp]:
+    """The follow-up list, as dicts of FOLLOWUP_LIST_FIELDS; `counted`: the same follow-ups,
+    as model rows that join nothing, with the person's side of "at these sites" as a subquery
+    (`_followups_at_by_subquery`), which is what its count reads (from an index alone, see
+    `_followup_list_statements`)."""
+    at_sites = _followups_at_by_subquery(site_ids) if counted else _followups_at(site_ids)
+    queryset = FollowUp.objects.filter(at_sites).order_by("-created_at", "-pk")
     if status:
         queryset = queryset.filter(status=status)
     if assignee_id:
         queryset = queryset.filter(assignee_id=assignee_id)
-    return queryset.values(*FOLLOWUP_LIST_FIELDS)
-
-
-def _followup_list_session_at(site_ids: list[int], *, status: str, assignee_id: int | None,
-                              joined: bool) -> Q:
-    """The session's side of the follow-up list's "at these sites". Everyone's resolved or whole
-    list (`joined`) keeps the join with the sessions: those lists read every follow-up the
-    sites ever had (4 for each session held on the bench), and the join's hash of every session
-    (443 buffers at 12 weeks, 641 with a year more of sessions) costs less than looking up the
-    1,110 sessions of a clinician's other-site follow-ups (4,074-4,524 buffers either way,
-    +8 ms a request). The open list and one person's list look up only their follow-ups'
-    sessions (`_listed_followup_session_at`), flat with the clinic's history."""
-    if joined:
-        return Q(session__site_id__in=site_ids)
-    return _listed_followup_session_at(site_ids, status=status, assignee_id=assignee_id)
+    return queryset if counted else queryset.values(*FOLLOWUP_LIST_FIELDS)
 
 
 def followup_list(
     *, site_ids: list[int], assignee_id: int | None, status: str,
 ) -> QuerySet[FollowUp]:
     """The follow-ups at these sites (as `_followups_at`), newest first, as dicts of
-    FOLLOWUP_LIST_FIELDS. The open list's and one person's session side looks up only the
-    sessions listed follow-ups are about (`_followup_list_session_at`), so it does not grow
-    with the clinic's history."""
-    return _followup_list_queryset(
-        site_ids=site_ids, assignee_id=assignee_id, status=status,
-        session_at=_followup_list_session_at(
-            site_ids, status=status, assignee_id=assignee_id,
-            joined=not assignee_id and status != FollowUpStatus.OPEN))
+    FOLLOWUP_LIST_FIELDS. Each follow-up's session's site is read from the follow-up, so no
+    form of the list joins or looks up the sessions, and none grows with the clinic's history
+    of sessions (only with the follow-ups it lists)."""
+    return _followup_list_queryset(site_ids=site_ids, assignee_id=assignee_id, status=status)
 
 
 # What the follow-up list's statements are compiled with, in place of a request's status and
@@ -440,7 +362,7 @@ _ANY_LIST_STATUS = "any-status-7d2c"
 
 
 @cache
-def _followup_list_statements(alias: str, vendor: str, sites: int, status: bool | str,
+def _followup_list_statements(alias: str, vendor: str, sites: int, status: bool,
                               assignee: bool) -> tuple[CompiledQuery, CompiledQuery, tuple]:
     """The follow-up list's count and page statements for `sites` sites (a status chosen or
     not, an assignee or not), compiled by the ORM once per process (iop_clinic.compiled) from
@@ -448,12 +370,11 @@ def _followup_list_statements(alias: str, vendor: str, sites: int, status: bool 
     for the count and again for the page cost more Python than running them. Every value is a
     parameter, so the statements can't go stale.
 
-    With `status` "open" the page reads the open follow-ups newest first through their index
-    and stops at its last row, so its session's side is `_session_at` (a look-up by primary key
-    for each follow-up read whose person is not at home there, 107-322 buffers at 2,000):
-    the list of the open follow-ups' sessions would be built in full before the first row
-    (390-1,308 buffers). The count reads every listed follow-up either way. Everyone's resolved
-    or whole list keeps the join (see `_followup_list_session_at`)."""
+    Each reads the follow-ups' own columns for "at these sites" (the session's site is kept on
+    the follow-up), never the sessions. A page walks the follow-ups newest first through an
+    index (all of them, the open or the resolved ones) and stops at its last row; the count
+    tests the person's home site as a subquery, not a join, so it reads only that index
+    (which includes the person and the session's site) and the participants once."""
     site_ids, sentinels = id_sentinels("sites", sites)
     if status:
         sentinels[_ANY_LIST_STATUS] = "status"
@@ -461,17 +382,12 @@ def _followup_list_statements(alias: str, vendor: str, sites: int, status: bool 
         sentinels[_ANY_LIST_ASSIGNEE] = "assignee"
     values = {"site_ids": site_ids, "assignee_id": _ANY_LIST_ASSIGNEE if assignee else None,
               "status": _ANY_LIST_STATUS if status else ""}
-    joined = not assignee and status != FollowUpStatus.OPEN
-    queryset = _followup_list_queryset(
-        **values, session_at=_followup_list_session_at(
-            site_ids, status=values["status"], assignee_id=values["assignee_id"],
-            joined=joined)).using(alias)
+    queryset = _followup_list_queryset(**values).using(alias)
     query = queryset.query
     names = (*query.extra_select, *query.values_select, *query.annotation_select)
-    count, page = compile_pages(queryset, sentinels, alias=alias, what="follow-up list")
-    if status == FollowUpStatus.OPEN:
-        walked = _followup_list_queryset(**values, session_at=_session_at(site_ids)).using(alias)
-        _count, page = compile_pages(walked, sentinels, alias=alias, what="follow-up list")
+    _count, page = compile_pages(queryset, sentinels, alias=alias, what="follow-up list")
+    count, _page = compile_pages(_followup_list_queryset(**values, counted=True).using(alias),
+                                 sentinels, alias=alias, what="follow-up list")
     return count, page, names
 
 
@@ -482,9 +398,8 @@ class FollowUpPages:
 
     def __init__(self, *, site_ids: list[int], assignee_id: int | None, status: str) -> None:
         alias = router.db_for_read(FollowUp)
-        chosen = status if status == FollowUpStatus.OPEN else bool(status)
         self._count, self._page, self._names = _followup_list_statements(
-            alias, connections[alias].vendor, len(site_ids), chosen, bool(assignee_id))
+            alias, connections[alias].vendor, len(site_ids), bool(status), bool(assignee_id))
         self._values = {"sites": list(site_ids), "status": status, "assignee": assignee_id}
 
     def count(self) -> int:

@@ -153,12 +153,15 @@ def test_it_lists_nothing_for_someone_with_no_site(as_clinician, clinician):
 
 
 def _old_followup_list(*, site_ids, assignee_id, status):
-    """The follow-up list as it was defined before its session side was a list of the listed
-    follow-ups' sessions: `_followups_at`, which joins the person and the session."""
+    """The follow-up list as it was defined before each follow-up kept its session's site
+    (FollowUp.session_site): the person's home site or the session's, joined."""
+    from django.db.models import Q
+
     from sessions.models import FollowUp
     from sessions.selectors import pages
 
-    queryset = (FollowUp.objects.filter(pages._followups_at(site_ids))
+    queryset = (FollowUp.objects.filter(Q(participant__home_site_id__in=site_ids)
+                                        | Q(session__site_id__in=site_ids))
                 .order_by("-created_at", "-pk"))
     if status:
         queryset = queryset.filter(status=status)
@@ -170,8 +173,8 @@ def _old_followup_list(*, site_ids, assignee_id, status):
 @pytest.mark.parametrize("status", ["", "open", "resolved"])
 @pytest.mark.parametrize("assigned", [False, True])
 def test_its_pages_equal_the_join_definition_across_sites(status, assigned):
-    """The list looks up only the sessions its follow-ups are about (so it does not grow with
-    the clinic's history of sessions); the old definition joined every session. Both list the
+    """The list reads the session's site kept on each follow-up (so it does not grow with the
+    clinic's history of sessions); the old definition joined every session. Both list the
     same follow-ups in the same order, and count them the same, for every pairing of a home
     site with a session at each site or none, each status and assignee, and every choice of
     sites, including sites whose sessions only other sites' people missed."""
@@ -219,22 +222,20 @@ def test_its_pages_equal_the_join_definition_across_sites(status, assigned):
     assert len(everything) == 4 * 2 * 3 + 2 * 2 * 3
 
 
-def test_the_open_or_ones_own_list_does_not_join_or_list_every_session():
-    """A join with the sessions, or a list of the sites' sessions, reads every session the
-    clinic ever held; the open list's and one person's count and page look up only the listed
-    follow-ups' sessions. Everyone's resolved or whole list reads every follow-up the sites ever
-    had, and keeps the join, which costs less there than the look-ups."""
+def test_no_form_of_the_list_reads_the_sessions():
+    """A join with the sessions, a list of the sites' sessions or a look-up of each one reads
+    sessions the clinic held, more as its history grows: every form of the list (a status or
+    not, an assignee or not) reads the session's site kept on the follow-up. Its count joins
+    nothing (the person's home site is a subquery), so an index that includes the person and
+    the session's site answers it alone."""
     from sessions.selectors import pages
 
-    for status, assignee in [("open", False), ("open", True), (True, True), (False, True)]:
-        count, page, _names = pages._followup_list_statements("default", "postgresql", 2,
-                                                              status, assignee)
-        for statement in (count, page):
-            assert '"iop_sessions_therapysession" ON' not in statement.sql
-            assert 'WHERE U0."site_id" IN' not in statement.sql
-        assert "SELECT DISTINCT f.session_id + 0" in count.sql
     for status in (True, False):
-        count, page, _names = pages._followup_list_statements("default", "postgresql", 2,
-                                                              status, False)
-        for statement in (count, page):
-            assert 'LEFT OUTER JOIN "iop_sessions_therapysession" ON' in statement.sql
+        for assignee in (True, False):
+            count, page, _names = pages._followup_list_statements("default", "postgresql", 2,
+                                                                  status, assignee)
+            for statement in (count, page):
+                assert "iop_sessions_therapysession" not in statement.sql
+                assert '"session_site_id" IN' in statement.sql
+            assert " JOIN " not in count.sql
+            assert '"participant_id" IN (SELECT' in count.sql
