@@ -13,6 +13,7 @@ say how many minutes were attended, fewer than the session's length (else it was
 """
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from django.utils import dateformat
 from iop_clinic.formatting import clinic_format
 
 from ..models import Attendance, AttendanceChange, AttendanceStatus, TherapySession
-from .audited import rows_audited, rows_update
+from .audited import row_save_audited, rows_audited, rows_update
 from .followups import followups_after_marking, followups_after_marking_many
 from ..signals import attendance_changed
 
@@ -100,13 +101,14 @@ def attendance_mark(
     note = _checked_note(status=status, note=note)
     # Re-read under a row lock so two taps at once cannot both record the "old" value.
     locked = _locked(Attendance.objects.filter(pk=attendance.pk)).get()
+    before = copy.copy(locked)  # the row as locked: what the audit entry diffs against
     change = _apply_mark(locked, status=status, minutes=minutes, note=note, by=by,
                          now=timezone.now())
     if change is None:
         return locked
     if change.old_status in AttendanceStatus.marked():
         change.save()
-    locked.save(update_fields=MARK_FIELDS)
+    row_save_audited(obj=locked, old=before, fields=MARK_FIELDS)
     followups_after_marking(attendance=locked, previous_status=change.old_status, by=by)
     attendance_changed(participant_ids=[locked.participant_id])
     return locked

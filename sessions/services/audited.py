@@ -11,6 +11,9 @@ Models outside the audit registry are written as usual and not recorded.
 from collections.abc import Iterable, Sequence
 
 from auditlog.context import disable_auditlog
+from auditlog.diff import model_instance_diff
+from auditlog.models import LogEntry
+from django.conf import settings
 from django.db import models
 from django.db.models.deletion import Collector
 
@@ -93,6 +96,22 @@ def rows_audited(*, model: type[models.Model], objects: Sequence[models.Model],
     if objects and _audited(model):
         audit_bulk(model=model, objects=_for_audit(model, [o.pk for o in objects]),
                    action=BulkAction.UPDATE, fields=list(fields))
+
+
+def row_save_audited(*, obj: models.Model, old: models.Model, fields: Sequence[str]) -> None:
+    """`obj.save(update_fields=fields)`, audited as django-auditlog's update receiver audits it
+    (the same diff, entry and actor), but against `old`: the row as the caller read it under
+    its row lock, so as the database still holds it. The receiver read the row again to learn
+    its old values, one more query a mark, joined for the model's ordering."""
+    if not _audited(type(obj)):
+        obj.save(update_fields=fields)
+        return
+    with disable_auditlog():
+        obj.save(update_fields=fields)
+    changes = model_instance_diff(old, obj, fields_to_check=frozenset(fields),
+                                  use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES)
+    if changes:
+        LogEntry.objects.log_create(obj, action=LogEntry.Action.UPDATE, changes=changes)
 
 
 def rows_delete(*, queryset: models.QuerySet) -> tuple[int, dict[str, int]]:

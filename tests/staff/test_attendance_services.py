@@ -143,3 +143,57 @@ def test_it_does_not_mark_a_visit_the_clinic_cancelled(group_session, clinician)
     with pytest.raises(ValidationError):
         attendance_mark(attendance=first, status="present", by=clinician)
     assert not FollowUp.objects.exists()
+
+
+def _audit_entries(attendance):
+    from auditlog.models import LogEntry
+
+    return list(LogEntry.objects.get_for_object(attendance)
+                .filter(action=LogEntry.Action.UPDATE).order_by("pk"))
+
+
+def test_it_audits_a_mark_as_auditlog_audits_the_same_change_saved(group_session, clinician):
+    """The mark's entry is diffed against the row as locked, not read again: it must be the
+    entry django-auditlog's own receiver writes for the same change of an identical row."""
+    from auditlog.context import set_actor
+    from django.utils import timezone
+
+    from sessions.services.attendance import MARK_FIELDS
+
+    _session, (marked, saved, _third) = group_session
+    steps = [("present", None, ""), ("left_early", 90, "Left for work"), ("absent", None, "")]
+    names = []
+    with set_actor(clinician):
+        for status, minutes, note in steps:
+            names.append(str(attendance_mark(attendance=marked, status=status, minutes=minutes,
+                                             note=note, by=clinician)))
+            saved.refresh_from_db()
+            saved.status, saved.note = status, note
+            saved.minutes_attended = 180 if status == "present" else minutes
+            saved.marked_by, saved.marked_at = clinician, timezone.now()
+            saved.save(update_fields=MARK_FIELDS)
+
+    ours, theirs = _audit_entries(marked), _audit_entries(saved)
+    assert len(ours) == len(theirs) == 3
+    for mine, auditlogs, name in zip(ours, theirs, names):
+        assert mine.changes == auditlogs.changes
+        assert (mine.actor, mine.content_type, mine.cid) == (
+            auditlogs.actor, auditlogs.content_type, auditlogs.cid)
+        assert mine.additional_data == {"participant": marked.participant_id}
+        assert mine.object_repr == name
+    assert ours[0].changes["status"] == ["expected", "present"]
+
+
+def test_it_reads_the_marked_row_once(group_session, clinician):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _session, (first, *_rest) = group_session
+    attendance_mark(attendance=first, status="present", by=clinician)
+
+    with CaptureQueriesContext(connection) as captured:
+        attendance_mark(attendance=first, status="late", minutes=120, by=clinician)
+
+    reads = [q["sql"] for q in captured.captured_queries
+             if q["sql"].startswith('SELECT "iop_sessions_attendance"."id"')]
+    assert len(reads) == 1 and reads[0].endswith('FOR UPDATE OF "iop_sessions_attendance"')
