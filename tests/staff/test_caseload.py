@@ -302,3 +302,96 @@ def test_its_compiled_statements_list_what_the_orm_query_lists(caseload, site, o
     for number in (1, 2, 3):
         assert (list(Paginator(compiled, 2).get_page(number))
                 == list(Paginator(expected, 2).get_page(number)))
+
+
+@pytest.fixture
+def lived_in(site, other_site, track, clinician):
+    """A caseload with history: people with several enrollments (ended and current, two
+    holding a seat, on hold, waitlisted after a discharge, ties on the admission date), each
+    named for the status their row shows (the one holding a seat, else the latest)."""
+    now, day = timezone.now(), dt.date(2026, 1, 5)
+    there = factories.TrackFactory(site=other_site)
+    ended = {"discharge_date": day + dt.timedelta(days=40), "discharge_reason": "other"}
+    named = []
+
+    def person(name, *enrollments, home=site):
+        # Every other one in my caseload, for the clinician filter.
+        mine = clinician if len(named) % 2 else None
+        who = factories.ParticipantFactory(home_site=home, first_name="Lived",
+                                           last_name=name, primary_clinician=mine)
+        named.append(name)
+        for status, days, where in enrollments:
+            extra = {"completed": ended, "discharged": ended,
+                     "waitlisted": {"waitlisted_at": now}, "on_hold": {"held_at": now}}
+            factories.EnrollmentFactory(participant=who, track=where, status=status,
+                                        admission_date=day + dt.timedelta(days=days),
+                                        **extra.get(status, {}))
+        return who
+
+    person("Active-after-completing", ("completed", 0, track), ("active", 60, track))
+    person("Active-before-a-later-discharge", ("active", 0, track), ("discharged", 30, track))
+    person("Active-after-a-hold", ("on_hold", 0, track), ("active", 20, track))
+    person("On-hold-after-active", ("active", 0, track), ("on_hold", 20, there))
+    person("Waitlisted-after-discharge", ("discharged", 0, track), ("waitlisted", 70, track))
+    # The same admission date: the later enrollment (the higher key) is the current one.
+    person("Completed-tied-later", ("waitlisted", 10, track), ("completed", 10, track))
+    person("Discharged-latest", ("completed", 0, track), ("discharged", 5, there),
+           ("completed", 1, track))
+    person("Referred-again", ("completed", 0, track), ("referred", 90, track))
+    person("Withdrawn", ("withdrawn", 0, track))
+    person("On-hold", ("on_hold", 0, track))
+    person("Never-enrolled")
+    person("Elsewhere-enrolled-here", ("completed", 0, there), ("active", 50, track),
+           home=other_site)
+    person("Elsewhere-only", ("discharged", 0, there), ("active", 30, there), home=other_site)
+
+
+def _current_statuses(participants) -> dict[str, str | None]:
+    """Each participant's current status by its plain definition, worked out in Python."""
+    from participants.models import EnrollmentStatus
+
+    current = {}
+    for who in participants.prefetch_related("enrollments"):
+        ranked = sorted(who.enrollments.all(), key=lambda e: (
+            e.status not in EnrollmentStatus.seat_holding(), -e.admission_date.toordinal(),
+            -e.pk))
+        current[who.code] = ranked[0].status if ranked else None
+    return current
+
+
+@pytest.mark.parametrize("sites", ["one", "both"])
+@pytest.mark.parametrize("sort", ["name", "record", "admitted", "site"])
+def test_a_status_lists_whoever_is_in_it_now_with_their_history(lived_in, site, other_site,
+                                                                 clinician, sites, sort):
+    """Filtering on a status keeps the rows, in the page's order, whose current status it is:
+    by the participants' whole history (worked out in Python), through the compiled
+    statements and the caseload queryset alike, with any other filter."""
+    from django.core.paginator import Paginator
+
+    from participants.models import EnrollmentStatus, Participant
+    from sessions.selectors import caseload as selectors
+    from staff.access import participants_at
+
+    site_ids = [site.pk] if sites == "one" else [site.pk, other_site.pk]
+    current = _current_statuses(Participant.objects.filter(
+        pk__in=participants_at(site_ids).values("pk")))
+    everyone = list(selectors.caseload(participants=participants_at(site_ids), sort=sort))
+    assert {row["code"]: row["current_status"] for row in everyone} == current
+    for status in EnrollmentStatus.values:
+        for other in ({}, {"clinician_id": clinician.pk}, {"site_id": site.pk}):
+            expected = [row for row in everyone if row["current_status"] == status
+                        and (not other.get("clinician_id")
+                             or row["primary_clinician__last_name"] == clinician.last_name)
+                        and (not other.get("site_id") or row["home_site__name"] == site.name)]
+            queryset = selectors.caseload(participants=participants_at(site_ids),
+                                          status=status, sort=sort, **other)
+            compiled = selectors.CaseloadPages(scope=participants_at, site_ids=site_ids,
+                                               status=status, sort=sort, **other)
+            assert list(queryset) == expected, (status, other)
+            assert compiled.count() == queryset.count() == len(expected), (status, other)
+            assert compiled[0:100] == expected, (status, other)
+            assert (list(Paginator(compiled, 2).get_page(2))
+                    == list(Paginator(expected, 2).get_page(2))), (status, other)
+    assert {status for status in current.values()} >= {
+        "active", "on_hold", "waitlisted", "completed", "discharged", "referred", "withdrawn",
+        None}
