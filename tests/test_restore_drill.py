@@ -145,7 +145,9 @@ def gunicorn_on(tmp_path):
         def listening():
             try:
                 return requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=2).ok
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or its first request (Django loading) slower than the
+                # probe's 2 s on a loaded machine: ask again, until the 60 s are up.
                 return process.poll() is not None
         wait_for(listening, timeout=60, what="gunicorn on the restored database")
         assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
