@@ -44,7 +44,7 @@ PG_ROWS = """
                              (EXTRACT(EPOCH FROM (s.ends_at - s.starts_at)) * 1000000)::bigint)
                AS us
     FROM {attendance} r JOIN {sessions} s ON s.id = r.session_id
-    JOIN {enrollments} e ON e.id = r.enrollment_id
+    JOIN {enrollments} e ON e.id = r.enrollment_id{join}
     WHERE r.status IN """ + ATTENDED + """ AND s.status = 'scheduled'
         AND s.local_date >= e.admission_date AND s.local_date <= e.discharge_date{more}
 """
@@ -62,21 +62,38 @@ DELTA = """
 
 
 def _rows(*, attendance: str = ATTENDANCE, sessions: str = SESSIONS,
-          enrollments: str = ENROLLMENTS, sign: int, more: str = "") -> str:
+          enrollments: str = ENROLLMENTS, sign: int, join: str = "", more: str = "") -> str:
     return PG_ROWS.format(attendance=attendance, sessions=sessions, enrollments=enrollments,
-                          sign=sign, more=more)
+                          sign=sign, join=join, more=more)
+
+
+def _differ(columns: str, one: str, other: str) -> str:
+    return (f"({', '.join(f'{one}.{c}' for c in columns.split(', '))}) IS DISTINCT FROM "
+            f"({', '.join(f'{other}.{c}' for c in columns.split(', '))})")
 
 
 def _changed(columns: str) -> str:
     """The updated rows whose `columns` changed (a note or a status of an enrollment does not
     move the sums)."""
-    old = ", ".join(f"o.{column}" for column in columns.split(", "))
-    new = ", ".join(f"n.{column}" for column in columns.split(", "))
     return (f"SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id "
-            f"WHERE ({old}) IS DISTINCT FROM ({new})")
+            f"WHERE {_differ(columns, 'o', 'n')}")
 
 
-def _delta_of_update(*, new: str, old: str) -> str:
+def _update_rows(table: str, alias: str, columns: str, **names: str) -> tuple[str, str]:
+    """An update's rows that changed `columns`: the new rows added, the old taken away, each
+    side joined to the other by id once. (Not `id IN (changed)`: a plan cached for a one-row
+    statement nests that join in a loop over the rows, quadratic at a session's 100 rows.)"""
+    new = _rows(sign=1, **{table: "new_rows"}, **names,
+                join=f" JOIN old_rows o ON o.id = {alias}.id",
+                more=f" AND {_differ(columns, 'o', alias)}")
+    old = _rows(sign=-1, **{table: "old_rows"}, **names,
+                join=f" JOIN new_rows n ON n.id = {alias}.id",
+                more=f" AND {_differ(columns, 'n', alias)}")
+    return new, old
+
+
+def _delta_of_update(new_and_old: tuple[str, str]) -> str:
+    new, old = new_and_old
     return DELTA.format(rows=new.rstrip() + " UNION ALL " + old.rstrip())
 
 
@@ -86,15 +103,15 @@ def _lock(table: str, ids: str) -> str:
 
 # Attendance: rows attended before or after the write are the only ones that can move a sum,
 # so only they lock their sessions, then their enrollments.
-_ATTENDANCE_MOVED = _changed("status, minutes_attended, enrollment_id, session_id")
 _ATTENDED_INSERTED = f"SELECT * FROM new_rows WHERE status IN {ATTENDED}"
 _ATTENDED_DELETED = f"SELECT * FROM old_rows WHERE status IN {ATTENDED}"
+_ATTENDANCE_COLUMNS = "status, minutes_attended, enrollment_id, session_id"
+_ATTENDED_UPDATED_WHERE = (f"WHERE (n.status IN {ATTENDED} OR o.status IN {ATTENDED}) "
+                           f"AND {_differ(_ATTENDANCE_COLUMNS, 'o', 'n')}")
 _ATTENDED_UPDATED = (
-    f"SELECT n.session_id, n.enrollment_id FROM new_rows n JOIN old_rows o ON o.id = n.id "
-    f"WHERE (n.status IN {ATTENDED} OR o.status IN {ATTENDED}) AND n.id IN ({_ATTENDANCE_MOVED}) "
-    f"UNION ALL SELECT o.session_id, o.enrollment_id FROM new_rows n JOIN old_rows o "
-    f"ON o.id = n.id WHERE (n.status IN {ATTENDED} OR o.status IN {ATTENDED}) "
-    f"AND n.id IN ({_ATTENDANCE_MOVED})")
+    "SELECT n.session_id, n.enrollment_id FROM new_rows n JOIN old_rows o ON o.id = n.id "
+    f"{_ATTENDED_UPDATED_WHERE} UNION ALL SELECT o.session_id, o.enrollment_id "
+    f"FROM new_rows n JOIN old_rows o ON o.id = n.id {_ATTENDED_UPDATED_WHERE}")
 
 
 def _attendance_locks(rows: str) -> str:
@@ -104,7 +121,8 @@ def _attendance_locks(rows: str) -> str:
 
 # Sessions and enrollments: the attended rows of what moved lock their enrollments (a session's)
 # or are locked already (an enrollment updated is locked by its own update).
-_SESSIONS_MOVED = _changed("status, starts_at, ends_at, local_date, session_type_id")
+_SESSION_COLUMNS = "status, starts_at, ends_at, local_date, session_type_id"
+_SESSIONS_MOVED = _changed(_SESSION_COLUMNS)
 
 
 def _session_locks(sessions: str) -> str:
@@ -112,7 +130,7 @@ def _session_locks(sessions: str) -> str:
                               f"WHERE a.session_id IN ({sessions}) AND a.status IN {ATTENDED}")
 
 
-_ENROLLMENTS_MOVED = _changed("admission_date, discharge_date")
+_ENROLLMENT_COLUMNS = "admission_date, discharge_date"
 
 FUNCTIONS = {
     "stay_hours_from_attendance": {
@@ -121,8 +139,7 @@ FUNCTIONS = {
         "DELETE": (_attendance_locks(_ATTENDED_DELETED),
                    DELTA.format(rows=_rows(attendance="old_rows", sign=-1))),
         "UPDATE": (_attendance_locks(_ATTENDED_UPDATED), _delta_of_update(
-            new=_rows(attendance="new_rows", sign=1, more=f" AND r.id IN ({_ATTENDANCE_MOVED})"),
-            old=_rows(attendance="old_rows", sign=-1, more=f" AND r.id IN ({_ATTENDANCE_MOVED})"))),
+            _update_rows("attendance", "r", _ATTENDANCE_COLUMNS))),
     },
     "stay_hours_from_sessions": {
         "INSERT": (_session_locks("SELECT id FROM new_rows"),
@@ -130,16 +147,13 @@ FUNCTIONS = {
         "DELETE": (_session_locks("SELECT id FROM old_rows"),
                    DELTA.format(rows=_rows(sessions="old_rows", sign=-1))),
         "UPDATE": (_session_locks(_SESSIONS_MOVED), _delta_of_update(
-            new=_rows(sessions="new_rows", sign=1, more=f" AND s.id IN ({_SESSIONS_MOVED})"),
-            old=_rows(sessions="old_rows", sign=-1, more=f" AND s.id IN ({_SESSIONS_MOVED})"))),
+            _update_rows("sessions", "s", _SESSION_COLUMNS))),
     },
     "stay_hours_from_enrollments": {
         "INSERT": ("", DELTA.format(rows=_rows(enrollments="new_rows", sign=1))),
         "DELETE": ("", DELTA.format(rows=_rows(enrollments="old_rows", sign=-1))),
         "UPDATE": ("", _delta_of_update(
-            new=_rows(enrollments="new_rows", sign=1, more=f" AND e.id IN ({_ENROLLMENTS_MOVED})"),
-            old=_rows(enrollments="old_rows", sign=-1,
-                      more=f" AND e.id IN ({_ENROLLMENTS_MOVED})"))),
+            _update_rows("enrollments", "e", _ENROLLMENT_COLUMNS))),
     },
 }
 TRIGGERS = {"stay_hours_from_attendance": (ATTENDANCE, "stay_hours_attendance"),
