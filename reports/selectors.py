@@ -88,6 +88,7 @@ from sessions.models import (
     Attendance,
     AttendanceStatus,
     SessionStatus,
+    StayHours,
     TherapySession,
     WeekHours,
 )
@@ -1240,16 +1241,26 @@ def outcomes_report(*, scope: ReportScope) -> OutcomesReport:
         if native else ("NULL", "NULL"))
     if not native:
         admitted_statuses, attended_statuses = tuple(admitted_statuses), tuple(attended_statuses)
-    with_sql = (
-        f"WITH a AS ({a_sql}), e AS ({e_sql}), "
-        # Length of stay in attended hours: the hours attended (sessions counting toward the
-        # weekly hours) on the enrollment's own rows, admission to discharge.
-        "h AS (SELECT r.enrollment_id, "
-        f"SUM(COALESCE(r.minutes_attended, {length})) AS m FROM {attendance} r "
-        f"JOIN e ON e.id = r.enrollment_id JOIN {session} s ON s.id = r.session_id "
-        f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
-        f"WHERE r.status {any_of} AND s.status = %s AND s.local_date >= e.admission_date "
-        "AND s.local_date <= e.discharge_date GROUP BY 1) ")
+    # Length of stay in attended hours: the hours attended (sessions counting toward the weekly
+    # hours) on the enrollment's own rows, admission to discharge. PostgreSQL keeps them per
+    # stay and session type (sessions.StayHours, by triggers), so a stay is a row or two, not
+    # every row it attended; SQLite (`make run`) sums the rows.
+    if native:
+        h_sql, h_params = (
+            "h AS (SELECT k.enrollment_id, SUM(k.attended_microseconds) / 60000000.0 AS m "
+            f"FROM {StayHours._meta.db_table} k JOIN e ON e.id = k.enrollment_id "
+            f"JOIN {session_type} st ON st.id = k.session_type_id AND st.counts_toward_hours "
+            "GROUP BY 1) "), ()
+    else:
+        h_sql, h_params = (
+            "h AS (SELECT r.enrollment_id, "
+            f"SUM(COALESCE(r.minutes_attended, {length})) AS m FROM {attendance} r "
+            f"JOIN e ON e.id = r.enrollment_id JOIN {session} s ON s.id = r.session_id "
+            f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
+            f"WHERE r.status {any_of} AND s.status = %s AND s.local_date >= e.admission_date "
+            "AND s.local_date <= e.discharge_date GROUP BY 1) "), (
+            attended_statuses, SessionStatus.SCHEDULED.value)
+    with_sql = f"WITH a AS ({a_sql}), e AS ({e_sql}), {h_sql}"
     measures = fetchall(
         with_sql +
         # (what, key, count, a second count, days mean, days median, hours mean, hours median)
@@ -1267,12 +1278,11 @@ def outcomes_report(*, scope: ReportScope) -> OutcomesReport:
         "FROM e GROUP BY 2 "
         "UNION ALL SELECT 'plan', p.step_down_level, COUNT(*), NULL, NULL, NULL, NULL, NULL "
         f"FROM {plan} p WHERE p.enrollment_id IN (SELECT id FROM e) GROUP BY 2",
-        (*a_params, *e_params, attended_statuses,
-         SessionStatus.SCHEDULED.value, admitted_statuses, EnrollmentStatus.COMPLETED.value))
+        (*a_params, *e_params, *h_params, admitted_statuses, EnrollmentStatus.COMPLETED.value))
     if not native:
         stays = fetchall(with_sql + "SELECT e.days, COALESCE(h.m, 0) / 60.0 FROM e "
                        "LEFT JOIN h ON h.enrollment_id = e.id",
-                       (*a_params, *e_params, attended_statuses, SessionStatus.SCHEDULED.value))
+                       (*a_params, *e_params, *h_params))
         medians = ((statistics.median(row[0] for row in stays),
                     statistics.median(row[1] for row in stays))
                    if stays else (None, None))

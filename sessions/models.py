@@ -489,3 +489,45 @@ class WeekHours(models.Model):
 
     def __str__(self) -> str:
         return f"participant {self.participant_id}, week of {self.week}: {self.attended_minutes} min"
+
+
+class StayHours(models.Model):
+    """The time one enrollment attended, admission to discharge, at sessions of one type, kept by
+    database triggers (migration 0012) on attendance, sessions and enrollments, so the outcomes
+    report's length of stay in attended hours reads a row per stay and type instead of every
+    attendance row of every stay that ended.
+
+    Summed: the enrollment's own attendance rows marked present, late or left early, at
+    scheduled (not cancelled) sessions whose local date is between its admission and discharge
+    dates (none while it has no discharge date), each `minutes_attended` or, when not recorded,
+    the session's length, in microseconds (exact: no rounding a row). Whether the type counts
+    toward the hours is read live from the session type, so flipping it writes nothing here.
+    Every write (a mark, a row moved to another session or enrollment, a session cancelled,
+    moved or retyped, an admission or discharge date set or changed, deletes) goes through the
+    triggers in the writer's transaction. On SQLite (`make run`) there are no triggers and the
+    report sums the rows live.
+    """
+
+    # No database constraint and no cascade: the triggers own these rows (a deleted enrollment
+    # or session leaves a row of zeros that nobody reads).
+    # No index of their own: the unique constraint below leads with the enrollment, and nothing
+    # looks sums up by type.
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.DO_NOTHING, db_constraint=False,
+                                   db_index=False, related_name="+")
+    session_type = models.ForeignKey(SessionType, on_delete=models.DO_NOTHING,
+                                     db_constraint=False, db_index=False, related_name="+")
+    attended_microseconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "iop_sessions_stay_hours"
+        verbose_name = _("hours attended in a stay")
+        verbose_name_plural = _("hours attended in stays")
+        constraints = [
+            # The triggers' ON CONFLICT target, and the report's look-up by enrollment.
+            models.UniqueConstraint(fields=["enrollment", "session_type"],
+                                    name="stay_hours_one_per_enrollment_and_type"),
+        ]
+
+    def __str__(self) -> str:
+        return (f"enrollment {self.enrollment_id}, session type {self.session_type_id}: "
+                f"{self.attended_microseconds // 60_000_000} min")
