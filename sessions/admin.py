@@ -31,6 +31,7 @@ from .models import (
     AttendanceStatus,
     ExcusedAbsenceRequest,
     FollowUp,
+    StayHours,
     TherapySession,
     WeekHours,
 )
@@ -390,6 +391,17 @@ class ContactAttendanceAdmin(MarkedAtTheSiteMixin, admin.ModelAdmin):
     date_hierarchy = "marked_at"
     list_select_related = ("session__session_type", "session__site", "contact", "marked_by")
     autocomplete_fields = ("session", "contact")
+
+
+@admin.register(StayHours)
+class StayHoursAdmin(ReadOnlyModelAdmin):
+    """Each stay's attended time the database triggers keep (migration 0012), what the outcomes
+    report's length of stay reads: to check, never to edit."""
+    list_display = ("enrollment", "session_type", "attended_microseconds")
+    list_select_related = ("enrollment__participant", "enrollment__track__program",
+                           "session_type")
+    search_fields = ("enrollment__participant__last_name",
+                     "enrollment__participant__record_number")
 
 
 @admin.register(WeekHours)
