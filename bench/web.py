@@ -381,7 +381,7 @@ class Writer:
             if time.monotonic() > deadline:
                 raise SystemExit("bench/writer.py was not ready in two minutes")
             time.sleep(0.1)
-        time.sleep(0.05)  # written in one call; let it land whole
+        # (bench/writer.py renames the file into place once written: it is whole when it shows.)
         self.ready = json.loads(self.ready_file.read_text())
 
     def alive(self) -> None:

@@ -158,6 +158,14 @@ def summary(marks: list[Mark], *, start: float, end: float) -> dict[str, float]:
             "behind": sum(m.behind for m in inside), "refused": sum(m.refused for m in inside)}
 
 
+def _write_whole(path: Path, data) -> None:
+    """JSON written beside `path` and renamed onto it: whoever waits for the file never reads
+    half of it."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data))
+    os.replace(partial, path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=float, required=True, help="marks per second")
@@ -181,11 +189,11 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend_pid = cursor.fetchone()[0]
-    Path(args.ready).write_text(json.dumps({"pid": os.getpid(), "backend_pid": backend_pid,
-                                            "day": day.isoformat(), "rows": len(targets)}))
+    _write_whole(Path(args.ready), {"pid": os.getpid(), "backend_pid": backend_pid,
+                                    "day": day.isoformat(), "rows": len(targets)})
     marks = mark_steadily(targets=targets, rate=args.rate, stop=stop, offset=args.offset,
                           max_seconds=args.max_seconds)
-    Path(args.result).write_text(json.dumps([asdict(m) for m in marks]))
+    _write_whole(Path(args.result), [asdict(m) for m in marks])
 
 
 if __name__ == "__main__":
