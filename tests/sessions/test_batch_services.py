@@ -295,8 +295,8 @@ def clinic_with_missed_evening(site, count):
 def corrections(rows):
     """Per person, alternately: the group of the missed evening corrected to present (its
     follow-up moves to the workshop, still missed), or both sessions excused or late (the
-    follow-up is resolved); the next Monday marked absent, excused, late or present; then a
-    refused mark and one that changes nothing. (The workshop is corrected before the group:
+    follow-up is resolved); the next Monday marked absent, excused, late or present (the
+    minutes and notes each person's own); then a refused mark and one that changes nothing. (The workshop is corrected before the group:
     one mark at a time, the other order would first move the follow-up to the workshop, then
     resolve it there; a batch judges corrections on the rows as saved, so it resolves it on the
     group.)"""
@@ -305,9 +305,10 @@ def corrections(rows):
         if n % 2 == 0:
             marks += [MarkRequest(attendance_id=person[(0, 0)].pk, status="present"),
                       MarkRequest(attendance_id=person[(1, 0)].pk, status="absent"),
-                      MarkRequest(attendance_id=person[(1, 1)].pk, status="excused")]
+                      MarkRequest(attendance_id=person[(1, 1)].pk, status="excused",
+                                  note=f"Called ahead ({n})")]
         else:
-            marks += [MarkRequest(attendance_id=person[(0, 1)].pk, status="late", minutes=30),
+            marks += [MarkRequest(attendance_id=person[(0, 1)].pk, status="late", minutes=10 + n),
                       MarkRequest(attendance_id=person[(0, 0)].pk, status="excused"),
                       MarkRequest(attendance_id=person[(1, 0)].pk, status="present"),
                       MarkRequest(attendance_id=person[(1, 1)].pk, status="absent")]
@@ -374,9 +375,10 @@ def test_corrected_absences_move_or_resolve_follow_ups_as_marking_one_by_one_doe
 def test_marking_many_with_corrections_costs_the_same_queries_for_2_or_24_people(
     site, other_site, director, clinician, second_monday_over, django_capture_on_commit_callbacks
 ):
-    """Absences, corrected absences (follow-ups moved or resolved), excuses, escalations and
-    refusals: 9 marks of 2 people at one site, or 86 of 24 people at two sites, 8 sessions;
-    the on-commit work (authorization usage, emails) counted too."""
+    """Absences, corrected absences (follow-ups moved or resolved), excuses, escalations,
+    refusals, minutes and notes of each person's own: 9 marks of 2 people at one site, or 86
+    of 24 people at two sites, 8 sessions; the on-commit work (authorization usage, emails)
+    counted too."""
     factories.StaffFactory(role=Role.DIRECTOR, sites=[other_site])
     small = clinic_with_missed_evening(site, 2)
     large = {**clinic_with_missed_evening(site, 12), **clinic_with_missed_evening(other_site, 12)}
