@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils import dateformat
@@ -166,16 +166,35 @@ def _apply_mark(locked: Attendance, *, status: str, minutes: int | None, note: s
 
 
 def _save_marks(rows: list[Attendance], *, now, by) -> None:
-    """Save marked rows with one UPDATE per distinct (status, minutes, note), not one per row
-    (Django's bulk_update builds a CASE per row and field, slow at thousands), then audit them
-    all in one write. Marks share who and when, so the groups stay few: a file's marks fall
-    into a handful of statuses and minute counts."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for row in rows:
-        groups[(row.status, row.minutes_attended, row.note)].append(row.pk)
-    for (status, minutes, note), pks in groups.items():
-        Attendance.objects.filter(pk__in=pks).update(
-            status=status, minutes_attended=minutes, note=note, marked_by=by, marked_at=now)
+    """Save marked rows in one UPDATE, then audit them all in one write.
+
+    On PostgreSQL the rows' new values go as arrays (unnest): one statement whatever the
+    number of rows and of their distinct minutes and notes (a census's late arrivals carry
+    their own minutes). Elsewhere one UPDATE per distinct (status, minutes, note). Django's
+    bulk_update would build a CASE per row and field, slow at thousands."""
+    connection = connections[router.db_for_write(Attendance)]
+    if rows and connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        meta = Attendance._meta
+        column = {name: quote(meta.get_field(name).column)
+                  for name in ("status", "minutes_attended", "note", "marked_by", "marked_at")}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(meta.db_table)} AS a SET {column['status']} = v.status, "
+                f"{column['minutes_attended']} = v.minutes, {column['note']} = v.note, "
+                f"{column['marked_by']} = %s, {column['marked_at']} = %s "
+                "FROM unnest(%s::bigint[], %s::text[], %s::integer[], %s::text[]) "
+                f"AS v(id, status, minutes, note) WHERE a.{quote(meta.pk.column)} = v.id",
+                [by.pk if by is not None else None, now, [row.pk for row in rows],
+                 [row.status for row in rows], [row.minutes_attended for row in rows],
+                 [row.note for row in rows]])
+    else:
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for row in rows:
+            groups[(row.status, row.minutes_attended, row.note)].append(row.pk)
+        for (status, minutes, note), pks in groups.items():
+            Attendance.objects.filter(pk__in=pks).update(
+                status=status, minutes_attended=minutes, note=note, marked_by=by, marked_at=now)
     rows_audited(model=Attendance, objects=rows, fields=MARK_FIELDS)
 
 
@@ -199,8 +218,9 @@ def attendance_mark_many(
     changes to marked attendance are kept in `AttendanceChange`; unexcused absences raise their
     follow-ups (`followups_after_marking_many`; with `notify`, each assignee gets one email
     for the lot). Returns, per mark, the attendance or the ValidationError that refused it (a
-    refused mark writes nothing). Rows are locked in pk order and written, audited and
-    announced in bulk: a fixed number of queries whatever the number of marks.
+    refused mark writes nothing). Rows are locked in pk order and written (one UPDATE on
+    PostgreSQL), audited and announced in bulk: a fixed number of queries whatever the number
+    of marks, sessions, people or absences.
     """
     marks = list(marks)
     results: list[Attendance | ValidationError | None] = [None] * len(marks)

@@ -34,11 +34,12 @@ from accounts.access import can_write_clinical_notes
 from accounts.roles import Role
 
 from participants.models import Enrollment, EnrollmentStatus
+from programs.models import Site
 from programs.selectors import site_today
 
 from ..models import Attendance, AttendanceStatus, FollowUp, FollowUpKind, FollowUpStatus
 from ..selectors.ledger import hours_ledger
-from .audited import rows_create, rows_update
+from .audited import rows_bulk_update, rows_create, rows_update
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +235,59 @@ def followups_after_marking(*, attendance: Attendance, previous_status: str, by)
                 outcome_note=AUTO_RESOLVED_NOTE, resolved_at=timezone.now(), resolved_by=by)
 
 
+def _site_directors(site_ids) -> dict[int, Any]:
+    """`_site_director` of each of these sites, in one query: {site id: director or None}."""
+    directors: dict[int, Any] = dict.fromkeys(site_ids)
+    for assignment in (Site.staff.through.objects
+                       .filter(site_id__in=directors, user__is_active=True,
+                               user__groups__name=Role.DIRECTOR.label)
+                       .select_related("user").order_by("user_id")):
+        if directors[assignment.site_id] is None:
+            directors[assignment.site_id] = assignment.user
+    return directors
+
+
+def _absences_corrected(corrected: Sequence[Attendance], *, by) -> None:
+    """`followups_after_marking`'s rule for corrected absences, for many at once (the rows
+    already saved): on each corrected visit day, the open follow-ups of the corrected
+    attendances move to the day's first absence still standing, or, with none left, every open
+    follow-up of the day is resolved automatically. The same rows and audit entries as one
+    correction after another, in a fixed number of queries."""
+    days = {(a.participant_id, a.session.local_date) for a in corrected}
+    if not days:
+        return
+    people = {person for person, _day in days}
+    dates = {day for _person, day in days}
+    day_followups = [f for f in FollowUp.objects.filter(
+        participant_id__in=people, missed_on__in=dates, kind=FollowUpKind.UNEXCUSED_ABSENCE,
+        status=FollowUpStatus.OPEN).order_by("pk") if (f.participant_id, f.missed_on) in days]
+    if not day_followups:
+        return
+    still_absent: dict[tuple, tuple[int, int]] = {}
+    for pk, person, day, session_id in (Attendance.objects
+                                        .filter(participant_id__in=people,
+                                                session__local_date__in=dates,
+                                                status=AttendanceStatus.ABSENT)
+                                        .order_by("session__starts_at", "pk")
+                                        .values_list("pk", "participant_id",
+                                                     "session__local_date", "session_id")):
+        still_absent.setdefault((person, day), (pk, session_id))
+    corrected_pks = {a.pk for a in corrected}
+    moved, resolved = [], []
+    for followup in day_followups:
+        standing = still_absent.get((followup.participant_id, followup.missed_on))
+        if standing is None:
+            resolved.append(followup.pk)
+        elif followup.attendance_id in corrected_pks:
+            followup.attendance_id, followup.session_id = standing
+            moved.append(followup)
+    rows_bulk_update(objects=moved, fields=["attendance", "session"])
+    if resolved:
+        rows_update(queryset=FollowUp.objects.filter(pk__in=resolved),
+                    status=FollowUpStatus.RESOLVED, outcome_note=AUTO_RESOLVED_NOTE,
+                    resolved_at=timezone.now(), resolved_by=by)
+
+
 def followups_after_marking_many(
     *, marked: Sequence[tuple[Attendance, str]], by, notify: bool = True,
 ) -> list[FollowUp]:
@@ -243,12 +297,12 @@ def followups_after_marking_many(
     sessions started: one follow-up per participant per missed visit day, the absence limit
     once per enrollment, the escalation when the latest visit days were all missed. They are
     read and written in bulk (a fixed number of queries). With `notify`, each assignee gets one
-    neutral email for all their new tasks, not one per task. Corrected absences (rare) go
-    through `followups_after_marking` one by one. Returns the follow-ups raised.
+    neutral email for all their new tasks, not one per task. Corrected absences move or resolve
+    their days' open follow-ups as `followups_after_marking` does, in bulk too (before the new
+    absences are judged, as one mark after another would). Returns the follow-ups raised.
     """
-    for attendance, previous in marked:
-        if attendance.status != AttendanceStatus.ABSENT and previous == AttendanceStatus.ABSENT:
-            followups_after_marking(attendance=attendance, previous_status=previous, by=by)
+    _absences_corrected([a for a, previous in marked if a.status != AttendanceStatus.ABSENT
+                         and previous == AttendanceStatus.ABSENT], by=by)
     now = timezone.now()
     absences = sorted((a for a, _previous in marked if a.status == AttendanceStatus.ABSENT
                        and a.session.starts_at <= now),
@@ -288,9 +342,9 @@ def followups_after_marking_many(
     directors: dict[int, Any] = {}
 
     def director(site):
-        if site.pk not in directors:
-            directors[site.pk] = _site_director(site)
-        return directors[site.pk]
+        if not directors:  # every site of the batch at the first need, in one query
+            directors.update(_site_directors({a.session.site_id for a in absences}))
+        return directors.get(site.pk)
 
     new: list[FollowUp] = []
 

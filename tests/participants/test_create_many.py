@@ -2,6 +2,8 @@
 import pytest
 from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from participants.models import ContactConsent, Participant
 from participants.services import (
@@ -65,3 +67,24 @@ def test_creating_many_costs_the_same_queries_for_3_or_30_people(
         with django_assert_max_num_queries(7):
             participants_create_many(people=[person(site, f"{prefix}-{n}")
                                              for n in range(size)])
+
+
+def test_giving_consent_many_costs_the_same_queries_for_3_or_30_people(
+    site, django_capture_on_commit_callbacks
+):
+    """Standing consents, new ones and refusals, the re-plan and authorization refresh after
+    commit included."""
+    counts = []
+    for size, prefix in ((3, "S"), (30, "T")):
+        created = participants_create_many(people=[
+            person(site, f"{prefix}-{n}", phone="+12015550123" if n % 3 else "")
+            for n in range(size)])
+        consent_give(participant=created[0], channel="email", source="intake")
+        with CaptureQueriesContext(connection) as queries:
+            with django_capture_on_commit_callbacks(execute=True):
+                results = consents_give_many(consents=[
+                    (p, channel) for p in created for channel in ("email", "sms")],
+                    source="intake")
+        counts.append(len(queries))
+        assert sum(isinstance(r, ValidationError) for r in results) == len(range(0, size, 3))
+    assert counts[0] == counts[1]

@@ -6,6 +6,8 @@ import pytest
 import time_machine
 from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.roles import Role
 from participants.models import Enrollment, EnrollmentStatus
@@ -253,3 +255,139 @@ def test_marking_many_costs_the_same_queries_for_3_or_30_marks(
         with django_assert_max_num_queries(20):
             attendance_mark_many(marks=[MarkRequest(attendance_id=r.pk, status=status)
                                         for r in batch], by=clinician)
+
+
+# --- corrected absences in a batch ----------------------------------------------------------
+
+def evenings(track, weeks=2):
+    """Each Monday evening of `weeks`: a 3-hour group, then a 45-minute workshop (one visit day)."""
+    days = []
+    for week in range(weeks):
+        day = MONDAY + dt.timedelta(weeks=week)
+        group = dt.datetime.combine(day, dt.time(17, 0), tzinfo=track.site.zone)
+        workshop = dt.datetime.combine(day, dt.time(20, 15), tzinfo=track.site.zone)
+        days.append([factories.TherapySessionFactory(
+            track=track, starts_at=start.astimezone(UTC),
+            ends_at=(start + length).astimezone(UTC))
+            for start, length in ((group, dt.timedelta(hours=3)),
+                                  (workshop, dt.timedelta(minutes=45)))])
+    return days
+
+
+def clinic_with_missed_evening(site, count):
+    """`count` people at `site` who missed both sessions of the first Monday (follow-ups raised,
+    one per person) and have the second Monday to mark: {person: {(week, 0 or 1): row}}."""
+    track = factories.TrackFactory(site=site, mode="rolling", capacity=100,
+                                   program__consecutive_absences_to_escalate=2,
+                                   program__max_unexcused_absences=3)
+    days = evenings(track)
+    enrollment_enroll_many(requests=requests(track, people(site, count)))
+    rows: dict = {}
+    for week, sessions in enumerate(days):
+        for index, session in enumerate(sessions):
+            for row in expected_at(session):
+                rows.setdefault(row.participant_id, {})[(week, index)] = row
+    attendance_mark_many(marks=[MarkRequest(attendance_id=r[(0, i)].pk, status="absent")
+                                for r in rows.values() for i in (0, 1)], by=None)
+    return rows
+
+
+def corrections(rows):
+    """Per person, alternately: the group of the missed evening corrected to present (its
+    follow-up moves to the workshop, still missed), or both sessions excused or late (the
+    follow-up is resolved); the next Monday marked absent, excused, late or present (the
+    minutes and notes each person's own); then a refused mark and one that changes nothing. (The workshop is corrected before the group:
+    one mark at a time, the other order would first move the follow-up to the workshop, then
+    resolve it there; a batch judges corrections on the rows as saved, so it resolves it on the
+    group.)"""
+    marks = []
+    for n, person in enumerate(rows.values()):
+        if n % 2 == 0:
+            marks += [MarkRequest(attendance_id=person[(0, 0)].pk, status="present"),
+                      MarkRequest(attendance_id=person[(1, 0)].pk, status="absent"),
+                      MarkRequest(attendance_id=person[(1, 1)].pk, status="excused",
+                                  note=f"Called ahead ({n})")]
+        else:
+            marks += [MarkRequest(attendance_id=person[(0, 1)].pk, status="late", minutes=10 + n),
+                      MarkRequest(attendance_id=person[(0, 0)].pk, status="excused"),
+                      MarkRequest(attendance_id=person[(1, 0)].pk, status="present"),
+                      MarkRequest(attendance_id=person[(1, 1)].pk, status="absent")]
+    first = next(iter(rows.values()))
+    return [*marks, MarkRequest(attendance_id=first[(1, 0)].pk, status="sometimes"),
+            MarkRequest(attendance_id=first[(0, 1)].pk, status="absent")]
+
+
+@pytest.fixture
+def second_monday_over():
+    """Monday 12 January 2026, 11 pm in New York: both Mondays' evenings are over."""
+    with time_machine.travel(dt.datetime(2026, 1, 13, 4, 0, tzinfo=UTC), tick=False):
+        yield
+
+
+def followups_of(rows):
+    """Each follow-up as a person would see it (whose, what, which visit, open or resolved, by
+    whom), the ids of the people and visits given as their places in `rows`."""
+    person_at = {pk: n for n, pk in enumerate(rows)}
+    visit_at = {row.pk: (person_at[pk], key) for pk, person in rows.items()
+                for key, row in person.items()}
+    session_at = {row.session_id: key for person in rows.values() for key, row in person.items()}
+    return sorted(
+        (person_at[f.participant_id], f.kind, f.missed_on, visit_at[f.attendance_id],
+         session_at[f.session_id], f.status, f.outcome_note, f.resolved_by_id, f.assignee_id)
+        for f in FollowUp.objects.filter(participant_id__in=rows))
+
+
+def test_corrected_absences_move_or_resolve_follow_ups_as_marking_one_by_one_does(
+    site, director, clinician, second_monday_over
+):
+    together, one_by_one = (clinic_with_missed_evening(site, 2) for _ in range(2))
+    pre_audit = LogEntry.objects.count()
+
+    results = attendance_mark_many(marks=corrections(together), by=clinician)
+    audit_together = LogEntry.objects.count() - pre_audit
+    for mark in corrections(one_by_one):
+        try:
+            attendance_mark(attendance=Attendance.objects.get(pk=mark.attendance_id),
+                            status=mark.status, minutes=mark.minutes, by=clinician)
+        except ValidationError:
+            pass
+    audit_one_by_one = LogEntry.objects.count() - pre_audit - audit_together
+
+    assert results[-2].error_dict["status"][0].code == "invalid_status"
+    assert results[-1].status == "absent"
+    even, odd = together.values()
+    moved = FollowUp.objects.get(participant_id=even[(0, 0)].participant_id,
+                                 missed_on=MONDAY, kind="unexcused_absence")
+    assert (moved.status, moved.attendance_id, moved.session_id) == (
+        "open", even[(0, 1)].pk, even[(0, 1)].session_id)
+    resolved = FollowUp.objects.get(participant_id=odd[(0, 0)].participant_id,
+                                    missed_on=MONDAY, kind="unexcused_absence")
+    assert (resolved.status, resolved.resolved_by) == ("resolved", clinician)
+    # The same follow-ups and as many audit entries as one mark after another.
+    assert followups_of(together) == followups_of(one_by_one)
+    assert audit_together == audit_one_by_one
+    assert LogEntry.objects.filter(content_type__model="followup", object_id=moved.pk,
+                                   action=LogEntry.Action.UPDATE).exists()
+    assert LogEntry.objects.filter(content_type__model="followup", object_id=resolved.pk,
+                                   action=LogEntry.Action.UPDATE).exists()
+
+
+def test_marking_many_with_corrections_costs_the_same_queries_for_2_or_24_people(
+    site, other_site, director, clinician, second_monday_over, django_capture_on_commit_callbacks
+):
+    """Absences, corrected absences (follow-ups moved or resolved), excuses, escalations,
+    refusals, minutes and notes of each person's own: 9 marks of 2 people at one site, or 86
+    of 24 people at two sites, 8 sessions; the on-commit work (authorization usage, emails)
+    counted too."""
+    factories.StaffFactory(role=Role.DIRECTOR, sites=[other_site])
+    small = clinic_with_missed_evening(site, 2)
+    large = {**clinic_with_missed_evening(site, 12), **clinic_with_missed_evening(other_site, 12)}
+    counts = []
+    for rows in (small, large):
+        with CaptureQueriesContext(connection) as queries:
+            with django_capture_on_commit_callbacks(execute=True):
+                attendance_mark_many(marks=corrections(rows), by=clinician)
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1] <= 36
+    assert FollowUp.objects.filter(participant_id__in=large, status="resolved").count() == 12

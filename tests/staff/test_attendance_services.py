@@ -3,6 +3,8 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from sessions.models import Attendance, AttendanceChange, FollowUp
 from sessions.services.attendance import attendance_mark, attendance_mark_rest_present
@@ -197,3 +199,18 @@ def test_it_reads_the_marked_row_once(group_session, clinician):
     reads = [q["sql"] for q in captured.captured_queries
              if q["sql"].startswith('SELECT "iop_sessions_attendance"."id"')]
     assert len(reads) == 1 and reads[0].endswith('FOR UPDATE OF "iop_sessions_attendance"')
+
+
+def test_the_rest_present_costs_the_same_queries_for_3_or_30_people(
+    track, clinician, django_capture_on_commit_callbacks
+):
+    """Written, audited and the authorization usage derived again after commit, whatever the
+    number of people still expected."""
+    counts = []
+    for size, hour in ((3, 9), (30, 13)):
+        session, _rows = make_group_session(track, size=size, hour=hour)
+        with CaptureQueriesContext(connection) as queries:
+            with django_capture_on_commit_callbacks(execute=True):
+                assert attendance_mark_rest_present(session=session, by=clinician) == size
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
