@@ -44,7 +44,9 @@ AUDITED_MODELS: list[AuditedModel] = [
     AuditedModel("participants.DisclosureConsent", "contact.participant_id"),
     # Individual and family sessions belong to one participant; group sessions to none.
     AuditedModel("iop_sessions.TherapySession", "participant_id"),
-    AuditedModel("iop_sessions.Attendance", "participant_id"),
+    # The session's date is the session's, kept on the row by the database (as a follow-up's
+    # session site): no one changes it, and the instance a save audits does not hold it.
+    AuditedModel("iop_sessions.Attendance", "participant_id", exclude_fields=("session_date",)),
     # The session's site is the session's, kept on the follow-up by the database: no one
     # changes it, and the instance a save audits does not hold it.
     AuditedModel("iop_sessions.FollowUp", "participant_id", exclude_fields=("session_site",)),

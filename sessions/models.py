@@ -163,6 +163,14 @@ class Attendance(models.Model):
     makeup_for = models.ForeignKey("self", verbose_name=_("makes up for"),
                                    on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="makeups", db_index=False)
+    # The session's local date, kept by the database (migration 0013's triggers: set when a
+    # row is written, moved with its session's date), so a participant's rows within a range
+    # of days are found in an index (`attendance_part_day_idx`) instead of reading all their
+    # rows ever and then each one's session. A row saved by the ORM has it in the database,
+    # not on the instance.
+    session_date = models.DateField(
+        _("session's date"), null=True, blank=True, editable=False,
+        help_text=_("The session's date at its site; kept from the session by the database."))
 
     class Meta:
         ordering = ["session__starts_at", "participant__last_name"]
@@ -183,6 +191,12 @@ class Attendance(models.Model):
         ]
         indexes = [
             models.Index(fields=["participant", "status"], name="attendance_part_status_idx"),
+            # A caseload's rows of a range of days (the attendance report by clinician), without
+            # their rows of every earlier stay, answered from the index alone (what the report
+            # counts a row by: its session, status and minutes).
+            models.Index(fields=["participant", "session_date"],
+                         include=["session", "status", "minutes_attended"],
+                         name="attendance_part_day_idx"),
             # Counts per session and status (day list, calendar) and the week's hours of Today's
             # at-risk list (participant, status, minutes of each session's rows) answered from
             # the index alone, without a heap read per row (bench/explain.py at 2,000).

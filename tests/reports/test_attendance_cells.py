@@ -435,3 +435,33 @@ def test_it_finds_who_is_below_the_minimum_as_the_numeric_sql_did(w):
         seen_avery += sum(1 for row in listed if row[1] == str(w.avery.code))
     assert seen  # unmarked odd minutes were listed
     assert seen_avery  # and Avery was among those listed
+
+
+def _moved(session, days: int) -> None:
+    """`session` moved `days` days, as an admin's correction writes it (a queryset update)."""
+    TherapySession.objects.filter(pk=session.pk).update(
+        starts_at=F("starts_at") + dt.timedelta(days=days),
+        ends_at=F("ends_at") + dt.timedelta(days=days),
+        local_date=F("local_date") + dt.timedelta(days=days))
+
+
+def test_a_caseload_counts_a_session_by_its_day_after_it_moved(w):
+    """The caseload's rows are found by their session's day kept on each row: a session moved
+    into the range counts there, one moved out of it no longer does, as the live count and the
+    old SQL have it (a kept day left behind would lose the first)."""
+    mine = w.scope(clinician_id=w.clinician.pk)
+    assert _new_rows(mine)["total"][0][4:] == (5, 0, 1, 1)
+    ahead = TherapySession.objects.get(local_date=dt.date(2026, 2, 23), track=w.t1)
+    excused = TherapySession.objects.get(local_date=dt.date(2026, 2, 16), track=w.t1)
+    _moved(ahead, -10)  # Mon 23 Feb -> Fri 13 Feb: held, Avery still unmarked there
+    _moved(excused, 9)  # Mon 16 Feb -> Wed 25 Feb: ahead, Avery's excuse with it
+    assert _new_rows(mine) == _old_rows(mine)
+    assert _new_rows(mine)["total"][0][4:] == (5, 0, 0, 2)
+    later = w.scope(clinician_id=w.clinician.pk, date_from=dt.date(2026, 2, 14),
+                    date_to=dt.date(2026, 2, 28), today=dt.date(2026, 2, 28))
+    assert _new_rows(later) == _old_rows(later)
+    # Avery's individual session (17 Feb) present, S6 unmarked, the moved S5 excused.
+    assert _new_rows(later)["total"][0][4:] == (1, 0, 1, 1)
+    for scope in (mine, later):
+        assert sorted(reports._attendance_cells(scope), key=repr) == sorted(
+            reports._attendance_cells_live(scope), key=repr), scope

@@ -94,3 +94,19 @@ def test_it_withdraws_held_attendance_in_the_same_queries_for_2_or_12_weeks(site
 
     assert (audited_small, audited_large) == (2, 12)
     assert small == large
+
+
+def test_the_audit_trail_leaves_out_the_rows_kept_session_date(site):
+    """The database keeps each row's session date from its session: the instances a bulk write
+    or a save audits do not hold it, so an audit entry would show it as emptied or set."""
+    track, _slot, enrollments = build_track(site, weeks=2)
+    schedule_generate(track=track)
+    row = Attendance.objects.order_by("pk").first()
+    since = last_entry()
+    row.status = "present"
+    row.save()
+    logged = [*entries(Attendance, LogEntry.Action.CREATE),
+              *entries(Attendance, LogEntry.Action.UPDATE, since)]
+    assert len(logged) == 2 * 2 + 1
+    assert all("session_date" not in entry.changes_dict for entry in logged)
+    assert logged[-1].changes_dict["status"] == ["expected", "present"]

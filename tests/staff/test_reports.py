@@ -214,3 +214,24 @@ def test_it_keeps_each_report_page_within_its_query_budget(w, name,
                                     enrollment=enrollment, status="present")
     with django_assert_max_num_queries(BUDGETS[name]):
         assert client.get(url).status_code == 200
+
+
+def test_a_caseloads_attendance_follows_a_session_moved_into_the_range(w):
+    """The report by clinician finds the caseload's rows by their session's day: a session
+    moved from after the range into it (an admin's correction) shows its rows there."""
+    from django.db.models import F
+
+    from sessions.models import TherapySession
+
+    def unmarked() -> str:
+        html = _get(w.director, "report_attendance", clinician=w.clinician.pk).content.decode()
+        return re.search(r"(\d+) attendance rows at held sessions (are) not marked yet",
+                         html).group(1)
+
+    assert unmarked() == "1"  # Avery at S6, today
+    ahead = TherapySession.objects.filter(track=w.t1, local_date=dt.date(2026, 2, 23))
+    assert ahead.count() == 1
+    ahead.update(starts_at=F("starts_at") - dt.timedelta(days=10),
+                 ends_at=F("ends_at") - dt.timedelta(days=10),
+                 local_date=F("local_date") - dt.timedelta(days=10))
+    assert unmarked() == "2"  # and Avery at the old S7, now Friday 13 February
