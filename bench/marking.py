@@ -47,12 +47,16 @@ class _Counter:
 
 
 def _many_sessions(*, day, count: int) -> list[tuple[int, list[int]]]:
-    """`count` sessions of `day` with the most rows to mark: (session id, attendance ids)."""
+    """`count` started sessions of `day` with the most rows to mark: (session id, attendance
+    ids). Only started ones: a session not begun refuses its marks (every call would time a
+    refusal), and `day` (the latest with a started session) has later ones once it begins."""
     from django.db.models import Count
+    from django.utils import timezone
 
     from sessions.models import Attendance, AttendanceStatus, SessionStatus, TherapySession
 
-    sessions = (TherapySession.objects.filter(local_date=day, status=SessionStatus.SCHEDULED)
+    sessions = (TherapySession.objects.filter(local_date=day, status=SessionStatus.SCHEDULED,
+                                              starts_at__lte=timezone.now())
                 .annotate(rows=Count("attendances")).order_by("-rows", "pk")[:count])
     return [(s.pk, list(Attendance.objects.filter(session=s)
                         .exclude(status=AttendanceStatus.CANCELLED)
