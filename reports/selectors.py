@@ -1119,7 +1119,11 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
         f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
         "WHERE s.local_date >= %s AND s.local_date <= %s AND s.local_date < %s "
         "AND s.status = %s AND a.status = %s "
-        f"AND s.id IN (SELECT ta.session_id FROM {tally} ta WHERE ta.unmarked > 0)"
+        # A look-up per session of the fortnight (420 at 2,000 participants, 1,260 of the
+        # statement's 1,515 buffers, but about 0.5 ms): as a semi-join on the tallies with
+        # unmarked rows, 286 buffers and no faster, since it reads every session's tally ever
+        # (3,600 rows; 11,400 with 26 weeks of history, where it ran 0.3-0.5 ms slower).
+        f"AND (SELECT ta.unmarked FROM {tally} ta WHERE ta.session_id = s.id) > 0"
         " GROUP BY 1), "
         # The enrollments below in some week, with each week's total and unmarked time.
         "c AS MATERIALIZED (SELECT e.id, e.participant_id, e.track_id, e.admission_date, "
