@@ -44,7 +44,17 @@ def extra_pages(clinic):
         Page("programs", "/programs/", "admin"),
         Page("reports index", "/reports/", "admin"),
     ]
-    # The report pages themselves are in bench/web.py's list.
+    # The report pages themselves are in bench/web.py's list; not the attendance report by
+    # program and clinician at once, whose rows are a caseload's within the program's sessions.
+    from django.contrib.auth import get_user_model
+
+    from programs.models import Track
+
+    clinician_id = get_user_model().objects.get(username=clinic.clinician_username).pk
+    program_id = Track.objects.get(pk=track).program_id
+    pages.append(Page("report attendance (program and clinician)",
+                      f"/reports/attendance/?program={program_id}&clinician={clinician_id}",
+                      "admin"))
     return pages
 
 

@@ -232,6 +232,22 @@ def test_a_caseload_with_history_counts_only_its_rows_in_the_range(w):
     for scope in (mine, autumn, w.scope(clinician_id=w.clinician.pk, date_to=dt.date(2026, 2, 4))):
         assert sorted(reports._attendance_cells(scope), key=repr) == sorted(
             reports._attendance_cells_live(scope), key=repr), scope
+    # The same caseload within its program or its earlier stay's track (rows found by the
+    # kept session date, then kept by the session's track): the earlier stay's rows count in
+    # November only, never in the current range.
+    for extra in ({"program_id": w.program.pk}, {"track_id": earlier.track_id},
+                  {"track_id": w.t1.pk}):
+        for days in ({}, {"date_from": dt.date(2025, 11, 1), "date_to": dt.date(2025, 11, 30)}):
+            scope = w.scope(clinician_id=w.clinician.pk, **extra, **days)
+            assert _new_rows(scope) == _old_rows(scope), scope
+            assert sorted(reports._attendance_cells(scope), key=repr) == sorted(
+                reports._attendance_cells_live(scope), key=repr), scope
+    in_program_autumn = w.scope(clinician_id=w.clinician.pk, program_id=w.program.pk,
+                                date_from=dt.date(2025, 11, 1), date_to=dt.date(2025, 11, 30))
+    assert _new_rows(in_program_autumn)["total"][0][4:] == (3, 1, 1, 0)
+    assert _new_rows(w.scope(clinician_id=w.clinician.pk, track_id=w.t1.pk,
+                             date_from=dt.date(2025, 11, 1),
+                             date_to=dt.date(2025, 11, 30)))["total"] == []
 
 
 def test_a_program_or_track_counts_its_sessions_whole_and_personal_rows_by_enrollment(w):
@@ -463,5 +479,16 @@ def test_a_caseload_counts_a_session_by_its_day_after_it_moved(w):
     # Avery's individual session (17 Feb) present, S6 unmarked, the moved S5 excused.
     assert _new_rows(later)["total"][0][4:] == (1, 0, 1, 1)
     for scope in (mine, later):
+        assert sorted(reports._attendance_cells(scope), key=repr) == sorted(
+            reports._attendance_cells_live(scope), key=repr), scope
+    # Within the caseload's program the moved sessions count by their new day too.
+    in_program = w.scope(clinician_id=w.clinician.pk, program_id=w.program.pk)
+    later_in_program = w.scope(clinician_id=w.clinician.pk, program_id=w.program.pk,
+                               date_from=dt.date(2026, 2, 14), date_to=dt.date(2026, 2, 28),
+                               today=dt.date(2026, 2, 28))
+    assert _new_rows(in_program)["total"][0][4:] == (5, 0, 0, 2)
+    assert _new_rows(later_in_program)["total"][0][4:] == (1, 0, 1, 1)
+    for scope in (in_program, later_in_program):
+        assert _new_rows(scope) == _old_rows(scope)
         assert sorted(reports._attendance_cells(scope), key=repr) == sorted(
             reports._attendance_cells_live(scope), key=repr), scope

@@ -16,8 +16,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 BUILDERS = [(reports._census_tracks, 0), (reports._in_care, 0),
             (reports._below_enrollments, 2), (reports._admitted_in, 2), (reports._ended_in, 2),
             (reports._access_enrollments, 0), (reports._staff_load_rows, 2),
-            (reports._held_session_counts, 2), (reports._personal_session_counts, 2),
-            (reports._tracked_session_counts, 2)]
+            (reports._held_session_counts, 2), (reports._personal_session_counts, 2)]
 
 
 def _scopes(site_ids: tuple[int, ...]):

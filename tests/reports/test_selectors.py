@@ -92,6 +92,37 @@ def test_it_lists_someone_below_only_because_of_rows_left_unmarked(w):
     assert "Dunn, Dale" not in [b.participant for b in report.below_last_week]
 
 
+def test_unmarked_time_is_each_persons_own_and_goes_once_their_row_is_marked(w):
+    """The unmarked time is read only at sessions still holding an unmarked row (the tally),
+    and only the person's own rows: Dale and Erin, admitted this Monday, both left unmarked at
+    Monday's S5 (tonight's S6 still ahead). Marking Erin present leaves S5 with Dale's row
+    unmarked: Dale is still listed for 3 h unmarked, Erin no longer (3 h attended + 3 h ahead
+    reach the 6 h minimum). Marking Dale absent too clears S5: Dale stays below with nothing
+    unmarked (missed time), not counted twice nor dropped."""
+    people = {}
+    s5, s6 = TherapySession.objects.filter(
+        track=w.t1, local_date__in=[dt.date(2026, 2, 16), dt.date(2026, 2, 18)]).order_by(
+        "local_date")
+    for first, last in (("Dale", "Dunn"), ("Erin", "Ellis")):
+        person = factories.ParticipantFactory(home_site=w.site, first_name=first, last_name=last)
+        enrollment = factories.EnrollmentFactory(participant=person, track=w.t1,
+                                                 admission_date=dt.date(2026, 2, 16))
+        people[first] = Attendance.objects.bulk_create([
+            Attendance(session=session, participant=person, enrollment=enrollment,
+                       status="expected") for session in (s5, s6)])[0]
+
+    def listed():
+        return [(b.participant, b.attended_minutes, b.ahead_minutes, b.unmarked_minutes)
+                for b in reports.attendance_report(scope=w.scope()).below_this_week
+                if b.participant != "Adams, Avery"]
+
+    assert listed() == [("Dunn, Dale", 0, 180, 180), ("Ellis, Erin", 0, 180, 180)]
+    Attendance.objects.filter(pk=people["Erin"].pk).update(status="present")
+    assert listed() == [("Dunn, Dale", 0, 180, 180)]
+    Attendance.objects.filter(pk=people["Dale"].pk).update(status="absent")
+    assert listed() == [("Dunn, Dale", 0, 180, 0)]
+
+
 def test_it_limits_attendance_to_the_caseload(w):
     report = reports.attendance_report(scope=w.scope(clinician_id=w.clinician.pk))
 
