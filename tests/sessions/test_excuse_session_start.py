@@ -9,6 +9,7 @@ import datetime as dt
 import re
 
 import pytest
+from auditlog.models import LogEntry
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -147,4 +148,18 @@ def test_today_lists_them_in_the_order_of_their_sessions_after_each_change(
     # (one session: in the order they asked).
     TherapySession.objects.filter(pk=elsewhere.pk).update(site=site)
     assert _today_order(as_director) == ["Bea", "Ana", "Cy"]
+    assert _stored() == _live()
+
+
+def test_the_audit_trail_leaves_out_the_kept_site_and_start(site):
+    """The instance a save audits does not hold what the database keeps: an entry would show the
+    site and start as emptied on every save of a request made in the same request."""
+    request = _request(_in_days(10, site=site))
+    request.reason = "Doctor, and then the pharmacy"
+    request.save()
+    logged = LogEntry.objects.get_for_object(request).order_by("pk")
+    assert [entry.action for entry in logged] == [LogEntry.Action.CREATE, LogEntry.Action.UPDATE]
+    assert logged[1].changes_dict == {"reason": ["Doctor", "Doctor, and then the pharmacy"]}
+    assert all("session_site" not in entry.changes_dict
+               and "session_starts_at" not in entry.changes_dict for entry in logged)
     assert _stored() == _live()
