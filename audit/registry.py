@@ -51,7 +51,10 @@ AUDITED_MODELS: list[AuditedModel] = [
     # changes it, and the instance a save audits does not hold it.
     AuditedModel("iop_sessions.FollowUp", "participant_id", exclude_fields=("session_site",)),
     AuditedModel("iop_sessions.ContactAttendance", "contact.participant_id"),
-    AuditedModel("iop_sessions.ExcusedAbsenceRequest", "attendance.participant_id"),
+    # The session's site and start are the session's, kept on the request by the database:
+    # no one changes them, and the instance a save audits does not hold them.
+    AuditedModel("iop_sessions.ExcusedAbsenceRequest", "attendance.participant_id",
+                 exclude_fields=("session_site", "session_starts_at")),
     AuditedModel("authorizations.Coverage", "enrollment.participant_id"),
     AuditedModel("authorizations.Authorization", "enrollment.participant_id"),
     AuditedModel("authorizations.AuthorizationOverride", "enrollment.participant_id"),

@@ -353,5 +353,5 @@ def excuse_rows(excuses: list[dict]) -> list[ExcuseRow]:
     return [ExcuseRow(review_url=review(excuse["code"]) + back,
                       name=(f"{excuse['attendance__participant__first_name']} "
                             f"{excuse['attendance__participant__last_name']}"),
-                      day_text=day_text(excuse["attendance__session__local_date"]))
+                      day_text=day_text(excuse["attendance__session_date"]))
             for excuse in excuses]

@@ -187,7 +187,7 @@ OFFERED_SEAT_FIELDS = ("pk", "track_id", "track__name", "seat_offered_at",
                        "track__program__seat_offer_hours", "participant__code",
                        "participant__first_name", "participant__last_name")
 PENDING_EXCUSE_FIELDS = ("code", "attendance__participant__first_name",
-                         "attendance__participant__last_name", "attendance__session__local_date")
+                         "attendance__participant__last_name", "attendance__session_date")
 
 
 def _offered_seats_queryset(*, site_ids: list[int], alias: str | None = None):
@@ -200,13 +200,15 @@ def _offered_seats_queryset(*, site_ids: list[int], alias: str | None = None):
 def _pending_excuses_queryset(*, site_ids: list[int] | None = None,
                               participant: Participant | None = None,
                               alias: str | None = None):
+    # The session's site and start and the day are read from the request and its attendance
+    # (kept by the database, migrations 0013 and 0014), so the pending ones come in order from
+    # `excuse_pending_start_idx` and only the 50 shown are joined, not every pending request.
     requests = ExcusedAbsenceRequest.objects.using(alias).filter(status=ExcuseStatus.PENDING)
     if site_ids is not None:
-        requests = requests.filter(attendance__session__site_id__in=site_ids)
+        requests = requests.filter(session_site_id__in=site_ids)
     if participant is not None:
         requests = requests.filter(attendance__participant=participant)
-    return requests.order_by("attendance__session__starts_at").values(
-        *PENDING_EXCUSE_FIELDS)[:50]
+    return requests.order_by("session_starts_at", "pk").values(*PENDING_EXCUSE_FIELDS)[:50]
 
 
 @lru_cache(maxsize=32)

@@ -65,11 +65,17 @@ def orm_offered_seats(*, site_ids):
 
 
 def orm_pending_excuses(*, site_ids):
-    return list(ExcusedAbsenceRequest.objects.filter(
+    """Read through the attendance's live session (its site, start and day), not the columns
+    the database keeps on the request and the row; ties of a start in the order they were
+    asked."""
+    rows = (ExcusedAbsenceRequest.objects.filter(
         status="pending", attendance__session__site_id__in=site_ids)
-        .order_by("attendance__session__starts_at").values(
+        .order_by("attendance__session__starts_at", "pk").values(
         "code", "attendance__participant__first_name", "attendance__participant__last_name",
         "attendance__session__local_date")[:50])
+    return [{**{k: v for k, v in row.items() if k != "attendance__session__local_date"},
+             "attendance__session_date": row["attendance__session__local_date"]}
+            for row in rows]
 
 
 def build(site, other_site, clinician, people: int):
