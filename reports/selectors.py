@@ -843,28 +843,23 @@ def _caseload_session_counts_sql(scope: ReportScope) -> tuple[str, tuple]:
     chosen afterwards: `_attendance_cells_caseload_sql`). Written out: it reads no site, which a
     `_scope_sql` builder must.
 
-    On PostgreSQL the rows are found by their session's date kept on the row (`session_date`,
-    migration iop_sessions 0013) in the (participant, date) index: through the participant
-    index alone, each participant's rows of every earlier stay were read too and dropped only
-    once joined to their sessions (with 26 weeks of history at 2,000 participants, 69,237 rows
-    for 18,000). The session's own date is still what decides (`_TALLY_HELD`)."""
+    The rows are found by their session's date kept on the row (`session_date`, migration
+    iop_sessions 0013, kept on SQLite too), on PostgreSQL in the (participant, date) index:
+    through the participant index alone, each participant's rows of every earlier stay were
+    read too and dropped only once joined to their sessions (with 26 weeks of history at 2,000
+    participants, 69,237 rows for 18,000). The session's own date is still what decides
+    (`_TALLY_HELD`)."""
     attendance, participant = Attendance._meta.db_table, Participant._meta.db_table
     caseload = f"SELECT p.id FROM {participant} p WHERE p.primary_clinician_id = %s"
-    if connection.vendor != "postgresql":  # SQLite (`make run`): no kept date read
-        return (
-            "SELECT a.session_id, a.status, CAST(COUNT(*) AS integer) AS n, "
-            "CAST(COUNT(a.minutes_attended) AS integer) AS n_minutes, "
-            "CAST(SUM(a.minutes_attended) AS integer) AS minutes "
-            f"FROM {attendance} a WHERE a.status <> %s AND a.participant_id IN ({caseload}) "
-            "GROUP BY 1, 2",
-            (AttendanceStatus.CANCELLED.value, scope.clinician_id))
     # The caseload's ids first, then their rows of the range by the (participant, date) index
-    # (`_caseload_q`).
+    # (`_caseload_q`); SQLite has no arrays.
+    among = (f"= ANY(ARRAY({caseload}))" if connection.vendor == "postgresql"
+             else f"IN ({caseload})")
     return (
         "SELECT a.session_id, a.status, CAST(COUNT(*) AS integer) AS n, "
         "CAST(COUNT(a.minutes_attended) AS integer) AS n_minutes, "
         "CAST(SUM(a.minutes_attended) AS integer) AS minutes "
-        f"FROM {attendance} a WHERE a.status <> %s AND a.participant_id = ANY(ARRAY({caseload})) "
+        f"FROM {attendance} a WHERE a.status <> %s AND a.participant_id {among} "
         "AND a.session_date >= %s AND a.session_date <= %s GROUP BY 1, 2",
         (AttendanceStatus.CANCELLED.value, scope.clinician_id, scope.date_from,
          scope.held_until))
