@@ -46,9 +46,21 @@ logger = logging.getLogger(__name__)
 AUTO_RESOLVED_NOTE = "Resolved automatically: the attendance was corrected to not absent."
 
 
+def _site_directors(site_ids) -> dict[int, Any]:
+    """The director of each of these sites, in one query: {site id: director or None}. A site's
+    director is its active staff member in the director role with the lowest id."""
+    directors: dict[int, Any] = dict.fromkeys(site_ids)
+    for assignment in (Site.staff.through.objects
+                       .filter(site_id__in=directors, user__is_active=True,
+                               user__groups__name=Role.DIRECTOR.label)
+                       .select_related("user").order_by("user_id")):
+        if directors[assignment.site_id] is None:
+            directors[assignment.site_id] = assignment.user
+    return directors
+
+
 def _site_director(site):
-    return (site.staff.filter(groups__name=Role.DIRECTOR.label, is_active=True)
-            .order_by("pk").first())
+    return _site_directors([site.pk])[site.pk]
 
 
 def _absence_assignee(attendance: Attendance, *, director=_site_director):
@@ -233,18 +245,6 @@ def followups_after_marking(*, attendance: Attendance, previous_status: str, by)
         return
     rows_update(queryset=day_followups, status=FollowUpStatus.RESOLVED,
                 outcome_note=AUTO_RESOLVED_NOTE, resolved_at=timezone.now(), resolved_by=by)
-
-
-def _site_directors(site_ids) -> dict[int, Any]:
-    """`_site_director` of each of these sites, in one query: {site id: director or None}."""
-    directors: dict[int, Any] = dict.fromkeys(site_ids)
-    for assignment in (Site.staff.through.objects
-                       .filter(site_id__in=directors, user__is_active=True,
-                               user__groups__name=Role.DIRECTOR.label)
-                       .select_related("user").order_by("user_id")):
-        if directors[assignment.site_id] is None:
-            directors[assignment.site_id] = assignment.user
-    return directors
 
 
 def _absences_corrected(corrected: Sequence[Attendance], *, by) -> None:
