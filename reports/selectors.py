@@ -159,19 +159,16 @@ def _enrollment_q(scope: ReportScope, prefix: str = "") -> Q:
     return q
 
 
-def _session_track_q(scope: ReportScope, prefix: str = "session__", *,
-                     personal: bool = True) -> Q:
+def _session_track_q(scope: ReportScope, prefix: str = "session__") -> Q:
     """Program and track filters for sessions: a personal session counts for the track of the
-    enrollment its attendance row belongs to (`personal=False`: sessions with a track only)."""
+    enrollment its attendance row belongs to."""
     q = Q()
     for chosen, track, enrollment in (
             (scope.program_id, "track__program_id", "enrollment__track__program_id"),
             (scope.track_id, "track_id", "enrollment__track_id")):
         if chosen:
-            q_one = Q(**{f"{prefix}{track}": chosen})
-            if personal:
-                q_one |= Q(**{f"{prefix}track__isnull": True, enrollment: chosen})
-            q &= q_one
+            q &= (Q(**{f"{prefix}{track}": chosen})
+                  | Q(**{f"{prefix}track__isnull": True, enrollment: chosen}))
     return q
 
 
