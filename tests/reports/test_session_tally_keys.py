@@ -189,3 +189,20 @@ def test_a_tallys_keys_written_by_hand_are_read_again_from_the_session(w):
     tally = reports.SessionTally.objects.filter(session__local_date=dt.date(2026, 2, 4))
     tally.update(part=0, weekday=7, length=1, local_date=dt.date(2030, 1, 1))
     _assert_kept(w)
+
+
+def test_the_migrations_fill_gives_the_tallies_already_there_their_sessions_keys(w):
+    import importlib
+
+    migration = importlib.import_module("reports.migrations.0008_session_tally_keys")
+    with connection.cursor() as cursor:
+        # The tallies as the migration finds them: counts, no keys.
+        cursor.execute("ALTER TABLE reports_session_tally DISABLE TRIGGER reports_session_tally_keys")
+        cursor.execute(f"UPDATE reports_session_tally SET ({_KEYS}) = "
+                       "(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)")
+        cursor.execute("ALTER TABLE reports_session_tally ENABLE TRIGGER reports_session_tally_keys")
+        assert all(keys == (None,) * 8 for keys in _kept_keys().values())
+        low, high = min(_kept_keys()), max(_kept_keys())
+        for start in range(low, high + 1, 2):  # batches of two sessions
+            cursor.execute(migration.PG_FILL_BATCH, [start, start + 2])
+    _assert_kept(w)
