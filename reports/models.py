@@ -70,8 +70,12 @@ class SessionTally(models.Model):
 
     Every write to attendance (the ORM one row at a time, `bulk_create`, `QuerySet.update`,
     INSERT ... SELECT, deletes and cascades) goes through the statement triggers, so the tally is
-    never behind a committed attendance row. It holds counts only: whether the session was held
-    (its status and date), its length, site and track are read live from the session.
+    never behind a committed attendance row. Beside the counts it keeps what the attendance
+    report groups and filters the session by (migration 0008): its site, date, status, track and
+    kind, its ISO weekday, part of the day in the site's zone and length, kept from the session
+    and its site by triggers, so the report's cells read the range's tallies alone by
+    (site, local_date) instead of every tally the clinic ever had joined to its session. They
+    are empty only on the tally of a deleted session (a row of zeros no report reads).
     """
 
     # No database constraint and no cascade: the triggers own these rows (a deleted session's
@@ -85,10 +89,30 @@ class SessionTally(models.Model):
     unmarked = models.IntegerField(default=0)  # still "expected"
     recorded_minutes = models.BigIntegerField(default=0)  # minutes_attended of attended rows
     unrecorded = models.IntegerField(default=0)  # attended rows without minutes_attended
+    # The session's, kept by the database (migration 0008); no constraint, as `session`.
+    site = models.ForeignKey("programs.Site", verbose_name=_("site"), on_delete=models.DO_NOTHING,
+                             db_constraint=False, db_index=False, null=True, editable=False,
+                             related_name="+")
+    local_date = models.DateField(_("local date"), null=True, editable=False)
+    status = models.CharField(_("session status"), max_length=10, null=True, editable=False)
+    track = models.ForeignKey("programs.Track", verbose_name=_("track"),
+                              on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                              null=True, editable=False, related_name="+")
+    kind = models.CharField(_("kind"), max_length=12, null=True, editable=False)
+    weekday = models.SmallIntegerField(_("ISO weekday"), null=True, editable=False,
+                                       help_text=_("1 Monday to 7 Sunday."))
+    part = models.SmallIntegerField(
+        _("part of the day"), null=True, editable=False,
+        help_text=_("0 morning, 1 afternoon (noon on), 2 evening (5 pm on), at the site."))
+    length = models.BigIntegerField(_("length (microseconds)"), null=True, editable=False)
 
     class Meta:
         db_table = "reports_session_tally"
         verbose_name = _("attendance tally of a session")
+        indexes = [
+            # The attendance report's cells: a range of days at the asker's sites.
+            models.Index(fields=["site", "local_date"], name="reports_tally_site_day_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"session {self.session_id}: {self.attended} attended"

@@ -618,7 +618,9 @@ _SESSION_MICROSECONDS = "(date_part('epoch', s.ends_at - s.starts_at) * 1000000)
 def _cells_sql(counts_sql: str, where: str = "", *more: tuple[str, str]) -> str:
     """Label and sum per-session counts (attended, absent, excused, unmarked, recorded,
     unrecorded, as `a`; sessions as `s`) into the report's cells; `more` parts (counts, where)
-    are grouped so too and added (their parameters after the first part's, in order).
+    are grouped so too and added (their parameters after the first part's, in order). A part
+    whose counts are `_TALLY` reads the tallies alone, by the session's keys kept on them
+    (`_TALLY_HELD`), with no session nor site joined.
 
     The sessions' counts are first added up per track id, kind, ISO weekday, part of the day
     (0 morning, 1 afternoon, 2 evening) and length: each session's hour in the site's time zone
@@ -628,16 +630,9 @@ def _cells_sql(counts_sql: str, where: str = "", *more: tuple[str, str]) -> str:
     sessions by the track's name and the part's text, with the track joined to every session
     and the products summed a session, cost about 9 % more at 2,000 participants (2.86
     against 2.61 ms of execution)."""
-    session, track, site = (TherapySession._meta.db_table, Track._meta.db_table,
-                            Site._meta.db_table)
+    track = Track._meta.db_table
     grouped = " UNION ALL ".join(
-        f"SELECT s.track_id, s.kind, {_ISO_WEEKDAY} AS weekday, {_PART_OF_DAY} AS part, "
-        f"{_SESSION_MICROSECONDS} AS us, SUM(a.attended + a.absent) AS held, "
-        "SUM(COALESCE(a.recorded, 0)) AS recorded, SUM(a.unrecorded) AS unrecorded, "
-        "SUM(a.excused) AS excused, SUM(a.attended) AS attended, SUM(a.absent) AS absent, "
-        f"SUM(a.unmarked) AS unmarked FROM ({part_counts}) AS a "
-        f"JOIN {session} s ON s.id = a.session_id JOIN {site} site ON site.id = s.site_id "
-        f"{part_where} GROUP BY 1, 2, 3, 4, 5"
+        f"SELECT {_cells_keys_from(part_counts)} {part_where} GROUP BY 1, 2, 3, 4, 5"
         for part_counts, part_where in ((counts_sql, where), *more))
     return (
         "SELECT COALESCE(t.name, %s) AS track_label, y.kind AS session__kind, y.weekday, "
@@ -651,6 +646,26 @@ def _cells_sql(counts_sql: str, where: str = "", *more: tuple[str, str]) -> str:
         f"FROM ({grouped}) AS y "
         f"LEFT JOIN {track} t ON t.id = y.track_id GROUP BY 1, 2, 3, 4"
     )
+
+
+_CELL_COUNTS = ("SUM(a.attended + a.absent) AS held, SUM(COALESCE(a.recorded, 0)) AS recorded, "
+                "SUM(a.unrecorded) AS unrecorded, SUM(a.excused) AS excused, "
+                "SUM(a.attended) AS attended, SUM(a.absent) AS absent, "
+                "SUM(a.unmarked) AS unmarked")
+# `_cells_sql`'s counts read from the tallies themselves, the session's keys kept on them.
+_TALLY = "tally"
+
+
+def _cells_keys_from(counts_sql: str) -> str:
+    """One part of `_cells_sql`: its keys and summed counts, and what it reads them from."""
+    if counts_sql == _TALLY:
+        return ("a.track_id, a.kind, a.weekday, a.part, a.length AS us, "
+                f"{_CELL_COUNTS.replace('a.recorded', 'a.recorded_minutes')} "
+                f"FROM {SessionTally._meta.db_table} a")
+    session, site = TherapySession._meta.db_table, Site._meta.db_table
+    return (f"s.track_id, s.kind, {_ISO_WEEKDAY} AS weekday, {_PART_OF_DAY} AS part, "
+            f"{_SESSION_MICROSECONDS} AS us, {_CELL_COUNTS} FROM ({counts_sql}) AS a "
+            f"JOIN {session} s ON s.id = a.session_id JOIN {site} site ON site.id = s.site_id")
 
 
 _ISO_WEEKDAY = "((s.local_date - DATE '2001-01-01') %% 7 + 7) %% 7 + 1"
@@ -667,13 +682,17 @@ _SQLITE_CELLS = (
     (_SESSION_MICROSECONDS, "django_timestamp_diff(s.ends_at, s.starts_at)"),
     ("::bigint AS ", " AS "),
     ("s.site_id = ANY(%s)", "s.site_id IN %s"),
+    ("a.site_id = ANY(%s)", "a.site_id IN %s"),
 )
 
 
 def _sqlite_cells(sql: str) -> str:
+    # Every cells statement casts its sums; the session's keys are worked out only by the parts
+    # that read sessions (the tallies keep them), and the sites are an array only when none.
+    assert "::bigint AS " in sql
+    if f"{_SESSION_MICROSECONDS} AS us" in sql:
+        assert _ISO_WEEKDAY in sql and _PART_OF_DAY in sql
     for postgresql, sqlite in _SQLITE_CELLS:
-        if postgresql != "s.site_id = ANY(%s)":
-            assert postgresql in sql, postgresql
         sql = sql.replace(postgresql, sqlite)
     return sql
 
@@ -701,49 +720,58 @@ def _attendance_cells_sql(scope: ReportScope) -> tuple[str, tuple]:
     return build(scope)
 
 
-_TALLY_COUNTS = ("SELECT session_id, attended, absent, excused, unmarked, "
-                 "recorded_minutes AS recorded, unrecorded")
-# The held sessions of the range, as _held_attendance_q has them. A tally left at zero (its rows
-# deleted or all cancelled) is a session with no row, as in the live count.
-_TALLY_HELD = ("WHERE s.site_id = ANY(%s) AND s.status = %s AND s.local_date >= %s "
-               "AND s.local_date <= %s AND a.attended + a.absent + a.excused + a.unmarked > 0")
+# The held sessions of the range, as _held_attendance_q has them, by the sessions (`s`) or by
+# their keys kept on the tallies (`a`). A tally left at zero (its rows deleted or all cancelled)
+# is a session with no row, as in the live count.
+_HELD_KEYS = ("WHERE {k}.site_id = ANY(%s) AND {k}.status = %s AND {k}.local_date >= %s "
+              "AND {k}.local_date <= %s AND a.attended + a.absent + a.excused + a.unmarked > 0")
+_TALLY_HELD = _HELD_KEYS.format(k="s")
 
 
-def _tally_held(scope: ReportScope) -> tuple[str, object]:
-    """`_TALLY_HELD` and its sites' parameter. The sites as `IN ($1, $2)`, one bigint each, not
-    `= ANY($1)`: PostgreSQL costs an array parameter of unknown length at ten members, so the
-    generic plan of the prepared cells statement (`_attendance_groups`) cost more than the ones
-    made for the values (506 against 470 at 2,000 participants, the same plan) and it planned
-    every run afresh (0.7-1.1 ms of planning per report). No sites: `= ANY` of an empty array
-    (`IN ()` is no SQL)."""
+def _tally_held(scope: ReportScope, *, keys: str = "s") -> tuple[str, object]:
+    """`_TALLY_HELD` (with `keys="a"`, by the tallies' own keys) and its sites' parameter. The
+    sites as `IN ($1, $2)`, one bigint each, not `= ANY($1)`: PostgreSQL costs an array
+    parameter of unknown length at ten members, so the generic plan of the prepared cells
+    statement (`_attendance_groups`) cost more than the ones made for the values (506 against
+    470 at 2,000 participants, the same plan) and it planned every run afresh (0.7-1.1 ms of
+    planning per report). No sites: `= ANY` of an empty array (`IN ()` is no SQL)."""
+    held = _HELD_KEYS.format(k=keys)
     if not scope.site_ids:
-        return _TALLY_HELD, []
-    return _TALLY_HELD.replace("s.site_id = ANY(%s)", "s.site_id IN %s"), tuple(scope.site_ids)
+        return held, []
+    return held.replace(f"{keys}.site_id = ANY(%s)", f"{keys}.site_id IN %s"), tuple(
+        scope.site_ids)
 
 
 def _attendance_cells_tally_sql(scope: ReportScope) -> tuple[str, tuple]:
-    """`_attendance_cells_sql` over the tallies."""
-    counts = f"{_TALLY_COUNTS} FROM {SessionTally._meta.db_table}"
-    held, sites = _tally_held(scope)
+    """`_attendance_cells_sql` over the tallies alone: the range's held sessions found by the
+    (site, local_date) index of the keys kept on them (migration 0008), with no session nor
+    site read. Joined to their sessions, every tally the clinic ever had was read (3,600 at
+    2,000 participants, 11,400 with 26 weeks of history) and hash-joined to the range's
+    sessions: at 2,000 participants, the default 12 weeks, 4.5-7.8 -> 1.9-2.2 ms of execution,
+    with history 10.4-11.6 -> 2.7-3.7 ms (medians of 30, a busy bench machine)."""
+    held, sites = _tally_held(scope, keys="a")
     params = ("Individual and family sessions", sites, SessionStatus.SCHEDULED.value,
               scope.date_from, scope.held_until)
-    return _cells_sql(counts, held), params
+    return _cells_sql(_TALLY, held), params
 
 
 def _attendance_cells_by_track_sql(scope: ReportScope) -> tuple[str, tuple]:
     """`_attendance_cells_sql` under a program or track filter: the sessions with a track in
     the filter apart from the personal sessions (no track), whose rows are each placed by
     their enrollment's track as `_session_track_q` does. Without a caseload every row of a
-    session with a track counts, so those come from their tallies: summing every held row of a
-    program from the rows themselves took 145-185 ms at 2,000 participants (5 ms from the
-    tallies). With one, their rows are the caseload's, read without the look-up of each row's
-    enrollment the personal sessions need: with it, PostgreSQL looked the enrollment up row by
+    session with a track counts, so those come from their tallies alone, by the session's keys
+    kept on them: summing every held row of a program from the rows themselves took 145-185 ms
+    at 2,000 participants (5 ms from the tallies joined to their sessions). With one, their
+    rows are the caseload's, read without the look-up of each row's enrollment the personal
+    sessions need: with it, PostgreSQL looked the enrollment up row by
     row (a caseload and its track at 2,000 participants: 12-13 ms, 14 as one count of the rows,
     20-27 with the caseload's ids first and the look-up)."""
     days = (scope.date_from, scope.held_until)
     personal_sql, personal_params = _session_counts_sql(_personal_session_counts, scope, *days)
+    # The tracked sessions' keys: the tallies' own without a caseload, else the sessions'.
+    keys = "s" if scope.clinician_id else "a"
     if not scope.clinician_id:
-        counts = f"{_TALLY_COUNTS} FROM {SessionTally._meta.db_table}"
+        counts = _TALLY
         count_params: tuple = ()
     else:
         # The caseload's rows of the range by their kept session date, counted per session
@@ -768,17 +796,18 @@ def _attendance_cells_by_track_sql(scope: ReportScope) -> tuple[str, tuple]:
                           "WHERE pt.program_id = %s")
         where.append(f"s.track_id = ANY(ARRAY({program_tracks}))"
                      if scope.clinician_id and connection.vendor == "postgresql"
-                     else f"s.track_id IN ({program_tracks})")
+                     else f"{keys}.track_id IN ({program_tracks})")
         filters.append(scope.program_id)
     if scope.track_id:
-        where.append("s.track_id = %s")
+        where.append(f"{keys}.track_id = %s")
         filters.append(scope.track_id)
-    held_sql, sites = _tally_held(scope)
+    tracked_sql, sites = _tally_held(scope, keys=keys)
+    held_sql, _ = _tally_held(scope)
     held = (sites, SessionStatus.SCHEDULED.value, scope.date_from, scope.held_until)
     # The tracked sessions' counts and the personal ones' are grouped apart, then added up:
     # as one UNION ALL of both counts joined to their sessions (the personal ones kept by a
     # flag), PostgreSQL appended and filtered the 3,600 tallies before the join.
-    return _cells_sql(counts, f"{held_sql} AND {' AND '.join(where)}",
+    return _cells_sql(counts, f"{tracked_sql} AND {' AND '.join(where)}",
                       (personal_sql, held_sql)), (
         "Individual and family sessions", *count_params, *held, *filters,
         *personal_params, *held)

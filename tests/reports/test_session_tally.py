@@ -188,3 +188,109 @@ def test_the_embedded_defaults_row_triggers_keep_the_same_counts_on_sqlite():
         "FROM reports_session_tally") if any(row[1:])}
     assert stored == {key: value for key, value in live.items() if any(value)}
     assert len(stored) >= 3
+
+
+def test_the_embedded_defaults_triggers_keep_the_sessions_keys_on_the_tally_on_sqlite():
+    """`make run`'s SQLite keeps the session's keys on its tally (migration 0008) by AFTER
+    triggers, with Django's own functions for the hour in the site's zone and the length: a
+    tally made by a session's first row, sessions moved in time, day, status, track and site,
+    and sites moved to another zone, leave every tally's keys as worked out afresh here."""
+    import datetime as dt
+    import importlib
+    import sqlite3
+    import zoneinfo
+
+    from django.db.backends.sqlite3 import _functions
+
+    counts = importlib.import_module("reports.migrations.0002_session_tally")
+    keys = importlib.import_module("reports.migrations.0008_session_tally_keys")
+    db = sqlite3.connect(":memory:")
+    _functions.register(db)  # as Django registers them on each of its SQLite connections
+    db.execute("CREATE TABLE programs_site (id INTEGER PRIMARY KEY, time_zone text)")
+    db.execute("CREATE TABLE iop_sessions_therapysession (id INTEGER PRIMARY KEY, site_id int, "
+               "local_date date, status text, track_id int, kind text, starts_at datetime, "
+               "ends_at datetime)")
+    db.execute("CREATE TABLE iop_sessions_attendance (id INTEGER PRIMARY KEY, session_id int, "
+               "status text, minutes_attended int)")
+    db.execute("CREATE TABLE reports_session_tally (session_id int PRIMARY KEY, attended int "
+               "DEFAULT 0, absent int DEFAULT 0, excused int DEFAULT 0, unmarked int DEFAULT 0, "
+               "recorded_minutes int DEFAULT 0, unrecorded int DEFAULT 0, site_id int, "
+               "local_date date, status text, track_id int, kind text, weekday int, part int, "
+               "length bigint)")
+    zones = ["America/New_York", "America/Los_Angeles", "Europe/London", "Pacific/Honolulu"]
+    db.executemany("INSERT INTO programs_site (id, time_zone) VALUES (?, ?)",
+                   [(1, zones[0]), (2, zones[1])])
+    rng = random.Random(8)
+
+    def timing(site_id: int) -> tuple:
+        """A start (stored as Django stores it: UTC text), an end and the site's local date."""
+        zone = db.execute("SELECT time_zone FROM programs_site WHERE id = ?",
+                          (site_id,)).fetchone()[0]
+        start = dt.datetime(2026, 2, rng.randint(1, 28), rng.randint(0, 23), rng.choice([0, 59]),
+                            rng.choice([0, 30]), tzinfo=dt.UTC)
+        end = start + dt.timedelta(minutes=rng.randint(30, 240), seconds=rng.choice([0, 20]))
+        local = start.astimezone(zoneinfo.ZoneInfo(zone)).date()
+        return (start.strftime("%Y-%m-%d %H:%M:%S"), end.strftime("%Y-%m-%d %H:%M:%S"),
+                local.isoformat())
+
+    def add_session(session_id: int) -> None:
+        site_id = rng.choice([1, 2])
+        start, end, local = timing(site_id)
+        db.execute("INSERT INTO iop_sessions_therapysession VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (session_id, site_id, local, rng.choice(["scheduled", "cancelled"]),
+                    rng.choice([None, 1, 2]), rng.choice(["group", "individual"]), start, end))
+
+    def mark(session_id: int) -> None:
+        db.execute("INSERT INTO iop_sessions_attendance (session_id, status) VALUES (?, ?)",
+                   (session_id, rng.choice(STATUSES)))
+
+    # Tallies made before the migration are filled by it.
+    for session_id in range(1, 4):
+        add_session(session_id)
+        mark(session_id)
+    for statement in counts.SQLITE_FORWARD:
+        db.execute(statement)
+    for session_id in range(1, 4):
+        mark(session_id)
+    for statement in [*keys.SQLITE_TRIGGERS, keys.SQLITE_FILL]:
+        db.execute(statement)
+    for session_id in range(4, 9):
+        add_session(session_id)
+    for _ in range(200):
+        action = rng.choice(["mark", "mark", "move", "status", "track", "zone"])
+        session_id = rng.randint(1, 8)
+        if action == "mark":
+            mark(session_id)
+        elif action == "move":
+            site_id = rng.choice([1, 2])
+            start, end, local = timing(site_id)
+            db.execute("UPDATE iop_sessions_therapysession SET site_id = ?, starts_at = ?, "
+                       "ends_at = ?, local_date = ? WHERE id = ?",
+                       (site_id, start, end, local, session_id))
+        elif action == "status":
+            db.execute("UPDATE iop_sessions_therapysession SET status = ?, kind = ? WHERE id = ?",
+                       (rng.choice(["scheduled", "cancelled"]),
+                        rng.choice(["group", "individual"]), session_id))
+        elif action == "track":
+            db.execute("UPDATE iop_sessions_therapysession SET track_id = ? WHERE id = ?",
+                       (rng.choice([None, 1, 2]), session_id))
+        else:
+            db.execute("UPDATE programs_site SET time_zone = ? WHERE id = ?",
+                       (rng.choice(zones), rng.choice([1, 2])))
+
+    def afresh(row) -> tuple:
+        site_id, local, status, track_id, kind, zone, starts_at, ends_at = row
+        start = dt.datetime.fromisoformat(starts_at).replace(tzinfo=dt.UTC)
+        hour = start.astimezone(zoneinfo.ZoneInfo(zone)).hour
+        length = dt.datetime.fromisoformat(ends_at).replace(tzinfo=dt.UTC) - start
+        return (site_id, local, status, track_id, kind, dt.date.fromisoformat(local).isoweekday(),
+                2 if hour >= 17 else 1 if hour >= 12 else 0, length // dt.timedelta(microseconds=1))
+
+    kept = {row[0]: row[1:] for row in db.execute(
+        f"SELECT session_id, {keys.KEYS} FROM reports_session_tally")}
+    sessions = {row[0]: afresh(row[1:]) for row in db.execute(
+        "SELECT s.id, s.site_id, s.local_date, s.status, s.track_id, s.kind, site.time_zone, "
+        "s.starts_at, s.ends_at FROM iop_sessions_therapysession s "
+        "JOIN programs_site site ON site.id = s.site_id")}
+    assert len(kept) == 8
+    assert kept == {session_id: sessions[session_id] for session_id in kept}
