@@ -228,31 +228,16 @@ def followups_after_marking(*, attendance: Attendance, previous_status: str, by)
     if attendance.status == AttendanceStatus.ABSENT:
         followup_raise_for_absence(attendance=attendance, by=by)
         return
-    if previous_status != AttendanceStatus.ABSENT:
-        return
-    day_followups = FollowUp.objects.filter(
-        participant_id=attendance.participant_id, missed_on=attendance.session.local_date,
-        kind=FollowUpKind.UNEXCUSED_ABSENCE, status=FollowUpStatus.OPEN)
-    still_absent = (Attendance.objects
-                    .filter(participant_id=attendance.participant_id,
-                            session__local_date=attendance.session.local_date,
-                            status=AttendanceStatus.ABSENT)
-                    .exclude(pk=attendance.pk).select_related("session")
-                    .order_by("session__starts_at", "pk").first())
-    if still_absent is not None:
-        rows_update(queryset=day_followups.filter(attendance=attendance),
-                    attendance=still_absent, session=still_absent.session)
-        return
-    rows_update(queryset=day_followups, status=FollowUpStatus.RESOLVED,
-                outcome_note=AUTO_RESOLVED_NOTE, resolved_at=timezone.now(), resolved_by=by)
+    if previous_status == AttendanceStatus.ABSENT:
+        _absences_corrected([attendance], by=by)
 
 
 def _absences_corrected(corrected: Sequence[Attendance], *, by) -> None:
-    """`followups_after_marking`'s rule for corrected absences, for many at once (the rows
-    already saved): on each corrected visit day, the open follow-ups of the corrected
-    attendances move to the day's first absence still standing, or, with none left, every open
-    follow-up of the day is resolved automatically. The same rows and audit entries as one
-    correction after another, in a fixed number of queries."""
+    """The rule for corrected absences, for one mark (`followups_after_marking`) or many at
+    once (`followups_after_marking_many`), the rows already saved: on each corrected visit
+    day, the open follow-ups of the corrected attendances move to the day's first absence
+    still standing, or, with none left, every open follow-up of the day is resolved
+    automatically. One rule for both, in a fixed number of queries."""
     days = {(a.participant_id, a.session.local_date) for a in corrected}
     if not days:
         return
