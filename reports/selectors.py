@@ -1006,7 +1006,6 @@ def _sqlite_attendance_groups(cells: list[dict]) -> dict[str, dict]:
 _SQLITE_BELOW = (
     ("h.session_type_id = ANY(ARRAY(", "h.session_type_id IN ("),
     ("st.counts_toward_hours))", "st.counts_toward_hours)"),
-    (_SESSION_MICROSECONDS, "django_timestamp_diff(s.ends_at, s.starts_at)"),
     ("(e.track__program__min_weekly_hours * 60)::int",
      "CAST(ROUND(e.track__program__min_weekly_hours * 60) AS INTEGER)"),
     ("::bigint", ""),
@@ -1136,20 +1135,27 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
                     f"FILTER (WHERE h.week = %s) AS total{i}" for i in weeks)
         + f" FROM {hours} h WHERE h.week IN ({', '.join(['%s'] * len(mondays))}) "
         f"AND {counted}{caseload.format('h')} GROUP BY 1), "
-        # The microseconds still unmarked per participant at each week's held sessions before
-        # today (params: each week's Monday and Sunday).
-        + "u AS (SELECT a.participant_id, "
-        + ", ".join(f"(SUM({_SESSION_MICROSECONDS}) FILTER (WHERE s.local_date >= %s "
-                    f"AND s.local_date <= %s))::bigint AS unmarked{i}" for i in weeks)
-        + f" FROM {attendance} a JOIN {session} s ON s.id = a.session_id "
+        # The held sessions before today with rows still unmarked, of the types that count:
+        # found by the tallies' kept keys (the (site, day) index, every site: a participant's
+        # sessions elsewhere count too), each tally's session read by key for its type, once
+        # (MATERIALIZED: joined with the rows, PostgreSQL read the session again for each
+        # unmarked row, 1,311 look-ups with 26 weeks of history). A look-up of each session's
+        # tally, as before, read 420 tallies and their sessions at 2,000 participants: 1,515 ->
+        # 260 buffers, with history 1,954 -> 1,023 and 9.3-9.6 -> 8.2-8.5 ms (medians of 30
+        # and 40, interleaved, TIMING OFF).
+        + f"ut AS MATERIALIZED (SELECT ta.session_id, ta.local_date, ta.length FROM {tally} ta "
+        f"JOIN {session} s ON s.id = ta.session_id "
         f"JOIN {session_type} st ON st.id = s.session_type_id AND st.counts_toward_hours "
-        "WHERE s.local_date >= %s AND s.local_date <= %s AND s.local_date < %s "
-        "AND s.status = %s AND a.status = %s "
-        # A look-up per session of the fortnight (420 at 2,000 participants, 1,260 of the
-        # statement's 1,515 buffers, but about 0.5 ms): as a semi-join on the tallies with
-        # unmarked rows, 286 buffers and no faster, since it reads every session's tally ever
-        # (3,600 rows; 11,400 with 26 weeks of history, where it ran 0.3-0.5 ms slower).
-        f"AND (SELECT ta.unmarked FROM {tally} ta WHERE ta.session_id = s.id) > 0"
+        f"WHERE ta.site_id IN (SELECT si.id FROM {Site._meta.db_table} si) "
+        "AND ta.local_date >= %s AND ta.local_date <= %s AND ta.local_date < %s "
+        "AND ta.status = %s AND ta.unmarked > 0), "
+        # The microseconds still unmarked per participant at each week's held sessions before
+        # today (params: each week's Monday and Sunday), the sessions' lengths kept on the
+        # tallies.
+        + "u AS (SELECT a.participant_id, "
+        + ", ".join("(SUM(ut.length) FILTER (WHERE ut.local_date >= %s "
+                    f"AND ut.local_date <= %s))::bigint AS unmarked{i}" for i in weeks)
+        + f" FROM ut JOIN {attendance} a ON a.session_id = ut.session_id WHERE a.status = %s"
         " GROUP BY 1), "
         # The enrollments below in some week, with each week's total and unmarked time.
         "c AS MATERIALIZED (SELECT e.id, e.participant_id, e.track_id, e.admission_date, "
@@ -1179,10 +1185,10 @@ def _below_minimum(scope: ReportScope, mondays: tuple[date, ...]) -> dict[date, 
         "ORDER BY b.monday, p.last_name, p.first_name, b.id",
         _dates_written((
             *e_params, *mondays, *mondays,
+            first, last + timedelta(days=6), scope.today, SessionStatus.SCHEDULED.value,
             *(day for monday, sunday in zip(mondays, sundays, strict=True)
               for day in (monday, sunday)),
-            first, last + timedelta(days=6), scope.today,
-            SessionStatus.SCHEDULED.value, AttendanceStatus.EXPECTED.value,
+            AttendanceStatus.EXPECTED.value,
             *(day for monday, sunday in zip(mondays, sundays, strict=True)
               for day in (monday, sunday)),
             *(day for monday, sunday in zip(mondays, sundays, strict=True)
