@@ -70,9 +70,8 @@ class Participant(models.Model):
         verbose_name_plural = _("participants")
         indexes = [
             models.Index(fields=["last_name", "first_name"], name="participant_name_idx"),
-            # "Whose home site is one of these" from the index alone (the follow-up counts
-            # asked it of every participant at the site until they looked up, by key, only the
-            # people they need; kept for the other questions by home site, staff.access).
+            # "Whose home site is one of these" from the index alone (Today's and the follow-up
+            # list's count of open follow-ups ask it of every participant at the site).
             models.Index(fields=["home_site", "id"], name="participant_home_site_idx"),
         ]
 
