@@ -7,11 +7,12 @@ site and at two, with few rows and with more than a box shows.
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from participants.models import Enrollment
+from participants.models import Enrollment, Participant
 from sessions.models import ExcusedAbsenceRequest, FollowUp
 from sessions.selectors import care, pages
 from tests import factories
@@ -167,3 +168,33 @@ def test_todays_follow_ups_and_their_count_come_in_one_statement(
     assert pages.open_followups_and_count(site_ids=[]) == ([], 0)
     if people == 40:
         assert pages.open_followups_and_count(site_ids=[site.pk], assignee=clinician)[0]
+
+
+def _rows_read(plan: dict, table: str) -> int:
+    """The rows of `table` an EXPLAIN ANALYZE plan (JSON) read, over every loop of every node."""
+    rows = plan.get("Actual Rows", 0) * plan.get("Actual Loops", 0) if (
+        plan.get("Relation Name") == table) else 0
+    return rows + sum(_rows_read(child, table) for child in plan.get("Plans", []))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan")
+def test_a_clinicians_box_reads_only_the_people_of_their_follow_ups(site, other_site, clinician):
+    """A clinician's open follow-ups are found by their (assignee, status) index and sorted
+    whole; joined to the people, PostgreSQL hashed every participant the clinic ever had for
+    them. Each one's person is read by key instead: here 4 follow-ups about no session, of a
+    site with 60 people (and 20 elsewhere), read 3 rows each (home site, first and last name)."""
+    people = [factories.ParticipantFactory(home_site=site) for _ in range(60)]
+    for _ in range(20):
+        factories.ParticipantFactory(home_site=other_site)
+    for n, person in enumerate(people[:4]):
+        FollowUp.objects.create(participant=person, kind="below_minimum_hours",
+                                week_start=MONDAY - dt.timedelta(weeks=n), assignee=clinician)
+    assert len(pages.open_followups_by_person(site_ids=[site.pk], assignee=clinician)) == 4
+
+    statement = pages._open_followups_statement("default", connection.vendor, 1, True, 100)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Participant._meta.db_table}")
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement.sql}",
+                       statement._params({"sites": [site.pk], "assignee": clinician.pk}))
+        plan = cursor.fetchone()[0][0]["Plan"]
+    assert _rows_read(plan, Participant._meta.db_table) == 3 * 4
