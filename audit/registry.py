@@ -47,9 +47,10 @@ AUDITED_MODELS: list[AuditedModel] = [
     # The session's date is the session's, kept on the row by the database (as a follow-up's
     # session site): no one changes it, and the instance a save audits does not hold it.
     AuditedModel("iop_sessions.Attendance", "participant_id", exclude_fields=("session_date",)),
-    # The session's site is the session's, kept on the follow-up by the database: no one
-    # changes it, and the instance a save audits does not hold it.
-    AuditedModel("iop_sessions.FollowUp", "participant_id", exclude_fields=("session_site",)),
+    # The session's site and the person's home site are theirs, kept on the follow-up by the
+    # database: no one changes them, and the instance a save audits does not hold them.
+    AuditedModel("iop_sessions.FollowUp", "participant_id",
+                 exclude_fields=("session_site", "home_site")),
     AuditedModel("iop_sessions.ContactAttendance", "contact.participant_id"),
     # The session's site and start are the session's, kept on the request by the database:
     # no one changes them, and the instance a save audits does not hold them.

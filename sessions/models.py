@@ -295,6 +295,14 @@ class FollowUp(models.Model):
         Site, verbose_name=_("session's site"), on_delete=models.PROTECT, null=True,
         blank=True, editable=False, related_name="+", db_index=False,
         help_text=_("Where the session is held; kept from the session by the database."))
+    # The participant's home site, kept by the database as the session's site is (migration
+    # 0015's triggers: set when a follow-up is written, moved with the person's home), so "the
+    # follow-ups at these sites" reads the follow-ups alone, not everyone ever admitted there.
+    home_site = models.ForeignKey(
+        Site, verbose_name=_("participant's home site"), on_delete=models.PROTECT, null=True,
+        blank=True, editable=False, related_name="+", db_index=False,
+        help_text=_("Where the participant's home is; kept from the participant by the "
+                    "database."))
     week_start = models.DateField(
         _("week (Monday)"), null=True, blank=True,
         help_text=_("For a week below the minimum hours: the Monday of that ISO week."),
@@ -350,17 +358,21 @@ class FollowUp(models.Model):
             models.Index(fields=["assignee", "status"], name="followup_assignee_status_idx"),
             # Today's open follow-ups (the oldest first, and their count) and the open list
             # without reading the resolved ones, which pile up for as long as the clinic runs.
-            # Each of these three includes what "at these sites" reads (the person and the
-            # session's site), so a count reads its index alone (Today's: 56 buffers at 2,000).
+            # Each of these three includes what "at these sites" reads (the person's home site
+            # and the session's site, both kept on the follow-up), so a count reads its index
+            # alone and nothing of the participants.
             models.Index(fields=["created_at", "id"], condition=Q(status="open"),
-                         include=["participant", "session_site"], name="followup_open_sites_idx"),
+                         include=["participant", "session_site", "home_site"],
+                         name="followup_open_homes_idx"),
             # The resolved list, newest first, and its count; and the whole list (either
             # status): a page walks its index and stops at its last row (about 110 buffers for
             # 25 rows at two sites), flat with the clinic's history.
             models.Index(fields=["created_at", "id"], condition=Q(status="resolved"),
-                         include=["participant", "session_site"], name="followup_resolved_idx"),
-            models.Index(fields=["created_at", "id"], include=["participant", "session_site"],
-                         name="followup_created_idx"),
+                         include=["participant", "session_site", "home_site"],
+                         name="followup_resolved_homes_idx"),
+            models.Index(fields=["created_at", "id"],
+                         include=["participant", "session_site", "home_site"],
+                         name="followup_created_homes_idx"),
         ]
 
     def __str__(self) -> str:
