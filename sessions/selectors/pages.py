@@ -147,22 +147,12 @@ def day_sessions(*, site_ids: list[int], day: date,
 
 def _followups_at(site_ids: list[int]) -> Q:
     """A follow-up belongs to a site through the person's home site or the session it is about,
-    whose site the follow-up keeps (`FollowUp.session_site`, kept by the database): read with
-    the follow-up, not by joining or looking up the sessions, so no list or count of follow-ups
-    grows with the clinic's history of sessions. No session: no session site."""
-    return Q(participant__home_site_id__in=site_ids) | Q(session_site_id__in=site_ids)
-
-
-def _followups_at_by_subquery(site_ids: list[int]) -> Q:
-    """_followups_at for counting follow-ups, the person's side as a subquery (hashed once): the
-    OR keeps the planner from narrowing rows through a join, which would read every follow-up's
-    row; this way a count reads an index that includes the person and the session's site, and
-    nothing else of the follow-ups (Today's count at 2,000: 56 buffers, where looking up the
-    open follow-ups' sessions read 1,116). Lists keep the join: they read the names and stop at
-    their limit early."""
-    return (Q(participant_id__in=Participant.objects.filter(home_site_id__in=site_ids)
-              .values("pk"))
-            | Q(session_site_id__in=site_ids))
+    both of which the follow-up keeps (`FollowUp.home_site` and `FollowUp.session_site`, kept by
+    the database): read with the follow-up, not by joining or looking up the participants or
+    the sessions, so no list or count of follow-ups grows with the clinic's history of people
+    or sessions, and a count reads an index that includes both and nothing else. No session: no
+    session site."""
+    return Q(home_site_id__in=site_ids) | Q(session_site_id__in=site_ids)
 
 
 def default_followup_assignee(user) -> str:
@@ -205,21 +195,17 @@ def _open_followups_queryset(*, site_ids: list[int], assignee_id: int | None,
 def _assigned_open_followups(site_ids: list[int], assignee_id: int,
                              alias: str | None) -> QuerySet:
     """A clinician's open follow-ups at these sites (`_open_followups_queryset`), each one's
-    person (home site and name) looked up by key: a clinician's queue is found by its
-    (assignee, status) index, not walked in order, so it is sorted whole, and joined to the
-    people PostgreSQL hashed every participant ever admitted (7,940 rows with 26 weeks of
-    history at 2,000) for about a hundred of them: Today's statement for a clinician of one
-    site, 3.6 -> 1.5 ms with that history and 1.4 -> 1.0 ms without (medians of 30,
-    interleaved). Everyone's follow-ups keep the join: walked oldest first and stopped at the
-    box's last row, they look each person up already, and three look-ups a row were slower
-    (1.9-2.8 -> 2.0-3.1 ms)."""
+    name looked up by key: a clinician's queue is found by its (assignee, status) index, not
+    walked in order, so it is sorted whole, and joined to the people PostgreSQL hashed every
+    participant ever admitted (7,940 rows with 26 weeks of history at 2,000) for about a
+    hundred of them: Today's statement for a clinician of one site, 3.6 -> 1.5 ms with that
+    history and 1.4 -> 1.0 ms without (medians of 30, interleaved). Everyone's follow-ups keep
+    the join: walked oldest first and stopped at the box's last row, they look each person up
+    already, and look-ups in the select were slower (1.9-2.8 -> 2.0-3.1 ms)."""
     person = Participant.objects.using(alias).filter(pk=OuterRef("participant_id")).order_by()
     return (FollowUp.objects.using(alias)
             .filter(status=FollowUpStatus.OPEN, assignee_id=assignee_id)
-            .alias(home_site=Subquery(person.values("home_site_id")))
-            # The session's site first: the person is looked up only for the follow-ups that
-            # are not about a session here.
-            .filter(Q(session_site_id__in=site_ids) | Q(home_site__in=site_ids))
+            .filter(_followups_at(site_ids))
             .order_by("created_at", "pk")
             .values(*OPEN_FOLLOWUP_FIELDS[:5],
                     first_name=Subquery(person.values("first_name")),
@@ -338,13 +324,14 @@ def open_followups_and_count(*, site_ids: list[int], assignee=None,
 @cache
 def _open_followup_count_statement(alias: str, vendor: str, sites: int) -> CompiledQuery:
     """"How many open follow-ups at `sites` sites", compiled by the ORM once per process and
-    number of sites (iop_clinic.compiled), the site ids standing as `id_sentinels`. Compiling
-    the two subqueries cost about half a millisecond of every Today page, more than their rows
-    do; only the site ids (parameters) change, so the statement can't go stale."""
+    number of sites (iop_clinic.compiled), the site ids standing as `id_sentinels`: compiling
+    it cost about half a millisecond of every Today page, more than its rows do; only the site
+    ids (parameters) change, so the statement can't go stale. It reads the open follow-ups'
+    index alone (both sites are kept on the follow-up and included in it)."""
     site_ids, sentinels = id_sentinels("sites", sites)
     rows = (FollowUp.objects.using(alias)
             .filter(status=FollowUpStatus.OPEN)
-            .filter(_followups_at_by_subquery(site_ids))
+            .filter(_followups_at(site_ids))
             .order_by().values("pk"))
     query = compile_once(rows.query.get_compiler(using=alias), sentinels,
                          what="open follow-up count")
@@ -370,11 +357,9 @@ FOLLOWUP_LIST_FIELDS = ("pk", "kind", "status", "created_at", "missed_on", "week
 def _followup_list_queryset(*, site_ids: list[int], assignee_id: int | None, status: str,
                             counted: bool = False) -> QuerySet[FollowUp]:
     """The follow-up list, as dicts of FOLLOWUP_LIST_FIELDS; `counted`: the same follow-ups,
-    as model rows that join nothing, with the person's side of "at these sites" as a subquery
-    (`_followups_at_by_subquery`), which is what its count reads (from an index alone, see
+    as model rows that join nothing, which is what its count reads (from an index alone, see
     `_followup_list_statements`)."""
-    at_sites = _followups_at_by_subquery(site_ids) if counted else _followups_at(site_ids)
-    queryset = FollowUp.objects.filter(at_sites).order_by("-created_at", "-pk")
+    queryset = FollowUp.objects.filter(_followups_at(site_ids)).order_by("-created_at", "-pk")
     if status:
         queryset = queryset.filter(status=status)
     if assignee_id:
@@ -407,11 +392,11 @@ def _followup_list_statements(alias: str, vendor: str, sites: int, status: bool,
     for the count and again for the page cost more Python than running them. Every value is a
     parameter, so the statements can't go stale.
 
-    Each reads the follow-ups' own columns for "at these sites" (the session's site is kept on
-    the follow-up), never the sessions. A page walks the follow-ups newest first through an
-    index (all of them, the open or the resolved ones) and stops at its last row; the count
-    tests the person's home site as a subquery, not a join, so it reads only that index
-    (which includes the person and the session's site) and the participants once."""
+    Each reads the follow-ups' own columns for "at these sites" (the person's home site and
+    the session's site are kept on the follow-up), never the sessions. A page walks the
+    follow-ups newest first through an index (all of them, the open or the resolved ones) and
+    stops at its last row; the count joins nothing, so it reads only that index (which
+    includes both sites)."""
     site_ids, sentinels = id_sentinels("sites", sites)
     if status:
         sentinels[_ANY_LIST_STATUS] = "status"

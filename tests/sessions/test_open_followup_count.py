@@ -78,9 +78,11 @@ def test_the_count_equals_the_orm_definition_on_its_own_and_beside_todays_list()
 def test_todays_follow_up_statements_do_not_read_the_sessions():
     """A join with the sessions, a list of the sites' sessions or a look-up of each one reads
     sessions the clinic held, more as its history grows: Today's count and lists read the
-    session's site kept on the follow-up, and the person's home site as a subquery."""
+    session's site kept on the follow-up, and the count the person's home site kept there too,
+    nothing of the participants."""
     count = pages._open_followup_count_statement("default", "postgresql", 2).sql
-    assert '"participant_id" IN (SELECT' in count and '"session_site_id" IN' in count
+    assert '"home_site_id" IN' in count and '"session_site_id" IN' in count
+    assert "participants_participant" not in count
     for mine in (True, False):
         listed = pages._open_followups_counted_statement("default", "postgresql", 2, mine, 100).sql
         for statement in (count, listed):
