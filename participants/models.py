@@ -70,8 +70,9 @@ class Participant(models.Model):
         verbose_name_plural = _("participants")
         indexes = [
             models.Index(fields=["last_name", "first_name"], name="participant_name_idx"),
-            # "Whose home site is one of these" from the index alone (Today's and the follow-up
-            # list's count of open follow-ups ask it of every participant at the site).
+            # "Whose home site is one of these" from the index alone (the participants a user
+            # may see, staff.access; the follow-up counts asked it until each follow-up kept
+            # its person's home site, iop_sessions 0015).
             models.Index(fields=["home_site", "id"], name="participant_home_site_idx"),
         ]
 
