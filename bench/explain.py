@@ -1,7 +1,7 @@
 """Every query of every page, explained at a real clinic's size (figures, not a test).
 
     DATABASE_URL=postgres://... python bench/explain.py [--size 2000] [--only Today,chart] [--all]
-        [--reuse] [--history-weeks 26] [--loose-ends]
+        [--full] [--reuse] [--history-weeks 26] [--loose-ends]
 
 Builds (or, with --reuse, reuses) the invented clinic of bench/clinic.py in the scratch database
 `<DATABASE_URL name>_web<size>` that `make bench-web --keep` leaves, requests each page once
@@ -140,6 +140,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--only", default="", help="comma-separated page names")
     parser.add_argument("--all", action="store_true", help="print every query, not only flagged")
+    parser.add_argument("--full", action="store_true",
+                        help="print each statement whole, not its first few hundred characters")
     parser.add_argument("--reuse", action="store_true", help="reuse the scratch database")
     add_clinic_arguments(parser)
     args = parser.parse_args()
@@ -216,7 +218,7 @@ def main() -> None:
             page_flags += flags
             if flags or args.all:
                 details.append((page.name, ms, buffers, flags,
-                                sql[:300 if not prepared else 600]))
+                                sql if args.full else sql[:300 if not prepared else 600]))
         print(f"| {page.name} | {len(captured.captured_queries)} | {total:.1f} | {slowest:.1f} "
               f"| {page_buffers:,} "
               f"| {'; '.join(sorted(set(page_flags))) or 'none'} |")
