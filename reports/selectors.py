@@ -51,6 +51,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    FilteredRelation,
     FloatField,
     Func,
     IntegerField,
@@ -407,27 +408,37 @@ def _week_counts(scope: ReportScope, condition: str, queryset) -> list[WeekCount
     return [WeekCount(week_start=monday, count=count) for monday, count in rows]
 
 
+# The statuses the census counts per track (`_census_tracks`): every count is of one of them.
+_CURRENT = (*EnrollmentStatus.seat_holding(), EnrollmentStatus.WAITLISTED)
+
+
 def _census_tracks(scope: ReportScope):
-    """Per track: its seats and enrollments by status (the caseload's, seats taken by anyone)."""
+    """Per track: its seats and enrollments by status (the caseload's, seats taken by anyone).
+
+    Only the tracks' current enrollments are joined (`_CURRENT`, in the join's condition): with
+    every enrollment joined and counted by filters, each stay a clinic ever had was read and
+    grouped (26 weeks of history at 2,000 participants: 8,040 rows for 2,040, 2.6 -> 1.1 ms of
+    execution, medians of 20)."""
     # The site, program and track filters apply to the tracks; the caseload to the counts.
-    mine = (Q(enrollments__participant__primary_clinician_id=scope.clinician_id)
+    mine = (Q(current__participant__primary_clinician_id=scope.clinician_id)
             if scope.clinician_id else Q())
     tracks = Track.objects.filter(site_id__in=scope.site_ids, is_active=True)
     if scope.program_id:
         tracks = tracks.filter(program_id=scope.program_id)
     if scope.track_id:
         tracks = tracks.filter(pk=scope.track_id)
-    waitlisted = Q(enrollments__status=EnrollmentStatus.WAITLISTED)
-    offered = waitlisted & Q(enrollments__seat_offered_at__isnull=False)
+    waitlisted = Q(current__status=EnrollmentStatus.WAITLISTED)
+    offered = waitlisted & Q(current__seat_offered_at__isnull=False)
     return (
-        tracks.annotate(
-            n_active=Count("enrollments", filter=mine & Q(enrollments__status="active")),
-            n_on_hold=Count("enrollments", filter=mine & Q(enrollments__status="on_hold")),
-            n_waitlisted=Count("enrollments", filter=mine & waitlisted),
-            n_offered=Count("enrollments", filter=mine & offered),
+        tracks.annotate(current=FilteredRelation(
+            "enrollments", condition=Q(enrollments__status__in=_CURRENT))).annotate(
+            n_active=Count("current", filter=mine & Q(current__status="active")),
+            n_on_hold=Count("current", filter=mine & Q(current__status="on_hold")),
+            n_waitlisted=Count("current", filter=mine & waitlisted),
+            n_offered=Count("current", filter=mine & offered),
             # Seats belong to the track, whoever's caseload holds them.
-            n_taken=Count("enrollments", filter=Q(
-                enrollments__status__in=EnrollmentStatus.seat_holding()) | offered),
+            n_taken=Count("current", filter=Q(
+                current__status__in=EnrollmentStatus.seat_holding()) | offered),
         )
         .order_by("site__name", "program__name", "name")
         .values_list("pk", "site__name", "program__name", "name", "capacity", "n_active",
@@ -435,9 +446,15 @@ def _census_tracks(scope: ReportScope):
     )
 
 
-def _in_care(scope: ReportScope):
-    return (Enrollment.objects.filter(_enrollment_q(scope), status__in=ADMITTED).order_by()
-            .values("admission_date", "discharge_date"))
+def _in_care(scope: ReportScope, first: date, last: date):
+    """The admitted stays that can be in care some week from Monday `first` to Sunday `last`:
+    admitted by `last`, not discharged before `first` (`census_report`'s weeks need no other;
+    without these bounds it grouped every stay the clinic ever had: 26 weeks of history at
+    2,000 participants, 8,000 rows for 3,767)."""
+    return (Enrollment.objects.filter(
+        Q(discharge_date__isnull=True) | Q(discharge_date__gte=first), _enrollment_q(scope),
+        status__in=ADMITTED, admission_date__lte=last).order_by()
+        .values("admission_date", "discharge_date"))
 
 
 def census_report(*, scope: ReportScope) -> CensusReport:
@@ -454,7 +471,7 @@ def census_report(*, scope: ReportScope) -> CensusReport:
     # per (admission week, discharge week) first, the weeks are joined to a few hundred rows,
     # whatever the number of enrollments.
     first, last = _mondays(scope)
-    rows_sql, rows_params = _scope_sql(_in_care, scope)
+    rows_sql, rows_params = _scope_sql(_in_care, scope, first, last + timedelta(days=6))
     if connection.vendor != "postgresql":
         return CensusReport(tracks=census, trend=_sqlite_in_care_weeks(
             rows_sql, rows_params, first=first, last=last))

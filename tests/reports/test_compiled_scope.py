@@ -13,7 +13,7 @@ from tests.reports.world import build_report_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-BUILDERS = [(reports._census_tracks, 0), (reports._in_care, 0),
+BUILDERS = [(reports._census_tracks, 0), (reports._in_care, 2),
             (reports._below_enrollments, 2), (reports._admitted_in, 2), (reports._ended_in, 2),
             (reports._access_enrollments, 0), (reports._staff_load_rows, 2),
             (reports._held_session_counts, 2), (reports._personal_session_counts, 2)]
@@ -49,7 +49,7 @@ def test_it_compiles_the_current_time_zone_as_the_orm_does():
 
 def test_it_refuses_a_builder_that_reads_a_date_of_the_scope():
     def reads_the_range(scope):
-        return reports._in_care(scope).filter(admission_date__gte=scope.date_from)
+        return reports._access_enrollments(scope).filter(admission_date__gte=scope.date_from)
 
     scope = next(_scopes((1,)))
     with pytest.raises(AssertionError, match="as a constant"):

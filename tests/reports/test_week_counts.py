@@ -38,6 +38,36 @@ def test_it_counts_people_in_care_per_week_as_the_row_by_row_count_did():
         assert any(week.count for week in row_by_row)
 
 
+def test_the_census_trend_reads_only_the_stays_that_overlap_its_weeks():
+    """The stays the trend groups (`_in_care`) are bounded by the range's weeks, so a clinic's
+    years of earlier stays are not read: a stay ended the Sunday before the first Monday or
+    admitted the Monday after the last Sunday is left out, one on either edge is read and
+    counted."""
+    w = build_report_world()
+    scope = w.scope(date_from=dt.date(2026, 3, 4), date_to=dt.date(2026, 3, 18))  # Wed to Wed
+    first, last = dt.date(2026, 3, 2), dt.date(2026, 3, 22)  # its weeks: Monday to Sunday
+
+    def stay(admitted, discharged=None):
+        return factories.EnrollmentFactory(
+            track=w.t1, participant=factories.ParticipantFactory(home_site=w.site),
+            status="completed" if discharged else "active", admission_date=admitted,
+            discharge_date=discharged, discharge_reason="transferred" if discharged else "")
+
+    ended_before = stay(dt.date(2026, 1, 5), first - dt.timedelta(days=1))
+    ended_on_first = stay(dt.date(2026, 1, 5), first)
+    admitted_on_last = stay(last)
+    admitted_after = stay(last + dt.timedelta(days=1))
+    read = set(reports._in_care(scope, first, last).values_list("pk", flat=True))
+    assert {ended_on_first.pk, admitted_on_last.pk} <= read
+    assert not {ended_before.pk, admitted_after.pk} & read
+    before = {week.week_start: week.count for week in reports.census_report(scope=scope).trend}
+    ended_on_first.delete()
+    admitted_on_last.delete()
+    after = {week.week_start: week.count for week in reports.census_report(scope=scope).trend}
+    assert before[first] == after[first] + 1 and before[dt.date(2026, 3, 16)] == (
+        after[dt.date(2026, 3, 16)] + 1)
+
+
 def test_the_access_report_counts_as_the_queries_it_replaced_did():
     """Its one query against the three it replaced: the wait aggregates, the counts now and
     the waitlist per week (`_week_counts`, row by row), on random waitlists."""
