@@ -26,7 +26,7 @@ from django.db.models.utils import create_namedtuple_class
 from accounts.roles import Role
 from iop_clinic.prepared import fetchall
 from iop_clinic.compiled import CompiledQuery, compile_once, compile_pages, id_sentinels
-from participants.models import Participant
+from participants.models import Enrollment, Participant
 from programs.models import Room, SessionType, Site, Track
 
 from .session_counts import ALIAS, SessionCounts
@@ -692,14 +692,29 @@ def _roster_entries(rows) -> list[RosterEntry]:
 _ANY_SESSION = -1
 
 
+def _by_key(model, key: str, column: str) -> Subquery:
+    """`column` of the `model` row whose primary key is the outer row's `key`."""
+    return Subquery(model.objects.filter(pk=OuterRef(key)).order_by().values(column))
+
+
 @cache
 def _roster_statement(alias: str, vendor: str) -> CompiledQuery:
     """`roster`'s query compiled by the ORM once per process (iop_clinic.compiled) and prepared
-    once a connection: building and compiling its three joins was about 0.6 ms of the roster's
-    CPU, more than running it. Only the session's id changes (a parameter)."""
+    once a connection: building and compiling it was about 0.6 ms of the roster's CPU, more
+    than running it. Only the session's id changes (a parameter).
+
+    Each row's person and enrollment are looked up by key (`_by_key`), not joined: for the
+    join PostgreSQL hashed every participant and every enrollment the clinic ever had, for a
+    hundred rows (26 weeks of history at 2,000 participants: 1.53 -> 0.41 ms of execution;
+    0.46 -> 0.41 ms without history, medians of 30)."""
     query = (Attendance.objects.using(alias).filter(session_id=_ANY_SESSION)
-             .order_by("participant__last_name", "participant__first_name", "pk")
-             .values_list(*_ROSTER_COLUMNS).query)
+             .annotate(track_of_enrollment=_by_key(Enrollment, "enrollment_id", "track_id"),
+                       person_code=_by_key(Participant, "participant_id", "code"),
+                       person_first_name=_by_key(Participant, "participant_id", "first_name"),
+                       person_last_name=_by_key(Participant, "participant_id", "last_name"))
+             .order_by("person_last_name", "person_first_name", "pk")
+             .values_list(*_ROSTER_COLUMNS[:-4], "track_of_enrollment", "person_code",
+                          "person_first_name", "person_last_name").query)
     return compile_once(query.get_compiler(using=alias), {_ANY_SESSION: "session"},
                         what="roster", prepared=True)
 

@@ -279,6 +279,20 @@ def test_its_sign_in_sheet_rows_are_written_as_the_sheet_template_writes_them(tr
     assert "O&#x27;Brien &lt;Jr&gt;" in written and "Excused" in written
 
 
+def test_it_looks_each_person_up_by_key_rather_than_joining_everyone():
+    """The roster's statement reads its rows' people and enrollments by key: joined, PostgreSQL
+    hashed every participant and enrollment the clinic ever had for a hundred rows, a cost
+    that grew with the clinic's history (what the rows say is held by the test below)."""
+    from django.db import connection
+
+    from sessions.selectors import pages
+
+    sql = pages._roster_statement(connection.alias, connection.vendor).sql
+    assert 'JOIN "participants_participant"' not in sql
+    assert 'JOIN "participants_enrollment"' not in sql
+    assert sql.count('FROM "participants_participant"') == 3
+
+
 def test_its_rows_read_what_the_attendance_models_hold(clinician, track):
     """pages.roster reads plain rows (RosterEntry), not model instances: each must say what
     the Attendance, its participant, its marker and its enrollment say, in the roster's order."""
