@@ -362,9 +362,20 @@ def _followup_list_queryset(*, site_ids: list[int], assignee_id: int | None, sta
     queryset = FollowUp.objects.filter(_followups_at(site_ids)).order_by("-created_at", "-pk")
     if status:
         queryset = queryset.filter(status=status)
-    if assignee_id:
-        queryset = queryset.filter(assignee_id=assignee_id)
-    return queryset if counted else queryset.values(*FOLLOWUP_LIST_FIELDS)
+    if not assignee_id:
+        return queryset if counted else queryset.values(*FOLLOWUP_LIST_FIELDS)
+    queryset = queryset.filter(assignee_id=assignee_id)
+    if counted:
+        return queryset
+    # One person's follow-ups are found by the (assignee, status) index and sorted whole, not
+    # walked newest first: their people are looked up by key, as `_assigned_open_followups`
+    # does. Joined, PostgreSQL hashed every participant the clinic ever had for a hundred rows
+    # (a clinician's open ones, 26 weeks of history at 2,000 participants: 0.92 -> 0.10 ms of
+    # execution; 0.33 -> 0.16 ms without history, medians of 30).
+    person = Participant.objects.filter(pk=OuterRef("participant_id")).order_by()
+    return queryset.values(*FOLLOWUP_LIST_FIELDS[:6], *FOLLOWUP_LIST_FIELDS[8:], **{
+        name: Subquery(person.values(name.removeprefix("participant__")))
+        for name in FOLLOWUP_LIST_FIELDS[6:8]})
 
 
 def followup_list(

@@ -240,3 +240,20 @@ def test_no_form_of_the_list_reads_the_sessions():
             assert " JOIN " not in count.sql
             assert '"home_site_id" IN' in count.sql
             assert "participants_participant" not in count.sql
+
+
+def test_one_persons_list_looks_each_person_up_by_key():
+    """One assignee's follow-ups are found by their (assignee, status) index and sorted whole:
+    joined to the participants, PostgreSQL hashed everyone the clinic ever had for them. Their
+    page looks each person up by key instead (the names it shows are held equal to the join's
+    above); everyone's list, walked newest first, keeps the join."""
+    from sessions.selectors import pages
+
+    for status in (True, False):
+        _count, mine, _names = pages._followup_list_statements("default", "postgresql", 1,
+                                                               status, True)
+        _count, everyone, _names = pages._followup_list_statements("default", "postgresql", 1,
+                                                                   status, False)
+        assert 'JOIN "participants_participant"' not in mine.sql
+        assert mine.sql.count('FROM "participants_participant"') == 2
+        assert 'JOIN "participants_participant"' in everyone.sql
