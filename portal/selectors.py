@@ -591,16 +591,34 @@ def _feed_rows() -> QuerySet[Attendance]:
                          "session__site__address"))
 
 
+# The day the feed statement is compiled with, in place of the earliest session day it reads.
+_ANY_DAY = date(1901, 1, 2)
+# How many days before the feed's earliest end a session kept in it can be dated (its day at
+# its site, `Attendance.session_date`): a session ends at most 12 hours after it starts
+# (sessions.services.schedule.MAX_SESSION_MINUTES) and a site's zone is at most 14 hours from
+# UTC, so two days would do; three leave room.
+_FEED_DAY_MARGIN = timedelta(days=3)
+
+
 @cache
 def _feed_rows_statement(alias: str, vendor: str) -> CompiledQuery:
     """_feed_rows for one participant's sessions ending after a time, compiled by the ORM once
     per process (iop_clinic.compiled): filtering and compiling it on every poll cost about
-    as much CPU as reading its rows. The participant and the time are its parameters."""
+    as much CPU as reading its rows. The participant, the time and a day are its parameters.
+
+    The rows are first narrowed by their session's day kept on them (`session_date`, the
+    (participant, day) index), which the time alone cannot do: PostgreSQL then read every
+    session that ends after the time, the whole clinic's, to join the person's rows ever (a
+    participant in their third stay, 26 weeks of history at 2,000 participants: 0.47 -> 0.09
+    ms of execution; 0.22 -> 0.21 ms without history, medians of 30)."""
+    ops = connections[alias].ops
     queryset = _feed_rows().using(alias).filter(participant_id=_ANY_PARTICIPANT,
+                                                session_date__gte=_ANY_DAY,
                                                 session__ends_at__gte=_ANY_TIME)
     return compile_once(queryset.query.get_compiler(using=alias),
                         {_ANY_PARTICIPANT: "participant",
-                         connections[alias].ops.adapt_datetimefield_value(_ANY_TIME): "since"},
+                         ops.adapt_datefield_value(_ANY_DAY): "day",
+                         ops.adapt_datetimefield_value(_ANY_TIME): "since"},
                         what="feed events")
 
 
@@ -610,9 +628,12 @@ def feed_events_for(*, state: PortalState, now: datetime) -> list[FeedEvent]:
     building Attendance, TherapySession and Site instances than writing its text."""
     alias = router.db_for_read(Attendance)
     connection_ = connections[alias]
+    since = now - timedelta(days=FEED_PAST_DAYS)
     rows = _feed_rows_statement(alias, connection_.vendor).rows({
         "participant": state.participant.pk,
-        "since": connection_.ops.adapt_datetimefield_value(now - timedelta(days=FEED_PAST_DAYS)),
+        "day": connection_.ops.adapt_datefield_value(
+            since.astimezone(UTC).date() - _FEED_DAY_MARGIN),
+        "since": connection_.ops.adapt_datetimefield_value(since),
     })
     events = []
     for (session_id, starts_at, ends_at, updated_at, marked_at, session_status, status,

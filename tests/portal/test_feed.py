@@ -73,6 +73,22 @@ def test_it_leaves_visits_over_for_more_than_a_week_out_of_the_feed(client, alic
     assert len(starts) < len(schedule)
 
 
+def test_it_keeps_a_visit_dated_the_day_before_the_cutoff_in_utc(client, alice, schedule, now):
+    """The feed narrows a person's rows by their session's day before their end time: Thursday
+    5 March's evening group (6-9 pm in New York) is dated the 5th at its site and ends at 2 am
+    UTC on the 6th, so with the week's cutoff at 1 am UTC on the 6th it is still carried."""
+    now.move_to(dt.datetime(2026, 3, 13, 1, 0, tzinfo=dt.UTC))
+    cutoff = now_at() - dt.timedelta(days=7)
+    (thursday,) = [s for s in schedule if s.local_date == dt.date(2026, 3, 5)]
+    assert thursday.ends_at >= cutoff and thursday.local_date < cutoff.astimezone(dt.UTC).date()
+    token = calendar_token_regenerate(participant=alice)
+
+    starts = {e.decoded("DTSTART") for e in _events(_feed(client, token))}
+
+    assert thursday.starts_at in starts
+    assert starts == {s.starts_at for s in schedule if s.ends_at >= cutoff}
+
+
 def test_it_keeps_uids_stable_and_bumps_sequence_on_change(now, client, alice, schedule):
     token = calendar_token_regenerate(participant=alice)
     before = {str(e["UID"]): e for e in _events(_feed(client, token))}
