@@ -1459,6 +1459,11 @@ def access_report(*, scope: ReportScope) -> AccessReport:
         "COUNT(*) FILTER (WHERE e.status = %s AND e.seat_offered_at IS NOT NULL), "
         "COUNT(*) FILTER (WHERE e.status = %s AND e.waitlisted_at IS NOT NULL "
         "AND e.changed_on >= %s AND e.changed_on <= %s), NULL, NULL, NULL FROM e "
+        # Each of the three counts is of someone put on a waitlist (a waitlisted stay has the
+        # time, enrollment_waitlisted_has_time): without this the arm read every stay the
+        # clinic ever had (26 weeks of history at 2,000 participants, 8,040 rows for 40; the
+        # statement 3.22 -> 1.93 ms, 1.62 -> 1.28 ms without history, medians of 30).
+        "WHERE e.waitlisted_at IS NOT NULL "
         "UNION ALL SELECT 'week', w.monday, COUNT(e.id), NULL, NULL, NULL, NULL, NULL FROM ("
         "SELECT d::date AS monday FROM generate_series(%s::date, %s::date, interval '7 days') "
         f"AS d) AS w LEFT JOIN e ON {_WAITING_ON_SUNDAY} GROUP BY 2 ORDER BY 1, 2",
