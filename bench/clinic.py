@@ -17,13 +17,20 @@ authorization (see `add_authorizations`). No name or number in it belongs to any
 current cohorts began, and `loose_ends` the unmarked rows, excuse requests and waitlist a lived-in
 clinic has (bench/history.py); both are off by default, so the standard clinic stays the one
 every earlier figure was measured on.
+
+The clinic lives at one moment (`clinic_clock`): Wednesday of the week it is built, 11 am at its
+sites, between the day's second session and its third. It is built at that moment and recorded
+with it, and the benchmarks pin their processes' clocks to it when they measure it (`pin_clock`,
+and bench/settings.py for the servers), so a page shows the same day whenever it is run: Today
+at 7 pm, every session of the day over and none marked, or on the next day or a Sunday, is
+another page than Today at 11 am.
 """
 from __future__ import annotations
 
 import datetime as dt
 import time
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 ZONE = "America/New_York"
 SITES = 2
@@ -51,6 +58,39 @@ class Clinic:
     large_session_id: int
     chart_participant_code: str
     seconds: float
+    # The moment the clinic lives at (`clinic_clock`), or None for a clinic built before it
+    # was recorded (its pages then run at the machine's time).
+    now: dt.datetime | None = None
+
+
+# The clinic's moment: its week's Wednesday at this time at its sites (SLOT_TIMES: the 9:00
+# session over, the 10:15 one on, the 11:30 one ahead).
+CLOCK_WEEKDAY = 2
+CLOCK_TIME = dt.time(11, 0)
+# BENCH_NOW in a server's environment (bench/settings.py): the moment, in ISO 8601.
+CLOCK_ENV = "BENCH_NOW"
+
+
+def clinic_clock(zone: str = ZONE, *, now: dt.datetime | None = None) -> dt.datetime:
+    """The moment a clinic built now (or at `now`) lives at: its week's Wednesday, 11 am."""
+    tz = zoneinfo.ZoneInfo(zone)
+    today = (now or dt.datetime.now(dt.UTC)).astimezone(tz).date()
+    day = _monday(today) + dt.timedelta(days=CLOCK_WEEKDAY)
+    return dt.datetime.combine(day, CLOCK_TIME, tzinfo=tz)
+
+
+def pin_clock(clinic: Clinic) -> dict[str, str]:
+    """Move this process's clock to the clinic's moment, ticking on from it (time-machine);
+    the environment a server process needs to do the same (bench/settings.py). A clinic with
+    no recorded moment leaves the clock alone (and says so)."""
+    if clinic.now is None:
+        print("  clinic: built before its moment was recorded; its pages run at the machine's "
+              "time (rebuild it to pin them)", flush=True)
+        return {}
+    import time_machine
+
+    time_machine.travel(clinic.now, tick=True).start()
+    return {CLOCK_ENV: clinic.now.isoformat()}
 
 
 def _monday(day: dt.date) -> dt.date:
@@ -59,7 +99,25 @@ def _monday(day: dt.date) -> dt.date:
 
 def build_clinic(*, participants: int = 2000, zone: str = ZONE, quiet: bool = False,
                  history_weeks: int = 0, loose_ends: bool = False) -> Clinic:
-    """Build the clinic in the current (empty, migrated) database; returns where things are."""
+    """Build the clinic in the current (empty, migrated) database at its moment
+    (`clinic_clock`, the clock stopped there) and record the moment; returns where things
+    are."""
+    import time_machine
+    from django.db import connection
+
+    now = clinic_clock(zone)
+    with time_machine.travel(now, tick=False):
+        clinic = _build_clinic(participants=participants, zone=zone, quiet=quiet,
+                               history_weeks=history_weeks, loose_ends=loose_ends)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_clock (now timestamptz NOT NULL)")
+        cursor.execute("DELETE FROM bench_clock")
+        cursor.execute("INSERT INTO bench_clock (now) VALUES (%s)", [now])
+    return replace(clinic, now=now)
+
+
+def _build_clinic(*, participants: int, zone: str, quiet: bool, history_weeks: int,
+                  loose_ends: bool) -> Clinic:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection, transaction
@@ -324,6 +382,7 @@ def clinic_find(*, new_feed_token: bool = True) -> Clinic:
     The feed token is stored hashed only, so a new one is made unless `new_feed_token` is off
     (then the feed page of the returned Clinic answers 404).
     """
+    from django.db import connection
     from django.db.models import Count
 
     from participants.models import Participant
@@ -336,6 +395,12 @@ def clinic_find(*, new_feed_token: bool = True) -> Clinic:
     large = (TherapySession.objects.filter(track=tracks[0]).annotate(n=Count("attendances"))
              .filter(n__gt=0, attendances__status="present").order_by("-starts_at").first())
     people = list(Participant.objects.order_by("pk").values_list("code", flat=True)[:TRACKS + 1])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('bench_clock') IS NOT NULL")
+        recorded = cursor.fetchone()[0]
+        if recorded:
+            cursor.execute("SELECT now FROM bench_clock")
+            recorded = cursor.fetchone()[0]
     return Clinic(
         participants=Participant.objects.filter(enrollments__status="active").count(),
         site_ids=list(Site.objects.order_by("pk").values_list("pk", flat=True)),
@@ -345,4 +410,5 @@ def clinic_find(*, new_feed_token: bool = True) -> Clinic:
         feed_token=(calendar_token_regenerate(participant=portal_person)
                     if new_feed_token else "no-token"),
         large_session_id=large.pk, chart_participant_code=str(people[TRACKS]), seconds=0.0,
+        now=recorded or None,
     )

@@ -171,7 +171,7 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from bench.clinic import build_clinic, clinic_find
+    from bench.clinic import build_clinic, clinic_find, pin_clock
     from bench.web import pages_for, signed_in_clients
 
     call_command("migrate", verbosity=0)
@@ -179,6 +179,7 @@ def main() -> None:
     clinic = (clinic_find() if reuse else
               build_clinic(participants=args.size, history_weeks=args.history_weeks,
                            loose_ends=args.loose_ends))
+    pin_clock(clinic)
     clients = signed_in_clients(clinic)
     sizes = table_rows()
     wanted = {n.strip() for n in args.only.split(",") if n.strip()}

@@ -55,12 +55,13 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from bench.clinic import clinic_find
+    from bench.clinic import clinic_find, pin_clock
     from bench.web import pages_for, signed_in_clients
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", verbosity=0, interactive=False)
     clinic = clinic_find()
+    pin_clock(clinic)
     clients = signed_in_clients(clinic)
     wanted = {n.strip() for n in args.only.split(",") if n.strip()}
     profiled = {n.strip() for n in args.profile.split(",") if n.strip()}

@@ -8,7 +8,10 @@ For each size it builds the invented clinic of bench/clinic.py in a scratch data
 `<DATABASE_URL name>_web<size>` (kept with --keep; reused as it is, and kept, with --reuse), collects the
 static files with the production storage, and serves the clinic with the production profile
 (iop_clinic/gunicorn.conf.py, 3 sync workers, production settings plus the no-op views of
-bench/urls.py) on 127.0.0.1 only. Then, page by page, it measures:
+bench/urls.py) on 127.0.0.1 only. The clinic lives at one moment, its week's Wednesday at 11 am
+(bench/clinic.py's `clinic_clock`): it is built then, and this process, the servers and the
+writer run with their clocks started there, so a reused clinic shows the same day whenever it is
+measured. Then, page by page, it measures:
 
 - in-process: one request through Django's test client (median of up to 20), its query count
   and the time PostgreSQL took for those queries;
@@ -455,7 +458,7 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
     gunicorn = writer = None
     try:
         call_command("migrate", verbosity=0)
-        from bench.clinic import build_clinic, clinic_find
+        from bench.clinic import build_clinic, clinic_find, pin_clock
 
         if reuse:
             clinic = clinic_find()
@@ -464,6 +467,9 @@ def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
             clinic = build_clinic(participants=size, history_weeks=args.history_weeks,
                                   loose_ends=args.loose_ends)
             print(f"size {size}: built {name} in {clinic.seconds:.0f}s")
+        # Every process that measures or serves the clinic runs at its moment (this one, the
+        # servers and the writer, through their environment).
+        env = {**env, **pin_clock(clinic)}
         call_command("collectstatic", verbosity=0, interactive=False)
         from django.contrib.staticfiles.storage import staticfiles_storage
 

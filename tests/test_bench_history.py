@@ -17,16 +17,17 @@ PER_TRACK = 2
 SESSIONS_A_WEEK = 15  # bench/clinic.py: three a day, Monday to Friday
 
 
-def _today() -> dt.date:
+def _today(clinic) -> dt.date:
+    """The clinic's day: the day of the moment it was built at (bench/clinic.py), not the
+    machine's."""
     from zoneinfo import ZoneInfo
 
-    return timezone.now().astimezone(ZoneInfo(ZONE)).date()
+    return clinic.now.astimezone(ZoneInfo(ZONE)).date()
 
 
-def current_figures(track_ids: list[int]) -> dict[str, int]:
+def current_figures(track_ids: list[int], today: dt.date) -> dict[str, int]:
     """What the standard clinic's pages read of its current cohorts, independent of the ids'
     hashes (which differ between two builds)."""
-    today = _today()
     current = Attendance.objects.filter(enrollment__status="active")
     return {
         "tracks": Track.objects.filter(pk__in=track_ids).count(),
@@ -52,7 +53,7 @@ def expected_figures() -> dict[str, int]:
 
 
 def assert_current_clinic_is_the_standard_one(clinic) -> None:
-    assert current_figures(clinic.track_ids) == expected_figures()
+    assert current_figures(clinic.track_ids, _today(clinic)) == expected_figures()
     found = clinic_find()
     assert found.participants == clinic.participants == TRACKS * PER_TRACK
     assert found.track_ids[:TRACKS] == clinic.track_ids
@@ -68,11 +69,35 @@ def test_it_builds_the_standard_clinic_by_default():
     assert not ExcusedAbsenceRequest.objects.exists()
 
 
+def test_it_builds_the_clinic_at_its_moment_and_finds_the_moment_again():
+    """The clinic is built at its week's Wednesday, 11 am at its sites, and keeps that moment,
+    so a benchmark run on any day or at any hour measures the same day: the data is that
+    moment's (consents given then, the morning's sessions not yet marked, the day before
+    marked) and the moment is found again with the clinic."""
+    from zoneinfo import ZoneInfo
+
+    from bench.clinic import clinic_clock
+    from participants.models import ContactConsent
+
+    clinic = build_clinic(participants=TRACKS * PER_TRACK, quiet=True)
+
+    local = clinic.now.astimezone(ZoneInfo(ZONE))
+    assert (local.weekday(), local.time()) == (2, dt.time(11, 0))
+    assert clinic.now == clinic_clock() and _monday(local.date()) == _monday(
+        timezone.now().astimezone(ZoneInfo(ZONE)).date())
+    assert set(ContactConsent.objects.values_list("given_at", flat=True)) == {clinic.now}
+    day = Attendance.objects.filter(enrollment__status="active")
+    assert not day.filter(session__local_date=local.date()).exclude(status="expected").exists()
+    assert not day.filter(session__local_date=local.date() - dt.timedelta(days=1),
+                          status="expected").exists()
+    assert clinic_find(new_feed_token=False).now == clinic.now
+
+
 def test_it_adds_earlier_cohorts_that_ended_with_their_attendance_marked():
     clinic = build_clinic(participants=TRACKS * PER_TRACK, quiet=True, history_weeks=2)
 
     assert_current_clinic_is_the_standard_one(clinic)
-    start = _monday(_today()) - dt.timedelta(weeks=WEEKS_PAST)
+    start = _monday(_today(clinic)) - dt.timedelta(weeks=WEEKS_PAST)
     go_live = start - dt.timedelta(weeks=2)
 
     ended = Enrollment.objects.filter(status__in=["completed", "discharged"])
@@ -107,7 +132,7 @@ def test_it_adds_earlier_cohorts_that_ended_with_their_attendance_marked():
 
 def test_it_leaves_loose_ends_only_where_a_clinic_would():
     clinic = build_clinic(participants=TRACKS * PER_TRACK, quiet=True, loose_ends=True)
-    today = _today()
+    today = _today(clinic)
 
     unmarked = Attendance.objects.filter(status="expected", session__local_date__lt=today)
     assert unmarked.exists()
