@@ -150,13 +150,14 @@ def main() -> None:
 
     import django
 
-    from bench.scratch import admin_sql
+    from bench.scratch import admin_sql, hold_database
     from bench.web import bench_environment, database_exists
 
     base = urlparse(os.environ.get("DATABASE_URL", ""))
     if base.scheme not in ("postgres", "postgresql"):
         sys.exit("bench/explain.py needs DATABASE_URL=postgres://...")
     name = base.path.lstrip("/") + f"_web{args.size}"
+    hold_database(name, script="bench/explain.py")
     reuse = args.reuse and database_exists(name)
     if not reuse:
         admin_sql(f'DROP DATABASE IF EXISTS "{name}"')

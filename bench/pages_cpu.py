@@ -40,10 +40,12 @@ def main() -> None:
 
     import django
 
+    from bench.scratch import hold_database
     from bench.web import bench_environment, database_exists
 
     base = urlparse(os.environ.get("DATABASE_URL", ""))
     name = base.path.lstrip("/") + f"_web{args.size}"
+    hold_database(name, script="bench/pages_cpu.py")
     if base.scheme not in ("postgres", "postgresql") or not database_exists(name):
         sys.exit(f"bench/pages_cpu.py needs DATABASE_URL=postgres://... and {name} "
                  f"(make bench-web BENCH_WEB_ARGS='--keep --sizes {args.size}')")
