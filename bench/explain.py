@@ -146,18 +146,12 @@ def main() -> None:
     add_clinic_arguments(parser)
     args = parser.parse_args()
 
-    from urllib.parse import urlparse
-
     import django
 
-    from bench.scratch import admin_sql, hold_database
+    from bench.scratch import admin_sql, scratch_database
     from bench.web import bench_environment, database_exists
 
-    base = urlparse(os.environ.get("DATABASE_URL", ""))
-    if base.scheme not in ("postgres", "postgresql"):
-        sys.exit("bench/explain.py needs DATABASE_URL=postgres://...")
-    name = base.path.lstrip("/") + f"_web{args.size}"
-    hold_database(name, script="bench/explain.py")
+    name, url = scratch_database(suffix=f"web{args.size}", script="bench/explain.py")
     reuse = args.reuse and database_exists(name)
     if not reuse:
         admin_sql(f'DROP DATABASE IF EXISTS "{name}"')
@@ -166,7 +160,7 @@ def main() -> None:
 
     os.environ.pop("EMAIL_URL", None)
     os.environ.update({**bench_environment(Path(tempfile.mkdtemp(prefix="iop-explain-"))),
-                       "DATABASE_URL": base._replace(path="/" + name).geturl()})
+                       "DATABASE_URL": url})
     django.setup()
     from django.core.management import call_command
     from django.db import connection

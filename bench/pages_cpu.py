@@ -36,22 +36,18 @@ def main() -> None:
     parser.add_argument("--profile", default="", help="comma-separated page names to profile")
     args = parser.parse_args()
 
-    from urllib.parse import urlparse
-
     import django
 
-    from bench.scratch import hold_database
+    from bench.scratch import scratch_database
     from bench.web import bench_environment, database_exists
 
-    base = urlparse(os.environ.get("DATABASE_URL", ""))
-    name = base.path.lstrip("/") + f"_web{args.size}"
-    hold_database(name, script="bench/pages_cpu.py")
-    if base.scheme not in ("postgres", "postgresql") or not database_exists(name):
-        sys.exit(f"bench/pages_cpu.py needs DATABASE_URL=postgres://... and {name} "
+    name, url = scratch_database(suffix=f"web{args.size}", script="bench/pages_cpu.py")
+    if not database_exists(name):
+        sys.exit(f"bench/pages_cpu.py needs {name} "
                  f"(make bench-web BENCH_WEB_ARGS='--keep --sizes {args.size}')")
     os.environ.pop("EMAIL_URL", None)
     os.environ.update({**bench_environment(Path(tempfile.mkdtemp(prefix="iop-cpu-"))),
-                       "DATABASE_URL": base._replace(path="/" + name).geturl()})
+                       "DATABASE_URL": url})
     django.setup()
     from django.core.management import call_command
     from django.db import connection

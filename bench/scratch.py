@@ -4,19 +4,22 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlparse
 
 # The databases this process holds (`hold_database`): their lock files, open until it exits.
-_HELD: dict[str, object] = {}
+_HELD: dict[str, IO[str]] = {}
 
 
 def scratch_database(*, suffix: str, script: str) -> tuple[str, str]:
-    """The name and URL of `<DATABASE_URL's database>_<suffix>`; exits unless it is PostgreSQL."""
+    """The name and URL of `<DATABASE_URL's database>_<suffix>`, held by this process until it
+    exits (`hold_database`); exits unless it is PostgreSQL, or when another bench holds it."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
-        sys.exit(f"{script} needs DATABASE_URL=postgres://... (it creates a scratch database)")
+        sys.exit(f"{script} needs DATABASE_URL=postgres://... (it uses a scratch database)")
     parsed = urlparse(url)
     name = f"{parsed.path.lstrip('/')}_{suffix}"
+    hold_database(name, script=script)
     return name, parsed._replace(path="/" + name).geturl()
 
 

@@ -71,7 +71,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import admin_sql, hold_database  # noqa: E402
+from bench.scratch import admin_sql, scratch_database  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
@@ -442,10 +442,7 @@ def check_answers(url: str, cookie: str) -> None:
 def run_size(size: int, args, env: dict[str, str]) -> list[Figures]:
     import django
 
-    base = urlparse(os.environ["DATABASE_URL"])
-    name = base.path.lstrip("/") + f"_web{size}"
-    url = base._replace(path="/" + name).geturl()
-    hold_database(name, script="bench/web.py")
+    name, url = scratch_database(suffix=f"web{size}", script="bench/web.py")
     reuse = args.reuse and database_exists(name)
     if not reuse:
         admin_sql(f'DROP DATABASE IF EXISTS "{name}"')
