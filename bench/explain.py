@@ -1,7 +1,7 @@
 """Every query of every page, explained at a real clinic's size (figures, not a test).
 
     DATABASE_URL=postgres://... python bench/explain.py [--size 2000] [--only Today,chart] [--all]
-        [--full] [--reuse] [--history-weeks 26] [--loose-ends]
+        [--full] [--plan] [--reuse] [--history-weeks 26] [--loose-ends]
 
 Builds (or, with --reuse, reuses) the invented clinic of bench/clinic.py in the scratch database
 `<DATABASE_URL name>_web<size>` that `make bench-web --keep` leaves, requests each page once
@@ -122,6 +122,15 @@ def explain(sql: str, params, sizes: dict[str, int]) -> tuple[float, list[str], 
     return top["Execution Time"], flags, buffers
 
 
+def text_plan(sql: str) -> str:
+    """The statement's plan as EXPLAIN prints it, with times and buffers, to read by eye."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 def prepared_text(sql: str) -> str:
     """The statement behind `EXECUTE name(...)`, as the connection prepared it."""
     from django.db import connection
@@ -142,6 +151,8 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="print every query, not only flagged")
     parser.add_argument("--full", action="store_true",
                         help="print each statement whole, not its first few hundred characters")
+    parser.add_argument("--plan", action="store_true",
+                        help="print each listed statement's plan too (EXPLAIN ANALYZE, BUFFERS)")
     parser.add_argument("--reuse", action="store_true", help="reuse the scratch database")
     add_clinic_arguments(parser)
     args = parser.parse_args()
@@ -214,14 +225,17 @@ def main() -> None:
             page_flags += flags
             if flags or args.all:
                 details.append((page.name, ms, buffers, flags,
-                                sql if args.full else sql[:300 if not prepared else 600]))
+                                sql if args.full else sql[:300 if not prepared else 600],
+                                text_plan(query["sql"]) if args.plan else ""))
         print(f"| {page.name} | {len(captured.captured_queries)} | {total:.1f} | {slowest:.1f} "
               f"| {page_buffers:,} "
               f"| {'; '.join(sorted(set(page_flags))) or 'none'} |")
     if details:
         print("\nQueries with flags" + (" (and all others)" if args.all else "") + ":")
-        for page_name, ms, buffers, flags, sql in details:
+        for page_name, ms, buffers, flags, sql, plan in details:
             print(f"- {page_name}: {ms:.1f} ms, {buffers:,} buffers {'; '.join(flags)}\n    {sql}")
+            if plan:
+                print("\n".join(f"      {line}" for line in plan.splitlines()))
 
 
 if __name__ == "__main__":
